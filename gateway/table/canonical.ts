@@ -1,0 +1,56 @@
+// Canonical serialisation and content hash of a routing table. Same content → same bytes → same
+// version, whatever order the compiler produced things in (DESIGN.md principle 2).
+import { createHash } from 'node:crypto';
+import { SCHEMA_VERSION, type Backend, type HostRoutes, type Route, type RoutingTable } from './schema.ts';
+
+export type TableContent = Omit<RoutingTable, 'version' | 'schema'>;
+
+/** JSON with object keys sorted at every level; arrays keep their order. */
+export function canonicalJson(value: unknown): string {
+  if (value === null || typeof value !== 'object') return JSON.stringify(value);
+  if (Array.isArray(value)) return '[' + value.map(canonicalJson).join(',') + ']';
+  const obj = value as Record<string, unknown>;
+  const keys = Object.keys(obj).filter((k) => obj[k] !== undefined).sort();
+  return '{' + keys.map((k) => JSON.stringify(k) + ':' + canonicalJson(obj[k])).join(',') + '}';
+}
+
+const cmp = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0);
+
+/** Route precedence (Ingress v1): longest path first; on a tie Exact before Prefix; then by path. */
+export function compareRoutes(a: Route, b: Route): number {
+  return b.path.length - a.path.length || (a.pathType === b.pathType ? 0 : a.pathType === 'Exact' ? -1 : 1) || cmp(a.path, b.path);
+}
+
+function sortBackend(b: Backend): Backend {
+  const endpoints = [...b.endpoints].sort((x, y) => cmp(x.address, y.address) || x.port - y.port);
+  return { ...b, endpoints };
+}
+
+function sortHost(h: HostRoutes): HostRoutes {
+  return { ...h, routes: [...h.routes].sort(compareRoutes) };
+}
+
+/** Puts every array into canonical order. */
+export function canonicalContent(c: TableContent): TableContent {
+  return {
+    hosts: c.hosts.map(sortHost).sort((a, b) => cmp(a.host, b.host)),
+    defaultBackend: c.defaultBackend,
+    backends: c.backends.map(sortBackend).sort((a, b) => cmp(a.id, b.id)),
+    certificates: [...c.certificates].sort((a, b) => cmp(a.id, b.id)).map((x) => ({ ...x, dnsNames: [...x.dnsNames].sort() })),
+  };
+}
+
+export function contentHash(c: TableContent): string {
+  return 'sha256:' + createHash('sha256').update(canonicalJson({ schema: SCHEMA_VERSION, ...c })).digest('hex');
+}
+
+/** Orders the content canonically and stamps it with its schema and content-hash version. */
+export function sealTable(content: TableContent): RoutingTable {
+  const c = canonicalContent(content);
+  return { schema: SCHEMA_VERSION, version: contentHash(c), ...c };
+}
+
+/** The bytes that are stored, signed and compared: canonical JSON of the whole table. */
+export function serializeTable(t: RoutingTable): string {
+  return canonicalJson(t);
+}

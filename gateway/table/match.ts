@@ -1,0 +1,144 @@
+// The compiled matcher: built once per table version, then every request is a few map lookups
+// (DESIGN.md principle 3). No per-request scan of the rule list and no regular expressions.
+import type { Backend, HostRoutes, Route, RoutingTable } from './schema.ts';
+
+export type MatchReason = 'route' | 'host-fallback' | 'default-backend' | 'no-match';
+
+export interface Match {
+  reason: MatchReason;
+  /** The host entry that was chosen ("" = rules without a host), or null when no host matched. */
+  host: HostRoutes | null;
+  route: Route | null;
+  /** null only for `no-match` (answer 404). */
+  backend: Backend | null;
+}
+
+interface CompiledHost {
+  entry: HostRoutes;
+  exact: Map<string, Route>;
+  /** Prefix rule path (without trailing `/`, "" for `/`) → route. */
+  prefix: Map<string, Route>;
+  fallback: Backend | null;
+}
+
+export interface Matcher {
+  readonly table: RoutingTable;
+  /** Host as sent (any case, optional port); path as sent (no query). */
+  match(host: string, path: string): Match;
+  /** The host entry alone (for TLS and redirect decisions), same rules as match(). */
+  lookupHost(host: string): HostRoutes | null;
+  backend(id: string): Backend | undefined;
+}
+
+/** Lower-cases and strips the port and a trailing dot: `Foo.COM:8080` → `foo.com`, `[::1]:80` → `[::1]`. */
+export function normalizeHost(raw: string): string {
+  let h = raw;
+  if (h.charCodeAt(0) === 91 /* [ */) {
+    const end = h.indexOf(']');
+    h = end === -1 ? h : h.slice(0, end + 1);
+  } else {
+    const colon = h.indexOf(':');
+    if (colon !== -1) h = h.slice(0, colon);
+  }
+  if (h.endsWith('.')) h = h.slice(0, -1);
+  return h.toLowerCase();
+}
+
+const UNRESERVED = /^[A-Za-z0-9\-._~]$/;
+
+/** The path used for matching: percent-encoded unreserved characters decoded and dot segments resolved
+ * (RFC 3986 6.2.2), so `/public/../admin` or `/%61dmin` match the rules for `/admin` and cannot be used to
+ * reach a backend through another rule's prefix. Encoded slashes stay encoded. Returns the input when
+ * there is nothing to do (the common case, no allocation). */
+export function normalizePath(path: string): string {
+  if (path.indexOf('%') === -1 && path.indexOf('/.') === -1) return path;
+  let p = path.replace(/%[0-9A-Fa-f]{2}/g, (m) => {
+    const ch = String.fromCharCode(parseInt(m.slice(1), 16));
+    return UNRESERVED.test(ch) ? ch : m.toUpperCase();
+  });
+  if (p.indexOf('/.') !== -1) {
+    const out: string[] = [];
+    const segs = p.split('/');
+    for (let i = 1; i < segs.length; i++) {
+      const s = segs[i]!;
+      const last = i === segs.length - 1;
+      if (s === '.') { if (last) out.push(''); }
+      else if (s === '..') { out.pop(); if (last) out.push(''); }
+      else out.push(s);
+    }
+    p = '/' + out.join('/');
+  }
+  return p;
+}
+
+function compileHost(entry: HostRoutes, backends: Map<string, Backend>): CompiledHost {
+  const exact = new Map<string, Route>();
+  const prefix = new Map<string, Route>();
+  for (const r of entry.routes) (r.pathType === 'Exact' ? exact : prefix).set(r.path, r);
+  const fallback = entry.fallbackBackend === null ? null : backends.get(entry.fallbackBackend) ?? null;
+  return { entry, exact, prefix, fallback };
+}
+
+/** Longest match wins; on a tie Exact beats Prefix (the exact path is the longest possible candidate,
+ * so checking it first is the tie-break). Prefix matches whole `/`-separated elements. */
+function matchPath(h: CompiledHost, path: string): Route | null {
+  if (h.exact.size !== 0) {
+    const r = h.exact.get(path);
+    if (r !== undefined) return r;
+  }
+  if (h.prefix.size === 0) return null;
+  let end = path.length;
+  while (end > 0 && path.charCodeAt(end - 1) === 47 /* / */) end--;
+  for (;;) {
+    const r = h.prefix.get(end === path.length ? path : path.slice(0, end));
+    if (r !== undefined) return r;
+    if (end === 0) return null;
+    end = path.lastIndexOf('/', end - 1);
+    if (end === -1) return null;
+  }
+}
+
+export function compileMatcher(table: RoutingTable): Matcher {
+  const backends = new Map(table.backends.map((b) => [b.id, b] as const));
+  const exactHosts = new Map<string, CompiledHost>();
+  const wildcardHosts = new Map<string, CompiledHost>(); // key: the suffix after `*.`
+  let anyHost: CompiledHost | null = null;
+  for (const h of table.hosts) {
+    const c = compileHost(h, backends);
+    if (h.host === '') anyHost = c;
+    else if (h.host.startsWith('*.')) wildcardHosts.set(h.host.slice(2), c);
+    else exactHosts.set(h.host, c);
+  }
+  const defaultBackend = table.defaultBackend === null ? null : backends.get(table.defaultBackend) ?? null;
+
+  // Exact host beats wildcard; a wildcard covers exactly one extra label; rules without host last.
+  const findHost = (rawHost: string): CompiledHost | null => {
+    const host = normalizeHost(rawHost);
+    const exact = exactHosts.get(host);
+    if (exact !== undefined) return exact;
+    if (wildcardHosts.size !== 0) {
+      const dot = host.indexOf('.');
+      if (dot > 0) {
+        const w = wildcardHosts.get(host.slice(dot + 1));
+        if (w !== undefined) return w;
+      }
+    }
+    return anyHost;
+  };
+
+  return {
+    table,
+    backend: (id) => backends.get(id),
+    lookupHost: (rawHost) => findHost(rawHost)?.entry ?? null,
+    match(rawHost, rawPath) {
+      const h = findHost(rawHost);
+      if (h !== null) {
+        const route = matchPath(h, normalizePath(rawPath));
+        if (route !== null) return { reason: 'route', host: h.entry, route, backend: backends.get(route.backend) ?? null };
+        if (h.fallback !== null) return { reason: 'host-fallback', host: h.entry, route: null, backend: h.fallback };
+      }
+      if (defaultBackend !== null) return { reason: 'default-backend', host: h?.entry ?? null, route: null, backend: defaultBackend };
+      return { reason: 'no-match', host: h?.entry ?? null, route: null, backend: null };
+    },
+  };
+}

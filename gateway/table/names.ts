@@ -1,0 +1,30 @@
+// Syntax rules for hosts and paths shared by the compiler (to reject bad objects with a diagnostic)
+// and by validate() (to refuse a bad table).
+
+// RFC 1123 subdomain as Kubernetes validates Ingress hosts: lower-case labels of [a-z0-9-],
+// alphanumeric at both ends, at most 253 characters in all, each label at most 63.
+const LABEL = /^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/;
+
+export function isValidHostName(host: string): boolean {
+  if (host.length === 0 || host.length > 253) return false;
+  return host.split('.').every((l) => LABEL.test(l));
+}
+
+/** Exact host, or `*.` followed by a valid host (one-label wildcard, Ingress v1). IP addresses are not hosts. */
+export function isValidRuleHost(host: string): boolean {
+  const name = host.startsWith('*.') ? host.slice(2) : host;
+  if (/^[0-9.]+$/.test(name)) return false;
+  return isValidHostName(name);
+}
+
+/** Path rules for Exact and Prefix as the apiserver enforces them: absolute, no `//`, no dot segments,
+ * no encoded slashes, and nothing that is not a URL path character. */
+export function pathProblem(path: string): string | null {
+  if (!path.startsWith('/')) return 'must start with "/"';
+  if (path.length > 2048) return 'is longer than 2048 characters';
+  if (/\/\//.test(path)) return 'must not contain "//"';
+  if (/(^|\/)\.\.?(\/|$)/.test(path)) return 'must not contain "." or ".." segments';
+  if (/%2f/i.test(path)) return 'must not contain an encoded "/" (%2F)';
+  if (!/^[A-Za-z0-9\-._~!$&'()*+,;=:@/%]*$/.test(path)) return 'contains characters that are not allowed in a URL path';
+  return null;
+}

@@ -1,0 +1,124 @@
+// Inputs and outputs of the pure compiler: Kubernetes objects in, { table, certificates, diagnostics } out.
+// The object types are the subset of the Kubernetes API fields the compiler reads (networking.k8s.io/v1,
+// discovery.k8s.io/v1, core/v1); anything else on the objects is ignored.
+import type { CertificateMaterial, ObjectRef, RoutingTable } from '../../gateway/table/schema.ts';
+
+export interface ObjectMeta {
+  namespace?: string;
+  name?: string;
+  uid?: string;
+  creationTimestamp?: string;
+  labels?: Record<string, string>;
+  annotations?: Record<string, string>;
+}
+
+export interface ServiceBackendPort { number?: number; name?: string }
+export interface IngressBackend {
+  service?: { name?: string; port?: ServiceBackendPort };
+  resource?: { apiGroup?: string; kind?: string; name?: string };
+}
+export interface HTTPIngressPath { path?: string; pathType?: string; backend?: IngressBackend }
+export interface IngressRule { host?: string; http?: { paths?: HTTPIngressPath[] } }
+export interface IngressTLS { hosts?: string[]; secretName?: string }
+export interface Ingress {
+  apiVersion?: string;
+  kind?: 'Ingress';
+  metadata?: ObjectMeta;
+  spec?: { ingressClassName?: string; defaultBackend?: IngressBackend; tls?: IngressTLS[]; rules?: IngressRule[] };
+}
+
+export interface IngressClass {
+  apiVersion?: string;
+  kind?: 'IngressClass';
+  metadata?: ObjectMeta;
+  spec?: { controller?: string };
+}
+
+export interface ServicePort { name?: string; port?: number; targetPort?: number | string; protocol?: string }
+export interface Service {
+  apiVersion?: string;
+  kind?: 'Service';
+  metadata?: ObjectMeta;
+  spec?: { type?: string; ports?: ServicePort[]; externalName?: string };
+}
+
+export interface EndpointSlice {
+  apiVersion?: string;
+  kind?: 'EndpointSlice';
+  metadata?: ObjectMeta;
+  addressType?: string;
+  endpoints?: { addresses?: string[]; conditions?: { ready?: boolean | null }; zone?: string }[];
+  ports?: { name?: string; port?: number; protocol?: string }[];
+}
+
+export interface Secret {
+  apiVersion?: string;
+  kind?: 'Secret';
+  metadata?: ObjectMeta;
+  type?: string;
+  /** base64, as the API serves it */
+  data?: Record<string, string>;
+  /** plain text, as manifests may write it */
+  stringData?: Record<string, string>;
+}
+
+export interface ClusterObjects {
+  ingresses: Ingress[];
+  ingressClasses: IngressClass[];
+  services: Service[];
+  endpointSlices: EndpointSlice[];
+  secrets: Secret[];
+}
+
+export interface CompileOptions {
+  /** `spec.controller` of the IngressClasses this gateway serves. */
+  controller: string;
+  /** Class name matched by the legacy `kubernetes.io/ingress.class` annotation when no IngressClass
+   * object of ours has that name (ingress-nginx's `--ingress-class`). */
+  annotationClass: string;
+}
+
+export const DEFAULT_COMPILE_OPTIONS: CompileOptions = {
+  controller: 'portico.dev/ingress-controller',
+  annotationClass: 'portico',
+};
+
+/** Stable codes: tools, Events and metrics key on these, so never rename one. */
+export type DiagnosticCode =
+  | 'InvalidObject'          // missing name/namespace/spec where required
+  | 'InvalidHost'            // host not an RFC 1123 name or one-label wildcard
+  | 'InvalidPath'            // path not absolute, dot segments, bad characters
+  | 'InvalidPathType'        // pathType missing or unknown
+  | 'InvalidBackend'         // neither service nor resource, resource backends, port missing
+  | 'ServiceNotFound'
+  | 'ServicePortNotFound'    // port number/name not among the Service's ports
+  | 'ServiceTypeUnsupported' // ExternalName
+  | 'NoReadyEndpoints'       // info: backend has no ready endpoint (answers 503)
+  | 'DuplicateRule'          // same host + path + pathType twice within one Ingress
+  | 'RouteConflict'          // same host + path + pathType in an older Ingress: this one loses
+  | 'DefaultBackendConflict' // an older Ingress already provides the default backend
+  | 'SecretNotFound'
+  | 'SecretInvalid'          // not kubernetes.io/tls, or tls.crt/tls.key missing or unparsable
+  | 'CertificateKeyMismatch'
+  | 'CertificateHostMismatch' // the certificate does not cover a host it is used for
+  | 'TLSHostWithoutRule'     // spec.tls names a host that no rule of the Ingress serves (harmless)
+  | 'UnknownAnnotation'      // a portico.dev/ annotation we do not know
+  | 'UnsupportedAnnotation'  // an ingress-nginx annotation Portico does not implement (snippets never)
+  | 'InvalidAnnotation';     // an allow-listed annotation with a malformed value
+
+export interface Diagnostic {
+  code: DiagnosticCode;
+  severity: 'Warning' | 'Info';
+  object: ObjectRef & { kind: 'Ingress' | 'IngressClass' | 'Service' | 'EndpointSlice' | 'Secret' };
+  message: string;
+}
+
+export interface CompileResult {
+  table: RoutingTable;
+  /** PEM material of every certificate the table references (never part of the table itself). */
+  certificates: CertificateMaterial[];
+  /** Sorted by object, then code, then message. */
+  diagnostics: Diagnostic[];
+  /** Ingresses of our class (the ones whose status the agent owns), sorted by namespace/name. */
+  accepted: ObjectRef[];
+}
