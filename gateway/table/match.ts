@@ -6,6 +6,8 @@ export type MatchReason = 'route' | 'host-fallback' | 'default-backend' | 'no-ma
 
 export interface Match {
   reason: MatchReason;
+  /** The request path as matched and forwarded (see normalizePath). */
+  path: string;
   /** The host entry that was chosen ("" = rules without a host), or null when no host matched. */
   host: HostRoutes | null;
   route: Route | null;
@@ -44,6 +46,7 @@ export function normalizeHost(raw: string): string {
   return h.toLowerCase();
 }
 
+const LABEL = /^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/;
 const UNRESERVED = /^[A-Za-z0-9\-._~]$/;
 
 /** The path used for matching: percent-encoded unreserved characters decoded and dot segments resolved
@@ -118,7 +121,8 @@ export function compileMatcher(table: RoutingTable): Matcher {
     if (exact !== undefined) return exact;
     if (wildcardHosts.size !== 0) {
       const dot = host.indexOf('.');
-      if (dot > 0) {
+      // The extra label must itself be a DNS label, so a Host like `a/b.foo.com` never matches `*.foo.com`.
+      if (dot > 0 && LABEL.test(host.slice(0, dot))) {
         const w = wildcardHosts.get(host.slice(dot + 1));
         if (w !== undefined) return w;
       }
@@ -132,13 +136,14 @@ export function compileMatcher(table: RoutingTable): Matcher {
     lookupHost: (rawHost) => findHost(rawHost)?.entry ?? null,
     match(rawHost, rawPath) {
       const h = findHost(rawHost);
+      const path = normalizePath(rawPath);
       if (h !== null) {
-        const route = matchPath(h, normalizePath(rawPath));
-        if (route !== null) return { reason: 'route', host: h.entry, route, backend: backends.get(route.backend) ?? null };
-        if (h.fallback !== null) return { reason: 'host-fallback', host: h.entry, route: null, backend: h.fallback };
+        const route = matchPath(h, path);
+        if (route !== null) return { reason: 'route', path, host: h.entry, route, backend: backends.get(route.backend) ?? null };
+        if (h.fallback !== null) return { reason: 'host-fallback', path, host: h.entry, route: null, backend: h.fallback };
       }
-      if (defaultBackend !== null) return { reason: 'default-backend', host: h?.entry ?? null, route: null, backend: defaultBackend };
-      return { reason: 'no-match', host: h?.entry ?? null, route: null, backend: null };
+      if (defaultBackend !== null) return { reason: 'default-backend', path, host: h?.entry ?? null, route: null, backend: defaultBackend };
+      return { reason: 'no-match', path, host: h?.entry ?? null, route: null, backend: null };
     },
   };
 }

@@ -1,0 +1,37 @@
+// Flag parsing for the CLI: every bad flag becomes a UsageError (one line on stderr, exit code 2).
+import { parseArgs, type ParseArgsConfig } from 'node:util';
+import { UsageError } from '../gateway/errors.ts';
+import type { ListenAddress } from '../gateway/runtime/node.ts';
+
+export function parseFlags<T extends NonNullable<ParseArgsConfig['options']>>(argv: string[], options: T) {
+  try {
+    return parseArgs({ args: argv, options, strict: true, allowPositionals: false }).values;
+  } catch (err) {
+    throw new UsageError((err as Error).message.split('\n')[0]!);
+  }
+}
+
+/** `HOST:PORT`, `[v6]:PORT`, or `off` (null). */
+export function listenAddress(flag: string, value: string): ListenAddress | null {
+  if (value === 'off') return null;
+  const m = /^(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9.-]+):(\d{1,5})$/.exec(value);
+  const port = m ? Number(m[2]) : NaN;
+  if (!m || port > 65535) throw new UsageError(`--${flag}: expected HOST:PORT (or "off"), got ${JSON.stringify(value)}`);
+  return { host: m[1]!.replace(/^\[|\]$/g, ''), port };
+}
+
+export function positiveInt(flag: string, value: string, max: number): number {
+  const n = Number(value);
+  if (!/^\d+$/.test(value) || n < 1 || n > max) throw new UsageError(`--${flag}: expected a whole number from 1 to ${max}, got ${JSON.stringify(value)}`);
+  return n;
+}
+
+/** `500ms`, `5s`, `2m`, or a bare number of milliseconds. */
+export function duration(flag: string, value: string): number {
+  const m = /^(\d+)(ms|s|m)?$/.exec(value);
+  if (!m) throw new UsageError(`--${flag}: expected a duration like 500ms, 5s or 2m, got ${JSON.stringify(value)}`);
+  const n = Number(m[1]);
+  const ms = m[2] === 's' ? n * 1000 : m[2] === 'm' ? n * 60_000 : n;
+  if (ms < 1 || ms > 3_600_000) throw new UsageError(`--${flag}: must be between 1ms and 1h, got ${JSON.stringify(value)}`);
+  return ms;
+}

@@ -1,0 +1,189 @@
+// `portico local`: the whole gateway on one machine from a directory of manifests, no Kubernetes and
+// no Redis. With --workers N the primary process compiles and serves the admin port, and N worker
+// processes share the traffic ports (node:cluster) and receive each table over IPC.
+import cluster, { type Worker } from 'node:cluster';
+import { accessSync, constants, statSync } from 'node:fs';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { getRequestListener } from '@hono/node-server';
+import { createAdminApp, type Readiness } from '../gateway/admin.ts';
+import { UsageError } from '../gateway/errors.ts';
+import { LiveTable } from '../gateway/live.ts';
+import { mergeSnapshots, Metrics, renderMetrics, type MetricsSnapshot } from '../gateway/metrics.ts';
+import { DEFAULT_TIMEOUTS, type UpstreamTimeouts } from '../gateway/proxy/pools.ts';
+import { startNodeGateway, type ListenAddress } from '../gateway/runtime/node.ts';
+import type { CertificateMaterial, RoutingTable } from '../gateway/table/schema.ts';
+import { duration, listenAddress, parseFlags, positiveInt } from './args.ts';
+import { log } from './log.ts';
+import { ManifestLoader } from './manifest-loader.ts';
+
+export interface LocalConfig {
+  manifests: string;
+  http: ListenAddress | null;
+  https: ListenAddress | null;
+  admin: ListenAddress | null;
+  workers: number;
+  timeouts: UpstreamTimeouts;
+}
+
+export const LOCAL_USAGE = `usage: portico local --manifests DIR [--http HOST:PORT|off] [--https HOST:PORT|off] [--admin HOST:PORT|off]
+                     [--workers N] [--connect-timeout 5s] [--read-timeout 60s]
+defaults: --http 127.0.0.1:8080 --https 127.0.0.1:8443 --admin 127.0.0.1:9180 --workers 1`;
+
+export function parseLocalFlags(argv: string[]): LocalConfig {
+  const v = parseFlags(argv, {
+    manifests: { type: 'string' }, http: { type: 'string' }, https: { type: 'string' }, admin: { type: 'string' },
+    workers: { type: 'string' }, 'connect-timeout': { type: 'string' }, 'read-timeout': { type: 'string' },
+  });
+  if (v.manifests === undefined) throw new UsageError('--manifests DIR is required');
+  try {
+    if (!statSync(v.manifests).isDirectory()) throw new UsageError(`--manifests: ${v.manifests} is not a directory`);
+    accessSync(v.manifests, constants.R_OK | constants.X_OK);
+  } catch (err) {
+    if (err instanceof UsageError) throw err;
+    throw new UsageError(`--manifests: cannot read directory ${v.manifests}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
+  }
+  const read = duration('read-timeout', v['read-timeout'] ?? '60s');
+  return {
+    manifests: v.manifests,
+    http: listenAddress('http', v.http ?? '127.0.0.1:8080'),
+    https: listenAddress('https', v.https ?? '127.0.0.1:8443'),
+    admin: listenAddress('admin', v.admin ?? '127.0.0.1:9180'),
+    workers: positiveInt('workers', v.workers ?? '1', 64),
+    timeouts: { connectMs: duration('connect-timeout', v['connect-timeout'] ?? DEFAULT_TIMEOUTS.connectMs + 'ms'), headersMs: read, bodyMs: read },
+  };
+}
+
+type ToWorker = { type: 'table'; table: RoutingTable; certificates: CertificateMaterial[] } | { type: 'metrics'; id: number };
+type FromWorker = { type: 'loaded'; version: string } | { type: 'metrics'; id: number; snapshot: MetricsSnapshot } | { type: 'listening' };
+
+async function serveAdmin(a: ListenAddress, readiness: () => Readiness, metrics: () => string | Promise<string>): Promise<http.Server> {
+  const server = http.createServer(getRequestListener(createAdminApp({ readiness, metrics }).fetch, { overrideGlobalObjects: false }));
+  await new Promise<void>((resolve, reject) => server.once('error', reject).listen(a.port, a.host, () => resolve()));
+  return server;
+}
+
+const url = (scheme: string, a: AddressInfo | ListenAddress | null): string =>
+  a === null ? 'off' : `${scheme}://${'address' in a ? (a.address.includes(':') ? `[${a.address}]` : a.address) : a.host}:${a.port}`;
+
+export interface LocalHandle { close(): Promise<void> }
+
+/** Single process: load, serve, watch. */
+async function runSingle(cfg: LocalConfig): Promise<LocalHandle> {
+  const live = new LiveTable();
+  const metrics = new Metrics();
+  const loader = new ManifestLoader(cfg.manifests, (r) => live.swap(r.table, r.certificates));
+  await loader.load();
+  const gw = await startNodeGateway({
+    live, metrics, http: cfg.http, https: cfg.https, timeouts: cfg.timeouts,
+    onUpstreamError: (e) => log('warn', e.message, { code: e.code }),
+  });
+  loader.watch();
+  const readiness = (): Readiness => live.current === null
+    ? { ready: false, detail: 'no routing table loaded yet' }
+    : { ready: true, detail: `serving ${live.current.matcher.table.version}` };
+  const admin = cfg.admin === null ? null : await serveAdmin(cfg.admin, readiness, () =>
+    renderMetrics(metrics.snapshot(), { version: live.table?.version ?? null, loadedAt: live.current?.loadedAt ?? null, swaps: live.swaps, refusals: live.refusals + loader.failures, workers: 1 }));
+  log('info', 'portico local is serving', { http: url('http', gw.http), https: url('https', gw.https), admin: url('http', cfg.admin), manifests: cfg.manifests });
+  return {
+    async close() {
+      loader.close();
+      admin?.close();
+      await gw.close();
+    },
+  };
+}
+
+/** Primary of N worker processes. */
+async function runPrimary(cfg: LocalConfig): Promise<LocalHandle> {
+  const live = new LiveTable();
+  const workerVersions = new Map<number, string>();
+  const pending = new Map<number, (s: MetricsSnapshot) => void>();
+  let nextId = 1;
+  let stopping = false;
+  let certificates: CertificateMaterial[] = [];
+  const send = (w: Worker): void => {
+    const t = live.table;
+    if (t !== null && w.isConnected()) w.send({ type: 'table', table: t, certificates } satisfies ToWorker);
+  };
+  const loader = new ManifestLoader(cfg.manifests, (r) => {
+    live.swap(r.table, r.certificates);
+    certificates = r.certificates;
+    for (const w of Object.values(cluster.workers ?? {})) if (w) send(w);
+  });
+  await loader.load();
+  const fork = (): void => {
+    const w = cluster.fork({ PORTICO_WORKER_CONFIG: JSON.stringify(cfg) });
+    w.on('message', (m: FromWorker) => {
+      if (m.type === 'listening') send(w);
+      else if (m.type === 'loaded') workerVersions.set(w.id, m.version);
+      else if (m.type === 'metrics') pending.get(m.id)?.(m.snapshot);
+    });
+    w.on('exit', (code, signal) => {
+      workerVersions.delete(w.id);
+      if (!stopping) {
+        log('error', 'worker process exited; starting a new one', { worker: w.id, code, signal });
+        setTimeout(fork, 200);
+      }
+    });
+  };
+  for (let i = 0; i < cfg.workers; i++) fork();
+  loader.watch();
+
+  const readiness = (): Readiness => {
+    const v = live.table?.version;
+    if (v === undefined) return { ready: false, detail: 'no routing table loaded yet' };
+    const serving = [...workerVersions.values()].filter((x) => x === v).length;
+    return serving >= cfg.workers
+      ? { ready: true, detail: `serving ${v} in ${serving} worker processes` }
+      : { ready: false, detail: `${serving} of ${cfg.workers} worker processes serve ${v}` };
+  };
+  const metrics = async (): Promise<string> => {
+    const workers = Object.values(cluster.workers ?? {}).filter((w): w is Worker => w !== undefined && w.isConnected());
+    const snaps = await Promise.all(workers.map((w) => new Promise<MetricsSnapshot | null>((resolve) => {
+      const id = nextId++;
+      const timer = setTimeout(() => { pending.delete(id); resolve(null); }, 1000);
+      pending.set(id, (s) => { clearTimeout(timer); pending.delete(id); resolve(s); });
+      w.send({ type: 'metrics', id } satisfies ToWorker);
+    })));
+    return renderMetrics(mergeSnapshots(snaps.filter((s): s is MetricsSnapshot => s !== null)),
+      { version: live.table?.version ?? null, loadedAt: live.current?.loadedAt ?? null, swaps: live.swaps, refusals: live.refusals + loader.failures, workers: workers.length });
+  };
+  const admin = cfg.admin === null ? null : await serveAdmin(cfg.admin, readiness, metrics);
+  log('info', 'portico local is serving', { http: url('http', cfg.http), https: url('https', cfg.https), admin: url('http', cfg.admin), workers: cfg.workers, manifests: cfg.manifests });
+  return {
+    async close() {
+      stopping = true;
+      loader.close();
+      admin?.close();
+      await Promise.all(Object.values(cluster.workers ?? {}).map((w) => w && new Promise<void>((resolve) => { w.once('exit', () => resolve()); w.kill('SIGTERM'); })));
+    },
+  };
+}
+
+/** A worker process: serves the ports, takes tables from the primary. */
+export async function runWorker(): Promise<void> {
+  const cfg = JSON.parse(process.env.PORTICO_WORKER_CONFIG ?? '{}') as LocalConfig;
+  const live = new LiveTable();
+  const metrics = new Metrics();
+  process.on('message', (m: ToWorker) => {
+    if (m.type === 'table') {
+      try {
+        const loaded = live.swap(m.table, m.certificates);
+        process.send?.({ type: 'loaded', version: loaded.matcher.table.version } satisfies FromWorker);
+      } catch (err) {
+        log('error', `table refused, still serving the last good one: ${(err as Error).message}`);
+      }
+    } else if (m.type === 'metrics') {
+      process.send?.({ type: 'metrics', id: m.id, snapshot: metrics.snapshot() } satisfies FromWorker);
+    }
+  });
+  const gw = await startNodeGateway({ live, metrics, http: cfg.http, https: cfg.https, timeouts: cfg.timeouts, exclusive: false,
+    onUpstreamError: (e) => log('warn', e.message, { code: e.code }) });
+  process.send?.({ type: 'listening' } satisfies FromWorker);
+  process.once('SIGTERM', () => void gw.close().then(() => process.exit(0)));
+}
+
+export function runLocal(cfg: LocalConfig): Promise<LocalHandle> {
+  return cfg.workers > 1 ? runPrimary(cfg) : runSingle(cfg);
+}

@@ -1,0 +1,65 @@
+// Local mode's table source: compile the manifests in a directory, and again whenever it changes.
+// A read or parse failure keeps the last good table and says why; diagnostics are logged when they change.
+import { watch, type FSWatcher } from 'node:fs';
+import { compile } from '../sync/compile/index.ts';
+import type { CompileResult } from '../sync/compile/types.ts';
+import { readManifests } from '../sync/manifests.ts';
+import { log } from './log.ts';
+
+export class ManifestLoader {
+  private watcher: FSWatcher | null = null;
+  private timer: NodeJS.Timeout | null = null;
+  private running: Promise<void> | null = null;
+  private again = false;
+  private lastDiagnostics = '';
+  failures = 0;
+
+  constructor(private readonly dir: string, private readonly apply: (r: CompileResult) => void) {}
+
+  /** Compiles once; resolves false when the manifests could not be read or the table was refused. */
+  async load(): Promise<boolean> {
+    try {
+      const result = compile(await readManifests(this.dir));
+      const diags = JSON.stringify(result.diagnostics);
+      if (diags !== this.lastDiagnostics) {
+        this.lastDiagnostics = diags;
+        for (const d of result.diagnostics) log(d.severity === 'Warning' ? 'warn' : 'info', d.message, { code: d.code, object: d.object });
+      }
+      this.apply(result);
+      log('info', 'table compiled', { version: result.table.version, hosts: result.table.hosts.length, backends: result.table.backends.length, diagnostics: result.diagnostics.length });
+      return true;
+    } catch (err) {
+      this.failures++;
+      log('error', `manifests not applied, still serving the last good table: ${(err as Error).message}`, { code: (err as { code?: string }).code });
+      return false;
+    }
+  }
+
+  /** Recompiles after changes settle for `debounceMs`; loads never overlap. */
+  watch(debounceMs = 50): void {
+    this.watcher = watch(this.dir, () => {
+      if (this.timer !== null) clearTimeout(this.timer);
+      this.timer = setTimeout(() => void this.kick(), debounceMs);
+    });
+    this.watcher.on('error', (err) => log('error', `watching ${this.dir} failed: ${err.message}`));
+  }
+
+  private async kick(): Promise<void> {
+    if (this.running !== null) {
+      this.again = true;
+      return;
+    }
+    this.running = this.load().then(() => undefined);
+    await this.running;
+    this.running = null;
+    if (this.again) {
+      this.again = false;
+      await this.kick();
+    }
+  }
+
+  close(): void {
+    this.watcher?.close();
+    if (this.timer !== null) clearTimeout(this.timer);
+  }
+}

@@ -1,0 +1,39 @@
+// Errors as classes with stable codes (undici's convention): logs, metrics and tests key on `code`.
+
+export class UpstreamError extends Error {
+  constructor(
+    readonly code: 'PORTICO_UPSTREAM_CONNECT' | 'PORTICO_UPSTREAM_TIMEOUT' | 'PORTICO_UPSTREAM_RESET' | 'PORTICO_UPSTREAM_PROTOCOL',
+    readonly endpoint: string,
+    cause: unknown,
+  ) {
+    super(`${code} ${endpoint}: ${cause instanceof Error ? cause.message : String(cause)}`, { cause });
+  }
+
+  /** The status the client gets when no response has started yet. */
+  get status(): 502 | 504 {
+    return this.code === 'PORTICO_UPSTREAM_TIMEOUT' ? 504 : 502;
+  }
+
+  /** Nothing reached the upstream application: safe to try the next endpoint. */
+  get beforeRequest(): boolean {
+    return this.code === 'PORTICO_UPSTREAM_CONNECT';
+  }
+}
+
+const CONNECT_CODES = new Set(['ECONNREFUSED', 'EHOSTUNREACH', 'ENETUNREACH', 'EADDRNOTAVAIL', 'UND_ERR_CONNECT_TIMEOUT', 'ENOTFOUND', 'EAI_AGAIN']);
+const TIMEOUT_CODES = new Set(['UND_ERR_HEADERS_TIMEOUT', 'UND_ERR_BODY_TIMEOUT']);
+const RESET_CODES = new Set(['ECONNRESET', 'EPIPE', 'UND_ERR_SOCKET', 'UND_ERR_CLOSED']);
+
+export function classifyUpstreamError(err: unknown, endpoint: string): UpstreamError {
+  const code = (err as { code?: unknown } | null)?.code;
+  const c = typeof code === 'string' ? code : '';
+  if (CONNECT_CODES.has(c)) return new UpstreamError('PORTICO_UPSTREAM_CONNECT', endpoint, err);
+  if (TIMEOUT_CODES.has(c)) return new UpstreamError('PORTICO_UPSTREAM_TIMEOUT', endpoint, err);
+  if (RESET_CODES.has(c)) return new UpstreamError('PORTICO_UPSTREAM_RESET', endpoint, err);
+  return new UpstreamError('PORTICO_UPSTREAM_PROTOCOL', endpoint, err);
+}
+
+/** A bad command-line flag or unreadable input: one line on stderr and exit code 2. */
+export class UsageError extends Error {
+  readonly code = 'PORTICO_USAGE';
+}

@@ -1,0 +1,81 @@
+// Header rules of the proxy hop (RFC 9110 7.6.1): hop-by-hop headers never cross the proxy in either
+// direction, and the X-Forwarded-* set is written by the edge, never trusted from the client (an edge
+// gateway is the first hop; a client could otherwise forge its address).
+
+const HOP_BY_HOP = new Set([
+  'connection', 'keep-alive', 'proxy-connection', 'proxy-authenticate', 'proxy-authorization',
+  'te', 'trailer', 'transfer-encoding', 'upgrade',
+  // undici refuses `expect`; Node's server already answered `100 Continue` to the client.
+  'expect',
+  // HTTP/2 only: a `http2-settings` header belongs to the h2c upgrade of one connection.
+  'http2-settings',
+]);
+
+/** Headers the edge sets itself on the request it forwards. */
+const EDGE_SET = new Set(['x-forwarded-for', 'x-forwarded-proto', 'x-forwarded-host', 'x-forwarded-port', 'x-real-ip', 'x-request-id', 'host']);
+
+export interface ForwardFacts {
+  /** Host as the client sent it (Host header, or :authority over HTTP/2). */
+  host: string;
+  clientIp: string;
+  scheme: 'http' | 'https';
+  /** The port the client connected to. */
+  localPort: number;
+  requestId: string;
+}
+
+/** Extra hop-by-hop names listed in a Connection header (`Connection: close, x-foo`). */
+function connectionListed(value: string | undefined): Set<string> | null {
+  if (value === undefined || value === '') return null;
+  let listed: Set<string> | null = null;
+  for (const tok of value.split(',')) {
+    const t = tok.trim().toLowerCase();
+    if (t !== '' && t !== 'close' && t !== 'keep-alive') (listed ??= new Set()).add(t);
+  }
+  return listed;
+}
+
+/** Builds the flat `[name, value, ...]` header list sent upstream from the client's raw headers. */
+export function upstreamRequestHeaders(raw: readonly string[], connection: string | undefined, f: ForwardFacts): string[] {
+  const listed = connectionListed(connection);
+  const out: string[] = ['host', f.host];
+  for (let i = 0; i < raw.length; i += 2) {
+    const name = raw[i]!;
+    if (name.charCodeAt(0) === 58 /* : */) continue; // HTTP/2 pseudo-headers
+    const lower = name.toLowerCase();
+    if (HOP_BY_HOP.has(lower) || EDGE_SET.has(lower) || (listed !== null && listed.has(lower))) continue;
+    out.push(name, raw[i + 1]!);
+  }
+  out.push(
+    'x-forwarded-for', f.clientIp,
+    'x-forwarded-proto', f.scheme,
+    'x-forwarded-host', f.host,
+    'x-forwarded-port', String(f.localPort),
+    'x-real-ip', f.clientIp,
+    'x-request-id', f.requestId,
+  );
+  return out;
+}
+
+/** Filters an upstream response's raw headers (undici gives Buffers) into a flat string list. */
+export function downstreamResponseHeaders(raw: readonly (Buffer | string)[]): string[] {
+  let listed: Set<string> | null = null;
+  for (let i = 0; i < raw.length; i += 2) {
+    if (String(raw[i]).toLowerCase() === 'connection') listed = connectionListed(String(raw[i + 1]));
+  }
+  const out: string[] = [];
+  for (let i = 0; i < raw.length; i += 2) {
+    const name = raw[i]!.toString('latin1');
+    const lower = name.toLowerCase();
+    if (HOP_BY_HOP.has(lower) || (listed !== null && listed.has(lower))) continue;
+    out.push(name, raw[i + 1]!.toString('latin1'));
+  }
+  return out;
+}
+
+const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
+
+/** Keeps a client's well-formed X-Request-Id (tracing across hops), else makes a new one. */
+export function requestIdFor(incoming: string | undefined, make: () => string): string {
+  return incoming !== undefined && REQUEST_ID.test(incoming) ? incoming : make();
+}

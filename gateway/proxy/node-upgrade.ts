@@ -1,0 +1,97 @@
+// WebSocket (HTTP/1.1 Upgrade) proxying for the Node adapter. Node hands upgrade requests to the
+// server's 'upgrade' listener instead of the request handler, so this path asks decide() exactly as the
+// Hono path does, then lets undici open the upstream upgrade and splices the two sockets together.
+// Every upgrade that is not forwarded gets a complete HTTP answer, never a hanging socket.
+import { randomUUID } from 'node:crypto';
+import type { IncomingMessage } from 'node:http';
+import type { Duplex } from 'node:stream';
+import { decide } from '../decide.ts';
+import { classifyUpstreamError } from '../errors.ts';
+import type { LiveTable } from '../live.ts';
+import { SERVER_NAME, statusBody } from '../responses.ts';
+import type { NodeForwarderDeps } from './node-forwarder.ts';
+import { nodeFacts } from './node-forwarder.ts';
+import { downstreamResponseHeaders, requestIdFor, upstreamRequestHeaders } from './headers.ts';
+import { endpointKey } from './pools.ts';
+
+function rawAnswer(socket: Duplex, status: number, extra: string[] = []): void {
+  const body = statusBody(status);
+  const head = [
+    `HTTP/1.1 ${status} ${body.slice(4).trim()}`, `server: ${SERVER_NAME}`, `date: ${new Date().toUTCString()}`,
+    'content-type: text/plain; charset=utf-8', `content-length: ${Buffer.byteLength(body)}`, 'connection: close', ...extra,
+  ];
+  socket.end(head.join('\r\n') + '\r\n\r\n' + body);
+}
+
+export interface UpgradeOptions extends NodeForwarderDeps {
+  live: LiveTable;
+  scheme: 'http' | 'https';
+  port: number;
+  httpsPort: number | null;
+}
+
+export function createUpgradeHandler(o: UpgradeOptions): (req: IncomingMessage, socket: Duplex, head: Buffer) => void {
+  return (req, socket, head) => {
+    socket.on('error', () => socket.destroy());
+    const facts = nodeFacts(req, o.scheme, o.port);
+    const d = decide(o.live, facts, o.httpsPort);
+    if ((req.headers.upgrade ?? '').toLowerCase() !== 'websocket') {
+      o.metrics.request(d.label, 400);
+      return rawAnswer(socket, 400); // only WebSocket upgrades are proxied (no h2c, no other protocols)
+    }
+    if (d.kind === 'redirect') {
+      o.metrics.request(d.label, 308);
+      return rawAnswer(socket, 308, [`location: ${d.location}`]);
+    }
+    if (d.kind === 'status') {
+      o.metrics.request(d.label, d.status);
+      return rawAnswer(socket, d.status);
+    }
+    const { backend } = d;
+    const first = o.balancer.start(backend);
+    const requestId = requestIdFor(req.headers['x-request-id'] as string | undefined, randomUUID);
+    const headers = upstreamRequestHeaders(req.rawHeaders, req.headers.connection, { ...facts, requestId });
+    const attempt = (k: number): void => {
+      const endpoint = backend.endpoints[(first + k) % backend.endpoints.length]!;
+      o.pools.get(endpoint).dispatch(
+        { path: d.target, method: 'GET', headers, upgrade: 'websocket' },
+        {
+          onConnect(abort) {
+            if (socket.destroyed) abort();
+          },
+          onHeaders() {
+            return true;
+          },
+          onData() {
+            return true;
+          },
+          onComplete() {},
+          onUpgrade(status, raw, upstream) {
+            o.metrics.request(d.label, status);
+            const lines = [`HTTP/1.1 ${status} Switching Protocols`];
+            const h = downstreamResponseHeaders(raw ?? []);
+            for (let i = 0; i < h.length; i += 2) lines.push(`${h[i]}: ${h[i + 1]}`);
+            lines.push('upgrade: websocket', 'connection: Upgrade');
+            socket.write(lines.join('\r\n') + '\r\n\r\n');
+            if (head.length > 0) upstream.write(head);
+            upstream.on('error', () => socket.destroy());
+            socket.on('close', () => upstream.destroy());
+            upstream.on('close', () => socket.destroy());
+            upstream.pipe(socket);
+            socket.pipe(upstream);
+          },
+          onError(err) {
+            const e = classifyUpstreamError(err, endpointKey(endpoint));
+            o.metrics.upstreamError(backend.id, e.code);
+            o.onUpstreamError?.(e);
+            if (socket.destroyed) return;
+            if (e.beforeRequest && k + 1 < backend.endpoints.length) return attempt(k + 1);
+            o.metrics.request(d.label, e.status);
+            rawAnswer(socket, e.status);
+          },
+        },
+      );
+    };
+    attempt(0);
+  };
+}

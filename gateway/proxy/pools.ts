@@ -1,0 +1,56 @@
+// One keep-alive connection pool per upstream endpoint (address:port). Pools of endpoints that left the
+// table are closed gracefully: requests in flight on them finish first.
+import { Pool } from 'undici';
+import type { Endpoint } from '../table/schema.ts';
+
+export interface UpstreamTimeouts {
+  /** TCP connect. */
+  connectMs: number;
+  /** From sending the request to the upstream's response headers (nginx proxy_read_timeout). */
+  headersMs: number;
+  /** Longest silence between two response body chunks. */
+  bodyMs: number;
+}
+
+export const DEFAULT_TIMEOUTS: UpstreamTimeouts = { connectMs: 5_000, headersMs: 60_000, bodyMs: 60_000 };
+
+export function endpointKey(e: Endpoint): string {
+  return e.address.includes(':') ? `[${e.address}]:${e.port}` : `${e.address}:${e.port}`;
+}
+
+export class UpstreamPools {
+  private readonly pools = new Map<string, Pool>();
+  constructor(private readonly timeouts: UpstreamTimeouts) {}
+
+  get(e: Endpoint): Pool {
+    const key = endpointKey(e);
+    let pool = this.pools.get(key);
+    if (pool === undefined) {
+      pool = new Pool(`http://${key}`, {
+        connect: { timeout: this.timeouts.connectMs },
+        headersTimeout: this.timeouts.headersMs,
+        bodyTimeout: this.timeouts.bodyMs,
+        keepAliveTimeout: 4_000,
+        pipelining: 1,
+      });
+      this.pools.set(key, pool);
+    }
+    return pool;
+  }
+
+  /** Closes the pools of endpoints not in `keep`. */
+  retain(keep: ReadonlySet<string>): void {
+    for (const [key, pool] of this.pools) {
+      if (!keep.has(key)) {
+        this.pools.delete(key);
+        pool.close().catch(() => {});
+      }
+    }
+  }
+
+  async close(): Promise<void> {
+    const all = [...this.pools.values()];
+    this.pools.clear();
+    await Promise.all(all.map((p) => p.destroy().catch(() => {})));
+  }
+}

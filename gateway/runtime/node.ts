@@ -1,0 +1,103 @@
+// The Node adapter: plain HTTP and HTTPS (HTTP/2 and HTTP/1.1 by ALPN, certificate per SNI) listeners
+// serving the Hono request path, with WebSocket upgrades and a fast undici forwarder.
+import http from 'node:http';
+import http2 from 'node:http2';
+import type { AddressInfo } from 'node:net';
+import { getRequestListener } from '@hono/node-server';
+import { createGatewayApp } from '../app.ts';
+import { RoundRobin } from '../balance.ts';
+import type { UpstreamError } from '../errors.ts';
+import type { LiveTable } from '../live.ts';
+import type { Metrics } from '../metrics.ts';
+import { nodeBindings, type NodeEnv } from '../proxy/node-forwarder.ts';
+import { createUpgradeHandler } from '../proxy/node-upgrade.ts';
+import { DEFAULT_TIMEOUTS, endpointKey, UpstreamPools, type UpstreamTimeouts } from '../proxy/pools.ts';
+import { SniContexts } from '../tls/contexts.ts';
+import { generateSelfSignedCertificate } from '../tls/selfsigned.ts';
+
+export interface ListenAddress { host: string; port: number }
+
+export interface NodeGatewayOptions {
+  live: LiveTable;
+  metrics: Metrics;
+  http: ListenAddress | null;
+  https: ListenAddress | null;
+  /** The HTTPS port clients see (redirect Locations); defaults to the HTTPS listen port. */
+  publicHttpsPort?: number;
+  timeouts?: UpstreamTimeouts;
+  defaultCertificate?: { certPem: string; keyPem: string };
+  onUpstreamError?: (err: UpstreamError) => void;
+  /** Set when running as one of several processes sharing the ports (node:cluster shares the handles). */
+  exclusive?: boolean;
+}
+
+export interface NodeGateway {
+  http: AddressInfo | null;
+  https: AddressInfo | null;
+  close(): Promise<void>;
+}
+
+// Client-side input limits: Node's defaults (16 KiB of headers) plus a bound on slow header delivery.
+const SERVER_LIMITS = { headersTimeout: 20_000, requestTimeout: 300_000, keepAliveTimeout: 75_000, maxHeaderSize: 16_384 };
+
+function listen(server: http.Server | http2.Http2SecureServer, a: ListenAddress, exclusive: boolean): Promise<AddressInfo> {
+  return new Promise((resolve, reject) => {
+    server.once('error', reject);
+    server.listen({ host: a.host, port: a.port, exclusive }, () => {
+      server.off('error', reject);
+      resolve(server.address() as AddressInfo);
+    });
+  });
+}
+
+export async function startNodeGateway(o: NodeGatewayOptions): Promise<NodeGateway> {
+  const pools = new UpstreamPools(o.timeouts ?? DEFAULT_TIMEOUTS);
+  const balancer = new RoundRobin();
+  const deps = { pools, balancer, metrics: o.metrics, onUpstreamError: o.onUpstreamError };
+  o.live.onSwap((next) => {
+    pools.retain(new Set(next.matcher.table.backends.flatMap((b) => b.endpoints.map(endpointKey))));
+    balancer.retain(new Set(next.matcher.table.backends.map((b) => b.id)));
+  });
+  const httpsPort = o.https === null ? null : o.publicHttpsPort ?? o.https.port;
+  const listenerFor = (scheme: 'http' | 'https', port: number) =>
+    getRequestListener(createGatewayApp<NodeEnv>({ live: o.live, metrics: o.metrics, runtime: nodeBindings(deps, scheme, port), httpsPort }).fetch, {
+      overrideGlobalObjects: false,
+      autoCleanupIncoming: false,
+    });
+  const exclusive = o.exclusive ?? true;
+  const servers: (http.Server | http2.Http2SecureServer)[] = [];
+  let httpAddr: AddressInfo | null = null;
+  let httpsAddr: AddressInfo | null = null;
+
+  if (o.http !== null) {
+    const server = http.createServer({ ...SERVER_LIMITS }, listenerFor('http', o.http.port));
+    server.on('upgrade', createUpgradeHandler({ ...deps, live: o.live, scheme: 'http', port: o.http.port, httpsPort }));
+    servers.push(server);
+    httpAddr = await listen(server, o.http, exclusive);
+  }
+  if (o.https !== null) {
+    const def = o.defaultCertificate ?? generateSelfSignedCertificate({ commonName: 'portico-default.invalid', keyType: 'rsa' });
+    const sni = new SniContexts(o.live, def);
+    const server = http2.createSecureServer(
+      { allowHTTP1: true, cert: def.certPem, key: def.keyPem, SNICallback: sni.callback, maxSessionMemory: 32 },
+      listenerFor('https', o.https.port),
+    );
+    server.setTimeout(SERVER_LIMITS.keepAliveTimeout);
+    // HTTP/1.1 clients on the TLS port may upgrade to WebSocket too.
+    server.on('upgrade', createUpgradeHandler({ ...deps, live: o.live, scheme: 'https', port: o.https.port, httpsPort }));
+    servers.push(server);
+    httpsAddr = await listen(server, o.https, exclusive);
+  }
+
+  return {
+    http: httpAddr,
+    https: httpsAddr,
+    async close() {
+      await Promise.all(servers.map((s) => new Promise<void>((resolve) => {
+        s.close(() => resolve());
+        if ('closeAllConnections' in s) s.closeAllConnections();
+      })));
+      await pools.close();
+    },
+  };
+}

@@ -1,0 +1,126 @@
+// The table contract on its own: hashing, validation and the matcher, on hand-written tables.
+import { describe, expect, it } from 'vitest';
+import { canonicalJson, sealTable, serializeTable, type TableContent } from './canonical.ts';
+import { compileMatcher, normalizeHost, normalizePath } from './match.ts';
+import type { Backend, PathType, Route } from './schema.ts';
+import { validate } from './validate.ts';
+
+const backend = (id: string, ...ports: number[]): Backend => ({
+  id, service: { namespace: 'default', name: id, port: 80 }, endpoints: ports.map((port) => ({ address: '127.0.0.1', port, zone: null })),
+});
+const route = (path: string, pathType: PathType, b: string): Route => ({
+  path, pathType, backend: b, source: { namespace: 'default', name: 'ing' }, policies: { sslRedirect: false },
+});
+const content = (): TableContent => ({
+  hosts: [
+    { host: 'foo.com', tls: null, fallbackBackend: null, routes: [route('', 'Prefix', 'root'), route('/aaa', 'Prefix', 'aaa'), route('/aaa', 'Exact', 'aaa-exact'), route('/aaa/bbb', 'Prefix', 'bbb'), route('/x/', 'Exact', 'x-slash')] },
+    { host: '*.foo.com', tls: null, fallbackBackend: 'wild-fallback', routes: [route('/w', 'Prefix', 'wild')] },
+    { host: '', tls: null, fallbackBackend: null, routes: [route('/any', 'Prefix', 'any')] },
+  ],
+  defaultBackend: 'default',
+  backends: ['root', 'aaa', 'aaa-exact', 'bbb', 'x-slash', 'wild', 'wild-fallback', 'any', 'default'].map((id) => backend(id, 8080)),
+  certificates: [],
+});
+
+describe('canonical form and version', () => {
+  it('is independent of input order', () => {
+    const a = content();
+    const b = content();
+    b.hosts.reverse();
+    b.backends.reverse();
+    b.hosts[0]!.routes.reverse();
+    expect(serializeTable(sealTable(a))).toBe(serializeTable(sealTable(b)));
+  });
+  it('changes the version when content changes', () => {
+    const a = content();
+    const b = content();
+    b.backends[0]!.endpoints[0]!.port = 8081;
+    expect(sealTable(a).version).not.toBe(sealTable(b).version);
+    expect(sealTable(a).version).toMatch(/^sha256:[0-9a-f]{64}$/);
+  });
+  it('sorts object keys at every level', () => {
+    expect(canonicalJson({ b: 1, a: { d: [2, { z: 1, y: 2 }], c: null } })).toBe('{"a":{"c":null,"d":[2,{"y":2,"z":1}]},"b":1}');
+  });
+});
+
+describe('validate', () => {
+  const sealed = () => JSON.parse(JSON.stringify(sealTable(content()))) as Record<string, any>;
+  const cases: { name: string; mutate: (t: Record<string, any>) => void; problem: RegExp }[] = [
+    { name: 'edited content keeps the old hash', mutate: (t) => { t.backends[0].endpoints[0].port = 9999; }, problem: /content hash/ },
+    { name: 'unknown backend in a route', mutate: (t) => { t.hosts[0].routes[0].backend = 'nope'; }, problem: /unknown backend "nope"/ },
+    { name: 'unknown default backend', mutate: (t) => { t.defaultBackend = 'gone'; }, problem: /unknown backend "gone"/ },
+    { name: 'routes out of precedence order', mutate: (t) => { t.hosts.find((h: any) => h.host === 'foo.com').routes.reverse(); }, problem: /precedence order/ },
+    { name: 'invalid host', mutate: (t) => { t.hosts[0].host = 'Bad_Host'; }, problem: /invalid host/ },
+    { name: 'duplicate host', mutate: (t) => { t.hosts[1].host = t.hosts[0].host; }, problem: /duplicate host/ },
+    { name: 'port out of range', mutate: (t) => { t.backends[0].endpoints[0].port = 70000; }, problem: /invalid port/ },
+    { name: 'unknown certificate', mutate: (t) => { t.hosts[0].tls = { certificate: 'default/missing' }; }, problem: /unknown certificate/ },
+    { name: 'wrong schema', mutate: (t) => { t.schema = 2; }, problem: /unsupported schema/ },
+    { name: 'path with dot segment', mutate: (t) => { t.hosts[0].routes[0].path = '/a/../b'; }, problem: /"\." or "\.\." segments/ },
+    { name: 'policies missing', mutate: (t) => { delete t.hosts[0].routes[0].policies; }, problem: /policies/ },
+  ];
+  it('accepts a sealed table', () => expect(validate(sealTable(content()))).toEqual([]));
+  it.each(cases)('refuses: $name', ({ mutate, problem }) => {
+    const t = sealed();
+    mutate(t);
+    const problems = validate(t);
+    expect(problems.map((p) => p.message).join('\n')).toMatch(problem);
+  });
+  it('reports every problem, not only the first', () => {
+    const t = sealed();
+    t.hosts[0].routes[0].backend = 'x';
+    t.backends[0].endpoints[0].port = 0;
+    expect(validate(t).length).toBeGreaterThanOrEqual(2);
+  });
+  it('refuses things that are not tables', () => {
+    for (const v of [null, 42, 'x', [], { schema: 1 }]) expect(validate(v).length).toBeGreaterThan(0);
+  });
+});
+
+describe('matcher', () => {
+  const m = compileMatcher(sealTable(content()));
+  const cases: [name: string, host: string, path: string, backend: string | null, reason: string][] = [
+    ['prefix matches the element itself', 'foo.com', '/aaa/bbb', 'bbb', 'route'],
+    ['prefix matches below the element', 'foo.com', '/aaa/bbb/ccc', 'bbb', 'route'],
+    ['prefix ignores a trailing slash in the request', 'foo.com', '/aaa/bbb/', 'bbb', 'route'],
+    ['prefix does not match a partial element', 'foo.com', '/aaa/bbbxyz', 'aaa', 'route'],
+    ['partial element falls back to a shorter prefix', 'foo.com', '/aaaccc', 'root', 'route'],
+    ['exact beats prefix on the same path', 'foo.com', '/aaa', 'aaa-exact', 'route'],
+    ['prefix /aaa still matches /aaa/', 'foo.com', '/aaa/', 'aaa', 'route'],
+    ['exact with trailing slash is exact', 'foo.com', '/x/', 'x-slash', 'route'],
+    ['exact does not match without the slash', 'foo.com', '/x', 'root', 'route'],
+    ['exact is case-sensitive', 'foo.com', '/AAA', 'root', 'route'],
+    ['root prefix matches everything', 'foo.com', '/zzz/y', 'root', 'route'],
+    ['host is case-insensitive and the port is stripped', 'FOO.com:8080', '/aaa/bbb', 'bbb', 'route'],
+    ['a trailing dot in the host is ignored', 'foo.com.', '/aaa/bbb', 'bbb', 'route'],
+    ['wildcard matches one extra label', 'bar.foo.com', '/w/1', 'wild', 'route'],
+    ['wildcard host falls back to its default backend', 'bar.foo.com', '/other', 'wild-fallback', 'host-fallback'],
+    ['wildcard does not match two extra labels', 'baz.bar.foo.com', '/any', 'any', 'route'],
+    ['wildcard does not match the bare domain', 'foo.com', '/w', 'root', 'route'],
+    ['a label with a slash never matches a wildcard', 'a/b.foo.com', '/w', 'default', 'default-backend'],
+    ['unknown host goes to the host-less rules', 'other.org', '/any/x', 'any', 'route'],
+    ['unknown host and path goes to the default backend', 'other.org', '/nothing', 'default', 'default-backend'],
+    ['dot segments are resolved before matching', 'foo.com', '/zzz/../aaa/bbb', 'bbb', 'route'],
+    ['encoded unreserved characters are decoded before matching', 'foo.com', '/%61aa/bbb', 'bbb', 'route'],
+  ];
+  it.each(cases)('%s', (_name, host, path, backendId, reason) => {
+    const r = m.match(host, path);
+    expect(r.backend?.id ?? null).toBe(backendId);
+    expect(r.reason).toBe(reason);
+  });
+  it('answers no-match when there is no default backend', () => {
+    const c = content();
+    c.defaultBackend = null;
+    c.hosts = c.hosts.filter((h) => h.host !== '');
+    const r = compileMatcher(sealTable(c)).match('nope.org', '/');
+    expect(r).toMatchObject({ reason: 'no-match', backend: null });
+  });
+});
+
+describe('normalisation', () => {
+  it.each([
+    ['/a/b', '/a/b'], ['/a/./b', '/a/b'], ['/a/../b', '/b'], ['/../../b', '/b'], ['/a/b/..', '/a/'], ['/a/.', '/a/'],
+    ['/%7Euser', '/~user'], ['/a%2Fb', '/a%2Fb'], ['/a%2fb', '/a%2Fb'], ['/%2e%2e/x', '/x'],
+  ])('path %s → %s', (raw, want) => expect(normalizePath(raw)).toBe(want));
+  it.each([['Foo.COM', 'foo.com'], ['foo.com:443', 'foo.com'], ['[::1]:8080', '[::1]'], ['foo.com.', 'foo.com']])('host %s → %s', (raw, want) =>
+    expect(normalizeHost(raw)).toBe(want));
+});
