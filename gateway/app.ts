@@ -27,14 +27,17 @@ export interface GatewayOptions<E extends Env> {
   live: LiveTable;
   metrics: Metrics;
   runtime: RuntimeBindings<E>;
-  httpsPort: number | null;
+  ports: ListenerPorts;
 }
+
+/** Where this gateway listens (after binding); `https` is the port redirect Locations name. */
+export interface ListenerPorts { http: number; https: number | null }
 
 export function createGatewayApp<E extends Env>(o: GatewayOptions<E>): Hono<E> {
   const app = new Hono<E>();
   app.all('*', (c) => {
     const facts = o.runtime.facts(c);
-    const d = decide(o.live, facts, o.httpsPort);
+    const d = decide(o.live, facts, o.ports.https);
     if (d.kind === 'forward') return o.runtime.forward(c, { backend: d.backend, target: d.target, facts, label: d.label });
     o.metrics.request(d.label, d.kind === 'redirect' ? 308 : d.status);
     return d.kind === 'redirect' ? redirectResponse(d.location) : plainResponse(d.status);

@@ -7,7 +7,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Http2ServerRequest, Http2ServerResponse } from 'node:http2';
 import type { Context } from 'hono';
 import { RESPONSE_ALREADY_SENT } from '@hono/node-server/utils/response';
-import type { ForwardRequest, RuntimeBindings } from '../app.ts';
+import type { ForwardRequest, ListenerPorts, RuntimeBindings } from '../app.ts';
 import type { RoundRobin } from '../balance.ts';
 import type { RequestFacts } from '../decide.ts';
 import { classifyUpstreamError, type UpstreamError } from '../errors.ts';
@@ -86,9 +86,9 @@ function answerError(out: ServerResponse | Http2ServerResponse, status: number):
   out.end(body);
 }
 
-export function nodeBindings(deps: NodeForwarderDeps, scheme: 'http' | 'https', port: number): RuntimeBindings<NodeEnv> {
+export function nodeBindings(deps: NodeForwarderDeps, scheme: 'http' | 'https', ports: ListenerPorts): RuntimeBindings<NodeEnv> {
   return {
-    facts: (c) => nodeFacts(c.env.incoming, scheme, port),
+    facts: (c) => nodeFacts(c.env.incoming, scheme, scheme === 'http' ? ports.http : ports.https ?? 0),
     forward: (c, req) => forward(deps, c, req),
   };
 }

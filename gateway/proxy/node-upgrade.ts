@@ -5,6 +5,7 @@
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
+import type { ListenerPorts } from '../app.ts';
 import { decide } from '../decide.ts';
 import { classifyUpstreamError } from '../errors.ts';
 import type { LiveTable } from '../live.ts';
@@ -26,15 +27,14 @@ function rawAnswer(socket: Duplex, status: number, extra: string[] = []): void {
 export interface UpgradeOptions extends NodeForwarderDeps {
   live: LiveTable;
   scheme: 'http' | 'https';
-  port: number;
-  httpsPort: number | null;
+  ports: ListenerPorts;
 }
 
 export function createUpgradeHandler(o: UpgradeOptions): (req: IncomingMessage, socket: Duplex, head: Buffer) => void {
   return (req, socket, head) => {
     socket.on('error', () => socket.destroy());
-    const facts = nodeFacts(req, o.scheme, o.port);
-    const d = decide(o.live, facts, o.httpsPort);
+    const facts = nodeFacts(req, o.scheme, o.scheme === 'http' ? o.ports.http : o.ports.https ?? 0);
+    const d = decide(o.live, facts, o.ports.https);
     if ((req.headers.upgrade ?? '').toLowerCase() !== 'websocket') {
       o.metrics.request(d.label, 400);
       return rawAnswer(socket, 400); // only WebSocket upgrades are proxied (no h2c, no other protocols)

@@ -4,7 +4,7 @@ import http from 'node:http';
 import http2 from 'node:http2';
 import type { AddressInfo } from 'node:net';
 import { getRequestListener } from '@hono/node-server';
-import { createGatewayApp } from '../app.ts';
+import { createGatewayApp, type ListenerPorts } from '../app.ts';
 import { RoundRobin } from '../balance.ts';
 import type { UpstreamError } from '../errors.ts';
 import type { LiveTable } from '../live.ts';
@@ -58,9 +58,11 @@ export async function startNodeGateway(o: NodeGatewayOptions): Promise<NodeGatew
     pools.retain(new Set(next.matcher.table.backends.flatMap((b) => b.endpoints.map(endpointKey))));
     balancer.retain(new Set(next.matcher.table.backends.map((b) => b.id)));
   });
-  const httpsPort = o.https === null ? null : o.publicHttpsPort ?? o.https.port;
-  const listenerFor = (scheme: 'http' | 'https', port: number) =>
-    getRequestListener(createGatewayApp<NodeEnv>({ live: o.live, metrics: o.metrics, runtime: nodeBindings(deps, scheme, port), httpsPort }).fetch, {
+  // Ports as bound (a configured port 0 becomes a real one), read per request for X-Forwarded-Port and
+  // redirect Locations.
+  const ports: ListenerPorts = { http: o.http?.port ?? 0, https: o.https === null ? null : o.publicHttpsPort ?? o.https.port };
+  const listenerFor = (scheme: 'http' | 'https') =>
+    getRequestListener(createGatewayApp<NodeEnv>({ live: o.live, metrics: o.metrics, runtime: nodeBindings(deps, scheme, ports), ports }).fetch, {
       overrideGlobalObjects: false,
       autoCleanupIncoming: false,
     });
@@ -70,23 +72,25 @@ export async function startNodeGateway(o: NodeGatewayOptions): Promise<NodeGatew
   let httpsAddr: AddressInfo | null = null;
 
   if (o.http !== null) {
-    const server = http.createServer({ ...SERVER_LIMITS }, listenerFor('http', o.http.port));
-    server.on('upgrade', createUpgradeHandler({ ...deps, live: o.live, scheme: 'http', port: o.http.port, httpsPort }));
+    const server = http.createServer({ ...SERVER_LIMITS }, listenerFor('http'));
+    server.on('upgrade', createUpgradeHandler({ ...deps, live: o.live, scheme: 'http', ports }));
     servers.push(server);
     httpAddr = await listen(server, o.http, exclusive);
+    ports.http = httpAddr.port;
   }
   if (o.https !== null) {
     const def = o.defaultCertificate ?? generateSelfSignedCertificate({ commonName: 'portico-default.invalid', keyType: 'rsa' });
     const sni = new SniContexts(o.live, def);
     const server = http2.createSecureServer(
       { allowHTTP1: true, cert: def.certPem, key: def.keyPem, SNICallback: sni.callback, maxSessionMemory: 32 },
-      listenerFor('https', o.https.port),
+      listenerFor('https'),
     );
     server.setTimeout(SERVER_LIMITS.keepAliveTimeout);
     // HTTP/1.1 clients on the TLS port may upgrade to WebSocket too.
-    server.on('upgrade', createUpgradeHandler({ ...deps, live: o.live, scheme: 'https', port: o.https.port, httpsPort }));
+    server.on('upgrade', createUpgradeHandler({ ...deps, live: o.live, scheme: 'https', ports }));
     servers.push(server);
     httpsAddr = await listen(server, o.https, exclusive);
+    if (o.publicHttpsPort === undefined) ports.https = httpsAddr.port;
   }
 
   return {

@@ -1,0 +1,90 @@
+// Runs the compiler the way every test should: checks that the table passes validate(), that the output
+// does not depend on input order, and condenses the result into readable summaries to assert on.
+import { serializeTable } from '../../gateway/table/canonical.ts';
+import type { RoutingTable } from '../../gateway/table/schema.ts';
+import { validate } from '../../gateway/table/validate.ts';
+import { compile } from '../../sync/compile/index.ts';
+import type { ClusterObjects, CompileOptions, CompileResult, Diagnostic } from '../../sync/compile/types.ts';
+
+const KINDS = ['ingresses', 'ingressClasses', 'services', 'endpointSlices', 'secrets'] as const;
+
+/** A deterministic permutation (seeded Fisher-Yates over a small LCG). */
+export function shuffled<T>(list: readonly T[], seed: number): T[] {
+  const out = [...list];
+  let s = seed >>> 0 || 1;
+  for (let i = out.length - 1; i > 0; i--) {
+    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
+    const j = s % (i + 1);
+    [out[i], out[j]] = [out[j]!, out[i]!];
+  }
+  return out;
+}
+
+export function permute(objs: ClusterObjects, seed: number): ClusterObjects {
+  const out = { ...objs };
+  KINDS.forEach((k, i) => {
+    (out[k] as unknown[]) = shuffled(objs[k] as unknown[], seed * 31 + i);
+  });
+  return out;
+}
+
+/** compile() plus the invariants every result must satisfy. */
+export function run(objs: ClusterObjects, options?: Partial<CompileOptions>): CompileResult {
+  const before = JSON.stringify(objs);
+  const r = compile(objs, options);
+  const problems = validate(r.table);
+  if (problems.length > 0) throw new Error(`compiled table fails validate(): ${JSON.stringify(problems, null, 2)}`);
+  if (JSON.stringify(objs) !== before) throw new Error('compile() mutated its input');
+  const bytes = serializeTable(r.table);
+  const diags = JSON.stringify(r.diagnostics);
+  for (const seed of [1, 2, 3]) {
+    const again = compile(permute(objs, seed), options);
+    if (serializeTable(again.table) !== bytes) throw new Error(`table depends on input order (seed ${seed})`);
+    if (JSON.stringify(again.diagnostics) !== diags) throw new Error(`diagnostics depend on input order (seed ${seed})`);
+    if (JSON.stringify(again.accepted) !== JSON.stringify(r.accepted)) throw new Error(`accepted depends on input order (seed ${seed})`);
+    if (JSON.stringify(again.certificates) !== JSON.stringify(r.certificates)) throw new Error(`certificates depend on input order (seed ${seed})`);
+  }
+  return r;
+}
+
+export interface HostSummary {
+  /** Present only when the host has TLS: the certificate id, or null for the default certificate. */
+  tls?: string | null;
+  /** Present only when non-null. */
+  fallback?: string;
+  /** `Prefix "/api" -> default/api:80 [default/web]`, plus ` redirect` when sslRedirect. */
+  routes: string[];
+}
+
+export function routeLine(r: RoutingTable['hosts'][number]['routes'][number]): string {
+  return `${r.pathType} ${JSON.stringify(r.path)} -> ${r.backend} [${r.source.namespace}/${r.source.name}]${r.policies.sslRedirect ? ' redirect' : ''}`;
+}
+
+export function hostSummary(t: RoutingTable): Record<string, HostSummary> {
+  const out: Record<string, HostSummary> = {};
+  for (const h of t.hosts) {
+    const s: HostSummary = { routes: h.routes.map(routeLine) };
+    if (h.tls !== null) s.tls = h.tls.certificate;
+    if (h.fallbackBackend !== null) s.fallback = h.fallbackBackend;
+    out[h.host] = s;
+  }
+  return out;
+}
+
+/** Backend id → `address:port` (with `@zone` when set) in table order. */
+export function endpointSummary(t: RoutingTable): Record<string, string[]> {
+  return Object.fromEntries(t.backends.map((b) => [b.id, b.endpoints.map((e) => `${e.address}:${e.port}${e.zone === null ? '' : `@${e.zone}`}`)]));
+}
+
+/** `Code Kind namespace/name` per diagnostic, plus ` (Info)` for Info severity. */
+export function diagLine(d: Diagnostic): string {
+  return `${d.code} ${d.object.kind} ${d.object.namespace}/${d.object.name}${d.severity === 'Info' ? ' (Info)' : ''}`;
+}
+
+export function diagSummary(r: CompileResult): string[] {
+  return r.diagnostics.map(diagLine);
+}
+
+export function acceptedSummary(r: CompileResult): string[] {
+  return r.accepted.map((a) => `${a.namespace}/${a.name}`);
+}

@@ -1,0 +1,44 @@
+// An in-process gateway (the real Node adapter on real loopback sockets) fed by the real compiler.
+import { LiveTable } from '../../gateway/live.ts';
+import { Metrics } from '../../gateway/metrics.ts';
+import type { UpstreamTimeouts } from '../../gateway/proxy/pools.ts';
+import { startNodeGateway, type NodeGateway } from '../../gateway/runtime/node.ts';
+import { compile } from '../../sync/compile/index.ts';
+import type { ClusterObjects, CompileResult } from '../../sync/compile/types.ts';
+
+export interface TestGateway {
+  live: LiveTable;
+  metrics: Metrics;
+  gw: NodeGateway;
+  httpUrl: string;
+  httpsPort: number;
+  /** Compiles and swaps in new objects; returns the compile result for diagnostics checks. */
+  apply(objs: ClusterObjects): CompileResult;
+  close(): Promise<void>;
+}
+
+export async function startTestGateway(objs: ClusterObjects, timeouts?: Partial<UpstreamTimeouts>, defaultCertificate?: { certPem: string; keyPem: string }): Promise<TestGateway> {
+  const live = new LiveTable();
+  const metrics = new Metrics();
+  const apply = (o: ClusterObjects): CompileResult => {
+    const r = compile(o);
+    live.swap(r.table, r.certificates);
+    return r;
+  };
+  apply(objs);
+  const gw = await startNodeGateway({
+    live, metrics,
+    http: { host: '127.0.0.1', port: 0 },
+    https: { host: '127.0.0.1', port: 0 },
+    timeouts: { connectMs: 2_000, headersMs: 10_000, bodyMs: 10_000, ...timeouts },
+    ...(defaultCertificate ? { defaultCertificate } : {}),
+  });
+  // The https port is only known after listening; redirects use the listener's configured port, so tests
+  // that check redirect Locations read `httpsPort` and compare with the Location they get.
+  return {
+    live, metrics, gw, apply,
+    httpUrl: `http://127.0.0.1:${gw.http!.port}`,
+    httpsPort: gw.https!.port,
+    close: () => gw.close(),
+  };
+}
