@@ -1,0 +1,144 @@
+// `portico local` as users run it: a real process, manifests in a directory, admin endpoints, reloads
+// on file changes, bad input, several worker processes.
+import { mkdtempSync, writeFileSync, rmSync, chmodSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { stringify } from 'yaml';
+import { startBackend, type Backend, type EchoReply } from '../support/backends.ts';
+import { json, request } from '../support/client.ts';
+import { ingress, ourClass, service } from '../support/manifests.ts';
+import { runPortico, startLocal, waitFor, type Running } from '../support/process.ts';
+
+let a: Backend;
+let b: Backend;
+const dirs: string[] = [];
+
+const tempDir = (): string => {
+  const d = mkdtempSync(join(tmpdir(), 'portico-cli-'));
+  dirs.push(d);
+  return d;
+};
+const yamlDocs = (...objs: unknown[]): string => objs.map((o) => stringify(o)).join('---\n');
+/** A directory with our class, services `a` and `b`, and an Ingress for app.test → `a`. */
+function appDir(): string {
+  const d = tempDir();
+  writeFileSync(join(d, 'class.yaml'), yamlDocs(ourClass()));
+  writeFileSync(join(d, 'services.yaml'), yamlDocs(...service('a', [{ address: a.address, port: a.port }]), ...service('b', [{ address: b.address, port: b.port }])));
+  writeFileSync(join(d, 'ingress.json'), JSON.stringify(ingress('app', { host: 'app.test', paths: [{ path: '/', service: 'a' }] })));
+  return d;
+}
+
+beforeAll(async () => {
+  a = await startBackend('a', '127.0.0.50');
+  b = await startBackend('b', '127.0.0.51');
+});
+afterAll(async () => {
+  await a?.close();
+  await b?.close();
+  for (const d of dirs) rmSync(d, { recursive: true, force: true });
+});
+
+describe('bad input: one clear line and exit code 2', () => {
+  it.each([
+    ['an unknown flag', ['local', '--manifests', '.', '--bogus'], /Unknown option '--bogus'/],
+    ['a malformed address', ['local', '--manifests', '.', '--http', 'nonsense'], /--http: expected HOST:PORT/],
+    ['a port out of range', ['local', '--manifests', '.', '--admin', '127.0.0.1:70000'], /--admin: expected HOST:PORT/],
+    ['zero workers', ['local', '--manifests', '.', '--workers', '0'], /--workers: expected a whole number from 1 to 64/],
+    ['a bad duration', ['local', '--manifests', '.', '--read-timeout', 'soon'], /--read-timeout: expected a duration/],
+    ['no manifests flag', ['local'], /--manifests DIR is required/],
+    ['a missing directory', ['local', '--manifests', '/nonexistent/portico'], /cannot read directory \/nonexistent\/portico: ENOENT/],
+    ['a file instead of a directory', ['local', '--manifests', 'package.json'], /is not a directory/],
+    ['an unknown command', ['serve'], /unknown command "serve"/],
+  ])('%s', (_name, args, message) => {
+    const r = runPortico(args);
+    expect(r.status).toBe(2);
+    expect(r.stderr).toMatch(message);
+    expect(r.stderr.trim().split('\n')).toHaveLength(1);
+  });
+
+  it.skipIf(process.getuid?.() === 0)('an unreadable directory (skipped as root: root reads every directory)', () => {
+    const d = tempDir();
+    chmodSync(d, 0o000);
+    const r = runPortico(['local', '--manifests', d]);
+    expect(r.status).toBe(2);
+    expect(r.stderr).toMatch(/cannot read directory .*EACCES/);
+  });
+
+  it('a port already in use', async () => {
+    const p = await startLocal(appDir());
+    try {
+      const r = runPortico(['local', '--manifests', appDir(), '--http', p.http.replace('http://', ''), '--https', 'off', '--admin', 'off']);
+      expect(r.status).toBe(2);
+      expect(r.stderr).toMatch(/cannot listen: .*EADDRINUSE/);
+    } finally {
+      await p.stop();
+    }
+  });
+});
+
+describe('portico local', () => {
+  let p: Running;
+  let dir: string;
+  beforeAll(async () => {
+    dir = appDir();
+    p = await startLocal(dir);
+  });
+  afterAll(async () => {
+    expect(await p.stop()).toBe(0); // graceful shutdown on SIGTERM
+  });
+
+  it('serves the manifests and the admin endpoints', async () => {
+    const r = await request(`${p.http}/x`, { host: 'app.test' });
+    expect(json<EchoReply>(r).backend).toBe('a');
+    expect((await request(`${p.http}/`, { host: 'other.test' })).status).toBe(404);
+    expect((await request(`${p.admin}/healthz`)).status).toBe(200);
+    const ready = await request(`${p.admin}/readyz`);
+    expect(ready.status).toBe(200);
+    expect(ready.body).toMatch(/serving sha256:[0-9a-f]{64}/);
+    const m = (await request(`${p.admin}/metrics`)).body;
+    expect(m).toMatch(/^portico_requests_total\{route="default\/app app\.test \/",status="200"\} [1-9]/m);
+    expect(m).toMatch(/^portico_requests_total\{route="",status="404"\} [1-9]/m);
+    expect(m).toMatch(/^portico_upstream_latency_seconds_count\{backend="default\/a:80"\} [1-9]/m);
+    expect(m).toMatch(/^portico_table_info\{version="sha256:[0-9a-f]{64}"\} 1$/m);
+  });
+
+  it('applies a changed file without a restart', async () => {
+    writeFileSync(join(dir, 'ingress.json'), JSON.stringify(ingress('app', { host: 'app.test', paths: [{ path: '/', service: 'a' }, { path: '/b', service: 'b' }] })));
+    await waitFor(async () => json<EchoReply>(await request(`${p.http}/b/1`, { host: 'app.test' })).backend === 'b', 10_000, () => 'the new route');
+    expect(json<EchoReply>(await request(`${p.http}/`, { host: 'app.test' })).backend).toBe('a');
+  });
+
+  it('keeps the last good table when a file does not parse, and says why', async () => {
+    const before = (await request(`${p.admin}/readyz`)).body;
+    writeFileSync(join(dir, 'broken.yaml'), 'kind: Ingress\nmetadata: [unclosed\n');
+    await waitFor(() => p.logs().includes('broken.yaml: invalid YAML'), 10_000, () => 'the parse error in the log');
+    expect(json<EchoReply>(await request(`${p.http}/b`, { host: 'app.test' })).backend).toBe('b');
+    expect((await request(`${p.admin}/readyz`)).body).toBe(before);
+    expect((await request(`${p.admin}/metrics`)).body).toMatch(/^portico_table_refusals_total [1-9]/m);
+    rmSync(join(dir, 'broken.yaml'));
+  });
+
+  it('logs diagnostics of broken objects and keeps the other routes', async () => {
+    writeFileSync(join(dir, 'bad.json'), JSON.stringify(ingress('bad', { host: 'bad.test', paths: [{ path: '/', service: 'missing-svc' }] })));
+    await waitFor(() => /ServiceNotFound/.test(p.logs()), 10_000, () => 'a ServiceNotFound diagnostic');
+    expect(json<EchoReply>(await request(`${p.http}/`, { host: 'app.test' })).backend).toBe('a');
+    expect((await request(`${p.http}/`, { host: 'bad.test' })).status).toBe(503);
+  });
+});
+
+describe('portico local --workers 2', () => {
+  it('serves the same ports from two worker processes and sums their metrics', async () => {
+    const p = await startLocal(appDir(), ['--workers', '2']);
+    try {
+      expect((await request(`${p.admin}/readyz`)).body).toMatch(/in 2 worker processes/);
+      const replies = await Promise.all(Array.from({ length: 40 }, () => request(`${p.http}/`, { host: 'app.test' })));
+      expect(replies.every((r) => r.status === 200)).toBe(true);
+      const m = (await request(`${p.admin}/metrics`)).body;
+      expect(m).toMatch(/^portico_worker_processes 2$/m);
+      expect(m).toMatch(/^portico_requests_total\{route="default\/app app\.test \/",status="200"\} 40$/m);
+    } finally {
+      expect(await p.stop()).toBe(0);
+    }
+  });
+});
