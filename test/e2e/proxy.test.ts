@@ -3,12 +3,14 @@
 import http from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startBackend, type Backend, type EchoReply } from '../support/backends.ts';
+import { startBlackhole, type Blackhole } from '../support/blackhole.ts';
 import { json, request } from '../support/client.ts';
 import { startTestGateway, type TestGateway } from '../support/gateway.ts';
 import { ingress, objects, ourClass, service } from '../support/manifests.ts';
 
 let backends: Backend[] = [];
 let gw: TestGateway;
+let hole: Blackhole;
 
 const ep = (b: Backend) => ({ address: b.address, port: b.port });
 
@@ -17,18 +19,25 @@ beforeAll(async () => {
   const first = await startBackend('b0', '127.0.0.10');
   backends = [first];
   for (let i = 1; i < 10; i++) backends.push(await startBackend(`b${i}`, `127.0.0.${10 + i}`, first.port));
+  hole = await startBlackhole('127.0.0.31');
+  backends.push(await startBackend('rescue', '127.0.0.32', hole.port)); // same port as the black hole, other address
   gw = await startTestGateway(objects(
     ourClass(),
     service('one', [ep(backends[0]!)]),
-    service('ten', backends.map(ep)),
+    service('ten', backends.slice(0, 10).map(ep)),
     service('none', [{ ...ep(backends[1]!), ready: false }]),
     // 127.0.0.30 has no listener on that port: connecting to it is refused.
     service('flaky', [{ address: '127.0.0.30', port: backends[0]!.port }, ep(backends[2]!)]),
+    // Connects to the black hole hang until the connect timeout.
+    service('hangs-then-ok', [ep(hole), ep(backends[10]!)]),
+    service('hangs', [ep(hole)]),
     ingress('app', { host: 'app.test', paths: [{ path: '/', service: 'one' }, { path: '/rr', service: 'ten' }, { path: '/down', service: 'none' }, { path: '/flaky', service: 'flaky' }] }),
-  ), { headersMs: 500 });
+    ingress('timeouts', { host: 'timeouts.test', paths: [{ path: '/hangs', service: 'hangs' }, { path: '/hangs-then-ok', service: 'hangs-then-ok' }] }),
+  ), { headersMs: 500, connectMs: 300 });
 });
 
 afterAll(async () => {
+  hole?.close();
   await gw?.close();
   await Promise.all(backends.map((b) => b.close()));
 });
@@ -109,6 +118,13 @@ describe("the gateway's own answers", () => {
     expect(r.status).toBe(503);
     checkHeaders(r, '503 Service Unavailable\n');
   });
+  it('502 when no endpoint accepts the connection within the connect timeout', async () => {
+    const started = Date.now();
+    const r = await request(`${gw.httpUrl}/hangs`, { host: 'timeouts.test' });
+    expect(r.status).toBe(502);
+    checkHeaders(r, '502 Bad Gateway\n');
+    expect(Date.now() - started).toBeGreaterThanOrEqual(250);
+  });
   it('504 when the upstream does not answer within the read timeout', async () => {
     const r = await request(`${gw.httpUrl}/slow?ms=2000`, { host: 'app.test' });
     expect(r.status).toBe(504);
@@ -123,7 +139,7 @@ describe('load balancing and upstream connections', () => {
       const e = json<EchoReply>(await request(`${gw.httpUrl}/rr`, { host: 'app.test' }));
       seen.set(e.backend, (seen.get(e.backend) ?? 0) + 1);
     }
-    expect([...seen.keys()].sort()).toEqual(backends.map((b) => b.name).sort());
+    expect([...seen.keys()].sort()).toEqual(backends.slice(0, 10).map((b) => b.name).sort());
     expect(Math.min(...seen.values())).toBe(10);
   });
 
@@ -131,6 +147,12 @@ describe('load balancing and upstream connections', () => {
     const results = await Promise.all(Array.from({ length: 20 }, () => request(`${gw.httpUrl}/flaky`, { host: 'app.test' })));
     expect(results.map((r) => r.status)).toEqual(Array(20).fill(200));
     expect(new Set(results.map((r) => json<EchoReply>(r).backend))).toEqual(new Set(['b2']));
+  });
+
+  it('a connect timeout moves on to the next endpoint', async () => {
+    const results = await Promise.all(Array.from({ length: 4 }, () => request(`${gw.httpUrl}/hangs-then-ok`, { host: 'timeouts.test' })));
+    expect(results.map((r) => r.status)).toEqual([200, 200, 200, 200]);
+    expect(new Set(results.map((r) => json<EchoReply>(r).backend))).toEqual(new Set(['rescue']));
   });
 
   it('reuses upstream keep-alive connections', async () => {
