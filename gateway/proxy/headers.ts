@@ -39,13 +39,17 @@ function connectionListed(value: string | undefined): Set<string> | null {
 export function upstreamRequestHeaders(raw: readonly string[], connection: string | undefined, f: ForwardFacts): string[] {
   const listed = connectionListed(connection);
   const out: string[] = ['host', f.host];
+  let cookies: string[] | null = null;
   for (let i = 0; i < raw.length; i += 2) {
     const name = raw[i]!;
     if (name.charCodeAt(0) === 58 /* : */) continue; // HTTP/2 pseudo-headers
     const lower = name.toLowerCase();
     if (HOP_BY_HOP.has(lower) || EDGE_SET.has(lower) || (listed !== null && listed.has(lower))) continue;
-    out.push(name, raw[i + 1]!);
+    // HTTP/2 clients split cookies into several fields; HTTP/1.1 upstreams need one (RFC 9113 8.2.3).
+    if (lower === 'cookie') (cookies ??= []).push(raw[i + 1]!);
+    else out.push(name, raw[i + 1]!);
   }
+  if (cookies !== null) out.push('cookie', cookies.join('; '));
   out.push(
     'x-forwarded-for', f.clientIp,
     'x-forwarded-proto', f.scheme,

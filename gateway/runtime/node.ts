@@ -68,6 +68,7 @@ export async function startNodeGateway(o: NodeGatewayOptions): Promise<NodeGatew
     });
   const exclusive = o.exclusive ?? true;
   const servers: (http.Server | http2.Http2SecureServer)[] = [];
+  const sessions = new Set<http2.ServerHttp2Session>(); // HTTP/2 connections, closed on shutdown
   let httpAddr: AddressInfo | null = null;
   let httpsAddr: AddressInfo | null = null;
 
@@ -86,6 +87,10 @@ export async function startNodeGateway(o: NodeGatewayOptions): Promise<NodeGatew
       listenerFor('https'),
     );
     server.setTimeout(SERVER_LIMITS.keepAliveTimeout);
+    server.on('session', (s: http2.ServerHttp2Session) => {
+      sessions.add(s);
+      s.once('close', () => sessions.delete(s));
+    });
     // HTTP/1.1 clients on the TLS port may upgrade to WebSocket too.
     server.on('upgrade', createUpgradeHandler({ ...deps, live: o.live, scheme: 'https', ports }));
     servers.push(server);
@@ -100,7 +105,7 @@ export async function startNodeGateway(o: NodeGatewayOptions): Promise<NodeGatew
       await Promise.all(servers.map((s) => new Promise<void>((resolve) => {
         s.close(() => resolve());
         if ('closeAllConnections' in s) s.closeAllConnections();
-      })));
+      })).concat([...sessions].map(async (s) => s.close())));
       await pools.close();
     },
   };

@@ -12,7 +12,7 @@ let backends: Backend[] = [];
 let gw: TestGateway;
 let hole: Blackhole;
 
-const ep = (b: Backend) => ({ address: b.address, port: b.port });
+const ep = (b: { address: string; port: number }) => ({ address: b.address, port: b.port });
 
 beforeAll(async () => {
   // Ten backends on ten loopback addresses, same port, so one EndpointSlice port serves them all.

@@ -115,7 +115,7 @@ describe('HTTPS requests', () => {
     const client = http2.connect(`https://127.0.0.1:${gw.httpsPort}`, { servername: 'secure.test', ca: ca.certPem, checkServerIdentity: () => undefined });
     try {
       const { status, headers, body } = await new Promise<{ status: number; headers: http2.IncomingHttpHeaders; body: string }>((resolve, reject) => {
-        const req = client.request({ ':path': '/h2?q=1', ':authority': 'secure.test', ':method': 'POST', 'content-type': 'text/plain' });
+        const req = client.request({ ':path': '/h2?q=1', ':authority': 'secure.test', ':method': 'POST', 'content-type': 'text/plain', cookie: ['a=1', 'b=2'] });
         let body = '';
         let headers: http2.IncomingHttpHeaders = {};
         req.on('response', (h) => (headers = h));
@@ -130,6 +130,7 @@ describe('HTTPS requests', () => {
       expect(e.headers.host).toBe('secure.test');
       expect(e.url).toBe('/h2?q=1');
       expect(e.body).toBe('h2 body');
+      expect(e.headers.cookie).toBe('a=1; b=2'); // split h2 cookie fields joined for HTTP/1.1
       expect(Object.keys(e.headers).some((k) => k.startsWith(':'))).toBe(false);
     } finally {
       client.close();
