@@ -230,6 +230,9 @@ table('backends', [
   { name: 'service without port → InvalidBackend', objects: [CLS, ...WEB, ingress('web', { rules: [rule('example.com', { path: '/', pathType: 'Prefix', backend: { service: { name: 'web' } } })] })], diagnostics: ['InvalidBackend Ingress default/web'], hosts: { 'example.com': { routes: [] } } },
   { name: 'port with both number and name → InvalidBackend', objects: [CLS, ...WEB, ingress('web', { rules: [rule('example.com', { path: '/', pathType: 'Prefix', backend: { service: { name: 'web', port: { number: 80, name: 'http' } } } })] })], diagnostics: ['InvalidBackend Ingress default/web'], hosts: { 'example.com': { routes: [] } } },
   ...[0, 65536, 80.5, -1].map((n): Case => ({ name: `port number ${n} → InvalidBackend`, objects: [CLS, ...WEB, ingress('web', { rules: [rule('example.com', prefix('/', 'web', n))] })], diagnostics: ['InvalidBackend Ingress default/web'], hosts: { 'example.com': { routes: [] } }, backends: {} })),
+  ...['Web', 'web_1', '1web', 'web.svc', 'a/b', 'x:80', 'a'.repeat(64)].map((n): Case => ({ name: `service name ${JSON.stringify(n.length > 20 ? n.slice(0, 20) + '…' : n)} → InvalidBackend`, objects: [CLS, ingress('web', { rules: [rule('example.com', prefix('/', n))] })], diagnostics: ['InvalidBackend Ingress default/web'], hosts: { 'example.com': { routes: [] } }, backends: {}, messages: [/not a Service name/] })),
+  ...['80', 'HTTP', 'h_t', '-http', 'ht--tp', 'a-very-long-port-name'].map((n): Case => ({ name: `port name ${JSON.stringify(n)} → InvalidBackend`, objects: [CLS, ...WEB, ingress('web', { rules: [rule('example.com', prefix('/', 'web', n))] })], diagnostics: ['InvalidBackend Ingress default/web'], hosts: { 'example.com': { routes: [] } }, backends: {}, messages: [/not a port name/] })),
+  { name: 'valid unusual names are accepted (digits, hyphens, 15-character port name)', objects: [CLS, svc('a-1', { ports: [{ name: 'metrics-port-15', port: 9 }] }), slice('a-1', ['10.0.0.1'], { ports: [{ name: 'metrics-port-15', port: 9100 }] }), ingress('web', { rules: [rule('example.com', prefix('/', 'a-1', 'metrics-port-15'))] })], backends: { 'default/a-1:metrics-port-15': ['10.0.0.1:9100'] } },
   { name: 'port number given as a string → InvalidBackend', objects: [CLS, ...WEB, ingress('web', { rules: [rule('example.com', { path: '/', pathType: 'Prefix', backend: { service: { name: 'web', port: { number: '80' as unknown as number } } } })] })], diagnostics: ['InvalidBackend Ingress default/web'] },
   {
     name: 'backend ids carry the Ingress namespace',
@@ -267,6 +270,16 @@ table('endpoints', [
     name: 'the same address on different slice ports stays two endpoints',
     objects: withSlices(slice('web', ['10.0.0.1'], { name: 'web-1' }), slice('web', ['10.0.0.1'], { name: 'web-2', ports: [{ name: 'http', port: 9090 }] })),
     backends: { 'default/web:80': ['10.0.0.1:8080', '10.0.0.1:9090'] },
+  },
+  {
+    name: 'a duplicate endpoint keeps the zone from the slice that sorts first by name',
+    objects: withSlices(slice('web', [{ ip: '10.0.0.1', zone: 'zone-b' }], { name: 'web-b' }), slice('web', [{ ip: '10.0.0.1', zone: 'zone-a' }], { name: 'web-a' })),
+    backends: { 'default/web:80': ['10.0.0.1:8080@zone-a'] },
+  },
+  {
+    name: 'FQDN slices are skipped even when their addresses look like IPs',
+    objects: withSlices(slice('web', ['fd00::1', '10.0.0.5'], { name: 'web-fqdn', addressType: 'FQDN' }), slice('web', ['10.0.0.1'])),
+    backends: { 'default/web:80': ['10.0.0.1:8080'] },
   },
   { name: 'IPv6 slices are used', objects: withSlices(slice('web', ['fd00::1', '2001:db8::2'], { addressType: 'IPv6' })), backends: { 'default/web:80': ['2001:db8::2:8080', 'fd00::1:8080'] } },
   {
@@ -526,6 +539,30 @@ describe('compile() entry point', () => {
     expect(hostSummary(r.table)).toEqual({ 'good.com': { routes: ['Prefix "" -> default/web:80 [default/good]'] } });
     expect(r.accepted).toEqual([{ namespace: 'default', name: 'good' }]);
     expect(r.diagnostics).toEqual([]);
+  });
+
+  it('a hostile object whose fields throw when read costs a diagnostic, never the table', () => {
+    const trap = (path: string): Record<string, unknown> =>
+      new Proxy({}, { get: (_t, k) => { throw new Error(`boom reading ${path}.${String(k)}`); }, ownKeys: () => { throw new Error('boom listing keys'); } });
+    const hostileSpec = { kind: 'Ingress', metadata: { namespace: 'default', name: 'hostile' }, get spec(): unknown { throw new Error('boom reading spec'); } };
+    const hostileRules = { kind: 'Ingress', metadata: { namespace: 'default', name: 'hostile-rules' }, spec: { ingressClassName: 'portico', rules: [trap('rule')] } };
+    const hostileMeta = { kind: 'Ingress', get metadata(): unknown { throw new Error('boom reading metadata'); } };
+    const objs = objects(CLS, ...WEB, ingress('good', { rules: [rule('good.com', prefix('/', 'web'))] }));
+    const r = compile({
+      ...objs,
+      ingresses: [hostileSpec, hostileRules, hostileMeta, trap('ingress'), ...objs.ingresses] as unknown as Ingress[],
+      services: [trap('service'), ...objs.services] as unknown as ClusterObjects['services'],
+      endpointSlices: [trap('slice'), ...objs.endpointSlices] as unknown as ClusterObjects['endpointSlices'],
+      secrets: [trap('secret')] as unknown as ClusterObjects['secrets'],
+      ingressClasses: [trap('class'), ...objs.ingressClasses] as unknown as ClusterObjects['ingressClasses'],
+    });
+    expect(validate(r.table)).toEqual([]);
+    expect(hostSummary(r.table)).toEqual({ 'good.com': { routes: ['Prefix "" -> default/web:80 [default/good]'] } });
+    expect(r.table.backends.map((b) => b.endpoints.length)).toEqual([1]);
+    // hostileMeta has no readable metadata and no class: not ours, so silently ignored like any other.
+    expect(diagSummary(r)).toEqual(['InvalidObject Ingress /', 'InvalidObject Ingress default/hostile', 'InvalidObject Ingress default/hostile-rules']);
+    expect(r.diagnostics.map((d) => d.message)).toEqual([expect.stringMatching(/could not be read \(boom reading ingress\.spec\)/), expect.stringMatching(/could not be read \(boom reading spec\)/), expect.stringMatching(/could not be compiled \(boom reading rule\.host\)/)]);
+    expect(r.accepted.map((a) => a.name)).toEqual(['good', 'hostile-rules']);
   });
 
   it('an empty cluster gives an empty, valid table', () => {

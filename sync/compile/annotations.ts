@@ -1,0 +1,90 @@
+// The typed annotation allow-list (DESIGN.md principle 7). Each supported annotation has a parser, a type
+// and a documented default; nothing read from an annotation ever becomes configuration text. Unknown
+// Portico annotations, ingress-nginx annotations Portico does not implement and malformed values each give
+// a diagnostic and are otherwise ignored.
+import type { DiagnosticCode } from './types.ts';
+import { compareStrings, show, type Fields } from './objects.ts';
+
+export const PORTICO_PREFIX = 'portico.dev/';
+export const NGINX_PREFIX = 'nginx.ingress.kubernetes.io/';
+
+/** Per-Ingress settings read from annotations. */
+export interface IngressAnnotations {
+  /** Redirect plain HTTP to HTTPS (308) on this Ingress's routes when their host has TLS. Default true. */
+  sslRedirect: boolean;
+}
+
+export const DEFAULT_ANNOTATIONS: Readonly<IngressAnnotations> = Object.freeze({ sslRedirect: true });
+
+export interface AnnotationProblem {
+  code: DiagnosticCode;
+  message: string;
+}
+
+interface AnnotationSpec<K extends keyof IngressAnnotations> {
+  key: string;
+  setting: K;
+  /** What a valid value looks like, for messages. */
+  expected: string;
+  parse(raw: string): IngressAnnotations[K] | undefined;
+}
+
+type AnySpec = { [K in keyof IngressAnnotations]: AnnotationSpec<K> }[keyof IngressAnnotations];
+
+function parseBoolean(raw: string): boolean | undefined {
+  const v = raw.trim().toLowerCase();
+  return v === 'true' ? true : v === 'false' ? false : undefined;
+}
+
+/** The allow-list. Applied in this order, so a later entry for the same setting overrides an earlier one:
+ * the ingress-nginx spelling is accepted for migration and the portico.dev spelling wins over it. */
+export const SUPPORTED_ANNOTATIONS: readonly AnySpec[] = [
+  { key: `${NGINX_PREFIX}ssl-redirect`, setting: 'sslRedirect', expected: '"true" or "false"', parse: parseBoolean },
+  { key: `${PORTICO_PREFIX}ssl-redirect`, setting: 'sslRedirect', expected: '"true" or "false"', parse: parseBoolean },
+];
+
+const SUPPORTED_KEYS: ReadonlySet<string> = new Set(SUPPORTED_ANNOTATIONS.map((s) => s.key));
+
+function applySpec(spec: AnySpec, raw: unknown, out: IngressAnnotations, problems: AnnotationProblem[]): void {
+  const value = typeof raw === 'string' ? spec.parse(raw) : undefined;
+  if (value === undefined) {
+    problems.push({
+      code: 'InvalidAnnotation',
+      message: `annotation ${JSON.stringify(spec.key)} has value ${show(raw)}; expected ${spec.expected}, so the default (${String(DEFAULT_ANNOTATIONS[spec.setting])}) applies`,
+    });
+    return;
+  }
+  out[spec.setting] = value;
+}
+
+function unsupported(key: string): AnnotationProblem | null {
+  if (key.startsWith(PORTICO_PREFIX)) {
+    return { code: 'UnknownAnnotation', message: `annotation ${JSON.stringify(key)} is not a Portico annotation (supported: ${[...SUPPORTED_KEYS].filter((k) => k.startsWith(PORTICO_PREFIX)).join(', ')}); it is ignored` };
+  }
+  if (key.startsWith(NGINX_PREFIX)) {
+    if (key.endsWith('snippet')) {
+      return {
+        code: 'UnsupportedAnnotation',
+        message: `annotation ${JSON.stringify(key)} is ignored: snippets are never supported, because they inject raw configuration text into the proxy`,
+      };
+    }
+    return { code: 'UnsupportedAnnotation', message: `annotation ${JSON.stringify(key)} is an ingress-nginx annotation that Portico does not implement; it is ignored` };
+  }
+  return null;
+}
+
+/** Reads the allow-listed annotations of one Ingress; every other portico.dev/ or ingress-nginx annotation
+ * is reported once. Annotations of other tools are none of our business and pass silently. */
+export function parseAnnotations(annotations: Fields): { values: IngressAnnotations; problems: AnnotationProblem[] } {
+  const values: IngressAnnotations = { ...DEFAULT_ANNOTATIONS };
+  const problems: AnnotationProblem[] = [];
+  for (const spec of SUPPORTED_ANNOTATIONS) {
+    if (Object.hasOwn(annotations, spec.key)) applySpec(spec, annotations[spec.key], values, problems);
+  }
+  for (const key of Object.keys(annotations).sort(compareStrings)) {
+    if (SUPPORTED_KEYS.has(key)) continue;
+    const p = unsupported(key);
+    if (p !== null) problems.push(p);
+  }
+  return { values, problems };
+}

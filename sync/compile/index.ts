@@ -1,0 +1,134 @@
+// The pure compiler: Kubernetes objects in → { table, certificates, diagnostics, accepted } out
+// (DESIGN.md principle 1). Processors run in a fixed order, Contour-style:
+//   classes → plan each Ingress → merge routes (oldest first) → default backend → TLS → backends → seal.
+// No I/O, no clock, no logging. Every per-object step is guarded, so a malformed object costs a
+// diagnostic and never the table; the output depends only on the set of objects, not their order.
+import { sealTable } from '../../gateway/table/canonical.ts';
+import type { CertificateInfo, CertificateMaterial, HostRoutes, ObjectRef, Route } from '../../gateway/table/schema.ts';
+import { backendResolver, type BackendResolver, type Resolution } from './backends.ts';
+import { applyTls } from './certificates.ts';
+import { classSelector, type ClassSelector } from './classes.ts';
+import { diagnostic, finishDiagnostics, reporter, type Report } from './diagnostics.ts';
+import { planIngress, type BackendRef, type IngressPlan } from './ingress.ts';
+import { compareByAge, compareStrings, errorText, items, objectInfo, refOf } from './objects.ts';
+import { mergeRoutes, pickDefaultBackend, type HostBuild } from './routes.ts';
+import { secretLoader } from './tls.ts';
+import { DEFAULT_COMPILE_OPTIONS, type ClusterObjects, type CompileOptions, type CompileResult, type Diagnostic } from './types.ts';
+
+export type { ClusterObjects, CompileOptions, CompileResult, Diagnostic } from './types.ts';
+export { DEFAULT_COMPILE_OPTIONS } from './types.ts';
+
+/** Plans every Ingress of our class, oldest first; `accepted` are the ones of our class with a name. */
+function planIngresses(ingresses: readonly unknown[], isOurs: ClassSelector, sink: Diagnostic[]): { plans: IngressPlan[]; accepted: ObjectRef[] } {
+  const plans: IngressPlan[] = [];
+  const accepted: ObjectRef[] = [];
+  for (const info of ingresses.map(objectInfo).sort(compareByAge)) {
+    const ref = refOf(info);
+    let ours: boolean;
+    try {
+      ours = isOurs(info);
+    } catch (e) {
+      // Only a hostile object (fields that throw when read) gets here; say so rather than guess its class.
+      sink.push(diagnostic('InvalidObject', 'Ingress', ref, `Ingress could not be read (${errorText(e)}); it is skipped`));
+      continue;
+    }
+    if (!ours) continue;
+    if (info.namespace === undefined || info.name === undefined) {
+      const missing = [info.namespace === undefined ? 'metadata.namespace' : '', info.name === undefined ? 'metadata.name' : ''].filter(Boolean).join(' and ');
+      sink.push(diagnostic('InvalidObject', 'Ingress', ref, `Ingress has no ${missing}; it is skipped`));
+      continue;
+    }
+    accepted.push(ref);
+    const own: Diagnostic[] = [];
+    try {
+      plans.push(planIngress(info, reporter(own, 'Ingress', ref)));
+      sink.push(...own);
+    } catch (e) {
+      // Diagnostics of a half-planned Ingress would describe routes that do not exist: drop them.
+      sink.push(diagnostic('InvalidObject', 'Ingress', ref, `Ingress could not be compiled (${errorText(e)}); it is skipped`));
+    }
+  }
+  accepted.sort((a, b) => compareStrings(a.namespace, b.namespace) || compareStrings(a.name, b.name));
+  return { plans, accepted: accepted.filter((r, i) => i === 0 || accepted[i - 1]!.namespace !== r.namespace || accepted[i - 1]!.name !== r.name) };
+}
+
+/** Problems with the Services an Ingress references, reported on that Ingress (including references that
+ * lost a conflict: they describe the object as written). */
+function reportBackendProblems(plans: readonly IngressPlan[], resolve: BackendResolver, reportFor: (p: IngressPlan) => Report): void {
+  for (const plan of plans) {
+    const refs = plan.paths.map((p) => p.backend);
+    if (plan.defaultBackend !== null) refs.push(plan.defaultBackend);
+    for (const ref of refs) {
+      const { problem } = resolve(ref);
+      if (problem !== null) reportFor(plan)(problem.code, problem.message);
+    }
+  }
+}
+
+function buildHost(h: HostBuild, tls: Map<string, { info: CertificateInfo } | null>, use: (ref: BackendRef) => string): HostRoutes {
+  const hasTls = tls.has(h.host);
+  const routes: Route[] = [...h.routes.values()].map(({ path, owner }) => ({
+    path: path.path,
+    pathType: path.pathType,
+    backend: use(path.backend),
+    source: { namespace: owner.ref.namespace, name: owner.ref.name },
+    policies: { sslRedirect: hasTls && owner.sslRedirect },
+  }));
+  const cert = tls.get(h.host);
+  return {
+    host: h.host,
+    tls: hasTls ? { certificate: cert === null || cert === undefined ? null : cert.info.id } : null,
+    routes,
+    fallbackBackend: h.fallback === null ? null : use(h.fallback),
+  };
+}
+
+/**
+ * Compiles a snapshot of cluster objects into a sealed routing table (always valid per validate()), the
+ * certificate material it references, sorted diagnostics and the Ingresses of our class. Pure and
+ * deterministic: the same set of objects, in any order, gives byte-identical output. Options left out
+ * take DEFAULT_COMPILE_OPTIONS.
+ */
+export function compile(objects: ClusterObjects, options: Partial<CompileOptions> = {}): CompileResult {
+  const opts: CompileOptions = {
+    controller: options.controller ?? DEFAULT_COMPILE_OPTIONS.controller,
+    annotationClass: options.annotationClass ?? DEFAULT_COMPILE_OPTIONS.annotationClass,
+  };
+  const sink: Diagnostic[] = [];
+  const isOurs = classSelector(items(objects.ingressClasses), opts, sink);
+  const { plans, accepted } = planIngresses(items(objects.ingresses), isOurs, sink);
+  const reportFor = (p: IngressPlan): Report => reporter(sink, 'Ingress', p.ref);
+
+  const hosts = mergeRoutes(plans, reportFor);
+  const defaultRef = pickDefaultBackend(plans, hosts, reportFor);
+  const tls = applyTls(plans, hosts, secretLoader(items(objects.secrets)), reportFor);
+  const resolve = backendResolver(items(objects.services), items(objects.endpointSlices));
+  reportBackendProblems(plans, resolve, reportFor);
+
+  // Only what the table references goes into it.
+  const used = new Map<string, Resolution>();
+  const use = (ref: BackendRef): string => {
+    if (!used.has(ref.id)) used.set(ref.id, resolve(ref));
+    return ref.id;
+  };
+  const hostEntries = [...hosts.values()].map((h) => buildHost(h, tls, use));
+  const defaultBackend = defaultRef === null ? null : use(defaultRef);
+  for (const { backend: b, problem } of used.values()) {
+    // A missing Service or port is already reported on the Ingress; this is the Service that exists but
+    // has nothing ready (scaled to zero, crash-looping, or a selector that matches no pod).
+    if (problem === null && b.endpoints.length === 0) {
+      sink.push(diagnostic('NoReadyEndpoints', 'Service', b.service, `backend ${b.id} has no ready endpoints; requests routed to it get 503`));
+    }
+  }
+  const certs = new Map<string, { info: CertificateInfo; material: CertificateMaterial }>();
+  for (const c of tls.values()) if (c !== null) certs.set(c.info.id, c);
+
+  const table = sealTable({
+    hosts: hostEntries,
+    defaultBackend,
+    backends: [...used.values()].map((r) => r.backend),
+    certificates: [...certs.values()].map((c) => c.info),
+  });
+  const certificates = [...certs.values()].map((c) => c.material).sort((a, b) => compareStrings(a.id, b.id));
+  return { table, certificates, diagnostics: finishDiagnostics(sink), accepted };
+}

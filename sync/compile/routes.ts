@@ -1,0 +1,78 @@
+// Merges Ingress plans, oldest first, into host entries: routes with conflicts settled (oldest wins),
+// per-host fallback backends, and the table's default backend (DESIGN.md "Conflicts").
+import type { Report } from './diagnostics.ts';
+import type { BackendRef, IngressPlan, PathPlan } from './ingress.ts';
+import { precedenceReason, refId } from './objects.ts';
+import type { LoadedCertificate } from './tls.ts';
+
+export interface Claim {
+  path: PathPlan;
+  owner: IngressPlan;
+}
+
+export interface TlsCandidate {
+  owner: IngressPlan;
+  /** null when there is no secretName, or the Secret is unusable or does not cover the host. */
+  cert: LoadedCertificate | null;
+}
+
+export interface HostBuild {
+  host: string;
+  /** `${pathType} ${path}` → the route that won it. */
+  routes: Map<string, Claim>;
+  fallback: BackendRef | null;
+  /** One per Ingress with TLS for this host, oldest first. */
+  tls: TlsCandidate[];
+}
+
+export type ReportFor = (plan: IngressPlan) => Report;
+
+function describe(p: PathPlan): string {
+  return `${p.where} (${p.host === '' ? 'no host' : `host ${JSON.stringify(p.host)}`}, ${p.pathType} ${JSON.stringify(p.written)})`;
+}
+
+/** Host entries from plans sorted oldest first. */
+export function mergeRoutes(plans: readonly IngressPlan[], reportFor: ReportFor): Map<string, HostBuild> {
+  const hosts = new Map<string, HostBuild>();
+  for (const plan of plans) {
+    for (const host of plan.hosts) {
+      let h = hosts.get(host);
+      if (h === undefined) hosts.set(host, (h = { host, routes: new Map(), fallback: null, tls: [] }));
+      if (h.fallback === null && plan.defaultBackend !== null) h.fallback = plan.defaultBackend;
+    }
+    const report = reportFor(plan);
+    for (const path of plan.paths) {
+      const h = hosts.get(path.host);
+      if (h === undefined) continue; // cannot happen: every path's host is in plan.hosts
+      const key = `${path.pathType} ${path.path}`;
+      const won = h.routes.get(key);
+      if (won === undefined) {
+        h.routes.set(key, { path, owner: plan });
+      } else if (won.owner === plan) {
+        report('DuplicateRule', `${describe(path)} repeats ${won.path.where}; the first one is used`);
+      } else {
+        report('RouteConflict', `${describe(path)} is ignored: Ingress ${refId(won.owner.ref)} already routes it (${won.path.where}) and takes precedence because ${precedenceReason(won.owner.info, plan.info)}`);
+      }
+    }
+  }
+  return hosts;
+}
+
+/** The table's default backend: the oldest Ingress's spec.defaultBackend. The others are told where
+ * theirs is still used (as the fallback of their own hosts). */
+export function pickDefaultBackend(plans: readonly IngressPlan[], hosts: ReadonlyMap<string, HostBuild>, reportFor: ReportFor): BackendRef | null {
+  const withDefault = plans.filter((p) => p.defaultBackend !== null);
+  const winner = withDefault[0];
+  if (winner === undefined || winner.defaultBackend === null) return null;
+  for (const plan of withDefault.slice(1)) {
+    const mine = plan.defaultBackend;
+    if (mine === null || mine.id === winner.defaultBackend.id) continue;
+    const fallbackFor = plan.hosts.filter((h) => hosts.get(h)?.fallback?.id === mine.id).map((h) => (h === '' ? '(no host)' : JSON.stringify(h)));
+    const still = fallbackFor.length > 0 ? `it is still the fallback for unmatched paths of ${fallbackFor.join(', ')}` : 'it is not used';
+    reportFor(plan)(
+      'DefaultBackendConflict',
+      `spec.defaultBackend ${mine.id} is not the default for requests that match no host: Ingress ${refId(winner.ref)} provides ${winner.defaultBackend.id} and takes precedence because ${precedenceReason(winner.info, plan.info)}; ${still}`,
+    );
+  }
+  return winner.defaultBackend;
+}

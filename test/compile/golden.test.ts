@@ -1,0 +1,134 @@
+// Golden files (Envoy Gateway style): golden/<name>.in.yaml (multi-document Kubernetes manifests) →
+// golden/<name>.out.json ({ accepted, diagnostics, table, certificates } with key material redacted),
+// compared byte for byte. Regenerate after an intended change with `UPDATE_GOLDEN=1 npx vitest run
+// test/compile` (or `npm run golden`) and review the diff.
+import { createHash } from 'node:crypto';
+import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { describe, expect, it } from 'vitest';
+import { parseAllDocuments } from 'yaml';
+import { compileMatcher } from '../../gateway/table/match.ts';
+import type { ClusterObjects, CompileResult } from '../../sync/compile/types.ts';
+import { run } from './harness.ts';
+
+const DIR = join(dirname(fileURLToPath(import.meta.url)), 'golden');
+const UPDATE = process.env.UPDATE_GOLDEN === '1';
+
+const isObj = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
+
+function add(into: ClusterObjects, doc: unknown): void {
+  if (!isObj(doc)) return;
+  if (doc.kind === 'List' && Array.isArray(doc.items)) return doc.items.forEach((d) => add(into, d));
+  const lists: Record<string, unknown[]> = { Ingress: into.ingresses, IngressClass: into.ingressClasses, Service: into.services, EndpointSlice: into.endpointSlices, Secret: into.secrets };
+  const list = typeof doc.kind === 'string' ? lists[doc.kind] : undefined;
+  if (list === undefined) throw new Error(`unexpected kind ${JSON.stringify(doc.kind)} in a golden input`);
+  list.push(doc);
+}
+
+export function loadManifests(text: string): ClusterObjects {
+  const out: ClusterObjects = { ingresses: [], ingressClasses: [], services: [], endpointSlices: [], secrets: [] };
+  for (const d of parseAllDocuments(text)) {
+    if (d.errors.length > 0) throw new Error(`invalid YAML: ${d.errors[0]!.message}`);
+    add(out, d.toJSON());
+  }
+  return out;
+}
+
+/** The golden text: certificate material reduced to a hash of the chain and a redacted key. */
+export function goldenText(r: CompileResult): string {
+  const certificates = r.certificates.map((c) => ({ id: c.id, certPemSha256: createHash('sha256').update(c.certPem).digest('hex'), keyPem: '[redacted]' }));
+  return JSON.stringify({ accepted: r.accepted, diagnostics: r.diagnostics, table: r.table, certificates }, null, 2) + '\n';
+}
+
+const inputs = readdirSync(DIR).filter((f) => f.endsWith('.in.yaml')).sort();
+
+describe('golden files', () => {
+  it('there are at least 5 golden pairs and no orphaned outputs', () => {
+    expect(inputs.length).toBeGreaterThanOrEqual(5);
+    const outputs = readdirSync(DIR).filter((f) => f.endsWith('.out.json'));
+    expect(outputs.map((f) => f.replace(/\.out\.json$/, '')).sort()).toEqual(inputs.map((f) => f.replace(/\.in\.yaml$/, '')));
+  });
+
+  for (const input of inputs) {
+    it(input.replace(/\.in\.yaml$/, ''), () => {
+      const r = run(loadManifests(readFileSync(join(DIR, input), 'utf8')));
+      const text = goldenText(r);
+      const outPath = join(DIR, input.replace(/\.in\.yaml$/, '.out.json'));
+      if (UPDATE) writeFileSync(outPath, text);
+      expect(existsSync(outPath), `${outPath} is missing: run with UPDATE_GOLDEN=1`).toBe(true);
+      expect(text).toBe(readFileSync(outPath, 'utf8'));
+      expect(text).not.toMatch(/PRIVATE KEY/);
+    });
+  }
+});
+
+// Spot checks of the golden scenarios through the matcher, so the goldens are not only "whatever the
+// compiler printed last time".
+describe('golden scenarios through the matcher', () => {
+  const load = (name: string): CompileResult => run(loadManifests(readFileSync(join(DIR, `${name}.in.yaml`), 'utf8')));
+  const reach = (r: CompileResult, host: string, path: string): string | null => compileMatcher(r.table).match(host, path).backend?.id ?? null;
+
+  it('typical-app-tls', () => {
+    const r = load('typical-app-tls');
+    expect(reach(r, 'shop.example.com', '/cart')).toBe('shop/storefront:http');
+    expect(reach(r, 'shop.example.com', '/api/orders')).toBe('shop/api:80');
+    expect(reach(r, 'shop.example.com', '/api/v2/stream/x')).toBe('shop/api:grpc');
+    expect(reach(r, 'shop.example.com', '/healthz')).toBe('shop/storefront:80');
+    expect(reach(r, 'shop.example.com', '/apix')).toBe('shop/storefront:http');
+    expect(reach(r, 'WWW.shop.example.com:443', '/')).toBe('shop/storefront:http');
+    expect(r.table.backends.find((b) => b.id === 'shop/storefront:http')?.endpoints.map((e) => e.address)).toEqual(['10.244.1.17', '10.244.2.9', '10.244.4.21']);
+    expect(r.table.hosts.every((h) => h.tls?.certificate === 'shop/shop-tls')).toBe(true);
+    expect(r.diagnostics).toEqual([]);
+  });
+
+  it('many-hosts-wildcards', () => {
+    const r = load('many-hosts-wildcards');
+    expect(reach(r, 'anything.apps.example.com', '/')).toBe('apps/app-router:http');
+    expect(reach(r, 'docs.apps.example.com', '/')).toBe('apps/docs:80');
+    expect(reach(r, 'apps.example.com', '/docs/x')).toBe('apps/docs:80');
+    expect(reach(r, 'status.apps.example.com', '/ping')).toBe('apps/status:http');
+    expect(reach(r, 'x.y.apps.example.com', '/.well-known/acme-challenge/t')).toBe('apps/catchall:http');
+    expect(reach(r, 'unknown.example', '/anything')).toBe('apps/catchall:http');
+    expect(r.table.hosts.find((h) => h.host === 'eu.api.apps.example.com')?.tls).toEqual({ certificate: null });
+  });
+
+  it('conflicts', () => {
+    const r = load('conflicts');
+    expect(reach(r, 'api.example.com', '/v1/x')).toBe('team-a/api:http');
+    expect(reach(r, 'api.example.com', '/v1')).toBe('team-b/api:http');
+    expect(reach(r, 'api.example.com', '/v2')).toBe('team-b/api:http');
+    expect(reach(r, 'api.example.com', '/v3')).toBe('team-c/api:http');
+    expect(reach(r, 'api.example.com', '/shared')).toBe('team-a/api:http');
+    expect(reach(r, 'api.example.com', '/other')).toBe('team-a/errors:http');
+    expect(reach(r, 'b.example.com', '/nope')).toBe('team-b/api:http');
+    expect(reach(r, 'nowhere.example.com', '/')).toBe('team-a/errors:http');
+    expect(r.table.hosts.find((h) => h.host === 'api.example.com')?.tls).toEqual({ certificate: 'team-a/api-tls' });
+  });
+
+  it('broken-mixed', () => {
+    const r = load('broken-mixed');
+    expect(reach(r, 'good.example.com', '/')).toBe('web/site:80');
+    expect(reach(r, 'messy.example.com', '/ok')).toBe('web/site:http');
+    expect(reach(r, 'messy.example.com', '/gone')).toBe('web/deleted-service:80');
+    expect(r.table.backends.find((b) => b.id === 'web/deleted-service:80')?.endpoints).toEqual([]);
+    expect(r.accepted.map((a) => a.name)).toEqual(['good', 'messy', 'shapeless']);
+  });
+
+  it('nginx-migration', () => {
+    const r = load('nginx-migration');
+    const m = compileMatcher(r.table);
+    expect(m.match('legacy.example.com', '/admin/x').route?.policies.sslRedirect).toBe(true);
+    expect(m.match('legacy.example.com', '/anything').route?.policies.sslRedirect).toBe(false);
+    expect(reach(r, 'other.example.com', '/')).toBeNull();
+    expect(r.diagnostics.filter((d) => /snippets are never supported/.test(d.message))).toHaveLength(2);
+  });
+
+  it('default-class-and-backend', () => {
+    const r = load('default-class-and-backend');
+    expect(reach(r, 'blog.example.org', '/ghost/admin')).toBe('edge/blog:http');
+    expect(reach(r, 'example.net', '/')).toBe('edge/parked:http');
+    expect(reach(r, 'traefik.example.org', '/')).toBe('edge/default-http-backend:80');
+    expect(r.accepted.map((a) => a.name)).toEqual(['blog', 'default-backend', 'parked-domains']);
+  });
+});
