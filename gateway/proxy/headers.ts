@@ -24,9 +24,12 @@ export interface ForwardFacts {
   requestId: string;
 }
 
+/** The usual Connection values, which list no extra header (a fast path: every upstream response has one). */
+const PLAIN_CONNECTION = /^\s*(?:keep-alive|close)\s*$/i;
+
 /** Extra hop-by-hop names listed in a Connection header (`Connection: close, x-foo`). */
 function connectionListed(value: string | undefined): Set<string> | null {
-  if (value === undefined || value === '') return null;
+  if (value === undefined || value === '' || PLAIN_CONNECTION.test(value)) return null;
   let listed: Set<string> | null = null;
   for (const tok of value.split(',')) {
     const t = tok.trim().toLowerCase();
@@ -61,20 +64,24 @@ export function upstreamRequestHeaders(raw: readonly string[], connection: strin
   return out;
 }
 
-/** Filters an upstream response's raw headers (undici gives Buffers) into a flat string list. */
+/** Filters an upstream response's raw headers (undici gives Buffers) into a flat string list. One pass;
+ * a second only in the rare case that the upstream's Connection header names extra headers. */
 export function downstreamResponseHeaders(raw: readonly (Buffer | string)[]): string[] {
-  let listed: Set<string> | null = null;
-  for (let i = 0; i < raw.length; i += 2) {
-    if (String(raw[i]).toLowerCase() === 'connection') listed = connectionListed(String(raw[i + 1]));
-  }
   const out: string[] = [];
+  let listed: Set<string> | null = null;
   for (let i = 0; i < raw.length; i += 2) {
     const name = raw[i]!.toString('latin1');
     const lower = name.toLowerCase();
-    if (HOP_BY_HOP.has(lower) || (listed !== null && listed.has(lower))) continue;
+    if (HOP_BY_HOP.has(lower)) {
+      if (lower === 'connection') listed = connectionListed(raw[i + 1]!.toString('latin1'));
+      continue;
+    }
     out.push(name, raw[i + 1]!.toString('latin1'));
   }
-  return out;
+  if (listed === null) return out;
+  const kept: string[] = [];
+  for (let i = 0; i < out.length; i += 2) if (!listed.has(out[i]!.toLowerCase())) kept.push(out[i]!, out[i + 1]!);
+  return kept;
 }
 
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;

@@ -6,6 +6,7 @@ import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Http2ServerRequest, Http2ServerResponse } from 'node:http2';
 import type { Context } from 'hono';
+import type { Dispatcher } from 'undici';
 import { RESPONSE_ALREADY_SENT } from '@hono/node-server/utils/response';
 import type { ForwardRequest, ListenerPorts, RuntimeBindings } from '../app.ts';
 import type { RoundRobin } from '../balance.ts';
@@ -15,6 +16,7 @@ import type { Metrics } from '../metrics.ts';
 import { SERVER_NAME, statusBody } from '../responses.ts';
 import { downstreamResponseHeaders, requestIdFor, upstreamRequestHeaders } from './headers.ts';
 import { endpointKey, type UpstreamPools } from './pools.ts';
+import type { Endpoint } from '../table/schema.ts';
 
 export type NodeEnv = {
   Bindings: { incoming: IncomingMessage | Http2ServerRequest; outgoing: ServerResponse | Http2ServerResponse };
@@ -94,75 +96,100 @@ export function nodeBindings(deps: NodeForwarderDeps, scheme: 'http' | 'https', 
 }
 
 function forward(deps: NodeForwarderDeps, c: Context<NodeEnv>, req: ForwardRequest): Response {
-  const { incoming, outgoing } = c.env;
-  const { backend } = req;
-  const endpoints = backend.endpoints;
-  const first = deps.balancer.start(backend);
-  const body = hasRequestBody(incoming) ? incoming : null;
-  const requestId = requestIdFor(incoming.headers['x-request-id'] as string | undefined, randomUUID);
-  const headers = upstreamRequestHeaders(incoming.rawHeaders, incoming.headers.connection as string | undefined, { ...req.facts, requestId });
-  let abort: ((err?: Error) => void) | null = null;
-  let done = false;
-  outgoing.once('close', () => {
-    if (!done && abort !== null) abort(); // the client went away: stop the upstream exchange too
-  });
-
-  const attempt = (k: number): void => {
-    const endpoint = endpoints[(first + k) % endpoints.length]!;
-    const started = performance.now();
-    let status = 0;
-    let resume: (() => void) | null = null;
-    const onDrain = (): void => resume?.();
-    deps.pools.get(endpoint).dispatch(
-      { path: req.target, method: incoming.method ?? 'GET', headers, body },
-      {
-        onConnect(a) {
-          abort = a;
-          if (outgoing.destroyed) a();
-        },
-        onHeaders(code, raw, res) {
-          if (code < 200) return true; // 1xx interim responses are not forwarded
-          status = code;
-          resume = res;
-          deps.metrics.upstreamLatency(backend.id, (performance.now() - started) / 1000);
-          if (outgoing.destroyed) return false;
-          writeHeadTo(outgoing, code, downstreamResponseHeaders(raw));
-          outgoing.on('drain', onDrain);
-          return true;
-        },
-        onData(chunk) {
-          if (outgoing.destroyed) return false;
-          return (outgoing as ServerResponse).write(chunk);
-        },
-        onComplete() {
-          done = true;
-          outgoing.off('drain', onDrain);
-          outgoing.end();
-          deps.metrics.request(req.label, status);
-        },
-        onError(err) {
-          const e = classifyUpstreamError(err, endpointKey(endpoint));
-          outgoing.off('drain', onDrain);
-          if (outgoing.destroyed) {
-            done = true;
-            return;
-          }
-          deps.metrics.upstreamError(backend.id, e.code);
-          deps.onUpstreamError?.(e);
-          if (status === 0 && !outgoing.headersSent) {
-            // Nothing reached the application and the request body is untouched: the next endpoint may.
-            if (e.beforeRequest && k + 1 < endpoints.length && (body === null || !body.readableDidRead)) return attempt(k + 1);
-            done = true;
-            deps.metrics.request(req.label, e.status);
-            return answerError(outgoing, e.status);
-          }
-          done = true;
-          deps.metrics.request(req.label, status);
-          outgoing.destroy(e); // mid-body failure: the client must see a broken response, not a short one
-        },
-      },
-    );
-  };
-  attempt(0);
+  new Exchange(deps, c.env.incoming, c.env.outgoing, req).attempt();
   return RESPONSE_ALREADY_SENT;
+}
+
+/** One client request and its upstream attempts. A class rather than closures: the request path
+ * allocates one object and no functions per request (the handler methods live on the prototype). */
+class Exchange implements Dispatcher.DispatchHandler {
+  private readonly first: number;
+  private readonly body: IncomingMessage | Http2ServerRequest | null;
+  private readonly headers: string[];
+  private k = 0; // attempt number; endpoint = endpoints[(first + k) % n]
+  private started = 0;
+  private status = 0;
+  private done = false;
+  private abort: ((err?: Error) => void) | null = null;
+  private resume: (() => void) | null = null;
+
+  constructor(
+    private readonly deps: NodeForwarderDeps,
+    private readonly incoming: IncomingMessage | Http2ServerRequest,
+    private readonly outgoing: ServerResponse | Http2ServerResponse,
+    private readonly req: ForwardRequest,
+  ) {
+    this.first = deps.balancer.start(req.backend);
+    this.body = hasRequestBody(incoming) ? incoming : null;
+    const requestId = requestIdFor(incoming.headers['x-request-id'] as string | undefined, randomUUID);
+    this.headers = upstreamRequestHeaders(incoming.rawHeaders, incoming.headers.connection as string | undefined, { ...req.facts, requestId });
+    outgoing.once('close', this.onClientClose.bind(this));
+  }
+
+  private get endpoint(): Endpoint {
+    const eps = this.req.backend.endpoints;
+    return eps[(this.first + this.k) % eps.length]!;
+  }
+
+  attempt(): void {
+    this.started = performance.now();
+    this.deps.pools.get(this.endpoint).dispatch({ path: this.req.target, method: this.incoming.method ?? 'GET', headers: this.headers, body: this.body }, this);
+  }
+
+  private onClientClose(): void {
+    if (!this.done && this.abort !== null) this.abort(); // the client went away: stop the upstream exchange too
+  }
+
+  onConnect(abort: (err?: Error) => void): void {
+    this.abort = abort;
+    if (this.outgoing.destroyed) abort();
+  }
+
+  onHeaders(code: number, raw: Buffer[], resume: () => void): boolean {
+    if (code < 200) return true; // 1xx interim responses are not forwarded
+    this.status = code;
+    this.resume = resume;
+    this.deps.metrics.upstreamLatency(this.req.backend.id, (performance.now() - this.started) / 1000);
+    if (this.outgoing.destroyed) return false;
+    writeHeadTo(this.outgoing, code, downstreamResponseHeaders(raw));
+    return true;
+  }
+
+  onData(chunk: Buffer): boolean {
+    const out = this.outgoing;
+    if (out.destroyed) return false;
+    if ((out as ServerResponse).write(chunk)) return true;
+    out.once('drain', this.resume!); // back-pressure: undici pauses until the client has drained
+    return false;
+  }
+
+  onComplete(): void {
+    this.done = true;
+    this.outgoing.end();
+    this.deps.metrics.request(this.req.label, this.status);
+  }
+
+  onError(err: Error): void {
+    const { deps, outgoing, req } = this;
+    const e = classifyUpstreamError(err, endpointKey(this.endpoint));
+    if (outgoing.destroyed) {
+      this.done = true;
+      return;
+    }
+    deps.metrics.upstreamError(req.backend.id, e.code);
+    deps.onUpstreamError?.(e);
+    if (this.status === 0 && !outgoing.headersSent) {
+      // Nothing reached the application and the request body is untouched: the next endpoint may.
+      if (e.beforeRequest && this.k + 1 < req.backend.endpoints.length && (this.body === null || !this.body.readableDidRead)) {
+        this.k++;
+        return this.attempt();
+      }
+      this.done = true;
+      deps.metrics.request(req.label, e.status);
+      return answerError(outgoing, e.status);
+    }
+    this.done = true;
+    deps.metrics.request(req.label, this.status);
+    outgoing.destroy(e); // mid-body failure: the client must see a broken response, not a short one
+  }
 }
