@@ -3,93 +3,66 @@
 // processes share the traffic ports (node:cluster) and receive each table over IPC.
 import cluster, { type Worker } from 'node:cluster';
 import { accessSync, constants, statSync } from 'node:fs';
-import http from 'node:http';
-import type { AddressInfo } from 'node:net';
-import { getRequestListener } from '@hono/node-server';
-import { createAdminApp, type Readiness } from '../gateway/admin.ts';
+import type { Readiness } from '../gateway/admin.ts';
 import { UsageError } from '../gateway/errors.ts';
 import { LiveTable } from '../gateway/live.ts';
 import { mergeSnapshots, Metrics, renderMetrics, type MetricsSnapshot } from '../gateway/metrics.ts';
-import { DEFAULT_TIMEOUTS, type UpstreamTimeouts } from '../gateway/proxy/pools.ts';
-import { startNodeGateway, type ListenAddress } from '../gateway/runtime/node.ts';
+import { startNodeGateway } from '../gateway/runtime/node.ts';
 import type { CertificateMaterial, RoutingTable } from '../gateway/table/schema.ts';
-import { duration, listenAddress, parseFlags, positiveInt } from './args.ts';
+import { parseFlags, positiveInt } from './args.ts';
 import { log } from './log.ts';
 import { ManifestLoader } from './manifest-loader.ts';
+import { parseServeFlags, SERVE_FLAGS, SERVE_USAGE, serveAdmin, serveLive, url, type ServeConfig } from './serve.ts';
 
-export interface LocalConfig {
+export interface LocalConfig extends ServeConfig {
   manifests: string;
-  http: ListenAddress | null;
-  https: ListenAddress | null;
-  admin: ListenAddress | null;
   workers: number;
-  timeouts: UpstreamTimeouts;
 }
 
-export const LOCAL_USAGE = `usage: portico local --manifests DIR [--http HOST:PORT|off] [--https HOST:PORT|off] [--admin HOST:PORT|off]
-                     [--workers N] [--connect-timeout 5s] [--read-timeout 60s]
+export const LOCAL_USAGE = `usage: portico local --manifests DIR [--workers N]
+                     ${SERVE_USAGE}
 defaults: --http 127.0.0.1:8080 --https 127.0.0.1:8443 --admin 127.0.0.1:9180 --workers 1`;
 
 export function parseLocalFlags(argv: string[]): LocalConfig {
-  const v = parseFlags(argv, {
-    manifests: { type: 'string' }, http: { type: 'string' }, https: { type: 'string' }, admin: { type: 'string' },
-    workers: { type: 'string' }, 'connect-timeout': { type: 'string' }, 'read-timeout': { type: 'string' },
-  });
+  const v = parseFlags(argv, { manifests: { type: 'string' }, workers: { type: 'string' }, ...SERVE_FLAGS });
   if (v.manifests === undefined) throw new UsageError('--manifests DIR is required');
+  checkManifestDir(v.manifests);
+  return { manifests: v.manifests, workers: positiveInt('workers', v.workers ?? '1', 64), ...parseServeFlags(v) };
+}
+
+/** An unreadable directory is a usage error (exit 2), not a table with nothing in it. */
+export function checkManifestDir(dir: string): void {
   try {
-    if (!statSync(v.manifests).isDirectory()) throw new UsageError(`--manifests: ${v.manifests} is not a directory`);
-    accessSync(v.manifests, constants.R_OK | constants.X_OK);
+    if (!statSync(dir).isDirectory()) throw new UsageError(`--manifests: ${dir} is not a directory`);
+    accessSync(dir, constants.R_OK | constants.X_OK);
   } catch (err) {
     if (err instanceof UsageError) throw err;
-    throw new UsageError(`--manifests: cannot read directory ${v.manifests}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
+    throw new UsageError(`--manifests: cannot read directory ${dir}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
   }
-  const read = duration('read-timeout', v['read-timeout'] ?? '60s');
-  return {
-    manifests: v.manifests,
-    http: listenAddress('http', v.http ?? '127.0.0.1:8080'),
-    https: listenAddress('https', v.https ?? '127.0.0.1:8443'),
-    admin: listenAddress('admin', v.admin ?? '127.0.0.1:9180'),
-    workers: positiveInt('workers', v.workers ?? '1', 64),
-    timeouts: { connectMs: duration('connect-timeout', v['connect-timeout'] ?? DEFAULT_TIMEOUTS.connectMs + 'ms'), headersMs: read, bodyMs: read },
-  };
 }
 
 type ToWorker = { type: 'table'; table: RoutingTable; certificates: CertificateMaterial[] } | { type: 'metrics'; id: number };
 type FromWorker = { type: 'loaded'; version: string } | { type: 'metrics'; id: number; snapshot: MetricsSnapshot } | { type: 'listening' };
-
-async function serveAdmin(a: ListenAddress, readiness: () => Readiness, metrics: () => string | Promise<string>): Promise<http.Server> {
-  const server = http.createServer(getRequestListener(createAdminApp({ readiness, metrics }).fetch, { overrideGlobalObjects: false }));
-  await new Promise<void>((resolve, reject) => server.once('error', reject).listen(a.port, a.host, () => resolve()));
-  return server;
-}
-
-const url = (scheme: string, a: AddressInfo | ListenAddress | null): string =>
-  a === null ? 'off' : `${scheme}://${'address' in a ? (a.address.includes(':') ? `[${a.address}]` : a.address) : a.host}:${a.port}`;
 
 export interface LocalHandle { close(): Promise<void> }
 
 /** Single process: load, serve, watch. */
 async function runSingle(cfg: LocalConfig): Promise<LocalHandle> {
   const live = new LiveTable();
-  const metrics = new Metrics();
   const loader = new ManifestLoader(cfg.manifests, (r) => live.swap(r.table, r.certificates));
   await loader.load();
-  const gw = await startNodeGateway({
-    live, metrics, http: cfg.http, https: cfg.https, timeouts: cfg.timeouts,
-    onUpstreamError: (e) => log('warn', e.message, { code: e.code }),
+  const serving = await serveLive(cfg, live, {
+    readiness: () => live.current === null
+      ? { ready: false, detail: 'no routing table loaded yet' }
+      : { ready: true, detail: `serving ${live.current.matcher.table.version}` },
+    refusals: () => loader.failures,
   });
   loader.watch();
-  const readiness = (): Readiness => live.current === null
-    ? { ready: false, detail: 'no routing table loaded yet' }
-    : { ready: true, detail: `serving ${live.current.matcher.table.version}` };
-  const admin = cfg.admin === null ? null : await serveAdmin(cfg.admin, readiness, () =>
-    renderMetrics(metrics.snapshot(), { version: live.table?.version ?? null, loadedAt: live.current?.loadedAt ?? null, swaps: live.swaps, refusals: live.refusals + loader.failures, workers: 1 }));
-  log('info', 'portico local is serving', { http: url('http', gw.http), https: url('https', gw.https), admin: url('http', cfg.admin), manifests: cfg.manifests });
+  log('info', 'portico local is serving', { manifests: cfg.manifests });
   return {
     async close() {
       loader.close();
-      admin?.close();
-      await gw.close();
+      await serving.close();
     },
   };
 }

@@ -1,28 +1,59 @@
-// The `portico` command. Subcommands: local (more arrive with the Redis control plane).
+// The `portico` command: local | worker | sync | keys generate.
 import cluster from 'node:cluster';
 import { UsageError } from '../gateway/errors.ts';
-import { LOCAL_USAGE, parseLocalFlags, runLocal, runWorker } from './local.ts';
+import { parseFlags } from './args.ts';
+import { generateKeySet, KEY_FILES } from './keys.ts';
+import { LOCAL_USAGE, parseLocalFlags, runLocal, runWorker as runLocalWorker } from './local.ts';
 import { log } from './log.ts';
+import { parseSyncFlags, runSync, SYNC_USAGE } from './sync.ts';
+import { parseWorkerFlags, runWorker, WORKER_USAGE } from './worker.ts';
+
+const KEYS_USAGE = 'usage: portico keys generate --out DIR';
 
 const USAGE = `usage: portico <command> [flags]
 commands:
-  local     serve a directory of Kubernetes manifests (no cluster, no Redis)
+  local          serve a directory of Kubernetes manifests (no cluster, no Redis)
+  worker         an edge worker that serves the tables published in Redis
+  sync           compile manifests and publish signed tables to Redis
+  keys generate  make the signing and encryption keys of a control plane
 
-${LOCAL_USAGE}`;
+${LOCAL_USAGE}
+
+${WORKER_USAGE}
+
+${SYNC_USAGE}
+
+${KEYS_USAGE}`;
+
+type Running = { close(): Promise<void> };
+
+async function command(cmd: string, rest: string[]): Promise<Running | null> {
+  switch (cmd) {
+    case 'local': return runLocal(parseLocalFlags(rest));
+    case 'worker': return runWorker(parseWorkerFlags(rest));
+    case 'sync': return runSync(parseSyncFlags(rest));
+    case 'keys': {
+      const [sub, ...flags] = rest;
+      if (sub !== 'generate') throw new UsageError(`keys: unknown subcommand ${JSON.stringify(sub ?? '')} (${KEYS_USAGE})`);
+      const v = parseFlags(flags, { out: { type: 'string' } });
+      if (v.out === undefined) throw new UsageError('keys generate: --out DIR is required');
+      await generateKeySet(v.out);
+      process.stdout.write(`wrote ${v.out}/{${Object.values(KEY_FILES).join(',')}}\nagent (sync): signing-key + encryption-key; workers: signing-pub + encryption-key\n`);
+      return null;
+    }
+    default: throw new UsageError(`unknown command ${JSON.stringify(cmd)} (try: portico --help)`);
+  }
+}
 
 async function main(argv: string[]): Promise<void> {
-  if (cluster.isWorker && process.env.PORTICO_WORKER_CONFIG) return runWorker();
+  if (cluster.isWorker && process.env.PORTICO_WORKER_CONFIG) return runLocalWorker();
   const [cmd, ...rest] = argv;
-  if (cmd === undefined || cmd === '-h' || cmd === '--help' || cmd === 'help') {
+  if (cmd === undefined || cmd === '-h' || cmd === '--help' || cmd === 'help' || rest.includes('--help') || rest.includes('-h')) {
     process.stdout.write(USAGE + '\n');
     return;
   }
-  if (cmd !== 'local') throw new UsageError(`unknown command ${JSON.stringify(cmd)} (try: portico local --manifests DIR)`);
-  if (rest.includes('--help') || rest.includes('-h')) {
-    process.stdout.write(LOCAL_USAGE + '\n');
-    return;
-  }
-  const handle = await runLocal(parseLocalFlags(rest));
+  const handle = await command(cmd, rest);
+  if (handle === null) return;
   let stopping = false;
   const stop = (signal: string): void => {
     if (stopping) return;

@@ -26,10 +26,11 @@ export class LiveTable {
   }
 
   /** Validates, compiles and swaps in `table`. Throws InvalidTableError (and keeps serving the previous
-   * table) when it is not valid, or when a certificate it references has no material. */
-  swap(table: unknown, certificates: readonly CertificateMaterial[]): LoadedTable {
+   * table) when it is not valid, or when a certificate it references has no material. `prevalidated`:
+   * the caller already ran validate() on this very object (the Redis loader does, in slices). */
+  swap(table: unknown, certificates: readonly CertificateMaterial[], opts: { prevalidated?: boolean } = {}): LoadedTable {
     try {
-      const valid = assertValidTable(table);
+      const valid = opts.prevalidated === true ? (table as RoutingTable) : assertValidTable(table);
       const certs = new Map(certificates.map((c) => [c.id, c] as const));
       for (const c of valid.certificates) {
         if (!certs.has(c.id)) throw new MissingCertificateError(c.id);

@@ -10,11 +10,43 @@ export interface TableProblem {
   message: string;
 }
 
+export interface ValidateOptions {
+  /** Recompute the content hash (default true). A worker that verified a signature over the exact bytes
+   * of the table skips it: hashing a large table costs hundreds of milliseconds of one event loop. */
+  checkHash?: boolean;
+}
+
+/** Checks shape, references, ordering and the content hash of an untrusted value. */
+export function validate(value: unknown, opts: ValidateOptions = {}): TableProblem[] {
+  const steps = checkSteps(value, opts);
+  for (;;) {
+    const r = steps.next();
+    if (r.done === true) return r.value;
+  }
+}
+
+/** The same checks in slices, yielding to the event loop between them (large tables on a live worker). */
+export async function validateAsync(value: unknown, opts: ValidateOptions = {}): Promise<TableProblem[]> {
+  const steps = checkSteps(value, opts);
+  for (;;) {
+    const r = steps.next();
+    if (r.done === true) return r.value;
+    await new Promise<void>((resolve) => nextTurn(resolve));
+  }
+}
+
+/** Lets other work run: setImmediate where the runtime has it (Node, Deno), else a zero timeout. */
+export const nextTurn = (fn: () => void): void => {
+  if (typeof setImmediate === 'function') setImmediate(fn);
+  else setTimeout(fn, 0);
+};
+
+const SLICE = 500; // entries checked between two yields
+
 const isObj = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
 const isPort = (v: unknown): boolean => Number.isInteger(v) && (v as number) >= 1 && (v as number) <= 65535;
 
-/** Checks shape, references, ordering and the content hash of an untrusted value. */
-export function validate(value: unknown): TableProblem[] {
+function* checkSteps(value: unknown, opts: ValidateOptions): Generator<void, TableProblem[]> {
   const problems: TableProblem[] = [];
   const bad = (at: string, message: string): void => void problems.push({ at, message });
   if (!isObj(value)) return [{ at: '', message: 'table is not an object' }];
@@ -24,18 +56,20 @@ export function validate(value: unknown): TableProblem[] {
   const t = value as unknown as RoutingTable;
 
   const backendIds = new Set<string>();
-  t.backends.forEach((b, i) => {
+  for (let i = 0; i < t.backends.length; i++) {
+    if (i % SLICE === SLICE - 1) yield;
+    const b = t.backends[i];
     const at = `backends[${i}]`;
-    if (!isObj(b) || typeof b.id !== 'string') return bad(at, 'backend needs a string id');
+    if (!isObj(b) || typeof b.id !== 'string') { bad(at, 'backend needs a string id'); continue; }
     if (backendIds.has(b.id)) bad(`${at}.id`, `duplicate backend id ${b.id}`);
     backendIds.add(b.id);
     if (!isObj(b.service) || typeof b.service.namespace !== 'string' || typeof b.service.name !== 'string') bad(`${at}.service`, 'needs namespace and name');
-    if (!Array.isArray(b.endpoints)) return bad(`${at}.endpoints`, 'must be an array');
+    if (!Array.isArray(b.endpoints)) { bad(`${at}.endpoints`, 'must be an array'); continue; }
     b.endpoints.forEach((e, j) => {
       if (!isObj(e) || typeof e.address !== 'string' || e.address === '') bad(`${at}.endpoints[${j}].address`, 'must be a non-empty string');
       else if (!isPort(e.port)) bad(`${at}.endpoints[${j}].port`, `invalid port ${JSON.stringify(e.port)}`);
     });
-  });
+  }
   const certIds = new Set<string>();
   t.certificates.forEach((c, i) => {
     if (!isObj(c) || typeof c.id !== 'string') return bad(`certificates[${i}]`, 'certificate needs a string id');
@@ -49,9 +83,11 @@ export function validate(value: unknown): TableProblem[] {
   refBackend('defaultBackend', t.defaultBackend);
 
   const hosts = new Set<string>();
-  t.hosts.forEach((h, i) => {
+  for (let i = 0; i < t.hosts.length; i++) {
+    if (i % SLICE === SLICE - 1) yield;
+    const h = t.hosts[i];
     const at = `hosts[${i}]`;
-    if (!isObj(h) || typeof h.host !== 'string') return bad(at, 'host entry needs a string host');
+    if (!isObj(h) || typeof h.host !== 'string') { bad(at, 'host entry needs a string host'); continue; }
     if (h.host !== '' && !isValidRuleHost(h.host)) bad(`${at}.host`, `invalid host ${JSON.stringify(h.host)}`);
     if (hosts.has(h.host)) bad(`${at}.host`, `duplicate host ${JSON.stringify(h.host)}`);
     hosts.add(h.host);
@@ -59,7 +95,7 @@ export function validate(value: unknown): TableProblem[] {
       bad(`${at}.tls`, `unknown certificate ${JSON.stringify(isObj(h.tls) ? h.tls.certificate : h.tls)}`);
     }
     refBackend(`${at}.fallbackBackend`, h.fallbackBackend);
-    if (!Array.isArray(h.routes)) return bad(`${at}.routes`, 'must be an array');
+    if (!Array.isArray(h.routes)) { bad(`${at}.routes`, 'must be an array'); continue; }
     const seen = new Set<string>();
     h.routes.forEach((r, j) => {
       const rat = `${at}.routes[${j}]`;
@@ -77,11 +113,13 @@ export function validate(value: unknown): TableProblem[] {
       const prev = h.routes[j - 1];
       if (j > 0 && isObj(prev) && compareRoutes(prev, r) > 0) bad(rat, 'routes are not in precedence order');
     });
-  });
-  if (problems.length === 0) {
+  }
+  if (problems.length === 0 && opts.checkHash !== false) {
     const { version, schema: _schema, ...content } = t;
     const expected = contentHash(content);
     if (version !== expected) bad('version', `content hash is ${expected}, table says ${JSON.stringify(version)}`);
+  } else if (typeof t.version !== 'string' || !/^sha256:[0-9a-f]{64}$/.test(t.version)) {
+    bad('version', `version must be sha256:<64 hex digits>, got ${JSON.stringify(t.version)}`);
   }
   return problems;
 }
@@ -93,8 +131,8 @@ export class InvalidTableError extends Error {
   }
 }
 
-export function assertValidTable(value: unknown): RoutingTable {
-  const problems = validate(value);
+export function assertValidTable(value: unknown, opts: ValidateOptions = {}): RoutingTable {
+  const problems = validate(value, opts);
   if (problems.length) throw new InvalidTableError(problems);
   return value as RoutingTable;
 }

@@ -1,0 +1,69 @@
+// Key material for the Redis control plane: an Ed25519 signing pair (the agent signs table manifests,
+// workers verify) and a 256-bit shared key (JWE dir/A256GCM) that encrypts TLS private keys in Redis.
+// `portico keys generate --out DIR` writes them as JWK files; `--keys DIR` (or PORTICO_KEYS) loads them.
+import { chmod, mkdir, readFile, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { exportJWK, generateKeyPair, generateSecret, importJWK, type JWK } from 'jose';
+import { UsageError } from '../gateway/errors.ts';
+import type { SigningKeys, VerifyingKeys } from '../gateway/table/bundle.ts';
+
+export const KEY_FILES = {
+  signPrivate: 'signing-key.jwk.json', // agent only
+  signPublic: 'signing-pub.jwk.json', // workers
+  encryption: 'encryption-key.jwk.json', // agent and workers
+} as const;
+
+export async function generateKeySet(dir: string): Promise<void> {
+  const { privateKey, publicKey } = await generateKeyPair('EdDSA', { crv: 'Ed25519', extractable: true });
+  const secret = await generateSecret('A256GCM', { extractable: true });
+  const kid = new Date().toISOString();
+  await mkdir(dir, { recursive: true, mode: 0o700 });
+  const write = async (name: string, jwk: JWK, mode: number): Promise<void> => {
+    const path = join(dir, name);
+    await writeFile(path, JSON.stringify({ ...jwk, kid }, null, 2) + '\n', { mode, flag: 'wx' }).catch((err: NodeJS.ErrnoException) => {
+      throw new UsageError(err.code === 'EEXIST' ? `${path} exists; refusing to overwrite a key` : `cannot write ${path}: ${err.code ?? err.message}`);
+    });
+    await chmod(path, mode);
+  };
+  await write(KEY_FILES.signPrivate, { ...(await exportJWK(privateKey)), alg: 'EdDSA', use: 'sig' }, 0o600);
+  await write(KEY_FILES.signPublic, { ...(await exportJWK(publicKey)), alg: 'EdDSA', use: 'sig' }, 0o644);
+  await write(KEY_FILES.encryption, { ...(await exportJWK(secret)), alg: 'dir', enc: 'A256GCM' } as JWK, 0o600);
+}
+
+async function readJwk(dir: string, name: string): Promise<JWK> {
+  const path = join(dir, name);
+  let text: string;
+  try {
+    text = await readFile(path, 'utf8');
+  } catch (err) {
+    throw new UsageError(`--keys: cannot read ${path}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message} (make a key set with: portico keys generate --out DIR)`);
+  }
+  try {
+    return JSON.parse(text) as JWK;
+  } catch {
+    throw new UsageError(`--keys: ${path} is not a JSON Web Key`);
+  }
+}
+
+async function importOrFail(jwk: JWK, alg: string, path: string): Promise<Awaited<ReturnType<typeof importJWK>>> {
+  try {
+    return await importJWK(jwk, alg);
+  } catch (err) {
+    throw new UsageError(`--keys: ${path} is not a usable ${alg} key: ${(err as Error).message}`);
+  }
+}
+
+export async function loadSigningKeys(dir: string): Promise<SigningKeys> {
+  return {
+    sign: await importOrFail(await readJwk(dir, KEY_FILES.signPrivate), 'EdDSA', KEY_FILES.signPrivate),
+    encrypt: await importOrFail(await readJwk(dir, KEY_FILES.encryption), 'dir', KEY_FILES.encryption),
+  };
+}
+
+/** What a worker needs: the public signing key and the shared decryption key, never the signing key. */
+export async function loadVerifyingKeys(dir: string): Promise<VerifyingKeys> {
+  return {
+    verify: await importOrFail(await readJwk(dir, KEY_FILES.signPublic), 'EdDSA', KEY_FILES.signPublic),
+    decrypt: await importOrFail(await readJwk(dir, KEY_FILES.encryption), 'dir', KEY_FILES.encryption),
+  };
+}

@@ -1,0 +1,77 @@
+// `portico worker`: an edge worker fed by the Redis control plane.
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { UsageError } from '../gateway/errors.ts';
+import { LiveTable } from '../gateway/live.ts';
+import { RedisTableSource } from '../gateway/source/redis.ts';
+import { isValidClusterName } from '../gateway/table/redis-layout.ts';
+import { duration, parseFlags } from './args.ts';
+import { loadVerifyingKeys } from './keys.ts';
+import { log } from './log.ts';
+import { parseServeFlags, SERVE_FLAGS, SERVE_USAGE, serveLive, type ServeConfig } from './serve.ts';
+
+export const WORKER_USAGE = `usage: portico worker --redis URL --cluster NAME --keys DIR [--cache-file PATH|off] [--poll 2s] [--node-name NAME]
+                      ${SERVE_USAGE}
+--keys defaults to $PORTICO_KEYS; the worker reads only signing-pub.jwk.json and encryption-key.jwk.json`;
+
+export interface ControlPlaneFlags { redis: string; cluster: string; keys: string }
+
+/** --redis, --cluster and --keys, shared by `worker` and `sync`. */
+export function parseControlPlaneFlags(v: { redis?: string; cluster?: string; keys?: string }): ControlPlaneFlags {
+  if (v.redis === undefined) throw new UsageError('--redis URL is required (redis://host:port or rediss://...)');
+  if (!/^rediss?:\/\//.test(v.redis)) throw new UsageError(`--redis: expected a redis:// or rediss:// URL, got ${JSON.stringify(v.redis)}`);
+  if (v.cluster === undefined) throw new UsageError('--cluster NAME is required');
+  if (!isValidClusterName(v.cluster)) throw new UsageError(`--cluster: expected a DNS label (a-z, 0-9, -), got ${JSON.stringify(v.cluster)}`);
+  const keys = v.keys ?? process.env.PORTICO_KEYS;
+  if (keys === undefined) throw new UsageError('--keys DIR (or PORTICO_KEYS) is required; make a key set with: portico keys generate --out DIR');
+  return { redis: v.redis, cluster: v.cluster, keys };
+}
+
+export const CONTROL_PLANE_FLAGS = { redis: { type: 'string' }, cluster: { type: 'string' }, keys: { type: 'string' } } as const;
+
+export interface WorkerConfig extends ServeConfig, ControlPlaneFlags {
+  cacheFile: string | null;
+  pollMs: number;
+  node: string | undefined;
+}
+
+export function parseWorkerFlags(argv: string[]): WorkerConfig {
+  const v = parseFlags(argv, { ...CONTROL_PLANE_FLAGS, 'cache-file': { type: 'string' }, poll: { type: 'string' }, 'node-name': { type: 'string' }, ...SERVE_FLAGS });
+  const cp = parseControlPlaneFlags(v);
+  const cache = v['cache-file'] ?? join(tmpdir(), `portico-${cp.cluster}.bundle`);
+  return { ...cp, ...parseServeFlags(v), cacheFile: cache === 'off' ? null : cache, pollMs: duration('poll', v.poll ?? '2s'), node: v['node-name'] };
+}
+
+export async function runWorker(cfg: WorkerConfig): Promise<{ close(): Promise<void> }> {
+  const keys = await loadVerifyingKeys(cfg.keys);
+  const live = new LiveTable();
+  const source = new RedisTableSource({
+    url: cfg.redis, cluster: cfg.cluster, keys, live, cacheFile: cfg.cacheFile, pollMs: cfg.pollMs, heartbeatMs: 5_000, node: cfg.node, log,
+  });
+  await source.start();
+  const serving = await serveLive(cfg, live, {
+    readiness: () => {
+      const s = source.served;
+      if (live.current === null || s === null) return { ready: false, detail: `no routing table loaded yet (redis ${source.connected ? 'connected' : `unreachable: ${source.lastRedisError ?? 'connecting'}`})` };
+      const from = s.source === 'cache' ? `the cache file (redis ${source.connected ? 'connected, loading' : `unreachable: ${source.lastRedisError ?? 'connecting'}`})` : 'redis';
+      return { ready: true, detail: `serving ${s.manifest.version} (seq ${s.manifest.seq}) from ${from}` };
+    },
+    refusals: () => source.refusals,
+    extraMetrics: () => [
+      '# HELP portico_redis_connected Whether the worker is connected to Redis.', '# TYPE portico_redis_connected gauge',
+      `portico_redis_connected ${source.connected ? 1 : 0}`,
+      '# HELP portico_table_source Where the served table came from.', '# TYPE portico_table_source gauge',
+      ...(source.served ? [`portico_table_source{source="${source.served.source}"} 1`] : []),
+      '# HELP portico_table_seq Publish sequence number of the served table.', '# TYPE portico_table_seq gauge',
+      ...(source.served ? [`portico_table_seq ${source.served.manifest.seq}`] : []),
+      '',
+    ].join('\n'),
+  });
+  log('info', 'portico worker is running', { cluster: cfg.cluster, cacheFile: cfg.cacheFile });
+  return {
+    async close() {
+      await source.close();
+      await serving.close();
+    },
+  };
+}

@@ -1,0 +1,187 @@
+// The signed, chunked form in which a table travels from the agent to the workers (issue 3).
+//
+// A bundle is a manifest (a compact JWS, EdDSA/Ed25519, signed by the agent) plus named parts. The
+// manifest names the cluster, the table version, a publish sequence number and the SHA-256 of every part;
+// the parts are canonical JSON slices of the table (so no single JSON.parse or check of a 10,000-Ingress
+// table blocks a worker's event loop for long) and the certificates, whose private keys are each a compact
+// JWE (dir + A256GCM) under a key the agent and the workers share: no plaintext private key leaves the agent.
+import { CompactEncrypt, CompactSign, compactDecrypt, compactVerify, type CryptoKey, type KeyObject } from 'jose';
+import { canonicalJson } from './canonical.ts';
+import type { Backend, CertificateInfo, CertificateMaterial, HostRoutes, RoutingTable } from './schema.ts';
+import { SCHEMA_VERSION } from './schema.ts';
+import { nextTurn, validateAsync } from './validate.ts';
+
+export type Key = CryptoKey | KeyObject | Uint8Array;
+
+export interface SigningKeys { sign: Key; encrypt: Key }
+export interface VerifyingKeys { verify: Key; decrypt: Key }
+
+export interface PublishMeta {
+  cluster: string;
+  /** Strictly increasing per cluster: a worker refuses a lower one unless the pointer says rollback. */
+  seq: number;
+  publishedAt: string;
+  /** Who published (agent identity: host/pid or pod name). */
+  publisher: string;
+}
+
+export interface PartRef { name: string; sha256: string; bytes: number }
+
+export interface Manifest extends PublishMeta {
+  typ: 'portico.table';
+  schema: typeof SCHEMA_VERSION;
+  version: string;
+  hosts: number;
+  routes: number;
+  parts: PartRef[];
+}
+
+export interface Bundle {
+  manifest: string;
+  parts: Map<string, Uint8Array>;
+}
+
+export interface OpenedBundle {
+  manifest: Manifest;
+  table: RoutingTable;
+  certificates: CertificateMaterial[];
+}
+
+export type BundleErrorCode =
+  | 'PORTICO_BUNDLE_SIGNATURE' | 'PORTICO_BUNDLE_MANIFEST' | 'PORTICO_BUNDLE_CLUSTER' | 'PORTICO_BUNDLE_VERSION'
+  | 'PORTICO_BUNDLE_PART_MISSING' | 'PORTICO_BUNDLE_DIGEST' | 'PORTICO_BUNDLE_TOO_LARGE' | 'PORTICO_BUNDLE_INVALID'
+  | 'PORTICO_BUNDLE_DECRYPT';
+
+export class BundleError extends Error {
+  constructor(readonly code: BundleErrorCode, message: string) {
+    super(message);
+  }
+}
+
+/** Entries per part: a part of 500 hosts parses in a few milliseconds. */
+const HOSTS_PER_PART = 500;
+const BACKENDS_PER_PART = 1000;
+const CERTS_PER_PART = 100;
+export const MAX_PART_BYTES = 16 * 1024 * 1024;
+export const MAX_MANIFEST_BYTES = 4 * 1024 * 1024;
+const TYP = 'portico.table';
+
+const enc = new TextEncoder();
+const dec = new TextDecoder();
+
+async function sha256Hex(bytes: Uint8Array): Promise<string> {
+  const d = new Uint8Array(await crypto.subtle.digest('SHA-256', bytes as Uint8Array<ArrayBuffer>));
+  let s = '';
+  for (const b of d) s += b.toString(16).padStart(2, '0');
+  return s;
+}
+
+const yieldToLoop = (): Promise<void> => new Promise((resolve) => nextTurn(resolve));
+
+function chunks<T>(xs: readonly T[], n: number): T[][] {
+  const out: T[][] = [];
+  for (let i = 0; i < xs.length; i += n) out.push(xs.slice(i, i + n));
+  return out;
+}
+
+interface Head { schema: typeof SCHEMA_VERSION; version: string; defaultBackend: string | null; certificates: CertificateInfo[] }
+interface SealedKey { id: string; certPem: string; keyJwe: string }
+
+/** Builds and signs the bundle of a (valid, sealed) table and its certificate material. */
+export async function sealBundle(table: RoutingTable, certificates: readonly CertificateMaterial[], meta: PublishMeta, keys: SigningKeys): Promise<Bundle> {
+  const parts = new Map<string, Uint8Array>();
+  const head: Head = { schema: table.schema, version: table.version, defaultBackend: table.defaultBackend, certificates: table.certificates };
+  parts.set('head', enc.encode(canonicalJson(head)));
+  chunks(table.hosts, HOSTS_PER_PART).forEach((c, i) => parts.set(`hosts/${i}`, enc.encode(canonicalJson(c))));
+  chunks(table.backends, BACKENDS_PER_PART).forEach((c, i) => parts.set(`backends/${i}`, enc.encode(canonicalJson(c))));
+  const sealed: SealedKey[] = [];
+  for (const c of [...certificates].sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0))) {
+    const keyJwe = await new CompactEncrypt(enc.encode(c.keyPem)).setProtectedHeader({ alg: 'dir', enc: 'A256GCM', cty: 'application/x-pem-file' }).encrypt(keys.encrypt);
+    sealed.push({ id: c.id, certPem: c.certPem, keyJwe });
+  }
+  chunks(sealed, CERTS_PER_PART).forEach((c, i) => parts.set(`keys/${i}`, enc.encode(JSON.stringify(c))));
+  const refs: PartRef[] = [];
+  for (const [name, bytes] of parts) refs.push({ name, sha256: await sha256Hex(bytes), bytes: bytes.length });
+  const manifest: Manifest = {
+    typ: TYP, schema: table.schema, version: table.version, ...meta,
+    hosts: table.hosts.length, routes: table.hosts.reduce((n, h) => n + h.routes.length, 0), parts: refs,
+  };
+  const jws = await new CompactSign(enc.encode(JSON.stringify(manifest))).setProtectedHeader({ alg: 'EdDSA', typ: TYP }).sign(keys.sign);
+  return { manifest: jws, parts };
+}
+
+export interface OpenOptions {
+  cluster: string;
+  /** The version the `current` pointer named: a manifest for any other version is refused (replay). */
+  version?: string;
+}
+
+/** Verifies the manifest's signature and claims; cheap, and done before any part is fetched. */
+export async function verifyManifest(jws: string, keys: VerifyingKeys, o: OpenOptions): Promise<Manifest> {
+  if (jws.length > MAX_MANIFEST_BYTES) throw new BundleError('PORTICO_BUNDLE_TOO_LARGE', `manifest is ${jws.length} bytes, over ${MAX_MANIFEST_BYTES}`);
+  let payload: Uint8Array;
+  try {
+    const r = await compactVerify(jws, keys.verify, { algorithms: ['EdDSA'] });
+    if (r.protectedHeader.typ !== TYP) throw new Error(`typ ${JSON.stringify(r.protectedHeader.typ)}`);
+    payload = r.payload;
+  } catch (err) {
+    throw new BundleError('PORTICO_BUNDLE_SIGNATURE', `manifest signature does not verify with the agent's public key (${(err as Error).message})`);
+  }
+  const m = JSON.parse(dec.decode(payload)) as Manifest;
+  if (m.typ !== TYP || m.schema !== SCHEMA_VERSION || !Array.isArray(m.parts) || typeof m.version !== 'string' || !Number.isSafeInteger(m.seq)) {
+    throw new BundleError('PORTICO_BUNDLE_MANIFEST', `manifest is not a schema ${SCHEMA_VERSION} table manifest`);
+  }
+  if (m.cluster !== o.cluster) throw new BundleError('PORTICO_BUNDLE_CLUSTER', `manifest is for cluster ${JSON.stringify(m.cluster)}, not ${JSON.stringify(o.cluster)}`);
+  if (o.version !== undefined && m.version !== o.version) {
+    throw new BundleError('PORTICO_BUNDLE_VERSION', `manifest is for version ${m.version} but is stored as ${o.version} (a replayed or misplaced manifest)`);
+  }
+  return m;
+}
+
+/** Fetches every part, checks its digest against the signed manifest, parses it (yielding between
+ * parts), validates the table in slices, and decrypts the private keys. */
+export async function openBundle(m: Manifest, readPart: (name: string) => Promise<Uint8Array | null>, keys: VerifyingKeys): Promise<OpenedBundle> {
+  const parsed = new Map<string, unknown>();
+  for (const ref of m.parts) {
+    if (ref.bytes > MAX_PART_BYTES) throw new BundleError('PORTICO_BUNDLE_TOO_LARGE', `part ${ref.name} is ${ref.bytes} bytes, over ${MAX_PART_BYTES}`);
+    const bytes = await readPart(ref.name);
+    if (bytes === null) throw new BundleError('PORTICO_BUNDLE_PART_MISSING', `part ${ref.name} of version ${m.version} is missing`);
+    if (bytes.length !== ref.bytes || (await sha256Hex(bytes)) !== ref.sha256) {
+      throw new BundleError('PORTICO_BUNDLE_DIGEST', `part ${ref.name} of version ${m.version} does not match its signed digest (edited or corrupted)`);
+    }
+    try {
+      parsed.set(ref.name, JSON.parse(dec.decode(bytes)));
+    } catch {
+      throw new BundleError('PORTICO_BUNDLE_INVALID', `part ${ref.name} is not JSON`);
+    }
+    await yieldToLoop();
+  }
+  const head = parsed.get('head') as Head | undefined;
+  if (head === undefined) throw new BundleError('PORTICO_BUNDLE_PART_MISSING', 'the manifest names no head part');
+  const partsOf = <T>(prefix: string): T[] => {
+    const out: T[] = [];
+    for (let i = 0; parsed.has(`${prefix}/${i}`); i++) out.push(...(parsed.get(`${prefix}/${i}`) as T[]));
+    return out;
+  };
+  const table: RoutingTable = {
+    schema: head.schema, version: head.version, hosts: partsOf<HostRoutes>('hosts'), defaultBackend: head.defaultBackend,
+    backends: partsOf<Backend>('backends'), certificates: head.certificates,
+  };
+  if (table.version !== m.version) throw new BundleError('PORTICO_BUNDLE_VERSION', `head part says ${table.version}, manifest says ${m.version}`);
+  // The signature covers the digest of every byte, and the agent computed the version from the same
+  // content, so the hash is not recomputed here (that alone would block the loop for large tables).
+  const problems = await validateAsync(table, { checkHash: false });
+  if (problems.length > 0) {
+    throw new BundleError('PORTICO_BUNDLE_INVALID', `table ${m.version} is invalid: ${problems.slice(0, 3).map((p) => `${p.at}: ${p.message}`).join('; ')}`);
+  }
+  const certificates: CertificateMaterial[] = [];
+  for (const k of partsOf<SealedKey>('keys')) {
+    try {
+      const { plaintext } = await compactDecrypt(k.keyJwe, keys.decrypt);
+      certificates.push({ id: k.id, certPem: k.certPem, keyPem: dec.decode(plaintext) });
+    } catch (err) {
+      throw new BundleError('PORTICO_BUNDLE_DECRYPT', `private key of certificate ${k.id} does not decrypt with the shared key (${(err as Error).message})`);
+    }
+  }
+  return { manifest: m, table, certificates };
+}

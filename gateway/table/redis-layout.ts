@@ -1,0 +1,71 @@
+// Where the control plane keeps things in Redis (issue 3). Every key of one cluster carries the hash tag
+// `{cluster}`, so all of them live in one slot and the same Lua scripts work on Redis Cluster.
+// Shared by the publisher (sync/), the workers (gateway/source/) and the inspection tools.
+
+const CLUSTER_NAME = /^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/;
+
+export function isValidClusterName(name: string): boolean {
+  return CLUSTER_NAME.test(name);
+}
+
+export interface RedisLayout {
+  prefix: string;
+  /** STRING: JSON CurrentPointer. */
+  current: string;
+  /** LIST, newest first: JSON HistoryEntry, at most N. */
+  history: string;
+  /** HASH per version: `manifest` (JWS), `part:<name>` (bytes), `diagnostics` (JSON, informational). */
+  table(version: string): string;
+  /** Pub/sub channel: the new version's JSON CurrentPointer. */
+  channel: string;
+  /** STRING with TTL: JSON Heartbeat of one worker. */
+  worker(id: string): string;
+  /** SET of worker ids that sent a heartbeat (members whose key expired are gone). */
+  workers: string;
+}
+
+export function redisLayout(cluster: string): RedisLayout {
+  const prefix = `portico:{${cluster}}:`;
+  return {
+    prefix,
+    current: `${prefix}current`,
+    history: `${prefix}history`,
+    table: (version) => `${prefix}table:${version}`,
+    channel: `${prefix}updates`,
+    worker: (id) => `${prefix}worker:${id}`,
+    workers: `${prefix}workers`,
+  };
+}
+
+export interface CurrentPointer {
+  version: string;
+  seq: number;
+  publishedAt: string;
+  publisher: string;
+  /** Set when an operator made an earlier version current again; workers then accept a lower seq. */
+  rollback?: { from: string; by: string; at: string };
+}
+
+export interface HistoryEntry extends CurrentPointer {
+  hosts: number;
+  routes: number;
+  diagnostics: number;
+}
+
+export interface Heartbeat {
+  id: string;
+  node: string;
+  pid: number;
+  runtime: string;
+  /** Table version being served, or null. */
+  version: string | null;
+  seq: number | null;
+  loadedAt: string | null;
+  /** Where the served table came from. */
+  source: 'redis' | 'cache' | null;
+  redisConnected: boolean;
+  refusals: number;
+  lastRefusal: { version: string; code: string; message: string; at: string } | null;
+  startedAt: string;
+  at: string;
+}

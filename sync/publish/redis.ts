@@ -1,0 +1,89 @@
+// The only Redis writer of the agent: publishes a compiled table as a signed bundle, atomically (one Lua
+// script writes the version, moves `current`, appends to the history, trims it, deletes versions that fell
+// out of it, and notifies the channel). Publishing an unchanged table writes nothing.
+import type { Redis } from 'ioredis';
+import { sealBundle, type SigningKeys } from '../../gateway/table/bundle.ts';
+import { redisLayout, type CurrentPointer, type HistoryEntry, type RedisLayout } from '../../gateway/table/redis-layout.ts';
+import { assertValidTable } from '../../gateway/table/validate.ts';
+import type { CompileResult } from '../compile/types.ts';
+
+// KEYS: current, history, table:<version>
+// ARGV: version, seq, pointer JSON, history JSON, history length, key prefix, channel, manifest, diagnostics,
+//       then part name / part bytes pairs.
+// Returns 1 published, 0 unchanged, -1 a newer seq is already current (another publisher won).
+const PUBLISH_LUA = `
+local cur = redis.call('GET', KEYS[1])
+if cur then
+  local c = cjson.decode(cur)
+  if c.version == ARGV[1] then return 0 end
+  if tonumber(c.seq) >= tonumber(ARGV[2]) then return -1 end
+end
+redis.call('DEL', KEYS[3])
+redis.call('HSET', KEYS[3], 'manifest', ARGV[8], 'diagnostics', ARGV[9])
+for i = 10, #ARGV, 2 do redis.call('HSET', KEYS[3], 'part:' .. ARGV[i], ARGV[i + 1]) end
+redis.call('SET', KEYS[1], ARGV[3])
+redis.call('LPUSH', KEYS[2], ARGV[4])
+local n = tonumber(ARGV[5])
+local dropped = redis.call('LRANGE', KEYS[2], n, -1)
+redis.call('LTRIM', KEYS[2], 0, n - 1)
+if #dropped > 0 then
+  local keep = { [ARGV[1]] = true }
+  for _, e in ipairs(redis.call('LRANGE', KEYS[2], 0, -1)) do keep[cjson.decode(e).version] = true end
+  for _, e in ipairs(dropped) do
+    local v = cjson.decode(e).version
+    if not keep[v] then redis.call('DEL', ARGV[6] .. 'table:' .. v) end
+  end
+end
+redis.call('PUBLISH', ARGV[7], ARGV[3])
+return 1
+`;
+
+export interface PublisherOptions {
+  cluster: string;
+  keys: SigningKeys;
+  /** Versions kept for inspection and rollback (default 50). */
+  history: number;
+  /** Identity recorded with each version. */
+  publisher: string;
+}
+
+export type PublishOutcome = { kind: 'published'; pointer: CurrentPointer } | { kind: 'unchanged'; version: string };
+
+export class PublishConflictError extends Error {
+  readonly code = 'PORTICO_PUBLISH_CONFLICT';
+}
+
+export class RedisPublisher {
+  readonly layout: RedisLayout;
+  constructor(private readonly redis: Redis, private readonly o: PublisherOptions) {
+    this.layout = redisLayout(o.cluster);
+  }
+
+  async current(): Promise<CurrentPointer | null> {
+    const raw = await this.redis.get(this.layout.current);
+    return raw === null ? null : (JSON.parse(raw) as CurrentPointer);
+  }
+
+  async publish(result: CompileResult): Promise<PublishOutcome> {
+    const table = assertValidTable(result.table); // never publish what a worker would refuse
+    const cur = await this.current();
+    if (cur !== null && cur.version === table.version) return { kind: 'unchanged', version: table.version };
+    // A timestamp-based sequence stays increasing across agent restarts and a Redis that lost its data.
+    const seq = Math.max((cur?.seq ?? 0) + 1, Date.now());
+    const pointer: CurrentPointer = { version: table.version, seq, publishedAt: new Date().toISOString(), publisher: this.o.publisher };
+    const bundle = await sealBundle(table, result.certificates, { cluster: this.o.cluster, seq, publishedAt: pointer.publishedAt, publisher: pointer.publisher }, this.o.keys);
+    const entry: HistoryEntry = {
+      ...pointer, hosts: table.hosts.length, routes: table.hosts.reduce((n, h) => n + h.routes.length, 0),
+      diagnostics: result.diagnostics.length,
+    };
+    const args: (string | Buffer)[] = [
+      table.version, String(seq), JSON.stringify(pointer), JSON.stringify(entry), String(this.o.history), this.layout.prefix,
+      this.layout.channel, bundle.manifest, JSON.stringify(result.diagnostics),
+    ];
+    for (const [name, bytes] of bundle.parts) args.push(name, Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength));
+    const r = (await this.redis.eval(PUBLISH_LUA, 3, this.layout.current, this.layout.history, this.layout.table(table.version), ...args)) as number;
+    if (r === 0) return { kind: 'unchanged', version: table.version };
+    if (r === -1) throw new PublishConflictError(`a newer version than seq ${seq} is already current in cluster ${this.o.cluster}`);
+    return { kind: 'published', pointer };
+  }
+}
