@@ -44,7 +44,7 @@ export async function runSync(cfg: SyncConfig): Promise<{ close(): Promise<void>
   let timer: NodeJS.Timeout | null = null;
 
   const push = async (): Promise<void> => {
-    if (latest === null) return;
+    if (latest === null || redis.status !== 'ready') return; // the 'ready' event pushes again
     if (running) {
       again = true;
       return;

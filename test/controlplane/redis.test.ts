@@ -1,0 +1,257 @@
+// The control plane in one process, against a real redis-server: the real publisher writes, the real
+// worker source loads, verifies and swaps. Tampering is done the way an attacker with Redis access would.
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { Redis } from 'ioredis';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { LiveTable } from '../../gateway/live.ts';
+import { RedisTableSource } from '../../gateway/source/redis.ts';
+import { sealBundle, type Bundle, type SigningKeys, type VerifyingKeys } from '../../gateway/table/bundle.ts';
+import { redisLayout, type CurrentPointer, type Heartbeat } from '../../gateway/table/redis-layout.ts';
+import { generateSelfSignedCertificate } from '../../gateway/tls/selfsigned.ts';
+import { generateKeySet, loadSigningKeys, loadVerifyingKeys } from '../../cli/keys.ts';
+import { compile } from '../../sync/compile/index.ts';
+import { RedisPublisher } from '../../sync/publish/redis.ts';
+import { ingress, objects, ourClass, service, tlsSecret } from '../support/manifests.ts';
+import { waitFor } from '../support/process.ts';
+import { startRedis, type RedisServer } from '../support/redis.ts';
+
+const dir = mkdtempSync(join(tmpdir(), 'portico-cp-'));
+let server: RedisServer;
+let redis: Redis;
+let signing: SigningKeys;
+let verifying: VerifyingKeys;
+let otherSigning: SigningKeys;
+const cert = generateSelfSignedCertificate({ commonName: 'app-0.test', keyType: 'ec' });
+let cluster = 'c0';
+let n = 0;
+
+/** A table with `hosts` hosts, a TLS certificate on the first; `tag` changes the content. */
+const world = (hosts: number, tag = 0) => compile(objects(
+  ourClass(), service('web', [{ address: '127.0.0.1', port: 8000 + tag }]), tlsSecret('tls', cert.certPem, cert.keyPem),
+  ...Array.from({ length: hosts }, (_, i) => ingress(`ing-${i}`, { host: `app-${i}.test`, paths: [{ path: '/', service: 'web' }], ...(i === 0 ? { tls: [{ hosts: ['app-0.test'], secretName: 'tls' }] } : {}) })),
+));
+
+const logs: string[] = [];
+function source(live: LiveTable, o: { cacheFile?: string | null; pollMs?: number; keys?: VerifyingKeys } = {}) {
+  return new RedisTableSource({
+    url: server.url, cluster, keys: o.keys ?? verifying, live, cacheFile: o.cacheFile ?? null, pollMs: o.pollMs ?? 200, heartbeatMs: 1000, node: 'test-node',
+    log: (_level, msg) => void logs.push(msg),
+  });
+}
+
+beforeAll(async () => {
+  server = await startRedis();
+  redis = server.client();
+  await generateKeySet(join(dir, 'keys'));
+  await generateKeySet(join(dir, 'other'));
+  signing = await loadSigningKeys(join(dir, 'keys'));
+  verifying = await loadVerifyingKeys(join(dir, 'keys'));
+  otherSigning = await loadSigningKeys(join(dir, 'other'));
+});
+afterAll(async () => {
+  await server?.stop();
+  rmSync(dir, { recursive: true, force: true });
+});
+beforeEach(() => {
+  cluster = `c${++n}`; // every test gets its own cluster in the shared Redis
+});
+
+const publisherFor = (history = 50) => new RedisPublisher(redis, { cluster, keys: signing, history, publisher: 'test' });
+
+/** Writes a bundle the way an attacker with Redis access could: any bytes, any pointer. */
+async function plant(b: Bundle, version: string, pointer: Partial<CurrentPointer>, notify = true): Promise<void> {
+  const l = redisLayout(cluster);
+  const fields: (string | Buffer)[] = ['manifest', b.manifest];
+  for (const [name, bytes] of b.parts) fields.push(`part:${name}`, Buffer.from(bytes));
+  await redis.hset(l.table(version), ...fields);
+  await redis.set(l.current, JSON.stringify({ version, seq: Date.now() + 1000, publishedAt: new Date().toISOString(), publisher: 'attacker', ...pointer }));
+  if (notify) await redis.publish(l.channel, 'x');
+}
+
+describe('publishing', () => {
+  it('publishes atomically: version, pointer, history; an unchanged table writes nothing', async () => {
+    const p = publisherFor();
+    const r1 = await p.publish(world(3));
+    expect(r1.kind).toBe('published');
+    const l = redisLayout(cluster);
+    const cur = JSON.parse((await redis.get(l.current))!) as CurrentPointer;
+    expect(cur.version).toBe(world(3).table.version);
+    expect(await redis.llen(l.history)).toBe(1);
+    expect(await redis.hexists(l.table(cur.version), 'manifest')).toBe(1);
+    const again = await p.publish(world(3));
+    expect(again.kind).toBe('unchanged');
+    expect(JSON.parse((await redis.get(l.current))!)).toEqual(cur);
+    expect(await redis.llen(l.history)).toBe(1);
+  });
+
+  it('keeps the last N versions in history and deletes the versions that fall out', async () => {
+    const p = publisherFor(3);
+    const versions: string[] = [];
+    for (let i = 0; i < 5; i++) {
+      const w = world(2, i);
+      versions.push(w.table.version);
+      await p.publish(w);
+    }
+    const l = redisLayout(cluster);
+    const hist = (await redis.lrange(l.history, 0, -1)).map((e) => (JSON.parse(e) as CurrentPointer).version);
+    expect(hist).toEqual(versions.slice(2).reverse());
+    for (const v of versions.slice(0, 2)) expect(await redis.exists(l.table(v))).toBe(0);
+    for (const v of versions.slice(2)) expect(await redis.exists(l.table(v))).toBe(1);
+  });
+
+  it('puts every key of a cluster in one hash slot', async () => {
+    await publisherFor().publish(world(1));
+    const keys = await redis.keys(`portico:{${cluster}}:*`);
+    const slots = new Set(await Promise.all(keys.map((k) => redis.call('CLUSTER', 'KEYSLOT', k).catch(() => null))));
+    // CLUSTER KEYSLOT works on a standalone server too; all keys share the `{cluster}` tag.
+    expect(keys.length).toBeGreaterThanOrEqual(3);
+    expect(slots.size).toBe(1);
+  });
+
+  it('never stores a private key in plaintext', async () => {
+    await publisherFor().publish(world(2));
+    const l = redisLayout(cluster);
+    const cur = JSON.parse((await redis.get(l.current))!) as CurrentPointer;
+    const all = await redis.hgetallBuffer(l.table(cur.version));
+    const text = Object.values(all).map((b) => b.toString()).join('\n');
+    expect(text).toContain('BEGIN CERTIFICATE');
+    expect(text).not.toContain('PRIVATE KEY');
+    expect(text).not.toContain(cert.keyPem.split('\n')[1]!);
+  });
+});
+
+describe('loading', () => {
+  it('loads, verifies and serves the current version, with its certificate, and follows new versions', async () => {
+    const p = publisherFor();
+    await p.publish(world(3, 0));
+    const live = new LiveTable();
+    const s = source(live);
+    await s.start();
+    try {
+      await waitFor(() => live.table?.version === world(3, 0).table.version, 5_000, () => 'first version');
+      expect(live.current!.certificates.get('default/tls')!.keyPem).toBe(cert.keyPem);
+      await p.publish(world(4, 1));
+      await waitFor(() => live.table?.version === world(4, 1).table.version, 5_000, () => 'second version');
+      const hb = JSON.parse((await redis.get(redisLayout(cluster).worker(`test-node:${process.pid}`)))!) as Heartbeat;
+      expect(hb).toMatchObject({ node: 'test-node', pid: process.pid, version: world(4, 1).table.version, source: 'redis', refusals: 0 });
+      expect(await redis.ttl(redisLayout(cluster).worker(`test-node:${process.pid}`))).toBeGreaterThan(0);
+      expect(await redis.sismember(redisLayout(cluster).workers, `test-node:${process.pid}`)).toBe(1);
+    } finally {
+      await s.close();
+    }
+  });
+
+  it('catches up by polling when the notification is missed', async () => {
+    const p = publisherFor();
+    await p.publish(world(1, 0));
+    const live = new LiveTable();
+    const s = source(live, { pollMs: 300 });
+    await s.start();
+    try {
+      await waitFor(() => live.table?.version === world(1, 0).table.version);
+      // A correctly signed new version whose notification never comes: only the poll can find it.
+      const w = world(1, 1);
+      await plant(await sealBundle(w.table, w.certificates, { cluster, seq: Date.now() + 1000, publishedAt: 'now', publisher: 'agent' }, signing), w.table.version, {}, false);
+      await waitFor(() => live.table?.version === w.table.version, 3_000, () => 'the poll to find the new version');
+    } finally {
+      await s.close();
+    }
+  });
+
+  describe('refuses a tampered table and keeps serving the last good one', () => {
+    const cases: { name: string; code: string; tamper: (good: string) => Promise<void> }[] = [
+      {
+        name: 'a part edited in Redis', code: 'PORTICO_BUNDLE_DIGEST', tamper: async () => {
+          const w = world(2, 7);
+          const b = await sealBundle(w.table, w.certificates, { cluster, seq: Date.now() + 1000, publishedAt: 'now', publisher: 'agent' }, signing);
+          const edited = JSON.parse(new TextDecoder().decode(b.parts.get('hosts/0')!)) as { host: string }[];
+          edited[0]!.host = 'evil.test';
+          b.parts.set('hosts/0', new TextEncoder().encode(JSON.stringify(edited)));
+          await plant(b, w.table.version, {});
+        },
+      },
+      {
+        name: 'a manifest signed with another key', code: 'PORTICO_BUNDLE_SIGNATURE', tamper: async () => {
+          const w = world(2, 8);
+          await plant(await sealBundle(w.table, w.certificates, { cluster, seq: Date.now() + 1000, publishedAt: 'now', publisher: 'attacker' }, otherSigning), w.table.version, {});
+        },
+      },
+      {
+        name: "another cluster's signed table", code: 'PORTICO_BUNDLE_CLUSTER', tamper: async () => {
+          const w = world(2, 9);
+          await plant(await sealBundle(w.table, w.certificates, { cluster: 'elsewhere', seq: Date.now() + 1000, publishedAt: 'now', publisher: 'agent' }, signing), w.table.version, {});
+        },
+      },
+      {
+        name: 'an older manifest replayed under the newest version', code: 'PORTICO_BUNDLE_VERSION', tamper: async (good) => {
+          const old = world(2, 10);
+          const b = await sealBundle(old.table, old.certificates, { cluster, seq: 1, publishedAt: 'then', publisher: 'agent' }, signing);
+          await plant(b, `sha256:${'0'.repeat(64)}`, {});
+          void good;
+        },
+      },
+      {
+        name: 'the pointer moved back to an older version without a rollback record', code: 'PORTICO_TABLE_OLDER', tamper: async () => {
+          const old = world(2, 11);
+          await plant(await sealBundle(old.table, old.certificates, { cluster, seq: 5, publishedAt: 'then', publisher: 'agent' }, signing), old.table.version, { seq: 5 });
+        },
+      },
+    ];
+    it.each(cases)('$name ($code)', async ({ tamper, code }) => {
+      const good = world(2, 0);
+      await publisherFor().publish(good);
+      const live = new LiveTable();
+      const s = source(live);
+      await s.start();
+      try {
+        await waitFor(() => live.table?.version === good.table.version);
+        await tamper(good.table.version);
+        await waitFor(() => s.refusals > 0, 5_000, () => 'a refusal');
+        expect(s.lastRefusal?.code).toBe(code);
+        expect(live.table!.version).toBe(good.table.version);
+        await waitFor(async () => {
+          const hb = JSON.parse((await redis.get(redisLayout(cluster).worker(`test-node:${process.pid}`))) ?? '{}') as Heartbeat;
+          return hb.refusals === 1 && hb.lastRefusal?.code === code;
+        }, 5_000, () => 'the refusal in the heartbeat');
+        // Reported once, not on every poll.
+        await new Promise((r) => setTimeout(r, 600));
+        expect(s.refusals).toBe(1);
+      } finally {
+        await s.close();
+      }
+    });
+  });
+
+  it('serves from the cache file when Redis is unreachable at start, and says where the table came from', async () => {
+    const cacheFile = join(dir, `${cluster}.bundle`);
+    await publisherFor().publish(world(2, 3));
+    const first = new LiveTable();
+    const s1 = source(first, { cacheFile });
+    await s1.start();
+    await waitFor(() => first.table?.version === world(2, 3).table.version);
+    await waitFor(async () => (await import('node:fs')).existsSync(cacheFile));
+    await s1.close();
+    const down = new RedisTableSource({ url: 'redis://127.0.0.1:1', cluster, keys: verifying, live: new LiveTable(), cacheFile, pollMs: 200, heartbeatMs: 1000, log: () => {} });
+    const live = (down as unknown as { o: { live: LiveTable } }).o.live;
+    await down.start();
+    try {
+      expect(live.table?.version).toBe(world(2, 3).table.version);
+      expect(down.served?.source).toBe('cache');
+      expect(live.current!.certificates.get('default/tls')!.keyPem).toBe(cert.keyPem);
+    } finally {
+      await down.close();
+    }
+    // A cache file is verified like Redis: with the wrong public key it is refused.
+    const wrongKeys = await loadVerifyingKeys(join(dir, 'other'));
+    const wrong = new RedisTableSource({ url: 'redis://127.0.0.1:1', cluster, keys: wrongKeys, live: new LiveTable(), cacheFile, pollMs: 200, heartbeatMs: 1000, log: () => {} });
+    await wrong.start();
+    try {
+      expect(wrong.served).toBeNull();
+      expect(wrong.lastRefusal?.code).toBe('PORTICO_BUNDLE_SIGNATURE');
+    } finally {
+      await wrong.close();
+    }
+  });
+});

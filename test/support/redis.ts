@@ -1,0 +1,63 @@
+// Real redis-server processes for tests, on free loopback ports, without persistence (a restart comes
+// back empty, like a Redis that lost its data).
+import { spawn, type ChildProcess } from 'node:child_process';
+import { Redis } from 'ioredis';
+import { freePort, waitFor } from './process.ts';
+
+export interface RedisServer {
+  port: number;
+  url: string;
+  client(): Redis;
+  /** SIGKILL: connections drop at once. */
+  kill(): Promise<void>;
+  /** Starts again on the same port, empty. */
+  restart(): Promise<void>;
+  stop(): Promise<void>;
+}
+
+async function launch(port: number): Promise<ChildProcess> {
+  const child = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--daemonize', 'no'], { stdio: 'ignore' });
+  await waitFor(async () => {
+    const c = new Redis(port, '127.0.0.1', { lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null });
+    c.on('error', () => {});
+    try {
+      await c.connect();
+      return (await c.ping()) === 'PONG';
+    } finally {
+      c.disconnect();
+    }
+  }, 10_000, () => `redis-server on port ${port}`);
+  return child;
+}
+
+export async function startRedis(): Promise<RedisServer> {
+  const port = await freePort();
+  let child: ChildProcess | null = await launch(port);
+  const clients: Redis[] = [];
+  const exit = (signal: NodeJS.Signals) => new Promise<void>((resolve) => {
+    if (child === null || child.exitCode !== null) return resolve();
+    child.once('exit', () => resolve());
+    child.kill(signal);
+  });
+  return {
+    port,
+    url: `redis://127.0.0.1:${port}`,
+    client() {
+      const c = new Redis(port, '127.0.0.1');
+      c.on('error', () => {});
+      clients.push(c);
+      return c;
+    },
+    async kill() {
+      await exit('SIGKILL');
+      child = null;
+    },
+    async restart() {
+      child = await launch(port);
+    },
+    async stop() {
+      for (const c of clients) c.disconnect();
+      await exit('SIGTERM');
+    },
+  };
+}
