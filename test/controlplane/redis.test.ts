@@ -1,6 +1,6 @@
 // The control plane in one process, against a real redis-server: the real publisher writes, the real
 // worker source loads, verifies and swaps. Tampering is done the way an attacker with Redis access would.
-import { mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Redis } from 'ioredis';
@@ -143,6 +143,23 @@ describe('loading', () => {
     }
   });
 
+  it('loads a table split over several parts (1,200 hosts)', async () => {
+    const big = world(1200, 4);
+    await publisherFor().publish(big);
+    const cur = JSON.parse((await redis.get(redisLayout(cluster).current))!) as CurrentPointer;
+    expect((await redis.hkeys(redisLayout(cluster).table(cur.version))).filter((k) => k.startsWith('part:hosts/')).length).toBe(3);
+    const live = new LiveTable();
+    const s = source(live);
+    await s.start();
+    try {
+      await waitFor(() => live.table?.version === big.table.version, 10_000, () => 'the large table');
+      expect(live.current!.matcher.match('app-1199.test', '/x').backend?.id).toBe('default/web:80');
+      expect(live.table!.hosts.length).toBe(1200);
+    } finally {
+      await s.close();
+    }
+  });
+
   it('catches up by polling when the notification is missed', async () => {
     const p = publisherFor();
     await p.publish(world(1, 0));
@@ -231,7 +248,7 @@ describe('loading', () => {
     const s1 = source(first, { cacheFile });
     await s1.start();
     await waitFor(() => first.table?.version === world(2, 3).table.version);
-    await waitFor(async () => (await import('node:fs')).existsSync(cacheFile));
+    await waitFor(() => existsSync(cacheFile));
     await s1.close();
     const down = new RedisTableSource({ url: 'redis://127.0.0.1:1', cluster, keys: verifying, live: new LiveTable(), cacheFile, pollMs: 200, heartbeatMs: 1000, log: () => {} });
     const live = (down as unknown as { o: { live: LiveTable } }).o.live;

@@ -20,33 +20,47 @@ export function runPortico(args: string[]): { status: number | null; stdout: str
   return { status: r.status, stdout: r.stdout, stderr: r.stderr };
 }
 
-export interface Running {
-  child: ChildProcess;
+export interface Running extends Spawned {
   http: string;
   https: number;
   admin: string;
+}
+
+export interface Spawned {
+  child: ChildProcess;
   /** Everything the process wrote to stderr so far. */
   logs(): string;
   stop(): Promise<number | null>;
 }
 
-/** Starts `portico local` and waits until /readyz answers 200. */
-export async function startLocal(manifests: string, extra: string[] = []): Promise<Running> {
-  const [http, https, admin] = [await freePort(), await freePort(), await freePort()];
-  const child = spawn(process.execPath, [...ENTRY, 'local', '--manifests', manifests, '--http', `127.0.0.1:${http}`, '--https', `127.0.0.1:${https}`, '--admin', `127.0.0.1:${admin}`, ...extra], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+/** Starts `portico ...args` in the background. */
+export function spawnPortico(args: string[]): Spawned {
+  const child = spawn(process.execPath, [...ENTRY, ...args], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
   let err = '';
   child.stderr!.on('data', (c) => (err += c));
   child.stdout!.resume();
-  const running: Running = {
-    child, http: `http://127.0.0.1:${http}`, https, admin: `http://127.0.0.1:${admin}`, logs: () => err,
+  return {
+    child, logs: () => err,
     stop: () => new Promise((resolve) => {
-      if (child.exitCode !== null) return resolve(child.exitCode);
+      if (child.exitCode !== null || child.signalCode !== null) return resolve(child.exitCode);
       child.once('exit', (code) => resolve(code));
       child.kill('SIGTERM');
     }),
   };
-  await waitFor(async () => (await fetch(`${running.admin}/readyz`)).status === 200, 20_000, () => `portico local did not become ready:\n${err}`);
+}
+
+/** Starts a serving command (`local` or `worker`) on free ports and waits until /readyz answers 200. */
+export async function startServing(args: string[], readyTimeoutMs = 20_000): Promise<Running> {
+  const [http, https, admin] = [await freePort(), await freePort(), await freePort()];
+  const p = spawnPortico([...args, '--http', `127.0.0.1:${http}`, '--https', `127.0.0.1:${https}`, '--admin', `127.0.0.1:${admin}`]);
+  const running: Running = { ...p, http: `http://127.0.0.1:${http}`, https, admin: `http://127.0.0.1:${admin}` };
+  await waitFor(async () => (await fetch(`${running.admin}/readyz`)).status === 200, readyTimeoutMs, () => `portico ${args[0]} did not become ready:\n${p.logs()}`);
   return running;
+}
+
+/** Starts `portico local` and waits until /readyz answers 200. */
+export function startLocal(manifests: string, extra: string[] = []): Promise<Running> {
+  return startServing(['local', '--manifests', manifests, ...extra]);
 }
 
 /** Polls `check` until it returns true (exceptions count as false). */
