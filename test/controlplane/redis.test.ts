@@ -241,6 +241,21 @@ describe('loading', () => {
     });
   });
 
+  it('refuses a table whose private keys do not decrypt with its shared key (PORTICO_BUNDLE_DECRYPT)', async () => {
+    await publisherFor().publish(world(2, 5));
+    const other = await loadVerifyingKeys(join(dir, 'other'));
+    const live = new LiveTable();
+    const s = source(live, { keys: { verify: verifying.verify, decrypt: other.decrypt } });
+    await s.start();
+    try {
+      await waitFor(() => s.refusals > 0, 5_000, () => 'a refusal');
+      expect(s.lastRefusal?.code).toBe('PORTICO_BUNDLE_DECRYPT');
+      expect(live.table).toBeNull();
+    } finally {
+      await s.close();
+    }
+  });
+
   it('serves from the cache file when Redis is unreachable at start, and says where the table came from', async () => {
     const cacheFile = join(dir, `${cluster}.bundle`);
     await publisherFor().publish(world(2, 3));
