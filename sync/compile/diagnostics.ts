@@ -1,6 +1,6 @@
 // Diagnostic constructors and the canonical diagnostic order. Severity follows from the code, so the same
 // problem is always reported the same way.
-import type { ObjectRef } from '../../gateway/table/schema.ts';
+import type { Backend, ObjectRef } from '../../gateway/table/schema.ts';
 import { compareStrings } from './objects.ts';
 import type { Diagnostic, DiagnosticCode } from './types.ts';
 
@@ -41,4 +41,10 @@ export function compareDiagnostics(a: Diagnostic, b: Diagnostic): number {
 export function finishDiagnostics(list: readonly Diagnostic[]): Diagnostic[] {
   const sorted = [...list].sort(compareDiagnostics);
   return sorted.filter((d, i) => i === 0 || compareDiagnostics(sorted[i - 1]!, d) !== 0);
+}
+
+/** Info on a Service that exists but has nothing ready (scaled to zero, crash-looping, or a selector
+ * that matches no pod): its routes answer 503. */
+export function noReadyEndpoints(b: Backend): Diagnostic {
+  return diagnostic('NoReadyEndpoints', 'Service', b.service, `backend ${b.id} has no ready endpoints; requests routed to it get 503`);
 }

@@ -8,7 +8,7 @@ import type { CertificateInfo, CertificateMaterial, HostRoutes, ObjectRef, Route
 import { backendResolver, type BackendResolver, type Resolution } from './backends.ts';
 import { applyTls } from './certificates.ts';
 import { classSelector, type ClassSelector } from './classes.ts';
-import { diagnostic, finishDiagnostics, reporter, type Report } from './diagnostics.ts';
+import { diagnostic, finishDiagnostics, noReadyEndpoints, reporter, type Report } from './diagnostics.ts';
 import { planIngress, type BackendRef, type IngressPlan } from './ingress.ts';
 import { compareByAge, compareStrings, errorText, items, objectInfo, refOf } from './objects.ts';
 import { mergeRoutes, pickDefaultBackend, type HostBuild } from './routes.ts';
@@ -117,7 +117,7 @@ export function compile(objects: ClusterObjects, options: Partial<CompileOptions
     // A missing Service or port is already reported on the Ingress; this is the Service that exists but
     // has nothing ready (scaled to zero, crash-looping, or a selector that matches no pod).
     if (problem === null && b.endpoints.length === 0) {
-      sink.push(diagnostic('NoReadyEndpoints', 'Service', b.service, `backend ${b.id} has no ready endpoints; requests routed to it get 503`));
+      sink.push(noReadyEndpoints(b));
     }
   }
   const certs = new Map<string, { info: CertificateInfo; material: CertificateMaterial }>();
