@@ -61,7 +61,10 @@ async function main(argv: string[]): Promise<void> {
     log('info', `${signal}: shutting down`);
     const force = setTimeout(() => process.exit(0), 10_000);
     force.unref();
-    void handle.close().then(() => process.exit(0));
+    void handle.close().then(() => process.exit(0), (err: unknown) => {
+      process.stderr.write(`portico: shutdown failed: ${String(err)}\n`);
+      process.exit(1);
+    });
   };
   process.on('SIGTERM', () => stop('SIGTERM'));
   process.on('SIGINT', () => stop('SIGINT'));

@@ -50,10 +50,11 @@ export async function runSync(cfg: SyncConfig): Promise<{ close(): Promise<void>
       return;
     }
     running = true;
+    const offered = latest;
     try {
-      const r = await publisher.publish(latest);
+      const r = await publisher.publish(offered);
       failures = 0;
-      published = latest.table.version;
+      published = offered.table.version;
       if (r.kind === 'published') log('info', 'table published', { version: r.pointer.version, seq: r.pointer.seq, cluster: cfg.cluster });
     } catch (err) {
       failures++;

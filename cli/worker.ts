@@ -1,8 +1,10 @@
 // `portico worker`: an edge worker fed by the Redis control plane.
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { mkdir, stat } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
 import { UsageError } from '../gateway/errors.ts';
 import { LiveTable } from '../gateway/live.ts';
+import { checkWritable } from '../gateway/source/cache-file.ts';
 import { RedisTableSource } from '../gateway/source/redis.ts';
 import { isValidClusterName } from '../gateway/table/redis-layout.ts';
 import { duration, parseFlags } from './args.ts';
@@ -38,12 +40,27 @@ export interface WorkerConfig extends ServeConfig, ControlPlaneFlags {
 export function parseWorkerFlags(argv: string[]): WorkerConfig {
   const v = parseFlags(argv, { ...CONTROL_PLANE_FLAGS, 'cache-file': { type: 'string' }, poll: { type: 'string' }, 'node-name': { type: 'string' }, ...SERVE_FLAGS });
   const cp = parseControlPlaneFlags(v);
-  const cache = v['cache-file'] ?? join(tmpdir(), `portico-${cp.cluster}.bundle`);
+  const cache = v['cache-file'] ?? join(tmpdir(), `portico-${process.getuid?.() ?? 'user'}`, `${cp.cluster}.bundle`);
   return { ...cp, ...parseServeFlags(v), cacheFile: cache === 'off' ? null : cache, pollMs: duration('poll', v.poll ?? '2s'), node: v['node-name'] };
+}
+
+/** The cache file's directory must be ours alone: a file someone else can plant would be served at start. */
+async function prepareCacheDir(file: string): Promise<void> {
+  const dir = dirname(file);
+  await mkdir(dir, { recursive: true, mode: 0o700 });
+  const st = await stat(dir);
+  const uid = process.getuid?.();
+  if (uid !== undefined && (st.uid !== uid || (st.mode & 0o022) !== 0)) {
+    throw new UsageError(`--cache-file: ${dir} must be owned by this user and not writable by others`);
+  }
+  await checkWritable(file).catch((err: Error) => {
+    throw new UsageError(`--cache-file: cannot write in ${dir}: ${err.message}`);
+  });
 }
 
 export async function runWorker(cfg: WorkerConfig): Promise<{ close(): Promise<void> }> {
   const keys = await loadVerifyingKeys(cfg.keys);
+  if (cfg.cacheFile !== null) await prepareCacheDir(cfg.cacheFile);
   const live = new LiveTable();
   const source = new RedisTableSource({
     url: cfg.redis, cluster: cfg.cluster, keys, live, cacheFile: cfg.cacheFile, pollMs: cfg.pollMs, heartbeatMs: 5_000, node: cfg.node, log,

@@ -2,7 +2,8 @@
 // Stored exactly as received (the signed manifest and the raw parts) and verified again when read: the
 // file is no more trusted than Redis. Format: one JSON line {manifest, parts:[{name, bytes}]}, then the
 // parts' bytes back to back. Written to a temporary file and renamed, so a crash never leaves half a file.
-import { open, readFile, rename, unlink, writeFile } from 'node:fs/promises';
+import { randomBytes } from 'node:crypto';
+import { open, readFile, rename, unlink } from 'node:fs/promises';
 
 export interface CachedBundle {
   manifest: string;
@@ -11,8 +12,15 @@ export interface CachedBundle {
 
 export async function writeCacheFile(path: string, b: CachedBundle): Promise<void> {
   const index = { manifest: b.manifest, parts: [...b.parts].map(([name, bytes]) => ({ name, bytes: bytes.length })) };
-  const tmp = `${path}.${process.pid}.tmp`;
-  await writeFile(tmp, Buffer.concat([Buffer.from(JSON.stringify(index) + '\n'), ...[...b.parts.values()].map((p) => Buffer.from(p.buffer, p.byteOffset, p.byteLength))]), { mode: 0o600 });
+  // A fresh, unpredictable name opened exclusively ('wx'): never follows a planted file or link.
+  const tmp = `${path}.${randomBytes(6).toString('hex')}.tmp`;
+  const fh = await open(tmp, 'wx', 0o600);
+  try {
+    await fh.writeFile(Buffer.concat([Buffer.from(JSON.stringify(index) + '\n'), ...[...b.parts.values()].map((p) => Buffer.from(p.buffer, p.byteOffset, p.byteLength))]));
+    await fh.sync();
+  } finally {
+    await fh.close();
+  }
   await rename(tmp, path);
 }
 
@@ -47,9 +55,10 @@ export async function readCacheFile(path: string): Promise<CachedBundle | null> 
   return { manifest: index.manifest, parts };
 }
 
-/** Whether a cache file can be written at all (checked at start, so a bad path fails loudly, once). */
+/** Whether a cache file can be written next to `path` (checked at start, so a bad path fails loudly, once). */
 export async function checkWritable(path: string): Promise<void> {
-  const fh = await open(`${path}.probe`, 'w');
+  const probe = `${path}.${randomBytes(6).toString('hex')}.probe`;
+  const fh = await open(probe, 'wx', 0o600);
   await fh.close();
-  await unlink(`${path}.probe`);
+  await unlink(probe);
 }

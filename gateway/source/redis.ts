@@ -6,7 +6,7 @@
 // file (verified the same way) serves until Redis answers.
 import { hostname } from 'node:os';
 import { Redis } from 'ioredis';
-import { BundleError, openBundle, verifyManifest, type Manifest, type VerifyingKeys } from '../table/bundle.ts';
+import { BundleError, MAX_MANIFEST_BYTES, openBundle, verifyManifest, type Manifest, type PartReader, type VerifyingKeys } from '../table/bundle.ts';
 import { redisLayout, type CurrentPointer, type Heartbeat, type RedisLayout } from '../table/redis-layout.ts';
 import type { LiveTable } from '../live.ts';
 import { readCacheFile, writeCacheFile, type CachedBundle } from './cache-file.ts';
@@ -31,8 +31,16 @@ export class RefusedError extends Error {
   }
 }
 
-const redisOptions = { lazyConnect: true, enableOfflineQueue: false, maxRetriesPerRequest: 1, connectTimeout: 2_000,
+// Commands fail fast while disconnected (no offline queue) and time out when a connection silently stops
+// answering; a timeout forces a reconnect, so a half-dead TCP connection cannot stall the worker for minutes.
+const redisOptions = { lazyConnect: true, enableOfflineQueue: false, maxRetriesPerRequest: 1, connectTimeout: 2_000, commandTimeout: 3_000,
   retryStrategy: (attempt: number) => Math.min(100 * 2 ** Math.min(attempt, 6), 5_000) };
+
+/** Bundle problems that retrying cannot fix: the pointer is refused until it changes. Anything else
+ * (a missing part, a Redis error mid-load) is retried after TRANSIENT_RETRY_MS. */
+const FINAL = new Set(['PORTICO_BUNDLE_SIGNATURE', 'PORTICO_BUNDLE_MANIFEST', 'PORTICO_BUNDLE_CLUSTER', 'PORTICO_BUNDLE_VERSION', 'PORTICO_BUNDLE_DIGEST',
+  'PORTICO_BUNDLE_TOO_LARGE', 'PORTICO_BUNDLE_INVALID', 'PORTICO_BUNDLE_DECRYPT', 'PORTICO_TABLE_OLDER', 'PORTICO_TABLE_POINTER']);
+const TRANSIENT_RETRY_MS = 10_000;
 
 export class RedisTableSource {
   readonly layout: RedisLayout;
@@ -43,8 +51,9 @@ export class RedisTableSource {
   private timers: NodeJS.Timeout[] = [];
   private checking: Promise<void> | null = null;
   private again = false;
-  /** Pointer we refused last, so a bad version is reported once, not on every poll. */
-  private refusedPointer: string | null = null;
+  /** Pointer we refused last, and until when (Infinity: until it changes), so a bad version is reported
+   * once, not on every poll. */
+  private refused: { pointer: string; code: string; until: number } | null = null;
   served: { manifest: Manifest; source: 'redis' | 'cache' } | null = null;
   refusals = 0;
   lastRefusal: Refusal | null = null;
@@ -74,7 +83,9 @@ export class RedisTableSource {
   async start(): Promise<void> {
     if (this.o.cacheFile !== null) await this.loadCache(this.o.cacheFile);
     this.redis.connect().catch(() => {}); // retried by ioredis; the poll reports progress
-    this.sub.connect().then(() => this.sub.subscribe(this.layout.channel)).catch(() => {});
+    this.sub.connect().catch(() => {});
+    // Queued until the subscriber connects (it has an offline queue); ioredis resubscribes after reconnects.
+    this.sub.subscribe(this.layout.channel).catch(() => {});
     this.timers.push(setInterval(() => void this.check(), this.o.pollMs));
     this.timers.push(setInterval(() => void this.heartbeat(), this.o.heartbeatMs));
     for (const t of this.timers) t.unref();
@@ -83,7 +94,7 @@ export class RedisTableSource {
   async close(): Promise<void> {
     for (const t of this.timers) clearInterval(t);
     if (this.connected) {
-      await this.redis.multi().del(this.layout.worker(this.id)).srem(this.layout.workers, this.id).exec().catch(() => {});
+      await this.redis.multi().del(this.layout.worker(this.id)).zrem(this.layout.workers, this.id).exec().catch(() => {});
     }
     this.redis.disconnect();
     this.sub.disconnect();
@@ -97,7 +108,7 @@ export class RedisTableSource {
       await this.install(m, cached, 'cache');
       this.o.log('info', 'serving the cached table until redis answers', { version: m.version, file: path });
     } catch (err) {
-      this.refuse(null, err);
+      this.refuse(null, null, err);
     }
   }
 
@@ -122,21 +133,23 @@ export class RedisTableSource {
     let raw: string | null;
     try {
       raw = await this.redis.get(this.layout.current);
-    } catch {
+    } catch (err) {
+      this.onCommandError(err);
       return; // Redis went away: keep serving; the next poll tries again
     }
-    if (raw === null || raw === this.refusedPointer) return; // empty Redis: the agent republishes
+    if (raw === null) return; // empty Redis: the agent republishes
+    if (this.refused !== null && this.refused.pointer === raw && Date.now() < this.refused.until) return;
     let ptr: CurrentPointer;
     try {
       ptr = JSON.parse(raw) as CurrentPointer;
       if (typeof ptr.version !== 'string') throw new Error('no version');
     } catch {
-      this.refusedPointer = raw;
-      return this.refuse(null, new RefusedError('PORTICO_TABLE_POINTER', 'the current pointer in Redis is not valid JSON with a version'));
+      return this.refuse(raw, null, new RefusedError('PORTICO_TABLE_POINTER', 'the current pointer in Redis is not valid JSON with a version'));
     }
     if (this.served?.manifest.version === ptr.version && this.served.source === 'redis') return;
     try {
       const key = this.layout.table(ptr.version);
+      if ((await this.redis.hstrlen(key, 'manifest')) > MAX_MANIFEST_BYTES) throw new BundleError('PORTICO_BUNDLE_TOO_LARGE', `the manifest of ${ptr.version} is over ${MAX_MANIFEST_BYTES} bytes`);
       const jws = await this.redis.hget(key, 'manifest');
       if (jws === null) throw new BundleError('PORTICO_BUNDLE_PART_MISSING', `version ${ptr.version} is current but its manifest is missing`);
       const m = await verifyManifest(jws, this.o.keys, { cluster: this.o.cluster, version: ptr.version });
@@ -145,34 +158,52 @@ export class RedisTableSource {
         throw new RefusedError('PORTICO_TABLE_OLDER', `version ${m.version} (seq ${m.seq}) is older than the served ${this.served!.manifest.version} (seq ${servedSeq}) and no rollback is recorded: a replayed pointer`);
       }
       const parts = new Map<string, Uint8Array>();
-      await this.install(m, { manifest: jws, parts }, 'redis', async (name) => {
-        const b = await this.redis.hgetBuffer(key, `part:${name}`);
-        if (b !== null) parts.set(name, b);
+      await this.install(m, { manifest: jws, parts }, 'redis', async (ref) => {
+        const field = `part:${ref.name}`;
+        if ((await this.redis.hstrlen(key, field)) > ref.bytes) throw new BundleError('PORTICO_BUNDLE_DIGEST', `part ${ref.name} of ${m.version} is larger than its signed size`);
+        const b = await this.redis.hgetBuffer(key, field);
+        if (b !== null) parts.set(ref.name, b);
         return b;
       });
-      this.refusedPointer = null;
+      this.refused = null;
       if (this.o.cacheFile !== null) {
         await writeCacheFile(this.o.cacheFile, { manifest: jws, parts }).catch((err: Error) => this.o.log('warn', `cannot write cache file: ${err.message}`));
       }
     } catch (err) {
-      if (this.redis.status !== 'ready') return; // lost Redis mid-load: not the table's fault
-      this.refusedPointer = raw;
-      this.refuse(ptr.version, err);
+      if (this.redis.status !== 'ready' || this.onCommandError(err)) return; // lost Redis mid-load: not the table's fault
+      this.refuse(raw, ptr.version, err);
     }
   }
 
-  private async install(m: Manifest, b: CachedBundle, source: 'redis' | 'cache', read?: (name: string) => Promise<Uint8Array | null>): Promise<void> {
-    const opened = await openBundle(m, read ?? (async (name) => b.parts.get(name) ?? null), this.o.keys);
+  /** A timed-out command means a connection that stopped answering: reconnect. True if it was one. */
+  private onCommandError(err: unknown): boolean {
+    if (err instanceof Error && /timed out/i.test(err.message)) {
+      this.o.log('warn', 'redis stopped answering; reconnecting');
+      this.redis.disconnect(true);
+      return true;
+    }
+    return false;
+  }
+
+  private async install(m: Manifest, b: CachedBundle, source: 'redis' | 'cache', read?: PartReader): Promise<void> {
+    const opened = await openBundle(m, read ?? (async (ref) => b.parts.get(ref.name) ?? null), this.o.keys);
     this.o.live.swap(opened.table, opened.certificates, { prevalidated: true });
     this.served = { manifest: m, source };
     this.o.log('info', 'table swapped in', { version: m.version, seq: m.seq, source, hosts: m.hosts, routes: m.routes });
     void this.heartbeat();
   }
 
-  private refuse(version: string | null, err: unknown): void {
-    const code = (err as { code?: unknown }).code;
+  /** Records a refusal once per pointer and code; `pointer` null: the cache file. */
+  private refuse(pointer: string | null, version: string | null, err: unknown): void {
+    const raw = (err as { code?: unknown }).code;
+    const code = typeof raw === 'string' ? raw : 'PORTICO_TABLE_REFUSED';
+    if (pointer !== null) {
+      const again = this.refused !== null && this.refused.pointer === pointer && this.refused.code === code;
+      this.refused = { pointer, code, until: FINAL.has(code) ? Infinity : Date.now() + TRANSIENT_RETRY_MS };
+      if (again) return;
+    }
     this.refusals++;
-    this.lastRefusal = { version: version ?? '(cache file)', code: typeof code === 'string' ? code : 'PORTICO_TABLE_REFUSED', message: (err as Error).message, at: new Date().toISOString() };
+    this.lastRefusal = { version: version ?? '(cache file)', code, message: (err as Error).message, at: new Date().toISOString() };
     this.o.log('error', `table refused, still serving the last good one: ${this.lastRefusal.message}`, { version, code: this.lastRefusal.code });
     void this.heartbeat();
   }
@@ -190,6 +221,11 @@ export class RedisTableSource {
   private async heartbeat(): Promise<void> {
     if (this.redis.status !== 'ready') return;
     const ttl = Math.ceil((this.o.heartbeatMs * 3) / 1000);
-    await this.redis.multi().set(this.layout.worker(this.id), JSON.stringify(this.heartbeatValue()), 'EX', ttl).sadd(this.layout.workers, this.id).exec().catch(() => {});
+    const now = Date.now();
+    await this.redis.multi()
+      .set(this.layout.worker(this.id), JSON.stringify(this.heartbeatValue()), 'EX', ttl)
+      .zadd(this.layout.workers, now, this.id)
+      .zremrangebyscore(this.layout.workers, '-inf', now - ttl * 1000)
+      .exec().catch(() => {});
   }
 }

@@ -138,13 +138,38 @@ export async function verifyManifest(jws: string, keys: VerifyingKeys, o: OpenOp
   return m;
 }
 
+const PART_NAME = /^(head|(hosts|backends|keys)\/(0|[1-9][0-9]{0,5}))$/;
+
+/** Exactly `head` plus contiguous numbered parts of each kind, nothing else: a manifest that lists only
+ * some parts (or unknown ones) must not yield a silently truncated table. */
+function checkPartNames(m: Manifest): void {
+  const counts = new Map<string, number[]>();
+  let head = 0;
+  for (const ref of m.parts) {
+    const match = typeof ref?.name === 'string' ? PART_NAME.exec(ref.name) : null;
+    if (match === null || typeof ref.sha256 !== 'string' || !Number.isSafeInteger(ref.bytes)) throw new BundleError('PORTICO_BUNDLE_MANIFEST', `manifest lists an unknown part ${JSON.stringify(ref?.name)}`);
+    if (match[1] === 'head') head++;
+    else (counts.get(match[2]!) ?? counts.set(match[2]!, []).get(match[2]!)!).push(Number(match[3]));
+  }
+  if (head !== 1) throw new BundleError('PORTICO_BUNDLE_MANIFEST', `manifest lists ${head} head parts, expected 1`);
+  for (const [kind, idx] of counts) {
+    idx.sort((a, b) => a - b);
+    if (idx.some((v, i) => v !== i)) throw new BundleError('PORTICO_BUNDLE_MANIFEST', `manifest's ${kind} parts are not numbered 0..${idx.length - 1}`);
+  }
+}
+
 /** Fetches every part, checks its digest against the signed manifest, parses it (yielding between
  * parts), validates the table in slices, and decrypts the private keys. */
-export async function openBundle(m: Manifest, readPart: (name: string) => Promise<Uint8Array | null>, keys: VerifyingKeys): Promise<OpenedBundle> {
+/** Reads one part; a reader that can tell the stored size first should refuse anything over `ref.bytes`
+ * before fetching it (a huge value planted in Redis must not exhaust a worker's memory). */
+export type PartReader = (ref: PartRef) => Promise<Uint8Array | null>;
+
+export async function openBundle(m: Manifest, readPart: PartReader, keys: VerifyingKeys): Promise<OpenedBundle> {
+  checkPartNames(m);
   const parsed = new Map<string, unknown>();
   for (const ref of m.parts) {
     if (ref.bytes > MAX_PART_BYTES) throw new BundleError('PORTICO_BUNDLE_TOO_LARGE', `part ${ref.name} is ${ref.bytes} bytes, over ${MAX_PART_BYTES}`);
-    const bytes = await readPart(ref.name);
+    const bytes = await readPart(ref);
     if (bytes === null) throw new BundleError('PORTICO_BUNDLE_PART_MISSING', `part ${ref.name} of version ${m.version} is missing`);
     if (bytes.length !== ref.bytes || (await sha256Hex(bytes)) !== ref.sha256) {
       throw new BundleError('PORTICO_BUNDLE_DIGEST', `part ${ref.name} of version ${m.version} does not match its signed digest (edited or corrupted)`);
@@ -168,6 +193,10 @@ export async function openBundle(m: Manifest, readPart: (name: string) => Promis
     backends: partsOf<Backend>('backends'), certificates: head.certificates,
   };
   if (table.version !== m.version) throw new BundleError('PORTICO_BUNDLE_VERSION', `head part says ${table.version}, manifest says ${m.version}`);
+  const routes = table.hosts.reduce((n, h) => n + (Array.isArray(h.routes) ? h.routes.length : 0), 0);
+  if (table.hosts.length !== m.hosts || routes !== m.routes) {
+    throw new BundleError('PORTICO_BUNDLE_MANIFEST', `table has ${table.hosts.length} hosts and ${routes} routes, the manifest says ${m.hosts} and ${m.routes}`);
+  }
   // The signature covers the digest of every byte, and the agent computed the version from the same
   // content, so the hash is not recomputed here (that alone would block the loop for large tables).
   const problems = await validateAsync(table, { checkHash: false });
@@ -177,7 +206,7 @@ export async function openBundle(m: Manifest, readPart: (name: string) => Promis
   const certificates: CertificateMaterial[] = [];
   for (const k of partsOf<SealedKey>('keys')) {
     try {
-      const { plaintext } = await compactDecrypt(k.keyJwe, keys.decrypt);
+      const { plaintext } = await compactDecrypt(k.keyJwe, keys.decrypt, { keyManagementAlgorithms: ['dir'], contentEncryptionAlgorithms: ['A256GCM'] });
       certificates.push({ id: k.id, certPem: k.certPem, keyPem: dec.decode(plaintext) });
     } catch (err) {
       throw new BundleError('PORTICO_BUNDLE_DECRYPT', `private key of certificate ${k.id} does not decrypt with the shared key (${(err as Error).message})`);

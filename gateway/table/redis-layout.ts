@@ -20,7 +20,8 @@ export interface RedisLayout {
   channel: string;
   /** STRING with TTL: JSON Heartbeat of one worker. */
   worker(id: string): string;
-  /** SET of worker ids that sent a heartbeat (members whose key expired are gone). */
+  /** ZSET of worker ids scored by their last heartbeat (ms since epoch); members older than the heartbeat
+   * TTL are removed by every heartbeat, so the set does not grow with restarts. */
   workers: string;
 }
 

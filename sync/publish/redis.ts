@@ -10,13 +10,21 @@ import type { CompileResult } from '../compile/types.ts';
 // KEYS: current, history, table:<version>
 // ARGV: version, seq, pointer JSON, history JSON, history length, key prefix, channel, manifest, diagnostics,
 //       then part name / part bytes pairs.
-// Returns 1 published, 0 unchanged, -1 a newer seq is already current (another publisher won).
+// Returns 1 published, 0 unchanged (same version current and its table present), -1 a newer seq is already
+// current (another publisher won). Every JSON read is guarded, so a malformed pointer or history entry in
+// Redis is overwritten instead of failing every publish.
 const PUBLISH_LUA = `
+local function decode(raw)
+  local ok, v = pcall(cjson.decode, raw)
+  if ok and type(v) == 'table' then return v end
+  return nil
+end
 local cur = redis.call('GET', KEYS[1])
-if cur then
-  local c = cjson.decode(cur)
-  if c.version == ARGV[1] then return 0 end
-  if tonumber(c.seq) >= tonumber(ARGV[2]) then return -1 end
+local c = cur and decode(cur)
+if c then
+  -- unchanged only if the table itself is still there (it may have been evicted or deleted)
+  if c.version == ARGV[1] and redis.call('HEXISTS', KEYS[3], 'manifest') == 1 then return 0 end
+  if tonumber(c.seq) and tonumber(c.seq) >= tonumber(ARGV[2]) then return -1 end
 end
 redis.call('DEL', KEYS[3])
 redis.call('HSET', KEYS[3], 'manifest', ARGV[8], 'diagnostics', ARGV[9])
@@ -28,10 +36,13 @@ local dropped = redis.call('LRANGE', KEYS[2], n, -1)
 redis.call('LTRIM', KEYS[2], 0, n - 1)
 if #dropped > 0 then
   local keep = { [ARGV[1]] = true }
-  for _, e in ipairs(redis.call('LRANGE', KEYS[2], 0, -1)) do keep[cjson.decode(e).version] = true end
+  for _, e in ipairs(redis.call('LRANGE', KEYS[2], 0, -1)) do
+    local v = decode(e)
+    if v and v.version then keep[v.version] = true end
+  end
   for _, e in ipairs(dropped) do
-    local v = cjson.decode(e).version
-    if not keep[v] then redis.call('DEL', ARGV[6] .. 'table:' .. v) end
+    local v = decode(e)
+    if v and v.version and not keep[v.version] then redis.call('DEL', ARGV[6] .. 'table:' .. v.version) end
   end
 end
 redis.call('PUBLISH', ARGV[7], ARGV[3])
@@ -59,9 +70,17 @@ export class RedisPublisher {
     this.layout = redisLayout(o.cluster);
   }
 
+  /** The current pointer, or null when it is missing, malformed, or names a table that is gone. */
   async current(): Promise<CurrentPointer | null> {
     const raw = await this.redis.get(this.layout.current);
-    return raw === null ? null : (JSON.parse(raw) as CurrentPointer);
+    if (raw === null) return null;
+    let cur: CurrentPointer;
+    try {
+      cur = JSON.parse(raw) as CurrentPointer;
+    } catch {
+      return null;
+    }
+    return (await this.redis.hexists(this.layout.table(cur.version), 'manifest')) === 1 ? cur : null;
   }
 
   async publish(result: CompileResult): Promise<PublishOutcome> {

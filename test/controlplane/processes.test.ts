@@ -97,7 +97,7 @@ describe('sync → Redis → worker', () => {
     await redis.restart(); // empty: no pointer, no table
     const c = redis.client();
     await waitFor(async () => (await c.get('portico:{prod}:current')) !== null, 15_000, () => 'the agent to republish into the empty Redis');
-    await waitFor(async () => (await c.scard('portico:{prod}:workers')) === 1, 15_000, () => 'the worker heartbeat after reconnecting');
+    await waitFor(async () => (await c.zcard('portico:{prod}:workers')) === 1, 15_000, () => 'the worker heartbeat after reconnecting');
     writeManifests(['/only-this', '/after-restart']);
     await waitFor(async () => (await request(`${worker.http}/after-restart`, { host: 'app.test' })).status === 200, 15_000, () => 'the worker to follow new tables after the restart');
   });
