@@ -1,0 +1,102 @@
+// Keeps Redis in step with the agent's latest table: publishes each new one (never two at once; the newest
+// wins), retries with backoff while Redis is unreachable, and republishes when Redis comes back without it
+// (restarted empty, evicted). Only the leader offers tables.
+import { Redis } from 'ioredis';
+import type { SigningKeys } from '../../gateway/table/bundle.ts';
+import type { CompileResult } from '../compile/types.ts';
+import { PublishConflictError, RedisPublisher } from './redis.ts';
+
+const RETRY_MS = [200, 500, 1000, 2000, 5000];
+
+export interface PublishLoopOptions {
+  url: string;
+  cluster: string;
+  keys: SigningKeys;
+  history: number;
+  publisher: string;
+  log(level: 'info' | 'warn' | 'error', msg: string, fields?: Record<string, unknown>): void;
+  /** How often to check that Redis still holds the latest table (default 2 s). */
+  watchdogMs?: number;
+}
+
+export class PublishLoop {
+  private readonly redis: Redis;
+  private readonly publisher: RedisPublisher;
+  private latest: CompileResult | null = null;
+  /** The version this agent last saw published. */
+  published: string | null = null;
+  publishes = 0;
+  failures = 0;
+  private running = false;
+  private again = false;
+  private timer: NodeJS.Timeout | null = null;
+  private readonly watchdog: NodeJS.Timeout;
+  private lastError = '';
+
+  constructor(private readonly o: PublishLoopOptions) {
+    this.redis = new Redis(o.url, { lazyConnect: true, enableOfflineQueue: false, maxRetriesPerRequest: 1, connectTimeout: 2_000, commandTimeout: 10_000,
+      retryStrategy: (n: number) => Math.min(100 * 2 ** Math.min(n, 6), 5_000) });
+    this.redis.on('error', (err: Error) => {
+      if (err.message !== this.lastError) o.log('warn', `redis: ${err.message}`);
+      this.lastError = err.message;
+    });
+    this.redis.on('ready', () => void this.push());
+    this.publisher = new RedisPublisher(this.redis, { cluster: o.cluster, keys: o.keys, history: o.history, publisher: o.publisher });
+    this.watchdog = setInterval(() => {
+      if (this.redis.status !== 'ready' || this.latest === null) return;
+      this.publisher.current().then((cur) => {
+        if (cur === null || this.published !== this.latest?.table.version) void this.push();
+      }, () => {});
+    }, o.watchdogMs ?? 2_000);
+  }
+
+  get connected(): boolean {
+    return this.redis.status === 'ready';
+  }
+
+  start(): void {
+    this.redis.connect().catch(() => {}); // ioredis retries; 'ready' pushes
+  }
+
+  /** The table Redis should hold; published as soon as possible. */
+  offer(result: CompileResult): void {
+    this.latest = result;
+    void this.push();
+  }
+
+  private async push(): Promise<void> {
+    if (this.latest === null || this.redis.status !== 'ready') return; // the 'ready' event pushes again
+    if (this.running) {
+      this.again = true;
+      return;
+    }
+    this.running = true;
+    const offered = this.latest;
+    try {
+      const r = await this.publisher.publish(offered);
+      this.failures = 0;
+      this.published = offered.table.version;
+      if (r.kind === 'published') {
+        this.publishes++;
+        this.o.log('info', 'table published', { version: r.pointer.version, seq: r.pointer.seq, cluster: this.o.cluster });
+      }
+    } catch (err) {
+      this.failures++;
+      this.o.log(err instanceof PublishConflictError ? 'error' : 'warn', `publish failed, will retry: ${(err as Error).message}`);
+      if (this.timer !== null) clearTimeout(this.timer);
+      this.timer = setTimeout(() => void this.push(), RETRY_MS[Math.min(this.failures - 1, RETRY_MS.length - 1)]!);
+    } finally {
+      this.running = false;
+    }
+    if (this.again) {
+      this.again = false;
+      await this.push();
+    }
+  }
+
+  close(): void {
+    clearInterval(this.watchdog);
+    if (this.timer !== null) clearTimeout(this.timer);
+    this.redis.disconnect();
+  }
+}
