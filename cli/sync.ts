@@ -1,38 +1,129 @@
-// `portico sync --manifests DIR`: the agent without a cluster. Compiles the manifests, publishes each new
-// table to Redis, republishes when the files change, and republishes when Redis comes back empty.
+// `portico sync`: the agent. From a directory of manifests (`--manifests DIR`, no cluster) or from the
+// Kubernetes API (`--kubeconfig PATH` or `--in-cluster`): compiles, publishes each new table to Redis,
+// and republishes when Redis comes back empty. In a cluster it also elects a leader with a Lease and
+// writes Ingress status and Events.
 import { hostname } from 'node:os';
+import { KubeConfig } from '@kubernetes/client-node';
+import type { Readiness } from '../gateway/admin.ts';
 import { UsageError } from '../gateway/errors.ts';
+import type { ListenAddress } from '../gateway/runtime/node.ts';
+import { DEFAULT_COMPILE_OPTIONS } from '../sync/compile/types.ts';
+import { KubeAgent } from '../sync/kube/agent.ts';
 import { PublishLoop } from '../sync/publish/loop.ts';
-import { parseFlags, positiveInt } from './args.ts';
+import { listenAddress, parseFlags, positiveInt } from './args.ts';
 import { loadSigningKeys } from './keys.ts';
 import { checkManifestDir } from './local.ts';
 import { log } from './log.ts';
 import { ManifestLoader } from './manifest-loader.ts';
+import { serveAdmin } from './serve.ts';
 import { CONTROL_PLANE_FLAGS, parseControlPlaneFlags, type ControlPlaneFlags } from './worker.ts';
 
-export const SYNC_USAGE = `usage: portico sync --manifests DIR --redis URL --cluster NAME --keys DIR [--history 50] [--publisher NAME]
+export const SYNC_USAGE = `usage: portico sync (--manifests DIR | --kubeconfig PATH | --in-cluster) --redis URL --cluster NAME --keys DIR
+                    [--history 50] [--publisher NAME] [--admin HOST:PORT|off]
+  in a cluster: [--publish-address ADDR]... [--lease-namespace NS] [--lease-name portico-sync]
+                [--ingress-class portico] [--controller portico.dev/ingress-controller] [--secret-selector LABELS]
 --keys defaults to $PORTICO_KEYS; the agent reads signing-key.jwk.json and encryption-key.jwk.json`;
 
-export interface SyncConfig extends ControlPlaneFlags { manifests: string; history: number; publisher: string }
+type Source = { kind: 'manifests'; dir: string } | { kind: 'kube'; kubeconfig: string | null };
+
+export interface SyncConfig extends ControlPlaneFlags {
+  source: Source;
+  history: number;
+  publisher: string;
+  admin: ListenAddress | null;
+  publishAddresses: string[];
+  lease: { namespace: string; name: string };
+  annotationClass: string;
+  controller: string;
+  secretSelector: string | undefined;
+}
 
 export function parseSyncFlags(argv: string[]): SyncConfig {
-  const v = parseFlags(argv, { ...CONTROL_PLANE_FLAGS, manifests: { type: 'string' }, history: { type: 'string' }, publisher: { type: 'string' } });
-  if (v.manifests === undefined) throw new UsageError('--manifests DIR is required (the Kubernetes source arrives with the in-cluster agent)');
-  checkManifestDir(v.manifests);
-  return { ...parseControlPlaneFlags(v), manifests: v.manifests, history: positiveInt('history', v.history ?? '50', 10_000), publisher: v.publisher ?? `${hostname()}:${process.pid}` };
+  const v = parseFlags(argv, {
+    ...CONTROL_PLANE_FLAGS, manifests: { type: 'string' }, kubeconfig: { type: 'string' }, 'in-cluster': { type: 'boolean' },
+    history: { type: 'string' }, publisher: { type: 'string' }, admin: { type: 'string' },
+    'publish-address': { type: 'string', multiple: true }, 'lease-namespace': { type: 'string' }, 'lease-name': { type: 'string' },
+    'ingress-class': { type: 'string' }, controller: { type: 'string' }, 'secret-selector': { type: 'string' },
+  });
+  const chosen = [v.manifests !== undefined, v.kubeconfig !== undefined, v['in-cluster'] === true].filter(Boolean).length;
+  if (chosen !== 1) throw new UsageError('give exactly one source: --manifests DIR, --kubeconfig PATH or --in-cluster');
+  if (v.manifests !== undefined) checkManifestDir(v.manifests);
+  const source: Source = v.manifests !== undefined ? { kind: 'manifests', dir: v.manifests } : { kind: 'kube', kubeconfig: v.kubeconfig ?? null };
+  const publisher = v.publisher ?? process.env.POD_NAME ?? `${hostname()}:${process.pid}`;
+  return {
+    ...parseControlPlaneFlags(v), source, publisher,
+    history: positiveInt('history', v.history ?? '50', 10_000),
+    admin: listenAddress('admin', v.admin ?? 'off'),
+    publishAddresses: v['publish-address'] ?? [],
+    lease: { namespace: v['lease-namespace'] ?? process.env.POD_NAMESPACE ?? 'portico-system', name: v['lease-name'] ?? 'portico-sync' },
+    annotationClass: v['ingress-class'] ?? DEFAULT_COMPILE_OPTIONS.annotationClass,
+    controller: v.controller ?? DEFAULT_COMPILE_OPTIONS.controller,
+    secretSelector: v['secret-selector'],
+  };
+}
+
+function loadKubeConfig(path: string | null): KubeConfig {
+  const kc = new KubeConfig();
+  try {
+    if (path === null) kc.loadFromCluster();
+    else kc.loadFromFile(path);
+  } catch (err) {
+    throw new UsageError(path === null ? `--in-cluster: no in-cluster credentials (${(err as Error).message})` : `--kubeconfig: cannot load ${path}: ${(err as Error).message}`);
+  }
+  if (kc.getCurrentCluster() === null) throw new UsageError(`--kubeconfig: ${path} has no current cluster`);
+  return kc;
 }
 
 export async function runSync(cfg: SyncConfig): Promise<{ close(): Promise<void> }> {
   const keys = await loadSigningKeys(cfg.keys);
   const loop = new PublishLoop({ url: cfg.redis, cluster: cfg.cluster, keys, history: cfg.history, publisher: cfg.publisher, log });
-  const loader = new ManifestLoader(cfg.manifests, (r) => loop.offer(r));
-  await loader.load();
   loop.start();
-  loader.watch();
-  log('info', 'portico sync is running', { cluster: cfg.cluster, manifests: cfg.manifests });
+  let readiness: () => Readiness;
+  let extraMetrics: () => string;
+  let stopSource: () => Promise<void>;
+  if (cfg.source.kind === 'manifests') {
+    const loader = new ManifestLoader(cfg.source.dir, (r) => loop.offer(r));
+    await loader.load();
+    loader.watch();
+    readiness = () => ({ ready: loop.published !== null, detail: loop.published ? `published ${loop.published}` : 'nothing published yet' });
+    extraMetrics = () => '';
+    stopSource = async () => loader.close();
+  } else {
+    const agent = new KubeAgent({
+      kc: loadKubeConfig(cfg.source.kubeconfig), publish: (r) => loop.offer(r), compile: { annotationClass: cfg.annotationClass, controller: cfg.controller },
+      publishAddresses: cfg.publishAddresses, identity: cfg.publisher, lease: cfg.lease, log,
+      ...(cfg.secretSelector ? { secretLabelSelector: cfg.secretSelector } : {}),
+    });
+    const started = agent.start().catch((err: Error) => log('error', `agent failed to start: ${err.message}`));
+    readiness = () => !agent.watch.synced
+      ? { ready: false, detail: 'informers not synced yet' }
+      : agent.elector.leading
+        ? { ready: loop.published !== null, detail: loop.published ? `leader; published ${loop.published}` : 'leader; nothing published yet' }
+        : { ready: true, detail: 'standby (another replica holds the lease)' };
+    extraMetrics = () => [
+      '# HELP portico_sync_leader Whether this replica holds the lease.', '# TYPE portico_sync_leader gauge', `portico_sync_leader ${agent.elector.leading ? 1 : 0}`,
+      '# HELP portico_sync_compiles_total Compiles by kind (full, or endpoints only).', '# TYPE portico_sync_compiles_total counter',
+      `portico_sync_compiles_total{kind="full"} ${agent.stats.fullCompiles}`, `portico_sync_compiles_total{kind="endpoints"} ${agent.stats.endpointCompiles}`,
+      '# HELP portico_sync_last_compile_seconds Duration of the last compile.', '# TYPE portico_sync_last_compile_seconds gauge', `portico_sync_last_compile_seconds ${agent.stats.lastCompileMs / 1000}`,
+      '# HELP portico_sync_informer_restarts_total Informers restarted after an error.', '# TYPE portico_sync_informer_restarts_total counter', `portico_sync_informer_restarts_total ${agent.watch.restarts}`,
+      '# HELP portico_sync_api_write_errors_total Failed status or event writes.', '# TYPE portico_sync_api_write_errors_total counter', `portico_sync_api_write_errors_total ${agent.stats.apiWriteErrors}`,
+      `portico_sync_diagnostics ${agent.result?.diagnostics.length ?? 0}`, '',
+    ].join('\n');
+    stopSource = async () => {
+      await started;
+      await agent.stop();
+    };
+  }
+  const admin = cfg.admin === null ? null : await serveAdmin(cfg.admin, () => readiness(), () => [
+    '# HELP portico_sync_publishes_total Tables published to Redis.', '# TYPE portico_sync_publishes_total counter', `portico_sync_publishes_total ${loop.publishes}`,
+    '# HELP portico_sync_redis_connected Whether the agent is connected to Redis.', '# TYPE portico_sync_redis_connected gauge', `portico_sync_redis_connected ${loop.connected ? 1 : 0}`,
+    '', extraMetrics(),
+  ].join('\n'));
+  log('info', 'portico sync is running', { cluster: cfg.cluster, source: cfg.source.kind });
   return {
     async close() {
-      loader.close();
+      admin?.close();
+      await stopSource();
       loop.close();
     },
   };

@@ -1,0 +1,142 @@
+// The in-cluster agent (issue 4): informers → debounce → compile (or the endpoint-only cheap path) →
+// publish, Ingress status and Events. Every replica watches and compiles (so a new leader is ready at
+// once); only the Lease holder publishes and writes to the API.
+import type { KubeConfig } from '@kubernetes/client-node';
+import { compile } from '../compile/index.ts';
+import { refreshEndpoints } from '../compile/endpoints.ts';
+import { DEFAULT_COMPILE_OPTIONS, type CompileOptions, type CompileResult, type Ingress } from '../compile/types.ts';
+import { dueEvents, emitEvent } from './events.ts';
+import { LeaderElector } from './leader.ts';
+import { KubeRest } from './rest.ts';
+import { desiredStatus, statusChanges, writeStatus } from './status.ts';
+import { ClusterWatch, type Kind } from './watch.ts';
+
+export interface AgentOptions {
+  kc: KubeConfig;
+  /** Receives every new table while this replica leads (PublishLoop.offer). */
+  publish(result: CompileResult): void;
+  compile?: Partial<CompileOptions>;
+  /** Addresses written to status.loadBalancer.ingress (IPs or host names). */
+  publishAddresses: string[];
+  identity: string;
+  lease: { namespace: string; name: string; durationSeconds?: number };
+  secretLabelSelector?: string;
+  /** Quiet time before compiling after a change, and the longest a burst may delay a compile. */
+  debounceMs?: number;
+  maxDelayMs?: number;
+  log(level: 'info' | 'warn' | 'error', msg: string, fields?: Record<string, unknown>): void;
+}
+
+export interface AgentStats { fullCompiles: number; endpointCompiles: number; lastCompileMs: number; apiWriteErrors: number }
+
+export class KubeAgent {
+  readonly watch: ClusterWatch;
+  readonly elector: LeaderElector;
+  private readonly rest: KubeRest;
+  private readonly dirty = new Set<Kind>();
+  private readonly emitted = new Set<string>();
+  private last: CompileResult | null = null;
+  private quiet: NodeJS.Timeout | null = null;
+  private deadline: NodeJS.Timeout | null = null;
+  private running: Promise<void> | null = null;
+  private again = false;
+  readonly stats: AgentStats = { fullCompiles: 0, endpointCompiles: 0, lastCompileMs: 0, apiWriteErrors: 0 };
+
+  constructor(private readonly o: AgentOptions) {
+    this.rest = new KubeRest(o.kc);
+    this.watch = new ClusterWatch(o.kc, { onChange: (k) => this.changed(k), log: o.log, ...(o.secretLabelSelector ? { secretLabelSelector: o.secretLabelSelector } : {}) });
+    const duration = o.lease.durationSeconds ?? 15;
+    this.elector = new LeaderElector(this.rest, {
+      namespace: o.lease.namespace, name: o.lease.name, identity: o.identity, leaseDurationSeconds: duration,
+      renewDeadlineMs: (duration * 1000 * 2) / 3, retryMs: Math.max(500, (duration * 1000) / 7), log: o.log,
+      onStartedLeading: () => {
+        this.emitted.clear(); // a new leader re-announces; the API dedups nothing, but this happens rarely
+        this.kick(true);
+      },
+      onStoppedLeading: () => {},
+    });
+  }
+
+  get result(): CompileResult | null {
+    return this.last;
+  }
+
+  async start(): Promise<void> {
+    await this.watch.start(); // every informer listed once: the first table sees everything
+    this.o.log('info', 'informers synced', { ...this.counts() });
+    this.kick(true);
+    this.elector.start();
+  }
+
+  private counts(): Record<string, number> {
+    const s = this.watch.snapshot();
+    return { ingresses: s.ingresses.length, services: s.services.length, endpointSlices: s.endpointSlices.length, secrets: s.secrets.length };
+  }
+
+  private changed(kind: Kind): void {
+    this.dirty.add(kind);
+    const debounce = this.o.debounceMs ?? 100;
+    if (this.quiet !== null) clearTimeout(this.quiet);
+    this.quiet = setTimeout(() => this.kick(false), debounce);
+    this.deadline ??= setTimeout(() => this.kick(false), this.o.maxDelayMs ?? 1_000);
+  }
+
+  /** Runs one pass now (or right after the current one). `full`: ignore the cheap path. */
+  private kick(full: boolean): void {
+    if (this.quiet !== null) clearTimeout(this.quiet);
+    if (this.deadline !== null) clearTimeout(this.deadline);
+    this.quiet = this.deadline = null;
+    if (full) this.dirty.add('Ingress');
+    if (this.running !== null) {
+      this.again = true;
+      return;
+    }
+    this.running = this.pass().catch((err: unknown) => this.o.log('error', `sync pass failed: ${(err as Error).message}`)).finally(() => {
+      this.running = null;
+      if (this.again) {
+        this.again = false;
+        this.kick(false);
+      }
+    });
+  }
+
+  private async pass(): Promise<void> {
+    if (!this.watch.synced) return;
+    const objects = this.watch.snapshot();
+    const endpointsOnly = this.last !== null && this.dirty.size === 1 && this.dirty.has('EndpointSlice');
+    this.dirty.clear();
+    const t = performance.now();
+    const result = endpointsOnly ? refreshEndpoints(this.last!, objects) : compile(objects, this.o.compile);
+    this.stats.lastCompileMs = performance.now() - t;
+    if (endpointsOnly) this.stats.endpointCompiles++;
+    else this.stats.fullCompiles++;
+    this.last = result;
+    if (!this.elector.leading) return;
+    this.o.publish(result);
+    await this.writeApi(result, objects.ingresses);
+  }
+
+  /** Status and Events; failures are logged and retried on the next pass, never fatal. */
+  private async writeApi(result: CompileResult, ingresses: readonly Ingress[]): Promise<void> {
+    for (const change of statusChanges(ingresses, result.accepted, desiredStatus(this.o.publishAddresses))) {
+      await writeStatus(this.rest, change).catch((err: Error) => this.apiError('status', err));
+    }
+    const controller = this.o.compile?.controller ?? DEFAULT_COMPILE_OPTIONS.controller;
+    for (const e of dueEvents(result, ingresses, this.emitted, controller)) {
+      await emitEvent(this.rest, e, this.o.identity).then(() => this.emitted.add(e.key), (err: Error) => this.apiError('event', err));
+    }
+  }
+
+  private apiError(what: string, err: Error): void {
+    this.stats.apiWriteErrors++;
+    this.o.log('warn', `${what} write failed: ${err.message}`);
+  }
+
+  async stop(): Promise<void> {
+    if (this.quiet !== null) clearTimeout(this.quiet);
+    if (this.deadline !== null) clearTimeout(this.deadline);
+    await this.elector.stop();
+    await this.watch.stop();
+    await this.running;
+  }
+}
