@@ -10,7 +10,7 @@ import type { ListenAddress } from '../gateway/runtime/node.ts';
 import { DEFAULT_COMPILE_OPTIONS } from '../sync/compile/types.ts';
 import { KubeAgent } from '../sync/kube/agent.ts';
 import { PublishLoop } from '../sync/publish/loop.ts';
-import { listenAddress, parseFlags, positiveInt } from './args.ts';
+import { duration, listenAddress, parseFlags, positiveInt } from './args.ts';
 import { loadSigningKeys } from './keys.ts';
 import { checkManifestDir } from './local.ts';
 import { log } from './log.ts';
@@ -20,7 +20,7 @@ import { CONTROL_PLANE_FLAGS, parseControlPlaneFlags, type ControlPlaneFlags } f
 
 export const SYNC_USAGE = `usage: portico sync (--manifests DIR | --kubeconfig PATH | --in-cluster) --redis URL --cluster NAME --keys DIR
                     [--history 50] [--publisher NAME] [--admin HOST:PORT|off]
-  in a cluster: [--publish-address ADDR]... [--lease-namespace NS] [--lease-name portico-sync]
+  in a cluster: [--publish-address ADDR]... [--lease-namespace NS] [--lease-name portico-sync] [--lease-duration 15s]
                 [--ingress-class portico] [--controller portico.dev/ingress-controller] [--secret-selector LABELS]
 --keys defaults to $PORTICO_KEYS; the agent reads signing-key.jwk.json and encryption-key.jwk.json`;
 
@@ -32,7 +32,7 @@ export interface SyncConfig extends ControlPlaneFlags {
   publisher: string;
   admin: ListenAddress | null;
   publishAddresses: string[];
-  lease: { namespace: string; name: string };
+  lease: { namespace: string; name: string; durationSeconds: number };
   annotationClass: string;
   controller: string;
   secretSelector: string | undefined;
@@ -42,7 +42,7 @@ export function parseSyncFlags(argv: string[]): SyncConfig {
   const v = parseFlags(argv, {
     ...CONTROL_PLANE_FLAGS, manifests: { type: 'string' }, kubeconfig: { type: 'string' }, 'in-cluster': { type: 'boolean' },
     history: { type: 'string' }, publisher: { type: 'string' }, admin: { type: 'string' },
-    'publish-address': { type: 'string', multiple: true }, 'lease-namespace': { type: 'string' }, 'lease-name': { type: 'string' },
+    'publish-address': { type: 'string', multiple: true }, 'lease-namespace': { type: 'string' }, 'lease-name': { type: 'string' }, 'lease-duration': { type: 'string' },
     'ingress-class': { type: 'string' }, controller: { type: 'string' }, 'secret-selector': { type: 'string' },
   });
   const chosen = [v.manifests !== undefined, v.kubeconfig !== undefined, v['in-cluster'] === true].filter(Boolean).length;
@@ -55,7 +55,10 @@ export function parseSyncFlags(argv: string[]): SyncConfig {
     history: positiveInt('history', v.history ?? '50', 10_000),
     admin: listenAddress('admin', v.admin ?? 'off'),
     publishAddresses: v['publish-address'] ?? [],
-    lease: { namespace: v['lease-namespace'] ?? process.env.POD_NAMESPACE ?? 'portico-system', name: v['lease-name'] ?? 'portico-sync' },
+    lease: {
+      namespace: v['lease-namespace'] ?? process.env.POD_NAMESPACE ?? 'portico-system', name: v['lease-name'] ?? 'portico-sync',
+      durationSeconds: Math.ceil(duration('lease-duration', v['lease-duration'] ?? '15s') / 1000),
+    },
     annotationClass: v['ingress-class'] ?? DEFAULT_COMPILE_OPTIONS.annotationClass,
     controller: v.controller ?? DEFAULT_COMPILE_OPTIONS.controller,
     secretSelector: v['secret-selector'],

@@ -1,0 +1,236 @@
+// The sync agent against a real kube-apiserver and etcd (built by test/k8s/build.sh), running as its own
+// process with the restricted identity and exactly the RBAC rules in infra/rbac/agent.yaml, publishing
+// into a real redis-server.
+import { readFileSync, rmSync, mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { KubeConfig, KubernetesObjectApi, type KubernetesObject } from '@kubernetes/client-node';
+import type { Redis } from 'ioredis';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { parseAllDocuments } from 'yaml';
+import { generateKeySet, loadVerifyingKeys } from '../../cli/keys.ts';
+import type { VerifyingKeys } from '../../gateway/table/bundle.ts';
+import { generateSelfSignedCertificate } from '../../gateway/tls/selfsigned.ts';
+import { KubeRest } from '../../sync/kube/rest.ts';
+import { request } from '../support/client.ts';
+import { freePort, spawnPortico, waitFor, type Spawned } from '../support/process.ts';
+import { readPublished } from '../support/published.ts';
+import { startRedis, type RedisServer } from '../support/redis.ts';
+import { startTestCluster, type TestCluster } from './cluster.ts';
+
+const NS = 'apps';
+const ADDRESS = '203.0.113.10';
+let cluster: TestCluster;
+let redis: RedisServer;
+let r: Redis;
+let keys: VerifyingKeys;
+let api: KubernetesObjectApi;
+let admin: KubeRest;
+const tmp = mkdtempSync(join(tmpdir(), 'portico-agent-'));
+const agents: { p: Spawned; admin: string }[] = [];
+
+const kc = (file: string): KubeConfig => {
+  const k = new KubeConfig();
+  k.loadFromFile(file);
+  return k;
+};
+
+async function startAgent(name: string): Promise<{ p: Spawned; admin: string }> {
+  const port = await freePort();
+  const p = spawnPortico(['sync', '--kubeconfig', cluster.agentKubeconfig, '--redis', redis.url, '--cluster', 'k8s', '--keys', join(tmp, 'keys'),
+    '--publish-address', ADDRESS, '--publisher', name, '--lease-duration', '4s', '--admin', `127.0.0.1:${port}`]);
+  const a = { p, admin: `http://127.0.0.1:${port}` };
+  agents.push(a);
+  return a;
+}
+
+const metric = async (a: { admin: string }, name: string): Promise<number> => {
+  const m = new RegExp(`^${name.replace(/[{}"=]/g, (c) => `\\${c}`)} (\\S+)$`, 'm').exec((await request(`${a.admin}/metrics`)).body);
+  return m ? Number(m[1]) : NaN;
+};
+
+const published = () => readPublished(r, 'k8s', keys);
+const hostOf = async (host: string) => (await published())?.table.hosts.find((h) => h.host === host);
+
+async function create(obj: KubernetesObject): Promise<void> {
+  await api.create(obj);
+}
+async function upsert(obj: KubernetesObject): Promise<void> {
+  try {
+    const cur = await api.read(obj as KubernetesObject & { metadata: { name: string; namespace?: string } });
+    await api.replace({ ...obj, metadata: { ...obj.metadata, resourceVersion: cur.metadata?.resourceVersion } });
+  } catch {
+    await api.create(obj);
+  }
+}
+
+const svc = (name: string) => ({ apiVersion: 'v1', kind: 'Service', metadata: { name, namespace: NS }, spec: { ports: [{ name: 'http', port: 80 }] } });
+const slice = (svcName: string, addrs: string[]) => ({
+  apiVersion: 'discovery.k8s.io/v1', kind: 'EndpointSlice',
+  metadata: { name: `${svcName}-1`, namespace: NS, labels: { 'kubernetes.io/service-name': svcName, 'endpointslice.kubernetes.io/managed-by': 'portico-tests' } },
+  addressType: 'IPv4', ports: [{ name: 'http', port: 8080, protocol: 'TCP' }], endpoints: addrs.map((a) => ({ addresses: [a], conditions: { ready: true } })),
+});
+const ing = (name: string, host: string, o: { service?: string; paths?: string[]; className?: string; tls?: string } = {}) => ({
+  apiVersion: 'networking.k8s.io/v1', kind: 'Ingress', metadata: { name, namespace: NS },
+  spec: {
+    ingressClassName: o.className ?? 'portico',
+    ...(o.tls ? { tls: [{ hosts: [host], secretName: o.tls }] } : {}),
+    rules: [{ host, http: { paths: (o.paths ?? ['/']).map((path) => ({ path, pathType: 'Prefix', backend: { service: { name: o.service ?? 'web', port: { number: 80 } } } })) } }],
+  },
+});
+const tlsSecret = (name: string, host: string) => {
+  const c = generateSelfSignedCertificate({ commonName: host, keyType: 'ec' });
+  return { obj: { apiVersion: 'v1', kind: 'Secret', type: 'kubernetes.io/tls', metadata: { name, namespace: NS }, stringData: { 'tls.crt': c.certPem, 'tls.key': c.keyPem } }, cert: c };
+};
+
+beforeAll(async () => {
+  cluster = await startTestCluster(inject('k8sBin'));
+  redis = await startRedis();
+  r = redis.client();
+  await generateKeySet(join(tmp, 'keys'));
+  keys = await loadVerifyingKeys(join(tmp, 'keys'));
+  const adminKc = kc(cluster.adminKubeconfig);
+  api = KubernetesObjectApi.makeApiClient(adminKc);
+  admin = new KubeRest(adminKc);
+  // Exactly what the chart ships: the agent's ServiceAccount, ClusterRole, Role and bindings.
+  for (const doc of parseAllDocuments(readFileSync(new URL('../../infra/rbac/agent.yaml', import.meta.url), 'utf8'))) await create(doc.toJSON() as KubernetesObject);
+  await create({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: NS } } as KubernetesObject);
+  await create({ apiVersion: 'networking.k8s.io/v1', kind: 'IngressClass', metadata: { name: 'portico' }, spec: { controller: 'portico.dev/ingress-controller' } } as KubernetesObject);
+  await create({ apiVersion: 'networking.k8s.io/v1', kind: 'IngressClass', metadata: { name: 'nginx' }, spec: { controller: 'k8s.io/ingress-nginx' } } as KubernetesObject);
+  await create(svc('web') as KubernetesObject);
+  await create(slice('web', ['10.1.0.1', '10.1.0.2']) as KubernetesObject);
+  await create(ing('shop', 'shop.test') as KubernetesObject);
+  await startAgent('agent-a');
+}, 120_000);
+
+afterAll(async () => {
+  for (const a of agents) await a.p.stop();
+  r?.disconnect();
+  await redis?.stop();
+  await cluster?.stop();
+  rmSync(tmp, { recursive: true, force: true });
+});
+
+describe('objects through the API → table in Redis', () => {
+  it('publishes the Ingresses that existed before it started (first table after every informer listed)', async () => {
+    await waitFor(async () => (await hostOf('shop.test')) !== undefined, 30_000, () => `the first table:\n${agents[0]!.p.logs()}`);
+    const t = (await published())!.table;
+    expect(t.backends.find((b) => b.id === `${NS}/web:80`)?.endpoints.map((e) => e.address)).toEqual(['10.1.0.1', '10.1.0.2']);
+  });
+
+  it('follows creates, updates and deletes of Ingresses', async () => {
+    await create(ing('blog', 'blog.test') as KubernetesObject);
+    await waitFor(async () => (await hostOf('blog.test')) !== undefined, 10_000, () => 'blog.test');
+    await upsert(ing('blog', 'blog.test', { paths: ['/', '/admin'] }) as KubernetesObject);
+    await waitFor(async () => (await hostOf('blog.test'))?.routes.some((x) => x.path === '/admin') === true, 10_000, () => 'the new path');
+    await api.delete({ apiVersion: 'networking.k8s.io/v1', kind: 'Ingress', metadata: { name: 'blog', namespace: NS } });
+    await waitFor(async () => (await hostOf('blog.test')) === undefined, 10_000, () => 'the host to go');
+  });
+
+  it('takes the cheap path for EndpointSlice changes alone', async () => {
+    const a = agents[0]!;
+    const before = await metric(a, 'portico_sync_compiles_total{kind="endpoints"}');
+    await upsert(slice('web', ['10.1.0.1', '10.1.0.3']) as KubernetesObject);
+    await waitFor(async () => (await published())?.table.backends.find((b) => b.id === `${NS}/web:80`)?.endpoints.map((e) => e.address).join() === '10.1.0.1,10.1.0.3', 10_000, () => 'new endpoints');
+    expect(await metric(a, 'portico_sync_compiles_total{kind="endpoints"}')).toBeGreaterThan(before);
+  });
+
+  it('puts a TLS Secret into the table and follows its rotation', async () => {
+    const first = tlsSecret('shop-tls', 'secure.test');
+    await create(first.obj as KubernetesObject);
+    await create(ing('secure', 'secure.test', { tls: 'shop-tls' }) as KubernetesObject);
+    await waitFor(async () => (await hostOf('secure.test'))?.tls?.certificate === `${NS}/shop-tls`, 10_000, () => 'the certificate');
+    const fp = async () => (await published())!.table.certificates.find((c) => c.id === `${NS}/shop-tls`)?.fingerprint;
+    const before = await fp();
+    const rotated = tlsSecret('shop-tls', 'secure.test');
+    await upsert(rotated.obj as KubernetesObject);
+    await waitFor(async () => (await fp()) !== before, 10_000, () => 'the rotated certificate');
+    expect((await published())!.certificates.find((c) => c.id === `${NS}/shop-tls`)?.keyPem).toBe(rotated.cert.keyPem);
+  });
+
+  it('ignores an Ingress of another class', async () => {
+    await create(ing('other', 'other.test', { className: 'nginx' }) as KubernetesObject);
+    await create(ing('marker', 'marker.test') as KubernetesObject); // published after `other` was seen
+    await waitFor(async () => (await hostOf('marker.test')) !== undefined, 10_000, () => 'marker');
+    expect(await hostOf('other.test')).toBeUndefined();
+  });
+});
+
+describe('Ingress status and Events', () => {
+  const status = async (name: string) =>
+    ((await api.read({ apiVersion: 'networking.k8s.io/v1', kind: 'Ingress', metadata: { name, namespace: NS } })) as { status?: { loadBalancer?: { ingress?: { ip?: string }[] } } }).status?.loadBalancer?.ingress ?? [];
+
+  it('sets the published address on our Ingresses and never on another class', async () => {
+    await waitFor(async () => (await status('shop')).some((x) => x.ip === ADDRESS), 10_000, () => 'status on shop');
+    expect(await status('other')).toEqual([]);
+  });
+
+  it('clears the status when an Ingress leaves our class', async () => {
+    await create(ing('leaving', 'leaving.test') as KubernetesObject);
+    await waitFor(async () => (await status('leaving')).length === 1, 10_000, () => 'status on leaving');
+    await upsert(ing('leaving', 'leaving.test', { className: 'nginx' }) as KubernetesObject);
+    await waitFor(async () => (await status('leaving')).length === 0, 10_000, () => 'status cleared');
+  });
+
+  it('records a Normal Sync event on acceptance and a Warning for each diagnostic', async () => {
+    await create(ing('broken', 'broken.test', { service: 'missing' }) as KubernetesObject);
+    const events = async () => (await admin.request<{ items: { reason: string; type: string; involvedObject: { name: string }; message: string }[] }>('GET', `/api/v1/namespaces/${NS}/events`)).items;
+    await waitFor(async () => (await events()).some((e) => e.involvedObject.name === 'broken' && e.reason === 'ServiceNotFound'), 10_000, () => 'the warning event');
+    const mine = (await events()).filter((e) => e.involvedObject.name === 'broken');
+    expect(mine.find((e) => e.reason === 'Sync')?.type).toBe('Normal');
+    expect(mine.find((e) => e.reason === 'ServiceNotFound')).toMatchObject({ type: 'Warning' });
+    expect(mine.find((e) => e.reason === 'ServiceNotFound')!.message).toMatch(/missing/);
+  });
+});
+
+describe('least privilege', () => {
+  const can = async (verb: string, resource: string, o: { group?: string; namespace?: string; name?: string; subresource?: string } = {}) => {
+    const rest = new KubeRest(kc(cluster.agentKubeconfig));
+    const review = await rest.request<{ status: { allowed: boolean } }>('POST', '/apis/authorization.k8s.io/v1/selfsubjectaccessreviews', {
+      apiVersion: 'authorization.k8s.io/v1', kind: 'SelfSubjectAccessReview',
+      spec: { resourceAttributes: { verb, resource, group: o.group ?? '', namespace: o.namespace, name: o.name, subresource: o.subresource } },
+    });
+    return review.status.allowed;
+  };
+  it.each([
+    ['watch ingresses', 'watch', 'ingresses', { group: 'networking.k8s.io' }],
+    ['list endpointslices', 'list', 'endpointslices', { group: 'discovery.k8s.io' }],
+    ['list secrets', 'list', 'secrets', {}],
+    ['patch ingress status', 'patch', 'ingresses', { group: 'networking.k8s.io', namespace: NS, subresource: 'status' }],
+    ['create events', 'create', 'events', { namespace: NS }],
+    ['update its lease', 'update', 'leases', { group: 'coordination.k8s.io', namespace: 'portico-system', name: 'portico-sync' }],
+  ] as const)('allowed: %s', async (_n, verb, resource, o) => expect(await can(verb, resource, o)).toBe(true));
+  it.each([
+    ['write secrets', 'create', 'secrets', { namespace: NS }],
+    ['update secrets', 'update', 'secrets', { namespace: NS, name: 'shop-tls' }],
+    ['read pods', 'list', 'pods', {}],
+    ['update ingresses (spec)', 'update', 'ingresses', { group: 'networking.k8s.io', namespace: NS }],
+    ['delete ingresses', 'delete', 'ingresses', { group: 'networking.k8s.io', namespace: NS }],
+    ["update another component's lease", 'update', 'leases', { group: 'coordination.k8s.io', namespace: 'portico-system', name: 'kube-scheduler' }],
+    ['take leases in other namespaces', 'create', 'leases', { group: 'coordination.k8s.io', namespace: 'kube-system' }],
+    ['anything cluster-admin', '*', '*', { group: '*' }],
+  ] as const)('denied: %s', async (_n, verb, resource, o) => expect(await can(verb, resource, o)).toBe(false));
+});
+
+describe('resilience', () => {
+  it('restarts its informers after the apiserver is stopped and started again', async () => {
+    await cluster.stopApiserver();
+    await new Promise((res) => setTimeout(res, 1500));
+    await cluster.startApiserver();
+    await create(ing('after-restart', 'after-restart.test') as KubernetesObject);
+    await waitFor(async () => (await hostOf('after-restart.test')) !== undefined, 45_000, () => `the agent to recover:\n${agents[0]!.p.logs().slice(-3000)}`);
+    expect(await metric(agents[0]!, 'portico_sync_informer_restarts_total')).toBeGreaterThan(0);
+  });
+
+  it('a second replica stands by, then takes over within the lease duration when the leader dies', async () => {
+    const b = await startAgent('agent-b');
+    await waitFor(async () => (await request(`${b.admin}/readyz`)).body.includes('standby'), 20_000, () => `agent-b standby:\n${b.p.logs()}`);
+    expect(await metric(agents[0]!, 'portico_sync_leader')).toBe(1);
+    agents[0]!.p.child.kill('SIGKILL'); // no graceful release: B must wait for the lease to expire
+    const killedAt = Date.now();
+    await waitFor(async () => (await metric(b, 'portico_sync_leader')) === 1, 15_000, () => `agent-b to lead:\n${b.p.logs()}`);
+    expect(Date.now() - killedAt).toBeLessThan(4_000 + 3_000); // lease duration + one retry period and a margin
+    await create(ing('after-failover', 'after-failover.test') as KubernetesObject);
+    await waitFor(async () => (await hostOf('after-failover.test')) !== undefined, 10_000, () => 'agent-b to publish');
+  });
+});
