@@ -13,7 +13,8 @@ import type { VerifyingKeys } from '../../gateway/table/bundle.ts';
 import { generateSelfSignedCertificate } from '../../gateway/tls/selfsigned.ts';
 import { KubeRest } from '../../sync/kube/rest.ts';
 import { request } from '../support/client.ts';
-import { freePort, spawnPortico, waitFor, type Spawned } from '../support/process.ts';
+import { netnsUnavailable, startNetnsBackend, type NetnsBackend } from '../support/netns.ts';
+import { freePort, spawnPortico, startServing, waitFor, type Running, type Spawned } from '../support/process.ts';
 import { readPublished } from '../support/published.ts';
 import { startRedis, type RedisServer } from '../support/redis.ts';
 import { startTestCluster, type TestCluster } from './cluster.ts';
@@ -180,6 +181,28 @@ describe('Ingress status and Events', () => {
     expect(mine.find((e) => e.reason === 'Sync')?.type).toBe('Normal');
     expect(mine.find((e) => e.reason === 'ServiceNotFound')).toMatchObject({ type: 'Warning' });
     expect(mine.find((e) => e.reason === 'ServiceNotFound')!.message).toMatch(/missing/);
+  });
+});
+
+const noNetns = netnsUnavailable();
+describe.skipIf(noNetns !== null)(`traffic to an endpoint the apiserver accepts${noNetns ? ` (skipped: ${noNetns})` : ''}`, () => {
+  let backend: NetnsBackend;
+  let worker: Running;
+  beforeAll(async () => {
+    backend = await startNetnsBackend('portico-k8s-test', 1, 8080, 'in-netns');
+    await create(svc('ns-web') as KubernetesObject);
+    await create(slice('ns-web', [backend.address]) as KubernetesObject);
+    await create(ing('traffic', 'traffic.test', { service: 'ns-web' }) as KubernetesObject);
+    worker = await startServing(['worker', '--redis', redis.url, '--cluster', 'k8s', '--keys', join(tmp, 'keys'), '--cache-file', 'off', '--poll', '500ms']);
+  });
+  afterAll(async () => {
+    await worker?.stop();
+    await backend?.close();
+  });
+  it('a worker fed by the agent routes a request to the backend named in the EndpointSlice', async () => {
+    await waitFor(async () => (await request(`${worker.http}/hello`, { host: 'traffic.test' })).status === 200, 15_000, () => 'the route');
+    const reply = JSON.parse((await request(`${worker.http}/hello`, { host: 'traffic.test' })).body) as { backend: string; url: string; host: string };
+    expect(reply).toMatchObject({ backend: 'in-netns', url: '/hello', host: 'traffic.test' });
   });
 });
 
