@@ -9,6 +9,7 @@ root=$(cd "$here/../.." && pwd)
 key=$(cat "$here"/build/*/go.mod "$here"/build/*/go.sum "$0" | sha256sum | cut -c1-16)
 out="$root/.cache/k8s/$key"
 if [ -x "$out/kube-apiserver" ] && [ -x "$out/etcd" ]; then echo "$out"; exit 0; fi
+if ! command -v go >/dev/null && [ -x /usr/local/go/bin/go ]; then PATH="$PATH:/usr/local/go/bin"; fi
 command -v go >/dev/null || { echo "build.sh: go is not installed (Go 1.26 is needed to build the test apiserver)" >&2; exit 1; }
 tmp="$out.tmp.$$"
 mkdir -p "$tmp"
