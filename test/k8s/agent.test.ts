@@ -256,4 +256,15 @@ describe('resilience', () => {
     await create(ing('after-failover', 'after-failover.test') as KubernetesObject);
     await waitFor(async () => (await hostOf('after-failover.test')) !== undefined, 10_000, () => 'agent-b to publish');
   });
+
+  it('a leader that shuts down cleanly hands over at once (it releases the lease) and exits 0', async () => {
+    const b = agents[1]!;
+    const c = await startAgent('agent-c');
+    await waitFor(async () => (await request(`${c.admin}/readyz`)).body.includes('standby'), 20_000, () => `agent-c standby:\n${c.p.logs()}`);
+    const stoppedAt = Date.now();
+    expect(await b.p.stop()).toBe(0);
+    await waitFor(async () => (await metric(c, 'portico_sync_leader')) === 1, 10_000, () => `agent-c to lead:\n${c.p.logs()}`);
+    // Without the release the successor waits for expiry: at least ~3.4 s of the 4 s lease (renewed every 0.57 s).
+    expect(Date.now() - stoppedAt).toBeLessThan(2_500);
+  });
 });
