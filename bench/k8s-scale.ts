@@ -57,8 +57,8 @@ try {
   const converged = performance.now();
   const rss = Number(/VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${agent.child.pid}/status`, 'utf8'))![1]) / 1024;
   const metrics = await (await fetch(`http://127.0.0.1:${admin}/metrics`)).text();
-  const compiles = /portico_sync_compiles_total\{kind="full"\} (\d+)/.exec(metrics)?.[1];
-  const lastCompile = /portico_sync_last_compile_seconds (\S+)/.exec(metrics)?.[1];
+  const compiles = /^portico_sync_compiles_total\{kind="full"\} (\d+)$/m.exec(metrics)?.[1];
+  const lastCompile = /^portico_sync_last_compile_seconds (\S+)$/m.exec(metrics)?.[1];
   console.log(JSON.stringify({
     ingresses: N, apiObjects: N * 3, writeSeconds: +((lastWrite - t0) / 1000).toFixed(1),
     lastWriteToTableInRedisMs: Math.round(converged - lastWrite), agentRssMiB: Math.round(rss), fullCompiles: Number(compiles), lastCompileMs: Math.round(Number(lastCompile) * 1000),

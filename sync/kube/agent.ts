@@ -27,6 +27,16 @@ export interface AgentOptions {
   log(level: 'info' | 'warn' | 'error', msg: string, fields?: Record<string, unknown>): void;
 }
 
+/** Parallel status/event writes: enough to drain a burst quickly, few enough not to crowd the apiserver. */
+const API_CONCURRENCY = 8;
+
+async function runLimited(jobs: readonly (() => Promise<void>)[], limit: number): Promise<void> {
+  let next = 0;
+  await Promise.all(Array.from({ length: Math.min(limit, jobs.length) }, async () => {
+    while (next < jobs.length) await jobs[next++]!();
+  }));
+}
+
 export interface AgentStats { fullCompiles: number; endpointCompiles: number; lastCompileMs: number; apiWriteErrors: number }
 
 export class KubeAgent {
@@ -40,6 +50,8 @@ export class KubeAgent {
   private deadline: NodeJS.Timeout | null = null;
   private running: Promise<void> | null = null;
   private again = false;
+  private apiPending: { result: CompileResult; ingresses: readonly Ingress[] } | null = null;
+  private apiRunning = false;
   readonly stats: AgentStats = { fullCompiles: 0, endpointCompiles: 0, lastCompileMs: 0, apiWriteErrors: 0 };
 
   constructor(private readonly o: AgentOptions) {
@@ -113,18 +125,29 @@ export class KubeAgent {
     this.last = result;
     if (!this.elector.leading) return;
     this.o.publish(result);
-    await this.writeApi(result, objects.ingresses);
+    this.writeApiSoon(result, objects.ingresses);
   }
 
-  /** Status and Events; failures are logged and retried on the next pass, never fatal. */
-  private async writeApi(result: CompileResult, ingresses: readonly Ingress[]): Promise<void> {
-    for (const change of statusChanges(ingresses, result.accepted, desiredStatus(this.o.publishAddresses))) {
-      await writeStatus(this.rest, change).catch((err: Error) => this.apiError('status', err));
-    }
-    const controller = this.o.compile?.controller ?? DEFAULT_COMPILE_OPTIONS.controller;
-    for (const e of dueEvents(result, ingresses, this.emitted, controller)) {
-      await emitEvent(this.rest, e, this.o.identity).then(() => this.emitted.add(e.key), (err: Error) => this.apiError('event', err));
-    }
+  /** Status and Events run beside the compile loop, never in front of the next publish: after a burst of
+   * thousands of new Ingresses they are thousands of API calls. The newest state wins; writes that fail
+   * are retried by the next round, never fatal. */
+  private writeApiSoon(result: CompileResult, ingresses: readonly Ingress[]): void {
+    this.apiPending = { result, ingresses };
+    if (this.apiRunning) return;
+    this.apiRunning = true;
+    void (async () => {
+      while (this.apiPending !== null && this.elector.leading) {
+        const { result: r, ingresses: ings } = this.apiPending;
+        this.apiPending = null;
+        const controller = this.o.compile?.controller ?? DEFAULT_COMPILE_OPTIONS.controller;
+        const jobs: (() => Promise<void>)[] = [
+          ...statusChanges(ings, r.accepted, desiredStatus(this.o.publishAddresses)).map((c) => () => writeStatus(this.rest, c).catch((err: Error) => this.apiError('status', err))),
+          ...dueEvents(r, ings, this.emitted, controller).map((e) => () => emitEvent(this.rest, e, this.o.identity).then(() => void this.emitted.add(e.key), (err: Error) => this.apiError('event', err))),
+        ];
+        await runLimited(jobs, API_CONCURRENCY);
+      }
+      this.apiRunning = false;
+    })();
   }
 
   private apiError(what: string, err: Error): void {

@@ -91,7 +91,7 @@ export async function startTestCluster(binDir: string): Promise<TestCluster> {
       `--tls-cert-file=${join(dir, 'apiserver.crt')}`, `--tls-private-key-file=${join(dir, 'apiserver.key')}`, `--client-ca-file=${join(dir, 'ca.crt')}`,
       `--token-auth-file=${join(dir, 'tokens.csv')}`, '--authorization-mode=RBAC',
       '--service-account-issuer=https://kubernetes.default.svc', `--service-account-key-file=${join(dir, 'sa.pub')}`, `--service-account-signing-key-file=${join(dir, 'sa.key')}`,
-      '--service-cluster-ip-range=10.0.0.0/24', '--disable-admission-plugins=ServiceAccount', '--endpoint-reconciler-type=none', '--allow-privileged=true',
+      '--service-cluster-ip-range=10.96.0.0/16', '--disable-admission-plugins=ServiceAccount', '--endpoint-reconciler-type=none', '--allow-privileged=true',
       '--v=0',
     ], { stdio: ['ignore', 'ignore', 'pipe'] });
     apiserver.stderr!.on('data', (c) => (logs.apiserver = (logs.apiserver + c).slice(-8000)));
