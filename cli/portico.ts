@@ -2,6 +2,9 @@
 import cluster from 'node:cluster';
 import { UsageError } from '../gateway/errors.ts';
 import { parseFlags } from './args.ts';
+import { INSPECT_USAGE, runInspect } from './inspect/command.ts';
+import { InspectError } from './inspect/read.ts';
+import { BundleError } from '../gateway/table/bundle.ts';
 import { generateKeySet, KEY_FILES } from './keys.ts';
 import { LOCAL_USAGE, parseLocalFlags, runLocal, runWorker as runLocalWorker } from './local.ts';
 import { log } from './log.ts';
@@ -16,6 +19,7 @@ commands:
   worker         an edge worker that serves the tables published in Redis
   sync           compile manifests and publish signed tables to Redis
   keys generate  make the signing and encryption keys of a control plane
+  inspect        what the edge serves and why: status, routes, explain, certs, history, diff, rollback, diagnostics
 
 ${LOCAL_USAGE}
 
@@ -23,7 +27,9 @@ ${WORKER_USAGE}
 
 ${SYNC_USAGE}
 
-${KEYS_USAGE}`;
+${KEYS_USAGE}
+
+${INSPECT_USAGE}`;
 
 type Running = { close(): Promise<void> };
 
@@ -32,6 +38,10 @@ async function command(cmd: string, rest: string[]): Promise<Running | null> {
     case 'local': return runLocal(parseLocalFlags(rest));
     case 'worker': return runWorker(parseWorkerFlags(rest));
     case 'sync': return runSync(parseSyncFlags(rest));
+    case 'inspect': {
+      await runInspect(rest);
+      return null;
+    }
     case 'keys': {
       const [sub, ...flags] = rest;
       if (sub !== 'generate') throw new UsageError(`keys: unknown subcommand ${JSON.stringify(sub ?? '')} (${KEYS_USAGE})`);
@@ -74,6 +84,14 @@ main(process.argv.slice(2)).catch((err: unknown) => {
   if (err instanceof UsageError) {
     process.stderr.write(`portico: ${err.message}\n`);
     process.exit(2);
+  }
+  if (err instanceof BundleError) {
+    process.stderr.write(`portico: refused: ${err.message} (${err.code})\n`);
+    process.exit(6);
+  }
+  if (err instanceof InspectError) {
+    process.stderr.write(`portico: ${err.message}\n`);
+    process.exit(err.exitCode);
   }
   const e = err as NodeJS.ErrnoException;
   if (e.code === 'EADDRINUSE' || e.code === 'EACCES' || e.code === 'EADDRNOTAVAIL') {

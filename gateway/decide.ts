@@ -32,7 +32,7 @@ export function routeLabel(route: Route | null, host: string | null, reason: str
 }
 
 /** `httpsPort` is where HTTPS is served (for redirect Locations), or null when there is no HTTPS listener. */
-export function decide(live: LiveTable, f: RequestFacts, httpsPort: number | null): Decision {
+export function decide(live: Pick<LiveTable, 'current'>, f: RequestFacts, httpsPort: number | null): Decision {
   const loaded = live.current;
   if (loaded === null) return { kind: 'status', status: 503, label: '' };
   const m = loaded.matcher.match(f.host, f.path);

@@ -5,7 +5,7 @@
 // the parts are canonical JSON slices of the table (so no single JSON.parse or check of a 10,000-Ingress
 // table blocks a worker's event loop for long) and the certificates, whose private keys are each a compact
 // JWE (dir + A256GCM) under a key the agent and the workers share: no plaintext private key leaves the agent.
-import { CompactEncrypt, CompactSign, compactDecrypt, compactVerify, type CryptoKey, type KeyObject } from 'jose';
+import { base64url, CompactEncrypt, CompactSign, compactDecrypt, compactVerify, type CryptoKey, type KeyObject } from 'jose';
 import { canonicalJson } from './canonical.ts';
 import type { Backend, CertificateInfo, CertificateMaterial, HostRoutes, RoutingTable } from './schema.ts';
 import { SCHEMA_VERSION } from './schema.ts';
@@ -127,7 +127,17 @@ export async function verifyManifest(jws: string, keys: VerifyingKeys, o: OpenOp
   } catch (err) {
     throw new BundleError('PORTICO_BUNDLE_SIGNATURE', `manifest signature does not verify with the agent's public key (${(err as Error).message})`);
   }
-  const m = JSON.parse(dec.decode(payload)) as Manifest;
+  return checkClaims(JSON.parse(dec.decode(payload)) as Manifest, o);
+}
+
+/** For inspection tools run without the public key: the manifest's claims, NOT verified. Never serve from it. */
+export function readManifestUnverified(jws: string, o: OpenOptions): Manifest {
+  const payload = jws.split('.')[1];
+  if (payload === undefined) throw new BundleError('PORTICO_BUNDLE_MANIFEST', 'manifest is not a compact JWS');
+  return checkClaims(JSON.parse(dec.decode(base64url.decode(payload))) as Manifest, o);
+}
+
+function checkClaims(m: Manifest, o: OpenOptions): Manifest {
   if (m.typ !== TYP || m.schema !== SCHEMA_VERSION || !Array.isArray(m.parts) || typeof m.version !== 'string' || !Number.isSafeInteger(m.seq)) {
     throw new BundleError('PORTICO_BUNDLE_MANIFEST', `manifest is not a schema ${SCHEMA_VERSION} table manifest`);
   }
@@ -164,7 +174,8 @@ function checkPartNames(m: Manifest): void {
  * before fetching it (a huge value planted in Redis must not exhaust a worker's memory). */
 export type PartReader = (ref: PartRef) => Promise<Uint8Array | null>;
 
-export async function openBundle(m: Manifest, readPart: PartReader, keys: VerifyingKeys): Promise<OpenedBundle> {
+/** `keys` null (inspection without keys): private keys are left encrypted and `keyPem` is "". */
+export async function openBundle(m: Manifest, readPart: PartReader, keys: VerifyingKeys | null): Promise<OpenedBundle> {
   checkPartNames(m);
   const parsed = new Map<string, unknown>();
   for (const ref of m.parts) {
@@ -205,6 +216,10 @@ export async function openBundle(m: Manifest, readPart: PartReader, keys: Verify
   }
   const certificates: CertificateMaterial[] = [];
   for (const k of partsOf<SealedKey>('keys')) {
+    if (keys === null) {
+      certificates.push({ id: k.id, certPem: k.certPem, keyPem: '' });
+      continue;
+    }
     try {
       const { plaintext } = await compactDecrypt(k.keyJwe, keys.decrypt, { keyManagementAlgorithms: ['dir'], contentEncryptionAlgorithms: ['A256GCM'] });
       certificates.push({ id: k.id, certPem: k.certPem, keyPem: dec.decode(plaintext) });

@@ -32,6 +32,7 @@ export class PublishLoop {
   private timer: NodeJS.Timeout | null = null;
   private readonly watchdog: NodeJS.Timeout;
   private lastError = '';
+  private heldVersion: string | null = null;
 
   constructor(private readonly o: PublishLoopOptions) {
     this.redis = new Redis(o.url, { lazyConnect: true, enableOfflineQueue: false, maxRetriesPerRequest: 1, connectTimeout: 2_000, commandTimeout: 10_000,
@@ -79,7 +80,10 @@ export class PublishLoop {
       if (r.kind === 'published') {
         this.publishes++;
         this.o.log('info', 'table published', { version: r.pointer.version, seq: r.pointer.seq, cluster: this.o.cluster });
+      } else if (r.kind === 'held-by-rollback' && this.heldVersion !== r.version) {
+        this.o.log('info', 'a rollback is in force: not republishing until the objects change', { current: r.current, compiled: r.version });
       }
+      this.heldVersion = r.kind === 'held-by-rollback' ? r.version : null;
     } catch (err) {
       this.failures++;
       this.o.log(err instanceof PublishConflictError ? 'error' : 'warn', `publish failed, will retry: ${(err as Error).message}`);

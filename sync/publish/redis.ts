@@ -58,7 +58,11 @@ export interface PublisherOptions {
   publisher: string;
 }
 
-export type PublishOutcome = { kind: 'published'; pointer: CurrentPointer } | { kind: 'unchanged'; version: string };
+export type PublishOutcome =
+  | { kind: 'published'; pointer: CurrentPointer }
+  | { kind: 'unchanged'; version: string }
+  /** An operator rolled back from exactly this version: it stays rolled back until the objects change. */
+  | { kind: 'held-by-rollback'; version: string; current: string };
 
 export class PublishConflictError extends Error {
   readonly code = 'PORTICO_PUBLISH_CONFLICT';
@@ -87,6 +91,7 @@ export class RedisPublisher {
     const table = assertValidTable(result.table); // never publish what a worker would refuse
     const cur = await this.current();
     if (cur !== null && cur.version === table.version) return { kind: 'unchanged', version: table.version };
+    if (cur?.rollback !== undefined && cur.rollback.from === table.version) return { kind: 'held-by-rollback', version: table.version, current: cur.version };
     // A timestamp-based sequence stays increasing across agent restarts and a Redis that lost its data.
     const seq = Math.max((cur?.seq ?? 0) + 1, Date.now());
     const pointer: CurrentPointer = { version: table.version, seq, publishedAt: new Date().toISOString(), publisher: this.o.publisher };
@@ -105,4 +110,38 @@ export class RedisPublisher {
     if (r === -1) throw new PublishConflictError(`a newer version than seq ${seq} is already current in cluster ${this.o.cluster}`);
     return { kind: 'published', pointer };
   }
+}
+
+// KEYS: current, history, table:<version>; ARGV: version, pointer JSON, history JSON, channel.
+// Returns 1 rolled back, 0 already current, -1 unknown version (its table is gone).
+const ROLLBACK_LUA = `
+if redis.call('HEXISTS', KEYS[3], 'manifest') == 0 then return -1 end
+local cur = redis.call('GET', KEYS[1])
+if cur then
+  local ok, c = pcall(cjson.decode, cur)
+  if ok and type(c) == 'table' and c.version == ARGV[1] then return 0 end
+end
+redis.call('SET', KEYS[1], ARGV[2])
+redis.call('LPUSH', KEYS[2], ARGV[3])
+redis.call('PUBLISH', ARGV[4], ARGV[2])
+return 1
+`;
+
+export class UnknownVersionError extends Error {
+  readonly code = 'PORTICO_UNKNOWN_VERSION';
+}
+
+/** Makes an earlier, already signed version current again (issue 6): nothing is re-signed. The pointer
+ * records who and when and what it replaced; workers accept its lower sequence number because of that
+ * record, and the agent leaves it alone until the cluster's objects change. */
+export async function rollback(redis: Redis, cluster: string, target: HistoryEntry, by: string): Promise<'rolled-back' | 'already-current'> {
+  const l = redisLayout(cluster);
+  const raw = await redis.get(l.current);
+  const from = raw === null ? '(none)' : (JSON.parse(raw) as CurrentPointer).version;
+  const at = new Date().toISOString();
+  const pointer: CurrentPointer = { version: target.version, seq: target.seq, publishedAt: target.publishedAt, publisher: target.publisher, rollback: { from, by, at } };
+  const entry: HistoryEntry = { ...target, rollback: { from, by, at } };
+  const r = (await redis.eval(ROLLBACK_LUA, 3, l.current, l.history, l.table(target.version), target.version, JSON.stringify(pointer), JSON.stringify(entry), l.channel)) as number;
+  if (r === -1) throw new UnknownVersionError(`version ${target.version} is no longer stored in cluster ${cluster}`);
+  return r === 1 ? 'rolled-back' : 'already-current';
 }
