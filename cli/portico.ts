@@ -2,6 +2,7 @@
 import cluster from 'node:cluster';
 import { UsageError } from '../gateway/errors.ts';
 import { parseFlags } from './args.ts';
+import { DASHBOARD_USAGE, runDashboard } from './dashboard.ts';
 import { INSPECT_USAGE, runInspect } from './inspect/command.ts';
 import { InspectError } from './inspect/read.ts';
 import { BundleError } from '../gateway/table/bundle.ts';
@@ -19,6 +20,7 @@ commands:
   worker         an edge worker that serves the tables published in Redis
   sync           compile manifests and publish signed tables to Redis
   keys generate  make the signing and encryption keys of a control plane
+  dashboard      the same as a read-only web page (status, fleet, routes, certificates)
   inspect        what the edge serves and why: status, routes, explain, certs, history, diff, rollback, diagnostics
 
 ${LOCAL_USAGE}
@@ -29,7 +31,9 @@ ${SYNC_USAGE}
 
 ${KEYS_USAGE}
 
-${INSPECT_USAGE}`;
+${INSPECT_USAGE}
+
+${DASHBOARD_USAGE}`;
 
 type Running = { close(): Promise<void> };
 
@@ -38,6 +42,7 @@ async function command(cmd: string, rest: string[]): Promise<Running | null> {
     case 'local': return runLocal(parseLocalFlags(rest));
     case 'worker': return runWorker(parseWorkerFlags(rest));
     case 'sync': return runSync(parseSyncFlags(rest));
+    case 'dashboard': return runDashboard(rest);
     case 'inspect': {
       await runInspect(rest);
       return null;
