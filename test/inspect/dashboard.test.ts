@@ -44,7 +44,6 @@ beforeAll(async () => {
   web = http.createServer(getRequestListener(dashboardApp(redis, await loadVerifyingKeys(join(dir, 'keys'))).fetch, { overrideGlobalObjects: false }));
   await new Promise<void>((r) => web.listen(port, '127.0.0.1', () => r()));
   url = `http://127.0.0.1:${port}/`;
-  browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--no-sandbox'] });
 });
 afterAll(async () => {
   await browser?.close();
@@ -55,6 +54,10 @@ afterAll(async () => {
 });
 
 describe.skipIf(!existsSync(CHROMIUM))(`dashboard in Chromium${existsSync(CHROMIUM) ? '' : ' (skipped: apt-get install chromium)'}`, () => {
+  beforeAll(async () => {
+    browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--no-sandbox'] });
+  });
+
   it('shows the cluster, its version, fleet convergence, routes and certificates', async () => {
     const page = await browser.newPage({ viewport: { width: 1400, height: 900 } });
     await waitFor(async () => {
