@@ -74,7 +74,10 @@ async function main(argv: string[]): Promise<void> {
     if (stopping) return;
     stopping = true;
     log('info', `${signal}: shutting down`);
-    const force = setTimeout(() => process.exit(0), 10_000);
+    const force = setTimeout(() => {
+      process.stderr.write('portico: shutdown took over 10 s; exiting anyway\n');
+      process.exit(1); // not a clean shutdown: say so in the exit code
+    }, 10_000);
     force.unref();
     void handle.close().then(() => process.exit(0), (err: unknown) => {
       process.stderr.write(`portico: shutdown failed: ${String(err)}\n`);

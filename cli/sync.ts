@@ -2,6 +2,7 @@
 // Kubernetes API (`--kubeconfig PATH` or `--in-cluster`): compiles, publishes each new table to Redis,
 // and republishes when Redis comes back empty. In a cluster it also elects a leader with a Lease and
 // writes Ingress status and Events.
+import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
 import { KubeConfig } from '@kubernetes/client-node';
 import type { Readiness } from '../gateway/admin.ts';
@@ -93,14 +94,17 @@ export async function runSync(cfg: SyncConfig): Promise<{ close(): Promise<void>
     stopSource = async () => loader.close();
   } else {
     const agent = new KubeAgent({
-      kc: loadKubeConfig(cfg.source.kubeconfig), publish: (r) => loop.offer(r), compile: { annotationClass: cfg.annotationClass, controller: cfg.controller },
-      publishAddresses: cfg.publishAddresses, identity: cfg.publisher, lease: cfg.lease, log,
+      kc: loadKubeConfig(cfg.source.kubeconfig), publish: (r) => loop.offer(r), withdraw: () => loop.withdraw(), compile: { annotationClass: cfg.annotationClass, controller: cfg.controller },
+      // Unique per process even when replicas share --publisher: two holders of one identity would both lead.
+      publishAddresses: cfg.publishAddresses, identity: `${cfg.publisher}/${randomUUID().slice(0, 8)}`, lease: cfg.lease, log,
       ...(cfg.secretSelector ? { secretLabelSelector: cfg.secretSelector } : {}),
     });
     const started = agent.start().catch((err: Error) => log('error', `agent failed to start: ${err.message}`));
     readiness = () => !agent.watch.synced
       ? { ready: false, detail: 'informers not synced yet' }
-      : agent.elector.leading
+      : agent.elector.lastError !== null && !agent.elector.leading
+        ? { ready: false, detail: `cannot take part in leader election: ${agent.elector.lastError}` }
+        : agent.elector.leading
         ? { ready: loop.published !== null, detail: loop.published ? `leader; published ${loop.published}` : 'leader; nothing published yet' }
         : { ready: true, detail: 'standby (another replica holds the lease)' };
     extraMetrics = () => [

@@ -15,6 +15,8 @@ export interface AgentOptions {
   kc: KubeConfig;
   /** Receives every new table while this replica leads (PublishLoop.offer). */
   publish(result: CompileResult): void;
+  /** Called when this replica stops leading: nothing may be published any more (PublishLoop.withdraw). */
+  withdraw(): void;
   compile?: Partial<CompileOptions>;
   /** Addresses written to status.loadBalancer.ingress (IPs or host names). */
   publishAddresses: string[];
@@ -44,7 +46,10 @@ export class KubeAgent {
   readonly elector: LeaderElector;
   private readonly rest: KubeRest;
   private readonly dirty = new Set<Kind>();
-  private readonly emitted = new Set<string>();
+  /** Events already emitted, by Ingress uid (pruned when the Ingress goes away). */
+  private readonly emitted = new Map<string, Set<string>>();
+  /** Ingresses this replica saw in our class in its last API round: only these may have their status cleared. */
+  private wasOurs = new Set<string>();
   private last: CompileResult | null = null;
   private quiet: NodeJS.Timeout | null = null;
   private deadline: NodeJS.Timeout | null = null;
@@ -65,7 +70,10 @@ export class KubeAgent {
         this.emitted.clear(); // a new leader re-announces; the API dedups nothing, but this happens rarely
         this.kick(true);
       },
-      onStoppedLeading: () => {},
+      onStoppedLeading: () => {
+        o.withdraw();
+        this.apiPending = null;
+      },
     });
   }
 
@@ -116,9 +124,16 @@ export class KubeAgent {
     if (!this.watch.synced) return;
     const objects = this.watch.snapshot();
     const endpointsOnly = this.last !== null && this.dirty.size === 1 && this.dirty.has('EndpointSlice');
+    const dirty = [...this.dirty];
     this.dirty.clear();
     const t = performance.now();
-    const result = endpointsOnly ? refreshEndpoints(this.last!, objects) : compile(objects, this.o.compile);
+    let result: CompileResult;
+    try {
+      result = endpointsOnly ? refreshEndpoints(this.last!, objects) : compile(objects, this.o.compile);
+    } catch (err) {
+      for (const k of dirty) this.dirty.add(k); // nothing is lost: the next pass sees these changes again
+      throw err;
+    }
     this.stats.lastCompileMs = performance.now() - t;
     if (endpointsOnly) this.stats.endpointCompiles++;
     else this.stats.fullCompiles++;
@@ -140,10 +155,17 @@ export class KubeAgent {
         const { result: r, ingresses: ings } = this.apiPending;
         this.apiPending = null;
         const controller = this.o.compile?.controller ?? DEFAULT_COMPILE_OPTIONS.controller;
+        const uids = new Set(ings.map((i) => i.metadata?.uid ?? ''));
+        for (const uid of this.emitted.keys()) if (!uids.has(uid)) this.emitted.delete(uid);
+        const seen = new Set([...this.emitted.values()].flatMap((x) => [...x]));
         const jobs: (() => Promise<void>)[] = [
-          ...statusChanges(ings, r.accepted, desiredStatus(this.o.publishAddresses)).map((c) => () => writeStatus(this.rest, c).catch((err: Error) => this.apiError('status', err))),
-          ...dueEvents(r, ings, this.emitted, controller).map((e) => () => emitEvent(this.rest, e, this.o.identity).then(() => void this.emitted.add(e.key), (err: Error) => this.apiError('event', err))),
+          ...statusChanges(ings, r.accepted, desiredStatus(this.o.publishAddresses), this.wasOurs).map((c) => () => writeStatus(this.rest, c).catch((err: Error) => this.apiError('status', err))),
+          ...dueEvents(r, ings, seen, controller).map((e) => () => emitEvent(this.rest, e, this.o.identity).then(() => {
+            const uid = e.ingress.metadata?.uid ?? '';
+            (this.emitted.get(uid) ?? this.emitted.set(uid, new Set()).get(uid)!).add(e.key);
+          }, (err: Error) => this.apiError('event', err))),
         ];
+        this.wasOurs = new Set(r.accepted.map((a) => `${a.namespace}/${a.name}`));
         await runLimited(jobs, API_CONCURRENCY);
       }
       this.apiRunning = false;

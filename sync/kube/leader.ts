@@ -1,7 +1,11 @@
-// Leader election on a coordination.k8s.io/v1 Lease, as client-go's leaderelection does: the holder
-// renews every `retryMs`; anyone may take the Lease once `leaseDurationSeconds` passed since the last
-// renewal; every write carries the resourceVersion it read, so two candidates can never both win. A
-// leader that cannot renew within `renewDeadlineMs` steps down before the Lease can expire.
+// Leader election on a coordination.k8s.io/v1 Lease, after client-go's leaderelection:
+// - expiry is judged on this replica's own clock: a Lease counts as expired when its record (holder,
+//   renewTime) has not changed for leaseDuration since this replica last saw it change, so clock skew
+//   between replicas does not matter;
+// - every write carries the resourceVersion it read, so two candidates can never both win one round;
+// - a leader steps down by timer when it has not renewed within renewDeadline (measured from the start of
+//   its last successful attempt), even while a request is still in flight, and every request is bounded
+//   by the time left, so it can never lead past the point where another replica may take over.
 import { KubeApiError, type KubeRest } from './rest.ts';
 
 export interface LeaderOptions {
@@ -18,7 +22,7 @@ export interface LeaderOptions {
 
 interface Lease {
   metadata: { name: string; namespace: string; resourceVersion?: string };
-  spec: { holderIdentity?: string; leaseDurationSeconds?: number; acquireTime?: string; renewTime?: string; leaseTransitions?: number };
+  spec: { holderIdentity?: string | null; leaseDurationSeconds?: number; acquireTime?: string; renewTime?: string; leaseTransitions?: number };
 }
 
 /** MicroTime: RFC 3339 with exactly six fractional digits. */
@@ -26,9 +30,13 @@ export const microTime = (d: Date): string => d.toISOString().replace(/\.(\d{3})
 
 export class LeaderElector {
   leading = false;
+  /** Why the last attempt failed (for readiness), or null. */
+  lastError: string | null = null;
   private timer: NodeJS.Timeout | null = null;
-  private lastRenew = 0;
+  private deadline: NodeJS.Timeout | null = null;
+  private observed: { record: string; at: number } | null = null;
   private stopped = false;
+  private inFlight: Promise<void> | null = null;
 
   constructor(private readonly rest: KubeRest, private readonly o: LeaderOptions) {}
 
@@ -37,18 +45,19 @@ export class LeaderElector {
   }
 
   start(): void {
-    void this.tick();
-  }
-
-  private schedule(): void {
-    if (!this.stopped) this.timer = setTimeout(() => void this.tick(), this.o.retryMs);
+    this.inFlight = this.tick();
   }
 
   private async tick(): Promise<void> {
+    const attemptAt = Date.now();
+    // A request may not outlive the point where this replica must have stepped down.
+    const budget = Math.max(500, this.o.renewDeadlineMs / 2);
     try {
-      const won = await this.tryAcquireOrRenew();
+      const won = await this.tryAcquireOrRenew(budget);
+      this.lastError = null;
+      if (this.stopped) return;
       if (won) {
-        this.lastRenew = Date.now();
+        this.armDeadline(attemptAt);
         if (!this.leading) {
           this.leading = true;
           this.o.log('info', 'became the leader', { lease: `${this.o.namespace}/${this.o.name}`, identity: this.o.identity });
@@ -58,46 +67,55 @@ export class LeaderElector {
         this.stepDown('another holder took the lease');
       }
     } catch (err) {
-      if (this.leading && Date.now() - this.lastRenew > this.o.renewDeadlineMs) this.stepDown(`could not renew the lease: ${(err as Error).message}`);
-      else this.o.log('warn', `lease: ${(err as Error).message}`);
+      this.lastError = (err as Error).message;
+      this.o.log('warn', `lease: ${this.lastError}`);
+    } finally {
+      if (!this.stopped) this.timer = setTimeout(() => (this.inFlight = this.tick()), this.o.retryMs);
     }
-    this.schedule();
+  }
+
+  /** Steps down at attemptAt + renewDeadline unless a later attempt succeeds first. */
+  private armDeadline(attemptAt: number): void {
+    if (this.deadline !== null) clearTimeout(this.deadline);
+    this.deadline = setTimeout(() => {
+      if (this.leading) this.stepDown(`no renewal within ${this.o.renewDeadlineMs} ms${this.lastError ? ` (${this.lastError})` : ''}`);
+    }, Math.max(0, attemptAt + this.o.renewDeadlineMs - Date.now()));
   }
 
   private stepDown(why: string): void {
     this.leading = false;
+    if (this.deadline !== null) clearTimeout(this.deadline);
     this.o.log('warn', `stopped leading: ${why}`);
     this.o.onStoppedLeading();
   }
 
-  private async tryAcquireOrRenew(): Promise<boolean> {
+  private async tryAcquireOrRenew(timeoutMs: number): Promise<boolean> {
     const now = new Date();
     let lease: Lease;
     try {
-      lease = await this.rest.request<Lease>('GET', `${this.path}/${encodeURIComponent(this.o.name)}`);
+      lease = await this.rest.request<Lease>('GET', `${this.path}/${encodeURIComponent(this.o.name)}`, undefined, undefined, timeoutMs);
     } catch (err) {
       if (!(err instanceof KubeApiError) || err.status !== 404) throw err;
-      const fresh: Lease = {
-        metadata: { name: this.o.name, namespace: this.o.namespace },
-        spec: { holderIdentity: this.o.identity, leaseDurationSeconds: this.o.leaseDurationSeconds, acquireTime: microTime(now), renewTime: microTime(now), leaseTransitions: 0 },
-      };
-      return this.write('POST', this.path, { apiVersion: 'coordination.k8s.io/v1', kind: 'Lease', ...fresh });
+      const spec = { holderIdentity: this.o.identity, leaseDurationSeconds: this.o.leaseDurationSeconds, acquireTime: microTime(now), renewTime: microTime(now), leaseTransitions: 0 };
+      return this.write('POST', this.path, { apiVersion: 'coordination.k8s.io/v1', kind: 'Lease', metadata: { name: this.o.name, namespace: this.o.namespace }, spec }, timeoutMs);
     }
     const s = lease.spec;
+    const record = `${s.holderIdentity ?? ''}|${s.renewTime ?? ''}`;
+    if (this.observed === null || this.observed.record !== record) this.observed = { record, at: now.getTime() };
     const mine = s.holderIdentity === this.o.identity;
-    const renewed = s.renewTime ? Date.parse(s.renewTime) : 0;
-    const expired = !s.holderIdentity || renewed + (s.leaseDurationSeconds ?? this.o.leaseDurationSeconds) * 1000 < now.getTime();
+    const duration = (s.leaseDurationSeconds ?? this.o.leaseDurationSeconds) * 1000;
+    const expired = !s.holderIdentity || now.getTime() - this.observed.at > duration;
     if (!mine && !expired) return false;
     const spec = mine
       ? { ...s, renewTime: microTime(now), leaseDurationSeconds: this.o.leaseDurationSeconds }
       : { holderIdentity: this.o.identity, leaseDurationSeconds: this.o.leaseDurationSeconds, acquireTime: microTime(now), renewTime: microTime(now), leaseTransitions: (s.leaseTransitions ?? 0) + 1 };
-    return this.write('PUT', `${this.path}/${encodeURIComponent(this.o.name)}`, { apiVersion: 'coordination.k8s.io/v1', kind: 'Lease', metadata: lease.metadata, spec });
+    return this.write('PUT', `${this.path}/${encodeURIComponent(this.o.name)}`, { apiVersion: 'coordination.k8s.io/v1', kind: 'Lease', metadata: lease.metadata, spec }, timeoutMs);
   }
 
-  /** false when someone else wrote first (409 Conflict / 422 on create races). */
-  private async write(method: 'POST' | 'PUT', path: string, body: unknown): Promise<boolean> {
+  /** false when someone else wrote first (409 Conflict, or 422 when two creates race). */
+  private async write(method: 'POST' | 'PUT', path: string, body: unknown, timeoutMs: number): Promise<boolean> {
     try {
-      await this.rest.request(method, path, body);
+      await this.rest.request(method, path, body, undefined, timeoutMs);
       return true;
     } catch (err) {
       if (err instanceof KubeApiError && (err.status === 409 || err.status === 422)) return false;
@@ -109,6 +127,8 @@ export class LeaderElector {
   async stop(): Promise<void> {
     this.stopped = true;
     if (this.timer !== null) clearTimeout(this.timer);
+    await this.inFlight?.catch(() => {});
+    if (this.deadline !== null) clearTimeout(this.deadline);
     if (!this.leading) return;
     this.leading = false;
     try {

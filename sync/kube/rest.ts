@@ -21,10 +21,10 @@ export class KubeRest {
     this.base = new URL(cluster.server);
   }
 
-  async request<T>(method: 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE', path: string, body?: unknown, contentType = 'application/json'): Promise<T> {
+  async request<T>(method: 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE', path: string, body?: unknown, contentType = 'application/json', timeoutMs = this.timeoutMs): Promise<T> {
     const opts: https.RequestOptions = {
       method, host: this.base.hostname, port: this.base.port || 443, path: (this.base.pathname.replace(/\/$/, '')) + path,
-      headers: { accept: 'application/json', ...(body === undefined ? {} : { 'content-type': contentType }) }, timeout: this.timeoutMs,
+      headers: { accept: 'application/json', ...(body === undefined ? {} : { 'content-type': contentType }) },
     };
     await this.kc.applyToHTTPSOptions(opts);
     const payload = body === undefined ? undefined : JSON.stringify(body);
@@ -43,7 +43,9 @@ export class KubeRest {
         });
         res.on('error', reject);
       });
-      req.on('timeout', () => req.destroy(new Error(`${method} ${path}: timed out after ${this.timeoutMs} ms`)));
+      // A deadline for the whole exchange, not only idle time: a leader must never wait past its lease.
+      const timer = setTimeout(() => req.destroy(new Error(`${method} ${path}: timed out after ${timeoutMs} ms`)), timeoutMs);
+      req.on('close', () => clearTimeout(timer));
       req.on('error', reject);
       req.end(payload);
     });

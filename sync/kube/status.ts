@@ -1,6 +1,7 @@
 // Ingress status (issue 4): `status.loadBalancer.ingress` lists the configured published addresses on every
-// Ingress of our class, never on another class's, and is cleared when an Ingress leaves our class (when
-// its status still holds exactly our addresses, so another controller's status is never touched).
+// Ingress of our class, never on another class's, and is cleared when an Ingress leaves our class: one this
+// agent saw in our class (`wasOurs`) whose status still holds exactly our addresses. Never an Ingress that was
+// not ours: another controller publishing the same address would otherwise fight us for ever.
 import { isIP } from 'node:net';
 import type { ObjectRef } from '../../gateway/table/schema.ts';
 import type { Ingress } from '../compile/types.ts';
@@ -18,7 +19,7 @@ const same = (a: readonly LoadBalancerIngress[], b: readonly LoadBalancerIngress
 export interface StatusChange { ref: ObjectRef; to: LoadBalancerIngress[] }
 
 /** What to write: pure, so it is tested without a cluster. */
-export function statusChanges(ingresses: readonly Ingress[], accepted: readonly ObjectRef[], desired: readonly LoadBalancerIngress[]): StatusChange[] {
+export function statusChanges(ingresses: readonly Ingress[], accepted: readonly ObjectRef[], desired: readonly LoadBalancerIngress[], wasOurs: ReadonlySet<string>): StatusChange[] {
   const ours = new Set(accepted.map((r) => `${r.namespace}/${r.name}`));
   const out: StatusChange[] = [];
   for (const ing of ingresses) {
@@ -28,7 +29,7 @@ export function statusChanges(ingresses: readonly Ingress[], accepted: readonly 
     }));
     if (ours.has(`${ref.namespace}/${ref.name}`)) {
       if (!same(current, desired)) out.push({ ref, to: [...desired] });
-    } else if (desired.length > 0 && same(current, desired)) {
+    } else if (desired.length > 0 && wasOurs.has(`${ref.namespace}/${ref.name}`) && same(current, desired)) {
       out.push({ ref, to: [] });
     }
   }

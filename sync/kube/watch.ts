@@ -17,8 +17,12 @@ interface Source {
   kind: Kind;
   informer: ListWatch<KubernetesObject>;
   store: Map<string, unknown>;
+  /** True once a list succeeded (client-node's start() also resolves when the list failed). */
   synced: boolean;
+  onSynced: () => void;
+  whenSynced: Promise<void>;
   failures: number;
+  lastErrorAt: number;
   restart: NodeJS.Timeout | null;
 }
 
@@ -37,9 +41,11 @@ export class ClusterWatch {
     const disco = kc.makeApiClient(DiscoveryV1Api);
     const watch = new Watch(kc);
     type List = () => Promise<KubernetesListObject<KubernetesObject>>;
-    const make = (kind: Kind, path: string, list: List, labelSelector?: string, fieldSelector?: string): Source => ({
-      kind, informer: new ListWatch<KubernetesObject>(path, watch, list, false, labelSelector, fieldSelector), store: new Map(), synced: false, failures: 0, restart: null,
-    });
+    const make = (kind: Kind, path: string, list: List, labelSelector?: string, fieldSelector?: string): Source => {
+      let onSynced = (): void => {};
+      const whenSynced = new Promise<void>((resolve) => (onSynced = resolve));
+      return { kind, informer: new ListWatch<KubernetesObject>(path, watch, list, false, labelSelector, fieldSelector), store: new Map(), synced: false, onSynced, whenSynced, failures: 0, lastErrorAt: 0, restart: null };
+    };
     const tls = 'type=kubernetes.io/tls';
     const labels = o.secretLabelSelector || undefined;
     this.sources = [
@@ -60,40 +66,42 @@ export class ClusterWatch {
         s.store.delete(key(obj));
         if (s.synced) o.onChange(s.kind);
       });
-      s.informer.on('connect', () => (s.failures = 0));
       s.informer.on('error', (err) => this.restartLater(s, err));
     }
   }
 
-  /** Resolves once every informer has listed once (the first table must see everything). */
+  /** Resolves once every informer has listed successfully (the first table must see everything). */
   async start(): Promise<void> {
-    await Promise.all(this.sources.map((s) => this.startOne(s)));
+    await Promise.all(this.sources.map(async (s) => {
+      await this.run(s);
+      await s.whenSynced;
+    }));
   }
 
-  private async startOne(s: Source): Promise<void> {
-    for (;;) {
-      try {
-        await s.informer.start();
-        s.synced = true;
-        return;
-      } catch (err) {
-        if (this.stopped) return;
-        s.failures++;
-        this.o.log('warn', `listing ${s.kind} failed, retrying: ${(err as Error).message}`);
-        await new Promise((r) => setTimeout(r, backoff(s.failures)));
-      }
+  /** start() of client-node resolves whether or not the list worked; a failed list also emits 'error',
+   * which schedules the retry. A resource version means the list went through. */
+  private async run(s: Source): Promise<void> {
+    await s.informer.start().catch((err: unknown) => this.restartLater(s, err));
+    if (!s.synced && s.informer.latestResourceVersion() !== '') {
+      s.synced = true;
+      s.onSynced();
+    } else if (s.synced) {
+      this.o.onChange(s.kind); // after a restart: whatever the re-list or re-watch changed
     }
   }
 
   private restartLater(s: Source, err: unknown): void {
     if (this.stopped || s.restart !== null) return;
+    const now = Date.now();
+    if (now - s.lastErrorAt > 60_000) s.failures = 0; // a minute without errors: start backing off afresh
     s.failures++;
+    s.lastErrorAt = now;
     const ms = backoff(s.failures);
-    this.o.log('warn', `${s.kind} watch stopped (${(err as Error)?.message ?? String(err)}); restarting in ${ms} ms`);
+    this.o.log('warn', `${s.kind} informer stopped (${(err as Error)?.message ?? String(err)}); restarting in ${ms} ms`);
     s.restart = setTimeout(() => {
       s.restart = null;
       this.restarts++;
-      s.informer.start().then(() => this.o.onChange(s.kind), (e: unknown) => this.restartLater(s, e));
+      void this.run(s);
     }, ms);
   }
 

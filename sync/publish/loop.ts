@@ -65,6 +65,13 @@ export class PublishLoop {
     void this.push();
   }
 
+  /** This replica stopped leading: publish nothing more (not even a retry) until offered a table again. */
+  withdraw(): void {
+    this.latest = null;
+    if (this.timer !== null) clearTimeout(this.timer);
+    this.timer = null;
+  }
+
   private async push(): Promise<void> {
     if (this.latest === null || this.redis.status !== 'ready') return; // the 'ready' event pushes again
     if (this.running) {
@@ -75,6 +82,7 @@ export class PublishLoop {
     const offered = this.latest;
     try {
       const r = await this.publisher.publish(offered);
+      if (this.latest === null) return; // withdrawn while publishing
       this.failures = 0;
       this.published = offered.table.version;
       if (r.kind === 'published') {

@@ -11,7 +11,7 @@ import type { CompileResult } from '../compile/types.ts';
 // ARGV: version, seq, pointer JSON, history JSON, history length, key prefix, channel, manifest, diagnostics,
 //       then part name / part bytes pairs.
 // Returns 1 published, 0 unchanged (same version current and its table present), -1 a newer seq is already
-// current (another publisher won). Every JSON read is guarded, so a malformed pointer or history entry in
+// current (another publisher won), -2 held: a rollback from exactly this version is in force. Every JSON read is guarded, so a malformed pointer or history entry in
 // Redis is overwritten instead of failing every publish.
 const PUBLISH_LUA = `
 local function decode(raw)
@@ -24,6 +24,8 @@ local c = cur and decode(cur)
 if c then
   -- unchanged only if the table itself is still there (it may have been evicted or deleted)
   if c.version == ARGV[1] and redis.call('HEXISTS', KEYS[3], 'manifest') == 1 then return 0 end
+  -- an operator rolled back from exactly this version: held until the objects change
+  if type(c.rollback) == 'table' and c.rollback.from == ARGV[1] then return -2 end
   if tonumber(c.seq) and tonumber(c.seq) >= tonumber(ARGV[2]) then return -1 end
 end
 redis.call('DEL', KEYS[3])
@@ -107,23 +109,37 @@ export class RedisPublisher {
     for (const [name, bytes] of bundle.parts) args.push(name, Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength));
     const r = (await this.redis.eval(PUBLISH_LUA, 3, this.layout.current, this.layout.history, this.layout.table(table.version), ...args)) as number;
     if (r === 0) return { kind: 'unchanged', version: table.version };
+    if (r === -2) return { kind: 'held-by-rollback', version: table.version, current: cur?.version ?? '?' };
     if (r === -1) throw new PublishConflictError(`a newer version than seq ${seq} is already current in cluster ${this.o.cluster}`);
     return { kind: 'published', pointer };
   }
 }
 
-// KEYS: current, history, table:<version>; ARGV: version, pointer JSON, history JSON, channel.
+// KEYS: current, history, table:<version>; ARGV: version, pointer JSON (without rollback), history JSON
+// (without rollback), channel, by, at. The rollback record is completed here, atomically with the read of
+// `current`: `from` is the version the agent would publish again, i.e. the `from` of a rollback already in
+// force (rolling back twice keeps holding the agent's version), else the current version.
 // Returns 1 rolled back, 0 already current, -1 unknown version (its table is gone).
 const ROLLBACK_LUA = `
 if redis.call('HEXISTS', KEYS[3], 'manifest') == 0 then return -1 end
+local from = '(none)'
 local cur = redis.call('GET', KEYS[1])
 if cur then
   local ok, c = pcall(cjson.decode, cur)
-  if ok and type(c) == 'table' and c.version == ARGV[1] then return 0 end
+  if ok and type(c) == 'table' then
+    if c.version == ARGV[1] then return 0 end
+    if type(c.rollback) == 'table' and c.rollback.from then from = c.rollback.from else from = c.version end
+  end
 end
-redis.call('SET', KEYS[1], ARGV[2])
-redis.call('LPUSH', KEYS[2], ARGV[3])
-redis.call('PUBLISH', ARGV[4], ARGV[2])
+local record = { from = from, by = ARGV[5], at = ARGV[6] }
+local pointer = cjson.decode(ARGV[2])
+pointer.rollback = record
+local entry = cjson.decode(ARGV[3])
+entry.rollback = record
+local p = cjson.encode(pointer)
+redis.call('SET', KEYS[1], p)
+redis.call('LPUSH', KEYS[2], cjson.encode(entry))
+redis.call('PUBLISH', ARGV[4], p)
 return 1
 `;
 
@@ -132,16 +148,13 @@ export class UnknownVersionError extends Error {
 }
 
 /** Makes an earlier, already signed version current again (issue 6): nothing is re-signed. The pointer
- * records who and when and what it replaced; workers accept its lower sequence number because of that
- * record, and the agent leaves it alone until the cluster's objects change. */
+ * records who and when and which version it holds back; workers accept its lower sequence number because
+ * of that record, and the agent leaves it alone until the cluster's objects change. */
 export async function rollback(redis: Redis, cluster: string, target: HistoryEntry, by: string): Promise<'rolled-back' | 'already-current'> {
   const l = redisLayout(cluster);
-  const raw = await redis.get(l.current);
-  const from = raw === null ? '(none)' : (JSON.parse(raw) as CurrentPointer).version;
-  const at = new Date().toISOString();
-  const pointer: CurrentPointer = { version: target.version, seq: target.seq, publishedAt: target.publishedAt, publisher: target.publisher, rollback: { from, by, at } };
-  const entry: HistoryEntry = { ...target, rollback: { from, by, at } };
-  const r = (await redis.eval(ROLLBACK_LUA, 3, l.current, l.history, l.table(target.version), target.version, JSON.stringify(pointer), JSON.stringify(entry), l.channel)) as number;
+  const { rollback: _r, ...plain } = target;
+  const pointer: CurrentPointer = { version: plain.version, seq: plain.seq, publishedAt: plain.publishedAt, publisher: plain.publisher };
+  const r = (await redis.eval(ROLLBACK_LUA, 3, l.current, l.history, l.table(target.version), target.version, JSON.stringify(pointer), JSON.stringify(plain), l.channel, by, new Date().toISOString())) as number;
   if (r === -1) throw new UnknownVersionError(`version ${target.version} is no longer stored in cluster ${cluster}`);
   return r === 1 ? 'rolled-back' : 'already-current';
 }

@@ -13,6 +13,7 @@ import { generateSelfSignedCertificate } from '../../gateway/tls/selfsigned.ts';
 import { generateKeySet, loadSigningKeys, loadVerifyingKeys } from '../../cli/keys.ts';
 import { compile } from '../../sync/compile/index.ts';
 import { RedisPublisher } from '../../sync/publish/redis.ts';
+import { PublishLoop } from '../../sync/publish/loop.ts';
 import { ingress, objects, ourClass, service, tlsSecret } from '../support/manifests.ts';
 import { waitFor } from '../support/process.ts';
 import { startRedis, type RedisServer } from '../support/redis.ts';
@@ -143,6 +144,36 @@ describe('publishing', () => {
     expect(text).toContain('BEGIN CERTIFICATE');
     expect(text).not.toContain('PRIVATE KEY');
     expect(text).not.toContain(cert.keyPem.split('\n')[1]!);
+  });
+});
+
+describe('the publish loop', () => {
+  it('publishes nothing more after withdraw (a replica that lost the lease), not even into an emptied Redis', async () => {
+    const loop = new PublishLoop({ url: server.url, cluster, keys: signing, history: 5, publisher: 'ex-leader', log: () => {}, watchdogMs: 100 });
+    loop.start();
+    try {
+      loop.offer(world(1, 0));
+      await waitFor(async () => (await redis.get(redisLayout(cluster).current)) !== null);
+      loop.withdraw();
+      await redis.del(redisLayout(cluster).current);
+      await new Promise((r) => setTimeout(r, 600)); // several watchdog rounds
+      expect(await redis.get(redisLayout(cluster).current)).toBeNull();
+    } finally {
+      loop.close();
+    }
+  });
+
+  it('republishes into an emptied Redis while it leads', async () => {
+    const loop = new PublishLoop({ url: server.url, cluster, keys: signing, history: 5, publisher: 'leader', log: () => {}, watchdogMs: 100 });
+    loop.start();
+    try {
+      loop.offer(world(1, 0));
+      await waitFor(async () => (await redis.get(redisLayout(cluster).current)) !== null);
+      await redis.del(redisLayout(cluster).current);
+      await waitFor(async () => (await redis.get(redisLayout(cluster).current)) !== null, 3_000, () => 'the republish');
+    } finally {
+      loop.close();
+    }
   });
 });
 

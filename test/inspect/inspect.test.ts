@@ -54,6 +54,7 @@ beforeAll(async () => {
   server = await startRedis();
   redis = server.client();
   await generateKeySet(join(dir, 'keys'));
+  await generateKeySet(join(dir, 'other'));
   loop = new PublishLoop({ url: server.url, cluster: 'inspect', keys: await loadSigningKeys(join(dir, 'keys')), history: 10, publisher: 'test-agent', log: () => {}, watchdogMs: 200 });
   loop.start();
   loop.offer(world(1));
@@ -148,18 +149,33 @@ describe('diagnostics', () => {
 describe('rollback', () => {
   it('makes an earlier signed version current; workers follow; the agent holds off until the objects change', async () => {
     const v1 = world(1).table.version;
+    const v2 = world(2).table.version;
     const out = await inspect('rollback', v1.slice(7, 19));
     expect(out).toMatch(/^rolled back inspect from sha256:\S+ to sha256:\S+ \(by \S+@\S+\)/);
     const p = await pointer();
     expect(p.version).toBe(v1);
-    expect(p.rollback).toMatchObject({ from: world(2).table.version });
+    expect(p.rollback).toMatchObject({ from: v2 });
     await waitFor(() => live.table?.version === v1, 5_000, () => 'the worker to follow the rollback');
     expect(await inspect('status')).toMatch(/^rollback:\s+in force: from sha256:/m);
-    // The agent still compiles world(2): its watchdog must not undo the rollback.
+    // The agent still compiles world(2): neither its watchdog nor a new offer may undo the rollback.
     loop.offer(world(2));
     await new Promise((r) => setTimeout(r, 800));
     expect((await pointer()).version).toBe(v1);
-    // The objects change: a new version is published and the rollback ends.
+  });
+
+  it('a second rollback keeps holding the version the agent would publish', async () => {
+    const v1 = world(1).table.version;
+    const v2 = world(2).table.version;
+    await inspect('rollback', v2.slice(7, 19)); // v1 → v2: v2 is what the agent compiles; still held
+    await inspect('rollback', v1.slice(7, 19)); // and back to v1
+    const p = await pointer();
+    expect(p).toMatchObject({ version: v1, rollback: { from: v2 } });
+    loop.offer(world(2));
+    await new Promise((r) => setTimeout(r, 800));
+    expect((await pointer()).version).toBe(v1);
+  });
+
+  it('ends when the objects change: the agent publishes the new table', async () => {
     const v3 = compile(objects(ourClass(), service('web', [{ address: '10.0.0.9', port: 8080 }]), ingress('shop', { host: 'shop.test', paths: [{ path: '/', service: 'web' }] })));
     loop.offer(v3);
     await waitFor(async () => (await pointer()).version === v3.table.version, 5_000, () => 'the new version');
@@ -175,9 +191,10 @@ describe('errors: one line and a documented exit code', () => {
     ['unknown version', ['diff', 'deadbeef'], 5, /no stored version deadbeef in cluster inspect/],
     ['unknown command', ['frobnicate'], 2, /inspect: unknown command "frobnicate"/],
     ['bad output format', ['status', '-o', 'xml'], 2, /-o must be table, json or yaml/],
+    ['a stored table that does not verify with the given key', ['status', '--keys', 'OTHER'], 6, /refused: manifest signature does not verify/],
   ])('%s', (_n, args, code, message) => {
     const withRedis = args.includes('--redis') ? args : [...args, '--redis', server.url];
-    const r = runPortico(['inspect', ...withRedis, ...(args.includes('--cluster') || args[0] === 'frobnicate' ? [] : ['--cluster', 'inspect'])]);
+    const r = runPortico(['inspect', ...withRedis.map((a) => (a === 'OTHER' ? join(dir, 'other') : a)), ...(args.includes('--cluster') || args[0] === 'frobnicate' ? [] : ['--cluster', 'inspect'])]);
     expect(r.status).toBe(code);
     expect(r.stderr).toMatch(message);
     expect(r.stderr.trim().split('\n')).toHaveLength(1);

@@ -115,6 +115,8 @@ afterAll(async () => {
 describe('objects through the API → table in Redis', () => {
   it('publishes the Ingresses that existed before it started (first table after every informer listed)', async () => {
     await waitFor(async () => (await hostOf('shop.test')) !== undefined, 30_000, () => `the first table:\n${agents[0]!.p.logs()}`);
+    // The first publish already held everything: no partial table went out before every informer listed.
+    expect(await r.llen('portico:{k8s}:history')).toBe(1);
     const t = (await published())!.table;
     expect(t.backends.find((b) => b.id === `${NS}/web:80`)?.endpoints.map((e) => e.address)).toEqual(['10.1.0.1', '10.1.0.2']);
   });
@@ -266,5 +268,19 @@ describe('resilience', () => {
     await waitFor(async () => (await metric(c, 'portico_sync_leader')) === 1, 10_000, () => `agent-c to lead:\n${c.p.logs()}`);
     // Without the release the successor waits for expiry: at least ~3.4 s of the 4 s lease (renewed every 0.57 s).
     expect(Date.now() - stoppedAt).toBeLessThan(2_500);
+  });
+
+  it('an agent that starts while the apiserver is down is not ready until every informer has listed', async () => {
+    await cluster.stopApiserver();
+    const d = await startAgent('agent-d');
+    try {
+      await waitFor(async () => (await request(`${d.admin}/readyz`)).status === 503, 15_000, () => `agent-d admin:\n${d.p.logs()}`);
+      await new Promise((res) => setTimeout(res, 1500)); // failed lists must not count as synced
+      expect((await request(`${d.admin}/readyz`)).body).toMatch(/informers not synced/);
+    } finally {
+      await cluster.startApiserver();
+    }
+    await waitFor(async () => (await request(`${d.admin}/readyz`)).status === 200, 30_000, () => `agent-d to sync:\n${d.p.logs().slice(-2000)}`);
+    expect((await request(`${d.admin}/readyz`)).body).toMatch(/standby/);
   });
 });
