@@ -34,11 +34,23 @@ export async function renderDashboard(redis: Redis, keys: VerifyingKeys | null, 
   const sections: string[] = [];
   const clusters = await listClusters(redis);
   for (const cluster of clusters) {
-    const ptr = await currentPointer(redis, cluster);
-    const v = await loadVersion(redis, cluster, ptr.version, keys);
-    const s = statusView(cluster, ptr, v, await workers(redis, cluster));
-    const certs = certRows(v, now);
-    sections.push(`<section id="cluster-${esc(cluster)}"><h2>Cluster ${esc(cluster)}</h2>
+    try {
+      sections.push(await clusterSection(redis, cluster, keys, now));
+    } catch (err) {
+      // One cluster whose table does not verify (or vanished mid-read) must not hide the others.
+      sections.push(`<section id="cluster-${esc(cluster)}"><h2>Cluster ${esc(cluster)}</h2><p class="bad">Cannot show this cluster: ${esc((err as Error).message)}</p></section>`);
+    }
+  }
+  return `<!doctype html><html lang="en"><head><meta charset="utf-8"><meta http-equiv="refresh" content="10"><title>Portico edge</title><style>${STYLE}</style></head>
+<body><h1>Portico edge</h1><p>${esc(now.toISOString())}</p>${sections.join('\n') || '<p class="empty">No cluster has published a table to this Redis yet.</p>'}</body></html>`;
+}
+
+async function clusterSection(redis: Redis, cluster: string, keys: VerifyingKeys | null, now: Date): Promise<string> {
+  const ptr = await currentPointer(redis, cluster);
+  const v = await loadVersion(redis, cluster, ptr.version, keys);
+  const s = statusView(cluster, ptr, v, await workers(redis, cluster));
+  const certs = certRows(v, now);
+  return `<section id="cluster-${esc(cluster)}"><h2>Cluster ${esc(cluster)}</h2>
 <p>Serving <code>${esc(s.version)}</code> (seq ${esc(s.seq)}), published ${esc(s.publishedAt)} by ${esc(s.publisher)}; signature ${esc(s.signature)}.
 ${s.rollback ? `<span class="bad">Rollback in force</span> (from <code>${esc(s.rollback.from)}</code> by ${esc(s.rollback.by)} at ${esc(s.rollback.at)}).` : ''}</p>
 <p>${esc(s.hosts)} hosts, ${esc(s.routes)} routes, ${esc(s.certificates)} certificates, ${esc(s.diagnostics)} diagnostics.
@@ -46,10 +58,7 @@ Fleet: <span class="${s.converged ? 'ok' : 'bad'}">${s.converged ? 'converged' :
 <h3>Workers</h3>${tableHtml(s.workers.map((w) => ({ ...w, version: w.version?.slice(0, 19) ?? null })), 'no worker heartbeats')}
 <h3>Routes</h3>${tableHtml(routeRows(v.table), 'no routes')}
 <h3>Certificates</h3>${tableHtml(certs, 'no TLS hosts')}
-<h3>Diagnostics</h3>${tableHtml(v.diagnostics.map((d) => ({ object: `${d.object.kind} ${d.object.namespace}/${d.object.name}`, severity: d.severity, code: d.code, message: d.message })), 'no diagnostics')}</section>`);
-  }
-  return `<!doctype html><html lang="en"><head><meta charset="utf-8"><meta http-equiv="refresh" content="10"><title>Portico edge</title><style>${STYLE}</style></head>
-<body><h1>Portico edge</h1><p>${esc(now.toISOString())}</p>${sections.join('\n') || '<p class="empty">No cluster has published a table to this Redis yet.</p>'}</body></html>`;
+<h3>Diagnostics</h3>${tableHtml(v.diagnostics.map((d) => ({ object: `${d.object.kind} ${d.object.namespace}/${d.object.name}`, severity: d.severity, code: d.code, message: d.message })), 'no diagnostics')}</section>`;
 }
 
 export function dashboardApp(redis: Redis, keys: VerifyingKeys | null): Hono {

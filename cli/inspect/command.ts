@@ -64,7 +64,8 @@ export async function runInspect(argv: string[], out: (s: string) => void = (s) 
     let cluster = v.cluster;
     if (cluster === undefined) {
       const all = await listClusters(redis);
-      if (all.length !== 1) throw new UsageError(`inspect: --cluster is required (clusters here: ${all.join(', ') || 'none'})`);
+      if (all.length === 0) throw new InspectError('PORTICO_UNKNOWN_CLUSTER', 'no cluster has published a table to this Redis', 4);
+      if (all.length > 1) throw new UsageError(`inspect: --cluster is required (clusters here: ${all.join(', ')})`);
       cluster = all[0]!;
     }
     const ptr = await currentPointer(redis, cluster);
@@ -119,7 +120,7 @@ export async function runInspect(argv: string[], out: (s: string) => void = (s) 
         if (target === undefined) throw new UsageError('inspect rollback: a version is required (see: portico inspect history)');
         const entry = await resolveVersion(redis, cluster, target);
         if (keys !== null) await loadVersion(redis, cluster, entry.version, keys); // refuse to roll back to a table that does not verify
-        const by = `${userInfo().username}@${hostname()}`;
+        const by = `${whoAmI()}@${hostname()}`;
         const r = await rollback(redis, cluster, entry, by);
         return out(render({ result: r, version: entry.version, from: ptr.version, by }, format, () =>
           r === 'already-current' ? `${entry.version} is already current\n` : `rolled back ${cluster} from ${ptr.version} to ${entry.version} (by ${by}); the agent republishes when the cluster's objects change\n`));
@@ -148,4 +149,13 @@ function humanDiff(d: ReturnType<typeof diff>): string {
   section('certificates', [['+', d.certificates.added], ['-', d.certificates.removed], ['~', d.certificates.changed]]);
   if (lines.length === 2) lines.push('', 'no differences');
   return lines.join('\n') + '\n';
+}
+
+/** The operator's name for the rollback record; a uid without a passwd entry must not abort the rollback. */
+function whoAmI(): string {
+  try {
+    return userInfo().username;
+  } catch {
+    return process.env.USER ?? `uid ${process.getuid?.() ?? '?'}`;
+  }
 }

@@ -52,7 +52,9 @@ export async function history(redis: Redis, cluster: string): Promise<HistoryEnt
 /** A version given in full, by a unique prefix of its hash (`sha256:ab12` or `ab12`), or the default. */
 export async function resolveVersion(redis: Redis, cluster: string, given: string): Promise<HistoryEntry> {
   const entries = await history(redis, cluster);
-  const want = given.startsWith('sha256:') ? given : `sha256:${given}`;
+  const hex = given.toLowerCase().replace(/^sha256:/, '');
+  if (!/^[0-9a-f]{4,64}$/.test(hex)) throw new InspectError('PORTICO_UNKNOWN_VERSION', `${JSON.stringify(given)} is not a version: give at least 4 hex digits of its hash`, 5);
+  const want = `sha256:${hex}`;
   const hits = [...new Map(entries.filter((e) => e.version.startsWith(want)).map((e) => [e.version, e])).values()];
   if (hits.length === 1 && (await redis.exists(redisLayout(cluster).table(hits[0]!.version))) === 1) return hits[0]!;
   if (hits.length > 1) throw new InspectError('PORTICO_UNKNOWN_VERSION', `version ${given} is ambiguous in cluster ${cluster}: ${hits.map((h) => h.version.slice(7, 19)).join(', ')}`, 5);
