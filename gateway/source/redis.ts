@@ -6,7 +6,7 @@
 // file (verified the same way) serves until Redis answers.
 import { hostname } from 'node:os';
 import { Redis } from 'ioredis';
-import { BundleError, MAX_MANIFEST_BYTES, openBundle, verifyManifest, type Manifest, type PartReader, type VerifyingKeys } from '../table/bundle.ts';
+import { BundleError, MAX_MANIFEST_BYTES, openBundle, verifyManifest, type Manifest, type VerifyingKeys } from '../table/bundle.ts';
 import { redisLayout, type CurrentPointer, type Heartbeat, type RedisLayout } from '../table/redis-layout.ts';
 import type { LiveTable } from '../live.ts';
 import { readCacheFile, writeCacheFile, type CachedBundle } from './cache-file.ts';
@@ -157,14 +157,8 @@ export class RedisTableSource {
       if (m.seq < servedSeq && ptr.rollback === undefined) {
         throw new RefusedError('PORTICO_TABLE_OLDER', `version ${m.version} (seq ${m.seq}) is older than the served ${this.served!.manifest.version} (seq ${servedSeq}) and no rollback is recorded: a replayed pointer`);
       }
-      const parts = new Map<string, Uint8Array>();
-      await this.install(m, { manifest: jws, parts }, 'redis', async (ref) => {
-        const field = `part:${ref.name}`;
-        if ((await this.redis.hstrlen(key, field)) > ref.bytes) throw new BundleError('PORTICO_BUNDLE_DIGEST', `part ${ref.name} of ${m.version} is larger than its signed size`);
-        const b = await this.redis.hgetBuffer(key, field);
-        if (b !== null) parts.set(ref.name, b);
-        return b;
-      });
+      const parts = await this.fetchParts(key, m);
+      await this.install(m, { manifest: jws, parts }, 'redis');
       this.refused = null;
       if (this.o.cacheFile !== null) {
         await writeCacheFile(this.o.cacheFile, { manifest: jws, parts }).catch((err: Error) => this.o.log('warn', `cannot write cache file: ${err.message}`));
@@ -173,6 +167,25 @@ export class RedisTableSource {
       if (this.redis.status !== 'ready' || this.onCommandError(err)) return; // lost Redis mid-load: not the table's fault
       this.refuse(raw, ptr.version, err);
     }
+  }
+
+  /** All parts in two round trips: their sizes first (nothing larger than signed is ever fetched, so a
+   * huge value planted in Redis cannot exhaust memory), then their bytes. */
+  private async fetchParts(key: string, m: Manifest): Promise<Map<string, Uint8Array>> {
+    const sizes = await this.redis.pipeline(m.parts.map((ref) => ['hstrlen', key, `part:${ref.name}`])).exec();
+    m.parts.forEach((ref, i) => {
+      const [err, len] = sizes?.[i] ?? [new Error('no reply'), 0];
+      if (err) throw err;
+      if ((len as number) > ref.bytes) throw new BundleError('PORTICO_BUNDLE_DIGEST', `part ${ref.name} of ${m.version} is larger than its signed size`);
+    });
+    const names = m.parts.map((ref) => `part:${ref.name}`);
+    const values = names.length === 0 ? [] : await this.redis.hmgetBuffer(key, ...names);
+    const parts = new Map<string, Uint8Array>();
+    m.parts.forEach((ref, i) => {
+      const b = values[i];
+      if (b !== null && b !== undefined) parts.set(ref.name, b);
+    });
+    return parts;
   }
 
   /** A timed-out command means a connection that stopped answering: reconnect. True if it was one. */
@@ -185,8 +198,8 @@ export class RedisTableSource {
     return false;
   }
 
-  private async install(m: Manifest, b: CachedBundle, source: 'redis' | 'cache', read?: PartReader): Promise<void> {
-    const opened = await openBundle(m, read ?? (async (ref) => b.parts.get(ref.name) ?? null), this.o.keys);
+  private async install(m: Manifest, b: CachedBundle, source: 'redis' | 'cache'): Promise<void> {
+    const opened = await openBundle(m, async (ref) => b.parts.get(ref.name) ?? null, this.o.keys);
     this.o.live.swap(opened.table, opened.certificates, { prevalidated: true });
     this.served = { manifest: m, source };
     this.o.log('info', 'table swapped in', { version: m.version, seq: m.seq, source, hosts: m.hosts, routes: m.routes });
