@@ -4,7 +4,7 @@ import { sealTable } from '../gateway/table/canonical.ts';
 import { compileMatcher } from '../gateway/table/match.ts';
 import type { HostRoutes } from '../gateway/table/schema.ts';
 
-const backend = { id: 'ns/svc:80', service: { namespace: 'ns', name: 'svc', port: 80 }, endpoints: [{ address: '10.0.0.1', port: 8080, zone: null }] };
+const backend = { id: 'ns/svc:80', service: { namespace: 'ns', name: 'svc', port: 80 }, endpoints: [{ address: '10.0.0.1', port: 8080, zone: null }], notReady: 0 };
 const route = (path: string) => ({ path, pathType: 'Prefix' as const, backend: backend.id, source: { namespace: 'ns', name: 'ing' }, policies: { sslRedirect: false } });
 const hosts: HostRoutes[] = [];
 for (let i = 0; i < 10_000; i++) hosts.push({ host: `app-${i}.example.com`, tls: null, fallbackBackend: null, routes: ['', '/api', '/api/v1', '/static', '/admin/tools'].map(route) });

@@ -37,7 +37,7 @@ export function routeRows(t: RoutingTable, onlyHost?: string): RouteRow[] {
   const backends = new Map(t.backends.map((b) => [b.id, b] as const));
   const hosts = onlyHost === undefined ? t.hosts : t.hosts.filter((h) => h.host === normalizeHost(onlyHost) || h.host === onlyHost);
   const rows: RouteRow[] = [];
-  const eps = (b: Backend | undefined): string => (b === undefined ? '?' : `${b.endpoints.length} ready`);
+  const eps = (b: Backend | undefined): string => (b === undefined ? '?' : `${b.endpoints.length}/${b.endpoints.length + b.notReady} ready`);
   const tls = (h: HostRoutes): string => (h.tls === null ? '-' : h.tls.certificate ?? 'default certificate');
   for (const h of hosts) {
     for (const r of h.routes) {

@@ -59,6 +59,8 @@ export interface Backend {
   service: ObjectRef & { port: number | string };
   /** Ready endpoints only; empty means the backend answers 503. */
   endpoints: Endpoint[];
+  /** Endpoints that exist but are not ready: never routed to, counted for inspection (ready/total). */
+  notReady: number;
 }
 
 export interface CertificateInfo {

@@ -6,7 +6,7 @@ import type { Backend, PathType, Route } from './schema.ts';
 import { validate } from './validate.ts';
 
 const backend = (id: string, ...ports: number[]): Backend => ({
-  id, service: { namespace: 'default', name: id, port: 80 }, endpoints: ports.map((port) => ({ address: '127.0.0.1', port, zone: null })),
+  id, service: { namespace: 'default', name: id, port: 80 }, endpoints: ports.map((port) => ({ address: '127.0.0.1', port, zone: null })), notReady: 0,
 });
 const route = (path: string, pathType: PathType, b: string): Route => ({
   path, pathType, backend: b, source: { namespace: 'default', name: 'ing' }, policies: { sslRedirect: false },

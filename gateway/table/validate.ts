@@ -64,6 +64,7 @@ function* checkSteps(value: unknown, opts: ValidateOptions): Generator<void, Tab
     if (backendIds.has(b.id)) bad(`${at}.id`, `duplicate backend id ${b.id}`);
     backendIds.add(b.id);
     if (!isObj(b.service) || typeof b.service.namespace !== 'string' || typeof b.service.name !== 'string') bad(`${at}.service`, 'needs namespace and name');
+    if (!Number.isSafeInteger(b.notReady) || b.notReady < 0) bad(`${at}.notReady`, 'must be a count');
     if (!Array.isArray(b.endpoints)) { bad(`${at}.endpoints`, 'must be an array'); continue; }
     b.endpoints.forEach((e, j) => {
       if (!isObj(e) || typeof e.address !== 'string' || e.address === '') bad(`${at}.endpoints[${j}].address`, 'must be a non-empty string');

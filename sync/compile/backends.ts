@@ -29,9 +29,11 @@ function describePorts(ports: readonly Fields[]): string {
   return 'it has ' + ports.map((p) => (typeof p.name === 'string' && p.name !== '' ? `${String(p.port)} (${JSON.stringify(p.name)})` : String(p.port))).join(', ');
 }
 
-/** Ready endpoints of the slices for one Service port, deduplicated by address and port. */
-function endpointsFor(slices: readonly ObjectInfo[], portName: string): Endpoint[] {
+/** Ready endpoints of the slices for one Service port, deduplicated by address and port, and how many
+ * others exist but are not ready (never routed to; shown by inspection as ready/total). */
+function endpointsFor(slices: readonly ObjectInfo[], portName: string): { ready: Endpoint[]; notReady: number } {
   const out = new Map<string, Endpoint>();
+  const notReady = new Set<string>();
   for (const s of slices) {
     const slice = fields(s.raw);
     if (slice.addressType !== 'IPv4' && slice.addressType !== 'IPv6') continue; // FQDN slices are not routable addresses
@@ -40,18 +42,19 @@ function endpointsFor(slices: readonly ObjectInfo[], portName: string): Endpoint
     const family = slice.addressType === 'IPv4' ? 4 : 6;
     for (const e of items(slice.endpoints)) {
       const ep = fields(e);
-      if (fields(ep.conditions).ready === false) continue; // nil means ready (EndpointConditions API docs)
       const address = text(items(ep.addresses)[0]);
       if (address === undefined || isIP(address) !== family) continue;
       const key = `${address} ${port.port}`;
-      if (!out.has(key)) out.set(key, { address, port: port.port, zone: text(ep.zone) ?? null });
+      if (fields(ep.conditions).ready === false) notReady.add(key); // nil means ready (EndpointConditions API docs)
+      else if (!out.has(key)) out.set(key, { address, port: port.port, zone: text(ep.zone) ?? null });
     }
   }
-  return [...out.values()];
+  for (const key of out.keys()) notReady.delete(key); // ready in one slice, not in another: it is ready
+  return { ready: [...out.values()], notReady: notReady.size };
 }
 
 function resolveService(ref: BackendRef, services: ReadonlyMap<string, ObjectInfo>, slicesByService: ReadonlyMap<string, ObjectInfo[]>): Resolution {
-  const backend: Backend = { id: ref.id, service: { namespace: ref.namespace, name: ref.service, port: ref.port }, endpoints: [] };
+  const backend: Backend = { id: ref.id, service: { namespace: ref.namespace, name: ref.service, port: ref.port }, endpoints: [], notReady: 0 };
   const key = `${ref.namespace}/${ref.service}`;
   const svc = services.get(key);
   if (svc === undefined) {
@@ -70,7 +73,9 @@ function resolveService(ref: BackendRef, services: ReadonlyMap<string, ObjectInf
     const which = typeof ref.port === 'number' ? `port ${ref.port}` : `port named ${JSON.stringify(ref.port)}`;
     return { backend, problem: { code: 'ServicePortNotFound', message: `Service ${key} has no ${which} (${describePorts(ports)}); backend ${ref.id} answers 503` } };
   }
-  backend.endpoints = endpointsFor(slicesByService.get(key) ?? [], text(port.name) ?? '');
+  const found = endpointsFor(slicesByService.get(key) ?? [], text(port.name) ?? '');
+  backend.endpoints = found.ready;
+  backend.notReady = found.notReady;
   return { backend, problem: null };
 }
 
@@ -99,7 +104,7 @@ export function backendResolver(services: readonly unknown[], endpointSlices: re
         r = resolveService(ref, svcIndex, sliceIndex);
       } catch (e) {
         // Unreachable with the defensive readers above; kept so a malformed Service can never fail the table.
-        const backend: Backend = { id: ref.id, service: { namespace: ref.namespace, name: ref.service, port: ref.port }, endpoints: [] };
+        const backend: Backend = { id: ref.id, service: { namespace: ref.namespace, name: ref.service, port: ref.port }, endpoints: [], notReady: 0 };
         r = { backend, problem: { code: 'InvalidObject', message: `Service ${ref.namespace}/${ref.service} could not be read (${errorText(e)}); backend ${ref.id} answers 503` } };
       }
       memo.set(ref.id, r);

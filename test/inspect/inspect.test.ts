@@ -33,7 +33,7 @@ const expired = makeCert({ cn: 'old.test', sans: ['old.test'], key: 'ec', expire
 const world = (v: 1 | 2) => compile(objects(
   ourClass(),
   service('web', [{ address: '10.0.0.1', port: 8080 }, { address: '10.0.0.2', port: 8080 }]),
-  service('api', v === 1 ? [{ address: '10.0.1.1', port: 9000 }] : [{ address: '10.0.1.2', port: 9000 }]),
+  service('api', [v === 1 ? { address: '10.0.1.1', port: 9000 } : { address: '10.0.1.2', port: 9000 }, { address: '10.0.1.9', port: 9000, ready: false }]),
   service('empty', []),
   tlsSecret('shop-tls', fine.certPem, fine.keyPem), tlsSecret('old-tls', expired.certPem, expired.keyPem), tlsSecret('soon-tls', soon.certPem, soon.keyPem),
   ingress('shop', { host: 'shop.test', paths: [{ path: '/', service: 'web' }, { path: '/api', service: 'api' }, { path: '/down', service: 'empty' }], tls: [{ hosts: ['shop.test'], secretName: 'shop-tls' }], defaultBackend: 'web' }),
@@ -85,8 +85,8 @@ describe('status', () => {
 describe('routes', () => {
   it('lists hosts, paths, backends, ready endpoints, TLS and redirects', async () => {
     const out = await inspect('routes');
-    expect(out).toMatch(/^shop\.test\s+\/api\s+Prefix\s+default\/api:80\s+1 ready\s+default\/shop-tls\s+https\s+default\/shop$/m);
-    expect(out).toMatch(/^shop\.test\s+\/down\s+Prefix\s+default\/empty:80\s+0 ready/m);
+    expect(out).toMatch(/^shop\.test\s+\/api\s+Prefix\s+default\/api:80\s+1\/2 ready\s+default\/shop-tls\s+https\s+default\/shop$/m);
+    expect(out).toMatch(/^shop\.test\s+\/down\s+Prefix\s+default\/empty:80\s+0\/0 ready/m);
     expect(out).toMatch(/^shop\.test\s+\(unmatched\)\s+fallback\s+default\/web:http/m);
   });
   it('filters by host', async () => {
