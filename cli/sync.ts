@@ -22,7 +22,7 @@ import { CONTROL_PLANE_FLAGS, parseControlPlaneFlags, type ControlPlaneFlags } f
 export const SYNC_USAGE = `usage: portico sync (--manifests DIR | --kubeconfig PATH | --in-cluster) --redis URL --cluster NAME --keys DIR
                     [--history 50] [--publisher NAME] [--admin HOST:PORT|off]
   in a cluster: [--publish-address ADDR]... [--lease-namespace NS] [--lease-name portico-sync] [--lease-duration 15s]
-                [--ingress-class portico] [--controller portico.dev/ingress-controller] [--secret-selector LABELS]
+                [--ingress-class portico] [--controller portico.dev/ingress-controller] [--secret-selector LABELS] [--rewatch 5m]
 --keys defaults to $PORTICO_KEYS; the agent reads signing-key.jwk.json and encryption-key.jwk.json`;
 
 type Source = { kind: 'manifests'; dir: string } | { kind: 'kube'; kubeconfig: string | null };
@@ -37,6 +37,7 @@ export interface SyncConfig extends ControlPlaneFlags {
   annotationClass: string;
   controller: string;
   secretSelector: string | undefined;
+  rewatchMs: number;
 }
 
 export function parseSyncFlags(argv: string[]): SyncConfig {
@@ -44,7 +45,7 @@ export function parseSyncFlags(argv: string[]): SyncConfig {
     ...CONTROL_PLANE_FLAGS, manifests: { type: 'string' }, kubeconfig: { type: 'string' }, 'in-cluster': { type: 'boolean' },
     history: { type: 'string' }, publisher: { type: 'string' }, admin: { type: 'string' },
     'publish-address': { type: 'string', multiple: true }, 'lease-namespace': { type: 'string' }, 'lease-name': { type: 'string' }, 'lease-duration': { type: 'string' },
-    'ingress-class': { type: 'string' }, controller: { type: 'string' }, 'secret-selector': { type: 'string' },
+    'ingress-class': { type: 'string' }, controller: { type: 'string' }, 'secret-selector': { type: 'string' }, rewatch: { type: 'string' },
   });
   const chosen = [v.manifests !== undefined, v.kubeconfig !== undefined, v['in-cluster'] === true].filter(Boolean).length;
   if (chosen !== 1) throw new UsageError('give exactly one source: --manifests DIR, --kubeconfig PATH or --in-cluster');
@@ -63,6 +64,7 @@ export function parseSyncFlags(argv: string[]): SyncConfig {
     annotationClass: v['ingress-class'] ?? DEFAULT_COMPILE_OPTIONS.annotationClass,
     controller: v.controller ?? DEFAULT_COMPILE_OPTIONS.controller,
     secretSelector: v['secret-selector'],
+    rewatchMs: duration('rewatch', v.rewatch ?? '5m'),
   };
 }
 
@@ -97,7 +99,7 @@ export async function runSync(cfg: SyncConfig): Promise<{ close(): Promise<void>
       kc: loadKubeConfig(cfg.source.kubeconfig), publish: (r) => loop.offer(r), withdraw: () => loop.withdraw(), compile: { annotationClass: cfg.annotationClass, controller: cfg.controller },
       // Unique per process even when replicas share --publisher: two holders of one identity would both lead.
       publishAddresses: cfg.publishAddresses, identity: `${cfg.publisher}/${randomUUID().slice(0, 8)}`, lease: cfg.lease, log,
-      ...(cfg.secretSelector ? { secretLabelSelector: cfg.secretSelector } : {}),
+      ...(cfg.secretSelector ? { secretLabelSelector: cfg.secretSelector } : {}), rewatchMs: cfg.rewatchMs,
     });
     const started = agent.start().catch((err: Error) => log('error', `agent failed to start: ${err.message}`));
     readiness = () => !agent.watch.synced
@@ -113,6 +115,7 @@ export async function runSync(cfg: SyncConfig): Promise<{ close(): Promise<void>
       `portico_sync_compiles_total{kind="full"} ${agent.stats.fullCompiles}`, `portico_sync_compiles_total{kind="endpoints"} ${agent.stats.endpointCompiles}`,
       '# HELP portico_sync_last_compile_seconds Duration of the last compile.', '# TYPE portico_sync_last_compile_seconds gauge', `portico_sync_last_compile_seconds ${agent.stats.lastCompileMs / 1000}`,
       '# HELP portico_sync_informer_restarts_total Informers restarted after an error.', '# TYPE portico_sync_informer_restarts_total counter', `portico_sync_informer_restarts_total ${agent.watch.restarts}`,
+      '# HELP portico_sync_rewatches_total Watches re-opened on schedule (--rewatch).', '# TYPE portico_sync_rewatches_total counter', `portico_sync_rewatches_total ${agent.watch.rewatches}`,
       '# HELP portico_sync_api_write_errors_total Failed status or event writes.', '# TYPE portico_sync_api_write_errors_total counter', `portico_sync_api_write_errors_total ${agent.stats.apiWriteErrors}`,
       `portico_sync_diagnostics ${agent.result?.diagnostics.length ?? 0}`, '',
     ].join('\n');

@@ -23,6 +23,8 @@ export interface AgentOptions {
   identity: string;
   lease: { namespace: string; name: string; durationSeconds?: number };
   secretLabelSelector?: string;
+  /** See WatchOptions.rewatchMs. */
+  rewatchMs?: number;
   /** Quiet time before compiling after a change, and the longest a burst may delay a compile. */
   debounceMs?: number;
   maxDelayMs?: number;
@@ -61,7 +63,10 @@ export class KubeAgent {
 
   constructor(private readonly o: AgentOptions) {
     this.rest = new KubeRest(o.kc);
-    this.watch = new ClusterWatch(o.kc, { onChange: (k) => this.changed(k), log: o.log, ...(o.secretLabelSelector ? { secretLabelSelector: o.secretLabelSelector } : {}) });
+    this.watch = new ClusterWatch(o.kc, {
+      onChange: (k) => this.changed(k), log: o.log,
+      ...(o.secretLabelSelector ? { secretLabelSelector: o.secretLabelSelector } : {}), ...(o.rewatchMs ? { rewatchMs: o.rewatchMs } : {}),
+    });
     const duration = o.lease.durationSeconds ?? 15;
     this.elector = new LeaderElector(this.rest, {
       namespace: o.lease.namespace, name: o.lease.name, identity: o.identity, leaseDurationSeconds: duration,

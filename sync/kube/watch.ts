@@ -11,6 +11,10 @@ export interface WatchOptions {
   log(level: 'info' | 'warn' | 'error', msg: string, fields?: Record<string, unknown>): void;
   /** Extra label selector for TLS Secrets (only those are watched); empty: every kubernetes.io/tls Secret. */
   secretLabelSelector?: string;
+  /** Re-open every watch this often (from its last resource version: nothing is re-listed unless the
+   * apiserver answers 410). client-node 1.4 watches have no timeout, so a half-open connection would
+   * otherwise leave the agent on a stale view until TCP gives up (minutes). Default 5 minutes. */
+  rewatchMs?: number;
 }
 
 interface Source {
@@ -24,16 +28,28 @@ interface Source {
   failures: number;
   lastErrorAt: number;
   restart: NodeJS.Timeout | null;
+  /** Set while this agent closes the watch itself: the abort error that follows is not a failure. */
+  closing: boolean;
 }
 
 const key = (o: KubernetesObject): string => `${o.metadata?.namespace ?? ''}/${o.metadata?.name ?? ''}`;
 /** A plain-JSON copy: list results carry Date objects, watch events carry strings; the compiler reads strings. */
 const plain = (o: KubernetesObject): unknown => JSON.parse(JSON.stringify(o));
 
+/** What the compiler can see of an object: everything but status and bookkeeping. An update that changes
+ * none of it (our own status write, a managedFields shuffle) needs no recompile. */
+function relevant(o: unknown): string {
+  const { status: _s, metadata, ...rest } = o as { status?: unknown; metadata?: Record<string, unknown> };
+  const { resourceVersion: _rv, managedFields: _mf, generation: _g, ...meta } = metadata ?? {};
+  return JSON.stringify({ ...rest, metadata: meta });
+}
+
 export class ClusterWatch {
   private readonly sources: Source[];
   private stopped = false;
+  private rewatchTimer: NodeJS.Timeout | null = null;
   restarts = 0;
+  rewatches = 0;
 
   constructor(kc: KubeConfig, private readonly o: WatchOptions) {
     const net = kc.makeApiClient(NetworkingV1Api);
@@ -44,7 +60,7 @@ export class ClusterWatch {
     const make = (kind: Kind, path: string, list: List, labelSelector?: string, fieldSelector?: string): Source => {
       let onSynced = (): void => {};
       const whenSynced = new Promise<void>((resolve) => (onSynced = resolve));
-      return { kind, informer: new ListWatch<KubernetesObject>(path, watch, list, false, labelSelector, fieldSelector), store: new Map(), synced: false, onSynced, whenSynced, failures: 0, lastErrorAt: 0, restart: null };
+      return { kind, informer: new ListWatch<KubernetesObject>(path, watch, list, false, labelSelector, fieldSelector), store: new Map(), synced: false, onSynced, whenSynced, failures: 0, lastErrorAt: 0, restart: null, closing: false };
     };
     const tls = 'type=kubernetes.io/tls';
     const labels = o.secretLabelSelector || undefined;
@@ -57,8 +73,11 @@ export class ClusterWatch {
     ];
     for (const s of this.sources) {
       const put = (obj: KubernetesObject): void => {
-        s.store.set(key(obj), plain(obj));
-        if (s.synced) o.onChange(s.kind);
+        const k = key(obj);
+        const before = s.store.get(k);
+        const after = plain(obj);
+        s.store.set(k, after);
+        if (s.synced && (before === undefined || relevant(before) !== relevant(after))) o.onChange(s.kind);
       };
       s.informer.on('add', put);
       s.informer.on('update', put);
@@ -66,7 +85,9 @@ export class ClusterWatch {
         s.store.delete(key(obj));
         if (s.synced) o.onChange(s.kind);
       });
-      s.informer.on('error', (err) => this.restartLater(s, err));
+      s.informer.on('error', (err) => {
+        if (!s.closing) this.restartLater(s, err);
+      });
     }
   }
 
@@ -76,17 +97,30 @@ export class ClusterWatch {
       await this.run(s);
       await s.whenSynced;
     }));
+    this.rewatchTimer = setInterval(() => void this.rewatch(), this.o.rewatchMs ?? 300_000);
+  }
+
+  private async rewatch(): Promise<void> {
+    for (const s of this.sources) {
+      if (this.stopped || !s.synced || s.restart !== null) continue;
+      this.rewatches++;
+      s.closing = true;
+      await s.informer.stop();
+      // Let the aborted watch's done handler run before a new watch starts (it would abort the new one).
+      await new Promise((r) => setTimeout(r, 50));
+      s.closing = false;
+      void this.run(s);
+    }
   }
 
   /** start() of client-node resolves whether or not the list worked; a failed list also emits 'error',
    * which schedules the retry. A resource version means the list went through. */
   private async run(s: Source): Promise<void> {
     await s.informer.start().catch((err: unknown) => this.restartLater(s, err));
+    // After a restart or re-watch, whatever changed meanwhile arrives through the add/update/delete handlers.
     if (!s.synced && s.informer.latestResourceVersion() !== '') {
       s.synced = true;
       s.onSynced();
-    } else if (s.synced) {
-      this.o.onChange(s.kind); // after a restart: whatever the re-list or re-watch changed
     }
   }
 
@@ -117,6 +151,7 @@ export class ClusterWatch {
 
   async stop(): Promise<void> {
     this.stopped = true;
+    if (this.rewatchTimer !== null) clearInterval(this.rewatchTimer);
     for (const s of this.sources) {
       if (s.restart !== null) clearTimeout(s.restart);
       await s.informer.stop().catch(() => {});

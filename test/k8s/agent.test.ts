@@ -39,7 +39,7 @@ const kc = (file: string): KubeConfig => {
 async function startAgent(name: string): Promise<{ p: Spawned; admin: string }> {
   const port = await freePort();
   const p = spawnPortico(['sync', '--kubeconfig', cluster.agentKubeconfig, '--redis', redis.url, '--cluster', 'k8s', '--keys', join(tmp, 'keys'),
-    '--publish-address', ADDRESS, '--publisher', name, '--lease-duration', '4s', '--admin', `127.0.0.1:${port}`]);
+    '--publish-address', ADDRESS, '--publisher', name, '--lease-duration', '4s', '--rewatch', '2s', '--admin', `127.0.0.1:${port}`]);
   const a = { p, admin: `http://127.0.0.1:${port}` };
   agents.push(a);
   return a;
@@ -128,6 +128,13 @@ describe('objects through the API → table in Redis', () => {
     await waitFor(async () => (await hostOf('blog.test'))?.routes.some((x) => x.path === '/admin') === true, 10_000, () => 'the new path');
     await api.delete({ apiVersion: 'networking.k8s.io/v1', kind: 'Ingress', metadata: { name: 'blog', namespace: NS } });
     await waitFor(async () => (await hostOf('blog.test')) === undefined, 10_000, () => 'the host to go');
+  });
+
+  it('re-opens its watches on schedule (--rewatch 2s here) and misses nothing', async () => {
+    const a = agents[0]!;
+    await waitFor(async () => (await metric(a, 'portico_sync_rewatches_total')) >= 10, 10_000, () => `two rounds of re-watches:\n${a.p.logs().slice(-1500)}`);
+    await create(ing('rewatched', 'rewatched.test') as KubernetesObject);
+    await waitFor(async () => (await hostOf('rewatched.test')) !== undefined, 10_000, () => 'the Ingress created across re-watches');
   });
 
   it('takes the cheap path for EndpointSlice changes alone', async () => {
