@@ -119,8 +119,7 @@ async function runPrimary(cfg: LocalConfig): Promise<LocalHandle> {
       pending.set(id, (s) => { clearTimeout(timer); pending.delete(id); resolve(s); });
       w.send({ type: 'metrics', id } satisfies ToWorker);
     })));
-    return renderMetrics(mergeSnapshots(snaps.filter((s): s is MetricsSnapshot => s !== null)),
-      { version: live.table?.version ?? null, loadedAt: live.current?.loadedAt ?? null, swaps: live.swaps, refusals: live.refusals + loader.failures, workers: workers.length });
+    return renderMetrics(mergeSnapshots(snaps.filter((s): s is MetricsSnapshot => s !== null)), live.gauges(loader.failures, workers.length));
   };
   const admin = cfg.admin === null ? null : await serveAdmin(cfg.admin, readiness, metrics);
   log('info', 'portico local is serving', { http: url('http', cfg.http), https: url('https', cfg.https), admin: url('http', cfg.admin), workers: cfg.workers, manifests: cfg.manifests });

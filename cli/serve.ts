@@ -60,7 +60,7 @@ export async function serveLive(cfg: ServeConfig, live: LiveTable, o: {
     onUpstreamError: (e) => log('warn', e.message, { code: e.code }),
   });
   const admin = cfg.admin === null ? null : await serveAdmin(cfg.admin, o.readiness, () =>
-    renderMetrics(metrics.snapshot(), { version: live.table?.version ?? null, loadedAt: live.current?.loadedAt ?? null, swaps: live.swaps, refusals: live.refusals + o.refusals(), workers: 1 }) + (o.extraMetrics?.() ?? ''));
+    renderMetrics(metrics.snapshot(), live.gauges(o.refusals(), 1)) + (o.extraMetrics?.() ?? ''));
   log('info', 'serving', { http: url('http', gw.http), https: url('https', gw.https), admin: url('http', cfg.admin) });
   return {
     async close() {

@@ -1,6 +1,7 @@
 // The table a worker serves right now. A swap validates and compiles the new table first and then
 // replaces one reference, so a request that already holds the old matcher finishes on it (DESIGN.md
 // principle 3) and a table that fails validation never replaces the last good one.
+import type { TableGauges } from './metrics.ts';
 import { compileMatcher, type Matcher } from './table/match.ts';
 import type { CertificateMaterial, RoutingTable } from './table/schema.ts';
 import { assertValidTable } from './table/validate.ts';
@@ -18,7 +19,6 @@ export class LiveTable {
   current: LoadedTable | null = null;
   swaps = 0;
   refusals = 0;
-  lastRefusal: string | null = null;
   private readonly listeners: SwapListener[] = [];
 
   onSwap(listener: SwapListener): void {
@@ -44,13 +44,17 @@ export class LiveTable {
       return next;
     } catch (err) {
       this.refusals++;
-      this.lastRefusal = err instanceof Error ? err.message : String(err);
       throw err;
     }
   }
 
   get table(): RoutingTable | null {
     return this.current?.matcher.table ?? null;
+  }
+
+  /** The table gauges of /metrics; `otherRefusals` are refusals before a swap (unparsable input, bad bundles). */
+  gauges(otherRefusals: number, workers: number): TableGauges {
+    return { version: this.table?.version ?? null, loadedAt: this.current?.loadedAt ?? null, swaps: this.swaps, refusals: this.refusals + otherRefusals, workers };
   }
 }
 

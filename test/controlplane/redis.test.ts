@@ -148,12 +148,18 @@ describe('publishing', () => {
 });
 
 describe('the publish loop', () => {
-  it('publishes nothing more after withdraw (a replica that lost the lease), not even into an emptied Redis', async () => {
-    const loop = new PublishLoop({ url: server.url, cluster, keys: signing, history: 5, publisher: 'ex-leader', log: () => {}, watchdogMs: 100 });
+  /** A loop with a fast watchdog that has published world(1, 0). */
+  async function publishedLoop(publisher: string): Promise<PublishLoop> {
+    const loop = new PublishLoop({ url: server.url, cluster, keys: signing, history: 5, publisher, log: () => {}, watchdogMs: 100 });
     loop.start();
+    loop.offer(world(1, 0));
+    await waitFor(async () => (await redis.get(redisLayout(cluster).current)) !== null);
+    return loop;
+  }
+
+  it('publishes nothing more after withdraw (a replica that lost the lease), not even into an emptied Redis', async () => {
+    const loop = await publishedLoop('ex-leader');
     try {
-      loop.offer(world(1, 0));
-      await waitFor(async () => (await redis.get(redisLayout(cluster).current)) !== null);
       loop.withdraw();
       await redis.del(redisLayout(cluster).current);
       await new Promise((r) => setTimeout(r, 600)); // several watchdog rounds
@@ -164,11 +170,8 @@ describe('the publish loop', () => {
   });
 
   it('republishes into an emptied Redis while it leads', async () => {
-    const loop = new PublishLoop({ url: server.url, cluster, keys: signing, history: 5, publisher: 'leader', log: () => {}, watchdogMs: 100 });
-    loop.start();
+    const loop = await publishedLoop('leader');
     try {
-      loop.offer(world(1, 0));
-      await waitFor(async () => (await redis.get(redisLayout(cluster).current)) !== null);
       await redis.del(redisLayout(cluster).current);
       await waitFor(async () => (await redis.get(redisLayout(cluster).current)) !== null, 3_000, () => 'the republish');
     } finally {
