@@ -14,7 +14,7 @@ export function plainResponse(status: number, extra?: Record<string, string>): R
   const body = statusBody(status);
   return new Response(body, {
     status,
-    headers: { server: SERVER_NAME, 'content-type': 'text/plain; charset=utf-8', 'content-length': String(Buffer.byteLength(body)), ...extra },
+    headers: { server: SERVER_NAME, 'content-type': 'text/plain; charset=utf-8', 'content-length': String(body.length) /* ASCII: characters = bytes; no Buffer outside Node */, ...extra },
   });
 }
 

@@ -1,7 +1,11 @@
 // One keep-alive connection pool per upstream endpoint (address:port). Pools of endpoints that left the
 // table are closed gracefully: requests in flight on them finish first.
 import { Pool } from 'undici';
+import { endpointKey } from '../balance.ts';
 import type { Endpoint } from '../table/schema.ts';
+
+// endpointKey lives in balance.ts so the Web forwarder can use it without importing undici.
+export { endpointKey };
 
 export interface UpstreamTimeouts {
   /** TCP connect. */
@@ -14,9 +18,6 @@ export interface UpstreamTimeouts {
 
 export const DEFAULT_TIMEOUTS: UpstreamTimeouts = { connectMs: 5_000, headersMs: 60_000, bodyMs: 60_000 };
 
-export function endpointKey(e: Endpoint): string {
-  return e.address.includes(':') ? `[${e.address}]:${e.port}` : `${e.address}:${e.port}`;
-}
 
 export class UpstreamPools {
   private readonly pools = new Map<string, Pool>();

@@ -1,0 +1,72 @@
+// The edge worker on Deno: the same Redis table source as `portico worker` (ioredis runs under Deno),
+// the Web request path on Deno.serve, and the same admin endpoints. Run offline from node_modules:
+//   DENO_NO_UPDATE_CHECK=1 npx deno run --cached-only --allow-net --allow-env --allow-read=KEYS \
+//     cli/deno-worker.ts --redis URL --cluster NAME --keys KEYS [--http H:P|off] [--https H:P|off] [--admin H:P|off]
+//     [--tls-host NAME] [--read-timeout 60s] [--poll 2s] [--node-name NAME]
+import { createAdminApp } from '../gateway/admin.ts';
+import { UsageError } from '../gateway/errors.ts';
+import { LiveTable } from '../gateway/live.ts';
+import { Metrics, renderMetrics } from '../gateway/metrics.ts';
+import { deno, startDenoGateway } from '../gateway/runtime/deno.ts';
+import { RedisTableSource } from '../gateway/source/redis.ts';
+import type { Heartbeat } from '../gateway/table/redis-layout.ts';
+import { isValidClusterName } from '../gateway/table/redis-layout.ts';
+import { duration, listenAddress, parseFlags } from './args.ts';
+import { loadVerifyingKeys } from './keys.ts';
+import { log } from './log.ts';
+
+/** Heartbeats name Deno, so `portico inspect status` shows which runtime each worker is. */
+class DenoRedisSource extends RedisTableSource {
+  override heartbeatValue(): Heartbeat {
+    return { ...super.heartbeatValue(), runtime: `deno ${deno().version.deno}` };
+  }
+}
+
+async function main(): Promise<void> {
+  const D = deno();
+  const v = parseFlags(D.args, {
+    redis: { type: 'string' }, cluster: { type: 'string' }, keys: { type: 'string' }, http: { type: 'string' }, https: { type: 'string' },
+    admin: { type: 'string' }, 'tls-host': { type: 'string' }, 'read-timeout': { type: 'string' }, poll: { type: 'string' }, 'node-name': { type: 'string' },
+  });
+  if (v.redis === undefined || !/^rediss?:\/\//.test(v.redis)) throw new UsageError('--redis redis://HOST:PORT is required');
+  if (v.cluster === undefined || !isValidClusterName(v.cluster)) throw new UsageError('--cluster NAME (a DNS label) is required');
+  if (v.keys === undefined) throw new UsageError('--keys DIR is required');
+  const http = listenAddress('http', v.http ?? '127.0.0.1:8080');
+  const https = listenAddress('https', v.https ?? '127.0.0.1:8443');
+  const admin = listenAddress('admin', v.admin ?? '127.0.0.1:9180');
+  const live = new LiveTable();
+  const metrics = new Metrics();
+  const source = new DenoRedisSource({
+    url: v.redis, cluster: v.cluster, keys: await loadVerifyingKeys(v.keys), live, cacheFile: null,
+    pollMs: duration('poll', v.poll ?? '2s'), heartbeatMs: 5_000, node: v['node-name'] ?? `deno-${D.pid}`, log,
+  });
+  await source.start();
+  const gw = startDenoGateway({
+    live, metrics, http, https, tlsHost: v['tls-host'] ?? null, headersMs: duration('read-timeout', v['read-timeout'] ?? '60s'),
+    onUpstreamError: (e) => log('warn', e.message, { code: e.code }),
+  });
+  if (admin !== null) {
+    const app = createAdminApp({
+      readiness: () => (live.current === null || source.served === null
+        ? { ready: false, detail: `no routing table loaded yet (redis ${source.connected ? 'connected' : 'connecting'})` }
+        : { ready: true, detail: `serving ${source.served.manifest.version} (seq ${source.served.manifest.seq}) from redis on deno` }),
+      metrics: () => renderMetrics(metrics.snapshot(), live.gauges(source.refusals, 1)),
+    });
+    D.serve({ hostname: admin.host, port: admin.port, onListen: () => {} }, (req) => app.fetch(req));
+  }
+  log('info', 'portico deno worker is running', { cluster: v.cluster, deno: D.version.deno });
+  const stop = (): void => {
+    void Promise.all([source.close(), gw.close()]).finally(() => D.exit(0));
+  };
+  D.addSignalListener('SIGTERM', stop);
+  D.addSignalListener('SIGINT', stop);
+}
+
+main().catch((err: unknown) => {
+  if (err instanceof UsageError) {
+    process.stderr.write(`portico deno worker: ${err.message}\n`);
+    deno().exit(2);
+  }
+  log('error', (err as Error).stack ?? String(err));
+  deno().exit(1);
+});

@@ -1,0 +1,96 @@
+// The forwarder of the Web runtimes (Deno, workerd): fetch() to one endpoint of the backend, the same
+// header rules as the Node forwarder (headers.ts, applied to flat lists built from Web Headers), round
+// robin with failover on a refused connect, 502/504 as the gateway's own answers, bodies streamed both
+// ways (duplex: 'half'), redirects passed through to the client (redirect: 'manual').
+import type { ForwardRequest } from '../app.ts';
+import { endpointKey, type RoundRobin } from '../balance.ts';
+import { UpstreamError } from '../errors.ts';
+import type { Metrics } from '../metrics.ts';
+import { plainResponse } from '../responses.ts';
+import { downstreamResponseHeaders, requestIdFor, upstreamRequestHeaders } from './headers.ts';
+
+/** fetch() as the runtime provides it; `init` may carry runtime extras (Deno's `client`). */
+export type FetchLike = (url: string, init: RequestInit & { duplex?: 'half' }) => Promise<Response>;
+
+export interface WebForwarderDeps {
+  fetch: FetchLike;
+  balancer: RoundRobin;
+  metrics: Metrics;
+  /** From sending the request to the upstream's response headers (connect included: fetch() does not
+   * tell connecting from waiting); over it the client gets 504. */
+  headersMs: number;
+  /** The runtime's fetch() decodes gzip/br bodies but keeps Content-Encoding (Deno 2.9): the response
+   * must then go out without Content-Encoding and Content-Length, or the client would decode twice. */
+  decodesBodies: boolean;
+  onUpstreamError?: (err: UpstreamError) => void;
+}
+
+/** Connect failures as Deno (hyper: "tcp connect error", "Connection refused") and workerd word them. */
+const CONNECT_FAILURE = /connect error|connection refused|os error 11[0-3]|unreachable|failed to connect|dns error/i;
+
+export function classifyFetchError(err: unknown, endpoint: string, timedOut: boolean): UpstreamError {
+  if (timedOut) return new UpstreamError('PORTICO_UPSTREAM_TIMEOUT', endpoint, err);
+  const text = err instanceof Error ? `${err.message} ${err.cause instanceof Error ? err.cause.message : ''}` : String(err);
+  if (CONNECT_FAILURE.test(text)) return new UpstreamError('PORTICO_UPSTREAM_CONNECT', endpoint, err);
+  return new UpstreamError('PORTICO_UPSTREAM_RESET', endpoint, err);
+}
+
+/** Web Headers as the flat `[name, value, ...]` list headers.ts works on (Set-Cookie stays one field
+ * per cookie: Headers iteration yields them separately). */
+function flat(h: Headers): string[] {
+  const out: string[] = [];
+  h.forEach((value, name) => {
+    if (name !== 'set-cookie') out.push(name, value);
+  });
+  for (const c of h.getSetCookie()) out.push('set-cookie', c);
+  return out;
+}
+
+function toHeaders(list: readonly string[], skip: ReadonlySet<string> | null): Headers {
+  const h = new Headers();
+  for (let i = 0; i < list.length; i += 2) {
+    const name = list[i]!;
+    if (skip === null || !skip.has(name.toLowerCase())) h.append(name, list[i + 1]!);
+  }
+  return h;
+}
+
+const DECODED_SKIP = new Set(['content-encoding', 'content-length']);
+
+export async function webForward(deps: WebForwarderDeps, request: Request, req: ForwardRequest): Promise<Response> {
+  const { backend, facts } = req;
+  const requestId = requestIdFor(request.headers.get('x-request-id') ?? undefined, () => crypto.randomUUID());
+  const headers = toHeaders(upstreamRequestHeaders(flat(request.headers), request.headers.get('connection') ?? undefined, { ...facts, requestId }), null);
+  const body = request.method === 'GET' || request.method === 'HEAD' ? null : request.body;
+  const first = deps.balancer.start(backend);
+  const n = backend.endpoints.length;
+  for (let k = 0; ; k++) {
+    const endpoint = endpointKey(backend.endpoints[(first + k) % n]!);
+    const abort = new AbortController();
+    let timedOut = false;
+    const timer = setTimeout(() => {
+      timedOut = true;
+      abort.abort();
+    }, deps.headersMs);
+    const started = performance.now();
+    try {
+      const res = await deps.fetch(`http://${endpoint}${req.target}`, {
+        method: request.method, headers, body, redirect: 'manual', signal: abort.signal, ...(body !== null ? { duplex: 'half' as const } : {}),
+      });
+      clearTimeout(timer);
+      deps.metrics.upstreamLatency(backend.id, (performance.now() - started) / 1000);
+      deps.metrics.request(req.label, res.status);
+      const encoded = deps.decodesBodies && res.headers.has('content-encoding');
+      return new Response(res.body, { status: res.status, headers: toHeaders(downstreamResponseHeaders(flat(res.headers)), encoded ? DECODED_SKIP : null) });
+    } catch (err) {
+      clearTimeout(timer);
+      const e = classifyFetchError(err, endpoint, timedOut);
+      deps.metrics.upstreamError(backend.id, e.code);
+      deps.onUpstreamError?.(e);
+      // A streamed request body may be partly consumed by a failed attempt: only bodiless requests move on.
+      if (e.beforeRequest && body === null && k + 1 < n) continue;
+      deps.metrics.request(req.label, e.status);
+      return plainResponse(e.status);
+    }
+  }
+}

@@ -1,0 +1,91 @@
+// The Deno adapter: Deno.serve for HTTP and HTTPS, the Web forwarder over Deno's fetch(). Deno.serve
+// takes one certificate per listener and has no SNI callback (Deno 2.9), so HTTPS serves one certificate
+// from the table (that of `tlsHost`, else the table's first) and restarts its listener when a swap
+// changes that certificate; per-name certificates need the Node adapter.
+import type { Context } from 'hono';
+import type { ListenerPorts } from '../app.ts';
+import type { UpstreamError } from '../errors.ts';
+import type { LiveTable } from '../live.ts';
+import type { Metrics } from '../metrics.ts';
+import type { FetchLike } from '../proxy/web-forwarder.ts';
+import type { CertificateMaterial } from '../table/schema.ts';
+import { createWebGatewayApp, webFacts } from './web.ts';
+
+// The few Deno APIs used here, declared locally (the project type-checks against Node's types).
+export interface DenoServeInfo { remoteAddr: { hostname: string; port: number } }
+export interface DenoServer { finished: Promise<void>; shutdown(): Promise<void> }
+export interface DenoServeOptions { hostname: string; port: number; cert?: string; key?: string; onListen?: (addr: { port: number }) => void }
+export type DenoHandler = (request: Request, info: DenoServeInfo) => Response | Promise<Response>;
+export interface DenoApi {
+  serve(options: DenoServeOptions, handler: DenoHandler): DenoServer;
+  /** `allowHost`: fetch() sends the Host header we set instead of the URL's (the Host the client sent). */
+  createHttpClient(options: { allowHost?: boolean }): object;
+  args: string[];
+  pid: number;
+  version: { deno: string };
+  addSignalListener(signal: 'SIGTERM' | 'SIGINT', fn: () => void): void;
+  exit(code: number): never;
+}
+
+export const deno = (): DenoApi => (globalThis as unknown as { Deno: DenoApi }).Deno;
+
+type DenoEnv = { Bindings: DenoServeInfo };
+
+export interface ListenAddress { host: string; port: number }
+
+export interface DenoGatewayOptions {
+  live: LiveTable;
+  metrics: Metrics;
+  http: ListenAddress | null;
+  /** The port must be given (not 0): it is also the port redirect Locations name. */
+  https: ListenAddress | null;
+  tlsHost: string | null;
+  headersMs: number;
+  onUpstreamError?: (err: UpstreamError) => void;
+}
+
+export interface DenoGateway { close(): Promise<void> }
+
+/** The certificate HTTPS serves: the one of `tlsHost`'s host entry, else the table's first. */
+export function chosenCertificate(live: LiveTable, tlsHost: string | null): CertificateMaterial | null {
+  const loaded = live.current;
+  if (loaded === null) return null;
+  const id = tlsHost === null ? loaded.matcher.table.certificates[0]?.id : loaded.matcher.lookupHost(tlsHost)?.tls?.certificate ?? undefined;
+  return id === undefined ? null : loaded.certificates.get(id) ?? null;
+}
+
+export function startDenoGateway(o: DenoGatewayOptions): DenoGateway {
+  const D = deno();
+  const client = D.createHttpClient({ allowHost: true });
+  const fetchWithHost: FetchLike = (url, init) => fetch(url, { ...init, client } as RequestInit);
+  const ports: ListenerPorts = { http: o.http?.port ?? 0, https: o.https?.port ?? null };
+  const appFor = (scheme: 'http' | 'https', port: number) => createWebGatewayApp<DenoEnv>({
+    live: o.live, metrics: o.metrics, ports, fetch: fetchWithHost, decodesBodies: true, headersMs: o.headersMs,
+    facts: (c: Context<DenoEnv>) => webFacts(c.req.raw, scheme, c.env.remoteAddr.hostname, port),
+    ...(o.onUpstreamError ? { onUpstreamError: o.onUpstreamError } : {}),
+  });
+  const servers: DenoServer[] = [];
+  if (o.http !== null) {
+    const app = appFor('http', o.http.port);
+    servers.push(D.serve({ hostname: o.http.host, port: o.http.port, onListen: () => {} }, (req, info) => app.fetch(req, info)));
+  }
+  let tls: { server: DenoServer; cert: CertificateMaterial } | null = null;
+  const https = o.https;
+  if (https !== null) {
+    const app = appFor('https', https.port);
+    const serveTls = async (): Promise<void> => {
+      const cert = chosenCertificate(o.live, o.tlsHost);
+      if (cert === null || (tls !== null && tls.cert.certPem === cert.certPem && tls.cert.keyPem === cert.keyPem)) return;
+      // The new listener can bind only once the old one is gone: connections in the gap are refused.
+      if (tls !== null) await tls.server.shutdown();
+      tls = { cert, server: D.serve({ hostname: https.host, port: https.port, cert: cert.certPem, key: cert.keyPem, onListen: () => {} }, (req, info) => app.fetch(req, info)) };
+    };
+    void serveTls();
+    o.live.onSwap(() => void serveTls());
+  }
+  return {
+    async close() {
+      await Promise.all([...servers, ...(tls === null ? [] : [(tls as { server: DenoServer }).server])].map((s) => s.shutdown()));
+    },
+  };
+}

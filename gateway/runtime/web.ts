@@ -1,0 +1,49 @@
+// What the Web runtimes (Deno, workerd) share: request facts read from a Web Request, and the gateway app
+// wired to the fetch() forwarder. Each runtime's file only says how it learns the client address,
+// scheme and port, and how it serves.
+import type { Context, Env, Hono } from 'hono';
+import { createGatewayApp, type ListenerPorts } from '../app.ts';
+import { RoundRobin } from '../balance.ts';
+import type { RequestFacts } from '../decide.ts';
+import type { UpstreamError } from '../errors.ts';
+import type { LiveTable } from '../live.ts';
+import type { Metrics } from '../metrics.ts';
+import { webForward, type FetchLike } from '../proxy/web-forwarder.ts';
+
+/** Path and query as sent, read from the URL string without parsing it (a URL object would cost more
+ * than the rest of the decision; the matcher normalises the path itself). */
+export function webFacts(request: Request, scheme: 'http' | 'https', clientIp: string, localPort: number): RequestFacts {
+  const url = request.url;
+  const start = url.indexOf('/', url.indexOf('//') + 2);
+  const pathAndQuery = start === -1 ? '/' : url.slice(start);
+  const q = pathAndQuery.indexOf('?');
+  return {
+    host: request.headers.get('host') ?? '',
+    path: q === -1 ? pathAndQuery : pathAndQuery.slice(0, q),
+    search: q === -1 ? '' : pathAndQuery.slice(q),
+    scheme,
+    clientIp,
+    localPort,
+  };
+}
+
+export interface WebGatewayOptions<E extends Env> {
+  live: LiveTable;
+  metrics: Metrics;
+  ports: ListenerPorts;
+  fetch: FetchLike;
+  decodesBodies: boolean;
+  headersMs: number;
+  facts(c: Context<E>): RequestFacts;
+  onUpstreamError?: (err: UpstreamError) => void;
+}
+
+export function createWebGatewayApp<E extends Env>(o: WebGatewayOptions<E>): Hono<E> {
+  const balancer = new RoundRobin();
+  o.live.onSwap((next) => balancer.retain(new Set(next.matcher.table.backends.map((b) => b.id))));
+  const deps = { fetch: o.fetch, balancer, metrics: o.metrics, headersMs: o.headersMs, decodesBodies: o.decodesBodies, onUpstreamError: o.onUpstreamError };
+  return createGatewayApp<E>({
+    live: o.live, metrics: o.metrics, ports: o.ports,
+    runtime: { facts: o.facts, forward: (c, req) => webForward(deps, c.req.raw, req) },
+  });
+}

@@ -1,0 +1,87 @@
+// The workerd adapter (Cloudflare Workers; locally `wrangler dev`, see wrangler.toml): the same request
+// path as a module worker. TLS, ports and the client address are the platform's (cf-connecting-ip); the
+// table comes from Redis over `cloudflare:sockets`, verified with the same signature check as every
+// worker. An isolate keeps no background tasks, so the table is checked on requests: the first request
+// of an isolate waits for it, later ones trigger a check in the background at most once per poll interval.
+import { connect } from 'cloudflare:sockets';
+import type { Hono } from 'hono';
+import { importJWK, type JWK } from 'jose';
+import { LiveTable } from '../live.ts';
+import { Metrics } from '../metrics.ts';
+import { WebRedisSource } from '../source/web-redis.ts';
+import type { VerifyingKeys } from '../table/bundle.ts';
+import { createWebGatewayApp, webFacts } from './web.ts';
+
+/** Vars and secrets (wrangler.toml [vars], `wrangler secret put`, or `wrangler dev --var`). */
+export interface WorkerEnv {
+  /** redis://[:password@]host:port */
+  PORTICO_REDIS: string;
+  PORTICO_CLUSTER: string;
+  /** The agent's public signing key and the shared encryption key: JWK JSON, or base64url of it. */
+  PORTICO_VERIFY_JWK: string;
+  PORTICO_DECRYPT_JWK: string;
+  PORTICO_POLL_MS?: string;
+  PORTICO_READ_TIMEOUT_MS?: string;
+  /** The port clients reach HTTPS on, named by redirect Locations (the platform's: 443). */
+  PORTICO_PUBLIC_HTTPS_PORT?: string;
+}
+
+export interface ExecutionContext { waitUntil(p: Promise<unknown>): void; passThroughOnException(): void; props: unknown }
+
+type WorkerdEnv = { Bindings: WorkerEnv };
+
+interface Instance { app: Hono<WorkerdEnv>; source: WebRedisSource; live: LiveTable; pollMs: number; lastCheck: number; checking: boolean }
+
+const log = (level: string, msg: string, fields: Record<string, unknown> = {}): void => console.log(JSON.stringify({ level, msg, ...fields }));
+
+function jwkOf(text: string): JWK {
+  const json = text.trimStart().startsWith('{') ? text : new TextDecoder().decode(Uint8Array.from(atob(text.replace(/-/g, '+').replace(/_/g, '/')), (c) => c.charCodeAt(0)));
+  return JSON.parse(json) as JWK;
+}
+
+async function keysOf(env: WorkerEnv): Promise<VerifyingKeys> {
+  return { verify: await importJWK(jwkOf(env.PORTICO_VERIFY_JWK), 'EdDSA'), decrypt: await importJWK(jwkOf(env.PORTICO_DECRYPT_JWK), 'dir') };
+}
+
+async function create(env: WorkerEnv): Promise<Instance> {
+  const redis = new URL(env.PORTICO_REDIS);
+  const live = new LiveTable();
+  const metrics = new Metrics();
+  const source = new WebRedisSource({
+    connect: () => connect({ hostname: redis.hostname, port: Number(redis.port || 6379) }),
+    ...(redis.password ? { password: decodeURIComponent(redis.password) } : {}),
+    cluster: env.PORTICO_CLUSTER, keys: await keysOf(env), live, log,
+  });
+  const httpsPort = Number(env.PORTICO_PUBLIC_HTTPS_PORT ?? 443);
+  const app = createWebGatewayApp<WorkerdEnv>({
+    live, metrics, ports: { http: 80, https: httpsPort }, fetch: (url, init) => fetch(url, init), decodesBodies: false,
+    headersMs: Number(env.PORTICO_READ_TIMEOUT_MS ?? 60_000),
+    facts: (c) => {
+      const u = c.req.raw.url;
+      const https = u.startsWith('https:');
+      const port = /^https?:\/\/[^/]*:(\d+)/.exec(u)?.[1];
+      return webFacts(c.req.raw, https ? 'https' : 'http', c.req.header('cf-connecting-ip') ?? '', port !== undefined ? Number(port) : https ? 443 : 80);
+    },
+    onUpstreamError: (e) => log('warn', e.message, { code: e.code }),
+  });
+  return { app, source, live, pollMs: Number(env.PORTICO_POLL_MS ?? 2_000), lastCheck: 0, checking: false };
+}
+
+let instance: Instance | null = null;
+
+export default {
+  async fetch(request: Request, env: WorkerEnv, ctx: ExecutionContext): Promise<Response> {
+    const w = (instance ??= await create(env));
+    if (w.live.current === null) {
+      // Nothing to serve yet: this request waits for its own check (an I/O object such as a socket
+      // cannot be shared between requests in workerd, so concurrent first requests each check).
+      w.lastCheck = Date.now();
+      await w.source.check();
+    } else if (!w.checking && Date.now() - w.lastCheck >= w.pollMs) {
+      w.lastCheck = Date.now();
+      w.checking = true;
+      ctx.waitUntil(w.source.check().finally(() => (w.checking = false)));
+    }
+    return w.app.fetch(request, env, ctx);
+  },
+};
