@@ -12,7 +12,7 @@ import { currentPointer, listClusters, loadVersion, workers } from './inspect/re
 import { certRows, routeRows, statusView } from './inspect/views.ts';
 import { loadVerifyingKeys } from './keys.ts';
 import { log } from './log.ts';
-import { UsageError } from '../gateway/errors.ts';
+import { parseRedisAccess, REDIS_FLAGS } from './redis-access.ts';
 
 export const DASHBOARD_USAGE = 'usage: portico dashboard --redis URL [--keys DIR] [--listen 127.0.0.1:9280]';
 
@@ -71,12 +71,12 @@ export function dashboardApp(redis: Redis, keys: VerifyingKeys | null): Hono {
 }
 
 export async function runDashboard(argv: string[]): Promise<{ close(): Promise<void> }> {
-  const v = parseFlags(argv, { redis: { type: 'string' }, keys: { type: 'string' }, listen: { type: 'string' } });
-  if (v.redis === undefined) throw new UsageError(`dashboard: --redis URL is required (${DASHBOARD_USAGE})`);
+  const v = parseFlags(argv, { ...REDIS_FLAGS, keys: { type: 'string' }, listen: { type: 'string' } });
+  const access = parseRedisAccess(v);
   const at: ListenAddress = listenAddress('listen', v.listen ?? '127.0.0.1:9280') ?? { host: '127.0.0.1', port: 9280 };
   const keysDir = v.keys ?? process.env.PORTICO_KEYS;
   const keys = keysDir === undefined ? null : await loadVerifyingKeys(keysDir);
-  const redis = new Redis(v.redis, { lazyConnect: true, enableOfflineQueue: false, maxRetriesPerRequest: 1, connectTimeout: 2_000 });
+  const redis = new Redis(access.redis, { ...access.credentials, lazyConnect: true, enableOfflineQueue: false, maxRetriesPerRequest: 1, connectTimeout: 2_000 });
   redis.on('error', () => {});
   redis.connect().catch(() => {});
   const server = http.createServer(getRequestListener(dashboardApp(redis, keys).fetch, { overrideGlobalObjects: false }));

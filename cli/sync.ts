@@ -17,13 +17,15 @@ import { checkManifestDir } from './local.ts';
 import { log } from './log.ts';
 import { ManifestLoader } from './manifest-loader.ts';
 import { serveAdmin } from './serve.ts';
+import { REDIS_ENV_USAGE } from './redis-access.ts';
 import { CONTROL_PLANE_FLAGS, parseControlPlaneFlags, type ControlPlaneFlags } from './worker.ts';
 
 export const SYNC_USAGE = `usage: portico sync (--manifests DIR | --kubeconfig PATH | --in-cluster) --redis URL --cluster NAME --keys DIR
                     [--history 50] [--publisher NAME] [--admin HOST:PORT|off]
   in a cluster: [--publish-address ADDR]... [--lease-namespace NS] [--lease-name portico-sync] [--lease-duration 15s]
                 [--ingress-class portico] [--controller portico.dev/ingress-controller] [--secret-selector LABELS] [--rewatch 5m]
---keys defaults to $PORTICO_KEYS; the agent reads signing-key.jwk.json and encryption-key.jwk.json`;
+--keys defaults to $PORTICO_KEYS; the agent reads signing-key.jwk.json and encryption-key.jwk.json
+${REDIS_ENV_USAGE}`;
 
 type Source = { kind: 'manifests'; dir: string } | { kind: 'kube'; kubeconfig: string | null };
 
@@ -82,7 +84,7 @@ function loadKubeConfig(path: string | null): KubeConfig {
 
 export async function runSync(cfg: SyncConfig): Promise<{ close(): Promise<void> }> {
   const keys = await loadSigningKeys(cfg.keys);
-  const loop = new PublishLoop({ url: cfg.redis, cluster: cfg.cluster, keys, history: cfg.history, publisher: cfg.publisher, log });
+  const loop = new PublishLoop({ url: cfg.redis, credentials: cfg.credentials, cluster: cfg.cluster, keys, history: cfg.history, publisher: cfg.publisher, log });
   loop.start();
   let readiness: () => Readiness;
   let extraMetrics: () => string;

@@ -6,30 +6,31 @@ import { UsageError } from '../gateway/errors.ts';
 import { LiveTable } from '../gateway/live.ts';
 import { checkWritable } from '../gateway/source/cache-file.ts';
 import { RedisTableSource } from '../gateway/source/redis.ts';
-import { isValidClusterName } from '../gateway/table/redis-layout.ts';
+import { isValidClusterName, type RedisCredentials } from '../gateway/table/redis-layout.ts';
 import { duration, parseFlags } from './args.ts';
 import { loadVerifyingKeys } from './keys.ts';
 import { log } from './log.ts';
+import { parseRedisAccess, REDIS_ENV_USAGE, REDIS_FLAGS } from './redis-access.ts';
 import { parseServeFlags, SERVE_FLAGS, SERVE_USAGE, serveLive, type ServeConfig } from './serve.ts';
 
 export const WORKER_USAGE = `usage: portico worker --redis URL --cluster NAME --keys DIR [--cache-file PATH|off] [--poll 2s] [--node-name NAME]
                       ${SERVE_USAGE}
---keys defaults to $PORTICO_KEYS; the worker reads only signing-pub.jwk.json and encryption-key.jwk.json`;
+--keys defaults to $PORTICO_KEYS; the worker reads only signing-pub.jwk.json and encryption-key.jwk.json
+${REDIS_ENV_USAGE}`;
 
-export interface ControlPlaneFlags { redis: string; cluster: string; keys: string }
+export interface ControlPlaneFlags { redis: string; credentials: RedisCredentials; cluster: string; keys: string }
 
 /** --redis, --cluster and --keys, shared by `worker` and `sync`. */
-export function parseControlPlaneFlags(v: { redis?: string; cluster?: string; keys?: string }): ControlPlaneFlags {
-  if (v.redis === undefined) throw new UsageError('--redis URL is required (redis://host:port or rediss://...)');
-  if (!/^rediss?:\/\//.test(v.redis)) throw new UsageError(`--redis: expected a redis:// or rediss:// URL, got ${JSON.stringify(v.redis)}`);
+export function parseControlPlaneFlags(v: { redis?: string; 'redis-ca'?: string; cluster?: string; keys?: string }): ControlPlaneFlags {
+  const access = parseRedisAccess(v);
   if (v.cluster === undefined) throw new UsageError('--cluster NAME is required');
   if (!isValidClusterName(v.cluster)) throw new UsageError(`--cluster: expected a DNS label (a-z, 0-9, -), got ${JSON.stringify(v.cluster)}`);
   const keys = v.keys ?? process.env.PORTICO_KEYS;
   if (keys === undefined) throw new UsageError('--keys DIR (or PORTICO_KEYS) is required; make a key set with: portico keys generate --out DIR');
-  return { redis: v.redis, cluster: v.cluster, keys };
+  return { ...access, cluster: v.cluster, keys };
 }
 
-export const CONTROL_PLANE_FLAGS = { redis: { type: 'string' }, cluster: { type: 'string' }, keys: { type: 'string' } } as const;
+export const CONTROL_PLANE_FLAGS = { ...REDIS_FLAGS, cluster: { type: 'string' }, keys: { type: 'string' } } as const;
 
 export interface WorkerConfig extends ServeConfig, ControlPlaneFlags {
   cacheFile: string | null;
@@ -63,7 +64,7 @@ export async function runWorker(cfg: WorkerConfig): Promise<{ close(): Promise<v
   if (cfg.cacheFile !== null) await prepareCacheDir(cfg.cacheFile);
   const live = new LiveTable();
   const source = new RedisTableSource({
-    url: cfg.redis, cluster: cfg.cluster, keys, live, cacheFile: cfg.cacheFile, pollMs: cfg.pollMs, heartbeatMs: 5_000, node: cfg.node, log,
+    url: cfg.redis, credentials: cfg.credentials, cluster: cfg.cluster, keys, live, cacheFile: cfg.cacheFile, pollMs: cfg.pollMs, heartbeatMs: 5_000, node: cfg.node, log,
   });
   await source.start();
   const serving = await serveLive(cfg, live, {

@@ -5,9 +5,11 @@ import { hostname, userInfo } from 'node:os';
 import { Redis } from 'ioredis';
 import { UsageError } from '../../gateway/errors.ts';
 import type { VerifyingKeys } from '../../gateway/table/bundle.ts';
+import type { RedisCredentials } from '../../gateway/table/redis-layout.ts';
 import { rollback } from '../../sync/publish/redis.ts';
 import { parseFlags } from '../args.ts';
 import { loadVerifyingKeys } from '../keys.ts';
+import { parseRedisAccess, REDIS_FLAGS } from '../redis-access.ts';
 import { fields, render, table, type Format } from './format.ts';
 import { currentPointer, history, InspectError, listClusters, loadVersion, resolveVersion, workers } from './read.ts';
 import { certRows, diff, explain, historyRows, routeRows, statusView } from './views.ts';
@@ -27,13 +29,13 @@ exit codes: 0 ok, 2 bad usage, 3 Redis unreachable, 4 unknown cluster, 5 unknown
 const COMMANDS = ['status', 'routes', 'explain', 'certs', 'history', 'diff', 'rollback', 'diagnostics'] as const;
 type Command = (typeof COMMANDS)[number];
 
-async function connect(url: string): Promise<Redis> {
-  const redis = new Redis(url, { lazyConnect: true, connectTimeout: 2_000, maxRetriesPerRequest: 0, retryStrategy: () => null, enableOfflineQueue: false });
+async function connect(url: string, credentials: RedisCredentials): Promise<Redis> {
+  const redis = new Redis(url, { ...credentials, lazyConnect: true, connectTimeout: 2_000, maxRetriesPerRequest: 0, retryStrategy: () => null, enableOfflineQueue: false });
   redis.on('error', () => {});
   try {
     await redis.connect();
   } catch (err) {
-    throw new InspectError('PORTICO_REDIS_UNREACHABLE', `cannot reach Redis at ${url}: ${(err as Error).message}`, 3);
+    throw new InspectError('PORTICO_REDIS_UNREACHABLE', `cannot reach Redis at ${url.replace(/\/\/[^@/]*@/, '//***@')}: ${(err as Error).message}`, 3);
   }
   return redis;
 }
@@ -51,15 +53,15 @@ export async function runInspect(argv: string[], out: (s: string) => void = (s) 
     } else positionals.push(a);
   }
   const v = parseFlags(flagArgs, {
-    redis: { type: 'string' }, cluster: { type: 'string' }, keys: { type: 'string' }, output: { type: 'string', short: 'o' },
+    ...REDIS_FLAGS, cluster: { type: 'string' }, keys: { type: 'string' }, output: { type: 'string', short: 'o' },
     host: { type: 'string' }, method: { type: 'string' }, header: { type: 'string', short: 'H', multiple: true },
   });
-  if (v.redis === undefined) throw new UsageError('inspect: --redis URL is required');
+  const access = parseRedisAccess(v);
   const format = (v.output ?? 'table') as Format;
   if (!['table', 'json', 'yaml'].includes(format)) throw new UsageError(`inspect: -o must be table, json or yaml, got ${JSON.stringify(v.output)}`);
   const keysDir = v.keys ?? process.env.PORTICO_KEYS;
   const keys: VerifyingKeys | null = keysDir === undefined ? null : await loadVerifyingKeys(keysDir);
-  const redis = await connect(v.redis);
+  const redis = await connect(access.redis, access.credentials);
   try {
     let cluster = v.cluster;
     if (cluster === undefined) {

@@ -7,12 +7,13 @@
 import { hostname } from 'node:os';
 import { Redis } from 'ioredis';
 import { BundleError, MAX_MANIFEST_BYTES, openBundle, verifyManifest, type Manifest, type VerifyingKeys } from '../table/bundle.ts';
-import { redisLayout, type CurrentPointer, type Heartbeat, type RedisLayout } from '../table/redis-layout.ts';
+import { redisLayout, type CurrentPointer, type Heartbeat, type RedisCredentials, type RedisLayout } from '../table/redis-layout.ts';
 import type { LiveTable } from '../live.ts';
 import { readCacheFile, writeCacheFile, type CachedBundle } from './cache-file.ts';
 
 export interface RedisSourceOptions {
   url: string;
+  credentials?: RedisCredentials;
   cluster: string;
   keys: VerifyingKeys;
   live: LiveTable;
@@ -62,8 +63,8 @@ export class RedisTableSource {
 
   constructor(private readonly o: RedisSourceOptions) {
     this.layout = redisLayout(o.cluster);
-    this.redis = new Redis(o.url, redisOptions);
-    this.sub = new Redis(o.url, { ...redisOptions, enableOfflineQueue: true, maxRetriesPerRequest: null });
+    this.redis = new Redis(o.url, { ...o.credentials, ...redisOptions });
+    this.sub = new Redis(o.url, { ...o.credentials, ...redisOptions, enableOfflineQueue: true, maxRetriesPerRequest: null });
     this.id = `${o.node ?? hostname()}:${process.pid}`;
     this.redis.on('ready', () => {
       this.connected = true;

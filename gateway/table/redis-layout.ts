@@ -70,3 +70,11 @@ export interface Heartbeat {
   startedAt: string;
   at: string;
 }
+
+/** How to authenticate to Redis beyond its URL (issue 5: a password and a private CA come from Kubernetes
+ * Secrets, never from command lines, which anyone who can read the pod spec sees). A password in the URL wins. */
+export interface RedisCredentials {
+  password?: string;
+  /** PEM of the CA that signed the server certificate of a `rediss://` URL. */
+  tls?: { ca: string };
+}

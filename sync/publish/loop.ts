@@ -3,6 +3,7 @@
 // (restarted empty, evicted). Only the leader offers tables.
 import { Redis } from 'ioredis';
 import type { SigningKeys } from '../../gateway/table/bundle.ts';
+import type { RedisCredentials } from '../../gateway/table/redis-layout.ts';
 import type { CompileResult } from '../compile/types.ts';
 import { PublishConflictError, RedisPublisher } from './redis.ts';
 
@@ -10,6 +11,7 @@ const RETRY_MS = [200, 500, 1000, 2000, 5000];
 
 export interface PublishLoopOptions {
   url: string;
+  credentials?: RedisCredentials;
   cluster: string;
   keys: SigningKeys;
   history: number;
@@ -35,7 +37,7 @@ export class PublishLoop {
   private heldVersion: string | null = null;
 
   constructor(private readonly o: PublishLoopOptions) {
-    this.redis = new Redis(o.url, { lazyConnect: true, enableOfflineQueue: false, maxRetriesPerRequest: 1, connectTimeout: 2_000, commandTimeout: 10_000,
+    this.redis = new Redis(o.url, { ...o.credentials, lazyConnect: true, enableOfflineQueue: false, maxRetriesPerRequest: 1, connectTimeout: 2_000, commandTimeout: 10_000,
       retryStrategy: (n: number) => Math.min(100 * 2 ** Math.min(n, 6), 5_000) });
     this.redis.on('error', (err: Error) => {
       if (err.message !== this.lastError) o.log('warn', `redis: ${err.message}`);

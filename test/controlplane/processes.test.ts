@@ -46,7 +46,7 @@ afterAll(async () => {
 
 describe('bad flags: one line, exit code 2', () => {
   it.each([
-    ['worker without --redis', ['worker', '--cluster', 'x', '--keys', '/tmp'], /--redis URL is required/],
+    ['worker without --redis', ['worker', '--cluster', 'x', '--keys', '/tmp'], /--redis URL \(or PORTICO_REDIS_URL\) is required/],
     ['a malformed Redis URL', ['worker', '--redis', 'localhost:6379', '--cluster', 'x', '--keys', '/tmp'], /expected a redis:\/\/ or rediss:\/\/ URL/],
     ['a cluster name that is not a DNS label', ['sync', '--manifests', '.', '--redis', 'redis://x', '--cluster', 'Prod_1', '--keys', '/tmp'], /--cluster: expected a DNS label/],
     ['a key directory without keys', ['worker', '--redis', 'redis://127.0.0.1:1', '--cluster', 'x', '--keys', '/nonexistent', '--http', 'off', '--https', 'off', '--admin', 'off'], /cannot read \/nonexistent\/signing-pub\.jwk\.json: ENOENT/],

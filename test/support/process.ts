@@ -34,8 +34,8 @@ export interface Spawned {
 }
 
 /** Starts `portico ...args` in the background. */
-export function spawnPortico(args: string[]): Spawned {
-  const child = spawn(process.execPath, [...ENTRY, ...args], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+export function spawnPortico(args: string[], env: Record<string, string> = {}): Spawned {
+  const child = spawn(process.execPath, [...ENTRY, ...args], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...env } });
   let err = '';
   child.stderr!.on('data', (c) => (err += c));
   child.stdout!.resume();
@@ -50,9 +50,9 @@ export function spawnPortico(args: string[]): Spawned {
 }
 
 /** Starts a serving command (`local` or `worker`) on free ports and waits until /readyz answers 200. */
-export async function startServing(args: string[], readyTimeoutMs = 20_000): Promise<Running> {
+export async function startServing(args: string[], readyTimeoutMs = 20_000, env: Record<string, string> = {}): Promise<Running> {
   const [http, https, admin] = [await freePort(), await freePort(), await freePort()];
-  const p = spawnPortico([...args, '--http', `127.0.0.1:${http}`, '--https', `127.0.0.1:${https}`, '--admin', `127.0.0.1:${admin}`]);
+  const p = spawnPortico([...args, '--http', `127.0.0.1:${http}`, '--https', `127.0.0.1:${https}`, '--admin', `127.0.0.1:${admin}`], env);
   const running: Running = { ...p, http: `http://127.0.0.1:${http}`, https, admin: `http://127.0.0.1:${admin}` };
   await waitFor(async () => (await fetch(`${running.admin}/readyz`)).status === 200, readyTimeoutMs, () => `portico ${args[0]} did not become ready:\n${p.logs()}`);
   return running;
