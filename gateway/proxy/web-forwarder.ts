@@ -55,6 +55,11 @@ function toHeaders(list: readonly string[], skip: ReadonlySet<string> | null): H
   return h;
 }
 
+/** workerd words a refused connect and a reset after sending alike ("Network connection lost."), so a
+ * reset is retried on the next endpoint only for methods that may be repeated (nginx's
+ * proxy_next_upstream rule: never POST, PATCH, LOCK once sent). */
+const IDEMPOTENT = new Set(['GET', 'HEAD', 'OPTIONS', 'TRACE', 'PUT', 'DELETE']);
+
 const DECODED_SKIP = new Set(['content-encoding', 'content-length']);
 
 export async function webForward(deps: WebForwarderDeps, request: Request, req: ForwardRequest): Promise<Response> {
@@ -88,7 +93,7 @@ export async function webForward(deps: WebForwarderDeps, request: Request, req: 
       deps.metrics.upstreamError(backend.id, e.code);
       deps.onUpstreamError?.(e);
       // A streamed request body may be partly consumed by a failed attempt: only bodiless requests move on.
-      if (e.beforeRequest && body === null && k + 1 < n) continue;
+      if (body === null && k + 1 < n && (e.beforeRequest || (e.code === 'PORTICO_UPSTREAM_RESET' && IDEMPOTENT.has(request.method)))) continue;
       deps.metrics.request(req.label, e.status);
       return plainResponse(e.status);
     }

@@ -4,9 +4,12 @@
 //   /slow?ms=T              answers after T ms (read timeouts)
 //   /status/NNN             answers with that status
 //   /upload                 counts the request body as it streams in and answers with its size
+//   /redirect?to=URL        302 to URL (a gateway must pass it on, not follow it)
+//   /gzip                   a gzip-encoded text body (Content-Encoding: gzip)
 // and a WebSocket echo server on the same port.
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { gzipSync } from 'node:zlib';
 import { WebSocketServer } from 'ws';
 
 export interface EchoReply {
@@ -44,6 +47,17 @@ export async function startBackend(name: string, address = '127.0.0.1', port = 0
         else res.end();
       };
       tick();
+      return;
+    }
+    if (u.pathname === '/redirect') {
+      res.writeHead(302, { location: u.searchParams.get('to') ?? '/', 'x-backend': name });
+      res.end();
+      return;
+    }
+    if (u.pathname === '/gzip') {
+      const body = gzipSync(`gzip from ${name}\n`.repeat(20));
+      res.writeHead(200, { 'content-type': 'text/plain', 'content-encoding': 'gzip', 'content-length': String(body.length), 'x-backend': name });
+      res.end(body);
       return;
     }
     if (u.pathname === '/upload') {

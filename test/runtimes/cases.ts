@@ -1,0 +1,331 @@
+// One request/response case table, run against every runtime (Node, Deno, workerd) as a real process
+// (runtimes.test.ts). A case that a runtime cannot support names the runtime and the reason; the test
+// skips it there with that reason and the README's support matrix is printed from this table
+// (`node --import tsx test/runtimes/matrix.ts`).
+import { gunzipSync } from 'node:zlib';
+import { expect } from 'vitest';
+import type { EchoReply } from '../support/backends.ts';
+import { send, type Sent } from './http.ts';
+import type { RuntimeName, Target } from './launch.ts';
+
+/** What the published table routes (see world() in runtimes.test.ts). */
+export interface World {
+  /** Fingerprints of the certificates of secure.test and other.test. */
+  fingerprints: { secure: string; other: string };
+}
+
+export interface Case {
+  name: string;
+  /** Runtimes that cannot pass this case, and why. */
+  unsupported?: Partial<Record<RuntimeName, string>>;
+  run(t: Target, w: World): Promise<void>;
+}
+
+const echo = (r: Sent): EchoReply => JSON.parse(r.text) as EchoReply;
+const get = (t: Target, path: string, host: string, headers?: Record<string, string>): Promise<Sent> => send(`${t.http}${path}`, { host, ...(headers ? { headers } : {}) });
+
+const NO_TLS_WORKERD = 'workerd terminates no TLS: the platform (Cloudflare) does, before the worker';
+const NO_HOST_WORKERD = 'workerd\'s fetch() sets Host from the URL (the endpoint address); the client\'s Host arrives as X-Forwarded-Host';
+const NOT_BUILT_WS = 'the Web forwarder proxies HTTP only: fetch() cannot carry an Upgrade, and no WebSocket bridge is built yet';
+
+export const CASES: Case[] = [
+  // ---- routing: hosts and paths ----
+  {
+    name: 'exact host and Prefix path reach the route\'s backend',
+    async run(t) {
+      const r = await get(t, '/hello', 'app.test');
+      expect(r.status).toBe(200);
+      expect(echo(r).backend).toBe('b0');
+      expect(echo(r).url).toBe('/hello');
+    },
+  },
+  {
+    name: 'host is case-insensitive and its port is ignored',
+    async run(t) {
+      expect(echo(await get(t, '/', 'APP.Test:8080')).backend).toBe('b0');
+    },
+  },
+  {
+    name: 'Exact path beats the / prefix; a longer path falls back to /',
+    async run(t) {
+      expect(echo(await get(t, '/exact', 'app.test')).backend).toMatch(/^b[12]$/);
+      expect(echo(await get(t, '/exact/more', 'app.test')).backend).toBe('b0');
+    },
+  },
+  {
+    name: 'Prefix matches whole path elements (/api, /api/x; not /apix)',
+    async run(t) {
+      expect(echo(await get(t, '/api', 'app.test')).backend).toMatch(/^b[12]$/);
+      expect(echo(await get(t, '/api/x', 'app.test')).backend).toMatch(/^b[12]$/);
+      expect(echo(await get(t, '/apix', 'app.test')).backend).toBe('b0');
+    },
+  },
+  {
+    name: 'one-label wildcard host: a.wild.test matches, wild.test and a.b.wild.test do not',
+    async run(t) {
+      expect(echo(await get(t, '/', 'a.wild.test')).backend).toBe('wild');
+      expect((await get(t, '/', 'wild.test')).status).toBe(404);
+      expect((await get(t, '/', 'a.b.wild.test')).status).toBe(404);
+    },
+  },
+  {
+    name: 'dot segments are resolved before matching, and the backend gets the resolved path',
+    async run(t) {
+      const r = echo(await get(t, '/x/../exact', 'app.test'));
+      expect(r.backend).toMatch(/^b[12]$/);
+      expect(r.url).toBe('/exact');
+    },
+  },
+  {
+    name: 'the query string reaches the backend unchanged',
+    async run(t) {
+      expect(echo(await get(t, '/q?a=1&b=two%20words&a=3', 'app.test')).url).toBe('/q?a=1&b=two%20words&a=3');
+    },
+  },
+  // ---- the gateway's own answers ----
+  {
+    name: '404 for an unknown host, with Server, Content-Type and Content-Length',
+    async run(t) {
+      const r = await get(t, '/', 'unknown.test');
+      expect(r.status).toBe(404);
+      expect(r.text).toBe('404 Not Found\n');
+      expect(r.headers.server).toBe('portico');
+      expect(r.headers['content-type']).toBe('text/plain; charset=utf-8');
+      expect(r.headers['content-length']).toBe('14');
+    },
+  },
+  {
+    name: 'the gateway\'s own answers carry a Date header',
+    unsupported: { workerd: 'workerd adds no Date header to a Response the worker builds (Cloudflare\'s edge adds it in production)' },
+    async run(t) {
+      const r = await get(t, '/', 'unknown.test');
+      expect(Date.parse(String(r.headers.date))).toBeGreaterThan(Date.now() - 60_000);
+    },
+  },
+  {
+    name: '503 when the backend has no ready endpoint',
+    async run(t) {
+      const r = await get(t, '/down', 'app.test');
+      expect(r.status).toBe(503);
+      expect(r.text).toBe('503 Service Unavailable\n');
+    },
+  },
+  {
+    name: '502 when every endpoint refuses the connection',
+    async run(t) {
+      const r = await get(t, '/dead', 'app.test');
+      expect(r.status).toBe(502);
+      expect(r.text).toBe('502 Bad Gateway\n');
+      expect(r.headers.server).toBe('portico');
+    },
+  },
+  {
+    name: 'a refused endpoint is skipped: the next endpoint answers',
+    async run(t) {
+      for (let i = 0; i < 4; i++) {
+        const r = await get(t, '/flaky', 'app.test');
+        expect(r.status).toBe(200);
+        expect(echo(r).backend).toBe('b2');
+      }
+    },
+  },
+  {
+    name: '504 when the upstream sends no headers within the read timeout',
+    async run(t) {
+      const started = Date.now();
+      const r = await get(t, '/slow?ms=4000', 'app.test');
+      expect(r.status).toBe(504);
+      expect(r.text).toBe('504 Gateway Timeout\n');
+      expect(Date.now() - started).toBeLessThan(3_500);
+    },
+  },
+  {
+    name: 'round robin over the ready endpoints',
+    async run(t) {
+      const seen = new Set<string>();
+      for (let i = 0; i < 4; i++) seen.add(echo(await get(t, '/rr', 'app.test')).backend);
+      expect([...seen].sort()).toEqual(['b1', 'b2']);
+    },
+  },
+
+  // ---- headers ----
+  {
+    name: 'X-Forwarded-For/-Proto/-Host and X-Real-IP are set by the edge; the client\'s claims are replaced',
+    async run(t) {
+      const e = echo(await get(t, '/', 'app.test', { 'x-forwarded-for': '6.6.6.6', 'x-real-ip': '6.6.6.6', 'x-forwarded-proto': 'https', 'x-forwarded-host': 'evil.test' }));
+      expect(e.headers['x-forwarded-for']).toBe('127.0.0.1');
+      expect(e.headers['x-real-ip']).toBe('127.0.0.1');
+      expect(e.headers['x-forwarded-proto']).toBe('http');
+      expect(e.headers['x-forwarded-host']).toBe('app.test');
+    },
+  },
+  {
+    name: 'X-Forwarded-Port is the port the client connected to',
+    unsupported: { workerd: 'wrangler dev rebuilds the request URL from the Host header, so the listener port is not visible to the worker (in production it is the platform\'s 80/443)' },
+    async run(t) {
+      const e = echo(await get(t, '/', 'app.test'));
+      expect(e.headers['x-forwarded-port']).toBe(new URL(t.http).port);
+    },
+  },
+  {
+    name: 'Host reaches the backend as the client sent it',
+    unsupported: { workerd: NO_HOST_WORKERD },
+    async run(t) {
+      expect(echo(await get(t, '/', 'app.test:8080')).headers.host).toBe('app.test:8080');
+    },
+  },
+  {
+    name: 'X-Request-Id: a well-formed one is kept, a malformed one replaced',
+    async run(t) {
+      expect(echo(await get(t, '/', 'app.test', { 'x-request-id': 'trace-123' })).headers['x-request-id']).toBe('trace-123');
+      expect(echo(await get(t, '/', 'app.test', { 'x-request-id': 'bad id' })).headers['x-request-id']).toMatch(/^[0-9a-f-]{36}$/);
+    },
+  },
+  {
+    name: 'hop-by-hop headers are stripped in both directions; repeated Set-Cookie survives',
+    async run(t) {
+      const r = await get(t, '/', 'app.test', { te: 'trailers', 'proxy-connection': 'x', 'keep-alive': 'timeout=1', 'x-end-to-end': 'yes' });
+      const e = echo(r);
+      for (const h of ['te', 'proxy-connection', 'keep-alive']) expect(e.headers[h], h).toBeUndefined();
+      expect(e.headers['x-end-to-end']).toBe('yes');
+      expect(r.headers['x-hop']).toBeUndefined(); // named in the upstream's Connection header
+      expect(r.headers['keep-alive']).not.toBe('timeout=5'); // the upstream's value
+      expect(r.headers['set-cookie']).toEqual(['a=1', 'b=2']);
+      expect(r.headers['x-backend']).toBe('b0');
+    },
+  },
+
+  {
+    name: 'request headers named in the client\'s Connection header are stripped',
+    unsupported: { workerd: 'workerd does not show the worker the client\'s Connection header, so the headers it names cannot be told apart' },
+    async run(t) {
+      const e = echo(await get(t, '/', 'app.test', { connection: 'keep-alive, x-secret', 'x-secret': 'hop', 'x-end-to-end': 'yes' }));
+      expect(e.headers['x-secret']).toBeUndefined();
+      expect(e.headers['x-end-to-end']).toBe('yes');
+    },
+  },
+
+  // ---- methods, bodies, streaming ----
+  {
+    name: 'POST body reaches the backend',
+    async run(t) {
+      const e = echo(await send(`${t.http}/form`, { method: 'POST', host: 'app.test', headers: { 'content-type': 'text/plain' }, body: 'a=1&b=2' }));
+      expect(e.method).toBe('POST');
+      expect(e.body).toBe('a=1&b=2');
+    },
+  },
+  {
+    name: 'a 1 MiB chunked upload streams through whole',
+    async run(t) {
+      const body = Buffer.alloc(1024 * 1024, 'x');
+      const r = await send(`${t.http}/upload`, { method: 'PUT', host: 'app.test', headers: { 'transfer-encoding': 'chunked' }, body });
+      expect(JSON.parse(r.text)).toMatchObject({ backend: 'b0', bytes: body.length });
+    },
+  },
+  {
+    name: 'HEAD gets the status and headers without a body',
+    async run(t) {
+      const r = await send(`${t.http}/`, { method: 'HEAD', host: 'app.test' });
+      expect(r.status).toBe(200);
+      expect(r.headers['x-backend']).toBe('b0');
+      expect(r.bytes.length).toBe(0);
+    },
+  },
+  {
+    name: 'response bodies stream: the first chunk arrives long before the last',
+    async run(t) {
+      const r = await get(t, '/stream?chunks=4&ms=400', 'app.test');
+      expect(r.status).toBe(200);
+      expect(r.text.trim().split('\n')).toHaveLength(4);
+      expect(r.endAt - r.firstChunkAt).toBeGreaterThan(900);
+    },
+  },
+  {
+    name: 'upstream redirects are passed to the client, not followed',
+    async run(t) {
+      const r = await get(t, '/redirect?to=/elsewhere', 'app.test');
+      expect(r.status).toBe(302);
+      expect(r.headers.location).toBe('/elsewhere');
+    },
+  },
+  {
+    name: 'upstream status codes pass through',
+    async run(t) {
+      expect((await get(t, '/status/201', 'app.test')).status).toBe(201);
+      expect((await get(t, '/status/404', 'app.test')).headers['x-backend']).toBe('b0');
+    },
+  },
+  {
+    name: 'a gzip response arrives decodable as labelled',
+    async run(t) {
+      const r = await get(t, '/gzip', 'app.test', { 'accept-encoding': 'gzip' });
+      const text = (r.headers['content-encoding'] === 'gzip' ? gunzipSync(r.bytes) : r.bytes).toString();
+      expect(text).toBe('gzip from b0\n'.repeat(20));
+    },
+  },
+
+  // ---- TLS ----
+  {
+    name: 'plain HTTP to a TLS host redirects to HTTPS with 308',
+    async run(t) {
+      const r = await get(t, '/a?b=1', 'secure.test');
+      expect(r.status).toBe(308);
+      expect(r.headers.location).toBe(`https://secure.test${t.redirectPort === 443 ? '' : `:${t.redirectPort}`}/a?b=1`);
+    },
+  },
+  {
+    name: 'HTTPS: a request on the TLS listener is forwarded with X-Forwarded-Proto https',
+    unsupported: { workerd: NO_TLS_WORKERD },
+    async run(t) {
+      const r = await send(`https://127.0.0.1:${t.httpsPort}/tls`, { host: 'secure.test' });
+      expect(r.status).toBe(200);
+      expect(echo(r).headers['x-forwarded-proto']).toBe('https');
+    },
+  },
+  {
+    name: 'HTTPS: the certificate is chosen by SNI',
+    unsupported: {
+      deno: 'Deno.serve takes one certificate per listener and has no SNI callback (Deno 2.9): every name gets the table\'s first certificate',
+      workerd: NO_TLS_WORKERD,
+    },
+    async run(t, w) {
+      expect((await send(`https://127.0.0.1:${t.httpsPort}/`, { host: 'secure.test' })).peerFingerprint).toBe(w.fingerprints.secure);
+      expect((await send(`https://127.0.0.1:${t.httpsPort}/`, { host: 'other.test' })).peerFingerprint).toBe(w.fingerprints.other);
+    },
+  },
+
+  // ---- upgrades ----
+  {
+    name: 'WebSocket upgrades are proxied',
+    unsupported: { deno: NOT_BUILT_WS, workerd: NOT_BUILT_WS },
+    async run(t) {
+      const { default: WebSocket } = await import('ws');
+      const ws = new WebSocket(`${t.http.replace('http', 'ws')}/ws`, { headers: { host: 'app.test' } });
+      const first = await new Promise<string>((resolve, reject) => {
+        ws.once('message', (d) => resolve(String(d)));
+        ws.once('error', reject);
+      });
+      ws.close();
+      expect(JSON.parse(first)).toMatchObject({ backend: 'b0', url: '/ws' });
+    },
+  },
+];
+
+/** Run after a second table is published (it adds an Ingress with a default backend, so the first table
+ * can answer 404 for unknown hosts): every runtime must follow the new version. */
+export const AFTER_UPDATE: Case[] = [
+  {
+    name: 'a host-level default backend serves paths no rule matches',
+    async run(t) {
+      expect(echo(await get(t, '/anything', 'fb.test')).backend).toBe('def');
+      expect(echo(await get(t, '/only', 'fb.test')).backend).toBe('b0');
+    },
+  },
+  {
+    name: 'the new table\'s default backend serves unknown hosts; the route removed from it is gone',
+    async run(t) {
+      expect(echo(await get(t, '/', 'unknown.test')).backend).toBe('def');
+      expect(echo(await get(t, '/dead', 'app.test')).backend).toBe('b0');
+    },
+  },
+];

@@ -1,0 +1,111 @@
+// The shared case table (cases.ts) against the edge worker on Node, Deno and workerd, each a real process
+// reading a signed table from a real redis-server and forwarding to real backends on loopback addresses.
+import { X509Certificate } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { generateSelfSignedCertificate } from '../../gateway/tls/selfsigned.ts';
+import { generateKeySet, loadSigningKeys } from '../../cli/keys.ts';
+import { compile } from '../../sync/compile/index.ts';
+import { RedisPublisher } from '../../sync/publish/redis.ts';
+import { startBackend, type Backend } from '../support/backends.ts';
+import { ingress, objects, ourClass, service, tlsSecret } from '../support/manifests.ts';
+import { waitFor } from '../support/process.ts';
+import { startRedis, type RedisServer } from '../support/redis.ts';
+import { AFTER_UPDATE, CASES, type Case, type World } from './cases.ts';
+import { send } from './http.ts';
+import { startDeno, startNode, startWorkerd, type ControlPlane, type RuntimeName, type Target } from './launch.ts';
+
+const RUNTIMES: RuntimeName[] = ['node', 'deno', 'workerd'];
+const dir = mkdtempSync(join(tmpdir(), 'portico-runtimes-'));
+const certs = { secure: generateSelfSignedCertificate({ commonName: 'secure.test', dnsNames: ['secure.test'], keyType: 'ec' }),
+  other: generateSelfSignedCertificate({ commonName: 'other.test', dnsNames: ['other.test'], keyType: 'ec' }) };
+const world: World = { fingerprints: { secure: new X509Certificate(certs.secure.certPem).fingerprint256, other: new X509Certificate(certs.other.certPem).fingerprint256 } };
+
+let redis: RedisServer;
+let backends: Backend[] = [];
+let publisher: RedisPublisher;
+const targets = new Map<RuntimeName, Target>();
+const failedToStart = new Map<RuntimeName, string>();
+
+/** Table 1; `updated` is table 2 (adds default backends, drops /dead). */
+function cluster(updated: boolean) {
+  const [b0, b1, b2, wild, def] = backends as [Backend, Backend, Backend, Backend, Backend];
+  const ep = (b: Backend) => ({ address: b.address, port: b.port });
+  const refused = { address: '127.0.0.59', port: b0.port }; // nothing listens there
+  const app = [{ path: '/', service: 'one' }, { path: '/exact', pathType: 'Exact' as const, service: 'two' }, { path: '/api', service: 'two' },
+    { path: '/rr', service: 'two' }, { path: '/down', service: 'down' }, { path: '/flaky', service: 'flaky' }, ...(updated ? [] : [{ path: '/dead', service: 'dead' }])];
+  return objects(
+    ourClass(),
+    service('one', [ep(b0)]), service('two', [ep(b1), ep(b2)]), service('down', [{ ...ep(b1), ready: false }]),
+    service('flaky', [refused, ep(b2)]), service('dead', [refused]), service('wild', [ep(wild)]), service('def', [ep(def)]),
+    tlsSecret('s-secure', certs.secure.certPem, certs.secure.keyPem), tlsSecret('s-other', certs.other.certPem, certs.other.keyPem),
+    ingress('app', { host: 'app.test', paths: app }),
+    ingress('wild', { host: '*.wild.test', paths: [{ path: '/', service: 'wild' }] }),
+    ingress('secure', { host: 'secure.test', paths: [{ path: '/', service: 'one' }], tls: [{ hosts: ['secure.test'], secretName: 's-secure' }] }),
+    ingress('other', { host: 'other.test', paths: [{ path: '/', service: 'one' }], tls: [{ hosts: ['other.test'], secretName: 's-other' }] }),
+    ...(updated ? [ingress('fb', { host: 'fb.test', paths: [{ path: '/only', service: 'one' }], defaultBackend: 'def' })] : []),
+  );
+}
+
+async function publish(updated: boolean): Promise<void> {
+  const r = compile(cluster(updated));
+  expect(r.diagnostics.filter((d) => d.severity !== 'Info')).toEqual([]); // Info: the 'down' service has no ready endpoint, on purpose
+  expect((await publisher.publish(r)).kind).toBe('published');
+}
+
+beforeAll(async () => {
+  redis = await startRedis();
+  const b0 = await startBackend('b0', '127.0.0.50');
+  backends = [b0];
+  for (const [i, name] of ['b1', 'b2', 'wild', 'def'].entries()) backends.push(await startBackend(name, `127.0.0.${51 + i}`, b0.port));
+  const keysDir = join(dir, 'keys');
+  await generateKeySet(keysDir);
+  publisher = new RedisPublisher(redis.client(), { cluster: 'rt', keys: await loadSigningKeys(keysDir), history: 10, publisher: 'runtimes-test' });
+  await publish(false);
+  const cp: ControlPlane = { redisUrl: redis.url, cluster: 'rt', keysDir };
+  // Started one after another: three runtimes booting at once on two busy cores only slows each of them.
+  const starters: Record<RuntimeName, () => Promise<Target>> = { node: () => startNode(cp), deno: () => startDeno(cp), workerd: () => startWorkerd(cp, 'app.test') };
+  for (const name of RUNTIMES) {
+    try {
+      targets.set(name, await starters[name]());
+    } catch (err) {
+      failedToStart.set(name, (err as Error).message);
+    }
+  }
+}, 400_000);
+
+afterAll(async () => {
+  for (const t of targets.values()) await t.stop();
+  await redis?.stop();
+  await Promise.all(backends.map((b) => b.close()));
+  rmSync(dir, { recursive: true, force: true });
+}, 60_000);
+
+function target(name: RuntimeName): Target {
+  const t = targets.get(name);
+  if (t === undefined) throw new Error(`the ${name} runtime did not start: ${failedToStart.get(name) ?? 'unknown reason'}`);
+  return t;
+}
+
+function runCases(name: RuntimeName, cases: readonly Case[]): void {
+  for (const c of cases) {
+    const reason = c.unsupported?.[name];
+    if (reason !== undefined) it.skip(`${c.name} — unsupported on ${name}: ${reason}`, () => {});
+    else it(c.name, () => c.run(target(name), world), 30_000);
+  }
+}
+
+for (const name of RUNTIMES) describe(`${name}: table 1`, () => runCases(name, CASES));
+
+describe('a newly published table', () => {
+  beforeAll(async () => {
+    await publish(true);
+    // Node and Deno are told by pub/sub; workerd checks at most every 500 ms, on requests.
+    for (const t of targets.values()) {
+      await waitFor(async () => (await send(`${t.http}/anything`, { host: 'fb.test' })).status === 200, 30_000, () => `${t.runtime} to serve the new table:\n${t.logs().slice(-2000)}`);
+    }
+  }, 120_000);
+  for (const name of RUNTIMES) describe(name, () => runCases(name, AFTER_UPDATE));
+});
