@@ -12,22 +12,38 @@ export const KEY_FILES = {
   signPublic: 'signing-pub.jwk.json', // workers
   encryption: 'encryption-key.jwk.json', // agent and workers
 } as const;
+export type KeyFile = (typeof KEY_FILES)[keyof typeof KEY_FILES];
 
-export async function generateKeySet(dir: string): Promise<void> {
+/** A fresh key set as file name → JWK JSON text. */
+export async function makeKeySet(): Promise<Record<KeyFile, string>> {
   const { privateKey, publicKey } = await generateKeyPair('EdDSA', { crv: 'Ed25519', extractable: true });
   const secret = await generateSecret('A256GCM', { extractable: true });
   const kid = new Date().toISOString();
+  const text = (jwk: JWK) => JSON.stringify({ ...jwk, kid }, null, 2) + '\n';
+  return {
+    [KEY_FILES.signPrivate]: text({ ...(await exportJWK(privateKey)), alg: 'EdDSA', use: 'sig' }),
+    [KEY_FILES.signPublic]: text({ ...(await exportJWK(publicKey)), alg: 'EdDSA', use: 'sig' }),
+    [KEY_FILES.encryption]: text({ ...(await exportJWK(secret)), alg: 'dir', enc: 'A256GCM' } as JWK),
+  } as Record<KeyFile, string>;
+}
+
+/** The worker's share of a key set: the public signing key and the shared key, never the signing key. */
+export function workerShare(set: Record<KeyFile, string>): Record<string, string> {
+  return { [KEY_FILES.signPublic]: set[KEY_FILES.signPublic], [KEY_FILES.encryption]: set[KEY_FILES.encryption] };
+}
+
+const FILE_MODES: Record<KeyFile, number> = { [KEY_FILES.signPrivate]: 0o600, [KEY_FILES.signPublic]: 0o644, [KEY_FILES.encryption]: 0o600 };
+
+export async function generateKeySet(dir: string): Promise<void> {
+  const set = await makeKeySet();
   await mkdir(dir, { recursive: true, mode: 0o700 });
-  const write = async (name: string, jwk: JWK, mode: number): Promise<void> => {
+  for (const [name, text] of Object.entries(set) as [KeyFile, string][]) {
     const path = join(dir, name);
-    await writeFile(path, JSON.stringify({ ...jwk, kid }, null, 2) + '\n', { mode, flag: 'wx' }).catch((err: NodeJS.ErrnoException) => {
+    await writeFile(path, text, { mode: FILE_MODES[name], flag: 'wx' }).catch((err: NodeJS.ErrnoException) => {
       throw new UsageError(err.code === 'EEXIST' ? `${path} exists; refusing to overwrite a key` : `cannot write ${path}: ${err.code ?? err.message}`);
     });
-    await chmod(path, mode);
-  };
-  await write(KEY_FILES.signPrivate, { ...(await exportJWK(privateKey)), alg: 'EdDSA', use: 'sig' }, 0o600);
-  await write(KEY_FILES.signPublic, { ...(await exportJWK(publicKey)), alg: 'EdDSA', use: 'sig' }, 0o644);
-  await write(KEY_FILES.encryption, { ...(await exportJWK(secret)), alg: 'dir', enc: 'A256GCM' } as JWK, 0o600);
+    await chmod(path, FILE_MODES[name]);
+  }
 }
 
 async function readJwk(dir: string, name: string): Promise<JWK> {

@@ -1,4 +1,4 @@
-// The `portico` command: local | worker | sync | keys generate.
+// The `portico` command: local | worker | sync | keys (generate, ensure-secrets) | inspect | dashboard.
 import cluster from 'node:cluster';
 import { UsageError } from '../gateway/errors.ts';
 import { parseFlags } from './args.ts';
@@ -6,13 +6,15 @@ import { DASHBOARD_USAGE, runDashboard } from './dashboard.ts';
 import { INSPECT_USAGE, runInspect } from './inspect/command.ts';
 import { InspectError } from './inspect/read.ts';
 import { BundleError } from '../gateway/table/bundle.ts';
+import { KeySecretError, runEnsureKeySecrets } from './key-secrets.ts';
 import { generateKeySet, KEY_FILES } from './keys.ts';
+import { KubeApiError } from '../sync/kube/rest.ts';
 import { LOCAL_USAGE, parseLocalFlags, runLocal, runWorker as runLocalWorker } from './local.ts';
 import { log } from './log.ts';
 import { parseSyncFlags, runSync, SYNC_USAGE } from './sync.ts';
 import { parseWorkerFlags, runWorker, WORKER_USAGE } from './worker.ts';
 
-const KEYS_USAGE = 'usage: portico keys generate --out DIR';
+const KEYS_USAGE = 'usage: portico keys generate --out DIR | portico keys ensure-secrets --agent-secret NAME --worker-secret NAME [--namespace NS] (--kubeconfig PATH | --in-cluster)';
 
 const USAGE = `usage: portico <command> [flags]
 commands:
@@ -20,6 +22,7 @@ commands:
   worker         an edge worker that serves the tables published in Redis
   sync           compile manifests and publish signed tables to Redis
   keys generate  make the signing and encryption keys of a control plane
+  keys ensure-secrets  the same, once, into Kubernetes Secrets (the Helm chart's install hook)
   dashboard      the same as a read-only web page (status, fleet, routes, certificates)
   inspect        what the edge serves and why: status, routes, explain, certs, history, diff, rollback, diagnostics
 
@@ -49,6 +52,10 @@ async function command(cmd: string, rest: string[]): Promise<Running | null> {
     }
     case 'keys': {
       const [sub, ...flags] = rest;
+      if (sub === 'ensure-secrets') {
+        await runEnsureKeySecrets(flags);
+        return null;
+      }
       if (sub !== 'generate') throw new UsageError(`keys: unknown subcommand ${JSON.stringify(sub ?? '')} (${KEYS_USAGE})`);
       const v = parseFlags(flags, { out: { type: 'string' } });
       if (v.out === undefined) throw new UsageError('keys generate: --out DIR is required');
@@ -96,6 +103,10 @@ main(process.argv.slice(2)).catch((err: unknown) => {
   if (err instanceof BundleError) {
     process.stderr.write(`portico: refused: ${err.message} (${err.code})\n`);
     process.exit(6);
+  }
+  if (err instanceof KeySecretError || err instanceof KubeApiError) {
+    process.stderr.write(`portico: ${err.message} (${err.code})\n`);
+    process.exit(1);
   }
   if (err instanceof InspectError) {
     process.stderr.write(`portico: ${err.message}\n`);

@@ -70,7 +70,7 @@ export function parseSyncFlags(argv: string[]): SyncConfig {
   };
 }
 
-function loadKubeConfig(path: string | null): KubeConfig {
+export function loadKubeConfig(path: string | null): KubeConfig {
   const kc = new KubeConfig();
   try {
     if (path === null) kc.loadFromCluster();

@@ -42,6 +42,8 @@ export interface TestCluster {
   dir: string;
   adminKubeconfig: string;
   agentKubeconfig: string;
+  /** Writes a kubeconfig that authenticates with `token` (e.g. from a TokenRequest) and returns its path. */
+  kubeconfigFor(name: string, token: string): string;
   /** Stops only the apiserver (etcd keeps the data). */
   stopApiserver(): Promise<void>;
   startApiserver(): Promise<void>;
@@ -108,6 +110,11 @@ export async function startTestCluster(binDir: string): Promise<TestCluster> {
   writeFileSync(agentKubeconfig, kubeconfig(server, join(dir, 'ca.crt'), AGENT_SERVICE_ACCOUNT, agentToken));
   return {
     server, dir, adminKubeconfig, agentKubeconfig, startApiserver,
+    kubeconfigFor(name, token) {
+      const path = join(dir, `${name}.kubeconfig`);
+      writeFileSync(path, kubeconfig(server, join(dir, 'ca.crt'), name, token));
+      return path;
+    },
     async stopApiserver() {
       if (apiserver) await exited(apiserver);
       apiserver = null;

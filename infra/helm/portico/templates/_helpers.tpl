@@ -1,0 +1,114 @@
+{{/* Names, labels and the shared pieces of the pod specs. */}}
+
+{{- define "portico.name" -}}
+{{- .Chart.Name | trunc 63 | trimSuffix "-" -}}
+{{- end -}}
+
+{{/* Release-based base name, at most 50 characters so that "-worker-keys" and the like still fit in 63. */}}
+{{- define "portico.fullname" -}}
+{{- if contains .Chart.Name .Release.Name -}}
+{{- .Release.Name | trunc 50 | trimSuffix "-" -}}
+{{- else -}}
+{{- printf "%s-%s" .Release.Name .Chart.Name | trunc 50 | trimSuffix "-" -}}
+{{- end -}}
+{{- end -}}
+
+{{- define "portico.selectorLabels" -}}
+app.kubernetes.io/name: {{ include "portico.name" .root }}
+app.kubernetes.io/instance: {{ .root.Release.Name }}
+app.kubernetes.io/component: {{ .component }}
+{{- end -}}
+
+{{- define "portico.labels" -}}
+{{ include "portico.selectorLabels" . }}
+app.kubernetes.io/version: {{ .root.Chart.AppVersion | quote }}
+app.kubernetes.io/managed-by: {{ .root.Release.Service }}
+app.kubernetes.io/part-of: portico
+helm.sh/chart: {{ printf "%s-%s" .root.Chart.Name .root.Chart.Version }}
+{{- end -}}
+
+{{- define "portico.image" -}}
+{{ .Values.image.repository }}:{{ .Values.image.tag | default .Chart.AppVersion }}
+{{- end -}}
+
+{{- define "portico.syncName" -}}{{ include "portico.fullname" . }}-sync{{- end -}}
+{{- define "portico.workerName" -}}{{ include "portico.fullname" . }}-worker{{- end -}}
+{{- define "portico.keysJobName" -}}{{ include "portico.fullname" . }}-keys{{- end -}}
+{{- define "portico.redisName" -}}{{ include "portico.fullname" . }}-redis{{- end -}}
+{{- define "portico.agentKeysSecret" -}}{{ .Values.keys.existingSecret | default (printf "%s-sync-keys" (include "portico.fullname" .)) }}{{- end -}}
+{{- define "portico.workerKeysSecret" -}}{{ .Values.keys.existingWorkerSecret | default (printf "%s-worker-keys" (include "portico.fullname" .)) }}{{- end -}}
+
+{{/* The values that cannot be checked by values.schema.json alone: one clear error each. */}}
+{{- define "portico.validate" -}}
+{{- if and .Values.redis.caSecret (not (hasPrefix "rediss://" .Values.redis.url)) -}}
+{{- fail "redis.caSecret: only meaningful with a rediss:// redis.url" -}}
+{{- end -}}
+{{- if and .Values.redis.passwordSecret (not .Values.redis.url) -}}
+{{- fail "redis.passwordSecret: the bundled trial Redis has no password; set redis.url to use an external Redis" -}}
+{{- end -}}
+{{- if ne (empty .Values.keys.existingSecret) (empty .Values.keys.existingWorkerSecret) -}}
+{{- fail "keys: give both keys.existingSecret and keys.existingWorkerSecret, or neither (then a hook makes them)" -}}
+{{- end -}}
+{{- if and .Values.keys.existingSecret (eq .Values.keys.existingSecret .Values.keys.existingWorkerSecret) -}}
+{{- fail "keys: the worker Secret must not be the agent's (workers never get the signing key)" -}}
+{{- end -}}
+{{- end -}}
+
+{{- define "portico.redisUrl" -}}
+{{- if not .Values.redis.url -}}
+redis://{{ include "portico.redisName" . }}.{{ .Release.Namespace }}.svc:6379
+{{- else -}}
+{{ .Values.redis.url }}
+{{- end -}}
+{{- end -}}
+
+{{/* Environment of every container that talks to Redis: the URL, and the password and CA from Secrets. */}}
+{{- define "portico.redisEnv" -}}
+- name: PORTICO_REDIS_URL
+  value: {{ include "portico.redisUrl" . | quote }}
+{{- if .Values.redis.passwordSecret }}
+- name: PORTICO_REDIS_PASSWORD
+  valueFrom:
+    secretKeyRef: { name: {{ .Values.redis.passwordSecret | quote }}, key: {{ .Values.redis.passwordKey | quote }} }
+{{- end }}
+{{- if .Values.redis.caSecret }}
+- name: PORTICO_REDIS_CA
+  value: /etc/portico/redis-ca/{{ .Values.redis.caKey }}
+{{- end }}
+{{- end -}}
+
+{{- define "portico.redisCaVolume" -}}
+{{- if .Values.redis.caSecret }}
+- name: redis-ca
+  secret: { secretName: {{ .Values.redis.caSecret | quote }}, items: [{ key: {{ .Values.redis.caKey | quote }}, path: {{ .Values.redis.caKey | quote }} }] }
+{{- end }}
+{{- end -}}
+
+{{- define "portico.redisCaMount" -}}
+{{- if .Values.redis.caSecret }}
+- { name: redis-ca, mountPath: /etc/portico/redis-ca, readOnly: true }
+{{- end }}
+{{- end -}}
+
+{{/* Non-root, no privilege escalation, read-only root filesystem, every capability dropped. */}}
+{{- define "portico.restrictedContainer" -}}
+allowPrivilegeEscalation: false
+readOnlyRootFilesystem: true
+capabilities: { drop: [ALL] }
+{{- end -}}
+
+{{- define "portico.nonRootPod" -}}
+runAsNonRoot: true
+runAsUser: 65532
+runAsGroup: 65532
+fsGroup: 65532
+seccompProfile: { type: RuntimeDefault }
+{{- end -}}
+
+{{- define "portico.metricsAnnotations" -}}
+{{- if .root.Values.metrics.podAnnotations }}
+prometheus.io/scrape: "true"
+prometheus.io/port: {{ .port | quote }}
+prometheus.io/path: /metrics
+{{- end }}
+{{- end -}}

@@ -1,0 +1,170 @@
+// The Helm chart as rendered by the real helm (issue 5): lint, golden renderings of every documented value
+// set (UPDATE_GOLDEN=1 rewrites them, so each chart change is reviewed as a diff), the security properties
+// every rendering must keep, the RBAC rules being exactly infra/rbac/agent.yaml's, clear errors for bad
+// values, and the README's values reference matching values.yaml.
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { describe, expect, inject, it } from 'vitest';
+import { parse, parseAllDocuments } from 'yaml';
+import { README_FILE, valuesReference, VALUES_FILE, withReference } from '../../infra/helm/values-reference.ts';
+import { CHART, find, helm, manifests, podSpec, render, VALUE_SETS, VALUES_DIR, type Manifest } from './chart.ts';
+
+const bin = inject('helmBin');
+const GOLDEN = fileURLToPath(new URL('./golden/', import.meta.url));
+
+describe('helm lint', () => {
+  it.each(VALUE_SETS)('%s', (set) => {
+    const r = helm(bin, ['lint', '--strict', CHART, '-f', `${VALUES_DIR}${set}.yaml`]);
+    expect(r.stderr + r.stdout).toContain('1 chart(s) linted, 0 chart(s) failed');
+    expect(r.status).toBe(0);
+  });
+});
+
+describe('golden renderings (UPDATE_GOLDEN=1 to rewrite)', () => {
+  it.each(VALUE_SETS)('%s', (set) => {
+    const out = render(bin, set);
+    const file = `${GOLDEN}${set}.yaml`;
+    if (process.env.UPDATE_GOLDEN === '1') {
+      mkdirSync(GOLDEN, { recursive: true });
+      writeFileSync(file, out);
+    }
+    expect(existsSync(file), `${file} is missing: run UPDATE_GOLDEN=1 npx vitest run test/helm`).toBe(true);
+    expect(out).toBe(readFileSync(file, 'utf8'));
+  });
+});
+
+const workloads = (all: Manifest[]) => all.filter((m) => ['Deployment', 'DaemonSet', 'Job'].includes(m.kind) && m.metadata.name.startsWith('edge-portico'));
+
+describe('security properties of every rendering', () => {
+  it.each(VALUE_SETS)('%s: no privilege escalation, read-only root, capabilities dropped, non-root unless binding low node ports', (set) => {
+    const all = manifests(render(bin, set));
+    const values = (parse(readFileSync(`${VALUES_DIR}${set}.yaml`, 'utf8')) ?? {}) as { worker?: { hostNetwork?: boolean; ports?: { http: number } } };
+    const bindsLow = values.worker?.hostNetwork === true && (values.worker.ports?.http ?? 80) < 1024;
+    const ws = workloads(all);
+    expect(ws.length).toBeGreaterThanOrEqual(2);
+    for (const w of ws) {
+      const spec = podSpec(w);
+      for (const c of spec.containers) {
+        const sc = c.securityContext as { allowPrivilegeEscalation: boolean; readOnlyRootFilesystem: boolean; capabilities: { drop: string[]; add?: string[] } };
+        expect(sc.allowPrivilegeEscalation, `${w.metadata.name}`).toBe(false);
+        expect(sc.readOnlyRootFilesystem).toBe(true);
+        expect(sc.capabilities.drop).toEqual(['ALL']);
+        const lowPorts = w.kind === 'DaemonSet' && bindsLow;
+        expect(sc.capabilities.add ?? [], `${w.metadata.name} capabilities`).toEqual(lowPorts ? ['NET_BIND_SERVICE'] : []);
+        expect(spec.securityContext?.runAsNonRoot, `${w.metadata.name} runAsNonRoot`).toBe(!lowPorts);
+      }
+    }
+  });
+
+  it.each(VALUE_SETS)('%s: workers have no Kubernetes token and no RBAC binding', (set) => {
+    const all = manifests(render(bin, set));
+    const ds = find(all, 'DaemonSet', '-worker');
+    expect(podSpec(ds).automountServiceAccountToken).toBe(false);
+    const workerSa = podSpec(ds).serviceAccountName as string;
+    expect(find(all, 'ServiceAccount', '-worker').automountServiceAccountToken).toBe(false);
+    const bound = all.filter((m) => m.kind.endsWith('Binding')).flatMap((b) => (b.subjects as { name: string }[]).map((s) => s.name));
+    expect(bound).not.toContain(workerSa);
+  });
+
+  it.each(VALUE_SETS)('%s: workers mount only the public share of the keys', (set) => {
+    const all = manifests(render(bin, set));
+    const secretOf = (m: Manifest) => ((podSpec(m).volumes as { name: string; secret?: { secretName: string } }[]).find((v) => v.name === 'keys'))!.secret!.secretName;
+    expect(secretOf(find(all, 'DaemonSet', '-worker'))).not.toBe(secretOf(find(all, 'Deployment', '-sync')));
+  });
+
+  it('no Redis password or CA ever lands in arguments or plain env values', () => {
+    const all = manifests(render(bin, 'external-redis-tls'));
+    for (const w of workloads(all)) {
+      for (const c of podSpec(w).containers) {
+        expect((c.args ?? []).join(' ')).not.toMatch(/redis|password/i);
+        const pw = (c.env ?? []).find((e) => e.name === 'PORTICO_REDIS_PASSWORD');
+        if (w.kind !== 'Job') expect(pw).toEqual({ name: 'PORTICO_REDIS_PASSWORD', valueFrom: { secretKeyRef: { name: 'portico-redis', key: 'password' } } });
+      }
+    }
+  });
+
+  it('probes use the admin endpoints on the admin port', () => {
+    for (const w of workloads(manifests(render(bin, 'defaults'))).filter((m) => m.kind !== 'Job' && !m.metadata.name.endsWith('-redis'))) {
+      const c = podSpec(w).containers[0]!;
+      expect(c.readinessProbe).toMatchObject({ httpGet: { path: '/readyz', port: 'admin' } });
+      expect(c.livenessProbe).toMatchObject({ httpGet: { path: '/healthz', port: 'admin' } });
+    }
+  });
+});
+
+describe('what operators choose', () => {
+  const ports = (set: string) => {
+    const c = podSpec(find(manifests(render(bin, set)), 'DaemonSet', '-worker'));
+    return { hostNetwork: c.hostNetwork ?? false, ports: (c.containers[0]!.ports as { name: string; containerPort: number; hostPort?: number }[]).map((p) => [p.name, p.containerPort, p.hostPort ?? null]) };
+  };
+  it.each([
+    ['defaults', { hostNetwork: false, ports: [['http', 8080, 80], ['https', 8443, 443], ['admin', 9181, null]] }],
+    ['host-network', { hostNetwork: true, ports: [['http', 80, null], ['https', 443, null], ['admin', 9181, null]] }],
+    ['host-network-high-ports', { hostNetwork: true, ports: [['http', 8080, null], ['https', 8443, null], ['admin', 10254, null]] }],
+  ])('%s: node ports', (set, want) => {
+    expect(ports(set)).toEqual(want);
+  });
+
+  it.each([
+    ['defaults', { hook: true, redis: true, pdb: true, monitor: false, defaultClass: false }],
+    ['external-redis-tls', { hook: true, redis: false, pdb: true, monitor: false, defaultClass: true }],
+    ['existing-keys', { hook: false, redis: false, pdb: true, monitor: false, defaultClass: false }],
+    ['monitoring', { hook: true, redis: false, pdb: false, monitor: true, defaultClass: null }],
+  ])('%s: which optional parts render', (set, want) => {
+    const all = manifests(render(bin, set));
+    const has = (kind: string, suffix = '') => all.some((m) => m.kind === kind && m.metadata.name.endsWith(suffix));
+    const cls = all.find((m) => m.kind === 'IngressClass');
+    expect({
+      hook: has('Job', '-keys'), redis: has('Deployment', '-redis'), pdb: has('PodDisruptionBudget'), monitor: has('ServiceMonitor'),
+      defaultClass: cls === undefined ? null : cls.metadata.annotations?.['ingressclass.kubernetes.io/is-default-class'] === 'true',
+    }).toEqual(want);
+  });
+
+  it('the key hook runs before install and upgrade, and its identity is deleted after it succeeds', () => {
+    const all = manifests(render(bin, 'defaults'));
+    for (const kind of ['ServiceAccount', 'Role', 'RoleBinding', 'Job']) {
+      expect(find(all, kind, '-keys').metadata.annotations).toMatchObject({ 'helm.sh/hook': 'pre-install,pre-upgrade', 'helm.sh/hook-delete-policy': 'before-hook-creation,hook-succeeded' });
+    }
+    expect(podSpec(find(all, 'Job', '-keys')).containers[0]!.args).toEqual(['keys', 'ensure-secrets', '--in-cluster', '--namespace=portico', '--agent-secret=edge-portico-sync-keys', '--worker-secret=edge-portico-worker-keys']);
+  });
+});
+
+describe('RBAC is exactly infra/rbac/agent.yaml', () => {
+  const reference = parseAllDocuments(readFileSync(fileURLToPath(new URL('../../infra/rbac/agent.yaml', import.meta.url)), 'utf8')).map((d) => d.toJSON() as Manifest);
+  const rules = (all: Manifest[], kind: string) => all.filter((m) => m.kind === kind && !m.metadata.name.endsWith('-keys')).map((m) => m.rules);
+  it.each(['ClusterRole', 'Role'])('%s rules', (kind) => {
+    const chart = manifests(render(bin, 'defaults'));
+    const want = rules(reference, kind).map((r) => JSON.stringify(r).replaceAll('"portico-sync"', '"edge-portico-sync"'));
+    expect(rules(chart, kind).map((r) => JSON.stringify(r))).toEqual(want);
+  });
+});
+
+describe('bad values: one clear error, nothing rendered', () => {
+  it.each([
+    ['a misspelt value', ['worker.hostNetwrk=true'], /additional properties 'hostNetwrk' not allowed/],
+    ['a duration as a number', ['worker.readTimeout=10'], /\/worker\/readTimeout': got number, want string/],
+    ['a cluster name that is not a DNS label', ['cluster=Prod_1'], /\/cluster'.*does not match pattern/],
+    ['a Redis URL that is not redis://', ['redis.url=http://redis:6379'], /\/redis\/url'.*does not match pattern/],
+    ['a CA for a plain redis:// URL', ['redis.url=redis://r:6379', 'redis.caSecret=ca'], /redis.caSecret: only meaningful with a rediss:\/\/ redis.url/],
+    ['a password for the bundled Redis', ['redis.passwordSecret=pw'], /the bundled trial Redis has no password/],
+    ['only one of the two key Secrets', ['keys.existingSecret=a'], /give both keys.existingSecret and keys.existingWorkerSecret, or neither/],
+    ['the agent Secret handed to workers', ['keys.existingSecret=a', 'keys.existingWorkerSecret=a'], /workers never get the signing key/],
+    ['a node port out of range', ['worker.ports.http=70000'], /\/worker\/ports\/http'.*maximum/],
+  ])('%s', (_n, set, message) => {
+    const r = helm(bin, ['template', 'edge', CHART, ...set.flatMap((s) => ['--set', s])]);
+    expect(r.status).not.toBe(0);
+    expect(r.stdout).toBe('');
+    expect(r.stderr).toMatch(message);
+  });
+});
+
+describe('README values reference', () => {
+  it('matches values.yaml (npm run chart-docs regenerates it)', () => {
+    const readme = readFileSync(README_FILE, 'utf8');
+    expect(readme).toBe(withReference(readme, valuesReference(readFileSync(VALUES_FILE, 'utf8'))));
+  });
+
+  it('a value without a comment is refused', () => {
+    expect(() => valuesReference('a:\n  # documented\n  b: 1\n  c: 2\n')).toThrow(/a\.c has no comment above it/);
+  });
+});
