@@ -72,6 +72,8 @@ export function parseSyncFlags(argv: string[]): SyncConfig {
 
 export function loadKubeConfig(path: string | null): KubeConfig {
   const kc = new KubeConfig();
+  // client-node's loadFromCluster does not fail outside a pod: it yields the server https://undefined:undefined.
+  if (path === null && !process.env.KUBERNETES_SERVICE_HOST) throw new UsageError('--in-cluster: no in-cluster credentials (KUBERNETES_SERVICE_HOST is not set: not running in a pod)');
   try {
     if (path === null) kc.loadFromCluster();
     else kc.loadFromFile(path);

@@ -4,7 +4,7 @@
 import { readFileSync, rmSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { KubeConfig, KubernetesObjectApi, type KubernetesObject } from '@kubernetes/client-node';
+import { KubernetesObjectApi, type KubernetesObject } from '@kubernetes/client-node';
 import type { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { parseAllDocuments } from 'yaml';
@@ -17,6 +17,7 @@ import { netnsUnavailable, startNetnsBackend, type NetnsBackend } from '../suppo
 import { freePort, spawnPortico, startServing, waitFor, type Running, type Spawned } from '../support/process.ts';
 import { readPublished } from '../support/published.ts';
 import { startRedis, type RedisServer } from '../support/redis.ts';
+import { canI, kubeconfig, type Access } from './access.ts';
 import { startTestCluster, type TestCluster } from './cluster.ts';
 
 const NS = 'apps';
@@ -30,11 +31,7 @@ let admin: KubeRest;
 const tmp = mkdtempSync(join(tmpdir(), 'portico-agent-'));
 const agents: { p: Spawned; admin: string }[] = [];
 
-const kc = (file: string): KubeConfig => {
-  const k = new KubeConfig();
-  k.loadFromFile(file);
-  return k;
-};
+const kc = kubeconfig;
 
 async function startAgent(name: string): Promise<{ p: Spawned; admin: string }> {
   const port = await freePort();
@@ -216,14 +213,7 @@ describe.skipIf(noNetns !== null)(`traffic to an endpoint the apiserver accepts$
 });
 
 describe('least privilege', () => {
-  const can = async (verb: string, resource: string, o: { group?: string; namespace?: string; name?: string; subresource?: string } = {}) => {
-    const rest = new KubeRest(kc(cluster.agentKubeconfig));
-    const review = await rest.request<{ status: { allowed: boolean } }>('POST', '/apis/authorization.k8s.io/v1/selfsubjectaccessreviews', {
-      apiVersion: 'authorization.k8s.io/v1', kind: 'SelfSubjectAccessReview',
-      spec: { resourceAttributes: { verb, resource, group: o.group ?? '', namespace: o.namespace, name: o.name, subresource: o.subresource } },
-    });
-    return review.status.allowed;
-  };
+  const can = (verb: string, resource: string, o: Access = {}) => canI(cluster.agentKubeconfig, verb, resource, o);
   it.each([
     ['watch ingresses', 'watch', 'ingresses', { group: 'networking.k8s.io' }],
     ['list endpointslices', 'list', 'endpointslices', { group: 'discovery.k8s.io' }],
