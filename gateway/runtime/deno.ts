@@ -69,23 +69,24 @@ export function startDenoGateway(o: DenoGatewayOptions): DenoGateway {
     const app = appFor('http', o.http.port);
     servers.push(D.serve({ hostname: o.http.host, port: o.http.port, onListen: () => {} }, (req, info) => app.fetch(req, info)));
   }
-  let tls: { server: DenoServer; cert: CertificateMaterial } | null = null;
+  const tls: { server: DenoServer | null; cert: CertificateMaterial | null } = { server: null, cert: null };
   const https = o.https;
   if (https !== null) {
     const app = appFor('https', https.port);
     const serveTls = async (): Promise<void> => {
       const cert = chosenCertificate(o.live, o.tlsHost);
-      if (cert === null || (tls !== null && tls.cert.certPem === cert.certPem && tls.cert.keyPem === cert.keyPem)) return;
+      if (cert === null || (tls.cert !== null && tls.cert.certPem === cert.certPem && tls.cert.keyPem === cert.keyPem)) return;
+      tls.cert = cert;
       // The new listener can bind only once the old one is gone: connections in the gap are refused.
-      if (tls !== null) await tls.server.shutdown();
-      tls = { cert, server: D.serve({ hostname: https.host, port: https.port, cert: cert.certPem, key: cert.keyPem, onListen: () => {} }, (req, info) => app.fetch(req, info)) };
+      if (tls.server !== null) await tls.server.shutdown();
+      tls.server = D.serve({ hostname: https.host, port: https.port, cert: cert.certPem, key: cert.keyPem, onListen: () => {} }, (req, info) => app.fetch(req, info));
     };
     void serveTls();
     o.live.onSwap(() => void serveTls());
   }
   return {
     async close() {
-      await Promise.all([...servers, ...(tls === null ? [] : [(tls as { server: DenoServer }).server])].map((s) => s.shutdown()));
+      await Promise.all([...servers, ...(tls.server === null ? [] : [tls.server])].map((s) => s.shutdown()));
     },
   };
 }

@@ -18,7 +18,8 @@ export function webFacts(request: Request, scheme: 'http' | 'https', clientIp: s
   const pathAndQuery = start === -1 ? '/' : url.slice(start);
   const q = pathAndQuery.indexOf('?');
   return {
-    host: request.headers.get('host') ?? '',
+    // HTTP/2 requests carry :authority, which the runtime puts into the URL, not into a Host header.
+    host: request.headers.get('host') ?? url.slice(url.indexOf('//') + 2, start === -1 ? undefined : start),
     path: q === -1 ? pathAndQuery : pathAndQuery.slice(0, q),
     search: q === -1 ? '' : pathAndQuery.slice(q),
     scheme,

@@ -294,6 +294,31 @@ export const CASES: Case[] = [
     },
   },
 
+  {
+    name: 'HTTPS: HTTP/2 by ALPN, routed by :authority',
+    unsupported: { workerd: NO_TLS_WORKERD },
+    async run(t) {
+      const { connect } = await import('node:http2');
+      const session = connect(`https://127.0.0.1:${t.httpsPort}`, { servername: 'secure.test', rejectUnauthorized: false });
+      try {
+        const reply = await new Promise<{ status: number; body: string }>((resolve, reject) => {
+          const req = session.request({ ':path': '/h2', ':authority': 'secure.test' });
+          let status = 0;
+          let body = '';
+          req.on('response', (h) => (status = Number(h[':status'])));
+          req.on('data', (c: Buffer) => (body += c.toString()));
+          req.on('end', () => resolve({ status, body }));
+          req.on('error', reject);
+          req.end();
+        });
+        expect(reply.status).toBe(200);
+        expect(JSON.parse(reply.body)).toMatchObject({ backend: 'b0', url: '/h2' });
+      } finally {
+        session.close();
+      }
+    },
+  },
+
   // ---- upgrades ----
   {
     name: 'WebSocket upgrades are proxied',
