@@ -29,6 +29,8 @@ export class WebRedisSource {
   readonly layout: RedisLayout;
   served: Manifest | null = null;
   refusals = 0;
+  lastRefusal: { code: string; message: string } | null = null;
+  /** The last connection or protocol problem (Redis unreachable), null after a good check. */
   lastError: string | null = null;
   private refused: { pointer: string; until: number } | null = null;
 
@@ -90,9 +92,15 @@ export class WebRedisSource {
     }
   }
 
+  /** Counted and logged once per pointer and code; the pointer is tried again after REFUSAL_RETRY_MS. */
   private refuse(pointer: string, err: unknown): void {
+    const raw = (err as { code?: unknown }).code;
+    const code = typeof raw === 'string' ? raw : 'PORTICO_TABLE_REFUSED';
+    const again = this.refused?.pointer === pointer && this.lastRefusal?.code === code;
     this.refused = { pointer, until: Date.now() + REFUSAL_RETRY_MS };
+    if (again) return;
     this.refusals++;
-    this.o.log('error', `table refused, still serving the last good one: ${(err as Error).message}`, { code: (err as { code?: unknown }).code });
+    this.lastRefusal = { code, message: (err as Error).message };
+    this.o.log('error', `table refused, still serving the last good one: ${this.lastRefusal.message}`, { code: this.lastRefusal.code });
   }
 }
