@@ -34,6 +34,8 @@ async function main(): Promise<void> {
   const http = listenAddress('http', v.http ?? '127.0.0.1:8080');
   const https = listenAddress('https', v.https ?? '127.0.0.1:8443');
   const admin = listenAddress('admin', v.admin ?? '127.0.0.1:9180');
+  // As `portico worker --read-timeout`: for the response headers, and the longest silence in the body.
+  const readMs = duration('read-timeout', v['read-timeout'] ?? '60s');
   const live = new LiveTable();
   const metrics = new Metrics();
   const source = new DenoRedisSource({
@@ -42,7 +44,7 @@ async function main(): Promise<void> {
   });
   await source.start();
   const gw = startDenoGateway({
-    live, metrics, http, https, tlsHost: v['tls-host'] ?? null, headersMs: duration('read-timeout', v['read-timeout'] ?? '60s'),
+    live, metrics, http, https, tlsHost: v['tls-host'] ?? null, headersMs: readMs, bodyMs: readMs,
     onUpstreamError: (e) => log('warn', e.message, { code: e.code }),
   });
   if (admin !== null) {

@@ -19,6 +19,9 @@ export interface WebForwarderDeps {
   /** From sending the request to the upstream's response headers (connect included: fetch() does not
    * tell connecting from waiting); over it the client gets 504. */
   headersMs: number;
+  /** Longest silence between two response body chunks; over it the response is cut off (the client
+   * sees a broken response, not a short one) and the upstream request aborted. null: no limit. */
+  bodyMs: number | null;
   /** The runtime's fetch() decodes gzip/br bodies but keeps Content-Encoding (Deno 2.9): the response
    * must then go out without Content-Encoding and Content-Length, or the client would decode twice. */
   decodesBodies: boolean;
@@ -86,7 +89,8 @@ export async function webForward(deps: WebForwarderDeps, request: Request, req: 
       deps.metrics.upstreamLatency(backend.id, (performance.now() - started) / 1000);
       deps.metrics.request(req.label, res.status);
       const encoded = deps.decodesBodies && res.headers.has('content-encoding');
-      return new Response(res.body, { status: res.status, headers: toHeaders(downstreamResponseHeaders(flat(res.headers)), encoded ? DECODED_SKIP : null) });
+      const out = res.body === null || deps.bodyMs === null ? res.body : res.body.pipeThrough(idleGuard(deps.bodyMs, abort, endpoint));
+      return new Response(out, { status: res.status, headers: toHeaders(downstreamResponseHeaders(flat(res.headers)), encoded ? DECODED_SKIP : null) });
     } catch (err) {
       clearTimeout(timer);
       const e = classifyFetchError(err, endpoint, timedOut);
@@ -98,4 +102,30 @@ export async function webForward(deps: WebForwarderDeps, request: Request, req: 
       return plainResponse(e.status);
     }
   }
+}
+
+/** Passes chunks through and errors the stream (and aborts the upstream request) after `ms` without one. */
+function idleGuard(ms: number, upstream: AbortController, endpoint: string): TransformStream<Uint8Array, Uint8Array> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  let out: TransformStreamDefaultController<Uint8Array> | undefined;
+  const arm = (): void => {
+    timer = setTimeout(() => {
+      upstream.abort();
+      out?.error(new UpstreamError('PORTICO_UPSTREAM_TIMEOUT', endpoint, new Error(`no response body data for ${ms} ms`)));
+    }, ms);
+  };
+  return new TransformStream<Uint8Array, Uint8Array>({
+    start(ctl) {
+      out = ctl;
+      arm();
+    },
+    transform(chunk, ctl) {
+      clearTimeout(timer);
+      ctl.enqueue(chunk);
+      arm();
+    },
+    flush() {
+      clearTimeout(timer);
+    },
+  });
 }

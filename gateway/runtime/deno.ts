@@ -41,6 +41,8 @@ export interface DenoGatewayOptions {
   https: ListenAddress | null;
   tlsHost: string | null;
   headersMs: number;
+  /** Longest silence between response body chunks (null: none). */
+  bodyMs: number | null;
   onUpstreamError?: (err: UpstreamError) => void;
 }
 
@@ -60,7 +62,7 @@ export function startDenoGateway(o: DenoGatewayOptions): DenoGateway {
   const fetchWithHost: FetchLike = (url, init) => fetch(url, { ...init, client } as RequestInit);
   const ports: ListenerPorts = { http: o.http?.port ?? 0, https: o.https?.port ?? null };
   const appFor = (scheme: 'http' | 'https', port: number) => createWebGatewayApp<DenoEnv>({
-    live: o.live, metrics: o.metrics, ports, fetch: fetchWithHost, decodesBodies: true, headersMs: o.headersMs,
+    live: o.live, metrics: o.metrics, ports, fetch: fetchWithHost, decodesBodies: true, headersMs: o.headersMs, bodyMs: o.bodyMs,
     facts: (c: Context<DenoEnv>) => webFacts(c.req.raw, scheme, c.env.remoteAddr.hostname, port),
     ...(o.onUpstreamError ? { onUpstreamError: o.onUpstreamError } : {}),
   });

@@ -35,6 +35,8 @@ export interface WebGatewayOptions<E extends Env> {
   fetch: FetchLike;
   decodesBodies: boolean;
   headersMs: number;
+  /** Longest silence between response body chunks (null: none). */
+  bodyMs: number | null;
   facts(c: Context<E>): RequestFacts;
   onUpstreamError?: (err: UpstreamError) => void;
 }
@@ -42,7 +44,7 @@ export interface WebGatewayOptions<E extends Env> {
 export function createWebGatewayApp<E extends Env>(o: WebGatewayOptions<E>): Hono<E> {
   const balancer = new RoundRobin();
   o.live.onSwap((next) => balancer.retain(new Set(next.matcher.table.backends.map((b) => b.id))));
-  const deps = { fetch: o.fetch, balancer, metrics: o.metrics, headersMs: o.headersMs, decodesBodies: o.decodesBodies, onUpstreamError: o.onUpstreamError };
+  const deps = { fetch: o.fetch, balancer, metrics: o.metrics, headersMs: o.headersMs, bodyMs: o.bodyMs, decodesBodies: o.decodesBodies, onUpstreamError: o.onUpstreamError };
   return createGatewayApp<E>({
     live: o.live, metrics: o.metrics, ports: o.ports,
     runtime: { facts: o.facts, forward: (c, req) => webForward(deps, c.req.raw, req) },

@@ -53,9 +53,12 @@ async function create(env: WorkerEnv): Promise<Instance> {
     cluster: env.PORTICO_CLUSTER, keys: await keysOf(env), live, log,
   });
   const httpsPort = Number(env.PORTICO_PUBLIC_HTTPS_PORT ?? 443);
+  const readMs = Number(env.PORTICO_READ_TIMEOUT_MS ?? 60_000);
   const app = createWebGatewayApp<WorkerdEnv>({
     live, metrics, ports: { http: 80, https: httpsPort }, fetch: (url, init) => fetch(url, init), decodesBodies: false,
-    headersMs: Number(env.PORTICO_READ_TIMEOUT_MS ?? 60_000),
+    // No body timeout: workerd ends a response normally when its body stream errors, so a cut-off body
+    // would look complete to the client (seen with wrangler 4.86); a slow body is the platform's to limit.
+    headersMs: readMs, bodyMs: null,
     facts: (c) => {
       const u = c.req.raw.url;
       const https = u.startsWith('https:');

@@ -241,6 +241,17 @@ export const CASES: Case[] = [
     },
   },
   {
+    name: 'a response body that stalls longer than the read timeout is cut off: the client sees a broken response',
+    unsupported: { workerd: 'workerd ends a response normally when its body stream errors (wrangler dev 4.86), so a cut-off body would look complete: the worker sets no body timeout there' },
+    async run(t) {
+      const started = Date.now();
+      // First chunk at once, then 2.5 s of silence: over the 1 s read timeout.
+      const outcome = await send(`${t.http}/stream?chunks=3&ms=2500`, { host: 'app.test' }).then((r) => `complete: ${r.text}`, (err: Error) => `broken: ${err.message}`);
+      expect(outcome).toMatch(/^broken: /);
+      expect(Date.now() - started).toBeLessThan(2_400);
+    },
+  },
+  {
     name: 'upstream redirects are passed to the client, not followed',
     async run(t) {
       const r = await get(t, '/redirect?to=/elsewhere', 'app.test');
