@@ -12,6 +12,7 @@ import { KubeApiError } from '../sync/kube/rest.ts';
 import { LOCAL_USAGE, parseLocalFlags, runLocal, runWorker as runLocalWorker } from './local.ts';
 import { log } from './log.ts';
 import { parseSyncFlags, runSync, SYNC_USAGE } from './sync.ts';
+import { parseTunnelFlags, runTunnel, TUNNEL_USAGE } from './tunnel.ts';
 import { parseWorkerFlags, runWorker, WORKER_USAGE } from './worker.ts';
 
 const KEYS_USAGE = 'usage: portico keys generate --out DIR | portico keys ensure-secrets --agent-secret NAME --worker-secret NAME [--namespace NS] (--kubeconfig PATH | --in-cluster)';
@@ -21,6 +22,7 @@ commands:
   local          serve a directory of Kubernetes manifests (no cluster, no Redis)
   worker         an edge worker that serves the tables published in Redis
   sync           compile manifests and publish signed tables to Redis
+  tunnel         the node-local tunnel: relays workers' upstream requests to endpoints of the verified table only
   keys generate  make the signing and encryption keys of a control plane
   keys ensure-secrets  the same, once, into Kubernetes Secrets (the Helm chart's install hook)
   dashboard      the same as a read-only web page (status, fleet, routes, certificates)
@@ -31,6 +33,8 @@ ${LOCAL_USAGE}
 ${WORKER_USAGE}
 
 ${SYNC_USAGE}
+
+${TUNNEL_USAGE}
 
 ${KEYS_USAGE}
 
@@ -45,6 +49,7 @@ async function command(cmd: string, rest: string[]): Promise<Running | null> {
     case 'local': return runLocal(parseLocalFlags(rest));
     case 'worker': return runWorker(parseWorkerFlags(rest));
     case 'sync': return runSync(parseSyncFlags(rest));
+    case 'tunnel': return runTunnel(parseTunnelFlags(rest));
     case 'dashboard': return runDashboard(rest);
     case 'inspect': {
       await runInspect(rest);

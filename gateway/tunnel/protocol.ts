@@ -1,0 +1,35 @@
+// The node-local tunnel's wire contract (issue 8). A worker sends the tunnel an ordinary HTTP/1.1 request,
+// exactly as it would send it upstream (Host, X-Forwarded-*, body), plus one header naming the endpoint to
+// dial. The tunnel dials only endpoints of the current verified table: that header is the only thing a
+// caller controls, so it is checked against the table, never resolved as a name, never trusted as is.
+import { endpointKey } from '../balance.ts';
+import type { RoutingTable } from '../table/schema.ts';
+
+/** Request header: the `address:port` (IPv6 as `[addr]:port`) to dial. Never forwarded upstream. */
+export const ENDPOINT_HEADER = 'portico-endpoint';
+/** Response header on the tunnel's own 502/504: the upstream error code (ECONNREFUSED, UND_ERR_CONNECT_TIMEOUT,
+ * ...), so the worker classifies it as if it had dialled itself and fails over to the next endpoint. */
+export const ERROR_HEADER = 'portico-tunnel-error';
+
+const IPV4 = /^(?:25[0-5]|2[0-4]\d|1?\d?\d)(?:\.(?:25[0-5]|2[0-4]\d|1?\d?\d)){3}$/;
+const IPV6 = /^[0-9a-f:.]+$/i;
+
+/** `address:port` with a literal IP address and a port, canonical as endpointKey writes it; else null. */
+export function parseEndpoint(value: string | undefined): { address: string; port: number; key: string } | null {
+  if (value === undefined || value.length > 64) return null;
+  const m = /^(?:\[([0-9a-fA-F:.]+)\]|([0-9.]+)):(\d{1,5})$/.exec(value);
+  if (m === null) return null;
+  const address = m[1] ?? m[2]!;
+  const port = Number(m[3]);
+  if (port < 1 || port > 65535) return null;
+  if (m[2] !== undefined ? !IPV4.test(address) : !IPV6.test(address) || !address.includes(':')) return null;
+  const key = endpointKey({ address, port, zone: null });
+  return key === value ? { address, port, key } : null;
+}
+
+/** Every endpoint the table names: the only addresses the tunnel may dial while this table is current. */
+export function allowedEndpoints(table: RoutingTable): Set<string> {
+  const out = new Set<string>();
+  for (const b of table.backends) for (const e of b.endpoints) out.add(endpointKey(e));
+  return out;
+}

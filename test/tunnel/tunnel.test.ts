@@ -1,0 +1,162 @@
+// The node-local tunnel as a real process (issue 8): fed by a real agent through a real redis-server, relaying
+// to real loopback backends over its Unix socket, and refusing every address the verified table does not name.
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Client } from 'undici';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import WebSocket from 'ws';
+import { stringify } from 'yaml';
+import { startBackend, type Backend, type EchoReply } from '../support/backends.ts';
+import { ingress, ourClass, service, type EndpointSpec } from '../support/manifests.ts';
+import { freePort, runPortico, spawnPortico, waitFor, type Spawned } from '../support/process.ts';
+import { startRedis, type RedisServer } from '../support/redis.ts';
+
+const dir = mkdtempSync(join(tmpdir(), 'portico-tunnel-'));
+const socket = join(dir, 'tunnel.sock');
+let redis: RedisServer;
+let inTable: Backend;
+let outside: Backend;
+let deadPort: number;
+let agent: Spawned;
+let tunnel: Spawned;
+let admin: string;
+let client: Client;
+
+const writeTable = (endpoints: EndpointSpec[]): void => {
+  writeFileSync(join(dir, 'manifests', 'all.yaml'), [ourClass(), ...service('web', endpoints),
+    ingress('app', { host: 'app.test', paths: [{ path: '/', service: 'web' }] })].map((o) => stringify(o)).join('---\n'));
+};
+const version = async () => /relaying to the endpoints of (\S+)/.exec(await (await fetch(`${admin}/readyz`)).text())?.[1] ?? null;
+
+interface Reply { status: number; headers: Record<string, string | string[] | undefined>; body: string }
+async function via(endpoint: string | null, o: { path?: string; method?: string; body?: string; headers?: Record<string, string> } = {}): Promise<Reply> {
+  const r = await client.request({
+    path: o.path ?? '/hello', method: (o.method ?? 'GET') as 'GET', body: o.body,
+    headers: { host: 'app.test', 'x-forwarded-for': '198.51.100.7', 'x-forwarded-proto': 'https', ...(endpoint === null ? {} : { 'portico-endpoint': endpoint }), ...o.headers },
+  });
+  return { status: r.statusCode, headers: r.headers, body: await r.body.text() };
+}
+
+beforeAll(async () => {
+  redis = await startRedis();
+  // One port, three addresses (a Service has one target port): 127.0.0.93 has no listener.
+  deadPort = await freePort('127.0.0.91');
+  inTable = await startBackend('in-table', '127.0.0.91', deadPort);
+  outside = await startBackend('outside', '127.0.0.92', deadPort);
+  expect(runPortico(['keys', 'generate', '--out', join(dir, 'keys')]).status).toBe(0);
+  mkdirSync(join(dir, 'manifests'));
+  writeTable([{ address: inTable.address, port: inTable.port }, { address: '127.0.0.93', port: deadPort }]);
+  agent = spawnPortico(['sync', '--manifests', join(dir, 'manifests'), '--redis', redis.url, '--cluster', 'tun', '--keys', join(dir, 'keys')]);
+  const adminPort = await freePort();
+  admin = `http://127.0.0.1:${adminPort}`;
+  tunnel = spawnPortico(['tunnel', '--redis', redis.url, '--cluster', 'tun', '--keys', join(dir, 'keys'), '--listen', `unix:${socket}`, '--admin', `127.0.0.1:${adminPort}`, '--poll', '300ms']);
+  await waitFor(async () => (await fetch(`${admin}/readyz`)).status === 200, 30_000, () => `the tunnel to load a table:\n${tunnel.logs()}\n${agent.logs()}`);
+  client = new Client('http://tunnel', { socketPath: socket });
+}, 60_000);
+
+afterAll(async () => {
+  await client?.close();
+  await tunnel?.stop();
+  await agent?.stop();
+  await redis?.stop();
+  await inTable?.close();
+  await outside?.close();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+describe('relaying to endpoints of the verified table', () => {
+  it('passes the request through unchanged: Host, X-Forwarded-*, method, body; strips its own header', async () => {
+    const r = await via(`${inTable.address}:${inTable.port}`, { method: 'POST', body: 'payload', path: '/echo?q=1' });
+    expect(r.status).toBe(200);
+    const e = JSON.parse(r.body) as EchoReply;
+    expect(e).toMatchObject({ backend: 'in-table', method: 'POST', url: '/echo?q=1', body: 'payload' });
+    expect(e.headers).toMatchObject({ host: 'app.test', 'x-forwarded-for': '198.51.100.7', 'x-forwarded-proto': 'https' });
+    expect(e.headers['portico-endpoint']).toBeUndefined();
+  });
+
+  it('streams the response as the backend sends it', async () => {
+    const r = await client.request({ path: '/stream?chunks=3&ms=300', method: 'GET', headers: { host: 'app.test', 'portico-endpoint': `${inTable.address}:${inTable.port}` } });
+    const arrivals: number[] = [];
+    for await (const _chunk of r.body) arrivals.push(Date.now());
+    expect(arrivals.length).toBeGreaterThanOrEqual(2);
+    expect(arrivals.at(-1)! - arrivals[0]!).toBeGreaterThan(400);
+  });
+
+  it('carries a WebSocket both ways', async () => {
+    const ws = new WebSocket(`ws+unix://${socket}:/ws`, { headers: { host: 'app.test', 'portico-endpoint': `${inTable.address}:${inTable.port}` } });
+    const echoed = await new Promise<string>((resolve, reject) => {
+      ws.on('open', () => ws.send('ping through the tunnel'));
+      // The backend greets first (a JSON hello), then echoes.
+      ws.on('message', (m) => {
+        if (m.toString().includes('ping')) resolve(m.toString());
+      });
+      ws.on('error', reject);
+    });
+    ws.close();
+    expect(echoed).toContain('ping through the tunnel');
+  });
+
+  it('reports a refused connect in the words the worker would have seen (to fail over)', async () => {
+    const r = await via(`127.0.0.93:${deadPort}`);
+    expect(r.status).toBe(502);
+    expect(r.headers['portico-tunnel-error']).toBe('ECONNREFUSED');
+  });
+});
+
+describe('refusing everything else (request forgery into the cluster network)', () => {
+  it.each<[string, () => string | null, number, string]>([
+    ['a live address that is not in the table', () => `${outside.address}:${outside.port}`, 403, 'PORTICO_TUNNEL_DENIED'],
+    ['the Redis server itself', () => `127.0.0.1:${redis.port}`, 403, 'PORTICO_TUNNEL_DENIED'],
+    ['a table address on another port', () => `${inTable.address}:${redis.port}`, 403, 'PORTICO_TUNNEL_DENIED'],
+    ['a host name (never resolved)', () => `localhost:${inTable.port}`, 400, 'PORTICO_TUNNEL_BAD_REQUEST'],
+    ['no port', () => inTable.address, 400, 'PORTICO_TUNNEL_BAD_REQUEST'],
+    ['a path smuggled after the port', () => `${inTable.address}:${inTable.port}/x`, 400, 'PORTICO_TUNNEL_BAD_REQUEST'],
+    ['a non-canonical address', () => `127.000.0.91:${inTable.port}`, 400, 'PORTICO_TUNNEL_BAD_REQUEST'],
+    ['no endpoint header at all', () => null, 400, 'PORTICO_TUNNEL_BAD_REQUEST'],
+  ])('%s', async (_n, endpoint, status, code) => {
+    const before = outside.requests;
+    const r = await via(endpoint());
+    expect(r.status).toBe(status);
+    expect(r.headers['portico-tunnel-error']).toBe(code);
+    expect(outside.requests).toBe(before);
+  });
+
+  it('refuses a WebSocket to an address outside the table', async () => {
+    const ws = new WebSocket(`ws+unix://${socket}:/ws`, { headers: { host: 'app.test', 'portico-endpoint': `${outside.address}:${outside.port}` } });
+    const status = await new Promise<number>((resolve) => {
+      ws.on('unexpected-response', (_req, res) => resolve(res.statusCode ?? 0));
+      ws.on('open', () => resolve(101));
+      ws.on('error', () => {});
+    });
+    expect(status).toBe(403);
+  });
+
+  it('an endpoint removed from the table stays allowed for one more version (workers a swap behind), then is refused', async () => {
+    const ep = `${inTable.address}:${inTable.port}`;
+    const v0 = await version();
+    writeTable([{ address: '127.0.0.93', port: deadPort }]);
+    await waitFor(async () => (await version()) !== v0, 15_000, () => 'the tunnel to load the next table');
+    expect((await via(ep)).status).toBe(200);
+    const v1 = await version();
+    writeTable([{ address: '127.0.0.93', port: deadPort }, { address: outside.address, port: outside.port }]);
+    await waitFor(async () => (await version()) !== v1, 15_000, () => 'the tunnel to load the table after that');
+    expect((await via(ep)).status).toBe(403);
+    // and the newly added endpoint is now allowed
+    expect((await via(`${outside.address}:${outside.port}`)).status).toBe(200);
+    const m = await (await fetch(`${admin}/metrics`)).text();
+    expect(Number(/^portico_tunnel_refused_total (\d+)$/m.exec(m)?.[1])).toBeGreaterThanOrEqual(9);
+  }, 40_000);
+});
+
+describe('flags', () => {
+  it.each([
+    ['a listen address that is not loopback', ['--listen', '0.0.0.0:9000'], /--listen: expected unix:PATH or a loopback HOST:PORT/],
+    ['a relative socket path', ['--listen', 'unix:tunnel.sock'], /--listen: expected unix:\/absolute\/path/],
+  ])('%s: one line, exit code 2', (_n, extra, message) => {
+    const r = runPortico(['tunnel', '--redis', 'redis://127.0.0.1:1', '--cluster', 'x', '--keys', '/tmp', ...extra]);
+    expect(r.status).toBe(2);
+    expect(r.stderr.trim()).toMatch(message);
+    expect(r.stderr.trim().split('\n')).toHaveLength(1);
+  });
+});
