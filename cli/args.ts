@@ -2,6 +2,7 @@
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { UsageError } from '../gateway/errors.ts';
 import type { ListenAddress } from '../gateway/runtime/node.ts';
+import type { TunnelAddress } from '../gateway/tunnel/protocol.ts';
 
 export function parseFlags<T extends NonNullable<ParseArgsConfig['options']>>(argv: string[], options: T) {
   try {
@@ -34,4 +35,16 @@ export function duration(flag: string, value: string): number {
   const ms = m[2] === 's' ? n * 1000 : m[2] === 'm' ? n * 60_000 : n;
   if (ms < 1 || ms > 3_600_000) throw new UsageError(`--${flag}: must be between 1ms and 1h, got ${JSON.stringify(value)}`);
   return ms;
+}
+
+/** `unix:PATH`, or a loopback `HOST:PORT`: the tunnel must never be reachable from another machine. */
+export function tunnelAddress(flag: string, value: string): TunnelAddress {
+  if (value.startsWith('unix:')) {
+    const path = value.slice(5);
+    if (!path.startsWith('/') || path.length > 100) throw new UsageError(`--${flag}: expected unix:/absolute/path (at most 100 characters), got ${JSON.stringify(value)}`);
+    return { path };
+  }
+  const a = listenAddress(flag, value);
+  if (a === null || !/^(?:127\.\d+\.\d+\.\d+|::1|localhost)$/.test(a.host)) throw new UsageError(`--${flag}: expected unix:PATH or a loopback HOST:PORT, got ${JSON.stringify(value)}`);
+  return a;
 }

@@ -8,6 +8,7 @@ import type { LiveTable } from '../gateway/live.ts';
 import { Metrics, renderMetrics } from '../gateway/metrics.ts';
 import { DEFAULT_TIMEOUTS, type UpstreamTimeouts } from '../gateway/proxy/pools.ts';
 import { startNodeGateway, type ListenAddress } from '../gateway/runtime/node.ts';
+import type { TunnelAddress } from '../gateway/tunnel/protocol.ts';
 import { duration, listenAddress } from './args.ts';
 import { log } from './log.ts';
 
@@ -16,6 +17,8 @@ export interface ServeConfig {
   https: ListenAddress | null;
   admin: ListenAddress | null;
   timeouts: UpstreamTimeouts;
+  /** `portico worker --tunnel`: upstream requests go through the node-local tunnel. */
+  tunnel?: TunnelAddress | null;
 }
 
 export const SERVE_FLAGS = {
@@ -56,7 +59,7 @@ export async function serveLive(cfg: ServeConfig, live: LiveTable, o: {
 }): Promise<LiveServing> {
   const metrics = new Metrics();
   const gw = await startNodeGateway({
-    live, metrics, http: cfg.http, https: cfg.https, timeouts: cfg.timeouts,
+    live, metrics, http: cfg.http, https: cfg.https, timeouts: cfg.timeouts, tunnel: cfg.tunnel ?? null,
     onUpstreamError: (e) => log('warn', e.message, { code: e.code }),
   });
   const admin = cfg.admin === null ? null : await serveAdmin(cfg.admin, o.readiness, () =>

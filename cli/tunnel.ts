@@ -1,12 +1,12 @@
 // `portico tunnel`: the node-local tunnel (issue 8). Loads and verifies the cluster's table from Redis like a
 // worker does (it needs the same public keys, no signing key) and relays the workers' upstream requests to
 // the endpoints that table names, and to no other address.
-import { UsageError } from '../gateway/errors.ts';
 import { LiveTable } from '../gateway/live.ts';
 import { DEFAULT_TIMEOUTS } from '../gateway/proxy/pools.ts';
 import { RedisTableSource } from '../gateway/source/redis.ts';
-import { startTunnel, type TunnelListen } from '../gateway/tunnel/server.ts';
-import { duration, listenAddress, parseFlags } from './args.ts';
+import type { TunnelAddress } from '../gateway/tunnel/protocol.ts';
+import { startTunnel } from '../gateway/tunnel/server.ts';
+import { duration, listenAddress, parseFlags, tunnelAddress } from './args.ts';
 import { loadVerifyingKeys } from './keys.ts';
 import { log } from './log.ts';
 import { REDIS_ENV_USAGE } from './redis-access.ts';
@@ -20,23 +20,11 @@ export const TUNNEL_USAGE = `usage: portico tunnel --redis URL --cluster NAME --
 ${REDIS_ENV_USAGE}`;
 
 export interface TunnelConfig extends ControlPlaneFlags {
-  listen: TunnelListen;
+  listen: TunnelAddress;
   admin: ListenAddress | null;
   timeouts: typeof DEFAULT_TIMEOUTS;
   pollMs: number;
   node: string | undefined;
-}
-
-/** `unix:PATH`, or a loopback `HOST:PORT`: the tunnel must never be reachable from another machine. */
-function tunnelListen(value: string): TunnelListen {
-  if (value.startsWith('unix:')) {
-    const path = value.slice(5);
-    if (!path.startsWith('/') || path.length > 100) throw new UsageError(`--listen: expected unix:/absolute/path (at most 100 characters), got ${JSON.stringify(value)}`);
-    return { path };
-  }
-  const a = listenAddress('listen', value);
-  if (a === null || !/^(?:127\.\d+\.\d+\.\d+|::1|localhost)$/.test(a.host)) throw new UsageError(`--listen: expected unix:PATH or a loopback HOST:PORT, got ${JSON.stringify(value)}`);
-  return a;
 }
 
 export function parseTunnelFlags(argv: string[]): TunnelConfig {
@@ -47,7 +35,7 @@ export function parseTunnelFlags(argv: string[]): TunnelConfig {
   const read = duration('read-timeout', v['read-timeout'] ?? '60s');
   return {
     ...parseControlPlaneFlags(v),
-    listen: tunnelListen(v.listen ?? 'unix:/tmp/portico-tunnel.sock'),
+    listen: tunnelAddress('listen', v.listen ?? 'unix:/tmp/portico-tunnel.sock'),
     admin: listenAddress('admin', v.admin ?? '127.0.0.1:9182'),
     timeouts: { connectMs: duration('connect-timeout', v['connect-timeout'] ?? `${DEFAULT_TIMEOUTS.connectMs}ms`), headersMs: read, bodyMs: read },
     pollMs: duration('poll', v.poll ?? '2s'),

@@ -7,13 +7,13 @@ import { LiveTable } from '../gateway/live.ts';
 import { checkWritable } from '../gateway/source/cache-file.ts';
 import { RedisTableSource } from '../gateway/source/redis.ts';
 import { isValidClusterName, type RedisCredentials } from '../gateway/table/redis-layout.ts';
-import { duration, parseFlags } from './args.ts';
+import { duration, parseFlags, tunnelAddress } from './args.ts';
 import { loadVerifyingKeys } from './keys.ts';
 import { log } from './log.ts';
 import { parseRedisAccess, REDIS_ENV_USAGE, REDIS_FLAGS } from './redis-access.ts';
 import { parseServeFlags, SERVE_FLAGS, SERVE_USAGE, serveLive, type ServeConfig } from './serve.ts';
 
-export const WORKER_USAGE = `usage: portico worker --redis URL --cluster NAME --keys DIR [--cache-file PATH|off] [--poll 2s] [--node-name NAME]
+export const WORKER_USAGE = `usage: portico worker --redis URL --cluster NAME --keys DIR [--cache-file PATH|off] [--poll 2s] [--node-name NAME] [--tunnel unix:PATH|HOST:PORT]
                       ${SERVE_USAGE}
 --keys defaults to $PORTICO_KEYS; the worker reads only signing-pub.jwk.json and encryption-key.jwk.json
 ${REDIS_ENV_USAGE}`;
@@ -39,10 +39,13 @@ export interface WorkerConfig extends ServeConfig, ControlPlaneFlags {
 }
 
 export function parseWorkerFlags(argv: string[]): WorkerConfig {
-  const v = parseFlags(argv, { ...CONTROL_PLANE_FLAGS, 'cache-file': { type: 'string' }, poll: { type: 'string' }, 'node-name': { type: 'string' }, ...SERVE_FLAGS });
+  const v = parseFlags(argv, { ...CONTROL_PLANE_FLAGS, 'cache-file': { type: 'string' }, poll: { type: 'string' }, 'node-name': { type: 'string' }, tunnel: { type: 'string' }, ...SERVE_FLAGS });
   const cp = parseControlPlaneFlags(v);
   const cache = v['cache-file'] ?? join(tmpdir(), `portico-${process.getuid?.() ?? 'user'}`, `${cp.cluster}.bundle`);
-  return { ...cp, ...parseServeFlags(v), cacheFile: cache === 'off' ? null : cache, pollMs: duration('poll', v.poll ?? '2s'), node: v['node-name'] };
+  return {
+    ...cp, ...parseServeFlags(v), cacheFile: cache === 'off' ? null : cache, pollMs: duration('poll', v.poll ?? '2s'), node: v['node-name'],
+    tunnel: v.tunnel === undefined ? null : tunnelAddress('tunnel', v.tunnel),
+  };
 }
 
 /** The cache file's directory must be ours alone: a file someone else can plant would be served at start. */

@@ -17,6 +17,7 @@ import { SERVER_NAME, statusBody } from '../responses.ts';
 import { downstreamResponseHeaders, requestIdFor, upstreamRequestHeaders } from './headers.ts';
 import { endpointKey, type UpstreamPools } from './pools.ts';
 import type { Endpoint } from '../table/schema.ts';
+import { ENDPOINT_HEADER, tunnelErrorOf } from '../tunnel/protocol.ts';
 
 export type NodeEnv = {
   Bindings: { incoming: IncomingMessage | Http2ServerRequest; outgoing: ServerResponse | Http2ServerResponse };
@@ -133,7 +134,10 @@ class Exchange implements Dispatcher.DispatchHandler {
 
   attempt(): void {
     this.started = performance.now();
-    this.deps.pools.get(this.endpoint).dispatch({ path: this.req.target, method: this.incoming.method ?? 'GET', headers: this.headers, body: this.body }, this);
+    const { pools } = this.deps;
+    // Through the node-local tunnel the endpoint travels in a header; the tunnel checks it against its table.
+    const headers = pools.viaTunnel ? this.headers.concat(ENDPOINT_HEADER, endpointKey(this.endpoint)) : this.headers;
+    pools.get(this.endpoint).dispatch({ path: this.req.target, method: this.incoming.method ?? 'GET', headers, body: this.body }, this);
   }
 
   private onClientClose(): void {
@@ -147,6 +151,14 @@ class Exchange implements Dispatcher.DispatchHandler {
 
   onHeaders(code: number, raw: Buffer[], resume: () => void): boolean {
     if (code < 200) return true; // 1xx interim responses are not forwarded
+    if (code >= 400 && this.deps.pools.viaTunnel) {
+      // The tunnel's own answer (it could not dial, or refused): handled as if this worker had dialled.
+      const reported = tunnelErrorOf(raw);
+      if (reported !== null) {
+        this.abort?.(reported);
+        return false;
+      }
+    }
     this.status = code;
     this.resume = resume;
     this.deps.metrics.upstreamLatency(this.req.backend.id, (performance.now() - this.started) / 1000);

@@ -14,6 +14,7 @@ import type { NodeForwarderDeps } from './node-forwarder.ts';
 import { nodeFacts } from './node-forwarder.ts';
 import { downstreamResponseHeaders, requestIdFor, upstreamRequestHeaders } from './headers.ts';
 import { endpointKey } from './pools.ts';
+import { ENDPOINT_HEADER } from '../tunnel/protocol.ts';
 
 function rawAnswer(socket: Duplex, status: number, extra: string[] = []): void {
   const body = statusBody(status);
@@ -53,8 +54,9 @@ export function createUpgradeHandler(o: UpgradeOptions): (req: IncomingMessage, 
     const headers = upstreamRequestHeaders(req.rawHeaders, req.headers.connection, { ...facts, requestId });
     const attempt = (k: number): void => {
       const endpoint = backend.endpoints[(first + k) % backend.endpoints.length]!;
+      const sent = o.pools.viaTunnel ? headers.concat(ENDPOINT_HEADER, endpointKey(endpoint)) : headers;
       o.pools.get(endpoint).dispatch(
-        { path: d.target, method: 'GET', headers, upgrade: 'websocket' },
+        { path: d.target, method: 'GET', headers: sent, upgrade: 'websocket' },
         {
           onConnect(abort) {
             if (socket.destroyed) abort();

@@ -3,6 +3,7 @@
 import { Pool } from 'undici';
 import { endpointKey } from '../balance.ts';
 import type { Endpoint } from '../table/schema.ts';
+import type { TunnelAddress } from '../tunnel/protocol.ts';
 
 // endpointKey lives in balance.ts so the Web forwarder can use it without importing undici.
 export { endpointKey };
@@ -21,9 +22,22 @@ export const DEFAULT_TIMEOUTS: UpstreamTimeouts = { connectMs: 5_000, headersMs:
 
 export class UpstreamPools {
   private readonly pools = new Map<string, Pool>();
-  constructor(private readonly timeouts: UpstreamTimeouts) {}
+  /** Set when every upstream request goes through the node-local tunnel, which then holds the real pools. */
+  private readonly tunnel: Pool | null;
+  constructor(private readonly timeouts: UpstreamTimeouts, via: TunnelAddress | null = null) {
+    this.tunnel = via === null ? null : new Pool('path' in via ? 'http://portico-tunnel' : `http://${via.host.includes(':') ? `[${via.host}]` : via.host}:${via.port}`, {
+      ...('path' in via ? { socketPath: via.path } : {}),
+      connect: { timeout: timeouts.connectMs }, headersTimeout: timeouts.headersMs, bodyTimeout: timeouts.bodyMs, keepAliveTimeout: 4_000, pipelining: 1,
+    });
+  }
+
+  /** Whether requests go through the tunnel (they then name their endpoint in a header, gateway/tunnel/protocol.ts). */
+  get viaTunnel(): boolean {
+    return this.tunnel !== null;
+  }
 
   get(e: Endpoint): Pool {
+    if (this.tunnel !== null) return this.tunnel;
     const key = endpointKey(e);
     let pool = this.pools.get(key);
     if (pool === undefined) {
@@ -50,7 +64,7 @@ export class UpstreamPools {
   }
 
   async close(): Promise<void> {
-    const all = [...this.pools.values()];
+    const all = [...this.pools.values(), ...(this.tunnel === null ? [] : [this.tunnel])];
     this.pools.clear();
     await Promise.all(all.map((p) => p.destroy().catch(() => {})));
   }

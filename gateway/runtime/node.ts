@@ -14,6 +14,7 @@ import { createUpgradeHandler } from '../proxy/node-upgrade.ts';
 import { DEFAULT_TIMEOUTS, endpointKey, UpstreamPools, type UpstreamTimeouts } from '../proxy/pools.ts';
 import { SniContexts } from '../tls/contexts.ts';
 import { generateSelfSignedCertificate } from '../tls/selfsigned.ts';
+import type { TunnelAddress } from '../tunnel/protocol.ts';
 
 export interface ListenAddress { host: string; port: number }
 
@@ -27,6 +28,8 @@ export interface NodeGatewayOptions {
   timeouts?: UpstreamTimeouts;
   defaultCertificate?: { certPem: string; keyPem: string };
   onUpstreamError?: (err: UpstreamError) => void;
+  /** Send every upstream request through the node-local tunnel at this address (gateway/tunnel). */
+  tunnel?: TunnelAddress | null;
   /** Set when running as one of several processes sharing the ports (node:cluster shares the handles). */
   exclusive?: boolean;
 }
@@ -51,7 +54,7 @@ function listen(server: http.Server | http2.Http2SecureServer, a: ListenAddress,
 }
 
 export async function startNodeGateway(o: NodeGatewayOptions): Promise<NodeGateway> {
-  const pools = new UpstreamPools(o.timeouts ?? DEFAULT_TIMEOUTS);
+  const pools = new UpstreamPools(o.timeouts ?? DEFAULT_TIMEOUTS, o.tunnel ?? null);
   const balancer = new RoundRobin();
   const deps = { pools, balancer, metrics: o.metrics, onUpstreamError: o.onUpstreamError };
   o.live.onSwap((next) => {

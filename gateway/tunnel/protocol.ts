@@ -5,6 +5,9 @@
 import { endpointKey } from '../balance.ts';
 import type { RoutingTable } from '../table/schema.ts';
 
+/** Where the tunnel listens: a Unix socket, or a loopback port (runtimes without Unix sockets). */
+export type TunnelAddress = { path: string } | { host: string; port: number };
+
 /** Request header: the `address:port` (IPv6 as `[addr]:port`) to dial. Never forwarded upstream. */
 export const ENDPOINT_HEADER = 'portico-endpoint';
 /** Response header on the tunnel's own 502/504: the upstream error code (ECONNREFUSED, UND_ERR_CONNECT_TIMEOUT,
@@ -33,3 +36,19 @@ export function allowedEndpoints(table: RoutingTable): Set<string> {
   for (const b of table.backends) for (const e of b.endpoints) out.add(endpointKey(e));
   return out;
 }
+
+/** What the tunnel reported instead of an upstream response; `code` is the upstream error code it saw. */
+export class TunnelReportedError extends Error {
+  constructor(readonly code: string) {
+    super(`the node-local tunnel reported ${code}`);
+  }
+}
+
+/** The tunnel's error report in a response's raw headers (undici's flat name/value list), or null. */
+export function tunnelErrorOf(raw: readonly (Buffer | string)[]): TunnelReportedError | null {
+  for (let i = 0; i < raw.length; i += 2) {
+    if (raw[i]!.toString('latin1').toLowerCase() === ERROR_HEADER) return new TunnelReportedError(raw[i + 1]!.toString('latin1').slice(0, 64));
+  }
+  return null;
+}
+

@@ -12,13 +12,11 @@ import type { LiveTable } from '../live.ts';
 import { downstreamResponseHeaders } from '../proxy/headers.ts';
 import { UpstreamPools, type UpstreamTimeouts } from '../proxy/pools.ts';
 import { SERVER_NAME } from '../responses.ts';
-import { allowedEndpoints, ENDPOINT_HEADER, ERROR_HEADER, parseEndpoint } from './protocol.ts';
-
-export type TunnelListen = { path: string } | { host: string; port: number };
+import { allowedEndpoints, ENDPOINT_HEADER, ERROR_HEADER, parseEndpoint, type TunnelAddress } from './protocol.ts';
 
 export interface TunnelOptions {
   live: LiveTable;
-  listen: TunnelListen;
+  listen: TunnelAddress;
   timeouts: UpstreamTimeouts;
   log(level: 'info' | 'warn' | 'error', msg: string, fields?: Record<string, unknown>): void;
 }

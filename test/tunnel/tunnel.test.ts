@@ -9,7 +9,8 @@ import WebSocket from 'ws';
 import { stringify } from 'yaml';
 import { startBackend, type Backend, type EchoReply } from '../support/backends.ts';
 import { ingress, ourClass, service, type EndpointSpec } from '../support/manifests.ts';
-import { freePort, runPortico, spawnPortico, waitFor, type Spawned } from '../support/process.ts';
+import { json, request } from '../support/client.ts';
+import { freePort, runPortico, spawnPortico, startServing, waitFor, type Running, type Spawned } from '../support/process.ts';
 import { startRedis, type RedisServer } from '../support/redis.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'portico-tunnel-'));
@@ -101,6 +102,51 @@ describe('relaying to endpoints of the verified table', () => {
     const r = await via(`127.0.0.93:${deadPort}`);
     expect(r.status).toBe(502);
     expect(r.headers['portico-tunnel-error']).toBe('ECONNREFUSED');
+  });
+});
+
+describe('a worker sending its upstream requests through the tunnel (--tunnel)', () => {
+  let worker: Running;
+  beforeAll(async () => {
+    worker = await startServing(['worker', '--redis', redis.url, '--cluster', 'tun', '--keys', join(dir, 'keys'), '--cache-file', 'off', '--tunnel', `unix:${socket}`], 30_000);
+  }, 40_000);
+  afterAll(async () => {
+    await worker?.stop();
+  });
+
+  it('routes every request to the live endpoint: the tunnel\'s refused connect to the dead one makes the worker fail over', async () => {
+    const before = inTable.requests;
+    for (let i = 0; i < 6; i++) {
+      const r = await request(`${worker.http}/via-worker`, { host: 'app.test' });
+      expect(r.status).toBe(200);
+      const e = json<EchoReply>(r);
+      expect(e.backend).toBe('in-table');
+      // The worker's X-Forwarded-* reach the backend through the tunnel unchanged.
+      expect(e.headers['x-forwarded-for']).toBe('127.0.0.1');
+      expect(e.headers['x-forwarded-host']).toBe('app.test');
+    }
+    expect(inTable.requests - before).toBe(6);
+    const m = (await request(`${worker.admin}/metrics`)).body;
+    expect(m).toMatch(/portico_upstream_errors_total\{backend="default\/web:80",code="PORTICO_UPSTREAM_CONNECT"\} [1-9]/);
+  });
+
+  it('carries a WebSocket from the client through worker and tunnel to the backend', async () => {
+    const ws = new WebSocket(`${worker.http.replace('http', 'ws')}/ws`, { headers: { host: 'app.test' } });
+    const echoed = await new Promise<string>((resolve, reject) => {
+      ws.on('open', () => ws.send('ping via worker and tunnel'));
+      ws.on('message', (m) => {
+        if (m.toString().includes('ping')) resolve(m.toString());
+      });
+      ws.on('error', reject);
+    });
+    ws.close();
+    expect(echoed).toContain('ping via worker and tunnel');
+  });
+
+  it('a bad --tunnel address is a usage error', () => {
+    const r = runPortico(['worker', '--redis', redis.url, '--cluster', 'tun', '--keys', join(dir, 'keys'), '--tunnel', '10.0.0.1:9000']);
+    expect(r.status).toBe(2);
+    expect(r.stderr.trim()).toMatch(/^portico: --tunnel: expected unix:PATH or a loopback HOST:PORT/);
   });
 });
 
