@@ -3,7 +3,7 @@
 # (../shared/bench/proxy-baseline.sh), as ratios to nginx: `portico worker` (Node), the Deno worker
 # (cli/deno-worker.ts) and the workerd module under `wrangler dev --local`, each fed the bench table
 # (bench/upstream: a host-less rule to the harness's upstream + 500 other hosts) from a real Redis.
-# A fourth row runs the very bundle wrangler builds under `workerd serve` directly: wrangler dev's local
+# A Deno row with --body-timeout off shows what the body-silence timer costs there. A further row runs the very bundle wrangler builds under `workerd serve` directly: wrangler dev's local
 # stack (its Node proxy, log forwarding, entry worker) costs far more than the worker itself, so that row
 # is the one that says what the worker costs on workerd.
 # Usage: bench/runtimes.sh [extra proxy-baseline.sh options, e.g. --rounds 3 --duration 8]
@@ -51,8 +51,9 @@ workerd=$(node -e "process.stdout.write(require.resolve('@cloudflare/workerd-lin
 "$work/harness/proxy-baseline.sh" --targets nginx \
   --spawn "portico-node=exec node --import tsx cli/portico.ts worker --redis $r --cluster bench --keys $work/keys --cache-file off --http 127.0.0.1:18791 --https off --admin off" \
   --spawn "portico-deno=DENO_NO_UPDATE_CHECK=1 exec node_modules/.bin/deno run --cached-only --allow-net --allow-env --allow-read=$work/keys cli/deno-worker.ts --redis $r --cluster bench --keys $work/keys --http 127.0.0.1:18792 --https off --admin off" \
+  --spawn "portico-deno-nobodytimeout=DENO_NO_UPDATE_CHECK=1 exec node_modules/.bin/deno run --cached-only --allow-net --allow-env --allow-read=$work/keys cli/deno-worker.ts --redis $r --cluster bench --keys $work/keys --http 127.0.0.1:18796 --https off --admin off --body-timeout off" \
   --spawn "portico-workerd=WRANGLER_SEND_METRICS=false WRANGLER_SEND_ERROR_REPORTS=false CLOUDFLARE_CF_FETCH_ENABLED=false exec node_modules/.bin/wrangler dev --local --ip 127.0.0.1 --port 18793 --inspector-port 18794 --show-interactive-dev-session=false --log-level warn --var PORTICO_REDIS:$r --var PORTICO_CLUSTER:bench --var PORTICO_VERIFY_JWK:$vk --var PORTICO_DECRYPT_JWK:$dk </dev/null" \
   --spawn "portico-workerd-serve=exec $workerd serve $work/bundle/workerd.capnp" \
   --out "${PORTICO_BENCH_OUT:-$work/report.txt}" "$@" \
-  portico-node=http://127.0.0.1:18791/ portico-deno=http://127.0.0.1:18792/ portico-workerd=http://127.0.0.1:18793/ \
+  portico-node=http://127.0.0.1:18791/ portico-deno=http://127.0.0.1:18792/ portico-deno-nobodytimeout=http://127.0.0.1:18796/ portico-workerd=http://127.0.0.1:18793/ \
   portico-workerd-serve=http://127.0.0.1:18795/

@@ -2,7 +2,9 @@
 // the Web request path on Deno.serve, and the same admin endpoints. Run offline from node_modules:
 //   DENO_NO_UPDATE_CHECK=1 npx deno run --cached-only --allow-net --allow-env --allow-read=KEYS \
 //     cli/deno-worker.ts --redis URL --cluster NAME --keys KEYS [--http H:P|off] [--https H:P|off] [--admin H:P|off]
-//     [--tls-host NAME] [--read-timeout 60s] [--poll 2s] [--node-name NAME]
+//     [--tls-host NAME] [--read-timeout 60s] [--body-timeout DURATION|off] [--poll 2s] [--node-name NAME]
+// --body-timeout (default: the read timeout) is the longest silence between response body chunks; on Deno it
+// costs a JS stream per response (bench/RESULTS.md), so it can be turned off.
 import { createAdminApp } from '../gateway/admin.ts';
 import { UsageError } from '../gateway/errors.ts';
 import { LiveTable } from '../gateway/live.ts';
@@ -26,7 +28,7 @@ async function main(): Promise<void> {
   const D = deno();
   const v = parseFlags(D.args, {
     redis: { type: 'string' }, cluster: { type: 'string' }, keys: { type: 'string' }, http: { type: 'string' }, https: { type: 'string' },
-    admin: { type: 'string' }, 'tls-host': { type: 'string' }, 'read-timeout': { type: 'string' }, poll: { type: 'string' }, 'node-name': { type: 'string' },
+    admin: { type: 'string' }, 'tls-host': { type: 'string' }, 'read-timeout': { type: 'string' }, 'body-timeout': { type: 'string' }, poll: { type: 'string' }, 'node-name': { type: 'string' },
   });
   if (v.redis === undefined || !/^rediss?:\/\//.test(v.redis)) throw new UsageError('--redis redis://HOST:PORT is required');
   if (v.cluster === undefined || !isValidClusterName(v.cluster)) throw new UsageError('--cluster NAME (a DNS label) is required');
@@ -36,6 +38,7 @@ async function main(): Promise<void> {
   const admin = listenAddress('admin', v.admin ?? '127.0.0.1:9180');
   // As `portico worker --read-timeout`: for the response headers, and the longest silence in the body.
   const readMs = duration('read-timeout', v['read-timeout'] ?? '60s');
+  const bodyMs = v['body-timeout'] === 'off' ? null : v['body-timeout'] === undefined ? readMs : duration('body-timeout', v['body-timeout']);
   const live = new LiveTable();
   const metrics = new Metrics();
   const source = new DenoRedisSource({
@@ -44,7 +47,7 @@ async function main(): Promise<void> {
   });
   await source.start();
   const gw = startDenoGateway({
-    live, metrics, http, https, tlsHost: v['tls-host'] ?? null, headersMs: readMs, bodyMs: readMs,
+    live, metrics, http, https, tlsHost: v['tls-host'] ?? null, headersMs: readMs, bodyMs,
     onUpstreamError: (e) => log('warn', e.message, { code: e.code }),
   });
   if (admin !== null) {
