@@ -1,5 +1,5 @@
 // `portico keys ensure-secrets`: the Helm chart's install/upgrade hook (issue 5). Makes the control plane's
-// key set once and keeps it: the agent's Secret (all three keys) is created only when it does not exist, and
+// key set (and the bundled trial Redis's password) once and keeps it: the agent's Secret (all three keys) is created only when it does not exist, and
 // the workers' Secret (public signing key + shared key, never the signing key) is derived from it. Running
 // it again changes nothing, so `helm upgrade` keeps the keys, and so does a GitOps tool that re-applies the
 // rendered chart (keys made in a template would be new on every render). Neither Secret is owned by Helm, so
@@ -33,7 +33,7 @@ async function read(rest: KubeRest, ns: string, name: string): Promise<SecretObj
 }
 
 /** Creates the Secret; false when another run created it first (two hooks racing). */
-async function create(rest: KubeRest, n: KeySecretNames, name: string, files: Record<string, string>, role: string): Promise<boolean> {
+async function create(rest: KubeRest, n: Pick<KeySecretNames, 'namespace'>, name: string, files: Record<string, string>, role: string): Promise<boolean> {
   const body = {
     apiVersion: 'v1', kind: 'Secret', type: 'Opaque',
     // Not labelled as Helm's: Helm must never delete or adopt them.
@@ -92,18 +92,38 @@ export async function ensureKeySecrets(rest: KubeRest, n: KeySecretNames): Promi
   return { agent: agentOutcome, worker: 'updated' };
 }
 
+/** The bundled trial Redis's password (issue 5 review: an open Redis lets any pod deny service or roll back):
+ * made once, never changed, in key `password`. */
+export async function ensurePasswordSecret(rest: KubeRest, namespace: string, name: string): Promise<'created' | 'kept'> {
+  const existing = await read(rest, namespace, name);
+  if (existing !== null) {
+    if (existing.data?.password === undefined) throw new KeySecretError(`Secret ${name} has no password key; delete it to make a new one`);
+    return 'kept';
+  }
+  const password = Buffer.from(crypto.getRandomValues(new Uint8Array(32))).toString('base64url');
+  return (await create(rest, { namespace }, name, { password }, 'redis')) ? 'created' : 'kept';
+}
+
 export const ENSURE_SECRETS_FLAGS = {
-  'agent-secret': { type: 'string' }, 'worker-secret': { type: 'string' }, namespace: { type: 'string' },
+  'agent-secret': { type: 'string' }, 'worker-secret': { type: 'string' }, 'redis-secret': { type: 'string' }, namespace: { type: 'string' },
   kubeconfig: { type: 'string' }, 'in-cluster': { type: 'boolean' },
 } as const;
 
 export async function runEnsureKeySecrets(argv: string[]): Promise<void> {
   const v = parseFlags(argv, ENSURE_SECRETS_FLAGS);
   const namespace = v.namespace ?? process.env.POD_NAMESPACE;
-  if (v['agent-secret'] === undefined || v['worker-secret'] === undefined) throw new UsageError('keys ensure-secrets: --agent-secret NAME and --worker-secret NAME are required');
+  const keys = v['agent-secret'] !== undefined || v['worker-secret'] !== undefined;
+  if (keys && (v['agent-secret'] === undefined || v['worker-secret'] === undefined)) throw new UsageError('keys ensure-secrets: --agent-secret NAME and --worker-secret NAME go together');
+  if (!keys && v['redis-secret'] === undefined) throw new UsageError('keys ensure-secrets: nothing to do: give --agent-secret NAME --worker-secret NAME and/or --redis-secret NAME');
   if (namespace === undefined) throw new UsageError('keys ensure-secrets: --namespace NS (or POD_NAMESPACE) is required');
   if ((v.kubeconfig !== undefined) === (v['in-cluster'] === true)) throw new UsageError('keys ensure-secrets: give exactly one of --kubeconfig PATH or --in-cluster');
   const rest = new KubeRest(loadKubeConfig(v.kubeconfig ?? null));
-  const outcome = await ensureKeySecrets(rest, { namespace, agent: v['agent-secret'], worker: v['worker-secret'] });
-  log('info', 'key secrets ensured', { namespace, [v['agent-secret']]: outcome.agent, [v['worker-secret']]: outcome.worker });
+  const outcome: Record<string, string> = {};
+  if (keys) {
+    const k = await ensureKeySecrets(rest, { namespace, agent: v['agent-secret']!, worker: v['worker-secret']! });
+    outcome[v['agent-secret']!] = k.agent;
+    outcome[v['worker-secret']!] = k.worker;
+  }
+  if (v['redis-secret'] !== undefined) outcome[v['redis-secret']] = await ensurePasswordSecret(rest, namespace, v['redis-secret']);
+  log('info', 'secrets ensured', { namespace, ...outcome });
 }

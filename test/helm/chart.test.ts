@@ -38,8 +38,8 @@ const workloads = (all: Manifest[]) => all.filter((m) => ['Deployment', 'DaemonS
 describe('security properties of every rendering', () => {
   it.each(VALUE_SETS)('%s: no privilege escalation, read-only root, capabilities dropped, non-root unless binding low node ports', (set) => {
     const all = manifests(render(bin, set));
-    const values = (parse(readFileSync(`${VALUES_DIR}${set}.yaml`, 'utf8')) ?? {}) as { worker?: { hostNetwork?: boolean; ports?: { http: number } } };
-    const bindsLow = values.worker?.hostNetwork === true && (values.worker.ports?.http ?? 80) < 1024;
+    const values = (parse(readFileSync(`${VALUES_DIR}${set}.yaml`, 'utf8')) ?? {}) as { worker?: { hostNetwork?: boolean; ports?: { http?: number; https?: number } } };
+    const bindsLow = values.worker?.hostNetwork === true && ((values.worker.ports?.http ?? 80) < 1024 || (values.worker.ports?.https ?? 443) < 1024);
     const ws = workloads(all);
     expect(ws.length).toBeGreaterThanOrEqual(2);
     for (const w of ws) {
@@ -49,9 +49,11 @@ describe('security properties of every rendering', () => {
         expect(sc.allowPrivilegeEscalation, `${w.metadata.name}`).toBe(false);
         expect(sc.readOnlyRootFilesystem).toBe(true);
         expect(sc.capabilities.drop).toEqual(['ALL']);
-        const lowPorts = w.kind === 'DaemonSet' && bindsLow;
-        expect(sc.capabilities.add ?? [], `${w.metadata.name} capabilities`).toEqual(lowPorts ? ['NET_BIND_SERVICE'] : []);
-        expect(spec.securityContext?.runAsNonRoot, `${w.metadata.name} runAsNonRoot`).toBe(!lowPorts);
+        // Only the worker container itself binds the node's low ports; the tunnel beside it binds a socket.
+        const lowPorts = w.kind === 'DaemonSet' && bindsLow && c.name === 'worker';
+        expect(sc.capabilities.add ?? [], `${w.metadata.name}/${c.name} capabilities`).toEqual(lowPorts ? ['NET_BIND_SERVICE'] : []);
+        const nonRoot = (c.securityContext as { runAsNonRoot?: boolean }).runAsNonRoot ?? spec.securityContext?.runAsNonRoot;
+        expect(nonRoot, `${w.metadata.name}/${c.name} runAsNonRoot`).toBe(!lowPorts);
       }
     }
   });
@@ -72,6 +74,18 @@ describe('security properties of every rendering', () => {
     expect(secretOf(find(all, 'DaemonSet', '-worker'))).not.toBe(secretOf(find(all, 'Deployment', '-sync')));
   });
 
+  it.each(VALUE_SETS)('%s: every Portico container has a writable /tmp (tsx\'s cache; the root filesystem is read-only)', (set) => {
+    for (const w of workloads(manifests(render(bin, set)))) {
+      for (const c of podSpec(w).containers.filter((x) => String(x.image).includes('/portico:'))) {
+        const mounts = (c.volumeMounts ?? []) as { name: string; mountPath: string; readOnly?: boolean }[];
+        const tmp = mounts.find((m) => m.mountPath === '/tmp');
+        expect(tmp, `${w.metadata.name}/${c.name} mounts /tmp`).toBeDefined();
+        expect(tmp!.readOnly ?? false).toBe(false);
+        expect((podSpec(w).volumes as { name: string; emptyDir?: unknown }[]).find((v) => v.name === tmp!.name)?.emptyDir).toBeDefined();
+      }
+    }
+  });
+
   it('no Redis password or CA ever lands in arguments or plain env values', () => {
     const all = manifests(render(bin, 'external-redis-tls'));
     for (const w of workloads(all)) {
@@ -83,11 +97,13 @@ describe('security properties of every rendering', () => {
     }
   });
 
-  it('probes use the admin endpoints on the admin port', () => {
-    for (const w of workloads(manifests(render(bin, 'defaults'))).filter((m) => m.kind !== 'Job' && !m.metadata.name.endsWith('-redis'))) {
-      const c = podSpec(w).containers[0]!;
-      expect(c.readinessProbe).toMatchObject({ httpGet: { path: '/readyz', port: 'admin' } });
-      expect(c.livenessProbe).toMatchObject({ httpGet: { path: '/healthz', port: 'admin' } });
+  it.each(VALUE_SETS)('%s: probes use the admin endpoints on each container\'s admin port', (set) => {
+    for (const w of workloads(manifests(render(bin, set))).filter((m) => m.kind !== 'Job' && !m.metadata.name.endsWith('-redis'))) {
+      for (const c of podSpec(w).containers) {
+        const admin = (c.ports as { name: string }[]).find((p) => p.name.endsWith('admin'))!.name;
+        expect(c.readinessProbe).toMatchObject({ httpGet: { path: '/readyz', port: admin } });
+        expect(c.livenessProbe).toMatchObject({ httpGet: { path: '/healthz', port: admin } });
+      }
     }
   });
 });
@@ -125,7 +141,10 @@ describe('what operators choose', () => {
     for (const kind of ['ServiceAccount', 'Role', 'RoleBinding', 'Job']) {
       expect(find(all, kind, '-keys').metadata.annotations).toMatchObject({ 'helm.sh/hook': 'pre-install,pre-upgrade', 'helm.sh/hook-delete-policy': 'before-hook-creation,hook-succeeded' });
     }
-    expect(podSpec(find(all, 'Job', '-keys')).containers[0]!.args).toEqual(['keys', 'ensure-secrets', '--in-cluster', '--namespace=portico', '--agent-secret=edge-portico-sync-keys', '--worker-secret=edge-portico-worker-keys']);
+    expect(podSpec(find(all, 'Job', '-keys')).containers[0]!.args).toEqual(['keys', 'ensure-secrets', '--in-cluster', '--namespace=portico',
+      '--agent-secret=edge-portico-sync-keys', '--worker-secret=edge-portico-worker-keys', '--redis-secret=edge-portico-redis-password']);
+    // With keys given and an external Redis there is nothing to make: no hook at all.
+    expect(manifests(render(bin, 'existing-keys')).some((m) => m.metadata.annotations?.['helm.sh/hook'] !== undefined)).toBe(false);
   });
 });
 
@@ -146,7 +165,10 @@ describe('bad values: one clear error, nothing rendered', () => {
     ['a cluster name that is not a DNS label', ['cluster=Prod_1'], /\/cluster'.*does not match pattern/],
     ['a Redis URL that is not redis://', ['redis.url=http://redis:6379'], /\/redis\/url'.*does not match pattern/],
     ['a CA for a plain redis:// URL', ['redis.url=redis://r:6379', 'redis.caSecret=ca'], /redis.caSecret: only meaningful with a rediss:\/\/ redis.url/],
-    ['a password for the bundled Redis', ['redis.passwordSecret=pw'], /the bundled trial Redis has no password/],
+    ['a password Secret for the bundled Redis', ['redis.passwordSecret=pw'], /redis.passwordSecret is for an external redis.url; the bundled trial Redis gets a generated password/],
+    ['credentials in the Redis URL', ['redis.url=redis://:hunter2@r:6379'], /redis.url: no credentials in the URL \(it is visible in the pod spec\)/],
+    ['a PodDisruptionBudget that blocks every drain', ['sync.podDisruptionBudget.minAvailable=2'], /minAvailable must be below sync.replicas/],
+    ['a worker surge onto held node ports', ['worker.updateStrategy.rollingUpdate.maxSurge=1'], /maxSurge must be 0/],
     ['only one of the two key Secrets', ['keys.existingSecret=a'], /give both keys.existingSecret and keys.existingWorkerSecret, or neither/],
     ['the agent Secret handed to workers', ['keys.existingSecret=a', 'keys.existingWorkerSecret=a'], /workers never get the signing key/],
     ['a node port out of range', ['worker.ports.http=70000'], /\/worker\/ports\/http'.*maximum/],

@@ -28,7 +28,7 @@ const APPS = 'apps-helm';
 
 let cluster: TestCluster;
 let admin: KubeRest;
-let redis: RedisServer;
+const redisServers: RedisServer[] = [];
 const tmp = mkdtempSync(join(tmpdir(), 'portico-helm-'));
 const procs: Spawned[] = [];
 const rendered = new Map<string, Manifest[]>();
@@ -58,7 +58,6 @@ const token = async (sa: string) => cluster.kubeconfigFor(sa, await serviceAccou
 beforeAll(async () => {
   cluster = await startTestCluster(inject('k8sBin'));
   admin = new KubeRest(kubeconfig(cluster.adminKubeconfig));
-  redis = await startRedis();
   const crd = manifests(readFileSync(inject('serviceMonitorCrd'), 'utf8'))[0]!;
   await apply(crd);
   await waitFor(async () => (await admin.request<{ status?: { conditions?: { type: string; status: string }[] } }>('GET', objectPath(crd)))
@@ -68,7 +67,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   for (const p of procs) await p.stop();
-  await redis?.stop();
+  for (const r of redisServers) await r.stop();
   await cluster?.stop();
   rmSync(tmp, { recursive: true, force: true });
 });
@@ -142,6 +141,9 @@ describe("the chart's identities, with their own tokens", () => {
     ['may create secrets', true, 'create', 'secrets', { namespace: NS }],
     ['may get the agent key Secret', true, 'get', 'secrets', { namespace: NS, name: `${REL}-portico-sync-keys` }],
     ['may patch the worker key Secret', true, 'patch', 'secrets', { namespace: NS, name: `${REL}-portico-worker-keys` }],
+    ['may get the bundled Redis password Secret', true, 'get', 'secrets', { namespace: NS, name: `${REL}-portico-redis-password` }],
+    ['may not patch the agent key Secret', false, 'patch', 'secrets', { namespace: NS, name: `${REL}-portico-sync-keys` }],
+    ['may not patch the Redis password Secret', false, 'patch', 'secrets', { namespace: NS, name: `${REL}-portico-redis-password` }],
     ['may not get another Secret', false, 'get', 'secrets', { namespace: NS, name: 'portico-redis' }],
     ['may not list secrets', false, 'list', 'secrets', { namespace: NS }],
     ['may not delete the key Secrets', false, 'delete', 'secrets', { namespace: NS, name: `${REL}-portico-sync-keys` }],
@@ -153,15 +155,21 @@ interface SecretData { data: Record<string, string>; metadata: { labels?: Record
 const readSecret = (name: string) => admin.request<SecretData>('GET', `/api/v1/namespaces/${NS}/secrets/${name}`);
 const decoded = (s: SecretData) => Object.fromEntries(Object.entries(s.data).map(([k, v]) => [k, Buffer.from(v, 'base64').toString()]));
 
-/** A container's environment as the kubelet builds it: plain values, downward API fields from `fields`. */
-function containerEnv(spec: PodSpec, fields: Record<string, string>, overrides: Record<string, string>): Record<string, string> {
+/** A container's environment as the kubelet builds it: plain values, downward API fields from `fields`,
+ * Secret keys read from the apiserver; and TMPDIR pointing at a writable directory only if the container
+ * mounts one at /tmp (its root filesystem is read-only: without the mount, tsx cannot start). */
+async function containerEnv(spec: PodSpec, fields: Record<string, string>, overrides: Record<string, string>, container = 0): Promise<Record<string, string>> {
+  const c = spec.containers[container]!;
   const env: Record<string, string> = {};
-  for (const e of spec.containers[0]!.env ?? []) {
-    const ref = (e.valueFrom as { fieldRef?: { fieldPath: string } } | undefined)?.fieldRef?.fieldPath;
+  for (const e of c.env ?? []) {
+    const from = e.valueFrom as { fieldRef?: { fieldPath: string }; secretKeyRef?: { name: string; key: string } } | undefined;
     if (e.value !== undefined) env[e.name] = e.value;
-    else if (ref !== undefined && fields[ref] !== undefined) env[e.name] = fields[ref];
+    else if (from?.fieldRef !== undefined && fields[from.fieldRef.fieldPath] !== undefined) env[e.name] = fields[from.fieldRef.fieldPath]!;
+    else if (from?.secretKeyRef !== undefined) env[e.name] = decoded(await readSecret(from.secretKeyRef.name))[from.secretKeyRef.key]!;
   }
-  return { ...env, ...overrides };
+  const mountsTmp = ((c.volumeMounts ?? []) as { mountPath: string }[]).some((m) => m.mountPath === '/tmp');
+  const tmpdir = mountsTmp ? mkdtempSync(join(tmp, 'tmp-')) : '/proc/no-writable-tmp';
+  return { ...env, TMPDIR: tmpdir, ...overrides };
 }
 /** The container's args with $(VAR) expanded from its environment, as the kubelet does. */
 const containerArgs = (spec: PodSpec, env: Record<string, string>): string[] =>
@@ -177,9 +185,11 @@ function writeKeyDir(name: string, files: Record<string, string>): string {
 describe('the key hook, the agent and a worker, run with the chart\'s arguments', () => {
   const job = () => podSpec(find(rendered.get(REL)!, 'Job', '-keys'));
   let hookKc = '';
-  const runHook = () => runPortico(containerArgs(job(), {}).map((a) => (a === '--in-cluster' ? `--kubeconfig=${hookKc}` : a)));
+  let hookEnv: Record<string, string> = {};
+  const runHook = () => runPortico(containerArgs(job(), {}).map((a) => (a === '--in-cluster' ? `--kubeconfig=${hookKc}` : a)), hookEnv);
   beforeAll(async () => {
     hookKc = await token(`${REL}-portico-keys`);
+    hookEnv = await containerEnv(job(), {}, {});
   });
 
   it('the hook makes the key Secrets once; the workers get the public share only', async () => {
@@ -191,14 +201,19 @@ describe('the key hook, the agent and a worker, run with the chart\'s arguments'
     expect(Object.keys(agentKeys).sort()).toEqual(['encryption-key.jwk.json', 'signing-key.jwk.json', 'signing-pub.jwk.json']);
     expect(workerKeys).toEqual({ 'encryption-key.jwk.json': agentKeys['encryption-key.jwk.json'], 'signing-pub.jwk.json': agentKeys['signing-pub.jwk.json'] });
     expect((await readSecret(`${REL}-portico-sync-keys`)).metadata.labels?.['app.kubernetes.io/managed-by']).toBe('portico');
+    // and the bundled Redis's password (the defaults run the trial Redis)
+    expect(first.stderr).toMatch(/"defaults-portico-redis-password":"created"/);
+    expect(decoded(await readSecret(`${REL}-portico-redis-password`)).password).toMatch(/^[A-Za-z0-9_-]{43}$/);
   });
 
   it('an upgrade (the hook again) keeps the keys', async () => {
     const before = (await readSecret(`${REL}-portico-sync-keys`)).data;
+    const password = (await readSecret(`${REL}-portico-redis-password`)).data;
     const again = runHook();
     expect(again.status, again.stderr).toBe(0);
-    expect(again.stderr).toMatch(/"defaults-portico-sync-keys":"kept","defaults-portico-worker-keys":"kept"/);
+    expect(again.stderr).toMatch(/"defaults-portico-sync-keys":"kept","defaults-portico-worker-keys":"kept","defaults-portico-redis-password":"kept"/);
     expect((await readSecret(`${REL}-portico-sync-keys`)).data).toEqual(before);
+    expect((await readSecret(`${REL}-portico-redis-password`)).data).toEqual(password);
   });
 
   it('a worker Secret that drifted from the agent Secret is brought back in line', async () => {
@@ -225,7 +240,8 @@ describe('the key hook, the agent and a worker, run with the chart\'s arguments'
   });
 
   it.each([
-    ['no Secret names', ['keys', 'ensure-secrets', '--in-cluster', '--namespace=x'], /--agent-secret NAME and --worker-secret NAME are required/],
+    ['no Secret names', ['keys', 'ensure-secrets', '--in-cluster', '--namespace=x'], /nothing to do: give --agent-secret NAME --worker-secret NAME and\/or --redis-secret NAME/],
+    ['one key Secret without the other', ['keys', 'ensure-secrets', '--in-cluster', '--namespace=x', '--agent-secret=a'], /--agent-secret NAME and --worker-secret NAME go together/],
     ['both credentials sources', ['keys', 'ensure-secrets', '--in-cluster', '--kubeconfig=k', '--namespace=x', '--agent-secret=a', '--worker-secret=b'], /exactly one of --kubeconfig PATH or --in-cluster/],
     ['outside a pod with --in-cluster', ['keys', 'ensure-secrets', '--in-cluster', '--namespace=x', '--agent-secret=a', '--worker-secret=b'], /--in-cluster: no in-cluster credentials/],
   ])('bad flags (%s): one line, exit code 2', (_n, args, message) => {
@@ -251,17 +267,19 @@ describe('the key hook, the agent and a worker, run with the chart\'s arguments'
     const syncSpec = podSpec(find(rendered.get(REL)!, 'Deployment', '-sync'));
     const agentKc = await token(`${REL}-portico-sync`);
     const agentAdmin = await freePort();
-    const agentEnv = containerEnv(syncSpec, { 'metadata.namespace': NS, 'metadata.name': `${REL}-portico-sync-7c9d-abcde` },
-      { PORTICO_KEYS: agentKeys, PORTICO_REDIS_URL: redis.url });
+    // The bundled Redis's stand-in: a real redis-server with the password the hook generated.
+    const bundledRedis = await startRedis({ password: decoded(await readSecret(`${REL}-portico-redis-password`)).password! });
+    redisServers.push(bundledRedis);
+    const agentEnv = await containerEnv(syncSpec, { 'metadata.namespace': NS, 'metadata.name': `${REL}-portico-sync-7c9d-abcde` },
+      { PORTICO_KEYS: agentKeys, PORTICO_REDIS_URL: bundledRedis.url });
+    expect(agentEnv.PORTICO_REDIS_PASSWORD).toBeDefined();
     const agentArgs = containerArgs(syncSpec, agentEnv).map((a) => (a === '--in-cluster' ? `--kubeconfig=${agentKc}` : a.startsWith('--admin=') ? `--admin=127.0.0.1:${agentAdmin}` : a));
     const agent = spawnPortico(agentArgs, agentEnv);
     procs.push(agent);
 
     const dsSpec = podSpec(find(rendered.get(REL)!, 'DaemonSet', '-worker'));
     const [http, https, wadmin] = [await freePort(), await freePort(), await freePort()];
-    const workerTmp = join(tmp, 'worker-tmp');
-    mkdirSync(workerTmp);
-    const workerEnv = containerEnv(dsSpec, { 'spec.nodeName': 'node-a' }, { PORTICO_KEYS: workerKeys, PORTICO_REDIS_URL: redis.url, TMPDIR: workerTmp });
+    const workerEnv = await containerEnv(dsSpec, { 'spec.nodeName': 'node-a' }, { PORTICO_KEYS: workerKeys, PORTICO_REDIS_URL: bundledRedis.url });
     const listen: Record<string, string> = { '--http': `127.0.0.1:${http}`, '--https': `127.0.0.1:${https}`, '--admin': `127.0.0.1:${wadmin}` };
     const workerArgs = containerArgs(dsSpec, workerEnv).map((a) => {
       const [flag] = a.split('=');

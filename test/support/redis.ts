@@ -15,10 +15,11 @@ export interface RedisServer {
   stop(): Promise<void>;
 }
 
-async function launch(port: number): Promise<ChildProcess> {
-  const child = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--daemonize', 'no'], { stdio: 'ignore' });
+async function launch(port: number, password: string | undefined): Promise<ChildProcess> {
+  const child = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--daemonize', 'no',
+    ...(password === undefined ? [] : ['--requirepass', password])], { stdio: 'ignore' });
   await waitFor(async () => {
-    const c = new Redis(port, '127.0.0.1', { lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null });
+    const c = new Redis(port, '127.0.0.1', { lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null, password });
     c.on('error', () => {});
     try {
       await c.connect();
@@ -30,9 +31,10 @@ async function launch(port: number): Promise<ChildProcess> {
   return child;
 }
 
-export async function startRedis(): Promise<RedisServer> {
+/** `password`: the server requires it (requirepass); `url` carries none, clients must send it themselves. */
+export async function startRedis(o: { password?: string } = {}): Promise<RedisServer> {
   const port = await freePort();
-  let child: ChildProcess | null = await launch(port);
+  let child: ChildProcess | null = await launch(port, o.password);
   const clients: Redis[] = [];
   const exit = (signal: NodeJS.Signals) => new Promise<void>((resolve) => {
     if (child === null || child.exitCode !== null) return resolve();
@@ -43,7 +45,7 @@ export async function startRedis(): Promise<RedisServer> {
     port,
     url: `redis://127.0.0.1:${port}`,
     client() {
-      const c = new Redis(port, '127.0.0.1');
+      const c = new Redis(port, '127.0.0.1', { password: o.password });
       c.on('error', () => {});
       clients.push(c);
       return c;
@@ -53,7 +55,7 @@ export async function startRedis(): Promise<RedisServer> {
       child = null;
     },
     async restart() {
-      child = await launch(port);
+      child = await launch(port, o.password);
     },
     async stop() {
       for (const c of clients) c.disconnect();

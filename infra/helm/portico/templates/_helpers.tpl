@@ -36,15 +36,29 @@ helm.sh/chart: {{ printf "%s-%s" .root.Chart.Name .root.Chart.Version }}
 {{- define "portico.keysJobName" -}}{{ include "portico.fullname" . }}-keys{{- end -}}
 {{- define "portico.redisName" -}}{{ include "portico.fullname" . }}-redis{{- end -}}
 {{- define "portico.agentKeysSecret" -}}{{ .Values.keys.existingSecret | default (printf "%s-sync-keys" (include "portico.fullname" .)) }}{{- end -}}
+{{- define "portico.redisPasswordSecret" -}}{{ include "portico.fullname" . }}-redis-password{{- end -}}
 {{- define "portico.workerKeysSecret" -}}{{ .Values.keys.existingWorkerSecret | default (printf "%s-worker-keys" (include "portico.fullname" .)) }}{{- end -}}
 
 {{/* The values that cannot be checked by values.schema.json alone: one clear error each. */}}
 {{- define "portico.validate" -}}
+{{- if regexMatch "^rediss?://[^/]*@" .Values.redis.url -}}
+{{- fail "redis.url: no credentials in the URL (it is visible in the pod spec); put the password in a Secret named by redis.passwordSecret" -}}
+{{- end -}}
+{{- if ge (int .Values.sync.podDisruptionBudget.minAvailable) (int .Values.sync.replicas) -}}
+{{- if and .Values.sync.podDisruptionBudget.enabled (ge (int .Values.sync.replicas) 2) -}}
+{{- fail "sync.podDisruptionBudget.minAvailable must be below sync.replicas, or no node running an agent could ever be drained" -}}
+{{- end -}}
+{{- end -}}
+{{- with .Values.worker.updateStrategy.rollingUpdate -}}
+{{- if and .maxSurge (ne (toString .maxSurge) "0") -}}
+{{- fail "worker.updateStrategy.rollingUpdate.maxSurge must be 0: a surge pod cannot bind the node ports its predecessor holds" -}}
+{{- end -}}
+{{- end -}}
 {{- if and .Values.redis.caSecret (not (hasPrefix "rediss://" .Values.redis.url)) -}}
 {{- fail "redis.caSecret: only meaningful with a rediss:// redis.url" -}}
 {{- end -}}
 {{- if and .Values.redis.passwordSecret (not .Values.redis.url) -}}
-{{- fail "redis.passwordSecret: the bundled trial Redis has no password; set redis.url to use an external Redis" -}}
+{{- fail "redis.passwordSecret is for an external redis.url; the bundled trial Redis gets a generated password" -}}
 {{- end -}}
 {{- if ne (empty .Values.keys.existingSecret) (empty .Values.keys.existingWorkerSecret) -}}
 {{- fail "keys: give both keys.existingSecret and keys.existingWorkerSecret, or neither (then a hook makes them)" -}}
@@ -66,7 +80,11 @@ redis://{{ include "portico.redisName" . }}.{{ .Release.Namespace }}.svc:6379
 {{- define "portico.redisEnv" -}}
 - name: PORTICO_REDIS_URL
   value: {{ include "portico.redisUrl" . | quote }}
-{{- if .Values.redis.passwordSecret }}
+{{- if not .Values.redis.url }}
+- name: PORTICO_REDIS_PASSWORD
+  valueFrom:
+    secretKeyRef: { name: {{ include "portico.redisPasswordSecret" . | quote }}, key: password }
+{{- else if .Values.redis.passwordSecret }}
 - name: PORTICO_REDIS_PASSWORD
   valueFrom:
     secretKeyRef: { name: {{ .Values.redis.passwordSecret | quote }}, key: {{ .Values.redis.passwordKey | quote }} }
