@@ -3,8 +3,9 @@
 # (../shared/bench/proxy-baseline.sh), as ratios to nginx: `portico worker` (Node), the Deno worker
 # (cli/deno-worker.ts) and the workerd module under `wrangler dev --local`, each fed the bench table
 # (bench/upstream: a host-less rule to the harness's upstream + 500 other hosts) from a real Redis.
-# A Deno row with --body-timeout off shows what the body-silence timer costs there. A further row runs the very bundle wrangler builds under `workerd serve` directly: wrangler dev's local
-# stack (its Node proxy, log forwarding, entry worker) costs far more than the worker itself, so that row
+# A Deno row with --body-timeout off shows what the body-silence timer costs there. A further row runs the
+# very bundle wrangler builds under `workerd serve` directly: wrangler dev's local stack (its Node proxy, log
+# forwarding, entry worker) costs far more than the worker itself, so that row
 # is the one that says what the worker costs on workerd.
 # Usage: bench/runtimes.sh [extra proxy-baseline.sh options, e.g. --rounds 3 --duration 8]
 # Needs: redis-server nginx wrk (apt-get install -y redis-server nginx wrk), npm ci done here.
@@ -48,7 +49,7 @@ const edge :Workerd.Worker = (
 );
 CAPNP
 workerd=$(node -e "process.stdout.write(require.resolve('@cloudflare/workerd-linux-64/bin/workerd', { paths: [require.resolve('workerd')] }))")
-"$work/harness/proxy-baseline.sh" --targets nginx \
+"$work/harness/proxy-baseline.sh" --targets nginx --workdir "$work/run" \
   --spawn "portico-node=exec node --import tsx cli/portico.ts worker --redis $r --cluster bench --keys $work/keys --cache-file off --http 127.0.0.1:18791 --https off --admin off" \
   --spawn "portico-deno=DENO_NO_UPDATE_CHECK=1 exec node_modules/.bin/deno run --cached-only --allow-net --allow-env --allow-read=$work/keys cli/deno-worker.ts --redis $r --cluster bench --keys $work/keys --http 127.0.0.1:18792 --https off --admin off" \
   --spawn "portico-deno-nobodytimeout=DENO_NO_UPDATE_CHECK=1 exec node_modules/.bin/deno run --cached-only --allow-net --allow-env --allow-read=$work/keys cli/deno-worker.ts --redis $r --cluster bench --keys $work/keys --http 127.0.0.1:18796 --https off --admin off --body-timeout off" \
