@@ -3,7 +3,7 @@
 // `portico keys generate --out DIR` writes them as JWK files; `--keys DIR` (or PORTICO_KEYS) loads them.
 import { chmod, mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { exportJWK, generateKeyPair, generateSecret, importJWK, type JWK } from 'jose';
+import { exportJWK, generateKeyPair, generateSecret, importJWK, type CryptoKey, type JWK } from 'jose';
 import { UsageError } from '../gateway/errors.ts';
 import type { SigningKeys, VerifyingKeys } from '../gateway/table/bundle.ts';
 
@@ -83,3 +83,17 @@ export async function loadVerifyingKeys(dir: string): Promise<VerifyingKeys> {
     decrypt: await importOrFail(await readJwk(dir, KEY_FILES.encryption), 'dir', KEY_FILES.encryption),
   };
 }
+
+/** One EdDSA JWK file (a tunnel's signing key, or a peer cluster's public key), as a key. */
+export async function loadJwk(path: string, flag: string): Promise<CryptoKey> {
+  let jwk: JWK;
+  try {
+    jwk = JSON.parse(await readFile(path, 'utf8')) as JWK;
+  } catch (err) {
+    throw new UsageError(`--${flag}: cannot read a JSON Web Key from ${path}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
+  }
+  const key = await importOrFail(jwk, 'EdDSA', path);
+  if (key instanceof Uint8Array) throw new UsageError(`--${flag}: ${path} is a symmetric key, not an EdDSA key`);
+  return key;
+}
+

@@ -9,6 +9,7 @@ import { Metrics, renderMetrics } from '../gateway/metrics.ts';
 import { DEFAULT_TIMEOUTS, type UpstreamTimeouts } from '../gateway/proxy/pools.ts';
 import { startNodeGateway, type ListenAddress } from '../gateway/runtime/node.ts';
 import type { TunnelAddress } from '../gateway/tunnel/protocol.ts';
+import type { PeerTable } from '../gateway/decide.ts';
 import { duration, listenAddress } from './args.ts';
 import { log } from './log.ts';
 
@@ -20,6 +21,9 @@ export interface ServeConfig {
   /** `portico worker --tunnel`: upstream requests go through the node-local tunnel. */
   tunnel?: TunnelAddress | null;
 }
+
+/** What serveLive needs beyond the flags: peer clusters' tables (`portico worker --peer`). */
+export interface ServeExtras { peers?: readonly PeerTable[] }
 
 export const SERVE_FLAGS = {
   http: { type: 'string' }, https: { type: 'string' }, admin: { type: 'string' },
@@ -56,10 +60,10 @@ export async function serveLive(cfg: ServeConfig, live: LiveTable, o: {
   refusals(): number;
   /** Extra Prometheus lines (source-specific gauges). */
   extraMetrics?(): string;
-}): Promise<LiveServing> {
+} & ServeExtras): Promise<LiveServing> {
   const metrics = new Metrics();
   const gw = await startNodeGateway({
-    live, metrics, http: cfg.http, https: cfg.https, timeouts: cfg.timeouts, tunnel: cfg.tunnel ?? null,
+    live, metrics, http: cfg.http, https: cfg.https, timeouts: cfg.timeouts, tunnel: cfg.tunnel ?? null, peers: o.peers ?? [],
     onUpstreamError: (e) => log('warn', e.message, { code: e.code }),
   });
   const admin = cfg.admin === null ? null : await serveAdmin(cfg.admin, o.readiness, () =>

@@ -1,13 +1,20 @@
 // `portico tunnel`: the node-local tunnel (issue 8). Loads and verifies the cluster's table from Redis like a
 // worker does (it needs the same public keys, no signing key) and relays the workers' upstream requests to
 // the endpoints that table names, and to no other address.
+import { readFileSync } from 'node:fs';
+import type { CryptoKey } from 'jose';
+import { UsageError } from '../gateway/errors.ts';
 import { LiveTable } from '../gateway/live.ts';
+import { isValidClusterName } from '../gateway/table/redis-layout.ts';
+import { startPeerGateway } from '../gateway/tunnel/peer-gateway.ts';
+import { Peers, type PeerConfig } from '../gateway/tunnel/peers.ts';
+import { newStats } from '../gateway/tunnel/relay.ts';
 import { DEFAULT_TIMEOUTS } from '../gateway/proxy/pools.ts';
 import { RedisTableSource } from '../gateway/source/redis.ts';
 import type { TunnelAddress } from '../gateway/tunnel/protocol.ts';
 import { startTunnel } from '../gateway/tunnel/server.ts';
 import { duration, listenAddress, parseFlags, tunnelAddress } from './args.ts';
-import { loadVerifyingKeys } from './keys.ts';
+import { loadJwk, loadVerifyingKeys } from './keys.ts';
 import { log } from './log.ts';
 import { REDIS_ENV_USAGE } from './redis-access.ts';
 import { serveAdmin } from './serve.ts';
@@ -16,25 +23,66 @@ import type { ListenAddress } from '../gateway/runtime/node.ts';
 
 export const TUNNEL_USAGE = `usage: portico tunnel --redis URL --cluster NAME --keys DIR [--listen unix:PATH|HOST:PORT] [--admin HOST:PORT|off]
                       [--connect-timeout 5s] [--read-timeout 60s] [--poll 2s] [--node-name NAME]
+  to peer clusters:   [--peer CLUSTER=https://HOST:PORT]... --peer-signing-key JWKFILE [--peer-ca PEMFILE]
+  from peer clusters: [--peer-listen HOST:PORT --peer-cert PEMFILE --peer-key PEMFILE --trust CLUSTER=JWKFILE...]
 --listen defaults to unix:/tmp/portico-tunnel.sock; a HOST:PORT must be a loopback address (runtimes without Unix sockets)
 ${REDIS_ENV_USAGE}`;
 
 export interface TunnelConfig extends ControlPlaneFlags {
   listen: TunnelAddress;
+  /** Sending to peers: their gateways, this cluster's tunnel key, the CA their certificates chain to. */
+  peers: Map<string, PeerConfig>;
+  peerSigningKey: string | null;
+  peerCa: string | undefined;
+  /** Receiving from peers. */
+  gateway: { listen: ListenAddress; certPem: string; keyPem: string; trust: Map<string, string> } | null;
   admin: ListenAddress | null;
   timeouts: typeof DEFAULT_TIMEOUTS;
   pollMs: number;
   node: string | undefined;
 }
 
+/** `CLUSTER=VALUE` with a DNS-label cluster name. */
+function clusterPair(flag: string, value: string): [string, string] {
+  const i = value.indexOf('=');
+  const name = value.slice(0, i);
+  if (i < 1 || !isValidClusterName(name)) throw new UsageError(`--${flag}: expected CLUSTER=VALUE with a DNS-label cluster name, got ${JSON.stringify(value)}`);
+  return [name, value.slice(i + 1)];
+}
+
+function readText(flag: string, path: string): string {
+  try {
+    return readFileSync(path, 'utf8');
+  } catch (err) {
+    throw new UsageError(`--${flag}: cannot read ${path}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
+  }
+}
+
 export function parseTunnelFlags(argv: string[]): TunnelConfig {
   const v = parseFlags(argv, {
     ...CONTROL_PLANE_FLAGS, listen: { type: 'string' }, admin: { type: 'string' }, 'connect-timeout': { type: 'string' }, 'read-timeout': { type: 'string' },
     poll: { type: 'string' }, 'node-name': { type: 'string' },
+    peer: { type: 'string', multiple: true }, 'peer-signing-key': { type: 'string' }, 'peer-ca': { type: 'string' },
+    'peer-listen': { type: 'string' }, 'peer-cert': { type: 'string' }, 'peer-key': { type: 'string' }, trust: { type: 'string', multiple: true },
   });
   const read = duration('read-timeout', v['read-timeout'] ?? '60s');
+  const peers = new Map<string, PeerConfig>();
+  for (const p of v.peer ?? []) {
+    const [name, url] = clusterPair('peer', p);
+    if (!/^https:\/\/[A-Za-z0-9.:[\]-]+$/.test(url)) throw new UsageError(`--peer: expected CLUSTER=https://HOST:PORT, got ${JSON.stringify(p)}`);
+    peers.set(name, { url });
+  }
+  if (peers.size > 0 && v['peer-signing-key'] === undefined) throw new UsageError('--peer needs --peer-signing-key JWKFILE (this cluster\'s tunnel key)');
+  let gateway: TunnelConfig['gateway'] = null;
+  if (v['peer-listen'] !== undefined) {
+    if (v['peer-cert'] === undefined || v['peer-key'] === undefined) throw new UsageError('--peer-listen needs --peer-cert PEMFILE and --peer-key PEMFILE');
+    const trust = new Map((v.trust ?? []).map((t) => clusterPair('trust', t)));
+    if (trust.size === 0) throw new UsageError('--peer-listen needs at least one --trust CLUSTER=JWKFILE');
+    gateway = { listen: listenAddress('peer-listen', v['peer-listen'])!, certPem: readText('peer-cert', v['peer-cert']), keyPem: readText('peer-key', v['peer-key']), trust };
+  }
   return {
     ...parseControlPlaneFlags(v),
+    peers, peerSigningKey: v['peer-signing-key'] ?? null, peerCa: v['peer-ca'] === undefined ? undefined : readText('peer-ca', v['peer-ca']), gateway,
     listen: tunnelAddress('listen', v.listen ?? 'unix:/tmp/portico-tunnel.sock'),
     admin: listenAddress('admin', v.admin ?? '127.0.0.1:9182'),
     timeouts: { connectMs: duration('connect-timeout', v['connect-timeout'] ?? `${DEFAULT_TIMEOUTS.connectMs}ms`), headersMs: read, bodyMs: read },
@@ -51,7 +99,15 @@ export async function runTunnel(cfg: TunnelConfig): Promise<{ close(): Promise<v
     node: cfg.node === undefined ? undefined : `${cfg.node}/tunnel`, log,
   });
   await source.start();
-  const tunnel = await startTunnel({ live, listen: cfg.listen, timeouts: cfg.timeouts, log });
+  const stats = newStats();
+  const peers = cfg.peerSigningKey === null ? null
+    : new Peers(cfg.cluster, await loadJwk(cfg.peerSigningKey, 'peer-signing-key'), cfg.peers, cfg.peerCa, cfg.timeouts);
+  const trust = new Map<string, CryptoKey>();
+  for (const [name, file] of cfg.gateway?.trust ?? []) trust.set(name, await loadJwk(file, 'trust'));
+  const tunnel = await startTunnel({ live, listen: cfg.listen, timeouts: cfg.timeouts, log, peers, stats });
+  const gateway = cfg.gateway === null ? null : await startPeerGateway({
+    live, cluster: cfg.cluster, listen: cfg.gateway.listen, tls: { certPem: cfg.gateway.certPem, keyPem: cfg.gateway.keyPem }, trust, timeouts: cfg.timeouts, stats, log,
+  });
   const admin = cfg.admin === null ? null : await serveAdmin(cfg.admin, () => live.current === null
     ? { ready: false, detail: `no verified table yet (redis ${source.connected ? 'connected' : 'unreachable'})` }
     : { ready: true, detail: `relaying to the endpoints of ${live.current.matcher.table.version}` }, () => [
@@ -65,6 +121,7 @@ export async function runTunnel(cfg: TunnelConfig): Promise<{ close(): Promise<v
   return {
     async close() {
       admin?.close();
+      await gateway?.close();
       await tunnel.close();
       await source.close();
     },

@@ -13,7 +13,8 @@ import { log } from './log.ts';
 import { parseRedisAccess, REDIS_ENV_USAGE, REDIS_FLAGS } from './redis-access.ts';
 import { parseServeFlags, SERVE_FLAGS, SERVE_USAGE, serveLive, type ServeConfig } from './serve.ts';
 
-export const WORKER_USAGE = `usage: portico worker --redis URL --cluster NAME --keys DIR [--cache-file PATH|off] [--poll 2s] [--node-name NAME] [--tunnel unix:PATH|HOST:PORT]
+export const WORKER_USAGE = `usage: portico worker --redis URL --cluster NAME --keys DIR [--cache-file PATH|off] [--poll 2s] [--node-name NAME]
+                      [--tunnel unix:PATH|HOST:PORT [--peer CLUSTER=KEYDIR]...]
                       ${SERVE_USAGE}
 --keys defaults to $PORTICO_KEYS; the worker reads only signing-pub.jwk.json and encryption-key.jwk.json
 ${REDIS_ENV_USAGE}`;
@@ -33,17 +34,30 @@ export function parseControlPlaneFlags(v: { redis?: string; 'redis-ca'?: string;
 export const CONTROL_PLANE_FLAGS = { ...REDIS_FLAGS, cluster: { type: 'string' }, keys: { type: 'string' } } as const;
 
 export interface WorkerConfig extends ServeConfig, ControlPlaneFlags {
+  /** Peer clusters (issue 8): name → directory with that cluster's signing-pub and encryption keys. */
+  peers: Map<string, string>;
   cacheFile: string | null;
   pollMs: number;
   node: string | undefined;
 }
 
 export function parseWorkerFlags(argv: string[]): WorkerConfig {
-  const v = parseFlags(argv, { ...CONTROL_PLANE_FLAGS, 'cache-file': { type: 'string' }, poll: { type: 'string' }, 'node-name': { type: 'string' }, tunnel: { type: 'string' }, ...SERVE_FLAGS });
+  const v = parseFlags(argv, {
+    ...CONTROL_PLANE_FLAGS, 'cache-file': { type: 'string' }, poll: { type: 'string' }, 'node-name': { type: 'string' }, tunnel: { type: 'string' },
+    peer: { type: 'string', multiple: true }, ...SERVE_FLAGS,
+  });
   const cp = parseControlPlaneFlags(v);
+  const peers = new Map<string, string>();
+  for (const p of v.peer ?? []) {
+    const i = p.indexOf('=');
+    const name = p.slice(0, i);
+    if (i < 1 || !isValidClusterName(name) || name === cp.cluster) throw new UsageError(`--peer: expected CLUSTER=KEYDIR naming another cluster, got ${JSON.stringify(p)}`);
+    peers.set(name, p.slice(i + 1));
+  }
+  if (peers.size > 0 && v.tunnel === undefined) throw new UsageError('--peer needs --tunnel: a peer cluster is reached through the node-local tunnel');
   const cache = v['cache-file'] ?? join(tmpdir(), `portico-${process.getuid?.() ?? 'user'}`, `${cp.cluster}.bundle`);
   return {
-    ...cp, ...parseServeFlags(v), cacheFile: cache === 'off' ? null : cache, pollMs: duration('poll', v.poll ?? '2s'), node: v['node-name'],
+    ...cp, ...parseServeFlags(v), peers, cacheFile: cache === 'off' ? null : cache, pollMs: duration('poll', v.poll ?? '2s'), node: v['node-name'],
     tunnel: v.tunnel === undefined ? null : tunnelAddress('tunnel', v.tunnel),
   };
 }
@@ -70,7 +84,19 @@ export async function runWorker(cfg: WorkerConfig): Promise<{ close(): Promise<v
     url: cfg.redis, credentials: cfg.credentials, cluster: cfg.cluster, keys, live, cacheFile: cfg.cacheFile, pollMs: cfg.pollMs, heartbeatMs: 5_000, node: cfg.node, log,
   });
   await source.start();
+  // Peer clusters' tables: verified with each cluster's own keys, no cache file, no heartbeat (this worker
+  // does not serve those clusters; it only fails over to them).
+  const peers: { cluster: string; live: LiveTable; source: RedisTableSource }[] = [];
+  for (const [cluster, dir] of cfg.peers) {
+    const peerLive = new LiveTable();
+    const peerSource = new RedisTableSource({
+      url: cfg.redis, credentials: cfg.credentials, cluster, keys: await loadVerifyingKeys(dir), live: peerLive, cacheFile: null, pollMs: cfg.pollMs, heartbeatMs: 0, node: cfg.node, log,
+    });
+    await peerSource.start();
+    peers.push({ cluster, live: peerLive, source: peerSource });
+  }
   const serving = await serveLive(cfg, live, {
+    peers,
     readiness: () => {
       const s = source.served;
       if (live.current === null || s === null) return { ready: false, detail: `no routing table loaded yet (redis ${source.connected ? 'connected' : `unreachable: ${source.lastRedisError ?? 'connecting'}`})` };
@@ -91,6 +117,7 @@ export async function runWorker(cfg: WorkerConfig): Promise<{ close(): Promise<v
   log('info', 'portico worker is running', { cluster: cfg.cluster, cacheFile: cfg.cacheFile });
   return {
     async close() {
+      for (const p of peers) await p.source.close();
       await source.close();
       await serving.close();
     },

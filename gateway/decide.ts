@@ -19,7 +19,11 @@ export interface RequestFacts {
 export type Decision =
   | { kind: 'redirect'; location: string; label: string }
   | { kind: 'status'; status: 400 | 404 | 503; label: string }
-  | { kind: 'forward'; backend: Backend; target: string; label: string };
+  /** `cluster`: the backend is a peer cluster's, reached through the tunnels (issue 8); absent: this cluster's. */
+  | { kind: 'forward'; backend: Backend; target: string; label: string; cluster?: string };
+
+/** A peer cluster's verified table, read by this worker for failover (issue 8). */
+export interface PeerTable { cluster: string; live: Pick<LiveTable, 'current'> }
 
 // ACME HTTP-01 challenges must reach their solver over plain HTTP (RFC 8555 8.3); ingress-nginx exempts them too.
 const ACME_PREFIX = '/.well-known/acme-challenge/';
@@ -31,8 +35,22 @@ export function routeLabel(route: Route | null, host: string | null, reason: str
   return `${route.source.namespace}/${route.source.name} ${host === '' || host === null ? '*' : host} ${route.pathType === 'Exact' ? '=' : ''}${route.path || '/'}`;
 }
 
-/** `httpsPort` is where HTTPS is served (for redirect Locations), or null when there is no HTTPS listener. */
-export function decide(live: Pick<LiveTable, 'current'>, f: RequestFacts, httpsPort: number | null): Decision {
+/** The first peer cluster (in the order given, skipping `tried`) whose table routes host + path to a backend
+ * with a ready endpoint: where a request goes when this cluster cannot serve it. */
+export function peerDecision(peers: readonly PeerTable[], f: Pick<RequestFacts, 'host' | 'path' | 'search'>, tried?: ReadonlySet<string>): Extract<Decision, { kind: 'forward' }> | null {
+  for (const p of peers) {
+    if (tried?.has(p.cluster)) continue;
+    const m = p.live.current?.matcher.match(f.host, f.path);
+    if (m?.backend == null || m.backend.endpoints.length === 0) continue;
+    return { kind: 'forward', backend: m.backend, target: m.path + f.search, label: `${p.cluster}:${routeLabel(m.route, m.host?.host ?? null, m.reason)}`, cluster: p.cluster };
+  }
+  return null;
+}
+
+/** `httpsPort` is where HTTPS is served (for redirect Locations), or null when there is no HTTPS listener.
+ * `peers`: when this cluster has no route or no ready endpoint for a request, the first peer that has one
+ * serves it (local first, failover to the peers in order: issue 8). */
+export function decide(live: Pick<LiveTable, 'current'>, f: RequestFacts, httpsPort: number | null, peers: readonly PeerTable[] = []): Decision {
   const loaded = live.current;
   if (loaded === null) return { kind: 'status', status: 503, label: '' };
   const m = loaded.matcher.match(f.host, f.path);
@@ -43,7 +61,10 @@ export function decide(live: Pick<LiveTable, 'current'>, f: RequestFacts, httpsP
     const port = httpsPort === 443 ? '' : `:${httpsPort}`;
     return { kind: 'redirect', location: `https://${name}${port}${m.path}${f.search}`, label };
   }
-  if (m.backend === null) return { kind: 'status', status: 404, label };
-  if (m.backend.endpoints.length === 0) return { kind: 'status', status: 503, label };
+  if (m.backend === null || m.backend.endpoints.length === 0) {
+    const remote = peers.length === 0 ? null : peerDecision(peers, f);
+    if (remote !== null) return remote;
+    return { kind: 'status', status: m.backend === null ? 404 : 503, label };
+  }
   return { kind: 'forward', backend: m.backend, target: m.path + f.search, label };
 }

@@ -67,6 +67,18 @@ export async function runInspect(argv: string[], out: (s: string) => void = (s) 
     if (cluster === undefined) {
       const all = await listClusters(redis);
       if (all.length === 0) throw new InspectError('PORTICO_UNKNOWN_CLUSTER', 'no cluster has published a table to this Redis', 4);
+      if (all.length > 1 && cmd === 'status') {
+        // Every cluster sharing this Redis (issue 8). Signatures are checked per cluster (--cluster X --keys DIR):
+        // one key set cannot verify several clusters.
+        const views = [];
+        for (const c of all) {
+          const ptr = await currentPointer(redis, c);
+          views.push(statusView(c, ptr, await loadVersion(redis, c, ptr.version, null), await workers(redis, c)));
+        }
+        const rows = views.map((s) => ({ cluster: s.cluster, version: s.version.slice(0, 19), seq: s.seq, publishedAt: s.publishedAt, publisher: s.publisher, hosts: s.hosts, routes: s.routes,
+          workers: s.workers.length, converged: s.converged ? 'yes' : 'no', rollback: s.rollback ? 'in force' : 'no' }));
+        return out(render(views, format, () => `CLUSTERS (signatures not checked: use --cluster NAME --keys DIR)\n${table(rows)}`));
+      }
       if (all.length > 1) throw new UsageError(`inspect: --cluster is required (clusters here: ${all.join(', ')})`);
       cluster = all[0]!;
     }

@@ -10,14 +10,14 @@ import type { Dispatcher } from 'undici';
 import { RESPONSE_ALREADY_SENT } from '@hono/node-server/utils/response';
 import type { ForwardRequest, ListenerPorts, RuntimeBindings } from '../app.ts';
 import type { RoundRobin } from '../balance.ts';
-import type { RequestFacts } from '../decide.ts';
+import { peerDecision, type PeerTable, type RequestFacts } from '../decide.ts';
 import { classifyUpstreamError, type UpstreamError } from '../errors.ts';
 import type { Metrics } from '../metrics.ts';
 import { SERVER_NAME, statusBody } from '../responses.ts';
 import { downstreamResponseHeaders, requestIdFor, upstreamRequestHeaders } from './headers.ts';
 import { endpointKey, type UpstreamPools } from './pools.ts';
 import type { Endpoint } from '../table/schema.ts';
-import { ENDPOINT_HEADER, tunnelErrorOf } from '../tunnel/protocol.ts';
+import { BACKEND_HEADER, ENDPOINT_HEADER, PEER_HEADER, tunnelErrorOf } from '../tunnel/protocol.ts';
 
 export type NodeEnv = {
   Bindings: { incoming: IncomingMessage | Http2ServerRequest; outgoing: ServerResponse | Http2ServerResponse };
@@ -25,6 +25,8 @@ export type NodeEnv = {
 
 export interface NodeForwarderDeps {
   pools: UpstreamPools;
+  /** Peer clusters to fail over to when every local endpoint refused the connection (issue 8; needs the tunnel). */
+  peers?: readonly PeerTable[];
   balancer: RoundRobin;
   metrics: Metrics;
   /** Called with each failed upstream attempt (for logs). */
@@ -104,8 +106,10 @@ function forward(deps: NodeForwarderDeps, c: Context<NodeEnv>, req: ForwardReque
 /** One client request and its upstream attempts. A class rather than closures: the request path
  * allocates one object and no functions per request (the handler methods live on the prototype). */
 class Exchange implements Dispatcher.DispatchHandler {
-  private readonly first: number;
+  private first: number;
   private readonly body: IncomingMessage | Http2ServerRequest | null;
+  /** Peer clusters tried so far (only when this request fails over across clusters). */
+  private tried: Set<string> | null = null;
   private readonly headers: string[];
   private k = 0; // attempt number; endpoint = endpoints[(first + k) % n]
   private started = 0;
@@ -118,7 +122,7 @@ class Exchange implements Dispatcher.DispatchHandler {
     private readonly deps: NodeForwarderDeps,
     private readonly incoming: IncomingMessage | Http2ServerRequest,
     private readonly outgoing: ServerResponse | Http2ServerResponse,
-    private readonly req: ForwardRequest,
+    private req: ForwardRequest,
   ) {
     this.first = deps.balancer.start(req.backend);
     this.body = hasRequestBody(incoming) ? incoming : null;
@@ -136,8 +140,20 @@ class Exchange implements Dispatcher.DispatchHandler {
     this.started = performance.now();
     const { pools } = this.deps;
     // Through the node-local tunnel the endpoint travels in a header; the tunnel checks it against its table.
-    const headers = pools.viaTunnel ? this.headers.concat(ENDPOINT_HEADER, endpointKey(this.endpoint)) : this.headers;
+    // A peer cluster's backend is named instead: that cluster's gateway picks the endpoint.
+    const headers = this.req.cluster !== undefined ? this.headers.concat(PEER_HEADER, this.req.cluster, BACKEND_HEADER, this.req.backend.id)
+      : pools.viaTunnel ? this.headers.concat(ENDPOINT_HEADER, endpointKey(this.endpoint)) : this.headers;
     pools.get(this.endpoint).dispatch({ path: this.req.target, method: this.incoming.method ?? 'GET', headers, body: this.body }, this);
+  }
+
+  private failOver(): boolean {
+    (this.tried ??= new Set()).add(this.req.cluster ?? '');
+    const next = peerDecision(this.deps.peers!, this.req.facts, this.tried);
+    if (next === null) return false;
+    this.req = { ...this.req, backend: next.backend, target: next.target, cluster: next.cluster };
+    this.k = 0;
+    this.first = 0;
+    return true;
   }
 
   private onClientClose(): void {
@@ -192,10 +208,13 @@ class Exchange implements Dispatcher.DispatchHandler {
     deps.onUpstreamError?.(e);
     if (this.status === 0 && !outgoing.headersSent) {
       // Nothing reached the application and the request body is untouched: the next endpoint may.
-      if (e.beforeRequest && this.k + 1 < req.backend.endpoints.length && (this.body === null || !this.body.readableDidRead)) {
+      const untouched = this.body === null || !this.body.readableDidRead;
+      if (e.beforeRequest && untouched && req.cluster === undefined && this.k + 1 < req.backend.endpoints.length) {
         this.k++;
         return this.attempt();
       }
+      // Every endpoint here refused (or the peer tried last did): the next peer cluster that serves the route.
+      if (e.beforeRequest && untouched && deps.peers !== undefined && deps.peers.length > 0 && deps.pools.viaTunnel && this.failOver()) return this.attempt();
       this.done = true;
       deps.metrics.request(req.label, e.status);
       return answerError(outgoing, e.status);

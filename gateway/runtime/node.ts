@@ -7,6 +7,7 @@ import { getRequestListener } from '@hono/node-server';
 import { createGatewayApp, type ListenerPorts } from '../app.ts';
 import { RoundRobin } from '../balance.ts';
 import type { UpstreamError } from '../errors.ts';
+import type { PeerTable } from '../decide.ts';
 import type { LiveTable } from '../live.ts';
 import type { Metrics } from '../metrics.ts';
 import { nodeBindings, type NodeEnv } from '../proxy/node-forwarder.ts';
@@ -30,6 +31,8 @@ export interface NodeGatewayOptions {
   onUpstreamError?: (err: UpstreamError) => void;
   /** Send every upstream request through the node-local tunnel at this address (gateway/tunnel). */
   tunnel?: TunnelAddress | null;
+  /** Peer clusters' tables for failover (issue 8; needs `tunnel`). */
+  peers?: readonly PeerTable[];
   /** Set when running as one of several processes sharing the ports (node:cluster shares the handles). */
   exclusive?: boolean;
 }
@@ -56,7 +59,8 @@ function listen(server: http.Server | http2.Http2SecureServer, a: ListenAddress,
 export async function startNodeGateway(o: NodeGatewayOptions): Promise<NodeGateway> {
   const pools = new UpstreamPools(o.timeouts ?? DEFAULT_TIMEOUTS, o.tunnel ?? null);
   const balancer = new RoundRobin();
-  const deps = { pools, balancer, metrics: o.metrics, onUpstreamError: o.onUpstreamError };
+  const peers = o.peers ?? [];
+  const deps = { pools, balancer, metrics: o.metrics, onUpstreamError: o.onUpstreamError, peers };
   o.live.onSwap((next) => {
     pools.retain(new Set(next.matcher.table.backends.flatMap((b) => b.endpoints.map(endpointKey))));
     balancer.retain(new Set(next.matcher.table.backends.map((b) => b.id)));
@@ -65,7 +69,7 @@ export async function startNodeGateway(o: NodeGatewayOptions): Promise<NodeGatew
   // redirect Locations.
   const ports: ListenerPorts = { http: o.http?.port ?? 0, https: o.https === null ? null : o.publicHttpsPort ?? o.https.port };
   const listenerFor = (scheme: 'http' | 'https') =>
-    getRequestListener(createGatewayApp<NodeEnv>({ live: o.live, metrics: o.metrics, runtime: nodeBindings(deps, scheme, ports), ports }).fetch, {
+    getRequestListener(createGatewayApp<NodeEnv>({ live: o.live, metrics: o.metrics, runtime: nodeBindings(deps, scheme, ports), ports, peers }).fetch, {
       overrideGlobalObjects: false,
       autoCleanupIncoming: false,
     });

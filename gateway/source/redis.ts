@@ -19,6 +19,7 @@ export interface RedisSourceOptions {
   live: LiveTable;
   cacheFile: string | null;
   pollMs: number;
+  /** 0: no heartbeat (a peer cluster's table, read by a worker that does not serve that cluster). */
   heartbeatMs: number;
   node?: string;
   log: (level: 'info' | 'warn' | 'error', msg: string, fields?: Record<string, unknown>) => void;
@@ -88,13 +89,13 @@ export class RedisTableSource {
     // Queued until the subscriber connects (it has an offline queue); ioredis resubscribes after reconnects.
     this.sub.subscribe(this.layout.channel).catch(() => {});
     this.timers.push(setInterval(() => void this.check(), this.o.pollMs));
-    this.timers.push(setInterval(() => void this.heartbeat(), this.o.heartbeatMs));
+    if (this.o.heartbeatMs > 0) this.timers.push(setInterval(() => void this.heartbeat(), this.o.heartbeatMs));
     for (const t of this.timers) t.unref();
   }
 
   async close(): Promise<void> {
     for (const t of this.timers) clearInterval(t);
-    if (this.connected) {
+    if (this.connected && this.o.heartbeatMs > 0) {
       await this.redis.multi().del(this.layout.worker(this.id)).zrem(this.layout.workers, this.id).exec().catch(() => {});
     }
     this.redis.disconnect();
@@ -233,7 +234,7 @@ export class RedisTableSource {
   }
 
   private async heartbeat(): Promise<void> {
-    if (this.redis.status !== 'ready') return;
+    if (this.redis.status !== 'ready' || this.o.heartbeatMs <= 0) return;
     const ttl = Math.ceil((this.o.heartbeatMs * 3) / 1000);
     const now = Date.now();
     await this.redis.multi()

@@ -3,6 +3,7 @@
 // dial. The tunnel dials only endpoints of the current verified table: that header is the only thing a
 // caller controls, so it is checked against the table, never resolved as a name, never trusted as is.
 import { endpointKey } from '../balance.ts';
+import { downstreamResponseHeaders, TUNNEL_HEADER_PREFIX } from '../proxy/headers.ts';
 import type { RoutingTable } from '../table/schema.ts';
 
 /** Where the tunnel listens: a Unix socket, or a loopback port (runtimes without Unix sockets). */
@@ -10,6 +11,18 @@ export type TunnelAddress = { path: string } | { host: string; port: number };
 
 /** Request header: the `address:port` (IPv6 as `[addr]:port`) to dial. Never forwarded upstream. */
 export const ENDPOINT_HEADER = 'portico-endpoint';
+/** Request header, worker → node-local tunnel: send this request to that peer cluster (with BACKEND_HEADER). */
+export const PEER_HEADER = 'portico-peer';
+/** Request header: the backend id (`namespace/service:port`) a peer cluster's gateway should pick an endpoint of. */
+export const BACKEND_HEADER = 'portico-backend';
+/** Request header, tunnel → peer gateway: the peer token (gateway/tunnel/peer-token.ts). */
+export const PEER_TOKEN_HEADER = 'portico-peer-token';
+const BACKEND_ID = /^[a-z0-9]([a-z0-9.-]{0,251}[a-z0-9])?\/[a-z0-9]([a-z0-9.-]{0,251}[a-z0-9])?:[A-Za-z0-9-]{1,63}$/;
+
+export function isBackendId(value: string | undefined): value is string {
+  return value !== undefined && value.length <= 400 && BACKEND_ID.test(value);
+}
+
 /** Response header on the tunnel's own 502/504: the upstream error code (ECONNREFUSED, UND_ERR_CONNECT_TIMEOUT,
  * ...), so the worker classifies it as if it had dialled itself and fails over to the next endpoint. */
 export const ERROR_HEADER = 'portico-tunnel-error';
@@ -50,5 +63,15 @@ export function tunnelErrorOf(raw: readonly (Buffer | string)[]): TunnelReported
     if (raw[i]!.toString('latin1').toLowerCase() === ERROR_HEADER) return new TunnelReportedError(raw[i + 1]!.toString('latin1').slice(0, 64));
   }
   return null;
+}
+
+/** A request's headers for the next hop: minus this hop's hop-by-hop headers and every portico-* header (the
+ * tunnel protocol's own: they never reach an application), plus `extra`. */
+export function relayedHeaders(raw: readonly string[], extra: readonly string[] = []): string[] {
+  const kept = downstreamResponseHeaders(raw);
+  const out: string[] = [];
+  for (let i = 0; i < kept.length; i += 2) if (!kept[i]!.toLowerCase().startsWith(TUNNEL_HEADER_PREFIX)) out.push(kept[i]!, kept[i + 1]!);
+  for (const h of extra) out.push(h);
+  return out;
 }
 

@@ -7,27 +7,22 @@ import { chmodSync, rmSync } from 'node:fs';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Duplex } from 'node:stream';
-import type { Dispatcher } from 'undici';
 import type { LiveTable } from '../live.ts';
 import { downstreamResponseHeaders } from '../proxy/headers.ts';
+import { relayedHeaders } from './protocol.ts';
 import { UpstreamPools, type UpstreamTimeouts } from '../proxy/pools.ts';
-import { SERVER_NAME } from '../responses.ts';
-import { allowedEndpoints, ENDPOINT_HEADER, ERROR_HEADER, parseEndpoint, type TunnelAddress } from './protocol.ts';
+import { answer, newStats, Relay, type TunnelStats } from './relay.ts';
+import { PEER_SERVERNAME, type Peers } from './peers.ts';
+import { allowedEndpoints, BACKEND_HEADER, ENDPOINT_HEADER, ERROR_HEADER, isBackendId, parseEndpoint, PEER_HEADER, PEER_TOKEN_HEADER, type TunnelAddress } from './protocol.ts';
 
 export interface TunnelOptions {
   live: LiveTable;
   listen: TunnelAddress;
   timeouts: UpstreamTimeouts;
+  /** Peer clusters this tunnel may send to (requests naming PEER_HEADER and BACKEND_HEADER). */
+  peers?: Peers | null;
+  stats?: TunnelStats;
   log(level: 'info' | 'warn' | 'error', msg: string, fields?: Record<string, unknown>): void;
-}
-
-export interface TunnelStats {
-  /** Requests relayed, by outcome. */
-  relayed: number;
-  upgrades: number;
-  /** Refused: no or malformed endpoint header, or an endpoint outside the verified tables. */
-  refused: number;
-  upstreamErrors: number;
 }
 
 export interface Tunnel {
@@ -36,74 +31,10 @@ export interface Tunnel {
   close(): Promise<void>;
 }
 
-function answer(res: http.ServerResponse, status: number, reason: string, code: string): void {
-  const body = `${status} ${reason}\n`;
-  res.writeHead(status, { server: SERVER_NAME, 'content-type': 'text/plain; charset=utf-8', 'content-length': Buffer.byteLength(body), [ERROR_HEADER]: code });
-  res.end(body);
-}
-
-/** The request's headers for the upstream: the worker's, minus this hop's hop-by-hop headers and ours. */
-function relayedHeaders(raw: readonly string[]): string[] {
-  const kept = downstreamResponseHeaders(raw);
-  const out: string[] = [];
-  for (let i = 0; i < kept.length; i += 2) if (kept[i]!.toLowerCase() !== ENDPOINT_HEADER) out.push(kept[i]!, kept[i + 1]!);
-  return out;
-}
-
-/** One relayed request: streams both ways with back-pressure, like the worker's own forwarder. */
-class Relay implements Dispatcher.DispatchHandler {
-  private status = 0;
-  private abort: ((err?: Error) => void) | null = null;
-  private resume: (() => void) | null = null;
-  private done = false;
-
-  constructor(private readonly res: http.ServerResponse, private readonly stats: TunnelStats) {
-    res.once('close', () => {
-      if (!this.done) this.abort?.();
-    });
-  }
-
-  onConnect(abort: (err?: Error) => void): void {
-    this.abort = abort;
-    if (this.res.destroyed) abort();
-  }
-
-  onHeaders(code: number, raw: Buffer[], resume: () => void): boolean {
-    if (code < 200) return true;
-    this.status = code;
-    this.resume = resume;
-    if (this.res.destroyed) return false;
-    this.res.writeHead(code, downstreamResponseHeaders(raw));
-    return true;
-  }
-
-  onData(chunk: Buffer): boolean {
-    if (this.res.destroyed) return false;
-    if (this.res.write(chunk)) return true;
-    this.res.once('drain', this.resume!);
-    return false;
-  }
-
-  onComplete(): void {
-    this.done = true;
-    this.stats.relayed++;
-    this.res.end();
-  }
-
-  onError(err: Error): void {
-    this.done = true;
-    this.stats.upstreamErrors++;
-    if (this.res.destroyed) return;
-    const code = String((err as { code?: unknown }).code ?? 'PORTICO_TUNNEL_UPSTREAM');
-    // Before any response: tell the worker what happened, in the words it would have seen itself.
-    if (this.status === 0 && !this.res.headersSent) return answer(this.res, /TIMEOUT/.test(code) && code !== 'UND_ERR_CONNECT_TIMEOUT' ? 504 : 502, 'upstream failed', code);
-    this.res.destroy(err);
-  }
-}
 
 export async function startTunnel(o: TunnelOptions): Promise<Tunnel> {
   const pools = new UpstreamPools(o.timeouts);
-  const stats: TunnelStats = { relayed: 0, upgrades: 0, refused: 0, upstreamErrors: 0 };
+  const stats = o.stats ?? newStats();
   let allowed = new Set<string>();
   let previous = new Set<string>();
   o.live.onSwap((next) => {
@@ -125,7 +56,25 @@ export async function startTunnel(o: TunnelOptions): Promise<Tunnel> {
     return { address: ep.address, port: ep.port, zone: null };
   };
 
+  const toPeer = (req: http.IncomingMessage, res: http.ServerResponse, peer: string): void => {
+    const backend = req.headers[BACKEND_HEADER];
+    const pool = o.peers?.pool(peer);
+    const refuse = (status: 400 | 403, why: string, code: string) => {
+      stats.refused++;
+      o.log('warn', `tunnel refused a request: ${why}`);
+      req.resume();
+      answer(res, status, why, code);
+    };
+    if (pool === undefined) return refuse(403, `${JSON.stringify(peer)} is not a configured peer cluster`, 'PORTICO_TUNNEL_UNKNOWN_PEER');
+    if (typeof backend !== 'string' || !isBackendId(backend)) return refuse(400, `missing or malformed ${BACKEND_HEADER} header`, 'PORTICO_TUNNEL_BAD_REQUEST');
+    o.peers!.token(peer, backend).then((token) => {
+      new Relay(req, res, stats, [{ dispatcher: pool, headers: relayedHeaders(req.rawHeaders, [PEER_TOKEN_HEADER, token, BACKEND_HEADER, backend]), servername: PEER_SERVERNAME }]).start();
+    }, (err: Error) => answer(res, 500, `cannot sign a peer token: ${err.message}`, 'PORTICO_TUNNEL_TOKEN'));
+  };
+
   const server = http.createServer({ keepAliveTimeout: 75_000, headersTimeout: 20_000, requestTimeout: 0, maxHeaderSize: 16_384 }, (req, res) => {
+    const peer = req.headers[PEER_HEADER];
+    if (typeof peer === 'string') return toPeer(req, res, peer);
     const t = target(req.headers);
     if ('refused' in t) {
       stats.refused++;
@@ -133,8 +82,7 @@ export async function startTunnel(o: TunnelOptions): Promise<Tunnel> {
       req.resume();
       return answer(res, t.status, t.refused, t.status === 403 ? 'PORTICO_TUNNEL_DENIED' : 'PORTICO_TUNNEL_BAD_REQUEST');
     }
-    const hasBody = req.headers['transfer-encoding'] !== undefined || (req.headers['content-length'] !== undefined && req.headers['content-length'] !== '0');
-    pools.get(endpointOf(t.key)).dispatch({ path: req.url ?? '/', method: req.method ?? 'GET', headers: relayedHeaders(req.rawHeaders), body: hasBody ? req : null }, new Relay(res, stats));
+    new Relay(req, res, stats, [{ dispatcher: pools.get(endpointOf(t.key)), headers: relayedHeaders(req.rawHeaders) }]).start();
   });
 
   server.on('upgrade', (req: http.IncomingMessage, socket: Duplex, head: Buffer) => {
@@ -197,6 +145,7 @@ export async function startTunnel(o: TunnelOptions): Promise<Tunnel> {
         server.closeAllConnections();
       });
       await pools.close();
+      await o.peers?.close();
     },
   };
 }

@@ -1,0 +1,111 @@
+// One request relayed by a tunnel to one of a list of targets (an endpoint, or a peer cluster's gateway):
+// streams both ways with back-pressure, like the worker's own forwarder, and moves to the next target when a
+// connect fails before anything was sent. When every target failed, the caller gets the tunnel's 502/504 with
+// the upstream error code in ERROR_HEADER, so it can fail over in turn.
+import type http from 'node:http';
+import type { Dispatcher } from 'undici';
+import { classifyUpstreamError } from '../errors.ts';
+import { downstreamResponseHeaders } from '../proxy/headers.ts';
+import { SERVER_NAME } from '../responses.ts';
+import { ERROR_HEADER } from './protocol.ts';
+
+export interface TunnelStats {
+  /** Requests relayed to a response. */
+  relayed: number;
+  upgrades: number;
+  /** Refused: no or malformed target, an address outside the verified tables, a bad peer token. */
+  refused: number;
+  upstreamErrors: number;
+}
+
+export const newStats = (): TunnelStats => ({ relayed: 0, upgrades: 0, refused: 0, upstreamErrors: 0 });
+
+export function answer(res: http.ServerResponse, status: number, reason: string, code: string): void {
+  const body = `${status} ${reason}\n`;
+  res.writeHead(status, { server: SERVER_NAME, 'content-type': 'text/plain; charset=utf-8', 'content-length': Buffer.byteLength(body), [ERROR_HEADER]: code });
+  res.end(body);
+}
+
+export interface RelayTarget {
+  dispatcher: Dispatcher;
+  headers: string[];
+  /** TLS targets: a fixed name, so that undici does not derive one from each request's Host (gateway/tunnel/peers.ts). */
+  servername?: string;
+}
+
+export function hasBody(req: http.IncomingMessage): boolean {
+  return req.headers['transfer-encoding'] !== undefined || (req.headers['content-length'] !== undefined && req.headers['content-length'] !== '0');
+}
+
+export class Relay implements Dispatcher.DispatchHandler {
+  private k = 0;
+  private status = 0;
+  private abort: ((err?: Error) => void) | null = null;
+  private resume: (() => void) | null = null;
+  private done = false;
+  private readonly body: http.IncomingMessage | null;
+
+  constructor(
+    private readonly req: http.IncomingMessage,
+    private readonly res: http.ServerResponse,
+    private readonly stats: TunnelStats,
+    private readonly targets: readonly RelayTarget[],
+  ) {
+    this.body = hasBody(req) ? req : null;
+    res.once('close', () => {
+      if (!this.done) this.abort?.();
+    });
+  }
+
+  start(): void {
+    const t = this.targets[this.k]!;
+    t.dispatcher.dispatch({ path: this.req.url ?? '/', method: this.req.method ?? 'GET', headers: t.headers, body: this.body, ...(t.servername === undefined ? {} : { servername: t.servername }) }, this);
+  }
+
+  onConnect(abort: (err?: Error) => void): void {
+    this.abort = abort;
+    if (this.res.destroyed) abort();
+  }
+
+  onHeaders(code: number, raw: Buffer[], resume: () => void): boolean {
+    if (code < 200) return true;
+    this.status = code;
+    this.resume = resume;
+    if (this.res.destroyed) return false;
+    this.res.writeHead(code, downstreamResponseHeaders(raw));
+    return true;
+  }
+
+  onData(chunk: Buffer): boolean {
+    if (this.res.destroyed) return false;
+    if (this.res.write(chunk)) return true;
+    this.res.once('drain', this.resume!);
+    return false;
+  }
+
+  onComplete(): void {
+    this.done = true;
+    this.stats.relayed++;
+    this.res.end();
+  }
+
+  onError(err: Error): void {
+    this.stats.upstreamErrors++;
+    if (this.res.destroyed) {
+      this.done = true;
+      return;
+    }
+    const e = classifyUpstreamError(err, '');
+    if (this.status === 0 && !this.res.headersSent) {
+      if (e.beforeRequest && this.k + 1 < this.targets.length && (this.body === null || !this.body.readableDidRead)) {
+        this.k++;
+        return this.start();
+      }
+      this.done = true;
+      // Before any response: tell the caller what happened, in the words it would have seen itself.
+      return answer(this.res, e.status, 'upstream failed', String((err as { code?: unknown }).code ?? 'PORTICO_TUNNEL_UPSTREAM'));
+    }
+    this.done = true;
+    this.res.destroy(err);
+  }
+}
