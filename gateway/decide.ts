@@ -50,7 +50,7 @@ export function peerDecision(peers: readonly PeerTable[], f: Pick<RequestFacts, 
 /** `httpsPort` is where HTTPS is served (for redirect Locations), or null when there is no HTTPS listener.
  * `peers`: when this cluster has no route or no ready endpoint for a request, the first peer that has one
  * serves it (local first, failover to the peers in order: issue 8). */
-export function decide(live: Pick<LiveTable, 'current'>, f: RequestFacts, httpsPort: number | null, peers: readonly PeerTable[] = []): Decision {
+export function decide(live: Pick<LiveTable, 'current'>, f: RequestFacts, httpsPort: number | null, peers: readonly PeerTable[] = [], random: () => number = Math.random): Decision {
   const loaded = live.current;
   if (loaded === null) return { kind: 'status', status: 503, label: '' };
   const m = loaded.matcher.match(f.host, f.path);
@@ -65,6 +65,12 @@ export function decide(live: Pick<LiveTable, 'current'>, f: RequestFacts, httpsP
     const remote = peers.length === 0 ? null : peerDecision(peers, f);
     if (remote !== null) return remote;
     return { kind: 'status', status: m.backend === null ? 404 : 503, label };
+  }
+  // A weighted split across clusters (portico.dev/cluster-weight): this share stays, the rest goes to a peer.
+  const w = m.route?.policies.localWeight;
+  if (w !== undefined && peers.length > 0 && random() * 100 >= w) {
+    const remote = peerDecision(peers, f);
+    if (remote !== null) return remote;
   }
   return { kind: 'forward', backend: m.backend, target: m.path + f.search, label };
 }

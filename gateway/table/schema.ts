@@ -17,6 +17,9 @@ export interface ObjectRef {
 export interface RoutePolicies {
   /** Redirect plain HTTP to HTTPS with 308; true only on hosts that have TLS. */
   sslRedirect: boolean;
+  /** Multi-cluster (issue 8, annotation portico.dev/cluster-weight): the percentage of requests kept in this
+   * cluster while a peer also serves the route; absent means 100 (peers only for failover). */
+  localWeight?: number;
 }
 
 export interface Route {

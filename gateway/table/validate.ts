@@ -111,6 +111,9 @@ function* checkSteps(value: unknown, opts: ValidateOptions): Generator<void, Tab
       seen.add(key);
       refBackend(`${rat}.backend`, r.backend);
       if (!isObj(r.policies) || typeof r.policies.sslRedirect !== 'boolean') bad(`${rat}.policies`, 'policies.sslRedirect must be a boolean');
+      else if (r.policies.localWeight !== undefined && !(Number.isInteger(r.policies.localWeight) && (r.policies.localWeight as number) >= 0 && (r.policies.localWeight as number) <= 100)) {
+        bad(`${rat}.policies`, 'policies.localWeight must be a whole number from 0 to 100');
+      }
       const prev = h.routes[j - 1];
       if (j > 0 && isObj(prev) && compareRoutes(prev, r) > 0) bad(rat, 'routes are not in precedence order');
     });

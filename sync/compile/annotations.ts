@@ -12,9 +12,13 @@ export const NGINX_PREFIX = 'nginx.ingress.kubernetes.io/';
 export interface IngressAnnotations {
   /** Redirect plain HTTP to HTTPS (308) on this Ingress's routes when their host has TLS. Default true. */
   sslRedirect: boolean;
+  /** Multi-cluster (issue 8): the share, 0-100 %, of this Ingress's requests that stay in this cluster while a
+   * peer cluster also serves the route with a ready endpoint; the rest go to the peer. Default 100: local
+   * first, peers only for failover. */
+  clusterWeight: number;
 }
 
-export const DEFAULT_ANNOTATIONS: Readonly<IngressAnnotations> = Object.freeze({ sslRedirect: true });
+export const DEFAULT_ANNOTATIONS: Readonly<IngressAnnotations> = Object.freeze({ sslRedirect: true, clusterWeight: 100 });
 
 export interface AnnotationProblem {
   code: DiagnosticCode;
@@ -31,6 +35,11 @@ interface AnnotationSpec<K extends keyof IngressAnnotations> {
 
 type AnySpec = { [K in keyof IngressAnnotations]: AnnotationSpec<K> }[keyof IngressAnnotations];
 
+function parsePercent(raw: string): number | undefined {
+  const v = raw.trim();
+  return /^\d{1,3}$/.test(v) && Number(v) <= 100 ? Number(v) : undefined;
+}
+
 function parseBoolean(raw: string): boolean | undefined {
   const v = raw.trim().toLowerCase();
   return v === 'true' ? true : v === 'false' ? false : undefined;
@@ -41,11 +50,12 @@ function parseBoolean(raw: string): boolean | undefined {
 export const SUPPORTED_ANNOTATIONS: readonly AnySpec[] = [
   { key: `${NGINX_PREFIX}ssl-redirect`, setting: 'sslRedirect', expected: '"true" or "false"', parse: parseBoolean },
   { key: `${PORTICO_PREFIX}ssl-redirect`, setting: 'sslRedirect', expected: '"true" or "false"', parse: parseBoolean },
+  { key: `${PORTICO_PREFIX}cluster-weight`, setting: 'clusterWeight', expected: 'a whole number from 0 to 100', parse: parsePercent },
 ];
 
 const SUPPORTED_KEYS: ReadonlySet<string> = new Set(SUPPORTED_ANNOTATIONS.map((s) => s.key));
 
-function applySpec(spec: AnySpec, raw: unknown, out: IngressAnnotations, problems: AnnotationProblem[]): void {
+function applySpec<K extends keyof IngressAnnotations>(spec: AnnotationSpec<K>, raw: unknown, out: IngressAnnotations, problems: AnnotationProblem[]): void {
   const value = typeof raw === 'string' ? spec.parse(raw) : undefined;
   if (value === undefined) {
     problems.push({
@@ -79,7 +89,7 @@ export function parseAnnotations(annotations: Fields): { values: IngressAnnotati
   const values: IngressAnnotations = { ...DEFAULT_ANNOTATIONS };
   const problems: AnnotationProblem[] = [];
   for (const spec of SUPPORTED_ANNOTATIONS) {
-    if (Object.hasOwn(annotations, spec.key)) applySpec(spec, annotations[spec.key], values, problems);
+    if (Object.hasOwn(annotations, spec.key)) applySpec<keyof IngressAnnotations>(spec as AnnotationSpec<keyof IngressAnnotations>, annotations[spec.key], values, problems);
   }
   for (const key of Object.keys(annotations).sort(compareStrings)) {
     if (SUPPORTED_KEYS.has(key)) continue;

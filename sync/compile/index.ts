@@ -72,7 +72,8 @@ function buildHost(h: HostBuild, tls: Map<string, { info: CertificateInfo } | nu
     pathType: path.pathType,
     backend: use(path.backend),
     source: { namespace: owner.ref.namespace, name: owner.ref.name },
-    policies: { sslRedirect: hasTls && owner.sslRedirect },
+    // localWeight only when set: tables without multi-cluster weights keep their exact form (and hash).
+    policies: owner.clusterWeight === 100 ? { sslRedirect: hasTls && owner.sslRedirect } : { sslRedirect: hasTls && owner.sslRedirect, localWeight: owner.clusterWeight },
   }));
   const cert = tls.get(h.host);
   return {

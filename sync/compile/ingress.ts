@@ -47,6 +47,7 @@ export interface IngressPlan {
   defaultBackend: BackendRef | null;
   tls: TlsPlan[];
   sslRedirect: boolean;
+  clusterWeight: number;
 }
 
 const PATH_TYPES: Readonly<Record<string, PathType>> = {
@@ -199,5 +200,5 @@ export function planIngress(info: ObjectInfo, report: Report): IngressPlan {
   const hasDefault = spec.defaultBackend !== undefined && spec.defaultBackend !== null;
   const defaultBackend = hasDefault ? parseBackend(spec.defaultBackend, namespace, 'spec.defaultBackend', report) : null;
   const tls = listField(spec.tls, 'spec.tls', report).map((t, i) => parseTls(t, `spec.tls[${i}]`, report));
-  return { info, ref, hosts, paths, defaultBackend, tls, sslRedirect: values.sslRedirect };
+  return { info, ref, hosts, paths, defaultBackend, tls, sslRedirect: values.sslRedirect, clusterWeight: values.clusterWeight };
 }

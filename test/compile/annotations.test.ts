@@ -42,6 +42,25 @@ table('ssl-redirect', [
   { name: 'an invalid value on an Ingress without TLS is still reported', objects: [CLS, ...WEB, ingress('web', { annotations: { 'portico.dev/ssl-redirect': 'maybe' }, rules: [rule('foo.com', prefix('/', 'web'))] })], diagnostics: ['InvalidAnnotation Ingress default/web'] },
 ]);
 
+const weighted = (annotations: Record<string, string>) => [CLS, ...WEB, ingress('web', { annotations, rules: [rule('foo.com', prefix('/', 'web'))] })];
+const weightRoute = (w: number | null) => ({ 'foo.com': { routes: [`Prefix "" -> default/web:80 [default/web]${w === null ? '' : ` local-weight=${w}`}`] } });
+
+// Issue 8: the share of requests a cluster keeps while a peer cluster also serves the route.
+table('cluster-weight', [
+  { name: 'absent: no weight in the table (local first, peers only for failover)', objects: weighted({}), hosts: weightRoute(null) },
+  ...[['50', 50], ['0', 0], [' 25 ', 25], ['007', 7]].map(([v, w]): Case => ({ name: `${JSON.stringify(v)} → local-weight=${w}`, objects: weighted({ 'portico.dev/cluster-weight': v as string }), hosts: weightRoute(w as number) })),
+  { name: '"100" is the default: the table is the same as without it', objects: weighted({ 'portico.dev/cluster-weight': '100' }), hosts: weightRoute(null) },
+  ...['101', '-1', '50%', '0.5', 'half', '', '1e2'].map(
+    (v): Case => ({
+      name: `invalid value ${JSON.stringify(v)} → InvalidAnnotation, the default (100) applies`,
+      objects: weighted({ 'portico.dev/cluster-weight': v }),
+      hosts: weightRoute(null),
+      diagnostics: ['InvalidAnnotation Ingress default/web'],
+      messages: [/annotation "portico\.dev\/cluster-weight" has value .*; expected a whole number from 0 to 100, so the default \(100\) applies/],
+    }),
+  ),
+]);
+
 const annotated = (annotations: Record<string, string>) => [CLS, ...WEB, ingress('web', { annotations, rules: [rule('a.com', prefix('/', 'web')), rule('b.com', prefix('/', 'web')), rule('c.com', prefix('/', 'web'))] })];
 
 table('other annotations', [
@@ -66,7 +85,7 @@ table('other annotations', [
     name: 'an unknown portico.dev annotation → UnknownAnnotation listing the supported ones',
     objects: annotated({ 'portico.dev/rate-limit': '10' }),
     diagnostics: ['UnknownAnnotation Ingress default/web'],
-    messages: [/"portico\.dev\/rate-limit" is not a Portico annotation \(supported: portico\.dev\/ssl-redirect\)/],
+    messages: [/"portico\.dev\/rate-limit" is not a Portico annotation \(supported: portico\.dev\/ssl-redirect, portico\.dev\/cluster-weight\)/],
   },
   { name: 'a misspelt portico.dev annotation is unknown, not silently ignored', objects: annotated({ 'portico.dev/ssl_redirect': 'false' }), diagnostics: ['UnknownAnnotation Ingress default/web'] },
   {
@@ -88,17 +107,19 @@ table('other annotations', [
 
 describe('parseAnnotations (unit)', () => {
   it('defaults with no annotations', () => {
-    expect(parseAnnotations({})).toEqual({ values: { sslRedirect: true }, problems: [] });
+    expect(parseAnnotations({})).toEqual({ values: { sslRedirect: true, clusterWeight: 100 }, problems: [] });
   });
   it('every allow-listed annotation parses its documented values', () => {
-    for (const spec of SUPPORTED_ANNOTATIONS) {
+    for (const spec of SUPPORTED_ANNOTATIONS.filter((s) => s.setting === 'sslRedirect')) {
       expect(parseAnnotations({ [spec.key]: 'false' }).values.sslRedirect, spec.key).toBe(false);
       expect(parseAnnotations({ [spec.key]: 'true' }).values.sslRedirect, spec.key).toBe(true);
       expect(parseAnnotations({ [spec.key]: 'garbage' }).problems.map((p) => p.code), spec.key).toEqual(['InvalidAnnotation']);
     }
+    expect(parseAnnotations({ 'portico.dev/cluster-weight': '40' }).values.clusterWeight).toBe(40);
+    expect(parseAnnotations({ 'portico.dev/cluster-weight': 'garbage' }).problems.map((p) => p.code)).toEqual(['InvalidAnnotation']);
   });
-  it('the allow-list is exactly the two ssl-redirect spellings', () => {
-    expect(SUPPORTED_ANNOTATIONS.map((s) => s.key)).toEqual(['nginx.ingress.kubernetes.io/ssl-redirect', 'portico.dev/ssl-redirect']);
+  it('the allow-list is exactly the two ssl-redirect spellings and the cluster weight', () => {
+    expect(SUPPORTED_ANNOTATIONS.map((s) => s.key)).toEqual(['nginx.ingress.kubernetes.io/ssl-redirect', 'portico.dev/ssl-redirect', 'portico.dev/cluster-weight']);
   });
   it('problems come in key order', () => {
     const { problems } = parseAnnotations({ 'portico.dev/z': '1', 'nginx.ingress.kubernetes.io/a': '1', 'portico.dev/a': '1' });
@@ -111,6 +132,6 @@ describe('parseAnnotations (unit)', () => {
   it('an inherited key is not an annotation', () => {
     const proto = { 'portico.dev/ssl-redirect': 'false' };
     const annotations = Object.create(proto) as Record<string, unknown>;
-    expect(parseAnnotations(annotations)).toEqual({ values: { sslRedirect: true }, problems: [] });
+    expect(parseAnnotations(annotations)).toEqual({ values: { sslRedirect: true, clusterWeight: 100 }, problems: [] });
   });
 });

@@ -57,7 +57,7 @@ export interface HostSummary {
 }
 
 export function routeLine(r: RoutingTable['hosts'][number]['routes'][number]): string {
-  return `${r.pathType} ${JSON.stringify(r.path)} -> ${r.backend} [${r.source.namespace}/${r.source.name}]${r.policies.sslRedirect ? ' redirect' : ''}`;
+  return `${r.pathType} ${JSON.stringify(r.path)} -> ${r.backend} [${r.source.namespace}/${r.source.name}]${r.policies.sslRedirect ? ' redirect' : ''}${r.policies.localWeight !== undefined ? ` local-weight=${r.policies.localWeight}` : ''}`;
 }
 
 export function hostSummary(t: RoutingTable): Record<string, HostSummary> {

@@ -32,9 +32,9 @@ function openssl(...args: string[]): void {
   const r = spawnSync('openssl', args, { cwd: dir, encoding: 'utf8' });
   if (r.status !== 0) throw new Error(`openssl ${args.join(' ')}: ${r.stderr}`);
 }
-function writeCluster(name: 'a' | 'b', endpoints: EndpointSpec[], extraHosts: string[] = []): void {
+function writeCluster(name: 'a' | 'b', endpoints: EndpointSpec[], extraHosts: string[] = [], annotations: Record<string, string> = {}): void {
   writeFileSync(at(`manifests-${name}`, 'all.yaml'), [ourClass(), ...service('web', endpoints, 'shop'),
-    ...['shop.test', ...extraHosts].map((host, i) => ingress(`r${i}`, { host, namespace: 'shop', paths: [{ path: '/', service: 'web' }] }))].map((o) => stringify(o)).join('---\n'));
+    ...['shop.test', ...extraHosts].map((host, i) => ingress(`r${i}`, { host, namespace: 'shop', annotations, paths: [{ path: '/', service: 'web' }] }))].map((o) => stringify(o)).join('---\n'));
 }
 const tableOf = async (cluster: string) => (await redis.client().get(`portico:{${cluster}}:current`)) ?? '';
 let lastOnlyB = '';
@@ -135,6 +135,29 @@ describe('local first, the peer cluster when the local one cannot serve', () => 
     expect(backendA.requests).toBe(before); // not even tried: the local table says nothing is ready
     writeCluster('a', [{ address: backendA.address, port }]);
     await waitFor(async () => (await backendOf('shop.test')) === 'a', 15_000, () => 'back on A');
+  }, 40_000);
+
+  it('portico.dev/cluster-weight: "30" keeps about 30 % of the requests in A and sends the rest to B', async () => {
+    const v = await tableOf('a');
+    writeCluster('a', [{ address: backendA.address, port }], [], { 'portico.dev/cluster-weight': '30' });
+    await waitFor(async () => (await tableOf('a')) !== v, 15_000, () => 'A republished');
+    await waitFor(async () => (await backendOf('shop.test')) === 'b', 15_000, () => 'the weighted table in the worker');
+    const counts = { a: 0, b: 0 };
+    for (let i = 0; i < 300; i++) {
+      const b = await backendOf('shop.test');
+      if (b === 'a' || b === 'b') counts[b]++;
+    }
+    expect(counts.a + counts.b).toBe(300);
+    // Binomial(300, 0.3): mean 90, sd 7.9; 60..120 is beyond 3.5 sd either way.
+    expect(counts.a).toBeGreaterThan(60);
+    expect(counts.a).toBeLessThan(120);
+    const back = await tableOf('a');
+    writeCluster('a', [{ address: backendA.address, port }]);
+    await waitFor(async () => (await tableOf('a')) !== back, 15_000, () => 'A republished without the weight');
+    await waitFor(async () => {
+      for (let i = 0; i < 20; i++) if ((await backendOf('shop.test')) !== 'a') return false;
+      return true;
+    }, 15_000, () => 'all traffic back on A');
   }, 40_000);
 
   it('when neither cluster can serve, the client gets a clean 502', async () => {
