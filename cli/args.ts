@@ -3,6 +3,7 @@ import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { UsageError } from '../gateway/errors.ts';
 import type { ListenAddress } from '../gateway/runtime/node.ts';
 import type { TunnelAddress } from '../gateway/tunnel/protocol.ts';
+import { isValidClusterName } from '../gateway/table/redis-layout.ts';
 
 export function parseFlags<T extends NonNullable<ParseArgsConfig['options']>>(argv: string[], options: T) {
   try {
@@ -47,4 +48,12 @@ export function tunnelAddress(flag: string, value: string): TunnelAddress {
   const a = listenAddress(flag, value);
   if (a === null || !/^(?:127\.\d+\.\d+\.\d+|::1|localhost)$/.test(a.host)) throw new UsageError(`--${flag}: expected unix:PATH or a loopback HOST:PORT, got ${JSON.stringify(value)}`);
   return a;
+}
+
+/** `CLUSTER=VALUE` with a DNS-label cluster name. */
+export function clusterPair(flag: string, value: string): [string, string] {
+  const i = value.indexOf('=');
+  const name = value.slice(0, i);
+  if (i < 1 || !isValidClusterName(name)) throw new UsageError(`--${flag}: expected CLUSTER=VALUE with a DNS-label cluster name, got ${JSON.stringify(value)}`);
+  return [name, value.slice(i + 1)];
 }

@@ -5,7 +5,6 @@ import { readFileSync } from 'node:fs';
 import type { CryptoKey } from 'jose';
 import { UsageError } from '../gateway/errors.ts';
 import { LiveTable } from '../gateway/live.ts';
-import { isValidClusterName } from '../gateway/table/redis-layout.ts';
 import { startPeerGateway } from '../gateway/tunnel/peer-gateway.ts';
 import { Peers, type PeerConfig } from '../gateway/tunnel/peers.ts';
 import { newStats } from '../gateway/tunnel/relay.ts';
@@ -13,7 +12,7 @@ import { DEFAULT_TIMEOUTS } from '../gateway/proxy/pools.ts';
 import { RedisTableSource } from '../gateway/source/redis.ts';
 import type { TunnelAddress } from '../gateway/tunnel/protocol.ts';
 import { startTunnel } from '../gateway/tunnel/server.ts';
-import { duration, listenAddress, parseFlags, tunnelAddress } from './args.ts';
+import { clusterPair, duration, listenAddress, parseFlags, tunnelAddress } from './args.ts';
 import { loadJwk, loadVerifyingKeys } from './keys.ts';
 import { log } from './log.ts';
 import { REDIS_ENV_USAGE } from './redis-access.ts';
@@ -40,14 +39,6 @@ export interface TunnelConfig extends ControlPlaneFlags {
   timeouts: typeof DEFAULT_TIMEOUTS;
   pollMs: number;
   node: string | undefined;
-}
-
-/** `CLUSTER=VALUE` with a DNS-label cluster name. */
-function clusterPair(flag: string, value: string): [string, string] {
-  const i = value.indexOf('=');
-  const name = value.slice(0, i);
-  if (i < 1 || !isValidClusterName(name)) throw new UsageError(`--${flag}: expected CLUSTER=VALUE with a DNS-label cluster name, got ${JSON.stringify(value)}`);
-  return [name, value.slice(i + 1)];
 }
 
 function readText(flag: string, path: string): string {

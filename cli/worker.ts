@@ -7,7 +7,7 @@ import { LiveTable } from '../gateway/live.ts';
 import { checkWritable } from '../gateway/source/cache-file.ts';
 import { RedisTableSource } from '../gateway/source/redis.ts';
 import { isValidClusterName, type RedisCredentials } from '../gateway/table/redis-layout.ts';
-import { duration, parseFlags, tunnelAddress } from './args.ts';
+import { clusterPair, duration, parseFlags, tunnelAddress } from './args.ts';
 import { loadVerifyingKeys } from './keys.ts';
 import { log } from './log.ts';
 import { parseRedisAccess, REDIS_ENV_USAGE, REDIS_FLAGS } from './redis-access.ts';
@@ -49,10 +49,9 @@ export function parseWorkerFlags(argv: string[]): WorkerConfig {
   const cp = parseControlPlaneFlags(v);
   const peers = new Map<string, string>();
   for (const p of v.peer ?? []) {
-    const i = p.indexOf('=');
-    const name = p.slice(0, i);
-    if (i < 1 || !isValidClusterName(name) || name === cp.cluster) throw new UsageError(`--peer: expected CLUSTER=KEYDIR naming another cluster, got ${JSON.stringify(p)}`);
-    peers.set(name, p.slice(i + 1));
+    const [name, dir] = clusterPair('peer', p);
+    if (name === cp.cluster) throw new UsageError(`--peer: ${name} is this worker's own cluster`);
+    peers.set(name, dir);
   }
   if (peers.size > 0 && v.tunnel === undefined) throw new UsageError('--peer needs --tunnel: a peer cluster is reached through the node-local tunnel');
   const cache = v['cache-file'] ?? join(tmpdir(), `portico-${process.getuid?.() ?? 'user'}`, `${cp.cluster}.bundle`);
