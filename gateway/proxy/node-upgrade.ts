@@ -25,6 +25,22 @@ function rawAnswer(socket: Duplex, status: number, extra: string[] = []): void {
   socket.end(head.join('\r\n') + '\r\n\r\n' + body);
 }
 
+/** Answers the client's upgrade with the upstream's 101 (hop-by-hop headers filtered) and splices the two
+ * connections together; either side closing closes the other. Shared with the node-local tunnel. */
+export function spliceUpgraded(socket: Duplex, head: Buffer, status: number, raw: readonly (Buffer | string)[] | null, upstream: Duplex, protocol: string): void {
+  const lines = [`HTTP/1.1 ${status} Switching Protocols`];
+  const h = downstreamResponseHeaders(raw ?? []);
+  for (let i = 0; i < h.length; i += 2) lines.push(`${h[i]}: ${h[i + 1]}`);
+  lines.push(`upgrade: ${protocol}`, 'connection: Upgrade');
+  socket.write(lines.join('\r\n') + '\r\n\r\n');
+  if (head.length > 0) upstream.write(head);
+  upstream.on('error', () => socket.destroy());
+  socket.on('close', () => upstream.destroy());
+  upstream.on('close', () => socket.destroy());
+  upstream.pipe(socket);
+  socket.pipe(upstream);
+}
+
 export interface UpgradeOptions extends NodeForwarderDeps {
   live: LiveTable;
   scheme: 'http' | 'https';
@@ -70,17 +86,7 @@ export function createUpgradeHandler(o: UpgradeOptions): (req: IncomingMessage, 
           onComplete() {},
           onUpgrade(status, raw, upstream) {
             o.metrics.request(d.label, status);
-            const lines = [`HTTP/1.1 ${status} Switching Protocols`];
-            const h = downstreamResponseHeaders(raw ?? []);
-            for (let i = 0; i < h.length; i += 2) lines.push(`${h[i]}: ${h[i + 1]}`);
-            lines.push('upgrade: websocket', 'connection: Upgrade');
-            socket.write(lines.join('\r\n') + '\r\n\r\n');
-            if (head.length > 0) upstream.write(head);
-            upstream.on('error', () => socket.destroy());
-            socket.on('close', () => upstream.destroy());
-            upstream.on('close', () => socket.destroy());
-            upstream.pipe(socket);
-            socket.pipe(upstream);
+            spliceUpgraded(socket, head, status, raw, upstream, 'websocket');
           },
           onError(err) {
             const e = classifyUpstreamError(err, endpointKey(endpoint));

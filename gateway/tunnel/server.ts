@@ -8,7 +8,7 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Duplex } from 'node:stream';
 import type { LiveTable } from '../live.ts';
-import { downstreamResponseHeaders } from '../proxy/headers.ts';
+import { spliceUpgraded } from '../proxy/node-upgrade.ts';
 import { relayedHeaders } from './protocol.ts';
 import { UpstreamPools, type UpstreamTimeouts } from '../proxy/pools.ts';
 import { answer, newStats, Relay, type TunnelStats } from './relay.ts';
@@ -102,17 +102,7 @@ export async function startTunnel(o: TunnelOptions): Promise<Tunnel> {
       onComplete() {},
       onUpgrade(status, raw, upstream) {
         stats.upgrades++;
-        const lines = [`HTTP/1.1 ${status} Switching Protocols`];
-        const h = downstreamResponseHeaders(raw ?? []);
-        for (let i = 0; i < h.length; i += 2) lines.push(`${h[i]}: ${h[i + 1]}`);
-        lines.push(`upgrade: ${req.headers.upgrade ?? 'websocket'}`, 'connection: Upgrade');
-        socket.write(lines.join('\r\n') + '\r\n\r\n');
-        if (head.length > 0) upstream.write(head);
-        upstream.on('error', () => socket.destroy());
-        socket.on('close', () => upstream.destroy());
-        upstream.on('close', () => socket.destroy());
-        upstream.pipe(socket);
-        socket.pipe(upstream);
+        spliceUpgraded(socket, head, status, raw, upstream, req.headers.upgrade ?? 'websocket');
       },
       onError(err) {
         stats.upstreamErrors++;

@@ -39,6 +39,22 @@ async function via(endpoint: string | null, o: { path?: string; method?: string;
   return { status: r.statusCode, headers: r.headers, body: await r.body.text() };
 }
 
+/** Sends `message` over a WebSocket and returns the backend's echo of it (the backend greets first with a JSON hello). */
+async function wsEcho(url: string, headers: Record<string, string>, message: string): Promise<string> {
+  const ws = new WebSocket(url, { headers });
+  try {
+    return await new Promise<string>((resolve, reject) => {
+      ws.on('open', () => ws.send(message));
+      ws.on('message', (m) => {
+        if (m.toString().includes(message)) resolve(m.toString());
+      });
+      ws.on('error', reject);
+    });
+  } finally {
+    ws.close();
+  }
+}
+
 beforeAll(async () => {
   redis = await startRedis();
   // One port, three addresses (a Service has one target port): 127.0.0.93 has no listener.
@@ -85,16 +101,7 @@ describe('relaying to endpoints of the verified table', () => {
   });
 
   it('carries a WebSocket both ways', async () => {
-    const ws = new WebSocket(`ws+unix://${socket}:/ws`, { headers: { host: 'app.test', 'portico-endpoint': `${inTable.address}:${inTable.port}` } });
-    const echoed = await new Promise<string>((resolve, reject) => {
-      ws.on('open', () => ws.send('ping through the tunnel'));
-      // The backend greets first (a JSON hello), then echoes.
-      ws.on('message', (m) => {
-        if (m.toString().includes('ping')) resolve(m.toString());
-      });
-      ws.on('error', reject);
-    });
-    ws.close();
+    const echoed = await wsEcho(`ws+unix://${socket}:/ws`, { host: 'app.test', 'portico-endpoint': `${inTable.address}:${inTable.port}` }, 'ping through the tunnel');
     expect(echoed).toContain('ping through the tunnel');
   });
 
@@ -131,15 +138,7 @@ describe('a worker sending its upstream requests through the tunnel (--tunnel)',
   });
 
   it('carries a WebSocket from the client through worker and tunnel to the backend', async () => {
-    const ws = new WebSocket(`${worker.http.replace('http', 'ws')}/ws`, { headers: { host: 'app.test' } });
-    const echoed = await new Promise<string>((resolve, reject) => {
-      ws.on('open', () => ws.send('ping via worker and tunnel'));
-      ws.on('message', (m) => {
-        if (m.toString().includes('ping')) resolve(m.toString());
-      });
-      ws.on('error', reject);
-    });
-    ws.close();
+    const echoed = await wsEcho(`${worker.http.replace('http', 'ws')}/ws`, { host: 'app.test' }, 'ping via worker and tunnel');
     expect(echoed).toContain('ping via worker and tunnel');
   });
 
