@@ -3,6 +3,7 @@
 //   DENO_NO_UPDATE_CHECK=1 npx deno run --cached-only --allow-net --allow-env --allow-read=KEYS \
 //     cli/deno-worker.ts --redis URL --cluster NAME --keys KEYS [--http H:P|off] [--https H:P|off] [--admin H:P|off]
 //     [--tls-host NAME] [--read-timeout 60s] [--body-timeout DURATION|off] [--poll 2s] [--node-name NAME]
+//     [--tunnel 127.0.0.1:PORT]   (upstream requests through the node-local tunnel: --allow-net=127.0.0.1 is then enough)
 // --body-timeout (default: the read timeout) is the longest silence between response body chunks; on Deno it
 // costs a JS stream per response (bench/RESULTS.md), so it can be turned off.
 import { createAdminApp } from '../gateway/admin.ts';
@@ -13,7 +14,7 @@ import { deno, startDenoGateway } from '../gateway/runtime/deno.ts';
 import { RedisTableSource } from '../gateway/source/redis.ts';
 import type { Heartbeat } from '../gateway/table/redis-layout.ts';
 import { isValidClusterName } from '../gateway/table/redis-layout.ts';
-import { duration, listenAddress, parseFlags } from './args.ts';
+import { duration, listenAddress, parseFlags, tunnelAddress } from './args.ts';
 import { loadVerifyingKeys } from './keys.ts';
 import { log } from './log.ts';
 
@@ -28,7 +29,7 @@ async function main(): Promise<void> {
   const D = deno();
   const v = parseFlags(D.args, {
     redis: { type: 'string' }, cluster: { type: 'string' }, keys: { type: 'string' }, http: { type: 'string' }, https: { type: 'string' },
-    admin: { type: 'string' }, 'tls-host': { type: 'string' }, 'read-timeout': { type: 'string' }, 'body-timeout': { type: 'string' }, poll: { type: 'string' }, 'node-name': { type: 'string' },
+    admin: { type: 'string' }, 'tls-host': { type: 'string' }, tunnel: { type: 'string' }, 'read-timeout': { type: 'string' }, 'body-timeout': { type: 'string' }, poll: { type: 'string' }, 'node-name': { type: 'string' },
   });
   if (v.redis === undefined || !/^rediss?:\/\//.test(v.redis)) throw new UsageError('--redis redis://HOST:PORT is required');
   if (v.cluster === undefined || !isValidClusterName(v.cluster)) throw new UsageError('--cluster NAME (a DNS label) is required');
@@ -46,8 +47,11 @@ async function main(): Promise<void> {
     pollMs: duration('poll', v.poll ?? '2s'), heartbeatMs: 5_000, node: v['node-name'] ?? `deno-${D.pid}`, log,
   });
   await source.start();
+  const tunnel = v.tunnel === undefined ? null : tunnelAddress('tunnel', v.tunnel);
+  if (tunnel !== null && 'path' in tunnel) throw new UsageError('--tunnel: the Deno worker reaches the tunnel over a loopback HOST:PORT (fetch() has no Unix sockets)');
   const gw = startDenoGateway({
     live, metrics, http, https, tlsHost: v['tls-host'] ?? null, headersMs: readMs, bodyMs,
+    ...(tunnel === null ? {} : { tunnel: `http://${tunnel.host.includes(':') ? `[${tunnel.host}]` : tunnel.host}:${tunnel.port}` }),
     onUpstreamError: (e) => log('warn', e.message, { code: e.code }),
   });
   if (admin !== null) {

@@ -4,9 +4,10 @@
 // ways (duplex: 'half'), redirects passed through to the client (redirect: 'manual').
 import type { ForwardRequest } from '../app.ts';
 import { endpointKey, type RoundRobin } from '../balance.ts';
-import { UpstreamError } from '../errors.ts';
+import { classifyUpstreamError, UpstreamError } from '../errors.ts';
 import type { Metrics } from '../metrics.ts';
 import { plainResponse } from '../responses.ts';
+import { ENDPOINT_HEADER, ERROR_HEADER, TunnelReportedError } from '../tunnel/protocol.ts';
 import { downstreamResponseHeaders, requestIdFor, upstreamRequestHeaders } from './headers.ts';
 
 /** fetch() as the runtime provides it; `init` may carry runtime extras (Deno's `client`). */
@@ -25,6 +26,9 @@ export interface WebForwarderDeps {
   /** The runtime's fetch() decodes gzip/br bodies but keeps Content-Encoding (Deno 2.9): the response
    * must then go out without Content-Encoding and Content-Length, or the client would decode twice. */
   decodesBodies: boolean;
+  /** `http://127.0.0.1:PORT` of the node-local tunnel (gateway/tunnel): every request goes there, naming its
+   * endpoint in a header, so a sandboxed runtime needs no network access beyond loopback. */
+  tunnel?: string;
   onUpstreamError?: (err: UpstreamError) => void;
 }
 
@@ -82,10 +86,17 @@ export async function webForward(deps: WebForwarderDeps, request: Request, req: 
     }, deps.headersMs);
     const started = performance.now();
     try {
-      const res = await deps.fetch(`http://${endpoint}${req.target}`, {
+      if (deps.tunnel !== undefined) headers.set(ENDPOINT_HEADER, endpoint);
+      const res = await deps.fetch(deps.tunnel === undefined ? `http://${endpoint}${req.target}` : `${deps.tunnel}${req.target}`, {
         method: request.method, headers, body, redirect: 'manual', signal: abort.signal, ...(body !== null ? { duplex: 'half' as const } : {}),
       });
       clearTimeout(timer);
+      // The tunnel's own answer (it could not dial, or refused): handled as if this worker had dialled.
+      const reported = deps.tunnel !== undefined && res.status >= 400 ? res.headers.get(ERROR_HEADER) : null;
+      if (reported !== null) {
+        await res.body?.cancel();
+        throw new TunnelReportedError(reported.slice(0, 64));
+      }
       deps.metrics.upstreamLatency(backend.id, (performance.now() - started) / 1000);
       deps.metrics.request(req.label, res.status);
       const encoded = deps.decodesBodies && res.headers.has('content-encoding');
@@ -93,7 +104,7 @@ export async function webForward(deps: WebForwarderDeps, request: Request, req: 
       return new Response(out, { status: res.status, headers: toHeaders(downstreamResponseHeaders(flat(res.headers)), encoded ? DECODED_SKIP : null) });
     } catch (err) {
       clearTimeout(timer);
-      const e = classifyFetchError(err, endpoint, timedOut);
+      const e = err instanceof TunnelReportedError ? classifyUpstreamError(err, endpoint) : classifyFetchError(err, endpoint, timedOut);
       deps.metrics.upstreamError(backend.id, e.code);
       deps.onUpstreamError?.(e);
       // A streamed request body may be partly consumed by a failed attempt: only bodiless requests move on.

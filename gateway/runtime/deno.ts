@@ -43,6 +43,8 @@ export interface DenoGatewayOptions {
   headersMs: number;
   /** Longest silence between response body chunks (null: none). */
   bodyMs: number | null;
+  /** The node-local tunnel's loopback URL (http://127.0.0.1:PORT), when upstream requests go through it. */
+  tunnel?: string;
   onUpstreamError?: (err: UpstreamError) => void;
 }
 
@@ -63,6 +65,7 @@ export function startDenoGateway(o: DenoGatewayOptions): DenoGateway {
   const ports: ListenerPorts = { http: o.http?.port ?? 0, https: o.https?.port ?? null };
   const appFor = (scheme: 'http' | 'https', port: number) => createWebGatewayApp<DenoEnv>({
     live: o.live, metrics: o.metrics, ports, fetch: fetchWithHost, decodesBodies: true, headersMs: o.headersMs, bodyMs: o.bodyMs,
+    ...(o.tunnel === undefined ? {} : { tunnel: o.tunnel }),
     facts: (c: Context<DenoEnv>) => webFacts(c.req.raw, scheme, c.env.remoteAddr.hostname, port),
     ...(o.onUpstreamError ? { onUpstreamError: o.onUpstreamError } : {}),
   });

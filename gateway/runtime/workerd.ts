@@ -24,6 +24,8 @@ export interface WorkerEnv {
   PORTICO_READ_TIMEOUT_MS?: string;
   /** The port clients reach HTTPS on, named by redirect Locations (the platform's: 443). */
   PORTICO_PUBLIC_HTTPS_PORT?: string;
+  /** http://127.0.0.1:PORT of a node-local tunnel (self-hosted workerd): upstream requests go through it. */
+  PORTICO_TUNNEL?: string;
 }
 
 export interface ExecutionContext { waitUntil(p: Promise<unknown>): void; passThroughOnException(): void; props: unknown }
@@ -43,6 +45,12 @@ async function keysOf(env: WorkerEnv): Promise<VerifyingKeys> {
   return { verify: await importJWK(jwkOf(env.PORTICO_VERIFY_JWK), 'EdDSA'), decrypt: await importJWK(jwkOf(env.PORTICO_DECRYPT_JWK), 'dir') };
 }
 
+/** The tunnel must be on this machine: a tunnel URL elsewhere would hand requests to another host. */
+function loopbackUrl(value: string): string {
+  if (!/^http:\/\/(?:127\.\d+\.\d+\.\d+|\[::1\]|localhost):\d{1,5}$/.test(value)) throw new Error(`PORTICO_TUNNEL: expected http://127.0.0.1:PORT, got ${JSON.stringify(value)}`);
+  return value;
+}
+
 async function create(env: WorkerEnv): Promise<Instance> {
   const redis = new URL(env.PORTICO_REDIS);
   const live = new LiveTable();
@@ -59,6 +67,7 @@ async function create(env: WorkerEnv): Promise<Instance> {
     // No body timeout: workerd ends a response normally when its body stream errors, so a cut-off body
     // would look complete to the client (seen with wrangler 4.86); a slow body is the platform's to limit.
     headersMs: readMs, bodyMs: null,
+    ...(env.PORTICO_TUNNEL ? { tunnel: loopbackUrl(env.PORTICO_TUNNEL) } : {}),
     facts: (c) => {
       const u = c.req.raw.url;
       const https = u.startsWith('https:');

@@ -12,6 +12,7 @@ import { ingress, ourClass, service, type EndpointSpec } from '../support/manife
 import { json, request } from '../support/client.ts';
 import { freePort, runPortico, spawnPortico, startServing, waitFor, type Running, type Spawned } from '../support/process.ts';
 import { startRedis, type RedisServer } from '../support/redis.ts';
+import { startDeno, startWorkerd, type ControlPlane } from '../runtimes/launch.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'portico-tunnel-'));
 const socket = join(dir, 'tunnel.sock');
@@ -147,6 +148,38 @@ describe('a worker sending its upstream requests through the tunnel (--tunnel)',
     expect(r.status).toBe(2);
     expect(r.stderr.trim()).toMatch(/^portico: --tunnel: expected unix:PATH or a loopback HOST:PORT/);
   });
+});
+
+describe('Deno and workerd workers through the tunnel (loopback port)', () => {
+  let tcpTunnel: Spawned;
+  let tunnelAt = '';
+  beforeAll(async () => {
+    const [p, adminPort] = [await freePort(), await freePort()];
+    tunnelAt = `127.0.0.1:${p}`;
+    tcpTunnel = spawnPortico(['tunnel', '--redis', redis.url, '--cluster', 'tun', '--keys', join(dir, 'keys'), '--listen', tunnelAt, '--admin', `127.0.0.1:${adminPort}`, '--poll', '300ms']);
+    await waitFor(async () => (await fetch(`http://127.0.0.1:${adminPort}/readyz`)).status === 200, 20_000, () => `the loopback tunnel:\n${tcpTunnel.logs()}`);
+  }, 30_000);
+  afterAll(async () => {
+    await tcpTunnel?.stop();
+  });
+
+  it.each([
+    ['Deno, allowed to reach 127.0.0.1 only (no backend address)', (cp: ControlPlane) => startDeno(cp, { tunnel: tunnelAt })],
+    ['workerd (wrangler dev)', (cp: ControlPlane) => startWorkerd(cp, 'app.test', { tunnel: tunnelAt })],
+  ])('%s: every request reaches the live endpoint; the dead one fails over', async (_n, start) => {
+    const target = await start({ redisUrl: redis.url, cluster: 'tun', keysDir: join(dir, 'keys') });
+    try {
+      const before = inTable.requests;
+      for (let i = 0; i < 6; i++) {
+        const r = await request(`${target.http}/via-web-worker`, { host: 'app.test' });
+        expect(r.status, target.logs().slice(-1500)).toBe(200);
+        expect(json<EchoReply>(r).backend).toBe('in-table');
+      }
+      expect(inTable.requests - before).toBe(6);
+    } finally {
+      await target.stop();
+    }
+  }, 180_000);
 });
 
 describe('refusing everything else (request forgery into the cluster network)', () => {
