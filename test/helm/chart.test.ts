@@ -172,6 +172,11 @@ describe('bad values: one clear error, nothing rendered', () => {
     ['only one of the two key Secrets', ['keys.existingSecret=a'], /give both keys.existingSecret and keys.existingWorkerSecret, or neither/],
     ['the agent Secret handed to workers', ['keys.existingSecret=a', 'keys.existingWorkerSecret=a'], /workers never get the signing key/],
     ['a node port out of range', ['worker.ports.http=70000'], /\/worker\/ports\/http'.*maximum/],
+    ['peers without the tunnel', ['multicluster.peers[0].cluster=b', 'multicluster.peers[0].gateway=https://gw:9443', 'multicluster.peers[0].keysSecret=k'], /peers and the gateway run in the node-local tunnel; set tunnel.enabled=true/],
+    ['peers without a tunnel key', ['tunnel.enabled=true', 'multicluster.peers[0].cluster=b', 'multicluster.peers[0].gateway=https://gw:9443', 'multicluster.peers[0].keysSecret=k'], /multicluster.peers needs multicluster.tunnelKeySecret/],
+    ['this cluster as its own peer', ['tunnel.enabled=true', 'multicluster.tunnelKeySecret=t', 'multicluster.peers[0].cluster=default', 'multicluster.peers[0].gateway=https://gw:9443', 'multicluster.peers[0].keysSecret=k'], /default is this cluster's own name/],
+    ['a gateway trusting nobody', ['tunnel.enabled=true', 'multicluster.gateway.enabled=true', 'multicluster.gateway.tlsSecret=tls'], /gateway needs gateway.tlsSecret and at least one gateway.trust entry/],
+    ['a peer gateway that is not https', ['tunnel.enabled=true', 'multicluster.tunnelKeySecret=t', 'multicluster.peers[0].cluster=b', 'multicluster.peers[0].gateway=http://gw:9443', 'multicluster.peers[0].keysSecret=k'], /\/multicluster\/peers\/0\/gateway'.*does not match pattern/],
   ])('%s', (_n, set, message) => {
     const r = helm(bin, ['template', 'edge', CHART, ...set.flatMap((s) => ['--set', s])]);
     expect(r.status).not.toBe(0);

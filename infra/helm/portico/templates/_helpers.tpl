@@ -54,6 +54,21 @@ helm.sh/chart: {{ printf "%s-%s" .root.Chart.Name .root.Chart.Version }}
 {{- fail "worker.updateStrategy.rollingUpdate.maxSurge must be 0: a surge pod cannot bind the node ports its predecessor holds" -}}
 {{- end -}}
 {{- end -}}
+{{- $mc := .Values.multicluster -}}
+{{- if and (or $mc.peers $mc.gateway.enabled) (not .Values.tunnel.enabled) -}}
+{{- fail "multicluster: peers and the gateway run in the node-local tunnel; set tunnel.enabled=true" -}}
+{{- end -}}
+{{- if and $mc.peers (not $mc.tunnelKeySecret) -}}
+{{- fail "multicluster.peers needs multicluster.tunnelKeySecret (this cluster's tunnel signing key, which signs the peer tokens)" -}}
+{{- end -}}
+{{- if and $mc.gateway.enabled (or (not $mc.gateway.tlsSecret) (not $mc.gateway.trust)) -}}
+{{- fail "multicluster.gateway needs gateway.tlsSecret and at least one gateway.trust entry" -}}
+{{- end -}}
+{{- range $mc.peers -}}
+{{- if eq .cluster $.Values.cluster -}}
+{{- fail (printf "multicluster.peers: %s is this cluster's own name" .cluster) -}}
+{{- end -}}
+{{- end -}}
 {{- if and .Values.redis.caSecret (not (hasPrefix "rediss://" .Values.redis.url)) -}}
 {{- fail "redis.caSecret: only meaningful with a rediss:// redis.url" -}}
 {{- end -}}
