@@ -2,6 +2,8 @@
 // worker does (it needs the same public keys, no signing key) and relays the workers' upstream requests to
 // the endpoints that table names, and to no other address.
 import { readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import type { CryptoKey } from 'jose';
 import { UsageError } from '../gateway/errors.ts';
 import { LiveTable } from '../gateway/live.ts';
@@ -17,11 +19,11 @@ import { loadJwk, loadVerifyingKeys } from './keys.ts';
 import { log } from './log.ts';
 import { REDIS_ENV_USAGE } from './redis-access.ts';
 import { serveAdmin } from './serve.ts';
-import { CONTROL_PLANE_FLAGS, parseControlPlaneFlags, type ControlPlaneFlags } from './worker.ts';
+import { CONTROL_PLANE_FLAGS, parseControlPlaneFlags, prepareCacheDir, type ControlPlaneFlags } from './worker.ts';
 import type { ListenAddress } from '../gateway/runtime/node.ts';
 
 export const TUNNEL_USAGE = `usage: portico tunnel --redis URL --cluster NAME --keys DIR [--listen unix:PATH|HOST:PORT] [--admin HOST:PORT|off]
-                      [--connect-timeout 5s] [--read-timeout 60s] [--poll 2s] [--node-name NAME]
+                      [--connect-timeout 5s] [--read-timeout 60s] [--poll 2s] [--node-name NAME] [--cache-file PATH|off]
   to peer clusters:   [--peer CLUSTER=https://HOST:PORT]... --peer-signing-key JWKFILE [--peer-ca PEMFILE]
   from peer clusters: [--peer-listen HOST:PORT --peer-cert PEMFILE --peer-key PEMFILE --trust CLUSTER=JWKFILE...]
 --listen defaults to unix:/tmp/portico-tunnel.sock; a HOST:PORT must be a loopback address (runtimes without Unix sockets)
@@ -29,6 +31,8 @@ ${REDIS_ENV_USAGE}`;
 
 export interface TunnelConfig extends ControlPlaneFlags {
   listen: TunnelAddress;
+  /** The last verified table, so a restarted tunnel allows the same endpoints as its workers before Redis answers. */
+  cacheFile: string | null;
   /** Sending to peers: their gateways, this cluster's tunnel key, the CA their certificates chain to. */
   peers: Map<string, PeerConfig>;
   peerSigningKey: string | null;
@@ -52,7 +56,7 @@ function readText(flag: string, path: string): string {
 export function parseTunnelFlags(argv: string[]): TunnelConfig {
   const v = parseFlags(argv, {
     ...CONTROL_PLANE_FLAGS, listen: { type: 'string' }, admin: { type: 'string' }, 'connect-timeout': { type: 'string' }, 'read-timeout': { type: 'string' },
-    poll: { type: 'string' }, 'node-name': { type: 'string' },
+    poll: { type: 'string' }, 'node-name': { type: 'string' }, 'cache-file': { type: 'string' },
     peer: { type: 'string', multiple: true }, 'peer-signing-key': { type: 'string' }, 'peer-ca': { type: 'string' },
     'peer-listen': { type: 'string' }, 'peer-cert': { type: 'string' }, 'peer-key': { type: 'string' }, trust: { type: 'string', multiple: true },
   });
@@ -71,8 +75,10 @@ export function parseTunnelFlags(argv: string[]): TunnelConfig {
     if (trust.size === 0) throw new UsageError('--peer-listen needs at least one --trust CLUSTER=JWKFILE');
     gateway = { listen: listenAddress('peer-listen', v['peer-listen'])!, certPem: readText('peer-cert', v['peer-cert']), keyPem: readText('peer-key', v['peer-key']), trust };
   }
+  const cp = parseControlPlaneFlags(v);
+  const cache = v['cache-file'] ?? join(tmpdir(), `portico-${process.getuid?.() ?? 'user'}`, `${cp.cluster}.tunnel.bundle`);
   return {
-    ...parseControlPlaneFlags(v),
+    ...cp, cacheFile: cache === 'off' ? null : cache,
     peers, peerSigningKey: v['peer-signing-key'] ?? null, peerCa: v['peer-ca'] === undefined ? undefined : readText('peer-ca', v['peer-ca']), gateway,
     listen: tunnelAddress('listen', v.listen ?? 'unix:/tmp/portico-tunnel.sock'),
     admin: listenAddress('admin', v.admin ?? '127.0.0.1:9182'),
@@ -84,9 +90,10 @@ export function parseTunnelFlags(argv: string[]): TunnelConfig {
 
 export async function runTunnel(cfg: TunnelConfig): Promise<{ close(): Promise<void> }> {
   const keys = await loadVerifyingKeys(cfg.keys);
+  if (cfg.cacheFile !== null) await prepareCacheDir(cfg.cacheFile);
   const live = new LiveTable();
   const source = new RedisTableSource({
-    url: cfg.redis, credentials: cfg.credentials, cluster: cfg.cluster, keys, live, cacheFile: null, pollMs: cfg.pollMs, heartbeatMs: 5_000,
+    url: cfg.redis, credentials: cfg.credentials, cluster: cfg.cluster, keys, live, cacheFile: cfg.cacheFile, pollMs: cfg.pollMs, heartbeatMs: 5_000,
     node: cfg.node === undefined ? undefined : `${cfg.node}/tunnel`, log,
   });
   await source.start();

@@ -62,7 +62,7 @@ export function parseWorkerFlags(argv: string[]): WorkerConfig {
 }
 
 /** The cache file's directory must be ours alone: a file someone else can plant would be served at start. */
-async function prepareCacheDir(file: string): Promise<void> {
+export async function prepareCacheDir(file: string): Promise<void> {
   const dir = dirname(file);
   await mkdir(dir, { recursive: true, mode: 0o700 });
   const st = await stat(dir);

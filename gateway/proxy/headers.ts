@@ -81,6 +81,9 @@ export function downstreamResponseHeaders(raw: readonly (Buffer | string)[]): st
       if (lower === 'connection') listed = connectionListed(raw[i + 1]!.toString('latin1'));
       continue;
     }
+    // The tunnel's protocol headers never pass a hop: an application cannot fake a tunnel error report
+    // (which would make a worker resend a request) nor leak one to clients.
+    if (lower.charCodeAt(0) === 112 /* p */ && lower.startsWith(TUNNEL_HEADER_PREFIX)) continue;
     out.push(name, raw[i + 1]!.toString('latin1'));
   }
   if (listed === null) return out;

@@ -146,6 +146,11 @@ class Exchange implements Dispatcher.DispatchHandler {
     pools.get(this.endpoint).dispatch({ path: this.req.target, method: this.incoming.method ?? 'GET', headers, body: this.body }, this);
   }
 
+  /** Metrics label of the backend: a peer cluster's is prefixed with its cluster (ids repeat across clusters). */
+  private get backendLabel(): string {
+    return this.req.cluster === undefined ? this.req.backend.id : `${this.req.cluster}:${this.req.backend.id}`;
+  }
+
   private failOver(): boolean {
     (this.tried ??= new Set()).add(this.req.cluster ?? '');
     const next = peerDecision(this.deps.peers!, this.req.facts, this.tried);
@@ -177,7 +182,7 @@ class Exchange implements Dispatcher.DispatchHandler {
     }
     this.status = code;
     this.resume = resume;
-    this.deps.metrics.upstreamLatency(this.req.backend.id, (performance.now() - this.started) / 1000);
+    this.deps.metrics.upstreamLatency(this.backendLabel, (performance.now() - this.started) / 1000);
     if (this.outgoing.destroyed) return false;
     writeHeadTo(this.outgoing, code, downstreamResponseHeaders(raw));
     return true;
@@ -204,7 +209,7 @@ class Exchange implements Dispatcher.DispatchHandler {
       this.done = true;
       return;
     }
-    deps.metrics.upstreamError(req.backend.id, e.code);
+    deps.metrics.upstreamError(this.backendLabel, e.code);
     deps.onUpstreamError?.(e);
     if (this.status === 0 && !outgoing.headersSent) {
       // Nothing reached the application and the request body is untouched: the next endpoint may.

@@ -3,7 +3,7 @@
 // Hono path does, then lets undici open the upstream upgrade and splices the two sockets together.
 // Every upgrade that is not forwarded gets a complete HTTP answer, never a hanging socket.
 import { randomUUID } from 'node:crypto';
-import type { IncomingMessage } from 'node:http';
+import { STATUS_CODES, type IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import type { ListenerPorts } from '../app.ts';
 import { decide } from '../decide.ts';
@@ -14,7 +14,7 @@ import type { NodeForwarderDeps } from './node-forwarder.ts';
 import { nodeFacts } from './node-forwarder.ts';
 import { downstreamResponseHeaders, requestIdFor, upstreamRequestHeaders } from './headers.ts';
 import { endpointKey } from './pools.ts';
-import { ENDPOINT_HEADER } from '../tunnel/protocol.ts';
+import { ENDPOINT_HEADER, tunnelErrorOf } from '../tunnel/protocol.ts';
 
 function rawAnswer(socket: Duplex, status: number, extra: string[] = []): void {
   const body = statusBody(status);
@@ -39,6 +39,26 @@ export function spliceUpgraded(socket: Duplex, head: Buffer, status: number, raw
   upstream.on('close', () => socket.destroy());
   upstream.pipe(socket);
   socket.pipe(upstream);
+}
+
+/** An upstream that answers an upgrade with anything but 101 (a WebSocket refused with 401, say): its status
+ * and headers go to the client, its body follows (UpgradeRejection), then the connection closes. */
+export class UpgradeRejection {
+  constructor(private readonly socket: Duplex, status: number, raw: readonly (Buffer | string)[]) {
+    const h = downstreamResponseHeaders(raw);
+    const lines = [`HTTP/1.1 ${status} ${STATUS_CODES[status] ?? ''}`];
+    for (let i = 0; i < h.length; i += 2) lines.push(`${h[i]}: ${h[i + 1]}`);
+    lines.push('connection: close');
+    socket.write(lines.join('\r\n') + '\r\n\r\n');
+  }
+
+  data(chunk: Buffer): void {
+    if (!this.socket.destroyed) this.socket.write(chunk);
+  }
+
+  end(): void {
+    this.socket.end();
+  }
 }
 
 export interface UpgradeOptions extends NodeForwarderDeps {
@@ -71,31 +91,53 @@ export function createUpgradeHandler(o: UpgradeOptions): (req: IncomingMessage, 
     const attempt = (k: number): void => {
       const endpoint = backend.endpoints[(first + k) % backend.endpoints.length]!;
       const sent = o.pools.viaTunnel ? headers.concat(ENDPOINT_HEADER, endpointKey(endpoint)) : headers;
+      let abortUpstream: ((err?: Error) => void) | null = null;
+      let rejection: UpgradeRejection | null = null;
+      let settled = false; // this attempt's outcome was handled in onHeaders: ignore the abort's onError
+      const failed = (err: unknown): void => {
+        const e = classifyUpstreamError(err, endpointKey(endpoint));
+        o.metrics.upstreamError(backend.id, e.code);
+        o.onUpstreamError?.(e);
+        if (socket.destroyed) return;
+        if (e.beforeRequest && k + 1 < backend.endpoints.length) return attempt(k + 1);
+        o.metrics.request(d.label, e.status);
+        rawAnswer(socket, e.status);
+      };
       o.pools.get(endpoint).dispatch(
         { path: d.target, method: 'GET', headers: sent, upgrade: 'websocket' },
         {
           onConnect(abort) {
+            abortUpstream = abort;
             if (socket.destroyed) abort();
           },
-          onHeaders() {
+          onHeaders(status, raw) {
+            // Not upgraded. Through the tunnel this may be its own report (it could not dial): fail over.
+            const reported = o.pools.viaTunnel ? tunnelErrorOf(raw) : null;
+            settled = true;
+            if (reported !== null) {
+              abortUpstream?.();
+              failed(reported);
+              return false;
+            }
+            o.metrics.request(d.label, status);
+            rejection = new UpgradeRejection(socket, status, raw);
             return true;
           },
-          onData() {
+          onData(chunk) {
+            rejection?.data(chunk);
             return true;
           },
-          onComplete() {},
+          onComplete() {
+            rejection?.end();
+          },
           onUpgrade(status, raw, upstream) {
             o.metrics.request(d.label, status);
             spliceUpgraded(socket, head, status, raw, upstream, 'websocket');
           },
           onError(err) {
-            const e = classifyUpstreamError(err, endpointKey(endpoint));
-            o.metrics.upstreamError(backend.id, e.code);
-            o.onUpstreamError?.(e);
-            if (socket.destroyed) return;
-            if (e.beforeRequest && k + 1 < backend.endpoints.length) return attempt(k + 1);
-            o.metrics.request(d.label, e.status);
-            rawAnswer(socket, e.status);
+            if (settled && rejection === null) return;
+            if (rejection !== null) return void socket.destroy();
+            failed(err);
           },
         },
       );

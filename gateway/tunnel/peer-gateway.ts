@@ -11,7 +11,7 @@ import type { LiveTable } from '../live.ts';
 import { UpstreamPools, type UpstreamTimeouts } from '../proxy/pools.ts';
 import type { Backend } from '../table/schema.ts';
 import { PeerTokenError, verifyPeerToken } from './peer-token.ts';
-import { BACKEND_HEADER, PEER_TOKEN_HEADER, relayedHeaders } from './protocol.ts';
+import { allowedEndpoints, BACKEND_HEADER, PEER_TOKEN_HEADER, relayedHeaders } from './protocol.ts';
 import { answer, Relay, type TunnelStats } from './relay.ts';
 
 export interface PeerGatewayOptions {
@@ -30,6 +30,8 @@ export interface PeerGatewayOptions {
 export interface PeerGateway { address: AddressInfo; close(): Promise<void> }
 
 const header = (v: string | string[] | undefined) => (typeof v === 'string' ? v : undefined);
+/** Connections from peer tunnels (each holds a small keep-alive pool); beyond this a peer is refused. */
+const MAX_CONNECTIONS = 4_096;
 
 export async function startPeerGateway(o: PeerGatewayOptions): Promise<PeerGateway> {
   const pools = new UpstreamPools(o.timeouts);
@@ -37,12 +39,17 @@ export async function startPeerGateway(o: PeerGatewayOptions): Promise<PeerGatew
   let backends = new Map<string, Backend>();
   const index = (t: { backends: Backend[] }) => new Map(t.backends.map((b) => [b.id, b]));
   if (o.live.current !== null) backends = index(o.live.current.matcher.table);
+  let previous = new Set<string>();
   o.live.onSwap((next) => {
     backends = index(next.matcher.table);
     balancer.retain(new Set(backends.keys()));
+    // Pools of endpoints that left both this table and the one before are closed (requests in flight finish).
+    const current = allowedEndpoints(next.matcher.table);
+    pools.retain(new Set([...current, ...previous]));
+    previous = current;
   });
 
-  const server = https.createServer({ cert: o.tls.certPem, key: o.tls.keyPem, minVersion: 'TLSv1.2', headersTimeout: 20_000, requestTimeout: 0, keepAliveTimeout: 75_000, maxHeaderSize: 16_384 }, (req, res) => {
+  const server = https.createServer({ cert: o.tls.certPem, key: o.tls.keyPem, minVersion: 'TLSv1.2', headersTimeout: 20_000, requestTimeout: 300_000, keepAliveTimeout: 75_000, maxHeaderSize: 16_384 }, (req, res) => {
     const id = header(req.headers[BACKEND_HEADER]) ?? '';
     verifyPeerToken(header(req.headers[PEER_TOKEN_HEADER]), { trust: o.trust, audience: o.cluster, backend: id }).then(() => {
       const backend = backends.get(id);
@@ -57,10 +64,13 @@ export async function startPeerGateway(o: PeerGatewayOptions): Promise<PeerGatew
       o.stats.refused++;
       const e = err instanceof PeerTokenError ? err : new PeerTokenError('PORTICO_PEER_TOKEN_INVALID', String(err));
       o.log('warn', `peer gateway refused a request: ${e.message}`, { code: e.code, backend: id, from: req.socket.remoteAddress });
-      req.resume();
+      // The connection ends with the answer: an unauthenticated client neither keeps it nor sends a body into it.
+      res.shouldKeepAlive = false;
       answer(res, e.code === 'PORTICO_PEER_TOKEN_SCOPE' ? 403 : 401, e.message, e.code);
+      res.once('finish', () => req.socket.destroySoon());
     });
   });
+  server.maxConnections = MAX_CONNECTIONS;
   await new Promise<void>((resolve, reject) => server.once('error', reject).listen(o.listen.port, o.listen.host, () => resolve()));
   const address = server.address() as AddressInfo;
   o.log('info', 'peer gateway listening', { address: `${address.address}:${address.port}`, cluster: o.cluster, trusts: [...o.trust.keys()] });

@@ -7,7 +7,7 @@ import type { Dispatcher } from 'undici';
 import { classifyUpstreamError } from '../errors.ts';
 import { downstreamResponseHeaders } from '../proxy/headers.ts';
 import { SERVER_NAME } from '../responses.ts';
-import { ERROR_HEADER } from './protocol.ts';
+import { ERROR_HEADER, tunnelErrorOf } from './protocol.ts';
 
 export interface TunnelStats {
   /** Requests relayed to a response. */
@@ -29,6 +29,9 @@ export function answer(res: http.ServerResponse, status: number, reason: string,
 export interface RelayTarget {
   dispatcher: Dispatcher;
   headers: string[];
+  /** A peer cluster's gateway: its own error report (ERROR_HEADER) is passed on to the worker, which fails
+   * over on it. Every other portico-* response header is dropped, as from any upstream. */
+  peer?: boolean;
   /** TLS targets: a fixed name, so that undici does not derive one from each request's Host (gateway/tunnel/peers.ts). */
   servername?: string;
 }
@@ -72,7 +75,10 @@ export class Relay implements Dispatcher.DispatchHandler {
     this.status = code;
     this.resume = resume;
     if (this.res.destroyed) return false;
-    this.res.writeHead(code, downstreamResponseHeaders(raw));
+    const headers = downstreamResponseHeaders(raw);
+    const reported = this.targets[this.k]!.peer === true && code >= 400 ? tunnelErrorOf(raw) : null;
+    if (reported !== null) headers.push(ERROR_HEADER, reported.code);
+    this.res.writeHead(code, headers);
     return true;
   }
 

@@ -2,13 +2,14 @@
 // over a Unix socket (or a loopback port for runtimes without Unix sockets). It holds the connection pools
 // for every worker process on the node, so sandboxed runtimes never need raw sockets to backends, and it dials
 // only endpoints of the verified table it loads itself (the current one and the one before, so a worker a
-// version ahead or behind during a swap is not refused): the guard against request forgery into the cluster.
+// version behind during a swap is not refused; one ahead is refused and moves to its next endpoint): the
+// guard against request forgery into the cluster.
 import { chmodSync, rmSync } from 'node:fs';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Duplex } from 'node:stream';
 import type { LiveTable } from '../live.ts';
-import { spliceUpgraded } from '../proxy/node-upgrade.ts';
+import { spliceUpgraded, UpgradeRejection } from '../proxy/node-upgrade.ts';
 import { relayedHeaders } from './protocol.ts';
 import { UpstreamPools, type UpstreamTimeouts } from '../proxy/pools.ts';
 import { answer, newStats, Relay, type TunnelStats } from './relay.ts';
@@ -68,7 +69,7 @@ export async function startTunnel(o: TunnelOptions): Promise<Tunnel> {
     if (pool === undefined) return refuse(403, `${JSON.stringify(peer)} is not a configured peer cluster`, 'PORTICO_TUNNEL_UNKNOWN_PEER');
     if (typeof backend !== 'string' || !isBackendId(backend)) return refuse(400, `missing or malformed ${BACKEND_HEADER} header`, 'PORTICO_TUNNEL_BAD_REQUEST');
     o.peers!.token(peer, backend).then((token) => {
-      new Relay(req, res, stats, [{ dispatcher: pool, headers: relayedHeaders(req.rawHeaders, [PEER_TOKEN_HEADER, token, BACKEND_HEADER, backend]), servername: PEER_SERVERNAME }]).start();
+      new Relay(req, res, stats, [{ dispatcher: pool, headers: relayedHeaders(req.rawHeaders, [PEER_TOKEN_HEADER, token, BACKEND_HEADER, backend]), servername: PEER_SERVERNAME, peer: true }]).start();
     }, (err: Error) => answer(res, 500, `cannot sign a peer token: ${err.message}`, 'PORTICO_TUNNEL_TOKEN'));
   };
 
@@ -93,13 +94,22 @@ export async function startTunnel(o: TunnelOptions): Promise<Tunnel> {
       o.log('warn', `tunnel refused an upgrade: ${t.refused}`);
       return socket.end(`HTTP/1.1 ${t.status} Refused\r\nconnection: close\r\ncontent-length: 0\r\n${ERROR_HEADER}: ${t.status === 403 ? 'PORTICO_TUNNEL_DENIED' : 'PORTICO_TUNNEL_BAD_REQUEST'}\r\n\r\n`);
     }
+    let rejection: UpgradeRejection | null = null;
     pools.get(endpointOf(t.key)).dispatch({ path: req.url ?? '/', method: 'GET', headers: relayedHeaders(req.rawHeaders), upgrade: req.headers.upgrade ?? 'websocket' }, {
       onConnect(abort) {
         if (socket.destroyed) abort();
       },
-      onHeaders: () => true,
-      onData: () => true,
-      onComplete() {},
+      onHeaders(status, raw) {
+        rejection = new UpgradeRejection(socket, status, raw); // the endpoint refused the upgrade: pass its answer on
+        return true;
+      },
+      onData(chunk) {
+        rejection?.data(chunk);
+        return true;
+      },
+      onComplete() {
+        rejection?.end();
+      },
       onUpgrade(status, raw, upstream) {
         stats.upgrades++;
         spliceUpgraded(socket, head, status, raw, upstream, req.headers.upgrade ?? 'websocket');
@@ -107,6 +117,7 @@ export async function startTunnel(o: TunnelOptions): Promise<Tunnel> {
       onError(err) {
         stats.upstreamErrors++;
         if (socket.destroyed) return;
+        if (rejection !== null) return void socket.destroy();
         const code = String((err as { code?: unknown }).code ?? 'PORTICO_TUNNEL_UPSTREAM');
         socket.end(`HTTP/1.1 502 Bad Gateway\r\nconnection: close\r\ncontent-length: 0\r\n${ERROR_HEADER}: ${code}\r\n\r\n`);
       },

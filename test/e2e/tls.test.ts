@@ -191,6 +191,10 @@ describe('WebSocket', () => {
     await expect(open(`ws://127.0.0.1:${gw.gw.http!.port}/`, { headers: { host: 'nobody.test' } })).rejects.toThrow('unexpected 404');
   });
 
+  it('passes on the application\'s refusal of an upgrade (401) instead of hanging', async () => {
+    await expect(open(`ws://127.0.0.1:${gw.gw.http!.port}/ws-reject`, { headers: { host: 'http.test' } })).rejects.toThrow('unexpected 401');
+  });
+
   it('redirects a plain-HTTP upgrade on a TLS host', async () => {
     await expect(open(`ws://127.0.0.1:${gw.gw.http!.port}/`, { headers: { host: 'secure.test' } })).rejects.toThrow('unexpected 308');
   });

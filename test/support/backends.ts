@@ -6,7 +6,8 @@
 //   /upload                 counts the request body as it streams in and answers with its size
 //   /redirect?to=URL        302 to URL (a gateway must pass it on, not follow it)
 //   /gzip                   a gzip-encoded text body (Content-Encoding: gzip)
-// and a WebSocket echo server on the same port.
+//   ?set-header=NAME:VALUE  on the echo and /status paths: adds that response header
+// and a WebSocket echo server on the same port (which refuses upgrades to /ws-reject with 401).
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { gzipSync } from 'node:zlib';
@@ -84,6 +85,8 @@ export async function startBackend(name: string, address = '127.0.0.1', port = 0
           'connection': 'keep-alive, x-hop',
           'x-hop': 'must-be-stripped',
           'set-cookie': ['a=1', 'b=2'],
+          // ?set-header=name:value adds a response header (e.g. one only a gateway should ever set)
+          ...Object.fromEntries(u.searchParams.getAll('set-header').map((h) => [h.slice(0, h.indexOf(':')), h.slice(h.indexOf(':') + 1)])),
         });
         res.end(JSON.stringify(reply));
       };
@@ -93,7 +96,8 @@ export async function startBackend(name: string, address = '127.0.0.1', port = 0
   });
   server.keepAliveTimeout = 30_000;
   server.on('connection', () => state.connections++);
-  const wss = new WebSocketServer({ server });
+  // /ws-reject: the application refuses the upgrade (401), as one behind an auth check would.
+  const wss = new WebSocketServer({ server, verifyClient: (info, done) => (info.req.url?.startsWith('/ws-reject') ? done(false, 401, 'Unauthorized') : done(true)) });
   wss.on('connection', (ws, req) => {
     ws.send(JSON.stringify({ backend: name, url: req.url, forwardedFor: req.headers['x-forwarded-for'] ?? null }));
     ws.on('message', (data, isBinary) => ws.send(isBinary ? data : `echo:${data.toString()}`));

@@ -143,6 +143,42 @@ describe('a worker sending its upstream requests through the tunnel (--tunnel)',
     expect(echoed).toContain('ping via worker and tunnel');
   });
 
+  it('an application cannot fake the tunnel\'s error report: its answer reaches the client once, without the header', async () => {
+    for (const path of ['/x?set-header=portico-tunnel-error:ECONNREFUSED', '/status/503?set-header=portico-tunnel-error:ECONNREFUSED']) {
+      const before = inTable.requests;
+      const r = await request(`${worker.http}${path}`, { host: 'app.test' });
+      expect(r.status).toBe(path.startsWith('/status/503') ? 503 : 200);
+      expect(r.headers['portico-tunnel-error']).toBeUndefined();
+      expect(inTable.requests - before).toBe(1); // not resent to another endpoint
+    }
+  });
+
+  it('a client cannot steer the tunnel: portico-* request headers are dropped at the edge', async () => {
+    const before = outside.requests;
+    const r = await request(`${worker.http}/steer`, {
+      host: 'app.test', headers: { 'portico-endpoint': `${outside.address}:${outside.port}`, 'Portico-Peer': 'other', 'PORTICO-BACKEND': 'x/y:80', 'portico-peer-token': 'x' },
+    });
+    expect(r.status).toBe(200);
+    const e = json<EchoReply>(r);
+    expect(e.backend).toBe('in-table');
+    expect(Object.keys(e.headers).filter((h) => h.startsWith('portico-'))).toEqual([]);
+    expect(outside.requests).toBe(before);
+  });
+
+  it('WebSockets whose first endpoint is the dead one fail over too (two in a row: one of them starts there)', async () => {
+    for (let i = 0; i < 2; i++) expect(await wsEcho(`${worker.http.replace('http', 'ws')}/ws`, { host: 'app.test' }, `ping ${i}`)).toContain(`ping ${i}`);
+  });
+
+  it('an upgrade the application refuses comes back through the tunnel as its 401, not a hang', async () => {
+    const ws = new WebSocket(`${worker.http.replace('http', 'ws')}/ws-reject`, { headers: { host: 'app.test' } });
+    const status = await new Promise<number>((resolve) => {
+      ws.on('unexpected-response', (_req, res) => resolve(res.statusCode ?? 0));
+      ws.on('open', () => resolve(101));
+      ws.on('error', () => {});
+    });
+    expect(status).toBe(401);
+  });
+
   it('a bad --tunnel address is a usage error', () => {
     const r = runPortico(['worker', '--redis', redis.url, '--cluster', 'tun', '--keys', join(dir, 'keys'), '--tunnel', '10.0.0.1:9000']);
     expect(r.status).toBe(2);
