@@ -10,11 +10,10 @@ import type { AddressInfo } from 'node:net';
 import type { Duplex } from 'node:stream';
 import type { LiveTable } from '../live.ts';
 import { spliceUpgraded, UpgradeRejection } from '../proxy/node-upgrade.ts';
-import { relayedHeaders } from './protocol.ts';
 import { UpstreamPools, type UpstreamTimeouts } from '../proxy/pools.ts';
 import { answer, newStats, Relay, type TunnelStats } from './relay.ts';
 import { PEER_SERVERNAME, type Peers } from './peers.ts';
-import { allowedEndpoints, BACKEND_HEADER, ENDPOINT_HEADER, ERROR_HEADER, isBackendId, parseEndpoint, PEER_HEADER, PEER_TOKEN_HEADER, type TunnelAddress } from './protocol.ts';
+import { allowedEndpoints, BACKEND_HEADER, ENDPOINT_HEADER, ERROR_HEADER, isBackendId, parseEndpoint, PEER_HEADER, PEER_TOKEN_HEADER, relayedHeaders, type TunnelAddress } from './protocol.ts';
 
 export interface TunnelOptions {
   live: LiveTable;
@@ -31,7 +30,6 @@ export interface Tunnel {
   stats: TunnelStats;
   close(): Promise<void>;
 }
-
 
 export async function startTunnel(o: TunnelOptions): Promise<Tunnel> {
   const pools = new UpstreamPools(o.timeouts);

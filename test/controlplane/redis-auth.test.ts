@@ -10,7 +10,7 @@ import { stringify } from 'yaml';
 import { startBackend, type Backend, type EchoReply } from '../support/backends.ts';
 import { json, request } from '../support/client.ts';
 import { ingress, ourClass, service } from '../support/manifests.ts';
-import { freePort, runPortico, spawnPortico, startServing, waitFor, type Running, type Spawned } from '../support/process.ts';
+import { freePort, runPortico, spawnPortico, startServing, waitFor, type Spawned } from '../support/process.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'portico-redis-auth-'));
 const PASSWORD = 'pw-' + Math.random().toString(36).slice(2);
