@@ -8,7 +8,7 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'nod
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { importJWK, SignJWT, type CryptoKey, type JWK } from 'jose';
-import { Agent, request as undiciRequest } from 'undici';
+import { Agent, Client, request as undiciRequest } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { stringify } from 'yaml';
 import { signPeerToken } from '../../gateway/tunnel/peer-token.ts';
@@ -221,6 +221,28 @@ describe("B's gateway takes only valid peer tokens", () => {
   it('a plain-text connection to the gateway gets no HTTP answer (TLS only)', async () => {
     await expect(fetch(`http://127.0.0.1:${gatewayPort}/`, { signal: AbortSignal.timeout(3000) })).rejects.toThrow();
   });
+});
+
+describe('the link to a peer is TLS checked against the configured CA', () => {
+  it('a tunnel given another CA refuses the peer\'s certificate: 502 with the TLS error, nothing reaches B', async () => {
+    openssl('req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-keyout', 'other-ca.key', '-out', 'other-ca.crt', '-days', '1', '-subj', '/CN=other-ca');
+    const admin = await freePort();
+    const t = spawnPortico(['tunnel', '--redis', redis.url, '--cluster', 'a', '--keys', at('keys-a'), '--listen', `unix:${at('a2.sock')}`, '--admin', `127.0.0.1:${admin}`, '--cache-file', 'off',
+      '--peer', `b=https://127.0.0.1:${gatewayPort}`, '--peer-signing-key', at('tunnel-a', 'signing-key.jwk.json'), '--peer-ca', at('other-ca.crt')]);
+    procs.push(t);
+    await waitFor(async () => (await fetch(`http://127.0.0.1:${admin}/readyz`)).status === 200, 20_000, () => t.logs());
+    const client = new Client('http://tunnel', { socketPath: at('a2.sock') });
+    try {
+      const before = backendB.requests;
+      const r = await client.request({ path: '/', method: 'GET', headers: { host: 'shop.test', 'portico-peer': 'b', 'portico-backend': 'shop/web:80' } });
+      await r.body.dump();
+      expect(r.statusCode).toBe(502);
+      expect(String(r.headers['portico-tunnel-error'])).toMatch(/CERT|SIGNATURE|ISSUER/);
+      expect(backendB.requests).toBe(before);
+    } finally {
+      await client.close();
+    }
+  }, 30_000);
 });
 
 describe('inspection', () => {
