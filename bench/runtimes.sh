@@ -18,18 +18,8 @@ rm -rf "$work" && mkdir -p "$work" && cp -r "$shared" "$work/harness"
 cd "$root"
 
 # Control plane: a Redis on the load CPU, a key set, one publish of the bench table by the real agent.
-taskset -c 1 redis-server --port $redis_port --bind 127.0.0.1 --save '' --appendonly no --daemonize no >"$work/redis.log" 2>&1 &
-redis_pid=$!
-trap 'kill $redis_pid 2>/dev/null || true' EXIT
-node --import tsx cli/portico.ts keys generate --out "$work/keys" >/dev/null
-node --import tsx cli/portico.ts sync --manifests bench/upstream --redis redis://127.0.0.1:$redis_port --cluster bench \
-  --keys "$work/keys" --admin off >"$work/sync.log" 2>&1 &
-sync_pid=$!
-for _ in $(seq 200); do grep -q '"table published"' "$work/sync.log" && break; sleep 0.1; done
-grep -q '"table published"' "$work/sync.log" || { cat "$work/sync.log" >&2; exit 1; }
-kill $sync_pid # the table stays in Redis; the agent would only add noise
+source "$root/bench/lib/published-table.sh"
 
-r=redis://127.0.0.1:$redis_port
 # The worker bundle exactly as `wrangler deploy` would upload it, and a workerd config serving it.
 WRANGLER_SEND_METRICS=false npx wrangler deploy --dry-run --outdir "$work/bundle" >"$work/bundle.log" 2>&1 || { cat "$work/bundle.log" >&2; exit 1; }
 b64() { node -e "process.stdout.write(require('fs').readFileSync(process.argv[1]).toString('base64url'))" "$1"; }

@@ -14,16 +14,7 @@ redis_port=18796
 rm -rf "$work" && mkdir -p "$work" && cp -r "$shared" "$work/harness"
 cd "$root"
 
-taskset -c 1 redis-server --port $redis_port --bind 127.0.0.1 --save '' --appendonly no --daemonize no >"$work/redis.log" 2>&1 &
-pids=($!)
-trap 'kill "${pids[@]}" 2>/dev/null || true' EXIT
-r=redis://127.0.0.1:$redis_port
-node --import tsx cli/portico.ts keys generate --out "$work/keys" >/dev/null
-node --import tsx cli/portico.ts sync --manifests bench/upstream --redis $r --cluster bench --keys "$work/keys" --admin off >"$work/sync.log" 2>&1 &
-sync_pid=$!
-for _ in $(seq 200); do grep -q '"table published"' "$work/sync.log" && break; sleep 0.1; done
-grep -q '"table published"' "$work/sync.log" || { cat "$work/sync.log" >&2; exit 1; }
-kill $sync_pid # the table stays in Redis
+source "$root/bench/lib/published-table.sh"
 
 worker="exec node --import tsx cli/portico.ts worker --redis $r --cluster bench --keys $work/keys --cache-file off --https off --admin off"
 "$work/harness/proxy-baseline.sh" --targets nginx \

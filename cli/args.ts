@@ -1,4 +1,5 @@
 // Flag parsing for the CLI: every bad flag becomes a UsageError (one line on stderr, exit code 2).
+import { readFileSync } from 'node:fs';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { UsageError } from '../gateway/errors.ts';
 import type { ListenAddress } from '../gateway/runtime/node.ts';
@@ -57,3 +58,13 @@ export function clusterPair(flag: string, value: string): [string, string] {
   if (i < 1 || !isValidClusterName(name)) throw new UsageError(`--${flag}: expected CLUSTER=VALUE with a DNS-label cluster name, got ${JSON.stringify(value)}`);
   return [name, value.slice(i + 1)];
 }
+
+/** A text file named by a flag (a certificate, a CA bundle): unreadable is a usage error. */
+export function readText(flag: string, path: string): string {
+  try {
+    return readFileSync(path, 'utf8');
+  } catch (err) {
+    throw new UsageError(`--${flag}: cannot read ${path}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
+  }
+}
+

@@ -12,7 +12,7 @@ import { currentPointer, listClusters, loadVersion, workers } from './inspect/re
 import { certRows, routeRows, statusView } from './inspect/views.ts';
 import { loadVerifyingKeys } from './keys.ts';
 import { log } from './log.ts';
-import { parseRedisAccess, REDIS_FLAGS } from './redis-access.ts';
+import { parseRedisAccess, REDIS_FLAGS } from './control-plane-flags.ts';
 
 export const DASHBOARD_USAGE = 'usage: portico dashboard --redis URL [--keys DIR] [--listen 127.0.0.1:9280]';
 

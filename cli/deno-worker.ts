@@ -1,7 +1,7 @@
 // The edge worker on Deno: the same Redis table source as `portico worker` (ioredis runs under Deno),
 // the Web request path on Deno.serve, and the same admin endpoints. Run offline from node_modules:
 //   DENO_NO_UPDATE_CHECK=1 npx deno run --cached-only --allow-net --allow-env --allow-read=KEYS \
-//     cli/deno-worker.ts --redis URL --cluster NAME --keys KEYS [--http H:P|off] [--https H:P|off] [--admin H:P|off]
+//     cli/deno-worker.ts --redis URL --cluster NAME --keys KEYS   (the flags and environment of `portico worker`: $PORTICO_REDIS_URL, _PASSWORD, --redis-ca) [--http H:P|off] [--https H:P|off] [--admin H:P|off]
 //     [--tls-host NAME] [--read-timeout 60s] [--body-timeout DURATION|off] [--poll 2s] [--node-name NAME]
 //     [--tunnel 127.0.0.1:PORT]   (upstream requests through the node-local tunnel: --allow-net=127.0.0.1 is then enough)
 // --body-timeout (default: the read timeout) is the longest silence between response body chunks; on Deno it
@@ -13,8 +13,8 @@ import { Metrics, renderMetrics } from '../gateway/metrics.ts';
 import { deno, startDenoGateway } from '../gateway/runtime/deno.ts';
 import { RedisTableSource } from '../gateway/source/redis.ts';
 import type { Heartbeat } from '../gateway/table/redis-layout.ts';
-import { isValidClusterName } from '../gateway/table/redis-layout.ts';
 import { duration, listenAddress, parseFlags, tunnelAddress } from './args.ts';
+import { CONTROL_PLANE_FLAGS, parseControlPlaneFlags } from './control-plane-flags.ts';
 import { loadVerifyingKeys } from './keys.ts';
 import { log } from './log.ts';
 
@@ -28,12 +28,10 @@ class DenoRedisSource extends RedisTableSource {
 async function main(): Promise<void> {
   const D = deno();
   const v = parseFlags(D.args, {
-    redis: { type: 'string' }, cluster: { type: 'string' }, keys: { type: 'string' }, http: { type: 'string' }, https: { type: 'string' },
+    ...CONTROL_PLANE_FLAGS, http: { type: 'string' }, https: { type: 'string' },
     admin: { type: 'string' }, 'tls-host': { type: 'string' }, tunnel: { type: 'string' }, 'read-timeout': { type: 'string' }, 'body-timeout': { type: 'string' }, poll: { type: 'string' }, 'node-name': { type: 'string' },
   });
-  if (v.redis === undefined || !/^rediss?:\/\//.test(v.redis)) throw new UsageError('--redis redis://HOST:PORT is required');
-  if (v.cluster === undefined || !isValidClusterName(v.cluster)) throw new UsageError('--cluster NAME (a DNS label) is required');
-  if (v.keys === undefined) throw new UsageError('--keys DIR is required');
+  const cp = parseControlPlaneFlags(v);
   const http = listenAddress('http', v.http ?? '127.0.0.1:8080');
   const https = listenAddress('https', v.https ?? '127.0.0.1:8443');
   const admin = listenAddress('admin', v.admin ?? '127.0.0.1:9180');
@@ -43,7 +41,7 @@ async function main(): Promise<void> {
   const live = new LiveTable();
   const metrics = new Metrics();
   const source = new DenoRedisSource({
-    url: v.redis, cluster: v.cluster, keys: await loadVerifyingKeys(v.keys), live, cacheFile: null,
+    url: cp.redis, credentials: cp.credentials, cluster: cp.cluster, keys: await loadVerifyingKeys(cp.keys), live, cacheFile: null,
     pollMs: duration('poll', v.poll ?? '2s'), heartbeatMs: 5_000, node: v['node-name'] ?? `deno-${D.pid}`, log,
   });
   await source.start();
@@ -63,7 +61,7 @@ async function main(): Promise<void> {
     });
     D.serve({ hostname: admin.host, port: admin.port, onListen: () => {} }, (req) => app.fetch(req));
   }
-  log('info', 'portico deno worker is running', { cluster: v.cluster, deno: D.version.deno });
+  log('info', 'portico deno worker is running', { cluster: cp.cluster, deno: D.version.deno });
   const stop = (): void => {
     void Promise.all([source.close(), gw.close()]).finally(() => D.exit(0));
   };

@@ -46,20 +46,22 @@ export async function generateKeySet(dir: string): Promise<void> {
   }
 }
 
-async function readJwk(dir: string, name: string): Promise<JWK> {
-  const path = join(dir, name);
+/** A JWK file; `flag` names the flag it came from, for the one-line error. */
+async function readJwk(path: string, flag: string, hint = ''): Promise<JWK> {
   let text: string;
   try {
     text = await readFile(path, 'utf8');
   } catch (err) {
-    throw new UsageError(`--keys: cannot read ${path}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message} (make a key set with: portico keys generate --out DIR)`);
+    throw new UsageError(`--${flag}: cannot read ${path}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}${hint}`);
   }
   try {
     return JSON.parse(text) as JWK;
   } catch {
-    throw new UsageError(`--keys: ${path} is not a JSON Web Key`);
+    throw new UsageError(`--${flag}: ${path} is not a JSON Web Key`);
   }
 }
+
+const keyFile = (dir: string, name: string) => readJwk(join(dir, name), 'keys', ' (make a key set with: portico keys generate --out DIR)');
 
 async function importOrFail(jwk: JWK, alg: string, path: string): Promise<Awaited<ReturnType<typeof importJWK>>> {
   try {
@@ -71,29 +73,22 @@ async function importOrFail(jwk: JWK, alg: string, path: string): Promise<Awaite
 
 export async function loadSigningKeys(dir: string): Promise<SigningKeys> {
   return {
-    sign: await importOrFail(await readJwk(dir, KEY_FILES.signPrivate), 'EdDSA', KEY_FILES.signPrivate),
-    encrypt: await importOrFail(await readJwk(dir, KEY_FILES.encryption), 'dir', KEY_FILES.encryption),
+    sign: await importOrFail(await keyFile(dir, KEY_FILES.signPrivate), 'EdDSA', KEY_FILES.signPrivate),
+    encrypt: await importOrFail(await keyFile(dir, KEY_FILES.encryption), 'dir', KEY_FILES.encryption),
   };
 }
 
 /** What a worker needs: the public signing key and the shared decryption key, never the signing key. */
 export async function loadVerifyingKeys(dir: string): Promise<VerifyingKeys> {
   return {
-    verify: await importOrFail(await readJwk(dir, KEY_FILES.signPublic), 'EdDSA', KEY_FILES.signPublic),
-    decrypt: await importOrFail(await readJwk(dir, KEY_FILES.encryption), 'dir', KEY_FILES.encryption),
+    verify: await importOrFail(await keyFile(dir, KEY_FILES.signPublic), 'EdDSA', KEY_FILES.signPublic),
+    decrypt: await importOrFail(await keyFile(dir, KEY_FILES.encryption), 'dir', KEY_FILES.encryption),
   };
 }
 
 /** One EdDSA JWK file (a tunnel's signing key, or a peer cluster's public key), as a key. */
 export async function loadJwk(path: string, flag: string): Promise<CryptoKey> {
-  let jwk: JWK;
-  try {
-    jwk = JSON.parse(await readFile(path, 'utf8')) as JWK;
-  } catch (err) {
-    throw new UsageError(`--${flag}: cannot read a JSON Web Key from ${path}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
-  }
-  const key = await importOrFail(jwk, 'EdDSA', path);
+  const key = await importOrFail(await readJwk(path, flag), 'EdDSA', path);
   if (key instanceof Uint8Array) throw new UsageError(`--${flag}: ${path} is a symmetric key, not an EdDSA key`);
   return key;
 }
-

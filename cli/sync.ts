@@ -17,8 +17,7 @@ import { checkManifestDir } from './local.ts';
 import { log } from './log.ts';
 import { ManifestLoader } from './manifest-loader.ts';
 import { serveAdmin } from './serve.ts';
-import { REDIS_ENV_USAGE } from './redis-access.ts';
-import { CONTROL_PLANE_FLAGS, parseControlPlaneFlags, type ControlPlaneFlags } from './worker.ts';
+import { CONTROL_PLANE_FLAGS, parseControlPlaneFlags, REDIS_ENV_USAGE, type ControlPlaneFlags } from './control-plane-flags.ts';
 
 export const SYNC_USAGE = `usage: portico sync (--manifests DIR | --kubeconfig PATH | --in-cluster) --redis URL --cluster NAME --keys DIR
                     [--history 50] [--publisher NAME] [--admin HOST:PORT|off]

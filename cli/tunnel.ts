@@ -1,7 +1,6 @@
 // `portico tunnel`: the node-local tunnel (issue 8). Loads and verifies the cluster's table from Redis like a
 // worker does (it needs the same public keys, no signing key) and relays the workers' upstream requests to
 // the endpoints that table names, and to no other address.
-import { readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { CryptoKey } from 'jose';
@@ -14,12 +13,12 @@ import { DEFAULT_TIMEOUTS } from '../gateway/proxy/pools.ts';
 import { RedisTableSource } from '../gateway/source/redis.ts';
 import type { TunnelAddress } from '../gateway/tunnel/protocol.ts';
 import { startTunnel } from '../gateway/tunnel/server.ts';
-import { clusterPair, duration, listenAddress, parseFlags, tunnelAddress } from './args.ts';
+import { clusterPair, duration, listenAddress, parseFlags, readText, tunnelAddress } from './args.ts';
 import { loadJwk, loadVerifyingKeys } from './keys.ts';
 import { log } from './log.ts';
-import { REDIS_ENV_USAGE } from './redis-access.ts';
 import { serveAdmin } from './serve.ts';
-import { CONTROL_PLANE_FLAGS, parseControlPlaneFlags, prepareCacheDir, type ControlPlaneFlags } from './worker.ts';
+import { CONTROL_PLANE_FLAGS, parseControlPlaneFlags, REDIS_ENV_USAGE, type ControlPlaneFlags } from './control-plane-flags.ts';
+import { prepareCacheDir } from './worker.ts';
 import type { ListenAddress } from '../gateway/runtime/node.ts';
 
 export const TUNNEL_USAGE = `usage: portico tunnel --redis URL --cluster NAME --keys DIR [--listen unix:PATH|HOST:PORT] [--admin HOST:PORT|off]
@@ -43,14 +42,6 @@ export interface TunnelConfig extends ControlPlaneFlags {
   timeouts: typeof DEFAULT_TIMEOUTS;
   pollMs: number;
   node: string | undefined;
-}
-
-function readText(flag: string, path: string): string {
-  try {
-    return readFileSync(path, 'utf8');
-  } catch (err) {
-    throw new UsageError(`--${flag}: cannot read ${path}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
-  }
 }
 
 export function parseTunnelFlags(argv: string[]): TunnelConfig {

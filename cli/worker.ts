@@ -6,11 +6,10 @@ import { UsageError } from '../gateway/errors.ts';
 import { LiveTable } from '../gateway/live.ts';
 import { checkWritable } from '../gateway/source/cache-file.ts';
 import { RedisTableSource } from '../gateway/source/redis.ts';
-import { isValidClusterName, type RedisCredentials } from '../gateway/table/redis-layout.ts';
 import { clusterPair, duration, parseFlags, tunnelAddress } from './args.ts';
 import { loadVerifyingKeys } from './keys.ts';
 import { log } from './log.ts';
-import { parseRedisAccess, REDIS_ENV_USAGE, REDIS_FLAGS } from './redis-access.ts';
+import { CONTROL_PLANE_FLAGS, parseControlPlaneFlags, REDIS_ENV_USAGE, type ControlPlaneFlags } from './control-plane-flags.ts';
 import { parseServeFlags, SERVE_FLAGS, SERVE_USAGE, serveLive, type ServeConfig } from './serve.ts';
 
 export const WORKER_USAGE = `usage: portico worker --redis URL --cluster NAME --keys DIR [--cache-file PATH|off] [--poll 2s] [--node-name NAME]
@@ -18,20 +17,6 @@ export const WORKER_USAGE = `usage: portico worker --redis URL --cluster NAME --
                       ${SERVE_USAGE}
 --keys defaults to $PORTICO_KEYS; the worker reads only signing-pub.jwk.json and encryption-key.jwk.json
 ${REDIS_ENV_USAGE}`;
-
-export interface ControlPlaneFlags { redis: string; credentials: RedisCredentials; cluster: string; keys: string }
-
-/** --redis, --cluster and --keys, shared by `worker` and `sync`. */
-export function parseControlPlaneFlags(v: { redis?: string; 'redis-ca'?: string; cluster?: string; keys?: string }): ControlPlaneFlags {
-  const access = parseRedisAccess(v);
-  if (v.cluster === undefined) throw new UsageError('--cluster NAME is required');
-  if (!isValidClusterName(v.cluster)) throw new UsageError(`--cluster: expected a DNS label (a-z, 0-9, -), got ${JSON.stringify(v.cluster)}`);
-  const keys = v.keys ?? process.env.PORTICO_KEYS;
-  if (keys === undefined) throw new UsageError('--keys DIR (or PORTICO_KEYS) is required; make a key set with: portico keys generate --out DIR');
-  return { ...access, cluster: v.cluster, keys };
-}
-
-export const CONTROL_PLANE_FLAGS = { ...REDIS_FLAGS, cluster: { type: 'string' }, keys: { type: 'string' } } as const;
 
 export interface WorkerConfig extends ServeConfig, ControlPlaneFlags {
   /** Peer clusters (issue 8): name → directory with that cluster's signing-pub and encryption keys. */

@@ -9,7 +9,7 @@ import type { RedisCredentials } from '../../gateway/table/redis-layout.ts';
 import { rollback } from '../../sync/publish/redis.ts';
 import { parseFlags } from '../args.ts';
 import { loadVerifyingKeys } from '../keys.ts';
-import { parseRedisAccess, REDIS_FLAGS } from '../redis-access.ts';
+import { parseRedisAccess, REDIS_FLAGS } from '../control-plane-flags.ts';
 import { fields, render, table, type Format } from './format.ts';
 import { currentPointer, history, InspectError, listClusters, loadVersion, resolveVersion, workers } from './read.ts';
 import { certRows, diff, explain, historyRows, routeRows, statusView } from './views.ts';

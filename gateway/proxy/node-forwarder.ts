@@ -64,7 +64,7 @@ export function nodeFacts(incoming: IncomingMessage | Http2ServerRequest, scheme
   };
 }
 
-function hasRequestBody(incoming: IncomingMessage | Http2ServerRequest): boolean {
+export function hasRequestBody(incoming: IncomingMessage | Http2ServerRequest): boolean {
   if ('stream' in incoming) return !incoming.stream.endAfterHeaders;
   const h = incoming.headers;
   return h['transfer-encoding'] !== undefined || (h['content-length'] !== undefined && h['content-length'] !== '0');

@@ -5,6 +5,7 @@
 import { randomUUID } from 'node:crypto';
 import { STATUS_CODES, type IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
+import type { Dispatcher } from 'undici';
 import type { ListenerPorts } from '../app.ts';
 import { decide } from '../decide.ts';
 import { classifyUpstreamError } from '../errors.ts';
@@ -27,7 +28,7 @@ function rawAnswer(socket: Duplex, status: number, extra: string[] = []): void {
 
 /** Answers the client's upgrade with the upstream's 101 (hop-by-hop headers filtered) and splices the two
  * connections together; either side closing closes the other. Shared with the node-local tunnel. */
-export function spliceUpgraded(socket: Duplex, head: Buffer, status: number, raw: readonly (Buffer | string)[] | null, upstream: Duplex, protocol: string): void {
+function spliceUpgraded(socket: Duplex, head: Buffer, status: number, raw: readonly (Buffer | string)[] | null, upstream: Duplex, protocol: string): void {
   const lines = [`HTTP/1.1 ${status} Switching Protocols`];
   const h = downstreamResponseHeaders(raw ?? []);
   for (let i = 0; i < h.length; i += 2) lines.push(`${h[i]}: ${h[i + 1]}`);
@@ -42,8 +43,8 @@ export function spliceUpgraded(socket: Duplex, head: Buffer, status: number, raw
 }
 
 /** An upstream that answers an upgrade with anything but 101 (a WebSocket refused with 401, say): its status
- * and headers go to the client, its body follows (UpgradeRejection), then the connection closes. */
-export class UpgradeRejection {
+ * and headers go to the client, its body follows, then the connection closes. */
+class UpgradeRejection {
   constructor(private readonly socket: Duplex, status: number, raw: readonly (Buffer | string)[]) {
     const h = downstreamResponseHeaders(raw);
     const lines = [`HTTP/1.1 ${status} ${STATUS_CODES[status] ?? ''}`];
@@ -58,6 +59,64 @@ export class UpgradeRejection {
 
   end(): void {
     this.socket.end();
+  }
+}
+
+export interface UpgradeHooks {
+  /** The upstream switched protocols; the two connections are spliced right after. */
+  upgraded(status: number): void;
+  /** The upstream answered without switching; that answer is passed on to the client unless `takeOver`
+   * returns an error for it (the node-local tunnel's own report), which fails the attempt instead. */
+  declined?(status: number): void;
+  takeOver?(status: number, raw: readonly Buffer[]): Error | null;
+  /** No usable answer: connect failed, reset, timed out, or taken over. */
+  failed(err: Error): void;
+}
+
+/** The dispatch handler of one upstream upgrade attempt, shared by the gateway and the node-local tunnel. */
+export class UpgradeAttempt implements Dispatcher.DispatchHandler {
+  private abort: ((err?: Error) => void) | null = null;
+  private rejection: UpgradeRejection | null = null;
+  private takenOver = false;
+
+  constructor(private readonly socket: Duplex, private readonly head: Buffer, private readonly protocol: string, private readonly hooks: UpgradeHooks) {}
+
+  onConnect(abort: (err?: Error) => void): void {
+    this.abort = abort;
+    if (this.socket.destroyed) abort();
+  }
+
+  onHeaders(status: number, raw: Buffer[]): boolean {
+    const err = this.hooks.takeOver?.(status, raw) ?? null;
+    if (err !== null) {
+      this.takenOver = true; // the abort's onError is ours, not news
+      this.abort?.();
+      this.hooks.failed(err);
+      return false;
+    }
+    this.hooks.declined?.(status);
+    this.rejection = new UpgradeRejection(this.socket, status, raw);
+    return true;
+  }
+
+  onData(chunk: Buffer): boolean {
+    this.rejection?.data(chunk);
+    return true;
+  }
+
+  onComplete(): void {
+    this.rejection?.end();
+  }
+
+  onUpgrade(status: number, raw: Buffer[] | string[] | null, upstream: Duplex): void {
+    this.hooks.upgraded(status);
+    spliceUpgraded(this.socket, this.head, status, raw, upstream, this.protocol);
+  }
+
+  onError(err: Error): void {
+    if (this.takenOver) return;
+    if (this.rejection !== null) return void this.socket.destroy(); // cut off mid-answer
+    this.hooks.failed(err);
   }
 }
 
@@ -91,9 +150,6 @@ export function createUpgradeHandler(o: UpgradeOptions): (req: IncomingMessage, 
     const attempt = (k: number): void => {
       const endpoint = backend.endpoints[(first + k) % backend.endpoints.length]!;
       const sent = o.pools.viaTunnel ? headers.concat(ENDPOINT_HEADER, endpointKey(endpoint)) : headers;
-      let abortUpstream: ((err?: Error) => void) | null = null;
-      let rejection: UpgradeRejection | null = null;
-      let settled = false; // this attempt's outcome was handled in onHeaders: ignore the abort's onError
       const failed = (err: unknown): void => {
         const e = classifyUpstreamError(err, endpointKey(endpoint));
         o.metrics.upstreamError(backend.id, e.code);
@@ -103,44 +159,13 @@ export function createUpgradeHandler(o: UpgradeOptions): (req: IncomingMessage, 
         o.metrics.request(d.label, e.status);
         rawAnswer(socket, e.status);
       };
-      o.pools.get(endpoint).dispatch(
-        { path: d.target, method: 'GET', headers: sent, upgrade: 'websocket' },
-        {
-          onConnect(abort) {
-            abortUpstream = abort;
-            if (socket.destroyed) abort();
-          },
-          onHeaders(status, raw) {
-            // Not upgraded. Through the tunnel this may be its own report (it could not dial): fail over.
-            const reported = o.pools.viaTunnel ? tunnelErrorOf(raw) : null;
-            settled = true;
-            if (reported !== null) {
-              abortUpstream?.();
-              failed(reported);
-              return false;
-            }
-            o.metrics.request(d.label, status);
-            rejection = new UpgradeRejection(socket, status, raw);
-            return true;
-          },
-          onData(chunk) {
-            rejection?.data(chunk);
-            return true;
-          },
-          onComplete() {
-            rejection?.end();
-          },
-          onUpgrade(status, raw, upstream) {
-            o.metrics.request(d.label, status);
-            spliceUpgraded(socket, head, status, raw, upstream, 'websocket');
-          },
-          onError(err) {
-            if (settled && rejection === null) return;
-            if (rejection !== null) return void socket.destroy();
-            failed(err);
-          },
-        },
-      );
+      o.pools.get(endpoint).dispatch({ path: d.target, method: 'GET', headers: sent, upgrade: 'websocket' }, new UpgradeAttempt(socket, head, 'websocket', {
+        upgraded: (status) => o.metrics.request(d.label, status),
+        declined: (status) => o.metrics.request(d.label, status),
+        // Through the tunnel a non-101 answer may be its own report (it could not dial): fail over.
+        takeOver: (_status, raw) => (o.pools.viaTunnel ? tunnelErrorOf(raw) : null),
+        failed,
+      }));
     };
     attempt(0);
   };

@@ -30,6 +30,10 @@ function encodeCommand(args: readonly (string | number)[]): Uint8Array {
     const bytes = enc.encode(String(a));
     parts.push(enc.encode(`$${bytes.length}\r\n`), bytes, CRLF);
   }
+  return concat(parts);
+}
+
+function concat(parts: readonly Uint8Array[]): Uint8Array {
   let n = 0;
   for (const p of parts) n += p.length;
   const out = new Uint8Array(n);
@@ -94,16 +98,7 @@ export class RespClient {
 
   /** Sends all commands in one write and reads their replies in order; an error reply throws RespError. */
   async pipeline(commands: readonly (readonly (string | number)[])[]): Promise<RespValue[]> {
-    const out = commands.map(encodeCommand);
-    let n = 0;
-    for (const c of out) n += c.length;
-    const all = new Uint8Array(n);
-    let o = 0;
-    for (const c of out) {
-      all.set(c, o);
-      o += c.length;
-    }
-    await this.writer.write(all);
+    await this.writer.write(concat(commands.map(encodeCommand)));
     const replies: RespValue[] = [];
     while (replies.length < commands.length) {
       const r = parse(this.buf, 0);

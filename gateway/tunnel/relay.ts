@@ -6,6 +6,7 @@ import type http from 'node:http';
 import type { Dispatcher } from 'undici';
 import { classifyUpstreamError } from '../errors.ts';
 import { downstreamResponseHeaders } from '../proxy/headers.ts';
+import { hasRequestBody } from '../proxy/node-forwarder.ts';
 import { SERVER_NAME } from '../responses.ts';
 import { ERROR_HEADER, tunnelErrorOf } from './protocol.ts';
 
@@ -36,10 +37,6 @@ export interface RelayTarget {
   servername?: string;
 }
 
-export function hasBody(req: http.IncomingMessage): boolean {
-  return req.headers['transfer-encoding'] !== undefined || (req.headers['content-length'] !== undefined && req.headers['content-length'] !== '0');
-}
-
 export class Relay implements Dispatcher.DispatchHandler {
   private k = 0;
   private status = 0;
@@ -54,7 +51,7 @@ export class Relay implements Dispatcher.DispatchHandler {
     private readonly stats: TunnelStats,
     private readonly targets: readonly RelayTarget[],
   ) {
-    this.body = hasBody(req) ? req : null;
+    this.body = hasRequestBody(req) ? req : null;
     res.once('close', () => {
       if (!this.done) this.abort?.();
     });

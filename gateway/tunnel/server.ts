@@ -9,7 +9,8 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Duplex } from 'node:stream';
 import type { LiveTable } from '../live.ts';
-import { spliceUpgraded, UpgradeRejection } from '../proxy/node-upgrade.ts';
+import { UpgradeAttempt } from '../proxy/node-upgrade.ts';
+import type { Endpoint } from '../table/schema.ts';
 import { UpstreamPools, type UpstreamTimeouts } from '../proxy/pools.ts';
 import { answer, newStats, Relay, type TunnelStats } from './relay.ts';
 import { PEER_SERVERNAME, type Peers } from './peers.ts';
@@ -43,16 +44,12 @@ export async function startTunnel(o: TunnelOptions): Promise<Tunnel> {
   });
   if (o.live.current !== null) allowed = allowedEndpoints(o.live.current.matcher.table);
 
-  const target = (headers: http.IncomingHttpHeaders): { key: string } | { refused: string; status: 400 | 403 } => {
+  const target = (headers: http.IncomingHttpHeaders): { endpoint: Endpoint } | { refused: string; status: 400 | 403 } => {
     const raw = headers[ENDPOINT_HEADER];
     const ep = parseEndpoint(typeof raw === 'string' ? raw : undefined);
     if (ep === null) return { refused: `missing or malformed ${ENDPOINT_HEADER} header`, status: 400 };
     if (!allowed.has(ep.key) && !previous.has(ep.key)) return { refused: `${ep.key} is not an endpoint of the verified table`, status: 403 };
-    return { key: ep.key };
-  };
-  const endpointOf = (key: string) => {
-    const ep = parseEndpoint(key)!;
-    return { address: ep.address, port: ep.port, zone: null };
+    return { endpoint: { address: ep.address, port: ep.port, zone: null } };
   };
 
   const toPeer = (req: http.IncomingMessage, res: http.ServerResponse, peer: string): void => {
@@ -81,7 +78,7 @@ export async function startTunnel(o: TunnelOptions): Promise<Tunnel> {
       req.resume();
       return answer(res, t.status, t.refused, t.status === 403 ? 'PORTICO_TUNNEL_DENIED' : 'PORTICO_TUNNEL_BAD_REQUEST');
     }
-    new Relay(req, res, stats, [{ dispatcher: pools.get(endpointOf(t.key)), headers: relayedHeaders(req.rawHeaders) }]).start();
+    new Relay(req, res, stats, [{ dispatcher: pools.get(t.endpoint), headers: relayedHeaders(req.rawHeaders) }]).start();
   });
 
   server.on('upgrade', (req: http.IncomingMessage, socket: Duplex, head: Buffer) => {
@@ -92,34 +89,16 @@ export async function startTunnel(o: TunnelOptions): Promise<Tunnel> {
       o.log('warn', `tunnel refused an upgrade: ${t.refused}`);
       return socket.end(`HTTP/1.1 ${t.status} Refused\r\nconnection: close\r\ncontent-length: 0\r\n${ERROR_HEADER}: ${t.status === 403 ? 'PORTICO_TUNNEL_DENIED' : 'PORTICO_TUNNEL_BAD_REQUEST'}\r\n\r\n`);
     }
-    let rejection: UpgradeRejection | null = null;
-    pools.get(endpointOf(t.key)).dispatch({ path: req.url ?? '/', method: 'GET', headers: relayedHeaders(req.rawHeaders), upgrade: req.headers.upgrade ?? 'websocket' }, {
-      onConnect(abort) {
-        if (socket.destroyed) abort();
-      },
-      onHeaders(status, raw) {
-        rejection = new UpgradeRejection(socket, status, raw); // the endpoint refused the upgrade: pass its answer on
-        return true;
-      },
-      onData(chunk) {
-        rejection?.data(chunk);
-        return true;
-      },
-      onComplete() {
-        rejection?.end();
-      },
-      onUpgrade(status, raw, upstream) {
-        stats.upgrades++;
-        spliceUpgraded(socket, head, status, raw, upstream, req.headers.upgrade ?? 'websocket');
-      },
-      onError(err) {
-        stats.upstreamErrors++;
-        if (socket.destroyed) return;
-        if (rejection !== null) return void socket.destroy();
-        const code = String((err as { code?: unknown }).code ?? 'PORTICO_TUNNEL_UPSTREAM');
-        socket.end(`HTTP/1.1 502 Bad Gateway\r\nconnection: close\r\ncontent-length: 0\r\n${ERROR_HEADER}: ${code}\r\n\r\n`);
-      },
-    });
+    pools.get(t.endpoint).dispatch({ path: req.url ?? '/', method: 'GET', headers: relayedHeaders(req.rawHeaders), upgrade: req.headers.upgrade ?? 'websocket' },
+      new UpgradeAttempt(socket, head, req.headers.upgrade ?? 'websocket', {
+        upgraded: () => void stats.upgrades++,
+        failed(err) {
+          stats.upstreamErrors++;
+          if (socket.destroyed) return;
+          const code = String((err as { code?: unknown }).code ?? 'PORTICO_TUNNEL_UPSTREAM');
+          socket.end(`HTTP/1.1 502 Bad Gateway\r\nconnection: close\r\ncontent-length: 0\r\n${ERROR_HEADER}: ${code}\r\n\r\n`);
+        },
+      }));
   });
 
   let address: string;

@@ -10,13 +10,14 @@ import { RedisTableSource } from '../../gateway/source/redis.ts';
 import { sealBundle, type Bundle, type SigningKeys, type VerifyingKeys } from '../../gateway/table/bundle.ts';
 import { redisLayout, type CurrentPointer, type Heartbeat } from '../../gateway/table/redis-layout.ts';
 import { generateSelfSignedCertificate } from '../../gateway/tls/selfsigned.ts';
-import { generateKeySet, loadSigningKeys, loadVerifyingKeys } from '../../cli/keys.ts';
+import { loadVerifyingKeys } from '../../cli/keys.ts';
 import { compile } from '../../sync/compile/index.ts';
 import { RedisPublisher } from '../../sync/publish/redis.ts';
 import { PublishLoop } from '../../sync/publish/loop.ts';
 import { ingress, objects, ourClass, service, tlsSecret } from '../support/manifests.ts';
 import { waitFor } from '../support/process.ts';
-import { startRedis, type RedisServer } from '../support/redis.ts';
+import type { RedisServer } from '../support/redis.ts';
+import { startSignedRedis } from '../support/signed-redis.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'portico-cp-'));
 let server: RedisServer;
@@ -43,13 +44,7 @@ function source(live: LiveTable, o: { cacheFile?: string | null; pollMs?: number
 }
 
 beforeAll(async () => {
-  server = await startRedis();
-  redis = server.client();
-  await generateKeySet(join(dir, 'keys'));
-  await generateKeySet(join(dir, 'other'));
-  signing = await loadSigningKeys(join(dir, 'keys'));
-  verifying = await loadVerifyingKeys(join(dir, 'keys'));
-  otherSigning = await loadSigningKeys(join(dir, 'other'));
+  ({ server, redis, signing, otherSigning, verifying } = await startSignedRedis(dir));
 });
 afterAll(async () => {
   await server?.stop();

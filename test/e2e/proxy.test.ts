@@ -101,6 +101,14 @@ describe('forwarding', () => {
 });
 
 describe("the gateway's own answers", () => {
+  it('request headers over 16 KiB are refused with 431 before routing (SERVER_LIMITS)', async () => {
+    const before = backends.reduce((n, b) => n + b.requests, 0);
+    const r = await request(`${gw.httpUrl}/`, { host: 'app.test', headers: { 'x-big': 'a'.repeat(17 * 1024) } });
+    expect(r.status).toBe(431);
+    expect(backends.reduce((n, b) => n + b.requests, 0)).toBe(before);
+    expect((await request(`${gw.httpUrl}/`, { host: 'app.test', headers: { 'x-big': 'a'.repeat(15 * 1024) } })).status).toBe(200);
+  });
+
   const checkHeaders = (r: Awaited<ReturnType<typeof request>>, body: string) => {
     expect(r.body).toBe(body);
     expect(r.headers.server).toBe('portico');

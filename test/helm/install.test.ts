@@ -319,4 +319,14 @@ describe('helm itself', () => {
     const d = await admin.request<{ spec: { replicas: number } }>('GET', '/apis/apps/v1/namespaces/helm-real/deployments/real-portico-sync');
     expect(d.spec.replicas).toBe(3);
   });
+
+  it('helm uninstall removes the release and keeps the key Secrets the hook made', async () => {
+    // What the hook would have made (it cannot run here: no kubelet).
+    const hook = runPortico(['keys', 'ensure-secrets', `--kubeconfig=${cluster.adminKubeconfig}`, '--namespace=helm-real', '--agent-secret=real-portico-sync-keys', '--worker-secret=real-portico-worker-keys']);
+    expect(hook.status, hook.stderr).toBe(0);
+    const r = helm(bin, ['uninstall', 'real', '-n', 'helm-real', '--no-hooks', '--kubeconfig', cluster.adminKubeconfig]);
+    expect(r.status, r.stderr).toBe(0);
+    await expect(admin.request('GET', '/apis/apps/v1/namespaces/helm-real/deployments/real-portico-sync')).rejects.toThrow(/HTTP 404/);
+    for (const name of ['real-portico-sync-keys', 'real-portico-worker-keys']) await admin.request('GET', `/api/v1/namespaces/helm-real/secrets/${name}`);
+  });
 });

@@ -8,7 +8,6 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Redis } from 'ioredis';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { generateKeySet, loadSigningKeys, loadVerifyingKeys } from '../../cli/keys.ts';
 import { LiveTable } from '../../gateway/live.ts';
 import type { ByteSocket } from '../../gateway/source/resp.ts';
 import { WebRedisSource } from '../../gateway/source/web-redis.ts';
@@ -19,7 +18,8 @@ import { compile } from '../../sync/compile/index.ts';
 import { RedisPublisher, rollback } from '../../sync/publish/redis.ts';
 import { freePort } from '../support/process.ts';
 import { ingress, objects, ourClass, service, tlsSecret } from '../support/manifests.ts';
-import { startRedis, type RedisServer } from '../support/redis.ts';
+import type { RedisServer } from '../support/redis.ts';
+import { startSignedRedis } from '../support/signed-redis.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'portico-webredis-'));
 const cert = generateSelfSignedCertificate({ commonName: 'app.test', keyType: 'ec' });
@@ -57,13 +57,7 @@ async function plant(b: Bundle, version: string, seq = Date.now() + 1000): Promi
 }
 
 beforeAll(async () => {
-  server = await startRedis();
-  redis = server.client();
-  await generateKeySet(join(dir, 'keys'));
-  await generateKeySet(join(dir, 'other'));
-  signing = await loadSigningKeys(join(dir, 'keys'));
-  otherSigning = await loadSigningKeys(join(dir, 'other'));
-  verifying = await loadVerifyingKeys(join(dir, 'keys'));
+  ({ server, redis, signing, otherSigning, verifying } = await startSignedRedis(dir));
 });
 afterAll(async () => {
   await server?.stop();

@@ -1,6 +1,6 @@
 // The node-local tunnel as a real process (issue 8): fed by a real agent through a real redis-server, relaying
 // to real loopback backends over its Unix socket, and refusing every address the verified table does not name.
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Client } from 'undici';
@@ -84,6 +84,11 @@ afterAll(async () => {
 });
 
 describe('relaying to endpoints of the verified table', () => {
+  it('listens on a socket only its owner and group may use (mode 0660)', () => {
+    expect(statSync(socket).mode & 0o777).toBe(0o660);
+  });
+
+
   it('passes the request through unchanged: Host, X-Forwarded-*, method, body; strips its own header', async () => {
     const r = await via(`${inTable.address}:${inTable.port}`, { method: 'POST', body: 'payload', path: '/echo?q=1' });
     expect(r.status).toBe(200);
