@@ -41,7 +41,8 @@ export function peerDecision(peers: readonly PeerTable[], f: Pick<RequestFacts, 
   for (const p of peers) {
     if (tried?.has(p.cluster)) continue;
     const m = p.live.current?.matcher.match(f.host, f.path);
-    if (m?.backend == null || m.backend.endpoints.length === 0) continue;
+    // A peer's route guarded by access control it does not enforce is not a place to fail over to.
+    if (m?.backend == null || m.backend.endpoints.length === 0 || m.failClosed !== null) continue;
     return { kind: 'forward', backend: m.backend, target: m.path + f.search, label: `${p.cluster}:${routeLabel(m.route, m.host?.host ?? null, m.reason)}`, cluster: p.cluster };
   }
   return null;
@@ -61,6 +62,9 @@ export function decide(live: Pick<LiveTable, 'current'>, f: RequestFacts, httpsP
     const port = httpsPort === 443 ? '' : `:${httpsPort}`;
     return { kind: 'redirect', location: `https://${name}${port}${m.path}${f.search}`, label };
   }
+  // Fail closed: access control this route asks for and the table says is not enforced. After the HTTPS
+  // redirect, as in nginx, where ssl-redirect runs in the rewrite phase and auth in the later access phase.
+  if (m.failClosed !== null) return { kind: 'status', status: 503, label };
   if (m.backend === null || m.backend.endpoints.length === 0) {
     const remote = peers.length === 0 ? null : peerDecision(peers, f);
     if (remote !== null) return remote;

@@ -49,6 +49,11 @@ export function routeRows(t: RoutingTable, onlyHost?: string): RouteRow[] {
   return rows;
 }
 
+function statusReason(status: number, failClosed: readonly string[] | null): string {
+  if (status === 503 && failClosed !== null) return ` (fail closed: access control not enforced: ${failClosed.join(', ')})`;
+  return status === 503 ? ' (no ready endpoint)' : status === 404 ? ' (not found)' : '';
+}
+
 /** Which rules a request would hit and why: the workers' own matcher and decision. */
 export function explain(t: RoutingTable, url: string, headers: Record<string, string>) {
   const u = new URL(url);
@@ -72,7 +77,7 @@ export function explain(t: RoutingTable, url: string, headers: Record<string, st
     host: hostRule,
     route: m.route === null ? null : { path: pathOf(m.route), pathType: m.route.pathType, ingress: `${m.route.source.namespace}/${m.route.source.name}` },
     backend: m.backend === null ? null : { id: m.backend.id, readyEndpoints: m.backend.endpoints.map((e) => `${e.address}:${e.port}`) },
-    answer: d.kind === 'forward' ? `forward to ${d.backend.id}` : d.kind === 'redirect' ? `308 redirect to ${d.location}` : `${d.status}${d.status === 503 ? ' (no ready endpoint)' : d.status === 404 ? ' (not found)' : ''}`,
+    answer: d.kind === 'forward' ? `forward to ${d.backend.id}` : d.kind === 'redirect' ? `308 redirect to ${d.location}` : `${d.status}${statusReason(d.status, m.failClosed)}`,
     why: why[m.reason] ?? m.reason,
   };
 }

@@ -84,13 +84,21 @@ function chunks<T>(xs: readonly T[], n: number): T[][] {
   return out;
 }
 
-interface Head { schema: typeof SCHEMA_VERSION; version: string; defaultBackend: string | null; certificates: CertificateInfo[] }
+interface Head {
+  schema: typeof SCHEMA_VERSION;
+  version: string;
+  defaultBackend: string | null;
+  defaultBackendFailClosed?: string[];
+  certificates: CertificateInfo[];
+}
 interface SealedKey { id: string; certPem: string; keyJwe: string }
 
 /** Builds and signs the bundle of a (valid, sealed) table and its certificate material. */
 export async function sealBundle(table: RoutingTable, certificates: readonly CertificateMaterial[], meta: PublishMeta, keys: SigningKeys): Promise<Bundle> {
   const parts = new Map<string, Uint8Array>();
-  const head: Head = { schema: table.schema, version: table.version, defaultBackend: table.defaultBackend, certificates: table.certificates };
+  const head: Head = {
+    schema: table.schema, version: table.version, defaultBackend: table.defaultBackend, defaultBackendFailClosed: table.defaultBackendFailClosed, certificates: table.certificates,
+  };
   parts.set('head', enc.encode(canonicalJson(head)));
   chunks(table.hosts, HOSTS_PER_PART).forEach((c, i) => parts.set(`hosts/${i}`, enc.encode(canonicalJson(c))));
   chunks(table.backends, BACKENDS_PER_PART).forEach((c, i) => parts.set(`backends/${i}`, enc.encode(canonicalJson(c))));
@@ -201,6 +209,7 @@ export async function openBundle(m: Manifest, readPart: PartReader, keys: Verify
   };
   const table: RoutingTable = {
     schema: head.schema, version: head.version, hosts: partsOf<HostRoutes>('hosts'), defaultBackend: head.defaultBackend,
+    ...(head.defaultBackendFailClosed === undefined ? {} : { defaultBackendFailClosed: head.defaultBackendFailClosed }),
     backends: partsOf<Backend>('backends'), certificates: head.certificates,
   };
   if (table.version !== m.version) throw new BundleError('PORTICO_BUNDLE_VERSION', `head part says ${table.version}, manifest says ${m.version}`);

@@ -35,6 +35,7 @@ export function canonicalContent(c: TableContent): TableContent {
   return {
     hosts: c.hosts.map(sortHost).sort((a, b) => cmp(a.host, b.host)),
     defaultBackend: c.defaultBackend,
+    ...(c.defaultBackendFailClosed === undefined ? {} : { defaultBackendFailClosed: [...c.defaultBackendFailClosed].sort() }),
     backends: c.backends.map(sortBackend).sort((a, b) => cmp(a.id, b.id)),
     certificates: [...c.certificates].sort((a, b) => cmp(a.id, b.id)).map((x) => ({ ...x, dnsNames: [...x.dnsNames].sort() })),
   };

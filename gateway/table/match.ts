@@ -13,6 +13,9 @@ export interface Match {
   route: Route | null;
   /** null only for `no-match` (answer 404). */
   backend: Backend | null;
+  /** Access-control annotations guarding what matched that the table says are not enforced: the request
+   * must be answered 503, never forwarded (fail closed). null when there are none. */
+  failClosed: readonly string[] | null;
 }
 
 interface CompiledHost {
@@ -113,6 +116,7 @@ export function compileMatcher(table: RoutingTable): Matcher {
     else exactHosts.set(h.host, c);
   }
   const defaultBackend = table.defaultBackend === null ? null : backends.get(table.defaultBackend) ?? null;
+  const defaultFailClosed = table.defaultBackendFailClosed ?? null;
 
   // Exact host beats wildcard; a wildcard covers exactly one extra label; rules without host last.
   const findHost = (rawHost: string): CompiledHost | null => {
@@ -139,11 +143,11 @@ export function compileMatcher(table: RoutingTable): Matcher {
       const path = normalizePath(rawPath);
       if (h !== null) {
         const route = matchPath(h, path);
-        if (route !== null) return { reason: 'route', path, host: h.entry, route, backend: backends.get(route.backend) ?? null };
-        if (h.fallback !== null) return { reason: 'host-fallback', path, host: h.entry, route: null, backend: h.fallback };
+        if (route !== null) return { reason: 'route', path, host: h.entry, route, backend: backends.get(route.backend) ?? null, failClosed: route.policies.failClosed ?? null };
+        if (h.fallback !== null) return { reason: 'host-fallback', path, host: h.entry, route: null, backend: h.fallback, failClosed: h.entry.fallbackFailClosed ?? null };
       }
-      if (defaultBackend !== null) return { reason: 'default-backend', path, host: h?.entry ?? null, route: null, backend: defaultBackend };
-      return { reason: 'no-match', path, host: h?.entry ?? null, route: null, backend: null };
+      if (defaultBackend !== null) return { reason: 'default-backend', path, host: h?.entry ?? null, route: null, backend: defaultBackend, failClosed: defaultFailClosed };
+      return { reason: 'no-match', path, host: h?.entry ?? null, route: null, backend: null, failClosed: null };
     },
   };
 }

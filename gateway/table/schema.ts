@@ -20,6 +20,10 @@ export interface RoutePolicies {
   /** Multi-cluster (issue 8, annotation portico.dev/cluster-weight): the percentage of requests kept in this
    * cluster while a peer also serves the route; absent means 100 (peers only for failover). */
   localWeight?: number;
+  /** Fail closed: access-control annotations that guard this route and that Portico does not enforce (sorted
+   * keys). The route answers 503 instead of serving unguarded. Absent when there are none, so tables
+   * without them keep their exact form and hash. */
+  failClosed?: string[];
 }
 
 export interface Route {
@@ -48,6 +52,8 @@ export interface HostRoutes {
   /** Backend for requests to this host that match no route: the `spec.defaultBackend` of the oldest
    * Ingress that has rules for this host and a default backend (as ingress-nginx does), else null. */
   fallbackBackend: string | null;
+  /** Fail closed for the fallback backend: as `RoutePolicies.failClosed`, for the Ingress that provides it. */
+  fallbackFailClosed?: string[];
 }
 
 export interface Endpoint {
@@ -84,6 +90,8 @@ export interface RoutingTable {
   hosts: HostRoutes[];
   /** Backend for requests that match no host (the oldest Ingress's `spec.defaultBackend`), or null: 404. */
   defaultBackend: string | null;
+  /** Fail closed for the default backend: as `RoutePolicies.failClosed`, for the Ingress that provides it. */
+  defaultBackendFailClosed?: string[];
   backends: Backend[];
   certificates: CertificateInfo[];
 }

@@ -44,6 +44,7 @@ export const nextTurn = (fn: () => void): void => {
 const SLICE = 500; // entries checked between two yields
 
 const isObj = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
+const isKeyList = (v: unknown): boolean => Array.isArray(v) && v.length > 0 && v.every((k) => typeof k === 'string' && k !== '');
 const isPort = (v: unknown): boolean => Number.isInteger(v) && (v as number) >= 1 && (v as number) <= 65535;
 
 function* checkSteps(value: unknown, opts: ValidateOptions): Generator<void, TableProblem[]> {
@@ -82,6 +83,10 @@ function* checkSteps(value: unknown, opts: ValidateOptions): Generator<void, Tab
     if (typeof id !== 'string' || !backendIds.has(id)) bad(at, `unknown backend ${JSON.stringify(id)}`);
   };
   refBackend('defaultBackend', t.defaultBackend);
+  const failClosed = (at: string, v: unknown): void => {
+    if (v !== undefined && !isKeyList(v)) bad(at, 'must be a non-empty list of annotation keys when present');
+  };
+  failClosed('defaultBackendFailClosed', t.defaultBackendFailClosed);
 
   const hosts = new Set<string>();
   for (let i = 0; i < t.hosts.length; i++) {
@@ -96,6 +101,7 @@ function* checkSteps(value: unknown, opts: ValidateOptions): Generator<void, Tab
       bad(`${at}.tls`, `unknown certificate ${JSON.stringify(isObj(h.tls) ? h.tls.certificate : h.tls)}`);
     }
     refBackend(`${at}.fallbackBackend`, h.fallbackBackend);
+    failClosed(`${at}.fallbackFailClosed`, h.fallbackFailClosed);
     if (!Array.isArray(h.routes)) { bad(`${at}.routes`, 'must be an array'); continue; }
     const seen = new Set<string>();
     h.routes.forEach((r, j) => {
@@ -114,6 +120,7 @@ function* checkSteps(value: unknown, opts: ValidateOptions): Generator<void, Tab
       else if (r.policies.localWeight !== undefined && !(Number.isInteger(r.policies.localWeight) && (r.policies.localWeight as number) >= 0 && (r.policies.localWeight as number) <= 100)) {
         bad(`${rat}.policies`, 'policies.localWeight must be a whole number from 0 to 100');
       }
+      if (isObj(r.policies)) failClosed(`${rat}.policies.failClosed`, r.policies.failClosed);
       const prev = h.routes[j - 1];
       if (j > 0 && isObj(prev) && compareRoutes(prev, r) > 0) bad(rat, 'routes are not in precedence order');
     });

@@ -1,12 +1,14 @@
 // The typed annotation allow-list (DESIGN.md principle 7). Each supported annotation has a parser, a type
 // and a documented default; nothing read from an annotation ever becomes configuration text. Unknown
 // Portico annotations, ingress-nginx annotations Portico does not implement and malformed values each give
-// a diagnostic and are otherwise ignored.
+// a diagnostic and are otherwise ignored, except those that guard access, which fail closed
+// (see access-control.ts).
+import { guardOf, unenforcedMessage, type UnenforcedGuard } from './access-control.ts';
+import { NGINX_PREFIX, PORTICO_PREFIX } from './annotation-prefixes.ts';
 import type { DiagnosticCode } from './types.ts';
 import { compareStrings, show, type Fields } from './objects.ts';
 
-export const PORTICO_PREFIX = 'portico.dev/';
-export const NGINX_PREFIX = 'nginx.ingress.kubernetes.io/';
+export { NGINX_PREFIX, PORTICO_PREFIX } from './annotation-prefixes.ts';
 
 /** Per-Ingress settings read from annotations. */
 export interface IngressAnnotations {
@@ -83,18 +85,33 @@ function unsupported(key: string): AnnotationProblem | null {
   return null;
 }
 
+export interface ParsedAnnotations {
+  values: IngressAnnotations;
+  /** Access-control annotations Portico does not enforce: the routes they guard answer 503. Key order. */
+  unenforced: UnenforcedGuard[];
+  problems: AnnotationProblem[];
+}
+
 /** Reads the allow-listed annotations of one Ingress; every other portico.dev/ or ingress-nginx annotation
- * is reported once. Annotations of other tools are none of our business and pass silently. */
-export function parseAnnotations(annotations: Fields): { values: IngressAnnotations; problems: AnnotationProblem[] } {
+ * is reported once (a guard as AccessControlNotEnforced, anything else as unknown or unsupported).
+ * Annotations of other tools are none of our business and pass silently. */
+export function parseAnnotations(annotations: Fields): ParsedAnnotations {
   const values: IngressAnnotations = { ...DEFAULT_ANNOTATIONS };
   const problems: AnnotationProblem[] = [];
+  const unenforced: UnenforcedGuard[] = [];
   for (const spec of SUPPORTED_ANNOTATIONS) {
     if (Object.hasOwn(annotations, spec.key)) applySpec<keyof IngressAnnotations>(spec as AnnotationSpec<keyof IngressAnnotations>, annotations[spec.key], values, problems);
   }
   for (const key of Object.keys(annotations).sort(compareStrings)) {
     if (SUPPORTED_KEYS.has(key)) continue;
+    const guard = guardOf(key, annotations[key]);
+    if (guard !== null) {
+      unenforced.push(guard);
+      problems.push({ code: 'AccessControlNotEnforced', message: unenforcedMessage(guard) });
+      continue;
+    }
     const p = unsupported(key);
     if (p !== null) problems.push(p);
   }
-  return { values, problems };
+  return { values, unenforced, problems };
 }

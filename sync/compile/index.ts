@@ -65,22 +65,52 @@ function reportBackendProblems(plans: readonly IngressPlan[], resolve: BackendRe
   }
 }
 
-function buildHost(h: HostBuild, tls: Map<string, { info: CertificateInfo } | null>, use: (ref: BackendRef) => string): HostRoutes {
+/** Unenforced guards per host that apply to every route of the host (client certificates: nginx checks them
+ * in the TLS handshake of the whole server, so one Ingress's auth-tls-* guards the other Ingresses' paths). */
+function hostGuards(plans: readonly IngressPlan[]): Map<string, string[]> {
+  const out = new Map<string, string[]>();
+  for (const plan of plans) {
+    const keys = plan.guards.filter((g) => g.scope === 'hosts').map((g) => g.key);
+    if (keys.length === 0) continue;
+    for (const host of plan.hosts) out.set(host, [...(out.get(host) ?? []), ...keys]);
+  }
+  return out;
+}
+
+/** Fail closed: the sorted, distinct guards `owner` asks for on its own routes plus its host's; undefined
+ * when there are none (so tables without guards keep their exact form and hash). */
+function failClosed(owner: IngressPlan | null, onHost: readonly string[] = []): string[] | undefined {
+  const keys = new Set(onHost);
+  for (const g of owner?.guards ?? []) if (g.scope === 'routes') keys.add(g.key);
+  return keys.size === 0 ? undefined : [...keys].sort(compareStrings);
+}
+
+function buildHost(h: HostBuild, tls: Map<string, { info: CertificateInfo } | null>, guards: ReadonlyMap<string, string[]>, use: (ref: BackendRef) => string): HostRoutes {
   const hasTls = tls.has(h.host);
-  const routes: Route[] = [...h.routes.values()].map(({ path, owner }) => ({
-    path: path.path,
-    pathType: path.pathType,
-    backend: use(path.backend),
-    source: { namespace: owner.ref.namespace, name: owner.ref.name },
-    // localWeight only when set: tables without multi-cluster weights keep their exact form (and hash).
-    policies: owner.clusterWeight === 100 ? { sslRedirect: hasTls && owner.sslRedirect } : { sslRedirect: hasTls && owner.sslRedirect, localWeight: owner.clusterWeight },
-  }));
+  const onHost = guards.get(h.host);
+  const routes: Route[] = [...h.routes.values()].map(({ path, owner }) => {
+    const closed = failClosed(owner, onHost);
+    return {
+      path: path.path,
+      pathType: path.pathType,
+      backend: use(path.backend),
+      source: { namespace: owner.ref.namespace, name: owner.ref.name },
+      // Optional policies only when set: tables without them keep their exact form (and hash).
+      policies: {
+        sslRedirect: hasTls && owner.sslRedirect,
+        ...(owner.clusterWeight === 100 ? {} : { localWeight: owner.clusterWeight }),
+        ...(closed === undefined ? {} : { failClosed: closed }),
+      },
+    };
+  });
   const cert = tls.get(h.host);
+  const fallbackClosed = h.fallback === null ? undefined : failClosed(h.fallbackOwner, onHost);
   return {
     host: h.host,
     tls: hasTls ? { certificate: cert === null || cert === undefined ? null : cert.info.id } : null,
     routes,
     fallbackBackend: h.fallback === null ? null : use(h.fallback),
+    ...(fallbackClosed === undefined ? {} : { fallbackFailClosed: fallbackClosed }),
   };
 }
 
@@ -112,8 +142,10 @@ export function compile(objects: ClusterObjects, options: Partial<CompileOptions
     if (!used.has(ref.id)) used.set(ref.id, resolve(ref));
     return ref.id;
   };
-  const hostEntries = [...hosts.values()].map((h) => buildHost(h, tls, use));
-  const defaultBackend = defaultRef === null ? null : use(defaultRef);
+  const guards = hostGuards(plans);
+  const hostEntries = [...hosts.values()].map((h) => buildHost(h, tls, guards, use));
+  const defaultBackend = defaultRef === null ? null : use(defaultRef.ref);
+  const defaultClosed = defaultRef === null ? undefined : failClosed(defaultRef.owner);
   for (const { backend: b, problem } of used.values()) {
     // A missing Service or port is already reported on the Ingress; this is the Service that exists but
     // has nothing ready (scaled to zero, crash-looping, or a selector that matches no pod).
@@ -127,6 +159,7 @@ export function compile(objects: ClusterObjects, options: Partial<CompileOptions
   const table = sealTable({
     hosts: hostEntries,
     defaultBackend,
+    ...(defaultClosed === undefined ? {} : { defaultBackendFailClosed: defaultClosed }),
     backends: [...used.values()].map((r) => r.backend),
     certificates: [...certs.values()].map((c) => c.info),
   });

@@ -3,6 +3,7 @@
 // conflicts between Ingresses are settled later, in precedence order (see routes.ts).
 import { isValidRuleHost, pathProblem } from '../../gateway/table/names.ts';
 import type { ObjectRef, PathType } from '../../gateway/table/schema.ts';
+import type { UnenforcedGuard } from './access-control.ts';
 import { parseAnnotations } from './annotations.ts';
 import type { Report } from './diagnostics.ts';
 import { fields, items, name, refOf, show, text, type ObjectInfo } from './objects.ts';
@@ -48,6 +49,8 @@ export interface IngressPlan {
   tls: TlsPlan[];
   sslRedirect: boolean;
   clusterWeight: number;
+  /** Access-control annotations Portico does not enforce: what they guard answers 503 (fail closed). */
+  guards: UnenforcedGuard[];
 }
 
 const PATH_TYPES: Readonly<Record<string, PathType>> = {
@@ -176,7 +179,7 @@ export function planIngress(info: ObjectInfo, report: Report): IngressPlan {
   const ref = refOf(info);
   const namespace = ref.namespace;
   const spec = fields(fields(info.raw).spec);
-  const { values, problems } = parseAnnotations(info.annotations);
+  const { values, unenforced, problems } = parseAnnotations(info.annotations);
   for (const p of problems) report(p.code, p.message);
 
   const hosts: string[] = [];
@@ -200,5 +203,5 @@ export function planIngress(info: ObjectInfo, report: Report): IngressPlan {
   const hasDefault = spec.defaultBackend !== undefined && spec.defaultBackend !== null;
   const defaultBackend = hasDefault ? parseBackend(spec.defaultBackend, namespace, 'spec.defaultBackend', report) : null;
   const tls = listField(spec.tls, 'spec.tls', report).map((t, i) => parseTls(t, `spec.tls[${i}]`, report));
-  return { info, ref, hosts, paths, defaultBackend, tls, sslRedirect: values.sslRedirect, clusterWeight: values.clusterWeight };
+  return { info, ref, hosts, paths, defaultBackend, tls, sslRedirect: values.sslRedirect, clusterWeight: values.clusterWeight, guards: unenforced };
 }

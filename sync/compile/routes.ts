@@ -21,6 +21,8 @@ export interface HostBuild {
   /** `${pathType} ${path}` → the route that won it. */
   routes: Map<string, Claim>;
   fallback: BackendRef | null;
+  /** The Ingress whose spec.defaultBackend is the fallback. */
+  fallbackOwner: IngressPlan | null;
   /** One per Ingress with TLS for this host, oldest first. */
   tls: TlsCandidate[];
 }
@@ -37,8 +39,11 @@ export function mergeRoutes(plans: readonly IngressPlan[], reportFor: ReportFor)
   for (const plan of plans) {
     for (const host of plan.hosts) {
       let h = hosts.get(host);
-      if (h === undefined) hosts.set(host, (h = { host, routes: new Map(), fallback: null, tls: [] }));
-      if (h.fallback === null && plan.defaultBackend !== null) h.fallback = plan.defaultBackend;
+      if (h === undefined) hosts.set(host, (h = { host, routes: new Map(), fallback: null, fallbackOwner: null, tls: [] }));
+      if (h.fallback === null && plan.defaultBackend !== null) {
+        h.fallback = plan.defaultBackend;
+        h.fallbackOwner = plan;
+      }
     }
     const report = reportFor(plan);
     for (const path of plan.paths) {
@@ -60,7 +65,7 @@ export function mergeRoutes(plans: readonly IngressPlan[], reportFor: ReportFor)
 
 /** The table's default backend: the oldest Ingress's spec.defaultBackend. The others are told where
  * theirs is still used (as the fallback of their own hosts). */
-export function pickDefaultBackend(plans: readonly IngressPlan[], hosts: ReadonlyMap<string, HostBuild>, reportFor: ReportFor): BackendRef | null {
+export function pickDefaultBackend(plans: readonly IngressPlan[], hosts: ReadonlyMap<string, HostBuild>, reportFor: ReportFor): { ref: BackendRef; owner: IngressPlan } | null {
   const withDefault = plans.filter((p) => p.defaultBackend !== null);
   const winner = withDefault[0];
   if (winner === undefined || winner.defaultBackend === null) return null;
@@ -74,5 +79,5 @@ export function pickDefaultBackend(plans: readonly IngressPlan[], hosts: Readonl
       `spec.defaultBackend ${mine.id} is not the default for requests that match no host: Ingress ${refId(winner.ref)} provides ${winner.defaultBackend.id} and takes precedence because ${precedenceReason(winner.info, plan.info)}; ${still}`,
     );
   }
-  return winner.defaultBackend;
+  return { ref: winner.defaultBackend, owner: winner };
 }

@@ -104,7 +104,8 @@ export type DiagnosticCode =
   | 'TLSHostWithoutRule'     // spec.tls names a host that no rule of the Ingress serves (harmless)
   | 'UnknownAnnotation'      // a portico.dev/ annotation we do not know
   | 'UnsupportedAnnotation'  // an ingress-nginx annotation Portico does not implement (snippets never)
-  | 'InvalidAnnotation';     // an allow-listed annotation with a malformed value
+  | 'InvalidAnnotation'      // an allow-listed annotation with a malformed value
+  | 'AccessControlNotEnforced'; // an access-control annotation Portico does not enforce: its routes answer 503
 
 export interface Diagnostic {
   code: DiagnosticCode;

@@ -64,7 +64,7 @@ table('cluster-weight', [
 const annotated = (annotations: Record<string, string>) => [CLS, ...WEB, ingress('web', { annotations, rules: [rule('a.com', prefix('/', 'web')), rule('b.com', prefix('/', 'web')), rule('c.com', prefix('/', 'web'))] })];
 
 table('other annotations', [
-  ...['configuration-snippet', 'server-snippet', 'auth-snippet', 'stream-snippet', 'modsecurity-snippet'].map(
+  ...['configuration-snippet', 'server-snippet', 'stream-snippet', 'modsecurity-snippet'].map(
     (a): Case => ({
       name: `nginx ${a} → UnsupportedAnnotation: snippets are never supported`,
       objects: annotated({ [`nginx.ingress.kubernetes.io/${a}`]: 'more_set_headers "X: y";' }),
@@ -73,7 +73,7 @@ table('other annotations', [
       check: (r) => expect(JSON.stringify(r.table)).not.toContain('more_set_headers'),
     }),
   ),
-  ...['rewrite-target', 'use-regex', 'proxy-body-size', 'force-ssl-redirect', 'auth-url', 'canary'].map(
+  ...['rewrite-target', 'use-regex', 'proxy-body-size', 'force-ssl-redirect', 'canary'].map(
     (a): Case => ({
       name: `nginx ${a} → UnsupportedAnnotation`,
       objects: annotated({ [`nginx.ingress.kubernetes.io/${a}`]: 'x' }),
@@ -107,7 +107,7 @@ table('other annotations', [
 
 describe('parseAnnotations (unit)', () => {
   it('defaults with no annotations', () => {
-    expect(parseAnnotations({})).toEqual({ values: { sslRedirect: true, clusterWeight: 100 }, problems: [] });
+    expect(parseAnnotations({})).toEqual({ values: { sslRedirect: true, clusterWeight: 100 }, unenforced: [], problems: [] });
   });
   it('every allow-listed annotation parses its documented values', () => {
     for (const spec of SUPPORTED_ANNOTATIONS.filter((s) => s.setting === 'sslRedirect')) {
@@ -132,6 +132,6 @@ describe('parseAnnotations (unit)', () => {
   it('an inherited key is not an annotation', () => {
     const proto = { 'portico.dev/ssl-redirect': 'false' };
     const annotations = Object.create(proto) as Record<string, unknown>;
-    expect(parseAnnotations(annotations)).toEqual({ values: { sslRedirect: true, clusterWeight: 100 }, problems: [] });
+    expect(parseAnnotations(annotations)).toEqual({ values: { sslRedirect: true, clusterWeight: 100 }, unenforced: [], problems: [] });
   });
 });

@@ -50,14 +50,20 @@ export function run(objs: ClusterObjects, options?: Partial<CompileOptions>): Co
 export interface HostSummary {
   /** Present only when the host has TLS: the certificate id, or null for the default certificate. */
   tls?: string | null;
-  /** Present only when non-null. */
+  /** Present only when non-null, plus ` closed(...)` when it fails closed. */
   fallback?: string;
-  /** `Prefix "/api" -> default/api:80 [default/web]`, plus ` redirect` when sslRedirect. */
+  /** `Prefix "/api" -> default/api:80 [default/web]`, plus ` redirect` when sslRedirect, ` local-weight=N`, and
+   * ` closed(auth-url, ...)` when it fails closed (ingress-nginx annotation names without their prefix). */
   routes: string[];
 }
 
+/** ` closed(key, ...)` for a fail-closed route or fallback, with the annotation names short (no prefix). */
+function closedSuffix(keys: readonly string[] | undefined): string {
+  return keys === undefined ? '' : ` closed(${keys.map((k) => k.replace(/^nginx\.ingress\.kubernetes\.io\//, '')).join(', ')})`;
+}
+
 export function routeLine(r: RoutingTable['hosts'][number]['routes'][number]): string {
-  return `${r.pathType} ${JSON.stringify(r.path)} -> ${r.backend} [${r.source.namespace}/${r.source.name}]${r.policies.sslRedirect ? ' redirect' : ''}${r.policies.localWeight !== undefined ? ` local-weight=${r.policies.localWeight}` : ''}`;
+  return `${r.pathType} ${JSON.stringify(r.path)} -> ${r.backend} [${r.source.namespace}/${r.source.name}]${r.policies.sslRedirect ? ' redirect' : ''}${r.policies.localWeight !== undefined ? ` local-weight=${r.policies.localWeight}` : ''}${closedSuffix(r.policies.failClosed)}`;
 }
 
 export function hostSummary(t: RoutingTable): Record<string, HostSummary> {
@@ -65,7 +71,7 @@ export function hostSummary(t: RoutingTable): Record<string, HostSummary> {
   for (const h of t.hosts) {
     const s: HostSummary = { routes: h.routes.map(routeLine) };
     if (h.tls !== null) s.tls = h.tls.certificate;
-    if (h.fallbackBackend !== null) s.fallback = h.fallbackBackend;
+    if (h.fallbackBackend !== null) s.fallback = h.fallbackBackend + closedSuffix(h.fallbackFailClosed);
     out[h.host] = s;
   }
   return out;

@@ -196,6 +196,27 @@ describe('loading', () => {
     }
   });
 
+  it('keeps every fail-closed guard through publish and load (routes, a host fallback, the default backend)', async () => {
+    const guard = { 'nginx.ingress.kubernetes.io/auth-url': 'http://auth.test/' };
+    const w = compile(objects(
+      ourClass(), service('web', [{ address: '127.0.0.1', port: 8000 }]),
+      ingress('guarded', { host: 'app.test', paths: [{ path: '/', service: 'web' }], defaultBackend: 'web', annotations: guard }),
+    ));
+    expect(w.table.defaultBackendFailClosed).toEqual(['nginx.ingress.kubernetes.io/auth-url']);
+    await publisherFor().publish(w);
+    const live = new LiveTable();
+    const s = source(live);
+    await s.start();
+    try {
+      await waitFor(() => live.table?.version === w.table.version, 5_000, () => 'guarded version');
+      expect(live.table).toEqual(w.table);
+      expect(live.current!.matcher.match('app.test', '/').failClosed).toEqual(['nginx.ingress.kubernetes.io/auth-url']);
+      expect(live.current!.matcher.match('other.test', '/').failClosed).toEqual(['nginx.ingress.kubernetes.io/auth-url']);
+    } finally {
+      await s.close();
+    }
+  });
+
   it('loads a table split over several parts (1,200 hosts)', async () => {
     const big = world(1200, 4);
     await publisherFor().publish(big);

@@ -68,8 +68,8 @@ const slice = (svcName: string, addrs: string[]) => ({
   metadata: { name: `${svcName}-1`, namespace: NS, labels: { 'kubernetes.io/service-name': svcName, 'endpointslice.kubernetes.io/managed-by': 'portico-tests' } },
   addressType: 'IPv4', ports: [{ name: 'http', port: 8080, protocol: 'TCP' }], endpoints: addrs.map((a) => ({ addresses: [a], conditions: { ready: true } })),
 });
-const ing = (name: string, host: string, o: { service?: string; paths?: string[]; className?: string; tls?: string } = {}) => ({
-  apiVersion: 'networking.k8s.io/v1', kind: 'Ingress', metadata: { name, namespace: NS },
+const ing = (name: string, host: string, o: { service?: string; paths?: string[]; className?: string; tls?: string; annotations?: Record<string, string> } = {}) => ({
+  apiVersion: 'networking.k8s.io/v1', kind: 'Ingress', metadata: { name, namespace: NS, ...(o.annotations ? { annotations: o.annotations } : {}) },
   spec: {
     ingressClassName: o.className ?? 'portico',
     ...(o.tls ? { tls: [{ hosts: [host], secretName: o.tls }] } : {}),
@@ -187,6 +187,17 @@ describe('Ingress status and Events', () => {
     expect(mine.find((e) => e.reason === 'Sync')?.type).toBe('Normal');
     expect(mine.find((e) => e.reason === 'ServiceNotFound')).toMatchObject({ type: 'Warning' });
     expect(mine.find((e) => e.reason === 'ServiceNotFound')!.message).toMatch(/missing/);
+  });
+
+  it('fails closed on an access-control annotation it does not enforce: a Warning Event, and the route published as 503', async () => {
+    await create(ing('private', 'private.test', { annotations: { 'nginx.ingress.kubernetes.io/auth-url': 'http://oauth2-proxy.auth.svc/oauth2/auth' } }) as KubernetesObject);
+    const events = async () => (await admin.request<{ items: { reason: string; type: string; involvedObject: { name: string }; message: string }[] }>('GET', `/api/v1/namespaces/${NS}/events`)).items;
+    await waitFor(async () => (await events()).some((e) => e.involvedObject.name === 'private' && e.reason === 'AccessControlNotEnforced'), 10_000, () => 'the warning event');
+    const warning = (await events()).find((e) => e.involvedObject.name === 'private' && e.reason === 'AccessControlNotEnforced')!;
+    expect(warning.type).toBe('Warning');
+    expect(warning.message).toMatch(/auth-url.*503 \(fail closed\)/);
+    await waitFor(async () => (await hostOf('private.test')) !== undefined, 10_000, () => 'private.test');
+    expect((await hostOf('private.test'))!.routes.map((x) => x.policies.failClosed)).toEqual([['nginx.ingress.kubernetes.io/auth-url']]);
   });
 });
 

@@ -77,6 +77,14 @@ export const CASES: Case[] = [
     },
   },
   {
+    name: 'a route guarded by an access-control annotation Portico does not enforce answers 503 (fail closed)',
+    async run(t) {
+      const r = await get(t, '/anything', 'guarded.test');
+      expect(r.status).toBe(503);
+      expect(r.text).toBe('503 Service Unavailable\n');
+    },
+  },
+  {
     name: 'the query string reaches the backend unchanged',
     async run(t) {
       expect(echo(await get(t, '/q?a=1&b=two%20words&a=3', 'app.test')).url).toBe('/q?a=1&b=two%20words&a=3');

@@ -45,13 +45,16 @@ function cluster(updated: boolean) {
     ingress('wild', { host: '*.wild.test', paths: [{ path: '/', service: 'wild' }] }),
     ingress('secure', { host: 'secure.test', paths: [{ path: '/', service: 'one' }], tls: [{ hosts: ['secure.test'], secretName: 's-secure' }] }),
     ingress('other', { host: 'other.test', paths: [{ path: '/', service: 'one' }], tls: [{ hosts: ['other.test'], secretName: 's-other' }] }),
+    // Fail closed: an access-control annotation Portico does not enforce.
+    ingress('guarded', { host: 'guarded.test', paths: [{ path: '/', service: 'one' }], annotations: { 'nginx.ingress.kubernetes.io/auth-url': 'http://auth.test/' } }),
     ...(updated ? [ingress('fb', { host: 'fb.test', paths: [{ path: '/only', service: 'one' }], defaultBackend: 'def' })] : []),
   );
 }
 
 async function publish(updated: boolean): Promise<void> {
   const r = compile(cluster(updated));
-  expect(r.diagnostics.filter((d) => d.severity !== 'Info')).toEqual([]); // Info: the 'down' service has no ready endpoint, on purpose
+  // Info: the 'down' service has no ready endpoint, on purpose; the Warning: the guarded Ingress fails closed, on purpose.
+  expect(r.diagnostics.filter((d) => d.severity !== 'Info').map((d) => `${d.code} ${d.object.name}`)).toEqual(['AccessControlNotEnforced guarded']);
   expect((await publisher.publish(r)).kind).toBe('published');
 }
 

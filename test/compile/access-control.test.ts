@@ -1,0 +1,194 @@
+// Fail closed: an access-control annotation Portico does not enforce makes what it guards answer 503 (a
+// route, a host's fallback, the default backend) with a Warning, whatever its value, and never leaves it
+// open. The annotation names are ingress-nginx's (docs/user-guide/nginx-configuration/annotations.md).
+import { describe, expect, it } from 'vitest';
+import { explain } from '../../cli/inspect/views.ts';
+import { guardOf } from '../../sync/compile/access-control.ts';
+import { app, backend, cls, ingress, prefix, rule, tls } from './builders.ts';
+import { runCase, type Case } from './cases.ts';
+
+const CLS = cls();
+const WEB = app('web');
+const N = 'nginx.ingress.kubernetes.io/';
+const guarded = (annotations: Record<string, string>) => [CLS, ...WEB, ingress('web', { annotations, rules: [rule('foo.com', prefix('/', 'web'))] })];
+const closedRoute = (...names: string[]) => ({ 'foo.com': { routes: [`Prefix "" -> default/web:80 [default/web] closed(${names.join(', ')})`] } });
+const openRoute = { 'foo.com': { routes: ['Prefix "" -> default/web:80 [default/web]'] } };
+
+function table(name: string, cases: Case[]): void {
+  describe(name, () => {
+    for (const c of cases) it(c.name, () => void runCase(c));
+  });
+}
+
+/** Route-scoped guards with a typical value and a malformed one each: both must close the route. */
+const ROUTE_GUARDS: [string, string, string][] = [
+  ['auth-url', 'http://oauth2-proxy.auth.svc/oauth2/auth', ''],
+  ['auth-signin', 'https://auth.example.com/oauth2/start?rd=$escaped_request_uri', '::'],
+  ['auth-method', 'GET', 'FETCH;'],
+  ['auth-signin-redirect-param', 'rd', ''],
+  ['auth-request-redirect', 'https://foo.com/', '\n'],
+  ['auth-response-headers', 'X-Auth-Request-User, X-Auth-Request-Email', ',,'],
+  ['auth-proxy-set-headers', 'auth/proxy-headers', 'no-such-configmap'],
+  ['auth-always-set-cookie', 'true', 'yes'],
+  ['auth-cache-key', '$remote_user$http_authorization', ''],
+  ['auth-cache-duration', '200 202 401 5m', 'forever'],
+  ['auth-keepalive', '10', '-1'],
+  ['auth-snippet', 'proxy_set_header Foo-Header 42;', ''],
+  ['auth-type', 'basic', 'kerberos'],
+  ['auth-secret', 'basic-auth', 'missing-secret'],
+  ['auth-secret-type', 'auth-map', 'auth-blob'],
+  ['auth-realm', 'Authentication Required - foo', ''],
+  ['satisfy', 'any', 'some'],
+  ['whitelist-source-range', '10.0.0.0/24,172.10.0.1', 'not-a-cidr'],
+  ['allowlist-source-range', '192.168.0.0/16, 2001:db8::/32', '300.1.1.1/8'],
+  ['denylist-source-range', '10.0.0.0/8', '10.0.0.0/99'],
+  ['limit-rps', '5', 'lots'],
+  ['limit-rpm', '300', '-3'],
+  ['limit-burst-multiplier', '3', 'x'],
+  ['limit-connections', '10', '1.5'],
+  ['limit-whitelist', '10.0.0.0/8', 'everyone'],
+  ['limit-allowlist', '10.0.0.0/8', 'everyone'],
+  ['global-rate-limit', '100', 'many'],
+  ['global-rate-limit-window', '1m', 'a while'],
+  ['global-rate-limit-key', '$remote_addr', ''],
+  ['global-rate-limit-ignored-cidrs', '10.0.0.0/8', 'x'],
+  ['enable-cors', 'true', 'sure'],
+  ['cors-allow-origin', 'https://origin-site.com:4443, https://*.example.com', 'not an origin'],
+  ['cors-allow-methods', 'PUT, GET, POST, OPTIONS', 'GET;'],
+  ['cors-allow-headers', 'X-Forwarded-For, X-app123-XPTO', '$$$'],
+  ['cors-expose-headers', '*, X-CustomResponseHeader', '$$$'],
+  ['cors-allow-credentials', 'false', 'maybe'],
+  ['cors-max-age', '600', 'ten'],
+  ['custom-headers', 'default/custom-headers', 'no/such/configmap'],
+];
+
+table(
+  'every access-control annotation fails closed, whatever its value',
+  ROUTE_GUARDS.flatMap(([name, good, bad]) =>
+    [good, bad].map(
+      (v): Case => ({
+        name: `${name}: ${JSON.stringify(v)} → 503 route + AccessControlNotEnforced`,
+        objects: guarded({ [N + name]: v }),
+        hosts: closedRoute(name),
+        diagnostics: ['AccessControlNotEnforced Ingress default/web'],
+        messages: [new RegExp(`annotation "nginx\\.ingress\\.kubernetes\\.io/${name}" guards access and .*, so the routes of this Ingress answer 503 \\(fail closed\\)`)],
+      }),
+    ),
+  ),
+);
+
+table('what is not an access-control annotation', [
+  ...['false', 'False', '0'].map(
+    (v): Case => ({ name: `enable-cors: ${JSON.stringify(v)} asks for no CORS policy: open, reported as unsupported`, objects: guarded({ [`${N}enable-cors`]: v }), hosts: openRoute, diagnostics: ['UnsupportedAnnotation Ingress default/web'] }),
+  ),
+  ...['false', 'true'].map(
+    (v): Case => ({
+      name: `enable-global-auth: ${JSON.stringify(v)}: there is no global auth to opt out of`,
+      objects: guarded({ [`${N}enable-global-auth`]: v }),
+      hosts: openRoute,
+      diagnostics: ['UnsupportedAnnotation Ingress default/web'],
+    }),
+  ),
+  ...['limit-rate', 'limit-rate-after'].map(
+    (a): Case => ({
+      name: `${a} shapes response bandwidth: unsupported, not a guard`,
+      objects: guarded({ [N + a]: '100' }),
+      hosts: openRoute,
+      diagnostics: ['UnsupportedAnnotation Ingress default/web'],
+    }),
+  ),
+  { name: 'annotations of other tools that look like guards pass silently', objects: guarded({ 'example.com/auth-url': 'x', 'nginx.org/basic-auth-secret': 'x' }), hosts: openRoute },
+]);
+
+table('what a guard closes', [
+  {
+    name: 'several guards on one Ingress: one diagnostic each, the route lists them sorted',
+    objects: guarded({ [`${N}limit-rps`]: '5', [`${N}auth-url`]: 'http://auth/', [`${N}whitelist-source-range`]: '10.0.0.0/8' }),
+    hosts: closedRoute('auth-url', 'limit-rps', 'whitelist-source-range'),
+    diagnostics: ['AccessControlNotEnforced Ingress default/web', 'AccessControlNotEnforced Ingress default/web', 'AccessControlNotEnforced Ingress default/web'],
+  },
+  {
+    name: 'a route guard closes only its own Ingress: another Ingress on the same host keeps serving',
+    objects: [CLS, ...WEB, ingress('admin', { annotations: { [`${N}auth-url`]: 'http://auth/' }, rules: [rule('foo.com', prefix('/admin', 'web'))] }), ingress('web', { created: 1, rules: [rule('foo.com', prefix('/', 'web'))] })],
+    hosts: { 'foo.com': { routes: ['Prefix "/admin" -> default/web:80 [default/admin] closed(auth-url)', 'Prefix "" -> default/web:80 [default/web]'] } },
+    diagnostics: ['AccessControlNotEnforced Ingress default/admin'],
+  },
+  {
+    name: 'client certificates guard the whole host (nginx checks them in the TLS handshake): other Ingresses on it close, other hosts do not',
+    objects: [
+      CLS,
+      ...WEB,
+      ingress('mtls', { annotations: { [`${N}auth-tls-secret`]: 'default/ca', [`${N}auth-tls-verify-client`]: 'on' }, tls: [tls('cert', 'foo.com')], rules: [rule('foo.com', prefix('/secure', 'web'))] }),
+      ingress('web', { created: 1, rules: [rule('foo.com', prefix('/', 'web')), rule('bar.com', prefix('/', 'web'))] }),
+    ],
+    hosts: {
+      'bar.com': { routes: ['Prefix "" -> default/web:80 [default/web]'] },
+      'foo.com': {
+        tls: null,
+        routes: ['Prefix "/secure" -> default/web:80 [default/mtls] redirect closed(auth-tls-secret, auth-tls-verify-client)', 'Prefix "" -> default/web:80 [default/web] redirect closed(auth-tls-secret, auth-tls-verify-client)'],
+      },
+    },
+    diagnostics: ['AccessControlNotEnforced Ingress default/mtls', 'AccessControlNotEnforced Ingress default/mtls', 'SecretNotFound Ingress default/mtls'],
+    messages: [/"nginx\.ingress\.kubernetes\.io\/auth-tls-secret" guards access .*, so every route of this Ingress's hosts answers 503/],
+  },
+  ...['auth-tls-verify-depth', 'auth-tls-error-page', 'auth-tls-pass-certificate-to-upstream', 'auth-tls-match-cn'].map(
+    (a): Case => ({ name: `${a} is a client-certificate guard too`, objects: guarded({ [N + a]: 'x' }), hosts: closedRoute(a), diagnostics: ['AccessControlNotEnforced Ingress default/web'] }),
+  ),
+  {
+    name: "the Ingress's spec.defaultBackend closes too: as its hosts' fallback and as the table's default backend",
+    objects: [CLS, ...WEB, ingress('web', { annotations: { [`${N}auth-type`]: 'basic', [`${N}auth-secret`]: 'htpasswd' }, defaultBackend: backend('web'), rules: [rule('foo.com', prefix('/app', 'web'))] })],
+    hosts: { 'foo.com': { fallback: 'default/web:80 closed(auth-secret, auth-type)', routes: ['Prefix "/app" -> default/web:80 [default/web] closed(auth-secret, auth-type)'] } },
+    defaultBackend: 'default/web:80',
+    diagnostics: ['AccessControlNotEnforced Ingress default/web', 'AccessControlNotEnforced Ingress default/web'],
+    check: (r) => expect(r.table.defaultBackendFailClosed).toEqual([`${N}auth-secret`, `${N}auth-type`]),
+  },
+  {
+    name: 'an unguarded default backend stays open (no field in the table)',
+    objects: [CLS, ...WEB, ingress('web', { defaultBackend: backend('web') })],
+    defaultBackend: 'default/web:80',
+    check: (r) => expect(r.table).not.toHaveProperty('defaultBackendFailClosed'),
+  },
+  {
+    name: 'the redirect to HTTPS stays: the HTTPS request is then refused',
+    objects: [CLS, ...WEB, ingress('web', { annotations: { [`${N}auth-url`]: 'http://auth/' }, tls: [tls(undefined, 'foo.com')], rules: [rule('foo.com', prefix('/', 'web'))] })],
+    hosts: { 'foo.com': { tls: null, routes: ['Prefix "" -> default/web:80 [default/web] redirect closed(auth-url)'] } },
+    diagnostics: ['AccessControlNotEnforced Ingress default/web'],
+  },
+  {
+    name: 'portico.dev/auth-jwt-* (not enforced in this version) closes the route',
+    objects: guarded({ 'portico.dev/auth-jwt-issuer': 'https://issuer.example.com/', 'portico.dev/auth-jwt-audiences': 'api' }),
+    hosts: { 'foo.com': { routes: ['Prefix "" -> default/web:80 [default/web] closed(portico.dev/auth-jwt-audiences, portico.dev/auth-jwt-issuer)'] } },
+    diagnostics: ['AccessControlNotEnforced Ingress default/web', 'AccessControlNotEnforced Ingress default/web'],
+  },
+  {
+    name: 'an ingress-nginx guard written with the portico.dev prefix still closes the route',
+    objects: guarded({ 'portico.dev/whitelist-source-range': '10.0.0.0/8' }),
+    hosts: { 'foo.com': { routes: ['Prefix "" -> default/web:80 [default/web] closed(portico.dev/whitelist-source-range)'] } },
+    diagnostics: ['AccessControlNotEnforced Ingress default/web'],
+  },
+  {
+    name: 'a guarded Ingress that loses a route conflict closes nothing of the winner',
+    objects: [CLS, ...WEB, ingress('old', { rules: [rule('foo.com', prefix('/', 'web'))] }), ingress('new', { created: 1, annotations: { [`${N}auth-url`]: 'http://auth/' }, rules: [rule('foo.com', prefix('/', 'web'))] })],
+    hosts: { 'foo.com': { routes: ['Prefix "" -> default/web:80 [default/old]'] } },
+    diagnostics: ['AccessControlNotEnforced Ingress default/new', 'RouteConflict Ingress default/new'],
+  },
+]);
+
+describe('guardOf (unit)', () => {
+  it('every family the ingress-nginx docs list is a guard under either prefix', () => {
+    for (const [name] of ROUTE_GUARDS) {
+      expect(guardOf(N + name, 'x'), name).toEqual({ key: N + name, scope: 'routes' });
+      expect(guardOf(`portico.dev/${name}`, 'x'), name).toEqual({ key: `portico.dev/${name}`, scope: 'routes' });
+    }
+  });
+  it('a non-string value of a switch is not "false": it fails closed', () => {
+    expect(guardOf(`${N}enable-cors`, false)).toEqual({ key: `${N}enable-cors`, scope: 'routes' });
+  });
+});
+
+describe('inspect explain', () => {
+  it('names the annotations a fail-closed answer comes from', () => {
+    const r = runCase({ name: 'explain', objects: guarded({ [`${N}auth-url`]: 'http://auth/', [`${N}limit-rps`]: '5' }), diagnostics: ['AccessControlNotEnforced Ingress default/web', 'AccessControlNotEnforced Ingress default/web'] });
+    expect(explain(r.table, 'http://foo.com/x', {}).answer).toBe(`503 (fail closed: access control not enforced: ${N}auth-url, ${N}limit-rps)`);
+  });
+});
