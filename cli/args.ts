@@ -3,7 +3,7 @@ import { readFileSync } from 'node:fs';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { UsageError } from '../gateway/errors.ts';
 import type { ListenAddress } from '../gateway/runtime/node.ts';
-import type { TunnelAddress } from '../gateway/tunnel/protocol.ts';
+import type { TunnelAddress } from '../gateway/table/tunnel-protocol.ts';
 import { isValidClusterName } from '../gateway/table/redis-layout.ts';
 
 export function parseFlags<T extends NonNullable<ParseArgsConfig['options']>>(argv: string[], options: T) {

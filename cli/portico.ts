@@ -4,7 +4,7 @@ import { UsageError } from '../gateway/errors.ts';
 import { parseFlags } from './args.ts';
 import { DASHBOARD_USAGE, runDashboard } from './dashboard.ts';
 import { INSPECT_USAGE, runInspect } from './inspect/command.ts';
-import { InspectError } from './inspect/read.ts';
+import { InspectError } from '../gateway/inspect/read.ts';
 import { BundleError } from '../gateway/table/bundle.ts';
 import { KeySecretError, runEnsureKeySecrets } from './key-secrets.ts';
 import { generateKeySet, KEY_FILES } from './keys.ts';

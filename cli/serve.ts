@@ -8,7 +8,7 @@ import type { LiveTable } from '../gateway/live.ts';
 import { Metrics, renderMetrics } from '../gateway/metrics.ts';
 import { DEFAULT_TIMEOUTS, type UpstreamTimeouts } from '../gateway/proxy/pools.ts';
 import { startNodeGateway, type ListenAddress } from '../gateway/runtime/node.ts';
-import type { TunnelAddress } from '../gateway/tunnel/protocol.ts';
+import type { TunnelAddress } from '../gateway/table/tunnel-protocol.ts';
 import type { PeerTable } from '../gateway/decide.ts';
 import { duration, listenAddress } from './args.ts';
 import { log } from './log.ts';

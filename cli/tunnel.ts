@@ -11,7 +11,7 @@ import { Peers, type PeerConfig } from '../gateway/tunnel/peers.ts';
 import { newStats } from '../gateway/tunnel/relay.ts';
 import { DEFAULT_TIMEOUTS } from '../gateway/proxy/pools.ts';
 import { RedisTableSource } from '../gateway/source/redis.ts';
-import type { TunnelAddress } from '../gateway/tunnel/protocol.ts';
+import type { TunnelAddress } from '../gateway/table/tunnel-protocol.ts';
 import { startTunnel } from '../gateway/tunnel/server.ts';
 import { clusterPair, duration, listenAddress, parseFlags, readText, tunnelAddress } from './args.ts';
 import { loadJwk, loadVerifyingKeys } from './keys.ts';

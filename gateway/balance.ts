@@ -1,11 +1,6 @@
 // Endpoint choice: round-robin over a backend's ready endpoints. The counter lives per backend id and
 // survives table swaps, so a swap does not send the next burst of requests to the first endpoint again.
-import type { Backend, Endpoint } from './table/schema.ts';
-
-/** `address:port`, IPv6 in brackets: the pool key, the URL authority and the label in errors. */
-export function endpointKey(e: Endpoint): string {
-  return e.address.includes(':') ? `[${e.address}]:${e.port}` : `${e.address}:${e.port}`;
-}
+import type { Backend } from './table/schema.ts';
 
 export class RoundRobin {
   private readonly next = new Map<string, number>();

@@ -10,9 +10,9 @@ import { rollback } from '../../sync/publish/redis.ts';
 import { parseFlags } from '../args.ts';
 import { loadVerifyingKeys } from '../keys.ts';
 import { parseRedisAccess, REDIS_FLAGS } from '../control-plane-flags.ts';
-import { fields, render, table, type Format } from './format.ts';
-import { currentPointer, history, InspectError, listClusters, loadVersion, resolveVersion, workers } from './read.ts';
-import { certRows, diff, explain, historyRows, routeRows, statusView } from './views.ts';
+import { fields, render, table, type Format } from '../../gateway/inspect/format.ts';
+import { currentPointer, history, InspectError, listClusters, loadVersion, resolveVersion, workers } from '../../gateway/inspect/read.ts';
+import { certRows, diff, explain, historyRows, routeRows, statusView } from '../../gateway/inspect/views.ts';
 
 export const INSPECT_USAGE = `usage: portico inspect <command> --redis URL [--cluster NAME] [--keys DIR] [-o table|json|yaml]
   status                      current version, publisher, counts, every worker and whether the fleet converged

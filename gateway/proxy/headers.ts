@@ -1,6 +1,7 @@
 // Header rules of the proxy hop (RFC 9110 7.6.1): hop-by-hop headers never cross the proxy in either
 // direction, and the X-Forwarded-* set is written by the edge, never trusted from the client (an edge
 // gateway is the first hop; a client could otherwise forge its address).
+import { TUNNEL_HEADER_PREFIX } from '../table/tunnel-protocol.ts';
 
 const HOP_BY_HOP = new Set([
   'connection', 'keep-alive', 'proxy-connection', 'proxy-authenticate', 'proxy-authorization',
@@ -10,9 +11,6 @@ const HOP_BY_HOP = new Set([
   // HTTP/2 only: a `http2-settings` header belongs to the h2c upgrade of one connection.
   'http2-settings',
 ]);
-
-/** Prefix of the node-local tunnel's own headers (gateway/tunnel/protocol.ts). */
-export const TUNNEL_HEADER_PREFIX = 'portico-';
 
 /** Headers the edge sets itself on the request it forwards. */
 const EDGE_SET = new Set(['x-forwarded-for', 'x-forwarded-proto', 'x-forwarded-host', 'x-forwarded-port', 'x-real-ip', 'x-request-id', 'host']);
@@ -51,7 +49,7 @@ export function upstreamRequestHeaders(raw: readonly string[], connection: strin
     if (name.charCodeAt(0) === 58 /* : */) continue; // HTTP/2 pseudo-headers
     const lower = name.toLowerCase();
     if (HOP_BY_HOP.has(lower) || EDGE_SET.has(lower) || (listed !== null && listed.has(lower))) continue;
-    // portico-* headers are the tunnel's protocol (gateway/tunnel/protocol.ts): a client never gets to set them.
+    // portico-* headers are the tunnel's protocol (gateway/table/tunnel-protocol.ts): a client never gets to set them.
     if (lower.charCodeAt(0) === 112 /* p */ && lower.startsWith(TUNNEL_HEADER_PREFIX)) continue;
     // HTTP/2 clients split cookies into several fields; HTTP/1.1 upstreams need one (RFC 9113 8.2.3).
     if (lower === 'cookie') (cookies ??= []).push(raw[i + 1]!);

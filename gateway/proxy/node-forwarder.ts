@@ -15,9 +15,9 @@ import { classifyUpstreamError, type UpstreamError } from '../errors.ts';
 import type { Metrics } from '../metrics.ts';
 import { SERVER_NAME, statusBody } from '../responses.ts';
 import { downstreamResponseHeaders, requestIdFor, upstreamRequestHeaders } from './headers.ts';
-import { endpointKey, type UpstreamPools } from './pools.ts';
+import type { UpstreamPools } from './pools.ts';
 import type { Endpoint } from '../table/schema.ts';
-import { BACKEND_HEADER, ENDPOINT_HEADER, PEER_HEADER, tunnelErrorOf } from '../tunnel/protocol.ts';
+import { BACKEND_HEADER, ENDPOINT_HEADER, endpointKey, PEER_HEADER, tunnelErrorOf } from '../table/tunnel-protocol.ts';
 
 export type NodeEnv = {
   Bindings: { incoming: IncomingMessage | Http2ServerRequest; outgoing: ServerResponse | Http2ServerResponse };

@@ -14,8 +14,7 @@ import { SERVER_NAME, statusBody } from '../responses.ts';
 import type { NodeForwarderDeps } from './node-forwarder.ts';
 import { nodeFacts } from './node-forwarder.ts';
 import { downstreamResponseHeaders, requestIdFor, upstreamRequestHeaders } from './headers.ts';
-import { endpointKey } from './pools.ts';
-import { ENDPOINT_HEADER, tunnelErrorOf } from '../tunnel/protocol.ts';
+import { ENDPOINT_HEADER, endpointKey, tunnelErrorOf } from '../table/tunnel-protocol.ts';
 
 function rawAnswer(socket: Duplex, status: number, extra: string[] = []): void {
   const body = statusBody(status);

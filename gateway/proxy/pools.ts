@@ -1,12 +1,9 @@
 // One keep-alive connection pool per upstream endpoint (address:port). Pools of endpoints that left the
 // table are closed gracefully: requests in flight on them finish first.
 import { Pool } from 'undici';
-import { endpointKey } from '../balance.ts';
 import type { Endpoint } from '../table/schema.ts';
-import type { TunnelAddress } from '../tunnel/protocol.ts';
+import { endpointKey, type TunnelAddress } from '../table/tunnel-protocol.ts';
 
-// endpointKey lives in balance.ts so the Web forwarder can use it without importing undici.
-export { endpointKey };
 
 export interface UpstreamTimeouts {
   /** TCP connect. */
@@ -31,7 +28,7 @@ export class UpstreamPools {
     });
   }
 
-  /** Whether requests go through the tunnel (they then name their endpoint in a header, gateway/tunnel/protocol.ts). */
+  /** Whether requests go through the tunnel (they then name their endpoint in a header, gateway/table/tunnel-protocol.ts). */
   get viaTunnel(): boolean {
     return this.tunnel !== null;
   }

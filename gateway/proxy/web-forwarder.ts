@@ -3,11 +3,11 @@
 // robin with failover on a refused connect, 502/504 as the gateway's own answers, bodies streamed both
 // ways (duplex: 'half'), redirects passed through to the client (redirect: 'manual').
 import type { ForwardRequest } from '../app.ts';
-import { endpointKey, type RoundRobin } from '../balance.ts';
+import type { RoundRobin } from '../balance.ts';
 import { classifyUpstreamError, UpstreamError } from '../errors.ts';
 import type { Metrics } from '../metrics.ts';
 import { plainResponse } from '../responses.ts';
-import { ENDPOINT_HEADER, ERROR_HEADER, TunnelReportedError } from '../tunnel/protocol.ts';
+import { ENDPOINT_HEADER, endpointKey, ERROR_HEADER, TunnelReportedError } from '../table/tunnel-protocol.ts';
 import { downstreamResponseHeaders, requestIdFor, upstreamRequestHeaders } from './headers.ts';
 
 /** fetch() as the runtime provides it; `init` may carry runtime extras (Deno's `client`). */

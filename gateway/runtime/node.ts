@@ -12,10 +12,11 @@ import type { LiveTable } from '../live.ts';
 import type { Metrics } from '../metrics.ts';
 import { nodeBindings, type NodeEnv } from '../proxy/node-forwarder.ts';
 import { createUpgradeHandler } from '../proxy/node-upgrade.ts';
-import { DEFAULT_TIMEOUTS, endpointKey, UpstreamPools, type UpstreamTimeouts } from '../proxy/pools.ts';
+import { DEFAULT_TIMEOUTS, UpstreamPools, type UpstreamTimeouts } from '../proxy/pools.ts';
+import { endpointKey } from '../table/tunnel-protocol.ts';
 import { SniContexts } from '../tls/contexts.ts';
 import { generateSelfSignedCertificate } from '../tls/selfsigned.ts';
-import type { TunnelAddress } from '../tunnel/protocol.ts';
+import type { TunnelAddress } from '../table/tunnel-protocol.ts';
 
 export interface ListenAddress { host: string; port: number }
 

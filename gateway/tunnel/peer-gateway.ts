@@ -11,7 +11,8 @@ import type { LiveTable } from '../live.ts';
 import { UpstreamPools, type UpstreamTimeouts } from '../proxy/pools.ts';
 import type { Backend } from '../table/schema.ts';
 import { PeerTokenError, verifyPeerToken } from './peer-token.ts';
-import { allowedEndpoints, BACKEND_HEADER, PEER_TOKEN_HEADER, relayedHeaders } from './protocol.ts';
+import { allowedEndpoints, BACKEND_HEADER, PEER_TOKEN_HEADER } from '../table/tunnel-protocol.ts';
+import { relayedHeaders } from './relayed-headers.ts';
 import { answer, Relay, type TunnelStats } from './relay.ts';
 
 export interface PeerGatewayOptions {

@@ -8,7 +8,7 @@ import { classifyUpstreamError } from '../errors.ts';
 import { downstreamResponseHeaders } from '../proxy/headers.ts';
 import { hasRequestBody } from '../proxy/node-forwarder.ts';
 import { SERVER_NAME } from '../responses.ts';
-import { ERROR_HEADER, tunnelErrorOf } from './protocol.ts';
+import { ERROR_HEADER, tunnelErrorOf } from '../table/tunnel-protocol.ts';
 
 export interface TunnelStats {
   /** Requests relayed to a response. */

@@ -14,7 +14,8 @@ import type { Endpoint } from '../table/schema.ts';
 import { UpstreamPools, type UpstreamTimeouts } from '../proxy/pools.ts';
 import { answer, newStats, Relay, type TunnelStats } from './relay.ts';
 import { PEER_SERVERNAME, type Peers } from './peers.ts';
-import { allowedEndpoints, BACKEND_HEADER, ENDPOINT_HEADER, ERROR_HEADER, isBackendId, parseEndpoint, PEER_HEADER, PEER_TOKEN_HEADER, relayedHeaders, type TunnelAddress } from './protocol.ts';
+import { allowedEndpoints, BACKEND_HEADER, ENDPOINT_HEADER, ERROR_HEADER, isBackendId, parseEndpoint, PEER_HEADER, PEER_TOKEN_HEADER, type TunnelAddress } from '../table/tunnel-protocol.ts';
+import { relayedHeaders } from './relayed-headers.ts';
 
 export interface TunnelOptions {
   live: LiveTable;

@@ -1,7 +1,10 @@
 // Inputs and outputs of the pure compiler: Kubernetes objects in, { table, certificates, diagnostics } out.
 // The object types are the subset of the Kubernetes API fields the compiler reads (networking.k8s.io/v1,
 // discovery.k8s.io/v1, core/v1); anything else on the objects is ignored.
+import type { Diagnostic } from '../../gateway/table/diagnostics.ts';
 import type { CertificateMaterial, ObjectRef, RoutingTable } from '../../gateway/table/schema.ts';
+
+export type { Diagnostic, DiagnosticCode } from '../../gateway/table/diagnostics.ts';
 
 export interface ObjectMeta {
   namespace?: string;
@@ -82,37 +85,6 @@ export const DEFAULT_COMPILE_OPTIONS: CompileOptions = {
   controller: 'portico.dev/ingress-controller',
   annotationClass: 'portico',
 };
-
-/** Stable codes: tools, Events and metrics key on these, so never rename one. */
-export type DiagnosticCode =
-  | 'InvalidObject'          // missing name/namespace/spec where required
-  | 'InvalidHost'            // host not an RFC 1123 name or one-label wildcard
-  | 'InvalidPath'            // path not absolute, dot segments, bad characters
-  | 'InvalidPathType'        // pathType missing or unknown
-  | 'InvalidBackend'         // neither service nor resource, resource backends, port missing
-  | 'ServiceNotFound'
-  | 'ServicePortNotFound'    // port number/name not among the Service's ports
-  | 'ServiceTypeUnsupported' // ExternalName
-  | 'NoReadyEndpoints'       // info: backend has no ready endpoint (answers 503)
-  | 'DuplicateRule'          // same host + path + pathType twice within one Ingress
-  | 'RouteConflict'          // same host + path + pathType in an older Ingress: this one loses
-  | 'DefaultBackendConflict' // an older Ingress already provides the default backend
-  | 'SecretNotFound'
-  | 'SecretInvalid'          // not kubernetes.io/tls, or tls.crt/tls.key missing or unparsable
-  | 'CertificateKeyMismatch'
-  | 'CertificateHostMismatch' // the certificate does not cover a host it is used for
-  | 'TLSHostWithoutRule'     // spec.tls names a host that no rule of the Ingress serves (harmless)
-  | 'UnknownAnnotation'      // a portico.dev/ annotation we do not know
-  | 'UnsupportedAnnotation'  // an ingress-nginx annotation Portico does not implement (snippets never)
-  | 'InvalidAnnotation'      // an allow-listed annotation with a malformed value
-  | 'AccessControlNotEnforced'; // an access-control annotation Portico does not enforce: its routes answer 503
-
-export interface Diagnostic {
-  code: DiagnosticCode;
-  severity: 'Warning' | 'Info';
-  object: ObjectRef & { kind: 'Ingress' | 'IngressClass' | 'Service' | 'EndpointSlice' | 'Secret' };
-  message: string;
-}
 
 export interface CompileResult {
   table: RoutingTable;

@@ -2,7 +2,7 @@
 // route, a host's fallback, the default backend) with a Warning, whatever its value, and never leaves it
 // open. The annotation names are ingress-nginx's (docs/user-guide/nginx-configuration/annotations.md).
 import { describe, expect, it } from 'vitest';
-import { explain } from '../../cli/inspect/views.ts';
+import { explain } from '../../gateway/inspect/views.ts';
 import { guardOf } from '../../sync/compile/access-control.ts';
 import { app, backend, cls, ingress, prefix, rule, tls } from './builders.ts';
 import { runCase, type Case } from './cases.ts';

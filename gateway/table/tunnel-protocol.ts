@@ -1,10 +1,18 @@
-// The node-local tunnel's wire contract (issue 8). A worker sends the tunnel an ordinary HTTP/1.1 request,
+// The node-local tunnel's wire contract, shared by the workers that send and the tunnel that relays (so it
+// lives with the rest of the contract). A worker sends the tunnel an ordinary HTTP/1.1 request,
 // exactly as it would send it upstream (Host, X-Forwarded-*, body), plus one header naming the endpoint to
 // dial. The tunnel dials only endpoints of the current verified table: that header is the only thing a
 // caller controls, so it is checked against the table, never resolved as a name, never trusted as is.
-import { endpointKey } from '../balance.ts';
-import { downstreamResponseHeaders, TUNNEL_HEADER_PREFIX } from '../proxy/headers.ts';
-import type { RoutingTable } from '../table/schema.ts';
+import type { Endpoint, RoutingTable } from './schema.ts';
+
+/** `address:port`, IPv6 in brackets: how an endpoint is named on the wire, and the pool key, URL authority and
+ * error label everywhere else. */
+export function endpointKey(e: Endpoint): string {
+  return e.address.includes(':') ? `[${e.address}]:${e.port}` : `${e.address}:${e.port}`;
+}
+
+/** Every header of the tunnel protocol starts with this; no such header ever reaches an application or a client. */
+export const TUNNEL_HEADER_PREFIX = 'portico-';
 
 /** Where the tunnel listens: a Unix socket, or a loopback port (runtimes without Unix sockets). */
 export type TunnelAddress = { path: string } | { host: string; port: number };
@@ -15,7 +23,7 @@ export const ENDPOINT_HEADER = 'portico-endpoint';
 export const PEER_HEADER = 'portico-peer';
 /** Request header: the backend id (`namespace/service:port`) a peer cluster's gateway should pick an endpoint of. */
 export const BACKEND_HEADER = 'portico-backend';
-/** Request header, tunnel → peer gateway: the peer token (gateway/tunnel/peer-token.ts). */
+/** Request header, tunnel → peer gateway: the peer token (the tunnel's peer-token.ts). */
 export const PEER_TOKEN_HEADER = 'portico-peer-token';
 const BACKEND_ID = /^[a-z0-9]([a-z0-9.-]{0,251}[a-z0-9])?\/[a-z0-9]([a-z0-9.-]{0,251}[a-z0-9])?:[A-Za-z0-9-]{1,63}$/;
 
@@ -64,14 +72,3 @@ export function tunnelErrorOf(raw: readonly (Buffer | string)[]): TunnelReported
   }
   return null;
 }
-
-/** A request's headers for the next hop: minus this hop's hop-by-hop headers and every portico-* header (the
- * tunnel protocol's own: they never reach an application), plus `extra`. */
-export function relayedHeaders(raw: readonly string[], extra: readonly string[] = []): string[] {
-  const kept = downstreamResponseHeaders(raw);
-  const out: string[] = [];
-  for (let i = 0; i < kept.length; i += 2) if (!kept[i]!.toLowerCase().startsWith(TUNNEL_HEADER_PREFIX)) out.push(kept[i]!, kept[i + 1]!);
-  for (const h of extra) out.push(h);
-  return out;
-}
-

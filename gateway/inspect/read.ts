@@ -1,10 +1,10 @@
 // Reads what the control plane wrote (issue 6): clusters, pointer, history, a version's table and
 // diagnostics, worker heartbeats. Read-only; the table is verified with the public key when given.
 import type { Redis } from 'ioredis';
-import { openBundle, readManifestUnverified, verifyManifest, type Manifest, type VerifyingKeys } from '../../gateway/table/bundle.ts';
-import { redisLayout, type CurrentPointer, type Heartbeat, type HistoryEntry } from '../../gateway/table/redis-layout.ts';
-import type { CertificateMaterial, RoutingTable } from '../../gateway/table/schema.ts';
-import type { Diagnostic } from '../../sync/compile/types.ts';
+import { openBundle, readManifestUnverified, verifyManifest, type Manifest, type VerifyingKeys } from '../table/bundle.ts';
+import { redisLayout, type CurrentPointer, type Heartbeat, type HistoryEntry } from '../table/redis-layout.ts';
+import type { CertificateMaterial, RoutingTable } from '../table/schema.ts';
+import type { Diagnostic } from '../table/diagnostics.ts';
 
 export class InspectError extends Error {
   constructor(readonly code: 'PORTICO_UNKNOWN_CLUSTER' | 'PORTICO_UNKNOWN_VERSION' | 'PORTICO_REDIS_UNREACHABLE', message: string, readonly exitCode: number) {

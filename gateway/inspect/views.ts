@@ -1,10 +1,10 @@
 // What each inspection command shows, computed from what read.ts loaded. Pure: no Redis, no clock
 // except the `now` passed in, so every view is tested on its own.
 import { X509Certificate } from 'node:crypto';
-import { decide } from '../../gateway/decide.ts';
-import { compileMatcher, normalizeHost } from '../../gateway/table/match.ts';
-import type { CurrentPointer, HistoryEntry } from '../../gateway/table/redis-layout.ts';
-import type { Backend, HostRoutes, Route, RoutingTable } from '../../gateway/table/schema.ts';
+import { decide } from '../decide.ts';
+import { compileMatcher, normalizeHost } from '../table/match.ts';
+import type { CurrentPointer, HistoryEntry } from '../table/redis-layout.ts';
+import type { Backend, HostRoutes, Route, RoutingTable } from '../table/schema.ts';
 import type { LoadedVersion, WorkerView } from './read.ts';
 
 export const EXPIRY_WARNING_DAYS = 14;
