@@ -8,7 +8,7 @@
 import { base64url, CompactEncrypt, CompactSign, compactDecrypt, compactVerify, type CryptoKey, type KeyObject } from 'jose';
 import { canonicalJson } from './canonical.ts';
 import type { Backend, CertificateInfo, CertificateMaterial, HostRoutes, RoutingTable } from './schema.ts';
-import { SCHEMA_VERSION } from './schema.ts';
+import { SUPPORTED_SCHEMAS, type SchemaVersion } from './schema.ts';
 import { nextTurn, validateAsync } from './validate.ts';
 
 export type Key = CryptoKey | KeyObject | Uint8Array;
@@ -29,7 +29,7 @@ export interface PartRef { name: string; sha256: string; bytes: number }
 
 export interface Manifest extends PublishMeta {
   typ: 'portico.table';
-  schema: typeof SCHEMA_VERSION;
+  schema: SchemaVersion;
   version: string;
   hosts: number;
   routes: number;
@@ -85,7 +85,7 @@ function chunks<T>(xs: readonly T[], n: number): T[][] {
 }
 
 interface Head {
-  schema: typeof SCHEMA_VERSION;
+  schema: SchemaVersion;
   version: string;
   defaultBackend: string | null;
   defaultBackendFailClosed?: string[];
@@ -146,8 +146,8 @@ export function readManifestUnverified(jws: string, o: OpenOptions): Manifest {
 }
 
 function checkClaims(m: Manifest, o: OpenOptions): Manifest {
-  if (m.typ !== TYP || m.schema !== SCHEMA_VERSION || !Array.isArray(m.parts) || typeof m.version !== 'string' || !Number.isSafeInteger(m.seq)) {
-    throw new BundleError('PORTICO_BUNDLE_MANIFEST', `manifest is not a schema ${SCHEMA_VERSION} table manifest`);
+  if (m.typ !== TYP || !SUPPORTED_SCHEMAS.includes(m.schema) || !Array.isArray(m.parts) || typeof m.version !== 'string' || !Number.isSafeInteger(m.seq)) {
+    throw new BundleError('PORTICO_BUNDLE_MANIFEST', `manifest is not a table manifest of schema ${SUPPORTED_SCHEMAS.join(' or ')}`);
   }
   if (m.cluster !== o.cluster) throw new BundleError('PORTICO_BUNDLE_CLUSTER', `manifest is for cluster ${JSON.stringify(m.cluster)}, not ${JSON.stringify(o.cluster)}`);
   if (o.version !== undefined && m.version !== o.version) {

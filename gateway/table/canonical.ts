@@ -1,7 +1,7 @@
 // Canonical serialisation and content hash of a routing table. Same content → same bytes → same
 // version, whatever order the compiler produced things in (DESIGN.md principle 2).
 import { createHash } from 'node:crypto';
-import { SCHEMA_VERSION, type Backend, type HostRoutes, type Route, type RoutingTable } from './schema.ts';
+import type { Backend, HostRoutes, Route, RoutingTable, SchemaVersion } from './schema.ts';
 
 export type TableContent = Omit<RoutingTable, 'version' | 'schema'>;
 
@@ -41,14 +41,24 @@ export function canonicalContent(c: TableContent): TableContent {
   };
 }
 
+/** The oldest schema that carries this content (see SCHEMA_VERSION): 2 when anything fails closed, else 1. */
+export function schemaOf(c: TableContent): SchemaVersion {
+  if (c.defaultBackendFailClosed !== undefined) return 2;
+  for (const h of c.hosts) {
+    if (h.fallbackFailClosed !== undefined) return 2;
+    for (const r of h.routes) if (r.policies.failClosed !== undefined) return 2;
+  }
+  return 1;
+}
+
 export function contentHash(c: TableContent): string {
-  return 'sha256:' + createHash('sha256').update(canonicalJson({ schema: SCHEMA_VERSION, ...c })).digest('hex');
+  return 'sha256:' + createHash('sha256').update(canonicalJson({ schema: schemaOf(c), ...c })).digest('hex');
 }
 
 /** Orders the content canonically and stamps it with its schema and content-hash version. */
 export function sealTable(content: TableContent): RoutingTable {
   const c = canonicalContent(content);
-  return { schema: SCHEMA_VERSION, version: contentHash(c), ...c };
+  return { schema: schemaOf(c), version: contentHash(c), ...c };
 }
 
 /** The bytes that are stored, signed and compared: canonical JSON of the whole table. */

@@ -3,7 +3,15 @@
 // Plain JSON data only, so it can be hashed, signed, stored and diffed. Every array has a canonical
 // order (see canonical.ts), so the same objects always give the same bytes.
 
-export const SCHEMA_VERSION = 1 as const;
+/** The newest schema this code reads and writes. A table is stamped with the OLDEST schema that can carry it,
+ * so a worker of an older release keeps reading every table it understands during a rolling upgrade, and
+ * refuses (keeping its last good table) one that carries a field it would ignore:
+ * - 1: routes, hosts, backends, certificates, ssl-redirect and cluster weights.
+ * - 2: also the fail-closed fields (`failClosed`, `fallbackFailClosed`, `defaultBackendFailClosed`). A schema-1
+ *   worker would ignore them and serve guarded routes unguarded, so a table that has them must be schema 2. */
+export const SCHEMA_VERSION = 2 as const;
+export type SchemaVersion = 1 | typeof SCHEMA_VERSION;
+export const SUPPORTED_SCHEMAS: readonly SchemaVersion[] = [1, 2];
 
 export type PathType = 'Exact' | 'Prefix';
 
@@ -84,7 +92,7 @@ export interface CertificateInfo {
 }
 
 export interface RoutingTable {
-  schema: typeof SCHEMA_VERSION;
+  schema: SchemaVersion;
   /** `sha256:` + hex digest of the canonical serialisation of every other field. */
   version: string;
   hosts: HostRoutes[];

@@ -54,7 +54,9 @@ describe('validate', () => {
     { name: 'duplicate host', mutate: (t) => { t.hosts[1].host = t.hosts[0].host; }, problem: /duplicate host/ },
     { name: 'port out of range', mutate: (t) => { t.backends[0].endpoints[0].port = 70000; }, problem: /invalid port/ },
     { name: 'unknown certificate', mutate: (t) => { t.hosts[0].tls = { certificate: 'default/missing' }; }, problem: /unknown certificate/ },
-    { name: 'wrong schema', mutate: (t) => { t.schema = 2; }, problem: /unsupported schema/ },
+    { name: 'unknown schema', mutate: (t) => { t.schema = 3; }, problem: /unsupported schema/ },
+    { name: 'schema 2 for a table that schema 1 carries', mutate: (t) => { t.schema = 2; }, problem: /table says schema 2, its content needs schema 1/ },
+    { name: 'a fail-closed route in a schema-1 table (a schema-1 worker would serve it open)', mutate: (t) => { t.hosts[0].routes[0].policies.failClosed = ['nginx.ingress.kubernetes.io/auth-url']; }, problem: /table says schema 1, its content needs schema 2/ },
     { name: 'path with dot segment', mutate: (t) => { t.hosts[0].routes[0].path = '/a/../b'; }, problem: /"\." or "\.\." segments/ },
     { name: 'policies missing', mutate: (t) => { delete t.hosts[0].routes[0].policies; }, problem: /policies/ },
   ];

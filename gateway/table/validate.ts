@@ -1,8 +1,8 @@
 // validate(): every problem with a table, not just the first. Run by the agent before it publishes and
 // by every worker before it swaps a table in; an empty list means the table is safe to serve.
-import { compareRoutes, contentHash } from './canonical.ts';
+import { compareRoutes, contentHash, schemaOf } from './canonical.ts';
 import { isValidRuleHost, pathProblem } from './names.ts';
-import { SCHEMA_VERSION, type RoutingTable } from './schema.ts';
+import { SUPPORTED_SCHEMAS, type RoutingTable, type SchemaVersion } from './schema.ts';
 
 export interface TableProblem {
   /** JSON-path-like location, e.g. `hosts[2].routes[0].backend`. */
@@ -51,7 +51,7 @@ function* checkSteps(value: unknown, opts: ValidateOptions): Generator<void, Tab
   const problems: TableProblem[] = [];
   const bad = (at: string, message: string): void => void problems.push({ at, message });
   if (!isObj(value)) return [{ at: '', message: 'table is not an object' }];
-  if (value.schema !== SCHEMA_VERSION) bad('schema', `unsupported schema ${JSON.stringify(value.schema)}, expected ${SCHEMA_VERSION}`);
+  if (!SUPPORTED_SCHEMAS.includes(value.schema as SchemaVersion)) bad('schema', `unsupported schema ${JSON.stringify(value.schema)}, expected one of ${SUPPORTED_SCHEMAS.join(', ')}`);
   for (const k of ['hosts', 'backends', 'certificates'] as const) if (!Array.isArray(value[k])) bad(k, 'must be an array');
   if (problems.length) return problems;
   const t = value as unknown as RoutingTable;
@@ -124,6 +124,12 @@ function* checkSteps(value: unknown, opts: ValidateOptions): Generator<void, Tab
       const prev = h.routes[j - 1];
       if (j > 0 && isObj(prev) && compareRoutes(prev, r) > 0) bad(rat, 'routes are not in precedence order');
     });
+  }
+  if (problems.length === 0) {
+    // A fail-closed field in a table that says schema 1 would be ignored by a schema-1 worker: refuse that here
+    // too, also when the hash is not recomputed.
+    const { version: _v, schema, ...content } = t;
+    if (schema !== schemaOf(content)) bad('schema', `table says schema ${schema}, its content needs schema ${schemaOf(content)}`);
   }
   if (problems.length === 0 && opts.checkHash !== false) {
     const { version, schema: _schema, ...content } = t;
