@@ -1,7 +1,7 @@
 // Flag parsing for the CLI: every bad flag becomes a UsageError (one line on stderr, exit code 2).
 import { readFileSync } from 'node:fs';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
-import { UsageError } from '../gateway/errors.ts';
+import { UsageError } from './usage-error.ts';
 import type { ListenAddress } from '../gateway/runtime/node.ts';
 import type { TunnelAddress } from '../gateway/table/tunnel-protocol.ts';
 import { isValidClusterName } from '../gateway/table/redis-layout.ts';

@@ -4,14 +4,15 @@
 // it again changes nothing, so `helm upgrade` keeps the keys, and so does a GitOps tool that re-applies the
 // rendered chart (keys made in a template would be new on every render). Neither Secret is owned by Helm, so
 // `helm uninstall` keeps them too: deleting them is a deliberate act.
-import { UsageError } from '../gateway/errors.ts';
+import { PorticoError } from '../gateway/table/portico-error.ts';
+import { UsageError } from './usage-error.ts';
 import { KubeApiError, KubeRest } from '../sync/kube/rest.ts';
 import { parseFlags } from './args.ts';
 import { KEY_FILES, makeKeySet, workerShare, type KeyFile } from './keys.ts';
 import { log } from './log.ts';
 import { loadKubeConfig } from './sync.ts';
 
-export class KeySecretError extends Error {
+export class KeySecretError extends PorticoError {
   readonly code = 'PORTICO_KEY_SECRET';
 }
 

@@ -4,7 +4,8 @@
 import { chmod, mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { exportJWK, generateKeyPair, generateSecret, importJWK, type CryptoKey, type JWK } from 'jose';
-import { UsageError } from '../gateway/errors.ts';
+import { parseFlags } from './args.ts';
+import { UsageError } from './usage-error.ts';
 import type { SigningKeys, VerifyingKeys } from '../gateway/table/bundle.ts';
 
 export const KEY_FILES = {
@@ -33,6 +34,14 @@ export function workerShare(set: Record<KeyFile, string>): Record<string, string
 }
 
 const FILE_MODES: Record<KeyFile, number> = { [KEY_FILES.signPrivate]: 0o600, [KEY_FILES.signPublic]: 0o644, [KEY_FILES.encryption]: 0o600 };
+
+/** `portico keys generate --out DIR`. */
+export async function runGenerateKeys(flags: string[]): Promise<void> {
+  const v = parseFlags(flags, { out: { type: 'string' } });
+  if (v.out === undefined) throw new UsageError('keys generate: --out DIR is required');
+  await generateKeySet(v.out);
+  process.stdout.write(`wrote ${v.out}/{${Object.values(KEY_FILES).join(',')}}\nagent (sync): signing-key + encryption-key; workers: signing-pub + encryption-key\n`);
+}
 
 export async function generateKeySet(dir: string): Promise<void> {
   const set = await makeKeySet();

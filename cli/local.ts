@@ -4,7 +4,7 @@
 import cluster, { type Worker } from 'node:cluster';
 import { accessSync, constants, statSync } from 'node:fs';
 import type { Readiness } from '../gateway/admin.ts';
-import { UsageError } from '../gateway/errors.ts';
+import { UsageError } from './usage-error.ts';
 import { LiveTable } from '../gateway/live.ts';
 import { mergeSnapshots, Metrics, renderMetrics, type MetricsSnapshot } from '../gateway/metrics.ts';
 import { startNodeGateway } from '../gateway/runtime/node.ts';

@@ -6,7 +6,7 @@ import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
 import { KubeConfig } from '@kubernetes/client-node';
 import type { Readiness } from '../gateway/admin.ts';
-import { UsageError } from '../gateway/errors.ts';
+import { UsageError } from './usage-error.ts';
 import type { ListenAddress } from '../gateway/runtime/node.ts';
 import { DEFAULT_COMPILE_OPTIONS } from '../sync/compile/types.ts';
 import { KubeAgent } from '../sync/kube/agent.ts';

@@ -4,7 +4,7 @@
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { CryptoKey } from 'jose';
-import { UsageError } from '../gateway/errors.ts';
+import { UsageError } from './usage-error.ts';
 import { LiveTable } from '../gateway/live.ts';
 import { startPeerGateway } from '../gateway/tunnel/peer-gateway.ts';
 import { Peers, type PeerConfig } from '../gateway/tunnel/peers.ts';

@@ -2,7 +2,7 @@
 import { tmpdir } from 'node:os';
 import { mkdir, stat } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
-import { UsageError } from '../gateway/errors.ts';
+import { UsageError } from './usage-error.ts';
 import { LiveTable } from '../gateway/live.ts';
 import { checkWritable } from '../gateway/source/cache-file.ts';
 import { RedisTableSource } from '../gateway/source/redis.ts';

@@ -3,7 +3,7 @@
 // 5 unknown version, 6 a stored table fails verification, 1 anything else.
 import { hostname, userInfo } from 'node:os';
 import { Redis } from 'ioredis';
-import { UsageError } from '../../gateway/errors.ts';
+import { UsageError } from '../usage-error.ts';
 import type { VerifyingKeys } from '../../gateway/table/bundle.ts';
 import type { RedisCredentials } from '../../gateway/table/redis-layout.ts';
 import { rollback } from '../../sync/publish/redis.ts';

@@ -5,9 +5,14 @@ import { openBundle, readManifestUnverified, verifyManifest, type Manifest, type
 import { redisLayout, type CurrentPointer, type Heartbeat, type HistoryEntry } from '../table/redis-layout.ts';
 import type { CertificateMaterial, RoutingTable } from '../table/schema.ts';
 import type { Diagnostic } from '../table/diagnostics.ts';
+import { PorticoError } from '../table/portico-error.ts';
 
-export class InspectError extends Error {
-  constructor(readonly code: 'PORTICO_UNKNOWN_CLUSTER' | 'PORTICO_UNKNOWN_VERSION' | 'PORTICO_REDIS_UNREACHABLE', message: string, readonly exitCode: number) {
+export class InspectError extends PorticoError {
+  constructor(
+    readonly code: 'PORTICO_UNKNOWN_CLUSTER' | 'PORTICO_UNKNOWN_VERSION' | 'PORTICO_REDIS_UNREACHABLE',
+    message: string,
+    override readonly exitCode: number,
+  ) {
     super(message);
   }
 }

@@ -8,6 +8,7 @@
 import { base64url, CompactEncrypt, CompactSign, compactDecrypt, compactVerify, type CryptoKey, type KeyObject } from 'jose';
 import { canonicalJson } from './canonical.ts';
 import type { Backend, CertificateInfo, CertificateMaterial, HostRoutes, RoutingTable } from './schema.ts';
+import { PorticoError } from './portico-error.ts';
 import { SUPPORTED_SCHEMAS, type SchemaVersion } from './schema.ts';
 import { nextTurn, validateAsync } from './validate.ts';
 
@@ -52,8 +53,13 @@ export type BundleErrorCode =
   | 'PORTICO_BUNDLE_PART_MISSING' | 'PORTICO_BUNDLE_DIGEST' | 'PORTICO_BUNDLE_TOO_LARGE' | 'PORTICO_BUNDLE_INVALID'
   | 'PORTICO_BUNDLE_DECRYPT';
 
-export class BundleError extends Error {
-  constructor(readonly code: BundleErrorCode, message: string) {
+/** A bundle refused: a command that loads one ends with exit status 6. */
+export class BundleError extends PorticoError {
+  override readonly exitCode = 6;
+  constructor(
+    readonly code: BundleErrorCode,
+    message: string,
+  ) {
     super(message);
   }
 }

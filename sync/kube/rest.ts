@@ -3,8 +3,9 @@
 // into Date objects and back in ways the apiserver's MicroTime fields do not accept.
 import https from 'node:https';
 import type { KubeConfig } from '@kubernetes/client-node';
+import { PorticoError } from '../../gateway/table/portico-error.ts';
 
-export class KubeApiError extends Error {
+export class KubeApiError extends PorticoError {
   constructor(readonly status: number, readonly method: string, readonly path: string, readonly body: string) {
     super(`${method} ${path}: HTTP ${status}${body ? `: ${body.slice(0, 300)}` : ''}`);
   }
