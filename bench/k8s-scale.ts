@@ -1,4 +1,4 @@
-// Agent scale through a real kube-apiserver (issue 4): N Ingresses (with their Services and EndpointSlices)
+// Agent scale through a real kube-apiserver: N Ingresses (with their Services and EndpointSlices)
 // created through the API while the agent runs; reported: how long from the last write until the table in
 // Redis holds all of them, and the agent's memory (RSS) afterwards. Not a test.
 // Run: node --import tsx bench/k8s-scale.ts [ingresses=5000]   (builds the test apiserver on first use)

@@ -1,4 +1,4 @@
-// Large tables through the control plane (issue 3): 10,000 Ingresses compiled, published to a real
+// Large tables through the control plane: 10,000 Ingresses compiled, published to a real
 // redis-server, and loaded by a worker source in this process, measuring the longest stretch the worker's
 // event loop was blocked while loading (the target: no piece over 50 ms). Not a test.
 // Run: node --import tsx bench/large-table.ts [ingresses=10000]

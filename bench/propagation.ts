@@ -1,4 +1,4 @@
-// Propagation time of the control plane (issue 3): a table of 1,000 Ingresses, 200 changes, three
+// Propagation time of the control plane: a table of 1,000 Ingresses, 200 changes, three
 // `portico worker` processes. For each change the time from the start of the publish call to the moment
 // all three workers answer the new route is recorded; p50 / p99 / max printed. Not a test.
 // Run: node --import tsx bench/propagation.ts [changes=200] [ingresses=1000]

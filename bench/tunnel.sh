@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The cost of the node-local tunnel hop (issue 8): `portico worker` dialling the upstream directly against the
+# The cost of the node-local tunnel hop: `portico worker` dialling the upstream directly against the
 # same worker sending every request through `portico tunnel` over its Unix socket, side by side in one run
 # of the shared harness (../shared/bench/proxy-baseline.sh), as ratios to nginx. Both read the bench table
 # (bench/upstream) from a real Redis. The tunnel runs in the tunnel row's own process group, so the harness

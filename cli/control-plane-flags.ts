@@ -1,6 +1,6 @@
 // The control-plane flags every Redis-fed command shares (worker, sync, tunnel, the Deno worker; inspect and
 // dashboard use the Redis part): --redis (or $PORTICO_REDIS_URL), a password from the environment and a CA
-// bundle from a file, so that in a cluster both come from Secrets (issue 5) and never from a command line;
+// bundle from a file, so that in a cluster both come from Secrets and never from a command line;
 // --cluster and --keys.
 import { UsageError } from './usage-error.ts';
 import { isValidClusterName, type RedisCredentials } from '../gateway/table/redis-layout.ts';

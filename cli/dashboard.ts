@@ -1,4 +1,4 @@
-// `portico dashboard`: a read-only web page of what the edge serves (issue 6): every cluster's current
+// `portico dashboard`: a read-only web page of what the edge serves: every cluster's current
 // version, fleet convergence, routes, certificates and diagnostics. Server-rendered HTML, no scripts (the page sends
 // a CSP that forbids them), every value escaped; it reads Redis on each load and refreshes every 10 s.
 import http from 'node:http';

@@ -1,4 +1,4 @@
-// `portico keys ensure-secrets`: the Helm chart's install/upgrade hook (issue 5). Makes the control plane's
+// `portico keys ensure-secrets`: the Helm chart's install/upgrade hook. Makes the control plane's
 // key set (and the bundled trial Redis's password) once and keeps it: the agent's Secret (all three keys) is created only when it does not exist, and
 // the workers' Secret (public signing key + shared key, never the signing key) is derived from it. Running
 // it again changes nothing, so `helm upgrade` keeps the keys, and so does a GitOps tool that re-applies the
@@ -93,7 +93,7 @@ export async function ensureKeySecrets(rest: KubeRest, n: KeySecretNames): Promi
   return { agent: agentOutcome, worker: 'updated' };
 }
 
-/** The bundled trial Redis's password (issue 5 review: an open Redis lets any pod deny service or roll back):
+/** The bundled trial Redis's password (an open Redis lets any pod deny service or roll back):
  * made once, never changed, in key `password`. */
 export async function ensurePasswordSecret(rest: KubeRest, namespace: string, name: string): Promise<'created' | 'kept'> {
   const existing = await read(rest, namespace, name);

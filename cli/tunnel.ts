@@ -1,4 +1,4 @@
-// `portico tunnel`: the node-local tunnel (issue 8). Loads and verifies the cluster's table from Redis like a
+// `portico tunnel`: the node-local tunnel. Loads and verifies the cluster's table from Redis like a
 // worker does (it needs the same public keys, no signing key) and relays the workers' upstream requests to
 // the endpoints that table names, and to no other address.
 import { tmpdir } from 'node:os';

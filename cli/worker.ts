@@ -19,7 +19,7 @@ export const WORKER_USAGE = `usage: portico worker --redis URL --cluster NAME --
 ${REDIS_ENV_USAGE}`;
 
 export interface WorkerConfig extends ServeConfig, ControlPlaneFlags {
-  /** Peer clusters (issue 8): name → directory with that cluster's signing-pub and encryption keys. */
+  /** Peer clusters: name → directory with that cluster's signing-pub and encryption keys. */
   peers: Map<string, string>;
   cacheFile: string | null;
   pollMs: number;

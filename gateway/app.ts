@@ -10,7 +10,7 @@ import type { Backend } from './table/schema.ts';
 
 export interface ForwardRequest {
   backend: Backend;
-  /** A peer cluster's backend (issue 8), reached through the node-local tunnel. */
+  /** A peer cluster's backend, reached through the node-local tunnel. */
   cluster?: string;
   /** Path (normalised for matching) plus query, as sent upstream. */
   target: string;
@@ -30,7 +30,7 @@ export interface GatewayOptions<E extends Env> {
   metrics: Metrics;
   runtime: RuntimeBindings<E>;
   ports: ListenerPorts;
-  /** Peer clusters' tables for failover (issue 8); empty: this cluster only. */
+  /** Peer clusters' tables for failover; empty: this cluster only. */
   peers?: readonly PeerTable[];
 }
 

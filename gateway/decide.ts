@@ -19,10 +19,10 @@ export interface RequestFacts {
 export type Decision =
   | { kind: 'redirect'; location: string; label: string }
   | { kind: 'status'; status: 400 | 404 | 503; label: string }
-  /** `cluster`: the backend is a peer cluster's, reached through the tunnels (issue 8); absent: this cluster's. */
+  /** `cluster`: the backend is a peer cluster's, reached through the tunnels; absent: this cluster's. */
   | { kind: 'forward'; backend: Backend; target: string; label: string; cluster?: string };
 
-/** A peer cluster's verified table, read by this worker for failover (issue 8). */
+/** A peer cluster's verified table, read by this worker for failover. */
 export interface PeerTable { cluster: string; live: Pick<LiveTable, 'current'> }
 
 // ACME HTTP-01 challenges must reach their solver over plain HTTP (RFC 8555 8.3); ingress-nginx exempts them too.
@@ -50,7 +50,7 @@ export function peerDecision(peers: readonly PeerTable[], f: Pick<RequestFacts, 
 
 /** `httpsPort` is where HTTPS is served (for redirect Locations), or null when there is no HTTPS listener.
  * `peers`: when this cluster has no route or no ready endpoint for a request, the first peer that has one
- * serves it (local first, failover to the peers in order: issue 8). */
+ * serves it (local first, failover to the peers in order). */
 export function decide(live: Pick<LiveTable, 'current'>, f: RequestFacts, httpsPort: number | null, peers: readonly PeerTable[] = [], random: () => number = Math.random): Decision {
   const loaded = live.current;
   if (loaded === null) return { kind: 'status', status: 503, label: '' };

@@ -1,5 +1,5 @@
 // The table a worker serves right now. A swap validates and compiles the new table first and then
-// replaces one reference, so a request that already holds the old matcher finishes on it (DESIGN.md
+// replaces one reference, so a request that already holds the old matcher finishes on it (docs/ARCHITECTURE.md
 // principle 3) and a table that fails validation never replaces the last good one.
 import type { TableGauges } from './metrics.ts';
 import { compileMatcher, type Matcher } from './table/match.ts';

@@ -1,4 +1,4 @@
-// `portico inspect`: what the edge serves right now, and why (issue 6). Reads the control plane's keys;
+// `portico inspect`: what the edge serves right now, and why. Reads the control plane's keys;
 // only `rollback` writes. Exit codes: 0 ok, 2 bad usage, 3 Redis unreachable, 4 unknown cluster,
 // 5 unknown version, 6 a stored table fails verification, 1 anything else.
 import { hostname, userInfo } from 'node:os';
@@ -68,7 +68,7 @@ export async function runInspect(argv: string[], out: (s: string) => void = (s) 
       const all = await listClusters(redis);
       if (all.length === 0) throw new InspectError('PORTICO_UNKNOWN_CLUSTER', 'no cluster has published a table to this Redis', 4);
       if (all.length > 1 && cmd === 'status') {
-        // Every cluster sharing this Redis (issue 8). Signatures are checked per cluster (--cluster X --keys DIR):
+        // Every cluster sharing this Redis. Signatures are checked per cluster (--cluster X --keys DIR):
         // one key set cannot verify several clusters.
         const views = [];
         for (const c of all) {

@@ -1,4 +1,4 @@
-// Reads what the control plane wrote (issue 6): clusters, pointer, history, a version's table and
+// Reads what the control plane wrote: clusters, pointer, history, a version's table and
 // diagnostics, worker heartbeats. Read-only; the table is verified with the public key when given.
 import type { Redis } from 'ioredis';
 import { openBundle, readManifestUnverified, verifyManifest, type Manifest, type VerifyingKeys } from '../table/bundle.ts';

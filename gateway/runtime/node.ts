@@ -32,7 +32,7 @@ export interface NodeGatewayOptions {
   onUpstreamError?: (err: UpstreamError) => void;
   /** Send every upstream request through the node-local tunnel at this address (gateway/tunnel). */
   tunnel?: TunnelAddress | null;
-  /** Peer clusters' tables for failover (issue 8; needs `tunnel`). */
+  /** Peer clusters' tables for failover (needs `tunnel`). */
   peers?: readonly PeerTable[];
   /** Set when running as one of several processes sharing the ports (node:cluster shares the handles). */
   exclusive?: boolean;

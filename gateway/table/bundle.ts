@@ -1,4 +1,4 @@
-// The signed, chunked form in which a table travels from the agent to the workers (issue 3).
+// The signed, chunked form in which a table travels from the agent to the workers.
 //
 // A bundle is a manifest (a compact JWS, EdDSA/Ed25519, signed by the agent) plus named parts. The
 // manifest names the cluster, the table version, a publish sequence number and the SHA-256 of every part;

@@ -1,5 +1,5 @@
 // Canonical serialisation and content hash of a routing table. Same content → same bytes → same
-// version, whatever order the compiler produced things in (DESIGN.md principle 2).
+// version, whatever order the compiler produced things in (docs/ARCHITECTURE.md, "Invariants").
 import { createHash } from 'node:crypto';
 import type { Backend, HostRoutes, Route, RoutingTable, SchemaVersion } from './schema.ts';
 

@@ -1,5 +1,5 @@
 // The compiled matcher: built once per table version, then every request is a few map lookups
-// (DESIGN.md principle 3). No per-request scan of the rule list and no regular expressions.
+// (docs/ARCHITECTURE.md, "Invariants"). No per-request scan of the rule list and no regular expressions.
 import type { Backend, HostRoutes, Route, RoutingTable } from './schema.ts';
 
 export type MatchReason = 'route' | 'host-fallback' | 'default-backend' | 'no-match';

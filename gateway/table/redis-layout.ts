@@ -1,4 +1,4 @@
-// Where the control plane keeps things in Redis (issue 3). Every key of one cluster carries the hash tag
+// Where the control plane keeps things in Redis. Every key of one cluster carries the hash tag
 // `{cluster}`, so all of them live in one slot and the same Lua scripts work on Redis Cluster.
 // Shared by the publisher (sync/), the workers (gateway/source/) and the inspection tools.
 
@@ -71,7 +71,7 @@ export interface Heartbeat {
   at: string;
 }
 
-/** How to authenticate to Redis beyond its URL (issue 5: a password and a private CA come from Kubernetes
+/** How to authenticate to Redis beyond its URL (a password and a private CA come from Kubernetes
  * Secrets, never from command lines, which anyone who can read the pod spec sees). A password in the URL wins. */
 export interface RedisCredentials {
   password?: string;

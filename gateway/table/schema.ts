@@ -25,7 +25,7 @@ export interface ObjectRef {
 export interface RoutePolicies {
   /** Redirect plain HTTP to HTTPS with 308; true only on hosts that have TLS. */
   sslRedirect: boolean;
-  /** Multi-cluster (issue 8, annotation portico.dev/cluster-weight): the percentage of requests kept in this
+  /** Multi-cluster (annotation portico.dev/cluster-weight): the percentage of requests kept in this
    * cluster while a peer also serves the route; absent means 100 (peers only for failover). */
   localWeight?: number;
   /** Fail closed: access-control annotations that guard this route and that Portico does not enforce (sorted

@@ -1,4 +1,4 @@
-// The typed annotation allow-list (DESIGN.md principle 7). Each supported annotation has a parser, a type
+// The typed annotation allow-list (docs/ARCHITECTURE.md, "Invariants"). Each supported annotation has a parser, a type
 // and a documented default; nothing read from an annotation ever becomes configuration text. Unknown
 // Portico annotations, ingress-nginx annotations Portico does not implement and malformed values each give
 // a diagnostic and are otherwise ignored, except those that guard access, which fail closed
@@ -14,7 +14,7 @@ export { NGINX_PREFIX, PORTICO_PREFIX } from './annotation-prefixes.ts';
 export interface IngressAnnotations {
   /** Redirect plain HTTP to HTTPS (308) on this Ingress's routes when their host has TLS. Default true. */
   sslRedirect: boolean;
-  /** Multi-cluster (issue 8): the share, 0-100 %, of this Ingress's requests that stay in this cluster while a
+  /** Multi-cluster: the share, 0-100 %, of this Ingress's requests that stay in this cluster while a
    * peer cluster also serves the route with a ready endpoint; the rest go to the peer. Default 100: local
    * first, peers only for failover. */
   clusterWeight: number;

@@ -1,5 +1,5 @@
 // Backend resolution: Ingress backend reference → Service port → EndpointSlice port → ready endpoints
-// (DESIGN.md "Backends"). A reference that cannot be resolved still yields a backend, with no endpoints,
+// (README, "Ingress semantics"). A reference that cannot be resolved still yields a backend, with no endpoints,
 // so its routes answer 503 as ingress-nginx does, and a problem for the referencing Ingress.
 import { isIP } from 'node:net';
 import type { Backend, Endpoint } from '../../gateway/table/schema.ts';

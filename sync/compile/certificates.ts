@@ -1,5 +1,5 @@
 // Applies spec.tls, oldest Ingress first, to the host entries: which hosts have TLS and with which
-// certificate (DESIGN.md "TLS").
+// certificate (README, "Ingress semantics").
 import type { IngressPlan } from './ingress.ts';
 import { precedenceReason, refId } from './objects.ts';
 import type { HostBuild, ReportFor, TlsCandidate } from './routes.ts';

@@ -1,4 +1,4 @@
-// Class selection: which Ingresses this gateway serves (DESIGN.md "Classes").
+// Class selection: which Ingresses this gateway serves (README, "Ingress semantics").
 import { reporter } from './diagnostics.ts';
 import { fields, name, sortedByName, text, type ObjectInfo } from './objects.ts';
 import type { CompileOptions, Diagnostic } from './types.ts';

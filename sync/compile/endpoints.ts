@@ -1,4 +1,4 @@
-// The cheap path for endpoint churn (issue 4): when only EndpointSlices changed, the routes, hosts, TLS and
+// The cheap path for endpoint churn: when only EndpointSlices changed, the routes, hosts, TLS and
 // conflicts of the previous result still hold; only each backend's ready endpoints are resolved again.
 // Same output as a full compile of the same objects (a test checks that), at a fraction of the cost.
 import { sealTable } from '../../gateway/table/canonical.ts';

@@ -1,5 +1,5 @@
 // The pure compiler: Kubernetes objects in → { table, certificates, diagnostics, accepted } out
-// (DESIGN.md principle 1). Processors run in a fixed order, Contour-style:
+// (docs/ARCHITECTURE.md, "Invariants"). Processors run in a fixed order, Contour-style:
 //   classes → plan each Ingress → merge routes (oldest first) → default backend → TLS → backends → seal.
 // No I/O, no clock, no logging. Every per-object step is guarded, so a malformed object costs a
 // diagnostic and never the table; the output depends only on the set of objects, not their order.

@@ -1,6 +1,6 @@
 // Defensive readers for Kubernetes objects. The compiler treats every input as untrusted JSON: a field of
 // the wrong type reads as missing instead of throwing, so one malformed object can only ever cost a
-// diagnostic (DESIGN.md principle 1).
+// diagnostic (docs/ARCHITECTURE.md, "Invariants").
 import { canonicalJson } from '../../gateway/table/canonical.ts';
 import type { ObjectRef } from '../../gateway/table/schema.ts';
 
@@ -112,7 +112,7 @@ export function compareByName(a: ObjectInfo, b: ObjectInfo): number {
   );
 }
 
-/** Precedence between Ingresses (DESIGN.md "Conflicts"): oldest first, missing timestamps last, then by
+/** Precedence between Ingresses (README, "Ingress semantics"): oldest first, missing timestamps last, then by
  * namespace/name. */
 export function compareByAge(a: ObjectInfo, b: ObjectInfo): number {
   return (a.created < b.created ? -1 : a.created > b.created ? 1 : 0) || compareByName(a, b);

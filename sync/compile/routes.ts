@@ -1,5 +1,5 @@
 // Merges Ingress plans, oldest first, into host entries: routes with conflicts settled (oldest wins),
-// per-host fallback backends, and the table's default backend (DESIGN.md "Conflicts").
+// per-host fallback backends, and the table's default backend (README, "Ingress semantics").
 import type { Report } from './diagnostics.ts';
 import type { BackendRef, IngressPlan, PathPlan } from './ingress.ts';
 import { precedenceReason, refId } from './objects.ts';

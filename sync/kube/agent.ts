@@ -1,4 +1,4 @@
-// The in-cluster agent (issue 4): informers → debounce → compile (or the endpoint-only cheap path) →
+// The in-cluster agent: informers → debounce → compile (or the endpoint-only cheap path) →
 // publish, Ingress status and Events. Every replica watches and compiles (so a new leader is ready at
 // once); only the Lease holder publishes and writes to the API.
 import type { KubeConfig } from '@kubernetes/client-node';

@@ -1,4 +1,4 @@
-// Events on Ingresses (issue 4): Normal `Sync` when a generation of an Ingress of our class is accepted
+// Events on Ingresses: Normal `Sync` when a generation of an Ingress of our class is accepted
 // (ingress-nginx's habit), and one Warning per diagnostic (reason = the diagnostic code), each emitted once
 // per distinct message for the life of the agent, so a recompile does not repeat them.
 import type { CompileResult, Ingress } from '../compile/types.ts';

@@ -1,4 +1,4 @@
-// Ingress status (issue 4): `status.loadBalancer.ingress` lists the configured published addresses on every
+// Ingress status: `status.loadBalancer.ingress` lists the configured published addresses on every
 // Ingress of our class, never on another class's, and is cleared when an Ingress leaves our class: one this
 // agent saw in our class (`wasOurs`) whose status still holds exactly our addresses. Never an Ingress that was
 // not ours: another controller publishing the same address would otherwise fight us for ever.

@@ -147,7 +147,7 @@ export class UnknownVersionError extends Error {
   readonly code = 'PORTICO_UNKNOWN_VERSION';
 }
 
-/** Makes an earlier, already signed version current again (issue 6): nothing is re-signed. The pointer
+/** Makes an earlier, already signed version current again: nothing is re-signed. The pointer
  * records who and when and which version it holds back; workers accept its lower sequence number because
  * of that record, and the agent leaves it alone until the cluster's objects change. */
 export async function rollback(redis: Redis, cluster: string, target: HistoryEntry, by: string): Promise<'rolled-back' | 'already-current'> {

@@ -45,7 +45,7 @@ table('ssl-redirect', [
 const weighted = (annotations: Record<string, string>) => [CLS, ...WEB, ingress('web', { annotations, rules: [rule('foo.com', prefix('/', 'web'))] })];
 const weightRoute = (w: number | null) => ({ 'foo.com': { routes: [`Prefix "" -> default/web:80 [default/web]${w === null ? '' : ` local-weight=${w}`}`] } });
 
-// Issue 8: the share of requests a cluster keeps while a peer cluster also serves the route.
+// The share of requests a cluster keeps while a peer cluster also serves the route.
 table('cluster-weight', [
   { name: 'absent: no weight in the table (local first, peers only for failover)', objects: weighted({}), hosts: weightRoute(null) },
   ...[['50', 50], ['0', 0], [' 25 ', 25], ['007', 7]].map(([v, w]): Case => ({ name: `${JSON.stringify(v)} → local-weight=${w}`, objects: weighted({ 'portico.dev/cluster-weight': v as string }), hosts: weightRoute(w as number) })),

@@ -1,4 +1,4 @@
-// Table-driven compiler cases: one named case per rule (DESIGN.md "Semantics that must be exact").
+// Table-driven compiler cases: one named case per rule (the Ingress v1 rules in docs/ARCHITECTURE.md).
 // Every case also goes through harness.run(): validate() must accept the table and shuffling the input
 // must not change a byte of the output.
 import { describe, expect, it } from 'vitest';

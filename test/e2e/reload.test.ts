@@ -1,5 +1,5 @@
 // Table swaps under load: every request in flight finishes and none fails while the routing table,
-// the endpoints and the hosts change underneath (DESIGN.md principle 3).
+// the endpoints and the hosts change underneath (docs/ARCHITECTURE.md, "Invariants").
 import http from 'node:http';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { startBackend, type Backend, type EchoReply } from '../support/backends.ts';

@@ -1,4 +1,4 @@
-// Two clusters sharing one Redis (issue 8), every part a real process: an agent per cluster, cluster A's
+// Two clusters sharing one Redis, every part a real process: an agent per cluster, cluster A's
 // worker and node-local tunnel, cluster B's tunnel with its TLS gateway for peers, and a backend per cluster
 // on its own loopback address. A host served by both goes to A while A can serve it and to B when it cannot
 // (every A backend killed under load, or no ready endpoint in A's table), and back; B's gateway takes only
