@@ -1,25 +1,21 @@
 // Errors as classes with stable codes (undici's convention): logs, metrics and tests key on `code`.
 
+/** The class of an upstream failure: what gateway/proxy/retry-policy.ts decides on, and the `code` label of
+ * portico_upstream_errors_total on every runtime. */
+export type UpstreamErrorCode = 'PORTICO_UPSTREAM_CONNECT' | 'PORTICO_UPSTREAM_TIMEOUT' | 'PORTICO_UPSTREAM_RESET' | 'PORTICO_UPSTREAM_PROTOCOL';
+
+/** One failed upstream attempt. What follows it (next endpoint, next peer, 502/504) is retry-policy.ts's call. */
 export class UpstreamError extends Error {
   constructor(
-    readonly code: 'PORTICO_UPSTREAM_CONNECT' | 'PORTICO_UPSTREAM_TIMEOUT' | 'PORTICO_UPSTREAM_RESET' | 'PORTICO_UPSTREAM_PROTOCOL',
+    readonly code: UpstreamErrorCode,
     readonly endpoint: string,
     cause: unknown,
   ) {
     super(`${code} ${endpoint}: ${cause instanceof Error ? cause.message : String(cause)}`, { cause });
   }
-
-  /** The status the client gets when no response has started yet. */
-  get status(): 502 | 504 {
-    return this.code === 'PORTICO_UPSTREAM_TIMEOUT' ? 504 : 502;
-  }
-
-  /** Nothing reached the upstream application: safe to try the next endpoint. */
-  get beforeRequest(): boolean {
-    return this.code === 'PORTICO_UPSTREAM_CONNECT';
-  }
 }
 
+// Failures before the upstream application could see a byte of the request.
 const CONNECT_CODES = new Set(['ECONNREFUSED', 'EHOSTUNREACH', 'ENETUNREACH', 'EADDRNOTAVAIL', 'UND_ERR_CONNECT_TIMEOUT', 'ENOTFOUND', 'EAI_AGAIN',
   // Refusals by the node-local tunnel or a peer cluster's gateway (gateway/tunnel): nothing reached an
   // application, so the next endpoint or peer may serve the request.

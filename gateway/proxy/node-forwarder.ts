@@ -16,6 +16,7 @@ import type { Metrics } from '../metrics.ts';
 import { SERVER_NAME, statusBody } from '../responses.ts';
 import { downstreamResponseHeaders, requestIdFor, upstreamRequestHeaders } from './headers.ts';
 import type { UpstreamPools } from './pools.ts';
+import { isIdempotent, retryDecision, type FailedAttempt } from './retry-policy.ts';
 import type { Endpoint } from '../table/schema.ts';
 import { BACKEND_HEADER, ENDPOINT_HEADER, endpointKey, PEER_HEADER, tunnelErrorOf } from '../table/tunnel-protocol.ts';
 
@@ -25,7 +26,7 @@ export type NodeEnv = {
 
 export interface NodeForwarderDeps {
   pools: UpstreamPools;
-  /** Peer clusters to fail over to when every local endpoint refused the connection (issue 8; needs the tunnel). */
+  /** Peer clusters to fail over to when no local endpoint could take the request (retry-policy.ts; needs the tunnel). */
   peers?: readonly PeerTable[];
   balancer: RoundRobin;
   metrics: Metrics;
@@ -209,22 +210,34 @@ class Exchange implements Dispatcher.DispatchHandler {
       this.done = true;
       return;
     }
-    deps.metrics.upstreamError(this.backendLabel, e.code);
+    // Only the failure path gets here: the object below is not a cost of the requests that succeed.
+    const failed: FailedAttempt = {
+      code: e.code,
+      bodyStreamed: this.body?.readableDidRead === true,
+      responseStarted: this.status !== 0 || outgoing.headersSent,
+      idempotent: isIdempotent(this.incoming.method ?? 'GET'),
+      // A peer cluster's gateway picks the endpoint and fails over itself: one attempt per peer here.
+      attempts: req.cluster === undefined ? this.k + 1 : 1,
+      endpoints: req.cluster === undefined ? req.backend.endpoints.length : 1,
+      peerAvailable: deps.peers !== undefined && deps.peers.length > 0 && deps.pools.viaTunnel,
+    };
+    let d = retryDecision(failed);
+    deps.metrics.upstreamError(this.backendLabel, d.label);
     deps.onUpstreamError?.(e);
-    if (this.status === 0 && !outgoing.headersSent) {
-      // Nothing reached the application and the request body is untouched: the next endpoint may.
-      const untouched = this.body === null || !this.body.readableDidRead;
-      if (e.beforeRequest && untouched && req.cluster === undefined && this.k + 1 < req.backend.endpoints.length) {
-        this.k++;
-        return this.attempt();
-      }
-      // Every endpoint here refused (or the peer tried last did): the next peer cluster that serves the route.
-      if (e.beforeRequest && untouched && deps.peers !== undefined && deps.peers.length > 0 && deps.pools.viaTunnel && this.failOver()) return this.attempt();
-      this.done = true;
-      deps.metrics.request(req.label, e.status);
-      return answerError(outgoing, e.status);
+    if (d.action === 'next-endpoint') {
+      this.k++;
+      return this.attempt();
+    }
+    if (d.action === 'next-peer') {
+      if (this.failOver()) return this.attempt();
+      failed.peerAvailable = false; // no untried peer serves the route
+      d = retryDecision(failed);
     }
     this.done = true;
+    if (d.action === 'answer') {
+      deps.metrics.request(req.label, d.status);
+      return answerError(outgoing, d.status);
+    }
     deps.metrics.request(req.label, this.status);
     outgoing.destroy(e); // mid-body failure: the client must see a broken response, not a short one
   }

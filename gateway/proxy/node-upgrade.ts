@@ -14,6 +14,7 @@ import { SERVER_NAME, statusBody } from '../responses.ts';
 import type { NodeForwarderDeps } from './node-forwarder.ts';
 import { nodeFacts } from './node-forwarder.ts';
 import { downstreamResponseHeaders, requestIdFor, upstreamRequestHeaders } from './headers.ts';
+import { retryDecision } from './retry-policy.ts';
 import { ENDPOINT_HEADER, endpointKey, tunnelErrorOf } from '../table/tunnel-protocol.ts';
 
 function rawAnswer(socket: Duplex, status: number, extra: string[] = []): void {
@@ -151,12 +152,17 @@ export function createUpgradeHandler(o: UpgradeOptions): (req: IncomingMessage, 
       const sent = o.pools.viaTunnel ? headers.concat(ENDPOINT_HEADER, endpointKey(endpoint)) : headers;
       const failed = (err: unknown): void => {
         const e = classifyUpstreamError(err, endpointKey(endpoint));
-        o.metrics.upstreamError(backend.id, e.code);
+        // The same rule as every other request: an upgrade is a GET without a body, and `failed` only hears of
+        // attempts that got no answer (one passed on to the client is cut off by UpgradeAttempt itself).
+        // Upgrades serve local backends only: no peer cluster.
+        const next = retryDecision({ code: e.code, bodyStreamed: false, responseStarted: false, idempotent: true, attempts: k + 1, endpoints: backend.endpoints.length, peerAvailable: false });
+        o.metrics.upstreamError(backend.id, next.label);
         o.onUpstreamError?.(e);
         if (socket.destroyed) return;
-        if (e.beforeRequest && k + 1 < backend.endpoints.length) return attempt(k + 1);
-        o.metrics.request(d.label, e.status);
-        rawAnswer(socket, e.status);
+        if (next.action === 'next-endpoint') return attempt(k + 1);
+        const status = next.action === 'answer' ? next.status : 502;
+        o.metrics.request(d.label, status);
+        rawAnswer(socket, status);
       };
       o.pools.get(endpoint).dispatch({ path: d.target, method: 'GET', headers: sent, upgrade: 'websocket' }, new UpgradeAttempt(socket, head, 'websocket', {
         upgraded: (status) => o.metrics.request(d.label, status),

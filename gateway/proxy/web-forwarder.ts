@@ -1,7 +1,8 @@
 // The forwarder of the Web runtimes (Deno, workerd): fetch() to one endpoint of the backend, the same
 // header rules as the Node forwarder (headers.ts, applied to flat lists built from Web Headers), round
-// robin with failover on a refused connect, 502/504 as the gateway's own answers, bodies streamed both
-// ways (duplex: 'half'), redirects passed through to the client (redirect: 'manual').
+// robin with failover as retry-policy.ts decides (the same rule as the Node forwarder and the tunnel), 502/504 as
+// the gateway's own answers, bodies streamed both ways (duplex: 'half'), redirects passed through to the client
+// (redirect: 'manual').
 import type { ForwardRequest } from '../app.ts';
 import type { RoundRobin } from '../balance.ts';
 import { classifyUpstreamError, UpstreamError } from '../errors.ts';
@@ -9,6 +10,7 @@ import type { Metrics } from '../metrics.ts';
 import { plainResponse } from '../responses.ts';
 import { ENDPOINT_HEADER, endpointKey, ERROR_HEADER, TunnelReportedError } from '../table/tunnel-protocol.ts';
 import { downstreamResponseHeaders, requestIdFor, upstreamRequestHeaders } from './headers.ts';
+import { isIdempotent, retryDecision } from './retry-policy.ts';
 
 /** fetch() as the runtime provides it; `init` may carry runtime extras (Deno's `client`). */
 export type FetchLike = (url: string, init: RequestInit & { duplex?: 'half' }) => Promise<Response>;
@@ -62,11 +64,6 @@ function toHeaders(list: readonly string[], skip: ReadonlySet<string> | null): H
   return h;
 }
 
-/** workerd words a refused connect and a reset after sending alike ("Network connection lost."), so a
- * reset is retried on the next endpoint only for methods that may be repeated (nginx's
- * proxy_next_upstream rule: never POST, PATCH, LOCK once sent). */
-const IDEMPOTENT = new Set(['GET', 'HEAD', 'OPTIONS', 'TRACE', 'PUT', 'DELETE']);
-
 const DECODED_SKIP = new Set(['content-encoding', 'content-length']);
 
 export async function webForward(deps: WebForwarderDeps, request: Request, req: ForwardRequest): Promise<Response> {
@@ -100,29 +97,45 @@ export async function webForward(deps: WebForwarderDeps, request: Request, req: 
       deps.metrics.upstreamLatency(backend.id, (performance.now() - started) / 1000);
       deps.metrics.request(req.label, res.status);
       const encoded = deps.decodesBodies && res.headers.has('content-encoding');
-      const out = res.body === null || deps.bodyMs === null ? res.body : res.body.pipeThrough(idleGuard(deps.bodyMs, abort, endpoint));
+      const out = res.body === null || deps.bodyMs === null ? res.body : res.body.pipeThrough(idleGuard(deps, backend.id, abort, endpoint));
       return new Response(out, { status: res.status, headers: toHeaders(downstreamResponseHeaders(flat(res.headers)), encoded ? DECODED_SKIP : null) });
     } catch (err) {
       clearTimeout(timer);
       const e = err instanceof TunnelReportedError ? classifyUpstreamError(err, endpoint) : classifyFetchError(err, endpoint, timedOut);
-      deps.metrics.upstreamError(backend.id, e.code);
+      const d = retryDecision({
+        code: e.code,
+        // fetch() took the body stream: a failed attempt leaves it locked or partly read, so it cannot be sent again.
+        bodyStreamed: body !== null,
+        responseStarted: false, // fetch() has not resolved: no response yet
+        idempotent: isIdempotent(request.method),
+        attempts: k + 1,
+        endpoints: n,
+        peerAvailable: false, // the Web runtimes do not read peer clusters' tables
+      });
+      deps.metrics.upstreamError(backend.id, d.label);
       deps.onUpstreamError?.(e);
-      // A streamed request body may be partly consumed by a failed attempt: only bodiless requests move on.
-      if (body === null && k + 1 < n && (e.beforeRequest || (e.code === 'PORTICO_UPSTREAM_RESET' && IDEMPOTENT.has(request.method)))) continue;
-      deps.metrics.request(req.label, e.status);
-      return plainResponse(e.status);
+      if (d.action === 'next-endpoint') continue;
+      const status = d.action === 'answer' ? d.status : 502;
+      deps.metrics.request(req.label, status);
+      return plainResponse(status);
     }
   }
 }
 
-/** Passes chunks through and errors the stream (and aborts the upstream request) after `ms` without one. */
-function idleGuard(ms: number, upstream: AbortController, endpoint: string): TransformStream<Uint8Array, Uint8Array> {
+/** Passes chunks through and errors the stream (and aborts the upstream request) after `deps.bodyMs` without one.
+ * The failure is counted and logged as the Node forwarder counts its body timeout (a response already begun is
+ * cut off, never retried: retry-policy.ts). */
+function idleGuard(deps: WebForwarderDeps, backendId: string, upstream: AbortController, endpoint: string): TransformStream<Uint8Array, Uint8Array> {
+  const ms = deps.bodyMs!;
   let timer: ReturnType<typeof setTimeout> | undefined;
   let out: TransformStreamDefaultController<Uint8Array> | undefined;
   const arm = (): void => {
     timer = setTimeout(() => {
       upstream.abort();
-      out?.error(new UpstreamError('PORTICO_UPSTREAM_TIMEOUT', endpoint, new Error(`no response body data for ${ms} ms`)));
+      const e = new UpstreamError('PORTICO_UPSTREAM_TIMEOUT', endpoint, new Error(`no response body data for ${ms} ms`));
+      deps.metrics.upstreamError(backendId, e.code);
+      deps.onUpstreamError?.(e);
+      out?.error(e);
     }, ms);
   };
   return new TransformStream<Uint8Array, Uint8Array>({

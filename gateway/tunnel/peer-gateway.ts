@@ -1,8 +1,9 @@
 // A cluster's gateway for its peers (issue 8): the TLS listener of `portico tunnel --peer-listen` that other
 // clusters' tunnels send requests to. Each request names a backend of this cluster and carries a peer token
 // signed by a cluster this one trusts, for this cluster and that backend; the gateway picks one of the
-// backend's ready endpoints from its own verified table (round robin, next endpoint on a refused connect) and
-// relays. It dials nothing else: the token chooses a backend, never an address.
+// backend's ready endpoints from its own verified table (round robin; the next endpoint when
+// gateway/proxy/retry-policy.ts says so, as a worker would) and relays. It dials nothing else: the token
+// chooses a backend, never an address.
 import https from 'node:https';
 import type { AddressInfo } from 'node:net';
 import type { CryptoKey, KeyObject } from 'jose';

@@ -1,12 +1,14 @@
 // One request relayed by a tunnel to one of a list of targets (an endpoint, or a peer cluster's gateway):
-// streams both ways with back-pressure, like the worker's own forwarder, and moves to the next target when a
-// connect fails before anything was sent. When every target failed, the caller gets the tunnel's 502/504 with
-// the upstream error code in ERROR_HEADER, so it can fail over in turn.
+// streams both ways with back-pressure, like the worker's own forwarder, and moves to the next target when the
+// worker's own rule says so (gateway/proxy/retry-policy.ts: a refused connect, or a reset of an idempotent request
+// whose body nobody streamed yet). When it gives up, the caller gets the tunnel's 502/504 with the upstream error
+// code in ERROR_HEADER, so it can apply the same rule in turn.
 import type http from 'node:http';
 import type { Dispatcher } from 'undici';
 import { classifyUpstreamError } from '../errors.ts';
 import { downstreamResponseHeaders } from '../proxy/headers.ts';
 import { hasRequestBody } from '../proxy/node-forwarder.ts';
+import { isIdempotent, retryDecision } from '../proxy/retry-policy.ts';
 import { SERVER_NAME } from '../responses.ts';
 import { ERROR_HEADER, tunnelErrorOf } from '../table/tunnel-protocol.ts';
 
@@ -98,17 +100,22 @@ export class Relay implements Dispatcher.DispatchHandler {
       this.done = true;
       return;
     }
-    const e = classifyUpstreamError(err, '');
-    if (this.status === 0 && !this.res.headersSent) {
-      if (e.beforeRequest && this.k + 1 < this.targets.length && (this.body === null || !this.body.readableDidRead)) {
-        this.k++;
-        return this.start();
-      }
-      this.done = true;
-      // Before any response: tell the caller what happened, in the words it would have seen itself.
-      return answer(this.res, e.status, 'upstream failed', String((err as { code?: unknown }).code ?? 'PORTICO_TUNNEL_UPSTREAM'));
+    const d = retryDecision({
+      code: classifyUpstreamError(err, '').code,
+      bodyStreamed: this.body?.readableDidRead === true,
+      responseStarted: this.status !== 0 || this.res.headersSent,
+      idempotent: isIdempotent(this.req.method ?? 'GET'),
+      attempts: this.k + 1,
+      endpoints: this.targets.length,
+      peerAvailable: false, // the worker moves between peer clusters, the tunnel only between its targets
+    });
+    if (d.action === 'next-endpoint') {
+      this.k++;
+      return this.start();
     }
     this.done = true;
+    // Before any response: tell the caller what happened, in the words it would have seen itself.
+    if (d.action === 'answer') return answer(this.res, d.status, 'upstream failed', String((err as { code?: unknown }).code ?? 'PORTICO_TUNNEL_UPSTREAM'));
     this.res.destroy(err);
   }
 }

@@ -1,6 +1,7 @@
 // The node-local tunnel as a real process (issue 8): fed by a real agent through a real redis-server, relaying
 // to real loopback backends over its Unix socket, and refusing every address the verified table does not name.
 import { mkdirSync, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Client } from 'undici';
@@ -20,6 +21,11 @@ let redis: RedisServer;
 let inTable: Backend;
 let outside: Backend;
 let deadPort: number;
+/** Accepts a connection, reads the first bytes of the request and answers with a TCP reset: the upstream may have
+ * acted on what it read. Together with `retryOk` it is the backend `flaky` (host flaky.test). */
+let resetter: net.Server;
+const resets = { hits: 0 };
+let retryOk: Backend;
 let agent: Spawned;
 let tunnel: Spawned;
 let admin: string;
@@ -27,7 +33,9 @@ let client: Client;
 
 const writeTable = (endpoints: EndpointSpec[]): void => {
   writeFileSync(join(dir, 'manifests', 'all.yaml'), [ourClass(), ...service('web', endpoints),
-    ingress('app', { host: 'app.test', paths: [{ path: '/', service: 'web' }] })].map((o) => stringify(o)).join('---\n'));
+    ingress('app', { host: 'app.test', paths: [{ path: '/', service: 'web' }] }),
+    ...service('flaky', [{ address: '127.0.0.94', port: deadPort }, { address: retryOk.address, port: retryOk.port }]),
+    ingress('flaky', { host: 'flaky.test', paths: [{ path: '/', service: 'flaky' }] })].map((o) => stringify(o)).join('---\n'));
 };
 const version = async () => /relaying to the endpoints of (\S+)/.exec(await (await fetch(`${admin}/readyz`)).text())?.[1] ?? null;
 
@@ -62,6 +70,15 @@ beforeAll(async () => {
   deadPort = await freePort('127.0.0.91');
   inTable = await startBackend('in-table', '127.0.0.91', deadPort);
   outside = await startBackend('outside', '127.0.0.92', deadPort);
+  retryOk = await startBackend('retry-ok', '127.0.0.95', deadPort);
+  resetter = net.createServer((s) => {
+    s.on('error', () => {});
+    s.once('data', () => {
+      resets.hits++;
+      s.resetAndDestroy();
+    });
+  });
+  await new Promise<void>((resolve) => resetter.listen(deadPort, '127.0.0.94', resolve));
   expect(runPortico(['keys', 'generate', '--out', join(dir, 'keys')]).status).toBe(0);
   mkdirSync(join(dir, 'manifests'));
   writeTable([{ address: inTable.address, port: inTable.port }, { address: '127.0.0.93', port: deadPort }]);
@@ -80,6 +97,8 @@ afterAll(async () => {
   await redis?.stop();
   await inTable?.close();
   await outside?.close();
+  await retryOk?.close();
+  resetter?.close();
   rmSync(dir, { recursive: true, force: true });
 });
 
@@ -115,6 +134,12 @@ describe('relaying to endpoints of the verified table', () => {
     const r = await via(`127.0.0.93:${deadPort}`);
     expect(r.status).toBe(502);
     expect(r.headers['portico-tunnel-error']).toBe('ECONNREFUSED');
+  });
+
+  it('reports a reset after the request was sent in the words the worker would have seen (it decides whether to retry)', async () => {
+    const r = await via(`127.0.0.94:${deadPort}`);
+    expect(r.status).toBe(502);
+    expect(String(r.headers['portico-tunnel-error'])).toMatch(/^(ECONNRESET|UND_ERR_SOCKET|EPIPE)$/);
   });
 });
 
@@ -182,6 +207,42 @@ describe('a worker sending its upstream requests through the tunnel (--tunnel)',
       ws.on('error', () => {});
     });
     expect(status).toBe(401);
+  });
+
+  // Changed: the Node worker used to move to the next endpoint only after a refused connect, while the Web worker
+  // also retried a reset of an idempotent request without a body. Both now follow gateway/proxy/retry-policy.ts.
+  it('CHANGED: a reset of a GET or DELETE without a body moves on to the next endpoint (was 502 half of the time)', async () => {
+    const before = { resets: resets.hits, ok: retryOk.requests };
+    for (const method of ['GET', 'DELETE', 'GET', 'DELETE']) {
+      const r = await request(`${worker.http}/idempotent`, { host: 'flaky.test', method });
+      expect(r.status, r.body).toBe(200);
+      expect(json<EchoReply>(r)).toMatchObject({ backend: 'retry-ok', method });
+    }
+    expect(retryOk.requests - before.ok).toBe(4);
+    expect(resets.hits - before.resets).toBeGreaterThanOrEqual(1); // round robin started some of them at the resetter
+    const m = (await request(`${worker.admin}/metrics`)).body;
+    expect(m).toMatch(/portico_upstream_errors_total\{backend="default\/flaky:80",code="PORTICO_UPSTREAM_RESET"\} [1-9]/);
+  });
+
+  it.each([
+    ['a POST without a body (not idempotent)', 'POST', undefined],
+    ['a PUT whose body was streamed to the tunnel (cannot be sent again)', 'PUT', 'the body'],
+  ])('unchanged: a reset of %s is answered 502, never sent to a second endpoint', async (_n, method, body) => {
+    const before = { resets: resets.hits, ok: retryOk.requests };
+    const statuses: number[] = [];
+    for (let i = 0; i < 4; i++) statuses.push((await request(`${worker.http}/not-repeated`, { host: 'flaky.test', method, body })).status);
+    const failed = statuses.filter((s) => s === 502).length;
+    expect(failed).toBeGreaterThanOrEqual(1);
+    expect(statuses.filter((s) => s !== 502).every((s) => s === 200)).toBe(true);
+    // Each request reached exactly one endpoint: the resetter's are the 502s, the rest went to retry-ok.
+    expect(resets.hits - before.resets).toBe(failed);
+    expect(retryOk.requests - before.ok).toBe(4 - failed);
+  });
+
+  it('CHANGED: a WebSocket upgrade reset by its first endpoint moves on to the next one (two in a row: one starts there)', async () => {
+    const before = resets.hits;
+    for (let i = 0; i < 2; i++) expect(await wsEcho(`${worker.http.replace('http', 'ws')}/ws`, { host: 'flaky.test' }, `reset ${i}`)).toContain(`reset ${i}`);
+    expect(resets.hits - before).toBeGreaterThanOrEqual(1);
   });
 
   it('a bad --tunnel address is a usage error', () => {
