@@ -1,6 +1,7 @@
 // Local mode's table source: compile the manifests in a directory, and again whenever it changes.
 // A read or parse failure keeps the last good table and says why; diagnostics are logged when they change.
 import { watch, type FSWatcher } from 'node:fs';
+import { SingleFlight } from '../gateway/shared/single-flight.ts';
 import { compile } from '../sync/compile/index.ts';
 import type { CompileResult } from '../sync/compile/types.ts';
 import { readManifests } from '../sync/manifests.ts';
@@ -9,8 +10,8 @@ import { log } from './log.ts';
 export class ManifestLoader {
   private watcher: FSWatcher | null = null;
   private timer: NodeJS.Timeout | null = null;
-  private running: Promise<void> | null = null;
-  private again = false;
+  /** Loads never overlap; a change during one gets one more load right after it. */
+  private readonly loads = new SingleFlight(async () => void (await this.load()));
   private lastDiagnostics = '';
   failures = 0;
 
@@ -44,18 +45,8 @@ export class ManifestLoader {
     this.watcher.on('error', (err) => log('error', `watching ${this.dir} failed: ${err.message}`));
   }
 
-  private async kick(): Promise<void> {
-    if (this.running !== null) {
-      this.again = true;
-      return;
-    }
-    this.running = this.load().then(() => undefined);
-    await this.running;
-    this.running = null;
-    if (this.again) {
-      this.again = false;
-      await this.kick();
-    }
+  private kick(): Promise<void> {
+    return this.loads.request();
   }
 
   close(): void {

@@ -5,6 +5,7 @@
 import { readdir, readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { parseAllDocuments } from 'yaml';
+import { isRecord } from '../gateway/table/names.ts';
 import type { ClusterObjects } from './compile/types.ts';
 
 export const MAX_MANIFEST_BYTES = 16 * 1024 * 1024;
@@ -21,18 +22,17 @@ export function emptyObjects(): ClusterObjects {
   return { ingresses: [], ingressClasses: [], services: [], endpointSlices: [], secrets: [] };
 }
 
-const isObj = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
 
 /** Sorts parsed documents into ClusterObjects by kind; other kinds are ignored. Namespaced kinds without
  * a namespace get `default`, as `kubectl apply` would give them. */
 export function addObject(into: ClusterObjects, doc: unknown): void {
-  if (!isObj(doc)) return;
+  if (!isRecord(doc)) return;
   if (doc.kind === 'List' && Array.isArray(doc.items)) {
     for (const item of doc.items) addObject(into, item);
     return;
   }
   const withNs = (): Record<string, unknown> => {
-    const meta = isObj(doc.metadata) ? doc.metadata : {};
+    const meta = isRecord(doc.metadata) ? doc.metadata : {};
     return { ...doc, metadata: { namespace: 'default', ...meta } };
   };
   switch (doc.kind) {

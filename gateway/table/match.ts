@@ -1,5 +1,6 @@
 // The compiled matcher: built once per table version, then every request is a few map lookups
 // (docs/ARCHITECTURE.md, "Invariants"). No per-request scan of the rule list and no regular expressions.
+import { DNS_LABEL } from './names.ts';
 import type { Backend, HostRoutes, Route, RoutingTable } from './schema.ts';
 
 export type MatchReason = 'route' | 'host-fallback' | 'default-backend' | 'no-match';
@@ -49,7 +50,6 @@ export function normalizeHost(raw: string): string {
   return h.toLowerCase();
 }
 
-const LABEL = /^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/;
 const UNRESERVED = /^[A-Za-z0-9\-._~]$/;
 
 /** The path used for matching: percent-encoded unreserved characters decoded and dot segments resolved
@@ -126,7 +126,7 @@ export function compileMatcher(table: RoutingTable): Matcher {
     if (wildcardHosts.size !== 0) {
       const dot = host.indexOf('.');
       // The extra label must itself be a DNS label, so a Host like `a/b.foo.com` never matches `*.foo.com`.
-      if (dot > 0 && LABEL.test(host.slice(0, dot))) {
+      if (dot > 0 && DNS_LABEL.test(host.slice(0, dot))) {
         const w = wildcardHosts.get(host.slice(dot + 1));
         if (w !== undefined) return w;
       }

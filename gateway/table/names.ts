@@ -3,11 +3,16 @@
 
 // RFC 1123 subdomain as Kubernetes validates Ingress hosts: lower-case labels of [a-z0-9-],
 // alphanumeric at both ends, at most 253 characters in all, each label at most 63.
-const LABEL = /^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/;
+export const DNS_LABEL = /^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/;
 
 export function isValidHostName(host: string): boolean {
   if (host.length === 0 || host.length > 253) return false;
-  return host.split('.').every((l) => LABEL.test(l));
+  return host.split('.').every((l) => DNS_LABEL.test(l));
+}
+
+/** A JSON object (not null, not an array): what every reader of untrusted JSON checks first. */
+export function isRecord(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
 }
 
 /** Exact host, or `*.` followed by a valid host (one-label wildcard, Ingress v1). IP addresses are not hosts. */

@@ -2,10 +2,11 @@
 // `{cluster}`, so all of them live in one slot and the same Lua scripts work on Redis Cluster.
 // Shared by the publisher (sync/), the workers (gateway/source/) and the inspection tools.
 
-const CLUSTER_NAME = /^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/;
+import { DNS_LABEL } from './names.ts';
 
+/** A cluster name is one DNS label: it appears in key names, hash tags and Events. */
 export function isValidClusterName(name: string): boolean {
-  return CLUSTER_NAME.test(name);
+  return DNS_LABEL.test(name);
 }
 
 export interface RedisLayout {

@@ -1,7 +1,7 @@
 // validate(): every problem with a table, not just the first. Run by the agent before it publishes and
 // by every worker before it swaps a table in; an empty list means the table is safe to serve.
 import { compareRoutes, contentHash, schemaOf } from './canonical.ts';
-import { isValidRuleHost, pathProblem } from './names.ts';
+import { isRecord, isValidRuleHost, pathProblem } from './names.ts';
 import { SUPPORTED_SCHEMAS, type RoutingTable, type SchemaVersion } from './schema.ts';
 
 export interface TableProblem {
@@ -43,14 +43,13 @@ export const nextTurn = (fn: () => void): void => {
 
 const SLICE = 500; // entries checked between two yields
 
-const isObj = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
 const isKeyList = (v: unknown): boolean => Array.isArray(v) && v.length > 0 && v.every((k) => typeof k === 'string' && k !== '');
 const isPort = (v: unknown): boolean => Number.isInteger(v) && (v as number) >= 1 && (v as number) <= 65535;
 
 function* checkSteps(value: unknown, opts: ValidateOptions): Generator<void, TableProblem[]> {
   const problems: TableProblem[] = [];
   const bad = (at: string, message: string): void => void problems.push({ at, message });
-  if (!isObj(value)) return [{ at: '', message: 'table is not an object' }];
+  if (!isRecord(value)) return [{ at: '', message: 'table is not an object' }];
   if (!SUPPORTED_SCHEMAS.includes(value.schema as SchemaVersion)) bad('schema', `unsupported schema ${JSON.stringify(value.schema)}, expected one of ${SUPPORTED_SCHEMAS.join(', ')}`);
   for (const k of ['hosts', 'backends', 'certificates'] as const) if (!Array.isArray(value[k])) bad(k, 'must be an array');
   if (problems.length) return problems;
@@ -61,20 +60,20 @@ function* checkSteps(value: unknown, opts: ValidateOptions): Generator<void, Tab
     if (i % SLICE === SLICE - 1) yield;
     const b = t.backends[i];
     const at = `backends[${i}]`;
-    if (!isObj(b) || typeof b.id !== 'string') { bad(at, 'backend needs a string id'); continue; }
+    if (!isRecord(b) || typeof b.id !== 'string') { bad(at, 'backend needs a string id'); continue; }
     if (backendIds.has(b.id)) bad(`${at}.id`, `duplicate backend id ${b.id}`);
     backendIds.add(b.id);
-    if (!isObj(b.service) || typeof b.service.namespace !== 'string' || typeof b.service.name !== 'string') bad(`${at}.service`, 'needs namespace and name');
+    if (!isRecord(b.service) || typeof b.service.namespace !== 'string' || typeof b.service.name !== 'string') bad(`${at}.service`, 'needs namespace and name');
     if (!Number.isSafeInteger(b.notReady) || b.notReady < 0) bad(`${at}.notReady`, 'must be a count');
     if (!Array.isArray(b.endpoints)) { bad(`${at}.endpoints`, 'must be an array'); continue; }
     b.endpoints.forEach((e, j) => {
-      if (!isObj(e) || typeof e.address !== 'string' || e.address === '') bad(`${at}.endpoints[${j}].address`, 'must be a non-empty string');
+      if (!isRecord(e) || typeof e.address !== 'string' || e.address === '') bad(`${at}.endpoints[${j}].address`, 'must be a non-empty string');
       else if (!isPort(e.port)) bad(`${at}.endpoints[${j}].port`, `invalid port ${JSON.stringify(e.port)}`);
     });
   }
   const certIds = new Set<string>();
   t.certificates.forEach((c, i) => {
-    if (!isObj(c) || typeof c.id !== 'string') return bad(`certificates[${i}]`, 'certificate needs a string id');
+    if (!isRecord(c) || typeof c.id !== 'string') return bad(`certificates[${i}]`, 'certificate needs a string id');
     if (certIds.has(c.id)) bad(`certificates[${i}].id`, `duplicate certificate id ${c.id}`);
     certIds.add(c.id);
   });
@@ -93,12 +92,12 @@ function* checkSteps(value: unknown, opts: ValidateOptions): Generator<void, Tab
     if (i % SLICE === SLICE - 1) yield;
     const h = t.hosts[i];
     const at = `hosts[${i}]`;
-    if (!isObj(h) || typeof h.host !== 'string') { bad(at, 'host entry needs a string host'); continue; }
+    if (!isRecord(h) || typeof h.host !== 'string') { bad(at, 'host entry needs a string host'); continue; }
     if (h.host !== '' && !isValidRuleHost(h.host)) bad(`${at}.host`, `invalid host ${JSON.stringify(h.host)}`);
     if (hosts.has(h.host)) bad(`${at}.host`, `duplicate host ${JSON.stringify(h.host)}`);
     hosts.add(h.host);
-    if (h.tls !== null && (!isObj(h.tls) || (h.tls.certificate !== null && !certIds.has(h.tls.certificate as string)))) {
-      bad(`${at}.tls`, `unknown certificate ${JSON.stringify(isObj(h.tls) ? h.tls.certificate : h.tls)}`);
+    if (h.tls !== null && (!isRecord(h.tls) || (h.tls.certificate !== null && !certIds.has(h.tls.certificate as string)))) {
+      bad(`${at}.tls`, `unknown certificate ${JSON.stringify(isRecord(h.tls) ? h.tls.certificate : h.tls)}`);
     }
     refBackend(`${at}.fallbackBackend`, h.fallbackBackend);
     failClosed(`${at}.fallbackFailClosed`, h.fallbackFailClosed);
@@ -106,7 +105,7 @@ function* checkSteps(value: unknown, opts: ValidateOptions): Generator<void, Tab
     const seen = new Set<string>();
     h.routes.forEach((r, j) => {
       const rat = `${at}.routes[${j}]`;
-      if (!isObj(r) || typeof r.path !== 'string') return bad(rat, 'route needs a string path');
+      if (!isRecord(r) || typeof r.path !== 'string') return bad(rat, 'route needs a string path');
       if (r.pathType !== 'Exact' && r.pathType !== 'Prefix') bad(`${rat}.pathType`, `invalid pathType ${JSON.stringify(r.pathType)}`);
       const shown = r.pathType === 'Prefix' && r.path === '' ? '/' : r.path;
       const p = pathProblem(shown);
@@ -116,13 +115,13 @@ function* checkSteps(value: unknown, opts: ValidateOptions): Generator<void, Tab
       if (seen.has(key)) bad(rat, `duplicate route ${key}`);
       seen.add(key);
       refBackend(`${rat}.backend`, r.backend);
-      if (!isObj(r.policies) || typeof r.policies.sslRedirect !== 'boolean') bad(`${rat}.policies`, 'policies.sslRedirect must be a boolean');
+      if (!isRecord(r.policies) || typeof r.policies.sslRedirect !== 'boolean') bad(`${rat}.policies`, 'policies.sslRedirect must be a boolean');
       else if (r.policies.localWeight !== undefined && !(Number.isInteger(r.policies.localWeight) && (r.policies.localWeight as number) >= 0 && (r.policies.localWeight as number) <= 100)) {
         bad(`${rat}.policies`, 'policies.localWeight must be a whole number from 0 to 100');
       }
-      if (isObj(r.policies)) failClosed(`${rat}.policies.failClosed`, r.policies.failClosed);
+      if (isRecord(r.policies)) failClosed(`${rat}.policies.failClosed`, r.policies.failClosed);
       const prev = h.routes[j - 1];
-      if (j > 0 && isObj(prev) && compareRoutes(prev, r) > 0) bad(rat, 'routes are not in precedence order');
+      if (j > 0 && isRecord(prev) && compareRoutes(prev, r) > 0) bad(rat, 'routes are not in precedence order');
     });
   }
   if (problems.length === 0) {

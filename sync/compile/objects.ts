@@ -2,15 +2,13 @@
 // the wrong type reads as missing instead of throwing, so one malformed object can only ever cost a
 // diagnostic (docs/ARCHITECTURE.md, "Invariants").
 import { canonicalJson } from '../../gateway/table/canonical.ts';
+import { isRecord } from '../../gateway/table/names.ts';
 import type { ObjectRef } from '../../gateway/table/schema.ts';
 
 export type Fields = Readonly<Record<string, unknown>>;
 
 const NO_FIELDS: Fields = Object.freeze({});
 
-export function isRecord(v: unknown): v is Record<string, unknown> {
-  return typeof v === 'object' && v !== null && !Array.isArray(v);
-}
 
 /** The fields of an object, or none when the value is not an object. */
 export function fields(v: unknown): Fields {

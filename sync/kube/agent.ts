@@ -1,6 +1,7 @@
 // The in-cluster agent: informers → debounce → compile (or the endpoint-only cheap path) →
 // publish, Ingress status and Events. Every replica watches and compiles (so a new leader is ready at
 // once); only the Lease holder publishes and writes to the API.
+import { SingleFlight } from '../../gateway/shared/single-flight.ts';
 import type { KubeConfig } from '@kubernetes/client-node';
 import { compile } from '../compile/index.ts';
 import { refreshEndpoints } from '../compile/endpoints.ts';
@@ -55,8 +56,8 @@ export class KubeAgent {
   private last: CompileResult | null = null;
   private quiet: NodeJS.Timeout | null = null;
   private deadline: NodeJS.Timeout | null = null;
-  private running: Promise<void> | null = null;
-  private again = false;
+  /** Passes never overlap; changes during one get one more pass right after it. */
+  private readonly passes = new SingleFlight(() => this.pass().catch((err: unknown) => this.o.log('error', `sync pass failed: ${(err as Error).message}`)));
   private apiPending: { result: CompileResult; ingresses: readonly Ingress[] } | null = null;
   private apiRunning = false;
   readonly stats: AgentStats = { fullCompiles: 0, endpointCompiles: 0, lastCompileMs: 0, apiWriteErrors: 0 };
@@ -112,17 +113,7 @@ export class KubeAgent {
     if (this.deadline !== null) clearTimeout(this.deadline);
     this.quiet = this.deadline = null;
     if (full) this.dirty.add('Ingress');
-    if (this.running !== null) {
-      this.again = true;
-      return;
-    }
-    this.running = this.pass().catch((err: unknown) => this.o.log('error', `sync pass failed: ${(err as Error).message}`)).finally(() => {
-      this.running = null;
-      if (this.again) {
-        this.again = false;
-        this.kick(false);
-      }
-    });
+    void this.passes.request();
   }
 
   private async pass(): Promise<void> {
@@ -187,6 +178,6 @@ export class KubeAgent {
     if (this.deadline !== null) clearTimeout(this.deadline);
     await this.elector.stop();
     await this.watch.stop();
-    await this.running;
+    await this.passes.idle();
   }
 }

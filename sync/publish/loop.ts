@@ -1,6 +1,7 @@
 // Keeps Redis in step with the agent's latest table: publishes each new one (never two at once; the newest
 // wins), retries with backoff while Redis is unreachable, and republishes when Redis comes back without it
 // (restarted empty, evicted). Only the leader offers tables.
+import { SingleFlight } from '../../gateway/shared/single-flight.ts';
 import { Redis } from 'ioredis';
 import type { SigningKeys } from '../../gateway/table/bundle.ts';
 import type { RedisCredentials } from '../../gateway/table/redis-layout.ts';
@@ -29,8 +30,8 @@ export class PublishLoop {
   published: string | null = null;
   publishes = 0;
   failures = 0;
-  private running = false;
-  private again = false;
+  /** Publishes never overlap; an offer during one is published right after it. */
+  private readonly flight = new SingleFlight(() => this.publishLatest());
   private timer: NodeJS.Timeout | null = null;
   private readonly watchdog: NodeJS.Timeout;
   private lastError = '';
@@ -74,13 +75,12 @@ export class PublishLoop {
     this.timer = null;
   }
 
-  private async push(): Promise<void> {
+  private push(): Promise<void> {
+    return this.flight.request();
+  }
+
+  private async publishLatest(): Promise<void> {
     if (this.latest === null || this.redis.status !== 'ready') return; // the 'ready' event pushes again
-    if (this.running) {
-      this.again = true;
-      return;
-    }
-    this.running = true;
     const offered = this.latest;
     try {
       const r = await this.publisher.publish(offered);
@@ -99,12 +99,6 @@ export class PublishLoop {
       this.o.log(err instanceof PublishConflictError ? 'error' : 'warn', `publish failed, will retry: ${(err as Error).message}`);
       if (this.timer !== null) clearTimeout(this.timer);
       this.timer = setTimeout(() => void this.push(), RETRY_MS[Math.min(this.failures - 1, RETRY_MS.length - 1)]!);
-    } finally {
-      this.running = false;
-    }
-    if (this.again) {
-      this.again = false;
-      await this.push();
     }
   }
 
