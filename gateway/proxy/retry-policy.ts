@@ -78,7 +78,12 @@ export type RetryDecision =
 /** RFC 9110 §9.2.2. Methods are case-sensitive (§9.1): `get` is not GET. */
 export function isIdempotent(method: string): boolean {
   switch (method) {
-    case 'GET': case 'HEAD': case 'OPTIONS': case 'TRACE': case 'PUT': case 'DELETE':
+    case 'GET':
+    case 'HEAD':
+    case 'OPTIONS':
+    case 'TRACE':
+    case 'PUT':
+    case 'DELETE':
       return true;
     default:
       return false;
@@ -99,7 +104,14 @@ const PROTOCOL = decisions('PORTICO_UPSTREAM_PROTOCOL');
 
 /** The policy above, as a few comparisons. */
 export function retryDecision(f: FailedAttempt): RetryDecision {
-  const d = f.code === 'PORTICO_UPSTREAM_CONNECT' ? CONNECT : f.code === 'PORTICO_UPSTREAM_RESET' ? RESET : f.code === 'PORTICO_UPSTREAM_TIMEOUT' ? TIMEOUT : PROTOCOL;
+  const d =
+    f.code === 'PORTICO_UPSTREAM_CONNECT'
+      ? CONNECT
+      : f.code === 'PORTICO_UPSTREAM_RESET'
+        ? RESET
+        : f.code === 'PORTICO_UPSTREAM_TIMEOUT'
+          ? TIMEOUT
+          : PROTOCOL;
   if (f.responseStarted) return d.cutOff;
   const repeatable = !f.bodyStreamed && (d === CONNECT || (d === RESET && f.idempotent));
   if (!repeatable) return d.answer;
