@@ -3,7 +3,7 @@
 // processes share the traffic ports (node:cluster) and receive each table over IPC.
 import cluster, { type Worker } from 'node:cluster';
 import { accessSync, constants, statSync } from 'node:fs';
-import type { Readiness } from '../gateway/admin.ts';
+import type { Readiness } from '../gateway/shared/readiness.ts';
 import { UsageError } from './usage-error.ts';
 import { LiveTable } from '../gateway/live.ts';
 import { mergeSnapshots, Metrics, renderMetrics, type MetricsSnapshot } from '../gateway/metrics.ts';

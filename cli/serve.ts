@@ -3,7 +3,8 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { getRequestListener } from '@hono/node-server';
-import { createAdminApp, type Readiness } from '../gateway/admin.ts';
+import { createAdminApp } from '../gateway/admin.ts';
+import type { Readiness } from '../gateway/shared/readiness.ts';
 import type { LiveTable } from '../gateway/live.ts';
 import { Metrics, renderMetrics } from '../gateway/metrics.ts';
 import { DEFAULT_TIMEOUTS, type UpstreamTimeouts } from '../gateway/proxy/pools.ts';

@@ -5,12 +5,14 @@
 import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
 import { KubeConfig } from '@kubernetes/client-node';
-import type { Readiness } from '../gateway/admin.ts';
+import { exposition, type MetricFamily } from '../gateway/shared/prometheus.ts';
+import type { Readiness } from '../gateway/shared/readiness.ts';
 import { UsageError } from './usage-error.ts';
 import type { ListenAddress } from '../gateway/runtime/node.ts';
 import { DEFAULT_COMPILE_OPTIONS } from '../sync/compile/types.ts';
 import { KubeAgent } from '../sync/kube/agent.ts';
 import { PublishLoop } from '../sync/publish/loop.ts';
+import { agentMetrics, agentReadiness, publisherMetrics, publisherReadiness } from '../sync/status.ts';
 import { duration, listenAddress, parseFlags, positiveInt } from './args.ts';
 import { loadSigningKeys } from './keys.ts';
 import { checkManifestDir } from './local.ts';
@@ -88,14 +90,14 @@ export async function runSync(cfg: SyncConfig): Promise<{ close(): Promise<void>
   const loop = new PublishLoop({ url: cfg.redis, credentials: cfg.credentials, cluster: cfg.cluster, keys, history: cfg.history, publisher: cfg.publisher, log });
   loop.start();
   let readiness: () => Readiness;
-  let extraMetrics: () => string;
+  let extraMetrics: () => MetricFamily[];
   let stopSource: () => Promise<void>;
   if (cfg.source.kind === 'manifests') {
     const loader = new ManifestLoader(cfg.source.dir, (r) => loop.offer(r));
     await loader.load();
     loader.watch();
-    readiness = () => ({ ready: loop.published !== null, detail: loop.published ? `published ${loop.published}` : 'nothing published yet' });
-    extraMetrics = () => '';
+    readiness = () => publisherReadiness(loop);
+    extraMetrics = () => [];
     stopSource = async () => loader.close();
   } else {
     const agent = new KubeAgent({
@@ -105,33 +107,14 @@ export async function runSync(cfg: SyncConfig): Promise<{ close(): Promise<void>
       ...(cfg.secretSelector ? { secretLabelSelector: cfg.secretSelector } : {}), rewatchMs: cfg.rewatchMs,
     });
     const started = agent.start().catch((err: Error) => log('error', `agent failed to start: ${err.message}`));
-    readiness = () => !agent.watch.synced
-      ? { ready: false, detail: 'informers not synced yet' }
-      : agent.elector.lastError !== null && !agent.elector.leading
-        ? { ready: false, detail: `cannot take part in leader election: ${agent.elector.lastError}` }
-        : agent.elector.leading
-        ? { ready: loop.published !== null, detail: loop.published ? `leader; published ${loop.published}` : 'leader; nothing published yet' }
-        : { ready: true, detail: 'standby (another replica holds the lease)' };
-    extraMetrics = () => [
-      '# HELP portico_sync_leader Whether this replica holds the lease.', '# TYPE portico_sync_leader gauge', `portico_sync_leader ${agent.elector.leading ? 1 : 0}`,
-      '# HELP portico_sync_compiles_total Compiles by kind (full, or endpoints only).', '# TYPE portico_sync_compiles_total counter',
-      `portico_sync_compiles_total{kind="full"} ${agent.stats.fullCompiles}`, `portico_sync_compiles_total{kind="endpoints"} ${agent.stats.endpointCompiles}`,
-      '# HELP portico_sync_last_compile_seconds Duration of the last compile.', '# TYPE portico_sync_last_compile_seconds gauge', `portico_sync_last_compile_seconds ${agent.stats.lastCompileMs / 1000}`,
-      '# HELP portico_sync_informer_restarts_total Informers restarted after an error.', '# TYPE portico_sync_informer_restarts_total counter', `portico_sync_informer_restarts_total ${agent.watch.restarts}`,
-      '# HELP portico_sync_rewatches_total Watches re-opened on schedule (--rewatch).', '# TYPE portico_sync_rewatches_total counter', `portico_sync_rewatches_total ${agent.watch.rewatches}`,
-      '# HELP portico_sync_api_write_errors_total Failed status or event writes.', '# TYPE portico_sync_api_write_errors_total counter', `portico_sync_api_write_errors_total ${agent.stats.apiWriteErrors}`,
-      `portico_sync_diagnostics ${agent.result?.diagnostics.length ?? 0}`, '',
-    ].join('\n');
+    readiness = () => agentReadiness(agent, loop);
+    extraMetrics = () => agentMetrics(agent);
     stopSource = async () => {
       await started;
       await agent.stop();
     };
   }
-  const admin = cfg.admin === null ? null : await serveAdmin(cfg.admin, () => readiness(), () => [
-    '# HELP portico_sync_publishes_total Tables published to Redis.', '# TYPE portico_sync_publishes_total counter', `portico_sync_publishes_total ${loop.publishes}`,
-    '# HELP portico_sync_redis_connected Whether the agent is connected to Redis.', '# TYPE portico_sync_redis_connected gauge', `portico_sync_redis_connected ${loop.connected ? 1 : 0}`,
-    '', extraMetrics(),
-  ].join('\n'));
+  const admin = cfg.admin === null ? null : await serveAdmin(cfg.admin, () => readiness(), () => exposition([...publisherMetrics(loop), ...extraMetrics()]));
   log('info', 'portico sync is running', { cluster: cfg.cluster, source: cfg.source.kind });
   return {
     async close() {

@@ -13,6 +13,8 @@ import { DEFAULT_TIMEOUTS } from '../gateway/proxy/pools.ts';
 import { RedisTableSource } from '../gateway/source/redis.ts';
 import type { TunnelAddress } from '../gateway/table/tunnel-protocol.ts';
 import { startTunnel } from '../gateway/tunnel/server.ts';
+import { tunnelMetrics, tunnelReadiness } from '../gateway/tunnel/status.ts';
+import { exposition } from '../gateway/shared/prometheus.ts';
 import { clusterPair, duration, listenAddress, parseFlags, readText, tunnelAddress } from './args.ts';
 import { loadJwk, loadVerifyingKeys } from './keys.ts';
 import { log } from './log.ts';
@@ -97,15 +99,7 @@ export async function runTunnel(cfg: TunnelConfig): Promise<{ close(): Promise<v
   const gateway = cfg.gateway === null ? null : await startPeerGateway({
     live, cluster: cfg.cluster, listen: cfg.gateway.listen, tls: { certPem: cfg.gateway.certPem, keyPem: cfg.gateway.keyPem }, trust, timeouts: cfg.timeouts, stats, log,
   });
-  const admin = cfg.admin === null ? null : await serveAdmin(cfg.admin, () => live.current === null
-    ? { ready: false, detail: `no verified table yet (redis ${source.connected ? 'connected' : 'unreachable'})` }
-    : { ready: true, detail: `relaying to the endpoints of ${live.current.matcher.table.version}` }, () => [
-    '# HELP portico_tunnel_relayed_total Requests relayed to an endpoint.', '# TYPE portico_tunnel_relayed_total counter', `portico_tunnel_relayed_total ${tunnel.stats.relayed}`,
-    '# HELP portico_tunnel_upgrades_total Upgraded connections (WebSocket) relayed.', '# TYPE portico_tunnel_upgrades_total counter', `portico_tunnel_upgrades_total ${tunnel.stats.upgrades}`,
-    '# HELP portico_tunnel_refused_total Requests refused: no endpoint, or one outside the verified table.', '# TYPE portico_tunnel_refused_total counter', `portico_tunnel_refused_total ${tunnel.stats.refused}`,
-    '# HELP portico_tunnel_upstream_errors_total Failed upstream exchanges.', '# TYPE portico_tunnel_upstream_errors_total counter', `portico_tunnel_upstream_errors_total ${tunnel.stats.upstreamErrors}`,
-    `portico_redis_connected ${source.connected ? 1 : 0}`, '',
-  ].join('\n'));
+  const admin = cfg.admin === null ? null : await serveAdmin(cfg.admin, () => tunnelReadiness(live, source.connected), () => exposition(tunnelMetrics(tunnel.stats, source.connected)));
   log('info', 'portico tunnel is running', { cluster: cfg.cluster, listen: tunnel.address });
   return {
     async close() {

@@ -1,8 +1,7 @@
 // The admin listener: /healthz (the process is up), /readyz (200 only once a table is being served),
 // /metrics (Prometheus text). Kept off the traffic ports so probes and scrapes never mix with traffic.
 import { Hono } from 'hono';
-
-export interface Readiness { ready: boolean; detail: string }
+import type { Readiness } from './shared/readiness.ts';
 
 export interface AdminSource {
   readiness(): Readiness;

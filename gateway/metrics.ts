@@ -1,5 +1,6 @@
 // Prometheus metrics of one worker, cheap on the request path (a map lookup and an increment), and
 // mergeable so a primary process can serve the sum of its worker processes.
+import { exposition, single, type MetricFamily, type Sample } from './shared/prometheus.ts';
 
 const BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10] as const;
 
@@ -59,40 +60,51 @@ export function mergeSnapshots(all: readonly MetricsSnapshot[]): MetricsSnapshot
   return out;
 }
 
-const esc = (v: string): string => v.replace(/\\/g, '\\\\').replace(/"/g, '\\"').replace(/\n/g, '\\n');
-
 export interface TableGauges { version: string | null; loadedAt: number | null; swaps: number; refusals: number; workers: number }
 
-/** Prometheus text exposition format 0.0.4. */
-export function renderMetrics(s: MetricsSnapshot, t: TableGauges): string {
-  const lines: string[] = [];
-  lines.push('# HELP portico_requests_total Requests answered, by matched route and status code.', '# TYPE portico_requests_total counter');
-  for (const [k, v] of Object.entries(s.requests).sort()) {
-    const [route, status] = k.split('\u0000') as [string, string];
-    lines.push(`portico_requests_total{route="${esc(route)}",status="${status}"} ${v}`);
-  }
-  lines.push('# HELP portico_upstream_latency_seconds Time from dispatch to upstream response headers, by backend.', '# TYPE portico_upstream_latency_seconds histogram');
-  for (const [b, h] of Object.entries(s.upstream).sort()) {
+const pairs = (key: string): [string, string] => key.split('\u0000') as [string, string];
+
+/** The request path's metrics and the served table's gauges, for /metrics. */
+export function metricFamilies(s: MetricsSnapshot, t: TableGauges): MetricFamily[] {
+  const sorted = <V>(r: Record<string, V>): [string, V][] => Object.entries(r).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+  const latency: Sample[] = [];
+  for (const [backend, h] of sorted(s.upstream)) {
     let cum = 0;
     BUCKETS.forEach((le, i) => {
       cum += h.counts[i]!;
-      lines.push(`portico_upstream_latency_seconds_bucket{backend="${esc(b)}",le="${le}"} ${cum}`);
+      latency.push({ name: 'portico_upstream_latency_seconds_bucket', labels: { backend, le: String(le) }, value: cum });
     });
-    lines.push(`portico_upstream_latency_seconds_bucket{backend="${esc(b)}",le="+Inf"} ${h.count}`);
-    lines.push(`portico_upstream_latency_seconds_sum{backend="${esc(b)}"} ${h.sum}`);
-    lines.push(`portico_upstream_latency_seconds_count{backend="${esc(b)}"} ${h.count}`);
+    latency.push(
+      { name: 'portico_upstream_latency_seconds_bucket', labels: { backend, le: '+Inf' }, value: h.count },
+      { name: 'portico_upstream_latency_seconds_sum', labels: { backend }, value: h.sum },
+      { name: 'portico_upstream_latency_seconds_count', labels: { backend }, value: h.count },
+    );
   }
-  lines.push('# HELP portico_upstream_errors_total Failed upstream attempts, by backend and error code.', '# TYPE portico_upstream_errors_total counter');
-  for (const [k, v] of Object.entries(s.upstreamErrors).sort()) {
-    const [backend, code] = k.split('\u0000') as [string, string];
-    lines.push(`portico_upstream_errors_total{backend="${esc(backend)}",code="${esc(code)}"} ${v}`);
-  }
-  lines.push('# HELP portico_table_info The routing table version being served.', '# TYPE portico_table_info gauge');
-  if (t.version !== null) lines.push(`portico_table_info{version="${esc(t.version)}"} 1`);
-  lines.push('# HELP portico_table_loaded_timestamp_seconds When the current table was swapped in.', '# TYPE portico_table_loaded_timestamp_seconds gauge');
-  if (t.loadedAt !== null) lines.push(`portico_table_loaded_timestamp_seconds ${t.loadedAt / 1000}`);
-  lines.push('# HELP portico_table_swaps_total Tables swapped in.', '# TYPE portico_table_swaps_total counter', `portico_table_swaps_total ${t.swaps}`);
-  lines.push('# HELP portico_table_refusals_total Tables refused (invalid, unparsable or incomplete); the last good one kept serving.', '# TYPE portico_table_refusals_total counter', `portico_table_refusals_total ${t.refusals}`);
-  lines.push('# HELP portico_worker_processes Worker processes serving traffic.', '# TYPE portico_worker_processes gauge', `portico_worker_processes ${t.workers}`);
-  return lines.join('\n') + '\n';
+  return [
+    {
+      name: 'portico_requests_total', type: 'counter', help: 'Requests answered, by matched route and status code.',
+      samples: sorted(s.requests).map(([k, value]) => {
+        const [route, status] = pairs(k);
+        return { labels: { route, status }, value };
+      }),
+    },
+    { name: 'portico_upstream_latency_seconds', type: 'histogram', help: 'Time from dispatch to upstream response headers, by backend.', samples: latency },
+    {
+      name: 'portico_upstream_errors_total', type: 'counter', help: 'Failed upstream attempts, by backend and error code.',
+      samples: sorted(s.upstreamErrors).map(([k, value]) => {
+        const [backend, code] = pairs(k);
+        return { labels: { backend, code }, value };
+      }),
+    },
+    { name: 'portico_table_info', type: 'gauge', help: 'The routing table version being served.', samples: t.version === null ? [] : [{ labels: { version: t.version }, value: 1 }] },
+    { name: 'portico_table_loaded_timestamp_seconds', type: 'gauge', help: 'When the current table was swapped in.', samples: t.loadedAt === null ? [] : [{ value: t.loadedAt / 1000 }] },
+    single('portico_table_swaps_total', 'counter', 'Tables swapped in.', t.swaps),
+    single('portico_table_refusals_total', 'counter', 'Tables refused (invalid, unparsable or incomplete); the last good one kept serving.', t.refusals),
+    single('portico_worker_processes', 'gauge', 'Worker processes serving traffic.', t.workers),
+  ];
+}
+
+/** Prometheus text exposition format 0.0.4. */
+export function renderMetrics(s: MetricsSnapshot, t: TableGauges): string {
+  return exposition(metricFamilies(s, t));
 }

@@ -10,6 +10,7 @@ import { json, request } from '../support/client.ts';
 import { ingress, ourClass, service } from '../support/manifests.ts';
 import { runPortico, spawnPortico, startServing, waitFor, type Running, type Spawned } from '../support/process.ts';
 import { startRedis, type RedisServer } from '../support/redis.ts';
+import { expectWellFormedExposition } from '../support/exposition.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'portico-procs-'));
 const manifests = join(dir, 'manifests');
@@ -68,6 +69,7 @@ describe('sync → Redis → worker', () => {
     expect((await request(`${worker.http}/only-this`, { host: 'app.test' })).status).toBe(200);
     expect(await readyz(worker)).toMatch(/from redis/);
     const m = (await request(`${worker.admin}/metrics`)).body;
+    expectWellFormedExposition(m);
     expect(m).toMatch(/^portico_redis_connected 1$/m);
     expect(m).toMatch(/^portico_table_source\{source="redis"\} 1$/m);
   });

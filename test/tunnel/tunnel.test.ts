@@ -14,6 +14,7 @@ import { json, request } from '../support/client.ts';
 import { freePort, runPortico, spawnPortico, startServing, waitFor, type Running, type Spawned } from '../support/process.ts';
 import { startRedis, type RedisServer } from '../support/redis.ts';
 import { startDeno, startWorkerd, type ControlPlane } from '../runtimes/launch.ts';
+import { expectWellFormedExposition } from '../support/exposition.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'portico-tunnel-'));
 const socket = join(dir, 'tunnel.sock');
@@ -325,6 +326,7 @@ describe('refusing everything else (request forgery into the cluster network)', 
     // and the newly added endpoint is now allowed
     expect((await via(`${outside.address}:${outside.port}`)).status).toBe(200);
     const m = await (await fetch(`${admin}/metrics`)).text();
+    expectWellFormedExposition(m);
     expect(Number(/^portico_tunnel_refused_total (\d+)$/m.exec(m)?.[1])).toBeGreaterThanOrEqual(9);
   }, 40_000);
 });
