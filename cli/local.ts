@@ -11,7 +11,7 @@ import { startNodeGateway } from '../gateway/runtime/node.ts';
 import type { CertificateMaterial, RoutingTable } from '../gateway/table/schema.ts';
 import { parseFlags, positiveInt } from './args.ts';
 import { log } from './log.ts';
-import { ManifestLoader } from './manifest-loader.ts';
+import { ManifestSource } from '../sync/manifest-source.ts';
 import { parseServeFlags, SERVE_FLAGS, SERVE_USAGE, serveAdmin, serveLive, url, type ServeConfig } from './serve.ts';
 
 export interface LocalConfig extends ServeConfig {
@@ -49,7 +49,7 @@ export interface LocalHandle { close(): Promise<void> }
 /** Single process: load, serve, watch. */
 async function runSingle(cfg: LocalConfig): Promise<LocalHandle> {
   const live = new LiveTable();
-  const loader = new ManifestLoader(cfg.manifests, (r) => live.swap(r.table, r.certificates));
+  const loader = new ManifestSource(cfg.manifests, (r) => live.swap(r.table, r.certificates), log);
   await loader.load();
   const serving = await serveLive(cfg, live, {
     readiness: () => live.current === null
@@ -79,11 +79,15 @@ async function runPrimary(cfg: LocalConfig): Promise<LocalHandle> {
     const t = live.table;
     if (t !== null && w.isConnected()) w.send({ type: 'table', table: t, certificates } satisfies ToWorker);
   };
-  const loader = new ManifestLoader(cfg.manifests, (r) => {
-    live.swap(r.table, r.certificates);
-    certificates = r.certificates;
-    for (const w of Object.values(cluster.workers ?? {})) if (w) send(w);
-  });
+  const loader = new ManifestSource(
+    cfg.manifests,
+    (r) => {
+      live.swap(r.table, r.certificates);
+      certificates = r.certificates;
+      for (const w of Object.values(cluster.workers ?? {})) if (w) send(w);
+    },
+    log,
+  );
   await loader.load();
   const fork = (): void => {
     const w = cluster.fork({ PORTICO_WORKER_CONFIG: JSON.stringify(cfg) });

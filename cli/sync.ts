@@ -17,7 +17,7 @@ import { duration, listenAddress, parseFlags, positiveInt } from './args.ts';
 import { loadSigningKeys } from './keys.ts';
 import { checkManifestDir } from './local.ts';
 import { log } from './log.ts';
-import { ManifestLoader } from './manifest-loader.ts';
+import { ManifestSource } from '../sync/manifest-source.ts';
 import { serveAdmin } from './serve.ts';
 import { CONTROL_PLANE_FLAGS, parseControlPlaneFlags, REDIS_ENV_USAGE, type ControlPlaneFlags } from './control-plane-flags.ts';
 
@@ -93,7 +93,7 @@ export async function runSync(cfg: SyncConfig): Promise<{ close(): Promise<void>
   let extraMetrics: () => MetricFamily[];
   let stopSource: () => Promise<void>;
   if (cfg.source.kind === 'manifests') {
-    const loader = new ManifestLoader(cfg.source.dir, (r) => loop.offer(r));
+    const loader = new ManifestSource(cfg.source.dir, (r) => loop.offer(r), log);
     await loader.load();
     loader.watch();
     readiness = () => publisherReadiness(loop);

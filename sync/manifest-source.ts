@@ -1,13 +1,14 @@
-// Local mode's table source: compile the manifests in a directory, and again whenever it changes.
-// A read or parse failure keeps the last good table and says why; diagnostics are logged when they change.
+// A directory of manifests as the source of tables (`portico local`, `portico sync --manifests`): compile
+// them, and again whenever the directory changes. A read or parse failure keeps the last good table and says
+// why; diagnostics are logged when they change.
 import { watch, type FSWatcher } from 'node:fs';
+import type { Log } from '../gateway/shared/log.ts';
 import { SingleFlight } from '../gateway/shared/single-flight.ts';
-import { compile } from '../sync/compile/index.ts';
-import type { CompileResult } from '../sync/compile/types.ts';
-import { readManifests } from '../sync/manifests.ts';
-import { log } from './log.ts';
+import { compile } from './compile/index.ts';
+import type { CompileResult } from './compile/types.ts';
+import { readManifests } from './manifests.ts';
 
-export class ManifestLoader {
+export class ManifestSource {
   private watcher: FSWatcher | null = null;
   private timer: NodeJS.Timeout | null = null;
   /** Loads never overlap; a change during one gets one more load right after it. */
@@ -15,7 +16,11 @@ export class ManifestLoader {
   private lastDiagnostics = '';
   failures = 0;
 
-  constructor(private readonly dir: string, private readonly apply: (r: CompileResult) => void) {}
+  constructor(
+    private readonly dir: string,
+    private readonly apply: (r: CompileResult) => void,
+    private readonly log: Log,
+  ) {}
 
   /** Compiles once; resolves false when the manifests could not be read or the table was refused. */
   async load(): Promise<boolean> {
@@ -24,14 +29,14 @@ export class ManifestLoader {
       const diags = JSON.stringify(result.diagnostics);
       if (diags !== this.lastDiagnostics) {
         this.lastDiagnostics = diags;
-        for (const d of result.diagnostics) log(d.severity === 'Warning' ? 'warn' : 'info', d.message, { code: d.code, object: d.object });
+        for (const d of result.diagnostics) this.log(d.severity === 'Warning' ? 'warn' : 'info', d.message, { code: d.code, object: d.object });
       }
       this.apply(result);
-      log('info', 'table compiled', { version: result.table.version, hosts: result.table.hosts.length, backends: result.table.backends.length, diagnostics: result.diagnostics.length });
+      this.log('info', 'table compiled', { version: result.table.version, hosts: result.table.hosts.length, backends: result.table.backends.length, diagnostics: result.diagnostics.length });
       return true;
     } catch (err) {
       this.failures++;
-      log('error', `manifests not applied, still serving the last good table: ${(err as Error).message}`, { code: (err as { code?: string }).code });
+      this.log('error', `manifests not applied, still serving the last good table: ${(err as Error).message}`, { code: (err as { code?: string }).code });
       return false;
     }
   }
@@ -42,7 +47,7 @@ export class ManifestLoader {
       if (this.timer !== null) clearTimeout(this.timer);
       this.timer = setTimeout(() => void this.kick(), debounceMs);
     });
-    this.watcher.on('error', (err) => log('error', `watching ${this.dir} failed: ${err.message}`));
+    this.watcher.on('error', (err) => this.log('error', `watching ${this.dir} failed: ${err.message}`));
   }
 
   private kick(): Promise<void> {
