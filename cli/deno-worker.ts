@@ -12,18 +12,10 @@ import { LiveTable } from '../gateway/live.ts';
 import { Metrics, renderMetrics } from '../gateway/metrics.ts';
 import { deno, startDenoGateway } from '../gateway/runtime/deno.ts';
 import { RedisTableSource } from '../gateway/source/redis.ts';
-import type { Heartbeat } from '../gateway/table/redis-layout.ts';
 import { duration, listenAddress, parseFlags, tunnelAddress } from './args.ts';
 import { CONTROL_PLANE_FLAGS, parseControlPlaneFlags } from './control-plane-flags.ts';
 import { loadVerifyingKeys } from './keys.ts';
 import { log } from './log.ts';
-
-/** Heartbeats name Deno, so `portico inspect status` shows which runtime each worker is. */
-class DenoRedisSource extends RedisTableSource {
-  override heartbeatValue(): Heartbeat {
-    return { ...super.heartbeatValue(), runtime: `deno ${deno().version.deno}` };
-  }
-}
 
 async function main(): Promise<void> {
   const D = deno();
@@ -40,9 +32,10 @@ async function main(): Promise<void> {
   const bodyMs = v['body-timeout'] === 'off' ? null : v['body-timeout'] === undefined ? readMs : duration('body-timeout', v['body-timeout']);
   const live = new LiveTable();
   const metrics = new Metrics();
-  const source = new DenoRedisSource({
+  // Heartbeats name Deno, so `portico inspect status` shows which runtime each worker is.
+  const source = new RedisTableSource({
     url: cp.redis, credentials: cp.credentials, cluster: cp.cluster, keys: await loadVerifyingKeys(cp.keys), live, cacheFile: null,
-    pollMs: duration('poll', v.poll ?? '2s'), heartbeatMs: 5_000, node: v['node-name'] ?? `deno-${D.pid}`, log,
+    pollMs: duration('poll', v.poll ?? '2s'), heartbeatMs: 5_000, node: v['node-name'] ?? `deno-${D.pid}`, runtime: `deno ${D.version.deno}`, log,
   });
   await source.start();
   const tunnel = v.tunnel === undefined ? null : tunnelAddress('tunnel', v.tunnel);

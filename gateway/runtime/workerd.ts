@@ -1,14 +1,17 @@
 // The workerd adapter (Cloudflare Workers; locally `wrangler dev`, see wrangler.toml): the same request
 // path as a module worker. TLS, ports and the client address are the platform's (cf-connecting-ip); the
-// table comes from Redis over `cloudflare:sockets`, verified with the same signature check as every
-// worker. An isolate keeps no background tasks, so the table is checked on requests: the first request
-// of an isolate waits for it, later ones trigger a check in the background at most once per poll interval.
+// table comes from Redis over `cloudflare:sockets` through the same follower as every worker (the same
+// checks, refusals and heartbeats; no cache file: a worker has no files). An isolate keeps no background
+// tasks, so the table is checked on requests: the first request of an isolate waits for it, later ones
+// trigger a check in the background at most once per poll interval. The heartbeat is written during those
+// checks, so an isolate without requests for three heartbeat intervals drops out of `inspect status`.
 import { connect } from 'cloudflare:sockets';
 import type { Hono } from 'hono';
 import { importJWK, type JWK } from 'jose';
 import { LiveTable } from '../live.ts';
 import { Metrics } from '../metrics.ts';
-import { WebRedisSource } from '../source/web-redis.ts';
+import { TableFollower } from '../source/follower.ts';
+import { RespTransport } from '../source/resp-transport.ts';
 import type { VerifyingKeys } from '../table/bundle.ts';
 import { createWebGatewayApp, webFacts } from './web.ts';
 
@@ -24,6 +27,8 @@ export interface WorkerEnv {
   PORTICO_READ_TIMEOUT_MS?: string;
   /** The port clients reach HTTPS on, named by redirect Locations (the platform's: 443). */
   PORTICO_PUBLIC_HTTPS_PORT?: string;
+  /** The node name heartbeats carry (default: workerd). */
+  PORTICO_NODE_NAME?: string;
   /** http://127.0.0.1:PORT of a node-local tunnel (self-hosted workerd): upstream requests go through it. */
   PORTICO_TUNNEL?: string;
 }
@@ -32,7 +37,7 @@ export interface ExecutionContext { waitUntil(p: Promise<unknown>): void; passTh
 
 type WorkerdEnv = { Bindings: WorkerEnv };
 
-interface Instance { app: Hono<WorkerdEnv>; source: WebRedisSource; live: LiveTable; pollMs: number; lastCheck: number; checking: boolean }
+interface Instance { app: Hono<WorkerdEnv>; source: TableFollower; live: LiveTable; pollMs: number; lastCheck: number; checking: boolean }
 
 const log = (level: string, msg: string, fields: Record<string, unknown> = {}): void => console.log(JSON.stringify({ level, msg, ...fields }));
 
@@ -55,10 +60,19 @@ async function create(env: WorkerEnv): Promise<Instance> {
   const redis = new URL(env.PORTICO_REDIS);
   const live = new LiveTable();
   const metrics = new Metrics();
-  const source = new WebRedisSource({
+  const transport = new RespTransport({
     connect: () => connect({ hostname: redis.hostname, port: Number(redis.port || 6379) }),
     ...(redis.password ? { password: decodeURIComponent(redis.password) } : {}),
-    cluster: env.PORTICO_CLUSTER, keys: await keysOf(env), live, log,
+    ...(redis.password && redis.username ? { username: decodeURIComponent(redis.username) } : {}),
+    log,
+  });
+  const pollMs = Number(env.PORTICO_POLL_MS ?? 2_000);
+  // An isolate has no pid: a random name tells isolates of one node apart in the fleet view.
+  const node = env.PORTICO_NODE_NAME ?? 'workerd';
+  const isolate = [...crypto.getRandomValues(new Uint8Array(4))].map((b) => b.toString(16).padStart(2, '0')).join('');
+  const source = new TableFollower({
+    transport, cluster: env.PORTICO_CLUSTER, keys: await keysOf(env), live, cache: null, pollMs, heartbeatMs: 5_000,
+    identity: { id: `${node}:isolate-${isolate}`, node, pid: 0, runtime: 'workerd' }, log,
   });
   const httpsPort = Number(env.PORTICO_PUBLIC_HTTPS_PORT ?? 443);
   const readMs = Number(env.PORTICO_READ_TIMEOUT_MS ?? 60_000);
@@ -76,7 +90,7 @@ async function create(env: WorkerEnv): Promise<Instance> {
     },
     onUpstreamError: (e) => log('warn', e.message, { code: e.code }),
   });
-  return { app, source, live, pollMs: Number(env.PORTICO_POLL_MS ?? 2_000), lastCheck: 0, checking: false };
+  return { app, source, live, pollMs, lastCheck: 0, checking: false };
 }
 
 let instance: Instance | null = null;
@@ -88,11 +102,11 @@ export default {
       // Nothing to serve yet: this request waits for its own check (an I/O object such as a socket
       // cannot be shared between requests in workerd, so concurrent first requests each check).
       w.lastCheck = Date.now();
-      await w.source.check();
+      await w.source.checkOnce();
     } else if (!w.checking && Date.now() - w.lastCheck >= w.pollMs) {
       w.lastCheck = Date.now();
       w.checking = true;
-      ctx.waitUntil(w.source.check().finally(() => (w.checking = false)));
+      ctx.waitUntil(w.source.checkOnce().finally(() => (w.checking = false)));
     }
     return w.app.fetch(request, env, ctx);
   },

@@ -4,6 +4,7 @@
 // parts' bytes back to back. Written to a temporary file and renamed, so a crash never leaves half a file.
 import { randomBytes } from 'node:crypto';
 import { open, readFile, rename, unlink } from 'node:fs/promises';
+import type { BundleCache } from './follower.ts';
 
 export interface CachedBundle {
   manifest: string;
@@ -22,6 +23,11 @@ export async function writeCacheFile(path: string, b: CachedBundle): Promise<voi
     await fh.close();
   }
   await rename(tmp, path);
+}
+
+/** The follower's view of a cache file. */
+export function fileCache(path: string): BundleCache {
+  return { name: path, read: () => readCacheFile(path), write: (b) => writeCacheFile(path, b) };
 }
 
 export class CacheFileError extends Error {

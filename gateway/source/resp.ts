@@ -1,7 +1,7 @@
 // A minimal Redis (RESP2) client over any byte-stream socket: workerd's `cloudflare:sockets` connect()
 // and Deno.connect() both hand out { readable, writable }. Enough for a worker that reads the table:
 // commands in, replies out (pipelined when asked), bulk strings kept as bytes. No pub/sub, no reconnect:
-// the caller opens a socket per check and closes it.
+// resp-transport.ts opens a socket per session and closes it.
 
 export interface ByteSocket {
   readable: ReadableStream<Uint8Array>;
@@ -122,10 +122,15 @@ export class RespClient {
     this.buf = merged;
   }
 
+  /** Closes the socket even while a read is pending (a timed-out command), which releasing the locks
+   * first could refuse to do. */
   async close(): Promise<void> {
-    this.reader.releaseLock();
-    this.writer.releaseLock();
-    await this.socket.close();
+    try {
+      await this.socket.close();
+    } finally {
+      this.reader.cancel().catch(() => {});
+      this.writer.abort().catch(() => {});
+    }
   }
 }
 

@@ -1,0 +1,87 @@
+// The follower's transport on Node and Deno (ioredis runs under both): one long-lived command connection
+// and one subscriber, reconnected by ioredis with backoff.
+import { Redis } from 'ioredis';
+import type { RedisCredentials } from '../table/redis-layout.ts';
+import { RedisReplyError, TransportError, type Log, type RedisCommands, type TableTransport } from './transport.ts';
+
+// Commands fail fast while disconnected (no offline queue) and time out when a connection silently stops
+// answering; a timeout forces a reconnect, so a half-dead TCP connection cannot stall the worker for minutes.
+const redisOptions = { lazyConnect: true, enableOfflineQueue: false, maxRetriesPerRequest: 1, connectTimeout: 2_000, commandTimeout: 3_000,
+  retryStrategy: (attempt: number) => Math.min(100 * 2 ** Math.min(attempt, 6), 5_000) };
+
+export class IoredisTransport implements TableTransport {
+  private readonly redis: Redis;
+  private readonly sub: Redis;
+  lastError: string | null = null;
+
+  constructor(url: string, credentials: RedisCredentials | undefined, private readonly log: Log) {
+    this.redis = new Redis(url, { ...credentials, ...redisOptions });
+    this.sub = new Redis(url, { ...credentials, ...redisOptions, enableOfflineQueue: true, maxRetriesPerRequest: null });
+    this.redis.on('error', (err: Error) => {
+      if (this.lastError !== err.message) log('warn', `redis: ${err.message}`);
+      this.lastError = err.message;
+    });
+    this.sub.on('error', () => {}); // reported through the command connection
+  }
+
+  get connected(): boolean {
+    return this.redis.status === 'ready';
+  }
+
+  follow(channel: string, on: { ready(): void; notify(): void }): void {
+    this.redis.on('ready', () => {
+      this.log('info', 'redis connected');
+      on.ready();
+    });
+    this.sub.on('message', () => on.notify());
+    this.redis.connect().catch(() => {}); // retried by ioredis; the poll reports progress
+    this.sub.connect().catch(() => {});
+    // Queued until the subscriber connects (it has an offline queue); ioredis resubscribes after reconnects.
+    this.sub.subscribe(channel).catch(() => {});
+  }
+
+  async session<T>(work: (c: RedisCommands) => Promise<T>): Promise<T> {
+    if (!this.connected) throw new TransportError(`redis is not connected${this.lastError === null ? '' : ` (${this.lastError})`}`);
+    return work(this.commands);
+  }
+
+  async close(): Promise<void> {
+    this.redis.disconnect();
+    this.sub.disconnect();
+  }
+
+  /** Every failure is either Redis answering with an error, or the connection's fault. */
+  private async run<T>(command: () => Promise<T>): Promise<T> {
+    try {
+      return await command();
+    } catch (err) {
+      const message = (err as Error).message;
+      if ((err as Error).name === 'ReplyError' && this.connected) throw new RedisReplyError(message);
+      if (/timed out/i.test(message)) {
+        this.log('warn', 'redis stopped answering; reconnecting');
+        this.redis.disconnect(true);
+      }
+      throw new TransportError(message);
+    }
+  }
+
+  private readonly commands: RedisCommands = {
+    get: (key) => this.run(() => this.redis.get(key)),
+    fieldSizes: (key, fields) => this.run(async () => {
+      const replies = fields.length === 0 ? [] : (await this.redis.pipeline(fields.map((f) => ['hstrlen', key, f])).exec()) ?? [];
+      return fields.map((_, i) => {
+        const [err, len] = replies[i] ?? [new Error('no reply'), 0];
+        if (err) throw err;
+        return len as number;
+      });
+    }),
+    fieldText: (key, field) => this.run(() => this.redis.hget(key, field)),
+    fieldBytes: (key, fields) => this.run(async () => (fields.length === 0 ? [] : this.redis.hmgetBuffer(key, ...fields))),
+    heartbeat: (h) => this.run(async () => {
+      await this.redis.multi().set(h.key, h.value, 'EX', h.ttlSeconds).zadd(h.index, h.score, h.member).zremrangebyscore(h.index, '-inf', h.expiredBefore).exec();
+    }),
+    forget: (key, index, member) => this.run(async () => {
+      await this.redis.multi().del(key).zrem(index, member).exec();
+    }),
+  };
+}
