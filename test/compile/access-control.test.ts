@@ -4,7 +4,7 @@
 import { describe, expect, it } from 'vitest';
 import { explain } from '../../gateway/inspect/views.ts';
 import { guardOf } from '../../sync/compile/access-control.ts';
-import { app, backend, cls, ingress, prefix, rule, tls } from './builders.ts';
+import { app, backend, cls, ingress, prefix, rule, tls } from '../support/builders.ts';
 import { runCase, type Case } from './cases.ts';
 
 const CLS = cls();

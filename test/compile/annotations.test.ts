@@ -1,7 +1,7 @@
 // Rule 8: the typed annotation allow-list, and the ssl-redirect policy it controls.
 import { describe, expect, it } from 'vitest';
 import { parseAnnotations, SUPPORTED_ANNOTATIONS } from '../../sync/compile/annotations.ts';
-import { app, cls, ingress, prefix, rule, tls } from './builders.ts';
+import { app, cls, ingress, prefix, rule, tls } from '../support/builders.ts';
 import { runCase, type Case } from './cases.ts';
 
 const CLS = cls();

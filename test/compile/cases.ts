@@ -2,7 +2,7 @@
 // diagnostic list (so an unexpected diagnostic fails it) and, when given, the whole host/backend summary.
 import { expect } from 'vitest';
 import type { CompileOptions, CompileResult } from '../../sync/compile/types.ts';
-import { objects, type AnyObject } from './builders.ts';
+import { objects, type AnyObject } from '../support/builders.ts';
 import { acceptedSummary, diagSummary, endpointSummary, hostSummary, run, type HostSummary } from './harness.ts';
 
 export interface Case {

@@ -6,7 +6,7 @@ import { serializeTable } from '../../gateway/table/canonical.ts';
 import { validate } from '../../gateway/table/validate.ts';
 import { compile } from '../../sync/compile/index.ts';
 import type { ClusterObjects, Ingress } from '../../sync/compile/types.ts';
-import { app, backend, cls, exact, implSpecific, ingress, objects, prefix, rule, slice, svc, type AnyObject } from './builders.ts';
+import { app, backend, cls, exact, implSpecific, ingress, objects, prefix, rule, slice, svc, type AnyObject } from '../support/builders.ts';
 import { runCase, type Case } from './cases.ts';
 import { diagSummary, hostSummary, permute, run } from './harness.ts';
 

@@ -4,7 +4,7 @@
 import { describe, expect, it } from 'vitest';
 import { compileMatcher, type Matcher } from '../../gateway/table/match.ts';
 import type { HTTPIngressPath, Ingress } from '../../sync/compile/types.ts';
-import { app, backend, cls, exact, implSpecific, ingress, objects, prefix, rule, type AnyObject } from './builders.ts';
+import { app, backend, cls, exact, implSpecific, ingress, objects, prefix, rule, type AnyObject } from '../support/builders.ts';
 import { run } from './harness.ts';
 
 const CLS = cls();

@@ -3,7 +3,7 @@
 import { X509Certificate, createPrivateKey } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import type { Ingress, IngressTLS } from '../../sync/compile/types.ts';
-import { app, cls, ingress, prefix, rule, secret, tls, type AnyObject } from './builders.ts';
+import { app, cls, ingress, prefix, rule, secret, tls, type AnyObject } from '../support/builders.ts';
 import { runCase, type Case } from './cases.ts';
 import { makeCert, type TestCert } from './certs.ts';
 

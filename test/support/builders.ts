@@ -1,4 +1,4 @@
-// Tiny constructors for compiler inputs (Contour-style): every field defaults to the boring value, so a
+// The test builder library: tiny constructors for Kubernetes objects (Contour-style): every field defaults to the boring value, so a
 // case only spells out what it is about.
 import type {
   ClusterObjects,
@@ -13,7 +13,7 @@ import type {
   Service,
   ServicePort,
 } from '../../sync/compile/types.ts';
-import type { TestCert } from './certs.ts';
+import type { TestCert } from '../compile/certs.ts';
 
 export const NS = 'default';
 export const CONTROLLER = 'portico.dev/ingress-controller';
@@ -142,10 +142,11 @@ export function secret(name: string, cert: TestCert | { certPem?: string; keyPem
 
 export type AnyObject = Ingress | IngressClass | Service | EndpointSlice | Secret;
 
-/** Sorts objects into ClusterObjects by kind, keeping their order. */
-export function objects(...list: AnyObject[]): ClusterObjects {
+/** Sorts objects (or groups of them, such as a Service with its EndpointSlice) into ClusterObjects by kind,
+ * keeping their order. */
+export function objects(...list: (AnyObject | readonly AnyObject[])[]): ClusterObjects {
   const out: ClusterObjects = { ingresses: [], ingressClasses: [], services: [], endpointSlices: [], secrets: [] };
-  for (const o of list) {
+  for (const o of list.flat()) {
     switch (o.kind) {
       case 'Ingress': out.ingresses.push(o); break;
       case 'IngressClass': out.ingressClasses.push(o); break;
