@@ -7,7 +7,7 @@
 // --body-timeout (default: the read timeout) is the longest silence between response body chunks; on Deno it
 // costs a JS stream per response (bench/RESULTS.md), so it can be turned off.
 import { createAdminApp } from '../gateway/admin.ts';
-import { UsageError } from '../gateway/errors.ts';
+import { UsageError } from './usage-error.ts';
 import { LiveTable } from '../gateway/live.ts';
 import { Metrics, renderMetrics } from '../gateway/metrics.ts';
 import { deno, startDenoGateway } from '../gateway/runtime/deno.ts';
