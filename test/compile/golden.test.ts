@@ -1,7 +1,8 @@
 // Golden files (Envoy Gateway style): golden/<name>.in.yaml (multi-document Kubernetes manifests) →
 // golden/<name>.out.json ({ accepted, diagnostics, table, certificates } with key material redacted),
 // compared byte for byte. Regenerate after an intended change with `UPDATE_GOLDEN=1 npx vitest run
-// test/compile` (or `npm run golden`) and review the diff.
+// test/compile` (or `npm run golden`) and review the diff. Update mode checks nothing against the goldens
+// (it writes them), so it reports those tests as skipped, and it is refused under CI.
 import { createHash } from 'node:crypto';
 import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
@@ -14,6 +15,10 @@ import { run } from './harness.ts';
 
 const DIR = join(dirname(fileURLToPath(import.meta.url)), 'golden');
 const UPDATE = process.env.UPDATE_GOLDEN === '1';
+// A CI run that rewrote the goldens would compare every output with itself and pass whatever changed.
+if (UPDATE && (process.env.CI ?? '') !== '') {
+  throw new Error(`UPDATE_GOLDEN=1 is refused when CI is set (CI=${process.env.CI}): CI must compare against the committed goldens. Regenerate them locally and commit the reviewed diff.`);
+}
 
 const isObj = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
 
@@ -51,14 +56,17 @@ describe('golden files', () => {
   });
 
   for (const input of inputs) {
-    it(input.replace(/\.in\.yaml$/, ''), () => {
+    it(`${input.replace(/\.in\.yaml$/, '')}${UPDATE ? ' (UPDATE_GOLDEN=1: written, not compared)' : ''}`, (ctx) => {
       const r = run(loadManifests(readFileSync(join(DIR, input), 'utf8')));
       const text = goldenText(r);
       const outPath = join(DIR, input.replace(/\.in\.yaml$/, '.out.json'));
-      if (UPDATE) writeFileSync(outPath, text);
+      expect(text).not.toMatch(/PRIVATE KEY/); // before writing: a key must never reach a golden file
+      if (UPDATE) {
+        writeFileSync(outPath, text);
+        ctx.skip(`UPDATE_GOLDEN=1: wrote ${outPath}; review the diff, then run without UPDATE_GOLDEN to compare`);
+      }
       expect(existsSync(outPath), `${outPath} is missing: run with UPDATE_GOLDEN=1`).toBe(true);
       expect(text).toBe(readFileSync(outPath, 'utf8'));
-      expect(text).not.toMatch(/PRIVATE KEY/);
     });
   }
 });

@@ -1,4 +1,4 @@
-// Redis as the Helm chart's external mode reaches it (issue 5): rediss:// with a private CA and a
+// Redis as the Helm chart's external mode reaches it: rediss:// with a private CA and a
 // password, both handed over the way Secrets are (environment and a mounted file), never on the command
 // line. A real redis-server with TLS and requirepass; agent and worker as real processes.
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
@@ -61,13 +61,16 @@ describe('rediss:// with a private CA and a password from the environment', () =
     const r = await request(`${worker.http}/`, { headers: { host: 'secure.test' } });
     expect(r.status).toBe(200);
     expect(json<EchoReply>(r).backend).toBe('auth');
+    // Both processes were handed the password and both talk to Redis: neither may log it.
     expect(agent.logs()).not.toContain(PASSWORD);
+    expect(worker.logs()).not.toContain(PASSWORD);
   }, 40_000);
 
   it.each([
     // (env is built inside the test: the server's port is known only after beforeAll)
     ['a CA that did not sign the server certificate', () => env('other.crt'), /certificate/i],
-    ['a wrong password', () => env('ca.crt', 'wrong'), /WRONGPASS|invalid username-password/i],
+    // A password no log line could contain by chance, so the leak check below means something.
+    ['a wrong password', () => env('ca.crt', `wrong-${Math.random().toString(36).slice(2)}`), /WRONGPASS|invalid username-password/i],
   ])('%s: the worker stays unready and says why, without the password', async (_n, makeEnv, why) => {
     const e = makeEnv();
     const [admin] = [await freePort()];

@@ -1,6 +1,7 @@
 // `portico local` as users run it: a real process, manifests in a directory, admin endpoints, reloads
 // on file changes, bad input, several worker processes.
-import { mkdtempSync, writeFileSync, rmSync, chmodSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { chmodSync, chownSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -8,7 +9,7 @@ import { stringify } from 'yaml';
 import { startBackend, type Backend, type EchoReply } from '../support/backends.ts';
 import { json, request } from '../support/client.ts';
 import { ingress, ourClass, service } from '../support/manifests.ts';
-import { runPortico, startLocal, waitFor, type Running } from '../support/process.ts';
+import { ROOT, runPortico, startLocal, waitFor, type Running } from '../support/process.ts';
 
 let a: Backend;
 let b: Backend;
@@ -28,6 +29,34 @@ function appDir(): string {
   writeFileSync(join(d, 'ingress.json'), JSON.stringify(ingress('app', { host: 'app.test', paths: [{ path: '/', service: 'a' }] })));
   return d;
 }
+
+type Run = (args: string[]) => { status: number | null; stdout: string; stderr: string };
+/** `label` ends the test's name: who runs it, or why it is skipped (then `skip` is set). */
+interface Runner { run: Run; label: string; skip: boolean }
+
+/** How to run portico as someone a mode-000 directory keeps out. Root reads every directory, so as root
+ * the child runs as `nobody` (65534), which can still read the repository and node_modules, with a
+ * writable HOME and TMPDIR of its own for tsx's cache. */
+function unreadableDirRunner(): Runner {
+  const skipped = (why: string): Runner => ({ run: () => { throw new Error(why); }, label: ` (skipped: ${why})`, skip: true });
+  const uid = process.getuid?.();
+  if (uid === undefined) return skipped('no POSIX user ids on this platform');
+  if (uid !== 0) return { run: (args) => runPortico(args), label: '', skip: false };
+  const NOBODY = 65534;
+  const home = tempDir();
+  chownSync(home, NOBODY, NOBODY);
+  const child = (argv: string[]) => spawnSync(process.execPath, argv, {
+    cwd: ROOT, encoding: 'utf8', timeout: 20_000, uid: NOBODY, gid: NOBODY, env: { ...process.env, HOME: home, TMPDIR: home },
+  });
+  // The same checks the real run needs, as that uid: it can start node and read the entry point and tsx.
+  const needed = [join(ROOT, 'cli', 'portico.ts'), join(ROOT, 'node_modules', 'tsx', 'package.json')];
+  const probe = child(['-e', `for (const f of ${JSON.stringify(needed)}) require('node:fs').accessSync(f, require('node:fs').constants.R_OK)`]);
+  if (probe.error !== undefined || probe.status !== 0) {
+    return skipped(`running as root, and uid ${NOBODY} cannot run node on the repository: ${probe.error?.message ?? probe.stderr.trim().split('\n')[0]}`);
+  }
+  return { run: (args) => child(['--import', 'tsx', 'cli/portico.ts', ...args]), label: ` (as uid ${NOBODY}: root reads every directory)`, skip: false };
+}
+const unreadable = unreadableDirRunner();
 
 beforeAll(async () => {
   a = await startBackend('a', '127.0.0.50');
@@ -57,12 +86,13 @@ describe('bad input: one clear line and exit code 2', () => {
     expect(r.stderr.trim().split('\n')).toHaveLength(1);
   });
 
-  it.skipIf(process.getuid?.() === 0)('an unreadable directory (skipped as root: root reads every directory)', () => {
+  it.skipIf(unreadable.skip)(`an unreadable directory${unreadable.label}`, () => {
     const d = tempDir();
     chmodSync(d, 0o000);
-    const r = runPortico(['local', '--manifests', d]);
-    expect(r.status).toBe(2);
+    const r = unreadable.run(['local', '--manifests', d]);
+    expect(r.status, r.stderr).toBe(2);
     expect(r.stderr).toMatch(/cannot read directory .*EACCES/);
+    expect(r.stderr.trim().split('\n')).toHaveLength(1);
   });
 
   it('a port already in use', async () => {

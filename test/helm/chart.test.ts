@@ -1,5 +1,6 @@
-// The Helm chart as rendered by the real helm (issue 5): lint, golden renderings of every documented value
-// set (UPDATE_GOLDEN=1 rewrites them, so each chart change is reviewed as a diff), the security properties
+// The Helm chart as rendered by the real helm: lint, golden renderings of every documented value
+// set (UPDATE_GOLDEN=1 rewrites them, so each chart change is reviewed as a diff; that run compares nothing,
+// reports those tests as skipped and is refused under CI), the security properties
 // every rendering must keep, the RBAC rules being exactly infra/rbac/agent.yaml's, clear errors for bad
 // values, and the README's values reference matching values.yaml.
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
@@ -7,10 +8,15 @@ import { fileURLToPath } from 'node:url';
 import { describe, expect, inject, it } from 'vitest';
 import { parse, parseAllDocuments } from 'yaml';
 import { README_FILE, valuesReference, VALUES_FILE, withReference } from '../../infra/helm/values-reference.ts';
-import { CHART, find, helm, manifests, podSpec, render, VALUE_SETS, VALUES_DIR, type Manifest } from './chart.ts';
+import { CHART, find, helm, manifests, podSpec, render, VALUE_SETS, VALUES_DIR, type Manifest, type PodSpec } from './chart.ts';
 
 const bin = inject('helmBin');
 const GOLDEN = fileURLToPath(new URL('./golden/', import.meta.url));
+const UPDATE = process.env.UPDATE_GOLDEN === '1';
+// A CI run that rewrote the goldens would compare every rendering with itself and pass whatever changed.
+if (UPDATE && (process.env.CI ?? '') !== '') {
+  throw new Error(`UPDATE_GOLDEN=1 is refused when CI is set (CI=${process.env.CI}): CI must compare against the committed goldens. Regenerate them locally and commit the reviewed diff.`);
+}
 
 describe('helm lint', () => {
   it.each(VALUE_SETS)('%s', (set) => {
@@ -21,12 +27,13 @@ describe('helm lint', () => {
 });
 
 describe('golden renderings (UPDATE_GOLDEN=1 to rewrite)', () => {
-  it.each(VALUE_SETS)('%s', (set) => {
+  it.for(VALUE_SETS)(`%s${UPDATE ? ' (UPDATE_GOLDEN=1: written, not compared)' : ''}`, (set, ctx) => {
     const out = render(bin, set);
     const file = `${GOLDEN}${set}.yaml`;
-    if (process.env.UPDATE_GOLDEN === '1') {
+    if (UPDATE) {
       mkdirSync(GOLDEN, { recursive: true });
       writeFileSync(file, out);
+      ctx.skip(`UPDATE_GOLDEN=1: wrote ${file}; review the diff, then run without UPDATE_GOLDEN to compare`);
     }
     expect(existsSync(file), `${file} is missing: run UPDATE_GOLDEN=1 npx vitest run test/helm`).toBe(true);
     expect(out).toBe(readFileSync(file, 'utf8'));
@@ -35,16 +42,38 @@ describe('golden renderings (UPDATE_GOLDEN=1 to rewrite)', () => {
 
 const workloads = (all: Manifest[]) => all.filter((m) => ['Deployment', 'DaemonSet', 'Job'].includes(m.kind) && m.metadata.name.startsWith('edge-portico'));
 
+// The per-container checks below loop over what the chart rendered; a workload (or a whole rendering) that
+// lost its containers would leave them nothing to check and let them pass. So the loops go through these,
+// which first assert what must be there.
+const valuesOf = (set: string) => (parse(readFileSync(`${VALUES_DIR}${set}.yaml`, 'utf8')) ?? {}) as { tunnel?: { enabled?: boolean }; worker?: { hostNetwork?: boolean; ports?: { http?: number; https?: number } } };
+
+/** The workloads of a rendering; the worker DaemonSet and the sync Deployment are always among them. */
+function workloadsOf(all: Manifest[]): Manifest[] {
+  const ws = workloads(all);
+  expect(ws.map((w) => `${w.kind}/${w.metadata.name}`)).toEqual(expect.arrayContaining(['DaemonSet/edge-portico-worker', 'Deployment/edge-portico-sync']));
+  return ws;
+}
+
+/** A workload's containers, after checking they are exactly the ones it must have in value set `set`. */
+function containersOf(set: string, w: Manifest): PodSpec['containers'] {
+  const want: Record<string, string[]> = {
+    'DaemonSet/edge-portico-worker': valuesOf(set).tunnel?.enabled === true ? ['worker', 'tunnel'] : ['worker'],
+    'Deployment/edge-portico-sync': ['sync'], 'Deployment/edge-portico-redis': ['redis'], 'Job/edge-portico-keys': ['keys'],
+  };
+  const key = `${w.kind}/${w.metadata.name}`;
+  const containers = podSpec(w).containers ?? [];
+  expect(containers.map((c) => c.name), `${key} (${set}) containers`).toEqual(want[key] ?? [`(a workload this test does not know: ${key})`]);
+  return containers;
+}
+
 describe('security properties of every rendering', () => {
   it.each(VALUE_SETS)('%s: no privilege escalation, read-only root, capabilities dropped, non-root unless binding low node ports', (set) => {
     const all = manifests(render(bin, set));
-    const values = (parse(readFileSync(`${VALUES_DIR}${set}.yaml`, 'utf8')) ?? {}) as { worker?: { hostNetwork?: boolean; ports?: { http?: number; https?: number } } };
+    const values = valuesOf(set);
     const bindsLow = values.worker?.hostNetwork === true && ((values.worker.ports?.http ?? 80) < 1024 || (values.worker.ports?.https ?? 443) < 1024);
-    const ws = workloads(all);
-    expect(ws.length).toBeGreaterThanOrEqual(2);
-    for (const w of ws) {
+    for (const w of workloadsOf(all)) {
       const spec = podSpec(w);
-      for (const c of spec.containers) {
+      for (const c of containersOf(set, w)) {
         const sc = c.securityContext as { allowPrivilegeEscalation: boolean; readOnlyRootFilesystem: boolean; capabilities: { drop: string[]; add?: string[] } };
         expect(sc.allowPrivilegeEscalation, `${w.metadata.name}`).toBe(false);
         expect(sc.readOnlyRootFilesystem).toBe(true);
@@ -75,8 +104,11 @@ describe('security properties of every rendering', () => {
   });
 
   it.each(VALUE_SETS)('%s: every Portico container has a writable /tmp (tsx\'s cache; the root filesystem is read-only)', (set) => {
-    for (const w of workloads(manifests(render(bin, set)))) {
-      for (const c of podSpec(w).containers.filter((x) => String(x.image).includes('/portico:'))) {
+    for (const w of workloadsOf(manifests(render(bin, set)))) {
+      const ours = containersOf(set, w).filter((x) => String(x.image).includes('/portico:'));
+      // Every container but the bundled Redis runs the Portico image (an image naming change must not empty this).
+      expect(ours.length, `${w.metadata.name}: Portico containers`).toBe(w.metadata.name.endsWith('-redis') ? 0 : podSpec(w).containers.length);
+      for (const c of ours) {
         const mounts = (c.volumeMounts ?? []) as { name: string; mountPath: string; readOnly?: boolean }[];
         const tmp = mounts.find((m) => m.mountPath === '/tmp');
         expect(tmp, `${w.metadata.name}/${c.name} mounts /tmp`).toBeDefined();
@@ -88,8 +120,8 @@ describe('security properties of every rendering', () => {
 
   it('no Redis password or CA ever lands in arguments or plain env values', () => {
     const all = manifests(render(bin, 'external-redis-tls'));
-    for (const w of workloads(all)) {
-      for (const c of podSpec(w).containers) {
+    for (const w of workloadsOf(all)) {
+      for (const c of containersOf('external-redis-tls', w)) {
         expect((c.args ?? []).join(' ')).not.toMatch(/redis|password/i);
         const pw = (c.env ?? []).find((e) => e.name === 'PORTICO_REDIS_PASSWORD');
         if (w.kind !== 'Job') expect(pw).toEqual({ name: 'PORTICO_REDIS_PASSWORD', valueFrom: { secretKeyRef: { name: 'portico-redis', key: 'password' } } });
@@ -98,8 +130,8 @@ describe('security properties of every rendering', () => {
   });
 
   it.each(VALUE_SETS)('%s: probes use the admin endpoints on each container\'s admin port', (set) => {
-    for (const w of workloads(manifests(render(bin, set))).filter((m) => m.kind !== 'Job' && !m.metadata.name.endsWith('-redis'))) {
-      for (const c of podSpec(w).containers) {
+    for (const w of workloadsOf(manifests(render(bin, set))).filter((m) => m.kind !== 'Job' && !m.metadata.name.endsWith('-redis'))) {
+      for (const c of containersOf(set, w)) {
         const admin = (c.ports as { name: string }[]).find((p) => p.name.endsWith('admin'))!.name;
         expect(c.readinessProbe).toMatchObject({ httpGet: { path: '/readyz', port: admin } });
         expect(c.livenessProbe).toMatchObject({ httpGet: { path: '/healthz', port: admin } });

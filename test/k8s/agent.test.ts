@@ -4,7 +4,7 @@
 import { readFileSync, rmSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { KubernetesObjectApi, type KubernetesObject } from '@kubernetes/client-node';
+import { KubernetesObjectApi, Watch, type KubernetesObject } from '@kubernetes/client-node';
 import type { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { parseAllDocuments } from 'yaml';
@@ -33,10 +33,10 @@ const agents: { p: Spawned; admin: string }[] = [];
 
 const kc = kubeconfig;
 
-async function startAgent(name: string): Promise<{ p: Spawned; admin: string }> {
+async function startAgent(name: string, leaseDuration = '4s'): Promise<{ p: Spawned; admin: string }> {
   const port = await freePort();
   const p = spawnPortico(['sync', '--kubeconfig', cluster.agentKubeconfig, '--redis', redis.url, '--cluster', 'k8s', '--keys', join(tmp, 'keys'),
-    '--publish-address', ADDRESS, '--publisher', name, '--lease-duration', '4s', '--rewatch', '2s', '--admin', `127.0.0.1:${port}`]);
+    '--publish-address', ADDRESS, '--publisher', name, '--lease-duration', leaseDuration, '--rewatch', '2s', '--admin', `127.0.0.1:${port}`]);
   const a = { p, admin: `http://127.0.0.1:${port}` };
   agents.push(a);
   return a;
@@ -49,6 +49,37 @@ const metric = async (a: { admin: string }, name: string): Promise<number> => {
 
 const published = () => readPublished(r, 'k8s', keys);
 const hostOf = async (host: string) => (await published())?.table.hosts.find((h) => h.host === host);
+
+// The agents' Lease: their defaults (no --lease-namespace/--lease-name here, no POD_NAMESPACE).
+const LEASES = '/apis/coordination.k8s.io/v1/namespaces/portico-system/leases';
+const LEASE_NAME = 'portico-sync';
+interface LeaseSpec { holderIdentity?: string | null; leaseDurationSeconds?: number; acquireTime?: string; renewTime?: string; leaseTransitions?: number }
+interface LeaseObject { metadata: { resourceVersion: string }; spec: LeaseSpec }
+/** What LeaderElector.stop() writes when it gives the lease up: no holder, a renewTime at the epoch. */
+const RELEASED_RENEW_TIME = '1970-01-01T00:00:00.000000Z';
+const holder = (s: LeaseSpec) => s.holderIdentity ?? '';
+/** Agent identities are `<--publisher>/<random>`. */
+const heldBy = (name: string) => (s: LeaseSpec) => holder(s).startsWith(`${name}/`);
+const ms = (t: string | undefined) => Date.parse(t ?? '');
+
+/** Every version of the Lease from now on, in order: a watch sees each write, even one that a successor
+ * overwrites a few milliseconds later, which polling could miss. */
+async function watchLease(): Promise<{ records: LeaseSpec[]; ended(): string | null; stop(): void }> {
+  const now = await admin.request<LeaseObject>('GET', `${LEASES}/${LEASE_NAME}`);
+  const records: LeaseSpec[] = [now.spec];
+  let ended: string | null = null;
+  let stopped = false;
+  const ctrl = await new Watch(kc(cluster.adminKubeconfig)).watch(LEASES, { fieldSelector: `metadata.name=${LEASE_NAME}`, resourceVersion: now.metadata.resourceVersion },
+    (phase: string, obj: unknown) => {
+      if (phase === 'ADDED' || phase === 'MODIFIED') records.push((obj as LeaseObject).spec);
+      else ended ??= `watch event ${phase}: ${JSON.stringify(obj).slice(0, 300)}`;
+    },
+    (err: unknown) => {
+      if (!stopped) ended ??= `watch closed: ${err instanceof Error ? err.message : String(err)}`;
+    });
+  return { records, ended: () => ended, stop: () => { stopped = true; ctrl.abort(); } };
+}
+const describeLease = (records: LeaseSpec[]) => records.map((x) => `${holder(x) || '(none)'} acquire=${x.acquireTime} renew=${x.renewTime} transitions=${x.leaseTransitions}`).join('\n');
 
 async function create(obj: KubernetesObject): Promise<void> {
   await api.create(obj);
@@ -98,7 +129,9 @@ beforeAll(async () => {
   await create(svc('web') as KubernetesObject);
   await create(slice('web', ['10.1.0.1', '10.1.0.2']) as KubernetesObject);
   await create(ing('shop', 'shop.test') as KubernetesObject);
-  await startAgent('agent-a');
+  // A 10 s lease: long against agent-b's polling of it (every 2.9 s), so the failover test can tell a
+  // successor that waited for expiry from one that did not.
+  await startAgent('agent-a', '10s');
 }, 120_000);
 
 afterAll(async () => {
@@ -255,28 +288,65 @@ describe('resilience', () => {
     expect(await metric(agents[0]!, 'portico_sync_informer_restarts_total')).toBeGreaterThan(0);
   });
 
-  it('a second replica stands by, then takes over within the lease duration when the leader dies', async () => {
-    const b = await startAgent('agent-b');
+  // What these two check is read from the Lease's history (a watch), not from how long the test waited: on a
+  // busy machine every step takes longer, but the order of the writes and the times the agents wrote into
+  // them stay meaningful. The waits below only bound how long a broken agent may keep the test running.
+  it('a second replica stands by, then takes over once the lease of a leader that died has run out', async () => {
+    // B's own lease is long (20 s) so that the next test can tell a release from an expiry.
+    const b = await startAgent('agent-b', '20s');
     await waitFor(async () => (await request(`${b.admin}/readyz`)).body.includes('standby'), 20_000, () => `agent-b standby:\n${b.p.logs()}`);
     expect(await metric(agents[0]!, 'portico_sync_leader')).toBe(1);
-    agents[0]!.p.child.kill('SIGKILL'); // no graceful release: B must wait for the lease to expire
-    const killedAt = Date.now();
-    await waitFor(async () => (await metric(b, 'portico_sync_leader')) === 1, 15_000, () => `agent-b to lead:\n${b.p.logs()}`);
-    expect(Date.now() - killedAt).toBeLessThan(4_000 + 3_000); // lease duration + one retry period and a margin
+    const lease = await watchLease();
+    try {
+      expect(heldBy('agent-a')(lease.records[0]!), describeLease(lease.records)).toBe(true);
+      agents[0]!.p.child.kill('SIGKILL'); // no graceful release: B must wait for the lease to expire
+      await waitFor(() => lease.records.some(heldBy('agent-b')) || lease.ended() !== null, 30_000, () => `agent-b to take the lease:\n${describeLease(lease.records)}\n${b.p.logs()}`);
+      expect(lease.ended(), describeLease(lease.records)).toBeNull();
+      const taken = lease.records.findIndex(heldBy('agent-b'));
+      const before = lease.records[taken - 1]!;
+      const took = lease.records[taken]!;
+      // A never released it (it was killed): B's write follows A's last renewal directly.
+      expect(heldBy('agent-a')(before), describeLease(lease.records)).toBe(true);
+      expect(took.leaseTransitions).toBe((before.leaseTransitions ?? 0) + 1);
+      // B waited for A's 10 s lease to run out before taking it, on its own clock from when it saw that
+      // renewal (read just before its GET, so allow up to 1 s of that request): never while A could lead.
+      expect(before.leaseDurationSeconds).toBe(10);
+      expect(ms(took.acquireTime) - ms(before.renewTime), describeLease(lease.records)).toBeGreaterThanOrEqual(10_000 - 1_000);
+    } finally {
+      lease.stop();
+    }
+    await waitFor(async () => (await metric(b, 'portico_sync_leader')) === 1, 10_000, () => `agent-b to report leading:\n${b.p.logs()}`);
     await create(ing('after-failover', 'after-failover.test') as KubernetesObject);
     await waitFor(async () => (await hostOf('after-failover.test')) !== undefined, 10_000, () => 'agent-b to publish');
-  });
+  }, 90_000);
 
-  it('a leader that shuts down cleanly hands over at once (it releases the lease) and exits 0', async () => {
+  it('a leader that shuts down cleanly releases the lease, exits 0, and the standby takes over before it could expire', async () => {
     const b = agents[1]!;
     const c = await startAgent('agent-c');
     await waitFor(async () => (await request(`${c.admin}/readyz`)).body.includes('standby'), 20_000, () => `agent-c standby:\n${c.p.logs()}`);
-    const stoppedAt = Date.now();
-    expect(await b.p.stop()).toBe(0);
-    await waitFor(async () => (await metric(c, 'portico_sync_leader')) === 1, 10_000, () => `agent-c to lead:\n${c.p.logs()}`);
-    // Without the release the successor waits for expiry: at least ~3.4 s of the 4 s lease (renewed every 0.57 s).
-    expect(Date.now() - stoppedAt).toBeLessThan(2_500);
-  });
+    const lease = await watchLease();
+    try {
+      expect(heldBy('agent-b')(lease.records[0]!), describeLease(lease.records)).toBe(true);
+      expect(await b.p.stop()).toBe(0);
+      // Long enough for C to take B's 20 s lease by expiry too, so a missing release fails on the checks below.
+      await waitFor(() => lease.records.some(heldBy('agent-c')) || lease.ended() !== null, 40_000, () => `agent-c to take the lease:\n${describeLease(lease.records)}\n${c.p.logs()}`);
+      expect(lease.ended(), describeLease(lease.records)).toBeNull();
+      const taken = lease.records.findIndex(heldBy('agent-c'));
+      const lastRenewal = lease.records.findLast((x, i) => i < taken && heldBy('agent-b')(x))!;
+      const released = lease.records[taken - 1]!;
+      // B's last write gave the lease up: no holder, renewTime at the epoch, the rest kept.
+      expect(released, describeLease(lease.records)).toMatchObject({ renewTime: RELEASED_RENEW_TIME, leaseDurationSeconds: 20 });
+      expect(holder(released), describeLease(lease.records)).toBe('');
+      expect(lease.records.indexOf(released)).toBe(lease.records.indexOf(lastRenewal) + 1);
+      // C took it well before B's 20 s lease could have run out: the release handed it over, not expiry.
+      expect(ms(lease.records[taken]!.acquireTime) - ms(lastRenewal.renewTime), describeLease(lease.records)).toBeLessThan(20_000);
+    } finally {
+      lease.stop();
+    }
+    await waitFor(async () => (await metric(c, 'portico_sync_leader')) === 1, 10_000, () => `agent-c to report leading:\n${c.p.logs()}`);
+    await create(ing('after-handover', 'after-handover.test') as KubernetesObject);
+    await waitFor(async () => (await hostOf('after-handover.test')) !== undefined, 10_000, () => 'agent-c to publish');
+  }, 90_000);
 
   it('an agent that starts while the apiserver is down is not ready until every informer has listed', async () => {
     await cluster.stopApiserver();
