@@ -1,11 +1,12 @@
 // Errors as classes with stable codes (undici's convention): logs, metrics and tests key on `code`.
+import { PorticoError } from './table/portico-error.ts';
 
 /** The class of an upstream failure: what gateway/proxy/retry-policy.ts decides on, and the `code` label of
  * portico_upstream_errors_total on every runtime. */
 export type UpstreamErrorCode = 'PORTICO_UPSTREAM_CONNECT' | 'PORTICO_UPSTREAM_TIMEOUT' | 'PORTICO_UPSTREAM_RESET' | 'PORTICO_UPSTREAM_PROTOCOL';
 
 /** One failed upstream attempt. What follows it (next endpoint, next peer, 502/504) is retry-policy.ts's call. */
-export class UpstreamError extends Error {
+export class UpstreamError extends PorticoError {
   constructor(
     readonly code: UpstreamErrorCode,
     readonly endpoint: string,
@@ -32,9 +33,4 @@ export function classifyUpstreamError(err: unknown, endpoint: string): UpstreamE
   if (TIMEOUT_CODES.has(c)) return new UpstreamError('PORTICO_UPSTREAM_TIMEOUT', endpoint, err);
   if (RESET_CODES.has(c)) return new UpstreamError('PORTICO_UPSTREAM_RESET', endpoint, err);
   return new UpstreamError('PORTICO_UPSTREAM_PROTOCOL', endpoint, err);
-}
-
-/** A bad command-line flag or unreadable input: one line on stderr and exit code 2. */
-export class UsageError extends Error {
-  readonly code = 'PORTICO_USAGE';
 }

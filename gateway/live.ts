@@ -5,6 +5,7 @@ import type { TableGauges } from './metrics.ts';
 import { compileMatcher, type Matcher } from './table/match.ts';
 import type { CertificateMaterial, RoutingTable } from './table/schema.ts';
 import { assertValidTable } from './table/validate.ts';
+import { PorticoError } from './table/portico-error.ts';
 
 export interface LoadedTable {
   readonly matcher: Matcher;
@@ -67,7 +68,7 @@ function sameCertificates(a: ReadonlyMap<string, CertificateMaterial>, b: Readon
   return true;
 }
 
-export class MissingCertificateError extends Error {
+export class MissingCertificateError extends PorticoError {
   readonly code = 'PORTICO_MISSING_CERTIFICATE';
   constructor(readonly certificate: string) {
     super(`table references certificate ${certificate} but no certificate material came with it`);

@@ -7,11 +7,12 @@ import { join } from 'node:path';
 import { parseAllDocuments } from 'yaml';
 import { isRecord } from '../gateway/table/names.ts';
 import type { ClusterObjects } from './compile/types.ts';
+import { PorticoError } from '../gateway/table/portico-error.ts';
 
 export const MAX_MANIFEST_BYTES = 16 * 1024 * 1024;
 const MANIFEST = /\.(json|ya?ml)$/;
 
-export class ManifestError extends Error {
+export class ManifestError extends PorticoError {
   readonly code = 'PORTICO_MANIFEST';
   constructor(readonly file: string, message: string) {
     super(`${file}: ${message}`);

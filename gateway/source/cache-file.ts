@@ -5,6 +5,7 @@
 import { randomBytes } from 'node:crypto';
 import { open, readFile, rename, unlink } from 'node:fs/promises';
 import type { BundleCache } from './follower.ts';
+import { PorticoError } from '../table/portico-error.ts';
 
 export interface CachedBundle {
   manifest: string;
@@ -30,7 +31,7 @@ export function fileCache(path: string): BundleCache {
   return { name: path, read: () => readCacheFile(path), write: (b) => writeCacheFile(path, b) };
 }
 
-export class CacheFileError extends Error {
+export class CacheFileError extends PorticoError {
   readonly code = 'PORTICO_CACHE_FILE';
 }
 

@@ -1,7 +1,8 @@
 // Which refusals are final and which transient, and the memory that makes a refused pointer reported once
 // (logged, counted, put in the heartbeat) rather than on every poll.
+import { PorticoError } from '../table/portico-error.ts';
 
-export class RefusedError extends Error {
+export class RefusedError extends PorticoError {
   constructor(readonly code: 'PORTICO_TABLE_OLDER' | 'PORTICO_TABLE_POINTER', message: string) {
     super(message);
   }

@@ -2,6 +2,7 @@
 // and Deno.connect() both hand out { readable, writable }. Enough for a worker that reads the table:
 // commands in, replies out (pipelined when asked), bulk strings kept as bytes. No pub/sub, no reconnect:
 // resp-transport.ts opens a socket per session and closes it.
+import { PorticoError } from '../table/portico-error.ts';
 
 export interface ByteSocket {
   readable: ReadableStream<Uint8Array>;
@@ -11,12 +12,12 @@ export interface ByteSocket {
 
 export type RespValue = string | number | Uint8Array | null | RespValue[];
 
-export class RespError extends Error {
+export class RespError extends PorticoError {
   readonly code = 'PORTICO_REDIS_REPLY';
 }
 
 /** The connection failed, closed mid-reply, or sent something that is not RESP2. */
-export class RespProtocolError extends Error {
+export class RespProtocolError extends PorticoError {
   readonly code = 'PORTICO_REDIS_PROTOCOL';
 }
 

@@ -1,6 +1,7 @@
 // What the table follower (follower.ts) needs from Redis, and nothing more, so the one policy that decides
 // which table a worker serves runs unchanged over ioredis (Node, Deno) and over the small RESP client
 // (workerd). A transport only moves bytes; every decision about them is the follower's.
+import { PorticoError } from '../table/portico-error.ts';
 
 export type Log = (level: 'info' | 'warn' | 'error', msg: string, fields?: Record<string, unknown>) => void;
 
@@ -35,11 +36,11 @@ export interface TableTransport {
 }
 
 /** Redis is unreachable or stopped answering: not the table's fault, so never a refusal. */
-export class TransportError extends Error {
+export class TransportError extends PorticoError {
   readonly code = 'PORTICO_REDIS_UNAVAILABLE';
 }
 
 /** Redis answered a command with an error (e.g. a table key of the wrong type): refused, and retried. */
-export class RedisReplyError extends Error {
+export class RedisReplyError extends PorticoError {
   readonly code = 'PORTICO_REDIS_REPLY';
 }

@@ -4,6 +4,7 @@
 // dial. The tunnel dials only endpoints of the current verified table: that header is the only thing a
 // caller controls, so it is checked against the table, never resolved as a name, never trusted as is.
 import type { Endpoint, RoutingTable } from './schema.ts';
+import { PorticoError } from './portico-error.ts';
 
 /** `address:port`, IPv6 in brackets: how an endpoint is named on the wire, and the pool key, URL authority and
  * error label everywhere else. */
@@ -59,7 +60,7 @@ export function allowedEndpoints(table: RoutingTable): Set<string> {
 }
 
 /** What the tunnel reported instead of an upstream response; `code` is the upstream error code it saw. */
-export class TunnelReportedError extends Error {
+export class TunnelReportedError extends PorticoError {
   constructor(readonly code: string) {
     super(`the node-local tunnel reported ${code}`);
   }

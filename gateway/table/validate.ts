@@ -3,6 +3,7 @@
 import { compareRoutes, contentHash, schemaOf } from './canonical.ts';
 import { isRecord, isValidRuleHost, pathProblem } from './names.ts';
 import { SUPPORTED_SCHEMAS, type RoutingTable, type SchemaVersion } from './schema.ts';
+import { PorticoError } from './portico-error.ts';
 
 export interface TableProblem {
   /** JSON-path-like location, e.g. `hosts[2].routes[0].backend`. */
@@ -140,7 +141,7 @@ function* checkSteps(value: unknown, opts: ValidateOptions): Generator<void, Tab
   return problems;
 }
 
-export class InvalidTableError extends Error {
+export class InvalidTableError extends PorticoError {
   readonly code = 'PORTICO_INVALID_TABLE';
   constructor(readonly problems: TableProblem[]) {
     super(`invalid routing table: ${problems.slice(0, 5).map((p) => `${p.at || '(root)'}: ${p.message}`).join('; ')}${problems.length > 5 ? ` (+${problems.length - 5} more)` : ''}`);

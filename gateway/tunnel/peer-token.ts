@@ -3,6 +3,7 @@
 // It names who sends (iss), who may accept it (aud) and the backends it may reach (bk), and lives at most
 // MAX_TTL_SECONDS, so a token copied off the wire is worth one backend for a minute, never the cluster.
 import { decodeJwt, jwtVerify, SignJWT, type CryptoKey, type KeyObject } from 'jose';
+import { PorticoError } from '../table/portico-error.ts';
 
 export const PEER_TOKEN_TYPE = 'portico-peer+jwt';
 export const MAX_TTL_SECONDS = 60;
@@ -14,7 +15,7 @@ type Key = CryptoKey | KeyObject;
 export type PeerTokenCode = 'PORTICO_PEER_TOKEN_MISSING' | 'PORTICO_PEER_TOKEN_MALFORMED' | 'PORTICO_PEER_TOKEN_UNTRUSTED'
   | 'PORTICO_PEER_TOKEN_INVALID' | 'PORTICO_PEER_TOKEN_EXPIRED' | 'PORTICO_PEER_TOKEN_AUDIENCE' | 'PORTICO_PEER_TOKEN_SCOPE';
 
-export class PeerTokenError extends Error {
+export class PeerTokenError extends PorticoError {
   constructor(readonly code: PeerTokenCode, message: string) {
     super(message);
   }

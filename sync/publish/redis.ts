@@ -6,6 +6,7 @@ import { sealBundle, type SigningKeys } from '../../gateway/table/bundle.ts';
 import { redisLayout, type CurrentPointer, type HistoryEntry, type RedisLayout } from '../../gateway/table/redis-layout.ts';
 import { assertValidTable } from '../../gateway/table/validate.ts';
 import type { CompileResult } from '../compile/types.ts';
+import { PorticoError } from '../../gateway/table/portico-error.ts';
 
 // KEYS: current, history, table:<version>
 // ARGV: version, seq, pointer JSON, history JSON, history length, key prefix, channel, manifest, diagnostics,
@@ -66,7 +67,7 @@ export type PublishOutcome =
   /** An operator rolled back from exactly this version: it stays rolled back until the objects change. */
   | { kind: 'held-by-rollback'; version: string; current: string };
 
-export class PublishConflictError extends Error {
+export class PublishConflictError extends PorticoError {
   readonly code = 'PORTICO_PUBLISH_CONFLICT';
 }
 
@@ -143,7 +144,7 @@ redis.call('PUBLISH', ARGV[4], p)
 return 1
 `;
 
-export class UnknownVersionError extends Error {
+export class UnknownVersionError extends PorticoError {
   readonly code = 'PORTICO_UNKNOWN_VERSION';
 }
 
