@@ -6,7 +6,8 @@ import { getRequestListener } from '@hono/node-server';
 import { createAdminApp } from '../gateway/admin.ts';
 import type { Readiness } from '../gateway/shared/readiness.ts';
 import type { LiveTable } from '../gateway/live.ts';
-import { Metrics, renderMetrics } from '../gateway/metrics.ts';
+import { metricFamilies, Metrics } from '../gateway/metrics.ts';
+import { exposition, type MetricFamily } from '../gateway/shared/prometheus.ts';
 import { DEFAULT_TIMEOUTS, type UpstreamTimeouts } from '../gateway/proxy/pools.ts';
 import { startNodeGateway, type ListenAddress } from '../gateway/runtime/node.ts';
 import type { TunnelAddress } from '../gateway/table/tunnel-protocol.ts';
@@ -60,7 +61,7 @@ export async function serveLive(cfg: ServeConfig, live: LiveTable, o: {
   /** Refusals besides the LiveTable's own (unparsable manifests, unverifiable bundles). */
   refusals(): number;
   /** Extra Prometheus lines (source-specific gauges). */
-  extraMetrics?(): string;
+  extraMetrics?(): MetricFamily[];
 } & ServeExtras): Promise<LiveServing> {
   const metrics = new Metrics();
   const gw = await startNodeGateway({
@@ -68,7 +69,7 @@ export async function serveLive(cfg: ServeConfig, live: LiveTable, o: {
     onUpstreamError: (e) => log('warn', e.message, { code: e.code }),
   });
   const admin = cfg.admin === null ? null : await serveAdmin(cfg.admin, o.readiness, () =>
-    renderMetrics(metrics.snapshot(), live.gauges(o.refusals(), 1)) + (o.extraMetrics?.() ?? ''));
+    exposition([...metricFamilies(metrics.snapshot(), live.gauges(o.refusals(), 1)), ...(o.extraMetrics?.() ?? [])]));
   log('info', 'serving', { http: url('http', gw.http), https: url('https', gw.https), admin: url('http', cfg.admin) });
   return {
     async close() {

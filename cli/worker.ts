@@ -6,6 +6,7 @@ import { UsageError } from './usage-error.ts';
 import { LiveTable } from '../gateway/live.ts';
 import { checkWritable } from '../gateway/source/cache-file.ts';
 import { RedisTableSource } from '../gateway/source/redis.ts';
+import { followerMetrics, followerReadiness } from '../gateway/source/status.ts';
 import { clusterPair, duration, parseFlags, tunnelAddress } from './args.ts';
 import { loadVerifyingKeys } from './keys.ts';
 import { log } from './log.ts';
@@ -81,22 +82,9 @@ export async function runWorker(cfg: WorkerConfig): Promise<{ close(): Promise<v
   }
   const serving = await serveLive(cfg, live, {
     peers,
-    readiness: () => {
-      const s = source.served;
-      if (live.current === null || s === null) return { ready: false, detail: `no routing table loaded yet (redis ${source.connected ? 'connected' : `unreachable: ${source.lastRedisError ?? 'connecting'}`})` };
-      const from = s.source === 'cache' ? `the cache file (redis ${source.connected ? 'connected, loading' : `unreachable: ${source.lastRedisError ?? 'connecting'}`})` : 'redis';
-      return { ready: true, detail: `serving ${s.manifest.version} (seq ${s.manifest.seq}) from ${from}` };
-    },
+    readiness: () => followerReadiness(source, live),
     refusals: () => source.refusals,
-    extraMetrics: () => [
-      '# HELP portico_redis_connected Whether the worker is connected to Redis.', '# TYPE portico_redis_connected gauge',
-      `portico_redis_connected ${source.connected ? 1 : 0}`,
-      '# HELP portico_table_source Where the served table came from.', '# TYPE portico_table_source gauge',
-      ...(source.served ? [`portico_table_source{source="${source.served.source}"} 1`] : []),
-      '# HELP portico_table_seq Publish sequence number of the served table.', '# TYPE portico_table_seq gauge',
-      ...(source.served ? [`portico_table_seq ${source.served.manifest.seq}`] : []),
-      '',
-    ].join('\n'),
+    extraMetrics: () => followerMetrics(source),
   });
   log('info', 'portico worker is running', { cluster: cfg.cluster, cacheFile: cfg.cacheFile });
   return {

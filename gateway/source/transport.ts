@@ -3,7 +3,7 @@
 // (workerd). A transport only moves bytes; every decision about them is the follower's.
 import { PorticoError } from '../table/portico-error.ts';
 
-export type Log = (level: 'info' | 'warn' | 'error', msg: string, fields?: Record<string, unknown>) => void;
+export type { Log } from '../shared/log.ts';
 
 /** The commands of one session. Each rejects with TransportError when Redis cannot be reached or stops
  * answering, and with RedisReplyError when Redis answers with an error. */
