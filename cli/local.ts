@@ -44,7 +44,9 @@ export function checkManifestDir(dir: string): void {
 type ToWorker = { type: 'table'; table: RoutingTable; certificates: CertificateMaterial[] } | { type: 'metrics'; id: number };
 type FromWorker = { type: 'loaded'; version: string } | { type: 'metrics'; id: number; snapshot: MetricsSnapshot } | { type: 'listening' };
 
-export interface LocalHandle { close(): Promise<void> }
+export interface LocalHandle {
+  close(): Promise<void>;
+}
 
 /** Single process: load, serve, watch. */
 async function runSingle(cfg: LocalConfig): Promise<LocalHandle> {
@@ -52,9 +54,10 @@ async function runSingle(cfg: LocalConfig): Promise<LocalHandle> {
   const loader = new ManifestSource(cfg.manifests, (r) => live.swap(r.table, r.certificates), log);
   await loader.load();
   const serving = await serveLive(cfg, live, {
-    readiness: () => live.current === null
-      ? { ready: false, detail: 'no routing table loaded yet' }
-      : { ready: true, detail: `serving ${live.current.matcher.table.version}` },
+    readiness: () =>
+      live.current === null
+        ? { ready: false, detail: 'no routing table loaded yet' }
+        : { ready: true, detail: `serving ${live.current.matcher.table.version}` },
     refusals: () => loader.failures,
   });
   loader.watch();
@@ -116,23 +119,53 @@ async function runPrimary(cfg: LocalConfig): Promise<LocalHandle> {
       : { ready: false, detail: `${serving} of ${cfg.workers} worker processes serve ${v}` };
   };
   const metrics = async (): Promise<string> => {
-    const workers = Object.values(cluster.workers ?? {}).filter((w): w is Worker => w !== undefined && w.isConnected());
-    const snaps = await Promise.all(workers.map((w) => new Promise<MetricsSnapshot | null>((resolve) => {
-      const id = nextId++;
-      const timer = setTimeout(() => { pending.delete(id); resolve(null); }, 1000);
-      pending.set(id, (s) => { clearTimeout(timer); pending.delete(id); resolve(s); });
-      w.send({ type: 'metrics', id } satisfies ToWorker);
-    })));
-    return renderMetrics(mergeSnapshots(snaps.filter((s): s is MetricsSnapshot => s !== null)), live.gauges(loader.failures, workers.length));
+    const workers = Object.values(cluster.workers ?? {}).filter((w): w is Worker => w?.isConnected() === true);
+    const snaps = await Promise.all(
+      workers.map(
+        (w) =>
+          new Promise<MetricsSnapshot | null>((resolve) => {
+            const id = nextId++;
+            const timer = setTimeout(() => {
+              pending.delete(id);
+              resolve(null);
+            }, 1000);
+            pending.set(id, (s) => {
+              clearTimeout(timer);
+              pending.delete(id);
+              resolve(s);
+            });
+            w.send({ type: 'metrics', id } satisfies ToWorker);
+          }),
+      ),
+    );
+    return renderMetrics(
+      mergeSnapshots(snaps.filter((s): s is MetricsSnapshot => s !== null)),
+      live.gauges(loader.failures, workers.length),
+    );
   };
   const admin = cfg.admin === null ? null : await serveAdmin(cfg.admin, readiness, metrics);
-  log('info', 'portico local is serving', { http: url('http', cfg.http), https: url('https', cfg.https), admin: url('http', cfg.admin), workers: cfg.workers, manifests: cfg.manifests });
+  log('info', 'portico local is serving', {
+    http: url('http', cfg.http),
+    https: url('https', cfg.https),
+    admin: url('http', cfg.admin),
+    workers: cfg.workers,
+    manifests: cfg.manifests,
+  });
   return {
     async close() {
       stopping = true;
       loader.close();
       admin?.close();
-      await Promise.all(Object.values(cluster.workers ?? {}).map((w) => w && new Promise<void>((resolve) => { w.once('exit', () => resolve()); w.kill('SIGTERM'); })));
+      await Promise.all(
+        Object.values(cluster.workers ?? {}).map(
+          (w) =>
+            w &&
+            new Promise<void>((resolve) => {
+              w.once('exit', () => resolve());
+              w.kill('SIGTERM');
+            }),
+        ),
+      );
     },
   };
 }
@@ -154,8 +187,15 @@ export async function runWorker(): Promise<void> {
       process.send?.({ type: 'metrics', id: m.id, snapshot: metrics.snapshot() } satisfies FromWorker);
     }
   });
-  const gw = await startNodeGateway({ live, metrics, http: cfg.http, https: cfg.https, timeouts: cfg.timeouts, exclusive: false,
-    onUpstreamError: (e) => log('warn', e.message, { code: e.code }) });
+  const gw = await startNodeGateway({
+    live,
+    metrics,
+    http: cfg.http,
+    https: cfg.https,
+    timeouts: cfg.timeouts,
+    exclusive: false,
+    onUpstreamError: (e) => log('warn', e.message, { code: e.code }),
+  });
   process.send?.({ type: 'listening' } satisfies FromWorker);
   process.once('SIGTERM', () => void gw.close().then(() => process.exit(0)));
 }

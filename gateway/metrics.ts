@@ -4,7 +4,11 @@ import { exposition, single, type MetricFamily, type Sample } from './shared/pro
 
 const BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10] as const;
 
-interface Histogram { counts: number[]; sum: number; count: number }
+interface Histogram {
+  counts: number[];
+  sum: number;
+  count: number;
+}
 
 export interface MetricsSnapshot {
   requests: Record<string, number>; // key: route \u0000 status
@@ -19,20 +23,24 @@ export class Metrics {
 
   /** `route` is the label of the matched route ("" when nothing matched). */
   request(route: string, status: number): void {
-    const key = route + '\u0000' + status;
+    const key = `${route}\u0000${status}`;
     this.requests.set(key, (this.requests.get(key) ?? 0) + 1);
   }
 
   upstreamLatency(backend: string, seconds: number): void {
     let h = this.upstream.get(backend);
     if (h === undefined) this.upstream.set(backend, (h = { counts: BUCKETS.map(() => 0), sum: 0, count: 0 }));
-    for (let i = 0; i < BUCKETS.length; i++) if (seconds <= BUCKETS[i]!) { h.counts[i]!++; break; }
+    for (let i = 0; i < BUCKETS.length; i++)
+      if (seconds <= BUCKETS[i]!) {
+        h.counts[i]!++;
+        break;
+      }
     h.sum += seconds;
     h.count++;
   }
 
   upstreamError(backend: string, code: string): void {
-    const key = backend + '\u0000' + code;
+    const key = `${backend}\u0000${code}`;
     this.upstreamErrors.set(key, (this.upstreamErrors.get(key) ?? 0) + 1);
   }
 
@@ -52,7 +60,9 @@ export function mergeSnapshots(all: readonly MetricsSnapshot[]): MetricsSnapshot
     for (const [k, v] of Object.entries(s.upstreamErrors)) out.upstreamErrors[k] = (out.upstreamErrors[k] ?? 0) + v;
     for (const [k, h] of Object.entries(s.upstream)) {
       const o = (out.upstream[k] ??= { counts: BUCKETS.map(() => 0), sum: 0, count: 0 });
-      h.counts.forEach((c, i) => (o.counts[i]! += c));
+      h.counts.forEach((c, i) => {
+        o.counts[i]! += c;
+      });
       o.sum += h.sum;
       o.count += h.count;
     }
@@ -60,7 +70,13 @@ export function mergeSnapshots(all: readonly MetricsSnapshot[]): MetricsSnapshot
   return out;
 }
 
-export interface TableGauges { version: string | null; loadedAt: number | null; swaps: number; refusals: number; workers: number }
+export interface TableGauges {
+  version: string | null;
+  loadedAt: number | null;
+  swaps: number;
+  refusals: number;
+  workers: number;
+}
 
 const pairs = (key: string): [string, string] => key.split('\u0000') as [string, string];
 
@@ -82,24 +98,48 @@ export function metricFamilies(s: MetricsSnapshot, t: TableGauges): MetricFamily
   }
   return [
     {
-      name: 'portico_requests_total', type: 'counter', help: 'Requests answered, by matched route and status code.',
+      name: 'portico_requests_total',
+      type: 'counter',
+      help: 'Requests answered, by matched route and status code.',
       samples: sorted(s.requests).map(([k, value]) => {
         const [route, status] = pairs(k);
         return { labels: { route, status }, value };
       }),
     },
-    { name: 'portico_upstream_latency_seconds', type: 'histogram', help: 'Time from dispatch to upstream response headers, by backend.', samples: latency },
     {
-      name: 'portico_upstream_errors_total', type: 'counter', help: 'Failed upstream attempts, by backend and error code.',
+      name: 'portico_upstream_latency_seconds',
+      type: 'histogram',
+      help: 'Time from dispatch to upstream response headers, by backend.',
+      samples: latency,
+    },
+    {
+      name: 'portico_upstream_errors_total',
+      type: 'counter',
+      help: 'Failed upstream attempts, by backend and error code.',
       samples: sorted(s.upstreamErrors).map(([k, value]) => {
         const [backend, code] = pairs(k);
         return { labels: { backend, code }, value };
       }),
     },
-    { name: 'portico_table_info', type: 'gauge', help: 'The routing table version being served.', samples: t.version === null ? [] : [{ labels: { version: t.version }, value: 1 }] },
-    { name: 'portico_table_loaded_timestamp_seconds', type: 'gauge', help: 'When the current table was swapped in.', samples: t.loadedAt === null ? [] : [{ value: t.loadedAt / 1000 }] },
+    {
+      name: 'portico_table_info',
+      type: 'gauge',
+      help: 'The routing table version being served.',
+      samples: t.version === null ? [] : [{ labels: { version: t.version }, value: 1 }],
+    },
+    {
+      name: 'portico_table_loaded_timestamp_seconds',
+      type: 'gauge',
+      help: 'When the current table was swapped in.',
+      samples: t.loadedAt === null ? [] : [{ value: t.loadedAt / 1000 }],
+    },
     single('portico_table_swaps_total', 'counter', 'Tables swapped in.', t.swaps),
-    single('portico_table_refusals_total', 'counter', 'Tables refused (invalid, unparsable or incomplete); the last good one kept serving.', t.refusals),
+    single(
+      'portico_table_refusals_total',
+      'counter',
+      'Tables refused (invalid, unparsable or incomplete); the last good one kept serving.',
+      t.refusals,
+    ),
     single('portico_worker_processes', 'gauge', 'Worker processes serving traffic.', t.workers),
   ];
 }

@@ -30,19 +30,31 @@ const COMMANDS = ['status', 'routes', 'explain', 'certs', 'history', 'diff', 'ro
 type Command = (typeof COMMANDS)[number];
 
 async function connect(url: string, credentials: RedisCredentials): Promise<Redis> {
-  const redis = new Redis(url, { ...credentials, lazyConnect: true, connectTimeout: 2_000, maxRetriesPerRequest: 0, retryStrategy: () => null, enableOfflineQueue: false });
+  const redis = new Redis(url, {
+    ...credentials,
+    lazyConnect: true,
+    connectTimeout: 2_000,
+    maxRetriesPerRequest: 0,
+    retryStrategy: () => null,
+    enableOfflineQueue: false,
+  });
   redis.on('error', () => {});
   try {
     await redis.connect();
   } catch (err) {
-    throw new InspectError('PORTICO_REDIS_UNREACHABLE', `cannot reach Redis at ${url.replace(/\/\/[^@/]*@/, '//***@')}: ${(err as Error).message}`, 3);
+    throw new InspectError(
+      'PORTICO_REDIS_UNREACHABLE',
+      `cannot reach Redis at ${url.replace(/\/\/[^@/]*@/, '//***@')}: ${(err as Error).message}`,
+      3,
+    );
   }
   return redis;
 }
 
 export async function runInspect(argv: string[], out: (s: string) => void = (s) => void process.stdout.write(s)): Promise<void> {
   const [cmd, ...rest] = argv;
-  if (!COMMANDS.includes(cmd as Command)) throw new UsageError(`inspect: unknown command ${JSON.stringify(cmd ?? '')} (one of: ${COMMANDS.join(', ')})`);
+  if (!COMMANDS.includes(cmd as Command))
+    throw new UsageError(`inspect: unknown command ${JSON.stringify(cmd ?? '')} (one of: ${COMMANDS.join(', ')})`);
   const positionals: string[] = [];
   const flagArgs: string[] = [];
   for (let i = 0; i < rest.length; i++) {
@@ -53,12 +65,18 @@ export async function runInspect(argv: string[], out: (s: string) => void = (s) 
     } else positionals.push(a);
   }
   const v = parseFlags(flagArgs, {
-    ...REDIS_FLAGS, cluster: { type: 'string' }, keys: { type: 'string' }, output: { type: 'string', short: 'o' },
-    host: { type: 'string' }, method: { type: 'string' }, header: { type: 'string', short: 'H', multiple: true },
+    ...REDIS_FLAGS,
+    cluster: { type: 'string' },
+    keys: { type: 'string' },
+    output: { type: 'string', short: 'o' },
+    host: { type: 'string' },
+    method: { type: 'string' },
+    header: { type: 'string', short: 'H', multiple: true },
   });
   const access = parseRedisAccess(v);
   const format = (v.output ?? 'table') as Format;
-  if (!['table', 'json', 'yaml'].includes(format)) throw new UsageError(`inspect: -o must be table, json or yaml, got ${JSON.stringify(v.output)}`);
+  if (!['table', 'json', 'yaml'].includes(format))
+    throw new UsageError(`inspect: -o must be table, json or yaml, got ${JSON.stringify(v.output)}`);
   const keysDir = v.keys ?? process.env.PORTICO_KEYS;
   const keys: VerifyingKeys | null = keysDir === undefined ? null : await loadVerifyingKeys(keysDir);
   const redis = await connect(access.redis, access.credentials);
@@ -75,8 +93,18 @@ export async function runInspect(argv: string[], out: (s: string) => void = (s) 
           const ptr = await currentPointer(redis, c);
           views.push(statusView(c, ptr, await loadVersion(redis, c, ptr.version, null), await workers(redis, c)));
         }
-        const rows = views.map((s) => ({ cluster: s.cluster, version: s.version.slice(0, 19), seq: s.seq, publishedAt: s.publishedAt, publisher: s.publisher, hosts: s.hosts, routes: s.routes,
-          workers: s.workers.length, converged: s.converged ? 'yes' : 'no', rollback: s.rollback ? 'in force' : 'no' }));
+        const rows = views.map((s) => ({
+          cluster: s.cluster,
+          version: s.version.slice(0, 19),
+          seq: s.seq,
+          publishedAt: s.publishedAt,
+          publisher: s.publisher,
+          hosts: s.hosts,
+          routes: s.routes,
+          workers: s.workers.length,
+          converged: s.converged ? 'yes' : 'no',
+          rollback: s.rollback ? 'in force' : 'no',
+        }));
         return out(render(views, format, () => `CLUSTERS (signatures not checked: use --cluster NAME --keys DIR)\n${table(rows)}`));
       }
       if (all.length > 1) throw new UsageError(`inspect: --cluster is required (clusters here: ${all.join(', ')})`);
@@ -88,7 +116,12 @@ export async function runInspect(argv: string[], out: (s: string) => void = (s) 
       case 'status': {
         const s = statusView(cluster, ptr, await current(), await workers(redis, cluster));
         const { workers: fleet, ...head } = s;
-        return out(render(s, format, () => fields({ ...head, rollback: head.rollback ? `in force: from ${head.rollback.from} by ${head.rollback.by} at ${head.rollback.at}` : 'no', converged: s.converged ? 'yes' : `no (${fleet.filter((w) => w.version !== s.version).length} of ${fleet.length} workers serve another version)` }) + '\nWORKERS\n' + table(fleet.map((w) => ({ ...w, version: w.version?.slice(0, 19) ?? null })))));
+        const rollback = head.rollback ? `in force: from ${head.rollback.from} by ${head.rollback.by} at ${head.rollback.at}` : 'no';
+        const stale = fleet.filter((w) => w.version !== s.version).length;
+        const converged = s.converged ? 'yes' : `no (${stale} of ${fleet.length} workers serve another version)`;
+        const text = (): string =>
+          `${fields({ ...head, rollback, converged })}\nWORKERS\n${table(fleet.map((w) => ({ ...w, version: w.version?.slice(0, 19) ?? null })))}`;
+        return out(render(s, format, text));
       }
       case 'routes': {
         const rows = routeRows((await current()).table, v.host);
@@ -103,7 +136,7 @@ export async function runInspect(argv: string[], out: (s: string) => void = (s) 
           if (i < 1) throw new UsageError(`inspect explain: -H expects 'Name: value', got ${JSON.stringify(h)}`);
           headers[h.slice(0, i).trim().toLowerCase()] = h.slice(i + 1).trim();
         }
-        let e;
+        let e: ReturnType<typeof explain>;
         try {
           e = explain((await current()).table, url, headers);
         } catch (err) {
@@ -124,9 +157,13 @@ export async function runInspect(argv: string[], out: (s: string) => void = (s) 
         const entries = await history(redis, cluster);
         const [a, b] = positionals;
         const toVersion = b !== undefined ? (await resolveVersion(redis, cluster, b)).version : ptr.version;
-        const fromVersion = a !== undefined ? (await resolveVersion(redis, cluster, a)).version : entries.find((e) => e.version !== ptr.version)?.version;
+        const fromVersion =
+          a !== undefined ? (await resolveVersion(redis, cluster, a)).version : entries.find((e) => e.version !== ptr.version)?.version;
         if (fromVersion === undefined) throw new InspectError('PORTICO_UNKNOWN_VERSION', 'there is no earlier version to compare with', 5);
-        const d = diff((await loadVersion(redis, cluster, fromVersion, keys)).table, (await loadVersion(redis, cluster, toVersion, keys)).table);
+        const d = diff(
+          (await loadVersion(redis, cluster, fromVersion, keys)).table,
+          (await loadVersion(redis, cluster, toVersion, keys)).table,
+        );
         return out(render(d, format, () => humanDiff(d)));
       }
       case 'rollback': {
@@ -136,11 +173,21 @@ export async function runInspect(argv: string[], out: (s: string) => void = (s) 
         if (keys !== null) await loadVersion(redis, cluster, entry.version, keys); // refuse to roll back to a table that does not verify
         const by = `${whoAmI()}@${hostname()}`;
         const r = await rollback(redis, cluster, entry, by);
-        return out(render({ result: r, version: entry.version, from: ptr.version, by }, format, () =>
-          r === 'already-current' ? `${entry.version} is already current\n` : `rolled back ${cluster} from ${ptr.version} to ${entry.version} (by ${by}); the agent republishes when the cluster's objects change\n`));
+        return out(
+          render({ result: r, version: entry.version, from: ptr.version, by }, format, () =>
+            r === 'already-current'
+              ? `${entry.version} is already current\n`
+              : `rolled back ${cluster} from ${ptr.version} to ${entry.version} (by ${by}); the agent republishes when the cluster's objects change\n`,
+          ),
+        );
       }
       case 'diagnostics': {
-        const rows = (await current()).diagnostics.map((d) => ({ object: `${d.object.kind} ${d.object.namespace}/${d.object.name}`, severity: d.severity, code: d.code, message: d.message }));
+        const rows = (await current()).diagnostics.map((d) => ({
+          object: `${d.object.kind} ${d.object.namespace}/${d.object.name}`,
+          severity: d.severity,
+          code: d.code,
+          message: d.message,
+        }));
         return out(render(rows, format, () => table(rows, '(no diagnostics)')));
       }
     }
@@ -157,12 +204,27 @@ function humanDiff(d: ReturnType<typeof diff>): string {
     lines.push('', title);
     for (const [sign, xs] of present) for (const x of xs) lines.push(`  ${sign} ${x}`);
   };
-  section('hosts', [['+', d.hosts.added], ['-', d.hosts.removed]]);
-  section('routes', [['+', d.routes.added], ['-', d.routes.removed], ['~', d.routes.changed]]);
-  section('backends', [['+', d.backends.added], ['-', d.backends.removed], ['~', d.backends.endpoints]]);
-  section('certificates', [['+', d.certificates.added], ['-', d.certificates.removed], ['~', d.certificates.changed]]);
+  section('hosts', [
+    ['+', d.hosts.added],
+    ['-', d.hosts.removed],
+  ]);
+  section('routes', [
+    ['+', d.routes.added],
+    ['-', d.routes.removed],
+    ['~', d.routes.changed],
+  ]);
+  section('backends', [
+    ['+', d.backends.added],
+    ['-', d.backends.removed],
+    ['~', d.backends.endpoints],
+  ]);
+  section('certificates', [
+    ['+', d.certificates.added],
+    ['-', d.certificates.removed],
+    ['~', d.certificates.changed],
+  ]);
   if (lines.length === 2) lines.push('', 'no differences');
-  return lines.join('\n') + '\n';
+  return `${lines.join('\n')}\n`;
 }
 
 /** The operator's name for the rollback record; a uid without a passwd entry must not abort the rollback. */

@@ -14,8 +14,14 @@ import { nextTurn, validateAsync } from './validate.ts';
 
 export type Key = CryptoKey | KeyObject | Uint8Array;
 
-export interface SigningKeys { sign: Key; encrypt: Key }
-export interface VerifyingKeys { verify: Key; decrypt: Key }
+export interface SigningKeys {
+  sign: Key;
+  encrypt: Key;
+}
+export interface VerifyingKeys {
+  verify: Key;
+  decrypt: Key;
+}
 
 export interface PublishMeta {
   cluster: string;
@@ -26,7 +32,11 @@ export interface PublishMeta {
   publisher: string;
 }
 
-export interface PartRef { name: string; sha256: string; bytes: number }
+export interface PartRef {
+  name: string;
+  sha256: string;
+  bytes: number;
+}
 
 export interface Manifest extends PublishMeta {
   typ: 'portico.table';
@@ -49,8 +59,14 @@ export interface OpenedBundle {
 }
 
 export type BundleErrorCode =
-  | 'PORTICO_BUNDLE_SIGNATURE' | 'PORTICO_BUNDLE_MANIFEST' | 'PORTICO_BUNDLE_CLUSTER' | 'PORTICO_BUNDLE_VERSION'
-  | 'PORTICO_BUNDLE_PART_MISSING' | 'PORTICO_BUNDLE_DIGEST' | 'PORTICO_BUNDLE_TOO_LARGE' | 'PORTICO_BUNDLE_INVALID'
+  | 'PORTICO_BUNDLE_SIGNATURE'
+  | 'PORTICO_BUNDLE_MANIFEST'
+  | 'PORTICO_BUNDLE_CLUSTER'
+  | 'PORTICO_BUNDLE_VERSION'
+  | 'PORTICO_BUNDLE_PART_MISSING'
+  | 'PORTICO_BUNDLE_DIGEST'
+  | 'PORTICO_BUNDLE_TOO_LARGE'
+  | 'PORTICO_BUNDLE_INVALID'
   | 'PORTICO_BUNDLE_DECRYPT';
 
 /** A bundle refused: a command that loads one ends with exit status 6. */
@@ -97,28 +113,48 @@ interface Head {
   defaultBackendFailClosed?: string[];
   certificates: CertificateInfo[];
 }
-interface SealedKey { id: string; certPem: string; keyJwe: string }
+interface SealedKey {
+  id: string;
+  certPem: string;
+  keyJwe: string;
+}
 
 /** Builds and signs the bundle of a (valid, sealed) table and its certificate material. */
-export async function sealBundle(table: RoutingTable, certificates: readonly CertificateMaterial[], meta: PublishMeta, keys: SigningKeys): Promise<Bundle> {
+export async function sealBundle(
+  table: RoutingTable,
+  certificates: readonly CertificateMaterial[],
+  meta: PublishMeta,
+  keys: SigningKeys,
+): Promise<Bundle> {
   const parts = new Map<string, Uint8Array>();
   const head: Head = {
-    schema: table.schema, version: table.version, defaultBackend: table.defaultBackend, defaultBackendFailClosed: table.defaultBackendFailClosed, certificates: table.certificates,
+    schema: table.schema,
+    version: table.version,
+    defaultBackend: table.defaultBackend,
+    defaultBackendFailClosed: table.defaultBackendFailClosed,
+    certificates: table.certificates,
   };
   parts.set('head', enc.encode(canonicalJson(head)));
-  chunks(table.hosts, HOSTS_PER_PART).forEach((c, i) => parts.set(`hosts/${i}`, enc.encode(canonicalJson(c))));
-  chunks(table.backends, BACKENDS_PER_PART).forEach((c, i) => parts.set(`backends/${i}`, enc.encode(canonicalJson(c))));
+  for (const [i, c] of chunks(table.hosts, HOSTS_PER_PART).entries()) parts.set(`hosts/${i}`, enc.encode(canonicalJson(c)));
+  for (const [i, c] of chunks(table.backends, BACKENDS_PER_PART).entries()) parts.set(`backends/${i}`, enc.encode(canonicalJson(c)));
   const sealed: SealedKey[] = [];
   for (const c of [...certificates].sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0))) {
-    const keyJwe = await new CompactEncrypt(enc.encode(c.keyPem)).setProtectedHeader({ alg: 'dir', enc: 'A256GCM', cty: 'application/x-pem-file' }).encrypt(keys.encrypt);
+    const keyJwe = await new CompactEncrypt(enc.encode(c.keyPem))
+      .setProtectedHeader({ alg: 'dir', enc: 'A256GCM', cty: 'application/x-pem-file' })
+      .encrypt(keys.encrypt);
     sealed.push({ id: c.id, certPem: c.certPem, keyJwe });
   }
-  chunks(sealed, CERTS_PER_PART).forEach((c, i) => parts.set(`keys/${i}`, enc.encode(JSON.stringify(c))));
+  for (const [i, c] of chunks(sealed, CERTS_PER_PART).entries()) parts.set(`keys/${i}`, enc.encode(JSON.stringify(c)));
   const refs: PartRef[] = [];
   for (const [name, bytes] of parts) refs.push({ name, sha256: await sha256Hex(bytes), bytes: bytes.length });
   const manifest: Manifest = {
-    typ: TYP, schema: table.schema, version: table.version, ...meta,
-    hosts: table.hosts.length, routes: table.hosts.reduce((n, h) => n + h.routes.length, 0), parts: refs,
+    typ: TYP,
+    schema: table.schema,
+    version: table.version,
+    ...meta,
+    hosts: table.hosts.length,
+    routes: table.hosts.reduce((n, h) => n + h.routes.length, 0),
+    parts: refs,
   };
   const jws = await new CompactSign(enc.encode(JSON.stringify(manifest))).setProtectedHeader({ alg: 'EdDSA', typ: TYP }).sign(keys.sign);
   return { manifest: jws, parts };
@@ -132,14 +168,18 @@ export interface OpenOptions {
 
 /** Verifies the manifest's signature and claims; cheap, and done before any part is fetched. */
 export async function verifyManifest(jws: string, keys: VerifyingKeys, o: OpenOptions): Promise<Manifest> {
-  if (jws.length > MAX_MANIFEST_BYTES) throw new BundleError('PORTICO_BUNDLE_TOO_LARGE', `manifest is ${jws.length} bytes, over ${MAX_MANIFEST_BYTES}`);
+  if (jws.length > MAX_MANIFEST_BYTES)
+    throw new BundleError('PORTICO_BUNDLE_TOO_LARGE', `manifest is ${jws.length} bytes, over ${MAX_MANIFEST_BYTES}`);
   let payload: Uint8Array;
   try {
     const r = await compactVerify(jws, keys.verify, { algorithms: ['EdDSA'] });
     if (r.protectedHeader.typ !== TYP) throw new Error(`typ ${JSON.stringify(r.protectedHeader.typ)}`);
     payload = r.payload;
   } catch (err) {
-    throw new BundleError('PORTICO_BUNDLE_SIGNATURE', `manifest signature does not verify with the agent's public key (${(err as Error).message})`);
+    throw new BundleError(
+      'PORTICO_BUNDLE_SIGNATURE',
+      `manifest signature does not verify with the agent's public key (${(err as Error).message})`,
+    );
   }
   return checkClaims(JSON.parse(dec.decode(payload)) as Manifest, o);
 }
@@ -152,12 +192,25 @@ export function readManifestUnverified(jws: string, o: OpenOptions): Manifest {
 }
 
 function checkClaims(m: Manifest, o: OpenOptions): Manifest {
-  if (m.typ !== TYP || !SUPPORTED_SCHEMAS.includes(m.schema) || !Array.isArray(m.parts) || typeof m.version !== 'string' || !Number.isSafeInteger(m.seq)) {
+  if (
+    m.typ !== TYP ||
+    !SUPPORTED_SCHEMAS.includes(m.schema) ||
+    !Array.isArray(m.parts) ||
+    typeof m.version !== 'string' ||
+    !Number.isSafeInteger(m.seq)
+  ) {
     throw new BundleError('PORTICO_BUNDLE_MANIFEST', `manifest is not a table manifest of schema ${SUPPORTED_SCHEMAS.join(' or ')}`);
   }
-  if (m.cluster !== o.cluster) throw new BundleError('PORTICO_BUNDLE_CLUSTER', `manifest is for cluster ${JSON.stringify(m.cluster)}, not ${JSON.stringify(o.cluster)}`);
+  if (m.cluster !== o.cluster)
+    throw new BundleError(
+      'PORTICO_BUNDLE_CLUSTER',
+      `manifest is for cluster ${JSON.stringify(m.cluster)}, not ${JSON.stringify(o.cluster)}`,
+    );
   if (o.version !== undefined && m.version !== o.version) {
-    throw new BundleError('PORTICO_BUNDLE_VERSION', `manifest is for version ${m.version} but is stored as ${o.version} (a replayed or misplaced manifest)`);
+    throw new BundleError(
+      'PORTICO_BUNDLE_VERSION',
+      `manifest is for version ${m.version} but is stored as ${o.version} (a replayed or misplaced manifest)`,
+    );
   }
   return m;
 }
@@ -171,14 +224,16 @@ function checkPartNames(m: Manifest): void {
   let head = 0;
   for (const ref of m.parts) {
     const match = typeof ref?.name === 'string' ? PART_NAME.exec(ref.name) : null;
-    if (match === null || typeof ref.sha256 !== 'string' || !Number.isSafeInteger(ref.bytes)) throw new BundleError('PORTICO_BUNDLE_MANIFEST', `manifest lists an unknown part ${JSON.stringify(ref?.name)}`);
+    if (match === null || typeof ref.sha256 !== 'string' || !Number.isSafeInteger(ref.bytes))
+      throw new BundleError('PORTICO_BUNDLE_MANIFEST', `manifest lists an unknown part ${JSON.stringify(ref?.name)}`);
     if (match[1] === 'head') head++;
     else (counts.get(match[2]!) ?? counts.set(match[2]!, []).get(match[2]!)!).push(Number(match[3]));
   }
   if (head !== 1) throw new BundleError('PORTICO_BUNDLE_MANIFEST', `manifest lists ${head} head parts, expected 1`);
   for (const [kind, idx] of counts) {
     idx.sort((a, b) => a - b);
-    if (idx.some((v, i) => v !== i)) throw new BundleError('PORTICO_BUNDLE_MANIFEST', `manifest's ${kind} parts are not numbered 0..${idx.length - 1}`);
+    if (idx.some((v, i) => v !== i))
+      throw new BundleError('PORTICO_BUNDLE_MANIFEST', `manifest's ${kind} parts are not numbered 0..${idx.length - 1}`);
   }
 }
 
@@ -193,11 +248,15 @@ export async function openBundle(m: Manifest, readPart: PartReader, keys: Verify
   checkPartNames(m);
   const parsed = new Map<string, unknown>();
   for (const ref of m.parts) {
-    if (ref.bytes > MAX_PART_BYTES) throw new BundleError('PORTICO_BUNDLE_TOO_LARGE', `part ${ref.name} is ${ref.bytes} bytes, over ${MAX_PART_BYTES}`);
+    if (ref.bytes > MAX_PART_BYTES)
+      throw new BundleError('PORTICO_BUNDLE_TOO_LARGE', `part ${ref.name} is ${ref.bytes} bytes, over ${MAX_PART_BYTES}`);
     const bytes = await readPart(ref);
     if (bytes === null) throw new BundleError('PORTICO_BUNDLE_PART_MISSING', `part ${ref.name} of version ${m.version} is missing`);
     if (bytes.length !== ref.bytes || (await sha256Hex(bytes)) !== ref.sha256) {
-      throw new BundleError('PORTICO_BUNDLE_DIGEST', `part ${ref.name} of version ${m.version} does not match its signed digest (edited or corrupted)`);
+      throw new BundleError(
+        'PORTICO_BUNDLE_DIGEST',
+        `part ${ref.name} of version ${m.version} does not match its signed digest (edited or corrupted)`,
+      );
     }
     try {
       parsed.set(ref.name, JSON.parse(dec.decode(bytes)));
@@ -214,20 +273,34 @@ export async function openBundle(m: Manifest, readPart: PartReader, keys: Verify
     return out;
   };
   const table: RoutingTable = {
-    schema: head.schema, version: head.version, hosts: partsOf<HostRoutes>('hosts'), defaultBackend: head.defaultBackend,
+    schema: head.schema,
+    version: head.version,
+    hosts: partsOf<HostRoutes>('hosts'),
+    defaultBackend: head.defaultBackend,
     ...(head.defaultBackendFailClosed === undefined ? {} : { defaultBackendFailClosed: head.defaultBackendFailClosed }),
-    backends: partsOf<Backend>('backends'), certificates: head.certificates,
+    backends: partsOf<Backend>('backends'),
+    certificates: head.certificates,
   };
-  if (table.version !== m.version) throw new BundleError('PORTICO_BUNDLE_VERSION', `head part says ${table.version}, manifest says ${m.version}`);
+  if (table.version !== m.version)
+    throw new BundleError('PORTICO_BUNDLE_VERSION', `head part says ${table.version}, manifest says ${m.version}`);
   const routes = table.hosts.reduce((n, h) => n + (Array.isArray(h.routes) ? h.routes.length : 0), 0);
   if (table.hosts.length !== m.hosts || routes !== m.routes) {
-    throw new BundleError('PORTICO_BUNDLE_MANIFEST', `table has ${table.hosts.length} hosts and ${routes} routes, the manifest says ${m.hosts} and ${m.routes}`);
+    throw new BundleError(
+      'PORTICO_BUNDLE_MANIFEST',
+      `table has ${table.hosts.length} hosts and ${routes} routes, the manifest says ${m.hosts} and ${m.routes}`,
+    );
   }
   // The signature covers the digest of every byte, and the agent computed the version from the same
   // content, so the hash is not recomputed here (that alone would block the loop for large tables).
   const problems = await validateAsync(table, { checkHash: false });
   if (problems.length > 0) {
-    throw new BundleError('PORTICO_BUNDLE_INVALID', `table ${m.version} is invalid: ${problems.slice(0, 3).map((p) => `${p.at}: ${p.message}`).join('; ')}`);
+    throw new BundleError(
+      'PORTICO_BUNDLE_INVALID',
+      `table ${m.version} is invalid: ${problems
+        .slice(0, 3)
+        .map((p) => `${p.at}: ${p.message}`)
+        .join('; ')}`,
+    );
   }
   const certificates: CertificateMaterial[] = [];
   for (const k of partsOf<SealedKey>('keys')) {
@@ -236,10 +309,16 @@ export async function openBundle(m: Manifest, readPart: PartReader, keys: Verify
       continue;
     }
     try {
-      const { plaintext } = await compactDecrypt(k.keyJwe, keys.decrypt, { keyManagementAlgorithms: ['dir'], contentEncryptionAlgorithms: ['A256GCM'] });
+      const { plaintext } = await compactDecrypt(k.keyJwe, keys.decrypt, {
+        keyManagementAlgorithms: ['dir'],
+        contentEncryptionAlgorithms: ['A256GCM'],
+      });
       certificates.push({ id: k.id, certPem: k.certPem, keyPem: dec.decode(plaintext) });
     } catch (err) {
-      throw new BundleError('PORTICO_BUNDLE_DECRYPT', `private key of certificate ${k.id} does not decrypt with the shared key (${(err as Error).message})`);
+      throw new BundleError(
+        'PORTICO_BUNDLE_DECRYPT',
+        `private key of certificate ${k.id} does not decrypt with the shared key (${(err as Error).message})`,
+      );
     }
   }
   return { manifest: m, table, certificates };

@@ -6,14 +6,32 @@ import type { Backend, PathType, Route } from './schema.ts';
 import { validate } from './validate.ts';
 
 const backend = (id: string, ...ports: number[]): Backend => ({
-  id, service: { namespace: 'default', name: id, port: 80 }, endpoints: ports.map((port) => ({ address: '127.0.0.1', port, zone: null })), notReady: 0,
+  id,
+  service: { namespace: 'default', name: id, port: 80 },
+  endpoints: ports.map((port) => ({ address: '127.0.0.1', port, zone: null })),
+  notReady: 0,
 });
 const route = (path: string, pathType: PathType, b: string): Route => ({
-  path, pathType, backend: b, source: { namespace: 'default', name: 'ing' }, policies: { sslRedirect: false },
+  path,
+  pathType,
+  backend: b,
+  source: { namespace: 'default', name: 'ing' },
+  policies: { sslRedirect: false },
 });
 const content = (): TableContent => ({
   hosts: [
-    { host: 'foo.com', tls: null, fallbackBackend: null, routes: [route('', 'Prefix', 'root'), route('/aaa', 'Prefix', 'aaa'), route('/aaa', 'Exact', 'aaa-exact'), route('/aaa/bbb', 'Prefix', 'bbb'), route('/x/', 'Exact', 'x-slash')] },
+    {
+      host: 'foo.com',
+      tls: null,
+      fallbackBackend: null,
+      routes: [
+        route('', 'Prefix', 'root'),
+        route('/aaa', 'Prefix', 'aaa'),
+        route('/aaa', 'Exact', 'aaa-exact'),
+        route('/aaa/bbb', 'Prefix', 'bbb'),
+        route('/x/', 'Exact', 'x-slash'),
+      ],
+    },
     { host: '*.foo.com', tls: null, fallbackBackend: 'wild-fallback', routes: [route('/w', 'Prefix', 'wild')] },
     { host: '', tls: null, fallbackBackend: null, routes: [route('/any', 'Prefix', 'any')] },
   ],
@@ -43,22 +61,103 @@ describe('canonical form and version', () => {
   });
 });
 
+// biome-ignore lint/suspicious/noExplicitAny: the mutation cases write arbitrary, deliberately invalid JSON into a table
+type Loose = any;
+
 describe('validate', () => {
-  const sealed = () => JSON.parse(JSON.stringify(sealTable(content()))) as Record<string, any>;
-  const cases: { name: string; mutate: (t: Record<string, any>) => void; problem: RegExp }[] = [
-    { name: 'edited content keeps the old hash', mutate: (t) => { t.backends[0].endpoints[0].port = 9999; }, problem: /content hash/ },
-    { name: 'unknown backend in a route', mutate: (t) => { t.hosts[0].routes[0].backend = 'nope'; }, problem: /unknown backend "nope"/ },
-    { name: 'unknown default backend', mutate: (t) => { t.defaultBackend = 'gone'; }, problem: /unknown backend "gone"/ },
-    { name: 'routes out of precedence order', mutate: (t) => { t.hosts.find((h: any) => h.host === 'foo.com').routes.reverse(); }, problem: /precedence order/ },
-    { name: 'invalid host', mutate: (t) => { t.hosts[0].host = 'Bad_Host'; }, problem: /invalid host/ },
-    { name: 'duplicate host', mutate: (t) => { t.hosts[1].host = t.hosts[0].host; }, problem: /duplicate host/ },
-    { name: 'port out of range', mutate: (t) => { t.backends[0].endpoints[0].port = 70000; }, problem: /invalid port/ },
-    { name: 'unknown certificate', mutate: (t) => { t.hosts[0].tls = { certificate: 'default/missing' }; }, problem: /unknown certificate/ },
-    { name: 'unknown schema', mutate: (t) => { t.schema = 3; }, problem: /unsupported schema/ },
-    { name: 'schema 2 for a table that schema 1 carries', mutate: (t) => { t.schema = 2; }, problem: /table says schema 2, its content needs schema 1/ },
-    { name: 'a fail-closed route in a schema-1 table (a schema-1 worker would serve it open)', mutate: (t) => { t.hosts[0].routes[0].policies.failClosed = ['nginx.ingress.kubernetes.io/auth-url']; }, problem: /table says schema 1, its content needs schema 2/ },
-    { name: 'path with dot segment', mutate: (t) => { t.hosts[0].routes[0].path = '/a/../b'; }, problem: /"\." or "\.\." segments/ },
-    { name: 'policies missing', mutate: (t) => { delete t.hosts[0].routes[0].policies; }, problem: /policies/ },
+  const sealed = () => JSON.parse(JSON.stringify(sealTable(content()))) as Record<string, Loose>;
+  const cases: { name: string; mutate: (t: Record<string, Loose>) => void; problem: RegExp }[] = [
+    {
+      name: 'edited content keeps the old hash',
+      mutate: (t) => {
+        t.backends[0].endpoints[0].port = 9999;
+      },
+      problem: /content hash/,
+    },
+    {
+      name: 'unknown backend in a route',
+      mutate: (t) => {
+        t.hosts[0].routes[0].backend = 'nope';
+      },
+      problem: /unknown backend "nope"/,
+    },
+    {
+      name: 'unknown default backend',
+      mutate: (t) => {
+        t.defaultBackend = 'gone';
+      },
+      problem: /unknown backend "gone"/,
+    },
+    {
+      name: 'routes out of precedence order',
+      mutate: (t) => {
+        t.hosts.find((h: Loose) => h.host === 'foo.com').routes.reverse();
+      },
+      problem: /precedence order/,
+    },
+    {
+      name: 'invalid host',
+      mutate: (t) => {
+        t.hosts[0].host = 'Bad_Host';
+      },
+      problem: /invalid host/,
+    },
+    {
+      name: 'duplicate host',
+      mutate: (t) => {
+        t.hosts[1].host = t.hosts[0].host;
+      },
+      problem: /duplicate host/,
+    },
+    {
+      name: 'port out of range',
+      mutate: (t) => {
+        t.backends[0].endpoints[0].port = 70000;
+      },
+      problem: /invalid port/,
+    },
+    {
+      name: 'unknown certificate',
+      mutate: (t) => {
+        t.hosts[0].tls = { certificate: 'default/missing' };
+      },
+      problem: /unknown certificate/,
+    },
+    {
+      name: 'unknown schema',
+      mutate: (t) => {
+        t.schema = 3;
+      },
+      problem: /unsupported schema/,
+    },
+    {
+      name: 'schema 2 for a table that schema 1 carries',
+      mutate: (t) => {
+        t.schema = 2;
+      },
+      problem: /table says schema 2, its content needs schema 1/,
+    },
+    {
+      name: 'a fail-closed route in a schema-1 table (a schema-1 worker would serve it open)',
+      mutate: (t) => {
+        t.hosts[0].routes[0].policies.failClosed = ['nginx.ingress.kubernetes.io/auth-url'];
+      },
+      problem: /table says schema 1, its content needs schema 2/,
+    },
+    {
+      name: 'path with dot segment',
+      mutate: (t) => {
+        t.hosts[0].routes[0].path = '/a/../b';
+      },
+      problem: /"\." or "\.\." segments/,
+    },
+    {
+      name: 'policies missing',
+      mutate: (t) => {
+        delete t.hosts[0].routes[0].policies;
+      },
+      problem: /policies/,
+    },
   ];
   it('accepts a sealed table', () => expect(validate(sealTable(content()))).toEqual([]));
   it.each(cases)('refuses: $name', ({ mutate, problem }) => {
@@ -120,9 +219,21 @@ describe('matcher', () => {
 
 describe('normalisation', () => {
   it.each([
-    ['/a/b', '/a/b'], ['/a/./b', '/a/b'], ['/a/../b', '/b'], ['/../../b', '/b'], ['/a/b/..', '/a/'], ['/a/.', '/a/'],
-    ['/%7Euser', '/~user'], ['/a%2Fb', '/a%2Fb'], ['/a%2fb', '/a%2Fb'], ['/%2e%2e/x', '/x'],
+    ['/a/b', '/a/b'],
+    ['/a/./b', '/a/b'],
+    ['/a/../b', '/b'],
+    ['/../../b', '/b'],
+    ['/a/b/..', '/a/'],
+    ['/a/.', '/a/'],
+    ['/%7Euser', '/~user'],
+    ['/a%2Fb', '/a%2Fb'],
+    ['/a%2fb', '/a%2Fb'],
+    ['/%2e%2e/x', '/x'],
   ])('path %s → %s', (raw, want) => expect(normalizePath(raw)).toBe(want));
-  it.each([['Foo.COM', 'foo.com'], ['foo.com:443', 'foo.com'], ['[::1]:8080', '[::1]'], ['foo.com.', 'foo.com']])('host %s → %s', (raw, want) =>
-    expect(normalizeHost(raw)).toBe(want));
+  it.each([
+    ['Foo.COM', 'foo.com'],
+    ['foo.com:443', 'foo.com'],
+    ['[::1]:8080', '[::1]'],
+    ['foo.com.', 'foo.com'],
+  ])('host %s → %s', (raw, want) => expect(normalizeHost(raw)).toBe(want));
 });

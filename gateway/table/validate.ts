@@ -51,7 +51,8 @@ function* checkSteps(value: unknown, opts: ValidateOptions): Generator<void, Tab
   const problems: TableProblem[] = [];
   const bad = (at: string, message: string): void => void problems.push({ at, message });
   if (!isRecord(value)) return [{ at: '', message: 'table is not an object' }];
-  if (!SUPPORTED_SCHEMAS.includes(value.schema as SchemaVersion)) bad('schema', `unsupported schema ${JSON.stringify(value.schema)}, expected one of ${SUPPORTED_SCHEMAS.join(', ')}`);
+  if (!SUPPORTED_SCHEMAS.includes(value.schema as SchemaVersion))
+    bad('schema', `unsupported schema ${JSON.stringify(value.schema)}, expected one of ${SUPPORTED_SCHEMAS.join(', ')}`);
   for (const k of ['hosts', 'backends', 'certificates'] as const) if (!Array.isArray(value[k])) bad(k, 'must be an array');
   if (problems.length) return problems;
   const t = value as unknown as RoutingTable;
@@ -61,20 +62,31 @@ function* checkSteps(value: unknown, opts: ValidateOptions): Generator<void, Tab
     if (i % SLICE === SLICE - 1) yield;
     const b = t.backends[i];
     const at = `backends[${i}]`;
-    if (!isRecord(b) || typeof b.id !== 'string') { bad(at, 'backend needs a string id'); continue; }
+    if (!isRecord(b) || typeof b.id !== 'string') {
+      bad(at, 'backend needs a string id');
+      continue;
+    }
     if (backendIds.has(b.id)) bad(`${at}.id`, `duplicate backend id ${b.id}`);
     backendIds.add(b.id);
-    if (!isRecord(b.service) || typeof b.service.namespace !== 'string' || typeof b.service.name !== 'string') bad(`${at}.service`, 'needs namespace and name');
+    if (!isRecord(b.service) || typeof b.service.namespace !== 'string' || typeof b.service.name !== 'string')
+      bad(`${at}.service`, 'needs namespace and name');
     if (!Number.isSafeInteger(b.notReady) || b.notReady < 0) bad(`${at}.notReady`, 'must be a count');
-    if (!Array.isArray(b.endpoints)) { bad(`${at}.endpoints`, 'must be an array'); continue; }
+    if (!Array.isArray(b.endpoints)) {
+      bad(`${at}.endpoints`, 'must be an array');
+      continue;
+    }
     b.endpoints.forEach((e, j) => {
-      if (!isRecord(e) || typeof e.address !== 'string' || e.address === '') bad(`${at}.endpoints[${j}].address`, 'must be a non-empty string');
+      if (!isRecord(e) || typeof e.address !== 'string' || e.address === '')
+        bad(`${at}.endpoints[${j}].address`, 'must be a non-empty string');
       else if (!isPort(e.port)) bad(`${at}.endpoints[${j}].port`, `invalid port ${JSON.stringify(e.port)}`);
     });
   }
   const certIds = new Set<string>();
   t.certificates.forEach((c, i) => {
-    if (!isRecord(c) || typeof c.id !== 'string') return bad(`certificates[${i}]`, 'certificate needs a string id');
+    if (!isRecord(c) || typeof c.id !== 'string') {
+      bad(`certificates[${i}]`, 'certificate needs a string id');
+      return;
+    }
     if (certIds.has(c.id)) bad(`certificates[${i}].id`, `duplicate certificate id ${c.id}`);
     certIds.add(c.id);
   });
@@ -93,7 +105,10 @@ function* checkSteps(value: unknown, opts: ValidateOptions): Generator<void, Tab
     if (i % SLICE === SLICE - 1) yield;
     const h = t.hosts[i];
     const at = `hosts[${i}]`;
-    if (!isRecord(h) || typeof h.host !== 'string') { bad(at, 'host entry needs a string host'); continue; }
+    if (!isRecord(h) || typeof h.host !== 'string') {
+      bad(at, 'host entry needs a string host');
+      continue;
+    }
     if (h.host !== '' && !isValidRuleHost(h.host)) bad(`${at}.host`, `invalid host ${JSON.stringify(h.host)}`);
     if (hosts.has(h.host)) bad(`${at}.host`, `duplicate host ${JSON.stringify(h.host)}`);
     hosts.add(h.host);
@@ -102,11 +117,17 @@ function* checkSteps(value: unknown, opts: ValidateOptions): Generator<void, Tab
     }
     refBackend(`${at}.fallbackBackend`, h.fallbackBackend);
     failClosed(`${at}.fallbackFailClosed`, h.fallbackFailClosed);
-    if (!Array.isArray(h.routes)) { bad(`${at}.routes`, 'must be an array'); continue; }
+    if (!Array.isArray(h.routes)) {
+      bad(`${at}.routes`, 'must be an array');
+      continue;
+    }
     const seen = new Set<string>();
     h.routes.forEach((r, j) => {
       const rat = `${at}.routes[${j}]`;
-      if (!isRecord(r) || typeof r.path !== 'string') return bad(rat, 'route needs a string path');
+      if (!isRecord(r) || typeof r.path !== 'string') {
+        bad(rat, 'route needs a string path');
+        return;
+      }
       if (r.pathType !== 'Exact' && r.pathType !== 'Prefix') bad(`${rat}.pathType`, `invalid pathType ${JSON.stringify(r.pathType)}`);
       const shown = r.pathType === 'Prefix' && r.path === '' ? '/' : r.path;
       const p = pathProblem(shown);
@@ -116,8 +137,12 @@ function* checkSteps(value: unknown, opts: ValidateOptions): Generator<void, Tab
       if (seen.has(key)) bad(rat, `duplicate route ${key}`);
       seen.add(key);
       refBackend(`${rat}.backend`, r.backend);
-      if (!isRecord(r.policies) || typeof r.policies.sslRedirect !== 'boolean') bad(`${rat}.policies`, 'policies.sslRedirect must be a boolean');
-      else if (r.policies.localWeight !== undefined && !(Number.isInteger(r.policies.localWeight) && (r.policies.localWeight as number) >= 0 && (r.policies.localWeight as number) <= 100)) {
+      if (!isRecord(r.policies) || typeof r.policies.sslRedirect !== 'boolean')
+        bad(`${rat}.policies`, 'policies.sslRedirect must be a boolean');
+      else if (
+        r.policies.localWeight !== undefined &&
+        !(Number.isInteger(r.policies.localWeight) && (r.policies.localWeight as number) >= 0 && (r.policies.localWeight as number) <= 100)
+      ) {
         bad(`${rat}.policies`, 'policies.localWeight must be a whole number from 0 to 100');
       }
       if (isRecord(r.policies)) failClosed(`${rat}.policies.failClosed`, r.policies.failClosed);
@@ -144,7 +169,12 @@ function* checkSteps(value: unknown, opts: ValidateOptions): Generator<void, Tab
 export class InvalidTableError extends PorticoError {
   readonly code = 'PORTICO_INVALID_TABLE';
   constructor(readonly problems: TableProblem[]) {
-    super(`invalid routing table: ${problems.slice(0, 5).map((p) => `${p.at || '(root)'}: ${p.message}`).join('; ')}${problems.length > 5 ? ` (+${problems.length - 5} more)` : ''}`);
+    super(
+      `invalid routing table: ${problems
+        .slice(0, 5)
+        .map((p) => `${p.at || '(root)'}: ${p.message}`)
+        .join('; ')}${problems.length > 5 ? ` (+${problems.length - 5} more)` : ''}`,
+    );
   }
 }
 

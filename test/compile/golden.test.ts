@@ -18,13 +18,15 @@ const DIR = join(dirname(fileURLToPath(import.meta.url)), 'golden');
 const UPDATE = process.env.UPDATE_GOLDEN === '1';
 // A CI run that rewrote the goldens would compare every output with itself and pass whatever changed.
 if (UPDATE && (process.env.CI ?? '') !== '') {
-  throw new Error(`UPDATE_GOLDEN=1 is refused when CI is set (CI=${process.env.CI}): CI must compare against the committed goldens. Regenerate them locally and commit the reviewed diff.`);
+  throw new Error(
+    `UPDATE_GOLDEN=1 is refused when CI is set (CI=${process.env.CI}): CI must compare against the committed goldens. Regenerate them locally and commit the reviewed diff.`,
+  );
 }
 
 /** The golden inputs read the way `portico local` and `sync --manifests` read a file (sync/manifests.ts), so a
  * golden shows what a user of those commands gets. A document of another kind would be ignored there; here it
  * is a mistake in the golden input. */
-export function loadManifests(name: string, text: string): ClusterObjects {
+function loadManifests(name: string, text: string): ClusterObjects {
   const out = emptyObjects();
   for (const doc of parseManifest(name, text)) {
     const before = Object.values(out).reduce((n, l) => n + l.length, 0);
@@ -37,12 +39,18 @@ export function loadManifests(name: string, text: string): ClusterObjects {
 }
 
 /** The golden text: certificate material reduced to a hash of the chain and a redacted key. */
-export function goldenText(r: CompileResult): string {
-  const certificates = r.certificates.map((c) => ({ id: c.id, certPemSha256: createHash('sha256').update(c.certPem).digest('hex'), keyPem: '[redacted]' }));
-  return JSON.stringify({ accepted: r.accepted, diagnostics: r.diagnostics, table: r.table, certificates }, null, 2) + '\n';
+function goldenText(r: CompileResult): string {
+  const certificates = r.certificates.map((c) => ({
+    id: c.id,
+    certPemSha256: createHash('sha256').update(c.certPem).digest('hex'),
+    keyPem: '[redacted]',
+  }));
+  return `${JSON.stringify({ accepted: r.accepted, diagnostics: r.diagnostics, table: r.table, certificates }, null, 2)}\n`;
 }
 
-const inputs = readdirSync(DIR).filter((f) => f.endsWith('.in.yaml')).sort();
+const inputs = readdirSync(DIR)
+  .filter((f) => f.endsWith('.in.yaml'))
+  .sort();
 
 describe('golden files', () => {
   it('there are at least 5 golden pairs and no orphaned outputs', () => {
@@ -71,7 +79,8 @@ describe('golden files', () => {
 // compiler printed last time".
 describe('golden scenarios through the matcher', () => {
   const load = (name: string): CompileResult => run(loadManifests(`${name}.in.yaml`, readFileSync(join(DIR, `${name}.in.yaml`), 'utf8')));
-  const reach = (r: CompileResult, host: string, path: string): string | null => compileMatcher(r.table).match(host, path).backend?.id ?? null;
+  const reach = (r: CompileResult, host: string, path: string): string | null =>
+    compileMatcher(r.table).match(host, path).backend?.id ?? null;
 
   it('typical-app-tls', () => {
     const r = load('typical-app-tls');
@@ -81,7 +90,11 @@ describe('golden scenarios through the matcher', () => {
     expect(reach(r, 'shop.example.com', '/healthz')).toBe('shop/storefront:80');
     expect(reach(r, 'shop.example.com', '/apix')).toBe('shop/storefront:http');
     expect(reach(r, 'WWW.shop.example.com:443', '/')).toBe('shop/storefront:http');
-    expect(r.table.backends.find((b) => b.id === 'shop/storefront:http')?.endpoints.map((e) => e.address)).toEqual(['10.244.1.17', '10.244.2.9', '10.244.4.21']);
+    expect(r.table.backends.find((b) => b.id === 'shop/storefront:http')?.endpoints.map((e) => e.address)).toEqual([
+      '10.244.1.17',
+      '10.244.2.9',
+      '10.244.4.21',
+    ]);
     expect(r.table.hosts.every((h) => h.tls?.certificate === 'shop/shop-tls')).toBe(true);
     expect(r.diagnostics).toEqual([]);
   });

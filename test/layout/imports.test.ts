@@ -25,7 +25,10 @@ function lint(files: Record<string, string>): string[] {
     writeFileSync(join(dir, path), text);
   }
   try {
-    execFileSync(biome, ['lint', '--vcs-enabled=false', '--max-diagnostics=50', ...Object.keys(files)], { cwd: dir, stdio: 'pipe' });
+    execFileSync(biome, ['lint', '--colors=off', '--vcs-enabled=false', '--max-diagnostics=50', ...Object.keys(files)], {
+      cwd: dir,
+      stdio: 'pipe',
+    });
     return [];
   } catch (e) {
     const out = String((e as { stdout?: Buffer }).stdout ?? '') + String((e as { stderr?: Buffer }).stderr ?? '');
@@ -37,21 +40,96 @@ const use = (specifier: string): string => `import { x } from '${specifier}';\ne
 
 describe('forbidden arrows fail the linter', () => {
   const cases: { name: string; file: string; specifier: string; message: RegExp }[] = [
-    { name: 'the contract imports the agent', file: 'gateway/table/schema.ts', specifier: '../../sync/compile/index.ts', message: /gateway\/table\/ is the contract/ },
-    { name: 'the contract imports the edge', file: 'gateway/table/match.ts', specifier: '../balance.ts', message: /gateway\/table\/ is the contract/ },
-    { name: 'a shared helper imports the edge', file: 'gateway/shared/single-flight.ts', specifier: '../live.ts', message: /gateway\/shared\/ holds helpers/ },
-    { name: 'the edge imports the agent', file: 'gateway/decide.ts', specifier: '../sync/compile/index.ts', message: /never imports the agent/ },
-    { name: 'the proxy imports the agent', file: 'gateway/proxy/node-forwarder.ts', specifier: '../../sync/kube/agent.ts', message: /never imports the agent/ },
-    { name: 'the edge imports the command line', file: 'gateway/runtime/node.ts', specifier: '../../cli/log.ts', message: /Only cli\/ wires parts together/ },
-    { name: 'the proxy imports the tunnel', file: 'gateway/proxy/pools.ts', specifier: '../tunnel/relay.ts', message: /never imports the tunnel/ },
-    { name: 'an edge root file imports the tunnel', file: 'gateway/app.ts', specifier: './tunnel/peers.ts', message: /never imports the tunnel/ },
-    { name: 'a table follower imports inspection', file: 'gateway/source/redis.ts', specifier: '../inspect/read.ts', message: /Inspection .* no serving part imports it/ },
-    { name: 'the tunnel imports the agent', file: 'gateway/tunnel/server.ts', specifier: '../../sync/publish/redis.ts', message: /never imports the agent/ },
-    { name: 'inspection imports the agent', file: 'gateway/inspect/read.ts', specifier: '../../sync/compile/types.ts', message: /never imports the agent/ },
-    { name: 'inspection imports the tunnel', file: 'gateway/inspect/views.ts', specifier: '../tunnel/peers.ts', message: /never imports the tunnel/ },
-    { name: 'the agent imports the edge', file: 'sync/kube/agent.ts', specifier: '../../gateway/live.ts', message: /sync\/ may import only gateway\/table\// },
-    { name: 'the agent imports the proxy', file: 'sync/publish/loop.ts', specifier: '../../gateway/proxy/pools.ts', message: /sync\/ may import only gateway\/table\// },
-    { name: 'the agent imports the command line', file: 'sync/manifests.ts', specifier: '../cli/log.ts', message: /Only cli\/ wires parts together/ },
+    {
+      name: 'the contract imports the agent',
+      file: 'gateway/table/schema.ts',
+      specifier: '../../sync/compile/index.ts',
+      message: /gateway\/table\/ is the contract/,
+    },
+    {
+      name: 'the contract imports the edge',
+      file: 'gateway/table/match.ts',
+      specifier: '../balance.ts',
+      message: /gateway\/table\/ is the contract/,
+    },
+    {
+      name: 'a shared helper imports the edge',
+      file: 'gateway/shared/single-flight.ts',
+      specifier: '../live.ts',
+      message: /gateway\/shared\/ holds helpers/,
+    },
+    {
+      name: 'the edge imports the agent',
+      file: 'gateway/decide.ts',
+      specifier: '../sync/compile/index.ts',
+      message: /never imports the agent/,
+    },
+    {
+      name: 'the proxy imports the agent',
+      file: 'gateway/proxy/node-forwarder.ts',
+      specifier: '../../sync/kube/agent.ts',
+      message: /never imports the agent/,
+    },
+    {
+      name: 'the edge imports the command line',
+      file: 'gateway/runtime/node.ts',
+      specifier: '../../cli/log.ts',
+      message: /Only cli\/ wires parts together/,
+    },
+    {
+      name: 'the proxy imports the tunnel',
+      file: 'gateway/proxy/pools.ts',
+      specifier: '../tunnel/relay.ts',
+      message: /never imports the tunnel/,
+    },
+    {
+      name: 'an edge root file imports the tunnel',
+      file: 'gateway/app.ts',
+      specifier: './tunnel/peers.ts',
+      message: /never imports the tunnel/,
+    },
+    {
+      name: 'a table follower imports inspection',
+      file: 'gateway/source/redis.ts',
+      specifier: '../inspect/read.ts',
+      message: /Inspection .* no serving part imports it/,
+    },
+    {
+      name: 'the tunnel imports the agent',
+      file: 'gateway/tunnel/server.ts',
+      specifier: '../../sync/publish/redis.ts',
+      message: /never imports the agent/,
+    },
+    {
+      name: 'inspection imports the agent',
+      file: 'gateway/inspect/read.ts',
+      specifier: '../../sync/compile/types.ts',
+      message: /never imports the agent/,
+    },
+    {
+      name: 'inspection imports the tunnel',
+      file: 'gateway/inspect/views.ts',
+      specifier: '../tunnel/peers.ts',
+      message: /never imports the tunnel/,
+    },
+    {
+      name: 'the agent imports the edge',
+      file: 'sync/kube/agent.ts',
+      specifier: '../../gateway/live.ts',
+      message: /sync\/ may import only gateway\/table\//,
+    },
+    {
+      name: 'the agent imports the proxy',
+      file: 'sync/publish/loop.ts',
+      specifier: '../../gateway/proxy/pools.ts',
+      message: /sync\/ may import only gateway\/table\//,
+    },
+    {
+      name: 'the agent imports the command line',
+      file: 'sync/manifests.ts',
+      specifier: '../cli/log.ts',
+      message: /Only cli\/ wires parts together/,
+    },
   ];
   for (const c of cases) {
     it(`${c.name} (${c.file} → ${c.specifier})`, () => {
@@ -78,4 +156,25 @@ describe('allowed arrows pass', () => {
     { name: 'the contract imports itself', file: 'gateway/table/validate.ts', specifier: './canonical.ts' },
   ];
   for (const c of cases) it(`${c.name} (${c.file} → ${c.specifier})`, () => expect(lint({ [c.file]: use(c.specifier) })).toEqual([]));
+});
+
+describe('formatting is checked like the import rules (`npm test` runs `biome ci`)', () => {
+  const ci = (text: string): { ok: boolean; out: string } => {
+    const dir = join(scratch, `fmt-${++n}`);
+    mkdirSync(join(dir, 'gateway'), { recursive: true });
+    copyFileSync(join(scratch, 'biome.jsonc'), join(dir, 'biome.jsonc'));
+    writeFileSync(join(dir, 'gateway', 'x.ts'), text);
+    try {
+      execFileSync(biome, ['ci', '--colors=off', '--vcs-enabled=false', 'gateway/x.ts'], { cwd: dir, stdio: 'pipe' });
+      return { ok: true, out: '' };
+    } catch (e) {
+      return { ok: false, out: String((e as { stdout?: Buffer }).stdout ?? '') + String((e as { stderr?: Buffer }).stderr ?? '') };
+    }
+  };
+  it('formatted code passes', () => expect(ci("export const x = { a: 1, b: 'two' };\n").ok).toBe(true));
+  it('unformatted code fails, naming the file', () => {
+    const r = ci('export const x = {a:1,   b:"two"}\n');
+    expect(r.ok).toBe(false);
+    expect(r.out).toMatch(/gateway\/x\.ts format/);
+  });
 });

@@ -15,5 +15,5 @@ const lines = ['| case | Node | Deno | workerd |', '|---|---|---|---|'];
 for (const c of all) lines.push(`| ${c.name} | ${RUNTIMES.map((r) => cell(c.unsupported?.[r])).join(' | ')} |`);
 const count = (r: RuntimeName) => all.filter((c) => c.unsupported?.[r] === undefined).length;
 lines.push(`| **cases passed** | ${RUNTIMES.map((r) => `**${count(r)}/${all.length}**`).join(' | ')} |`, '');
-notes.forEach((n, i) => lines.push(`${i + 1}. ${n}`));
-process.stdout.write(lines.join('\n') + '\n');
+for (const [i, n] of notes.entries()) lines.push(`${i + 1}. ${n}`);
+process.stdout.write(`${lines.join('\n')}\n`);
