@@ -23,47 +23,108 @@ try {
   const kc = new KubeConfig();
   kc.loadFromFile(cluster.adminKubeconfig);
   const api = KubernetesObjectApi.makeApiClient(kc);
-  for (const doc of parseAllDocuments(readFileSync(new URL('../infra/rbac/agent.yaml', import.meta.url), 'utf8'))) await api.create(doc.toJSON() as KubernetesObject);
+  for (const doc of parseAllDocuments(readFileSync(new URL('../infra/rbac/agent.yaml', import.meta.url), 'utf8')))
+    await api.create(doc.toJSON() as KubernetesObject);
   for (const o of [
     { apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'scale' } },
-    { apiVersion: 'networking.k8s.io/v1', kind: 'IngressClass', metadata: { name: 'portico', annotations: { 'ingressclass.kubernetes.io/is-default-class': 'true' } }, spec: { controller: 'portico.dev/ingress-controller' } },
-  ]) await api.create(o as KubernetesObject);
+    {
+      apiVersion: 'networking.k8s.io/v1',
+      kind: 'IngressClass',
+      metadata: { name: 'portico', annotations: { 'ingressclass.kubernetes.io/is-default-class': 'true' } },
+      spec: { controller: 'portico.dev/ingress-controller' },
+    },
+  ])
+    await api.create(o as KubernetesObject);
   const admin = await freePort();
-  const agent = spawnPortico(['sync', '--kubeconfig', cluster.agentKubeconfig, '--redis', redis.url, '--cluster', 'scale', '--keys', join(tmp, 'keys'), '--admin', `127.0.0.1:${admin}`, '--publish-address', '203.0.113.1']);
-  await waitFor(async () => (await fetch(`http://127.0.0.1:${admin}/readyz`)).status === 200, 60_000, () => `agent ready:\n${agent.logs()}`);
+  const agent = spawnPortico([
+    'sync',
+    '--kubeconfig',
+    cluster.agentKubeconfig,
+    '--redis',
+    redis.url,
+    '--cluster',
+    'scale',
+    '--keys',
+    join(tmp, 'keys'),
+    '--admin',
+    `127.0.0.1:${admin}`,
+    '--publish-address',
+    '203.0.113.1',
+  ]);
+  await waitFor(
+    async () => (await fetch(`http://127.0.0.1:${admin}/readyz`)).status === 200,
+    60_000,
+    () => `agent ready:\n${agent.logs()}`,
+  );
 
   const objectsFor = (i: number): KubernetesObject[] => [
-    { apiVersion: 'v1', kind: 'Service', metadata: { name: `svc-${i}`, namespace: 'scale' }, spec: { ports: [{ name: 'http', port: 80 }] } } as KubernetesObject,
-    { apiVersion: 'discovery.k8s.io/v1', kind: 'EndpointSlice', metadata: { name: `svc-${i}-1`, namespace: 'scale', labels: { 'kubernetes.io/service-name': `svc-${i}` } },
-      addressType: 'IPv4', ports: [{ name: 'http', port: 8080 }], endpoints: [{ addresses: [`10.${(i >> 8) & 255}.${i & 255}.1`] }] } as KubernetesObject,
-    { apiVersion: 'networking.k8s.io/v1', kind: 'Ingress', metadata: { name: `ing-${i}`, namespace: 'scale' },
-      spec: { rules: [{ host: `app-${i}.scale.test`, http: { paths: [{ path: '/', pathType: 'Prefix', backend: { service: { name: `svc-${i}`, port: { number: 80 } } } }] } }] } } as KubernetesObject,
+    {
+      apiVersion: 'v1',
+      kind: 'Service',
+      metadata: { name: `svc-${i}`, namespace: 'scale' },
+      spec: { ports: [{ name: 'http', port: 80 }] },
+    } as KubernetesObject,
+    {
+      apiVersion: 'discovery.k8s.io/v1',
+      kind: 'EndpointSlice',
+      metadata: { name: `svc-${i}-1`, namespace: 'scale', labels: { 'kubernetes.io/service-name': `svc-${i}` } },
+      addressType: 'IPv4',
+      ports: [{ name: 'http', port: 8080 }],
+      endpoints: [{ addresses: [`10.${(i >> 8) & 255}.${i & 255}.1`] }],
+    } as KubernetesObject,
+    {
+      apiVersion: 'networking.k8s.io/v1',
+      kind: 'Ingress',
+      metadata: { name: `ing-${i}`, namespace: 'scale' },
+      spec: {
+        rules: [
+          {
+            host: `app-${i}.scale.test`,
+            http: { paths: [{ path: '/', pathType: 'Prefix', backend: { service: { name: `svc-${i}`, port: { number: 80 } } } }] },
+          },
+        ],
+      },
+    } as KubernetesObject,
   ];
   const t0 = performance.now();
   let next = 0;
-  await Promise.all(Array.from({ length: CONCURRENCY }, async () => {
-    while (next < N) {
-      const i = next++;
-      for (const o of objectsFor(i)) await api.create(o);
-    }
-  }));
+  await Promise.all(
+    Array.from({ length: CONCURRENCY }, async () => {
+      while (next < N) {
+        const i = next++;
+        for (const o of objectsFor(i)) await api.create(o);
+      }
+    }),
+  );
   const lastWrite = performance.now();
   const r = redis.client();
   const l = redisLayout('scale');
-  await waitFor(async () => {
-    const h = await r.lindex(l.history, 0);
-    return h !== null && (JSON.parse(h) as HistoryEntry).hosts === N;
-  }, 600_000, () => `a table with ${N} hosts`);
+  await waitFor(
+    async () => {
+      const h = await r.lindex(l.history, 0);
+      return h !== null && (JSON.parse(h) as HistoryEntry).hosts === N;
+    },
+    600_000,
+    () => `a table with ${N} hosts`,
+  );
   const converged = performance.now();
   const rss = Number(/VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${agent.child.pid}/status`, 'utf8'))![1]) / 1024;
   const metrics = await (await fetch(`http://127.0.0.1:${admin}/metrics`)).text();
   const compiles = /^portico_sync_compiles_total\{kind="full"\} (\d+)$/m.exec(metrics)?.[1];
   const lastCompile = /^portico_sync_last_compile_seconds (\S+)$/m.exec(metrics)?.[1];
-  console.log(JSON.stringify({
-    ingresses: N, apiObjects: N * 3, writeSeconds: +((lastWrite - t0) / 1000).toFixed(1),
-    lastWriteToTableInRedisMs: Math.round(converged - lastWrite), agentRssMiB: Math.round(rss), fullCompiles: Number(compiles), lastCompileMs: Math.round(Number(lastCompile) * 1000),
-    publishes: await r.llen(l.history), node: process.version,
-  }));
+  console.log(
+    JSON.stringify({
+      ingresses: N,
+      apiObjects: N * 3,
+      writeSeconds: +((lastWrite - t0) / 1000).toFixed(1),
+      lastWriteToTableInRedisMs: Math.round(converged - lastWrite),
+      agentRssMiB: Math.round(rss),
+      fullCompiles: Number(compiles),
+      lastCompileMs: Math.round(Number(lastCompile) * 1000),
+      publishes: await r.llen(l.history),
+      node: process.version,
+    }),
+  );
   r.disconnect();
   await agent.stop();
 } finally {

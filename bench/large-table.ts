@@ -21,8 +21,26 @@ try {
   const items: Parameters<typeof objects> = [ourClass()];
   for (let i = 0; i < N; i++) {
     const ns = `ns-${i % 50}`;
-    items.push(...service(`svc-${i}`, [{ address: `10.${(i >> 8) & 255}.${i & 255}.1`, port: 8080 }, { address: `10.${(i >> 8) & 255}.${i & 255}.2`, port: 8080 }], ns));
-    items.push(ingress(`ing-${i}`, { namespace: ns, host: `app-${i}.example.com`, paths: [{ path: '/', service: `svc-${i}` }, { path: '/api', service: `svc-${i}` }] }));
+    items.push(
+      ...service(
+        `svc-${i}`,
+        [
+          { address: `10.${(i >> 8) & 255}.${i & 255}.1`, port: 8080 },
+          { address: `10.${(i >> 8) & 255}.${i & 255}.2`, port: 8080 },
+        ],
+        ns,
+      ),
+    );
+    items.push(
+      ingress(`ing-${i}`, {
+        namespace: ns,
+        host: `app-${i}.example.com`,
+        paths: [
+          { path: '/', service: `svc-${i}` },
+          { path: '/api', service: `svc-${i}` },
+        ],
+      }),
+    );
   }
   let t = performance.now();
   const result = compile(objects(...items));
@@ -38,7 +56,16 @@ try {
 
   // The worker side: measure the longest gap between 1 ms timer ticks while the source loads.
   const live = new LiveTable();
-  const source = new RedisTableSource({ url: server.url, cluster: 'big', keys: await loadVerifyingKeys(dir), live, cacheFile: null, pollMs: 60_000, heartbeatMs: 60_000, log: () => {} });
+  const source = new RedisTableSource({
+    url: server.url,
+    cluster: 'big',
+    keys: await loadVerifyingKeys(dir),
+    live,
+    cacheFile: null,
+    pollMs: 60_000,
+    heartbeatMs: 60_000,
+    log: () => {},
+  });
   let last = performance.now();
   let maxGap = 0;
   const ticker = setInterval(() => {
@@ -53,10 +80,20 @@ try {
   clearInterval(ticker);
   await source.close();
   redis.disconnect();
-  console.log(JSON.stringify({
-    ingresses: N, hosts: result.table.hosts.length, routes: result.table.hosts.reduce((n, h) => n + h.routes.length, 0), parts: fields.filter((f) => f.startsWith('part:')).length,
-    redisBytes: bytes, compileMs: Math.round(compileMs), publishMs: Math.round(publishMs), workerLoadMs: Math.round(loadMs), workerMaxEventLoopBlockMs: Math.round(maxGap), node: process.version,
-  }));
+  console.log(
+    JSON.stringify({
+      ingresses: N,
+      hosts: result.table.hosts.length,
+      routes: result.table.hosts.reduce((n, h) => n + h.routes.length, 0),
+      parts: fields.filter((f) => f.startsWith('part:')).length,
+      redisBytes: bytes,
+      compileMs: Math.round(compileMs),
+      publishMs: Math.round(publishMs),
+      workerLoadMs: Math.round(loadMs),
+      workerMaxEventLoopBlockMs: Math.round(maxGap),
+      node: process.version,
+    }),
+  );
 } finally {
   await server.stop();
   rmSync(dir, { recursive: true, force: true });

@@ -21,24 +21,51 @@ const workers: Running[] = [];
 const agent = new http.Agent({ keepAlive: true, maxSockets: 8 });
 
 /** Status of GET / for `host` on one worker, over a kept-alive connection. */
-const status = (w: Running, host: string) => new Promise<number>((resolve, reject) => {
-  http.get(`${w.http}/`, { agent, headers: { host } }, (res) => {
-    res.resume();
-    res.on('end', () => resolve(res.statusCode ?? 0));
-  }).on('error', reject);
-});
+const status = (w: Running, host: string) =>
+  new Promise<number>((resolve, reject) => {
+    http
+      .get(`${w.http}/`, { agent, headers: { host } }, (res) => {
+        res.resume();
+        res.on('end', () => resolve(res.statusCode ?? 0));
+      })
+      .on('error', reject);
+  });
 
 try {
   await generateKeySet(dir);
   // The backend has no ready endpoint, so a routed host answers 503 and an unknown host 404: the
   // answer tells whether a worker serves the new table, without any backend in the measurement.
   const base = [ourClass(), ...service('web', [{ address: '127.0.0.1', port: 9, ready: false }])];
-  const world = (change: number) => compile(objects(...base,
-    ...Array.from({ length: INGRESSES }, (_, i) => ingress(`ing-${i}`, { host: i === 0 ? `change-${change}.test` : `app-${i}.test`, paths: [{ path: '/', service: 'web' }] }))));
+  const world = (change: number) =>
+    compile(
+      objects(
+        ...base,
+        ...Array.from({ length: INGRESSES }, (_, i) =>
+          ingress(`ing-${i}`, { host: i === 0 ? `change-${change}.test` : `app-${i}.test`, paths: [{ path: '/', service: 'web' }] }),
+        ),
+      ),
+    );
   const redis = server.client();
   const publisher = new RedisPublisher(redis, { cluster: 'prop', keys: await loadSigningKeys(dir), history: 50, publisher: 'bench' });
   await publisher.publish(world(-1));
-  for (let i = 0; i < 3; i++) workers.push(await startServing(['worker', '--redis', server.url, '--cluster', 'prop', '--keys', dir, '--cache-file', 'off', '--poll', '2s', '--node-name', `w${i}`]));
+  for (let i = 0; i < 3; i++)
+    workers.push(
+      await startServing([
+        'worker',
+        '--redis',
+        server.url,
+        '--cluster',
+        'prop',
+        '--keys',
+        dir,
+        '--cache-file',
+        'off',
+        '--poll',
+        '2s',
+        '--node-name',
+        `w${i}`,
+      ]),
+    );
 
   const samples: number[] = [];
   const publishMs: number[] = [];
@@ -56,12 +83,16 @@ try {
   samples.sort((a, b) => a - b);
   publishMs.sort((a, b) => a - b);
   const q = (xs: number[], p: number) => xs[Math.min(xs.length - 1, Math.floor(p * xs.length))]!;
-  console.log(JSON.stringify({
-    ingresses: INGRESSES, changes: CHANGES, workers: workers.length,
-    propagationMs: { p50: +q(samples, 0.5).toFixed(1), p99: +q(samples, 0.99).toFixed(1), max: +samples.at(-1)!.toFixed(1) },
-    publishCallMs: { p50: +q(publishMs, 0.5).toFixed(1), p99: +q(publishMs, 0.99).toFixed(1) },
-    node: process.version,
-  }));
+  console.log(
+    JSON.stringify({
+      ingresses: INGRESSES,
+      changes: CHANGES,
+      workers: workers.length,
+      propagationMs: { p50: +q(samples, 0.5).toFixed(1), p99: +q(samples, 0.99).toFixed(1), max: +samples.at(-1)!.toFixed(1) },
+      publishCallMs: { p50: +q(publishMs, 0.5).toFixed(1), p99: +q(publishMs, 0.99).toFixed(1) },
+      node: process.version,
+    }),
+  );
   redis.disconnect();
 } finally {
   agent.destroy();

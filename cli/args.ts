@@ -25,7 +25,8 @@ export function listenAddress(flag: string, value: string): ListenAddress | null
 
 export function positiveInt(flag: string, value: string, max: number): number {
   const n = Number(value);
-  if (!/^\d+$/.test(value) || n < 1 || n > max) throw new UsageError(`--${flag}: expected a whole number from 1 to ${max}, got ${JSON.stringify(value)}`);
+  if (!/^\d+$/.test(value) || n < 1 || n > max)
+    throw new UsageError(`--${flag}: expected a whole number from 1 to ${max}, got ${JSON.stringify(value)}`);
   return n;
 }
 
@@ -43,11 +44,13 @@ export function duration(flag: string, value: string): number {
 export function tunnelAddress(flag: string, value: string): TunnelAddress {
   if (value.startsWith('unix:')) {
     const path = value.slice(5);
-    if (!path.startsWith('/') || path.length > 100) throw new UsageError(`--${flag}: expected unix:/absolute/path (at most 100 characters), got ${JSON.stringify(value)}`);
+    if (!path.startsWith('/') || path.length > 100)
+      throw new UsageError(`--${flag}: expected unix:/absolute/path (at most 100 characters), got ${JSON.stringify(value)}`);
     return { path };
   }
   const a = listenAddress(flag, value);
-  if (a === null || !/^(?:127\.\d+\.\d+\.\d+|::1|localhost)$/.test(a.host)) throw new UsageError(`--${flag}: expected unix:PATH or a loopback HOST:PORT, got ${JSON.stringify(value)}`);
+  if (a === null || !/^(?:127\.\d+\.\d+\.\d+|::1|localhost)$/.test(a.host))
+    throw new UsageError(`--${flag}: expected unix:PATH or a loopback HOST:PORT, got ${JSON.stringify(value)}`);
   return a;
 }
 
@@ -55,7 +58,8 @@ export function tunnelAddress(flag: string, value: string): TunnelAddress {
 export function clusterPair(flag: string, value: string): [string, string] {
   const i = value.indexOf('=');
   const name = value.slice(0, i);
-  if (i < 1 || !isValidClusterName(name)) throw new UsageError(`--${flag}: expected CLUSTER=VALUE with a DNS-label cluster name, got ${JSON.stringify(value)}`);
+  if (i < 1 || !isValidClusterName(name))
+    throw new UsageError(`--${flag}: expected CLUSTER=VALUE with a DNS-label cluster name, got ${JSON.stringify(value)}`);
   return [name, value.slice(i + 1)];
 }
 
@@ -67,4 +71,3 @@ export function readText(flag: string, path: string): string {
     throw new UsageError(`--${flag}: cannot read ${path}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
   }
 }
-

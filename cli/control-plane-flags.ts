@@ -12,10 +12,15 @@ export const REDIS_ENV_USAGE = `--redis defaults to $PORTICO_REDIS_URL; $PORTICO
 --redis-ca FILE (or $PORTICO_REDIS_CA) is the CA bundle (PEM) a rediss:// server certificate is checked against`;
 
 /** Shared by `worker`, `sync`, `inspect` and `dashboard`. */
-export function parseRedisAccess(v: { redis?: string; 'redis-ca'?: string }, env = process.env): { redis: string; credentials: RedisCredentials } {
+export function parseRedisAccess(
+  v: { redis?: string; 'redis-ca'?: string },
+  env = process.env,
+): { redis: string; credentials: RedisCredentials } {
   const redis = v.redis ?? env.PORTICO_REDIS_URL;
-  if (redis === undefined || redis === '') throw new UsageError('--redis URL (or PORTICO_REDIS_URL) is required (redis://host:port or rediss://...)');
-  if (!/^rediss?:\/\//.test(redis)) throw new UsageError(`--redis: expected a redis:// or rediss:// URL, got ${JSON.stringify(redis.replace(/\/\/[^@/]*@/, '//***@'))}`);
+  if (redis === undefined || redis === '')
+    throw new UsageError('--redis URL (or PORTICO_REDIS_URL) is required (redis://host:port or rediss://...)');
+  if (!/^rediss?:\/\//.test(redis))
+    throw new UsageError(`--redis: expected a redis:// or rediss:// URL, got ${JSON.stringify(redis.replace(/\/\/[^@/]*@/, '//***@'))}`);
   const credentials: RedisCredentials = {};
   if (env.PORTICO_REDIS_PASSWORD) credentials.password = env.PORTICO_REDIS_PASSWORD;
   const caFile = v['redis-ca'] ?? env.PORTICO_REDIS_CA;
@@ -26,15 +31,22 @@ export function parseRedisAccess(v: { redis?: string; 'redis-ca'?: string }, env
   return { redis, credentials };
 }
 
-export interface ControlPlaneFlags { redis: string; credentials: RedisCredentials; cluster: string; keys: string }
+export interface ControlPlaneFlags {
+  redis: string;
+  credentials: RedisCredentials;
+  cluster: string;
+  keys: string;
+}
 
 /** --redis, --cluster and --keys. */
 export function parseControlPlaneFlags(v: { redis?: string; 'redis-ca'?: string; cluster?: string; keys?: string }): ControlPlaneFlags {
   const access = parseRedisAccess(v);
   if (v.cluster === undefined) throw new UsageError('--cluster NAME is required');
-  if (!isValidClusterName(v.cluster)) throw new UsageError(`--cluster: expected a DNS label (a-z, 0-9, -), got ${JSON.stringify(v.cluster)}`);
+  if (!isValidClusterName(v.cluster))
+    throw new UsageError(`--cluster: expected a DNS label (a-z, 0-9, -), got ${JSON.stringify(v.cluster)}`);
   const keys = v.keys ?? process.env.PORTICO_KEYS;
-  if (keys === undefined) throw new UsageError('--keys DIR (or PORTICO_KEYS) is required; make a key set with: portico keys generate --out DIR');
+  if (keys === undefined)
+    throw new UsageError('--keys DIR (or PORTICO_KEYS) is required; make a key set with: portico keys generate --out DIR');
   return { ...access, cluster: v.cluster, keys };
 }
 

@@ -23,7 +23,8 @@ function tableHtml(rows: readonly object[], empty: string): string {
   const cols = Object.keys(rows[0]!);
   const cell = (v: unknown) => esc(v !== null && typeof v === 'object' ? JSON.stringify(v) : v);
   return `<table><thead><tr>${cols.map((c) => `<th>${esc(c)}</th>`).join('')}</tr></thead><tbody>${rows
-    .map((r) => `<tr>${cols.map((c) => `<td>${cell((r as Record<string, unknown>)[c])}</td>`).join('')}</tr>`).join('')}</tbody></table>`;
+    .map((r) => `<tr>${cols.map((c) => `<td>${cell((r as Record<string, unknown>)[c])}</td>`).join('')}</tr>`)
+    .join('')}</tbody></table>`;
 }
 
 const STYLE = `body{font:14px system-ui,sans-serif;margin:24px;color:#1b1f24}h1{font-size:20px}h2{font-size:17px;margin-top:28px}
@@ -38,7 +39,9 @@ export async function renderDashboard(redis: Redis, keys: VerifyingKeys | null, 
       sections.push(await clusterSection(redis, cluster, keys, now));
     } catch (err) {
       // One cluster whose table does not verify (or vanished mid-read) must not hide the others.
-      sections.push(`<section id="cluster-${esc(cluster)}"><h2>Cluster ${esc(cluster)}</h2><p class="bad">Cannot show this cluster: ${esc((err as Error).message)}</p></section>`);
+      sections.push(
+        `<section id="cluster-${esc(cluster)}"><h2>Cluster ${esc(cluster)}</h2><p class="bad">Cannot show this cluster: ${esc((err as Error).message)}</p></section>`,
+      );
     }
   }
   return `<!doctype html><html lang="en"><head><meta charset="utf-8"><meta http-equiv="refresh" content="10"><title>Portico edge</title><style>${STYLE}</style></head>
@@ -55,18 +58,40 @@ async function clusterSection(redis: Redis, cluster: string, keys: VerifyingKeys
 ${s.rollback ? `<span class="bad">Rollback in force</span> (from <code>${esc(s.rollback.from)}</code> by ${esc(s.rollback.by)} at ${esc(s.rollback.at)}).` : ''}</p>
 <p>${esc(s.hosts)} hosts, ${esc(s.routes)} routes, ${esc(s.certificates)} certificates, ${esc(s.diagnostics)} diagnostics.
 Fleet: <span class="${s.converged ? 'ok' : 'bad'}">${s.converged ? 'converged' : 'not converged'}</span> (${esc(s.workers.length)} workers).</p>
-<h3>Workers</h3>${tableHtml(s.workers.map((w) => ({ ...w, version: w.version?.slice(0, 19) ?? null })), 'no worker heartbeats')}
+<h3>Workers</h3>${tableHtml(
+    s.workers.map((w) => ({ ...w, version: w.version?.slice(0, 19) ?? null })),
+    'no worker heartbeats',
+  )}
 <h3>Routes</h3>${tableHtml(routeRows(v.table), 'no routes')}
 <h3>Certificates</h3>${tableHtml(certs, 'no TLS hosts')}
-<h3>Diagnostics</h3>${tableHtml(v.diagnostics.map((d) => ({ object: `${d.object.kind} ${d.object.namespace}/${d.object.name}`, severity: d.severity, code: d.code, message: d.message })), 'no diagnostics')}</section>`;
+<h3>Diagnostics</h3>${tableHtml(
+    v.diagnostics.map((d) => ({
+      object: `${d.object.kind} ${d.object.namespace}/${d.object.name}`,
+      severity: d.severity,
+      code: d.code,
+      message: d.message,
+    })),
+    'no diagnostics',
+  )}</section>`;
 }
 
 export function dashboardApp(redis: Redis, keys: VerifyingKeys | null): Hono {
   const app = new Hono();
-  app.get('/', async () => new Response(await renderDashboard(redis, keys), {
-    headers: { 'content-type': 'text/html; charset=utf-8', 'content-security-policy': "default-src 'none'; style-src 'unsafe-inline'", 'x-content-type-options': 'nosniff', 'cache-control': 'no-store' },
-  }));
-  app.onError((err) => new Response(`dashboard error: ${err.message}\n`, { status: 503, headers: { 'content-type': 'text/plain; charset=utf-8' } }));
+  app.get(
+    '/',
+    async () =>
+      new Response(await renderDashboard(redis, keys), {
+        headers: {
+          'content-type': 'text/html; charset=utf-8',
+          'content-security-policy': "default-src 'none'; style-src 'unsafe-inline'",
+          'x-content-type-options': 'nosniff',
+          'cache-control': 'no-store',
+        },
+      }),
+  );
+  app.onError(
+    (err) => new Response(`dashboard error: ${err.message}\n`, { status: 503, headers: { 'content-type': 'text/plain; charset=utf-8' } }),
+  );
   return app;
 }
 
@@ -76,7 +101,13 @@ export async function runDashboard(argv: string[]): Promise<{ close(): Promise<v
   const at: ListenAddress = listenAddress('listen', v.listen ?? '127.0.0.1:9280') ?? { host: '127.0.0.1', port: 9280 };
   const keysDir = v.keys ?? process.env.PORTICO_KEYS;
   const keys = keysDir === undefined ? null : await loadVerifyingKeys(keysDir);
-  const redis = new Redis(access.redis, { ...access.credentials, lazyConnect: true, enableOfflineQueue: false, maxRetriesPerRequest: 1, connectTimeout: 2_000 });
+  const redis = new Redis(access.redis, {
+    ...access.credentials,
+    lazyConnect: true,
+    enableOfflineQueue: false,
+    maxRetriesPerRequest: 1,
+    connectTimeout: 2_000,
+  });
   redis.on('error', () => {});
   redis.connect().catch(() => {});
   const server = http.createServer(getRequestListener(dashboardApp(redis, keys).fetch, { overrideGlobalObjects: false }));

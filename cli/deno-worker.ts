@@ -20,8 +20,16 @@ import { log } from './log.ts';
 async function main(): Promise<void> {
   const D = deno();
   const v = parseFlags(D.args, {
-    ...CONTROL_PLANE_FLAGS, http: { type: 'string' }, https: { type: 'string' },
-    admin: { type: 'string' }, 'tls-host': { type: 'string' }, tunnel: { type: 'string' }, 'read-timeout': { type: 'string' }, 'body-timeout': { type: 'string' }, poll: { type: 'string' }, 'node-name': { type: 'string' },
+    ...CONTROL_PLANE_FLAGS,
+    http: { type: 'string' },
+    https: { type: 'string' },
+    admin: { type: 'string' },
+    'tls-host': { type: 'string' },
+    tunnel: { type: 'string' },
+    'read-timeout': { type: 'string' },
+    'body-timeout': { type: 'string' },
+    poll: { type: 'string' },
+    'node-name': { type: 'string' },
   });
   const cp = parseControlPlaneFlags(v);
   const http = listenAddress('http', v.http ?? '127.0.0.1:8080');
@@ -29,27 +37,45 @@ async function main(): Promise<void> {
   const admin = listenAddress('admin', v.admin ?? '127.0.0.1:9180');
   // As `portico worker --read-timeout`: for the response headers, and the longest silence in the body.
   const readMs = duration('read-timeout', v['read-timeout'] ?? '60s');
-  const bodyMs = v['body-timeout'] === 'off' ? null : v['body-timeout'] === undefined ? readMs : duration('body-timeout', v['body-timeout']);
+  const bodyMs =
+    v['body-timeout'] === 'off' ? null : v['body-timeout'] === undefined ? readMs : duration('body-timeout', v['body-timeout']);
   const live = new LiveTable();
   const metrics = new Metrics();
   // Heartbeats name Deno, so `portico inspect status` shows which runtime each worker is.
   const source = new RedisTableSource({
-    url: cp.redis, credentials: cp.credentials, cluster: cp.cluster, keys: await loadVerifyingKeys(cp.keys), live, cacheFile: null,
-    pollMs: duration('poll', v.poll ?? '2s'), heartbeatMs: 5_000, node: v['node-name'] ?? `deno-${D.pid}`, runtime: `deno ${D.version.deno}`, log,
+    url: cp.redis,
+    credentials: cp.credentials,
+    cluster: cp.cluster,
+    keys: await loadVerifyingKeys(cp.keys),
+    live,
+    cacheFile: null,
+    pollMs: duration('poll', v.poll ?? '2s'),
+    heartbeatMs: 5_000,
+    node: v['node-name'] ?? `deno-${D.pid}`,
+    runtime: `deno ${D.version.deno}`,
+    log,
   });
   await source.start();
   const tunnel = v.tunnel === undefined ? null : tunnelAddress('tunnel', v.tunnel);
-  if (tunnel !== null && 'path' in tunnel) throw new UsageError('--tunnel: the Deno worker reaches the tunnel over a loopback HOST:PORT (fetch() has no Unix sockets)');
+  if (tunnel !== null && 'path' in tunnel)
+    throw new UsageError('--tunnel: the Deno worker reaches the tunnel over a loopback HOST:PORT (fetch() has no Unix sockets)');
   const gw = startDenoGateway({
-    live, metrics, http, https, tlsHost: v['tls-host'] ?? null, headersMs: readMs, bodyMs,
+    live,
+    metrics,
+    http,
+    https,
+    tlsHost: v['tls-host'] ?? null,
+    headersMs: readMs,
+    bodyMs,
     ...(tunnel === null ? {} : { tunnel: `http://${tunnel.host.includes(':') ? `[${tunnel.host}]` : tunnel.host}:${tunnel.port}` }),
     onUpstreamError: (e) => log('warn', e.message, { code: e.code }),
   });
   if (admin !== null) {
     const app = createAdminApp({
-      readiness: () => (live.current === null || source.served === null
-        ? { ready: false, detail: `no routing table loaded yet (redis ${source.connected ? 'connected' : 'connecting'})` }
-        : { ready: true, detail: `serving ${source.served.manifest.version} (seq ${source.served.manifest.seq}) from redis on deno` }),
+      readiness: () =>
+        live.current === null || source.served === null
+          ? { ready: false, detail: `no routing table loaded yet (redis ${source.connected ? 'connected' : 'connecting'})` }
+          : { ready: true, detail: `serving ${source.served.manifest.version} (seq ${source.served.manifest.seq}) from redis on deno` },
       metrics: () => renderMetrics(metrics.snapshot(), live.gauges(source.refusals, 1)),
     });
     D.serve({ hostname: admin.host, port: admin.port, onListen: () => {} }, (req) => app.fetch(req));

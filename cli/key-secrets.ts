@@ -16,10 +16,17 @@ export class KeySecretError extends PorticoError {
   readonly code = 'PORTICO_KEY_SECRET';
 }
 
-export interface KeySecretNames { namespace: string; agent: string; worker: string }
+export interface KeySecretNames {
+  namespace: string;
+  agent: string;
+  worker: string;
+}
 export type KeySecretOutcome = { agent: 'created' | 'kept'; worker: 'created' | 'kept' | 'updated' };
 
-interface SecretObject { metadata?: { resourceVersion?: string }; data?: Record<string, string> }
+interface SecretObject {
+  metadata?: { resourceVersion?: string };
+  data?: Record<string, string>;
+}
 
 const b64 = (s: string) => Buffer.from(s).toString('base64');
 const unb64 = (s: string) => Buffer.from(s, 'base64').toString('utf8');
@@ -34,11 +41,23 @@ async function read(rest: KubeRest, ns: string, name: string): Promise<SecretObj
 }
 
 /** Creates the Secret; false when another run created it first (two hooks racing). */
-async function create(rest: KubeRest, n: Pick<KeySecretNames, 'namespace'>, name: string, files: Record<string, string>, role: string): Promise<boolean> {
+async function create(
+  rest: KubeRest,
+  n: Pick<KeySecretNames, 'namespace'>,
+  name: string,
+  files: Record<string, string>,
+  role: string,
+): Promise<boolean> {
   const body = {
-    apiVersion: 'v1', kind: 'Secret', type: 'Opaque',
+    apiVersion: 'v1',
+    kind: 'Secret',
+    type: 'Opaque',
     // Not labelled as Helm's: Helm must never delete or adopt them.
-    metadata: { name, namespace: n.namespace, labels: { 'app.kubernetes.io/part-of': 'portico', 'app.kubernetes.io/managed-by': 'portico', 'portico.dev/keys': role } },
+    metadata: {
+      name,
+      namespace: n.namespace,
+      labels: { 'app.kubernetes.io/part-of': 'portico', 'app.kubernetes.io/managed-by': 'portico', 'portico.dev/keys': role },
+    },
     data: Object.fromEntries(Object.entries(files).map(([k, v]) => [k, b64(v)])),
   };
   try {
@@ -83,13 +102,18 @@ export async function ensureKeySecrets(rest: KubeRest, n: KeySecretNames): Promi
     return { agent: agentOutcome, worker: 'created' };
   }
   const have = Object.fromEntries(Object.entries(worker.data ?? {}).map(([k, v]) => [k, unb64(v)]));
-  if (Object.keys(want).every((k) => have[k] === want[k]) && Object.keys(have).every((k) => k in want)) return { agent: agentOutcome, worker: 'kept' };
+  if (Object.keys(want).every((k) => have[k] === want[k]) && Object.keys(have).every((k) => k in want))
+    return { agent: agentOutcome, worker: 'kept' };
   // The agent Secret is the source of truth (an operator replaced it to rotate keys): bring the share in line.
   // A JSON merge patch with the resourceVersion read above, so a concurrent change is a conflict, not lost.
   const data: Record<string, string | null> = Object.fromEntries(Object.keys(have).map((k) => [k, null]));
   for (const [k, v] of Object.entries(want)) data[k] = b64(v);
-  await rest.request('PATCH', `/api/v1/namespaces/${encodeURIComponent(n.namespace)}/secrets/${encodeURIComponent(n.worker)}`,
-    { metadata: { resourceVersion: worker.metadata?.resourceVersion }, data }, 'application/merge-patch+json');
+  await rest.request(
+    'PATCH',
+    `/api/v1/namespaces/${encodeURIComponent(n.namespace)}/secrets/${encodeURIComponent(n.worker)}`,
+    { metadata: { resourceVersion: worker.metadata?.resourceVersion }, data },
+    'application/merge-patch+json',
+  );
   return { agent: agentOutcome, worker: 'updated' };
 }
 
@@ -106,18 +130,25 @@ export async function ensurePasswordSecret(rest: KubeRest, namespace: string, na
 }
 
 export const ENSURE_SECRETS_FLAGS = {
-  'agent-secret': { type: 'string' }, 'worker-secret': { type: 'string' }, 'redis-secret': { type: 'string' }, namespace: { type: 'string' },
-  kubeconfig: { type: 'string' }, 'in-cluster': { type: 'boolean' },
+  'agent-secret': { type: 'string' },
+  'worker-secret': { type: 'string' },
+  'redis-secret': { type: 'string' },
+  namespace: { type: 'string' },
+  kubeconfig: { type: 'string' },
+  'in-cluster': { type: 'boolean' },
 } as const;
 
 export async function runEnsureKeySecrets(argv: string[]): Promise<void> {
   const v = parseFlags(argv, ENSURE_SECRETS_FLAGS);
   const namespace = v.namespace ?? process.env.POD_NAMESPACE;
   const keys = v['agent-secret'] !== undefined || v['worker-secret'] !== undefined;
-  if (keys && (v['agent-secret'] === undefined || v['worker-secret'] === undefined)) throw new UsageError('keys ensure-secrets: --agent-secret NAME and --worker-secret NAME go together');
-  if (!keys && v['redis-secret'] === undefined) throw new UsageError('keys ensure-secrets: nothing to do: give --agent-secret NAME --worker-secret NAME and/or --redis-secret NAME');
+  if (keys && (v['agent-secret'] === undefined || v['worker-secret'] === undefined))
+    throw new UsageError('keys ensure-secrets: --agent-secret NAME and --worker-secret NAME go together');
+  if (!keys && v['redis-secret'] === undefined)
+    throw new UsageError('keys ensure-secrets: nothing to do: give --agent-secret NAME --worker-secret NAME and/or --redis-secret NAME');
   if (namespace === undefined) throw new UsageError('keys ensure-secrets: --namespace NS (or POD_NAMESPACE) is required');
-  if ((v.kubeconfig !== undefined) === (v['in-cluster'] === true)) throw new UsageError('keys ensure-secrets: give exactly one of --kubeconfig PATH or --in-cluster');
+  if ((v.kubeconfig !== undefined) === (v['in-cluster'] === true))
+    throw new UsageError('keys ensure-secrets: give exactly one of --kubeconfig PATH or --in-cluster');
   const rest = new KubeRest(loadKubeConfig(v.kubeconfig ?? null));
   const outcome: Record<string, string> = {};
   if (keys) {

@@ -20,7 +20,7 @@ export async function makeKeySet(): Promise<Record<KeyFile, string>> {
   const { privateKey, publicKey } = await generateKeyPair('EdDSA', { crv: 'Ed25519', extractable: true });
   const secret = await generateSecret('A256GCM', { extractable: true });
   const kid = new Date().toISOString();
-  const text = (jwk: JWK) => JSON.stringify({ ...jwk, kid }, null, 2) + '\n';
+  const text = (jwk: JWK) => `${JSON.stringify({ ...jwk, kid }, null, 2)}\n`;
   return {
     [KEY_FILES.signPrivate]: text({ ...(await exportJWK(privateKey)), alg: 'EdDSA', use: 'sig' }),
     [KEY_FILES.signPublic]: text({ ...(await exportJWK(publicKey)), alg: 'EdDSA', use: 'sig' }),
@@ -33,14 +33,20 @@ export function workerShare(set: Record<KeyFile, string>): Record<string, string
   return { [KEY_FILES.signPublic]: set[KEY_FILES.signPublic], [KEY_FILES.encryption]: set[KEY_FILES.encryption] };
 }
 
-const FILE_MODES: Record<KeyFile, number> = { [KEY_FILES.signPrivate]: 0o600, [KEY_FILES.signPublic]: 0o644, [KEY_FILES.encryption]: 0o600 };
+const FILE_MODES: Record<KeyFile, number> = {
+  [KEY_FILES.signPrivate]: 0o600,
+  [KEY_FILES.signPublic]: 0o644,
+  [KEY_FILES.encryption]: 0o600,
+};
 
 /** `portico keys generate --out DIR`. */
 export async function runGenerateKeys(flags: string[]): Promise<void> {
   const v = parseFlags(flags, { out: { type: 'string' } });
   if (v.out === undefined) throw new UsageError('keys generate: --out DIR is required');
   await generateKeySet(v.out);
-  process.stdout.write(`wrote ${v.out}/{${Object.values(KEY_FILES).join(',')}}\nagent (sync): signing-key + encryption-key; workers: signing-pub + encryption-key\n`);
+  process.stdout.write(
+    `wrote ${v.out}/{${Object.values(KEY_FILES).join(',')}}\nagent (sync): signing-key + encryption-key; workers: signing-pub + encryption-key\n`,
+  );
 }
 
 export async function generateKeySet(dir: string): Promise<void> {
@@ -49,7 +55,9 @@ export async function generateKeySet(dir: string): Promise<void> {
   for (const [name, text] of Object.entries(set) as [KeyFile, string][]) {
     const path = join(dir, name);
     await writeFile(path, text, { mode: FILE_MODES[name], flag: 'wx' }).catch((err: NodeJS.ErrnoException) => {
-      throw new UsageError(err.code === 'EEXIST' ? `${path} exists; refusing to overwrite a key` : `cannot write ${path}: ${err.code ?? err.message}`);
+      throw new UsageError(
+        err.code === 'EEXIST' ? `${path} exists; refusing to overwrite a key` : `cannot write ${path}: ${err.code ?? err.message}`,
+      );
     });
     await chmod(path, FILE_MODES[name]);
   }

@@ -2,5 +2,5 @@
 export type Level = 'info' | 'warn' | 'error';
 
 export function log(level: Level, msg: string, fields: Record<string, unknown> = {}): void {
-  process.stderr.write(JSON.stringify({ ts: new Date().toISOString(), level, msg, pid: process.pid, ...fields }) + '\n');
+  process.stderr.write(`${JSON.stringify({ ts: new Date().toISOString(), level, msg, pid: process.pid, ...fields })}\n`);
 }

@@ -20,7 +20,8 @@ const once = async (p: Promise<unknown>): Promise<null> => {
   return null;
 };
 
-const KEYS_USAGE = 'usage: portico keys generate --out DIR | portico keys ensure-secrets --agent-secret NAME --worker-secret NAME [--namespace NS] (--kubeconfig PATH | --in-cluster)';
+const KEYS_USAGE =
+  'usage: portico keys generate --out DIR | portico keys ensure-secrets --agent-secret NAME --worker-secret NAME [--namespace NS] (--kubeconfig PATH | --in-cluster)';
 
 const COMMANDS: Record<string, Command> = {
   local: {

@@ -45,23 +45,38 @@ export interface SyncConfig extends ControlPlaneFlags {
 
 export function parseSyncFlags(argv: string[]): SyncConfig {
   const v = parseFlags(argv, {
-    ...CONTROL_PLANE_FLAGS, manifests: { type: 'string' }, kubeconfig: { type: 'string' }, 'in-cluster': { type: 'boolean' },
-    history: { type: 'string' }, publisher: { type: 'string' }, admin: { type: 'string' },
-    'publish-address': { type: 'string', multiple: true }, 'lease-namespace': { type: 'string' }, 'lease-name': { type: 'string' }, 'lease-duration': { type: 'string' },
-    'ingress-class': { type: 'string' }, controller: { type: 'string' }, 'secret-selector': { type: 'string' }, rewatch: { type: 'string' },
+    ...CONTROL_PLANE_FLAGS,
+    manifests: { type: 'string' },
+    kubeconfig: { type: 'string' },
+    'in-cluster': { type: 'boolean' },
+    history: { type: 'string' },
+    publisher: { type: 'string' },
+    admin: { type: 'string' },
+    'publish-address': { type: 'string', multiple: true },
+    'lease-namespace': { type: 'string' },
+    'lease-name': { type: 'string' },
+    'lease-duration': { type: 'string' },
+    'ingress-class': { type: 'string' },
+    controller: { type: 'string' },
+    'secret-selector': { type: 'string' },
+    rewatch: { type: 'string' },
   });
   const chosen = [v.manifests !== undefined, v.kubeconfig !== undefined, v['in-cluster'] === true].filter(Boolean).length;
   if (chosen !== 1) throw new UsageError('give exactly one source: --manifests DIR, --kubeconfig PATH or --in-cluster');
   if (v.manifests !== undefined) checkManifestDir(v.manifests);
-  const source: Source = v.manifests !== undefined ? { kind: 'manifests', dir: v.manifests } : { kind: 'kube', kubeconfig: v.kubeconfig ?? null };
+  const source: Source =
+    v.manifests !== undefined ? { kind: 'manifests', dir: v.manifests } : { kind: 'kube', kubeconfig: v.kubeconfig ?? null };
   const publisher = v.publisher ?? process.env.POD_NAME ?? `${hostname()}:${process.pid}`;
   return {
-    ...parseControlPlaneFlags(v), source, publisher,
+    ...parseControlPlaneFlags(v),
+    source,
+    publisher,
     history: positiveInt('history', v.history ?? '50', 10_000),
     admin: listenAddress('admin', v.admin ?? 'off'),
     publishAddresses: v['publish-address'] ?? [],
     lease: {
-      namespace: v['lease-namespace'] ?? process.env.POD_NAMESPACE ?? 'portico-system', name: v['lease-name'] ?? 'portico-sync',
+      namespace: v['lease-namespace'] ?? process.env.POD_NAMESPACE ?? 'portico-system',
+      name: v['lease-name'] ?? 'portico-sync',
       durationSeconds: Math.ceil(duration('lease-duration', v['lease-duration'] ?? '15s') / 1000),
     },
     annotationClass: v['ingress-class'] ?? DEFAULT_COMPILE_OPTIONS.annotationClass,
@@ -74,12 +89,17 @@ export function parseSyncFlags(argv: string[]): SyncConfig {
 export function loadKubeConfig(path: string | null): KubeConfig {
   const kc = new KubeConfig();
   // client-node's loadFromCluster does not fail outside a pod: it yields the server https://undefined:undefined.
-  if (path === null && !process.env.KUBERNETES_SERVICE_HOST) throw new UsageError('--in-cluster: no in-cluster credentials (KUBERNETES_SERVICE_HOST is not set: not running in a pod)');
+  if (path === null && !process.env.KUBERNETES_SERVICE_HOST)
+    throw new UsageError('--in-cluster: no in-cluster credentials (KUBERNETES_SERVICE_HOST is not set: not running in a pod)');
   try {
     if (path === null) kc.loadFromCluster();
     else kc.loadFromFile(path);
   } catch (err) {
-    throw new UsageError(path === null ? `--in-cluster: no in-cluster credentials (${(err as Error).message})` : `--kubeconfig: cannot load ${path}: ${(err as Error).message}`);
+    throw new UsageError(
+      path === null
+        ? `--in-cluster: no in-cluster credentials (${(err as Error).message})`
+        : `--kubeconfig: cannot load ${path}: ${(err as Error).message}`,
+    );
   }
   if (kc.getCurrentCluster() === null) throw new UsageError(`--kubeconfig: ${path} has no current cluster`);
   return kc;
@@ -87,7 +107,15 @@ export function loadKubeConfig(path: string | null): KubeConfig {
 
 export async function runSync(cfg: SyncConfig): Promise<{ close(): Promise<void> }> {
   const keys = await loadSigningKeys(cfg.keys);
-  const loop = new PublishLoop({ url: cfg.redis, credentials: cfg.credentials, cluster: cfg.cluster, keys, history: cfg.history, publisher: cfg.publisher, log });
+  const loop = new PublishLoop({
+    url: cfg.redis,
+    credentials: cfg.credentials,
+    cluster: cfg.cluster,
+    keys,
+    history: cfg.history,
+    publisher: cfg.publisher,
+    log,
+  });
   loop.start();
   let readiness: () => Readiness;
   let extraMetrics: () => MetricFamily[];
@@ -101,10 +129,17 @@ export async function runSync(cfg: SyncConfig): Promise<{ close(): Promise<void>
     stopSource = async () => loader.close();
   } else {
     const agent = new KubeAgent({
-      kc: loadKubeConfig(cfg.source.kubeconfig), publish: (r) => loop.offer(r), withdraw: () => loop.withdraw(), compile: { annotationClass: cfg.annotationClass, controller: cfg.controller },
+      kc: loadKubeConfig(cfg.source.kubeconfig),
+      publish: (r) => loop.offer(r),
+      withdraw: () => loop.withdraw(),
+      compile: { annotationClass: cfg.annotationClass, controller: cfg.controller },
       // Unique per process even when replicas share --publisher: two holders of one identity would both lead.
-      publishAddresses: cfg.publishAddresses, identity: `${cfg.publisher}/${randomUUID().slice(0, 8)}`, lease: cfg.lease, log,
-      ...(cfg.secretSelector ? { secretLabelSelector: cfg.secretSelector } : {}), rewatchMs: cfg.rewatchMs,
+      publishAddresses: cfg.publishAddresses,
+      identity: `${cfg.publisher}/${randomUUID().slice(0, 8)}`,
+      lease: cfg.lease,
+      log,
+      ...(cfg.secretSelector ? { secretLabelSelector: cfg.secretSelector } : {}),
+      rewatchMs: cfg.rewatchMs,
     });
     const started = agent.start().catch((err: Error) => log('error', `agent failed to start: ${err.message}`));
     readiness = () => agentReadiness(agent, loop);
@@ -114,7 +149,14 @@ export async function runSync(cfg: SyncConfig): Promise<{ close(): Promise<void>
       await agent.stop();
     };
   }
-  const admin = cfg.admin === null ? null : await serveAdmin(cfg.admin, () => readiness(), () => exposition([...publisherMetrics(loop), ...extraMetrics()]));
+  const admin =
+    cfg.admin === null
+      ? null
+      : await serveAdmin(
+          cfg.admin,
+          () => readiness(),
+          () => exposition([...publisherMetrics(loop), ...extraMetrics()]),
+        );
   log('info', 'portico sync is running', { cluster: cfg.cluster, source: cfg.source.kind });
   return {
     async close() {

@@ -48,34 +48,61 @@ export interface TunnelConfig extends ControlPlaneFlags {
 
 export function parseTunnelFlags(argv: string[]): TunnelConfig {
   const v = parseFlags(argv, {
-    ...CONTROL_PLANE_FLAGS, listen: { type: 'string' }, admin: { type: 'string' }, 'connect-timeout': { type: 'string' }, 'read-timeout': { type: 'string' },
-    poll: { type: 'string' }, 'node-name': { type: 'string' }, 'cache-file': { type: 'string' },
-    peer: { type: 'string', multiple: true }, 'peer-signing-key': { type: 'string' }, 'peer-ca': { type: 'string' },
-    'peer-listen': { type: 'string' }, 'peer-cert': { type: 'string' }, 'peer-key': { type: 'string' }, trust: { type: 'string', multiple: true },
+    ...CONTROL_PLANE_FLAGS,
+    listen: { type: 'string' },
+    admin: { type: 'string' },
+    'connect-timeout': { type: 'string' },
+    'read-timeout': { type: 'string' },
+    poll: { type: 'string' },
+    'node-name': { type: 'string' },
+    'cache-file': { type: 'string' },
+    peer: { type: 'string', multiple: true },
+    'peer-signing-key': { type: 'string' },
+    'peer-ca': { type: 'string' },
+    'peer-listen': { type: 'string' },
+    'peer-cert': { type: 'string' },
+    'peer-key': { type: 'string' },
+    trust: { type: 'string', multiple: true },
   });
   const read = duration('read-timeout', v['read-timeout'] ?? '60s');
   const peers = new Map<string, PeerConfig>();
   for (const p of v.peer ?? []) {
     const [name, url] = clusterPair('peer', p);
-    if (!/^https:\/\/[A-Za-z0-9.:[\]-]+$/.test(url)) throw new UsageError(`--peer: expected CLUSTER=https://HOST:PORT, got ${JSON.stringify(p)}`);
+    if (!/^https:\/\/[A-Za-z0-9.:[\]-]+$/.test(url))
+      throw new UsageError(`--peer: expected CLUSTER=https://HOST:PORT, got ${JSON.stringify(p)}`);
     peers.set(name, { url });
   }
-  if (peers.size > 0 && v['peer-signing-key'] === undefined) throw new UsageError('--peer needs --peer-signing-key JWKFILE (this cluster\'s tunnel key)');
+  if (peers.size > 0 && v['peer-signing-key'] === undefined)
+    throw new UsageError("--peer needs --peer-signing-key JWKFILE (this cluster's tunnel key)");
   let gateway: TunnelConfig['gateway'] = null;
   if (v['peer-listen'] !== undefined) {
-    if (v['peer-cert'] === undefined || v['peer-key'] === undefined) throw new UsageError('--peer-listen needs --peer-cert PEMFILE and --peer-key PEMFILE');
+    if (v['peer-cert'] === undefined || v['peer-key'] === undefined)
+      throw new UsageError('--peer-listen needs --peer-cert PEMFILE and --peer-key PEMFILE');
     const trust = new Map((v.trust ?? []).map((t) => clusterPair('trust', t)));
     if (trust.size === 0) throw new UsageError('--peer-listen needs at least one --trust CLUSTER=JWKFILE');
-    gateway = { listen: listenAddress('peer-listen', v['peer-listen'])!, certPem: readText('peer-cert', v['peer-cert']), keyPem: readText('peer-key', v['peer-key']), trust };
+    gateway = {
+      listen: listenAddress('peer-listen', v['peer-listen'])!,
+      certPem: readText('peer-cert', v['peer-cert']),
+      keyPem: readText('peer-key', v['peer-key']),
+      trust,
+    };
   }
   const cp = parseControlPlaneFlags(v);
   const cache = v['cache-file'] ?? join(tmpdir(), `portico-${process.getuid?.() ?? 'user'}`, `${cp.cluster}.tunnel.bundle`);
   return {
-    ...cp, cacheFile: cache === 'off' ? null : cache,
-    peers, peerSigningKey: v['peer-signing-key'] ?? null, peerCa: v['peer-ca'] === undefined ? undefined : readText('peer-ca', v['peer-ca']), gateway,
+    ...cp,
+    cacheFile: cache === 'off' ? null : cache,
+    peers,
+    peerSigningKey: v['peer-signing-key'] ?? null,
+    peerCa: v['peer-ca'] === undefined ? undefined : readText('peer-ca', v['peer-ca']),
+    gateway,
     listen: tunnelAddress('listen', v.listen ?? 'unix:/tmp/portico-tunnel.sock'),
     admin: listenAddress('admin', v.admin ?? '127.0.0.1:9182'),
-    timeouts: { connectMs: duration('connect-timeout', v['connect-timeout'] ?? `${DEFAULT_TIMEOUTS.connectMs}ms`), headersMs: read, bodyMs: read },
+    timeouts: {
+      connectMs: duration('connect-timeout', v['connect-timeout'] ?? `${DEFAULT_TIMEOUTS.connectMs}ms`),
+      headersMs: read,
+      bodyMs: read,
+    },
     pollMs: duration('poll', v.poll ?? '2s'),
     node: v['node-name'],
   };
@@ -86,20 +113,47 @@ export async function runTunnel(cfg: TunnelConfig): Promise<{ close(): Promise<v
   if (cfg.cacheFile !== null) await prepareCacheDir(cfg.cacheFile);
   const live = new LiveTable();
   const source = new RedisTableSource({
-    url: cfg.redis, credentials: cfg.credentials, cluster: cfg.cluster, keys, live, cacheFile: cfg.cacheFile, pollMs: cfg.pollMs, heartbeatMs: 5_000,
-    node: cfg.node === undefined ? undefined : `${cfg.node}/tunnel`, log,
+    url: cfg.redis,
+    credentials: cfg.credentials,
+    cluster: cfg.cluster,
+    keys,
+    live,
+    cacheFile: cfg.cacheFile,
+    pollMs: cfg.pollMs,
+    heartbeatMs: 5_000,
+    node: cfg.node === undefined ? undefined : `${cfg.node}/tunnel`,
+    log,
   });
   await source.start();
   const stats = newStats();
-  const peers = cfg.peerSigningKey === null ? null
-    : new Peers(cfg.cluster, await loadJwk(cfg.peerSigningKey, 'peer-signing-key'), cfg.peers, cfg.peerCa, cfg.timeouts);
+  const peers =
+    cfg.peerSigningKey === null
+      ? null
+      : new Peers(cfg.cluster, await loadJwk(cfg.peerSigningKey, 'peer-signing-key'), cfg.peers, cfg.peerCa, cfg.timeouts);
   const trust = new Map<string, CryptoKey>();
   for (const [name, file] of cfg.gateway?.trust ?? []) trust.set(name, await loadJwk(file, 'trust'));
   const tunnel = await startTunnel({ live, listen: cfg.listen, timeouts: cfg.timeouts, log, peers, stats });
-  const gateway = cfg.gateway === null ? null : await startPeerGateway({
-    live, cluster: cfg.cluster, listen: cfg.gateway.listen, tls: { certPem: cfg.gateway.certPem, keyPem: cfg.gateway.keyPem }, trust, timeouts: cfg.timeouts, stats, log,
-  });
-  const admin = cfg.admin === null ? null : await serveAdmin(cfg.admin, () => tunnelReadiness(live, source.connected), () => exposition(tunnelMetrics(tunnel.stats, source.connected)));
+  const gateway =
+    cfg.gateway === null
+      ? null
+      : await startPeerGateway({
+          live,
+          cluster: cfg.cluster,
+          listen: cfg.gateway.listen,
+          tls: { certPem: cfg.gateway.certPem, keyPem: cfg.gateway.keyPem },
+          trust,
+          timeouts: cfg.timeouts,
+          stats,
+          log,
+        });
+  const admin =
+    cfg.admin === null
+      ? null
+      : await serveAdmin(
+          cfg.admin,
+          () => tunnelReadiness(live, source.connected),
+          () => exposition(tunnelMetrics(tunnel.stats, source.connected)),
+        );
   log('info', 'portico tunnel is running', { cluster: cfg.cluster, listen: tunnel.address });
   return {
     async close() {

@@ -29,8 +29,13 @@ export interface WorkerConfig extends ServeConfig, ControlPlaneFlags {
 
 export function parseWorkerFlags(argv: string[]): WorkerConfig {
   const v = parseFlags(argv, {
-    ...CONTROL_PLANE_FLAGS, 'cache-file': { type: 'string' }, poll: { type: 'string' }, 'node-name': { type: 'string' }, tunnel: { type: 'string' },
-    peer: { type: 'string', multiple: true }, ...SERVE_FLAGS,
+    ...CONTROL_PLANE_FLAGS,
+    'cache-file': { type: 'string' },
+    poll: { type: 'string' },
+    'node-name': { type: 'string' },
+    tunnel: { type: 'string' },
+    peer: { type: 'string', multiple: true },
+    ...SERVE_FLAGS,
   });
   const cp = parseControlPlaneFlags(v);
   const peers = new Map<string, string>();
@@ -39,10 +44,16 @@ export function parseWorkerFlags(argv: string[]): WorkerConfig {
     if (name === cp.cluster) throw new UsageError(`--peer: ${name} is this worker's own cluster`);
     peers.set(name, dir);
   }
-  if (peers.size > 0 && v.tunnel === undefined) throw new UsageError('--peer needs --tunnel: a peer cluster is reached through the node-local tunnel');
+  if (peers.size > 0 && v.tunnel === undefined)
+    throw new UsageError('--peer needs --tunnel: a peer cluster is reached through the node-local tunnel');
   const cache = v['cache-file'] ?? join(tmpdir(), `portico-${process.getuid?.() ?? 'user'}`, `${cp.cluster}.bundle`);
   return {
-    ...cp, ...parseServeFlags(v), peers, cacheFile: cache === 'off' ? null : cache, pollMs: duration('poll', v.poll ?? '2s'), node: v['node-name'],
+    ...cp,
+    ...parseServeFlags(v),
+    peers,
+    cacheFile: cache === 'off' ? null : cache,
+    pollMs: duration('poll', v.poll ?? '2s'),
+    node: v['node-name'],
     tunnel: v.tunnel === undefined ? null : tunnelAddress('tunnel', v.tunnel),
   };
 }
@@ -66,7 +77,16 @@ export async function runWorker(cfg: WorkerConfig): Promise<{ close(): Promise<v
   if (cfg.cacheFile !== null) await prepareCacheDir(cfg.cacheFile);
   const live = new LiveTable();
   const source = new RedisTableSource({
-    url: cfg.redis, credentials: cfg.credentials, cluster: cfg.cluster, keys, live, cacheFile: cfg.cacheFile, pollMs: cfg.pollMs, heartbeatMs: 5_000, node: cfg.node, log,
+    url: cfg.redis,
+    credentials: cfg.credentials,
+    cluster: cfg.cluster,
+    keys,
+    live,
+    cacheFile: cfg.cacheFile,
+    pollMs: cfg.pollMs,
+    heartbeatMs: 5_000,
+    node: cfg.node,
+    log,
   });
   await source.start();
   // Peer clusters' tables: verified with each cluster's own keys, no cache file, no heartbeat (this worker
@@ -75,7 +95,16 @@ export async function runWorker(cfg: WorkerConfig): Promise<{ close(): Promise<v
   for (const [cluster, dir] of cfg.peers) {
     const peerLive = new LiveTable();
     const peerSource = new RedisTableSource({
-      url: cfg.redis, credentials: cfg.credentials, cluster, keys: await loadVerifyingKeys(dir), live: peerLive, cacheFile: null, pollMs: cfg.pollMs, heartbeatMs: 0, node: cfg.node, log,
+      url: cfg.redis,
+      credentials: cfg.credentials,
+      cluster,
+      keys: await loadVerifyingKeys(dir),
+      live: peerLive,
+      cacheFile: null,
+      pollMs: cfg.pollMs,
+      heartbeatMs: 0,
+      node: cfg.node,
+      log,
     });
     await peerSource.start();
     peers.push({ cluster, live: peerLive, source: peerSource });

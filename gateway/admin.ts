@@ -17,8 +17,10 @@ export function createAdminApp(src: AdminSource): Hono {
     const r = src.readiness();
     return text(`${r.ready ? 'ready' : 'not ready'}: ${r.detail}\n`, r.ready ? 200 : 503);
   });
-  app.get('/metrics', async () =>
-    new Response(await src.metrics(), { headers: { 'content-type': 'text/plain; version=0.0.4; charset=utf-8' } }));
+  app.get(
+    '/metrics',
+    async () => new Response(await src.metrics(), { headers: { 'content-type': 'text/plain; version=0.0.4; charset=utf-8' } }),
+  );
   app.notFound(() => text('not found: try /healthz, /readyz or /metrics\n', 404 as 200));
   return app;
 }

@@ -35,7 +35,10 @@ export interface GatewayOptions<E extends Env> {
 }
 
 /** Where this gateway listens (after binding); `https` is the port redirect Locations name. */
-export interface ListenerPorts { http: number; https: number | null }
+export interface ListenerPorts {
+  http: number;
+  https: number | null;
+}
 
 export function createGatewayApp<E extends Env>(o: GatewayOptions<E>): Hono<E> {
   const app = new Hono<E>();
@@ -43,7 +46,8 @@ export function createGatewayApp<E extends Env>(o: GatewayOptions<E>): Hono<E> {
   app.all('*', (c) => {
     const facts = o.runtime.facts(c);
     const d = decide(o.live, facts, o.ports.https, peers);
-    if (d.kind === 'forward') return o.runtime.forward(c, { backend: d.backend, target: d.target, facts, label: d.label, cluster: d.cluster });
+    if (d.kind === 'forward')
+      return o.runtime.forward(c, { backend: d.backend, target: d.target, facts, label: d.label, cluster: d.cluster });
     o.metrics.request(d.label, d.kind === 'redirect' ? 308 : d.status);
     return d.kind === 'redirect' ? redirectResponse(d.location) : plainResponse(d.status);
   });

@@ -23,7 +23,10 @@ export type Decision =
   | { kind: 'forward'; backend: Backend; target: string; label: string; cluster?: string };
 
 /** A peer cluster's verified table, read by this worker for failover. */
-export interface PeerTable { cluster: string; live: Pick<LiveTable, 'current'> }
+export interface PeerTable {
+  cluster: string;
+  live: Pick<LiveTable, 'current'>;
+}
 
 // ACME HTTP-01 challenges must reach their solver over plain HTTP (RFC 8555 8.3); ingress-nginx exempts them too.
 const ACME_PREFIX = '/.well-known/acme-challenge/';
@@ -37,13 +40,23 @@ export function routeLabel(route: Route | null, host: string | null, reason: str
 
 /** The first peer cluster (in the order given, skipping `tried`) whose table routes host + path to a backend
  * with a ready endpoint: where a request goes when this cluster cannot serve it. */
-export function peerDecision(peers: readonly PeerTable[], f: Pick<RequestFacts, 'host' | 'path' | 'search'>, tried?: ReadonlySet<string>): Extract<Decision, { kind: 'forward' }> | null {
+export function peerDecision(
+  peers: readonly PeerTable[],
+  f: Pick<RequestFacts, 'host' | 'path' | 'search'>,
+  tried?: ReadonlySet<string>,
+): Extract<Decision, { kind: 'forward' }> | null {
   for (const p of peers) {
     if (tried?.has(p.cluster)) continue;
     const m = p.live.current?.matcher.match(f.host, f.path);
     // A peer's route guarded by access control it does not enforce is not a place to fail over to.
     if (m?.backend == null || m.backend.endpoints.length === 0 || m.failClosed !== null) continue;
-    return { kind: 'forward', backend: m.backend, target: m.path + f.search, label: `${p.cluster}:${routeLabel(m.route, m.host?.host ?? null, m.reason)}`, cluster: p.cluster };
+    return {
+      kind: 'forward',
+      backend: m.backend,
+      target: m.path + f.search,
+      label: `${p.cluster}:${routeLabel(m.route, m.host?.host ?? null, m.reason)}`,
+      cluster: p.cluster,
+    };
   }
   return null;
 }
@@ -51,12 +64,18 @@ export function peerDecision(peers: readonly PeerTable[], f: Pick<RequestFacts, 
 /** `httpsPort` is where HTTPS is served (for redirect Locations), or null when there is no HTTPS listener.
  * `peers`: when this cluster has no route or no ready endpoint for a request, the first peer that has one
  * serves it (local first, failover to the peers in order). */
-export function decide(live: Pick<LiveTable, 'current'>, f: RequestFacts, httpsPort: number | null, peers: readonly PeerTable[] = [], random: () => number = Math.random): Decision {
+export function decide(
+  live: Pick<LiveTable, 'current'>,
+  f: RequestFacts,
+  httpsPort: number | null,
+  peers: readonly PeerTable[] = [],
+  random: () => number = Math.random,
+): Decision {
   const loaded = live.current;
   if (loaded === null) return { kind: 'status', status: 503, label: '' };
   const m = loaded.matcher.match(f.host, f.path);
   const label = routeLabel(m.route, m.host?.host ?? null, m.reason);
-  if (m.route !== null && m.route.policies.sslRedirect && f.scheme === 'http' && httpsPort !== null && !m.path.startsWith(ACME_PREFIX)) {
+  if (m.route?.policies.sslRedirect && f.scheme === 'http' && httpsPort !== null && !m.path.startsWith(ACME_PREFIX)) {
     const name = f.host.replace(/:\d+$/, '').toLowerCase();
     if (!SAFE_HOST.test(name)) return { kind: 'status', status: 400, label };
     const port = httpsPort === 443 ? '' : `:${httpsPort}`;

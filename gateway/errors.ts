@@ -3,7 +3,11 @@ import { PorticoError } from './table/portico-error.ts';
 
 /** The class of an upstream failure: what gateway/proxy/retry-policy.ts decides on, and the `code` label of
  * portico_upstream_errors_total on every runtime. */
-export type UpstreamErrorCode = 'PORTICO_UPSTREAM_CONNECT' | 'PORTICO_UPSTREAM_TIMEOUT' | 'PORTICO_UPSTREAM_RESET' | 'PORTICO_UPSTREAM_PROTOCOL';
+export type UpstreamErrorCode =
+  | 'PORTICO_UPSTREAM_CONNECT'
+  | 'PORTICO_UPSTREAM_TIMEOUT'
+  | 'PORTICO_UPSTREAM_RESET'
+  | 'PORTICO_UPSTREAM_PROTOCOL';
 
 /** One failed upstream attempt. What follows it (next endpoint, next peer, 502/504) is retry-policy.ts's call. */
 export class UpstreamError extends PorticoError {
@@ -17,12 +21,28 @@ export class UpstreamError extends PorticoError {
 }
 
 // Failures before the upstream application could see a byte of the request.
-const CONNECT_CODES = new Set(['ECONNREFUSED', 'EHOSTUNREACH', 'ENETUNREACH', 'EADDRNOTAVAIL', 'UND_ERR_CONNECT_TIMEOUT', 'ENOTFOUND', 'EAI_AGAIN',
+const CONNECT_CODES = new Set([
+  'ECONNREFUSED',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+  'EADDRNOTAVAIL',
+  'UND_ERR_CONNECT_TIMEOUT',
+  'ENOTFOUND',
+  'EAI_AGAIN',
   // Refusals by the node-local tunnel or a peer cluster's gateway (gateway/tunnel): nothing reached an
   // application, so the next endpoint or peer may serve the request.
-  'PORTICO_TUNNEL_DENIED', 'PORTICO_TUNNEL_UNKNOWN_PEER', 'PORTICO_PEER_NO_BACKEND', 'PORTICO_PEER_NO_ENDPOINTS',
-  'PORTICO_PEER_TOKEN_MISSING', 'PORTICO_PEER_TOKEN_MALFORMED', 'PORTICO_PEER_TOKEN_UNTRUSTED', 'PORTICO_PEER_TOKEN_INVALID',
-  'PORTICO_PEER_TOKEN_EXPIRED', 'PORTICO_PEER_TOKEN_AUDIENCE', 'PORTICO_PEER_TOKEN_SCOPE']);
+  'PORTICO_TUNNEL_DENIED',
+  'PORTICO_TUNNEL_UNKNOWN_PEER',
+  'PORTICO_PEER_NO_BACKEND',
+  'PORTICO_PEER_NO_ENDPOINTS',
+  'PORTICO_PEER_TOKEN_MISSING',
+  'PORTICO_PEER_TOKEN_MALFORMED',
+  'PORTICO_PEER_TOKEN_UNTRUSTED',
+  'PORTICO_PEER_TOKEN_INVALID',
+  'PORTICO_PEER_TOKEN_EXPIRED',
+  'PORTICO_PEER_TOKEN_AUDIENCE',
+  'PORTICO_PEER_TOKEN_SCOPE',
+]);
 const TIMEOUT_CODES = new Set(['UND_ERR_HEADERS_TIMEOUT', 'UND_ERR_BODY_TIMEOUT']);
 const RESET_CODES = new Set(['ECONNRESET', 'EPIPE', 'UND_ERR_SOCKET', 'UND_ERR_CLOSED']);
 

@@ -37,7 +37,8 @@ export class LiveTable {
         if (!certs.has(c.id)) throw new MissingCertificateError(c.id);
       }
       const previous = this.current;
-      if (previous !== null && previous.matcher.table.version === valid.version && sameCertificates(previous.certificates, certs)) return previous;
+      if (previous !== null && previous.matcher.table.version === valid.version && sameCertificates(previous.certificates, certs))
+        return previous;
       const next: LoadedTable = { matcher: compileMatcher(valid), certificates: certs, loadedAt: Date.now() };
       this.current = next;
       this.swaps++;
@@ -55,7 +56,13 @@ export class LiveTable {
 
   /** The table gauges of /metrics; `otherRefusals` are refusals before a swap (unparsable input, bad bundles). */
   gauges(otherRefusals: number, workers: number): TableGauges {
-    return { version: this.table?.version ?? null, loadedAt: this.current?.loadedAt ?? null, swaps: this.swaps, refusals: this.refusals + otherRefusals, workers };
+    return {
+      version: this.table?.version ?? null,
+      loadedAt: this.current?.loadedAt ?? null,
+      swaps: this.swaps,
+      refusals: this.refusals + otherRefusals,
+      workers,
+    };
   }
 }
 

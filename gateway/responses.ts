@@ -3,7 +3,12 @@
 export const SERVER_NAME = 'portico';
 
 const TEXT: Record<number, string> = {
-  400: 'Bad Request', 404: 'Not Found', 502: 'Bad Gateway', 503: 'Service Unavailable', 504: 'Gateway Timeout', 308: 'Permanent Redirect',
+  400: 'Bad Request',
+  404: 'Not Found',
+  502: 'Bad Gateway',
+  503: 'Service Unavailable',
+  504: 'Gateway Timeout',
+  308: 'Permanent Redirect',
 };
 
 export function statusBody(status: number): string {
@@ -14,7 +19,12 @@ export function plainResponse(status: number, extra?: Record<string, string>): R
   const body = statusBody(status);
   return new Response(body, {
     status,
-    headers: { server: SERVER_NAME, 'content-type': 'text/plain; charset=utf-8', 'content-length': String(body.length) /* ASCII: characters = bytes; no Buffer outside Node */, ...extra },
+    headers: {
+      server: SERVER_NAME,
+      'content-type': 'text/plain; charset=utf-8',
+      'content-length': String(body.length) /* ASCII: characters = bytes; no Buffer outside Node */,
+      ...extra,
+    },
   });
 }
 

@@ -29,14 +29,22 @@ export class ManifestSource {
       const diags = JSON.stringify(result.diagnostics);
       if (diags !== this.lastDiagnostics) {
         this.lastDiagnostics = diags;
-        for (const d of result.diagnostics) this.log(d.severity === 'Warning' ? 'warn' : 'info', d.message, { code: d.code, object: d.object });
+        for (const d of result.diagnostics)
+          this.log(d.severity === 'Warning' ? 'warn' : 'info', d.message, { code: d.code, object: d.object });
       }
       this.apply(result);
-      this.log('info', 'table compiled', { version: result.table.version, hosts: result.table.hosts.length, backends: result.table.backends.length, diagnostics: result.diagnostics.length });
+      this.log('info', 'table compiled', {
+        version: result.table.version,
+        hosts: result.table.hosts.length,
+        backends: result.table.backends.length,
+        diagnostics: result.diagnostics.length,
+      });
       return true;
     } catch (err) {
       this.failures++;
-      this.log('error', `manifests not applied, still serving the last good table: ${(err as Error).message}`, { code: (err as { code?: string }).code });
+      this.log('error', `manifests not applied, still serving the last good table: ${(err as Error).message}`, {
+        code: (err as { code?: string }).code,
+      });
       return false;
     }
   }

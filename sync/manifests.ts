@@ -14,7 +14,10 @@ const MANIFEST = /\.(json|ya?ml)$/;
 
 export class ManifestError extends PorticoError {
   readonly code = 'PORTICO_MANIFEST';
-  constructor(readonly file: string, message: string) {
+  constructor(
+    readonly file: string,
+    message: string,
+  ) {
     super(`${file}: ${message}`);
   }
 }
@@ -22,7 +25,6 @@ export class ManifestError extends PorticoError {
 export function emptyObjects(): ClusterObjects {
   return { ingresses: [], ingressClasses: [], services: [], endpointSlices: [], secrets: [] };
 }
-
 
 /** Sorts parsed documents into ClusterObjects by kind; other kinds are ignored. Namespaced kinds without
  * a namespace get `default`, as `kubectl apply` would give them. */
@@ -37,12 +39,23 @@ export function addObject(into: ClusterObjects, doc: unknown): void {
     return { ...doc, metadata: { namespace: 'default', ...meta } };
   };
   switch (doc.kind) {
-    case 'Ingress': into.ingresses.push(withNs()); break;
-    case 'IngressClass': into.ingressClasses.push(doc); break;
-    case 'Service': into.services.push(withNs()); break;
-    case 'EndpointSlice': into.endpointSlices.push(withNs()); break;
-    case 'Secret': into.secrets.push(withNs()); break;
-    default: break;
+    case 'Ingress':
+      into.ingresses.push(withNs());
+      break;
+    case 'IngressClass':
+      into.ingressClasses.push(doc);
+      break;
+    case 'Service':
+      into.services.push(withNs());
+      break;
+    case 'EndpointSlice':
+      into.endpointSlices.push(withNs());
+      break;
+    case 'Secret':
+      into.secrets.push(withNs());
+      break;
+    default:
+      break;
   }
 }
 

@@ -12,9 +12,13 @@ export function publisherReadiness(loop: PublishLoop): Readiness {
 
 export function agentReadiness(agent: KubeAgent, loop: PublishLoop): Readiness {
   if (!agent.watch.synced) return { ready: false, detail: 'informers not synced yet' };
-  if (agent.elector.lastError !== null && !agent.elector.leading) return { ready: false, detail: `cannot take part in leader election: ${agent.elector.lastError}` };
+  if (agent.elector.lastError !== null && !agent.elector.leading)
+    return { ready: false, detail: `cannot take part in leader election: ${agent.elector.lastError}` };
   if (!agent.elector.leading) return { ready: true, detail: 'standby (another replica holds the lease)' };
-  return { ready: loop.published !== null, detail: loop.published ? `leader; published ${loop.published}` : 'leader; nothing published yet' };
+  return {
+    ready: loop.published !== null,
+    detail: loop.published ? `leader; published ${loop.published}` : 'leader; nothing published yet',
+  };
 }
 
 export function publisherMetrics(loop: PublishLoop): MetricFamily[] {
@@ -28,13 +32,23 @@ export function agentMetrics(agent: KubeAgent): MetricFamily[] {
   return [
     single('portico_sync_leader', 'gauge', 'Whether this replica holds the lease.', agent.elector.leading ? 1 : 0),
     {
-      name: 'portico_sync_compiles_total', type: 'counter', help: 'Compiles by kind (full, or endpoints only).',
-      samples: [{ labels: { kind: 'full' }, value: agent.stats.fullCompiles }, { labels: { kind: 'endpoints' }, value: agent.stats.endpointCompiles }],
+      name: 'portico_sync_compiles_total',
+      type: 'counter',
+      help: 'Compiles by kind (full, or endpoints only).',
+      samples: [
+        { labels: { kind: 'full' }, value: agent.stats.fullCompiles },
+        { labels: { kind: 'endpoints' }, value: agent.stats.endpointCompiles },
+      ],
     },
     single('portico_sync_last_compile_seconds', 'gauge', 'Duration of the last compile.', agent.stats.lastCompileMs / 1000),
     single('portico_sync_informer_restarts_total', 'counter', 'Informers restarted after an error.', agent.watch.restarts),
     single('portico_sync_rewatches_total', 'counter', 'Watches re-opened on schedule (--rewatch).', agent.watch.rewatches),
     single('portico_sync_api_write_errors_total', 'counter', 'Failed status or event writes.', agent.stats.apiWriteErrors),
-    single('portico_sync_diagnostics', 'gauge', 'Diagnostics of the last compile (Warnings and Infos; each is also an Event).', agent.result?.diagnostics.length ?? 0),
+    single(
+      'portico_sync_diagnostics',
+      'gauge',
+      'Diagnostics of the last compile (Warnings and Infos; each is also an Event).',
+      agent.result?.diagnostics.length ?? 0,
+    ),
   ];
 }

@@ -45,7 +45,11 @@ export async function currentPointer(redis: Redis, cluster: string): Promise<Cur
   const raw = await redis.get(redisLayout(cluster).current);
   if (raw === null) {
     const known = await listClusters(redis);
-    throw new InspectError('PORTICO_UNKNOWN_CLUSTER', `no cluster ${JSON.stringify(cluster)} in this Redis (clusters: ${known.join(', ') || 'none'})`, 4);
+    throw new InspectError(
+      'PORTICO_UNKNOWN_CLUSTER',
+      `no cluster ${JSON.stringify(cluster)} in this Redis (clusters: ${known.join(', ') || 'none'})`,
+      4,
+    );
   }
   return JSON.parse(raw) as CurrentPointer;
 }
@@ -58,28 +62,44 @@ export async function history(redis: Redis, cluster: string): Promise<HistoryEnt
 export async function resolveVersion(redis: Redis, cluster: string, given: string): Promise<HistoryEntry> {
   const entries = await history(redis, cluster);
   const hex = given.toLowerCase().replace(/^sha256:/, '');
-  if (!/^[0-9a-f]{4,64}$/.test(hex)) throw new InspectError('PORTICO_UNKNOWN_VERSION', `${JSON.stringify(given)} is not a version: give at least 4 hex digits of its hash`, 5);
+  if (!/^[0-9a-f]{4,64}$/.test(hex))
+    throw new InspectError(
+      'PORTICO_UNKNOWN_VERSION',
+      `${JSON.stringify(given)} is not a version: give at least 4 hex digits of its hash`,
+      5,
+    );
   const want = `sha256:${hex}`;
   const hits = [...new Map(entries.filter((e) => e.version.startsWith(want)).map((e) => [e.version, e])).values()];
   if (hits.length === 1 && (await redis.exists(redisLayout(cluster).table(hits[0]!.version))) === 1) return hits[0]!;
-  if (hits.length > 1) throw new InspectError('PORTICO_UNKNOWN_VERSION', `version ${given} is ambiguous in cluster ${cluster}: ${hits.map((h) => h.version.slice(7, 19)).join(', ')}`, 5);
+  if (hits.length > 1)
+    throw new InspectError(
+      'PORTICO_UNKNOWN_VERSION',
+      `version ${given} is ambiguous in cluster ${cluster}: ${hits.map((h) => h.version.slice(7, 19)).join(', ')}`,
+      5,
+    );
   throw new InspectError('PORTICO_UNKNOWN_VERSION', `no stored version ${given} in cluster ${cluster} (see: portico inspect history)`, 5);
 }
 
 export async function loadVersion(redis: Redis, cluster: string, version: string, keys: VerifyingKeys | null): Promise<LoadedVersion> {
   const key = redisLayout(cluster).table(version);
   const [jws, diags] = await redis.hmget(key, 'manifest', 'diagnostics');
-  if (jws === null || jws === undefined) throw new InspectError('PORTICO_UNKNOWN_VERSION', `version ${version} is not stored in cluster ${cluster}`, 5);
-  const manifest = keys !== null ? await verifyManifest(jws, keys, { cluster, version }) : readManifestUnverified(jws, { cluster, version });
+  if (jws === null || jws === undefined)
+    throw new InspectError('PORTICO_UNKNOWN_VERSION', `version ${version} is not stored in cluster ${cluster}`, 5);
+  const manifest =
+    keys !== null ? await verifyManifest(jws, keys, { cluster, version }) : readManifestUnverified(jws, { cluster, version });
   const opened = await openBundle(manifest, (ref) => redis.hgetBuffer(key, `part:${ref.name}`), null);
   return {
-    manifest, table: opened.table, verified: keys !== null,
+    manifest,
+    table: opened.table,
+    verified: keys !== null,
     certificates: opened.certificates.map((c) => ({ id: c.id, certPem: c.certPem })),
     diagnostics: diags ? (JSON.parse(diags) as Diagnostic[]) : [],
   };
 }
 
-export interface WorkerView extends Heartbeat { ageSeconds: number }
+export interface WorkerView extends Heartbeat {
+  ageSeconds: number;
+}
 
 export async function workers(redis: Redis, cluster: string): Promise<WorkerView[]> {
   const l = redisLayout(cluster);
@@ -87,9 +107,11 @@ export async function workers(redis: Redis, cluster: string): Promise<WorkerView
   if (ids.length === 0) return [];
   const values = await redis.mget(...ids.map((id) => l.worker(id)));
   const now = Date.now();
-  return values.flatMap((v) => {
-    if (v === null) return []; // heartbeat expired: the worker is gone
-    const hb = JSON.parse(v) as Heartbeat;
-    return [{ ...hb, ageSeconds: Math.round((now - Date.parse(hb.at)) / 1000) }];
-  }).sort((a, b) => a.id.localeCompare(b.id));
+  return values
+    .flatMap((v) => {
+      if (v === null) return []; // heartbeat expired: the worker is gone
+      const hb = JSON.parse(v) as Heartbeat;
+      return [{ ...hb, ageSeconds: Math.round((now - Date.parse(hb.at)) / 1000) }];
+    })
+    .sort((a, b) => a.id.localeCompare(b.id));
 }

@@ -4,8 +4,15 @@
 import { TUNNEL_HEADER_PREFIX } from '../table/tunnel-protocol.ts';
 
 const HOP_BY_HOP = new Set([
-  'connection', 'keep-alive', 'proxy-connection', 'proxy-authenticate', 'proxy-authorization',
-  'te', 'trailer', 'transfer-encoding', 'upgrade',
+  'connection',
+  'keep-alive',
+  'proxy-connection',
+  'proxy-authenticate',
+  'proxy-authorization',
+  'te',
+  'trailer',
+  'transfer-encoding',
+  'upgrade',
   // undici refuses `expect`; Node's server already answered `100 Continue` to the client.
   'expect',
   // HTTP/2 only: a `http2-settings` header belongs to the h2c upgrade of one connection.
@@ -13,7 +20,15 @@ const HOP_BY_HOP = new Set([
 ]);
 
 /** Headers the edge sets itself on the request it forwards. */
-const EDGE_SET = new Set(['x-forwarded-for', 'x-forwarded-proto', 'x-forwarded-host', 'x-forwarded-port', 'x-real-ip', 'x-request-id', 'host']);
+const EDGE_SET = new Set([
+  'x-forwarded-for',
+  'x-forwarded-proto',
+  'x-forwarded-host',
+  'x-forwarded-port',
+  'x-real-ip',
+  'x-request-id',
+  'host',
+]);
 
 export interface ForwardFacts {
   /** Host as the client sent it (Host header, or :authority over HTTP/2). */
@@ -48,7 +63,7 @@ export function upstreamRequestHeaders(raw: readonly string[], connection: strin
     const name = raw[i]!;
     if (name.charCodeAt(0) === 58 /* : */) continue; // HTTP/2 pseudo-headers
     const lower = name.toLowerCase();
-    if (HOP_BY_HOP.has(lower) || EDGE_SET.has(lower) || (listed !== null && listed.has(lower))) continue;
+    if (HOP_BY_HOP.has(lower) || EDGE_SET.has(lower) || listed?.has(lower)) continue;
     // portico-* headers are the tunnel's protocol (gateway/table/tunnel-protocol.ts): a client never gets to set them.
     if (lower.charCodeAt(0) === 112 /* p */ && lower.startsWith(TUNNEL_HEADER_PREFIX)) continue;
     // HTTP/2 clients split cookies into several fields; HTTP/1.1 upstreams need one (RFC 9113 8.2.3).
@@ -57,12 +72,18 @@ export function upstreamRequestHeaders(raw: readonly string[], connection: strin
   }
   if (cookies !== null) out.push('cookie', cookies.join('; '));
   out.push(
-    'x-forwarded-for', f.clientIp,
-    'x-forwarded-proto', f.scheme,
-    'x-forwarded-host', f.host,
-    'x-forwarded-port', String(f.localPort),
-    'x-real-ip', f.clientIp,
-    'x-request-id', f.requestId,
+    'x-forwarded-for',
+    f.clientIp,
+    'x-forwarded-proto',
+    f.scheme,
+    'x-forwarded-host',
+    f.host,
+    'x-forwarded-port',
+    String(f.localPort),
+    'x-real-ip',
+    f.clientIp,
+    'x-request-id',
+    f.requestId,
   );
   return out;
 }

@@ -88,13 +88,20 @@ function writeHeadTo(out: ServerResponse | Http2ServerResponse, status: number, 
 
 function answerError(out: ServerResponse | Http2ServerResponse, status: number): void {
   const body = statusBody(status);
-  writeHeadTo(out, status, ['server', SERVER_NAME, 'content-type', 'text/plain; charset=utf-8', 'content-length', String(Buffer.byteLength(body))]);
+  writeHeadTo(out, status, [
+    'server',
+    SERVER_NAME,
+    'content-type',
+    'text/plain; charset=utf-8',
+    'content-length',
+    String(Buffer.byteLength(body)),
+  ]);
   out.end(body);
 }
 
 export function nodeBindings(deps: NodeForwarderDeps, scheme: 'http' | 'https', ports: ListenerPorts): RuntimeBindings<NodeEnv> {
   return {
-    facts: (c) => nodeFacts(c.env.incoming, scheme, scheme === 'http' ? ports.http : ports.https ?? 0),
+    facts: (c) => nodeFacts(c.env.incoming, scheme, scheme === 'http' ? ports.http : (ports.https ?? 0)),
     forward: (c, req) => forward(deps, c, req),
   };
 }
@@ -128,7 +135,10 @@ class Exchange implements Dispatcher.DispatchHandler {
     this.first = deps.balancer.start(req.backend);
     this.body = hasRequestBody(incoming) ? incoming : null;
     const requestId = requestIdFor(incoming.headers['x-request-id'] as string | undefined, randomUUID);
-    this.headers = upstreamRequestHeaders(incoming.rawHeaders, incoming.headers.connection as string | undefined, { ...req.facts, requestId });
+    this.headers = upstreamRequestHeaders(incoming.rawHeaders, incoming.headers.connection as string | undefined, {
+      ...req.facts,
+      requestId,
+    });
     outgoing.once('close', this.onClientClose.bind(this));
   }
 
@@ -142,8 +152,12 @@ class Exchange implements Dispatcher.DispatchHandler {
     const { pools } = this.deps;
     // Through the node-local tunnel the endpoint travels in a header; the tunnel checks it against its table.
     // A peer cluster's backend is named instead: that cluster's gateway picks the endpoint.
-    const headers = this.req.cluster !== undefined ? this.headers.concat(PEER_HEADER, this.req.cluster, BACKEND_HEADER, this.req.backend.id)
-      : pools.viaTunnel ? this.headers.concat(ENDPOINT_HEADER, endpointKey(this.endpoint)) : this.headers;
+    const headers =
+      this.req.cluster !== undefined
+        ? this.headers.concat(PEER_HEADER, this.req.cluster, BACKEND_HEADER, this.req.backend.id)
+        : pools.viaTunnel
+          ? this.headers.concat(ENDPOINT_HEADER, endpointKey(this.endpoint))
+          : this.headers;
     pools.get(this.endpoint).dispatch({ path: this.req.target, method: this.incoming.method ?? 'GET', headers, body: this.body }, this);
   }
 

@@ -20,20 +20,32 @@ import { ENDPOINT_HEADER, endpointKey, tunnelErrorOf } from '../table/tunnel-pro
 function rawAnswer(socket: Duplex, status: number, extra: string[] = []): void {
   const body = statusBody(status);
   const head = [
-    `HTTP/1.1 ${status} ${body.slice(4).trim()}`, `server: ${SERVER_NAME}`, `date: ${new Date().toUTCString()}`,
-    'content-type: text/plain; charset=utf-8', `content-length: ${Buffer.byteLength(body)}`, 'connection: close', ...extra,
+    `HTTP/1.1 ${status} ${body.slice(4).trim()}`,
+    `server: ${SERVER_NAME}`,
+    `date: ${new Date().toUTCString()}`,
+    'content-type: text/plain; charset=utf-8',
+    `content-length: ${Buffer.byteLength(body)}`,
+    'connection: close',
+    ...extra,
   ];
-  socket.end(head.join('\r\n') + '\r\n\r\n' + body);
+  socket.end(`${head.join('\r\n')}\r\n\r\n${body}`);
 }
 
 /** Answers the client's upgrade with the upstream's 101 (hop-by-hop headers filtered) and splices the two
  * connections together; either side closing closes the other. Shared with the node-local tunnel. */
-function spliceUpgraded(socket: Duplex, head: Buffer, status: number, raw: readonly (Buffer | string)[] | null, upstream: Duplex, protocol: string): void {
+function spliceUpgraded(
+  socket: Duplex,
+  head: Buffer,
+  status: number,
+  raw: readonly (Buffer | string)[] | null,
+  upstream: Duplex,
+  protocol: string,
+): void {
   const lines = [`HTTP/1.1 ${status} Switching Protocols`];
   const h = downstreamResponseHeaders(raw ?? []);
   for (let i = 0; i < h.length; i += 2) lines.push(`${h[i]}: ${h[i + 1]}`);
   lines.push(`upgrade: ${protocol}`, 'connection: Upgrade');
-  socket.write(lines.join('\r\n') + '\r\n\r\n');
+  socket.write(`${lines.join('\r\n')}\r\n\r\n`);
   if (head.length > 0) upstream.write(head);
   upstream.on('error', () => socket.destroy());
   socket.on('close', () => upstream.destroy());
@@ -45,12 +57,16 @@ function spliceUpgraded(socket: Duplex, head: Buffer, status: number, raw: reado
 /** An upstream that answers an upgrade with anything but 101 (a WebSocket refused with 401, say): its status
  * and headers go to the client, its body follows, then the connection closes. */
 class UpgradeRejection {
-  constructor(private readonly socket: Duplex, status: number, raw: readonly (Buffer | string)[]) {
+  constructor(
+    private readonly socket: Duplex,
+    status: number,
+    raw: readonly (Buffer | string)[],
+  ) {
     const h = downstreamResponseHeaders(raw);
     const lines = [`HTTP/1.1 ${status} ${STATUS_CODES[status] ?? ''}`];
     for (let i = 0; i < h.length; i += 2) lines.push(`${h[i]}: ${h[i + 1]}`);
     lines.push('connection: close');
-    socket.write(lines.join('\r\n') + '\r\n\r\n');
+    socket.write(`${lines.join('\r\n')}\r\n\r\n`);
   }
 
   data(chunk: Buffer): void {
@@ -79,7 +95,12 @@ export class UpgradeAttempt implements Dispatcher.DispatchHandler {
   private rejection: UpgradeRejection | null = null;
   private takenOver = false;
 
-  constructor(private readonly socket: Duplex, private readonly head: Buffer, private readonly protocol: string, private readonly hooks: UpgradeHooks) {}
+  constructor(
+    private readonly socket: Duplex,
+    private readonly head: Buffer,
+    private readonly protocol: string,
+    private readonly hooks: UpgradeHooks,
+  ) {}
 
   onConnect(abort: (err?: Error) => void): void {
     this.abort = abort;
@@ -129,7 +150,7 @@ export interface UpgradeOptions extends NodeForwarderDeps {
 export function createUpgradeHandler(o: UpgradeOptions): (req: IncomingMessage, socket: Duplex, head: Buffer) => void {
   return (req, socket, head) => {
     socket.on('error', () => socket.destroy());
-    const facts = nodeFacts(req, o.scheme, o.scheme === 'http' ? o.ports.http : o.ports.https ?? 0);
+    const facts = nodeFacts(req, o.scheme, o.scheme === 'http' ? o.ports.http : (o.ports.https ?? 0));
     const d = decide(o.live, facts, o.ports.https);
     if ((req.headers.upgrade ?? '').toLowerCase() !== 'websocket') {
       o.metrics.request(d.label, 400);
@@ -155,7 +176,15 @@ export function createUpgradeHandler(o: UpgradeOptions): (req: IncomingMessage, 
         // The same rule as every other request: an upgrade is a GET without a body, and `failed` only hears of
         // attempts that got no answer (one passed on to the client is cut off by UpgradeAttempt itself).
         // Upgrades serve local backends only: no peer cluster.
-        const next = retryDecision({ code: e.code, bodyStreamed: false, responseStarted: false, idempotent: true, attempts: k + 1, endpoints: backend.endpoints.length, peerAvailable: false });
+        const next = retryDecision({
+          code: e.code,
+          bodyStreamed: false,
+          responseStarted: false,
+          idempotent: true,
+          attempts: k + 1,
+          endpoints: backend.endpoints.length,
+          peerAvailable: false,
+        });
         o.metrics.upstreamError(backend.id, next.label);
         o.onUpstreamError?.(e);
         if (socket.destroyed) return;
@@ -164,13 +193,16 @@ export function createUpgradeHandler(o: UpgradeOptions): (req: IncomingMessage, 
         o.metrics.request(d.label, status);
         rawAnswer(socket, status);
       };
-      o.pools.get(endpoint).dispatch({ path: d.target, method: 'GET', headers: sent, upgrade: 'websocket' }, new UpgradeAttempt(socket, head, 'websocket', {
-        upgraded: (status) => o.metrics.request(d.label, status),
-        declined: (status) => o.metrics.request(d.label, status),
-        // Through the tunnel a non-101 answer may be its own report (it could not dial): fail over.
-        takeOver: (_status, raw) => (o.pools.viaTunnel ? tunnelErrorOf(raw) : null),
-        failed,
-      }));
+      o.pools.get(endpoint).dispatch(
+        { path: d.target, method: 'GET', headers: sent, upgrade: 'websocket' },
+        new UpgradeAttempt(socket, head, 'websocket', {
+          upgraded: (status) => o.metrics.request(d.label, status),
+          declined: (status) => o.metrics.request(d.label, status),
+          // Through the tunnel a non-101 answer may be its own report (it could not dial): fail over.
+          takeOver: (_status, raw) => (o.pools.viaTunnel ? tunnelErrorOf(raw) : null),
+          failed,
+        }),
+      );
     };
     attempt(0);
   };

@@ -4,7 +4,6 @@ import { Pool } from 'undici';
 import type { Endpoint } from '../table/schema.ts';
 import { endpointKey, type TunnelAddress } from '../table/tunnel-protocol.ts';
 
-
 export interface UpstreamTimeouts {
   /** TCP connect. */
   connectMs: number;
@@ -16,16 +15,25 @@ export interface UpstreamTimeouts {
 
 export const DEFAULT_TIMEOUTS: UpstreamTimeouts = { connectMs: 5_000, headersMs: 60_000, bodyMs: 60_000 };
 
-
 export class UpstreamPools {
   private readonly pools = new Map<string, Pool>();
   /** Set when every upstream request goes through the node-local tunnel, which then holds the real pools. */
   private readonly tunnel: Pool | null;
-  constructor(private readonly timeouts: UpstreamTimeouts, via: TunnelAddress | null = null) {
-    this.tunnel = via === null ? null : new Pool('path' in via ? 'http://portico-tunnel' : `http://${via.host.includes(':') ? `[${via.host}]` : via.host}:${via.port}`, {
-      ...('path' in via ? { socketPath: via.path } : {}),
-      connect: { timeout: timeouts.connectMs }, headersTimeout: timeouts.headersMs, bodyTimeout: timeouts.bodyMs, keepAliveTimeout: 4_000, pipelining: 1,
-    });
+  constructor(
+    private readonly timeouts: UpstreamTimeouts,
+    via: TunnelAddress | null = null,
+  ) {
+    this.tunnel =
+      via === null
+        ? null
+        : new Pool('path' in via ? 'http://portico-tunnel' : `http://${via.host.includes(':') ? `[${via.host}]` : via.host}:${via.port}`, {
+            ...('path' in via ? { socketPath: via.path } : {}),
+            connect: { timeout: timeouts.connectMs },
+            headersTimeout: timeouts.headersMs,
+            bodyTimeout: timeouts.bodyMs,
+            keepAliveTimeout: 4_000,
+            pipelining: 1,
+          });
   }
 
   /** Whether requests go through the tunnel (they then name their endpoint in a header, gateway/table/tunnel-protocol.ts). */

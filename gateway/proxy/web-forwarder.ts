@@ -69,7 +69,10 @@ const DECODED_SKIP = new Set(['content-encoding', 'content-length']);
 export async function webForward(deps: WebForwarderDeps, request: Request, req: ForwardRequest): Promise<Response> {
   const { backend, facts } = req;
   const requestId = requestIdFor(request.headers.get('x-request-id') ?? undefined, () => crypto.randomUUID());
-  const headers = toHeaders(upstreamRequestHeaders(flat(request.headers), request.headers.get('connection') ?? undefined, { ...facts, requestId }), null);
+  const headers = toHeaders(
+    upstreamRequestHeaders(flat(request.headers), request.headers.get('connection') ?? undefined, { ...facts, requestId }),
+    null,
+  );
   const body = request.method === 'GET' || request.method === 'HEAD' ? null : request.body;
   const first = deps.balancer.start(backend);
   const n = backend.endpoints.length;
@@ -85,7 +88,12 @@ export async function webForward(deps: WebForwarderDeps, request: Request, req: 
     try {
       if (deps.tunnel !== undefined) headers.set(ENDPOINT_HEADER, endpoint);
       const res = await deps.fetch(deps.tunnel === undefined ? `http://${endpoint}${req.target}` : `${deps.tunnel}${req.target}`, {
-        method: request.method, headers, body, redirect: 'manual', signal: abort.signal, ...(body !== null ? { duplex: 'half' as const } : {}),
+        method: request.method,
+        headers,
+        body,
+        redirect: 'manual',
+        signal: abort.signal,
+        ...(body !== null ? { duplex: 'half' as const } : {}),
       });
       clearTimeout(timer);
       // The tunnel's own answer (it could not dial, or refused): handled as if this worker had dialled.
@@ -98,7 +106,10 @@ export async function webForward(deps: WebForwarderDeps, request: Request, req: 
       deps.metrics.request(req.label, res.status);
       const encoded = deps.decodesBodies && res.headers.has('content-encoding');
       const out = res.body === null || deps.bodyMs === null ? res.body : res.body.pipeThrough(idleGuard(deps, backend.id, abort, endpoint));
-      return new Response(out, { status: res.status, headers: toHeaders(downstreamResponseHeaders(flat(res.headers)), encoded ? DECODED_SKIP : null) });
+      return new Response(out, {
+        status: res.status,
+        headers: toHeaders(downstreamResponseHeaders(flat(res.headers)), encoded ? DECODED_SKIP : null),
+      });
     } catch (err) {
       clearTimeout(timer);
       const e = err instanceof TunnelReportedError ? classifyUpstreamError(err, endpoint) : classifyFetchError(err, endpoint, timedOut);
@@ -125,7 +136,12 @@ export async function webForward(deps: WebForwarderDeps, request: Request, req: 
 /** Passes chunks through and errors the stream (and aborts the upstream request) after `deps.bodyMs` without one.
  * The failure is counted and logged as the Node forwarder counts its body timeout (a response already begun is
  * cut off, never retried: retry-policy.ts). */
-function idleGuard(deps: WebForwarderDeps, backendId: string, upstream: AbortController, endpoint: string): TransformStream<Uint8Array, Uint8Array> {
+function idleGuard(
+  deps: WebForwarderDeps,
+  backendId: string,
+  upstream: AbortController,
+  endpoint: string,
+): TransformStream<Uint8Array, Uint8Array> {
   const ms = deps.bodyMs!;
   let timer: ReturnType<typeof setTimeout> | undefined;
   let out: TransformStreamDefaultController<Uint8Array> | undefined;

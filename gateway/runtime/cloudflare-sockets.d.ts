@@ -7,5 +7,8 @@ declare module 'cloudflare:sockets' {
     readonly closed: Promise<void>;
     close(): Promise<void>;
   }
-  export function connect(address: string | { hostname: string; port: number }, options?: { secureTransport?: 'off' | 'on' | 'starttls'; allowHalfOpen?: boolean }): Socket;
+  export function connect(
+    address: string | { hostname: string; port: number },
+    options?: { secureTransport?: 'off' | 'on' | 'starttls'; allowHalfOpen?: boolean },
+  ): Socket;
 }

@@ -12,9 +12,20 @@ import type { CertificateMaterial } from '../table/schema.ts';
 import { createWebGatewayApp, webFacts } from './web.ts';
 
 // The few Deno APIs used here, declared locally (the project type-checks against Node's types).
-export interface DenoServeInfo { remoteAddr: { hostname: string; port: number } }
-export interface DenoServer { finished: Promise<void>; shutdown(): Promise<void> }
-export interface DenoServeOptions { hostname: string; port: number; cert?: string; key?: string; onListen?: (addr: { port: number }) => void }
+export interface DenoServeInfo {
+  remoteAddr: { hostname: string; port: number };
+}
+export interface DenoServer {
+  finished: Promise<void>;
+  shutdown(): Promise<void>;
+}
+export interface DenoServeOptions {
+  hostname: string;
+  port: number;
+  cert?: string;
+  key?: string;
+  onListen?: (addr: { port: number }) => void;
+}
 export type DenoHandler = (request: Request, info: DenoServeInfo) => Response | Promise<Response>;
 export interface DenoApi {
   serve(options: DenoServeOptions, handler: DenoHandler): DenoServer;
@@ -31,7 +42,10 @@ export const deno = (): DenoApi => (globalThis as unknown as { Deno: DenoApi }).
 
 type DenoEnv = { Bindings: DenoServeInfo };
 
-export interface ListenAddress { host: string; port: number }
+export interface ListenAddress {
+  host: string;
+  port: number;
+}
 
 export interface DenoGatewayOptions {
   live: LiveTable;
@@ -48,14 +62,17 @@ export interface DenoGatewayOptions {
   onUpstreamError?: (err: UpstreamError) => void;
 }
 
-export interface DenoGateway { close(): Promise<void> }
+export interface DenoGateway {
+  close(): Promise<void>;
+}
 
 /** The certificate HTTPS serves: the one of `tlsHost`'s host entry, else the table's first. */
 export function chosenCertificate(live: LiveTable, tlsHost: string | null): CertificateMaterial | null {
   const loaded = live.current;
   if (loaded === null) return null;
-  const id = tlsHost === null ? loaded.matcher.table.certificates[0]?.id : loaded.matcher.lookupHost(tlsHost)?.tls?.certificate ?? undefined;
-  return id === undefined ? null : loaded.certificates.get(id) ?? null;
+  const id =
+    tlsHost === null ? loaded.matcher.table.certificates[0]?.id : (loaded.matcher.lookupHost(tlsHost)?.tls?.certificate ?? undefined);
+  return id === undefined ? null : (loaded.certificates.get(id) ?? null);
 }
 
 export function startDenoGateway(o: DenoGatewayOptions): DenoGateway {
@@ -63,12 +80,19 @@ export function startDenoGateway(o: DenoGatewayOptions): DenoGateway {
   const client = D.createHttpClient({ allowHost: true });
   const fetchWithHost: FetchLike = (url, init) => fetch(url, { ...init, client } as RequestInit);
   const ports: ListenerPorts = { http: o.http?.port ?? 0, https: o.https?.port ?? null };
-  const appFor = (scheme: 'http' | 'https', port: number) => createWebGatewayApp<DenoEnv>({
-    live: o.live, metrics: o.metrics, ports, fetch: fetchWithHost, decodesBodies: true, headersMs: o.headersMs, bodyMs: o.bodyMs,
-    ...(o.tunnel === undefined ? {} : { tunnel: o.tunnel }),
-    facts: (c: Context<DenoEnv>) => webFacts(c.req.raw, scheme, c.env.remoteAddr.hostname, port),
-    ...(o.onUpstreamError ? { onUpstreamError: o.onUpstreamError } : {}),
-  });
+  const appFor = (scheme: 'http' | 'https', port: number) =>
+    createWebGatewayApp<DenoEnv>({
+      live: o.live,
+      metrics: o.metrics,
+      ports,
+      fetch: fetchWithHost,
+      decodesBodies: true,
+      headersMs: o.headersMs,
+      bodyMs: o.bodyMs,
+      ...(o.tunnel === undefined ? {} : { tunnel: o.tunnel }),
+      facts: (c: Context<DenoEnv>) => webFacts(c.req.raw, scheme, c.env.remoteAddr.hostname, port),
+      ...(o.onUpstreamError ? { onUpstreamError: o.onUpstreamError } : {}),
+    });
   const servers: DenoServer[] = [];
   if (o.http !== null) {
     const app = appFor('http', o.http.port);
@@ -84,7 +108,10 @@ export function startDenoGateway(o: DenoGatewayOptions): DenoGateway {
       tls.cert = cert;
       // The new listener can bind only once the old one is gone: connections in the gap are refused.
       if (tls.server !== null) await tls.server.shutdown();
-      tls.server = D.serve({ hostname: https.host, port: https.port, cert: cert.certPem, key: cert.keyPem, onListen: () => {} }, (req, info) => app.fetch(req, info));
+      tls.server = D.serve(
+        { hostname: https.host, port: https.port, cert: cert.certPem, key: cert.keyPem, onListen: () => {} },
+        (req, info) => app.fetch(req, info),
+      );
     };
     void serveTls();
     o.live.onSwap(() => void serveTls());

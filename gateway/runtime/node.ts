@@ -18,7 +18,10 @@ import { SniContexts } from '../tls/contexts.ts';
 import { generateSelfSignedCertificate } from '../tls/selfsigned.ts';
 import type { TunnelAddress } from '../table/tunnel-protocol.ts';
 
-export interface ListenAddress { host: string; port: number }
+export interface ListenAddress {
+  host: string;
+  port: number;
+}
 
 export interface NodeGatewayOptions {
   live: LiveTable;
@@ -68,12 +71,15 @@ export async function startNodeGateway(o: NodeGatewayOptions): Promise<NodeGatew
   });
   // Ports as bound (a configured port 0 becomes a real one), read per request for X-Forwarded-Port and
   // redirect Locations.
-  const ports: ListenerPorts = { http: o.http?.port ?? 0, https: o.https === null ? null : o.publicHttpsPort ?? o.https.port };
+  const ports: ListenerPorts = { http: o.http?.port ?? 0, https: o.https === null ? null : (o.publicHttpsPort ?? o.https.port) };
   const listenerFor = (scheme: 'http' | 'https') =>
-    getRequestListener(createGatewayApp<NodeEnv>({ live: o.live, metrics: o.metrics, runtime: nodeBindings(deps, scheme, ports), ports, peers }).fetch, {
-      overrideGlobalObjects: false,
-      autoCleanupIncoming: false,
-    });
+    getRequestListener(
+      createGatewayApp<NodeEnv>({ live: o.live, metrics: o.metrics, runtime: nodeBindings(deps, scheme, ports), ports, peers }).fetch,
+      {
+        overrideGlobalObjects: false,
+        autoCleanupIncoming: false,
+      },
+    );
   const exclusive = o.exclusive ?? true;
   const servers: (http.Server | http2.Http2SecureServer)[] = [];
   const sessions = new Set<http2.ServerHttp2Session>(); // HTTP/2 connections, closed on shutdown
@@ -110,10 +116,17 @@ export async function startNodeGateway(o: NodeGatewayOptions): Promise<NodeGatew
     http: httpAddr,
     https: httpsAddr,
     async close() {
-      await Promise.all(servers.map((s) => new Promise<void>((resolve) => {
-        s.close(() => resolve());
-        if ('closeAllConnections' in s) s.closeAllConnections();
-      })).concat([...sessions].map(async (s) => s.close())));
+      await Promise.all(
+        servers
+          .map(
+            (s) =>
+              new Promise<void>((resolve) => {
+                s.close(() => resolve());
+                if ('closeAllConnections' in s) s.closeAllConnections();
+              }),
+          )
+          .concat([...sessions].map(async (s) => s.close())),
+      );
       await pools.close();
     },
   };

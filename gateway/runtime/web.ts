@@ -46,9 +46,20 @@ export interface WebGatewayOptions<E extends Env> {
 export function createWebGatewayApp<E extends Env>(o: WebGatewayOptions<E>): Hono<E> {
   const balancer = new RoundRobin();
   o.live.onSwap((next) => balancer.retain(new Set(next.matcher.table.backends.map((b) => b.id))));
-  const deps = { fetch: o.fetch, balancer, metrics: o.metrics, headersMs: o.headersMs, bodyMs: o.bodyMs, decodesBodies: o.decodesBodies, onUpstreamError: o.onUpstreamError, ...(o.tunnel === undefined ? {} : { tunnel: o.tunnel }) };
+  const deps = {
+    fetch: o.fetch,
+    balancer,
+    metrics: o.metrics,
+    headersMs: o.headersMs,
+    bodyMs: o.bodyMs,
+    decodesBodies: o.decodesBodies,
+    onUpstreamError: o.onUpstreamError,
+    ...(o.tunnel === undefined ? {} : { tunnel: o.tunnel }),
+  };
   return createGatewayApp<E>({
-    live: o.live, metrics: o.metrics, ports: o.ports,
+    live: o.live,
+    metrics: o.metrics,
+    ports: o.ports,
     runtime: { facts: o.facts, forward: (c, req) => webForward(deps, c.req.raw, req) },
   });
 }

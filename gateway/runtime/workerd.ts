@@ -33,26 +33,44 @@ export interface WorkerEnv {
   PORTICO_TUNNEL?: string;
 }
 
-export interface ExecutionContext { waitUntil(p: Promise<unknown>): void; passThroughOnException(): void; props: unknown }
+export interface ExecutionContext {
+  waitUntil(p: Promise<unknown>): void;
+  passThroughOnException(): void;
+  props: unknown;
+}
 
 type WorkerdEnv = { Bindings: WorkerEnv };
 
-interface Instance { app: Hono<WorkerdEnv>; source: TableFollower; live: LiveTable; pollMs: number; lastCheck: number; checking: boolean }
+interface Instance {
+  app: Hono<WorkerdEnv>;
+  source: TableFollower;
+  live: LiveTable;
+  pollMs: number;
+  lastCheck: number;
+  checking: boolean;
+}
 
-const log = (level: string, msg: string, fields: Record<string, unknown> = {}): void => console.log(JSON.stringify({ level, msg, ...fields }));
+const log = (level: string, msg: string, fields: Record<string, unknown> = {}): void =>
+  console.log(JSON.stringify({ level, msg, ...fields }));
 
 function jwkOf(text: string): JWK {
-  const json = text.trimStart().startsWith('{') ? text : new TextDecoder().decode(Uint8Array.from(atob(text.replace(/-/g, '+').replace(/_/g, '/')), (c) => c.charCodeAt(0)));
+  const json = text.trimStart().startsWith('{')
+    ? text
+    : new TextDecoder().decode(Uint8Array.from(atob(text.replace(/-/g, '+').replace(/_/g, '/')), (c) => c.charCodeAt(0)));
   return JSON.parse(json) as JWK;
 }
 
 async function keysOf(env: WorkerEnv): Promise<VerifyingKeys> {
-  return { verify: await importJWK(jwkOf(env.PORTICO_VERIFY_JWK), 'EdDSA'), decrypt: await importJWK(jwkOf(env.PORTICO_DECRYPT_JWK), 'dir') };
+  return {
+    verify: await importJWK(jwkOf(env.PORTICO_VERIFY_JWK), 'EdDSA'),
+    decrypt: await importJWK(jwkOf(env.PORTICO_DECRYPT_JWK), 'dir'),
+  };
 }
 
 /** The tunnel must be on this machine: a tunnel URL elsewhere would hand requests to another host. */
 function loopbackUrl(value: string): string {
-  if (!/^http:\/\/(?:127\.\d+\.\d+\.\d+|\[::1\]|localhost):\d{1,5}$/.test(value)) throw new Error(`PORTICO_TUNNEL: expected http://127.0.0.1:PORT, got ${JSON.stringify(value)}`);
+  if (!/^http:\/\/(?:127\.\d+\.\d+\.\d+|\[::1\]|localhost):\d{1,5}$/.test(value))
+    throw new Error(`PORTICO_TUNNEL: expected http://127.0.0.1:PORT, got ${JSON.stringify(value)}`);
   return value;
 }
 
@@ -71,22 +89,39 @@ async function create(env: WorkerEnv): Promise<Instance> {
   const node = env.PORTICO_NODE_NAME ?? 'workerd';
   const isolate = [...crypto.getRandomValues(new Uint8Array(4))].map((b) => b.toString(16).padStart(2, '0')).join('');
   const source = new TableFollower({
-    transport, cluster: env.PORTICO_CLUSTER, keys: await keysOf(env), live, cache: null, pollMs, heartbeatMs: 5_000,
-    identity: { id: `${node}:isolate-${isolate}`, node, pid: 0, runtime: 'workerd' }, log,
+    transport,
+    cluster: env.PORTICO_CLUSTER,
+    keys: await keysOf(env),
+    live,
+    cache: null,
+    pollMs,
+    heartbeatMs: 5_000,
+    identity: { id: `${node}:isolate-${isolate}`, node, pid: 0, runtime: 'workerd' },
+    log,
   });
   const httpsPort = Number(env.PORTICO_PUBLIC_HTTPS_PORT ?? 443);
   const readMs = Number(env.PORTICO_READ_TIMEOUT_MS ?? 60_000);
   const app = createWebGatewayApp<WorkerdEnv>({
-    live, metrics, ports: { http: 80, https: httpsPort }, fetch: (url, init) => fetch(url, init), decodesBodies: false,
+    live,
+    metrics,
+    ports: { http: 80, https: httpsPort },
+    fetch: (url, init) => fetch(url, init),
+    decodesBodies: false,
     // No body timeout: workerd ends a response normally when its body stream errors, so a cut-off body
     // would look complete to the client (seen with wrangler 4.86); a slow body is the platform's to limit.
-    headersMs: readMs, bodyMs: null,
+    headersMs: readMs,
+    bodyMs: null,
     ...(env.PORTICO_TUNNEL ? { tunnel: loopbackUrl(env.PORTICO_TUNNEL) } : {}),
     facts: (c) => {
       const u = c.req.raw.url;
       const https = u.startsWith('https:');
       const port = /^https?:\/\/[^/]*:(\d+)/.exec(u)?.[1];
-      return webFacts(c.req.raw, https ? 'https' : 'http', c.req.header('cf-connecting-ip') ?? '', port !== undefined ? Number(port) : https ? 443 : 80);
+      return webFacts(
+        c.req.raw,
+        https ? 'https' : 'http',
+        c.req.header('cf-connecting-ip') ?? '',
+        port !== undefined ? Number(port) : https ? 443 : 80,
+      );
     },
     onUpstreamError: (e) => log('warn', e.message, { code: e.code }),
   });

@@ -22,7 +22,12 @@ export interface MetricFamily {
 }
 
 /** A family of one unlabelled sample. */
-export const single = (name: string, type: MetricType, help: string, value: number): MetricFamily => ({ name, type, help, samples: [{ value }] });
+export const single = (name: string, type: MetricType, help: string, value: number): MetricFamily => ({
+  name,
+  type,
+  help,
+  samples: [{ value }],
+});
 
 /** Label values may hold anything: backslash, double quote and newline are escaped as the format requires. */
 export function escapeLabelValue(v: string): string {

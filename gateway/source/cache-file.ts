@@ -18,7 +18,12 @@ export async function writeCacheFile(path: string, b: CachedBundle): Promise<voi
   const tmp = `${path}.${randomBytes(6).toString('hex')}.tmp`;
   const fh = await open(tmp, 'wx', 0o600);
   try {
-    await fh.writeFile(Buffer.concat([Buffer.from(JSON.stringify(index) + '\n'), ...[...b.parts.values()].map((p) => Buffer.from(p.buffer, p.byteOffset, p.byteLength))]));
+    await fh.writeFile(
+      Buffer.concat([
+        Buffer.from(`${JSON.stringify(index)}\n`),
+        ...[...b.parts.values()].map((p) => Buffer.from(p.buffer, p.byteOffset, p.byteLength)),
+      ]),
+    );
     await fh.sync();
   } finally {
     await fh.close();

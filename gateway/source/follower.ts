@@ -21,7 +21,12 @@ export interface BundleCache {
 }
 
 /** Who this worker is in its heartbeat (`portico inspect status`). */
-export interface WorkerIdentity { id: string; node: string; pid: number; runtime: string }
+export interface WorkerIdentity {
+  id: string;
+  node: string;
+  pid: number;
+  runtime: string;
+}
 
 export interface FollowerOptions {
   transport: TableTransport;
@@ -37,7 +42,12 @@ export interface FollowerOptions {
   log: Log;
 }
 
-export interface Refusal { version: string; code: string; message: string; at: string }
+export interface Refusal {
+  version: string;
+  code: string;
+  message: string;
+  at: string;
+}
 
 export class TableFollower {
   readonly layout: RedisLayout;
@@ -79,7 +89,9 @@ export class TableFollower {
   async close(): Promise<void> {
     for (const t of this.timers) clearInterval(t);
     if (this.connected && this.o.heartbeatMs > 0) {
-      await this.o.transport.session((c) => c.forget(this.layout.worker(this.o.identity.id), this.layout.workers, this.o.identity.id)).catch(() => {});
+      await this.o.transport
+        .session((c) => c.forget(this.layout.worker(this.o.identity.id), this.layout.workers, this.o.identity.id))
+        .catch(() => {});
     }
     await this.o.transport.close();
   }
@@ -153,7 +165,10 @@ export class TableFollower {
       const served = this.served?.manifest;
       if (served !== undefined && m.seq < served.seq && ptr.rollback === undefined) {
         // The pointer is unsigned; the sequence number that counts is the signed one in the manifest.
-        throw new RefusedError('PORTICO_TABLE_OLDER', `version ${m.version} (seq ${m.seq}) is older than the served ${served.version} (seq ${served.seq}) and no rollback is recorded: a replayed pointer`);
+        throw new RefusedError(
+          'PORTICO_TABLE_OLDER',
+          `version ${m.version} (seq ${m.seq}) is older than the served ${served.version} (seq ${served.seq}) and no rollback is recorded: a replayed pointer`,
+        );
       }
       const bundle = { manifest: jws, parts: await readParts(c, key, m) };
       await this.install(m, bundle, 'redis');
@@ -178,7 +193,12 @@ export class TableFollower {
     const code = refusalCode(err);
     if (pointer !== null && this.refused.remember(pointer, code)) return;
     this.refusals++;
-    this.lastRefusal = { version: version ?? (pointer === null ? '(cache file)' : '(pointer)'), code, message: (err as Error).message, at: new Date().toISOString() };
+    this.lastRefusal = {
+      version: version ?? (pointer === null ? '(cache file)' : '(pointer)'),
+      code,
+      message: (err as Error).message,
+      at: new Date().toISOString(),
+    };
     this.beatPending = true;
     this.o.log('error', `table refused, still serving the last good one: ${this.lastRefusal.message}`, { version, code });
   }
@@ -187,10 +207,19 @@ export class TableFollower {
     const loaded = this.o.live.current;
     const { id, node, pid, runtime } = this.o.identity;
     return {
-      id, node, pid, runtime,
-      version: loaded?.matcher.table.version ?? null, seq: this.served?.manifest.seq ?? null,
-      loadedAt: loaded ? new Date(loaded.loadedAt).toISOString() : null, source: this.served?.source ?? null,
-      redisConnected: this.connected, refusals: this.refusals, lastRefusal: this.lastRefusal, startedAt: this.startedAt, at: new Date().toISOString(),
+      id,
+      node,
+      pid,
+      runtime,
+      version: loaded?.matcher.table.version ?? null,
+      seq: this.served?.manifest.seq ?? null,
+      loadedAt: loaded ? new Date(loaded.loadedAt).toISOString() : null,
+      source: this.served?.source ?? null,
+      redisConnected: this.connected,
+      refusals: this.refusals,
+      lastRefusal: this.lastRefusal,
+      startedAt: this.startedAt,
+      at: new Date().toISOString(),
     };
   }
 
@@ -203,7 +232,15 @@ export class TableFollower {
     this.beatPending = false;
     this.lastBeat = now;
     try {
-      await c.heartbeat({ key: this.layout.worker(id), value: JSON.stringify(this.heartbeatValue()), ttlSeconds, index: this.layout.workers, member: id, score: now, expiredBefore: now - ttlSeconds * 1000 });
+      await c.heartbeat({
+        key: this.layout.worker(id),
+        value: JSON.stringify(this.heartbeatValue()),
+        ttlSeconds,
+        index: this.layout.workers,
+        member: id,
+        score: now,
+        expiredBefore: now - ttlSeconds * 1000,
+      });
     } catch {
       this.beatPending = true; // a lost heartbeat is written again at the next chance
     }

@@ -6,15 +6,25 @@ import { RedisReplyError, TransportError, type Log, type RedisCommands, type Tab
 
 // Commands fail fast while disconnected (no offline queue) and time out when a connection silently stops
 // answering; a timeout forces a reconnect, so a half-dead TCP connection cannot stall the worker for minutes.
-const redisOptions = { lazyConnect: true, enableOfflineQueue: false, maxRetriesPerRequest: 1, connectTimeout: 2_000, commandTimeout: 3_000,
-  retryStrategy: (attempt: number) => Math.min(100 * 2 ** Math.min(attempt, 6), 5_000) };
+const redisOptions = {
+  lazyConnect: true,
+  enableOfflineQueue: false,
+  maxRetriesPerRequest: 1,
+  connectTimeout: 2_000,
+  commandTimeout: 3_000,
+  retryStrategy: (attempt: number) => Math.min(100 * 2 ** Math.min(attempt, 6), 5_000),
+};
 
 export class IoredisTransport implements TableTransport {
   private readonly redis: Redis;
   private readonly sub: Redis;
   lastError: string | null = null;
 
-  constructor(url: string, credentials: RedisCredentials | undefined, private readonly log: Log) {
+  constructor(
+    url: string,
+    credentials: RedisCredentials | undefined,
+    private readonly log: Log,
+  ) {
     this.redis = new Redis(url, { ...credentials, ...redisOptions });
     this.sub = new Redis(url, { ...credentials, ...redisOptions, enableOfflineQueue: true, maxRetriesPerRequest: null });
     this.redis.on('error', (err: Error) => {
@@ -67,21 +77,29 @@ export class IoredisTransport implements TableTransport {
 
   private readonly commands: RedisCommands = {
     get: (key) => this.run(() => this.redis.get(key)),
-    fieldSizes: (key, fields) => this.run(async () => {
-      const replies = fields.length === 0 ? [] : (await this.redis.pipeline(fields.map((f) => ['hstrlen', key, f])).exec()) ?? [];
-      return fields.map((_, i) => {
-        const [err, len] = replies[i] ?? [new Error('no reply'), 0];
-        if (err) throw err;
-        return len as number;
-      });
-    }),
+    fieldSizes: (key, fields) =>
+      this.run(async () => {
+        const replies = fields.length === 0 ? [] : ((await this.redis.pipeline(fields.map((f) => ['hstrlen', key, f])).exec()) ?? []);
+        return fields.map((_, i) => {
+          const [err, len] = replies[i] ?? [new Error('no reply'), 0];
+          if (err) throw err;
+          return len as number;
+        });
+      }),
     fieldText: (key, field) => this.run(() => this.redis.hget(key, field)),
     fieldBytes: (key, fields) => this.run(async () => (fields.length === 0 ? [] : this.redis.hmgetBuffer(key, ...fields))),
-    heartbeat: (h) => this.run(async () => {
-      await this.redis.multi().set(h.key, h.value, 'EX', h.ttlSeconds).zadd(h.index, h.score, h.member).zremrangebyscore(h.index, '-inf', h.expiredBefore).exec();
-    }),
-    forget: (key, index, member) => this.run(async () => {
-      await this.redis.multi().del(key).zrem(index, member).exec();
-    }),
+    heartbeat: (h) =>
+      this.run(async () => {
+        await this.redis
+          .multi()
+          .set(h.key, h.value, 'EX', h.ttlSeconds)
+          .zadd(h.index, h.score, h.member)
+          .zremrangebyscore(h.index, '-inf', h.expiredBefore)
+          .exec();
+      }),
+    forget: (key, index, member) =>
+      this.run(async () => {
+        await this.redis.multi().del(key).zrem(index, member).exec();
+      }),
   };
 }

@@ -23,7 +23,8 @@ export function parsePointer(raw: string): CurrentPointer {
 /** The manifest JWS stored under `key`; not yet verified. */
 export async function readManifest(c: RedisCommands, key: string, version: string): Promise<string> {
   const [size] = await c.fieldSizes(key, ['manifest']);
-  if ((size ?? 0) > MAX_MANIFEST_BYTES) throw new BundleError('PORTICO_BUNDLE_TOO_LARGE', `the manifest of ${version} is over ${MAX_MANIFEST_BYTES} bytes`);
+  if ((size ?? 0) > MAX_MANIFEST_BYTES)
+    throw new BundleError('PORTICO_BUNDLE_TOO_LARGE', `the manifest of ${version} is over ${MAX_MANIFEST_BYTES} bytes`);
   const jws = await c.fieldText(key, 'manifest');
   if (jws === null) throw new BundleError('PORTICO_BUNDLE_PART_MISSING', `version ${version} is current but its manifest is missing`);
   return jws;
@@ -33,12 +34,17 @@ export async function readManifest(c: RedisCommands, key: string, version: strin
  * out (openBundle refuses it); one larger than signed is refused before it is read. */
 export async function readParts(c: RedisCommands, key: string, m: Manifest): Promise<Map<string, Uint8Array>> {
   for (const ref of m.parts) {
-    if (ref.bytes > MAX_PART_BYTES) throw new BundleError('PORTICO_BUNDLE_TOO_LARGE', `part ${ref.name} of ${m.version} is signed as ${ref.bytes} bytes, over ${MAX_PART_BYTES}`);
+    if (ref.bytes > MAX_PART_BYTES)
+      throw new BundleError(
+        'PORTICO_BUNDLE_TOO_LARGE',
+        `part ${ref.name} of ${m.version} is signed as ${ref.bytes} bytes, over ${MAX_PART_BYTES}`,
+      );
   }
   const fields = m.parts.map((ref) => `part:${ref.name}`);
   const sizes = await c.fieldSizes(key, fields);
   m.parts.forEach((ref, i) => {
-    if ((sizes[i] ?? 0) > ref.bytes) throw new BundleError('PORTICO_BUNDLE_DIGEST', `part ${ref.name} of ${m.version} is larger than its signed size`);
+    if ((sizes[i] ?? 0) > ref.bytes)
+      throw new BundleError('PORTICO_BUNDLE_DIGEST', `part ${ref.name} of ${m.version} is larger than its signed size`);
   });
   const values = await c.fieldBytes(key, fields);
   const parts = new Map<string, Uint8Array>();

@@ -31,9 +31,15 @@ export class RedisTableSource extends TableFollower {
   constructor(o: RedisSourceOptions) {
     const node = o.node ?? hostname();
     super({
-      transport: new IoredisTransport(o.url, o.credentials, o.log), cluster: o.cluster, keys: o.keys, live: o.live,
-      cache: o.cacheFile === null ? null : fileCache(o.cacheFile), pollMs: o.pollMs, heartbeatMs: o.heartbeatMs,
-      identity: { id: `${node}:${process.pid}`, node, pid: process.pid, runtime: o.runtime ?? `node ${process.version}` }, log: o.log,
+      transport: new IoredisTransport(o.url, o.credentials, o.log),
+      cluster: o.cluster,
+      keys: o.keys,
+      live: o.live,
+      cache: o.cacheFile === null ? null : fileCache(o.cacheFile),
+      pollMs: o.pollMs,
+      heartbeatMs: o.heartbeatMs,
+      identity: { id: `${node}:${process.pid}`, node, pid: process.pid, runtime: o.runtime ?? `node ${process.version}` },
+      log: o.log,
     });
   }
 }

@@ -3,15 +3,28 @@
 import { PorticoError } from '../table/portico-error.ts';
 
 export class RefusedError extends PorticoError {
-  constructor(readonly code: 'PORTICO_TABLE_OLDER' | 'PORTICO_TABLE_POINTER', message: string) {
+  constructor(
+    readonly code: 'PORTICO_TABLE_OLDER' | 'PORTICO_TABLE_POINTER',
+    message: string,
+  ) {
     super(message);
   }
 }
 
 /** Problems that retrying cannot fix: the pointer is refused until it changes. Anything else (a missing
  * part, an error reply from Redis) may be a moment's state and is retried after TRANSIENT_RETRY_MS. */
-const FINAL = new Set(['PORTICO_BUNDLE_SIGNATURE', 'PORTICO_BUNDLE_MANIFEST', 'PORTICO_BUNDLE_CLUSTER', 'PORTICO_BUNDLE_VERSION', 'PORTICO_BUNDLE_DIGEST',
-  'PORTICO_BUNDLE_TOO_LARGE', 'PORTICO_BUNDLE_INVALID', 'PORTICO_BUNDLE_DECRYPT', 'PORTICO_TABLE_OLDER', 'PORTICO_TABLE_POINTER']);
+const FINAL = new Set([
+  'PORTICO_BUNDLE_SIGNATURE',
+  'PORTICO_BUNDLE_MANIFEST',
+  'PORTICO_BUNDLE_CLUSTER',
+  'PORTICO_BUNDLE_VERSION',
+  'PORTICO_BUNDLE_DIGEST',
+  'PORTICO_BUNDLE_TOO_LARGE',
+  'PORTICO_BUNDLE_INVALID',
+  'PORTICO_BUNDLE_DECRYPT',
+  'PORTICO_TABLE_OLDER',
+  'PORTICO_TABLE_POINTER',
+]);
 export const TRANSIENT_RETRY_MS = 10_000;
 
 export const isFinal = (code: string): boolean => FINAL.has(code);

@@ -32,9 +32,11 @@ export class RespTransport implements TableTransport {
       }
       const c = client;
       if (this.o.password !== undefined) {
-        await this.send(c, [this.o.username === undefined ? ['AUTH', this.o.password] : ['AUTH', this.o.username, this.o.password]]).catch((err: Error) => {
-          throw new TransportError(`redis refused the credentials: ${err.message}`); // a wrong password is no table's fault
-        });
+        await this.send(c, [this.o.username === undefined ? ['AUTH', this.o.password] : ['AUTH', this.o.username, this.o.password]]).catch(
+          (err: Error) => {
+            throw new TransportError(`redis refused the credentials: ${err.message}`); // a wrong password is no table's fault
+          },
+        );
       }
       const result = await work(this.commands(c));
       this.lastError = null;
@@ -77,7 +79,15 @@ export class RespTransport implements TableTransport {
     const one = async (...args: (string | number)[]): Promise<RespValue> => (await this.send(c, [args]))[0]!;
     return {
       get: async (key) => asText(await one('GET', key)),
-      fieldSizes: async (key, fields) => (fields.length === 0 ? [] : (await this.send(c, fields.map((f) => ['HSTRLEN', key, f]))).map(Number)),
+      fieldSizes: async (key, fields) =>
+        fields.length === 0
+          ? []
+          : (
+              await this.send(
+                c,
+                fields.map((f) => ['HSTRLEN', key, f]),
+              )
+            ).map(Number),
       fieldText: async (key, field) => asText(await one('HGET', key, field)),
       fieldBytes: async (key, fields) => {
         if (fields.length === 0) return [];
@@ -85,8 +95,13 @@ export class RespTransport implements TableTransport {
         return (values as RespValue[]).map((v) => (v instanceof Uint8Array ? v : null));
       },
       heartbeat: async (h) => {
-        await this.send(c, [['MULTI'], ['SET', h.key, h.value, 'EX', h.ttlSeconds], ['ZADD', h.index, h.score, h.member],
-          ['ZREMRANGEBYSCORE', h.index, '-inf', h.expiredBefore], ['EXEC']]);
+        await this.send(c, [
+          ['MULTI'],
+          ['SET', h.key, h.value, 'EX', h.ttlSeconds],
+          ['ZADD', h.index, h.score, h.member],
+          ['ZREMRANGEBYSCORE', h.index, '-inf', h.expiredBefore],
+          ['EXEC'],
+        ]);
       },
       forget: async (key, index, member) => {
         await this.send(c, [['MULTI'], ['DEL', key], ['ZREM', index, member], ['EXEC']]);

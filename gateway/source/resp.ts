@@ -50,21 +50,30 @@ function concat(parts: readonly Uint8Array[]): Uint8Array {
 function parse(buf: Uint8Array, at: number): { value: RespValue | RespError; next: number } | null {
   if (at >= buf.length) return null;
   let eol = -1;
-  for (let i = at + 1; i + 1 < buf.length; i++) if (buf[i] === 13 && buf[i + 1] === 10) { eol = i; break; }
+  for (let i = at + 1; i + 1 < buf.length; i++)
+    if (buf[i] === 13 && buf[i + 1] === 10) {
+      eol = i;
+      break;
+    }
   if (eol === -1) return null;
   const line = dec.decode(buf.subarray(at + 1, eol));
   const next = eol + 2;
   switch (buf[at]) {
-    case 43: return { value: line, next }; // +
-    case 45: return { value: new RespError(line), next }; // -
-    case 58: return { value: Number(line), next }; // :
-    case 36: { // $
+    case 43:
+      return { value: line, next }; // +
+    case 45:
+      return { value: new RespError(line), next }; // -
+    case 58:
+      return { value: Number(line), next }; // :
+    case 36: {
+      // $
       const len = Number(line);
       if (len < 0) return { value: null, next };
       if (next + len + 2 > buf.length) return null;
       return { value: buf.slice(next, next + len), next: next + len + 2 };
     }
-    case 42: { // *
+    case 42: {
+      // *
       const n = Number(line);
       if (n < 0) return { value: null, next };
       const items: RespValue[] = [];
@@ -78,7 +87,8 @@ function parse(buf: Uint8Array, at: number): { value: RespValue | RespError; nex
       }
       return { value: items, next: p };
     }
-    default: throw new RespProtocolError(`not a RESP2 reply (first byte ${buf[at]})`);
+    default:
+      throw new RespProtocolError(`not a RESP2 reply (first byte ${buf[at]})`);
   }
 }
 

@@ -15,7 +15,15 @@ export interface RedisCommands {
   /** HMGET, values as bytes (parts are hashed exactly as stored). */
   fieldBytes(key: string, fields: readonly string[]): Promise<(Uint8Array | null)[]>;
   /** Atomically: SET key value EX ttl, ZADD index score member, and drop index members scored before `expiredBefore`. */
-  heartbeat(h: { key: string; value: string; ttlSeconds: number; index: string; member: string; score: number; expiredBefore: number }): Promise<void>;
+  heartbeat(h: {
+    key: string;
+    value: string;
+    ttlSeconds: number;
+    index: string;
+    member: string;
+    score: number;
+    expiredBefore: number;
+  }): Promise<void>;
   /** Removes a heartbeat and its index entry (a worker that stops cleanly). */
   forget(key: string, index: string, member: string): Promise<void>;
 }

@@ -8,10 +8,12 @@ export type TableContent = Omit<RoutingTable, 'version' | 'schema'>;
 /** JSON with object keys sorted at every level; arrays keep their order. */
 export function canonicalJson(value: unknown): string {
   if (value === null || typeof value !== 'object') return JSON.stringify(value);
-  if (Array.isArray(value)) return '[' + value.map(canonicalJson).join(',') + ']';
+  if (Array.isArray(value)) return `[${value.map(canonicalJson).join(',')}]`;
   const obj = value as Record<string, unknown>;
-  const keys = Object.keys(obj).filter((k) => obj[k] !== undefined).sort();
-  return '{' + keys.map((k) => JSON.stringify(k) + ':' + canonicalJson(obj[k])).join(',') + '}';
+  const keys = Object.keys(obj)
+    .filter((k) => obj[k] !== undefined)
+    .sort();
+  return `{${keys.map((k) => `${JSON.stringify(k)}:${canonicalJson(obj[k])}`).join(',')}}`;
 }
 
 const cmp = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0);
@@ -52,7 +54,9 @@ export function schemaOf(c: TableContent): SchemaVersion {
 }
 
 export function contentHash(c: TableContent): string {
-  return 'sha256:' + createHash('sha256').update(canonicalJson({ schema: schemaOf(c), ...c })).digest('hex');
+  return `sha256:${createHash('sha256')
+    .update(canonicalJson({ schema: schemaOf(c), ...c }))
+    .digest('hex')}`;
 }
 
 /** Orders the content canonically and stamps it with its schema and content-hash version. */

@@ -5,26 +5,26 @@ import type { ObjectRef } from './schema.ts';
 
 /** Stable codes: tools, Events and metrics key on these, so never rename one. */
 export type DiagnosticCode =
-  | 'InvalidObject'          // missing name/namespace/spec where required
-  | 'InvalidHost'            // host not an RFC 1123 name or one-label wildcard
-  | 'InvalidPath'            // path not absolute, dot segments, bad characters
-  | 'InvalidPathType'        // pathType missing or unknown
-  | 'InvalidBackend'         // neither service nor resource, resource backends, port missing
+  | 'InvalidObject' // missing name/namespace/spec where required
+  | 'InvalidHost' // host not an RFC 1123 name or one-label wildcard
+  | 'InvalidPath' // path not absolute, dot segments, bad characters
+  | 'InvalidPathType' // pathType missing or unknown
+  | 'InvalidBackend' // neither service nor resource, resource backends, port missing
   | 'ServiceNotFound'
-  | 'ServicePortNotFound'    // port number/name not among the Service's ports
+  | 'ServicePortNotFound' // port number/name not among the Service's ports
   | 'ServiceTypeUnsupported' // ExternalName
-  | 'NoReadyEndpoints'       // info: backend has no ready endpoint (answers 503)
-  | 'DuplicateRule'          // same host + path + pathType twice within one Ingress
-  | 'RouteConflict'          // same host + path + pathType in an older Ingress: this one loses
+  | 'NoReadyEndpoints' // info: backend has no ready endpoint (answers 503)
+  | 'DuplicateRule' // same host + path + pathType twice within one Ingress
+  | 'RouteConflict' // same host + path + pathType in an older Ingress: this one loses
   | 'DefaultBackendConflict' // an older Ingress already provides the default backend
   | 'SecretNotFound'
-  | 'SecretInvalid'          // not kubernetes.io/tls, or tls.crt/tls.key missing or unparsable
+  | 'SecretInvalid' // not kubernetes.io/tls, or tls.crt/tls.key missing or unparsable
   | 'CertificateKeyMismatch'
   | 'CertificateHostMismatch' // the certificate does not cover a host it is used for
-  | 'TLSHostWithoutRule'     // spec.tls names a host that no rule of the Ingress serves (harmless)
-  | 'UnknownAnnotation'      // a portico.dev/ annotation we do not know
-  | 'UnsupportedAnnotation'  // an ingress-nginx annotation Portico does not implement (snippets never)
-  | 'InvalidAnnotation'      // an allow-listed annotation with a malformed value
+  | 'TLSHostWithoutRule' // spec.tls names a host that no rule of the Ingress serves (harmless)
+  | 'UnknownAnnotation' // a portico.dev/ annotation we do not know
+  | 'UnsupportedAnnotation' // an ingress-nginx annotation Portico does not implement (snippets never)
+  | 'InvalidAnnotation' // an allow-listed annotation with a malformed value
   | 'AccessControlNotEnforced'; // an access-control annotation Portico does not enforce: its routes answer 503
 
 export interface Diagnostic {

@@ -68,11 +68,14 @@ export function normalizePath(path: string): string {
     for (let i = 1; i < segs.length; i++) {
       const s = segs[i]!;
       const last = i === segs.length - 1;
-      if (s === '.') { if (last) out.push(''); }
-      else if (s === '..') { out.pop(); if (last) out.push(''); }
-      else out.push(s);
+      if (s === '.') {
+        if (last) out.push('');
+      } else if (s === '..') {
+        out.pop();
+        if (last) out.push('');
+      } else out.push(s);
     }
-    p = '/' + out.join('/');
+    p = `/${out.join('/')}`;
   }
   return p;
 }
@@ -81,7 +84,7 @@ function compileHost(entry: HostRoutes, backends: Map<string, Backend>): Compile
   const exact = new Map<string, Route>();
   const prefix = new Map<string, Route>();
   for (const r of entry.routes) (r.pathType === 'Exact' ? exact : prefix).set(r.path, r);
-  const fallback = entry.fallbackBackend === null ? null : backends.get(entry.fallbackBackend) ?? null;
+  const fallback = entry.fallbackBackend === null ? null : (backends.get(entry.fallbackBackend) ?? null);
   return { entry, exact, prefix, fallback };
 }
 
@@ -115,7 +118,7 @@ export function compileMatcher(table: RoutingTable): Matcher {
     else if (h.host.startsWith('*.')) wildcardHosts.set(h.host.slice(2), c);
     else exactHosts.set(h.host, c);
   }
-  const defaultBackend = table.defaultBackend === null ? null : backends.get(table.defaultBackend) ?? null;
+  const defaultBackend = table.defaultBackend === null ? null : (backends.get(table.defaultBackend) ?? null);
   const defaultFailClosed = table.defaultBackendFailClosed ?? null;
 
   // Exact host beats wildcard; a wildcard covers exactly one extra label; rules without host last.
@@ -143,10 +146,34 @@ export function compileMatcher(table: RoutingTable): Matcher {
       const path = normalizePath(rawPath);
       if (h !== null) {
         const route = matchPath(h, path);
-        if (route !== null) return { reason: 'route', path, host: h.entry, route, backend: backends.get(route.backend) ?? null, failClosed: route.policies.failClosed ?? null };
-        if (h.fallback !== null) return { reason: 'host-fallback', path, host: h.entry, route: null, backend: h.fallback, failClosed: h.entry.fallbackFailClosed ?? null };
+        if (route !== null)
+          return {
+            reason: 'route',
+            path,
+            host: h.entry,
+            route,
+            backend: backends.get(route.backend) ?? null,
+            failClosed: route.policies.failClosed ?? null,
+          };
+        if (h.fallback !== null)
+          return {
+            reason: 'host-fallback',
+            path,
+            host: h.entry,
+            route: null,
+            backend: h.fallback,
+            failClosed: h.entry.fallbackFailClosed ?? null,
+          };
       }
-      if (defaultBackend !== null) return { reason: 'default-backend', path, host: h?.entry ?? null, route: null, backend: defaultBackend, failClosed: defaultFailClosed };
+      if (defaultBackend !== null)
+        return {
+          reason: 'default-backend',
+          path,
+          host: h?.entry ?? null,
+          route: null,
+          backend: defaultBackend,
+          failClosed: defaultFailClosed,
+        };
       return { reason: 'no-match', path, host: h?.entry ?? null, route: null, backend: null, failClosed: null };
     },
   };

@@ -69,7 +69,8 @@ export class TunnelReportedError extends PorticoError {
 /** The tunnel's error report in a response's raw headers (undici's flat name/value list), or null. */
 export function tunnelErrorOf(raw: readonly (Buffer | string)[]): TunnelReportedError | null {
   for (let i = 0; i < raw.length; i += 2) {
-    if (raw[i]!.toString('latin1').toLowerCase() === ERROR_HEADER) return new TunnelReportedError(raw[i + 1]!.toString('latin1').slice(0, 64));
+    if (raw[i]!.toString('latin1').toLowerCase() === ERROR_HEADER)
+      return new TunnelReportedError(raw[i + 1]!.toString('latin1').slice(0, 64));
   }
   return null;
 }

@@ -9,14 +9,18 @@ export class SniContexts {
   private readonly cache = new Map<string, SecureContext>(); // key: certificate id
   readonly defaultContext: SecureContext;
 
-  constructor(private readonly live: LiveTable, readonly defaultCertificate: { certPem: string; keyPem: string }) {
+  constructor(
+    private readonly live: LiveTable,
+    readonly defaultCertificate: { certPem: string; keyPem: string },
+  ) {
     this.defaultContext = createSecureContext({ cert: defaultCertificate.certPem, key: defaultCertificate.keyPem });
     // A new table may carry rotated material under the same id: drop what is not identical.
     live.onSwap((next, previous) => {
       for (const id of this.cache.keys()) {
         const now = next.certificates.get(id);
         const before = previous?.certificates.get(id);
-        if (now === undefined || before === undefined || now.certPem !== before.certPem || now.keyPem !== before.keyPem) this.cache.delete(id);
+        if (now === undefined || before === undefined || now.certPem !== before.certPem || now.keyPem !== before.keyPem)
+          this.cache.delete(id);
       }
     });
   }

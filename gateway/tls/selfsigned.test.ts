@@ -10,8 +10,7 @@ import { describe, expect, it } from 'vitest';
 import { generateSelfSignedCertificate } from './selfsigned.ts';
 
 const OPENSSL = '/usr/bin/openssl';
-const opensslText = (pem: string): string =>
-  execFileSync(OPENSSL, ['x509', '-noout', '-text'], { input: pem, encoding: 'utf8' });
+const opensslText = (pem: string): string => execFileSync(OPENSSL, ['x509', '-noout', '-text'], { input: pem, encoding: 'utf8' });
 
 /** Serve `key`/`cert` over HTTPS, connect with `ca` as the only trust root, return what the client saw. */
 async function handshake(

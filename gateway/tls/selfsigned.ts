@@ -44,12 +44,17 @@ function oid(dotted: string): Buffer {
 
 /** RFC 5280 §4.1.2.5: UTCTime through 2049, GeneralizedTime from 2050; always Zulu, whole seconds. */
 function time(d: Date): Buffer {
-  const s = d.toISOString().replace(/[-:T]/g, '').slice(0, 14) + 'Z'; // YYYYMMDDHHMMSSZ
+  const s = `${d.toISOString().replace(/[-:T]/g, '').slice(0, 14)}Z`; // YYYYMMDDHHMMSSZ
   return d.getUTCFullYear() < 2050 ? tlv(0x17, Buffer.from(s.slice(2))) : tlv(0x18, Buffer.from(s));
 }
 
 // ---- minimal DER reader, only to lift fields out of an issuer certificate ----
-interface Tlv { tag: number; start: number; body: number; end: number }
+interface Tlv {
+  tag: number;
+  start: number;
+  body: number;
+  end: number;
+}
 function read(der: Buffer, off: number): Tlv {
   const tag = der[off] ?? 0;
   let len = der[off + 1] ?? 0;
@@ -85,7 +90,9 @@ const OID = {
 function keyId(spkiDer: Buffer): Buffer {
   const bitString = children(spkiDer, read(spkiDer, 0))[1];
   if (!bitString) throw new Error('malformed SubjectPublicKeyInfo');
-  return createHash('sha1').update(spkiDer.subarray(bitString.body + 1, bitString.end)).digest();
+  return createHash('sha1')
+    .update(spkiDer.subarray(bitString.body + 1, bitString.end))
+    .digest();
 }
 
 /** Raw subject Name and subjectKeyIdentifier (if any) of a DER certificate (§4.1). */
@@ -123,9 +130,7 @@ export interface SelfSignedOptions {
 export function generateSelfSignedCertificate(opts: SelfSignedOptions): { certPem: string; keyPem: string } {
   const keyType = opts.keyType ?? 'rsa';
   const { publicKey, privateKey } =
-    keyType === 'rsa'
-      ? generateKeyPairSync('rsa', { modulusLength: 2048 })
-      : generateKeyPairSync('ec', { namedCurve: 'P-256' });
+    keyType === 'rsa' ? generateKeyPairSync('rsa', { modulusLength: 2048 }) : generateKeyPairSync('ec', { namedCurve: 'P-256' });
   const spki = publicKey.export({ type: 'spki', format: 'der' });
   const isCA = !opts.issuer && opts.isCA === true;
 
@@ -133,9 +138,11 @@ export function generateSelfSignedCertificate(opts: SelfSignedOptions): { certPe
   const issuer = opts.issuer ? issuerFields(new X509Certificate(opts.issuer.certPem).raw) : undefined;
   const signer: KeyObject = opts.issuer ? createPrivateKey(opts.issuer.keyPem) : privateKey;
   const sigAlg =
-    signer.asymmetricKeyType === 'rsa' ? seq(oid(OID.sha256WithRSA), NULL) // RFC 4055 §5: NULL params
-    : signer.asymmetricKeyType === 'ec' ? seq(oid(OID.ecdsaWithSHA256)) // RFC 5758 §3.2: params absent
-    : undefined;
+    signer.asymmetricKeyType === 'rsa'
+      ? seq(oid(OID.sha256WithRSA), NULL) // RFC 4055 §5: NULL params
+      : signer.asymmetricKeyType === 'ec'
+        ? seq(oid(OID.ecdsaWithSHA256)) // RFC 5758 §3.2: params absent
+        : undefined;
   if (!sigAlg) throw new Error(`unsupported issuer key type: ${signer.asymmetricKeyType ?? 'unknown'}`);
 
   const serial = randomBytes(16);
@@ -148,8 +155,7 @@ export function generateSelfSignedCertificate(opts: SelfSignedOptions): { certPe
   // §4.2.1.3 keyUsage named bits: digitalSignature(0) keyEncipherment(2) keyCertSign(5)
   const ku = 0x80 | (keyType === 'rsa' ? 0x20 : 0) | (isCA ? 0x04 : 0);
   const unused = 31 - Math.clz32(ku & -ku); // DER: trailing zero bits are dropped
-  const ext = (id: string, critical: boolean, value: Buffer): Buffer =>
-    seq(oid(id), ...(critical ? [bool(true)] : []), octets(value)); // §4.1: Extension
+  const ext = (id: string, critical: boolean, value: Buffer): Buffer => seq(oid(id), ...(critical ? [bool(true)] : []), octets(value)); // §4.1: Extension
   const akid = issuer ? issuer.keyId : keyId(spki);
   const extensions = [
     ext(OID.subjectAltName, false, seq(...(opts.dnsNames ?? [opts.commonName]).map((n) => ctx(2, Buffer.from(n, 'ascii'), false)))), // §4.2.1.6 dNSName [2]
@@ -160,7 +166,8 @@ export function generateSelfSignedCertificate(opts: SelfSignedOptions): { certPe
     ...(akid ? [ext(OID.authorityKeyIdentifier, false, seq(ctx(0, akid, false)))] : []), // §4.2.1.1
   ];
 
-  const tbs = seq( // §4.1.2 TBSCertificate
+  const tbs = seq(
+    // §4.1.2 TBSCertificate
     ctx(0, uint(Buffer.from([2]))), // version v3
     uint(serial),
     sigAlg,

@@ -29,7 +29,10 @@ export interface PeerGatewayOptions {
   log(level: 'info' | 'warn' | 'error', msg: string, fields?: Record<string, unknown>): void;
 }
 
-export interface PeerGateway { address: AddressInfo; close(): Promise<void> }
+export interface PeerGateway {
+  address: AddressInfo;
+  close(): Promise<void>;
+}
 
 const header = (v: string | string[] | undefined) => (typeof v === 'string' ? v : undefined);
 /** Connections from peer tunnels (each holds a small keep-alive pool); beyond this a peer is refused. */
@@ -51,31 +54,50 @@ export async function startPeerGateway(o: PeerGatewayOptions): Promise<PeerGatew
     previous = current;
   });
 
-  const server = https.createServer({ cert: o.tls.certPem, key: o.tls.keyPem, minVersion: 'TLSv1.2', headersTimeout: 20_000, requestTimeout: 300_000, keepAliveTimeout: 75_000, maxHeaderSize: 16_384 }, (req, res) => {
-    const id = header(req.headers[BACKEND_HEADER]) ?? '';
-    verifyPeerToken(header(req.headers[PEER_TOKEN_HEADER]), { trust: o.trust, audience: o.cluster, backend: id }).then(() => {
-      const backend = backends.get(id);
-      if (backend === undefined) return answer(res, 404, `no backend ${id} in this cluster's table`, 'PORTICO_PEER_NO_BACKEND');
-      if (backend.endpoints.length === 0) return answer(res, 503, `backend ${id} has no ready endpoint here`, 'PORTICO_PEER_NO_ENDPOINTS');
-      const first = balancer.start(backend);
-      const n = backend.endpoints.length;
-      const headers = relayedHeaders(req.rawHeaders);
-      const targets = Array.from({ length: n }, (_, k) => ({ dispatcher: pools.get(backend.endpoints[(first + k) % n]!), headers }));
-      new Relay(req, res, o.stats, targets).start();
-    }, (err: unknown) => {
-      o.stats.refused++;
-      const e = err instanceof PeerTokenError ? err : new PeerTokenError('PORTICO_PEER_TOKEN_INVALID', String(err));
-      o.log('warn', `peer gateway refused a request: ${e.message}`, { code: e.code, backend: id, from: req.socket.remoteAddress });
-      // The connection ends with the answer: an unauthenticated client neither keeps it nor sends a body into it.
-      res.shouldKeepAlive = false;
-      answer(res, e.code === 'PORTICO_PEER_TOKEN_SCOPE' ? 403 : 401, e.message, e.code);
-      res.once('finish', () => req.socket.destroySoon());
-    });
-  });
+  const server = https.createServer(
+    {
+      cert: o.tls.certPem,
+      key: o.tls.keyPem,
+      minVersion: 'TLSv1.2',
+      headersTimeout: 20_000,
+      requestTimeout: 300_000,
+      keepAliveTimeout: 75_000,
+      maxHeaderSize: 16_384,
+    },
+    (req, res) => {
+      const id = header(req.headers[BACKEND_HEADER]) ?? '';
+      verifyPeerToken(header(req.headers[PEER_TOKEN_HEADER]), { trust: o.trust, audience: o.cluster, backend: id }).then(
+        () => {
+          const backend = backends.get(id);
+          if (backend === undefined) return answer(res, 404, `no backend ${id} in this cluster's table`, 'PORTICO_PEER_NO_BACKEND');
+          if (backend.endpoints.length === 0)
+            return answer(res, 503, `backend ${id} has no ready endpoint here`, 'PORTICO_PEER_NO_ENDPOINTS');
+          const first = balancer.start(backend);
+          const n = backend.endpoints.length;
+          const headers = relayedHeaders(req.rawHeaders);
+          const targets = Array.from({ length: n }, (_, k) => ({ dispatcher: pools.get(backend.endpoints[(first + k) % n]!), headers }));
+          new Relay(req, res, o.stats, targets).start();
+        },
+        (err: unknown) => {
+          o.stats.refused++;
+          const e = err instanceof PeerTokenError ? err : new PeerTokenError('PORTICO_PEER_TOKEN_INVALID', String(err));
+          o.log('warn', `peer gateway refused a request: ${e.message}`, { code: e.code, backend: id, from: req.socket.remoteAddress });
+          // The connection ends with the answer: an unauthenticated client neither keeps it nor sends a body into it.
+          res.shouldKeepAlive = false;
+          answer(res, e.code === 'PORTICO_PEER_TOKEN_SCOPE' ? 403 : 401, e.message, e.code);
+          res.once('finish', () => req.socket.destroySoon());
+        },
+      );
+    },
+  );
   server.maxConnections = MAX_CONNECTIONS;
   await new Promise<void>((resolve, reject) => server.once('error', reject).listen(o.listen.port, o.listen.host, () => resolve()));
   const address = server.address() as AddressInfo;
-  o.log('info', 'peer gateway listening', { address: `${address.address}:${address.port}`, cluster: o.cluster, trusts: [...o.trust.keys()] });
+  o.log('info', 'peer gateway listening', {
+    address: `${address.address}:${address.port}`,
+    cluster: o.cluster,
+    trusts: [...o.trust.keys()],
+  });
   return {
     address,
     async close() {

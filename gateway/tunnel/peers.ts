@@ -33,10 +33,16 @@ export class Peers {
       // gateway's) and reconnects whenever it changes: requests carry PEER_SERVERNAME instead, and the connector
       // verifies the gateway's certificate against the configured URL's host, whatever the request says.
       const connector = buildConnector({ timeout: timeouts.connectMs, ...(ca === undefined ? {} : { ca }), minVersion: 'TLSv1.2' });
-      this.pools.set(name, new Pool(p.url, {
-        connect: (opts, cb) => connector({ ...opts, servername: undefined }, cb),
-        headersTimeout: timeouts.headersMs, bodyTimeout: timeouts.bodyMs, keepAliveTimeout: 4_000, pipelining: 1,
-      }));
+      this.pools.set(
+        name,
+        new Pool(p.url, {
+          connect: (opts, cb) => connector({ ...opts, servername: undefined }, cb),
+          headersTimeout: timeouts.headersMs,
+          bodyTimeout: timeouts.bodyMs,
+          keepAliveTimeout: 4_000,
+          pipelining: 1,
+        }),
+      );
     }
   }
 
@@ -48,7 +54,11 @@ export class Peers {
     const k = `${peer}\n${backend}`;
     const cached = this.tokens.get(k);
     if (cached !== undefined && cached.until > Date.now()) return cached.token;
-    const token = await signPeerToken(this.key, { iss: this.cluster, aud: peer, bk: [backend] }, Math.min(TOKEN_TTL_SECONDS, MAX_TTL_SECONDS));
+    const token = await signPeerToken(
+      this.key,
+      { iss: this.cluster, aud: peer, bk: [backend] },
+      Math.min(TOKEN_TTL_SECONDS, MAX_TTL_SECONDS),
+    );
     if (this.tokens.size > 10_000) this.tokens.clear(); // bounded: backends × peers, far below this
     this.tokens.set(k, { token, until: Date.now() + TOKEN_TTL_SECONDS * 1000 - REUSE_MARGIN_MS });
     return token;

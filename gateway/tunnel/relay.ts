@@ -25,7 +25,12 @@ export const newStats = (): TunnelStats => ({ relayed: 0, upgrades: 0, refused: 
 
 export function answer(res: http.ServerResponse, status: number, reason: string, code: string): void {
   const body = `${status} ${reason}\n`;
-  res.writeHead(status, { server: SERVER_NAME, 'content-type': 'text/plain; charset=utf-8', 'content-length': Buffer.byteLength(body), [ERROR_HEADER]: code });
+  res.writeHead(status, {
+    server: SERVER_NAME,
+    'content-type': 'text/plain; charset=utf-8',
+    'content-length': Buffer.byteLength(body),
+    [ERROR_HEADER]: code,
+  });
   res.end(body);
 }
 
@@ -61,7 +66,16 @@ export class Relay implements Dispatcher.DispatchHandler {
 
   start(): void {
     const t = this.targets[this.k]!;
-    t.dispatcher.dispatch({ path: this.req.url ?? '/', method: this.req.method ?? 'GET', headers: t.headers, body: this.body, ...(t.servername === undefined ? {} : { servername: t.servername }) }, this);
+    t.dispatcher.dispatch(
+      {
+        path: this.req.url ?? '/',
+        method: this.req.method ?? 'GET',
+        headers: t.headers,
+        body: this.body,
+        ...(t.servername === undefined ? {} : { servername: t.servername }),
+      },
+      this,
+    );
   }
 
   onConnect(abort: (err?: Error) => void): void {
@@ -115,7 +129,8 @@ export class Relay implements Dispatcher.DispatchHandler {
     }
     this.done = true;
     // Before any response: tell the caller what happened, in the words it would have seen itself.
-    if (d.action === 'answer') return answer(this.res, d.status, 'upstream failed', String((err as { code?: unknown }).code ?? 'PORTICO_TUNNEL_UPSTREAM'));
+    if (d.action === 'answer')
+      return answer(this.res, d.status, 'upstream failed', String((err as { code?: unknown }).code ?? 'PORTICO_TUNNEL_UPSTREAM'));
     this.res.destroy(err);
   }
 }

@@ -11,4 +11,3 @@ export function relayedHeaders(raw: readonly string[], extra: readonly string[] 
   for (const h of extra) out.push(h);
   return out;
 }
-

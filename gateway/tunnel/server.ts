@@ -14,7 +14,17 @@ import type { Endpoint } from '../table/schema.ts';
 import { UpstreamPools, type UpstreamTimeouts } from '../proxy/pools.ts';
 import { answer, newStats, Relay, type TunnelStats } from './relay.ts';
 import { PEER_SERVERNAME, type Peers } from './peers.ts';
-import { allowedEndpoints, BACKEND_HEADER, ENDPOINT_HEADER, ERROR_HEADER, isBackendId, parseEndpoint, PEER_HEADER, PEER_TOKEN_HEADER, type TunnelAddress } from '../table/tunnel-protocol.ts';
+import {
+  allowedEndpoints,
+  BACKEND_HEADER,
+  ENDPOINT_HEADER,
+  ERROR_HEADER,
+  isBackendId,
+  parseEndpoint,
+  PEER_HEADER,
+  PEER_TOKEN_HEADER,
+  type TunnelAddress,
+} from '../table/tunnel-protocol.ts';
 import { relayedHeaders } from './relayed-headers.ts';
 
 export interface TunnelOptions {
@@ -49,7 +59,8 @@ export async function startTunnel(o: TunnelOptions): Promise<Tunnel> {
     const raw = headers[ENDPOINT_HEADER];
     const ep = parseEndpoint(typeof raw === 'string' ? raw : undefined);
     if (ep === null) return { refused: `missing or malformed ${ENDPOINT_HEADER} header`, status: 400 };
-    if (!allowed.has(ep.key) && !previous.has(ep.key)) return { refused: `${ep.key} is not an endpoint of the verified table`, status: 403 };
+    if (!allowed.has(ep.key) && !previous.has(ep.key))
+      return { refused: `${ep.key} is not an endpoint of the verified table`, status: 403 };
     return { endpoint: { address: ep.address, port: ep.port, zone: null } };
   };
 
@@ -63,24 +74,38 @@ export async function startTunnel(o: TunnelOptions): Promise<Tunnel> {
       answer(res, status, why, code);
     };
     if (pool === undefined) return refuse(403, `${JSON.stringify(peer)} is not a configured peer cluster`, 'PORTICO_TUNNEL_UNKNOWN_PEER');
-    if (typeof backend !== 'string' || !isBackendId(backend)) return refuse(400, `missing or malformed ${BACKEND_HEADER} header`, 'PORTICO_TUNNEL_BAD_REQUEST');
-    o.peers!.token(peer, backend).then((token) => {
-      new Relay(req, res, stats, [{ dispatcher: pool, headers: relayedHeaders(req.rawHeaders, [PEER_TOKEN_HEADER, token, BACKEND_HEADER, backend]), servername: PEER_SERVERNAME, peer: true }]).start();
-    }, (err: Error) => answer(res, 500, `cannot sign a peer token: ${err.message}`, 'PORTICO_TUNNEL_TOKEN'));
+    if (typeof backend !== 'string' || !isBackendId(backend))
+      return refuse(400, `missing or malformed ${BACKEND_HEADER} header`, 'PORTICO_TUNNEL_BAD_REQUEST');
+    o.peers!.token(peer, backend).then(
+      (token) => {
+        new Relay(req, res, stats, [
+          {
+            dispatcher: pool,
+            headers: relayedHeaders(req.rawHeaders, [PEER_TOKEN_HEADER, token, BACKEND_HEADER, backend]),
+            servername: PEER_SERVERNAME,
+            peer: true,
+          },
+        ]).start();
+      },
+      (err: Error) => answer(res, 500, `cannot sign a peer token: ${err.message}`, 'PORTICO_TUNNEL_TOKEN'),
+    );
   };
 
-  const server = http.createServer({ keepAliveTimeout: 75_000, headersTimeout: 20_000, requestTimeout: 0, maxHeaderSize: 16_384 }, (req, res) => {
-    const peer = req.headers[PEER_HEADER];
-    if (typeof peer === 'string') return toPeer(req, res, peer);
-    const t = target(req.headers);
-    if ('refused' in t) {
-      stats.refused++;
-      o.log('warn', `tunnel refused a request: ${t.refused}`);
-      req.resume();
-      return answer(res, t.status, t.refused, t.status === 403 ? 'PORTICO_TUNNEL_DENIED' : 'PORTICO_TUNNEL_BAD_REQUEST');
-    }
-    new Relay(req, res, stats, [{ dispatcher: pools.get(t.endpoint), headers: relayedHeaders(req.rawHeaders) }]).start();
-  });
+  const server = http.createServer(
+    { keepAliveTimeout: 75_000, headersTimeout: 20_000, requestTimeout: 0, maxHeaderSize: 16_384 },
+    (req, res) => {
+      const peer = req.headers[PEER_HEADER];
+      if (typeof peer === 'string') return toPeer(req, res, peer);
+      const t = target(req.headers);
+      if ('refused' in t) {
+        stats.refused++;
+        o.log('warn', `tunnel refused a request: ${t.refused}`);
+        req.resume();
+        return answer(res, t.status, t.refused, t.status === 403 ? 'PORTICO_TUNNEL_DENIED' : 'PORTICO_TUNNEL_BAD_REQUEST');
+      }
+      new Relay(req, res, stats, [{ dispatcher: pools.get(t.endpoint), headers: relayedHeaders(req.rawHeaders) }]).start();
+    },
+  );
 
   server.on('upgrade', (req: http.IncomingMessage, socket: Duplex, head: Buffer) => {
     socket.on('error', () => socket.destroy());
@@ -88,9 +113,12 @@ export async function startTunnel(o: TunnelOptions): Promise<Tunnel> {
     if ('refused' in t) {
       stats.refused++;
       o.log('warn', `tunnel refused an upgrade: ${t.refused}`);
-      return socket.end(`HTTP/1.1 ${t.status} Refused\r\nconnection: close\r\ncontent-length: 0\r\n${ERROR_HEADER}: ${t.status === 403 ? 'PORTICO_TUNNEL_DENIED' : 'PORTICO_TUNNEL_BAD_REQUEST'}\r\n\r\n`);
+      return socket.end(
+        `HTTP/1.1 ${t.status} Refused\r\nconnection: close\r\ncontent-length: 0\r\n${ERROR_HEADER}: ${t.status === 403 ? 'PORTICO_TUNNEL_DENIED' : 'PORTICO_TUNNEL_BAD_REQUEST'}\r\n\r\n`,
+      );
     }
-    pools.get(t.endpoint).dispatch({ path: req.url ?? '/', method: 'GET', headers: relayedHeaders(req.rawHeaders), upgrade: req.headers.upgrade ?? 'websocket' },
+    pools.get(t.endpoint).dispatch(
+      { path: req.url ?? '/', method: 'GET', headers: relayedHeaders(req.rawHeaders), upgrade: req.headers.upgrade ?? 'websocket' },
       new UpgradeAttempt(socket, head, req.headers.upgrade ?? 'websocket', {
         upgraded: () => void stats.upgrades++,
         failed(err) {
@@ -99,7 +127,8 @@ export async function startTunnel(o: TunnelOptions): Promise<Tunnel> {
           const code = String((err as { code?: unknown }).code ?? 'PORTICO_TUNNEL_UPSTREAM');
           socket.end(`HTTP/1.1 502 Bad Gateway\r\nconnection: close\r\ncontent-length: 0\r\n${ERROR_HEADER}: ${code}\r\n\r\n`);
         },
-      }));
+      }),
+    );
   });
 
   let address: string;
@@ -117,7 +146,8 @@ export async function startTunnel(o: TunnelOptions): Promise<Tunnel> {
   }
   o.log('info', 'tunnel listening', { address });
   return {
-    address, stats,
+    address,
+    stats,
     async close() {
       await new Promise<void>((resolve) => {
         server.close(() => resolve());

@@ -14,10 +14,21 @@ export class ValuesDocError extends Error {
   readonly code = 'PORTICO_VALUES_DOC';
 }
 
-interface Row { key: string; value: string; doc: string }
+interface Row {
+  key: string;
+  value: string;
+  doc: string;
+}
 
 // The last paragraph only: a comment block separated by a blank line (the file's header) is not the key's.
-const clean = (c: string | null | undefined) => (c ?? '').split(/\n\s*\n/).at(-1)!.split('\n').map((l) => l.trim()).filter(Boolean).join(' ');
+const clean = (c: string | null | undefined) =>
+  (c ?? '')
+    .split(/\n\s*\n/)
+    .at(-1)!
+    .split('\n')
+    .map((l) => l.trim())
+    .filter(Boolean)
+    .join(' ');
 const cell = (s: string) => s.replace(/\|/g, '\\|');
 
 function walk(node: Node | null, prefix: string, inherited: string, rows: Row[]): void {
@@ -43,7 +54,11 @@ export function valuesReference(valuesYaml: string): string {
   const d = parseDocument(valuesYaml);
   const rows: Row[] = [];
   walk(d.contents, '', '', rows);
-  return ['| value | default | meaning |', '|---|---|---|', ...rows.map((r) => `| \`${r.key}\` | \`${cell(r.value)}\` | ${cell(r.doc)} |`)].join('\n');
+  return [
+    '| value | default | meaning |',
+    '|---|---|---|',
+    ...rows.map((r) => `| \`${r.key}\` | \`${cell(r.value)}\` | ${cell(r.doc)} |`),
+  ].join('\n');
 }
 
 /** The README with its values reference section replaced by `table`. */

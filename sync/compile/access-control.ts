@@ -73,6 +73,8 @@ export function guardOf(key: string, value: unknown): UnenforcedGuard | null {
 
 export function unenforcedMessage(g: UnenforcedGuard): string {
   const where = g.scope === 'hosts' ? "every route of this Ingress's hosts answers" : 'the routes of this Ingress answer';
-  const why = g.key.endsWith('snippet') ? 'is never supported (snippets inject raw configuration text into the proxy)' : 'is not enforced by Portico yet';
+  const why = g.key.endsWith('snippet')
+    ? 'is never supported (snippets inject raw configuration text into the proxy)'
+    : 'is not enforced by Portico yet';
   return `annotation ${JSON.stringify(g.key)} guards access and ${why}, so ${where} 503 (fail closed) instead of serving without the guard`;
 }

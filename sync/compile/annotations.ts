@@ -57,7 +57,12 @@ export const SUPPORTED_ANNOTATIONS: readonly AnySpec[] = [
 
 const SUPPORTED_KEYS: ReadonlySet<string> = new Set(SUPPORTED_ANNOTATIONS.map((s) => s.key));
 
-function applySpec<K extends keyof IngressAnnotations>(spec: AnnotationSpec<K>, raw: unknown, out: IngressAnnotations, problems: AnnotationProblem[]): void {
+function applySpec<K extends keyof IngressAnnotations>(
+  spec: AnnotationSpec<K>,
+  raw: unknown,
+  out: IngressAnnotations,
+  problems: AnnotationProblem[],
+): void {
   const value = typeof raw === 'string' ? spec.parse(raw) : undefined;
   if (value === undefined) {
     problems.push({
@@ -71,7 +76,10 @@ function applySpec<K extends keyof IngressAnnotations>(spec: AnnotationSpec<K>, 
 
 function unsupported(key: string): AnnotationProblem | null {
   if (key.startsWith(PORTICO_PREFIX)) {
-    return { code: 'UnknownAnnotation', message: `annotation ${JSON.stringify(key)} is not a Portico annotation (supported: ${[...SUPPORTED_KEYS].filter((k) => k.startsWith(PORTICO_PREFIX)).join(', ')}); it is ignored` };
+    return {
+      code: 'UnknownAnnotation',
+      message: `annotation ${JSON.stringify(key)} is not a Portico annotation (supported: ${[...SUPPORTED_KEYS].filter((k) => k.startsWith(PORTICO_PREFIX)).join(', ')}); it is ignored`,
+    };
   }
   if (key.startsWith(NGINX_PREFIX)) {
     if (key.endsWith('snippet')) {
@@ -80,7 +88,10 @@ function unsupported(key: string): AnnotationProblem | null {
         message: `annotation ${JSON.stringify(key)} is ignored: snippets are never supported, because they inject raw configuration text into the proxy`,
       };
     }
-    return { code: 'UnsupportedAnnotation', message: `annotation ${JSON.stringify(key)} is an ingress-nginx annotation that Portico does not implement; it is ignored` };
+    return {
+      code: 'UnsupportedAnnotation',
+      message: `annotation ${JSON.stringify(key)} is an ingress-nginx annotation that Portico does not implement; it is ignored`,
+    };
   }
   return null;
 }
@@ -100,7 +111,8 @@ export function parseAnnotations(annotations: Fields): ParsedAnnotations {
   const problems: AnnotationProblem[] = [];
   const unenforced: UnenforcedGuard[] = [];
   for (const spec of SUPPORTED_ANNOTATIONS) {
-    if (Object.hasOwn(annotations, spec.key)) applySpec<keyof IngressAnnotations>(spec as AnnotationSpec<keyof IngressAnnotations>, annotations[spec.key], values, problems);
+    if (Object.hasOwn(annotations, spec.key))
+      applySpec<keyof IngressAnnotations>(spec as AnnotationSpec<keyof IngressAnnotations>, annotations[spec.key], values, problems);
   }
   for (const key of Object.keys(annotations).sort(compareStrings)) {
     if (SUPPORTED_KEYS.has(key)) continue;

@@ -26,7 +26,7 @@ const isPort = (v: unknown): v is number => typeof v === 'number' && Number.isIn
 
 function describePorts(ports: readonly Fields[]): string {
   if (ports.length === 0) return 'it has no ports';
-  return 'it has ' + ports.map((p) => (typeof p.name === 'string' && p.name !== '' ? `${String(p.port)} (${JSON.stringify(p.name)})` : String(p.port))).join(', ');
+  return `it has ${ports.map((p) => (typeof p.name === 'string' && p.name !== '' ? `${String(p.port)} (${JSON.stringify(p.name)})` : String(p.port))).join(', ')}`;
 }
 
 /** Ready endpoints of the slices for one Service port, deduplicated by address and port, and how many
@@ -37,7 +37,9 @@ function endpointsFor(slices: readonly ObjectInfo[], portName: string): { ready:
   for (const s of slices) {
     const slice = fields(s.raw);
     if (slice.addressType !== 'IPv4' && slice.addressType !== 'IPv6') continue; // FQDN slices are not routable addresses
-    const port = items(slice.ports).map(fields).find((p) => (text(p.name) ?? '') === portName);
+    const port = items(slice.ports)
+      .map(fields)
+      .find((p) => (text(p.name) ?? '') === portName);
     if (port === undefined || !isPort(port.port)) continue;
     const family = slice.addressType === 'IPv4' ? 4 : 6;
     for (const e of items(slice.endpoints)) {
@@ -45,7 +47,8 @@ function endpointsFor(slices: readonly ObjectInfo[], portName: string): { ready:
       const address = text(items(ep.addresses)[0]);
       if (address === undefined || isIP(address) !== family) continue;
       const key = `${address} ${port.port}`;
-      if (fields(ep.conditions).ready === false) notReady.add(key); // nil means ready (EndpointConditions API docs)
+      if (fields(ep.conditions).ready === false)
+        notReady.add(key); // nil means ready (EndpointConditions API docs)
       else if (!out.has(key)) out.set(key, { address, port: port.port, zone: text(ep.zone) ?? null });
     }
   }
@@ -53,25 +56,49 @@ function endpointsFor(slices: readonly ObjectInfo[], portName: string): { ready:
   return { ready: [...out.values()], notReady: notReady.size };
 }
 
-function resolveService(ref: BackendRef, services: ReadonlyMap<string, ObjectInfo>, slicesByService: ReadonlyMap<string, ObjectInfo[]>): Resolution {
-  const backend: Backend = { id: ref.id, service: { namespace: ref.namespace, name: ref.service, port: ref.port }, endpoints: [], notReady: 0 };
+function resolveService(
+  ref: BackendRef,
+  services: ReadonlyMap<string, ObjectInfo>,
+  slicesByService: ReadonlyMap<string, ObjectInfo[]>,
+): Resolution {
+  const backend: Backend = {
+    id: ref.id,
+    service: { namespace: ref.namespace, name: ref.service, port: ref.port },
+    endpoints: [],
+    notReady: 0,
+  };
   const key = `${ref.namespace}/${ref.service}`;
   const svc = services.get(key);
   if (svc === undefined) {
-    return { backend, problem: { code: 'ServiceNotFound', message: `Service ${JSON.stringify(ref.service)} not found in namespace ${JSON.stringify(ref.namespace)}; backend ${ref.id} has no endpoints and answers 503` } };
+    return {
+      backend,
+      problem: {
+        code: 'ServiceNotFound',
+        message: `Service ${JSON.stringify(ref.service)} not found in namespace ${JSON.stringify(ref.namespace)}; backend ${ref.id} has no endpoints and answers 503`,
+      },
+    };
   }
   const spec = fields(fields(svc.raw).spec);
   if (spec.type === 'ExternalName') {
     return {
       backend,
-      problem: { code: 'ServiceTypeUnsupported', message: `Service ${key} is of type ExternalName (${JSON.stringify(text(spec.externalName) ?? '')}), which Portico does not route to; backend ${ref.id} answers 503` },
+      problem: {
+        code: 'ServiceTypeUnsupported',
+        message: `Service ${key} is of type ExternalName (${JSON.stringify(text(spec.externalName) ?? '')}), which Portico does not route to; backend ${ref.id} answers 503`,
+      },
     };
   }
   const ports = items(spec.ports).map(fields);
   const port = typeof ref.port === 'number' ? ports.find((p) => p.port === ref.port) : ports.find((p) => p.name === ref.port);
   if (port === undefined) {
     const which = typeof ref.port === 'number' ? `port ${ref.port}` : `port named ${JSON.stringify(ref.port)}`;
-    return { backend, problem: { code: 'ServicePortNotFound', message: `Service ${key} has no ${which} (${describePorts(ports)}); backend ${ref.id} answers 503` } };
+    return {
+      backend,
+      problem: {
+        code: 'ServicePortNotFound',
+        message: `Service ${key} has no ${which} (${describePorts(ports)}); backend ${ref.id} answers 503`,
+      },
+    };
   }
   const found = endpointsFor(slicesByService.get(key) ?? [], text(port.name) ?? '');
   backend.endpoints = found.ready;
@@ -104,8 +131,19 @@ export function backendResolver(services: readonly unknown[], endpointSlices: re
         r = resolveService(ref, svcIndex, sliceIndex);
       } catch (e) {
         // Unreachable with the defensive readers above; kept so a malformed Service can never fail the table.
-        const backend: Backend = { id: ref.id, service: { namespace: ref.namespace, name: ref.service, port: ref.port }, endpoints: [], notReady: 0 };
-        r = { backend, problem: { code: 'InvalidObject', message: `Service ${ref.namespace}/${ref.service} could not be read (${errorText(e)}); backend ${ref.id} answers 503` } };
+        const backend: Backend = {
+          id: ref.id,
+          service: { namespace: ref.namespace, name: ref.service, port: ref.port },
+          endpoints: [],
+          notReady: 0,
+        };
+        r = {
+          backend,
+          problem: {
+            code: 'InvalidObject',
+            message: `Service ${ref.namespace}/${ref.service} could not be read (${errorText(e)}); backend ${ref.id} answers 503`,
+          },
+        };
       }
       memo.set(ref.id, r);
     }

@@ -5,7 +5,13 @@ import { precedenceReason, refId } from './objects.ts';
 import type { HostBuild, ReportFor, TlsCandidate } from './routes.ts';
 import { coversHost, type LoadedCertificate, type SecretLoader } from './tls.ts';
 
-function candidateCert(plan: IngressPlan, host: string, secretName: string | null, load: SecretLoader, reportFor: ReportFor): LoadedCertificate | null {
+function candidateCert(
+  plan: IngressPlan,
+  host: string,
+  secretName: string | null,
+  load: SecretLoader,
+  reportFor: ReportFor,
+): LoadedCertificate | null {
   if (secretName === null) return null; // TLS without a Secret: the worker's default certificate, by design
   const r = load(plan.ref.namespace, secretName);
   if (!r.ok) {
@@ -14,7 +20,10 @@ function candidateCert(plan: IngressPlan, host: string, secretName: string | nul
   }
   if (!coversHost(r.cert, host)) {
     const names = r.cert.info.dnsNames.length > 0 ? r.cert.info.dnsNames.join(', ') : 'none';
-    reportFor(plan)('CertificateHostMismatch', `the certificate in Secret ${r.cert.info.id} (DNS names: ${names}) does not cover host ${JSON.stringify(host)}; the default certificate is served for it`);
+    reportFor(plan)(
+      'CertificateHostMismatch',
+      `the certificate in Secret ${r.cert.info.id} (DNS names: ${names}) does not cover host ${JSON.stringify(host)}; the default certificate is served for it`,
+    );
     return null;
   }
   return r.cert;
@@ -22,7 +31,12 @@ function candidateCert(plan: IngressPlan, host: string, secretName: string | nul
 
 /** Collects each plan's TLS hosts as candidates on the host entries. Only hosts that the same Ingress has
  * rules for are affected (as ingress-nginx does); TLS alone never creates a host entry. */
-function collectCandidates(plans: readonly IngressPlan[], hosts: ReadonlyMap<string, HostBuild>, load: SecretLoader, reportFor: ReportFor): void {
+function collectCandidates(
+  plans: readonly IngressPlan[],
+  hosts: ReadonlyMap<string, HostBuild>,
+  load: SecretLoader,
+  reportFor: ReportFor,
+): void {
   for (const plan of plans) {
     const report = reportFor(plan);
     const first = new Map<string, { secretName: string | null; where: string }>();
@@ -30,13 +44,19 @@ function collectCandidates(plans: readonly IngressPlan[], hosts: ReadonlyMap<str
       for (const host of tls.hosts ?? plan.hosts) {
         const h = plan.hosts.includes(host) ? hosts.get(host) : undefined;
         if (h === undefined) {
-          report('TLSHostWithoutRule', `${tls.where} lists host ${JSON.stringify(host)}, which no rule of this Ingress serves; TLS is not configured for it by this Ingress`);
+          report(
+            'TLSHostWithoutRule',
+            `${tls.where} lists host ${JSON.stringify(host)}, which no rule of this Ingress serves; TLS is not configured for it by this Ingress`,
+          );
           continue;
         }
         const prev = first.get(host);
         if (prev !== undefined) {
           if (prev.secretName !== tls.secretName) {
-            report('DuplicateRule', `${tls.where} gives host ${JSON.stringify(host)} Secret ${JSON.stringify(tls.secretName ?? '')}, but ${prev.where} already gives it ${JSON.stringify(prev.secretName ?? '')}; the first one is used`);
+            report(
+              'DuplicateRule',
+              `${tls.where} gives host ${JSON.stringify(host)} Secret ${JSON.stringify(tls.secretName ?? '')}, but ${prev.where} already gives it ${JSON.stringify(prev.secretName ?? '')}; the first one is used`,
+            );
           }
           continue;
         }
@@ -66,7 +86,12 @@ function pickCertificate(h: HostBuild, reportFor: ReportFor): TlsCandidate | nul
 
 /** Host → certificate: undefined when the host has no TLS, null when it has TLS with the default
  * certificate. */
-export function applyTls(plans: readonly IngressPlan[], hosts: ReadonlyMap<string, HostBuild>, load: SecretLoader, reportFor: ReportFor): Map<string, LoadedCertificate | null> {
+export function applyTls(
+  plans: readonly IngressPlan[],
+  hosts: ReadonlyMap<string, HostBuild>,
+  load: SecretLoader,
+  reportFor: ReportFor,
+): Map<string, LoadedCertificate | null> {
   collectCandidates(plans, hosts, load, reportFor);
   const out = new Map<string, LoadedCertificate | null>();
   for (const h of hosts.values()) {

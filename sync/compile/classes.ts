@@ -30,7 +30,10 @@ export function classSelector(ingressClasses: readonly unknown[], options: Compi
     if (controller !== options.controller) continue;
     if (cls.annotations[DEFAULT_CLASS_ANNOTATION] === 'true') haveDefault = true;
     if (cls.name === undefined) {
-      reporter(sink, 'IngressClass', { namespace: '', name: '' })('InvalidObject', `an IngressClass of controller ${JSON.stringify(options.controller)} has no metadata.name; Ingresses cannot select it by name`);
+      reporter(sink, 'IngressClass', { namespace: '', name: '' })(
+        'InvalidObject',
+        `an IngressClass of controller ${JSON.stringify(options.controller)} has no metadata.name; Ingresses cannot select it by name`,
+      );
     } else {
       ours.add(cls.name);
     }

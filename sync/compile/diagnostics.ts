@@ -8,7 +8,11 @@ export type ObjectKind = Diagnostic['object']['kind'];
 export type Severity = Diagnostic['severity'];
 
 /** Codes that describe a harmless or expected state rather than a mistake in an object. */
-const INFO_CODES: ReadonlySet<DiagnosticCode> = new Set<DiagnosticCode>(['NoReadyEndpoints', 'DefaultBackendConflict', 'TLSHostWithoutRule']);
+const INFO_CODES: ReadonlySet<DiagnosticCode> = new Set<DiagnosticCode>([
+  'NoReadyEndpoints',
+  'DefaultBackendConflict',
+  'TLSHostWithoutRule',
+]);
 
 export function severityOf(code: DiagnosticCode): Severity {
   return INFO_CODES.has(code) ? 'Info' : 'Warning';

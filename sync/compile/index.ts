@@ -19,7 +19,11 @@ export type { ClusterObjects, CompileOptions, CompileResult, Diagnostic } from '
 export { DEFAULT_COMPILE_OPTIONS } from './types.ts';
 
 /** Plans every Ingress of our class, oldest first; `accepted` are the ones of our class with a name. */
-function planIngresses(ingresses: readonly unknown[], isOurs: ClassSelector, sink: Diagnostic[]): { plans: IngressPlan[]; accepted: ObjectRef[] } {
+function planIngresses(
+  ingresses: readonly unknown[],
+  isOurs: ClassSelector,
+  sink: Diagnostic[],
+): { plans: IngressPlan[]; accepted: ObjectRef[] } {
   const plans: IngressPlan[] = [];
   const accepted: ObjectRef[] = [];
   for (const info of ingresses.map(objectInfo).sort(compareByAge)) {
@@ -34,7 +38,9 @@ function planIngresses(ingresses: readonly unknown[], isOurs: ClassSelector, sin
     }
     if (!ours) continue;
     if (info.namespace === undefined || info.name === undefined) {
-      const missing = [info.namespace === undefined ? 'metadata.namespace' : '', info.name === undefined ? 'metadata.name' : ''].filter(Boolean).join(' and ');
+      const missing = [info.namespace === undefined ? 'metadata.namespace' : '', info.name === undefined ? 'metadata.name' : '']
+        .filter(Boolean)
+        .join(' and ');
       sink.push(diagnostic('InvalidObject', 'Ingress', ref, `Ingress has no ${missing}; it is skipped`));
       continue;
     }
@@ -49,7 +55,10 @@ function planIngresses(ingresses: readonly unknown[], isOurs: ClassSelector, sin
     }
   }
   accepted.sort((a, b) => compareStrings(a.namespace, b.namespace) || compareStrings(a.name, b.name));
-  return { plans, accepted: accepted.filter((r, i) => i === 0 || accepted[i - 1]!.namespace !== r.namespace || accepted[i - 1]!.name !== r.name) };
+  return {
+    plans,
+    accepted: accepted.filter((r, i) => i === 0 || accepted[i - 1]!.namespace !== r.namespace || accepted[i - 1]!.name !== r.name),
+  };
 }
 
 /** Problems with the Services an Ingress references, reported on that Ingress (including references that
@@ -85,7 +94,12 @@ function failClosed(owner: IngressPlan | null, onHost: readonly string[] = []): 
   return keys.size === 0 ? undefined : [...keys].sort(compareStrings);
 }
 
-function buildHost(h: HostBuild, tls: Map<string, { info: CertificateInfo } | null>, guards: ReadonlyMap<string, string[]>, use: (ref: BackendRef) => string): HostRoutes {
+function buildHost(
+  h: HostBuild,
+  tls: Map<string, { info: CertificateInfo } | null>,
+  guards: ReadonlyMap<string, string[]>,
+  use: (ref: BackendRef) => string,
+): HostRoutes {
   const hasTls = tls.has(h.host);
   const onHost = guards.get(h.host);
   const routes: Route[] = [...h.routes.values()].map(({ path, owner }) => {

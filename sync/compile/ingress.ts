@@ -65,7 +65,8 @@ const PATH_TYPES: Readonly<Record<string, PathType>> = {
 // What the apiserver accepts for an Ingress backend (and what keeps backend ids `ns/service:port`
 // unambiguous: no "/" or ":" in a name, and a port name can never look like a port number).
 const SERVICE_NAME = /^[a-z]([-a-z0-9]{0,61}[a-z0-9])?$/;
-const isPortName = (n: string): boolean => n.length <= 15 && /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/.test(n) && /[a-z]/.test(n) && !n.includes('--');
+const isPortName = (n: string): boolean =>
+  n.length <= 15 && /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/.test(n) && /[a-z]/.test(n) && !n.includes('--');
 
 /** A list field: missing reads as empty; any other non-list is reported and read as empty. */
 function listField(v: unknown, where: string, report: Report): readonly unknown[] {
@@ -81,7 +82,10 @@ export function parseBackend(v: unknown, namespace: string, where: string, repor
   if (hasResource) {
     const r = fields(b.resource);
     const what = `${text(r.kind) ?? '?'} ${JSON.stringify(text(r.name) ?? '')}`;
-    report('InvalidBackend', `${where} is a resource backend (${what})${hasService ? ' and also names a service' : ''}; Portico only routes to Services, so it is skipped`);
+    report(
+      'InvalidBackend',
+      `${where} is a resource backend (${what})${hasService ? ' and also names a service' : ''}; Portico only routes to Services, so it is skipped`,
+    );
     return null;
   }
   if (!hasService) {
@@ -99,7 +103,10 @@ export function parseBackend(v: unknown, namespace: string, where: string, repor
   const hasName = port.name !== undefined && port.name !== null && port.name !== '';
   let p: number | string;
   if (hasNumber && hasName) {
-    report('InvalidBackend', `${where}.service.port sets both number ${show(port.number)} and name ${show(port.name)}; exactly one is allowed, so it is skipped`);
+    report(
+      'InvalidBackend',
+      `${where}.service.port sets both number ${show(port.number)} and name ${show(port.name)}; exactly one is allowed, so it is skipped`,
+    );
     return null;
   } else if (hasNumber) {
     const n = port.number;
@@ -110,7 +117,10 @@ export function parseBackend(v: unknown, namespace: string, where: string, repor
     p = n;
   } else if (hasName) {
     if (typeof port.name !== 'string' || !isPortName(port.name)) {
-      report('InvalidBackend', `${where}.service.port.name is ${show(port.name)}, not a port name (an IANA service name: up to 15 of a-z, 0-9 and "-", with a letter); it is skipped`);
+      report(
+        'InvalidBackend',
+        `${where}.service.port.name is ${show(port.name)}, not a port name (an IANA service name: up to 15 of a-z, 0-9 and "-", with a letter); it is skipped`,
+      );
       return null;
     }
     p = port.name;
@@ -125,7 +135,10 @@ export function parseBackend(v: unknown, namespace: string, where: string, repor
 function parseHost(v: unknown, where: string, what: string, report: Report): string | undefined {
   const h = typeof v === 'string' ? v.toLowerCase() : undefined;
   if (h === undefined || !isValidRuleHost(h)) {
-    report('InvalidHost', `${where} ${show(v)} is not a valid host (an RFC 1123 DNS name or a one-label wildcard such as "*.example.com"; no IP addresses); ${what}`);
+    report(
+      'InvalidHost',
+      `${where} ${show(v)} is not a valid host (an RFC 1123 DNS name or a one-label wildcard such as "*.example.com"; no IP addresses); ${what}`,
+    );
     return undefined;
   }
   return h;
@@ -203,5 +216,15 @@ export function planIngress(info: ObjectInfo, report: Report): IngressPlan {
   const hasDefault = spec.defaultBackend !== undefined && spec.defaultBackend !== null;
   const defaultBackend = hasDefault ? parseBackend(spec.defaultBackend, namespace, 'spec.defaultBackend', report) : null;
   const tls = listField(spec.tls, 'spec.tls', report).map((t, i) => parseTls(t, `spec.tls[${i}]`, report));
-  return { info, ref, hosts, paths, defaultBackend, tls, sslRedirect: values.sslRedirect, clusterWeight: values.clusterWeight, guards: unenforced };
+  return {
+    info,
+    ref,
+    hosts,
+    paths,
+    defaultBackend,
+    tls,
+    sslRedirect: values.sslRedirect,
+    clusterWeight: values.clusterWeight,
+    guards: unenforced,
+  };
 }

@@ -9,7 +9,6 @@ export type Fields = Readonly<Record<string, unknown>>;
 
 const NO_FIELDS: Fields = Object.freeze({});
 
-
 /** The fields of an object, or none when the value is not an object. */
 export function fields(v: unknown): Fields {
   return isRecord(v) ? v : NO_FIELDS;
@@ -38,11 +37,11 @@ export function compareStrings(a: string, b: string): number {
 export function show(v: unknown): string {
   let s: string;
   try {
-    s = v === undefined ? 'undefined' : JSON.stringify(v) ?? String(v);
+    s = v === undefined ? 'undefined' : (JSON.stringify(v) ?? String(v));
   } catch {
     s = String(v);
   }
-  return s.length > 120 ? s.slice(0, 117) + '...' : s;
+  return s.length > 120 ? `${s.slice(0, 117)}...` : s;
 }
 
 export function errorText(e: unknown): string {

@@ -56,7 +56,10 @@ export function mergeRoutes(plans: readonly IngressPlan[], reportFor: ReportFor)
       } else if (won.owner === plan) {
         report('DuplicateRule', `${describe(path)} repeats ${won.path.where}; the first one is used`);
       } else {
-        report('RouteConflict', `${describe(path)} is ignored: Ingress ${refId(won.owner.ref)} already routes it (${won.path.where}) and takes precedence because ${precedenceReason(won.owner.info, plan.info)}`);
+        report(
+          'RouteConflict',
+          `${describe(path)} is ignored: Ingress ${refId(won.owner.ref)} already routes it (${won.path.where}) and takes precedence because ${precedenceReason(won.owner.info, plan.info)}`,
+        );
       }
     }
   }
@@ -65,14 +68,20 @@ export function mergeRoutes(plans: readonly IngressPlan[], reportFor: ReportFor)
 
 /** The table's default backend: the oldest Ingress's spec.defaultBackend. The others are told where
  * theirs is still used (as the fallback of their own hosts). */
-export function pickDefaultBackend(plans: readonly IngressPlan[], hosts: ReadonlyMap<string, HostBuild>, reportFor: ReportFor): { ref: BackendRef; owner: IngressPlan } | null {
+export function pickDefaultBackend(
+  plans: readonly IngressPlan[],
+  hosts: ReadonlyMap<string, HostBuild>,
+  reportFor: ReportFor,
+): { ref: BackendRef; owner: IngressPlan } | null {
   const withDefault = plans.filter((p) => p.defaultBackend !== null);
   const winner = withDefault[0];
   if (winner === undefined || winner.defaultBackend === null) return null;
   for (const plan of withDefault.slice(1)) {
     const mine = plan.defaultBackend;
     if (mine === null || mine.id === winner.defaultBackend.id) continue;
-    const fallbackFor = plan.hosts.filter((h) => hosts.get(h)?.fallback?.id === mine.id).map((h) => (h === '' ? '(no host)' : JSON.stringify(h)));
+    const fallbackFor = plan.hosts
+      .filter((h) => hosts.get(h)?.fallback?.id === mine.id)
+      .map((h) => (h === '' ? '(no host)' : JSON.stringify(h)));
     const still = fallbackFor.length > 0 ? `it is still the fallback for unmatched paths of ${fallbackFor.join(', ')}` : 'it is not used';
     reportFor(plan)(
       'DefaultBackendConflict',

@@ -77,7 +77,8 @@ function loadSecret(secret: ObjectInfo, id: string): SecretLoad {
   if (crt === null || key === null) {
     const missing = [crt === null ? 'tls.crt' : '', key === null ? 'tls.key' : ''].filter(Boolean).join(' and ');
     const type = typeof s.type === 'string' ? s.type : '(none)';
-    const what = type === TLS_SECRET_TYPE ? `has no ${missing}` : `is of type ${JSON.stringify(type)}, not ${TLS_SECRET_TYPE}, and has no ${missing}`;
+    const what =
+      type === TLS_SECRET_TYPE ? `has no ${missing}` : `is of type ${JSON.stringify(type)}, not ${TLS_SECRET_TYPE}, and has no ${missing}`;
     return { ok: false, code: 'SecretInvalid', message: `Secret ${id} ${what}; the default certificate is used` };
   }
   if ('error' in crt || 'error' in key) {
@@ -85,21 +86,38 @@ function loadSecret(secret: ObjectInfo, id: string): SecretLoad {
     return { ok: false, code: 'SecretInvalid', message: `Secret ${id}: ${err}; the default certificate is used` };
   }
   const leaf = CERT_BLOCK.exec(crt.value);
-  if (leaf === null) return { ok: false, code: 'SecretInvalid', message: `Secret ${id}: tls.crt contains no PEM certificate; the default certificate is used` };
+  if (leaf === null)
+    return {
+      ok: false,
+      code: 'SecretInvalid',
+      message: `Secret ${id}: tls.crt contains no PEM certificate; the default certificate is used`,
+    };
   let x509: X509Certificate;
   try {
     x509 = new X509Certificate(leaf[0]);
   } catch (e) {
-    return { ok: false, code: 'SecretInvalid', message: `Secret ${id}: tls.crt could not be parsed (${errorText(e)}); the default certificate is used` };
+    return {
+      ok: false,
+      code: 'SecretInvalid',
+      message: `Secret ${id}: tls.crt could not be parsed (${errorText(e)}); the default certificate is used`,
+    };
   }
   let matches: boolean;
   try {
     matches = x509.checkPrivateKey(createPrivateKey(key.value));
   } catch (e) {
-    return { ok: false, code: 'SecretInvalid', message: `Secret ${id}: tls.key could not be parsed (${errorText(e)}); the default certificate is used` };
+    return {
+      ok: false,
+      code: 'SecretInvalid',
+      message: `Secret ${id}: tls.key could not be parsed (${errorText(e)}); the default certificate is used`,
+    };
   }
   if (!matches) {
-    return { ok: false, code: 'CertificateKeyMismatch', message: `Secret ${id}: tls.key is not the private key of the certificate in tls.crt; the default certificate is used` };
+    return {
+      ok: false,
+      code: 'CertificateKeyMismatch',
+      message: `Secret ${id}: tls.key is not the private key of the certificate in tls.crt; the default certificate is used`,
+    };
   }
   const san = sanDnsNames(x509.subjectAltName);
   const cn = commonName(x509.subject);
@@ -128,12 +146,20 @@ export function secretLoader(secrets: readonly unknown[]): SecretLoader {
     if (r === undefined) {
       const secret = index.get(id);
       if (secret === undefined) {
-        r = { ok: false, code: 'SecretNotFound', message: `Secret ${JSON.stringify(name)} not found in namespace ${JSON.stringify(namespace)}; the default certificate is used` };
+        r = {
+          ok: false,
+          code: 'SecretNotFound',
+          message: `Secret ${JSON.stringify(name)} not found in namespace ${JSON.stringify(namespace)}; the default certificate is used`,
+        };
       } else {
         try {
           r = loadSecret(secret, id);
         } catch (e) {
-          r = { ok: false, code: 'SecretInvalid', message: `Secret ${id} could not be read (${errorText(e)}); the default certificate is used` };
+          r = {
+            ok: false,
+            code: 'SecretInvalid',
+            message: `Secret ${id} could not be read (${errorText(e)}); the default certificate is used`,
+          };
         }
       }
       memo.set(id, r);

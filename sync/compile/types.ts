@@ -15,14 +15,27 @@ export interface ObjectMeta {
   annotations?: Record<string, string>;
 }
 
-export interface ServiceBackendPort { number?: number; name?: string }
+export interface ServiceBackendPort {
+  number?: number;
+  name?: string;
+}
 export interface IngressBackend {
   service?: { name?: string; port?: ServiceBackendPort };
   resource?: { apiGroup?: string; kind?: string; name?: string };
 }
-export interface HTTPIngressPath { path?: string; pathType?: string; backend?: IngressBackend }
-export interface IngressRule { host?: string; http?: { paths?: HTTPIngressPath[] } }
-export interface IngressTLS { hosts?: string[]; secretName?: string }
+export interface HTTPIngressPath {
+  path?: string;
+  pathType?: string;
+  backend?: IngressBackend;
+}
+export interface IngressRule {
+  host?: string;
+  http?: { paths?: HTTPIngressPath[] };
+}
+export interface IngressTLS {
+  hosts?: string[];
+  secretName?: string;
+}
 export interface Ingress {
   apiVersion?: string;
   kind?: 'Ingress';
@@ -37,7 +50,12 @@ export interface IngressClass {
   spec?: { controller?: string };
 }
 
-export interface ServicePort { name?: string; port?: number; targetPort?: number | string; protocol?: string }
+export interface ServicePort {
+  name?: string;
+  port?: number;
+  targetPort?: number | string;
+  protocol?: string;
+}
 export interface Service {
   apiVersion?: string;
   kind?: 'Service';

@@ -37,12 +37,19 @@ const API_CONCURRENCY = 8;
 
 async function runLimited(jobs: readonly (() => Promise<void>)[], limit: number): Promise<void> {
   let next = 0;
-  await Promise.all(Array.from({ length: Math.min(limit, jobs.length) }, async () => {
-    while (next < jobs.length) await jobs[next++]!();
-  }));
+  await Promise.all(
+    Array.from({ length: Math.min(limit, jobs.length) }, async () => {
+      while (next < jobs.length) await jobs[next++]!();
+    }),
+  );
 }
 
-export interface AgentStats { fullCompiles: number; endpointCompiles: number; lastCompileMs: number; apiWriteErrors: number }
+export interface AgentStats {
+  fullCompiles: number;
+  endpointCompiles: number;
+  lastCompileMs: number;
+  apiWriteErrors: number;
+}
 
 export class KubeAgent {
   readonly watch: ClusterWatch;
@@ -57,7 +64,9 @@ export class KubeAgent {
   private quiet: NodeJS.Timeout | null = null;
   private deadline: NodeJS.Timeout | null = null;
   /** Passes never overlap; changes during one get one more pass right after it. */
-  private readonly passes = new SingleFlight(() => this.pass().catch((err: unknown) => this.o.log('error', `sync pass failed: ${(err as Error).message}`)));
+  private readonly passes = new SingleFlight(() =>
+    this.pass().catch((err: unknown) => this.o.log('error', `sync pass failed: ${(err as Error).message}`)),
+  );
   private apiPending: { result: CompileResult; ingresses: readonly Ingress[] } | null = null;
   private apiRunning = false;
   readonly stats: AgentStats = { fullCompiles: 0, endpointCompiles: 0, lastCompileMs: 0, apiWriteErrors: 0 };
@@ -65,13 +74,20 @@ export class KubeAgent {
   constructor(private readonly o: AgentOptions) {
     this.rest = new KubeRest(o.kc);
     this.watch = new ClusterWatch(o.kc, {
-      onChange: (k) => this.changed(k), log: o.log,
-      ...(o.secretLabelSelector ? { secretLabelSelector: o.secretLabelSelector } : {}), ...(o.rewatchMs ? { rewatchMs: o.rewatchMs } : {}),
+      onChange: (k) => this.changed(k),
+      log: o.log,
+      ...(o.secretLabelSelector ? { secretLabelSelector: o.secretLabelSelector } : {}),
+      ...(o.rewatchMs ? { rewatchMs: o.rewatchMs } : {}),
     });
     const duration = o.lease.durationSeconds ?? 15;
     this.elector = new LeaderElector(this.rest, {
-      namespace: o.lease.namespace, name: o.lease.name, identity: o.identity, leaseDurationSeconds: duration,
-      renewDeadlineMs: (duration * 1000 * 2) / 3, retryMs: Math.max(500, (duration * 1000) / 7), log: o.log,
+      namespace: o.lease.namespace,
+      name: o.lease.name,
+      identity: o.identity,
+      leaseDurationSeconds: duration,
+      renewDeadlineMs: (duration * 1000 * 2) / 3,
+      retryMs: Math.max(500, (duration * 1000) / 7),
+      log: o.log,
       onStartedLeading: () => {
         this.emitted.clear(); // a new leader re-announces; the API dedups nothing, but this happens rarely
         this.kick(true);
@@ -96,7 +112,12 @@ export class KubeAgent {
 
   private counts(): Record<string, number> {
     const s = this.watch.snapshot();
-    return { ingresses: s.ingresses.length, services: s.services.length, endpointSlices: s.endpointSlices.length, secrets: s.secrets.length };
+    return {
+      ingresses: s.ingresses.length,
+      services: s.services.length,
+      endpointSlices: s.endpointSlices.length,
+      secrets: s.secrets.length,
+    };
   }
 
   private changed(kind: Kind): void {
@@ -155,11 +176,19 @@ export class KubeAgent {
         for (const uid of this.emitted.keys()) if (!uids.has(uid)) this.emitted.delete(uid);
         const seen = new Set([...this.emitted.values()].flatMap((x) => [...x]));
         const jobs: (() => Promise<void>)[] = [
-          ...statusChanges(ings, r.accepted, desiredStatus(this.o.publishAddresses), this.wasOurs).map((c) => () => writeStatus(this.rest, c).catch((err: Error) => this.apiError('status', err))),
-          ...dueEvents(r, ings, seen, controller).map((e) => () => emitEvent(this.rest, e, this.o.identity).then(() => {
-            const uid = e.ingress.metadata?.uid ?? '';
-            (this.emitted.get(uid) ?? this.emitted.set(uid, new Set()).get(uid)!).add(e.key);
-          }, (err: Error) => this.apiError('event', err))),
+          ...statusChanges(ings, r.accepted, desiredStatus(this.o.publishAddresses), this.wasOurs).map(
+            (c) => () => writeStatus(this.rest, c).catch((err: Error) => this.apiError('status', err)),
+          ),
+          ...dueEvents(r, ings, seen, controller).map(
+            (e) => () =>
+              emitEvent(this.rest, e, this.o.identity).then(
+                () => {
+                  const uid = e.ingress.metadata?.uid ?? '';
+                  (this.emitted.get(uid) ?? this.emitted.set(uid, new Set()).get(uid)!).add(e.key);
+                },
+                (err: Error) => this.apiError('event', err),
+              ),
+          ),
         ];
         this.wasOurs = new Set(r.accepted.map((a) => `${a.namespace}/${a.name}`));
         await runLimited(jobs, API_CONCURRENCY);

@@ -14,7 +14,12 @@ export interface PlannedEvent {
 }
 
 /** Events that are due, given what was already emitted (`seen`). Pure. */
-export function dueEvents(result: CompileResult, ingresses: readonly Ingress[], seen: ReadonlySet<string>, controller: string): PlannedEvent[] {
+export function dueEvents(
+  result: CompileResult,
+  ingresses: readonly Ingress[],
+  seen: ReadonlySet<string>,
+  controller: string,
+): PlannedEvent[] {
   const byRef = new Map(ingresses.map((i) => [`${i.metadata?.namespace}/${i.metadata?.name}`, i] as const));
   const out: PlannedEvent[] = [];
   for (const r of result.accepted) {
@@ -22,7 +27,8 @@ export function dueEvents(result: CompileResult, ingresses: readonly Ingress[], 
     if (ing === undefined) continue;
     const gen = (ing.metadata as { generation?: number } | undefined)?.generation ?? 0;
     const key = `${ing.metadata?.uid}/sync/${gen}`;
-    if (!seen.has(key)) out.push({ ingress: ing, type: 'Normal', reason: 'Sync', message: `Accepted by ${controller} (generation ${gen})`, key });
+    if (!seen.has(key))
+      out.push({ ingress: ing, type: 'Normal', reason: 'Sync', message: `Accepted by ${controller} (generation ${gen})`, key });
   }
   for (const d of result.diagnostics) {
     if (d.object.kind !== 'Ingress' || d.severity !== 'Warning') continue;
@@ -40,11 +46,25 @@ export async function emitEvent(rest: KubeRest, e: PlannedEvent, instance: strin
   const m = e.ingress.metadata ?? {};
   const now = rfc3339(new Date());
   await rest.request('POST', `/api/v1/namespaces/${encodeURIComponent(m.namespace ?? 'default')}/events`, {
-    apiVersion: 'v1', kind: 'Event',
+    apiVersion: 'v1',
+    kind: 'Event',
     metadata: { generateName: `${m.name}.`, namespace: m.namespace },
-    involvedObject: { apiVersion: 'networking.k8s.io/v1', kind: 'Ingress', name: m.name, namespace: m.namespace, uid: m.uid, resourceVersion: (m as { resourceVersion?: string }).resourceVersion },
-    type: e.type, reason: e.reason, message: e.message.slice(0, 1024),
-    source: { component: 'portico-sync' }, reportingComponent: 'portico.dev/sync', reportingInstance: instance.slice(0, 128),
-    firstTimestamp: now, lastTimestamp: now, count: 1,
+    involvedObject: {
+      apiVersion: 'networking.k8s.io/v1',
+      kind: 'Ingress',
+      name: m.name,
+      namespace: m.namespace,
+      uid: m.uid,
+      resourceVersion: (m as { resourceVersion?: string }).resourceVersion,
+    },
+    type: e.type,
+    reason: e.reason,
+    message: e.message.slice(0, 1024),
+    source: { component: 'portico-sync' },
+    reportingComponent: 'portico.dev/sync',
+    reportingInstance: instance.slice(0, 128),
+    firstTimestamp: now,
+    lastTimestamp: now,
+    count: 1,
   });
 }

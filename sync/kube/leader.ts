@@ -22,7 +22,13 @@ export interface LeaderOptions {
 
 interface Lease {
   metadata: { name: string; namespace: string; resourceVersion?: string };
-  spec: { holderIdentity?: string | null; leaseDurationSeconds?: number; acquireTime?: string; renewTime?: string; leaseTransitions?: number };
+  spec: {
+    holderIdentity?: string | null;
+    leaseDurationSeconds?: number;
+    acquireTime?: string;
+    renewTime?: string;
+    leaseTransitions?: number;
+  };
 }
 
 /** MicroTime: RFC 3339 with exactly six fractional digits. */
@@ -38,7 +44,10 @@ export class LeaderElector {
   private stopped = false;
   private inFlight: Promise<void> | null = null;
 
-  constructor(private readonly rest: KubeRest, private readonly o: LeaderOptions) {}
+  constructor(
+    private readonly rest: KubeRest,
+    private readonly o: LeaderOptions,
+  ) {}
 
   private get path(): string {
     return `/apis/coordination.k8s.io/v1/namespaces/${encodeURIComponent(this.o.namespace)}/leases`;
@@ -77,9 +86,12 @@ export class LeaderElector {
   /** Steps down at attemptAt + renewDeadline unless a later attempt succeeds first. */
   private armDeadline(attemptAt: number): void {
     if (this.deadline !== null) clearTimeout(this.deadline);
-    this.deadline = setTimeout(() => {
-      if (this.leading) this.stepDown(`no renewal within ${this.o.renewDeadlineMs} ms${this.lastError ? ` (${this.lastError})` : ''}`);
-    }, Math.max(0, attemptAt + this.o.renewDeadlineMs - Date.now()));
+    this.deadline = setTimeout(
+      () => {
+        if (this.leading) this.stepDown(`no renewal within ${this.o.renewDeadlineMs} ms${this.lastError ? ` (${this.lastError})` : ''}`);
+      },
+      Math.max(0, attemptAt + this.o.renewDeadlineMs - Date.now()),
+    );
   }
 
   private stepDown(why: string): void {
@@ -96,8 +108,19 @@ export class LeaderElector {
       lease = await this.rest.request<Lease>('GET', `${this.path}/${encodeURIComponent(this.o.name)}`, undefined, undefined, timeoutMs);
     } catch (err) {
       if (!(err instanceof KubeApiError) || err.status !== 404) throw err;
-      const spec = { holderIdentity: this.o.identity, leaseDurationSeconds: this.o.leaseDurationSeconds, acquireTime: microTime(now), renewTime: microTime(now), leaseTransitions: 0 };
-      return this.write('POST', this.path, { apiVersion: 'coordination.k8s.io/v1', kind: 'Lease', metadata: { name: this.o.name, namespace: this.o.namespace }, spec }, timeoutMs);
+      const spec = {
+        holderIdentity: this.o.identity,
+        leaseDurationSeconds: this.o.leaseDurationSeconds,
+        acquireTime: microTime(now),
+        renewTime: microTime(now),
+        leaseTransitions: 0,
+      };
+      return this.write(
+        'POST',
+        this.path,
+        { apiVersion: 'coordination.k8s.io/v1', kind: 'Lease', metadata: { name: this.o.name, namespace: this.o.namespace }, spec },
+        timeoutMs,
+      );
     }
     const s = lease.spec;
     const record = `${s.holderIdentity ?? ''}|${s.renewTime ?? ''}`;
@@ -108,8 +131,19 @@ export class LeaderElector {
     if (!mine && !expired) return false;
     const spec = mine
       ? { ...s, renewTime: microTime(now), leaseDurationSeconds: this.o.leaseDurationSeconds }
-      : { holderIdentity: this.o.identity, leaseDurationSeconds: this.o.leaseDurationSeconds, acquireTime: microTime(now), renewTime: microTime(now), leaseTransitions: (s.leaseTransitions ?? 0) + 1 };
-    return this.write('PUT', `${this.path}/${encodeURIComponent(this.o.name)}`, { apiVersion: 'coordination.k8s.io/v1', kind: 'Lease', metadata: lease.metadata, spec }, timeoutMs);
+      : {
+          holderIdentity: this.o.identity,
+          leaseDurationSeconds: this.o.leaseDurationSeconds,
+          acquireTime: microTime(now),
+          renewTime: microTime(now),
+          leaseTransitions: (s.leaseTransitions ?? 0) + 1,
+        };
+    return this.write(
+      'PUT',
+      `${this.path}/${encodeURIComponent(this.o.name)}`,
+      { apiVersion: 'coordination.k8s.io/v1', kind: 'Lease', metadata: lease.metadata, spec },
+      timeoutMs,
+    );
   }
 
   /** false when someone else wrote first (409 Conflict, or 422 when two creates race). */
@@ -135,7 +169,9 @@ export class LeaderElector {
       const lease = await this.rest.request<Lease>('GET', `${this.path}/${encodeURIComponent(this.o.name)}`);
       if (lease.spec.holderIdentity === this.o.identity) {
         await this.rest.request('PUT', `${this.path}/${encodeURIComponent(this.o.name)}`, {
-          apiVersion: 'coordination.k8s.io/v1', kind: 'Lease', metadata: lease.metadata,
+          apiVersion: 'coordination.k8s.io/v1',
+          kind: 'Lease',
+          metadata: lease.metadata,
           spec: { ...lease.spec, holderIdentity: null, renewTime: microTime(new Date(0)) },
         });
       }

@@ -6,7 +6,12 @@ import type { KubeConfig } from '@kubernetes/client-node';
 import { PorticoError } from '../../gateway/table/portico-error.ts';
 
 export class KubeApiError extends PorticoError {
-  constructor(readonly status: number, readonly method: string, readonly path: string, readonly body: string) {
+  constructor(
+    readonly status: number,
+    readonly method: string,
+    readonly path: string,
+    readonly body: string,
+  ) {
     super(`${method} ${path}: HTTP ${status}${body ? `: ${body.slice(0, 300)}` : ''}`);
   }
   get code(): string {
@@ -16,15 +21,27 @@ export class KubeApiError extends PorticoError {
 
 export class KubeRest {
   private readonly base: URL;
-  constructor(private readonly kc: KubeConfig, private readonly timeoutMs = 10_000) {
+  constructor(
+    private readonly kc: KubeConfig,
+    private readonly timeoutMs = 10_000,
+  ) {
     const cluster = kc.getCurrentCluster();
     if (cluster === null) throw new Error('kubeconfig has no current cluster');
     this.base = new URL(cluster.server);
   }
 
-  async request<T>(method: 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE', path: string, body?: unknown, contentType = 'application/json', timeoutMs = this.timeoutMs): Promise<T> {
+  async request<T>(
+    method: 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE',
+    path: string,
+    body?: unknown,
+    contentType = 'application/json',
+    timeoutMs = this.timeoutMs,
+  ): Promise<T> {
     const opts: https.RequestOptions = {
-      method, host: this.base.hostname, port: this.base.port || 443, path: (this.base.pathname.replace(/\/$/, '')) + path,
+      method,
+      host: this.base.hostname,
+      port: this.base.port || 443,
+      path: this.base.pathname.replace(/\/$/, '') + path,
       headers: { accept: 'application/json', ...(body === undefined ? {} : { 'content-type': contentType }) },
     };
     await this.kc.applyToHTTPSOptions(opts);

@@ -1,7 +1,16 @@
 // The agent's view of the cluster: one informer per kind (list, then watch), a store of plain-JSON copies
 // of the objects, and a callback per change. An informer that stops on an error is restarted with backoff
 // (client-node 1.4 informers stop for good after any error but 410). I/O lives here, never in the compiler.
-import { CoreV1Api, DiscoveryV1Api, ListWatch, NetworkingV1Api, Watch, type KubeConfig, type KubernetesListObject, type KubernetesObject } from '@kubernetes/client-node';
+import {
+  CoreV1Api,
+  DiscoveryV1Api,
+  ListWatch,
+  NetworkingV1Api,
+  Watch,
+  type KubeConfig,
+  type KubernetesListObject,
+  type KubernetesObject,
+} from '@kubernetes/client-node';
 import type { ClusterObjects } from '../compile/types.ts';
 
 export type Kind = 'Ingress' | 'IngressClass' | 'Service' | 'EndpointSlice' | 'Secret';
@@ -51,7 +60,10 @@ export class ClusterWatch {
   restarts = 0;
   rewatches = 0;
 
-  constructor(kc: KubeConfig, private readonly o: WatchOptions) {
+  constructor(
+    kc: KubeConfig,
+    private readonly o: WatchOptions,
+  ) {
     const net = kc.makeApiClient(NetworkingV1Api);
     const core = kc.makeApiClient(CoreV1Api);
     const disco = kc.makeApiClient(DiscoveryV1Api);
@@ -60,7 +72,18 @@ export class ClusterWatch {
     const make = (kind: Kind, path: string, list: List, labelSelector?: string, fieldSelector?: string): Source => {
       let onSynced = (): void => {};
       const whenSynced = new Promise<void>((resolve) => (onSynced = resolve));
-      return { kind, informer: new ListWatch<KubernetesObject>(path, watch, list, false, labelSelector, fieldSelector), store: new Map(), synced: false, onSynced, whenSynced, failures: 0, lastErrorAt: 0, restart: null, closing: false };
+      return {
+        kind,
+        informer: new ListWatch<KubernetesObject>(path, watch, list, false, labelSelector, fieldSelector),
+        store: new Map(),
+        synced: false,
+        onSynced,
+        whenSynced,
+        failures: 0,
+        lastErrorAt: 0,
+        restart: null,
+        closing: false,
+      };
     };
     const tls = 'type=kubernetes.io/tls';
     const labels = o.secretLabelSelector || undefined;
@@ -68,8 +91,18 @@ export class ClusterWatch {
       make('IngressClass', '/apis/networking.k8s.io/v1/ingressclasses', () => net.listIngressClass() as ReturnType<List>),
       make('Ingress', '/apis/networking.k8s.io/v1/ingresses', () => net.listIngressForAllNamespaces() as ReturnType<List>),
       make('Service', '/api/v1/services', () => core.listServiceForAllNamespaces() as ReturnType<List>),
-      make('EndpointSlice', '/apis/discovery.k8s.io/v1/endpointslices', () => disco.listEndpointSliceForAllNamespaces() as ReturnType<List>),
-      make('Secret', '/api/v1/secrets', () => core.listSecretForAllNamespaces({ fieldSelector: tls, ...(labels ? { labelSelector: labels } : {}) }) as ReturnType<List>, labels, tls),
+      make(
+        'EndpointSlice',
+        '/apis/discovery.k8s.io/v1/endpointslices',
+        () => disco.listEndpointSliceForAllNamespaces() as ReturnType<List>,
+      ),
+      make(
+        'Secret',
+        '/api/v1/secrets',
+        () => core.listSecretForAllNamespaces({ fieldSelector: tls, ...(labels ? { labelSelector: labels } : {}) }) as ReturnType<List>,
+        labels,
+        tls,
+      ),
     ];
     for (const s of this.sources) {
       const put = (obj: KubernetesObject): void => {
@@ -93,10 +126,12 @@ export class ClusterWatch {
 
   /** Resolves once every informer has listed successfully (the first table must see everything). */
   async start(): Promise<void> {
-    await Promise.all(this.sources.map(async (s) => {
-      await this.run(s);
-      await s.whenSynced;
-    }));
+    await Promise.all(
+      this.sources.map(async (s) => {
+        await this.run(s);
+        await s.whenSynced;
+      }),
+    );
     this.rewatchTimer = setInterval(() => void this.rewatch(), this.o.rewatchMs ?? 300_000);
   }
 
@@ -146,7 +181,13 @@ export class ClusterWatch {
   /** Plain-JSON objects as the compiler takes them. */
   snapshot(): ClusterObjects {
     const of = (kind: Kind) => [...this.sources.find((s) => s.kind === kind)!.store.values()] as never[];
-    return { ingresses: of('Ingress'), ingressClasses: of('IngressClass'), services: of('Service'), endpointSlices: of('EndpointSlice'), secrets: of('Secret') };
+    return {
+      ingresses: of('Ingress'),
+      ingressClasses: of('IngressClass'),
+      services: of('Service'),
+      endpointSlices: of('EndpointSlice'),
+      secrets: of('Secret'),
+    };
   }
 
   async stop(): Promise<void> {

@@ -38,8 +38,15 @@ export class PublishLoop {
   private heldVersion: string | null = null;
 
   constructor(private readonly o: PublishLoopOptions) {
-    this.redis = new Redis(o.url, { ...o.credentials, lazyConnect: true, enableOfflineQueue: false, maxRetriesPerRequest: 1, connectTimeout: 2_000, commandTimeout: 10_000,
-      retryStrategy: (n: number) => Math.min(100 * 2 ** Math.min(n, 6), 5_000) });
+    this.redis = new Redis(o.url, {
+      ...o.credentials,
+      lazyConnect: true,
+      enableOfflineQueue: false,
+      maxRetriesPerRequest: 1,
+      connectTimeout: 2_000,
+      commandTimeout: 10_000,
+      retryStrategy: (n: number) => Math.min(100 * 2 ** Math.min(n, 6), 5_000),
+    });
     this.redis.on('error', (err: Error) => {
       if (err.message !== this.lastError) o.log('warn', `redis: ${err.message}`);
       this.lastError = err.message;
@@ -48,9 +55,12 @@ export class PublishLoop {
     this.publisher = new RedisPublisher(this.redis, { cluster: o.cluster, keys: o.keys, history: o.history, publisher: o.publisher });
     this.watchdog = setInterval(() => {
       if (this.redis.status !== 'ready' || this.latest === null) return;
-      this.publisher.current().then((cur) => {
-        if (cur === null || this.published !== this.latest?.table.version) void this.push();
-      }, () => {});
+      this.publisher.current().then(
+        (cur) => {
+          if (cur === null || this.published !== this.latest?.table.version) void this.push();
+        },
+        () => {},
+      );
     }, o.watchdogMs ?? 2_000);
   }
 
@@ -91,7 +101,10 @@ export class PublishLoop {
         this.publishes++;
         this.o.log('info', 'table published', { version: r.pointer.version, seq: r.pointer.seq, cluster: this.o.cluster });
       } else if (r.kind === 'held-by-rollback' && this.heldVersion !== r.version) {
-        this.o.log('info', 'a rollback is in force: not republishing until the objects change', { current: r.current, compiled: r.version });
+        this.o.log('info', 'a rollback is in force: not republishing until the objects change', {
+          current: r.current,
+          compiled: r.version,
+        });
       }
       this.heldVersion = r.kind === 'held-by-rollback' ? r.version : null;
     } catch (err) {

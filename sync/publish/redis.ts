@@ -73,7 +73,10 @@ export class PublishConflictError extends PorticoError {
 
 export class RedisPublisher {
   readonly layout: RedisLayout;
-  constructor(private readonly redis: Redis, private readonly o: PublisherOptions) {
+  constructor(
+    private readonly redis: Redis,
+    private readonly o: PublisherOptions,
+  ) {
     this.layout = redisLayout(o.cluster);
   }
 
@@ -94,21 +97,43 @@ export class RedisPublisher {
     const table = assertValidTable(result.table); // never publish what a worker would refuse
     const cur = await this.current();
     if (cur !== null && cur.version === table.version) return { kind: 'unchanged', version: table.version };
-    if (cur?.rollback !== undefined && cur.rollback.from === table.version) return { kind: 'held-by-rollback', version: table.version, current: cur.version };
+    if (cur?.rollback !== undefined && cur.rollback.from === table.version)
+      return { kind: 'held-by-rollback', version: table.version, current: cur.version };
     // A timestamp-based sequence stays increasing across agent restarts and a Redis that lost its data.
     const seq = Math.max((cur?.seq ?? 0) + 1, Date.now());
     const pointer: CurrentPointer = { version: table.version, seq, publishedAt: new Date().toISOString(), publisher: this.o.publisher };
-    const bundle = await sealBundle(table, result.certificates, { cluster: this.o.cluster, seq, publishedAt: pointer.publishedAt, publisher: pointer.publisher }, this.o.keys);
+    const bundle = await sealBundle(
+      table,
+      result.certificates,
+      { cluster: this.o.cluster, seq, publishedAt: pointer.publishedAt, publisher: pointer.publisher },
+      this.o.keys,
+    );
     const entry: HistoryEntry = {
-      ...pointer, hosts: table.hosts.length, routes: table.hosts.reduce((n, h) => n + h.routes.length, 0),
+      ...pointer,
+      hosts: table.hosts.length,
+      routes: table.hosts.reduce((n, h) => n + h.routes.length, 0),
       diagnostics: result.diagnostics.length,
     };
     const args: (string | Buffer)[] = [
-      table.version, String(seq), JSON.stringify(pointer), JSON.stringify(entry), String(this.o.history), this.layout.prefix,
-      this.layout.channel, bundle.manifest, JSON.stringify(result.diagnostics),
+      table.version,
+      String(seq),
+      JSON.stringify(pointer),
+      JSON.stringify(entry),
+      String(this.o.history),
+      this.layout.prefix,
+      this.layout.channel,
+      bundle.manifest,
+      JSON.stringify(result.diagnostics),
     ];
     for (const [name, bytes] of bundle.parts) args.push(name, Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength));
-    const r = (await this.redis.eval(PUBLISH_LUA, 3, this.layout.current, this.layout.history, this.layout.table(table.version), ...args)) as number;
+    const r = (await this.redis.eval(
+      PUBLISH_LUA,
+      3,
+      this.layout.current,
+      this.layout.history,
+      this.layout.table(table.version),
+      ...args,
+    )) as number;
     if (r === 0) return { kind: 'unchanged', version: table.version };
     if (r === -2) return { kind: 'held-by-rollback', version: table.version, current: cur?.version ?? '?' };
     if (r === -1) throw new PublishConflictError(`a newer version than seq ${seq} is already current in cluster ${this.o.cluster}`);
@@ -151,11 +176,28 @@ export class UnknownVersionError extends PorticoError {
 /** Makes an earlier, already signed version current again: nothing is re-signed. The pointer
  * records who and when and which version it holds back; workers accept its lower sequence number because
  * of that record, and the agent leaves it alone until the cluster's objects change. */
-export async function rollback(redis: Redis, cluster: string, target: HistoryEntry, by: string): Promise<'rolled-back' | 'already-current'> {
+export async function rollback(
+  redis: Redis,
+  cluster: string,
+  target: HistoryEntry,
+  by: string,
+): Promise<'rolled-back' | 'already-current'> {
   const l = redisLayout(cluster);
   const { rollback: _r, ...plain } = target;
   const pointer: CurrentPointer = { version: plain.version, seq: plain.seq, publishedAt: plain.publishedAt, publisher: plain.publisher };
-  const r = (await redis.eval(ROLLBACK_LUA, 3, l.current, l.history, l.table(target.version), target.version, JSON.stringify(pointer), JSON.stringify(plain), l.channel, by, new Date().toISOString())) as number;
+  const r = (await redis.eval(
+    ROLLBACK_LUA,
+    3,
+    l.current,
+    l.history,
+    l.table(target.version),
+    target.version,
+    JSON.stringify(pointer),
+    JSON.stringify(plain),
+    l.channel,
+    by,
+    new Date().toISOString(),
+  )) as number;
   if (r === -1) throw new UnknownVersionError(`version ${target.version} is no longer stored in cluster ${cluster}`);
   return r === 1 ? 'rolled-back' : 'already-current';
 }

@@ -10,8 +10,14 @@ import { runCase, type Case } from './cases.ts';
 const CLS = cls();
 const WEB = app('web');
 const N = 'nginx.ingress.kubernetes.io/';
-const guarded = (annotations: Record<string, string>) => [CLS, ...WEB, ingress('web', { annotations, rules: [rule('foo.com', prefix('/', 'web'))] })];
-const closedRoute = (...names: string[]) => ({ 'foo.com': { routes: [`Prefix "" -> default/web:80 [default/web] closed(${names.join(', ')})`] } });
+const guarded = (annotations: Record<string, string>) => [
+  CLS,
+  ...WEB,
+  ingress('web', { annotations, rules: [rule('foo.com', prefix('/', 'web'))] }),
+];
+const closedRoute = (...names: string[]) => ({
+  'foo.com': { routes: [`Prefix "" -> default/web:80 [default/web] closed(${names.join(', ')})`] },
+});
 const openRoute = { 'foo.com': { routes: ['Prefix "" -> default/web:80 [default/web]'] } };
 
 function table(name: string, cases: Case[]): void {
@@ -71,7 +77,11 @@ table(
         objects: guarded({ [N + name]: v }),
         hosts: closedRoute(name),
         diagnostics: ['AccessControlNotEnforced Ingress default/web'],
-        messages: [new RegExp(`annotation "nginx\\.ingress\\.kubernetes\\.io/${name}" guards access and .*, so the routes of this Ingress answer 503 \\(fail closed\\)`)],
+        messages: [
+          new RegExp(
+            `annotation "nginx\\.ingress\\.kubernetes\\.io/${name}" guards access and .*, so the routes of this Ingress answer 503 \\(fail closed\\)`,
+          ),
+        ],
       }),
     ),
   ),
@@ -79,7 +89,12 @@ table(
 
 table('what is not an access-control annotation', [
   ...['false', 'False', '0'].map(
-    (v): Case => ({ name: `enable-cors: ${JSON.stringify(v)} asks for no CORS policy: open, reported as unsupported`, objects: guarded({ [`${N}enable-cors`]: v }), hosts: openRoute, diagnostics: ['UnsupportedAnnotation Ingress default/web'] }),
+    (v): Case => ({
+      name: `enable-cors: ${JSON.stringify(v)} asks for no CORS policy: open, reported as unsupported`,
+      objects: guarded({ [`${N}enable-cors`]: v }),
+      hosts: openRoute,
+      diagnostics: ['UnsupportedAnnotation Ingress default/web'],
+    }),
   ),
   ...['false', 'true'].map(
     (v): Case => ({
@@ -97,7 +112,11 @@ table('what is not an access-control annotation', [
       diagnostics: ['UnsupportedAnnotation Ingress default/web'],
     }),
   ),
-  { name: 'annotations of other tools that look like guards pass silently', objects: guarded({ 'example.com/auth-url': 'x', 'nginx.org/basic-auth-secret': 'x' }), hosts: openRoute },
+  {
+    name: 'annotations of other tools that look like guards pass silently',
+    objects: guarded({ 'example.com/auth-url': 'x', 'nginx.org/basic-auth-secret': 'x' }),
+    hosts: openRoute,
+  },
 ]);
 
 table('what a guard closes', [
@@ -105,12 +124,25 @@ table('what a guard closes', [
     name: 'several guards on one Ingress: one diagnostic each, the route lists them sorted',
     objects: guarded({ [`${N}limit-rps`]: '5', [`${N}auth-url`]: 'http://auth/', [`${N}whitelist-source-range`]: '10.0.0.0/8' }),
     hosts: closedRoute('auth-url', 'limit-rps', 'whitelist-source-range'),
-    diagnostics: ['AccessControlNotEnforced Ingress default/web', 'AccessControlNotEnforced Ingress default/web', 'AccessControlNotEnforced Ingress default/web'],
+    diagnostics: [
+      'AccessControlNotEnforced Ingress default/web',
+      'AccessControlNotEnforced Ingress default/web',
+      'AccessControlNotEnforced Ingress default/web',
+    ],
   },
   {
     name: 'a route guard closes only its own Ingress: another Ingress on the same host keeps serving',
-    objects: [CLS, ...WEB, ingress('admin', { annotations: { [`${N}auth-url`]: 'http://auth/' }, rules: [rule('foo.com', prefix('/admin', 'web'))] }), ingress('web', { created: 1, rules: [rule('foo.com', prefix('/', 'web'))] })],
-    hosts: { 'foo.com': { routes: ['Prefix "/admin" -> default/web:80 [default/admin] closed(auth-url)', 'Prefix "" -> default/web:80 [default/web]'] } },
+    objects: [
+      CLS,
+      ...WEB,
+      ingress('admin', { annotations: { [`${N}auth-url`]: 'http://auth/' }, rules: [rule('foo.com', prefix('/admin', 'web'))] }),
+      ingress('web', { created: 1, rules: [rule('foo.com', prefix('/', 'web'))] }),
+    ],
+    hosts: {
+      'foo.com': {
+        routes: ['Prefix "/admin" -> default/web:80 [default/admin] closed(auth-url)', 'Prefix "" -> default/web:80 [default/web]'],
+      },
+    },
     diagnostics: ['AccessControlNotEnforced Ingress default/admin'],
   },
   {
@@ -118,26 +150,55 @@ table('what a guard closes', [
     objects: [
       CLS,
       ...WEB,
-      ingress('mtls', { annotations: { [`${N}auth-tls-secret`]: 'default/ca', [`${N}auth-tls-verify-client`]: 'on' }, tls: [tls('cert', 'foo.com')], rules: [rule('foo.com', prefix('/secure', 'web'))] }),
+      ingress('mtls', {
+        annotations: { [`${N}auth-tls-secret`]: 'default/ca', [`${N}auth-tls-verify-client`]: 'on' },
+        tls: [tls('cert', 'foo.com')],
+        rules: [rule('foo.com', prefix('/secure', 'web'))],
+      }),
       ingress('web', { created: 1, rules: [rule('foo.com', prefix('/', 'web')), rule('bar.com', prefix('/', 'web'))] }),
     ],
     hosts: {
       'bar.com': { routes: ['Prefix "" -> default/web:80 [default/web]'] },
       'foo.com': {
         tls: null,
-        routes: ['Prefix "/secure" -> default/web:80 [default/mtls] redirect closed(auth-tls-secret, auth-tls-verify-client)', 'Prefix "" -> default/web:80 [default/web] redirect closed(auth-tls-secret, auth-tls-verify-client)'],
+        routes: [
+          'Prefix "/secure" -> default/web:80 [default/mtls] redirect closed(auth-tls-secret, auth-tls-verify-client)',
+          'Prefix "" -> default/web:80 [default/web] redirect closed(auth-tls-secret, auth-tls-verify-client)',
+        ],
       },
     },
-    diagnostics: ['AccessControlNotEnforced Ingress default/mtls', 'AccessControlNotEnforced Ingress default/mtls', 'SecretNotFound Ingress default/mtls'],
+    diagnostics: [
+      'AccessControlNotEnforced Ingress default/mtls',
+      'AccessControlNotEnforced Ingress default/mtls',
+      'SecretNotFound Ingress default/mtls',
+    ],
     messages: [/"nginx\.ingress\.kubernetes\.io\/auth-tls-secret" guards access .*, so every route of this Ingress's hosts answers 503/],
   },
   ...['auth-tls-verify-depth', 'auth-tls-error-page', 'auth-tls-pass-certificate-to-upstream', 'auth-tls-match-cn'].map(
-    (a): Case => ({ name: `${a} is a client-certificate guard too`, objects: guarded({ [N + a]: 'x' }), hosts: closedRoute(a), diagnostics: ['AccessControlNotEnforced Ingress default/web'] }),
+    (a): Case => ({
+      name: `${a} is a client-certificate guard too`,
+      objects: guarded({ [N + a]: 'x' }),
+      hosts: closedRoute(a),
+      diagnostics: ['AccessControlNotEnforced Ingress default/web'],
+    }),
   ),
   {
     name: "the Ingress's spec.defaultBackend closes too: as its hosts' fallback and as the table's default backend",
-    objects: [CLS, ...WEB, ingress('web', { annotations: { [`${N}auth-type`]: 'basic', [`${N}auth-secret`]: 'htpasswd' }, defaultBackend: backend('web'), rules: [rule('foo.com', prefix('/app', 'web'))] })],
-    hosts: { 'foo.com': { fallback: 'default/web:80 closed(auth-secret, auth-type)', routes: ['Prefix "/app" -> default/web:80 [default/web] closed(auth-secret, auth-type)'] } },
+    objects: [
+      CLS,
+      ...WEB,
+      ingress('web', {
+        annotations: { [`${N}auth-type`]: 'basic', [`${N}auth-secret`]: 'htpasswd' },
+        defaultBackend: backend('web'),
+        rules: [rule('foo.com', prefix('/app', 'web'))],
+      }),
+    ],
+    hosts: {
+      'foo.com': {
+        fallback: 'default/web:80 closed(auth-secret, auth-type)',
+        routes: ['Prefix "/app" -> default/web:80 [default/web] closed(auth-secret, auth-type)'],
+      },
+    },
     defaultBackend: 'default/web:80',
     diagnostics: ['AccessControlNotEnforced Ingress default/web', 'AccessControlNotEnforced Ingress default/web'],
     check: (r) => expect(r.table.defaultBackendFailClosed).toEqual([`${N}auth-secret`, `${N}auth-type`]),
@@ -150,14 +211,26 @@ table('what a guard closes', [
   },
   {
     name: 'the redirect to HTTPS stays: the HTTPS request is then refused',
-    objects: [CLS, ...WEB, ingress('web', { annotations: { [`${N}auth-url`]: 'http://auth/' }, tls: [tls(undefined, 'foo.com')], rules: [rule('foo.com', prefix('/', 'web'))] })],
+    objects: [
+      CLS,
+      ...WEB,
+      ingress('web', {
+        annotations: { [`${N}auth-url`]: 'http://auth/' },
+        tls: [tls(undefined, 'foo.com')],
+        rules: [rule('foo.com', prefix('/', 'web'))],
+      }),
+    ],
     hosts: { 'foo.com': { tls: null, routes: ['Prefix "" -> default/web:80 [default/web] redirect closed(auth-url)'] } },
     diagnostics: ['AccessControlNotEnforced Ingress default/web'],
   },
   {
     name: 'portico.dev/auth-jwt-* (not enforced in this version) closes the route',
     objects: guarded({ 'portico.dev/auth-jwt-issuer': 'https://issuer.example.com/', 'portico.dev/auth-jwt-audiences': 'api' }),
-    hosts: { 'foo.com': { routes: ['Prefix "" -> default/web:80 [default/web] closed(portico.dev/auth-jwt-audiences, portico.dev/auth-jwt-issuer)'] } },
+    hosts: {
+      'foo.com': {
+        routes: ['Prefix "" -> default/web:80 [default/web] closed(portico.dev/auth-jwt-audiences, portico.dev/auth-jwt-issuer)'],
+      },
+    },
     diagnostics: ['AccessControlNotEnforced Ingress default/web', 'AccessControlNotEnforced Ingress default/web'],
   },
   {
@@ -168,7 +241,12 @@ table('what a guard closes', [
   },
   {
     name: 'a guarded Ingress that loses a route conflict closes nothing of the winner',
-    objects: [CLS, ...WEB, ingress('old', { rules: [rule('foo.com', prefix('/', 'web'))] }), ingress('new', { created: 1, annotations: { [`${N}auth-url`]: 'http://auth/' }, rules: [rule('foo.com', prefix('/', 'web'))] })],
+    objects: [
+      CLS,
+      ...WEB,
+      ingress('old', { rules: [rule('foo.com', prefix('/', 'web'))] }),
+      ingress('new', { created: 1, annotations: { [`${N}auth-url`]: 'http://auth/' }, rules: [rule('foo.com', prefix('/', 'web'))] }),
+    ],
     hosts: { 'foo.com': { routes: ['Prefix "" -> default/web:80 [default/old]'] } },
     diagnostics: ['AccessControlNotEnforced Ingress default/new', 'RouteConflict Ingress default/new'],
   },
@@ -188,7 +266,13 @@ describe('guardOf (unit)', () => {
 
 describe('inspect explain', () => {
   it('names the annotations a fail-closed answer comes from', () => {
-    const r = runCase({ name: 'explain', objects: guarded({ [`${N}auth-url`]: 'http://auth/', [`${N}limit-rps`]: '5' }), diagnostics: ['AccessControlNotEnforced Ingress default/web', 'AccessControlNotEnforced Ingress default/web'] });
-    expect(explain(r.table, 'http://foo.com/x', {}).answer).toBe(`503 (fail closed: access control not enforced: ${N}auth-url, ${N}limit-rps)`);
+    const r = runCase({
+      name: 'explain',
+      objects: guarded({ [`${N}auth-url`]: 'http://auth/', [`${N}limit-rps`]: '5' }),
+      diagnostics: ['AccessControlNotEnforced Ingress default/web', 'AccessControlNotEnforced Ingress default/web'],
+    });
+    expect(explain(r.table, 'http://foo.com/x', {}).answer).toBe(
+      `503 (fail closed: access control not enforced: ${N}auth-url, ${N}limit-rps)`,
+    );
   });
 });

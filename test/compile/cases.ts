@@ -31,7 +31,10 @@ export function runCase(c: Case): CompileResult {
   if (c.defaultBackend !== undefined) expect(r.table.defaultBackend, 'defaultBackend').toBe(c.defaultBackend);
   if (c.accepted !== undefined) expect(acceptedSummary(r), 'accepted').toEqual(c.accepted);
   for (const m of c.messages ?? []) {
-    expect(r.diagnostics.map((d) => d.message), `a message matching ${String(m)}`).toEqual(expect.arrayContaining([expect.stringMatching(m)]));
+    expect(
+      r.diagnostics.map((d) => d.message),
+      `a message matching ${String(m)}`,
+    ).toEqual(expect.arrayContaining([expect.stringMatching(m)]));
   }
   c.check?.(r);
   return r;

@@ -29,7 +29,10 @@ function openssl(dir: string, args: string[]): void {
 }
 
 function newKey(dir: string, file: string, kind: 'rsa' | 'ec'): void {
-  const alg = kind === 'rsa' ? ['-algorithm', 'RSA', '-pkeyopt', 'rsa_keygen_bits:2048'] : ['-algorithm', 'EC', '-pkeyopt', 'ec_paramgen_curve:prime256v1'];
+  const alg =
+    kind === 'rsa'
+      ? ['-algorithm', 'RSA', '-pkeyopt', 'rsa_keygen_bits:2048']
+      : ['-algorithm', 'EC', '-pkeyopt', 'ec_paramgen_curve:prime256v1'];
   openssl(dir, ['genpkey', ...alg, '-out', file]);
 }
 
@@ -48,14 +51,48 @@ function generate(o: CertOptions): TestCert {
         '[ca]\ndefault_ca=d\n[d]\ndatabase=index.txt\nnew_certs_dir=.\nserial=serial\ndefault_md=sha256\npolicy=p\ncopy_extensions=copy\n[p]\ncommonName=supplied\norganizationName=optional\n',
       );
       openssl(dir, ['req', '-new', '-key', 'leaf.key', ...subj, ...san, '-out', 'leaf.csr']);
-      openssl(dir, ['ca', '-batch', '-config', 'ca.cnf', '-selfsign', '-keyfile', 'leaf.key', '-in', 'leaf.csr', '-startdate', '20200101000000Z', '-enddate', '20210101000000Z', '-notext', '-out', 'leaf.crt']);
+      openssl(dir, [
+        'ca',
+        '-batch',
+        '-config',
+        'ca.cnf',
+        '-selfsign',
+        '-keyfile',
+        'leaf.key',
+        '-in',
+        'leaf.csr',
+        '-startdate',
+        '20200101000000Z',
+        '-enddate',
+        '20210101000000Z',
+        '-notext',
+        '-out',
+        'leaf.crt',
+      ]);
       return { certPem: readFileSync(join(dir, 'leaf.crt'), 'utf8'), keyPem: readFileSync(join(dir, 'leaf.key'), 'utf8') };
     }
     if (o.chain === true) {
       newKey(dir, 'ca.key', kind);
       openssl(dir, ['req', '-x509', '-new', '-key', 'ca.key', '-subj', '/CN=Portico test CA', '-days', '30', '-out', 'ca.crt']);
       openssl(dir, ['req', '-new', '-key', 'leaf.key', ...subj, ...san, '-out', 'leaf.csr']);
-      openssl(dir, ['x509', '-req', '-in', 'leaf.csr', '-CA', 'ca.crt', '-CAkey', 'ca.key', '-set_serial', '2', '-days', '30', '-copy_extensions', 'copy', '-out', 'leaf.crt']);
+      openssl(dir, [
+        'x509',
+        '-req',
+        '-in',
+        'leaf.csr',
+        '-CA',
+        'ca.crt',
+        '-CAkey',
+        'ca.key',
+        '-set_serial',
+        '2',
+        '-days',
+        '30',
+        '-copy_extensions',
+        'copy',
+        '-out',
+        'leaf.crt',
+      ]);
       const chain = readFileSync(join(dir, 'leaf.crt'), 'utf8') + readFileSync(join(dir, 'ca.crt'), 'utf8');
       return { certPem: chain, keyPem: readFileSync(join(dir, 'leaf.key'), 'utf8') };
     }

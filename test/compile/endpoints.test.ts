@@ -5,10 +5,20 @@ import { compile } from '../../sync/compile/index.ts';
 import { refreshEndpoints } from '../../sync/compile/endpoints.ts';
 import { ingress, objects, ourClass, service, type EndpointSpec } from '../support/manifests.ts';
 
-const world = (a: EndpointSpec[], b: EndpointSpec[]) => objects(
-  ourClass(), service('a', a), service('b', b),
-  ingress('x', { host: 'x.test', paths: [{ path: '/', service: 'a' }, { path: '/b', service: 'b' }, { path: '/missing', service: 'nope' }] }),
-);
+const world = (a: EndpointSpec[], b: EndpointSpec[]) =>
+  objects(
+    ourClass(),
+    service('a', a),
+    service('b', b),
+    ingress('x', {
+      host: 'x.test',
+      paths: [
+        { path: '/', service: 'a' },
+        { path: '/b', service: 'b' },
+        { path: '/missing', service: 'nope' },
+      ],
+    }),
+  );
 const ep = (i: number, ready = true): EndpointSpec => ({ address: `10.0.0.${i}`, port: 8080, ready });
 
 describe('refreshEndpoints', () => {

@@ -42,7 +42,8 @@ export function run(objs: ClusterObjects, options?: Partial<CompileOptions>): Co
     if (serializeTable(again.table) !== bytes) throw new Error(`table depends on input order (seed ${seed})`);
     if (JSON.stringify(again.diagnostics) !== diags) throw new Error(`diagnostics depend on input order (seed ${seed})`);
     if (JSON.stringify(again.accepted) !== JSON.stringify(r.accepted)) throw new Error(`accepted depends on input order (seed ${seed})`);
-    if (JSON.stringify(again.certificates) !== JSON.stringify(r.certificates)) throw new Error(`certificates depend on input order (seed ${seed})`);
+    if (JSON.stringify(again.certificates) !== JSON.stringify(r.certificates))
+      throw new Error(`certificates depend on input order (seed ${seed})`);
   }
   return r;
 }
@@ -79,7 +80,9 @@ export function hostSummary(t: RoutingTable): Record<string, HostSummary> {
 
 /** Backend id → `address:port` (with `@zone` when set) in table order. */
 export function endpointSummary(t: RoutingTable): Record<string, string[]> {
-  return Object.fromEntries(t.backends.map((b) => [b.id, b.endpoints.map((e) => `${e.address}:${e.port}${e.zone === null ? '' : `@${e.zone}`}`)]));
+  return Object.fromEntries(
+    t.backends.map((b) => [b.id, b.endpoints.map((e) => `${e.address}:${e.port}${e.zone === null ? '' : `@${e.zone}`}`)]),
+  );
 }
 
 /** `Code Kind namespace/name` per diagnostic, plus ` (Info)` for Info severity. */

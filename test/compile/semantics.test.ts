@@ -8,7 +8,9 @@ import { app, backend, cls, exact, implSpecific, ingress, objects, prefix, rule,
 import { run } from './harness.ts';
 
 const CLS = cls();
-const SERVICES = ['a', 'b', 'c', 'd', 'e', 'root', 'wild', 'exact', 'any', 'fb', 'dflt', 'gone'].filter((s) => s !== 'gone').flatMap((s) => app(s));
+const SERVICES = ['a', 'b', 'c', 'd', 'e', 'root', 'wild', 'exact', 'any', 'fb', 'dflt', 'gone']
+  .filter((s) => s !== 'gone')
+  .flatMap((s) => app(s));
 
 function matcher(...list: AnyObject[]): Matcher {
   return compileMatcher(run(objects(CLS, ...SERVICES, ...list)).table);
@@ -81,7 +83,10 @@ describe('paths through the matcher', () => {
   });
 
   it('on a tie Exact beats Prefix, whatever the order in the object', () => {
-    for (const paths of [[prefix('/foo', 'a'), exact('/foo', 'exact')], [exact('/foo', 'exact'), prefix('/foo', 'a')]]) {
+    for (const paths of [
+      [prefix('/foo', 'a'), exact('/foo', 'exact')],
+      [exact('/foo', 'exact'), prefix('/foo', 'a')],
+    ]) {
       const m = matcher(one('h.com', ...paths));
       expectRoutes(m, [
         ['h.com', '/foo', 'exact'],
@@ -198,7 +203,10 @@ describe('hosts through the matcher', () => {
   });
 
   it('rules without host catch every host that matches no entry', () => {
-    const m = matcher(ingress('any', { rules: [rule(undefined, prefix('/', 'any'))] }), ingress('e', { rules: [rule('foo.com', exact('/only', 'exact'))] }));
+    const m = matcher(
+      ingress('any', { rules: [rule(undefined, prefix('/', 'any'))] }),
+      ingress('e', { rules: [rule('foo.com', exact('/only', 'exact'))] }),
+    );
     expectRoutes(m, [
       ['unknown.example', '/x', 'any'],
       ['10.0.0.1:80', '/x', 'any'],
@@ -240,7 +248,10 @@ describe('fallbacks, default backend and 503s through the matcher', () => {
   });
 
   it('conflicts: the oldest Ingress’s backend is reached', () => {
-    const m = matcher(ingress('young', { created: 9, rules: [rule('a.com', prefix('/x', 'b'))] }), ingress('old', { created: 1, rules: [rule('a.com', prefix('/x', 'a'))] }));
+    const m = matcher(
+      ingress('young', { created: 9, rules: [rule('a.com', prefix('/x', 'b'))] }),
+      ingress('old', { created: 1, rules: [rule('a.com', prefix('/x', 'a'))] }),
+    );
     expect(reach(m, 'a.com', '/x')).toBe('a');
   });
 

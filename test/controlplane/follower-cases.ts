@@ -12,10 +12,15 @@ import { ingress, objects, ourClass, service, tlsSecret } from '../support/manif
 const cert = generateSelfSignedCertificate({ commonName: 'app.test', keyType: 'ec' });
 
 /** A table with one TLS host; `tag` changes its content (and so its version). */
-export const world = (tag: number) => compile(objects(
-  ourClass(), service('web', [{ address: '127.0.0.1', port: 8000 + tag }]), tlsSecret('tls', cert.certPem, cert.keyPem),
-  ingress('app', { host: 'app.test', paths: [{ path: '/', service: 'web' }], tls: [{ hosts: ['app.test'], secretName: 'tls' }] }),
-));
+export const world = (tag: number) =>
+  compile(
+    objects(
+      ourClass(),
+      service('web', [{ address: '127.0.0.1', port: 8000 + tag }]),
+      tlsSecret('tls', cert.certPem, cert.keyPem),
+      ingress('app', { host: 'app.test', paths: [{ path: '/', service: 'web' }], tls: [{ hosts: ['app.test'], secretName: 'tls' }] }),
+    ),
+  );
 export const certificateKey = cert.keyPem;
 
 export interface CaseContext {
@@ -29,7 +34,11 @@ export interface CaseContext {
 
 export type Expected = { refused: string; message?: RegExp } | { serves: 'older' };
 
-export interface FollowerCase { name: string; expect: Expected; act(x: CaseContext): Promise<void> }
+export interface FollowerCase {
+  name: string;
+  expect: Expected;
+  act(x: CaseContext): Promise<void>;
+}
 
 const enc = new TextEncoder();
 const dec = new TextDecoder();
@@ -37,7 +46,12 @@ const dec = new TextDecoder();
 /** A genuinely signed bundle of world(tag) for this cluster, unless the case says otherwise. */
 function seal(x: CaseContext, tag: number, o: { cluster?: string; seq?: number; keys?: SigningKeys } = {}): Promise<Bundle> {
   const w = world(tag);
-  return sealBundle(w.table, w.certificates, { cluster: o.cluster ?? x.cluster, seq: o.seq ?? Date.now() + 1000, publishedAt: new Date().toISOString(), publisher: 'agent' }, o.keys ?? x.signing);
+  return sealBundle(
+    w.table,
+    w.certificates,
+    { cluster: o.cluster ?? x.cluster, seq: o.seq ?? Date.now() + 1000, publishedAt: new Date().toISOString(), publisher: 'agent' },
+    o.keys ?? x.signing,
+  );
 }
 
 /** Writes a bundle and moves the pointer the way an attacker with Redis access could: any bytes, any pointer. */
@@ -46,7 +60,10 @@ async function plant(x: CaseContext, b: Bundle, version: string, pointer: Partia
   const fields: (string | Buffer)[] = ['manifest', b.manifest];
   for (const [name, bytes] of b.parts) fields.push(`part:${name}`, Buffer.from(bytes));
   await x.redis.hset(l.table(version), ...fields);
-  await setPointer(x, JSON.stringify({ version, seq: Date.now() + 1000, publishedAt: new Date().toISOString(), publisher: 'attacker', ...pointer }));
+  await setPointer(
+    x,
+    JSON.stringify({ version, seq: Date.now() + 1000, publishedAt: new Date().toISOString(), publisher: 'attacker', ...pointer }),
+  );
 }
 
 const setPointer = (x: CaseContext, raw: string) => x.redis.set(redisLayout(x.cluster).current, raw);
@@ -60,20 +77,24 @@ async function plantEdited(x: CaseContext, tag: number, edit: (json: string) => 
 
 export const CASES: FollowerCase[] = [
   {
-    name: 'a manifest signed with another key (forged signature)', expect: { refused: 'PORTICO_BUNDLE_SIGNATURE' },
+    name: 'a manifest signed with another key (forged signature)',
+    expect: { refused: 'PORTICO_BUNDLE_SIGNATURE' },
     act: async (x) => plant(x, await seal(x, 1, { keys: x.otherSigning }), world(1).table.version),
   },
   {
-    name: 'a genuine manifest replayed under another version', expect: { refused: 'PORTICO_BUNDLE_VERSION' },
+    name: 'a genuine manifest replayed under another version',
+    expect: { refused: 'PORTICO_BUNDLE_VERSION' },
     act: async (x) => plant(x, await seal(x, 2), world(3).table.version),
   },
   {
-    name: 'the pointer moved to an older signed version without a rollback record', expect: { refused: 'PORTICO_TABLE_OLDER' },
+    name: 'the pointer moved to an older signed version without a rollback record',
+    expect: { refused: 'PORTICO_TABLE_OLDER' },
     // The (unsigned) pointer claims a high seq; the signed manifest says 5: the signed one counts.
     act: async (x) => plant(x, await seal(x, 4, { seq: 5 }), world(4).table.version),
   },
   {
-    name: 'a manifest over the size limit', expect: { refused: 'PORTICO_BUNDLE_TOO_LARGE', message: /manifest .* over 4194304 bytes/ },
+    name: 'a manifest over the size limit',
+    expect: { refused: 'PORTICO_BUNDLE_TOO_LARGE', message: /manifest .* over 4194304 bytes/ },
     act: async (x) => {
       const version = world(5).table.version;
       await x.redis.hset(redisLayout(x.cluster).table(version), 'manifest', 'x'.repeat(MAX_MANIFEST_BYTES + 1));
@@ -81,42 +102,52 @@ export const CASES: FollowerCase[] = [
     },
   },
   {
-    name: 'a part larger than its signed size (refused before it is read)', expect: { refused: 'PORTICO_BUNDLE_DIGEST', message: /larger than its signed size/ },
+    name: 'a part larger than its signed size (refused before it is read)',
+    expect: { refused: 'PORTICO_BUNDLE_DIGEST', message: /larger than its signed size/ },
     act: (x) => plantEdited(x, 6, (json) => json + ' '.repeat(1024)),
   },
   {
-    name: 'a part edited to the same length (only the digest can tell)', expect: { refused: 'PORTICO_BUNDLE_DIGEST', message: /does not match its signed digest/ },
-    act: (x) => plantEdited(x, 7, (json) => {
-      const edited = json.replace('"host":"app.test"', '"host":"evl.test"');
-      if (edited === json || edited.length !== json.length) throw new Error('the edit must change the part and keep its length');
-      return edited;
-    }),
+    name: 'a part edited to the same length (only the digest can tell)',
+    expect: { refused: 'PORTICO_BUNDLE_DIGEST', message: /does not match its signed digest/ },
+    act: (x) =>
+      plantEdited(x, 7, (json) => {
+        const edited = json.replace('"host":"app.test"', '"host":"evl.test"');
+        if (edited === json || edited.length !== json.length) throw new Error('the edit must change the part and keep its length');
+        return edited;
+      }),
   },
   {
-    name: "another cluster's signed table", expect: { refused: 'PORTICO_BUNDLE_CLUSTER' },
+    name: "another cluster's signed table",
+    expect: { refused: 'PORTICO_BUNDLE_CLUSTER' },
     act: async (x) => plant(x, await seal(x, 8, { cluster: 'elsewhere' }), world(8).table.version),
   },
   {
-    name: 'a part missing from Redis', expect: { refused: 'PORTICO_BUNDLE_PART_MISSING', message: /part hosts\/0 .* is missing/ },
+    name: 'a part missing from Redis',
+    expect: { refused: 'PORTICO_BUNDLE_PART_MISSING', message: /part hosts\/0 .* is missing/ },
     act: async (x) => {
       await plant(x, await seal(x, 9), world(9).table.version);
       await x.redis.hdel(redisLayout(x.cluster).table(world(9).table.version), 'part:hosts/0');
     },
   },
   {
-    name: 'a pointer without a version', expect: { refused: 'PORTICO_TABLE_POINTER' },
+    name: 'a pointer without a version',
+    expect: { refused: 'PORTICO_TABLE_POINTER' },
     act: (x) => setPointer(x, JSON.stringify({ seq: Date.now() + 1000, publishedAt: 'now', publisher: 'attacker' })).then(() => {}),
   },
   {
-    name: 'a pointer that is not JSON', expect: { refused: 'PORTICO_TABLE_POINTER' },
+    name: 'a pointer that is not JSON',
+    expect: { refused: 'PORTICO_TABLE_POINTER' },
     act: (x) => setPointer(x, '{"version": "sha256:').then(() => {}),
   },
   {
-    name: 'a private key that does not decrypt with the shared key', expect: { refused: 'PORTICO_BUNDLE_DECRYPT' },
-    act: async (x) => plant(x, await seal(x, 10, { keys: { sign: x.signing.sign, encrypt: x.otherSigning.encrypt } }), world(10).table.version),
+    name: 'a private key that does not decrypt with the shared key',
+    expect: { refused: 'PORTICO_BUNDLE_DECRYPT' },
+    act: async (x) =>
+      plant(x, await seal(x, 10, { keys: { sign: x.signing.sign, encrypt: x.otherSigning.encrypt } }), world(10).table.version),
   },
   {
-    name: 'a table key of the wrong type (Redis answers with an error)', expect: { refused: 'PORTICO_REDIS_REPLY' },
+    name: 'a table key of the wrong type (Redis answers with an error)',
+    expect: { refused: 'PORTICO_REDIS_REPLY' },
     act: async (x) => {
       const version = world(11).table.version;
       await x.redis.set(redisLayout(x.cluster).table(version), 'not a hash');
@@ -124,7 +155,8 @@ export const CASES: FollowerCase[] = [
     },
   },
   {
-    name: 'an older version made current by a rollback (accepted)', expect: { serves: 'older' },
+    name: 'an older version made current by a rollback (accepted)',
+    expect: { serves: 'older' },
     act: async (x) => {
       const history = (await x.redis.lrange(redisLayout(x.cluster).history, 0, -1)).map((e) => JSON.parse(e) as HistoryEntry);
       const entry = history.find((e) => e.version === x.older);

@@ -25,10 +25,18 @@ beforeAll(async () => {
   redis = await startRedis();
   // workerd is ready when it answers a request with 200, so the table routes to a real backend.
   backend = await startBackend('hb', '127.0.0.85');
-  table = compile(objects(ourClass(), service('web', [{ address: backend.address, port: backend.port }]), ingress('app', { host: 'app.test', paths: [{ path: '/', service: 'web' }] })));
+  table = compile(
+    objects(
+      ourClass(),
+      service('web', [{ address: backend.address, port: backend.port }]),
+      ingress('app', { host: 'app.test', paths: [{ path: '/', service: 'web' }] }),
+    ),
+  );
   const keysDir = join(dir, 'keys');
   await generateKeySet(keysDir);
-  await new RedisPublisher(redis.client(), { cluster: 'hb', keys: await loadSigningKeys(keysDir), history: 5, publisher: 'test' }).publish(table);
+  await new RedisPublisher(redis.client(), { cluster: 'hb', keys: await loadSigningKeys(keysDir), history: 5, publisher: 'test' }).publish(
+    table,
+  );
   const cp = { redisUrl: redis.url, cluster: 'hb', keysDir };
   // One after another: three runtimes booting at once on two busy cores only slows each of them.
   targets.push(await startNode(cp), await startDeno(cp), await startWorkerd(cp, 'app.test'));
@@ -43,12 +51,21 @@ afterAll(async () => {
 it('inspect status lists a Node, a Deno and a workerd worker, each serving the published version from Redis', async () => {
   const c = redis.client();
   let seen = '';
-  await waitFor(async () => {
-    // workerd checks (and heartbeats) on requests only: keep one coming.
-    await fetch(`${targets[2]!.http}/`, { headers: { host: 'app.test' } }).then((r) => r.arrayBuffer()).catch(() => {});
-    seen = (await workers(c, 'hb')).map((w) => w.runtime.split(' ')[0]).sort().join();
-    return seen === 'deno,node,workerd';
-  }, 20_000, () => `the three heartbeats, got ${seen}`);
+  await waitFor(
+    async () => {
+      // workerd checks (and heartbeats) on requests only: keep one coming.
+      await fetch(`${targets[2]!.http}/`, { headers: { host: 'app.test' } })
+        .then((r) => r.arrayBuffer())
+        .catch(() => {});
+      seen = (await workers(c, 'hb'))
+        .map((w) => w.runtime.split(' ')[0])
+        .sort()
+        .join();
+      return seen === 'deno,node,workerd';
+    },
+    20_000,
+    () => `the three heartbeats, got ${seen}`,
+  );
   for (const w of await workers(c, 'hb')) {
     expect(w).toMatchObject({ version: table.table.version, source: 'redis', redisConnected: true, refusals: 0, lastRefusal: null });
   }

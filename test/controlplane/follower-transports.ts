@@ -22,7 +22,15 @@ export function socketTo(port: number): ByteSocket {
   return { readable: web.readable, writable: web.writable, close: () => void sock.destroy() };
 }
 
-export interface FollowerSetup { port: number; cluster: string; keys: VerifyingKeys; live: LiveTable; node: string; log?: Log; password?: string }
+export interface FollowerSetup {
+  port: number;
+  cluster: string;
+  keys: VerifyingKeys;
+  live: LiveTable;
+  node: string;
+  log?: Log;
+  password?: string;
+}
 
 /** A follower connected and ready for checks; its own timers poll only every minute, so the test decides. */
 export async function startFollower(kind: TransportName, o: FollowerSetup): Promise<TableFollower> {
@@ -30,15 +38,33 @@ export async function startFollower(kind: TransportName, o: FollowerSetup): Prom
   if (kind === 'resp') {
     return new TableFollower({
       transport: new RespTransport({ connect: () => socketTo(o.port), ...(o.password === undefined ? {} : { password: o.password }), log }),
-      cluster: o.cluster, keys: o.keys, live: o.live, cache: null, pollMs: 60_000, heartbeatMs: 1_000,
-      identity: { id: `${o.node}:isolate-test`, node: o.node, pid: 0, runtime: 'workerd' }, log,
+      cluster: o.cluster,
+      keys: o.keys,
+      live: o.live,
+      cache: null,
+      pollMs: 60_000,
+      heartbeatMs: 1_000,
+      identity: { id: `${o.node}:isolate-test`, node: o.node, pid: 0, runtime: 'workerd' },
+      log,
     });
   }
   const s = new RedisTableSource({
-    url: `redis://127.0.0.1:${o.port}`, ...(o.password === undefined ? {} : { credentials: { password: o.password } }),
-    cluster: o.cluster, keys: o.keys, live: o.live, cacheFile: null, pollMs: 60_000, heartbeatMs: 1_000, node: o.node, log,
+    url: `redis://127.0.0.1:${o.port}`,
+    ...(o.password === undefined ? {} : { credentials: { password: o.password } }),
+    cluster: o.cluster,
+    keys: o.keys,
+    live: o.live,
+    cacheFile: null,
+    pollMs: 60_000,
+    heartbeatMs: 1_000,
+    node: o.node,
+    log,
   });
   await s.start();
-  await waitFor(() => s.connected, 10_000, () => 'ioredis to connect');
+  await waitFor(
+    () => s.connected,
+    10_000,
+    () => 'ioredis to connect',
+  );
   return s;
 }

@@ -83,8 +83,14 @@ describe('heartbeats from every transport', () => {
       await f.checkOnce();
       const listed = await workers(redis, cluster);
       expect(listed.map((w) => w.id)).toEqual([id]);
-      expect(listed[0]).toMatchObject({ node: `edge-${transport}`, runtime: transport === 'resp' ? 'workerd' : `node ${process.version}`,
-        version: world(1).table.version, source: 'redis', redisConnected: true, refusals: 0 });
+      expect(listed[0]).toMatchObject({
+        node: `edge-${transport}`,
+        runtime: transport === 'resp' ? 'workerd' : `node ${process.version}`,
+        version: world(1).table.version,
+        source: 'redis',
+        redisConnected: true,
+        refusals: 0,
+      });
       expect(await redis.ttl(redisLayout(cluster).worker(id))).toBeGreaterThan(0);
     } finally {
       await f.close();

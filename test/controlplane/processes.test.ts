@@ -22,10 +22,30 @@ let agent: Spawned;
 let worker: Running;
 
 const writeManifests = (paths: string[]): void => {
-  writeFileSync(join(manifests, 'all.yaml'), [ourClass(), ...service('web', [{ address: backend.address, port: backend.port }]),
-    ingress('app', { host: 'app.test', paths: paths.map((path) => ({ path, service: 'web' })) })].map((o) => stringify(o)).join('---\n'));
+  writeFileSync(
+    join(manifests, 'all.yaml'),
+    [
+      ourClass(),
+      ...service('web', [{ address: backend.address, port: backend.port }]),
+      ingress('app', { host: 'app.test', paths: paths.map((path) => ({ path, service: 'web' })) }),
+    ]
+      .map((o) => stringify(o))
+      .join('---\n'),
+  );
 };
-const workerArgs = () => ['worker', '--redis', redis.url, '--cluster', 'prod', '--keys', keys, '--cache-file', cacheFile, '--poll', '500ms'];
+const workerArgs = () => [
+  'worker',
+  '--redis',
+  redis.url,
+  '--cluster',
+  'prod',
+  '--keys',
+  keys,
+  '--cache-file',
+  cacheFile,
+  '--poll',
+  '500ms',
+];
 const readyz = async (w: Running) => (await request(`${w.admin}/readyz`)).body;
 
 beforeAll(async () => {
@@ -48,9 +68,35 @@ afterAll(async () => {
 describe('bad flags: one line, exit code 2', () => {
   it.each([
     ['worker without --redis', ['worker', '--cluster', 'x', '--keys', '/tmp'], /--redis URL \(or PORTICO_REDIS_URL\) is required/],
-    ['a malformed Redis URL', ['worker', '--redis', 'localhost:6379', '--cluster', 'x', '--keys', '/tmp'], /expected a redis:\/\/ or rediss:\/\/ URL/],
-    ['a cluster name that is not a DNS label', ['sync', '--manifests', '.', '--redis', 'redis://x', '--cluster', 'Prod_1', '--keys', '/tmp'], /--cluster: expected a DNS label/],
-    ['a key directory without keys', ['worker', '--redis', 'redis://127.0.0.1:1', '--cluster', 'x', '--keys', '/nonexistent', '--http', 'off', '--https', 'off', '--admin', 'off'], /cannot read \/nonexistent\/signing-pub\.jwk\.json: ENOENT/],
+    [
+      'a malformed Redis URL',
+      ['worker', '--redis', 'localhost:6379', '--cluster', 'x', '--keys', '/tmp'],
+      /expected a redis:\/\/ or rediss:\/\/ URL/,
+    ],
+    [
+      'a cluster name that is not a DNS label',
+      ['sync', '--manifests', '.', '--redis', 'redis://x', '--cluster', 'Prod_1', '--keys', '/tmp'],
+      /--cluster: expected a DNS label/,
+    ],
+    [
+      'a key directory without keys',
+      [
+        'worker',
+        '--redis',
+        'redis://127.0.0.1:1',
+        '--cluster',
+        'x',
+        '--keys',
+        '/nonexistent',
+        '--http',
+        'off',
+        '--https',
+        'off',
+        '--admin',
+        'off',
+      ],
+      /cannot read \/nonexistent\/signing-pub\.jwk\.json: ENOENT/,
+    ],
     ['keys generate into an existing key set', ['keys', 'generate', '--out', 'KEYS'], /exists; refusing to overwrite a key/],
   ])('%s', (_n, args, message) => {
     const r = runPortico(args.map((a) => (a === 'KEYS' ? keys : a)));
@@ -65,7 +111,11 @@ describe('sync → Redis → worker', () => {
     expect(json<EchoReply>(await request(`${worker.http}/`, { host: 'app.test' })).backend).toBe('cp');
     expect((await request(`${worker.http}/new`, { host: 'app.test' })).status).toBe(200);
     writeManifests(['/only-this']);
-    await waitFor(async () => (await request(`${worker.http}/new`, { host: 'app.test' })).status === 404, 10_000, () => 'the new table');
+    await waitFor(
+      async () => (await request(`${worker.http}/new`, { host: 'app.test' })).status === 404,
+      10_000,
+      () => 'the new table',
+    );
     expect((await request(`${worker.http}/only-this`, { host: 'app.test' })).status).toBe(200);
     expect(await readyz(worker)).toMatch(/from redis/);
     const m = (await request(`${worker.admin}/metrics`)).body;
@@ -83,7 +133,8 @@ describe('sync → Redis → worker', () => {
         sent++;
         try {
           const r = await request(`${worker.http}/only-this`, { host: 'app.test' });
-          if (r.status === 200) ok++; else failed++;
+          if (r.status === 200) ok++;
+          else failed++;
         } catch {
           failed++;
         }
@@ -93,15 +144,31 @@ describe('sync → Redis → worker', () => {
     await Promise.all(Array.from({ length: 10 }, loop));
     expect(failed).toBe(0);
     expect(ok).toBeGreaterThanOrEqual(2000);
-    await waitFor(async () => /portico_redis_connected 0/.test((await request(`${worker.admin}/metrics`)).body), 10_000, () => 'the worker to notice');
+    await waitFor(
+      async () => /portico_redis_connected 0/.test((await request(`${worker.admin}/metrics`)).body),
+      10_000,
+      () => 'the worker to notice',
+    );
     expect((await request(`${worker.admin}/readyz`)).status).toBe(200);
 
     await redis.restart(); // empty: no pointer, no table
     const c = redis.client();
-    await waitFor(async () => (await c.get('portico:{prod}:current')) !== null, 15_000, () => 'the agent to republish into the empty Redis');
-    await waitFor(async () => (await c.zcard('portico:{prod}:workers')) === 1, 15_000, () => 'the worker heartbeat after reconnecting');
+    await waitFor(
+      async () => (await c.get('portico:{prod}:current')) !== null,
+      15_000,
+      () => 'the agent to republish into the empty Redis',
+    );
+    await waitFor(
+      async () => (await c.zcard('portico:{prod}:workers')) === 1,
+      15_000,
+      () => 'the worker heartbeat after reconnecting',
+    );
     writeManifests(['/only-this', '/after-restart']);
-    await waitFor(async () => (await request(`${worker.http}/after-restart`, { host: 'app.test' })).status === 200, 15_000, () => 'the worker to follow new tables after the restart');
+    await waitFor(
+      async () => (await request(`${worker.http}/after-restart`, { host: 'app.test' })).status === 200,
+      15_000,
+      () => 'the worker to follow new tables after the restart',
+    );
   });
 
   it('a worker restarted while Redis is down serves from its cache file and says so', async () => {
@@ -112,6 +179,10 @@ describe('sync → Redis → worker', () => {
     expect(json<EchoReply>(await request(`${worker.http}/after-restart`, { host: 'app.test' })).backend).toBe('cp');
     expect((await request(`${worker.admin}/metrics`)).body).toMatch(/^portico_table_source\{source="cache"\} 1$/m);
     await redis.restart();
-    await waitFor(async () => /from redis/.test(await readyz(worker)), 15_000, () => 'the worker to switch to Redis once it is back');
+    await waitFor(
+      async () => /from redis/.test(await readyz(worker)),
+      15_000,
+      () => 'the worker to switch to Redis once it is back',
+    );
   });
 });

@@ -30,15 +30,33 @@ let cluster = 'c0';
 let n = 0;
 
 /** A table with `hosts` hosts, a TLS certificate on the first; `tag` changes the content. */
-const world = (hosts: number, tag = 0) => compile(objects(
-  ourClass(), service('web', [{ address: '127.0.0.1', port: 8000 + tag }]), tlsSecret('tls', cert.certPem, cert.keyPem),
-  ...Array.from({ length: hosts }, (_, i) => ingress(`ing-${i}`, { host: `app-${i}.test`, paths: [{ path: '/', service: 'web' }], ...(i === 0 ? { tls: [{ hosts: ['app-0.test'], secretName: 'tls' }] } : {}) })),
-));
+const world = (hosts: number, tag = 0) =>
+  compile(
+    objects(
+      ourClass(),
+      service('web', [{ address: '127.0.0.1', port: 8000 + tag }]),
+      tlsSecret('tls', cert.certPem, cert.keyPem),
+      ...Array.from({ length: hosts }, (_, i) =>
+        ingress(`ing-${i}`, {
+          host: `app-${i}.test`,
+          paths: [{ path: '/', service: 'web' }],
+          ...(i === 0 ? { tls: [{ hosts: ['app-0.test'], secretName: 'tls' }] } : {}),
+        }),
+      ),
+    ),
+  );
 
 const logs: string[] = [];
 function source(live: LiveTable, o: { cacheFile?: string | null; pollMs?: number; keys?: VerifyingKeys } = {}) {
   return new RedisTableSource({
-    url: server.url, cluster, keys: o.keys ?? verifying, live, cacheFile: o.cacheFile ?? null, pollMs: o.pollMs ?? 200, heartbeatMs: 1000, node: 'test-node',
+    url: server.url,
+    cluster,
+    keys: o.keys ?? verifying,
+    live,
+    cacheFile: o.cacheFile ?? null,
+    pollMs: o.pollMs ?? 200,
+    heartbeatMs: 1000,
+    node: 'test-node',
     log: (_level, msg) => void logs.push(msg),
   });
 }
@@ -62,7 +80,10 @@ async function plant(b: Bundle, version: string, pointer: Partial<CurrentPointer
   const fields: (string | Buffer)[] = ['manifest', b.manifest];
   for (const [name, bytes] of b.parts) fields.push(`part:${name}`, Buffer.from(bytes));
   await redis.hset(l.table(version), ...fields);
-  await redis.set(l.current, JSON.stringify({ version, seq: Date.now() + 1000, publishedAt: new Date().toISOString(), publisher: 'attacker', ...pointer }));
+  await redis.set(
+    l.current,
+    JSON.stringify({ version, seq: Date.now() + 1000, publishedAt: new Date().toISOString(), publisher: 'attacker', ...pointer }),
+  );
   if (notify) await redis.publish(l.channel, 'x');
 }
 
@@ -135,7 +156,9 @@ describe('publishing', () => {
     const l = redisLayout(cluster);
     const cur = JSON.parse((await redis.get(l.current))!) as CurrentPointer;
     const all = await redis.hgetallBuffer(l.table(cur.version));
-    const text = Object.values(all).map((b) => b.toString()).join('\n');
+    const text = Object.values(all)
+      .map((b) => b.toString())
+      .join('\n');
     expect(text).toContain('BEGIN CERTIFICATE');
     expect(text).not.toContain('PRIVATE KEY');
     expect(text).not.toContain(cert.keyPem.split('\n')[1]!);
@@ -168,7 +191,11 @@ describe('the publish loop', () => {
     const loop = await publishedLoop('leader');
     try {
       await redis.del(redisLayout(cluster).current);
-      await waitFor(async () => (await redis.get(redisLayout(cluster).current)) !== null, 3_000, () => 'the republish');
+      await waitFor(
+        async () => (await redis.get(redisLayout(cluster).current)) !== null,
+        3_000,
+        () => 'the republish',
+      );
     } finally {
       loop.close();
     }
@@ -183,10 +210,18 @@ describe('loading', () => {
     const s = source(live);
     await s.start();
     try {
-      await waitFor(() => live.table?.version === world(3, 0).table.version, 5_000, () => 'first version');
+      await waitFor(
+        () => live.table?.version === world(3, 0).table.version,
+        5_000,
+        () => 'first version',
+      );
       expect(live.current!.certificates.get('default/tls')!.keyPem).toBe(cert.keyPem);
       await p.publish(world(4, 1));
-      await waitFor(() => live.table?.version === world(4, 1).table.version, 5_000, () => 'second version');
+      await waitFor(
+        () => live.table?.version === world(4, 1).table.version,
+        5_000,
+        () => 'second version',
+      );
       const hb = JSON.parse((await redis.get(redisLayout(cluster).worker(`test-node:${process.pid}`)))!) as Heartbeat;
       expect(hb).toMatchObject({ node: 'test-node', pid: process.pid, version: world(4, 1).table.version, source: 'redis', refusals: 0 });
       expect(await redis.ttl(redisLayout(cluster).worker(`test-node:${process.pid}`))).toBeGreaterThan(0);
@@ -198,17 +233,24 @@ describe('loading', () => {
 
   it('keeps every fail-closed guard through publish and load (routes, a host fallback, the default backend)', async () => {
     const guard = { 'nginx.ingress.kubernetes.io/auth-url': 'http://auth.test/' };
-    const w = compile(objects(
-      ourClass(), service('web', [{ address: '127.0.0.1', port: 8000 }]),
-      ingress('guarded', { host: 'app.test', paths: [{ path: '/', service: 'web' }], defaultBackend: 'web', annotations: guard }),
-    ));
+    const w = compile(
+      objects(
+        ourClass(),
+        service('web', [{ address: '127.0.0.1', port: 8000 }]),
+        ingress('guarded', { host: 'app.test', paths: [{ path: '/', service: 'web' }], defaultBackend: 'web', annotations: guard }),
+      ),
+    );
     expect(w.table.defaultBackendFailClosed).toEqual(['nginx.ingress.kubernetes.io/auth-url']);
     await publisherFor().publish(w);
     const live = new LiveTable();
     const s = source(live);
     await s.start();
     try {
-      await waitFor(() => live.table?.version === w.table.version, 5_000, () => 'guarded version');
+      await waitFor(
+        () => live.table?.version === w.table.version,
+        5_000,
+        () => 'guarded version',
+      );
       expect(live.table).toEqual(w.table);
       expect(live.current!.matcher.match('app.test', '/').failClosed).toEqual(['nginx.ingress.kubernetes.io/auth-url']);
       expect(live.current!.matcher.match('other.test', '/').failClosed).toEqual(['nginx.ingress.kubernetes.io/auth-url']);
@@ -226,7 +268,11 @@ describe('loading', () => {
     const s = source(live);
     await s.start();
     try {
-      await waitFor(() => live.table?.version === big.table.version, 10_000, () => 'the large table');
+      await waitFor(
+        () => live.table?.version === big.table.version,
+        10_000,
+        () => 'the large table',
+      );
       expect(live.current!.matcher.match('app-1199.test', '/x').backend?.id).toBe('default/web:80');
       expect(live.table!.hosts.length).toBe(1200);
     } finally {
@@ -241,12 +287,20 @@ describe('loading', () => {
     await s.start();
     try {
       await server.restart();
-      await waitFor(() => s.connected, 10_000, () => 'the worker to connect');
+      await waitFor(
+        () => s.connected,
+        10_000,
+        () => 'the worker to connect',
+      );
       const w = world(1, 6);
-      await waitFor(async () => {
-        await publisherFor().publish(w); // until the subscription is up, the message may still be missed
-        return live.table?.version === w.table.version;
-      }, 8_000, () => 'the notification to be followed');
+      await waitFor(
+        async () => {
+          await publisherFor().publish(w); // until the subscription is up, the message may still be missed
+          return live.table?.version === w.table.version;
+        },
+        8_000,
+        () => 'the notification to be followed',
+      );
     } finally {
       await s.close();
     }
@@ -262,8 +316,17 @@ describe('loading', () => {
       await waitFor(() => live.table?.version === world(1, 0).table.version);
       // A correctly signed new version whose notification never comes: only the poll can find it.
       const w = world(1, 1);
-      await plant(await sealBundle(w.table, w.certificates, { cluster, seq: Date.now() + 1000, publishedAt: 'now', publisher: 'agent' }, signing), w.table.version, {}, false);
-      await waitFor(() => live.table?.version === w.table.version, 3_000, () => 'the poll to find the new version');
+      await plant(
+        await sealBundle(w.table, w.certificates, { cluster, seq: Date.now() + 1000, publishedAt: 'now', publisher: 'agent' }, signing),
+        w.table.version,
+        {},
+        false,
+      );
+      await waitFor(
+        () => live.table?.version === w.table.version,
+        3_000,
+        () => 'the poll to find the new version',
+      );
     } finally {
       await s.close();
     }
@@ -272,9 +335,16 @@ describe('loading', () => {
   describe('refuses a tampered table and keeps serving the last good one', () => {
     const cases: { name: string; code: string; tamper: (good: string) => Promise<void> }[] = [
       {
-        name: 'a part edited in Redis', code: 'PORTICO_BUNDLE_DIGEST', tamper: async () => {
+        name: 'a part edited in Redis',
+        code: 'PORTICO_BUNDLE_DIGEST',
+        tamper: async () => {
           const w = world(2, 7);
-          const b = await sealBundle(w.table, w.certificates, { cluster, seq: Date.now() + 1000, publishedAt: 'now', publisher: 'agent' }, signing);
+          const b = await sealBundle(
+            w.table,
+            w.certificates,
+            { cluster, seq: Date.now() + 1000, publishedAt: 'now', publisher: 'agent' },
+            signing,
+          );
           const edited = JSON.parse(new TextDecoder().decode(b.parts.get('hosts/0')!)) as { host: string }[];
           edited[0]!.host = 'evil.test';
           b.parts.set('hosts/0', new TextEncoder().encode(JSON.stringify(edited)));
@@ -282,19 +352,43 @@ describe('loading', () => {
         },
       },
       {
-        name: 'a manifest signed with another key', code: 'PORTICO_BUNDLE_SIGNATURE', tamper: async () => {
+        name: 'a manifest signed with another key',
+        code: 'PORTICO_BUNDLE_SIGNATURE',
+        tamper: async () => {
           const w = world(2, 8);
-          await plant(await sealBundle(w.table, w.certificates, { cluster, seq: Date.now() + 1000, publishedAt: 'now', publisher: 'attacker' }, otherSigning), w.table.version, {});
+          await plant(
+            await sealBundle(
+              w.table,
+              w.certificates,
+              { cluster, seq: Date.now() + 1000, publishedAt: 'now', publisher: 'attacker' },
+              otherSigning,
+            ),
+            w.table.version,
+            {},
+          );
         },
       },
       {
-        name: "another cluster's signed table", code: 'PORTICO_BUNDLE_CLUSTER', tamper: async () => {
+        name: "another cluster's signed table",
+        code: 'PORTICO_BUNDLE_CLUSTER',
+        tamper: async () => {
           const w = world(2, 9);
-          await plant(await sealBundle(w.table, w.certificates, { cluster: 'elsewhere', seq: Date.now() + 1000, publishedAt: 'now', publisher: 'agent' }, signing), w.table.version, {});
+          await plant(
+            await sealBundle(
+              w.table,
+              w.certificates,
+              { cluster: 'elsewhere', seq: Date.now() + 1000, publishedAt: 'now', publisher: 'agent' },
+              signing,
+            ),
+            w.table.version,
+            {},
+          );
         },
       },
       {
-        name: 'an older manifest replayed under the newest version', code: 'PORTICO_BUNDLE_VERSION', tamper: async (good) => {
+        name: 'an older manifest replayed under the newest version',
+        code: 'PORTICO_BUNDLE_VERSION',
+        tamper: async (good) => {
           const old = world(2, 10);
           const b = await sealBundle(old.table, old.certificates, { cluster, seq: 1, publishedAt: 'then', publisher: 'agent' }, signing);
           await plant(b, `sha256:${'0'.repeat(64)}`, {});
@@ -302,10 +396,16 @@ describe('loading', () => {
         },
       },
       {
-        name: 'the pointer moved back to an older version without a rollback record', code: 'PORTICO_TABLE_OLDER', tamper: async () => {
+        name: 'the pointer moved back to an older version without a rollback record',
+        code: 'PORTICO_TABLE_OLDER',
+        tamper: async () => {
           const old = world(2, 11);
           // The (unsigned) pointer claims a high seq; the signed manifest says 5: the signed one counts.
-          await plant(await sealBundle(old.table, old.certificates, { cluster, seq: 5, publishedAt: 'then', publisher: 'agent' }, signing), old.table.version, {});
+          await plant(
+            await sealBundle(old.table, old.certificates, { cluster, seq: 5, publishedAt: 'then', publisher: 'agent' }, signing),
+            old.table.version,
+            {},
+          );
         },
       },
     ];
@@ -318,13 +418,21 @@ describe('loading', () => {
       try {
         await waitFor(() => live.table?.version === good.table.version);
         await tamper(good.table.version);
-        await waitFor(() => s.refusals > 0, 5_000, () => 'a refusal');
+        await waitFor(
+          () => s.refusals > 0,
+          5_000,
+          () => 'a refusal',
+        );
         expect(s.lastRefusal?.code).toBe(code);
         expect(live.table!.version).toBe(good.table.version);
-        await waitFor(async () => {
-          const hb = JSON.parse((await redis.get(redisLayout(cluster).worker(`test-node:${process.pid}`))) ?? '{}') as Heartbeat;
-          return hb.refusals === 1 && hb.lastRefusal?.code === code;
-        }, 5_000, () => 'the refusal in the heartbeat');
+        await waitFor(
+          async () => {
+            const hb = JSON.parse((await redis.get(redisLayout(cluster).worker(`test-node:${process.pid}`))) ?? '{}') as Heartbeat;
+            return hb.refusals === 1 && hb.lastRefusal?.code === code;
+          },
+          5_000,
+          () => 'the refusal in the heartbeat',
+        );
         // Reported once, not on every poll.
         await new Promise((r) => setTimeout(r, 600));
         expect(s.refusals).toBe(1);
@@ -341,7 +449,11 @@ describe('loading', () => {
     const s = source(live, { keys: { verify: verifying.verify, decrypt: other.decrypt } });
     await s.start();
     try {
-      await waitFor(() => s.refusals > 0, 5_000, () => 'a refusal');
+      await waitFor(
+        () => s.refusals > 0,
+        5_000,
+        () => 'a refusal',
+      );
       expect(s.lastRefusal?.code).toBe('PORTICO_BUNDLE_DECRYPT');
       expect(live.table).toBeNull();
     } finally {
@@ -358,7 +470,16 @@ describe('loading', () => {
     await waitFor(() => first.table?.version === world(2, 3).table.version);
     await waitFor(() => existsSync(cacheFile));
     await s1.close();
-    const down = new RedisTableSource({ url: 'redis://127.0.0.1:1', cluster, keys: verifying, live: new LiveTable(), cacheFile, pollMs: 200, heartbeatMs: 1000, log: () => {} });
+    const down = new RedisTableSource({
+      url: 'redis://127.0.0.1:1',
+      cluster,
+      keys: verifying,
+      live: new LiveTable(),
+      cacheFile,
+      pollMs: 200,
+      heartbeatMs: 1000,
+      log: () => {},
+    });
     const live = (down as unknown as { o: { live: LiveTable } }).o.live;
     await down.start();
     try {
@@ -370,7 +491,16 @@ describe('loading', () => {
     }
     // A cache file is verified like Redis: with the wrong public key it is refused.
     const wrongKeys = await loadVerifyingKeys(join(dir, 'other'));
-    const wrong = new RedisTableSource({ url: 'redis://127.0.0.1:1', cluster, keys: wrongKeys, live: new LiveTable(), cacheFile, pollMs: 200, heartbeatMs: 1000, log: () => {} });
+    const wrong = new RedisTableSource({
+      url: 'redis://127.0.0.1:1',
+      cluster,
+      keys: wrongKeys,
+      live: new LiveTable(),
+      cacheFile,
+      pollMs: 200,
+      heartbeatMs: 1000,
+      log: () => {},
+    });
     await wrong.start();
     try {
       expect(wrong.served).toBeNull();

@@ -25,36 +25,64 @@ const yamlDocs = (...objs: unknown[]): string => objs.map((o) => stringify(o)).j
 function appDir(): string {
   const d = tempDir();
   writeFileSync(join(d, 'class.yaml'), yamlDocs(ourClass()));
-  writeFileSync(join(d, 'services.yaml'), yamlDocs(...service('a', [{ address: a.address, port: a.port }]), ...service('b', [{ address: b.address, port: b.port }])));
+  writeFileSync(
+    join(d, 'services.yaml'),
+    yamlDocs(...service('a', [{ address: a.address, port: a.port }]), ...service('b', [{ address: b.address, port: b.port }])),
+  );
   writeFileSync(join(d, 'ingress.json'), JSON.stringify(ingress('app', { host: 'app.test', paths: [{ path: '/', service: 'a' }] })));
   return d;
 }
 
 type Run = (args: string[]) => { status: number | null; stdout: string; stderr: string };
 /** `label` ends the test's name: who runs it, or why it is skipped (then `skip` is set). */
-interface Runner { run: Run; label: string; skip: boolean }
+interface Runner {
+  run: Run;
+  label: string;
+  skip: boolean;
+}
 
 /** How to run portico as someone a mode-000 directory keeps out. Root reads every directory, so as root
  * the child runs as `nobody` (65534), which can still read the repository and node_modules, with a
  * writable HOME and TMPDIR of its own for tsx's cache. */
 function unreadableDirRunner(): Runner {
-  const skipped = (why: string): Runner => ({ run: () => { throw new Error(why); }, label: ` (skipped: ${why})`, skip: true });
+  const skipped = (why: string): Runner => ({
+    run: () => {
+      throw new Error(why);
+    },
+    label: ` (skipped: ${why})`,
+    skip: true,
+  });
   const uid = process.getuid?.();
   if (uid === undefined) return skipped('no POSIX user ids on this platform');
   if (uid !== 0) return { run: (args) => runPortico(args), label: '', skip: false };
   const NOBODY = 65534;
   const home = tempDir();
   chownSync(home, NOBODY, NOBODY);
-  const child = (argv: string[]) => spawnSync(process.execPath, argv, {
-    cwd: ROOT, encoding: 'utf8', timeout: 20_000, uid: NOBODY, gid: NOBODY, env: { ...process.env, HOME: home, TMPDIR: home },
-  });
+  const child = (argv: string[]) =>
+    spawnSync(process.execPath, argv, {
+      cwd: ROOT,
+      encoding: 'utf8',
+      timeout: 20_000,
+      uid: NOBODY,
+      gid: NOBODY,
+      env: { ...process.env, HOME: home, TMPDIR: home },
+    });
   // The same checks the real run needs, as that uid: it can start node and read the entry point and tsx.
   const needed = [join(ROOT, 'cli', 'portico.ts'), join(ROOT, 'node_modules', 'tsx', 'package.json')];
-  const probe = child(['-e', `for (const f of ${JSON.stringify(needed)}) require('node:fs').accessSync(f, require('node:fs').constants.R_OK)`]);
+  const probe = child([
+    '-e',
+    `for (const f of ${JSON.stringify(needed)}) require('node:fs').accessSync(f, require('node:fs').constants.R_OK)`,
+  ]);
   if (probe.error !== undefined || probe.status !== 0) {
-    return skipped(`running as root, and uid ${NOBODY} cannot run node on the repository: ${probe.error?.message ?? probe.stderr.trim().split('\n')[0]}`);
+    return skipped(
+      `running as root, and uid ${NOBODY} cannot run node on the repository: ${probe.error?.message ?? probe.stderr.trim().split('\n')[0]}`,
+    );
   }
-  return { run: (args) => child(['--import', 'tsx', 'cli/portico.ts', ...args]), label: ` (as uid ${NOBODY}: root reads every directory)`, skip: false };
+  return {
+    run: (args) => child(['--import', 'tsx', 'cli/portico.ts', ...args]),
+    label: ` (as uid ${NOBODY}: root reads every directory)`,
+    skip: false,
+  };
 }
 const unreadable = unreadableDirRunner();
 
@@ -134,15 +162,34 @@ describe('portico local', () => {
   });
 
   it('applies a changed file without a restart', async () => {
-    writeFileSync(join(dir, 'ingress.json'), JSON.stringify(ingress('app', { host: 'app.test', paths: [{ path: '/', service: 'a' }, { path: '/b', service: 'b' }] })));
-    await waitFor(async () => json<EchoReply>(await request(`${p.http}/b/1`, { host: 'app.test' })).backend === 'b', 10_000, () => 'the new route');
+    writeFileSync(
+      join(dir, 'ingress.json'),
+      JSON.stringify(
+        ingress('app', {
+          host: 'app.test',
+          paths: [
+            { path: '/', service: 'a' },
+            { path: '/b', service: 'b' },
+          ],
+        }),
+      ),
+    );
+    await waitFor(
+      async () => json<EchoReply>(await request(`${p.http}/b/1`, { host: 'app.test' })).backend === 'b',
+      10_000,
+      () => 'the new route',
+    );
     expect(json<EchoReply>(await request(`${p.http}/`, { host: 'app.test' })).backend).toBe('a');
   });
 
   it('keeps the last good table when a file does not parse, and says why', async () => {
     const before = (await request(`${p.admin}/readyz`)).body;
     writeFileSync(join(dir, 'broken.yaml'), 'kind: Ingress\nmetadata: [unclosed\n');
-    await waitFor(() => p.logs().includes('broken.yaml: invalid YAML'), 10_000, () => 'the parse error in the log');
+    await waitFor(
+      () => p.logs().includes('broken.yaml: invalid YAML'),
+      10_000,
+      () => 'the parse error in the log',
+    );
     expect(json<EchoReply>(await request(`${p.http}/b`, { host: 'app.test' })).backend).toBe('b');
     expect((await request(`${p.admin}/readyz`)).body).toBe(before);
     expect((await request(`${p.admin}/metrics`)).body).toMatch(/^portico_table_refusals_total [1-9]/m);
@@ -150,8 +197,15 @@ describe('portico local', () => {
   });
 
   it('logs diagnostics of broken objects and keeps the other routes', async () => {
-    writeFileSync(join(dir, 'bad.json'), JSON.stringify(ingress('bad', { host: 'bad.test', paths: [{ path: '/', service: 'missing-svc' }] })));
-    await waitFor(() => /ServiceNotFound/.test(p.logs()), 10_000, () => 'a ServiceNotFound diagnostic');
+    writeFileSync(
+      join(dir, 'bad.json'),
+      JSON.stringify(ingress('bad', { host: 'bad.test', paths: [{ path: '/', service: 'missing-svc' }] })),
+    );
+    await waitFor(
+      () => /ServiceNotFound/.test(p.logs()),
+      10_000,
+      () => 'a ServiceNotFound diagnostic',
+    );
     expect(json<EchoReply>(await request(`${p.http}/`, { host: 'app.test' })).backend).toBe('a');
     expect((await request(`${p.http}/`, { host: 'bad.test' })).status).toBe(503);
   });

@@ -16,19 +16,38 @@ let gw: TestGateway;
 beforeAll(async () => {
   guardedBackend = await startBackend('guarded', '127.0.0.41');
   openBackend = await startBackend('open', '127.0.0.42');
-  gw = await startTestGateway(objects(
-    ourClass(),
-    service('guarded', [{ address: guardedBackend.address, port: guardedBackend.port }]),
-    service('open', [{ address: openBackend.address, port: openBackend.port }]),
-    ingress('private', { host: 'app.test', paths: [{ path: '/private', service: 'guarded' }], annotations: { [`${N}auth-url`]: 'http://oauth2-proxy.auth.svc/oauth2/auth', [`${N}auth-signin`]: 'https://auth.test/start' } }),
-    ingress('public', { host: 'app.test', paths: [{ path: '/', service: 'open' }] }),
-    ingress('ranges', { host: 'ranges.test', paths: [{ path: '/', service: 'guarded' }], annotations: { [`${N}whitelist-source-range`]: '127.0.0.1/32' } }),
-    // Client certificates guard the whole host: the other Ingress's path on mtls.test closes too.
-    ingress('mtls', { host: 'mtls.test', paths: [{ path: '/secure', service: 'guarded' }], annotations: { [`${N}auth-tls-secret`]: 'default/ca' } }),
-    ingress('mtls-other', { host: 'mtls.test', paths: [{ path: '/', service: 'open' }], created: '2026-01-02T00:00:00Z' }),
-    // Its spec.defaultBackend is the host's fallback and the table's default backend: both close.
-    ingress('fallback', { host: 'fb.test', paths: [{ path: '/app', service: 'open' }], defaultBackend: 'guarded', annotations: { [`${N}limit-rps`]: '5' } }),
-  ));
+  gw = await startTestGateway(
+    objects(
+      ourClass(),
+      service('guarded', [{ address: guardedBackend.address, port: guardedBackend.port }]),
+      service('open', [{ address: openBackend.address, port: openBackend.port }]),
+      ingress('private', {
+        host: 'app.test',
+        paths: [{ path: '/private', service: 'guarded' }],
+        annotations: { [`${N}auth-url`]: 'http://oauth2-proxy.auth.svc/oauth2/auth', [`${N}auth-signin`]: 'https://auth.test/start' },
+      }),
+      ingress('public', { host: 'app.test', paths: [{ path: '/', service: 'open' }] }),
+      ingress('ranges', {
+        host: 'ranges.test',
+        paths: [{ path: '/', service: 'guarded' }],
+        annotations: { [`${N}whitelist-source-range`]: '127.0.0.1/32' },
+      }),
+      // Client certificates guard the whole host: the other Ingress's path on mtls.test closes too.
+      ingress('mtls', {
+        host: 'mtls.test',
+        paths: [{ path: '/secure', service: 'guarded' }],
+        annotations: { [`${N}auth-tls-secret`]: 'default/ca' },
+      }),
+      ingress('mtls-other', { host: 'mtls.test', paths: [{ path: '/', service: 'open' }], created: '2026-01-02T00:00:00Z' }),
+      // Its spec.defaultBackend is the host's fallback and the table's default backend: both close.
+      ingress('fallback', {
+        host: 'fb.test',
+        paths: [{ path: '/app', service: 'open' }],
+        defaultBackend: 'guarded',
+        annotations: { [`${N}limit-rps`]: '5' },
+      }),
+    ),
+  );
 });
 
 afterAll(async () => {
@@ -44,7 +63,7 @@ describe('routes guarded by annotations Portico does not enforce', () => {
     { name: 'auth-url, a POST with a body', host: 'app.test', path: '/private', method: 'POST', body: 'secret=1' },
     { name: 'auth-url, a dot-segment path that normalises into the guarded prefix', host: 'app.test', path: '/public/../private' },
     { name: 'whitelist-source-range (even for an address the range would allow)', host: 'ranges.test', path: '/' },
-    { name: "auth-tls-secret, its own path", host: 'mtls.test', path: '/secure' },
+    { name: 'auth-tls-secret, its own path', host: 'mtls.test', path: '/secure' },
     { name: "auth-tls-secret, another Ingress's path on the same host", host: 'mtls.test', path: '/' },
     { name: 'limit-rps, its own route', host: 'fb.test', path: '/app' },
     { name: "limit-rps, the host's fallback (spec.defaultBackend)", host: 'fb.test', path: '/elsewhere' },
@@ -53,7 +72,11 @@ describe('routes guarded by annotations Portico does not enforce', () => {
   for (const c of cases) {
     it(`${c.name}: 503, and the backend sees nothing`, async () => {
       const before = { guarded: guardedBackend.connections, open: openBackend.connections };
-      const r = await request(`${gw.httpUrl}${c.path}`, { host: c.host, method: c.method ?? 'GET', ...(c.body === undefined ? {} : { body: c.body, headers: { 'content-type': 'application/x-www-form-urlencoded' } }) });
+      const r = await request(`${gw.httpUrl}${c.path}`, {
+        host: c.host,
+        method: c.method ?? 'GET',
+        ...(c.body === undefined ? {} : { body: c.body, headers: { 'content-type': 'application/x-www-form-urlencoded' } }),
+      });
       expect(r.status).toBe(503);
       expect(r.body).toBe('503 Service Unavailable\n');
       expect({ guarded: guardedBackend.connections, open: openBackend.connections }).toEqual(before);

@@ -21,19 +21,36 @@ beforeAll(async () => {
   for (let i = 1; i < 10; i++) backends.push(await startBackend(`b${i}`, `127.0.0.${10 + i}`, first.port));
   hole = await startBlackhole('127.0.0.31');
   backends.push(await startBackend('rescue', '127.0.0.32', hole.port)); // same port as the black hole, other address
-  gw = await startTestGateway(objects(
-    ourClass(),
-    service('one', [ep(backends[0]!)]),
-    service('ten', backends.slice(0, 10).map(ep)),
-    service('none', [{ ...ep(backends[1]!), ready: false }]),
-    // 127.0.0.30 has no listener on that port: connecting to it is refused.
-    service('flaky', [{ address: '127.0.0.30', port: backends[0]!.port }, ep(backends[2]!)]),
-    // Connects to the black hole hang until the connect timeout.
-    service('hangs-then-ok', [ep(hole), ep(backends[10]!)]),
-    service('hangs', [ep(hole)]),
-    ingress('app', { host: 'app.test', paths: [{ path: '/', service: 'one' }, { path: '/rr', service: 'ten' }, { path: '/down', service: 'none' }, { path: '/flaky', service: 'flaky' }] }),
-    ingress('timeouts', { host: 'timeouts.test', paths: [{ path: '/hangs', service: 'hangs' }, { path: '/hangs-then-ok', service: 'hangs-then-ok' }] }),
-  ), { headersMs: 500, connectMs: 300 });
+  gw = await startTestGateway(
+    objects(
+      ourClass(),
+      service('one', [ep(backends[0]!)]),
+      service('ten', backends.slice(0, 10).map(ep)),
+      service('none', [{ ...ep(backends[1]!), ready: false }]),
+      // 127.0.0.30 has no listener on that port: connecting to it is refused.
+      service('flaky', [{ address: '127.0.0.30', port: backends[0]!.port }, ep(backends[2]!)]),
+      // Connects to the black hole hang until the connect timeout.
+      service('hangs-then-ok', [ep(hole), ep(backends[10]!)]),
+      service('hangs', [ep(hole)]),
+      ingress('app', {
+        host: 'app.test',
+        paths: [
+          { path: '/', service: 'one' },
+          { path: '/rr', service: 'ten' },
+          { path: '/down', service: 'none' },
+          { path: '/flaky', service: 'flaky' },
+        ],
+      }),
+      ingress('timeouts', {
+        host: 'timeouts.test',
+        paths: [
+          { path: '/hangs', service: 'hangs' },
+          { path: '/hangs-then-ok', service: 'hangs-then-ok' },
+        ],
+      }),
+    ),
+    { headersMs: 500, connectMs: 300 },
+  );
 });
 
 afterAll(async () => {
@@ -44,7 +61,10 @@ afterAll(async () => {
 
 describe('forwarding', () => {
   it('preserves Host and adds X-Forwarded-* and X-Request-Id', async () => {
-    const r = await request(`${gw.httpUrl}/hello?x=1`, { host: 'app.test:8080', headers: { 'x-forwarded-for': '6.6.6.6', 'x-forwarded-proto': 'https' } });
+    const r = await request(`${gw.httpUrl}/hello?x=1`, {
+      host: 'app.test:8080',
+      headers: { 'x-forwarded-for': '6.6.6.6', 'x-forwarded-proto': 'https' },
+    });
     expect(r.status).toBe(200);
     const e = json<EchoReply>(r);
     expect(e.backend).toBe('b0');
@@ -61,14 +81,23 @@ describe('forwarding', () => {
   it('keeps a well-formed client X-Request-Id and replaces a malformed one', async () => {
     const kept = json<EchoReply>(await request(`${gw.httpUrl}/`, { host: 'app.test', headers: { 'x-request-id': 'trace-123' } }));
     expect(kept.headers['x-request-id']).toBe('trace-123');
-    const replaced = json<EchoReply>(await request(`${gw.httpUrl}/`, { host: 'app.test', headers: { 'x-request-id': 'bad id with spaces' } }));
+    const replaced = json<EchoReply>(
+      await request(`${gw.httpUrl}/`, { host: 'app.test', headers: { 'x-request-id': 'bad id with spaces' } }),
+    );
     expect(replaced.headers['x-request-id']).toMatch(/^[0-9a-f-]{36}$/);
   });
 
   it('strips hop-by-hop headers in both directions', async () => {
     const r = await request(`${gw.httpUrl}/`, {
       host: 'app.test',
-      headers: { connection: 'keep-alive, x-secret', 'x-secret': 'hop', 'keep-alive': 'timeout=1', te: 'trailers', 'proxy-connection': 'x', 'x-end-to-end': 'yes' },
+      headers: {
+        connection: 'keep-alive, x-secret',
+        'x-secret': 'hop',
+        'keep-alive': 'timeout=1',
+        te: 'trailers',
+        'proxy-connection': 'x',
+        'x-end-to-end': 'yes',
+      },
     });
     const e = json<EchoReply>(r);
     for (const h of ['x-secret', 'keep-alive', 'te', 'proxy-connection']) expect(e.headers[h], h).toBeUndefined();
@@ -80,7 +109,7 @@ describe('forwarding', () => {
   });
 
   it('passes methods and bodies through unchanged', async () => {
-    const body = 'x'.repeat(3 * 1024 * 1024) + 'end';
+    const body = `${'x'.repeat(3 * 1024 * 1024)}end`;
     const r = await request(`${gw.httpUrl}/post`, { method: 'POST', host: 'app.test', body, headers: { 'content-type': 'text/plain' } });
     const e = json<EchoReply>(r);
     expect(e.method).toBe('POST');
@@ -147,7 +176,12 @@ describe('load balancing and upstream connections', () => {
       const e = json<EchoReply>(await request(`${gw.httpUrl}/rr`, { host: 'app.test' }));
       seen.set(e.backend, (seen.get(e.backend) ?? 0) + 1);
     }
-    expect([...seen.keys()].sort()).toEqual(backends.slice(0, 10).map((b) => b.name).sort());
+    expect([...seen.keys()].sort()).toEqual(
+      backends
+        .slice(0, 10)
+        .map((b) => b.name)
+        .sort(),
+    );
     expect(Math.min(...seen.values())).toBe(10);
   });
 
@@ -177,13 +211,22 @@ describe('streaming', () => {
     // streams does so 1.2 s earlier here, so a busy machine only widens the gap instead of closing it.
     const arrivals: { at: number; text: string }[] = [];
     await new Promise<void>((resolve, reject) => {
-      http.get({ host: '127.0.0.1', port: gw.gw.http!.port, path: '/stream?chunks=5&ms=300', headers: { host: 'app.test' }, agent: false }, (res) => {
-        res.setEncoding('utf8');
-        res.on('data', (c: string) => arrivals.push({ at: Date.now(), text: c }));
-        res.on('end', () => resolve());
-      }).on('error', reject);
+      http
+        .get(
+          { host: '127.0.0.1', port: gw.gw.http!.port, path: '/stream?chunks=5&ms=300', headers: { host: 'app.test' }, agent: false },
+          (res) => {
+            res.setEncoding('utf8');
+            res.on('data', (c: string) => arrivals.push({ at: Date.now(), text: c }));
+            res.on('end', () => resolve());
+          },
+        )
+        .on('error', reject);
     });
-    const lines = arrivals.map((a) => a.text).join('').trim().split('\n');
+    const lines = arrivals
+      .map((a) => a.text)
+      .join('')
+      .trim()
+      .split('\n');
     expect(lines.map((l) => l.split(' ')[1])).toEqual(['0', '1', '2', '3', '4']);
     const lastWrittenAt = Number(lines.at(-1)!.split(' ')[2]);
     expect(arrivals[0]!.text).not.toContain('chunk 4 ');
@@ -192,11 +235,21 @@ describe('streaming', () => {
 
   it('streams the request body: the backend sees the first bytes before the client finishes', async () => {
     const reply = await new Promise<{ bytes: number; firstChunkAt: number; endAt: number }>((resolve, reject) => {
-      const req = http.request({ host: '127.0.0.1', port: gw.gw.http!.port, path: '/upload', method: 'POST', headers: { host: 'app.test', 'transfer-encoding': 'chunked' }, agent: false }, (res) => {
-        let b = '';
-        res.on('data', (c) => (b += c));
-        res.on('end', () => resolve(JSON.parse(b)));
-      });
+      const req = http.request(
+        {
+          host: '127.0.0.1',
+          port: gw.gw.http!.port,
+          path: '/upload',
+          method: 'POST',
+          headers: { host: 'app.test', 'transfer-encoding': 'chunked' },
+          agent: false,
+        },
+        (res) => {
+          let b = '';
+          res.on('data', (c) => (b += c));
+          res.on('end', () => resolve(JSON.parse(b)));
+        },
+      );
       req.on('error', reject);
       let n = 0;
       const tick = () => {

@@ -11,14 +11,25 @@ let a: Backend;
 let b: Backend;
 let gw: TestGateway;
 
-const world = (i: number) => objects(
-  ourClass(),
-  // The endpoints of `app` move between backend a and b, and sometimes both.
-  service('app', i % 3 === 0 ? [{ address: a.address, port: a.port }] : i % 3 === 1 ? [{ address: b.address, port: b.port }] : [{ address: a.address, port: a.port }, { address: b.address, port: b.port }]),
-  ingress('app', { host: 'app.test', paths: [{ path: '/', service: 'app' }] }),
-  // Unrelated hosts come and go.
-  ...Array.from({ length: i % 7 }, (_, k) => ingress(`extra-${k}`, { host: `extra-${k}.test`, paths: [{ path: '/', service: 'app' }] })),
-);
+const world = (i: number) =>
+  objects(
+    ourClass(),
+    // The endpoints of `app` move between backend a and b, and sometimes both.
+    service(
+      'app',
+      i % 3 === 0
+        ? [{ address: a.address, port: a.port }]
+        : i % 3 === 1
+          ? [{ address: b.address, port: b.port }]
+          : [
+              { address: a.address, port: a.port },
+              { address: b.address, port: b.port },
+            ],
+    ),
+    ingress('app', { host: 'app.test', paths: [{ path: '/', service: 'app' }] }),
+    // Unrelated hosts come and go.
+    ...Array.from({ length: i % 7 }, (_, k) => ingress(`extra-${k}`, { host: `extra-${k}.test`, paths: [{ path: '/', service: 'app' }] })),
+  );
 
 beforeAll(async () => {
   a = await startBackend('a', '127.0.0.60');

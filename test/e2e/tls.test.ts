@@ -12,7 +12,8 @@ import { startTestGateway, type TestGateway } from '../support/gateway.ts';
 import { ingress, objects, ourClass, service, tlsSecret } from '../support/manifests.ts';
 
 const ca = generateSelfSignedCertificate({ commonName: 'Portico Test CA', isCA: true, keyType: 'ec' });
-const leaf = (name: string, keyType: 'rsa' | 'ec') => generateSelfSignedCertificate({ commonName: name, dnsNames: [name], keyType, issuer: ca });
+const leaf = (name: string, keyType: 'rsa' | 'ec') =>
+  generateSelfSignedCertificate({ commonName: name, dnsNames: [name], keyType, issuer: ca });
 const certs = {
   rsa: leaf('secure.test', 'rsa'),
   ec: leaf('ec.test', 'ec'),
@@ -26,19 +27,38 @@ let backend: Backend;
 let gw: TestGateway;
 
 /** The cluster of these tests; `secureCert` is the certificate in Secret s-rsa (rotation swaps it). */
-const world = (secureCert = certs.rsa) => objects(
-  ourClass(), service('web', [{ address: backend.address, port: backend.port }]),
-  tlsSecret('s-rsa', secureCert.certPem, secureCert.keyPem),
-  tlsSecret('s-ec', certs.ec.certPem, certs.ec.keyPem),
-  tlsSecret('s-wild', certs.wild.certPem, certs.wild.keyPem),
-  tlsSecret('s-plain', certs.plain.certPem, certs.plain.keyPem),
-  ingress('secure', { host: 'secure.test', paths: [{ path: '/', service: 'web' }], tls: [{ hosts: ['secure.test'], secretName: 's-rsa' }] }),
-  ingress('ec', { host: 'ec.test', paths: [{ path: '/', service: 'web' }], tls: [{ hosts: ['ec.test'], secretName: 's-ec' }] }),
-  ingress('wild', { host: '*.wild.test', paths: [{ path: '/', service: 'web' }], tls: [{ hosts: ['*.wild.test'], secretName: 's-wild' }] }),
-  ingress('plain', { host: 'plain.test', paths: [{ path: '/', service: 'web' }], tls: [{ hosts: ['plain.test'], secretName: 's-plain' }], annotations: { 'portico.dev/ssl-redirect': 'false' } }),
-  ingress('nocert', { host: 'nocert.test', paths: [{ path: '/', service: 'web' }], tls: [{ hosts: ['nocert.test'], secretName: 'missing' }] }),
-  ingress('http-only', { host: 'http.test', paths: [{ path: '/', service: 'web' }] }),
-);
+const world = (secureCert = certs.rsa) =>
+  objects(
+    ourClass(),
+    service('web', [{ address: backend.address, port: backend.port }]),
+    tlsSecret('s-rsa', secureCert.certPem, secureCert.keyPem),
+    tlsSecret('s-ec', certs.ec.certPem, certs.ec.keyPem),
+    tlsSecret('s-wild', certs.wild.certPem, certs.wild.keyPem),
+    tlsSecret('s-plain', certs.plain.certPem, certs.plain.keyPem),
+    ingress('secure', {
+      host: 'secure.test',
+      paths: [{ path: '/', service: 'web' }],
+      tls: [{ hosts: ['secure.test'], secretName: 's-rsa' }],
+    }),
+    ingress('ec', { host: 'ec.test', paths: [{ path: '/', service: 'web' }], tls: [{ hosts: ['ec.test'], secretName: 's-ec' }] }),
+    ingress('wild', {
+      host: '*.wild.test',
+      paths: [{ path: '/', service: 'web' }],
+      tls: [{ hosts: ['*.wild.test'], secretName: 's-wild' }],
+    }),
+    ingress('plain', {
+      host: 'plain.test',
+      paths: [{ path: '/', service: 'web' }],
+      tls: [{ hosts: ['plain.test'], secretName: 's-plain' }],
+      annotations: { 'portico.dev/ssl-redirect': 'false' },
+    }),
+    ingress('nocert', {
+      host: 'nocert.test',
+      paths: [{ path: '/', service: 'web' }],
+      tls: [{ hosts: ['nocert.test'], secretName: 'missing' }],
+    }),
+    ingress('http-only', { host: 'http.test', paths: [{ path: '/', service: 'web' }] }),
+  );
 
 beforeAll(async () => {
   backend = await startBackend('tls-b', '127.0.0.40');
@@ -51,12 +71,25 @@ afterAll(async () => {
 });
 
 /** The certificate a bare TLS handshake gets for `servername` (undefined: no SNI at all). */
-function handshake(servername: string | undefined, alpn = ['http/1.1']): Promise<{ fingerprint: string; authorized: boolean; protocol: string | false | null }> {
+function handshake(
+  servername: string | undefined,
+  alpn = ['http/1.1'],
+): Promise<{ fingerprint: string; authorized: boolean; protocol: string | false | null }> {
   return new Promise((resolve, reject) => {
-    const s = tls.connect({ host: '127.0.0.1', port: gw.httpsPort, ...(servername ? { servername } : {}), ca: ca.certPem, rejectUnauthorized: false, ALPNProtocols: alpn }, () => {
-      resolve({ fingerprint: s.getPeerCertificate().fingerprint256, authorized: s.authorized, protocol: s.alpnProtocol });
-      s.end();
-    });
+    const s = tls.connect(
+      {
+        host: '127.0.0.1',
+        port: gw.httpsPort,
+        ...(servername ? { servername } : {}),
+        ca: ca.certPem,
+        rejectUnauthorized: false,
+        ALPNProtocols: alpn,
+      },
+      () => {
+        resolve({ fingerprint: s.getPeerCertificate().fingerprint256, authorized: s.authorized, protocol: s.alpnProtocol });
+        s.end();
+      },
+    );
     s.on('error', reject);
   });
 }
@@ -112,18 +145,30 @@ describe('HTTPS requests', () => {
 
   it('HTTP/2 is negotiated by ALPN and proxied (upstream hop-by-hop headers do not break it)', async () => {
     expect((await handshake('secure.test', ['h2', 'http/1.1'])).protocol).toBe('h2');
-    const client = http2.connect(`https://127.0.0.1:${gw.httpsPort}`, { servername: 'secure.test', ca: ca.certPem, checkServerIdentity: () => undefined });
+    const client = http2.connect(`https://127.0.0.1:${gw.httpsPort}`, {
+      servername: 'secure.test',
+      ca: ca.certPem,
+      checkServerIdentity: () => undefined,
+    });
     try {
-      const { status, headers, body } = await new Promise<{ status: number; headers: http2.IncomingHttpHeaders; body: string }>((resolve, reject) => {
-        const req = client.request({ ':path': '/h2?q=1', ':authority': 'secure.test', ':method': 'POST', 'content-type': 'text/plain', cookie: ['a=1', 'b=2'] });
-        let body = '';
-        let headers: http2.IncomingHttpHeaders = {};
-        req.on('response', (h) => (headers = h));
-        req.on('data', (c) => (body += c));
-        req.on('end', () => resolve({ status: Number(headers[':status']), headers, body }));
-        req.on('error', reject);
-        req.end('h2 body');
-      });
+      const { status, headers, body } = await new Promise<{ status: number; headers: http2.IncomingHttpHeaders; body: string }>(
+        (resolve, reject) => {
+          const req = client.request({
+            ':path': '/h2?q=1',
+            ':authority': 'secure.test',
+            ':method': 'POST',
+            'content-type': 'text/plain',
+            cookie: ['a=1', 'b=2'],
+          });
+          let body = '';
+          let headers: http2.IncomingHttpHeaders = {};
+          req.on('response', (h) => (headers = h));
+          req.on('data', (c) => (body += c));
+          req.on('end', () => resolve({ status: Number(headers[':status']), headers, body }));
+          req.on('error', reject);
+          req.end('h2 body');
+        },
+      );
       expect(status).toBe(200);
       expect(headers['set-cookie']).toEqual(['a=1', 'b=2']);
       const e = JSON.parse(body) as EchoReply;
@@ -164,16 +209,22 @@ describe('HTTP → HTTPS redirect', () => {
 });
 
 describe('WebSocket', () => {
-  const open = (url: string, o: WebSocket.ClientOptions) => new Promise<{ first: string; echo: string }>((resolve, reject) => {
-    const ws = new WebSocket(url, o);
-    let first = '';
-    ws.on('message', (d) => {
-      if (first === '') { first = d.toString(); ws.send('hi'); }
-      else { resolve({ first, echo: d.toString() }); ws.close(); }
+  const open = (url: string, o: WebSocket.ClientOptions) =>
+    new Promise<{ first: string; echo: string }>((resolve, reject) => {
+      const ws = new WebSocket(url, o);
+      let first = '';
+      ws.on('message', (d) => {
+        if (first === '') {
+          first = d.toString();
+          ws.send('hi');
+        } else {
+          resolve({ first, echo: d.toString() });
+          ws.close();
+        }
+      });
+      ws.on('error', reject);
+      ws.on('unexpected-response', (_req, res) => reject(new Error(`unexpected ${res.statusCode}`)));
     });
-    ws.on('error', reject);
-    ws.on('unexpected-response', (_req, res) => reject(new Error(`unexpected ${res.statusCode}`)));
-  });
 
   it('proxies an upgrade on the HTTP port', async () => {
     const r = await open(`ws://127.0.0.1:${gw.gw.http!.port}/chat`, { headers: { host: 'http.test' } });
@@ -182,7 +233,11 @@ describe('WebSocket', () => {
   });
 
   it('proxies an upgrade on the HTTPS port', async () => {
-    const r = await open(`wss://127.0.0.1:${gw.httpsPort}/secure-chat`, { headers: { host: 'secure.test' }, servername: 'secure.test', rejectUnauthorized: false } as WebSocket.ClientOptions);
+    const r = await open(`wss://127.0.0.1:${gw.httpsPort}/secure-chat`, {
+      headers: { host: 'secure.test' },
+      servername: 'secure.test',
+      rejectUnauthorized: false,
+    } as WebSocket.ClientOptions);
     expect(JSON.parse(r.first)).toMatchObject({ backend: 'tls-b', url: '/secure-chat' });
     expect(r.echo).toBe('echo:hi');
   });
@@ -191,8 +246,10 @@ describe('WebSocket', () => {
     await expect(open(`ws://127.0.0.1:${gw.gw.http!.port}/`, { headers: { host: 'nobody.test' } })).rejects.toThrow('unexpected 404');
   });
 
-  it('passes on the application\'s refusal of an upgrade (401) instead of hanging', async () => {
-    await expect(open(`ws://127.0.0.1:${gw.gw.http!.port}/ws-reject`, { headers: { host: 'http.test' } })).rejects.toThrow('unexpected 401');
+  it("passes on the application's refusal of an upgrade (401) instead of hanging", async () => {
+    await expect(open(`ws://127.0.0.1:${gw.gw.http!.port}/ws-reject`, { headers: { host: 'http.test' } })).rejects.toThrow(
+      'unexpected 401',
+    );
   });
 
   it('redirects a plain-HTTP upgrade on a TLS host', async () => {

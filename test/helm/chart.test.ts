@@ -15,7 +15,9 @@ const GOLDEN = fileURLToPath(new URL('./golden/', import.meta.url));
 const UPDATE = process.env.UPDATE_GOLDEN === '1';
 // A CI run that rewrote the goldens would compare every rendering with itself and pass whatever changed.
 if (UPDATE && (process.env.CI ?? '') !== '') {
-  throw new Error(`UPDATE_GOLDEN=1 is refused when CI is set (CI=${process.env.CI}): CI must compare against the committed goldens. Regenerate them locally and commit the reviewed diff.`);
+  throw new Error(
+    `UPDATE_GOLDEN=1 is refused when CI is set (CI=${process.env.CI}): CI must compare against the committed goldens. Regenerate them locally and commit the reviewed diff.`,
+  );
 }
 
 describe('helm lint', () => {
@@ -40,17 +42,24 @@ describe('golden renderings (UPDATE_GOLDEN=1 to rewrite)', () => {
   });
 });
 
-const workloads = (all: Manifest[]) => all.filter((m) => ['Deployment', 'DaemonSet', 'Job'].includes(m.kind) && m.metadata.name.startsWith('edge-portico'));
+const workloads = (all: Manifest[]) =>
+  all.filter((m) => ['Deployment', 'DaemonSet', 'Job'].includes(m.kind) && m.metadata.name.startsWith('edge-portico'));
 
 // The per-container checks below loop over what the chart rendered; a workload (or a whole rendering) that
 // lost its containers would leave them nothing to check and let them pass. So the loops go through these,
 // which first assert what must be there.
-const valuesOf = (set: string) => (parse(readFileSync(`${VALUES_DIR}${set}.yaml`, 'utf8')) ?? {}) as { tunnel?: { enabled?: boolean }; worker?: { hostNetwork?: boolean; ports?: { http?: number; https?: number } } };
+const valuesOf = (set: string) =>
+  (parse(readFileSync(`${VALUES_DIR}${set}.yaml`, 'utf8')) ?? {}) as {
+    tunnel?: { enabled?: boolean };
+    worker?: { hostNetwork?: boolean; ports?: { http?: number; https?: number } };
+  };
 
 /** The workloads of a rendering; the worker DaemonSet and the sync Deployment are always among them. */
 function workloadsOf(all: Manifest[]): Manifest[] {
   const ws = workloads(all);
-  expect(ws.map((w) => `${w.kind}/${w.metadata.name}`)).toEqual(expect.arrayContaining(['DaemonSet/edge-portico-worker', 'Deployment/edge-portico-sync']));
+  expect(ws.map((w) => `${w.kind}/${w.metadata.name}`)).toEqual(
+    expect.arrayContaining(['DaemonSet/edge-portico-worker', 'Deployment/edge-portico-sync']),
+  );
   return ws;
 }
 
@@ -58,34 +67,47 @@ function workloadsOf(all: Manifest[]): Manifest[] {
 function containersOf(set: string, w: Manifest): PodSpec['containers'] {
   const want: Record<string, string[]> = {
     'DaemonSet/edge-portico-worker': valuesOf(set).tunnel?.enabled === true ? ['worker', 'tunnel'] : ['worker'],
-    'Deployment/edge-portico-sync': ['sync'], 'Deployment/edge-portico-redis': ['redis'], 'Job/edge-portico-keys': ['keys'],
+    'Deployment/edge-portico-sync': ['sync'],
+    'Deployment/edge-portico-redis': ['redis'],
+    'Job/edge-portico-keys': ['keys'],
   };
   const key = `${w.kind}/${w.metadata.name}`;
   const containers = podSpec(w).containers ?? [];
-  expect(containers.map((c) => c.name), `${key} (${set}) containers`).toEqual(want[key] ?? [`(a workload this test does not know: ${key})`]);
+  expect(
+    containers.map((c) => c.name),
+    `${key} (${set}) containers`,
+  ).toEqual(want[key] ?? [`(a workload this test does not know: ${key})`]);
   return containers;
 }
 
 describe('security properties of every rendering', () => {
-  it.each(VALUE_SETS)('%s: no privilege escalation, read-only root, capabilities dropped, non-root unless binding low node ports', (set) => {
-    const all = manifests(render(bin, set));
-    const values = valuesOf(set);
-    const bindsLow = values.worker?.hostNetwork === true && ((values.worker.ports?.http ?? 80) < 1024 || (values.worker.ports?.https ?? 443) < 1024);
-    for (const w of workloadsOf(all)) {
-      const spec = podSpec(w);
-      for (const c of containersOf(set, w)) {
-        const sc = c.securityContext as { allowPrivilegeEscalation: boolean; readOnlyRootFilesystem: boolean; capabilities: { drop: string[]; add?: string[] } };
-        expect(sc.allowPrivilegeEscalation, `${w.metadata.name}`).toBe(false);
-        expect(sc.readOnlyRootFilesystem).toBe(true);
-        expect(sc.capabilities.drop).toEqual(['ALL']);
-        // Only the worker container itself binds the node's low ports; the tunnel beside it binds a socket.
-        const lowPorts = w.kind === 'DaemonSet' && bindsLow && c.name === 'worker';
-        expect(sc.capabilities.add ?? [], `${w.metadata.name}/${c.name} capabilities`).toEqual(lowPorts ? ['NET_BIND_SERVICE'] : []);
-        const nonRoot = (c.securityContext as { runAsNonRoot?: boolean }).runAsNonRoot ?? spec.securityContext?.runAsNonRoot;
-        expect(nonRoot, `${w.metadata.name}/${c.name} runAsNonRoot`).toBe(!lowPorts);
+  it.each(VALUE_SETS)(
+    '%s: no privilege escalation, read-only root, capabilities dropped, non-root unless binding low node ports',
+    (set) => {
+      const all = manifests(render(bin, set));
+      const values = valuesOf(set);
+      const bindsLow =
+        values.worker?.hostNetwork === true && ((values.worker.ports?.http ?? 80) < 1024 || (values.worker.ports?.https ?? 443) < 1024);
+      for (const w of workloadsOf(all)) {
+        const spec = podSpec(w);
+        for (const c of containersOf(set, w)) {
+          const sc = c.securityContext as {
+            allowPrivilegeEscalation: boolean;
+            readOnlyRootFilesystem: boolean;
+            capabilities: { drop: string[]; add?: string[] };
+          };
+          expect(sc.allowPrivilegeEscalation, `${w.metadata.name}`).toBe(false);
+          expect(sc.readOnlyRootFilesystem).toBe(true);
+          expect(sc.capabilities.drop).toEqual(['ALL']);
+          // Only the worker container itself binds the node's low ports; the tunnel beside it binds a socket.
+          const lowPorts = w.kind === 'DaemonSet' && bindsLow && c.name === 'worker';
+          expect(sc.capabilities.add ?? [], `${w.metadata.name}/${c.name} capabilities`).toEqual(lowPorts ? ['NET_BIND_SERVICE'] : []);
+          const nonRoot = (c.securityContext as { runAsNonRoot?: boolean }).runAsNonRoot ?? spec.securityContext?.runAsNonRoot;
+          expect(nonRoot, `${w.metadata.name}/${c.name} runAsNonRoot`).toBe(!lowPorts);
+        }
       }
-    }
-  });
+    },
+  );
 
   it.each(VALUE_SETS)('%s: workers have no Kubernetes token and no RBAC binding', (set) => {
     const all = manifests(render(bin, set));
@@ -99,15 +121,18 @@ describe('security properties of every rendering', () => {
 
   it.each(VALUE_SETS)('%s: workers mount only the public share of the keys', (set) => {
     const all = manifests(render(bin, set));
-    const secretOf = (m: Manifest) => ((podSpec(m).volumes as { name: string; secret?: { secretName: string } }[]).find((v) => v.name === 'keys'))!.secret!.secretName;
+    const secretOf = (m: Manifest) =>
+      (podSpec(m).volumes as { name: string; secret?: { secretName: string } }[]).find((v) => v.name === 'keys')!.secret!.secretName;
     expect(secretOf(find(all, 'DaemonSet', '-worker'))).not.toBe(secretOf(find(all, 'Deployment', '-sync')));
   });
 
-  it.each(VALUE_SETS)('%s: every Portico container has a writable /tmp (tsx\'s cache; the root filesystem is read-only)', (set) => {
+  it.each(VALUE_SETS)("%s: every Portico container has a writable /tmp (tsx's cache; the root filesystem is read-only)", (set) => {
     for (const w of workloadsOf(manifests(render(bin, set)))) {
       const ours = containersOf(set, w).filter((x) => String(x.image).includes('/portico:'));
       // Every container but the bundled Redis runs the Portico image (an image naming change must not empty this).
-      expect(ours.length, `${w.metadata.name}: Portico containers`).toBe(w.metadata.name.endsWith('-redis') ? 0 : podSpec(w).containers.length);
+      expect(ours.length, `${w.metadata.name}: Portico containers`).toBe(
+        w.metadata.name.endsWith('-redis') ? 0 : podSpec(w).containers.length,
+      );
       for (const c of ours) {
         const mounts = (c.volumeMounts ?? []) as { name: string; mountPath: string; readOnly?: boolean }[];
         const tmp = mounts.find((m) => m.mountPath === '/tmp');
@@ -124,12 +149,13 @@ describe('security properties of every rendering', () => {
       for (const c of containersOf('external-redis-tls', w)) {
         expect((c.args ?? []).join(' ')).not.toMatch(/redis|password/i);
         const pw = (c.env ?? []).find((e) => e.name === 'PORTICO_REDIS_PASSWORD');
-        if (w.kind !== 'Job') expect(pw).toEqual({ name: 'PORTICO_REDIS_PASSWORD', valueFrom: { secretKeyRef: { name: 'portico-redis', key: 'password' } } });
+        if (w.kind !== 'Job')
+          expect(pw).toEqual({ name: 'PORTICO_REDIS_PASSWORD', valueFrom: { secretKeyRef: { name: 'portico-redis', key: 'password' } } });
       }
     }
   });
 
-  it.each(VALUE_SETS)('%s: probes use the admin endpoints on each container\'s admin port', (set) => {
+  it.each(VALUE_SETS)("%s: probes use the admin endpoints on each container's admin port", (set) => {
     for (const w of workloadsOf(manifests(render(bin, set))).filter((m) => m.kind !== 'Job' && !m.metadata.name.endsWith('-redis'))) {
       for (const c of containersOf(set, w)) {
         const admin = (c.ports as { name: string }[]).find((p) => p.name.endsWith('admin'))!.name;
@@ -143,12 +169,49 @@ describe('security properties of every rendering', () => {
 describe('what operators choose', () => {
   const ports = (set: string) => {
     const c = podSpec(find(manifests(render(bin, set)), 'DaemonSet', '-worker'));
-    return { hostNetwork: c.hostNetwork ?? false, ports: (c.containers[0]!.ports as { name: string; containerPort: number; hostPort?: number }[]).map((p) => [p.name, p.containerPort, p.hostPort ?? null]) };
+    return {
+      hostNetwork: c.hostNetwork ?? false,
+      ports: (c.containers[0]!.ports as { name: string; containerPort: number; hostPort?: number }[]).map((p) => [
+        p.name,
+        p.containerPort,
+        p.hostPort ?? null,
+      ]),
+    };
   };
   it.each([
-    ['defaults', { hostNetwork: false, ports: [['http', 8080, 80], ['https', 8443, 443], ['admin', 9181, null]] }],
-    ['host-network', { hostNetwork: true, ports: [['http', 80, null], ['https', 443, null], ['admin', 9181, null]] }],
-    ['host-network-high-ports', { hostNetwork: true, ports: [['http', 8080, null], ['https', 8443, null], ['admin', 10254, null]] }],
+    [
+      'defaults',
+      {
+        hostNetwork: false,
+        ports: [
+          ['http', 8080, 80],
+          ['https', 8443, 443],
+          ['admin', 9181, null],
+        ],
+      },
+    ],
+    [
+      'host-network',
+      {
+        hostNetwork: true,
+        ports: [
+          ['http', 80, null],
+          ['https', 443, null],
+          ['admin', 9181, null],
+        ],
+      },
+    ],
+    [
+      'host-network-high-ports',
+      {
+        hostNetwork: true,
+        ports: [
+          ['http', 8080, null],
+          ['https', 8443, null],
+          ['admin', 10254, null],
+        ],
+      },
+    ],
   ])('%s: node ports', (set, want) => {
     expect(ports(set)).toEqual(want);
   });
@@ -163,7 +226,10 @@ describe('what operators choose', () => {
     const has = (kind: string, suffix = '') => all.some((m) => m.kind === kind && m.metadata.name.endsWith(suffix));
     const cls = all.find((m) => m.kind === 'IngressClass');
     expect({
-      hook: has('Job', '-keys'), redis: has('Deployment', '-redis'), pdb: has('PodDisruptionBudget'), monitor: has('ServiceMonitor'),
+      hook: has('Job', '-keys'),
+      redis: has('Deployment', '-redis'),
+      pdb: has('PodDisruptionBudget'),
+      monitor: has('ServiceMonitor'),
       defaultClass: cls === undefined ? null : cls.metadata.annotations?.['ingressclass.kubernetes.io/is-default-class'] === 'true',
     }).toEqual(want);
   });
@@ -171,18 +237,31 @@ describe('what operators choose', () => {
   it('the key hook runs before install and upgrade, and its identity is deleted after it succeeds', () => {
     const all = manifests(render(bin, 'defaults'));
     for (const kind of ['ServiceAccount', 'Role', 'RoleBinding', 'Job']) {
-      expect(find(all, kind, '-keys').metadata.annotations).toMatchObject({ 'helm.sh/hook': 'pre-install,pre-upgrade', 'helm.sh/hook-delete-policy': 'before-hook-creation,hook-succeeded' });
+      expect(find(all, kind, '-keys').metadata.annotations).toMatchObject({
+        'helm.sh/hook': 'pre-install,pre-upgrade',
+        'helm.sh/hook-delete-policy': 'before-hook-creation,hook-succeeded',
+      });
     }
-    expect(podSpec(find(all, 'Job', '-keys')).containers[0]!.args).toEqual(['keys', 'ensure-secrets', '--in-cluster', '--namespace=portico',
-      '--agent-secret=edge-portico-sync-keys', '--worker-secret=edge-portico-worker-keys', '--redis-secret=edge-portico-redis-password']);
+    expect(podSpec(find(all, 'Job', '-keys')).containers[0]!.args).toEqual([
+      'keys',
+      'ensure-secrets',
+      '--in-cluster',
+      '--namespace=portico',
+      '--agent-secret=edge-portico-sync-keys',
+      '--worker-secret=edge-portico-worker-keys',
+      '--redis-secret=edge-portico-redis-password',
+    ]);
     // With keys given and an external Redis there is nothing to make: no hook at all.
     expect(manifests(render(bin, 'existing-keys')).some((m) => m.metadata.annotations?.['helm.sh/hook'] !== undefined)).toBe(false);
   });
 });
 
 describe('RBAC is exactly infra/rbac/agent.yaml', () => {
-  const reference = parseAllDocuments(readFileSync(fileURLToPath(new URL('../../infra/rbac/agent.yaml', import.meta.url)), 'utf8')).map((d) => d.toJSON() as Manifest);
-  const rules = (all: Manifest[], kind: string) => all.filter((m) => m.kind === kind && !m.metadata.name.endsWith('-keys')).map((m) => m.rules);
+  const reference = parseAllDocuments(readFileSync(fileURLToPath(new URL('../../infra/rbac/agent.yaml', import.meta.url)), 'utf8')).map(
+    (d) => d.toJSON() as Manifest,
+  );
+  const rules = (all: Manifest[], kind: string) =>
+    all.filter((m) => m.kind === kind && !m.metadata.name.endsWith('-keys')).map((m) => m.rules);
   it.each(['ClusterRole', 'Role'])('%s rules', (kind) => {
     const chart = manifests(render(bin, 'defaults'));
     const want = rules(reference, kind).map((r) => JSON.stringify(r).replaceAll('"portico-sync"', '"edge-portico-sync"'));
@@ -196,19 +275,76 @@ describe('bad values: one clear error, nothing rendered', () => {
     ['a duration as a number', ['worker.readTimeout=10'], /\/worker\/readTimeout': got number, want string/],
     ['a cluster name that is not a DNS label', ['cluster=Prod_1'], /\/cluster'.*does not match pattern/],
     ['a Redis URL that is not redis://', ['redis.url=http://redis:6379'], /\/redis\/url'.*does not match pattern/],
-    ['a CA for a plain redis:// URL', ['redis.url=redis://r:6379', 'redis.caSecret=ca'], /redis.caSecret: only meaningful with a rediss:\/\/ redis.url/],
-    ['a password Secret for the bundled Redis', ['redis.passwordSecret=pw'], /redis.passwordSecret is for an external redis.url; the bundled trial Redis gets a generated password/],
-    ['credentials in the Redis URL', ['redis.url=redis://:hunter2@r:6379'], /redis.url: no credentials in the URL \(it is visible in the pod spec\)/],
-    ['a PodDisruptionBudget that blocks every drain', ['sync.podDisruptionBudget.minAvailable=2'], /minAvailable must be below sync.replicas/],
+    [
+      'a CA for a plain redis:// URL',
+      ['redis.url=redis://r:6379', 'redis.caSecret=ca'],
+      /redis.caSecret: only meaningful with a rediss:\/\/ redis.url/,
+    ],
+    [
+      'a password Secret for the bundled Redis',
+      ['redis.passwordSecret=pw'],
+      /redis.passwordSecret is for an external redis.url; the bundled trial Redis gets a generated password/,
+    ],
+    [
+      'credentials in the Redis URL',
+      ['redis.url=redis://:hunter2@r:6379'],
+      /redis.url: no credentials in the URL \(it is visible in the pod spec\)/,
+    ],
+    [
+      'a PodDisruptionBudget that blocks every drain',
+      ['sync.podDisruptionBudget.minAvailable=2'],
+      /minAvailable must be below sync.replicas/,
+    ],
     ['a worker surge onto held node ports', ['worker.updateStrategy.rollingUpdate.maxSurge=1'], /maxSurge must be 0/],
-    ['only one of the two key Secrets', ['keys.existingSecret=a'], /give both keys.existingSecret and keys.existingWorkerSecret, or neither/],
+    [
+      'only one of the two key Secrets',
+      ['keys.existingSecret=a'],
+      /give both keys.existingSecret and keys.existingWorkerSecret, or neither/,
+    ],
     ['the agent Secret handed to workers', ['keys.existingSecret=a', 'keys.existingWorkerSecret=a'], /workers never get the signing key/],
     ['a node port out of range', ['worker.ports.http=70000'], /\/worker\/ports\/http'.*maximum/],
-    ['peers without the tunnel', ['multicluster.peers[0].cluster=b', 'multicluster.peers[0].gateway=https://gw:9443', 'multicluster.peers[0].keysSecret=k'], /peers and the gateway run in the node-local tunnel; set tunnel.enabled=true/],
-    ['peers without a tunnel key', ['tunnel.enabled=true', 'multicluster.peers[0].cluster=b', 'multicluster.peers[0].gateway=https://gw:9443', 'multicluster.peers[0].keysSecret=k'], /multicluster.peers needs multicluster.tunnelKeySecret/],
-    ['this cluster as its own peer', ['tunnel.enabled=true', 'multicluster.tunnelKeySecret=t', 'multicluster.peers[0].cluster=default', 'multicluster.peers[0].gateway=https://gw:9443', 'multicluster.peers[0].keysSecret=k'], /default is this cluster's own name/],
-    ['a gateway trusting nobody', ['tunnel.enabled=true', 'multicluster.gateway.enabled=true', 'multicluster.gateway.tlsSecret=tls'], /gateway needs gateway.tlsSecret and at least one gateway.trust entry/],
-    ['a peer gateway that is not https', ['tunnel.enabled=true', 'multicluster.tunnelKeySecret=t', 'multicluster.peers[0].cluster=b', 'multicluster.peers[0].gateway=http://gw:9443', 'multicluster.peers[0].keysSecret=k'], /\/multicluster\/peers\/0\/gateway'.*does not match pattern/],
+    [
+      'peers without the tunnel',
+      ['multicluster.peers[0].cluster=b', 'multicluster.peers[0].gateway=https://gw:9443', 'multicluster.peers[0].keysSecret=k'],
+      /peers and the gateway run in the node-local tunnel; set tunnel.enabled=true/,
+    ],
+    [
+      'peers without a tunnel key',
+      [
+        'tunnel.enabled=true',
+        'multicluster.peers[0].cluster=b',
+        'multicluster.peers[0].gateway=https://gw:9443',
+        'multicluster.peers[0].keysSecret=k',
+      ],
+      /multicluster.peers needs multicluster.tunnelKeySecret/,
+    ],
+    [
+      'this cluster as its own peer',
+      [
+        'tunnel.enabled=true',
+        'multicluster.tunnelKeySecret=t',
+        'multicluster.peers[0].cluster=default',
+        'multicluster.peers[0].gateway=https://gw:9443',
+        'multicluster.peers[0].keysSecret=k',
+      ],
+      /default is this cluster's own name/,
+    ],
+    [
+      'a gateway trusting nobody',
+      ['tunnel.enabled=true', 'multicluster.gateway.enabled=true', 'multicluster.gateway.tlsSecret=tls'],
+      /gateway needs gateway.tlsSecret and at least one gateway.trust entry/,
+    ],
+    [
+      'a peer gateway that is not https',
+      [
+        'tunnel.enabled=true',
+        'multicluster.tunnelKeySecret=t',
+        'multicluster.peers[0].cluster=b',
+        'multicluster.peers[0].gateway=http://gw:9443',
+        'multicluster.peers[0].keysSecret=k',
+      ],
+      /\/multicluster\/peers\/0\/gateway'.*does not match pattern/,
+    ],
   ])('%s', (_n, set, message) => {
     const r = helm(bin, ['template', 'edge', CHART, ...set.flatMap((s) => ['--set', s])]);
     expect(r.status).not.toBe(0);

@@ -7,7 +7,10 @@ import { parseAllDocuments } from 'yaml';
 export const CHART = fileURLToPath(new URL('../../infra/helm/portico', import.meta.url));
 export const VALUES_DIR = fileURLToPath(new URL('./values/', import.meta.url));
 /** The documented value sets: test/helm/values/<name>.yaml, each with a golden rendering. */
-export const VALUE_SETS = readdirSync(VALUES_DIR).filter((f) => f.endsWith('.yaml')).map((f) => f.slice(0, -5)).sort();
+export const VALUE_SETS = readdirSync(VALUES_DIR)
+  .filter((f) => f.endsWith('.yaml'))
+  .map((f) => f.slice(0, -5))
+  .sort();
 
 export interface Manifest {
   apiVersion: string;
@@ -17,22 +20,46 @@ export interface Manifest {
 }
 
 export function helm(bin: string, args: string[]): { status: number | null; stdout: string; stderr: string } {
-  const r = spawnSync(bin, args, { encoding: 'utf8', timeout: 60_000, env: { ...process.env, HELM_CACHE_HOME: '/tmp/portico-helm-cache', HELM_CONFIG_HOME: '/tmp/portico-helm-config', HELM_DATA_HOME: '/tmp/portico-helm-data' } });
+  const r = spawnSync(bin, args, {
+    encoding: 'utf8',
+    timeout: 60_000,
+    env: {
+      ...process.env,
+      HELM_CACHE_HOME: '/tmp/portico-helm-cache',
+      HELM_CONFIG_HOME: '/tmp/portico-helm-config',
+      HELM_DATA_HOME: '/tmp/portico-helm-data',
+    },
+  });
   return { status: r.status, stdout: r.stdout, stderr: r.stderr };
 }
 
-export interface RenderOptions { release?: string; namespace?: string; set?: string[] }
+export interface RenderOptions {
+  release?: string;
+  namespace?: string;
+  set?: string[];
+}
 
 /** `helm template` of one value set; throws with helm's message when it refuses. */
 export function render(bin: string, valueSet: string, o: RenderOptions = {}): string {
-  const r = helm(bin, ['template', o.release ?? 'edge', CHART, '--namespace', o.namespace ?? 'portico', '-f', `${VALUES_DIR}${valueSet}.yaml`, ...(o.set ?? []).flatMap((s) => ['--set', s])]);
+  const r = helm(bin, [
+    'template',
+    o.release ?? 'edge',
+    CHART,
+    '--namespace',
+    o.namespace ?? 'portico',
+    '-f',
+    `${VALUES_DIR}${valueSet}.yaml`,
+    ...(o.set ?? []).flatMap((s) => ['--set', s]),
+  ]);
   if (r.status !== 0) throw new Error(`helm template (${valueSet}) failed: ${r.stderr.trim()}`);
   return r.stdout;
 }
 
 /** Parsed the way the apiserver's clients read it (YAML 1.1, as helm and kubectl do). */
 export function manifests(text: string): Manifest[] {
-  return parseAllDocuments(text, { version: '1.1' }).map((d) => d.toJSON() as Manifest | null).filter((m): m is Manifest => m !== null);
+  return parseAllDocuments(text, { version: '1.1' })
+    .map((d) => d.toJSON() as Manifest | null)
+    .filter((m): m is Manifest => m !== null);
 }
 
 export const find = (all: Manifest[], kind: string, suffix = ''): Manifest => {
@@ -41,7 +68,17 @@ export const find = (all: Manifest[], kind: string, suffix = ''): Manifest => {
   return m;
 };
 
-interface Container { name: string; args?: string[]; env?: { name: string; value?: string; valueFrom?: unknown }[]; securityContext?: Record<string, unknown>; [k: string]: unknown }
-export interface PodSpec { containers: Container[]; securityContext?: Record<string, unknown>; [k: string]: unknown }
+interface Container {
+  name: string;
+  args?: string[];
+  env?: { name: string; value?: string; valueFrom?: unknown }[];
+  securityContext?: Record<string, unknown>;
+  [k: string]: unknown;
+}
+export interface PodSpec {
+  containers: Container[];
+  securityContext?: Record<string, unknown>;
+  [k: string]: unknown;
+}
 
 export const podSpec = (m: Manifest): PodSpec => (m.spec as { template: { spec: PodSpec } }).template.spec;

@@ -10,12 +10,21 @@ import { describe, expect, it } from 'vitest';
 import { ROOT } from '../support/process.ts';
 
 const dockerfile = readFileSync(join(ROOT, 'Dockerfile'), 'utf8');
-const lines = dockerfile.split('\n').map((l) => l.trim()).filter((l) => l !== '' && !l.startsWith('#'));
+const lines = dockerfile
+  .split('\n')
+  .map((l) => l.trim())
+  .filter((l) => l !== '' && !l.startsWith('#'));
 const finalStage = lines.slice(lines.map((l) => l.startsWith('FROM ')).lastIndexOf(true));
 /** Context paths the runtime stage copies (not from another stage). */
 const copied = finalStage.filter((l) => l.startsWith('COPY ') && !l.includes('--from=')).flatMap((l) => l.split(/\s+/).slice(1, -1));
-const ignored = readFileSync(join(ROOT, '.dockerignore'), 'utf8').split('\n').map((l) => l.trim()).filter((l) => l !== '' && !l.startsWith('#'));
-const pkg = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { dependencies: Record<string, string>; devDependencies: Record<string, string> };
+const ignored = readFileSync(join(ROOT, '.dockerignore'), 'utf8')
+  .split('\n')
+  .map((l) => l.trim())
+  .filter((l) => l !== '' && !l.startsWith('#'));
+const pkg = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as {
+  dependencies: Record<string, string>;
+  devDependencies: Record<string, string>;
+};
 
 // Runtime imports only: `import type` / `export type` are erased by tsx and load nothing.
 const IMPORT = /^\s*(?:import|export)\s+(?!type\s)(?:[^'"]*?\sfrom\s+)?['"]([^'"]+)['"]|\bimport\(\s*['"]([^'"]+)['"]\s*\)/gm;
@@ -42,19 +51,25 @@ function importGraph(entry: string): { files: Set<string>; packages: Set<string>
   return { files, packages };
 }
 
-const isIgnored = (path: string) => ignored.some((p) => {
-  // Docker's patterns: `**/` is any number of directories, `*` anything within one path segment.
-  const body = p.split('**/').map((part) => part.replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '[^/]*')).join('(?:.*/)?');
-  const re = new RegExp(`^${body}(?:/.*)?$`);
-  return re.test(path);
-});
+const isIgnored = (path: string) =>
+  ignored.some((p) => {
+    // Docker's patterns: `**/` is any number of directories, `*` anything within one path segment.
+    const body = p
+      .split('**/')
+      .map((part) => part.replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '[^/]*'))
+      .join('(?:.*/)?');
+    const re = new RegExp(`^${body}(?:/.*)?$`);
+    return re.test(path);
+  });
 
 describe('Dockerfile', () => {
   const graph = importGraph(join(ROOT, 'bin/portico.mjs'));
 
   it('the runtime stage copies every file the entry point can load, and .dockerignore excludes none of them', () => {
     expect(graph.files.size).toBeGreaterThan(40);
-    const missing = [...graph.files].map((f) => relative(ROOT, f)).filter((f) => !copied.some((c) => f === c || f.startsWith(`${c.replace(/\/$/, '')}/`)) || isIgnored(f));
+    const missing = [...graph.files]
+      .map((f) => relative(ROOT, f))
+      .filter((f) => !copied.some((c) => f === c || f.startsWith(`${c.replace(/\/$/, '')}/`)) || isIgnored(f));
     expect(missing).toEqual([]);
   });
 
@@ -71,7 +86,7 @@ describe('Dockerfile', () => {
     expect(isIgnored('cli/portico.ts')).toBe(false);
   });
 
-  it('runs as uid 65532 (the chart\'s runAsUser) through the portico entry point', () => {
+  it("runs as uid 65532 (the chart's runAsUser) through the portico entry point", () => {
     expect(finalStage.filter((l) => l.startsWith('USER '))).toEqual(['USER 65532:65532']);
     expect(finalStage.at(-1)).toBe('ENTRYPOINT ["/nodejs/bin/node", "/app/bin/portico.mjs"]');
     expect(finalStage[0]).toMatch(/^FROM gcr\.io\/distroless\/nodejs20-debian12:nonroot$/);

@@ -33,15 +33,45 @@ beforeAll(async () => {
   server = await startRedis();
   redis = server.client();
   await generateKeySet(join(dir, 'keys'));
-  const result = compile(objects(ourClass(), service('web', [{ address: '10.0.0.1', port: 8080 }]), tlsSecret('shop-tls', cert.certPem, cert.keyPem),
-    ingress('shop', { host: 'shop.test', paths: [{ path: '/', service: 'web' }, { path: '/<script>alert(1)</script>', pathType: 'ImplementationSpecific', service: 'web' }], tls: [{ hosts: ['shop.test'], secretName: 'shop-tls' }] })));
-  await new RedisPublisher(redis, { cluster: 'dash', keys: await loadSigningKeys(join(dir, 'keys')), history: 10, publisher: 'agent-1' }).publish(result);
+  const result = compile(
+    objects(
+      ourClass(),
+      service('web', [{ address: '10.0.0.1', port: 8080 }]),
+      tlsSecret('shop-tls', cert.certPem, cert.keyPem),
+      ingress('shop', {
+        host: 'shop.test',
+        paths: [
+          { path: '/', service: 'web' },
+          { path: '/<script>alert(1)</script>', pathType: 'ImplementationSpecific', service: 'web' },
+        ],
+        tls: [{ hosts: ['shop.test'], secretName: 'shop-tls' }],
+      }),
+    ),
+  );
+  await new RedisPublisher(redis, {
+    cluster: 'dash',
+    keys: await loadSigningKeys(join(dir, 'keys')),
+    history: 10,
+    publisher: 'agent-1',
+  }).publish(result);
   const live = new LiveTable();
-  source = new RedisTableSource({ url: server.url, cluster: 'dash', keys: await loadVerifyingKeys(join(dir, 'keys')), live, cacheFile: null, pollMs: 200, heartbeatMs: 500, node: 'edge-7', log: () => {} });
+  source = new RedisTableSource({
+    url: server.url,
+    cluster: 'dash',
+    keys: await loadVerifyingKeys(join(dir, 'keys')),
+    live,
+    cacheFile: null,
+    pollMs: 200,
+    heartbeatMs: 500,
+    node: 'edge-7',
+    log: () => {},
+  });
   await source.start();
   await waitFor(() => live.table !== null);
   const port = await freePort();
-  web = http.createServer(getRequestListener(dashboardApp(redis, await loadVerifyingKeys(join(dir, 'keys'))).fetch, { overrideGlobalObjects: false }));
+  web = http.createServer(
+    getRequestListener(dashboardApp(redis, await loadVerifyingKeys(join(dir, 'keys'))).fetch, { overrideGlobalObjects: false }),
+  );
   await new Promise<void>((r) => web.listen(port, '127.0.0.1', () => r()));
   url = `http://127.0.0.1:${port}/`;
 });
@@ -60,10 +90,14 @@ describe.skipIf(!existsSync(CHROMIUM))(`dashboard in Chromium${existsSync(CHROMI
 
   it('shows the cluster, its version, fleet convergence, routes and certificates', async () => {
     const page = await browser.newPage({ viewport: { width: 1400, height: 900 } });
-    await waitFor(async () => {
-      await page.goto(url);
-      return (await page.locator('text=edge-7').count()) > 0;
-    }, 5_000, () => 'the worker heartbeat on the page');
+    await waitFor(
+      async () => {
+        await page.goto(url);
+        return (await page.locator('text=edge-7').count()) > 0;
+      },
+      5_000,
+      () => 'the worker heartbeat on the page',
+    );
     const text = await page.locator('body').innerText();
     expect(text).toContain('Cluster dash');
     expect(text).toMatch(/Serving sha256:[0-9a-f]{64} \(seq \d+\), published .* by agent-1; signature verified\./);

@@ -30,18 +30,42 @@ const fine = generateSelfSignedCertificate({ commonName: 'shop.test', keyType: '
 const expired = makeCert({ cn: 'old.test', sans: ['old.test'], key: 'ec', expired: true });
 
 /** v1: shop + old + soon; v2 adds blog and moves the api endpoints. */
-const world = (v: 1 | 2) => compile(objects(
-  ourClass(),
-  service('web', [{ address: '10.0.0.1', port: 8080 }, { address: '10.0.0.2', port: 8080 }]),
-  service('api', [v === 1 ? { address: '10.0.1.1', port: 9000 } : { address: '10.0.1.2', port: 9000 }, { address: '10.0.1.9', port: 9000, ready: false }]),
-  service('empty', []),
-  tlsSecret('shop-tls', fine.certPem, fine.keyPem), tlsSecret('old-tls', expired.certPem, expired.keyPem), tlsSecret('soon-tls', soon.certPem, soon.keyPem),
-  ingress('shop', { host: 'shop.test', paths: [{ path: '/', service: 'web' }, { path: '/api', service: 'api' }, { path: '/down', service: 'empty' }], tls: [{ hosts: ['shop.test'], secretName: 'shop-tls' }], defaultBackend: 'web' }),
-  ingress('old', { host: 'old.test', paths: [{ path: '/', service: 'web' }], tls: [{ hosts: ['old.test'], secretName: 'old-tls' }] }),
-  ingress('soon', { host: 'soon.test', paths: [{ path: '/', service: 'web' }], tls: [{ hosts: ['soon.test'], secretName: 'soon-tls' }] }),
-  ingress('broken', { host: 'broken.test', paths: [{ path: '/', service: 'missing' }] }),
-  ...(v === 2 ? [ingress('blog', { host: 'blog.test', paths: [{ path: '/', service: 'web' }] })] : []),
-));
+const world = (v: 1 | 2) =>
+  compile(
+    objects(
+      ourClass(),
+      service('web', [
+        { address: '10.0.0.1', port: 8080 },
+        { address: '10.0.0.2', port: 8080 },
+      ]),
+      service('api', [
+        v === 1 ? { address: '10.0.1.1', port: 9000 } : { address: '10.0.1.2', port: 9000 },
+        { address: '10.0.1.9', port: 9000, ready: false },
+      ]),
+      service('empty', []),
+      tlsSecret('shop-tls', fine.certPem, fine.keyPem),
+      tlsSecret('old-tls', expired.certPem, expired.keyPem),
+      tlsSecret('soon-tls', soon.certPem, soon.keyPem),
+      ingress('shop', {
+        host: 'shop.test',
+        paths: [
+          { path: '/', service: 'web' },
+          { path: '/api', service: 'api' },
+          { path: '/down', service: 'empty' },
+        ],
+        tls: [{ hosts: ['shop.test'], secretName: 'shop-tls' }],
+        defaultBackend: 'web',
+      }),
+      ingress('old', { host: 'old.test', paths: [{ path: '/', service: 'web' }], tls: [{ hosts: ['old.test'], secretName: 'old-tls' }] }),
+      ingress('soon', {
+        host: 'soon.test',
+        paths: [{ path: '/', service: 'web' }],
+        tls: [{ hosts: ['soon.test'], secretName: 'soon-tls' }],
+      }),
+      ingress('broken', { host: 'broken.test', paths: [{ path: '/', service: 'missing' }] }),
+      ...(v === 2 ? [ingress('blog', { host: 'blog.test', paths: [{ path: '/', service: 'web' }] })] : []),
+    ),
+  );
 
 async function inspect(...args: string[]): Promise<string> {
   let out = '';
@@ -55,13 +79,31 @@ beforeAll(async () => {
   redis = server.client();
   await generateKeySet(join(dir, 'keys'));
   await generateKeySet(join(dir, 'other'));
-  loop = new PublishLoop({ url: server.url, cluster: 'inspect', keys: await loadSigningKeys(join(dir, 'keys')), history: 10, publisher: 'test-agent', log: () => {}, watchdogMs: 200 });
+  loop = new PublishLoop({
+    url: server.url,
+    cluster: 'inspect',
+    keys: await loadSigningKeys(join(dir, 'keys')),
+    history: 10,
+    publisher: 'test-agent',
+    log: () => {},
+    watchdogMs: 200,
+  });
   loop.start();
   loop.offer(world(1));
   await waitFor(async () => (await redis.get(redisLayout('inspect').current)) !== null);
   loop.offer(world(2));
   await waitFor(async () => (await pointer()).version === world(2).table.version);
-  source = new RedisTableSource({ url: server.url, cluster: 'inspect', keys: await loadVerifyingKeys(join(dir, 'keys')), live, cacheFile: null, pollMs: 200, heartbeatMs: 500, node: 'edge-1', log: () => {} });
+  source = new RedisTableSource({
+    url: server.url,
+    cluster: 'inspect',
+    keys: await loadVerifyingKeys(join(dir, 'keys')),
+    live,
+    cacheFile: null,
+    pollMs: 200,
+    heartbeatMs: 500,
+    node: 'edge-1',
+    log: () => {},
+  });
   await source.start();
   await waitFor(() => live.table?.version === world(2).table.version);
 });
@@ -76,7 +118,16 @@ describe('status', () => {
   it('shows the current version, counts, the fleet and convergence', async () => {
     await waitFor(async () => (await inspect('status')).includes('edge-1'));
     const s = parse(await inspect('status', '-o', 'yaml')) as Record<string, unknown> & { workers: { node: string; version: string }[] };
-    expect(s).toMatchObject({ cluster: 'inspect', version: world(2).table.version, publisher: 'test-agent', signature: 'verified', hosts: 5, certificates: 3, converged: true, rollback: null });
+    expect(s).toMatchObject({
+      cluster: 'inspect',
+      version: world(2).table.version,
+      publisher: 'test-agent',
+      signature: 'verified',
+      hosts: 5,
+      certificates: 3,
+      converged: true,
+      rollback: null,
+    });
     expect(s.workers).toEqual([expect.objectContaining({ node: 'edge-1', version: world(2).table.version, refusals: 0 })]);
     expect(await inspect('status')).toMatch(/^converged:\s+yes$/m);
   });
@@ -97,16 +148,31 @@ describe('routes', () => {
 
 describe('explain', () => {
   it.each([
-    ['the longest prefix', 'https://shop.test/api/v1', { answer: 'forward to default/api:80', host: 'exact shop.test', route: { path: '/api', pathType: 'Prefix', ingress: 'default/shop' } }],
+    [
+      'the longest prefix',
+      'https://shop.test/api/v1',
+      {
+        answer: 'forward to default/api:80',
+        host: 'exact shop.test',
+        route: { path: '/api', pathType: 'Prefix', ingress: 'default/shop' },
+      },
+    ],
     ['the redirect of a TLS host on plain HTTP', 'http://shop.test/x?y=1', { answer: '308 redirect to https://shop.test/x?y=1' }],
     ['no ready endpoint', 'https://shop.test/down', { answer: '503 (no ready endpoint)' }],
     ['a missing Service answers 503 as well', 'http://broken.test/', { answer: '503 (no ready endpoint)' }],
-    ['no host matches: the default backend (spec.defaultBackend of shop)', 'http://nobody.test/', { answer: 'forward to default/web:http', host: 'none', why: 'no host or path rule matches: the default backend' }],
+    [
+      'no host matches: the default backend (spec.defaultBackend of shop)',
+      'http://nobody.test/',
+      { answer: 'forward to default/web:http', host: 'none', why: 'no host or path rule matches: the default backend' },
+    ],
   ])('%s', async (_n, url, want) => {
     expect(JSON.parse(await inspect('explain', url, '-o', 'json'))).toMatchObject(want);
   });
   it('uses a Host header when given', async () => {
-    expect(JSON.parse(await inspect('explain', 'https://10.0.0.9/', '-H', 'Host: blog.test', '-o', 'json'))).toMatchObject({ host: 'exact blog.test', answer: 'forward to default/web:80' });
+    expect(JSON.parse(await inspect('explain', 'https://10.0.0.9/', '-H', 'Host: blog.test', '-o', 'json'))).toMatchObject({
+      host: 'exact blog.test',
+      answer: 'forward to default/web:80',
+    });
   });
 });
 
@@ -116,7 +182,7 @@ describe('certs', () => {
     expect(out).toMatch(/^old\.test\s+default\/old-tls\s.*EXPIRED$/m);
     expect(out).toMatch(/^soon\.test\s+default\/soon-tls\s.*expires in [45] days$/m);
     expect(out).toMatch(/^shop\.test\s+default\/shop-tls\s+CN=shop\.test\s+shop\.test\s.*\s(36[45])$/m);
-    const all = await inspect('certs', '-o', 'json') + (await inspect('routes', '-o', 'yaml'));
+    const all = (await inspect('certs', '-o', 'json')) + (await inspect('routes', '-o', 'yaml'));
     expect(all).not.toMatch(/PRIVATE KEY/);
   });
 });
@@ -155,7 +221,11 @@ describe('rollback', () => {
     const p = await pointer();
     expect(p.version).toBe(v1);
     expect(p.rollback).toMatchObject({ from: v2 });
-    await waitFor(() => live.table?.version === v1, 5_000, () => 'the worker to follow the rollback');
+    await waitFor(
+      () => live.table?.version === v1,
+      5_000,
+      () => 'the worker to follow the rollback',
+    );
     expect(await inspect('status')).toMatch(/^rollback:\s+in force: from sha256:/m);
     // The agent still compiles world(2): neither its watchdog nor a new offer may undo the rollback.
     loop.offer(world(2));
@@ -176,11 +246,25 @@ describe('rollback', () => {
   });
 
   it('ends when the objects change: the agent publishes the new table', async () => {
-    const v3 = compile(objects(ourClass(), service('web', [{ address: '10.0.0.9', port: 8080 }]), ingress('shop', { host: 'shop.test', paths: [{ path: '/', service: 'web' }] })));
+    const v3 = compile(
+      objects(
+        ourClass(),
+        service('web', [{ address: '10.0.0.9', port: 8080 }]),
+        ingress('shop', { host: 'shop.test', paths: [{ path: '/', service: 'web' }] }),
+      ),
+    );
     loop.offer(v3);
-    await waitFor(async () => (await pointer()).version === v3.table.version, 5_000, () => 'the new version');
+    await waitFor(
+      async () => (await pointer()).version === v3.table.version,
+      5_000,
+      () => 'the new version',
+    );
     expect((await pointer()).rollback).toBeUndefined();
-    await waitFor(() => live.table?.version === v3.table.version, 5_000, () => 'the worker to follow');
+    await waitFor(
+      () => live.table?.version === v3.table.version,
+      5_000,
+      () => 'the worker to follow',
+    );
   });
 });
 
@@ -191,10 +275,19 @@ describe('errors: one line and a documented exit code', () => {
     ['unknown version', ['diff', 'deadbeef'], 5, /no stored version deadbeef in cluster inspect/],
     ['unknown command', ['frobnicate'], 2, /inspect: unknown command "frobnicate"/],
     ['bad output format', ['status', '-o', 'xml'], 2, /-o must be table, json or yaml/],
-    ['a stored table that does not verify with the given key', ['status', '--keys', 'OTHER'], 6, /refused: manifest signature does not verify/],
+    [
+      'a stored table that does not verify with the given key',
+      ['status', '--keys', 'OTHER'],
+      6,
+      /refused: manifest signature does not verify/,
+    ],
   ])('%s', (_n, args, code, message) => {
     const withRedis = args.includes('--redis') ? args : [...args, '--redis', server.url];
-    const r = runPortico(['inspect', ...withRedis.map((a) => (a === 'OTHER' ? join(dir, 'other') : a)), ...(args.includes('--cluster') || args[0] === 'frobnicate' ? [] : ['--cluster', 'inspect'])]);
+    const r = runPortico([
+      'inspect',
+      ...withRedis.map((a) => (a === 'OTHER' ? join(dir, 'other') : a)),
+      ...(args.includes('--cluster') || args[0] === 'frobnicate' ? [] : ['--cluster', 'inspect']),
+    ]);
     expect(r.status).toBe(code);
     expect(r.stderr).toMatch(message);
     expect(r.stderr.trim().split('\n')).toHaveLength(1);

@@ -35,8 +35,27 @@ const kc = kubeconfig;
 
 async function startAgent(name: string, leaseDuration = '4s'): Promise<{ p: Spawned; admin: string }> {
   const port = await freePort();
-  const p = spawnPortico(['sync', '--kubeconfig', cluster.agentKubeconfig, '--redis', redis.url, '--cluster', 'k8s', '--keys', join(tmp, 'keys'),
-    '--publish-address', ADDRESS, '--publisher', name, '--lease-duration', leaseDuration, '--rewatch', '2s', '--admin', `127.0.0.1:${port}`]);
+  const p = spawnPortico([
+    'sync',
+    '--kubeconfig',
+    cluster.agentKubeconfig,
+    '--redis',
+    redis.url,
+    '--cluster',
+    'k8s',
+    '--keys',
+    join(tmp, 'keys'),
+    '--publish-address',
+    ADDRESS,
+    '--publisher',
+    name,
+    '--lease-duration',
+    leaseDuration,
+    '--rewatch',
+    '2s',
+    '--admin',
+    `127.0.0.1:${port}`,
+  ]);
   const a = { p, admin: `http://127.0.0.1:${port}` };
   agents.push(a);
   return a;
@@ -53,8 +72,17 @@ const hostOf = async (host: string) => (await published())?.table.hosts.find((h)
 // The agents' Lease: their defaults (no --lease-namespace/--lease-name here, no POD_NAMESPACE).
 const LEASES = '/apis/coordination.k8s.io/v1/namespaces/portico-system/leases';
 const LEASE_NAME = 'portico-sync';
-interface LeaseSpec { holderIdentity?: string | null; leaseDurationSeconds?: number; acquireTime?: string; renewTime?: string; leaseTransitions?: number }
-interface LeaseObject { metadata: { resourceVersion: string }; spec: LeaseSpec }
+interface LeaseSpec {
+  holderIdentity?: string | null;
+  leaseDurationSeconds?: number;
+  acquireTime?: string;
+  renewTime?: string;
+  leaseTransitions?: number;
+}
+interface LeaseObject {
+  metadata: { resourceVersion: string };
+  spec: LeaseSpec;
+}
 /** What LeaderElector.stop() writes when it gives the lease up: no holder, a renewTime at the epoch. */
 const RELEASED_RENEW_TIME = '1970-01-01T00:00:00.000000Z';
 const holder = (s: LeaseSpec) => s.holderIdentity ?? '';
@@ -69,17 +97,28 @@ async function watchLease(): Promise<{ records: LeaseSpec[]; ended(): string | n
   const records: LeaseSpec[] = [now.spec];
   let ended: string | null = null;
   let stopped = false;
-  const ctrl = await new Watch(kc(cluster.adminKubeconfig)).watch(LEASES, { fieldSelector: `metadata.name=${LEASE_NAME}`, resourceVersion: now.metadata.resourceVersion },
+  const ctrl = await new Watch(kc(cluster.adminKubeconfig)).watch(
+    LEASES,
+    { fieldSelector: `metadata.name=${LEASE_NAME}`, resourceVersion: now.metadata.resourceVersion },
     (phase: string, obj: unknown) => {
       if (phase === 'ADDED' || phase === 'MODIFIED') records.push((obj as LeaseObject).spec);
       else ended ??= `watch event ${phase}: ${JSON.stringify(obj).slice(0, 300)}`;
     },
     (err: unknown) => {
       if (!stopped) ended ??= `watch closed: ${err instanceof Error ? err.message : String(err)}`;
-    });
-  return { records, ended: () => ended, stop: () => { stopped = true; ctrl.abort(); } };
+    },
+  );
+  return {
+    records,
+    ended: () => ended,
+    stop: () => {
+      stopped = true;
+      ctrl.abort();
+    },
+  };
 }
-const describeLease = (records: LeaseSpec[]) => records.map((x) => `${holder(x) || '(none)'} acquire=${x.acquireTime} renew=${x.renewTime} transitions=${x.leaseTransitions}`).join('\n');
+const describeLease = (records: LeaseSpec[]) =>
+  records.map((x) => `${holder(x) || '(none)'} acquire=${x.acquireTime} renew=${x.renewTime} transitions=${x.leaseTransitions}`).join('\n');
 
 async function create(obj: KubernetesObject): Promise<void> {
   await api.create(obj);
@@ -93,23 +132,61 @@ async function upsert(obj: KubernetesObject): Promise<void> {
   }
 }
 
-const svc = (name: string) => ({ apiVersion: 'v1', kind: 'Service', metadata: { name, namespace: NS }, spec: { ports: [{ name: 'http', port: 80 }] } });
-const slice = (svcName: string, addrs: string[]) => ({
-  apiVersion: 'discovery.k8s.io/v1', kind: 'EndpointSlice',
-  metadata: { name: `${svcName}-1`, namespace: NS, labels: { 'kubernetes.io/service-name': svcName, 'endpointslice.kubernetes.io/managed-by': 'portico-tests' } },
-  addressType: 'IPv4', ports: [{ name: 'http', port: 8080, protocol: 'TCP' }], endpoints: addrs.map((a) => ({ addresses: [a], conditions: { ready: true } })),
+const svc = (name: string) => ({
+  apiVersion: 'v1',
+  kind: 'Service',
+  metadata: { name, namespace: NS },
+  spec: { ports: [{ name: 'http', port: 80 }] },
 });
-const ing = (name: string, host: string, o: { service?: string; paths?: string[]; className?: string; tls?: string; annotations?: Record<string, string> } = {}) => ({
-  apiVersion: 'networking.k8s.io/v1', kind: 'Ingress', metadata: { name, namespace: NS, ...(o.annotations ? { annotations: o.annotations } : {}) },
+const slice = (svcName: string, addrs: string[]) => ({
+  apiVersion: 'discovery.k8s.io/v1',
+  kind: 'EndpointSlice',
+  metadata: {
+    name: `${svcName}-1`,
+    namespace: NS,
+    labels: { 'kubernetes.io/service-name': svcName, 'endpointslice.kubernetes.io/managed-by': 'portico-tests' },
+  },
+  addressType: 'IPv4',
+  ports: [{ name: 'http', port: 8080, protocol: 'TCP' }],
+  endpoints: addrs.map((a) => ({ addresses: [a], conditions: { ready: true } })),
+});
+const ing = (
+  name: string,
+  host: string,
+  o: { service?: string; paths?: string[]; className?: string; tls?: string; annotations?: Record<string, string> } = {},
+) => ({
+  apiVersion: 'networking.k8s.io/v1',
+  kind: 'Ingress',
+  metadata: { name, namespace: NS, ...(o.annotations ? { annotations: o.annotations } : {}) },
   spec: {
     ingressClassName: o.className ?? 'portico',
     ...(o.tls ? { tls: [{ hosts: [host], secretName: o.tls }] } : {}),
-    rules: [{ host, http: { paths: (o.paths ?? ['/']).map((path) => ({ path, pathType: 'Prefix', backend: { service: { name: o.service ?? 'web', port: { number: 80 } } } })) } }],
+    rules: [
+      {
+        host,
+        http: {
+          paths: (o.paths ?? ['/']).map((path) => ({
+            path,
+            pathType: 'Prefix',
+            backend: { service: { name: o.service ?? 'web', port: { number: 80 } } },
+          })),
+        },
+      },
+    ],
   },
 });
 const tlsSecret = (name: string, host: string) => {
   const c = generateSelfSignedCertificate({ commonName: host, keyType: 'ec' });
-  return { obj: { apiVersion: 'v1', kind: 'Secret', type: 'kubernetes.io/tls', metadata: { name, namespace: NS }, stringData: { 'tls.crt': c.certPem, 'tls.key': c.keyPem } }, cert: c };
+  return {
+    obj: {
+      apiVersion: 'v1',
+      kind: 'Secret',
+      type: 'kubernetes.io/tls',
+      metadata: { name, namespace: NS },
+      stringData: { 'tls.crt': c.certPem, 'tls.key': c.keyPem },
+    },
+    cert: c,
+  };
 };
 
 beforeAll(async () => {
@@ -122,10 +199,21 @@ beforeAll(async () => {
   api = KubernetesObjectApi.makeApiClient(adminKc);
   admin = new KubeRest(adminKc);
   // Exactly what the chart ships: the agent's ServiceAccount, ClusterRole, Role and bindings.
-  for (const doc of parseAllDocuments(readFileSync(new URL('../../infra/rbac/agent.yaml', import.meta.url), 'utf8'))) await create(doc.toJSON() as KubernetesObject);
+  for (const doc of parseAllDocuments(readFileSync(new URL('../../infra/rbac/agent.yaml', import.meta.url), 'utf8')))
+    await create(doc.toJSON() as KubernetesObject);
   await create({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: NS } } as KubernetesObject);
-  await create({ apiVersion: 'networking.k8s.io/v1', kind: 'IngressClass', metadata: { name: 'portico' }, spec: { controller: 'portico.dev/ingress-controller' } } as KubernetesObject);
-  await create({ apiVersion: 'networking.k8s.io/v1', kind: 'IngressClass', metadata: { name: 'nginx' }, spec: { controller: 'k8s.io/ingress-nginx' } } as KubernetesObject);
+  await create({
+    apiVersion: 'networking.k8s.io/v1',
+    kind: 'IngressClass',
+    metadata: { name: 'portico' },
+    spec: { controller: 'portico.dev/ingress-controller' },
+  } as KubernetesObject);
+  await create({
+    apiVersion: 'networking.k8s.io/v1',
+    kind: 'IngressClass',
+    metadata: { name: 'nginx' },
+    spec: { controller: 'k8s.io/ingress-nginx' },
+  } as KubernetesObject);
   await create(svc('web') as KubernetesObject);
   await create(slice('web', ['10.1.0.1', '10.1.0.2']) as KubernetesObject);
   await create(ing('shop', 'shop.test') as KubernetesObject);
@@ -144,7 +232,11 @@ afterAll(async () => {
 
 describe('objects through the API → table in Redis', () => {
   it('publishes the Ingresses that existed before it started (first table after every informer listed)', async () => {
-    await waitFor(async () => (await hostOf('shop.test')) !== undefined, 30_000, () => `the first table:\n${agents[0]!.p.logs()}`);
+    await waitFor(
+      async () => (await hostOf('shop.test')) !== undefined,
+      30_000,
+      () => `the first table:\n${agents[0]!.p.logs()}`,
+    );
     // The first publish already held everything: no partial table went out before every informer listed.
     expect(await r.llen('portico:{k8s}:history')).toBe(1);
     const t = (await published())!.table;
@@ -153,25 +245,53 @@ describe('objects through the API → table in Redis', () => {
 
   it('follows creates, updates and deletes of Ingresses', async () => {
     await create(ing('blog', 'blog.test') as KubernetesObject);
-    await waitFor(async () => (await hostOf('blog.test')) !== undefined, 10_000, () => 'blog.test');
+    await waitFor(
+      async () => (await hostOf('blog.test')) !== undefined,
+      10_000,
+      () => 'blog.test',
+    );
     await upsert(ing('blog', 'blog.test', { paths: ['/', '/admin'] }) as KubernetesObject);
-    await waitFor(async () => (await hostOf('blog.test'))?.routes.some((x) => x.path === '/admin') === true, 10_000, () => 'the new path');
+    await waitFor(
+      async () => (await hostOf('blog.test'))?.routes.some((x) => x.path === '/admin') === true,
+      10_000,
+      () => 'the new path',
+    );
     await api.delete({ apiVersion: 'networking.k8s.io/v1', kind: 'Ingress', metadata: { name: 'blog', namespace: NS } });
-    await waitFor(async () => (await hostOf('blog.test')) === undefined, 10_000, () => 'the host to go');
+    await waitFor(
+      async () => (await hostOf('blog.test')) === undefined,
+      10_000,
+      () => 'the host to go',
+    );
   });
 
   it('re-opens its watches on schedule (--rewatch 2s here) and misses nothing', async () => {
     const a = agents[0]!;
-    await waitFor(async () => (await metric(a, 'portico_sync_rewatches_total')) >= 10, 10_000, () => `two rounds of re-watches:\n${a.p.logs().slice(-1500)}`);
+    await waitFor(
+      async () => (await metric(a, 'portico_sync_rewatches_total')) >= 10,
+      10_000,
+      () => `two rounds of re-watches:\n${a.p.logs().slice(-1500)}`,
+    );
     await create(ing('rewatched', 'rewatched.test') as KubernetesObject);
-    await waitFor(async () => (await hostOf('rewatched.test')) !== undefined, 10_000, () => 'the Ingress created across re-watches');
+    await waitFor(
+      async () => (await hostOf('rewatched.test')) !== undefined,
+      10_000,
+      () => 'the Ingress created across re-watches',
+    );
   });
 
   it('takes the cheap path for EndpointSlice changes alone', async () => {
     const a = agents[0]!;
     const before = await metric(a, 'portico_sync_compiles_total{kind="endpoints"}');
     await upsert(slice('web', ['10.1.0.1', '10.1.0.3']) as KubernetesObject);
-    await waitFor(async () => (await published())?.table.backends.find((b) => b.id === `${NS}/web:80`)?.endpoints.map((e) => e.address).join() === '10.1.0.1,10.1.0.3', 10_000, () => 'new endpoints');
+    await waitFor(
+      async () =>
+        (await published())?.table.backends
+          .find((b) => b.id === `${NS}/web:80`)
+          ?.endpoints.map((e) => e.address)
+          .join() === '10.1.0.1,10.1.0.3',
+      10_000,
+      () => 'new endpoints',
+    );
     expect(await metric(a, 'portico_sync_compiles_total{kind="endpoints"}')).toBeGreaterThan(before);
   });
 
@@ -179,43 +299,81 @@ describe('objects through the API → table in Redis', () => {
     const first = tlsSecret('shop-tls', 'secure.test');
     await create(first.obj as KubernetesObject);
     await create(ing('secure', 'secure.test', { tls: 'shop-tls' }) as KubernetesObject);
-    await waitFor(async () => (await hostOf('secure.test'))?.tls?.certificate === `${NS}/shop-tls`, 10_000, () => 'the certificate');
+    await waitFor(
+      async () => (await hostOf('secure.test'))?.tls?.certificate === `${NS}/shop-tls`,
+      10_000,
+      () => 'the certificate',
+    );
     const fp = async () => (await published())!.table.certificates.find((c) => c.id === `${NS}/shop-tls`)?.fingerprint;
     const before = await fp();
     const rotated = tlsSecret('shop-tls', 'secure.test');
     await upsert(rotated.obj as KubernetesObject);
-    await waitFor(async () => (await fp()) !== before, 10_000, () => 'the rotated certificate');
+    await waitFor(
+      async () => (await fp()) !== before,
+      10_000,
+      () => 'the rotated certificate',
+    );
     expect((await published())!.certificates.find((c) => c.id === `${NS}/shop-tls`)?.keyPem).toBe(rotated.cert.keyPem);
   });
 
   it('ignores an Ingress of another class', async () => {
     await create(ing('other', 'other.test', { className: 'nginx' }) as KubernetesObject);
     await create(ing('marker', 'marker.test') as KubernetesObject); // published after `other` was seen
-    await waitFor(async () => (await hostOf('marker.test')) !== undefined, 10_000, () => 'marker');
+    await waitFor(
+      async () => (await hostOf('marker.test')) !== undefined,
+      10_000,
+      () => 'marker',
+    );
     expect(await hostOf('other.test')).toBeUndefined();
   });
 });
 
 describe('Ingress status and Events', () => {
   const status = async (name: string) =>
-    ((await api.read({ apiVersion: 'networking.k8s.io/v1', kind: 'Ingress', metadata: { name, namespace: NS } })) as { status?: { loadBalancer?: { ingress?: { ip?: string }[] } } }).status?.loadBalancer?.ingress ?? [];
+    (
+      (await api.read({ apiVersion: 'networking.k8s.io/v1', kind: 'Ingress', metadata: { name, namespace: NS } })) as {
+        status?: { loadBalancer?: { ingress?: { ip?: string }[] } };
+      }
+    ).status?.loadBalancer?.ingress ?? [];
 
   it('sets the published address on our Ingresses and never on another class', async () => {
-    await waitFor(async () => (await status('shop')).some((x) => x.ip === ADDRESS), 10_000, () => 'status on shop');
+    await waitFor(
+      async () => (await status('shop')).some((x) => x.ip === ADDRESS),
+      10_000,
+      () => 'status on shop',
+    );
     expect(await status('other')).toEqual([]);
   });
 
   it('clears the status when an Ingress leaves our class', async () => {
     await create(ing('leaving', 'leaving.test') as KubernetesObject);
-    await waitFor(async () => (await status('leaving')).length === 1, 10_000, () => 'status on leaving');
+    await waitFor(
+      async () => (await status('leaving')).length === 1,
+      10_000,
+      () => 'status on leaving',
+    );
     await upsert(ing('leaving', 'leaving.test', { className: 'nginx' }) as KubernetesObject);
-    await waitFor(async () => (await status('leaving')).length === 0, 10_000, () => 'status cleared');
+    await waitFor(
+      async () => (await status('leaving')).length === 0,
+      10_000,
+      () => 'status cleared',
+    );
   });
 
   it('records a Normal Sync event on acceptance and a Warning for each diagnostic', async () => {
     await create(ing('broken', 'broken.test', { service: 'missing' }) as KubernetesObject);
-    const events = async () => (await admin.request<{ items: { reason: string; type: string; involvedObject: { name: string }; message: string }[] }>('GET', `/api/v1/namespaces/${NS}/events`)).items;
-    await waitFor(async () => (await events()).some((e) => e.involvedObject.name === 'broken' && e.reason === 'ServiceNotFound'), 10_000, () => 'the warning event');
+    const events = async () =>
+      (
+        await admin.request<{ items: { reason: string; type: string; involvedObject: { name: string }; message: string }[] }>(
+          'GET',
+          `/api/v1/namespaces/${NS}/events`,
+        )
+      ).items;
+    await waitFor(
+      async () => (await events()).some((e) => e.involvedObject.name === 'broken' && e.reason === 'ServiceNotFound'),
+      10_000,
+      () => 'the warning event',
+    );
     const mine = (await events()).filter((e) => e.involvedObject.name === 'broken');
     expect(mine.find((e) => e.reason === 'Sync')?.type).toBe('Normal');
     expect(mine.find((e) => e.reason === 'ServiceNotFound')).toMatchObject({ type: 'Warning' });
@@ -223,13 +381,31 @@ describe('Ingress status and Events', () => {
   });
 
   it('fails closed on an access-control annotation it does not enforce: a Warning Event, and the route published as 503', async () => {
-    await create(ing('private', 'private.test', { annotations: { 'nginx.ingress.kubernetes.io/auth-url': 'http://oauth2-proxy.auth.svc/oauth2/auth' } }) as KubernetesObject);
-    const events = async () => (await admin.request<{ items: { reason: string; type: string; involvedObject: { name: string }; message: string }[] }>('GET', `/api/v1/namespaces/${NS}/events`)).items;
-    await waitFor(async () => (await events()).some((e) => e.involvedObject.name === 'private' && e.reason === 'AccessControlNotEnforced'), 10_000, () => 'the warning event');
+    await create(
+      ing('private', 'private.test', {
+        annotations: { 'nginx.ingress.kubernetes.io/auth-url': 'http://oauth2-proxy.auth.svc/oauth2/auth' },
+      }) as KubernetesObject,
+    );
+    const events = async () =>
+      (
+        await admin.request<{ items: { reason: string; type: string; involvedObject: { name: string }; message: string }[] }>(
+          'GET',
+          `/api/v1/namespaces/${NS}/events`,
+        )
+      ).items;
+    await waitFor(
+      async () => (await events()).some((e) => e.involvedObject.name === 'private' && e.reason === 'AccessControlNotEnforced'),
+      10_000,
+      () => 'the warning event',
+    );
     const warning = (await events()).find((e) => e.involvedObject.name === 'private' && e.reason === 'AccessControlNotEnforced')!;
     expect(warning.type).toBe('Warning');
     expect(warning.message).toMatch(/auth-url.*503 \(fail closed\)/);
-    await waitFor(async () => (await hostOf('private.test')) !== undefined, 10_000, () => 'private.test');
+    await waitFor(
+      async () => (await hostOf('private.test')) !== undefined,
+      10_000,
+      () => 'private.test',
+    );
     expect((await hostOf('private.test'))!.routes.map((x) => x.policies.failClosed)).toEqual([['nginx.ingress.kubernetes.io/auth-url']]);
   });
 });
@@ -243,15 +419,35 @@ describe.skipIf(noNetns !== null)(`traffic to an endpoint the apiserver accepts$
     await create(svc('ns-web') as KubernetesObject);
     await create(slice('ns-web', [backend.address]) as KubernetesObject);
     await create(ing('traffic', 'traffic.test', { service: 'ns-web' }) as KubernetesObject);
-    worker = await startServing(['worker', '--redis', redis.url, '--cluster', 'k8s', '--keys', join(tmp, 'keys'), '--cache-file', 'off', '--poll', '500ms']);
+    worker = await startServing([
+      'worker',
+      '--redis',
+      redis.url,
+      '--cluster',
+      'k8s',
+      '--keys',
+      join(tmp, 'keys'),
+      '--cache-file',
+      'off',
+      '--poll',
+      '500ms',
+    ]);
   });
   afterAll(async () => {
     await worker?.stop();
     await backend?.close();
   });
   it('a worker fed by the agent routes a request to the backend named in the EndpointSlice', async () => {
-    await waitFor(async () => (await request(`${worker.http}/hello`, { host: 'traffic.test' })).status === 200, 15_000, () => 'the route');
-    const reply = JSON.parse((await request(`${worker.http}/hello`, { host: 'traffic.test' })).body) as { backend: string; url: string; host: string };
+    await waitFor(
+      async () => (await request(`${worker.http}/hello`, { host: 'traffic.test' })).status === 200,
+      15_000,
+      () => 'the route',
+    );
+    const reply = JSON.parse((await request(`${worker.http}/hello`, { host: 'traffic.test' })).body) as {
+      backend: string;
+      url: string;
+      host: string;
+    };
     expect(reply).toMatchObject({ backend: 'in-netns', url: '/hello', host: 'traffic.test' });
   });
 });
@@ -272,7 +468,12 @@ describe('least privilege', () => {
     ['read pods', 'list', 'pods', {}],
     ['update ingresses (spec)', 'update', 'ingresses', { group: 'networking.k8s.io', namespace: NS }],
     ['delete ingresses', 'delete', 'ingresses', { group: 'networking.k8s.io', namespace: NS }],
-    ["update another component's lease", 'update', 'leases', { group: 'coordination.k8s.io', namespace: 'portico-system', name: 'kube-scheduler' }],
+    [
+      "update another component's lease",
+      'update',
+      'leases',
+      { group: 'coordination.k8s.io', namespace: 'portico-system', name: 'kube-scheduler' },
+    ],
     ['take leases in other namespaces', 'create', 'leases', { group: 'coordination.k8s.io', namespace: 'kube-system' }],
     ['anything cluster-admin', '*', '*', { group: '*' }],
   ] as const)('denied: %s', async (_n, verb, resource, o) => expect(await can(verb, resource, o)).toBe(false));
@@ -284,7 +485,11 @@ describe('resilience', () => {
     await new Promise((res) => setTimeout(res, 1500));
     await cluster.startApiserver();
     await create(ing('after-restart', 'after-restart.test') as KubernetesObject);
-    await waitFor(async () => (await hostOf('after-restart.test')) !== undefined, 45_000, () => `the agent to recover:\n${agents[0]!.p.logs().slice(-3000)}`);
+    await waitFor(
+      async () => (await hostOf('after-restart.test')) !== undefined,
+      45_000,
+      () => `the agent to recover:\n${agents[0]!.p.logs().slice(-3000)}`,
+    );
     expect(await metric(agents[0]!, 'portico_sync_informer_restarts_total')).toBeGreaterThan(0);
   });
 
@@ -294,13 +499,21 @@ describe('resilience', () => {
   it('a second replica stands by, then takes over once the lease of a leader that died has run out', async () => {
     // B's own lease is long (20 s) so that the next test can tell a release from an expiry.
     const b = await startAgent('agent-b', '20s');
-    await waitFor(async () => (await request(`${b.admin}/readyz`)).body.includes('standby'), 20_000, () => `agent-b standby:\n${b.p.logs()}`);
+    await waitFor(
+      async () => (await request(`${b.admin}/readyz`)).body.includes('standby'),
+      20_000,
+      () => `agent-b standby:\n${b.p.logs()}`,
+    );
     expect(await metric(agents[0]!, 'portico_sync_leader')).toBe(1);
     const lease = await watchLease();
     try {
       expect(heldBy('agent-a')(lease.records[0]!), describeLease(lease.records)).toBe(true);
       agents[0]!.p.child.kill('SIGKILL'); // no graceful release: B must wait for the lease to expire
-      await waitFor(() => lease.records.some(heldBy('agent-b')) || lease.ended() !== null, 30_000, () => `agent-b to take the lease:\n${describeLease(lease.records)}\n${b.p.logs()}`);
+      await waitFor(
+        () => lease.records.some(heldBy('agent-b')) || lease.ended() !== null,
+        30_000,
+        () => `agent-b to take the lease:\n${describeLease(lease.records)}\n${b.p.logs()}`,
+      );
       expect(lease.ended(), describeLease(lease.records)).toBeNull();
       const taken = lease.records.findIndex(heldBy('agent-b'));
       const before = lease.records[taken - 1]!;
@@ -315,21 +528,37 @@ describe('resilience', () => {
     } finally {
       lease.stop();
     }
-    await waitFor(async () => (await metric(b, 'portico_sync_leader')) === 1, 10_000, () => `agent-b to report leading:\n${b.p.logs()}`);
+    await waitFor(
+      async () => (await metric(b, 'portico_sync_leader')) === 1,
+      10_000,
+      () => `agent-b to report leading:\n${b.p.logs()}`,
+    );
     await create(ing('after-failover', 'after-failover.test') as KubernetesObject);
-    await waitFor(async () => (await hostOf('after-failover.test')) !== undefined, 10_000, () => 'agent-b to publish');
+    await waitFor(
+      async () => (await hostOf('after-failover.test')) !== undefined,
+      10_000,
+      () => 'agent-b to publish',
+    );
   }, 90_000);
 
   it('a leader that shuts down cleanly releases the lease, exits 0, and the standby takes over before it could expire', async () => {
     const b = agents[1]!;
     const c = await startAgent('agent-c');
-    await waitFor(async () => (await request(`${c.admin}/readyz`)).body.includes('standby'), 20_000, () => `agent-c standby:\n${c.p.logs()}`);
+    await waitFor(
+      async () => (await request(`${c.admin}/readyz`)).body.includes('standby'),
+      20_000,
+      () => `agent-c standby:\n${c.p.logs()}`,
+    );
     const lease = await watchLease();
     try {
       expect(heldBy('agent-b')(lease.records[0]!), describeLease(lease.records)).toBe(true);
       expect(await b.p.stop()).toBe(0);
       // Long enough for C to take B's 20 s lease by expiry too, so a missing release fails on the checks below.
-      await waitFor(() => lease.records.some(heldBy('agent-c')) || lease.ended() !== null, 40_000, () => `agent-c to take the lease:\n${describeLease(lease.records)}\n${c.p.logs()}`);
+      await waitFor(
+        () => lease.records.some(heldBy('agent-c')) || lease.ended() !== null,
+        40_000,
+        () => `agent-c to take the lease:\n${describeLease(lease.records)}\n${c.p.logs()}`,
+      );
       expect(lease.ended(), describeLease(lease.records)).toBeNull();
       const taken = lease.records.findIndex(heldBy('agent-c'));
       const lastRenewal = lease.records.findLast((x, i) => i < taken && heldBy('agent-b')(x))!;
@@ -343,22 +572,38 @@ describe('resilience', () => {
     } finally {
       lease.stop();
     }
-    await waitFor(async () => (await metric(c, 'portico_sync_leader')) === 1, 10_000, () => `agent-c to report leading:\n${c.p.logs()}`);
+    await waitFor(
+      async () => (await metric(c, 'portico_sync_leader')) === 1,
+      10_000,
+      () => `agent-c to report leading:\n${c.p.logs()}`,
+    );
     await create(ing('after-handover', 'after-handover.test') as KubernetesObject);
-    await waitFor(async () => (await hostOf('after-handover.test')) !== undefined, 10_000, () => 'agent-c to publish');
+    await waitFor(
+      async () => (await hostOf('after-handover.test')) !== undefined,
+      10_000,
+      () => 'agent-c to publish',
+    );
   }, 90_000);
 
   it('an agent that starts while the apiserver is down is not ready until every informer has listed', async () => {
     await cluster.stopApiserver();
     const d = await startAgent('agent-d');
     try {
-      await waitFor(async () => (await request(`${d.admin}/readyz`)).status === 503, 15_000, () => `agent-d admin:\n${d.p.logs()}`);
+      await waitFor(
+        async () => (await request(`${d.admin}/readyz`)).status === 503,
+        15_000,
+        () => `agent-d admin:\n${d.p.logs()}`,
+      );
       await new Promise((res) => setTimeout(res, 1500)); // failed lists must not count as synced
       expect((await request(`${d.admin}/readyz`)).body).toMatch(/informers not synced/);
     } finally {
       await cluster.startApiserver();
     }
-    await waitFor(async () => (await request(`${d.admin}/readyz`)).status === 200, 30_000, () => `agent-d to sync:\n${d.p.logs().slice(-2000)}`);
+    await waitFor(
+      async () => (await request(`${d.admin}/readyz`)).status === 200,
+      30_000,
+      () => `agent-d to sync:\n${d.p.logs().slice(-2000)}`,
+    );
     expect((await request(`${d.admin}/readyz`)).body).toMatch(/standby/);
   });
 });

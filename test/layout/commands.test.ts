@@ -29,10 +29,29 @@ function staticGraph(entry: string): { files: Set<string>; packages: Set<string>
 
 describe('each command loads only what it uses', () => {
   const cases: { name: string; module: string; never: { files?: RegExp; packages?: string[] } }[] = [
-    { name: 'the entry point loads no command', module: 'cli/portico.ts', never: { files: /^(sync|gateway\/(proxy|runtime|source|tunnel|inspect))\//, packages: ['@kubernetes/client-node', 'ioredis', 'undici', 'hono'] } },
-    { name: 'worker: no agent, no Kubernetes client, no compiler', module: 'cli/worker.ts', never: { files: /^sync\//, packages: ['@kubernetes/client-node'] } },
-    { name: 'tunnel: no agent, no Kubernetes client', module: 'cli/tunnel.ts', never: { files: /^sync\//, packages: ['@kubernetes/client-node'] } },
-    { name: 'dashboard: no agent, no request path', module: 'cli/dashboard.ts', never: { files: /^(sync|gateway\/(proxy|tunnel))\//, packages: ['@kubernetes/client-node', 'undici'] } },
+    {
+      name: 'the entry point loads no command',
+      module: 'cli/portico.ts',
+      never: {
+        files: /^(sync|gateway\/(proxy|runtime|source|tunnel|inspect))\//,
+        packages: ['@kubernetes/client-node', 'ioredis', 'undici', 'hono'],
+      },
+    },
+    {
+      name: 'worker: no agent, no Kubernetes client, no compiler',
+      module: 'cli/worker.ts',
+      never: { files: /^sync\//, packages: ['@kubernetes/client-node'] },
+    },
+    {
+      name: 'tunnel: no agent, no Kubernetes client',
+      module: 'cli/tunnel.ts',
+      never: { files: /^sync\//, packages: ['@kubernetes/client-node'] },
+    },
+    {
+      name: 'dashboard: no agent, no request path',
+      module: 'cli/dashboard.ts',
+      never: { files: /^(sync|gateway\/(proxy|tunnel))\//, packages: ['@kubernetes/client-node', 'undici'] },
+    },
   ];
   for (const c of cases) {
     it(c.name, () => {
@@ -49,7 +68,8 @@ describe('each command loads only what it uses', () => {
 });
 
 describe('portico COMMAND --help prints that command alone', () => {
-  const help = (...args: string[]): string => execFileSync(process.execPath, ['--import', 'tsx', 'cli/portico.ts', ...args], { cwd: root, encoding: 'utf8' });
+  const help = (...args: string[]): string =>
+    execFileSync(process.execPath, ['--import', 'tsx', 'cli/portico.ts', ...args], { cwd: root, encoding: 'utf8' });
   const cases: { command: string; usage: string }[] = [
     { command: 'local', usage: 'usage: portico local ' },
     { command: 'worker', usage: 'usage: portico worker ' },

@@ -25,5 +25,6 @@ describe('one error base', () => {
   };
 
   it('finds the error classes it checks', () => expect(classes.size).toBeGreaterThan(15));
-  for (const [name] of classes) if (name !== 'PorticoError') it(`${name} extends PorticoError`, () => expect(rootOf(name)).toBe('PorticoError'));
+  for (const [name] of classes)
+    if (name !== 'PorticoError') it(`${name} extends PorticoError`, () => expect(rootOf(name)).toBe('PorticoError'));
 });

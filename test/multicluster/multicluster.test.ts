@@ -32,9 +32,24 @@ function openssl(...args: string[]): void {
   const r = spawnSync('openssl', args, { cwd: dir, encoding: 'utf8' });
   if (r.status !== 0) throw new Error(`openssl ${args.join(' ')}: ${r.stderr}`);
 }
-function writeCluster(name: 'a' | 'b', endpoints: EndpointSpec[], extraHosts: string[] = [], annotations: Record<string, string> = {}): void {
-  writeFileSync(at(`manifests-${name}`, 'all.yaml'), [ourClass(), ...service('web', endpoints, 'shop'),
-    ...['shop.test', ...extraHosts].map((host, i) => ingress(`r${i}`, { host, namespace: 'shop', annotations, paths: [{ path: '/', service: 'web' }] }))].map((o) => stringify(o)).join('---\n'));
+function writeCluster(
+  name: 'a' | 'b',
+  endpoints: EndpointSpec[],
+  extraHosts: string[] = [],
+  annotations: Record<string, string> = {},
+): void {
+  writeFileSync(
+    at(`manifests-${name}`, 'all.yaml'),
+    [
+      ourClass(),
+      ...service('web', endpoints, 'shop'),
+      ...['shop.test', ...extraHosts].map((host, i) =>
+        ingress(`r${i}`, { host, namespace: 'shop', annotations, paths: [{ path: '/', service: 'web' }] }),
+      ),
+    ]
+      .map((o) => stringify(o))
+      .join('---\n'),
+  );
 }
 const tableOf = async (cluster: string) => (await redis.client().get(`portico:{${cluster}}:current`)) ?? '';
 let lastOnlyB = '';
@@ -52,28 +67,146 @@ beforeAll(async () => {
   backendB = await startBackend('b', '127.0.0.102', port);
   for (const k of ['keys-a', 'keys-b', 'tunnel-a', 'tunnel-m']) expect(runPortico(['keys', 'generate', '--out', at(k)]).status).toBe(0);
   // B's gateway certificate, from a throw-away CA that A's tunnel is told to trust.
-  openssl('req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-keyout', 'ca.key', '-out', 'ca.crt', '-days', '1', '-subj', '/CN=peer-ca');
-  openssl('req', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-keyout', 'gw.key', '-out', 'gw.csr', '-subj', '/CN=gateway-b');
+  openssl(
+    'req',
+    '-x509',
+    '-newkey',
+    'ec',
+    '-pkeyopt',
+    'ec_paramgen_curve:P-256',
+    '-nodes',
+    '-keyout',
+    'ca.key',
+    '-out',
+    'ca.crt',
+    '-days',
+    '1',
+    '-subj',
+    '/CN=peer-ca',
+  );
+  openssl(
+    'req',
+    '-newkey',
+    'ec',
+    '-pkeyopt',
+    'ec_paramgen_curve:P-256',
+    '-nodes',
+    '-keyout',
+    'gw.key',
+    '-out',
+    'gw.csr',
+    '-subj',
+    '/CN=gateway-b',
+  );
   writeFileSync(at('san.ext'), 'subjectAltName=IP:127.0.0.1\n');
-  openssl('x509', '-req', '-in', 'gw.csr', '-CA', 'ca.crt', '-CAkey', 'ca.key', '-CAcreateserial', '-out', 'gw.crt', '-days', '1', '-extfile', 'san.ext');
+  openssl(
+    'x509',
+    '-req',
+    '-in',
+    'gw.csr',
+    '-CA',
+    'ca.crt',
+    '-CAkey',
+    'ca.key',
+    '-CAcreateserial',
+    '-out',
+    'gw.crt',
+    '-days',
+    '1',
+    '-extfile',
+    'san.ext',
+  );
   mkdirSync(at('manifests-a'));
   mkdirSync(at('manifests-b'));
   writeCluster('a', [{ address: backendA.address, port }]);
   writeCluster('b', [{ address: backendB.address, port }], ['only-b.test']);
-  for (const c of ['a', 'b']) procs.push(spawnPortico(['sync', '--manifests', at(`manifests-${c}`), '--redis', redis.url, '--cluster', c, '--keys', at(`keys-${c}`)]));
+  for (const c of ['a', 'b'])
+    procs.push(
+      spawnPortico(['sync', '--manifests', at(`manifests-${c}`), '--redis', redis.url, '--cluster', c, '--keys', at(`keys-${c}`)]),
+    );
   gatewayPort = await freePort();
   const [adminA, adminB] = [await freePort(), await freePort()];
-  procs.push(spawnPortico(['tunnel', '--redis', redis.url, '--cluster', 'b', '--keys', at('keys-b'), '--listen', `unix:${at('b.sock')}`, '--admin', `127.0.0.1:${adminB}`,
-    '--peer-listen', `127.0.0.1:${gatewayPort}`, '--peer-cert', at('gw.crt'), '--peer-key', at('gw.key'), '--trust', `a=${at('tunnel-a', 'signing-pub.jwk.json')}`, '--poll', '300ms']));
-  procs.push(spawnPortico(['tunnel', '--redis', redis.url, '--cluster', 'a', '--keys', at('keys-a'), '--listen', `unix:${at('a.sock')}`, '--admin', `127.0.0.1:${adminA}`,
-    '--peer', `b=https://127.0.0.1:${gatewayPort}`, '--peer-signing-key', at('tunnel-a', 'signing-key.jwk.json'), '--peer-ca', at('ca.crt'), '--poll', '300ms']));
+  procs.push(
+    spawnPortico([
+      'tunnel',
+      '--redis',
+      redis.url,
+      '--cluster',
+      'b',
+      '--keys',
+      at('keys-b'),
+      '--listen',
+      `unix:${at('b.sock')}`,
+      '--admin',
+      `127.0.0.1:${adminB}`,
+      '--peer-listen',
+      `127.0.0.1:${gatewayPort}`,
+      '--peer-cert',
+      at('gw.crt'),
+      '--peer-key',
+      at('gw.key'),
+      '--trust',
+      `a=${at('tunnel-a', 'signing-pub.jwk.json')}`,
+      '--poll',
+      '300ms',
+    ]),
+  );
+  procs.push(
+    spawnPortico([
+      'tunnel',
+      '--redis',
+      redis.url,
+      '--cluster',
+      'a',
+      '--keys',
+      at('keys-a'),
+      '--listen',
+      `unix:${at('a.sock')}`,
+      '--admin',
+      `127.0.0.1:${adminA}`,
+      '--peer',
+      `b=https://127.0.0.1:${gatewayPort}`,
+      '--peer-signing-key',
+      at('tunnel-a', 'signing-key.jwk.json'),
+      '--peer-ca',
+      at('ca.crt'),
+      '--poll',
+      '300ms',
+    ]),
+  );
   for (const admin of [adminA, adminB]) {
-    await waitFor(async () => (await fetch(`http://127.0.0.1:${admin}/readyz`)).status === 200, 30_000, () => `tunnels ready:\n${procs.map((p) => p.logs().slice(-1500)).join('\n---\n')}`);
+    await waitFor(
+      async () => (await fetch(`http://127.0.0.1:${admin}/readyz`)).status === 200,
+      30_000,
+      () => `tunnels ready:\n${procs.map((p) => p.logs().slice(-1500)).join('\n---\n')}`,
+    );
   }
-  worker = await startServing(['worker', '--redis', redis.url, '--cluster', 'a', '--keys', at('keys-a'), '--cache-file', 'off', '--poll', '300ms',
-    '--tunnel', `unix:${at('a.sock')}`, '--peer', `b=${at('keys-b')}`], 30_000);
+  worker = await startServing(
+    [
+      'worker',
+      '--redis',
+      redis.url,
+      '--cluster',
+      'a',
+      '--keys',
+      at('keys-a'),
+      '--cache-file',
+      'off',
+      '--poll',
+      '300ms',
+      '--tunnel',
+      `unix:${at('a.sock')}`,
+      '--peer',
+      `b=${at('keys-b')}`,
+    ],
+    30_000,
+  );
   procs.push(worker);
-  await waitFor(async () => (await backendOf('only-b.test')) === 'b', 20_000, () => `the worker to load B's table (now: ${lastOnlyB}):\n${procs.map((p) => p.logs().slice(-1500)).join('\n---\n')}`);
+  await waitFor(
+    async () => (await backendOf('only-b.test')) === 'b',
+    20_000,
+    () => `the worker to load B's table (now: ${lastOnlyB}):\n${procs.map((p) => p.logs().slice(-1500)).join('\n---\n')}`,
+  );
 }, 90_000);
 
 afterAll(async () => {
@@ -89,7 +222,7 @@ describe('local first, the peer cluster when the local one cannot serve', () => 
     expect(await backendOf('shop.test')).toBe('a');
   });
 
-  it('a host only the peer serves goes to it, through both tunnels, with the client\'s forwarding headers', async () => {
+  it("a host only the peer serves goes to it, through both tunnels, with the client's forwarding headers", async () => {
     const r = await request(`${worker.http}/hello?x=1`, { host: 'only-b.test' });
     expect(r.status).toBe(200);
     const e = json<EchoReply>(r);
@@ -114,10 +247,18 @@ describe('local first, the peer cluster when the local one cannot serve', () => 
     await waitFor(() => seen.length >= 50, 10_000);
     await backendA.close(); // every A backend gone at once
     const killedAt = seen.length;
-    await waitFor(() => seen.slice(killedAt).filter((b) => b === 'b').length >= 100, 15_000, () => `traffic on B (seen ${seen.slice(-5).join(',')})`);
+    await waitFor(
+      () => seen.slice(killedAt).filter((b) => b === 'b').length >= 100,
+      15_000,
+      () => `traffic on B (seen ${seen.slice(-5).join(',')})`,
+    );
     backendA = await startBackend('a', '127.0.0.101', port);
     const backAt = seen.length;
-    await waitFor(() => seen.slice(backAt).filter((b) => b === 'a').length >= 50, 15_000, () => 'traffic back on A');
+    await waitFor(
+      () => seen.slice(backAt).filter((b) => b === 'a').length >= 50,
+      15_000,
+      () => 'traffic back on A',
+    );
     stop = true;
     await Promise.all(loops);
     expect(failures, `failed responses: ${seen.filter((b) => b !== 'a' && b !== 'b').join(', ')}`).toBeLessThanOrEqual(CONCURRENCY);
@@ -128,20 +269,40 @@ describe('local first, the peer cluster when the local one cannot serve', () => 
   it('no ready endpoint in the local table: straight to B, and back once A is ready again', async () => {
     const v = await tableOf('a');
     writeCluster('a', [{ address: backendA.address, port, ready: false }]);
-    await waitFor(async () => (await tableOf('a')) !== v, 15_000, () => 'A republished');
-    await waitFor(async () => (await backendOf('shop.test')) === 'b', 15_000, () => 'the worker to route to B');
+    await waitFor(
+      async () => (await tableOf('a')) !== v,
+      15_000,
+      () => 'A republished',
+    );
+    await waitFor(
+      async () => (await backendOf('shop.test')) === 'b',
+      15_000,
+      () => 'the worker to route to B',
+    );
     const before = backendA.requests;
     for (let i = 0; i < 10; i++) expect(await backendOf('shop.test')).toBe('b');
     expect(backendA.requests).toBe(before); // not even tried: the local table says nothing is ready
     writeCluster('a', [{ address: backendA.address, port }]);
-    await waitFor(async () => (await backendOf('shop.test')) === 'a', 15_000, () => 'back on A');
+    await waitFor(
+      async () => (await backendOf('shop.test')) === 'a',
+      15_000,
+      () => 'back on A',
+    );
   }, 40_000);
 
   it('portico.dev/cluster-weight: "30" keeps about 30 % of the requests in A and sends the rest to B', async () => {
     const v = await tableOf('a');
     writeCluster('a', [{ address: backendA.address, port }], [], { 'portico.dev/cluster-weight': '30' });
-    await waitFor(async () => (await tableOf('a')) !== v, 15_000, () => 'A republished');
-    await waitFor(async () => (await backendOf('shop.test')) === 'b', 15_000, () => 'the weighted table in the worker');
+    await waitFor(
+      async () => (await tableOf('a')) !== v,
+      15_000,
+      () => 'A republished',
+    );
+    await waitFor(
+      async () => (await backendOf('shop.test')) === 'b',
+      15_000,
+      () => 'the weighted table in the worker',
+    );
     const counts = { a: 0, b: 0 };
     for (let i = 0; i < 300; i++) {
       const b = await backendOf('shop.test');
@@ -153,20 +314,36 @@ describe('local first, the peer cluster when the local one cannot serve', () => 
     expect(counts.a).toBeLessThan(120);
     const back = await tableOf('a');
     writeCluster('a', [{ address: backendA.address, port }]);
-    await waitFor(async () => (await tableOf('a')) !== back, 15_000, () => 'A republished without the weight');
-    await waitFor(async () => {
-      for (let i = 0; i < 20; i++) if ((await backendOf('shop.test')) !== 'a') return false;
-      return true;
-    }, 15_000, () => 'all traffic back on A');
+    await waitFor(
+      async () => (await tableOf('a')) !== back,
+      15_000,
+      () => 'A republished without the weight',
+    );
+    await waitFor(
+      async () => {
+        for (let i = 0; i < 20; i++) if ((await backendOf('shop.test')) !== 'a') return false;
+        return true;
+      },
+      15_000,
+      () => 'all traffic back on A',
+    );
   }, 40_000);
 
   it('when neither cluster can serve, the client gets a clean 502', async () => {
     const v = await tableOf('a');
     writeCluster('a', [{ address: backendA.address, port, ready: false }]);
-    await waitFor(async () => (await tableOf('a')) !== v, 15_000, () => 'A republished');
+    await waitFor(
+      async () => (await tableOf('a')) !== v,
+      15_000,
+      () => 'A republished',
+    );
     await backendB.close();
     try {
-      await waitFor(async () => (await backendOf('shop.test')) === 'status 502', 15_000, () => 'B gone too');
+      await waitFor(
+        async () => (await backendOf('shop.test')) === 'status 502',
+        15_000,
+        () => 'B gone too',
+      );
     } finally {
       backendB = await startBackend('b', '127.0.0.102', port);
       writeCluster('a', [{ address: backendA.address, port }]);
@@ -182,7 +359,8 @@ describe("B's gateway takes only valid peer tokens", () => {
     try {
       const r = await undiciRequest(`https://127.0.0.1:${gatewayPort}/direct`, {
         // (no Host header: undici would name the TLS server after it)
-        dispatcher: d, headers: { 'portico-backend': backend, ...(token === null ? {} : { 'portico-peer-token': token }) },
+        dispatcher: d,
+        headers: { 'portico-backend': backend, ...(token === null ? {} : { 'portico-peer-token': token }) },
       });
       return { status: r.statusCode, code: r.headers['portico-tunnel-error'], body: await r.body.text() };
     } finally {
@@ -192,18 +370,47 @@ describe("B's gateway takes only valid peer tokens", () => {
   const now = () => Math.floor(Date.now() / 1000);
 
   it('a valid token from A reaches the backend', async () => {
-    const r = await send(await signPeerToken(await key('tunnel-a/signing-key.jwk.json') as CryptoKey, { iss: 'a', aud: 'b', bk: ['shop/web:80'] }));
+    const r = await send(
+      await signPeerToken((await key('tunnel-a/signing-key.jwk.json')) as CryptoKey, { iss: 'a', aud: 'b', bk: ['shop/web:80'] }),
+    );
     expect(r.status).toBe(200);
     expect(JSON.parse(r.body)).toMatchObject({ backend: 'b', url: '/direct' });
   });
 
   it.each<[string, () => Promise<string | null>, number, string, string?]>([
     ['no token', async () => null, 401, 'PORTICO_PEER_TOKEN_MISSING'],
-    ['forged: claims to be A, signed by another key', async () => signPeerToken(await key('tunnel-m/signing-key.jwk.json') as CryptoKey, { iss: 'a', aud: 'b', bk: ['shop/web:80'] }), 401, 'PORTICO_PEER_TOKEN_INVALID'],
-    ['expired', async () => new SignJWT({ bk: ['shop/web:80'] }).setProtectedHeader({ alg: 'EdDSA', typ: 'portico-peer+jwt' }).setIssuer('a').setAudience('b')
-      .setIssuedAt(now() - 120).setExpirationTime(now() - 60).setJti('old').sign(await key('tunnel-a/signing-key.jwk.json')), 401, 'PORTICO_PEER_TOKEN_EXPIRED'],
-    ['for another cluster', async () => signPeerToken(await key('tunnel-a/signing-key.jwk.json') as CryptoKey, { iss: 'a', aud: 'c', bk: ['shop/web:80'] }), 401, 'PORTICO_PEER_TOKEN_AUDIENCE'],
-    ['scoped to another backend', async () => signPeerToken(await key('tunnel-a/signing-key.jwk.json') as CryptoKey, { iss: 'a', aud: 'b', bk: ['shop/admin:80'] }), 403, 'PORTICO_PEER_TOKEN_SCOPE'],
+    [
+      'forged: claims to be A, signed by another key',
+      async () => signPeerToken((await key('tunnel-m/signing-key.jwk.json')) as CryptoKey, { iss: 'a', aud: 'b', bk: ['shop/web:80'] }),
+      401,
+      'PORTICO_PEER_TOKEN_INVALID',
+    ],
+    [
+      'expired',
+      async () =>
+        new SignJWT({ bk: ['shop/web:80'] })
+          .setProtectedHeader({ alg: 'EdDSA', typ: 'portico-peer+jwt' })
+          .setIssuer('a')
+          .setAudience('b')
+          .setIssuedAt(now() - 120)
+          .setExpirationTime(now() - 60)
+          .setJti('old')
+          .sign(await key('tunnel-a/signing-key.jwk.json')),
+      401,
+      'PORTICO_PEER_TOKEN_EXPIRED',
+    ],
+    [
+      'for another cluster',
+      async () => signPeerToken((await key('tunnel-a/signing-key.jwk.json')) as CryptoKey, { iss: 'a', aud: 'c', bk: ['shop/web:80'] }),
+      401,
+      'PORTICO_PEER_TOKEN_AUDIENCE',
+    ],
+    [
+      'scoped to another backend',
+      async () => signPeerToken((await key('tunnel-a/signing-key.jwk.json')) as CryptoKey, { iss: 'a', aud: 'b', bk: ['shop/admin:80'] }),
+      403,
+      'PORTICO_PEER_TOKEN_SCOPE',
+    ],
   ])('%s: refused (%s), and the backend never sees it', async (_n, token, status, code) => {
     const before = backendB.requests;
     const r = await send(await token());
@@ -213,7 +420,10 @@ describe("B's gateway takes only valid peer tokens", () => {
   });
 
   it('a token for a backend B does not have: 404, nothing dialled', async () => {
-    const r = await send(await signPeerToken(await key('tunnel-a/signing-key.jwk.json') as CryptoKey, { iss: 'a', aud: 'b', bk: ['shop/nope:80'] }), 'shop/nope:80');
+    const r = await send(
+      await signPeerToken((await key('tunnel-a/signing-key.jwk.json')) as CryptoKey, { iss: 'a', aud: 'b', bk: ['shop/nope:80'] }),
+      'shop/nope:80',
+    );
     expect(r.status).toBe(404);
     expect(r.code).toBe('PORTICO_PEER_NO_BACKEND');
   });
@@ -224,17 +434,60 @@ describe("B's gateway takes only valid peer tokens", () => {
 });
 
 describe('the link to a peer is TLS checked against the configured CA', () => {
-  it('a tunnel given another CA refuses the peer\'s certificate: 502 with the TLS error, nothing reaches B', async () => {
-    openssl('req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-keyout', 'other-ca.key', '-out', 'other-ca.crt', '-days', '1', '-subj', '/CN=other-ca');
+  it("a tunnel given another CA refuses the peer's certificate: 502 with the TLS error, nothing reaches B", async () => {
+    openssl(
+      'req',
+      '-x509',
+      '-newkey',
+      'ec',
+      '-pkeyopt',
+      'ec_paramgen_curve:P-256',
+      '-nodes',
+      '-keyout',
+      'other-ca.key',
+      '-out',
+      'other-ca.crt',
+      '-days',
+      '1',
+      '-subj',
+      '/CN=other-ca',
+    );
     const admin = await freePort();
-    const t = spawnPortico(['tunnel', '--redis', redis.url, '--cluster', 'a', '--keys', at('keys-a'), '--listen', `unix:${at('a2.sock')}`, '--admin', `127.0.0.1:${admin}`, '--cache-file', 'off',
-      '--peer', `b=https://127.0.0.1:${gatewayPort}`, '--peer-signing-key', at('tunnel-a', 'signing-key.jwk.json'), '--peer-ca', at('other-ca.crt')]);
+    const t = spawnPortico([
+      'tunnel',
+      '--redis',
+      redis.url,
+      '--cluster',
+      'a',
+      '--keys',
+      at('keys-a'),
+      '--listen',
+      `unix:${at('a2.sock')}`,
+      '--admin',
+      `127.0.0.1:${admin}`,
+      '--cache-file',
+      'off',
+      '--peer',
+      `b=https://127.0.0.1:${gatewayPort}`,
+      '--peer-signing-key',
+      at('tunnel-a', 'signing-key.jwk.json'),
+      '--peer-ca',
+      at('other-ca.crt'),
+    ]);
     procs.push(t);
-    await waitFor(async () => (await fetch(`http://127.0.0.1:${admin}/readyz`)).status === 200, 20_000, () => t.logs());
+    await waitFor(
+      async () => (await fetch(`http://127.0.0.1:${admin}/readyz`)).status === 200,
+      20_000,
+      () => t.logs(),
+    );
     const client = new Client('http://tunnel', { socketPath: at('a2.sock') });
     try {
       const before = backendB.requests;
-      const r = await client.request({ path: '/', method: 'GET', headers: { host: 'shop.test', 'portico-peer': 'b', 'portico-backend': 'shop/web:80' } });
+      const r = await client.request({
+        path: '/',
+        method: 'GET',
+        headers: { host: 'shop.test', 'portico-peer': 'b', 'portico-backend': 'shop/web:80' },
+      });
       await r.body.dump();
       expect(r.statusCode).toBe(502);
       expect(String(r.headers['portico-tunnel-error'])).toMatch(/CERT|SIGNATURE|ISSUER/);
@@ -259,4 +512,3 @@ describe('inspection', () => {
     expect(table.stdout).toMatch(/\ba\b.*\n.*\bb\b/s);
   });
 });
-

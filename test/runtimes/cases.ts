@@ -22,16 +22,17 @@ export interface Case {
 }
 
 const echo = (r: Sent): EchoReply => JSON.parse(r.text) as EchoReply;
-const get = (t: Target, path: string, host: string, headers?: Record<string, string>): Promise<Sent> => send(`${t.http}${path}`, { host, ...(headers ? { headers } : {}) });
+const get = (t: Target, path: string, host: string, headers?: Record<string, string>): Promise<Sent> =>
+  send(`${t.http}${path}`, { host, ...(headers ? { headers } : {}) });
 
 const NO_TLS_WORKERD = 'workerd terminates no TLS: the platform (Cloudflare) does, before the worker';
-const NO_HOST_WORKERD = 'workerd\'s fetch() sets Host from the URL (the endpoint address); the client\'s Host arrives as X-Forwarded-Host';
+const NO_HOST_WORKERD = "workerd's fetch() sets Host from the URL (the endpoint address); the client's Host arrives as X-Forwarded-Host";
 const NOT_BUILT_WS = 'the Web forwarder proxies HTTP only: fetch() cannot carry an Upgrade, and no WebSocket bridge is built yet';
 
 export const CASES: Case[] = [
   // ---- routing: hosts and paths ----
   {
-    name: 'exact host and Prefix path reach the route\'s backend',
+    name: "exact host and Prefix path reach the route's backend",
     async run(t) {
       const r = await get(t, '/hello', 'app.test');
       expect(r.status).toBe(200);
@@ -103,7 +104,7 @@ export const CASES: Case[] = [
     },
   },
   {
-    name: 'the gateway\'s own answers carry a Date header',
+    name: "the gateway's own answers carry a Date header",
     unsupported: { workerd: 'workerd (wrangler dev 4.86) adds no Date header to a Response the worker builds' },
     async run(t) {
       const r = await get(t, '/', 'unknown.test');
@@ -157,9 +158,16 @@ export const CASES: Case[] = [
 
   // ---- headers ----
   {
-    name: 'X-Forwarded-For/-Proto/-Host and X-Real-IP are set by the edge; the client\'s claims are replaced',
+    name: "X-Forwarded-For/-Proto/-Host and X-Real-IP are set by the edge; the client's claims are replaced",
     async run(t) {
-      const e = echo(await get(t, '/', 'app.test', { 'x-forwarded-for': '6.6.6.6', 'x-real-ip': '6.6.6.6', 'x-forwarded-proto': 'https', 'x-forwarded-host': 'evil.test' }));
+      const e = echo(
+        await get(t, '/', 'app.test', {
+          'x-forwarded-for': '6.6.6.6',
+          'x-real-ip': '6.6.6.6',
+          'x-forwarded-proto': 'https',
+          'x-forwarded-host': 'evil.test',
+        }),
+      );
       expect(e.headers['x-forwarded-for']).toBe('127.0.0.1');
       expect(e.headers['x-real-ip']).toBe('127.0.0.1');
       expect(e.headers['x-forwarded-proto']).toBe('http');
@@ -168,7 +176,10 @@ export const CASES: Case[] = [
   },
   {
     name: 'X-Forwarded-Port is the port the client connected to',
-    unsupported: { workerd: 'wrangler dev rebuilds the request URL from the Host header, so the port the client connected to is not visible to the worker' },
+    unsupported: {
+      workerd:
+        'wrangler dev rebuilds the request URL from the Host header, so the port the client connected to is not visible to the worker',
+    },
     async run(t) {
       const e = echo(await get(t, '/', 'app.test'));
       expect(e.headers['x-forwarded-port']).toBe(new URL(t.http).port);
@@ -191,7 +202,12 @@ export const CASES: Case[] = [
   {
     name: 'hop-by-hop headers are stripped in both directions; repeated Set-Cookie survives',
     async run(t) {
-      const r = await get(t, '/', 'app.test', { te: 'trailers', 'proxy-connection': 'x', 'keep-alive': 'timeout=1', 'x-end-to-end': 'yes' });
+      const r = await get(t, '/', 'app.test', {
+        te: 'trailers',
+        'proxy-connection': 'x',
+        'keep-alive': 'timeout=1',
+        'x-end-to-end': 'yes',
+      });
       const e = echo(r);
       for (const h of ['te', 'proxy-connection', 'keep-alive']) expect(e.headers[h], h).toBeUndefined();
       expect(e.headers['x-end-to-end']).toBe('yes');
@@ -203,8 +219,10 @@ export const CASES: Case[] = [
   },
 
   {
-    name: 'request headers named in the client\'s Connection header are stripped',
-    unsupported: { workerd: 'workerd does not show the worker the client\'s Connection header, so the headers it names cannot be told apart' },
+    name: "request headers named in the client's Connection header are stripped",
+    unsupported: {
+      workerd: "workerd does not show the worker the client's Connection header, so the headers it names cannot be told apart",
+    },
     async run(t) {
       const e = echo(await get(t, '/', 'app.test', { connection: 'keep-alive, x-secret', 'x-secret': 'hop', 'x-end-to-end': 'yes' }));
       expect(e.headers['x-secret']).toBeUndefined();
@@ -216,7 +234,9 @@ export const CASES: Case[] = [
   {
     name: 'POST body reaches the backend',
     async run(t) {
-      const e = echo(await send(`${t.http}/form`, { method: 'POST', host: 'app.test', headers: { 'content-type': 'text/plain' }, body: 'a=1&b=2' }));
+      const e = echo(
+        await send(`${t.http}/form`, { method: 'POST', host: 'app.test', headers: { 'content-type': 'text/plain' }, body: 'a=1&b=2' }),
+      );
       expect(e.method).toBe('POST');
       expect(e.body).toBe('a=1&b=2');
     },
@@ -249,11 +269,17 @@ export const CASES: Case[] = [
   },
   {
     name: 'a response body that stalls longer than the read timeout is cut off: the client sees a broken response',
-    unsupported: { workerd: 'workerd ends a response normally when its body stream errors (wrangler dev 4.86), so a cut-off body would look complete: the worker sets no body timeout there' },
+    unsupported: {
+      workerd:
+        'workerd ends a response normally when its body stream errors (wrangler dev 4.86), so a cut-off body would look complete: the worker sets no body timeout there',
+    },
     async run(t) {
       // First chunk at once, then 2.5 s of silence: over the 1 s read timeout. Without the cut the upstream
       // would finish the body normally, so a broken response can only come from the timeout.
-      const outcome = await send(`${t.http}/stream?chunks=3&ms=2500`, { host: 'app.test' }).then((r) => `complete: ${r.text}`, (err: Error) => `broken: ${err.message}`);
+      const outcome = await send(`${t.http}/stream?chunks=3&ms=2500`, { host: 'app.test' }).then(
+        (r) => `complete: ${r.text}`,
+        (err: Error) => `broken: ${err.message}`,
+      );
       expect(outcome).toMatch(/^broken: /);
     },
   },
@@ -302,7 +328,7 @@ export const CASES: Case[] = [
   {
     name: 'HTTPS: the certificate is chosen by SNI',
     unsupported: {
-      deno: 'Deno.serve takes one certificate per listener and has no SNI callback (Deno 2.9): every name gets the table\'s first certificate',
+      deno: "Deno.serve takes one certificate per listener and has no SNI callback (Deno 2.9): every name gets the table's first certificate",
       workerd: NO_TLS_WORKERD,
     },
     async run(t, w) {
@@ -364,7 +390,7 @@ export const AFTER_UPDATE: Case[] = [
     },
   },
   {
-    name: 'the new table\'s default backend serves unknown hosts; the route removed from it is gone',
+    name: "the new table's default backend serves unknown hosts; the route removed from it is gone",
     async run(t) {
       expect(echo(await get(t, '/', 'unknown.test')).backend).toBe('def');
       expect(echo(await get(t, '/dead', 'app.test')).backend).toBe('b0');

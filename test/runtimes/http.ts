@@ -28,24 +28,40 @@ export function send(url: string, o: SendOptions = {}): Promise<Sent> {
   const u = new URL(url);
   const isHttps = u.protocol === 'https:';
   return new Promise((resolve, reject) => {
-    const req = (isHttps ? https : http).request({
-      host: u.hostname, port: u.port, path: u.pathname + u.search, method: o.method ?? 'GET', agent: false,
-      headers: { ...(o.host !== undefined ? { host: o.host } : {}), ...o.headers },
-      ...(isHttps ? { servername: o.servername ?? o.host?.replace(/:\d+$/, ''), rejectUnauthorized: false } : {}),
-    }, (res) => {
-      const fp = isHttps ? (res.socket as TLSSocket).getPeerCertificate().fingerprint256 ?? null : null;
-      const chunks: Buffer[] = [];
-      let firstChunkAt = 0;
-      res.on('data', (c: Buffer) => {
-        if (firstChunkAt === 0) firstChunkAt = Date.now();
-        chunks.push(c);
-      });
-      res.on('end', () => {
-        const bytes = Buffer.concat(chunks);
-        resolve({ status: res.statusCode ?? 0, headers: res.headers, rawHeaders: res.rawHeaders, bytes, text: bytes.toString(), firstChunkAt, endAt: Date.now(), peerFingerprint: fp });
-      });
-      res.on('error', reject);
-    });
+    const req = (isHttps ? https : http).request(
+      {
+        host: u.hostname,
+        port: u.port,
+        path: u.pathname + u.search,
+        method: o.method ?? 'GET',
+        agent: false,
+        headers: { ...(o.host !== undefined ? { host: o.host } : {}), ...o.headers },
+        ...(isHttps ? { servername: o.servername ?? o.host?.replace(/:\d+$/, ''), rejectUnauthorized: false } : {}),
+      },
+      (res) => {
+        const fp = isHttps ? ((res.socket as TLSSocket).getPeerCertificate().fingerprint256 ?? null) : null;
+        const chunks: Buffer[] = [];
+        let firstChunkAt = 0;
+        res.on('data', (c: Buffer) => {
+          if (firstChunkAt === 0) firstChunkAt = Date.now();
+          chunks.push(c);
+        });
+        res.on('end', () => {
+          const bytes = Buffer.concat(chunks);
+          resolve({
+            status: res.statusCode ?? 0,
+            headers: res.headers,
+            rawHeaders: res.rawHeaders,
+            bytes,
+            text: bytes.toString(),
+            firstChunkAt,
+            endAt: Date.now(),
+            peerFingerprint: fp,
+          });
+        });
+        res.on('error', reject);
+      },
+    );
     req.setTimeout(30_000, () => req.destroy(new Error(`no answer from ${url} within 30 s`)));
     req.on('error', reject);
     req.end(o.body);

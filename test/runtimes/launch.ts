@@ -21,53 +21,115 @@ export interface Target {
   stop(): Promise<void>;
 }
 
-export interface ControlPlane { redisUrl: string; cluster: string; keysDir: string }
+export interface ControlPlane {
+  redisUrl: string;
+  cluster: string;
+  keysDir: string;
+}
 
 /** The upstream response-header timeout every runtime gets, so the 504 case means the same everywhere. */
 export const READ_TIMEOUT_MS = 1_000;
 /** Slow machines (2 cores, other suites running): runtimes get this long to become ready. */
 const READY_MS = 120_000;
 
-function spawnLogged(cmd: string, args: string[], env: Record<string, string>): { child: ChildProcess; logs(): string; stop(): Promise<void> } {
+function spawnLogged(
+  cmd: string,
+  args: string[],
+  env: Record<string, string>,
+): { child: ChildProcess; logs(): string; stop(): Promise<void> } {
   // Own process group: wrangler starts workerd children, and stop() must end them too.
   const child = spawn(cmd, args, { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'], detached: true, env: { ...process.env, ...env } });
   let out = '';
   child.stdout!.on('data', (c) => (out += c));
   child.stderr!.on('data', (c) => (out += c));
   return {
-    child, logs: () => out,
-    stop: () => new Promise<void>((resolve) => {
-      if (child.exitCode !== null || child.signalCode !== null) return resolve();
-      const force = setTimeout(() => process.kill(-child.pid!, 'SIGKILL'), 10_000);
-      child.once('exit', () => {
-        clearTimeout(force);
-        try {
-          process.kill(-child.pid!, 'SIGKILL'); // anything the runtime left behind in its group
-        } catch { /* group already gone */ }
-        resolve();
-      });
-      process.kill(-child.pid!, 'SIGTERM');
-    }),
+    child,
+    logs: () => out,
+    stop: () =>
+      new Promise<void>((resolve) => {
+        if (child.exitCode !== null || child.signalCode !== null) return resolve();
+        const force = setTimeout(() => process.kill(-child.pid!, 'SIGKILL'), 10_000);
+        child.once('exit', () => {
+          clearTimeout(force);
+          try {
+            process.kill(-child.pid!, 'SIGKILL'); // anything the runtime left behind in its group
+          } catch {
+            /* group already gone */
+          }
+          resolve();
+        });
+        process.kill(-child.pid!, 'SIGTERM');
+      }),
   };
 }
 
 export async function startNode(cp: ControlPlane): Promise<Target> {
-  const r = await startServing(['worker', '--redis', cp.redisUrl, '--cluster', cp.cluster, '--keys', cp.keysDir, '--cache-file', 'off', '--poll', '500ms',
-    '--read-timeout', `${READ_TIMEOUT_MS}ms`], READY_MS);
-  return { runtime: 'node', http: r.http, httpsPort: r.https, redirectPort: r.https, logs: r.logs, stop: async () => void (await r.stop()) };
+  const r = await startServing(
+    [
+      'worker',
+      '--redis',
+      cp.redisUrl,
+      '--cluster',
+      cp.cluster,
+      '--keys',
+      cp.keysDir,
+      '--cache-file',
+      'off',
+      '--poll',
+      '500ms',
+      '--read-timeout',
+      `${READ_TIMEOUT_MS}ms`,
+    ],
+    READY_MS,
+  );
+  return {
+    runtime: 'node',
+    http: r.http,
+    httpsPort: r.https,
+    redirectPort: r.https,
+    logs: r.logs,
+    stop: async () => void (await r.stop()),
+  };
 }
 
 /** `tunnel`: the node-local tunnel's loopback HOST:PORT; the worker then gets network access to 127.0.0.1 only
  * (Redis, the tunnel, its own listeners), so it cannot reach a backend except through the tunnel. */
 export async function startDeno(cp: ControlPlane, o: { tunnel?: string } = {}): Promise<Target> {
   const [http, https, admin] = [await freePort(), await freePort(), await freePort()];
-  const p = spawnLogged(join(ROOT, 'node_modules/.bin/deno'), [
-    'run', '--cached-only', o.tunnel === undefined ? '--allow-net' : '--allow-net=127.0.0.1', '--allow-env', `--allow-read=${cp.keysDir}`, 'cli/deno-worker.ts',
-    '--redis', cp.redisUrl, '--cluster', cp.cluster, '--keys', cp.keysDir, '--poll', '500ms', '--read-timeout', `${READ_TIMEOUT_MS}ms`,
-    '--http', `127.0.0.1:${http}`, '--https', `127.0.0.1:${https}`, '--admin', `127.0.0.1:${admin}`,
-    ...(o.tunnel === undefined ? [] : ['--tunnel', o.tunnel]),
-  ], { DENO_NO_UPDATE_CHECK: '1', NO_COLOR: '1' });
-  await waitFor(async () => (await request(`http://127.0.0.1:${admin}/readyz`)).status === 200, READY_MS, () => `the Deno worker to become ready:\n${p.logs()}`);
+  const p = spawnLogged(
+    join(ROOT, 'node_modules/.bin/deno'),
+    [
+      'run',
+      '--cached-only',
+      o.tunnel === undefined ? '--allow-net' : '--allow-net=127.0.0.1',
+      '--allow-env',
+      `--allow-read=${cp.keysDir}`,
+      'cli/deno-worker.ts',
+      '--redis',
+      cp.redisUrl,
+      '--cluster',
+      cp.cluster,
+      '--keys',
+      cp.keysDir,
+      '--poll',
+      '500ms',
+      '--read-timeout',
+      `${READ_TIMEOUT_MS}ms`,
+      '--http',
+      `127.0.0.1:${http}`,
+      '--https',
+      `127.0.0.1:${https}`,
+      '--admin',
+      `127.0.0.1:${admin}`,
+      ...(o.tunnel === undefined ? [] : ['--tunnel', o.tunnel]),
+    ],
+    { DENO_NO_UPDATE_CHECK: '1', NO_COLOR: '1' },
+  );
+  await waitFor(
+    async () => (await request(`http://127.0.0.1:${admin}/readyz`)).status === 200,
+    READY_MS,
+    () => `the Deno worker to become ready:\n${p.logs()}`,
+  );
   return { runtime: 'deno', http: `http://127.0.0.1:${http}`, httpsPort: https, redirectPort: https, logs: p.logs, stop: p.stop };
 }
 
@@ -77,15 +139,40 @@ const b64 = (file: string): string => Buffer.from(readFileSync(file)).toString('
  * first request that a loaded table answers with 200. */
 export async function startWorkerd(cp: ControlPlane, probeHost: string, o: { tunnel?: string } = {}): Promise<Target> {
   const [http, inspector] = [await freePort(), await freePort()];
-  const p = spawnLogged(join(ROOT, 'node_modules/.bin/wrangler'), [
-    'dev', '--local', '--ip', '127.0.0.1', '--port', String(http), '--inspector-port', String(inspector), '--show-interactive-dev-session=false',
-    '--var', `PORTICO_REDIS:${cp.redisUrl}`, '--var', `PORTICO_CLUSTER:${cp.cluster}`, '--var', 'PORTICO_POLL_MS:500',
-    '--var', `PORTICO_READ_TIMEOUT_MS:${READ_TIMEOUT_MS}`,
-    // Keys as base64url vars: generated by the test, never written into the repository.
-    '--var', `PORTICO_VERIFY_JWK:${b64(join(cp.keysDir, 'signing-pub.jwk.json'))}`, '--var', `PORTICO_DECRYPT_JWK:${b64(join(cp.keysDir, 'encryption-key.jwk.json'))}`,
-    ...(o.tunnel === undefined ? [] : ['--var', `PORTICO_TUNNEL:http://${o.tunnel}`]),
-  ], { WRANGLER_SEND_METRICS: 'false', WRANGLER_SEND_ERROR_REPORTS: 'false', CLOUDFLARE_CF_FETCH_ENABLED: 'false', NO_COLOR: '1', CI: '1' });
+  const p = spawnLogged(
+    join(ROOT, 'node_modules/.bin/wrangler'),
+    [
+      'dev',
+      '--local',
+      '--ip',
+      '127.0.0.1',
+      '--port',
+      String(http),
+      '--inspector-port',
+      String(inspector),
+      '--show-interactive-dev-session=false',
+      '--var',
+      `PORTICO_REDIS:${cp.redisUrl}`,
+      '--var',
+      `PORTICO_CLUSTER:${cp.cluster}`,
+      '--var',
+      'PORTICO_POLL_MS:500',
+      '--var',
+      `PORTICO_READ_TIMEOUT_MS:${READ_TIMEOUT_MS}`,
+      // Keys as base64url vars: generated by the test, never written into the repository.
+      '--var',
+      `PORTICO_VERIFY_JWK:${b64(join(cp.keysDir, 'signing-pub.jwk.json'))}`,
+      '--var',
+      `PORTICO_DECRYPT_JWK:${b64(join(cp.keysDir, 'encryption-key.jwk.json'))}`,
+      ...(o.tunnel === undefined ? [] : ['--var', `PORTICO_TUNNEL:http://${o.tunnel}`]),
+    ],
+    { WRANGLER_SEND_METRICS: 'false', WRANGLER_SEND_ERROR_REPORTS: 'false', CLOUDFLARE_CF_FETCH_ENABLED: 'false', NO_COLOR: '1', CI: '1' },
+  );
   const base = `http://127.0.0.1:${http}`;
-  await waitFor(async () => (await request(`${base}/`, { host: probeHost })).status === 200, READY_MS, () => `wrangler dev to serve the table:\n${p.logs()}`);
+  await waitFor(
+    async () => (await request(`${base}/`, { host: probeHost })).status === 200,
+    READY_MS,
+    () => `wrangler dev to serve the table:\n${p.logs()}`,
+  );
   return { runtime: 'workerd', http: base, httpsPort: null, redirectPort: 443, logs: p.logs, stop: p.stop };
 }

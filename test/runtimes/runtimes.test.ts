@@ -19,9 +19,16 @@ import { startDeno, startNode, startWorkerd, type ControlPlane, type RuntimeName
 
 const RUNTIMES: RuntimeName[] = ['node', 'deno', 'workerd'];
 const dir = mkdtempSync(join(tmpdir(), 'portico-runtimes-'));
-const certs = { secure: generateSelfSignedCertificate({ commonName: 'secure.test', dnsNames: ['secure.test'], keyType: 'ec' }),
-  other: generateSelfSignedCertificate({ commonName: 'other.test', dnsNames: ['other.test'], keyType: 'ec' }) };
-const world: World = { fingerprints: { secure: new X509Certificate(certs.secure.certPem).fingerprint256, other: new X509Certificate(certs.other.certPem).fingerprint256 } };
+const certs = {
+  secure: generateSelfSignedCertificate({ commonName: 'secure.test', dnsNames: ['secure.test'], keyType: 'ec' }),
+  other: generateSelfSignedCertificate({ commonName: 'other.test', dnsNames: ['other.test'], keyType: 'ec' }),
+};
+const world: World = {
+  fingerprints: {
+    secure: new X509Certificate(certs.secure.certPem).fingerprint256,
+    other: new X509Certificate(certs.other.certPem).fingerprint256,
+  },
+};
 
 let redis: RedisServer;
 let backends: Backend[] = [];
@@ -34,19 +41,44 @@ function cluster(updated: boolean) {
   const [b0, b1, b2, wild, def] = backends as [Backend, Backend, Backend, Backend, Backend];
   const ep = (b: Backend) => ({ address: b.address, port: b.port });
   const refused = { address: '127.0.0.59', port: b0.port }; // nothing listens there
-  const app = [{ path: '/', service: 'one' }, { path: '/exact', pathType: 'Exact' as const, service: 'two' }, { path: '/api', service: 'two' },
-    { path: '/rr', service: 'two' }, { path: '/down', service: 'down' }, { path: '/flaky', service: 'flaky' }, ...(updated ? [] : [{ path: '/dead', service: 'dead' }])];
+  const app = [
+    { path: '/', service: 'one' },
+    { path: '/exact', pathType: 'Exact' as const, service: 'two' },
+    { path: '/api', service: 'two' },
+    { path: '/rr', service: 'two' },
+    { path: '/down', service: 'down' },
+    { path: '/flaky', service: 'flaky' },
+    ...(updated ? [] : [{ path: '/dead', service: 'dead' }]),
+  ];
   return objects(
     ourClass(),
-    service('one', [ep(b0)]), service('two', [ep(b1), ep(b2)]), service('down', [{ ...ep(b1), ready: false }]),
-    service('flaky', [refused, ep(b2)]), service('dead', [refused]), service('wild', [ep(wild)]), service('def', [ep(def)]),
-    tlsSecret('s-secure', certs.secure.certPem, certs.secure.keyPem), tlsSecret('s-other', certs.other.certPem, certs.other.keyPem),
+    service('one', [ep(b0)]),
+    service('two', [ep(b1), ep(b2)]),
+    service('down', [{ ...ep(b1), ready: false }]),
+    service('flaky', [refused, ep(b2)]),
+    service('dead', [refused]),
+    service('wild', [ep(wild)]),
+    service('def', [ep(def)]),
+    tlsSecret('s-secure', certs.secure.certPem, certs.secure.keyPem),
+    tlsSecret('s-other', certs.other.certPem, certs.other.keyPem),
     ingress('app', { host: 'app.test', paths: app }),
     ingress('wild', { host: '*.wild.test', paths: [{ path: '/', service: 'wild' }] }),
-    ingress('secure', { host: 'secure.test', paths: [{ path: '/', service: 'one' }], tls: [{ hosts: ['secure.test'], secretName: 's-secure' }] }),
-    ingress('other', { host: 'other.test', paths: [{ path: '/', service: 'one' }], tls: [{ hosts: ['other.test'], secretName: 's-other' }] }),
+    ingress('secure', {
+      host: 'secure.test',
+      paths: [{ path: '/', service: 'one' }],
+      tls: [{ hosts: ['secure.test'], secretName: 's-secure' }],
+    }),
+    ingress('other', {
+      host: 'other.test',
+      paths: [{ path: '/', service: 'one' }],
+      tls: [{ hosts: ['other.test'], secretName: 's-other' }],
+    }),
     // Fail closed: an access-control annotation Portico does not enforce.
-    ingress('guarded', { host: 'guarded.test', paths: [{ path: '/', service: 'one' }], annotations: { 'nginx.ingress.kubernetes.io/auth-url': 'http://auth.test/' } }),
+    ingress('guarded', {
+      host: 'guarded.test',
+      paths: [{ path: '/', service: 'one' }],
+      annotations: { 'nginx.ingress.kubernetes.io/auth-url': 'http://auth.test/' },
+    }),
     ...(updated ? [ingress('fb', { host: 'fb.test', paths: [{ path: '/only', service: 'one' }], defaultBackend: 'def' })] : []),
   );
 }
@@ -54,7 +86,9 @@ function cluster(updated: boolean) {
 async function publish(updated: boolean): Promise<void> {
   const r = compile(cluster(updated));
   // Info: the 'down' service has no ready endpoint, on purpose; the Warning: the guarded Ingress fails closed, on purpose.
-  expect(r.diagnostics.filter((d) => d.severity !== 'Info').map((d) => `${d.code} ${d.object.name}`)).toEqual(['AccessControlNotEnforced guarded']);
+  expect(r.diagnostics.filter((d) => d.severity !== 'Info').map((d) => `${d.code} ${d.object.name}`)).toEqual([
+    'AccessControlNotEnforced guarded',
+  ]);
   expect((await publisher.publish(r)).kind).toBe('published');
 }
 
@@ -65,11 +99,20 @@ beforeAll(async () => {
   for (const [i, name] of ['b1', 'b2', 'wild', 'def'].entries()) backends.push(await startBackend(name, `127.0.0.${51 + i}`, b0.port));
   const keysDir = join(dir, 'keys');
   await generateKeySet(keysDir);
-  publisher = new RedisPublisher(redis.client(), { cluster: 'rt', keys: await loadSigningKeys(keysDir), history: 10, publisher: 'runtimes-test' });
+  publisher = new RedisPublisher(redis.client(), {
+    cluster: 'rt',
+    keys: await loadSigningKeys(keysDir),
+    history: 10,
+    publisher: 'runtimes-test',
+  });
   await publish(false);
   const cp: ControlPlane = { redisUrl: redis.url, cluster: 'rt', keysDir };
   // Started one after another: three runtimes booting at once on two busy cores only slows each of them.
-  const starters: Record<RuntimeName, () => Promise<Target>> = { node: () => startNode(cp), deno: () => startDeno(cp), workerd: () => startWorkerd(cp, 'app.test') };
+  const starters: Record<RuntimeName, () => Promise<Target>> = {
+    node: () => startNode(cp),
+    deno: () => startDeno(cp),
+    workerd: () => startWorkerd(cp, 'app.test'),
+  };
   for (const name of RUNTIMES) {
     try {
       targets.set(name, await starters[name]());
@@ -99,7 +142,8 @@ const checkUnsupported = process.env.PORTICO_CHECK_UNSUPPORTED === '1';
 function runCases(name: RuntimeName, cases: readonly Case[]): void {
   for (const c of cases) {
     const reason = c.unsupported?.[name];
-    if (reason !== undefined && checkUnsupported) it.fails(`${c.name} — fails on ${name} as stated: ${reason}`, () => c.run(target(name), world), 30_000);
+    if (reason !== undefined && checkUnsupported)
+      it.fails(`${c.name} — fails on ${name} as stated: ${reason}`, () => c.run(target(name), world), 30_000);
     else if (reason !== undefined) it.skip(`${c.name} — unsupported on ${name}: ${reason}`, () => {});
     else it(c.name, () => c.run(target(name), world), 30_000);
   }
@@ -112,7 +156,11 @@ describe('a newly published table', () => {
     await publish(true);
     // Node and Deno are told by pub/sub; workerd checks at most every 500 ms, on requests.
     for (const t of targets.values()) {
-      await waitFor(async () => (await send(`${t.http}/anything`, { host: 'fb.test' })).status === 200, 30_000, () => `${t.runtime} to serve the new table:\n${t.logs().slice(-2000)}`);
+      await waitFor(
+        async () => (await send(`${t.http}/anything`, { host: 'fb.test' })).status === 200,
+        30_000,
+        () => `${t.runtime} to serve the new table:\n${t.logs().slice(-2000)}`,
+      );
     }
   }, 120_000);
   for (const name of RUNTIMES) describe(name, () => runCases(name, AFTER_UPDATE));

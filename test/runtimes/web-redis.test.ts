@@ -39,11 +39,20 @@ beforeEach(() => {
   cluster = `w${++n}`;
 });
 
-const publish = (tag: number, to = redis) => new RedisPublisher(to, { cluster, keys: signing, history: 10, publisher: 'test' }).publish(world(tag));
-const follower = (live: LiveTable, port: number, o: { password?: string; commandTimeoutMs?: number } = {}) => new TableFollower({
-  transport: new RespTransport({ connect: () => socketTo(port), ...o, log: () => {} }),
-  cluster, keys: verifying, live, cache: null, pollMs: 60_000, heartbeatMs: 1_000, identity: { id: 'w:isolate-test', node: 'w', pid: 0, runtime: 'workerd' }, log: () => {},
-});
+const publish = (tag: number, to = redis) =>
+  new RedisPublisher(to, { cluster, keys: signing, history: 10, publisher: 'test' }).publish(world(tag));
+const follower = (live: LiveTable, port: number, o: { password?: string; commandTimeoutMs?: number } = {}) =>
+  new TableFollower({
+    transport: new RespTransport({ connect: () => socketTo(port), ...o, log: () => {} }),
+    cluster,
+    keys: verifying,
+    live,
+    cache: null,
+    pollMs: 60_000,
+    heartbeatMs: 1_000,
+    identity: { id: 'w:isolate-test', node: 'w', pid: 0, runtime: 'workerd' },
+    log: () => {},
+  });
 
 describe('the workerd table source', () => {
   it('loads the current version with its decrypted certificate, and follows a new one on the next check', async () => {

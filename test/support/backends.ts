@@ -57,14 +57,22 @@ export async function startBackend(name: string, address = '127.0.0.1', port = 0
     }
     if (u.pathname === '/gzip') {
       const body = gzipSync(`gzip from ${name}\n`.repeat(20));
-      res.writeHead(200, { 'content-type': 'text/plain', 'content-encoding': 'gzip', 'content-length': String(body.length), 'x-backend': name });
+      res.writeHead(200, {
+        'content-type': 'text/plain',
+        'content-encoding': 'gzip',
+        'content-length': String(body.length),
+        'x-backend': name,
+      });
       res.end(body);
       return;
     }
     if (u.pathname === '/upload') {
       let bytes = 0;
       const firstAt = { t: 0 };
-      req.on('data', (c: Buffer) => { if (bytes === 0) firstAt.t = Date.now(); bytes += c.length; });
+      req.on('data', (c: Buffer) => {
+        if (bytes === 0) firstAt.t = Date.now();
+        bytes += c.length;
+      });
       req.on('end', () => {
         res.writeHead(200, { 'content-type': 'application/json', 'x-backend': name });
         res.end(JSON.stringify({ backend: name, bytes, firstChunkAt: firstAt.t, endAt: Date.now() }));
@@ -74,7 +82,14 @@ export async function startBackend(name: string, address = '127.0.0.1', port = 0
     const chunks: Buffer[] = [];
     req.on('data', (c: Buffer) => chunks.push(c));
     req.on('end', () => {
-      const reply: EchoReply = { backend: name, method: req.method ?? '', url: req.url ?? '', headers: req.headers, rawHeaders: req.rawHeaders, body: Buffer.concat(chunks).toString() };
+      const reply: EchoReply = {
+        backend: name,
+        method: req.method ?? '',
+        url: req.url ?? '',
+        headers: req.headers,
+        rawHeaders: req.rawHeaders,
+        body: Buffer.concat(chunks).toString(),
+      };
       const send = (): void => {
         const status = u.pathname.startsWith('/status/') ? Number(u.pathname.slice(8)) : 200;
         res.writeHead(status, {
@@ -82,7 +97,7 @@ export async function startBackend(name: string, address = '127.0.0.1', port = 0
           'x-backend': name,
           // hop-by-hop headers the gateway must not pass on:
           'keep-alive': 'timeout=5',
-          'connection': 'keep-alive, x-hop',
+          connection: 'keep-alive, x-hop',
           'x-hop': 'must-be-stripped',
           'set-cookie': ['a=1', 'b=2'],
           // ?set-header=name:value adds a response header (e.g. one only a gateway should ever set)
@@ -97,7 +112,10 @@ export async function startBackend(name: string, address = '127.0.0.1', port = 0
   server.keepAliveTimeout = 30_000;
   server.on('connection', () => state.connections++);
   // /ws-reject: the application refuses the upgrade (401), as one behind an auth check would.
-  const wss = new WebSocketServer({ server, verifyClient: (info, done) => (info.req.url?.startsWith('/ws-reject') ? done(false, 401, 'Unauthorized') : done(true)) });
+  const wss = new WebSocketServer({
+    server,
+    verifyClient: (info, done) => (info.req.url?.startsWith('/ws-reject') ? done(false, 401, 'Unauthorized') : done(true)),
+  });
   wss.on('connection', (ws, req) => {
     ws.send(JSON.stringify({ backend: name, url: req.url, forwardedFor: req.headers['x-forwarded-for'] ?? null }));
     ws.on('message', (data, isBinary) => ws.send(isBinary ? data : `echo:${data.toString()}`));
@@ -108,13 +126,18 @@ export async function startBackend(name: string, address = '127.0.0.1', port = 0
     name,
     address: a.address,
     port: a.port,
-    get connections() { return state.connections; },
-    get requests() { return state.requests; },
-    close: () => new Promise<void>((resolve) => {
-      for (const c of wss.clients) c.terminate();
-      wss.close();
-      server.close(() => resolve());
-      server.closeAllConnections();
-    }),
+    get connections() {
+      return state.connections;
+    },
+    get requests() {
+      return state.requests;
+    },
+    close: () =>
+      new Promise<void>((resolve) => {
+        for (const c of wss.clients) c.terminate();
+        wss.close();
+        server.close(() => resolve());
+        server.closeAllConnections();
+      }),
   };
 }

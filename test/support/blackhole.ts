@@ -18,7 +18,11 @@ print(port, flush=True)
 sys.stdin.read()
 `;
 
-export interface Blackhole { address: string; port: number; close(): void }
+export interface Blackhole {
+  address: string;
+  port: number;
+  close(): void;
+}
 
 export function startBlackhole(address: string): Promise<Blackhole> {
   return new Promise((resolve, reject) => {

@@ -25,7 +25,12 @@ export function at(minutes: number): string {
 
 export function cls(name = 'portico', o: { controller?: string; isDefault?: boolean } = {}): IngressClass {
   const annotations = o.isDefault === true ? { 'ingressclass.kubernetes.io/is-default-class': 'true' } : undefined;
-  return { apiVersion: 'networking.k8s.io/v1', kind: 'IngressClass', metadata: { name, ...(annotations ? { annotations } : {}) }, spec: { controller: o.controller ?? CONTROLLER } };
+  return {
+    apiVersion: 'networking.k8s.io/v1',
+    kind: 'IngressClass',
+    metadata: { name, ...(annotations ? { annotations } : {}) },
+    spec: { controller: o.controller ?? CONTROLLER },
+  };
 }
 
 export function backend(service: string, port: number | string = 80): IngressBackend {
@@ -86,8 +91,13 @@ export function ingress(name: string, o: IngressOptions = {}): Ingress {
 }
 
 /** A Service; ports as numbers (unnamed) or full ServicePorts. Default: one port 80 named "http". */
-export function svc(name: string, o: { namespace?: string; ports?: (number | ServicePort)[]; type?: string; externalName?: string } = {}): Service {
-  const ports = (o.ports ?? [{ name: 'http', port: 80, targetPort: 8080 }]).map((p) => (typeof p === 'number' ? { port: p, targetPort: p } : p));
+export function svc(
+  name: string,
+  o: { namespace?: string; ports?: (number | ServicePort)[]; type?: string; externalName?: string } = {},
+): Service {
+  const ports = (o.ports ?? [{ name: 'http', port: 80, targetPort: 8080 }]).map((p) =>
+    typeof p === 'number' ? { port: p, targetPort: p } : p,
+  );
   return {
     apiVersion: 'v1',
     kind: 'Service',
@@ -132,12 +142,25 @@ const b64 = (s: string): string => Buffer.from(s, 'utf8').toString('base64');
 
 /** A kubernetes.io/tls Secret holding a test certificate, base64 in `data` (as the API serves it) unless
  * `encoding: 'stringData'`. */
-export function secret(name: string, cert: TestCert | { certPem?: string; keyPem?: string }, o: { namespace?: string; type?: string; encoding?: 'data' | 'stringData' } = {}): Secret {
+export function secret(
+  name: string,
+  cert: TestCert | { certPem?: string; keyPem?: string },
+  o: { namespace?: string; type?: string; encoding?: 'data' | 'stringData' } = {},
+): Secret {
   const values: Record<string, string> = {};
   if (cert.certPem !== undefined) values['tls.crt'] = cert.certPem;
   if (cert.keyPem !== undefined) values['tls.key'] = cert.keyPem;
-  const payload = o.encoding === 'stringData' ? { stringData: values } : { data: Object.fromEntries(Object.entries(values).map(([k, v]) => [k, b64(v)])) };
-  return { apiVersion: 'v1', kind: 'Secret', metadata: { namespace: o.namespace ?? NS, name }, type: o.type ?? 'kubernetes.io/tls', ...payload };
+  const payload =
+    o.encoding === 'stringData'
+      ? { stringData: values }
+      : { data: Object.fromEntries(Object.entries(values).map(([k, v]) => [k, b64(v)])) };
+  return {
+    apiVersion: 'v1',
+    kind: 'Secret',
+    metadata: { namespace: o.namespace ?? NS, name },
+    type: o.type ?? 'kubernetes.io/tls',
+    ...payload,
+  };
 }
 
 export type AnyObject = Ingress | IngressClass | Service | EndpointSlice | Secret;
@@ -148,12 +171,23 @@ export function objects(...list: (AnyObject | readonly AnyObject[])[]): ClusterO
   const out: ClusterObjects = { ingresses: [], ingressClasses: [], services: [], endpointSlices: [], secrets: [] };
   for (const o of list.flat()) {
     switch (o.kind) {
-      case 'Ingress': out.ingresses.push(o); break;
-      case 'IngressClass': out.ingressClasses.push(o); break;
-      case 'Service': out.services.push(o); break;
-      case 'EndpointSlice': out.endpointSlices.push(o); break;
-      case 'Secret': out.secrets.push(o); break;
-      default: throw new Error(`builder object without kind: ${JSON.stringify(o)}`);
+      case 'Ingress':
+        out.ingresses.push(o);
+        break;
+      case 'IngressClass':
+        out.ingressClasses.push(o);
+        break;
+      case 'Service':
+        out.services.push(o);
+        break;
+      case 'EndpointSlice':
+        out.endpointSlices.push(o);
+        break;
+      case 'Secret':
+        out.secrets.push(o);
+        break;
+      default:
+        throw new Error(`builder object without kind: ${JSON.stringify(o)}`);
     }
   }
   return out;

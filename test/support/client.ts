@@ -27,21 +27,32 @@ export function request(url: string, o: RequestOptions = {}): Promise<Reply> {
   const u = new URL(url);
   const isHttps = u.protocol === 'https:';
   return new Promise((resolve, reject) => {
-    const req = (isHttps ? https : http).request({
-      host: u.hostname, port: u.port, path: u.pathname + u.search, method: o.method ?? 'GET',
-      headers: { ...(o.host ? { host: o.host } : {}), ...o.headers },
-      agent: o.agent ?? (o.fresh === false ? undefined : false),
-      ...(isHttps ? { servername: o.servername ?? o.host?.replace(/:\d+$/, ''), rejectUnauthorized: false } : {}),
-    }, (res) => {
-      const fingerprint = isHttps ? (res.socket as TLSSocket).getPeerCertificate().fingerprint256 : undefined;
-      const chunks: Buffer[] = [];
-      res.on('data', (c: Buffer) => chunks.push(c));
-      res.on('end', () => resolve({
-        status: res.statusCode ?? 0, headers: res.headers, rawHeaders: res.rawHeaders, body: Buffer.concat(chunks).toString(),
-        ...(fingerprint !== undefined ? { peerFingerprint: fingerprint } : {}),
-      }));
-      res.on('error', reject);
-    });
+    const req = (isHttps ? https : http).request(
+      {
+        host: u.hostname,
+        port: u.port,
+        path: u.pathname + u.search,
+        method: o.method ?? 'GET',
+        headers: { ...(o.host ? { host: o.host } : {}), ...o.headers },
+        agent: o.agent ?? (o.fresh === false ? undefined : false),
+        ...(isHttps ? { servername: o.servername ?? o.host?.replace(/:\d+$/, ''), rejectUnauthorized: false } : {}),
+      },
+      (res) => {
+        const fingerprint = isHttps ? (res.socket as TLSSocket).getPeerCertificate().fingerprint256 : undefined;
+        const chunks: Buffer[] = [];
+        res.on('data', (c: Buffer) => chunks.push(c));
+        res.on('end', () =>
+          resolve({
+            status: res.statusCode ?? 0,
+            headers: res.headers,
+            rawHeaders: res.rawHeaders,
+            body: Buffer.concat(chunks).toString(),
+            ...(fingerprint !== undefined ? { peerFingerprint: fingerprint } : {}),
+          }),
+        );
+        res.on('error', reject);
+      },
+    );
     req.on('error', reject);
     req.end(o.body);
   });

@@ -17,7 +17,11 @@ export interface TestGateway {
   close(): Promise<void>;
 }
 
-export async function startTestGateway(objs: ClusterObjects, timeouts?: Partial<UpstreamTimeouts>, defaultCertificate?: { certPem: string; keyPem: string }): Promise<TestGateway> {
+export async function startTestGateway(
+  objs: ClusterObjects,
+  timeouts?: Partial<UpstreamTimeouts>,
+  defaultCertificate?: { certPem: string; keyPem: string },
+): Promise<TestGateway> {
   const live = new LiveTable();
   const metrics = new Metrics();
   const apply = (o: ClusterObjects): CompileResult => {
@@ -27,7 +31,8 @@ export async function startTestGateway(objs: ClusterObjects, timeouts?: Partial<
   };
   apply(objs);
   const gw = await startNodeGateway({
-    live, metrics,
+    live,
+    metrics,
     http: { host: '127.0.0.1', port: 0 },
     https: { host: '127.0.0.1', port: 0 },
     timeouts: { connectMs: 2_000, headersMs: 10_000, bodyMs: 10_000, ...timeouts },
@@ -36,7 +41,10 @@ export async function startTestGateway(objs: ClusterObjects, timeouts?: Partial<
   // The https port is only known after listening; redirects use the listener's configured port, so tests
   // that check redirect Locations read `httpsPort` and compare with the Location they get.
   return {
-    live, metrics, gw, apply,
+    live,
+    metrics,
+    gw,
+    apply,
     httpUrl: `http://127.0.0.1:${gw.http!.port}`,
     httpsPort: gw.https!.port,
     close: () => gw.close(),

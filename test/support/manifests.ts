@@ -52,11 +52,18 @@ export function ingress(
   return {
     apiVersion: 'networking.k8s.io/v1',
     kind: 'Ingress',
-    metadata: { namespace: o.namespace ?? 'default', name, creationTimestamp: o.created ?? '2026-01-01T00:00:00Z', annotations: o.annotations ?? {} },
+    metadata: {
+      namespace: o.namespace ?? 'default',
+      name,
+      creationTimestamp: o.created ?? '2026-01-01T00:00:00Z',
+      annotations: o.annotations ?? {},
+    },
     spec: {
       ...(o.defaultBackend ? { defaultBackend: backend(o.defaultBackend, 'http') } : {}),
       ...(o.tls ? { tls: o.tls } : {}),
-      rules: o.paths ? [rule(o.host, ...o.paths.map((p) => ({ path: p.path, pathType: p.pathType ?? 'Prefix', backend: backend(p.service, 80) })))] : [],
+      rules: o.paths
+        ? [rule(o.host, ...o.paths.map((p) => ({ path: p.path, pathType: p.pathType ?? 'Prefix', backend: backend(p.service, 80) })))]
+        : [],
     },
   };
 }

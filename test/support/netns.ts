@@ -40,14 +40,17 @@ export async function startNetnsBackend(name: string, n: number, port: number, l
   ip('-n', name, 'addr', 'add', `${inside}/30`, 'dev', b);
   ip('-n', name, 'link', 'set', b, 'up');
   ip('-n', name, 'link', 'set', 'lo', 'up');
-  const child: ChildProcess = spawn('ip', ['netns', 'exec', name, process.execPath, ECHO, inside, String(port), label], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const child: ChildProcess = spawn('ip', ['netns', 'exec', name, process.execPath, ECHO, inside, String(port), label], {
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
   await new Promise<void>((resolve, reject) => {
     child.on('error', reject);
     child.on('exit', (code) => reject(new Error(`echo server in ${name} exited with ${code}`)));
     child.stdout!.once('data', () => resolve());
   });
   return {
-    address: inside, port,
+    address: inside,
+    port,
     async close() {
       child.removeAllListeners('exit');
       child.kill();

@@ -16,7 +16,12 @@ export async function freePort(host = '127.0.0.1'): Promise<number> {
 
 /** Runs `portico ...args` to completion (for commands that must fail fast). */
 export function runPortico(args: string[], env: Record<string, string> = {}): { status: number | null; stdout: string; stderr: string } {
-  const r = spawnSync(process.execPath, [...ENTRY, ...args], { cwd: ROOT, encoding: 'utf8', timeout: 20_000, env: { ...process.env, ...env } });
+  const r = spawnSync(process.execPath, [...ENTRY, ...args], {
+    cwd: ROOT,
+    encoding: 'utf8',
+    timeout: 20_000,
+    env: { ...process.env, ...env },
+  });
   return { status: r.status, stdout: r.stdout, stderr: r.stderr };
 }
 
@@ -35,17 +40,23 @@ export interface Spawned {
 
 /** Starts `portico ...args` in the background. */
 export function spawnPortico(args: string[], env: Record<string, string> = {}): Spawned {
-  const child = spawn(process.execPath, [...ENTRY, ...args], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...env } });
+  const child = spawn(process.execPath, [...ENTRY, ...args], {
+    cwd: ROOT,
+    stdio: ['ignore', 'pipe', 'pipe'],
+    env: { ...process.env, ...env },
+  });
   let err = '';
   child.stderr!.on('data', (c) => (err += c));
   child.stdout!.resume();
   return {
-    child, logs: () => err,
-    stop: () => new Promise((resolve) => {
-      if (child.exitCode !== null || child.signalCode !== null) return resolve(child.exitCode);
-      child.once('exit', (code) => resolve(code));
-      child.kill('SIGTERM');
-    }),
+    child,
+    logs: () => err,
+    stop: () =>
+      new Promise((resolve) => {
+        if (child.exitCode !== null || child.signalCode !== null) return resolve(child.exitCode);
+        child.once('exit', (code) => resolve(code));
+        child.kill('SIGTERM');
+      }),
   };
 }
 
@@ -54,7 +65,11 @@ export async function startServing(args: string[], readyTimeoutMs = 20_000, env:
   const [http, https, admin] = [await freePort(), await freePort(), await freePort()];
   const p = spawnPortico([...args, '--http', `127.0.0.1:${http}`, '--https', `127.0.0.1:${https}`, '--admin', `127.0.0.1:${admin}`], env);
   const running: Running = { ...p, http: `http://127.0.0.1:${http}`, https, admin: `http://127.0.0.1:${admin}` };
-  await waitFor(async () => (await fetch(`${running.admin}/readyz`)).status === 200, readyTimeoutMs, () => `portico ${args[0]} did not become ready:\n${p.logs()}`);
+  await waitFor(
+    async () => (await fetch(`${running.admin}/readyz`)).status === 200,
+    readyTimeoutMs,
+    () => `portico ${args[0]} did not become ready:\n${p.logs()}`,
+  );
   return running;
 }
 
@@ -64,12 +79,18 @@ export function startLocal(manifests: string, extra: string[] = []): Promise<Run
 }
 
 /** Polls `check` until it returns true (exceptions count as false). */
-export async function waitFor(check: () => Promise<boolean> | boolean, timeoutMs = 10_000, what: () => string = () => 'condition'): Promise<void> {
+export async function waitFor(
+  check: () => Promise<boolean> | boolean,
+  timeoutMs = 10_000,
+  what: () => string = () => 'condition',
+): Promise<void> {
   const end = Date.now() + timeoutMs;
   for (;;) {
     try {
       if (await check()) return;
-    } catch { /* not yet */ }
+    } catch {
+      /* not yet */
+    }
     if (Date.now() > end) throw new Error(`timed out waiting for ${what()}`);
     await new Promise((r) => setTimeout(r, 50));
   }

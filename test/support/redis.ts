@@ -16,18 +16,37 @@ export interface RedisServer {
 }
 
 async function launch(port: number, password: string | undefined): Promise<ChildProcess> {
-  const child = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--daemonize', 'no',
-    ...(password === undefined ? [] : ['--requirepass', password])], { stdio: 'ignore' });
-  await waitFor(async () => {
-    const c = new Redis(port, '127.0.0.1', { lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null, password });
-    c.on('error', () => {});
-    try {
-      await c.connect();
-      return (await c.ping()) === 'PONG';
-    } finally {
-      c.disconnect();
-    }
-  }, 10_000, () => `redis-server on port ${port}`);
+  const child = spawn(
+    'redis-server',
+    [
+      '--port',
+      String(port),
+      '--bind',
+      '127.0.0.1',
+      '--save',
+      '',
+      '--appendonly',
+      'no',
+      '--daemonize',
+      'no',
+      ...(password === undefined ? [] : ['--requirepass', password]),
+    ],
+    { stdio: 'ignore' },
+  );
+  await waitFor(
+    async () => {
+      const c = new Redis(port, '127.0.0.1', { lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null, password });
+      c.on('error', () => {});
+      try {
+        await c.connect();
+        return (await c.ping()) === 'PONG';
+      } finally {
+        c.disconnect();
+      }
+    },
+    10_000,
+    () => `redis-server on port ${port}`,
+  );
   return child;
 }
 
@@ -36,11 +55,12 @@ export async function startRedis(o: { password?: string } = {}): Promise<RedisSe
   const port = await freePort();
   let child: ChildProcess | null = await launch(port, o.password);
   const clients: Redis[] = [];
-  const exit = (signal: NodeJS.Signals) => new Promise<void>((resolve) => {
-    if (child === null || child.exitCode !== null) return resolve();
-    child.once('exit', () => resolve());
-    child.kill(signal);
-  });
+  const exit = (signal: NodeJS.Signals) =>
+    new Promise<void>((resolve) => {
+      if (child === null || child.exitCode !== null) return resolve();
+      child.once('exit', () => resolve());
+      child.kill(signal);
+    });
   return {
     port,
     url: `redis://127.0.0.1:${port}`,

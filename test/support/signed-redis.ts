@@ -6,7 +6,13 @@ import { generateKeySet, loadSigningKeys, loadVerifyingKeys } from '../../cli/ke
 import type { SigningKeys, VerifyingKeys } from '../../gateway/table/bundle.ts';
 import { startRedis, type RedisServer } from './redis.ts';
 
-export interface SignedRedis { server: RedisServer; redis: Redis; signing: SigningKeys; otherSigning: SigningKeys; verifying: VerifyingKeys }
+export interface SignedRedis {
+  server: RedisServer;
+  redis: Redis;
+  signing: SigningKeys;
+  otherSigning: SigningKeys;
+  verifying: VerifyingKeys;
+}
 
 /** Starts the server and writes both key sets under `dir` (keys/ and other/). */
 export async function startSignedRedis(dir: string): Promise<SignedRedis> {
@@ -14,7 +20,10 @@ export async function startSignedRedis(dir: string): Promise<SignedRedis> {
   await generateKeySet(join(dir, 'keys'));
   await generateKeySet(join(dir, 'other'));
   return {
-    server, redis: server.client(),
-    signing: await loadSigningKeys(join(dir, 'keys')), otherSigning: await loadSigningKeys(join(dir, 'other')), verifying: await loadVerifyingKeys(join(dir, 'keys')),
+    server,
+    redis: server.client(),
+    signing: await loadSigningKeys(join(dir, 'keys')),
+    otherSigning: await loadSigningKeys(join(dir, 'other')),
+    verifying: await loadVerifyingKeys(join(dir, 'keys')),
   };
 }

@@ -33,18 +33,44 @@ let admin: string;
 let client: Client;
 
 const writeTable = (endpoints: EndpointSpec[]): void => {
-  writeFileSync(join(dir, 'manifests', 'all.yaml'), [ourClass(), ...service('web', endpoints),
-    ingress('app', { host: 'app.test', paths: [{ path: '/', service: 'web' }] }),
-    ...service('flaky', [{ address: '127.0.0.94', port: deadPort }, { address: retryOk.address, port: retryOk.port }]),
-    ingress('flaky', { host: 'flaky.test', paths: [{ path: '/', service: 'flaky' }] })].map((o) => stringify(o)).join('---\n'));
+  writeFileSync(
+    join(dir, 'manifests', 'all.yaml'),
+    [
+      ourClass(),
+      ...service('web', endpoints),
+      ingress('app', { host: 'app.test', paths: [{ path: '/', service: 'web' }] }),
+      ...service('flaky', [
+        { address: '127.0.0.94', port: deadPort },
+        { address: retryOk.address, port: retryOk.port },
+      ]),
+      ingress('flaky', { host: 'flaky.test', paths: [{ path: '/', service: 'flaky' }] }),
+    ]
+      .map((o) => stringify(o))
+      .join('---\n'),
+  );
 };
 const version = async () => /relaying to the endpoints of (\S+)/.exec(await (await fetch(`${admin}/readyz`)).text())?.[1] ?? null;
 
-interface Reply { status: number; headers: Record<string, string | string[] | undefined>; body: string }
-async function via(endpoint: string | null, o: { path?: string; method?: string; body?: string; headers?: Record<string, string> } = {}): Promise<Reply> {
+interface Reply {
+  status: number;
+  headers: Record<string, string | string[] | undefined>;
+  body: string;
+}
+async function via(
+  endpoint: string | null,
+  o: { path?: string; method?: string; body?: string; headers?: Record<string, string> } = {},
+): Promise<Reply> {
   const r = await client.request({
-    path: o.path ?? '/hello', method: (o.method ?? 'GET') as 'GET', body: o.body,
-    headers: { host: 'app.test', 'x-forwarded-for': '198.51.100.7', 'x-forwarded-proto': 'https', ...(endpoint === null ? {} : { 'portico-endpoint': endpoint }), ...o.headers },
+    path: o.path ?? '/hello',
+    method: (o.method ?? 'GET') as 'GET',
+    body: o.body,
+    headers: {
+      host: 'app.test',
+      'x-forwarded-for': '198.51.100.7',
+      'x-forwarded-proto': 'https',
+      ...(endpoint === null ? {} : { 'portico-endpoint': endpoint }),
+      ...o.headers,
+    },
   });
   return { status: r.statusCode, headers: r.headers, body: await r.body.text() };
 }
@@ -82,12 +108,43 @@ beforeAll(async () => {
   await new Promise<void>((resolve) => resetter.listen(deadPort, '127.0.0.94', resolve));
   expect(runPortico(['keys', 'generate', '--out', join(dir, 'keys')]).status).toBe(0);
   mkdirSync(join(dir, 'manifests'));
-  writeTable([{ address: inTable.address, port: inTable.port }, { address: '127.0.0.93', port: deadPort }]);
-  agent = spawnPortico(['sync', '--manifests', join(dir, 'manifests'), '--redis', redis.url, '--cluster', 'tun', '--keys', join(dir, 'keys')]);
+  writeTable([
+    { address: inTable.address, port: inTable.port },
+    { address: '127.0.0.93', port: deadPort },
+  ]);
+  agent = spawnPortico([
+    'sync',
+    '--manifests',
+    join(dir, 'manifests'),
+    '--redis',
+    redis.url,
+    '--cluster',
+    'tun',
+    '--keys',
+    join(dir, 'keys'),
+  ]);
   const adminPort = await freePort();
   admin = `http://127.0.0.1:${adminPort}`;
-  tunnel = spawnPortico(['tunnel', '--redis', redis.url, '--cluster', 'tun', '--keys', join(dir, 'keys'), '--listen', `unix:${socket}`, '--admin', `127.0.0.1:${adminPort}`, '--poll', '300ms']);
-  await waitFor(async () => (await fetch(`${admin}/readyz`)).status === 200, 30_000, () => `the tunnel to load a table:\n${tunnel.logs()}\n${agent.logs()}`);
+  tunnel = spawnPortico([
+    'tunnel',
+    '--redis',
+    redis.url,
+    '--cluster',
+    'tun',
+    '--keys',
+    join(dir, 'keys'),
+    '--listen',
+    `unix:${socket}`,
+    '--admin',
+    `127.0.0.1:${adminPort}`,
+    '--poll',
+    '300ms',
+  ]);
+  await waitFor(
+    async () => (await fetch(`${admin}/readyz`)).status === 200,
+    30_000,
+    () => `the tunnel to load a table:\n${tunnel.logs()}\n${agent.logs()}`,
+  );
   client = new Client('http://tunnel', { socketPath: socket });
 }, 60_000);
 
@@ -108,7 +165,6 @@ describe('relaying to endpoints of the verified table', () => {
     expect(statSync(socket).mode & 0o777).toBe(0o660);
   });
 
-
   it('passes the request through unchanged: Host, X-Forwarded-*, method, body; strips its own header', async () => {
     const r = await via(`${inTable.address}:${inTable.port}`, { method: 'POST', body: 'payload', path: '/echo?q=1' });
     expect(r.status).toBe(200);
@@ -119,7 +175,11 @@ describe('relaying to endpoints of the verified table', () => {
   });
 
   it('streams the response as the backend sends it', async () => {
-    const r = await client.request({ path: '/stream?chunks=3&ms=300', method: 'GET', headers: { host: 'app.test', 'portico-endpoint': `${inTable.address}:${inTable.port}` } });
+    const r = await client.request({
+      path: '/stream?chunks=3&ms=300',
+      method: 'GET',
+      headers: { host: 'app.test', 'portico-endpoint': `${inTable.address}:${inTable.port}` },
+    });
     const arrivals: number[] = [];
     for await (const _chunk of r.body) arrivals.push(Date.now());
     expect(arrivals.length).toBeGreaterThanOrEqual(2);
@@ -127,7 +187,11 @@ describe('relaying to endpoints of the verified table', () => {
   });
 
   it('carries a WebSocket both ways', async () => {
-    const echoed = await wsEcho(`ws+unix://${socket}:/ws`, { host: 'app.test', 'portico-endpoint': `${inTable.address}:${inTable.port}` }, 'ping through the tunnel');
+    const echoed = await wsEcho(
+      `ws+unix://${socket}:/ws`,
+      { host: 'app.test', 'portico-endpoint': `${inTable.address}:${inTable.port}` },
+      'ping through the tunnel',
+    );
     expect(echoed).toContain('ping through the tunnel');
   });
 
@@ -147,13 +211,28 @@ describe('relaying to endpoints of the verified table', () => {
 describe('a worker sending its upstream requests through the tunnel (--tunnel)', () => {
   let worker: Running;
   beforeAll(async () => {
-    worker = await startServing(['worker', '--redis', redis.url, '--cluster', 'tun', '--keys', join(dir, 'keys'), '--cache-file', 'off', '--tunnel', `unix:${socket}`], 30_000);
+    worker = await startServing(
+      [
+        'worker',
+        '--redis',
+        redis.url,
+        '--cluster',
+        'tun',
+        '--keys',
+        join(dir, 'keys'),
+        '--cache-file',
+        'off',
+        '--tunnel',
+        `unix:${socket}`,
+      ],
+      30_000,
+    );
   }, 40_000);
   afterAll(async () => {
     await worker?.stop();
   });
 
-  it('routes every request to the live endpoint: the tunnel\'s refused connect to the dead one makes the worker fail over', async () => {
+  it("routes every request to the live endpoint: the tunnel's refused connect to the dead one makes the worker fail over", async () => {
     const before = inTable.requests;
     for (let i = 0; i < 6; i++) {
       const r = await request(`${worker.http}/via-worker`, { host: 'app.test' });
@@ -174,7 +253,7 @@ describe('a worker sending its upstream requests through the tunnel (--tunnel)',
     expect(echoed).toContain('ping via worker and tunnel');
   });
 
-  it('an application cannot fake the tunnel\'s error report: its answer reaches the client once, without the header', async () => {
+  it("an application cannot fake the tunnel's error report: its answer reaches the client once, without the header", async () => {
     for (const path of ['/x?set-header=portico-tunnel-error:ECONNREFUSED', '/status/503?set-header=portico-tunnel-error:ECONNREFUSED']) {
       const before = inTable.requests;
       const r = await request(`${worker.http}${path}`, { host: 'app.test' });
@@ -187,7 +266,13 @@ describe('a worker sending its upstream requests through the tunnel (--tunnel)',
   it('a client cannot steer the tunnel: portico-* request headers are dropped at the edge', async () => {
     const before = outside.requests;
     const r = await request(`${worker.http}/steer`, {
-      host: 'app.test', headers: { 'portico-endpoint': `${outside.address}:${outside.port}`, 'Portico-Peer': 'other', 'PORTICO-BACKEND': 'x/y:80', 'portico-peer-token': 'x' },
+      host: 'app.test',
+      headers: {
+        'portico-endpoint': `${outside.address}:${outside.port}`,
+        'Portico-Peer': 'other',
+        'PORTICO-BACKEND': 'x/y:80',
+        'portico-peer-token': 'x',
+      },
     });
     expect(r.status).toBe(200);
     const e = json<EchoReply>(r);
@@ -197,7 +282,8 @@ describe('a worker sending its upstream requests through the tunnel (--tunnel)',
   });
 
   it('WebSockets whose first endpoint is the dead one fail over too (two in a row: one of them starts there)', async () => {
-    for (let i = 0; i < 2; i++) expect(await wsEcho(`${worker.http.replace('http', 'ws')}/ws`, { host: 'app.test' }, `ping ${i}`)).toContain(`ping ${i}`);
+    for (let i = 0; i < 2; i++)
+      expect(await wsEcho(`${worker.http.replace('http', 'ws')}/ws`, { host: 'app.test' }, `ping ${i}`)).toContain(`ping ${i}`);
   });
 
   it('an upgrade the application refuses comes back through the tunnel as its 401, not a hang', async () => {
@@ -242,7 +328,8 @@ describe('a worker sending its upstream requests through the tunnel (--tunnel)',
 
   it('CHANGED: a WebSocket upgrade reset by its first endpoint moves on to the next one (two in a row: one starts there)', async () => {
     const before = resets.hits;
-    for (let i = 0; i < 2; i++) expect(await wsEcho(`${worker.http.replace('http', 'ws')}/ws`, { host: 'flaky.test' }, `reset ${i}`)).toContain(`reset ${i}`);
+    for (let i = 0; i < 2; i++)
+      expect(await wsEcho(`${worker.http.replace('http', 'ws')}/ws`, { host: 'flaky.test' }, `reset ${i}`)).toContain(`reset ${i}`);
     expect(resets.hits - before).toBeGreaterThanOrEqual(1);
   });
 
@@ -259,8 +346,26 @@ describe('Deno and workerd workers through the tunnel (loopback port)', () => {
   beforeAll(async () => {
     const [p, adminPort] = [await freePort(), await freePort()];
     tunnelAt = `127.0.0.1:${p}`;
-    tcpTunnel = spawnPortico(['tunnel', '--redis', redis.url, '--cluster', 'tun', '--keys', join(dir, 'keys'), '--listen', tunnelAt, '--admin', `127.0.0.1:${adminPort}`, '--poll', '300ms']);
-    await waitFor(async () => (await fetch(`http://127.0.0.1:${adminPort}/readyz`)).status === 200, 20_000, () => `the loopback tunnel:\n${tcpTunnel.logs()}`);
+    tcpTunnel = spawnPortico([
+      'tunnel',
+      '--redis',
+      redis.url,
+      '--cluster',
+      'tun',
+      '--keys',
+      join(dir, 'keys'),
+      '--listen',
+      tunnelAt,
+      '--admin',
+      `127.0.0.1:${adminPort}`,
+      '--poll',
+      '300ms',
+    ]);
+    await waitFor(
+      async () => (await fetch(`http://127.0.0.1:${adminPort}/readyz`)).status === 200,
+      20_000,
+      () => `the loopback tunnel:\n${tcpTunnel.logs()}`,
+    );
   }, 30_000);
   afterAll(async () => {
     await tcpTunnel?.stop();
@@ -269,20 +374,24 @@ describe('Deno and workerd workers through the tunnel (loopback port)', () => {
   it.each([
     ['Deno, allowed to reach 127.0.0.1 only (no backend address)', (cp: ControlPlane) => startDeno(cp, { tunnel: tunnelAt })],
     ['workerd (wrangler dev)', (cp: ControlPlane) => startWorkerd(cp, 'app.test', { tunnel: tunnelAt })],
-  ])('%s: every request reaches the live endpoint; the dead one fails over', async (_n, start) => {
-    const target = await start({ redisUrl: redis.url, cluster: 'tun', keysDir: join(dir, 'keys') });
-    try {
-      const before = inTable.requests;
-      for (let i = 0; i < 6; i++) {
-        const r = await request(`${target.http}/via-web-worker`, { host: 'app.test' });
-        expect(r.status, target.logs().slice(-1500)).toBe(200);
-        expect(json<EchoReply>(r).backend).toBe('in-table');
+  ])(
+    '%s: every request reaches the live endpoint; the dead one fails over',
+    async (_n, start) => {
+      const target = await start({ redisUrl: redis.url, cluster: 'tun', keysDir: join(dir, 'keys') });
+      try {
+        const before = inTable.requests;
+        for (let i = 0; i < 6; i++) {
+          const r = await request(`${target.http}/via-web-worker`, { host: 'app.test' });
+          expect(r.status, target.logs().slice(-1500)).toBe(200);
+          expect(json<EchoReply>(r).backend).toBe('in-table');
+        }
+        expect(inTable.requests - before).toBe(6);
+      } finally {
+        await target.stop();
       }
-      expect(inTable.requests - before).toBe(6);
-    } finally {
-      await target.stop();
-    }
-  }, 180_000);
+    },
+    180_000,
+  );
 });
 
 describe('refusing everything else (request forgery into the cluster network)', () => {
@@ -304,7 +413,9 @@ describe('refusing everything else (request forgery into the cluster network)', 
   });
 
   it('refuses a WebSocket to an address outside the table', async () => {
-    const ws = new WebSocket(`ws+unix://${socket}:/ws`, { headers: { host: 'app.test', 'portico-endpoint': `${outside.address}:${outside.port}` } });
+    const ws = new WebSocket(`ws+unix://${socket}:/ws`, {
+      headers: { host: 'app.test', 'portico-endpoint': `${outside.address}:${outside.port}` },
+    });
     const status = await new Promise<number>((resolve) => {
       ws.on('unexpected-response', (_req, res) => resolve(res.statusCode ?? 0));
       ws.on('open', () => resolve(101));
@@ -317,11 +428,22 @@ describe('refusing everything else (request forgery into the cluster network)', 
     const ep = `${inTable.address}:${inTable.port}`;
     const v0 = await version();
     writeTable([{ address: '127.0.0.93', port: deadPort }]);
-    await waitFor(async () => (await version()) !== v0, 15_000, () => 'the tunnel to load the next table');
+    await waitFor(
+      async () => (await version()) !== v0,
+      15_000,
+      () => 'the tunnel to load the next table',
+    );
     expect((await via(ep)).status).toBe(200);
     const v1 = await version();
-    writeTable([{ address: '127.0.0.93', port: deadPort }, { address: outside.address, port: outside.port }]);
-    await waitFor(async () => (await version()) !== v1, 15_000, () => 'the tunnel to load the table after that');
+    writeTable([
+      { address: '127.0.0.93', port: deadPort },
+      { address: outside.address, port: outside.port },
+    ]);
+    await waitFor(
+      async () => (await version()) !== v1,
+      15_000,
+      () => 'the tunnel to load the table after that',
+    );
     expect((await via(ep)).status).toBe(403);
     // and the newly added endpoint is now allowed
     expect((await via(`${outside.address}:${outside.port}`)).status).toBe(200);
