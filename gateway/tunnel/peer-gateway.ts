@@ -1,4 +1,4 @@
-// A cluster's gateway for its peers (issue 8): the TLS listener of `portico tunnel --peer-listen` that other
+// A cluster's gateway for its peers: the TLS listener of `portico tunnel --peer-listen` that other
 // clusters' tunnels send requests to. Each request names a backend of this cluster and carries a peer token
 // signed by a cluster this one trusts, for this cluster and that backend; the gateway picks one of the
 // backend's ready endpoints from its own verified table (round robin; the next endpoint when

@@ -1,4 +1,4 @@
-// Tokens between clusters' tunnels (issue 8): a short-lived JWT (EdDSA, jose) that the sending cluster's
+// Tokens between clusters' tunnels: a short-lived JWT (EdDSA, jose) that the sending cluster's
 // tunnel signs with its own key and the receiving cluster's gateway verifies against the keys it trusts.
 // It names who sends (iss), who may accept it (aud) and the backends it may reach (bk), and lives at most
 // MAX_TTL_SECONDS, so a token copied off the wire is worth one backend for a minute, never the cluster.

@@ -1,4 +1,4 @@
-// The sending side of cross-cluster traffic (issue 8): the peer clusters a node-local tunnel may send to, each
+// The sending side of cross-cluster traffic: the peer clusters a node-local tunnel may send to, each
 // at a fixed gateway address given by configuration (never by a request), over TLS checked against the
 // configured CA, with a peer token signed by this cluster's tunnel key and scoped to the one backend asked for.
 // Tokens are reused until 10 s before they expire: signing is per (peer, backend), not per request.

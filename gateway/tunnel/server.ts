@@ -1,4 +1,4 @@
-// The node-local tunnel (issue 8): one process per node that the edge workers hand their upstream requests to,
+// The node-local tunnel: one process per node that the edge workers hand their upstream requests to,
 // over a Unix socket (or a loopback port for runtimes without Unix sockets). It holds the connection pools
 // for every worker process on the node, so sandboxed runtimes never need raw sockets to backends, and it dials
 // only endpoints of the verified table it loads itself (the current one and the one before, so a worker a

@@ -1,4 +1,4 @@
-// The chart in the real test kube-apiserver (issue 5): every rendered object of every value set is accepted
+// The chart in the real test kube-apiserver: every rendered object of every value set is accepted
 // by server-side apply with strict field validation; the identities the chart creates are checked with
 // their own TokenRequest tokens (the agent can do what it needs and nothing on the deny list, workers can
 // do nothing, the key hook touches only its two Secrets); the key hook, the agent and a worker then run as

@@ -1,4 +1,4 @@
-// Peer tokens between clusters' tunnels (issue 8): what a receiving gateway accepts and what it refuses,
+// Peer tokens between clusters' tunnels: what a receiving gateway accepts and what it refuses,
 // with the stable code of each refusal.
 import { generateKeyPair, SignJWT, type CryptoKey } from 'jose';
 import { beforeAll, describe, expect, it } from 'vitest';

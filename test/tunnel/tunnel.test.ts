@@ -1,4 +1,4 @@
-// The node-local tunnel as a real process (issue 8): fed by a real agent through a real redis-server, relaying
+// The node-local tunnel as a real process: fed by a real agent through a real redis-server, relaying
 // to real loopback backends over its Unix socket, and refusing every address the verified table does not name.
 import { mkdirSync, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
