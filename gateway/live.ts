@@ -1,6 +1,6 @@
 // The table a worker serves right now. A swap validates and compiles the new table first and then
-// replaces one reference, so a request that already holds the old matcher finishes on it (docs/ARCHITECTURE.md
-// principle 3) and a table that fails validation never replaces the last good one.
+// replaces one reference, so a request that already holds the old matcher finishes on it (docs/ARCHITECTURE.md,
+// "Data flow") and a table that fails validation never replaces the last good one.
 import type { TableGauges } from './metrics.ts';
 import { compileMatcher, type Matcher } from './table/match.ts';
 import type { CertificateMaterial, RoutingTable } from './table/schema.ts';

@@ -5,6 +5,7 @@
 // table in. A version that fails any check is refused with a stable code and the last good table keeps
 // serving; Redis being unreachable is never a refusal. Written once so that the security decision cannot
 // differ between runtimes; the transport (transport.ts) only moves bytes.
+import { SingleFlight } from '../shared/single-flight.ts';
 import type { LiveTable } from '../live.ts';
 import { openBundle, verifyManifest, type Bundle, type Manifest, type VerifyingKeys } from '../table/bundle.ts';
 import { redisLayout, type CurrentPointer, type Heartbeat, type RedisLayout } from '../table/redis-layout.ts';
@@ -57,8 +58,8 @@ export class TableFollower {
   private readonly refused = new RefusalMemory();
   private readonly startedAt = new Date().toISOString();
   private timers: ReturnType<typeof setInterval>[] = [];
-  private checking: Promise<void> | null = null;
-  private again = false;
+  /** One check at a time; a request during a check runs one more after it. */
+  private readonly checks = new SingleFlight(() => this.checkOnce());
   /** Something the fleet should see (a swap, a refusal): heartbeat at the end of this check. */
   private beatPending = true;
   private lastBeat = 0;
@@ -111,20 +112,8 @@ export class TableFollower {
     }
   }
 
-  /** One check at a time; a request during a check runs one more after it. */
   check(): Promise<void> {
-    if (this.checking !== null) {
-      this.again = true;
-      return this.checking;
-    }
-    this.checking = this.checkOnce().finally(() => {
-      this.checking = null;
-      if (this.again) {
-        this.again = false;
-        void this.check();
-      }
-    });
-    return this.checking;
+    return this.checks.request();
   }
 
   /** One check now, not joined with a check in progress (workerd: a request cannot wait on another

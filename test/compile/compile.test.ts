@@ -1,4 +1,4 @@
-// Table-driven compiler cases: one named case per rule (the Ingress v1 rules in docs/ARCHITECTURE.md).
+// Table-driven compiler cases: one named case per rule (the README's "Ingress semantics").
 // Every case also goes through harness.run(): validate() must accept the table and shuffling the input
 // must not change a byte of the output.
 import { describe, expect, it } from 'vitest';

@@ -1,5 +1,5 @@
 // End-to-end semantics: Ingress objects → compile() → compileMatcher() → which backend a request reaches.
-// These pin down the Ingress v1 rules in docs/ARCHITECTURE.md through the real matcher, so a compiler that
+// These pin down the README's "Ingress semantics" through the real matcher, so a compiler that
 // stores paths or hosts in a way the matcher reads differently fails here even if its table looks right.
 import { describe, expect, it } from 'vitest';
 import { compileMatcher, type Matcher } from '../../gateway/table/match.ts';
