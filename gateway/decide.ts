@@ -1,6 +1,7 @@
 // What a request gets, decided from the live table alone: a redirect, one of the gateway's own status
 // answers, or a backend to forward to. Pure and shared by the Hono request path and the WebSocket
 // upgrade path, so both follow exactly the same rules.
+import { sourceAllowed } from './access/source-ranges.ts';
 import type { LiveTable } from './live.ts';
 import type { Backend, Route } from './table/schema.ts';
 
@@ -18,7 +19,7 @@ export interface RequestFacts {
 
 export type Decision =
   | { kind: 'redirect'; location: string; label: string }
-  | { kind: 'status'; status: 400 | 404 | 503; label: string }
+  | { kind: 'status'; status: 400 | 403 | 404 | 503; label: string }
   /** `cluster`: the backend is a peer cluster's, reached through the tunnels; absent: this cluster's. */
   | { kind: 'forward'; backend: Backend; target: string; label: string; cluster?: string };
 
@@ -84,6 +85,9 @@ export function decide(
   // Fail closed: access control this route asks for and the table says is not enforced. After the HTTPS
   // redirect, as in nginx, where ssl-redirect runs in the rewrite phase and auth in the later access phase.
   if (m.failClosed !== null) return { kind: 'status', status: 503, label };
+  // Source ranges: 403 before anything reaches an upstream or an auth service.
+  const access = m.route?.policies.access;
+  if (access !== undefined && !sourceAllowed(access, f.clientIp)) return { kind: 'status', status: 403, label };
   if (m.backend === null || m.backend.endpoints.length === 0) {
     const remote = peers.length === 0 ? null : peerDecision(peers, f);
     if (remote !== null) return remote;

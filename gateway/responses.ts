@@ -1,9 +1,10 @@
-// The gateway's own answers (404, 503, 502, 504, 308, 400): small bodies, and the headers users expect
+// The gateway's own answers (404, 503, 502, 504, 308, 400, 403): small bodies, and the headers users expect
 // from an edge (Server, Content-Type, Content-Length; Date comes from the HTTP server).
 export const SERVER_NAME = 'portico';
 
 const TEXT: Record<number, string> = {
   400: 'Bad Request',
+  403: 'Forbidden',
   404: 'Not Found',
   502: 'Bad Gateway',
   503: 'Service Unavailable',

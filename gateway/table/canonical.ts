@@ -43,14 +43,18 @@ export function canonicalContent(c: TableContent): TableContent {
   };
 }
 
-/** The oldest schema that carries this content (see SCHEMA_VERSION): 2 when anything fails closed, else 1. */
+/** The oldest schema that carries this content (see SCHEMA_VERSION): 3 with access policies, 2 when anything
+ * fails closed, else 1. */
 export function schemaOf(c: TableContent): SchemaVersion {
-  if (c.defaultBackendFailClosed !== undefined) return 2;
+  let schema: SchemaVersion = c.defaultBackendFailClosed === undefined ? 1 : 2;
   for (const h of c.hosts) {
-    if (h.fallbackFailClosed !== undefined) return 2;
-    for (const r of h.routes) if (r.policies.failClosed !== undefined) return 2;
+    if (h.fallbackFailClosed !== undefined) schema = 2;
+    for (const r of h.routes) {
+      if (r.policies.access !== undefined) return 3;
+      if (r.policies.failClosed !== undefined) schema = 2;
+    }
   }
-  return 1;
+  return schema;
 }
 
 export function contentHash(c: TableContent): string {

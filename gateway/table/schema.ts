@@ -8,10 +8,11 @@
  * refuses (keeping its last good table) one that carries a field it would ignore:
  * - 1: routes, hosts, backends, certificates, ssl-redirect and cluster weights.
  * - 2: also the fail-closed fields (`failClosed`, `fallbackFailClosed`, `defaultBackendFailClosed`). A schema-1
- *   worker would ignore them and serve guarded routes unguarded, so a table that has them must be schema 2. */
-export const SCHEMA_VERSION = 2 as const;
-export type SchemaVersion = 1 | typeof SCHEMA_VERSION;
-export const SUPPORTED_SCHEMAS: readonly SchemaVersion[] = [1, 2];
+ *   worker would ignore them and serve guarded routes unguarded, so a table that has them must be schema 2.
+ * - 3: also access policies on routes (`access`: source ranges, external authentication). */
+export const SCHEMA_VERSION = 3 as const;
+export type SchemaVersion = 1 | 2 | typeof SCHEMA_VERSION;
+export const SUPPORTED_SCHEMAS: readonly SchemaVersion[] = [1, 2, 3];
 
 export type PathType = 'Exact' | 'Prefix';
 
@@ -32,6 +33,53 @@ export interface RoutePolicies {
    * keys). The route answers 503 instead of serving unguarded. Absent when there are none, so tables
    * without them keep their exact form and hash. */
   failClosed?: string[];
+  /** Access control the route enforces (ingress-nginx's access-control annotations). Absent: none. */
+  access?: AccessPolicy;
+}
+
+/** Access control of one route, checked in this order: source ranges (403), then external authentication.
+ * ingress-nginx's order: the access phase runs `deny`/`allow` before `auth_request`. */
+export interface AccessPolicy {
+  /** CIDRs (IPv4 or IPv6; a bare address is its own /32 or /128) whose clients get 403
+   * (denylist-source-range). Checked first: a denied address is denied even when the allow list names it. */
+  deny?: string[];
+  /** When present, only clients in these CIDRs pass; every other client gets 403
+   * (allowlist-source-range, or its older name whitelist-source-range). */
+  allow?: string[];
+  /** Ask an HTTP service whether the request may pass (auth-url and its companions). */
+  externalAuth?: ExternalAuthPolicy;
+}
+
+/** External authentication as ingress-nginx's auth-url does it (nginx auth_request): a subrequest without body
+ * to `url` carrying the client's headers; 2xx lets the request through, 401 redirects to `signin` (or reaches
+ * the client), 403 reaches the client, anything else or no answer is 500. */
+export interface ExternalAuthPolicy {
+  /** http or https URL of the auth service. `$variables` may appear in its path and query only (see
+   * gateway/access/variables.ts), never in its scheme or authority: the edge never dials a host a client names. */
+  url: string;
+  /** Method of the subrequest (auth-method); absent: the client's method. */
+  method?: string;
+  /** Where a 401 sends the client (auth-signin), `$variables` allowed; absent: the 401 reaches the client. */
+  signin?: string;
+  /** The sign-in URL's query parameter that carries the original URL (auth-signin-redirect-param); default `rd`. */
+  signinRedirectParam?: string;
+  /** X-Auth-Request-Redirect sent to the auth service (auth-request-redirect); absent: the request URI. */
+  requestRedirect?: string;
+  /** Headers of the auth service's answer set on the upstream request, replacing the client's
+   * (auth-response-headers). Lower-case names. */
+  responseHeaders?: string[];
+  /** The auth answer's Set-Cookie reaches the client on every response, not only on 2xx/3xx ones
+   * (auth-always-set-cookie). */
+  alwaysSetCookie?: boolean;
+  /** Answers of the auth service kept for a while (auth-cache-key, auth-cache-duration). */
+  cache?: ExternalAuthCache;
+}
+
+export interface ExternalAuthCache {
+  /** The cache key template (`$variables`), combined with the host and route so routes never share answers. */
+  key: string;
+  /** How long an answer with each status is kept, in seconds (auth-cache-duration `200 202 401 5m`). */
+  seconds: Record<string, number>;
 }
 
 export interface Route {

@@ -126,7 +126,7 @@ describe('validate', () => {
     {
       name: 'unknown schema',
       mutate: (t) => {
-        t.schema = 3;
+        t.schema = 4;
       },
       problem: /unsupported schema/,
     },
@@ -144,6 +144,38 @@ describe('validate', () => {
       },
       problem: /table says schema 1, its content needs schema 2/,
     },
+    {
+      name: 'an access rule in a table that says an older schema (a schema-2 worker would ignore it)',
+      mutate: (t) => {
+        t.schema = 2;
+        t.hosts[0].routes[0].policies.failClosed = ['nginx.ingress.kubernetes.io/auth-url'];
+        t.hosts[0].routes[0].policies.access = { allow: ['10.0.0.0/8'] };
+      },
+      problem: /table says schema 2, its content needs schema 3/,
+    },
+    ...[
+      { name: 'a source range that is not a CIDR', access: { allow: ['10.0.0.0/8', 'everyone'] }, problem: /"everyone" is not a CIDR/ },
+      { name: 'an empty deny list', access: { deny: [] }, problem: /must be a list of 1 to 256 CIDRs/ },
+      { name: 'an access policy with no rule', access: {}, problem: /names no access rule/ },
+      {
+        name: 'an auth URL whose host is a variable',
+        access: { externalAuth: { url: 'http://$host/auth' } },
+        problem: /variable in its host/,
+      },
+      { name: 'an auth URL with credentials', access: { externalAuth: { url: 'http://u:p@auth.test/' } }, problem: /carries credentials/ },
+      {
+        name: 'an auth URL of another scheme',
+        access: { externalAuth: { url: 'file:///etc/passwd' } },
+        problem: /not an http or https URL/,
+      },
+    ].map((c) => ({
+      name: c.name,
+      mutate: (t: Record<string, Loose>) => {
+        t.schema = 3;
+        t.hosts[0].routes[0].policies.access = c.access;
+      },
+      problem: c.problem,
+    })),
     {
       name: 'path with dot segment',
       mutate: (t) => {

@@ -2,6 +2,7 @@
 // by every worker before it swaps a table in; an empty list means the table is safe to serve.
 import { compareRoutes, contentHash, schemaOf } from './canonical.ts';
 import { isRecord, isValidRuleHost, pathProblem } from './names.ts';
+import { checkAccess } from './validate-access.ts';
 import { SUPPORTED_SCHEMAS, type RoutingTable, type SchemaVersion } from './schema.ts';
 import { PorticoError } from './portico-error.ts';
 
@@ -146,6 +147,7 @@ function* checkSteps(value: unknown, opts: ValidateOptions): Generator<void, Tab
         bad(`${rat}.policies`, 'policies.localWeight must be a whole number from 0 to 100');
       }
       if (isRecord(r.policies)) failClosed(`${rat}.policies.failClosed`, r.policies.failClosed);
+      if (isRecord(r.policies) && r.policies.access !== undefined) checkAccess(r.policies.access, `${rat}.policies.access`, bad);
       const prev = h.routes[j - 1];
       if (j > 0 && isRecord(prev) && compareRoutes(prev, r) > 0) bad(rat, 'routes are not in precedence order');
     });

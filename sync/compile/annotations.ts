@@ -4,6 +4,7 @@
 // a diagnostic and are otherwise ignored, except those that guard access, which fail closed
 // (see access-control.ts).
 import { guardOf, unenforcedMessage, type UnenforcedGuard } from './access-control.ts';
+import { ENFORCED_ACCESS_KEYS, parseAccessAnnotations, type ParsedAccess } from './access-annotations.ts';
 import { NGINX_PREFIX, PORTICO_PREFIX } from './annotation-prefixes.ts';
 import type { DiagnosticCode } from './types.ts';
 import { compareStrings, show, type Fields } from './objects.ts';
@@ -98,7 +99,10 @@ function unsupported(key: string): AnnotationProblem | null {
 
 export interface ParsedAnnotations {
   values: IngressAnnotations;
-  /** Access-control annotations Portico does not enforce: the routes they guard answer 503. Key order. */
+  /** Access control Portico enforces, and the annotations it came from. */
+  access: Omit<ParsedAccess, 'malformed' | 'problems'>;
+  /** Access-control annotations Portico does not enforce, or whose value does not parse: the routes they
+   * guard answer 503. Key order. */
   unenforced: UnenforcedGuard[];
   problems: AnnotationProblem[];
 }
@@ -109,13 +113,15 @@ export interface ParsedAnnotations {
 export function parseAnnotations(annotations: Fields): ParsedAnnotations {
   const values: IngressAnnotations = { ...DEFAULT_ANNOTATIONS };
   const problems: AnnotationProblem[] = [];
-  const unenforced: UnenforcedGuard[] = [];
+  const parsedAccess = parseAccessAnnotations(annotations);
+  const unenforced: UnenforcedGuard[] = [...parsedAccess.malformed];
+  problems.push(...parsedAccess.problems);
   for (const spec of SUPPORTED_ANNOTATIONS) {
     if (Object.hasOwn(annotations, spec.key))
       applySpec<keyof IngressAnnotations>(spec as AnnotationSpec<keyof IngressAnnotations>, annotations[spec.key], values, problems);
   }
   for (const key of Object.keys(annotations).sort(compareStrings)) {
-    if (SUPPORTED_KEYS.has(key)) continue;
+    if (SUPPORTED_KEYS.has(key) || ENFORCED_ACCESS_KEYS.has(key)) continue;
     const guard = guardOf(key, annotations[key]);
     if (guard !== null) {
       unenforced.push(guard);
@@ -125,5 +131,7 @@ export function parseAnnotations(annotations: Fields): ParsedAnnotations {
     const p = unsupported(key);
     if (p !== null) problems.push(p);
   }
-  return { values, unenforced, problems };
+  unenforced.sort((a, b) => compareStrings(a.key, b.key));
+  const access = parsedAccess.access === undefined ? { keys: parsedAccess.keys } : { access: parsedAccess.access, keys: parsedAccess.keys };
+  return { values, access, unenforced, problems };
 }

@@ -94,6 +94,13 @@ function failClosed(owner: IngressPlan | null, onHost: readonly string[] = []): 
   return keys.size === 0 ? undefined : [...keys].sort(compareStrings);
 }
 
+/** Fail closed for what an Ingress's spec.defaultBackend serves (a host's unmatched paths, unknown hosts):
+ * its unenforced guards and also the access rules Portico enforces on routes, which it does not apply there. */
+function fallbackFailClosed(owner: IngressPlan | null, onHost: readonly string[] = []): string[] | undefined {
+  const keys = [...(failClosed(owner, onHost) ?? []), ...(owner?.accessKeys ?? [])];
+  return keys.length === 0 ? undefined : [...new Set(keys)].sort(compareStrings);
+}
+
 function buildHost(
   h: HostBuild,
   tls: Map<string, { info: CertificateInfo } | null>,
@@ -114,11 +121,12 @@ function buildHost(
         sslRedirect: hasTls && owner.sslRedirect,
         ...(owner.clusterWeight === 100 ? {} : { localWeight: owner.clusterWeight }),
         ...(closed === undefined ? {} : { failClosed: closed }),
+        ...(owner.access === undefined ? {} : { access: owner.access }),
       },
     };
   });
   const cert = tls.get(h.host);
-  const fallbackClosed = h.fallback === null ? undefined : failClosed(h.fallbackOwner, onHost);
+  const fallbackClosed = h.fallback === null ? undefined : fallbackFailClosed(h.fallbackOwner, onHost);
   return {
     host: h.host,
     tls: hasTls ? { certificate: cert === null || cert === undefined ? null : cert.info.id } : null,
@@ -159,7 +167,7 @@ export function compile(objects: ClusterObjects, options: Partial<CompileOptions
   const guards = hostGuards(plans);
   const hostEntries = [...hosts.values()].map((h) => buildHost(h, tls, guards, use));
   const defaultBackend = defaultRef === null ? null : use(defaultRef.ref);
-  const defaultClosed = defaultRef === null ? undefined : failClosed(defaultRef.owner);
+  const defaultClosed = defaultRef === null ? undefined : fallbackFailClosed(defaultRef.owner);
   for (const { backend: b, problem } of used.values()) {
     // A missing Service or port is already reported on the Ingress; this is the Service that exists but
     // has nothing ready (scaled to zero, crash-looping, or a selector that matches no pod).

@@ -2,7 +2,7 @@
 // annotation settings, with a diagnostic for everything skipped. Planning never looks at other objects;
 // conflicts between Ingresses are settled later, in precedence order (see routes.ts).
 import { isValidRuleHost, pathProblem } from '../../gateway/table/names.ts';
-import type { ObjectRef, PathType } from '../../gateway/table/schema.ts';
+import type { AccessPolicy, ObjectRef, PathType } from '../../gateway/table/schema.ts';
 import type { UnenforcedGuard } from './access-control.ts';
 import { parseAnnotations } from './annotations.ts';
 import type { Report } from './diagnostics.ts';
@@ -51,6 +51,9 @@ export interface IngressPlan {
   clusterWeight: number;
   /** Access-control annotations Portico does not enforce: what they guard answers 503 (fail closed). */
   guards: UnenforcedGuard[];
+  /** Access control Portico enforces on this Ingress's routes, and the annotations it came from. */
+  access: AccessPolicy | undefined;
+  accessKeys: string[];
 }
 
 const PATH_TYPES: Readonly<Record<string, PathType>> = {
@@ -192,7 +195,7 @@ export function planIngress(info: ObjectInfo, report: Report): IngressPlan {
   const ref = refOf(info);
   const namespace = ref.namespace;
   const spec = fields(fields(info.raw).spec);
-  const { values, unenforced, problems } = parseAnnotations(info.annotations);
+  const { values, access, unenforced, problems } = parseAnnotations(info.annotations);
   for (const p of problems) report(p.code, p.message);
 
   const hosts: string[] = [];
@@ -226,5 +229,7 @@ export function planIngress(info: ObjectInfo, report: Report): IngressPlan {
     sslRedirect: values.sslRedirect,
     clusterWeight: values.clusterWeight,
     guards: unenforced,
+    access: access.access,
+    accessKeys: access.keys,
   };
 }

@@ -238,7 +238,12 @@ table('other annotations', [
 
 describe('parseAnnotations (unit)', () => {
   it('defaults with no annotations', () => {
-    expect(parseAnnotations({})).toEqual({ values: { sslRedirect: true, clusterWeight: 100 }, unenforced: [], problems: [] });
+    expect(parseAnnotations({})).toEqual({
+      values: { sslRedirect: true, clusterWeight: 100 },
+      access: { keys: [] },
+      unenforced: [],
+      problems: [],
+    });
   });
   it('every allow-listed annotation parses its documented values', () => {
     for (const spec of SUPPORTED_ANNOTATIONS.filter((s) => s.setting === 'sslRedirect')) {
@@ -274,6 +279,11 @@ describe('parseAnnotations (unit)', () => {
   it('an inherited key is not an annotation', () => {
     const proto = { 'portico.dev/ssl-redirect': 'false' };
     const annotations = Object.create(proto) as Record<string, unknown>;
-    expect(parseAnnotations(annotations)).toEqual({ values: { sslRedirect: true, clusterWeight: 100 }, unenforced: [], problems: [] });
+    expect(parseAnnotations(annotations)).toEqual({
+      values: { sslRedirect: true, clusterWeight: 100 },
+      access: { keys: [] },
+      unenforced: [],
+      problems: [],
+    });
   });
 });

@@ -1,7 +1,7 @@
 // Runs the compiler the way every test should: checks that the table passes validate(), that the output
 // does not depend on input order, and condenses the result into readable summaries to assert on.
 import { serializeTable } from '../../gateway/table/canonical.ts';
-import type { RoutingTable } from '../../gateway/table/schema.ts';
+import type { AccessPolicy, RoutingTable } from '../../gateway/table/schema.ts';
 import { validate } from '../../gateway/table/validate.ts';
 import { compile } from '../../sync/compile/index.ts';
 import type { ClusterObjects, CompileOptions, CompileResult, Diagnostic } from '../../sync/compile/types.ts';
@@ -63,8 +63,15 @@ function closedSuffix(keys: readonly string[] | undefined): string {
   return keys === undefined ? '' : ` closed(${keys.map((k) => k.replace(/^nginx\.ingress\.kubernetes\.io\//, '')).join(', ')})`;
 }
 
+/** ` deny=[a,b] allow=[c]` for a route's source ranges, ` auth=URL` for external authentication. */
+function accessSuffix(a: AccessPolicy | undefined): string {
+  if (a === undefined) return '';
+  const list = (name: string, l: readonly string[] | undefined): string => (l === undefined ? '' : ` ${name}=[${l.join(',')}]`);
+  return `${list('deny', a.deny)}${list('allow', a.allow)}${a.externalAuth === undefined ? '' : ` auth=${a.externalAuth.url}`}`;
+}
+
 export function routeLine(r: RoutingTable['hosts'][number]['routes'][number]): string {
-  return `${r.pathType} ${JSON.stringify(r.path)} -> ${r.backend} [${r.source.namespace}/${r.source.name}]${r.policies.sslRedirect ? ' redirect' : ''}${r.policies.localWeight !== undefined ? ` local-weight=${r.policies.localWeight}` : ''}${closedSuffix(r.policies.failClosed)}`;
+  return `${r.pathType} ${JSON.stringify(r.path)} -> ${r.backend} [${r.source.namespace}/${r.source.name}]${r.policies.sslRedirect ? ' redirect' : ''}${r.policies.localWeight !== undefined ? ` local-weight=${r.policies.localWeight}` : ''}${closedSuffix(r.policies.failClosed)}${accessSuffix(r.policies.access)}`;
 }
 
 export function hostSummary(t: RoutingTable): Record<string, HostSummary> {

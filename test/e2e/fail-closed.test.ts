@@ -27,10 +27,10 @@ beforeAll(async () => {
         annotations: { [`${N}auth-url`]: 'http://oauth2-proxy.auth.svc/oauth2/auth', [`${N}auth-signin`]: 'https://auth.test/start' },
       }),
       ingress('public', { host: 'app.test', paths: [{ path: '/', service: 'open' }] }),
-      ingress('ranges', {
-        host: 'ranges.test',
+      ingress('limits', {
+        host: 'limits.test',
         paths: [{ path: '/', service: 'guarded' }],
-        annotations: { [`${N}whitelist-source-range`]: '127.0.0.1/32' },
+        annotations: { [`${N}limit-connections`]: '100' },
       }),
       // Client certificates guard the whole host: the other Ingress's path on mtls.test closes too.
       ingress('mtls', {
@@ -62,7 +62,7 @@ describe('routes guarded by annotations Portico does not enforce', () => {
     { name: 'auth-url, a deeper path', host: 'app.test', path: '/private/admin?x=1' },
     { name: 'auth-url, a POST with a body', host: 'app.test', path: '/private', method: 'POST', body: 'secret=1' },
     { name: 'auth-url, a dot-segment path that normalises into the guarded prefix', host: 'app.test', path: '/public/../private' },
-    { name: 'whitelist-source-range (even for an address the range would allow)', host: 'ranges.test', path: '/' },
+    { name: 'limit-connections (even for a client far below the limit)', host: 'limits.test', path: '/' },
     { name: 'auth-tls-secret, its own path', host: 'mtls.test', path: '/secure' },
     { name: "auth-tls-secret, another Ingress's path on the same host", host: 'mtls.test', path: '/' },
     { name: 'limit-rps, its own route', host: 'fb.test', path: '/app' },

@@ -86,6 +86,15 @@ export const CASES: Case[] = [
     },
   },
   {
+    name: 'source ranges: a client inside the allow list reaches the backend, one outside gets 403',
+    async run(t) {
+      expect(echo(await get(t, '/x', 'ranged-in.test')).backend).toBe('b0');
+      const r = await get(t, '/x', 'ranged-out.test');
+      expect(r.status).toBe(403);
+      expect(r.text).toBe('403 Forbidden\n');
+    },
+  },
+  {
     name: 'the query string reaches the backend unchanged',
     async run(t) {
       expect(echo(await get(t, '/q?a=1&b=two%20words&a=3', 'app.test')).url).toBe('/q?a=1&b=two%20words&a=3');

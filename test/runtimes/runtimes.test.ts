@@ -79,6 +79,17 @@ function cluster(updated: boolean) {
       paths: [{ path: '/', service: 'one' }],
       annotations: { 'nginx.ingress.kubernetes.io/auth-url': 'http://auth.test/' },
     }),
+    // Source ranges: every test client is on loopback.
+    ingress('ranged-in', {
+      host: 'ranged-in.test',
+      paths: [{ path: '/', service: 'one' }],
+      annotations: { 'nginx.ingress.kubernetes.io/allowlist-source-range': '127.0.0.0/8, ::1' },
+    }),
+    ingress('ranged-out', {
+      host: 'ranged-out.test',
+      paths: [{ path: '/', service: 'one' }],
+      annotations: { 'nginx.ingress.kubernetes.io/allowlist-source-range': '10.0.0.0/8' },
+    }),
     ...(updated ? [ingress('fb', { host: 'fb.test', paths: [{ path: '/only', service: 'one' }], defaultBackend: 'def' })] : []),
   );
 }

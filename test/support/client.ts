@@ -21,6 +21,8 @@ export interface RequestOptions {
   fresh?: boolean;
   servername?: string;
   agent?: http.Agent;
+  /** The client's own address (a loopback address other than 127.0.0.1, for source-address rules). */
+  localAddress?: string;
 }
 
 export function request(url: string, o: RequestOptions = {}): Promise<Reply> {
@@ -35,6 +37,7 @@ export function request(url: string, o: RequestOptions = {}): Promise<Reply> {
         method: o.method ?? 'GET',
         headers: { ...(o.host ? { host: o.host } : {}), ...o.headers },
         agent: o.agent ?? (o.fresh === false ? undefined : false),
+        ...(o.localAddress === undefined ? {} : { localAddress: o.localAddress }),
         ...(isHttps ? { servername: o.servername ?? o.host?.replace(/:\d+$/, ''), rejectUnauthorized: false } : {}),
       },
       (res) => {

@@ -1,0 +1,75 @@
+// validate() for a route's access policy: every field typed and bounded, so a worker never acts on an access
+// rule it would have to guess at. Each problem is reported as `at`: message.
+import { parseCidr } from './cidr.ts';
+import { isRecord } from './names.ts';
+
+/** RFC 9110 §5.6.2 token, lower-case: header names and methods (methods are upper-case tokens). */
+const HEADER_NAME = /^[a-z0-9!#$%&'*+.^_`|~-]{1,64}$/;
+const METHOD = /^[A-Z]{1,16}$/;
+const QUERY_PARAM = /^[A-Za-z0-9._~-]{1,64}$/;
+const MAX_LIST = 256;
+const MAX_TEXT = 2048;
+
+function cidrList(v: unknown, at: string, bad: (at: string, message: string) => void): void {
+  if (v === undefined) return;
+  if (!Array.isArray(v) || v.length === 0 || v.length > MAX_LIST) return bad(at, `must be a list of 1 to ${MAX_LIST} CIDRs`);
+  v.forEach((c, i) => {
+    if (typeof c !== 'string' || parseCidr(c) === null) bad(`${at}[${i}]`, `${JSON.stringify(c)} is not a CIDR or an IP address`);
+  });
+}
+
+const text = (v: unknown): v is string => typeof v === 'string' && v.length > 0 && v.length <= MAX_TEXT;
+
+/** The auth service's URL: http(s), no credentials, no `$` before its path (a client must never pick the host). */
+export function authUrlProblem(url: string): string | null {
+  const m = /^(https?):\/\/([^/?#]*)([/?#].*)?$/.exec(url);
+  if (m === null) return 'is not an http or https URL';
+  const authority = m[2]!;
+  if (authority.includes('$')) return 'has a variable in its host or port (only the path and query may use variables)';
+  if (authority.includes('@')) return 'carries credentials';
+  try {
+    const u = new URL(url.replaceAll('$', '_'));
+    if (u.hostname === '') return 'has no host';
+  } catch {
+    return 'is not a valid URL';
+  }
+  return null;
+}
+
+export function checkAccess(v: unknown, at: string, bad: (at: string, message: string) => void): void {
+  if (!isRecord(v)) return bad(at, 'must be an object');
+  cidrList(v.deny, `${at}.deny`, bad);
+  cidrList(v.allow, `${at}.allow`, bad);
+  if (v.deny === undefined && v.allow === undefined && v.externalAuth === undefined) bad(at, 'names no access rule');
+  const e = v.externalAuth;
+  if (e === undefined) return;
+  const eat = `${at}.externalAuth`;
+  if (!isRecord(e)) return bad(eat, 'must be an object');
+  if (!text(e.url) || authUrlProblem(e.url) !== null)
+    bad(`${eat}.url`, `${JSON.stringify(e.url)} ${text(e.url) ? authUrlProblem(e.url) : 'is not a URL'}`);
+  if (e.method !== undefined && (typeof e.method !== 'string' || !METHOD.test(e.method)))
+    bad(`${eat}.method`, 'must be an upper-case method');
+  if (e.signin !== undefined && !text(e.signin)) bad(`${eat}.signin`, 'must be a URL');
+  if (e.signinRedirectParam !== undefined && (typeof e.signinRedirectParam !== 'string' || !QUERY_PARAM.test(e.signinRedirectParam))) {
+    bad(`${eat}.signinRedirectParam`, 'must be a query parameter name');
+  }
+  if (e.requestRedirect !== undefined && !text(e.requestRedirect)) bad(`${eat}.requestRedirect`, 'must be text');
+  if (
+    e.responseHeaders !== undefined &&
+    (!Array.isArray(e.responseHeaders) ||
+      e.responseHeaders.length > MAX_LIST ||
+      !e.responseHeaders.every((h) => typeof h === 'string' && HEADER_NAME.test(h)))
+  ) {
+    bad(`${eat}.responseHeaders`, 'must be a list of lower-case header names');
+  }
+  if (e.alwaysSetCookie !== undefined && typeof e.alwaysSetCookie !== 'boolean') bad(`${eat}.alwaysSetCookie`, 'must be a boolean');
+  if (e.cache !== undefined) {
+    const c = e.cache;
+    const ok =
+      isRecord(c) &&
+      text(c.key) &&
+      isRecord(c.seconds) &&
+      Object.entries(c.seconds).every(([k, s]) => /^[1-5]\d\d$/.test(k) && Number.isSafeInteger(s) && (s as number) > 0);
+    if (!ok) bad(`${eat}.cache`, 'must be { key, seconds: { status: seconds } }');
+  }
+}
