@@ -3,7 +3,7 @@
 // upgrade path, so both follow exactly the same rules.
 import { sourceAllowed } from './access/source-ranges.ts';
 import type { LiveTable } from './live.ts';
-import type { Backend, Route } from './table/schema.ts';
+import type { Backend, ExternalAuthPolicy, Route } from './table/schema.ts';
 
 export interface RequestFacts {
   /** Host header (or :authority), as sent. */
@@ -21,7 +21,15 @@ export type Decision =
   | { kind: 'redirect'; location: string; label: string }
   | { kind: 'status'; status: 400 | 403 | 404 | 503; label: string }
   /** `cluster`: the backend is a peer cluster's, reached through the tunnels; absent: this cluster's. */
-  | { kind: 'forward'; backend: Backend; target: string; label: string; cluster?: string };
+  | {
+      kind: 'forward';
+      backend: Backend;
+      target: string;
+      label: string;
+      cluster?: string;
+      /** Ask this auth service first (auth-url); the request goes upstream only if it agrees. */
+      externalAuth?: ExternalAuthPolicy;
+    };
 
 /** A peer cluster's verified table, read by this worker for failover. */
 export interface PeerTable {
@@ -49,8 +57,9 @@ export function peerDecision(
   for (const p of peers) {
     if (tried?.has(p.cluster)) continue;
     const m = p.live.current?.matcher.match(f.host, f.path);
-    // A peer's route guarded by access control it does not enforce is not a place to fail over to.
-    if (m?.backend == null || m.backend.endpoints.length === 0 || m.failClosed !== null) continue;
+    // A peer's route guarded by access control (enforced or not) is not a place to fail over to: this worker
+    // does not apply the peer's rules, and the peer's gateway applies none to relayed requests.
+    if (m?.backend == null || m.backend.endpoints.length === 0 || m.failClosed !== null || m.route?.policies.access !== undefined) continue;
     return {
       kind: 'forward',
       backend: m.backend,
@@ -88,16 +97,20 @@ export function decide(
   // Source ranges: 403 before anything reaches an upstream or an auth service.
   const access = m.route?.policies.access;
   if (access !== undefined && !sourceAllowed(access, f.clientIp)) return { kind: 'status', status: 403, label };
+  // A route that asks an auth service never fails over to a peer cluster: the peer would serve it unasked.
+  const local = access?.externalAuth === undefined ? peers : [];
   if (m.backend === null || m.backend.endpoints.length === 0) {
-    const remote = peers.length === 0 ? null : peerDecision(peers, f);
+    const remote = local.length === 0 ? null : peerDecision(local, f);
     if (remote !== null) return remote;
     return { kind: 'status', status: m.backend === null ? 404 : 503, label };
   }
   // A weighted split across clusters (portico.dev/cluster-weight): this share stays, the rest goes to a peer.
   const w = m.route?.policies.localWeight;
-  if (w !== undefined && peers.length > 0 && random() * 100 >= w) {
-    const remote = peerDecision(peers, f);
+  if (w !== undefined && local.length > 0 && random() * 100 >= w) {
+    const remote = peerDecision(local, f);
     if (remote !== null) return remote;
   }
+  if (access?.externalAuth !== undefined)
+    return { kind: 'forward', backend: m.backend, target: m.path + f.search, label, externalAuth: access.externalAuth };
   return { kind: 'forward', backend: m.backend, target: m.path + f.search, label };
 }

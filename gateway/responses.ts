@@ -1,11 +1,16 @@
-// The gateway's own answers (404, 503, 502, 504, 308, 400, 403): small bodies, and the headers users expect
+// The gateway's own answers (404, 503, 502, 504, 308, 400, 403, and an auth service's 302, 401, 403, 500): small
+// bodies, with nginx's reason phrases where users' tests look for them, and the headers users expect
 // from an edge (Server, Content-Type, Content-Length; Date comes from the HTTP server).
 export const SERVER_NAME = 'portico';
 
 const TEXT: Record<number, string> = {
+  302: 'Found',
   400: 'Bad Request',
+  // nginx's page for 401 says "Authorization Required" (ingress-nginx's auth.go e2e tests look for it).
+  401: 'Authorization Required',
   403: 'Forbidden',
   404: 'Not Found',
+  500: 'Internal Server Error',
   502: 'Bad Gateway',
   503: 'Service Unavailable',
   504: 'Gateway Timeout',
@@ -16,17 +21,15 @@ export function statusBody(status: number): string {
   return `${status} ${TEXT[status] ?? ''}\n`;
 }
 
-export function plainResponse(status: number, extra?: Record<string, string>): Response {
+export function plainResponse(status: number, extra?: Record<string, string> | readonly (readonly [string, string])[]): Response {
   const body = statusBody(status);
-  return new Response(body, {
-    status,
-    headers: {
-      server: SERVER_NAME,
-      'content-type': 'text/plain; charset=utf-8',
-      'content-length': String(body.length) /* ASCII: characters = bytes; no Buffer outside Node */,
-      ...extra,
-    },
-  });
+  const headers: [string, string][] = [
+    ['server', SERVER_NAME],
+    ['content-type', 'text/plain; charset=utf-8'],
+    ['content-length', String(body.length) /* ASCII: characters = bytes; no Buffer outside Node */],
+  ];
+  if (extra !== undefined) for (const [k, v] of Array.isArray(extra) ? extra : Object.entries(extra)) headers.push([k, v]);
+  return new Response(body, { status, headers });
 }
 
 /** 308 keeps the method and body (unlike 301), which is what ingress-nginx's ssl-redirect code defaults to. */

@@ -117,3 +117,24 @@ const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
 export function requestIdFor(incoming: string | undefined, make: () => string): string {
   return incoming !== undefined && REQUEST_ID.test(incoming) ? incoming : make();
 }
+
+/** `flat` with every header named in `overrides` replaced by its value there, or removed (null): the headers an
+ * auth service's answer sets on the upstream request (auth-response-headers) win over the client's. */
+export function withOverrides(flat: readonly string[], overrides: readonly (readonly [string, string | null])[]): string[] {
+  const names = new Set(overrides.map(([n]) => n));
+  const out: string[] = [];
+  for (let i = 0; i < flat.length; i += 2) if (!names.has(flat[i]!.toLowerCase())) out.push(flat[i]!, flat[i + 1]!);
+  for (const [name, value] of overrides) if (value !== null) out.push(name, value);
+  return out;
+}
+
+/** Statuses nginx's add_header applies to without `always` (ngx_http_headers_module). */
+const ADD_HEADER_STATUSES = new Set([200, 201, 204, 206, 301, 302, 303, 304, 307, 308]);
+
+/** Extra Set-Cookie values for a response with `status` (an auth service's cookies: auth-always-set-cookie). */
+export function withCookies(flat: string[], cookies: { values: readonly string[]; always: boolean } | undefined, status: number): string[] {
+  if (cookies === undefined || cookies.values.length === 0 || (!cookies.always && !ADD_HEADER_STATUSES.has(status))) return flat;
+  const out = flat.slice();
+  for (const v of cookies.values) out.push('set-cookie', v);
+  return out;
+}

@@ -15,7 +15,7 @@ import { peerDecision, type PeerTable, type RequestFacts } from '../decide.ts';
 import { classifyUpstreamError, type UpstreamError } from '../errors.ts';
 import type { Metrics } from '../metrics.ts';
 import { SERVER_NAME, statusBody } from '../responses.ts';
-import { downstreamResponseHeaders, requestIdFor, upstreamRequestHeaders } from './headers.ts';
+import { downstreamResponseHeaders, requestIdFor, upstreamRequestHeaders, withCookies, withOverrides } from './headers.ts';
 import type { UpstreamPools } from './pools.ts';
 import { isIdempotent, retryDecision, type FailedAttempt } from './retry-policy.ts';
 import type { Endpoint } from '../table/schema.ts';
@@ -135,11 +135,12 @@ class Exchange implements Dispatcher.DispatchHandler {
   ) {
     this.first = deps.balancer.start(req.backend);
     this.body = hasRequestBody(incoming) ? incoming : null;
-    const requestId = requestIdFor(incoming.headers['x-request-id'] as string | undefined, randomUUID);
-    this.headers = upstreamRequestHeaders(incoming.rawHeaders, incoming.headers.connection as string | undefined, {
+    const requestId = req.requestId ?? requestIdFor(incoming.headers['x-request-id'] as string | undefined, randomUUID);
+    const headers = upstreamRequestHeaders(incoming.rawHeaders, incoming.headers.connection as string | undefined, {
       ...req.facts,
       requestId,
     });
+    this.headers = req.upstreamHeaders === undefined ? headers : withOverrides(headers, req.upstreamHeaders);
     outgoing.once('close', this.onClientClose.bind(this));
   }
 
@@ -200,7 +201,7 @@ class Exchange implements Dispatcher.DispatchHandler {
     this.resume = resume;
     this.deps.metrics.upstreamLatency(this.backendLabel, (performance.now() - this.started) / 1000);
     if (this.outgoing.destroyed) return false;
-    writeHeadTo(this.outgoing, code, downstreamResponseHeaders(raw));
+    writeHeadTo(this.outgoing, code, withCookies(downstreamResponseHeaders(raw), this.req.responseCookies, code));
     return true;
   }
 

@@ -7,13 +7,15 @@ import { STATUS_CODES, type IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import type { Dispatcher } from 'undici';
 import type { ListenerPorts } from '../app.ts';
-import { decide } from '../decide.ts';
+import type { AuthCache } from '../access/auth-cache.ts';
+import { type AuthClient, authorize } from '../access/external-auth.ts';
+import { type Decision, decide } from '../decide.ts';
 import { classifyUpstreamError } from '../errors.ts';
 import type { LiveTable } from '../live.ts';
 import { SERVER_NAME, statusBody } from '../responses.ts';
 import type { NodeForwarderDeps } from './node-forwarder.ts';
 import { nodeFacts } from './node-forwarder.ts';
-import { downstreamResponseHeaders, requestIdFor, upstreamRequestHeaders } from './headers.ts';
+import { downstreamResponseHeaders, requestIdFor, upstreamRequestHeaders, withOverrides } from './headers.ts';
 import { retryDecision } from './retry-policy.ts';
 import { ENDPOINT_HEADER, endpointKey, tunnelErrorOf } from '../table/tunnel-protocol.ts';
 
@@ -145,7 +147,11 @@ export interface UpgradeOptions extends NodeForwarderDeps {
   live: LiveTable;
   scheme: 'http' | 'https';
   ports: ListenerPorts;
+  /** How auth services are asked (auth-url); absent: upgrades to routes that need one answer 503. */
+  auth?: { client: AuthClient; cache: AuthCache };
 }
+
+type Forward = Extract<Decision, { kind: 'forward' }>;
 
 export function createUpgradeHandler(o: UpgradeOptions): (req: IncomingMessage, socket: Duplex, head: Buffer) => void {
   return (req, socket, head) => {
@@ -164,46 +170,85 @@ export function createUpgradeHandler(o: UpgradeOptions): (req: IncomingMessage, 
       o.metrics.request(d.label, d.status);
       return rawAnswer(socket, d.status);
     }
-    const { backend } = d;
-    const first = o.balancer.start(backend);
     const requestId = requestIdFor(req.headers['x-request-id'] as string | undefined, randomUUID);
     const headers = upstreamRequestHeaders(req.rawHeaders, req.headers.connection, { ...facts, requestId });
-    const attempt = (k: number): void => {
-      const endpoint = backend.endpoints[(first + k) % backend.endpoints.length]!;
-      const sent = o.pools.viaTunnel ? headers.concat(ENDPOINT_HEADER, endpointKey(endpoint)) : headers;
-      const failed = (err: unknown): void => {
-        const e = classifyUpstreamError(err, endpointKey(endpoint));
-        // The same rule as every other request: an upgrade is a GET without a body, and `failed` only hears of
-        // attempts that got no answer (one passed on to the client is cut off by UpgradeAttempt itself).
-        // Upgrades serve local backends only: no peer cluster.
-        const next = retryDecision({
-          code: e.code,
-          bodyStreamed: false,
-          responseStarted: false,
-          idempotent: true,
-          attempts: k + 1,
-          endpoints: backend.endpoints.length,
-          peerAvailable: false,
-        });
-        o.metrics.upstreamError(backend.id, next.label);
-        o.onUpstreamError?.(e);
-        if (socket.destroyed) return;
-        if (next.action === 'next-endpoint') return attempt(k + 1);
-        const status = next.action === 'answer' ? next.status : 502;
-        o.metrics.request(d.label, status);
-        rawAnswer(socket, status);
-      };
-      o.pools.get(endpoint).dispatch(
-        { path: d.target, method: 'GET', headers: sent, upgrade: 'websocket' },
-        new UpgradeAttempt(socket, head, 'websocket', {
-          upgraded: (status) => o.metrics.request(d.label, status),
-          declined: (status) => o.metrics.request(d.label, status),
-          // Through the tunnel a non-101 answer may be its own report (it could not dial): fail over.
-          takeOver: (_status, raw) => (o.pools.viaTunnel ? tunnelErrorOf(raw) : null),
-          failed,
-        }),
-      );
+    if (d.externalAuth === undefined) return relay(o, socket, head, d, headers);
+    // The auth service decides first, as for every request to this route (auth-url).
+    const auth = o.auth;
+    if (auth === undefined) {
+      o.metrics.request(d.label, 503);
+      return rawAnswer(socket, 503);
+    }
+    const asked = req.rawHeaders.flatMap((v, i, all) => (i % 2 === 0 ? [[v.toLowerCase(), all[i + 1]!] as [string, string]] : []));
+    const header = (name: string): string | null => {
+      const v = req.headers[name];
+      return v === undefined ? null : Array.isArray(v) ? v.join(', ') : v;
     };
-    attempt(0);
+    const context = {
+      httpHost: facts.host,
+      scheme: facts.scheme,
+      method: 'GET',
+      path: facts.path,
+      search: facts.search,
+      clientIp: facts.clientIp,
+      localPort: facts.localPort,
+    };
+    void authorize(d.externalAuth, { ...context, header, headers: asked, requestId, scope: d.label }, auth.client, auth.cache).then(
+      (verdict) => {
+        if (socket.destroyed) return;
+        if (verdict.kind === 'respond') {
+          o.metrics.request(d.label, verdict.status);
+          return rawAnswer(
+            socket,
+            verdict.status,
+            verdict.headers.map(([k, v]) => `${k}: ${v}`),
+          );
+        }
+        relay(o, socket, head, d, withOverrides(headers, verdict.upstreamHeaders));
+      },
+    );
   };
+}
+
+/** Offers the upgrade to the route's endpoints in turn, by the shared retry policy. */
+function relay(o: UpgradeOptions, socket: Duplex, head: Buffer, d: Forward, headers: string[]): void {
+  const { backend } = d;
+  const first = o.balancer.start(backend);
+  const attempt = (k: number): void => {
+    const endpoint = backend.endpoints[(first + k) % backend.endpoints.length]!;
+    const sent = o.pools.viaTunnel ? headers.concat(ENDPOINT_HEADER, endpointKey(endpoint)) : headers;
+    const failed = (err: unknown): void => {
+      const e = classifyUpstreamError(err, endpointKey(endpoint));
+      // The same rule as every other request: an upgrade is a GET without a body, and `failed` only hears of
+      // attempts that got no answer (one passed on to the client is cut off by UpgradeAttempt itself).
+      // Upgrades serve local backends only: no peer cluster.
+      const next = retryDecision({
+        code: e.code,
+        bodyStreamed: false,
+        responseStarted: false,
+        idempotent: true,
+        attempts: k + 1,
+        endpoints: backend.endpoints.length,
+        peerAvailable: false,
+      });
+      o.metrics.upstreamError(backend.id, next.label);
+      o.onUpstreamError?.(e);
+      if (socket.destroyed) return;
+      if (next.action === 'next-endpoint') return attempt(k + 1);
+      const status = next.action === 'answer' ? next.status : 502;
+      o.metrics.request(d.label, status);
+      rawAnswer(socket, status);
+    };
+    o.pools.get(endpoint).dispatch(
+      { path: d.target, method: 'GET', headers: sent, upgrade: 'websocket' },
+      new UpgradeAttempt(socket, head, 'websocket', {
+        upgraded: (status) => o.metrics.request(d.label, status),
+        declined: (status) => o.metrics.request(d.label, status),
+        // Through the tunnel a non-101 answer may be its own report (it could not dial): fail over.
+        takeOver: (_status, raw) => (o.pools.viaTunnel ? tunnelErrorOf(raw) : null),
+        failed,
+      }),
+    );
+  };
+  attempt(0);
 }

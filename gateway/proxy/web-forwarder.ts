@@ -9,7 +9,7 @@ import { classifyUpstreamError, UpstreamError } from '../errors.ts';
 import type { Metrics } from '../metrics.ts';
 import { plainResponse } from '../responses.ts';
 import { ENDPOINT_HEADER, endpointKey, ERROR_HEADER, TunnelReportedError } from '../table/tunnel-protocol.ts';
-import { downstreamResponseHeaders, requestIdFor, upstreamRequestHeaders } from './headers.ts';
+import { downstreamResponseHeaders, requestIdFor, upstreamRequestHeaders, withCookies, withOverrides } from './headers.ts';
 import { isIdempotent, retryDecision } from './retry-policy.ts';
 
 /** fetch() as the runtime provides it; `init` may carry runtime extras (Deno's `client`). */
@@ -68,11 +68,9 @@ const DECODED_SKIP = new Set(['content-encoding', 'content-length']);
 
 export async function webForward(deps: WebForwarderDeps, request: Request, req: ForwardRequest): Promise<Response> {
   const { backend, facts } = req;
-  const requestId = requestIdFor(request.headers.get('x-request-id') ?? undefined, () => crypto.randomUUID());
-  const headers = toHeaders(
-    upstreamRequestHeaders(flat(request.headers), request.headers.get('connection') ?? undefined, { ...facts, requestId }),
-    null,
-  );
+  const requestId = req.requestId ?? requestIdFor(request.headers.get('x-request-id') ?? undefined, () => crypto.randomUUID());
+  const upstream = upstreamRequestHeaders(flat(request.headers), request.headers.get('connection') ?? undefined, { ...facts, requestId });
+  const headers = toHeaders(req.upstreamHeaders === undefined ? upstream : withOverrides(upstream, req.upstreamHeaders), null);
   const body = request.method === 'GET' || request.method === 'HEAD' ? null : request.body;
   const first = deps.balancer.start(backend);
   const n = backend.endpoints.length;
@@ -108,7 +106,10 @@ export async function webForward(deps: WebForwarderDeps, request: Request, req: 
       const out = res.body === null || deps.bodyMs === null ? res.body : res.body.pipeThrough(idleGuard(deps, backend.id, abort, endpoint));
       return new Response(out, {
         status: res.status,
-        headers: toHeaders(downstreamResponseHeaders(flat(res.headers)), encoded ? DECODED_SKIP : null),
+        headers: toHeaders(
+          withCookies(downstreamResponseHeaders(flat(res.headers)), req.responseCookies, res.status),
+          encoded ? DECODED_SKIP : null,
+        ),
       });
     } catch (err) {
       clearTimeout(timer);

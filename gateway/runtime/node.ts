@@ -4,6 +4,8 @@ import http from 'node:http';
 import http2 from 'node:http2';
 import type { AddressInfo } from 'node:net';
 import { getRequestListener } from '@hono/node-server';
+import { AuthCache } from '../access/auth-cache.ts';
+import { nodeAuthClient } from '../access/auth-client-node.ts';
 import { createGatewayApp, type ListenerPorts } from '../app.ts';
 import { RoundRobin } from '../balance.ts';
 import type { UpstreamError } from '../errors.ts';
@@ -64,7 +66,9 @@ export async function startNodeGateway(o: NodeGatewayOptions): Promise<NodeGatew
   const pools = new UpstreamPools(o.timeouts ?? DEFAULT_TIMEOUTS, o.tunnel ?? null);
   const balancer = new RoundRobin();
   const peers = o.peers ?? [];
-  const deps = { pools, balancer, metrics: o.metrics, onUpstreamError: o.onUpstreamError, peers };
+  const authClient = nodeAuthClient(o.timeouts ?? DEFAULT_TIMEOUTS);
+  const auth = { client: authClient.client, cache: new AuthCache() };
+  const deps = { pools, balancer, metrics: o.metrics, onUpstreamError: o.onUpstreamError, peers, auth };
   o.live.onSwap((next) => {
     pools.retain(new Set(next.matcher.table.backends.flatMap((b) => b.endpoints.map(endpointKey))));
     balancer.retain(new Set(next.matcher.table.backends.map((b) => b.id)));
@@ -74,7 +78,7 @@ export async function startNodeGateway(o: NodeGatewayOptions): Promise<NodeGatew
   const ports: ListenerPorts = { http: o.http?.port ?? 0, https: o.https === null ? null : (o.publicHttpsPort ?? o.https.port) };
   const listenerFor = (scheme: 'http' | 'https') =>
     getRequestListener(
-      createGatewayApp<NodeEnv>({ live: o.live, metrics: o.metrics, runtime: nodeBindings(deps, scheme, ports), ports, peers }).fetch,
+      createGatewayApp<NodeEnv>({ live: o.live, metrics: o.metrics, runtime: nodeBindings(deps, scheme, ports), ports, peers, auth }).fetch,
       {
         overrideGlobalObjects: false,
         autoCleanupIncoming: false,
@@ -128,6 +132,7 @@ export async function startNodeGateway(o: NodeGatewayOptions): Promise<NodeGatew
           .concat([...sessions].map(async (s) => s.close())),
       );
       await pools.close();
+      await authClient.close();
     },
   };
 }

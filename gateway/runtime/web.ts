@@ -2,6 +2,8 @@
 // wired to the fetch() forwarder. Each runtime's file only says how it learns the client address,
 // scheme and port, and how it serves.
 import type { Context, Env, Hono } from 'hono';
+import { AuthCache } from '../access/auth-cache.ts';
+import { webAuthClient } from '../access/auth-client-web.ts';
 import { createGatewayApp, type ListenerPorts } from '../app.ts';
 import { RoundRobin } from '../balance.ts';
 import type { RequestFacts } from '../decide.ts';
@@ -61,5 +63,6 @@ export function createWebGatewayApp<E extends Env>(o: WebGatewayOptions<E>): Hon
     metrics: o.metrics,
     ports: o.ports,
     runtime: { facts: o.facts, forward: (c, req) => webForward(deps, c.req.raw, req) },
+    auth: { client: webAuthClient(o.fetch, o.headersMs), cache: new AuthCache() },
   });
 }

@@ -1,7 +1,7 @@
 // validate() for a route's access policy: every field typed and bounded, so a worker never acts on an access
 // rule it would have to guess at. Each problem is reported as `at`: message.
 import { parseCidr } from './cidr.ts';
-import { isRecord } from './names.ts';
+import { isRecord, isValidHostName } from './names.ts';
 
 /** RFC 9110 §5.6.2 token, lower-case: header names and methods (methods are upper-case tokens). */
 const HEADER_NAME = /^[a-z0-9!#$%&'*+.^_`|~-]{1,64}$/;
@@ -27,12 +27,16 @@ export function authUrlProblem(url: string): string | null {
   const authority = m[2]!;
   if (authority.includes('$')) return 'has a variable in its host or port (only the path and query may use variables)';
   if (authority.includes('@')) return 'carries credentials';
+  let host: string;
   try {
-    const u = new URL(url.replaceAll('$', '_'));
-    if (u.hostname === '') return 'has no host';
+    host = new URL(url.replaceAll('$', '_')).hostname;
   } catch {
     return 'is not a valid URL';
   }
+  // A DNS name (RFC 1123, as a Service's cluster name is), an IPv4 address or a bracketed IPv6 address:
+  // `invalid..auth.url` is refused as ingress-nginx refuses it ("invalid url host").
+  const ip = host.startsWith('[') ? parseCidr(host.slice(1, -1)) : /^[\d.]+$/.test(host) ? parseCidr(host) : null;
+  if (ip === null && !isValidHostName(host)) return `has an invalid host ${JSON.stringify(host)}`;
   return null;
 }
 

@@ -3,7 +3,9 @@
 // diagnostic naming the annotation, the value and why, as ingress-nginx denies a location whose access
 // annotation does not parse (internal/ingress/errors LocationDeniedError: "503 (location was denied)").
 import { parseCidr } from '../../gateway/table/cidr.ts';
-import type { AccessPolicy } from '../../gateway/table/schema.ts';
+import type { AccessPolicy, ExternalAuthPolicy } from '../../gateway/table/schema.ts';
+import { authUrlProblem } from '../../gateway/table/validate-access.ts';
+import { parseTemplate } from '../../gateway/table/variables.ts';
 import type { UnenforcedGuard } from './access-control.ts';
 import { NGINX_PREFIX } from './annotation-prefixes.ts';
 import { show, type Fields } from './objects.ts';
@@ -16,6 +18,8 @@ export interface ParsedAccess {
   keys: string[];
   /** Annotations whose value does not parse: the Ingress's routes answer 503. */
   malformed: UnenforcedGuard[];
+  /** Every annotation read here (enforced, accepted or malformed): none of them is also an unenforced guard. */
+  consumed: Set<string>;
   problems: { code: DiagnosticCode; message: string }[];
 }
 
@@ -24,8 +28,23 @@ const ALLOW = `${NGINX_PREFIX}allowlist-source-range`;
 const WHITELIST = `${NGINX_PREFIX}whitelist-source-range`;
 const DENY = `${NGINX_PREFIX}denylist-source-range`;
 
-/** The annotation keys this file reads; everything else of the access families is still unenforced. */
-export const ENFORCED_ACCESS_KEYS: ReadonlySet<string> = new Set([ALLOW, WHITELIST, DENY]);
+const A = (name: string): string => `${NGINX_PREFIX}auth-${name}`;
+const AUTH_URL = A('url');
+/** What auth-url's companions are read as; each is read only when auth-url is set, as in ingress-nginx's
+ * authreq parser (internal/ingress/annotations/authreq), where they mean nothing without it. */
+const AUTH_COMPANIONS = {
+  method: A('method'),
+  signin: A('signin'),
+  signinRedirectParam: A('signin-redirect-param'),
+  requestRedirect: A('request-redirect'),
+  responseHeaders: A('response-headers'),
+  alwaysSetCookie: A('always-set-cookie'),
+  cacheKey: A('cache-key'),
+  cacheDuration: A('cache-duration'),
+} as const;
+/** Connection reuse to the auth service: Portico pools connections to it anyway, so these are accepted and
+ * change nothing (nginx needs them to create an upstream block). */
+const AUTH_KEEPALIVE = [A('keepalive'), A('keepalive-requests'), A('keepalive-timeout'), A('keepalive-share-vars')];
 
 const MAX_RANGES = 256;
 
@@ -45,7 +64,7 @@ function parseRanges(raw: unknown): { ranges: string[] } | { error: string } {
 }
 
 export function parseAccessAnnotations(annotations: Fields): ParsedAccess {
-  const out: ParsedAccess = { keys: [], malformed: [], problems: [] };
+  const out: ParsedAccess = { keys: [], malformed: [], problems: [], consumed: new Set() };
   const access: AccessPolicy = {};
   const has = (k: string): boolean => Object.hasOwn(annotations, k);
   const fail = (key: string, why: string): void => {
@@ -56,6 +75,7 @@ export function parseAccessAnnotations(annotations: Fields): ParsedAccess {
     });
   };
   const ranges = (key: string, set: (r: string[]) => void): void => {
+    out.consumed.add(key);
     const r = parseRanges(annotations[key]);
     if ('error' in r) return fail(key, r.error);
     out.keys.push(key);
@@ -65,11 +85,152 @@ export function parseAccessAnnotations(annotations: Fields): ParsedAccess {
   const allowKey = has(ALLOW) ? ALLOW : has(WHITELIST) ? WHITELIST : null;
   if (allowKey !== null) ranges(allowKey, (r) => (access.allow = r));
   if (allowKey === ALLOW && has(WHITELIST)) {
+    out.consumed.add(WHITELIST);
     out.problems.push({
       code: 'UnsupportedAnnotation',
       message: `annotation ${JSON.stringify(WHITELIST)} is ignored: ${JSON.stringify(ALLOW)}, its newer name, is also set and applies (as in ingress-nginx)`,
     });
   }
-  if (access.deny !== undefined || access.allow !== undefined) out.access = access;
+  if (has(AUTH_URL)) {
+    const note = (key: string, message: string): void =>
+      void out.problems.push({ code: 'UnsupportedAnnotation', message: `annotation ${JSON.stringify(key)} ${message}` });
+    const auth = parseExternalAuth(annotations, (k) => out.consumed.add(k), fail, note);
+    if (auth !== null) {
+      access.externalAuth = auth.policy;
+      out.keys.push(...auth.keys);
+    }
+  }
+  if (access.deny !== undefined || access.allow !== undefined || access.externalAuth !== undefined) out.access = access;
   return out;
+}
+
+const METHODS = /^(GET|HEAD|POST|PUT|PATCH|DELETE|CONNECT|OPTIONS|TRACE)$/;
+const HEADER_NAME = /^[A-Za-z0-9!#$%&'*+.^_`|~-]{1,64}$/;
+const QUERY_PARAM = /^[A-Za-z0-9._~-]{1,64}$/;
+const BOOLEAN: Readonly<Record<string, boolean>> = { true: true, false: false };
+
+/** nginx time (`30m`, `1h`, `90s`, `1d`, or `1h30m`) in seconds, or null. */
+function parseNginxTime(text: string): number | null {
+  if (!/^(\d+[smhd]?)+$/.test(text)) return null;
+  const unit: Record<string, number> = { s: 1, m: 60, h: 3600, d: 86400 };
+  let seconds = 0;
+  for (const m of text.matchAll(/(\d+)([smhd]?)/g)) seconds += Number(m[1]) * unit[m[2] || 's']!;
+  return seconds > 0 && seconds <= 30 * 86400 ? seconds : null;
+}
+
+/** `200 202 401 5m` (proxy_cache_valid's syntax: statuses, then a time; no status means 200, 301 and 302). */
+function parseCacheDuration(text: string): Record<string, number> | null {
+  const words = text.trim().split(/\s+/);
+  const time = parseNginxTime(words.pop() ?? '');
+  if (time === null || !words.every((w) => /^[1-5]\d\d$/.test(w))) return null;
+  const statuses = words.length === 0 ? ['200', '301', '302'] : words;
+  return Object.fromEntries(statuses.map((s) => [s, time]));
+}
+
+/** Variables a value may use (gateway/table/variables.ts), or why it may not. */
+function templateProblem(value: string): string | null {
+  const { unknown } = parseTemplate(value);
+  return unknown.length === 0 ? null : `it uses ${unknown.map((u) => `$${u}`).join(', ')}, which Portico does not have`;
+}
+
+/** auth-url and its companions → the external auth policy, or null when auth-url itself is unusable. */
+function parseExternalAuth(
+  annotations: Fields,
+  consume: (key: string) => void,
+  fail: (key: string, why: string) => void,
+  note: (key: string, message: string) => void,
+): { policy: ExternalAuthPolicy; keys: string[] } | null {
+  const text = (key: string): string | undefined => {
+    consume(key);
+    const v = annotations[key];
+    if (typeof v !== 'string' || v.trim() === '') {
+      fail(key, 'it is empty');
+      return undefined;
+    }
+    return v.trim();
+  };
+  const has = (k: string): boolean => Object.hasOwn(annotations, k);
+  for (const k of AUTH_KEEPALIVE) if (has(k)) consume(k);
+  for (const k of Object.values(AUTH_COMPANIONS)) if (has(k)) consume(k);
+  const url = text(AUTH_URL);
+  if (url === undefined) return null;
+  const urlProblem = authUrlProblem(url) ?? templateProblem(url);
+  if (urlProblem !== null) {
+    fail(AUTH_URL, `the URL ${urlProblem}`);
+    return null;
+  }
+  const policy: ExternalAuthPolicy = { url };
+  const keys = [AUTH_URL];
+  const read = (key: string, parse: (v: string) => string | null, set: (v: string) => void): void => {
+    if (!has(key)) return;
+    const v = text(key);
+    if (v === undefined) return;
+    const why = parse(v);
+    if (why !== null) return fail(key, why);
+    keys.push(key);
+    set(v);
+  };
+  const C = AUTH_COMPANIONS;
+  read(
+    C.method,
+    (v) => (METHODS.test(v) ? null : 'it is not an HTTP method'),
+    (v) => (policy.method = v),
+  );
+  read(
+    C.signin,
+    (v) => (/^https?:\/\//.test(v) ? templateProblem(v) : 'it is not an http or https URL'),
+    (v) => (policy.signin = v),
+  );
+  read(
+    C.signinRedirectParam,
+    (v) => (QUERY_PARAM.test(v) ? null : 'it is not a query parameter name'),
+    (v) => (policy.signinRedirectParam = v),
+  );
+  read(C.requestRedirect, templateProblem, (v) => (policy.requestRedirect = v));
+  read(
+    C.responseHeaders,
+    (v) => {
+      const names = v
+        .split(',')
+        .map((h) => h.trim())
+        .filter((h) => h !== '');
+      const bad = names.filter((h) => !HEADER_NAME.test(h));
+      return names.length === 0
+        ? 'it names no header'
+        : bad.length > 0
+          ? `${bad.map((b) => JSON.stringify(b)).join(', ')} is not a header name`
+          : null;
+    },
+    (v) =>
+      (policy.responseHeaders = [
+        ...new Set(
+          v
+            .split(',')
+            .map((h) => h.trim().toLowerCase())
+            .filter((h) => h !== ''),
+        ),
+      ]),
+  );
+  read(
+    C.alwaysSetCookie,
+    (v) => (Object.hasOwn(BOOLEAN, v) ? null : 'it is not "true" or "false"'),
+    (v) => {
+      if (BOOLEAN[v]) policy.alwaysSetCookie = true;
+    },
+  );
+  if (has(C.cacheKey)) {
+    let seconds: Record<string, number> | null = { '200': 300, '202': 300, '401': 300 }; // ingress-nginx's default: 200 202 401 5m
+    if (has(C.cacheDuration)) {
+      const d = text(C.cacheDuration);
+      seconds = d === undefined ? null : parseCacheDuration(d);
+      if (d !== undefined && seconds === null) fail(C.cacheDuration, 'it is not "[status ...] time" (for example "200 202 401 5m")');
+    }
+    read(C.cacheKey, templateProblem, (key) => {
+      if (seconds !== null) policy.cache = { key, seconds };
+    });
+    if (seconds !== null && policy.cache !== undefined && has(C.cacheDuration)) keys.push(C.cacheDuration);
+  } else if (has(C.cacheDuration)) {
+    note(C.cacheDuration, 'has no effect without auth-cache-key (as in ingress-nginx): answers are not cached');
+  }
+  return { policy, keys };
 }

@@ -4,7 +4,7 @@
 // a diagnostic and are otherwise ignored, except those that guard access, which fail closed
 // (see access-control.ts).
 import { guardOf, unenforcedMessage, type UnenforcedGuard } from './access-control.ts';
-import { ENFORCED_ACCESS_KEYS, parseAccessAnnotations, type ParsedAccess } from './access-annotations.ts';
+import { parseAccessAnnotations, type ParsedAccess } from './access-annotations.ts';
 import { NGINX_PREFIX, PORTICO_PREFIX } from './annotation-prefixes.ts';
 import type { DiagnosticCode } from './types.ts';
 import { compareStrings, show, type Fields } from './objects.ts';
@@ -100,7 +100,7 @@ function unsupported(key: string): AnnotationProblem | null {
 export interface ParsedAnnotations {
   values: IngressAnnotations;
   /** Access control Portico enforces, and the annotations it came from. */
-  access: Omit<ParsedAccess, 'malformed' | 'problems'>;
+  access: Omit<ParsedAccess, 'malformed' | 'problems' | 'consumed'>;
   /** Access-control annotations Portico does not enforce, or whose value does not parse: the routes they
    * guard answer 503. Key order. */
   unenforced: UnenforcedGuard[];
@@ -121,7 +121,7 @@ export function parseAnnotations(annotations: Fields): ParsedAnnotations {
       applySpec<keyof IngressAnnotations>(spec as AnnotationSpec<keyof IngressAnnotations>, annotations[spec.key], values, problems);
   }
   for (const key of Object.keys(annotations).sort(compareStrings)) {
-    if (SUPPORTED_KEYS.has(key) || ENFORCED_ACCESS_KEYS.has(key)) continue;
+    if (SUPPORTED_KEYS.has(key) || parsedAccess.consumed.has(key)) continue;
     const guard = guardOf(key, annotations[key]);
     if (guard !== null) {
       unenforced.push(guard);

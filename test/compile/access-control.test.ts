@@ -27,9 +27,9 @@ function table(name: string, cases: Case[]): void {
 }
 
 /** Route-scoped guards Portico does not enforce yet, with a typical value and a malformed one each: both must
- * close the route. (Source ranges are enforced: see source-ranges.test.ts.) */
+ * close the route. (Source ranges and auth-url are enforced: see source-ranges.test.ts and external-auth.test.ts;
+ * auth-url's companions written without auth-url are guards with nothing to act on, so they still close.) */
 const ROUTE_GUARDS: [string, string, string][] = [
-  ['auth-url', 'http://oauth2-proxy.auth.svc/oauth2/auth', ''],
   ['auth-signin', 'https://auth.example.com/oauth2/start?rd=$escaped_request_uri', '::'],
   ['auth-method', 'GET', 'FETCH;'],
   ['auth-signin-redirect-param', 'rd', ''],
@@ -120,8 +120,8 @@ table('what is not an access-control annotation', [
 table('what a guard closes', [
   {
     name: 'several guards on one Ingress: one diagnostic each, the route lists them sorted',
-    objects: guarded({ [`${N}limit-rps`]: '5', [`${N}auth-url`]: 'http://auth/', [`${N}enable-cors`]: 'true' }),
-    hosts: closedRoute('auth-url', 'enable-cors', 'limit-rps'),
+    objects: guarded({ [`${N}limit-rps`]: '5', [`${N}auth-type`]: 'basic', [`${N}enable-cors`]: 'true' }),
+    hosts: closedRoute('auth-type', 'enable-cors', 'limit-rps'),
     diagnostics: [
       'AccessControlNotEnforced Ingress default/web',
       'AccessControlNotEnforced Ingress default/web',
@@ -133,12 +133,12 @@ table('what a guard closes', [
     objects: [
       CLS,
       ...WEB,
-      ingress('admin', { annotations: { [`${N}auth-url`]: 'http://auth/' }, rules: [rule('foo.com', prefix('/admin', 'web'))] }),
+      ingress('admin', { annotations: { [`${N}auth-type`]: 'basic' }, rules: [rule('foo.com', prefix('/admin', 'web'))] }),
       ingress('web', { created: 1, rules: [rule('foo.com', prefix('/', 'web'))] }),
     ],
     hosts: {
       'foo.com': {
-        routes: ['Prefix "/admin" -> default/web:80 [default/admin] closed(auth-url)', 'Prefix "" -> default/web:80 [default/web]'],
+        routes: ['Prefix "/admin" -> default/web:80 [default/admin] closed(auth-type)', 'Prefix "" -> default/web:80 [default/web]'],
       },
     },
     diagnostics: ['AccessControlNotEnforced Ingress default/admin'],
@@ -213,12 +213,12 @@ table('what a guard closes', [
       CLS,
       ...WEB,
       ingress('web', {
-        annotations: { [`${N}auth-url`]: 'http://auth/' },
+        annotations: { [`${N}auth-type`]: 'basic' },
         tls: [tls(undefined, 'foo.com')],
         rules: [rule('foo.com', prefix('/', 'web'))],
       }),
     ],
-    hosts: { 'foo.com': { tls: null, routes: ['Prefix "" -> default/web:80 [default/web] redirect closed(auth-url)'] } },
+    hosts: { 'foo.com': { tls: null, routes: ['Prefix "" -> default/web:80 [default/web] redirect closed(auth-type)'] } },
     diagnostics: ['AccessControlNotEnforced Ingress default/web'],
   },
   {
@@ -243,7 +243,7 @@ table('what a guard closes', [
       CLS,
       ...WEB,
       ingress('old', { rules: [rule('foo.com', prefix('/', 'web'))] }),
-      ingress('new', { created: 1, annotations: { [`${N}auth-url`]: 'http://auth/' }, rules: [rule('foo.com', prefix('/', 'web'))] }),
+      ingress('new', { created: 1, annotations: { [`${N}auth-type`]: 'basic' }, rules: [rule('foo.com', prefix('/', 'web'))] }),
     ],
     hosts: { 'foo.com': { routes: ['Prefix "" -> default/web:80 [default/old]'] } },
     diagnostics: ['AccessControlNotEnforced Ingress default/new', 'RouteConflict Ingress default/new'],
@@ -266,11 +266,11 @@ describe('inspect explain', () => {
   it('names the annotations a fail-closed answer comes from', () => {
     const r = runCase({
       name: 'explain',
-      objects: guarded({ [`${N}auth-url`]: 'http://auth/', [`${N}limit-rps`]: '5' }),
+      objects: guarded({ [`${N}auth-type`]: 'basic', [`${N}limit-rps`]: '5' }),
       diagnostics: ['AccessControlNotEnforced Ingress default/web', 'AccessControlNotEnforced Ingress default/web'],
     });
     expect(explain(r.table, 'http://foo.com/x', {}).answer).toBe(
-      `503 (fail closed: access control not enforced: ${N}auth-url, ${N}limit-rps)`,
+      `503 (fail closed: access control not enforced: ${N}auth-type, ${N}limit-rps)`,
     );
   });
 });

@@ -232,7 +232,7 @@ describe('loading', () => {
   });
 
   it('keeps every fail-closed guard through publish and load (routes, a host fallback, the default backend)', async () => {
-    const guard = { 'nginx.ingress.kubernetes.io/auth-url': 'http://auth.test/' };
+    const guard = { 'nginx.ingress.kubernetes.io/auth-type': 'basic' };
     const w = compile(
       objects(
         ourClass(),
@@ -240,7 +240,7 @@ describe('loading', () => {
         ingress('guarded', { host: 'app.test', paths: [{ path: '/', service: 'web' }], defaultBackend: 'web', annotations: guard }),
       ),
     );
-    expect(w.table.defaultBackendFailClosed).toEqual(['nginx.ingress.kubernetes.io/auth-url']);
+    expect(w.table.defaultBackendFailClosed).toEqual(['nginx.ingress.kubernetes.io/auth-type']);
     await publisherFor().publish(w);
     const live = new LiveTable();
     const s = source(live);
@@ -252,8 +252,8 @@ describe('loading', () => {
         () => 'guarded version',
       );
       expect(live.table).toEqual(w.table);
-      expect(live.current!.matcher.match('app.test', '/').failClosed).toEqual(['nginx.ingress.kubernetes.io/auth-url']);
-      expect(live.current!.matcher.match('other.test', '/').failClosed).toEqual(['nginx.ingress.kubernetes.io/auth-url']);
+      expect(live.current!.matcher.match('app.test', '/').failClosed).toEqual(['nginx.ingress.kubernetes.io/auth-type']);
+      expect(live.current!.matcher.match('other.test', '/').failClosed).toEqual(['nginx.ingress.kubernetes.io/auth-type']);
     } finally {
       await s.close();
     }

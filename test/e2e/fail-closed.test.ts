@@ -24,7 +24,7 @@ beforeAll(async () => {
       ingress('private', {
         host: 'app.test',
         paths: [{ path: '/private', service: 'guarded' }],
-        annotations: { [`${N}auth-url`]: 'http://oauth2-proxy.auth.svc/oauth2/auth', [`${N}auth-signin`]: 'https://auth.test/start' },
+        annotations: { [`${N}auth-type`]: 'basic', [`${N}auth-secret`]: 'htpasswd', [`${N}auth-realm`]: 'private' },
       }),
       ingress('public', { host: 'app.test', paths: [{ path: '/', service: 'open' }] }),
       ingress('limits', {
@@ -58,10 +58,10 @@ afterAll(async () => {
 
 describe('routes guarded by annotations Portico does not enforce', () => {
   const cases: { name: string; host: string; path: string; method?: string; body?: string }[] = [
-    { name: 'auth-url', host: 'app.test', path: '/private' },
-    { name: 'auth-url, a deeper path', host: 'app.test', path: '/private/admin?x=1' },
-    { name: 'auth-url, a POST with a body', host: 'app.test', path: '/private', method: 'POST', body: 'secret=1' },
-    { name: 'auth-url, a dot-segment path that normalises into the guarded prefix', host: 'app.test', path: '/public/../private' },
+    { name: 'auth-type basic', host: 'app.test', path: '/private' },
+    { name: 'auth-type basic, a deeper path', host: 'app.test', path: '/private/admin?x=1' },
+    { name: 'auth-type basic, a POST with a body', host: 'app.test', path: '/private', method: 'POST', body: 'secret=1' },
+    { name: 'auth-type basic, a dot-segment path that normalises into the guarded prefix', host: 'app.test', path: '/public/../private' },
     { name: 'limit-connections (even for a client far below the limit)', host: 'limits.test', path: '/' },
     { name: 'auth-tls-secret, its own path', host: 'mtls.test', path: '/secure' },
     { name: "auth-tls-secret, another Ingress's path on the same host", host: 'mtls.test', path: '/' },

@@ -383,7 +383,7 @@ describe('Ingress status and Events', () => {
   it('fails closed on an access-control annotation it does not enforce: a Warning Event, and the route published as 503', async () => {
     await create(
       ing('private', 'private.test', {
-        annotations: { 'nginx.ingress.kubernetes.io/auth-url': 'http://oauth2-proxy.auth.svc/oauth2/auth' },
+        annotations: { 'nginx.ingress.kubernetes.io/auth-type': 'basic' },
       }) as KubernetesObject,
     );
     const events = async () =>
@@ -400,13 +400,13 @@ describe('Ingress status and Events', () => {
     );
     const warning = (await events()).find((e) => e.involvedObject.name === 'private' && e.reason === 'AccessControlNotEnforced')!;
     expect(warning.type).toBe('Warning');
-    expect(warning.message).toMatch(/auth-url.*503 \(fail closed\)/);
+    expect(warning.message).toMatch(/auth-type.*503 \(fail closed\)/);
     await waitFor(
       async () => (await hostOf('private.test')) !== undefined,
       10_000,
       () => 'private.test',
     );
-    expect((await hostOf('private.test'))!.routes.map((x) => x.policies.failClosed)).toEqual([['nginx.ingress.kubernetes.io/auth-url']]);
+    expect((await hostOf('private.test'))!.routes.map((x) => x.policies.failClosed)).toEqual([['nginx.ingress.kubernetes.io/auth-type']]);
   });
 });
 

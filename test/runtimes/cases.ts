@@ -95,6 +95,16 @@ export const CASES: Case[] = [
     },
   },
   {
+    name: 'external authentication (auth-url): the auth service decides, its answer headers reach the backend',
+    async run(t) {
+      expect((await get(t, '/x', 'authed.test')).status).toBe(401);
+      const ok = await get(t, '/x', 'authed.test', { authorization: `Basic ${btoa('user:password')}`, 'x-auth-seen': 'forged' });
+      expect(ok.status).toBe(200);
+      expect(echo(ok).backend).toBe('b0');
+      expect(echo(ok).headers['x-auth-seen']).toBeUndefined(); // named in auth-response-headers, absent from the answer
+    },
+  },
+  {
     name: 'the query string reaches the backend unchanged',
     async run(t) {
       expect(echo(await get(t, '/q?a=1&b=two%20words&a=3', 'app.test')).url).toBe('/q?a=1&b=two%20words&a=3');

@@ -16,6 +16,7 @@ import { startRedis, type RedisServer } from '../support/redis.ts';
 import { AFTER_UPDATE, CASES, type Case, type World } from './cases.ts';
 import { send } from './http.ts';
 import { startDeno, startNode, startWorkerd, type ControlPlane, type RuntimeName, type Target } from './launch.ts';
+import { type AuthServer, startAuthServer } from '../support/auth-server.ts';
 
 const RUNTIMES: RuntimeName[] = ['node', 'deno', 'workerd'];
 const dir = mkdtempSync(join(tmpdir(), 'portico-runtimes-'));
@@ -31,6 +32,7 @@ const world: World = {
 };
 
 let redis: RedisServer;
+let authServer: AuthServer;
 let backends: Backend[] = [];
 let publisher: RedisPublisher;
 const targets = new Map<RuntimeName, Target>();
@@ -77,7 +79,16 @@ function cluster(updated: boolean) {
     ingress('guarded', {
       host: 'guarded.test',
       paths: [{ path: '/', service: 'one' }],
-      annotations: { 'nginx.ingress.kubernetes.io/auth-url': 'http://auth.test/' },
+      annotations: { 'nginx.ingress.kubernetes.io/auth-type': 'basic' },
+    }),
+    // External authentication against a real auth service on loopback.
+    ingress('authed', {
+      host: 'authed.test',
+      paths: [{ path: '/', service: 'one' }],
+      annotations: {
+        'nginx.ingress.kubernetes.io/auth-url': `${authServer.url}/basic-auth/user/password`,
+        'nginx.ingress.kubernetes.io/auth-response-headers': 'X-Auth-Seen',
+      },
     }),
     // Source ranges: every test client is on loopback.
     ingress('ranged-in', {
@@ -105,6 +116,7 @@ async function publish(updated: boolean): Promise<void> {
 
 beforeAll(async () => {
   redis = await startRedis();
+  authServer = await startAuthServer('127.0.0.1');
   const b0 = await startBackend('b0', '127.0.0.50');
   backends = [b0];
   for (const [i, name] of ['b1', 'b2', 'wild', 'def'].entries()) backends.push(await startBackend(name, `127.0.0.${51 + i}`, b0.port));
@@ -136,6 +148,7 @@ beforeAll(async () => {
 afterAll(async () => {
   for (const t of targets.values()) await t.stop();
   await redis?.stop();
+  await authServer?.close();
   await Promise.all(backends.map((b) => b.close()));
   rmSync(dir, { recursive: true, force: true });
 }, 60_000);
