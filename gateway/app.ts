@@ -2,14 +2,13 @@
 // adapter supplies the facts about the connection and the forwarder that moves the bytes (the Node one
 // writes straight into the socket, see proxy/node-forwarder.ts).
 import { Hono, type Context, type Env } from 'hono';
-import type { AuthCache } from './access/auth-cache.ts';
-import { type AuthClient, authorize } from './access/external-auth.ts';
+import { type GateDeps, type ResponseAdditions, runGate } from './access/gate.ts';
 import { type Decision, decide, type PeerTable, type RequestFacts } from './decide.ts';
 import type { LiveTable } from './live.ts';
 import type { Metrics } from './metrics.ts';
 import { plainResponse, redirectResponse } from './responses.ts';
 import { requestIdFor } from './proxy/headers.ts';
-import type { Backend, ExternalAuthPolicy } from './table/schema.ts';
+import type { AccessPolicy, Backend } from './table/schema.ts';
 
 export interface ForwardRequest {
   backend: Backend;
@@ -22,8 +21,8 @@ export interface ForwardRequest {
   label: string;
   /** Headers set on the upstream request after the usual rules (null: the client's is removed). */
   upstreamHeaders?: readonly (readonly [string, string | null])[];
-  /** Set-Cookie values for the client's response: on 2xx/3xx answers, or on every answer with `always`. */
-  responseCookies?: { values: readonly string[]; always: boolean };
+  /** Headers for the client's response (the access gate's: an auth service's cookies, ...). */
+  responseHeaders?: ResponseAdditions;
   /** The request id the auth service already saw, so the upstream sees the same one. */
   requestId?: string;
 }
@@ -41,8 +40,9 @@ export interface GatewayOptions<E extends Env> {
   ports: ListenerPorts;
   /** Peer clusters' tables for failover; empty: this cluster only. */
   peers?: readonly PeerTable[];
-  /** How this runtime asks auth services (auth-url). Absent: routes that need one answer 503 (fail closed). */
-  auth?: { client: AuthClient; cache: AuthCache };
+  /** What the access gate needs from this runtime (an HTTP client for auth services, ...). A step whose
+   * dependency is missing answers 503 (fail closed). */
+  gate?: GateDeps;
 }
 
 /** Where this gateway listens (after binding); `https` is the port redirect Locations name. */
@@ -58,7 +58,7 @@ export function createGatewayApp<E extends Env>(o: GatewayOptions<E>): Hono<E> {
     const facts = o.runtime.facts(c);
     const d = decide(o.live, facts, o.ports.https, peers);
     if (d.kind === 'forward') {
-      if (d.externalAuth !== undefined) return forwardAfterAuth(o, c, d, d.externalAuth, facts);
+      if (d.gate !== undefined) return forwardThroughGate(o, c, d, d.gate, facts);
       return o.runtime.forward(c, { backend: d.backend, target: d.target, facts, label: d.label, cluster: d.cluster });
     }
     o.metrics.request(d.label, d.kind === 'redirect' ? 308 : d.status);
@@ -67,24 +67,20 @@ export function createGatewayApp<E extends Env>(o: GatewayOptions<E>): Hono<E> {
   return app;
 }
 
-/** The auth service decides first (auth-url); only an allowed request is forwarded, carrying what the answer
- * says it should (auth-response-headers, Set-Cookie). */
-async function forwardAfterAuth<E extends Env>(
+/** The access gate decides first (gateway/access/gate.ts); only a request it lets pass is forwarded, carrying
+ * what the gate adds (an auth service's headers, response headers for the client). */
+async function forwardThroughGate<E extends Env>(
   o: GatewayOptions<E>,
   c: Context<E>,
   d: Extract<Decision, { kind: 'forward' }>,
-  policy: ExternalAuthPolicy,
+  policy: AccessPolicy,
   facts: RequestFacts,
 ): Promise<Response> {
-  if (o.auth === undefined) {
-    o.metrics.request(d.label, 503);
-    return plainResponse(503);
-  }
   const raw = c.req.raw;
   const headers: [string, string][] = [];
   raw.headers.forEach((value, name) => void headers.push([name, value]));
   const requestId = requestIdFor(raw.headers.get('x-request-id') ?? undefined, () => crypto.randomUUID());
-  const verdict = await authorize(
+  const outcome = await runGate(
     policy,
     {
       httpHost: facts.host,
@@ -99,20 +95,19 @@ async function forwardAfterAuth<E extends Env>(
       requestId,
       scope: d.label,
     },
-    o.auth.client,
-    o.auth.cache,
+    o.gate ?? {},
   );
-  if (verdict.kind === 'respond') {
-    o.metrics.request(d.label, verdict.status);
-    return plainResponse(verdict.status, verdict.headers);
+  if (outcome.kind === 'respond') {
+    o.metrics.request(d.label, outcome.status);
+    return plainResponse(outcome.status, outcome.headers);
   }
   return o.runtime.forward(c, {
     backend: d.backend,
     target: d.target,
     facts,
     label: d.label,
-    upstreamHeaders: verdict.upstreamHeaders,
-    responseCookies: { values: verdict.cookies, always: policy.alwaysSetCookie === true },
+    upstreamHeaders: outcome.upstreamHeaders,
+    responseHeaders: outcome.response,
     requestId,
   });
 }

@@ -1,9 +1,10 @@
 // What a request gets, decided from the live table alone: a redirect, one of the gateway's own status
 // answers, or a backend to forward to. Pure and shared by the Hono request path and the WebSocket
 // upgrade path, so both follow exactly the same rules.
+import { needsGate } from './access/gate.ts';
 import { sourceAllowed } from './access/source-ranges.ts';
 import type { LiveTable } from './live.ts';
-import type { Backend, ExternalAuthPolicy, Route } from './table/schema.ts';
+import type { AccessPolicy, Backend, Route } from './table/schema.ts';
 
 export interface RequestFacts {
   /** Host header (or :authority), as sent. */
@@ -27,8 +28,8 @@ export type Decision =
       target: string;
       label: string;
       cluster?: string;
-      /** Ask this auth service first (auth-url); the request goes upstream only if it agrees. */
-      externalAuth?: ExternalAuthPolicy;
+      /** Access rules the gate (gateway/access/gate.ts) applies before the request goes upstream. */
+      gate?: AccessPolicy;
     };
 
 /** A peer cluster's verified table, read by this worker for failover. */
@@ -97,8 +98,8 @@ export function decide(
   // Source ranges: 403 before anything reaches an upstream or an auth service.
   const access = m.route?.policies.access;
   if (access !== undefined && !sourceAllowed(access, f.clientIp)) return { kind: 'status', status: 403, label };
-  // A route that asks an auth service never fails over to a peer cluster: the peer would serve it unasked.
-  const local = access?.externalAuth === undefined ? peers : [];
+  // A route with gated access rules never fails over to a peer cluster: the peer would serve it ungated.
+  const local = access === undefined || !needsGate(access) ? peers : [];
   if (m.backend === null || m.backend.endpoints.length === 0) {
     const remote = local.length === 0 ? null : peerDecision(local, f);
     if (remote !== null) return remote;
@@ -110,7 +111,7 @@ export function decide(
     const remote = peerDecision(local, f);
     if (remote !== null) return remote;
   }
-  if (access?.externalAuth !== undefined)
-    return { kind: 'forward', backend: m.backend, target: m.path + f.search, label, externalAuth: access.externalAuth };
+  if (access !== undefined && needsGate(access))
+    return { kind: 'forward', backend: m.backend, target: m.path + f.search, label, gate: access };
   return { kind: 'forward', backend: m.backend, target: m.path + f.search, label };
 }

@@ -131,10 +131,17 @@ export function withOverrides(flat: readonly string[], overrides: readonly (read
 /** Statuses nginx's add_header applies to without `always` (ngx_http_headers_module). */
 const ADD_HEADER_STATUSES = new Set([200, 201, 204, 206, 301, 302, 303, 304, 307, 308]);
 
-/** Extra Set-Cookie values for a response with `status` (an auth service's cookies: auth-always-set-cookie). */
-export function withCookies(flat: string[], cookies: { values: readonly string[]; always: boolean } | undefined, status: number): string[] {
-  if (cookies === undefined || cookies.values.length === 0 || (!cookies.always && !ADD_HEADER_STATUSES.has(status))) return flat;
+/** `flat` plus the headers the access gate adds to the client's response with `status`. */
+export function withResponseAdditions(
+  flat: string[],
+  add: { always: readonly (readonly [string, string])[]; onSuccess: readonly (readonly [string, string])[] } | undefined,
+  status: number,
+): string[] {
+  if (add === undefined) return flat;
+  const success = ADD_HEADER_STATUSES.has(status);
+  if (add.always.length === 0 && (!success || add.onSuccess.length === 0)) return flat;
   const out = flat.slice();
-  for (const v of cookies.values) out.push('set-cookie', v);
+  for (const [k, v] of add.always) out.push(k, v);
+  if (success) for (const [k, v] of add.onSuccess) out.push(k, v);
   return out;
 }

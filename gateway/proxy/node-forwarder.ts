@@ -15,7 +15,7 @@ import { peerDecision, type PeerTable, type RequestFacts } from '../decide.ts';
 import { classifyUpstreamError, type UpstreamError } from '../errors.ts';
 import type { Metrics } from '../metrics.ts';
 import { SERVER_NAME, statusBody } from '../responses.ts';
-import { downstreamResponseHeaders, requestIdFor, upstreamRequestHeaders, withCookies, withOverrides } from './headers.ts';
+import { downstreamResponseHeaders, requestIdFor, upstreamRequestHeaders, withOverrides, withResponseAdditions } from './headers.ts';
 import type { UpstreamPools } from './pools.ts';
 import { isIdempotent, retryDecision, type FailedAttempt } from './retry-policy.ts';
 import type { Endpoint } from '../table/schema.ts';
@@ -201,7 +201,7 @@ class Exchange implements Dispatcher.DispatchHandler {
     this.resume = resume;
     this.deps.metrics.upstreamLatency(this.backendLabel, (performance.now() - this.started) / 1000);
     if (this.outgoing.destroyed) return false;
-    writeHeadTo(this.outgoing, code, withCookies(downstreamResponseHeaders(raw), this.req.responseCookies, code));
+    writeHeadTo(this.outgoing, code, withResponseAdditions(downstreamResponseHeaders(raw), this.req.responseHeaders, code));
     return true;
   }
 

@@ -7,8 +7,7 @@ import { STATUS_CODES, type IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import type { Dispatcher } from 'undici';
 import type { ListenerPorts } from '../app.ts';
-import type { AuthCache } from '../access/auth-cache.ts';
-import { type AuthClient, authorize } from '../access/external-auth.ts';
+import { type GateDeps, runGate } from '../access/gate.ts';
 import { type Decision, decide } from '../decide.ts';
 import { classifyUpstreamError } from '../errors.ts';
 import type { LiveTable } from '../live.ts';
@@ -147,8 +146,8 @@ export interface UpgradeOptions extends NodeForwarderDeps {
   live: LiveTable;
   scheme: 'http' | 'https';
   ports: ListenerPorts;
-  /** How auth services are asked (auth-url); absent: upgrades to routes that need one answer 503. */
-  auth?: { client: AuthClient; cache: AuthCache };
+  /** What the access gate needs (gateway/access/gate.ts); a step whose dependency is missing answers 503. */
+  gate?: GateDeps;
 }
 
 type Forward = Extract<Decision, { kind: 'forward' }>;
@@ -172,19 +171,14 @@ export function createUpgradeHandler(o: UpgradeOptions): (req: IncomingMessage, 
     }
     const requestId = requestIdFor(req.headers['x-request-id'] as string | undefined, randomUUID);
     const headers = upstreamRequestHeaders(req.rawHeaders, req.headers.connection, { ...facts, requestId });
-    if (d.externalAuth === undefined) return relay(o, socket, head, d, headers);
-    // The auth service decides first, as for every request to this route (auth-url).
-    const auth = o.auth;
-    if (auth === undefined) {
-      o.metrics.request(d.label, 503);
-      return rawAnswer(socket, 503);
-    }
-    const asked = req.rawHeaders.flatMap((v, i, all) => (i % 2 === 0 ? [[v.toLowerCase(), all[i + 1]!] as [string, string]] : []));
+    if (d.gate === undefined) return relay(o, socket, head, d, headers);
+    // The access gate decides first, as for every request to this route.
+    const asked = req.rawHeaders.flatMap((v, k, all) => (k % 2 === 0 ? [[v.toLowerCase(), all[k + 1]!] as [string, string]] : []));
     const header = (name: string): string | null => {
       const v = req.headers[name];
       return v === undefined ? null : Array.isArray(v) ? v.join(', ') : v;
     };
-    const context = {
+    const request = {
       httpHost: facts.host,
       scheme: facts.scheme,
       method: 'GET',
@@ -192,21 +186,23 @@ export function createUpgradeHandler(o: UpgradeOptions): (req: IncomingMessage, 
       search: facts.search,
       clientIp: facts.clientIp,
       localPort: facts.localPort,
+      header,
+      headers: asked,
+      requestId,
+      scope: d.label,
     };
-    void authorize(d.externalAuth, { ...context, header, headers: asked, requestId, scope: d.label }, auth.client, auth.cache).then(
-      (verdict) => {
-        if (socket.destroyed) return;
-        if (verdict.kind === 'respond') {
-          o.metrics.request(d.label, verdict.status);
-          return rawAnswer(
-            socket,
-            verdict.status,
-            verdict.headers.map(([k, v]) => `${k}: ${v}`),
-          );
-        }
-        relay(o, socket, head, d, withOverrides(headers, verdict.upstreamHeaders));
-      },
-    );
+    void runGate(d.gate, request, o.gate ?? {}).then((outcome) => {
+      if (socket.destroyed) return;
+      if (outcome.kind === 'respond') {
+        o.metrics.request(d.label, outcome.status);
+        return rawAnswer(
+          socket,
+          outcome.status,
+          outcome.headers.map(([k, v]) => `${k}: ${v}`),
+        );
+      }
+      relay(o, socket, head, d, withOverrides(headers, outcome.upstreamHeaders));
+    });
   };
 }
 

@@ -9,7 +9,7 @@ import { classifyUpstreamError, UpstreamError } from '../errors.ts';
 import type { Metrics } from '../metrics.ts';
 import { plainResponse } from '../responses.ts';
 import { ENDPOINT_HEADER, endpointKey, ERROR_HEADER, TunnelReportedError } from '../table/tunnel-protocol.ts';
-import { downstreamResponseHeaders, requestIdFor, upstreamRequestHeaders, withCookies, withOverrides } from './headers.ts';
+import { downstreamResponseHeaders, requestIdFor, upstreamRequestHeaders, withOverrides, withResponseAdditions } from './headers.ts';
 import { isIdempotent, retryDecision } from './retry-policy.ts';
 
 /** fetch() as the runtime provides it; `init` may carry runtime extras (Deno's `client`). */
@@ -107,7 +107,7 @@ export async function webForward(deps: WebForwarderDeps, request: Request, req: 
       return new Response(out, {
         status: res.status,
         headers: toHeaders(
-          withCookies(downstreamResponseHeaders(flat(res.headers)), req.responseCookies, res.status),
+          withResponseAdditions(downstreamResponseHeaders(flat(res.headers)), req.responseHeaders, res.status),
           encoded ? DECODED_SKIP : null,
         ),
       });

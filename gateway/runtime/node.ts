@@ -67,8 +67,8 @@ export async function startNodeGateway(o: NodeGatewayOptions): Promise<NodeGatew
   const balancer = new RoundRobin();
   const peers = o.peers ?? [];
   const authClient = nodeAuthClient(o.timeouts ?? DEFAULT_TIMEOUTS);
-  const auth = { client: authClient.client, cache: new AuthCache() };
-  const deps = { pools, balancer, metrics: o.metrics, onUpstreamError: o.onUpstreamError, peers, auth };
+  const gate = { auth: { client: authClient.client, cache: new AuthCache() } };
+  const deps = { pools, balancer, metrics: o.metrics, onUpstreamError: o.onUpstreamError, peers, gate };
   o.live.onSwap((next) => {
     pools.retain(new Set(next.matcher.table.backends.flatMap((b) => b.endpoints.map(endpointKey))));
     balancer.retain(new Set(next.matcher.table.backends.map((b) => b.id)));
@@ -78,7 +78,7 @@ export async function startNodeGateway(o: NodeGatewayOptions): Promise<NodeGatew
   const ports: ListenerPorts = { http: o.http?.port ?? 0, https: o.https === null ? null : (o.publicHttpsPort ?? o.https.port) };
   const listenerFor = (scheme: 'http' | 'https') =>
     getRequestListener(
-      createGatewayApp<NodeEnv>({ live: o.live, metrics: o.metrics, runtime: nodeBindings(deps, scheme, ports), ports, peers, auth }).fetch,
+      createGatewayApp<NodeEnv>({ live: o.live, metrics: o.metrics, runtime: nodeBindings(deps, scheme, ports), ports, peers, gate }).fetch,
       {
         overrideGlobalObjects: false,
         autoCleanupIncoming: false,

@@ -63,6 +63,6 @@ export function createWebGatewayApp<E extends Env>(o: WebGatewayOptions<E>): Hon
     metrics: o.metrics,
     ports: o.ports,
     runtime: { facts: o.facts, forward: (c, req) => webForward(deps, c.req.raw, req) },
-    auth: { client: webAuthClient(o.fetch, o.headersMs), cache: new AuthCache() },
+    gate: { auth: { client: webAuthClient(o.fetch, o.headersMs), cache: new AuthCache() } },
   });
 }
