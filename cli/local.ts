@@ -193,6 +193,7 @@ export async function runWorker(): Promise<void> {
     http: cfg.http,
     https: cfg.https,
     timeouts: cfg.timeouts,
+    trust: cfg.trust ?? null,
     exclusive: false,
     onUpstreamError: (e) => log('warn', e.message, { code: e.code }),
   });

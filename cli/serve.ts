@@ -11,9 +11,11 @@ import { exposition, type MetricFamily } from '../gateway/shared/prometheus.ts';
 import { DEFAULT_TIMEOUTS, type UpstreamTimeouts } from '../gateway/proxy/pools.ts';
 import { startNodeGateway, type ListenAddress } from '../gateway/runtime/node.ts';
 import type { TunnelAddress } from '../gateway/table/tunnel-protocol.ts';
+import { parseTrustedProxies, type TrustConfig } from '../gateway/access/client-address.ts';
 import type { PeerTable } from '../gateway/decide.ts';
 import { duration, listenAddress } from './args.ts';
 import { log } from './log.ts';
+import { UsageError } from './usage-error.ts';
 
 export interface ServeConfig {
   http: ListenAddress | null;
@@ -22,6 +24,8 @@ export interface ServeConfig {
   timeouts: UpstreamTimeouts;
   /** `portico worker --tunnel`: upstream requests go through the node-local tunnel. */
   tunnel?: TunnelAddress | null;
+  /** `--trusted-proxies`: whose forwarding headers are believed (kept as text: it crosses to worker processes). */
+  trust?: TrustConfig | null;
 }
 
 /** What serveLive needs beyond the flags: peer clusters' tables (`portico worker --peer`). */
@@ -35,9 +39,37 @@ export const SERVE_FLAGS = {
   admin: { type: 'string' },
   'connect-timeout': { type: 'string' },
   'read-timeout': { type: 'string' },
+  'trusted-proxies': { type: 'string' },
+  'forwarded-for-header': { type: 'string' },
+  'compute-full-forwarded-for': { type: 'boolean' },
 } as const;
 
-export const SERVE_USAGE = `[--http HOST:PORT|off] [--https HOST:PORT|off] [--admin HOST:PORT|off] [--connect-timeout 5s] [--read-timeout 60s]`;
+export const SERVE_USAGE = `[--http HOST:PORT|off] [--https HOST:PORT|off] [--admin HOST:PORT|off] [--connect-timeout 5s] [--read-timeout 60s]
+                      [--trusted-proxies CIDR,... [--forwarded-for-header X-Forwarded-For] [--compute-full-forwarded-for]]`;
+
+/** --trusted-proxies and its companions, checked; null when no proxy is trusted. */
+function parseTrust(v: {
+  'trusted-proxies'?: string;
+  'forwarded-for-header'?: string;
+  'compute-full-forwarded-for'?: boolean;
+}): TrustConfig | null {
+  const header = v['forwarded-for-header'];
+  const full = v['compute-full-forwarded-for'] === true;
+  if (v['trusted-proxies'] === undefined) {
+    if (header !== undefined || full)
+      throw new UsageError(
+        '--forwarded-for-header and --compute-full-forwarded-for need --trusted-proxies (no proxy is trusted without it)',
+      );
+    return null;
+  }
+  if (header !== undefined && !/^[A-Za-z0-9-]{1,64}$/.test(header))
+    throw new UsageError(`--forwarded-for-header: ${JSON.stringify(header)} is not a header name`);
+  const t = { proxies: v['trusted-proxies'], header: header ?? 'X-Forwarded-For', fullChain: full };
+  const parsed = parseTrustedProxies(t.proxies, t.header, t.fullChain);
+  if ('invalid' in parsed)
+    throw new UsageError(`--trusted-proxies: ${parsed.invalid.map((i) => JSON.stringify(i)).join(', ')} is not a CIDR or an IP address`);
+  return t;
+}
 
 export function parseServeFlags(v: {
   http?: string;
@@ -45,6 +77,9 @@ export function parseServeFlags(v: {
   admin?: string;
   'connect-timeout'?: string;
   'read-timeout'?: string;
+  'trusted-proxies'?: string;
+  'forwarded-for-header'?: string;
+  'compute-full-forwarded-for'?: boolean;
 }): ServeConfig {
   const read = duration('read-timeout', v['read-timeout'] ?? '60s');
   return {
@@ -56,6 +91,7 @@ export function parseServeFlags(v: {
       headersMs: read,
       bodyMs: read,
     },
+    trust: parseTrust(v),
   };
 }
 
@@ -96,6 +132,7 @@ export async function serveLive(
     https: cfg.https,
     timeouts: cfg.timeouts,
     tunnel: cfg.tunnel ?? null,
+    trust: cfg.trust ?? null,
     peers: o.peers ?? [],
     onUpstreamError: (e) => log('warn', e.message, { code: e.code }),
   });

@@ -16,6 +16,11 @@ export interface RequestFacts {
   scheme: 'http' | 'https';
   clientIp: string;
   localPort: number;
+  /** X-Forwarded-For for the upstream when a trusted proxy's chain is kept (compute-full-forwarded-for);
+   * absent: the client address alone. */
+  forwardedFor?: string;
+  /** X-Forwarded-Host a trusted proxy sent; absent: the Host header. */
+  forwardedHost?: string;
 }
 
 export type Decision =

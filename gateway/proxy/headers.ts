@@ -38,6 +38,9 @@ export interface ForwardFacts {
   /** The port the client connected to. */
   localPort: number;
   requestId: string;
+  /** Set only behind a trusted proxy: see RequestFacts. */
+  forwardedFor?: string;
+  forwardedHost?: string;
 }
 
 /** The usual Connection values, which list no extra header (a fast path: every upstream response has one). */
@@ -73,11 +76,11 @@ export function upstreamRequestHeaders(raw: readonly string[], connection: strin
   if (cookies !== null) out.push('cookie', cookies.join('; '));
   out.push(
     'x-forwarded-for',
-    f.clientIp,
+    f.forwardedFor ?? f.clientIp,
     'x-forwarded-proto',
     f.scheme,
     'x-forwarded-host',
-    f.host,
+    f.forwardedHost ?? f.host,
     'x-forwarded-port',
     String(f.localPort),
     'x-real-ip',

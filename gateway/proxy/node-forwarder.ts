@@ -9,6 +9,7 @@ import type { Http2ServerRequest, Http2ServerResponse } from 'node:http2';
 import type { Context } from 'hono';
 import type { Dispatcher } from 'undici';
 import { RESPONSE_ALREADY_SENT } from '@hono/node-server/utils/response';
+import { forwardedFacts, type TrustedProxies } from '../access/client-address.ts';
 import type { ForwardRequest, ListenerPorts, RuntimeBindings } from '../app.ts';
 import type { RoundRobin } from '../balance.ts';
 import { peerDecision, type PeerTable, type RequestFacts } from '../decide.ts';
@@ -33,6 +34,8 @@ export interface NodeForwarderDeps {
   metrics: Metrics;
   /** Called with each failed upstream attempt (for logs). */
   onUpstreamError?: (err: UpstreamError) => void;
+  /** Proxies whose forwarding headers are believed; null or absent: the client is the TCP peer. */
+  trust?: TrustedProxies | null;
 }
 
 /** Client address without the IPv4-mapped prefix Node reports on dual-stack sockets. */
@@ -41,8 +44,31 @@ export function clientAddress(raw: string | undefined): string {
   return raw.startsWith('::ffff:') && raw.includes('.') ? raw.slice(7) : raw;
 }
 
-/** Facts about a Node request; `scheme` and `port` are those of the listener it arrived on. */
-export function nodeFacts(incoming: IncomingMessage | Http2ServerRequest, scheme: 'http' | 'https', port: number): RequestFacts {
+/** Facts about a Node request; `scheme` and `port` are those of the listener it arrived on, unless a trusted
+ * proxy (`trust`) vouches for others. */
+export function nodeFacts(
+  incoming: IncomingMessage | Http2ServerRequest,
+  scheme: 'http' | 'https',
+  port: number,
+  trust: TrustedProxies | null = null,
+): RequestFacts {
+  const facts = listenerFacts(incoming, scheme, port);
+  if (trust === null) return facts;
+  const f = forwardedFacts(facts.clientIp, (name) => headerValue(incoming.headers[name]), trust);
+  if (f === null) return facts;
+  return {
+    ...facts,
+    clientIp: f.clientIp,
+    forwardedFor: f.forwardedFor,
+    ...(f.scheme === undefined ? {} : { scheme: f.scheme }),
+    ...(f.port === undefined ? {} : { localPort: f.port }),
+    ...(f.host === undefined ? {} : { forwardedHost: f.host }),
+  };
+}
+
+const headerValue = (v: string | string[] | undefined): string | undefined => (Array.isArray(v) ? v.join(', ') : v);
+
+function listenerFacts(incoming: IncomingMessage | Http2ServerRequest, scheme: 'http' | 'https', port: number): RequestFacts {
   let url = incoming.url ?? '/';
   let host = incoming.headers.host ?? (incoming.headers[':authority'] as string | undefined) ?? '';
   if (url.charCodeAt(0) !== 47 /* / */ && url !== '*') {
@@ -102,7 +128,7 @@ function answerError(out: ServerResponse | Http2ServerResponse, status: number):
 
 export function nodeBindings(deps: NodeForwarderDeps, scheme: 'http' | 'https', ports: ListenerPorts): RuntimeBindings<NodeEnv> {
   return {
-    facts: (c) => nodeFacts(c.env.incoming, scheme, scheme === 'http' ? ports.http : (ports.https ?? 0)),
+    facts: (c) => nodeFacts(c.env.incoming, scheme, scheme === 'http' ? ports.http : (ports.https ?? 0), deps.trust ?? null),
     forward: (c, req) => forward(deps, c, req),
   };
 }

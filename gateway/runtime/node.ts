@@ -5,6 +5,7 @@ import http2 from 'node:http2';
 import type { AddressInfo } from 'node:net';
 import { getRequestListener } from '@hono/node-server';
 import { AuthCache } from '../access/auth-cache.ts';
+import { type TrustConfig, trustedProxies } from '../access/client-address.ts';
 import { nodeAuthClient } from '../access/auth-client-node.ts';
 import { createGatewayApp, type ListenerPorts } from '../app.ts';
 import { RoundRobin } from '../balance.ts';
@@ -37,6 +38,8 @@ export interface NodeGatewayOptions {
   onUpstreamError?: (err: UpstreamError) => void;
   /** Send every upstream request through the node-local tunnel at this address (gateway/tunnel). */
   tunnel?: TunnelAddress | null;
+  /** Proxies whose forwarding headers are believed (client address, scheme, host); absent: none. */
+  trust?: TrustConfig | null;
   /** Peer clusters' tables for failover (needs `tunnel`). */
   peers?: readonly PeerTable[];
   /** Set when running as one of several processes sharing the ports (node:cluster shares the handles). */
@@ -68,7 +71,8 @@ export async function startNodeGateway(o: NodeGatewayOptions): Promise<NodeGatew
   const peers = o.peers ?? [];
   const authClient = nodeAuthClient(o.timeouts ?? DEFAULT_TIMEOUTS);
   const gate = { auth: { client: authClient.client, cache: new AuthCache() } };
-  const deps = { pools, balancer, metrics: o.metrics, onUpstreamError: o.onUpstreamError, peers, gate };
+  const trust = o.trust === undefined || o.trust === null ? null : trustedProxies(o.trust);
+  const deps = { pools, balancer, metrics: o.metrics, onUpstreamError: o.onUpstreamError, peers, gate, trust };
   o.live.onSwap((next) => {
     pools.retain(new Set(next.matcher.table.backends.flatMap((b) => b.endpoints.map(endpointKey))));
     balancer.retain(new Set(next.matcher.table.backends.map((b) => b.id)));

@@ -103,6 +103,16 @@ describe('bad input: one clear line and exit code 2', () => {
     ['a port out of range', ['local', '--manifests', '.', '--admin', '127.0.0.1:70000'], /--admin: expected HOST:PORT/],
     ['zero workers', ['local', '--manifests', '.', '--workers', '0'], /--workers: expected a whole number from 1 to 64/],
     ['a bad duration', ['local', '--manifests', '.', '--read-timeout', 'soon'], /--read-timeout: expected a duration/],
+    [
+      'a trusted proxy that is not a range',
+      ['local', '--manifests', '.', '--trusted-proxies', '10.0.0.0/8,lb'],
+      /--trusted-proxies: "lb" is not a CIDR or an IP address/,
+    ],
+    [
+      'a forwarded-for header without trusted proxies',
+      ['local', '--manifests', '.', '--forwarded-for-header', 'X-Real-Client'],
+      /need --trusted-proxies/,
+    ],
     ['no manifests flag', ['local'], /--manifests DIR is required/],
     ['a missing directory', ['local', '--manifests', '/nonexistent/portico'], /cannot read directory \/nonexistent\/portico: ENOENT/],
     ['a file instead of a directory', ['local', '--manifests', 'package.json'], /is not a directory/],

@@ -1,4 +1,5 @@
 // An in-process gateway (the real Node adapter on real loopback sockets) fed by the real compiler.
+import type { TrustConfig } from '../../gateway/access/client-address.ts';
 import { LiveTable } from '../../gateway/live.ts';
 import { Metrics } from '../../gateway/metrics.ts';
 import type { UpstreamTimeouts } from '../../gateway/proxy/pools.ts';
@@ -21,6 +22,7 @@ export async function startTestGateway(
   objs: ClusterObjects,
   timeouts?: Partial<UpstreamTimeouts>,
   defaultCertificate?: { certPem: string; keyPem: string },
+  trust?: TrustConfig,
 ): Promise<TestGateway> {
   const live = new LiveTable();
   const metrics = new Metrics();
@@ -37,6 +39,7 @@ export async function startTestGateway(
     https: { host: '127.0.0.1', port: 0 },
     timeouts: { connectMs: 2_000, headersMs: 10_000, bodyMs: 10_000, ...timeouts },
     ...(defaultCertificate ? { defaultCertificate } : {}),
+    ...(trust ? { trust } : {}),
   });
   // The https port is only known after listening; redirects use the listener's configured port, so tests
   // that check redirect Locations read `httpsPort` and compare with the Location they get.
