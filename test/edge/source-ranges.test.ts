@@ -5,6 +5,15 @@ import type { AccessPolicy } from '../../gateway/table/schema.ts';
 
 describe('sourceAllowed', () => {
   const cases: { name: string; policy: AccessPolicy; client: string; allowed: boolean }[] = [
+    {
+      name: 'a range with the high bit set (203.0.113.0/24: signed 32-bit arithmetic must not bite)',
+      policy: { allow: ['203.0.113.0/24'] },
+      client: '203.0.113.5',
+      allowed: true,
+    },
+    { name: 'the same range, a client outside it', policy: { allow: ['203.0.113.0/24'] }, client: '203.0.114.5', allowed: false },
+    { name: '/32 with the high bit set', policy: { deny: ['255.255.255.255'] }, client: '255.255.255.255', allowed: false },
+    { name: 'a leading zero is not an address a client can have', policy: { allow: ['10.0.0.0/8'] }, client: '010.0.0.1', allowed: false },
     { name: 'no ranges: everyone', policy: {}, client: '203.0.113.9', allowed: true },
     { name: 'inside an allowed range', policy: { allow: ['10.0.0.0/8'] }, client: '10.1.2.3', allowed: true },
     { name: 'outside every allowed range', policy: { allow: ['10.0.0.0/8', '192.168.0.0/16'] }, client: '172.16.0.1', allowed: false },
