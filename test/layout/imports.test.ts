@@ -95,6 +95,12 @@ describe('forbidden arrows fail the linter', () => {
       message: /Inspection .* no serving part imports it/,
     },
     {
+      name: 'access control imports the agent',
+      file: 'gateway/access/gate.ts',
+      specifier: '../../sync/compile/index.ts',
+      message: /never imports the agent/,
+    },
+    {
       name: 'the tunnel imports the agent',
       file: 'gateway/tunnel/server.ts',
       specifier: '../../sync/publish/redis.ts',
