@@ -5,22 +5,20 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { CryptoKey } from 'jose';
 import { UsageError } from './usage-error.ts';
-import { LiveTable } from '../gateway/live.ts';
 import { startPeerGateway } from '../gateway/tunnel/peer-gateway.ts';
 import { Peers, type PeerConfig } from '../gateway/tunnel/peers.ts';
 import { newStats } from '../gateway/tunnel/relay.ts';
 import { DEFAULT_TIMEOUTS } from '../gateway/proxy/pools.ts';
-import { RedisTableSource } from '../gateway/source/redis.ts';
 import type { TunnelAddress } from '../gateway/table/tunnel-protocol.ts';
 import { startTunnel } from '../gateway/tunnel/server.ts';
 import { tunnelMetrics, tunnelReadiness } from '../gateway/tunnel/status.ts';
 import { exposition } from '../gateway/shared/prometheus.ts';
 import { clusterPair, duration, listenAddress, parseFlags, readText, tunnelAddress } from './args.ts';
-import { loadJwk, loadVerifyingKeys } from './keys.ts';
+import { loadJwk } from './keys.ts';
 import { log } from './log.ts';
 import { serveAdmin } from './serve.ts';
 import { CONTROL_PLANE_FLAGS, parseControlPlaneFlags, REDIS_ENV_USAGE, type ControlPlaneFlags } from './control-plane-flags.ts';
-import { prepareCacheDir } from './worker.ts';
+import { followClusterTable } from './worker.ts';
 import type { ListenAddress } from '../gateway/runtime/node.ts';
 
 export const TUNNEL_USAGE = `usage: portico tunnel --redis URL --cluster NAME --keys DIR [--listen unix:PATH|HOST:PORT] [--admin HOST:PORT|off]
@@ -109,22 +107,7 @@ export function parseTunnelFlags(argv: string[]): TunnelConfig {
 }
 
 export async function runTunnel(cfg: TunnelConfig): Promise<{ close(): Promise<void> }> {
-  const keys = await loadVerifyingKeys(cfg.keys);
-  if (cfg.cacheFile !== null) await prepareCacheDir(cfg.cacheFile);
-  const live = new LiveTable();
-  const source = new RedisTableSource({
-    url: cfg.redis,
-    credentials: cfg.credentials,
-    cluster: cfg.cluster,
-    keys,
-    live,
-    cacheFile: cfg.cacheFile,
-    pollMs: cfg.pollMs,
-    heartbeatMs: 5_000,
-    node: cfg.node === undefined ? undefined : `${cfg.node}/tunnel`,
-    log,
-  });
-  await source.start();
+  const { live, source } = await followClusterTable(cfg, cfg.node === undefined ? undefined : `${cfg.node}/tunnel`);
   const stats = newStats();
   const peers =
     cfg.peerSigningKey === null

@@ -72,7 +72,11 @@ export async function prepareCacheDir(file: string): Promise<void> {
   });
 }
 
-export async function runWorker(cfg: WorkerConfig): Promise<{ close(): Promise<void> }> {
+/** This cluster's table, followed from Redis with heartbeats under `node` (the worker and the tunnel alike). */
+export async function followClusterTable(
+  cfg: Pick<WorkerConfig, 'keys' | 'cacheFile' | 'redis' | 'credentials' | 'cluster' | 'pollMs'>,
+  node: string | undefined,
+): Promise<{ live: LiveTable; source: RedisTableSource }> {
   const keys = await loadVerifyingKeys(cfg.keys);
   if (cfg.cacheFile !== null) await prepareCacheDir(cfg.cacheFile);
   const live = new LiveTable();
@@ -85,10 +89,15 @@ export async function runWorker(cfg: WorkerConfig): Promise<{ close(): Promise<v
     cacheFile: cfg.cacheFile,
     pollMs: cfg.pollMs,
     heartbeatMs: 5_000,
-    node: cfg.node,
+    node,
     log,
   });
   await source.start();
+  return { live, source };
+}
+
+export async function runWorker(cfg: WorkerConfig): Promise<{ close(): Promise<void> }> {
+  const { live, source } = await followClusterTable(cfg, cfg.node);
   // Peer clusters' tables: verified with each cluster's own keys, no cache file, no heartbeat (this worker
   // does not serve those clusters; it only fails over to them).
   const peers: { cluster: string; live: LiveTable; source: RedisTableSource }[] = [];
