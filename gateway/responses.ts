@@ -22,12 +22,15 @@ export function statusBody(status: number): string {
 }
 
 export function plainResponse(status: number, extra?: Record<string, string> | readonly (readonly [string, string])[]): Response {
-  const body = statusBody(status);
-  const headers: [string, string][] = [
-    ['server', SERVER_NAME],
-    ['content-type', 'text/plain; charset=utf-8'],
-    ['content-length', String(body.length) /* ASCII: characters = bytes; no Buffer outside Node */],
-  ];
+  // 204 (a CORS preflight's answer) has no body (RFC 9110 §15.3.5), and nginx sends neither Content-Type nor
+  // Content-Length with it (ngx_http_header_filter_module clears both for 204).
+  const body = status === 204 ? null : statusBody(status);
+  const headers: [string, string][] = [['server', SERVER_NAME]];
+  if (body !== null)
+    headers.push(
+      ['content-type', 'text/plain; charset=utf-8'],
+      ['content-length', String(body.length) /* ASCII: characters = bytes; no Buffer outside Node */],
+    );
   if (extra !== undefined) for (const [k, v] of Array.isArray(extra) ? extra : Object.entries(extra)) headers.push([k, v]);
   return new Response(body, { status, headers });
 }

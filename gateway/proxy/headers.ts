@@ -134,16 +134,25 @@ export function withOverrides(flat: readonly string[], overrides: readonly (read
 /** Statuses nginx's add_header applies to without `always` (ngx_http_headers_module). */
 const ADD_HEADER_STATUSES = new Set([200, 201, 204, 206, 301, 302, 303, 304, 307, 308]);
 
-/** `flat` plus the headers the access gate adds to the client's response with `status`. */
+/** `flat` plus the headers the access gate adds to the client's response with `status`, without the upstream's
+ * headers named in `replace` (lower-case; CORS headers replace the upstream's, as more_set_headers does). */
 export function withResponseAdditions(
   flat: string[],
-  add: { always: readonly (readonly [string, string])[]; onSuccess: readonly (readonly [string, string])[] } | undefined,
+  add:
+    | {
+        always: readonly (readonly [string, string])[];
+        onSuccess: readonly (readonly [string, string])[];
+        replace?: readonly string[];
+      }
+    | undefined,
   status: number,
 ): string[] {
   if (add === undefined) return flat;
   const success = ADD_HEADER_STATUSES.has(status);
-  if (add.always.length === 0 && (!success || add.onSuccess.length === 0)) return flat;
-  const out = flat.slice();
+  const replace = add.replace ?? [];
+  if (add.always.length === 0 && replace.length === 0 && (!success || add.onSuccess.length === 0)) return flat;
+  const out: string[] = [];
+  for (let i = 0; i < flat.length; i += 2) if (!replace.includes(flat[i]!.toLowerCase())) out.push(flat[i]!, flat[i + 1]!);
   for (const [k, v] of add.always) out.push(k, v);
   if (success) for (const [k, v] of add.onSuccess) out.push(k, v);
   return out;

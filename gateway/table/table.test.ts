@@ -168,6 +168,13 @@ describe('validate', () => {
         access: { externalAuth: { url: 'file:///etc/passwd' } },
         problem: /not an http or https URL/,
       },
+      {
+        name: 'a CORS origin that is a pattern, not an origin',
+        access: {
+          cors: { origins: ['https://.*\\.example\\.com'], methods: ['GET'], allowHeaders: ['DNT'], credentials: true, maxAge: 5 },
+        },
+        problem: /lower-case origins/,
+      },
     ].map((c) => ({
       name: c.name,
       mutate: (t: Record<string, Loose>) => {
