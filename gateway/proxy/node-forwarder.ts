@@ -168,6 +168,9 @@ class Exchange implements Dispatcher.DispatchHandler {
     });
     this.headers = req.upstreamHeaders === undefined ? headers : withOverrides(headers, req.upstreamHeaders);
     outgoing.once('close', this.onClientClose.bind(this));
+    // The response closes once it is sent or the client is gone; a client that left while the access gate was
+    // deciding closed it already, and 'close' will not come again.
+    if (req.onDone !== undefined && outgoing.destroyed) req.onDone();
   }
 
   private get endpoint(): Endpoint {
@@ -206,6 +209,7 @@ class Exchange implements Dispatcher.DispatchHandler {
 
   private onClientClose(): void {
     if (!this.done && this.abort !== null) this.abort(); // the client went away: stop the upstream exchange too
+    this.req.onDone?.(); // the request has ended, sent or abandoned (the access gate's completion hook)
   }
 
   onConnect(abort: (err?: Error) => void): void {

@@ -104,7 +104,8 @@ export async function webForward(deps: WebForwarderDeps, request: Request, req: 
       deps.metrics.request(req.label, res.status);
       const encoded = deps.decodesBodies && res.headers.has('content-encoding');
       const out = res.body === null || deps.bodyMs === null ? res.body : res.body.pipeThrough(idleGuard(deps, backend.id, abort, endpoint));
-      return new Response(out, {
+      if (out === null) req.onDone?.();
+      return new Response(req.onDone === undefined || out === null ? out : endsThen(out, req.onDone), {
         status: res.status,
         headers: toHeaders(
           withResponseAdditions(downstreamResponseHeaders(flat(res.headers)), req.responseHeaders, res.status),
@@ -129,9 +130,34 @@ export async function webForward(deps: WebForwarderDeps, request: Request, req: 
       if (d.action === 'next-endpoint') continue;
       const status = d.action === 'answer' ? d.status : 502;
       deps.metrics.request(req.label, status);
+      req.onDone?.();
       return plainResponse(status);
     }
   }
+}
+
+/** `body` as the client reads it, calling `done` once it has ended, failed, or been cancelled by a client that
+ * went away: when the request holds something until its response is over (a limit-connections slot). */
+function endsThen(body: ReadableStream<Uint8Array>, done: () => void): ReadableStream<Uint8Array> {
+  const reader = body.getReader();
+  return new ReadableStream<Uint8Array>({
+    async pull(ctl) {
+      try {
+        const chunk = await reader.read();
+        if (chunk.done) {
+          done();
+          ctl.close();
+        } else ctl.enqueue(chunk.value);
+      } catch (err) {
+        done();
+        ctl.error(err);
+      }
+    },
+    cancel(reason) {
+      done();
+      return reader.cancel(reason);
+    },
+  });
 }
 
 /** Passes chunks through and errors the stream (and aborts the upstream request) after `deps.bodyMs` without one.

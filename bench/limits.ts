@@ -1,0 +1,107 @@
+// In-process cost per request of request and connection limits (not a test): the routing decision of a route
+// without access rules, against the same decision plus the access gate with a local rate limit (limit-rps), a
+// connection limit (limit-connections, the slot taken and given back), both, and the limiter alone: one
+// client, and 100,000 clients in turn (a full store evicting on every new client).
+// Run: node --import tsx bench/limits.ts
+import { ConnectionLimiter } from '../gateway/access/connection-limit.ts';
+import { type GateRequest, runGate } from '../gateway/access/gate.ts';
+import type { LimitState } from '../gateway/access/limits.ts';
+import { RateLimiter } from '../gateway/access/rate-limit.ts';
+import { decide, type RequestFacts } from '../gateway/decide.ts';
+import { compileMatcher } from '../gateway/table/match.ts';
+import type { AccessPolicy, LimitPolicy } from '../gateway/table/schema.ts';
+import { compile } from '../sync/compile/index.ts';
+import { ingress, objects, ourClass, service } from '../test/support/manifests.ts';
+
+const N = 'nginx.ingress.kubernetes.io/';
+// Limits no client of this benchmark reaches, so every request is admitted (the common case).
+const table = compile(
+  objects(
+    ourClass(),
+    service('web', [{ address: '127.0.0.1', port: 9 }]),
+    ingress('plain', { host: 'plain.test', paths: [{ path: '/', service: 'web' }] }),
+    ingress('rps', { host: 'rps.test', paths: [{ path: '/', service: 'web' }], annotations: { [`${N}limit-rps`]: '1000000' } }),
+    ingress('conn', { host: 'conn.test', paths: [{ path: '/', service: 'web' }], annotations: { [`${N}limit-connections`]: '1000' } }),
+    ingress('both', {
+      host: 'both.test',
+      paths: [{ path: '/', service: 'web' }],
+      annotations: { [`${N}limit-rps`]: '1000000', [`${N}limit-rpm`]: '1000000', [`${N}limit-connections`]: '1000' },
+    }),
+  ),
+).table;
+const live = { current: { matcher: compileMatcher(table), certificates: new Map(), loadedAt: 0 } };
+const facts = (host: string): RequestFacts => ({
+  host,
+  path: '/api/items',
+  search: '?page=2',
+  scheme: 'http',
+  clientIp: '192.0.2.10',
+  localPort: 80,
+});
+const state: LimitState = { rate: new RateLimiter(), connections: new ConnectionLimiter() };
+
+function time(name: string, n: number, fn: (i: number) => void): number {
+  for (let i = 0; i < n / 10; i++) fn(i); // warm-up
+  const t0 = process.hrtime.bigint();
+  for (let i = 0; i < n; i++) fn(i);
+  const ns = Number(process.hrtime.bigint() - t0) / n;
+  console.log(`${name.padEnd(64)} ${ns.toFixed(0).padStart(8)} ns/request`);
+  return ns;
+}
+
+async function timeAsync(name: string, n: number, fn: () => Promise<unknown>): Promise<number> {
+  for (let i = 0; i < n / 10; i++) await fn();
+  const t0 = process.hrtime.bigint();
+  for (let i = 0; i < n; i++) await fn();
+  const ns = Number(process.hrtime.bigint() - t0) / n;
+  console.log(`${name.padEnd(64)} ${ns.toFixed(0).padStart(8)} ns/request`);
+  return ns;
+}
+
+/** decide() and, when the route has limits, the access gate as app.ts runs it (the slot given back at once). */
+async function request(host: string): Promise<void> {
+  const f = facts(host);
+  const d = decide(live, f, null);
+  if (d.kind !== 'forward' || d.gate === undefined) return;
+  const r: GateRequest = {
+    httpHost: f.host,
+    scheme: f.scheme,
+    method: 'GET',
+    path: f.path,
+    search: f.search,
+    clientIp: f.clientIp,
+    localPort: f.localPort,
+    header: () => null,
+    headers: [],
+    requestId: '00000000-0000-4000-8000-000000000000',
+    scope: d.label,
+  };
+  const o = await runGate(d.gate, r, { limits: state });
+  if (o.kind !== 'pass') throw new Error(`refused: ${o.status}`);
+  o.onDone?.();
+}
+
+const N_ASYNC = 1_000_000;
+const base = time('decide(): route without access rules', N_ASYNC, () => decide(live, facts('plain.test'), null));
+const baseAsync = await timeAsync('the same, awaited as the gated path is', N_ASYNC, () => request('plain.test'));
+const rps = await timeAsync('decide() + gate: limit-rps (admitted)', N_ASYNC, () => request('rps.test'));
+const conn = await timeAsync('decide() + gate: limit-connections (slot taken and given back)', N_ASYNC, () => request('conn.test'));
+const both = await timeAsync('decide() + gate: limit-rps + limit-rpm + limit-connections', N_ASYNC, () => request('both.test'));
+
+const policy: LimitPolicy = { rps: { rate: 1_000_000, burst: 5_000_000 } };
+const one = new RateLimiter();
+const alone = time('RateLimiter.admit: one client', 2_000_000, () => one.admit('default/rps', '192.0.2.10', policy));
+const clients = Array.from({ length: 100_000 }, (_, i) => `10.${i >> 16}.${(i >> 8) & 255}.${i & 255}`);
+const many = new RateLimiter({ maxEntries: 65_536 });
+const churn = time('RateLimiter.admit: 100,000 clients in turn (full store, evicting)', 2_000_000, (i) =>
+  many.admit('default/rps', clients[i % clients.length]!, policy),
+);
+const refused: AccessPolicy['limits'] = { rps: { rate: 1, burst: 0 } };
+const full = new RateLimiter();
+const refusal = time('RateLimiter.admit: refused (over the burst)', 2_000_000, () => full.admit('default/rps', '192.0.2.10', refused));
+
+console.log(
+  `\nper request, against the same awaited path without rules (${baseAsync.toFixed(0)} ns; decide() alone ${base.toFixed(0)} ns):` +
+    ` limit-rps +${(rps - baseAsync).toFixed(0)} ns, limit-connections +${(conn - baseAsync).toFixed(0)} ns, all three +${(both - baseAsync).toFixed(0)} ns;` +
+    ` the rate limiter alone ${alone.toFixed(0)} ns (one client), ${churn.toFixed(0)} ns (100,000 clients), ${refusal.toFixed(0)} ns (refused)`,
+);
