@@ -8,6 +8,7 @@ import { UsageError } from './usage-error.ts';
 import { LiveTable } from '../gateway/live.ts';
 import { mergeSnapshots, Metrics, renderMetrics, type MetricsSnapshot } from '../gateway/metrics.ts';
 import { startNodeGateway } from '../gateway/runtime/node.ts';
+import type { BasicAuthMaterial } from '../gateway/table/basic-auth.ts';
 import type { CertificateMaterial, RoutingTable } from '../gateway/table/schema.ts';
 import { parseFlags, positiveInt } from './args.ts';
 import { log } from './log.ts';
@@ -41,7 +42,9 @@ export function checkManifestDir(dir: string): void {
   }
 }
 
-type ToWorker = { type: 'table'; table: RoutingTable; certificates: CertificateMaterial[] } | { type: 'metrics'; id: number };
+type ToWorker =
+  | { type: 'table'; table: RoutingTable; certificates: CertificateMaterial[]; basicAuth: BasicAuthMaterial[] }
+  | { type: 'metrics'; id: number };
 type FromWorker = { type: 'loaded'; version: string } | { type: 'metrics'; id: number; snapshot: MetricsSnapshot } | { type: 'listening' };
 
 export interface LocalHandle {
@@ -51,7 +54,7 @@ export interface LocalHandle {
 /** Single process: load, serve, watch. */
 async function runSingle(cfg: LocalConfig): Promise<LocalHandle> {
   const live = new LiveTable();
-  const loader = new ManifestSource(cfg.manifests, (r) => live.swap(r.table, r.certificates), log);
+  const loader = new ManifestSource(cfg.manifests, (r) => live.swap(r.table, r.certificates, { basicAuth: r.basicAuth }), log);
   await loader.load();
   const serving = await serveLive(cfg, live, {
     readiness: () =>
@@ -78,15 +81,17 @@ async function runPrimary(cfg: LocalConfig): Promise<LocalHandle> {
   let nextId = 1;
   let stopping = false;
   let certificates: CertificateMaterial[] = [];
+  let basicAuth: BasicAuthMaterial[] = [];
   const send = (w: Worker): void => {
     const t = live.table;
-    if (t !== null && w.isConnected()) w.send({ type: 'table', table: t, certificates } satisfies ToWorker);
+    if (t !== null && w.isConnected()) w.send({ type: 'table', table: t, certificates, basicAuth } satisfies ToWorker);
   };
   const loader = new ManifestSource(
     cfg.manifests,
     (r) => {
-      live.swap(r.table, r.certificates);
+      live.swap(r.table, r.certificates, { basicAuth: r.basicAuth });
       certificates = r.certificates;
+      basicAuth = r.basicAuth;
       for (const w of Object.values(cluster.workers ?? {})) if (w) send(w);
     },
     log,
@@ -178,7 +183,8 @@ export async function runWorker(): Promise<void> {
   process.on('message', (m: ToWorker) => {
     if (m.type === 'table') {
       try {
-        const loaded = live.swap(m.table, m.certificates);
+        // The worker checks the material again (LiveTable.swap), as it validates the table again.
+        const loaded = live.swap(m.table, m.certificates, { basicAuth: m.basicAuth });
         process.send?.({ type: 'loaded', version: loaded.matcher.table.version } satisfies FromWorker);
       } catch (err) {
         log('error', `table refused, still serving the last good one: ${(err as Error).message}`);

@@ -2,6 +2,7 @@
 // replaces one reference, so a request that already holds the old matcher finishes on it (docs/ARCHITECTURE.md,
 // "Data flow") and a table that fails validation never replaces the last good one.
 import type { TableGauges } from './metrics.ts';
+import { type BasicAuthMaterial, basicAuthMaterialMap } from './table/basic-auth.ts';
 import { compileMatcher, type Matcher } from './table/match.ts';
 import type { CertificateMaterial, RoutingTable } from './table/schema.ts';
 import { assertValidTable } from './table/validate.ts';
@@ -10,6 +11,9 @@ import { PorticoError } from './table/portico-error.ts';
 export interface LoadedTable {
   readonly matcher: Matcher;
   readonly certificates: ReadonlyMap<string, CertificateMaterial>;
+  /** Basic-auth users and hashes by revision (gateway/table/basic-auth.ts): what the access gate checks
+   * Authorization headers against. A route whose revision is missing here answers 503. */
+  readonly basicAuth?: ReadonlyMap<string, BasicAuthMaterial>;
   /** ms since epoch */
   readonly loadedAt: number;
 }
@@ -28,18 +32,30 @@ export class LiveTable {
 
   /** Validates, compiles and swaps in `table`. Throws InvalidTableError (and keeps serving the previous
    * table) when it is not valid, or when a certificate it references has no material. `prevalidated`:
-   * the caller already ran validate() on this very object (the Redis loader does, in slices). */
-  swap(table: unknown, certificates: readonly CertificateMaterial[], opts: { prevalidated?: boolean } = {}): LoadedTable {
+   * the caller already ran validate() on this very object (the Redis loader does, in slices). `basicAuth`: the
+   * compile result's (or opened bundle's) basic-auth material, checked and keyed by its revision here; the
+   * table's version covers every revision, so the same version means the same material. */
+  swap(
+    table: unknown,
+    certificates: readonly CertificateMaterial[],
+    opts: { prevalidated?: boolean; basicAuth?: readonly unknown[] } = {},
+  ): LoadedTable {
     try {
       const valid = opts.prevalidated === true ? (table as RoutingTable) : assertValidTable(table);
       const certs = new Map(certificates.map((c) => [c.id, c] as const));
       for (const c of valid.certificates) {
         if (!certs.has(c.id)) throw new MissingCertificateError(c.id);
       }
+      const basicAuth = basicAuthMaterialMap(opts.basicAuth ?? []);
       const previous = this.current;
-      if (previous !== null && previous.matcher.table.version === valid.version && sameCertificates(previous.certificates, certs))
+      if (
+        previous !== null &&
+        previous.matcher.table.version === valid.version &&
+        sameCertificates(previous.certificates, certs) &&
+        (previous.basicAuth?.size ?? 0) === basicAuth.size
+      )
         return previous;
-      const next: LoadedTable = { matcher: compileMatcher(valid), certificates: certs, loadedAt: Date.now() };
+      const next: LoadedTable = { matcher: compileMatcher(valid), certificates: certs, basicAuth, loadedAt: Date.now() };
       this.current = next;
       this.swaps++;
       for (const l of this.listeners) l(next, previous);

@@ -171,7 +171,7 @@ export class TableFollower {
 
   private async install(m: Manifest, b: Bundle, source: 'redis' | 'cache'): Promise<void> {
     const opened = await openBundle(m, async (ref) => b.parts.get(ref.name) ?? null, this.o.keys);
-    this.o.live.swap(opened.table, opened.certificates, { prevalidated: true });
+    this.o.live.swap(opened.table, opened.certificates, { prevalidated: true, basicAuth: opened.basicAuth });
     this.served = { manifest: m, source };
     this.beatPending = true;
     this.o.log('info', 'table swapped in', { version: m.version, seq: m.seq, source, hosts: m.hosts, routes: m.routes });

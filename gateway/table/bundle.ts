@@ -5,7 +5,10 @@
 // the parts are canonical JSON slices of the table (so no single JSON.parse or check of a 10,000-Ingress
 // table blocks a worker's event loop for long) and the certificates, whose private keys are each a compact
 // JWE (dir + A256GCM) under a key the agent and the workers share: no plaintext private key leaves the agent.
+// Basic-auth material (user names and password hashes, gateway/table/basic-auth.ts) travels the same way: each
+// Secret's entries one JWE, named only by the revision the routes reference.
 import { base64url, CompactEncrypt, CompactSign, compactDecrypt, compactVerify, type CryptoKey, type KeyObject } from 'jose';
+import { type BasicAuthMaterial, basicAuthMaterialProblem, basicAuthRevision } from './basic-auth.ts';
 import { canonicalJson } from './canonical.ts';
 import type { Backend, CertificateInfo, CertificateMaterial, HostRoutes, RoutingTable } from './schema.ts';
 import { PorticoError } from './portico-error.ts';
@@ -56,6 +59,8 @@ export interface OpenedBundle {
   manifest: Manifest;
   table: RoutingTable;
   certificates: CertificateMaterial[];
+  /** Basic-auth material, decrypted; with `keys` null (inspection) it is left out. */
+  basicAuth: BasicAuthMaterial[];
 }
 
 export type BundleErrorCode =
@@ -84,6 +89,8 @@ export class BundleError extends PorticoError {
 const HOSTS_PER_PART = 500;
 const BACKENDS_PER_PART = 1000;
 const CERTS_PER_PART = 100;
+/** A Secret holds at most 1 MiB, about 1.4 MiB as a JWE: ten stay under MAX_PART_BYTES. */
+const AUTH_PER_PART = 10;
 export const MAX_PART_BYTES = 16 * 1024 * 1024;
 export const MAX_MANIFEST_BYTES = 4 * 1024 * 1024;
 const TYP = 'portico.table';
@@ -118,13 +125,18 @@ interface SealedKey {
   certPem: string;
   keyJwe: string;
 }
+interface SealedAuth {
+  revision: string;
+  jwe: string;
+}
 
-/** Builds and signs the bundle of a (valid, sealed) table and its certificate material. */
+/** Builds and signs the bundle of a (valid, sealed) table, its certificate material and its basic-auth material. */
 export async function sealBundle(
   table: RoutingTable,
   certificates: readonly CertificateMaterial[],
   meta: PublishMeta,
   keys: SigningKeys,
+  basicAuth: readonly BasicAuthMaterial[] = [],
 ): Promise<Bundle> {
   const parts = new Map<string, Uint8Array>();
   const head: Head = {
@@ -145,6 +157,15 @@ export async function sealBundle(
     sealed.push({ id: c.id, certPem: c.certPem, keyJwe });
   }
   for (const [i, c] of chunks(sealed, CERTS_PER_PART).entries()) parts.set(`keys/${i}`, enc.encode(JSON.stringify(c)));
+  const auth: SealedAuth[] = [];
+  for (const m of basicAuth) {
+    const jwe = await new CompactEncrypt(enc.encode(canonicalJson(m)))
+      .setProtectedHeader({ alg: 'dir', enc: 'A256GCM', cty: 'application/json' })
+      .encrypt(keys.encrypt);
+    auth.push({ revision: basicAuthRevision(m), jwe });
+  }
+  auth.sort((a, b) => (a.revision < b.revision ? -1 : a.revision > b.revision ? 1 : 0));
+  for (const [i, c] of chunks(auth, AUTH_PER_PART).entries()) parts.set(`auth/${i}`, enc.encode(JSON.stringify(c)));
   const refs: PartRef[] = [];
   for (const [name, bytes] of parts) refs.push({ name, sha256: await sha256Hex(bytes), bytes: bytes.length });
   const manifest: Manifest = {
@@ -215,7 +236,7 @@ function checkClaims(m: Manifest, o: OpenOptions): Manifest {
   return m;
 }
 
-const PART_NAME = /^(head|(hosts|backends|keys)\/(0|[1-9][0-9]{0,5}))$/;
+const PART_NAME = /^(head|(hosts|backends|keys|auth)\/(0|[1-9][0-9]{0,5}))$/;
 
 /** Exactly `head` plus contiguous numbered parts of each kind, nothing else: a manifest that lists only
  * some parts (or unknown ones) must not yield a silently truncated table. */
@@ -321,5 +342,26 @@ export async function openBundle(m: Manifest, readPart: PartReader, keys: Verify
       );
     }
   }
-  return { manifest: m, table, certificates };
+  const basicAuth: BasicAuthMaterial[] = [];
+  for (const a of partsOf<SealedAuth>('auth')) {
+    if (keys === null) break;
+    let material: unknown;
+    try {
+      const { plaintext } = await compactDecrypt(a.jwe, keys.decrypt, {
+        keyManagementAlgorithms: ['dir'],
+        contentEncryptionAlgorithms: ['A256GCM'],
+      });
+      material = JSON.parse(dec.decode(plaintext));
+    } catch (err) {
+      throw new BundleError(
+        'PORTICO_BUNDLE_DECRYPT',
+        `basic-auth material ${a.revision} does not decrypt with the shared key (${(err as Error).message})`,
+      );
+    }
+    const problem = basicAuthMaterialProblem(material);
+    if (problem !== null || basicAuthRevision(material as BasicAuthMaterial) !== a.revision)
+      throw new BundleError('PORTICO_BUNDLE_INVALID', `basic-auth material ${a.revision} ${problem ?? 'does not match its revision'}`);
+    basicAuth.push(material as BasicAuthMaterial);
+  }
+  return { manifest: m, table, certificates, basicAuth };
 }

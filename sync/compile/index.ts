@@ -1,4 +1,4 @@
-// The pure compiler: Kubernetes objects in → { table, certificates, diagnostics, accepted } out
+// The pure compiler: Kubernetes objects in → { table, certificates, basicAuth, diagnostics, accepted } out
 // (docs/ARCHITECTURE.md, "Invariants"). Processors run in a fixed order, Contour-style:
 //   classes → plan each Ingress → merge routes (oldest first) → default backend → TLS → backends → seal.
 // No I/O, no clock, no logging. Every per-object step is guarded, so a malformed object costs a
@@ -6,6 +6,7 @@
 import { sealTable } from '../../gateway/table/canonical.ts';
 import type { CertificateInfo, CertificateMaterial, HostRoutes, ObjectRef, Route } from '../../gateway/table/schema.ts';
 import { backendResolver, type BackendResolver, type Resolution } from './backends.ts';
+import { resolveBasicAuth } from './basic-auth.ts';
 import { applyTls } from './certificates.ts';
 import { classSelector, type ClassSelector } from './classes.ts';
 import { diagnostic, finishDiagnostics, noReadyEndpoints, reporter, type Report } from './diagnostics.ts';
@@ -151,6 +152,8 @@ export function compile(objects: ClusterObjects, options: Partial<CompileOptions
   const isOurs = classSelector(items(objects.ingressClasses), opts, sink);
   const { plans, accepted } = planIngresses(items(objects.ingresses), isOurs, sink);
   const reportFor = (p: IngressPlan): Report => reporter(sink, 'Ingress', p.ref);
+  // Before the routes are built: a basic-auth Secret that cannot be used turns the policy into a guard (503).
+  const basicAuth = resolveBasicAuth(plans, items(objects.secrets), reportFor);
 
   const hosts = mergeRoutes(plans, reportFor);
   const defaultRef = pickDefaultBackend(plans, hosts, reportFor);
@@ -186,5 +189,5 @@ export function compile(objects: ClusterObjects, options: Partial<CompileOptions
     certificates: [...certs.values()].map((c) => c.info),
   });
   const certificates = [...certs.values()].map((c) => c.material).sort((a, b) => compareStrings(a.id, b.id));
-  return { table, certificates, diagnostics: finishDiagnostics(sink), accepted };
+  return { table, certificates, basicAuth, diagnostics: finishDiagnostics(sink), accepted };
 }

@@ -24,7 +24,7 @@ const BASE64 = /^[A-Za-z0-9+/=\s_-]*$/;
 
 /** A data value: `stringData` (plain, as manifests may write it) wins over `data` (base64, as the API
  * serves it), as the apiserver merges them. */
-function secretValue(secret: Fields, key: string): { value: string } | { error: string } | null {
+export function secretValue(secret: Fields, key: string): { value: string } | { error: string } | null {
   const plain = fields(secret.stringData)[key];
   if (typeof plain === 'string') return { value: plain };
   const encoded = fields(secret.data)[key];

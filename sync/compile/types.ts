@@ -2,6 +2,7 @@
 // The object types are the subset of the Kubernetes API fields the compiler reads (networking.k8s.io/v1,
 // discovery.k8s.io/v1, core/v1); anything else on the objects is ignored.
 import type { Diagnostic } from '../../gateway/table/diagnostics.ts';
+import type { BasicAuthMaterial } from '../../gateway/table/basic-auth.ts';
 import type { CertificateMaterial, ObjectRef, RoutingTable } from '../../gateway/table/schema.ts';
 
 export type { Diagnostic, DiagnosticCode } from '../../gateway/table/diagnostics.ts';
@@ -108,6 +109,9 @@ export interface CompileResult {
   table: RoutingTable;
   /** PEM material of every certificate the table references (never part of the table itself). */
   certificates: CertificateMaterial[];
+  /** The users and password hashes of every basic-auth Secret the table references (by revision), sorted by
+   * revision; like certificate material, never part of the table itself. */
+  basicAuth: BasicAuthMaterial[];
   /** Sorted by object, then code, then message. */
   diagnostics: Diagnostic[];
   /** Ingresses of our class (the ones whose status the agent owns), sorted by namespace/name. */

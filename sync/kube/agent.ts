@@ -6,6 +6,7 @@ import type { KubeConfig } from '@kubernetes/client-node';
 import { compile } from '../compile/index.ts';
 import { refreshEndpoints } from '../compile/endpoints.ts';
 import { DEFAULT_COMPILE_OPTIONS, type CompileOptions, type CompileResult, type Ingress } from '../compile/types.ts';
+import { AuthSecrets, authSecretRefs } from './auth-secrets.ts';
 import { dueEvents, emitEvent } from './events.ts';
 import { LeaderElector } from './leader.ts';
 import { KubeRest } from './rest.ts';
@@ -26,6 +27,8 @@ export interface AgentOptions {
   secretLabelSelector?: string;
   /** See WatchOptions.rewatchMs. */
   rewatchMs?: number;
+  /** How often the basic-auth Secrets named by auth-secret are read again (auth-secrets.ts); default 10 s. */
+  authSecretRefreshMs?: number;
   /** Quiet time before compiling after a change, and the longest a burst may delay a compile. */
   debounceMs?: number;
   maxDelayMs?: number;
@@ -55,6 +58,9 @@ export class KubeAgent {
   readonly watch: ClusterWatch;
   readonly elector: LeaderElector;
   private readonly rest: KubeRest;
+  /** The Secrets auth-secret annotations name, read by name (never listed). */
+  private readonly authSecrets: AuthSecrets;
+  private authRefresh: NodeJS.Timeout | null = null;
   private readonly dirty = new Set<Kind>();
   /** Events already emitted, by Ingress uid (pruned when the Ingress goes away). */
   private readonly emitted = new Map<string, Set<string>>();
@@ -73,6 +79,7 @@ export class KubeAgent {
 
   constructor(private readonly o: AgentOptions) {
     this.rest = new KubeRest(o.kc);
+    this.authSecrets = new AuthSecrets(this.rest, o.log);
     this.watch = new ClusterWatch(o.kc, {
       onChange: (k) => this.changed(k),
       log: o.log,
@@ -106,6 +113,14 @@ export class KubeAgent {
   async start(): Promise<void> {
     await this.watch.start(); // every informer listed once: the first table sees everything
     this.o.log('info', 'informers synced', { ...this.counts() });
+    // A changed password in a Secret the agent does not watch: read them all again on a schedule.
+    this.authRefresh = setInterval(() => {
+      void this.authSecrets.refresh(authSecretRefs(this.watch.snapshot().ingresses), true).then(
+        (changed) => changed && this.changed('Secret'),
+        (err: unknown) => this.o.log('warn', `reading basic-auth Secrets failed: ${(err as Error).message}`),
+      );
+    }, this.o.authSecretRefreshMs ?? 10_000);
+    this.authRefresh.unref();
     this.kick(true);
     this.elector.start();
   }
@@ -139,7 +154,10 @@ export class KubeAgent {
 
   private async pass(): Promise<void> {
     if (!this.watch.synced) return;
-    const objects = this.watch.snapshot();
+    const watched = this.watch.snapshot();
+    // Secrets a new or changed Ingress names are read before it compiles, so its routes never wait a period.
+    await this.authSecrets.refresh(authSecretRefs(watched.ingresses), false);
+    const objects = { ...watched, secrets: [...watched.secrets, ...this.authSecrets.secrets()] };
     const endpointsOnly = this.last !== null && this.dirty.size === 1 && this.dirty.has('EndpointSlice');
     const dirty = [...this.dirty];
     this.dirty.clear();
@@ -205,6 +223,7 @@ export class KubeAgent {
   async stop(): Promise<void> {
     if (this.quiet !== null) clearTimeout(this.quiet);
     if (this.deadline !== null) clearTimeout(this.deadline);
+    if (this.authRefresh !== null) clearInterval(this.authRefresh);
     await this.elector.stop();
     await this.watch.stop();
     await this.passes.idle();

@@ -107,6 +107,7 @@ export class RedisPublisher {
       result.certificates,
       { cluster: this.o.cluster, seq, publishedAt: pointer.publishedAt, publisher: pointer.publisher },
       this.o.keys,
+      result.basicAuth,
     );
     const entry: HistoryEntry = {
       ...pointer,

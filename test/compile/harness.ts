@@ -63,11 +63,13 @@ function closedSuffix(keys: readonly string[] | undefined): string {
   return keys === undefined ? '' : ` closed(${keys.map((k) => k.replace(/^nginx\.ingress\.kubernetes\.io\//, '')).join(', ')})`;
 }
 
-/** ` deny=[a,b] allow=[c]` for a route's source ranges, ` auth=URL` for external authentication. */
+/** ` deny=[a,b] allow=[c]` for a route's source ranges, ` auth=URL` for external authentication, ` basic=ns/name(type)`
+ * for basic authentication. */
 function accessSuffix(a: AccessPolicy | undefined): string {
   if (a === undefined) return '';
   const list = (name: string, l: readonly string[] | undefined): string => (l === undefined ? '' : ` ${name}=[${l.join(',')}]`);
-  return `${list('deny', a.deny)}${list('allow', a.allow)}${a.externalAuth === undefined ? '' : ` auth=${a.externalAuth.url}`}`;
+  const basic = a.basicAuth === undefined ? '' : ` basic=${a.basicAuth.secret}(${a.basicAuth.type})`;
+  return `${list('deny', a.deny)}${list('allow', a.allow)}${a.externalAuth === undefined ? '' : ` auth=${a.externalAuth.url}`}${basic}`;
 }
 
 export function routeLine(r: RoutingTable['hosts'][number]['routes'][number]): string {

@@ -3,6 +3,7 @@
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import bcrypt from 'bcryptjs';
 import type { Redis } from 'ioredis';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { LiveTable } from '../../gateway/live.ts';
@@ -163,6 +164,52 @@ describe('publishing', () => {
     expect(text).not.toContain('PRIVATE KEY');
     expect(text).not.toContain(cert.keyPem.split('\n')[1]!);
   });
+
+  it('never stores basic-auth users or password hashes in plaintext, and a worker gets them back (auth-secret)', async () => {
+    const user = 'alice-the-admin';
+    const hash = bcrypt.hashSync('bar', 4);
+    const w = compile(
+      objects(
+        ourClass(),
+        service('web', [{ address: '127.0.0.1', port: 8000 }]),
+        {
+          apiVersion: 'v1',
+          kind: 'Secret',
+          metadata: { namespace: 'default', name: 'htpasswd' },
+          type: 'Opaque',
+          stringData: { auth: `${user}:${hash}` },
+        },
+        ingress('private', {
+          host: 'app.test',
+          paths: [{ path: '/', service: 'web' }],
+          annotations: { 'nginx.ingress.kubernetes.io/auth-type': 'basic', 'nginx.ingress.kubernetes.io/auth-secret': 'htpasswd' },
+        }),
+      ),
+    );
+    expect(w.basicAuth).toEqual([{ secret: 'default/htpasswd', type: 'auth-file', users: [{ user, hash }] }]);
+    await publisherFor().publish(w);
+    const l = redisLayout(cluster);
+    const all = await redis.hgetallBuffer(l.table(w.table.version));
+    const text = Object.values(all)
+      .map((b) => b.toString())
+      .join('\n');
+    expect(Object.keys(all)).toContain('part:auth/0');
+    for (const plain of [user, hash, hash.slice(7), 'bar']) expect(text).not.toContain(plain);
+    const live = new LiveTable();
+    const s = source(live);
+    await s.start();
+    try {
+      await waitFor(
+        () => live.table?.version === w.table.version,
+        5_000,
+        () => 'basic-auth version',
+      );
+      const revision = live.current!.matcher.table.hosts[0]!.routes[0]!.policies.access!.basicAuth!.revision;
+      expect(live.current!.basicAuth!.get(revision)).toEqual(w.basicAuth[0]);
+    } finally {
+      await s.close();
+    }
+  });
 });
 
 describe('the publish loop', () => {
@@ -232,7 +279,7 @@ describe('loading', () => {
   });
 
   it('keeps every fail-closed guard through publish and load (routes, a host fallback, the default backend)', async () => {
-    const guard = { 'nginx.ingress.kubernetes.io/auth-type': 'basic' };
+    const guard = { 'nginx.ingress.kubernetes.io/auth-type': 'digest' };
     const w = compile(
       objects(
         ourClass(),

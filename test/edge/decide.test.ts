@@ -13,7 +13,7 @@ import { ingress, objects, ourClass, service, tlsSecret } from '../support/manif
 
 const NGINX = 'nginx.ingress.kubernetes.io/';
 // Any ingress-nginx access-control annotation Portico does not enforce closes what it guards (fail closed).
-const AUTH = { [`${NGINX}auth-type`]: 'basic' };
+const AUTH = { [`${NGINX}auth-type`]: 'digest' };
 
 const cert = makeCert({ cn: 'secure.example.com', sans: ['secure.example.com', 'plain.example.com', 'private.example.com'], key: 'ec' });
 const tlsFor = (host: string) => [{ hosts: [host], secretName: 'edge-tls' }];

@@ -383,7 +383,7 @@ describe('Ingress status and Events', () => {
   it('fails closed on an access-control annotation it does not enforce: a Warning Event, and the route published as 503', async () => {
     await create(
       ing('private', 'private.test', {
-        annotations: { 'nginx.ingress.kubernetes.io/auth-type': 'basic' },
+        annotations: { 'nginx.ingress.kubernetes.io/auth-type': 'digest' },
       }) as KubernetesObject,
     );
     const events = async () =>
@@ -407,6 +407,53 @@ describe('Ingress status and Events', () => {
       () => 'private.test',
     );
     expect((await hostOf('private.test'))!.routes.map((x) => x.policies.failClosed)).toEqual([['nginx.ingress.kubernetes.io/auth-type']]);
+  });
+
+  it('basic authentication (auth.go): an Opaque Secret read by name becomes the policy and encrypted material; a missing Secret is a Warning and 503', async () => {
+    const hash = '$2b$04$MyRfZ6SUpIoo0REPdzVO9.Q0FronWrjShye8mizeprPDLOwYu.TFi'; // bcrypt of "bar", cost 4
+    await create({
+      apiVersion: 'v1',
+      kind: 'Secret',
+      metadata: { namespace: NS, name: 'htpasswd' },
+      type: 'Opaque',
+      stringData: { auth: `foo:${hash}` },
+    } as KubernetesObject);
+    const basic = (secret: string) => ({
+      'nginx.ingress.kubernetes.io/auth-type': 'basic',
+      'nginx.ingress.kubernetes.io/auth-secret': secret,
+      'nginx.ingress.kubernetes.io/auth-realm': 'test auth',
+    });
+    await create(ing('basic', 'basic.test', { annotations: basic('htpasswd') }) as KubernetesObject);
+    await create(ing('basic-missing', 'basic-missing.test', { annotations: basic('something') }) as KubernetesObject);
+    await waitFor(
+      async () =>
+        (await hostOf('basic.test'))?.routes[0]?.policies.access?.basicAuth !== undefined &&
+        (await hostOf('basic-missing.test')) !== undefined,
+      15_000,
+      () => 'basic.test with its policy',
+    );
+    const b = (await published())!;
+    const policy = b.table.hosts.find((h) => h.host === 'basic.test')!.routes[0]!.policies.access!.basicAuth!;
+    expect(policy).toMatchObject({ realm: 'test auth', secret: `${NS}/htpasswd`, type: 'auth-file' });
+    expect(b.basicAuth).toEqual([{ secret: `${NS}/htpasswd`, type: 'auth-file', users: [{ user: 'foo', hash }] }]);
+    expect(b.table.hosts.find((h) => h.host === 'basic-missing.test')!.routes.map((x) => x.policies.failClosed)).toEqual([
+      ['nginx.ingress.kubernetes.io/auth-secret'],
+    ]);
+    const events = async () =>
+      (
+        await admin.request<{ items: { reason: string; type: string; involvedObject: { name: string }; message: string }[] }>(
+          'GET',
+          `/api/v1/namespaces/${NS}/events`,
+        )
+      ).items;
+    await waitFor(
+      async () => (await events()).some((e) => e.involvedObject.name === 'basic-missing' && e.reason === 'SecretNotFound'),
+      10_000,
+      () => 'the warning event',
+    );
+    expect((await events()).find((e) => e.involvedObject.name === 'basic-missing' && e.reason === 'SecretNotFound')).toMatchObject({
+      type: 'Warning',
+    });
   });
 });
 

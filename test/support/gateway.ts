@@ -28,7 +28,7 @@ export async function startTestGateway(
   const metrics = new Metrics();
   const apply = (o: ClusterObjects): CompileResult => {
     const r = compile(o);
-    live.swap(r.table, r.certificates);
+    live.swap(r.table, r.certificates, { basicAuth: r.basicAuth });
     return r;
   };
   apply(objs);

@@ -1,0 +1,91 @@
+// The Secrets that basic authentication names (auth-secret), read one by one by name: they are usually Opaque,
+// so the TLS Secret informer (fieldSelector type=kubernetes.io/tls) never sees them, and listing or watching
+// every Secret of the cluster to find a few would hand the agent every credential there is. A GET per named
+// Secret when the Ingresses name a new one, and again on a schedule, so a changed password reaches the table
+// within one period.
+import { AUTH_SECRET, AUTH_TYPE } from '../compile/basic-auth.ts';
+import type { Ingress, Secret } from '../compile/types.ts';
+import { KubeApiError, type KubeRest } from './rest.ts';
+
+const NAME = /^[a-z0-9]([-.a-z0-9]{0,251}[a-z0-9])?$/;
+const NAMESPACE = /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/;
+
+/** `namespace/name` of every Secret an Ingress names with auth-type and auth-secret, in its own namespace (the
+ * compiler refuses another namespace's, so the agent never reads one). */
+export function authSecretRefs(ingresses: readonly Ingress[]): Set<string> {
+  const out = new Set<string>();
+  for (const ing of ingresses) {
+    const a = ing.metadata?.annotations ?? {};
+    const ns = ing.metadata?.namespace;
+    const ref = a[AUTH_SECRET];
+    if (ns === undefined || a[AUTH_TYPE] === undefined || typeof ref !== 'string') continue;
+    const parts = ref.trim().split('/');
+    const [secretNs, name] = parts.length === 2 ? [parts[0]!, parts[1]!] : [ns, parts[0]!];
+    if (parts.length > 2 || secretNs !== ns || !NAMESPACE.test(secretNs) || !NAME.test(name)) continue;
+    out.add(`${secretNs}/${name}`);
+  }
+  return out;
+}
+
+/** Only what the compiler reads of a Secret: no managed fields, no annotations (kubectl's last-applied copy). */
+function trimmed(s: Secret): Secret {
+  const m = s.metadata ?? {};
+  return {
+    apiVersion: 'v1',
+    kind: 'Secret',
+    metadata: { ...(m.namespace === undefined ? {} : { namespace: m.namespace }), ...(m.name === undefined ? {} : { name: m.name }) },
+    ...(s.type === undefined ? {} : { type: s.type }),
+    ...(s.data === undefined ? {} : { data: s.data }),
+  };
+}
+
+export class AuthSecrets {
+  /** By `namespace/name`; null: the Secret does not exist (404). */
+  private readonly known = new Map<string, Secret | null>();
+
+  constructor(
+    private readonly rest: KubeRest,
+    private readonly log: (level: 'info' | 'warn' | 'error', msg: string, fields?: Record<string, unknown>) => void,
+  ) {}
+
+  /** The Secrets read so far that exist. */
+  secrets(): Secret[] {
+    return [...this.known.values()].filter((s): s is Secret => s !== null);
+  }
+
+  /** Reads the Secrets of `refs` (only those not read yet unless `all`), forgets the others; true when what the
+   * compiler would see changed. A read that fails for another reason than 404 keeps the last answer. */
+  async refresh(refs: ReadonlySet<string>, all: boolean): Promise<boolean> {
+    let changed = false;
+    for (const id of [...this.known.keys()]) {
+      if (refs.has(id)) continue;
+      this.known.delete(id);
+      changed = true;
+    }
+    for (const id of refs) {
+      if (!all && this.known.has(id)) continue;
+      const [ns, name] = id.split('/') as [string, string];
+      let next: Secret | null;
+      try {
+        next = trimmed(
+          await this.rest.request<Secret>('GET', `/api/v1/namespaces/${encodeURIComponent(ns)}/secrets/${encodeURIComponent(name)}`),
+        );
+      } catch (err) {
+        if (!(err instanceof KubeApiError && err.status === 404)) {
+          // Forbidden, a timeout, a restarting apiserver: keep what was read (a missing Secret stays missing).
+          this.log('warn', `reading Secret ${id} for basic authentication failed: ${(err as Error).message}`);
+          if (!this.known.has(id)) {
+            this.known.set(id, null);
+            changed = true;
+          }
+          continue;
+        }
+        next = null;
+      }
+      const before = this.known.get(id);
+      if (before === undefined || JSON.stringify(before) !== JSON.stringify(next)) changed = true;
+      this.known.set(id, next);
+    }
+    return changed;
+  }
+}
