@@ -25,6 +25,9 @@ export interface ForwardRequest {
   responseHeaders?: ResponseAdditions;
   /** The request id the auth service already saw, so the upstream sees the same one. */
   requestId?: string;
+  /** The forwarder calls it once the exchange has ended (response sent, client gone, or failed): the
+   * access gate's completion hook (a limit-connections slot). Safe to call more than once. */
+  onDone?: () => void;
 }
 
 export interface RuntimeBindings<E extends Env> {
@@ -94,6 +97,8 @@ async function forwardThroughGate<E extends Env>(
       headers,
       requestId,
       scope: d.label,
+      // Read before the first await, so it is the material of the table decide() routed by.
+      credentials: o.live.current?.basicAuth,
     },
     o.gate ?? {},
   );
@@ -101,7 +106,7 @@ async function forwardThroughGate<E extends Env>(
     o.metrics.request(d.label, outcome.status);
     return plainResponse(outcome.status, outcome.headers);
   }
-  return o.runtime.forward(c, {
+  const req: ForwardRequest = {
     backend: d.backend,
     target: d.target,
     facts,
@@ -109,5 +114,13 @@ async function forwardThroughGate<E extends Env>(
     upstreamHeaders: outcome.upstreamHeaders,
     responseHeaders: outcome.response,
     requestId,
-  });
+  };
+  if (outcome.onDone === undefined) return o.runtime.forward(c, req);
+  req.onDone = outcome.onDone;
+  try {
+    return await o.runtime.forward(c, req);
+  } catch (err) {
+    outcome.onDone(); // a forwarder that throws has not ended the request itself
+    throw err;
+  }
 }

@@ -1,10 +1,14 @@
 // The access gate: what runs between a routing decision and the upstream for a route with access rules, in
-// nginx's phase order (preaccess, then access): each step may answer the request itself (a preflight, a
+// nginx's phase order (rewrite, preaccess, then access): each step may answer the request itself (a preflight, a
 // limit, a refusal) or let it pass, adding headers for the upstream request and for the client's response.
 // Source ranges are not here: they need no I/O and decide() applies them before anything else.
+import type { BasicAuthMaterial } from '../table/basic-auth.ts';
 import type { AccessPolicy } from '../table/schema.ts';
 import type { AuthCache } from './auth-cache.ts';
+import { basicAuthVerdict } from './basic-auth.ts';
+import { corsDecision } from './cors.ts';
 import { type AuthClient, authorize } from './external-auth.ts';
+import { limitExempt, type LimitState, limitZone, processLimits } from './limits.ts';
 import type { RequestVariables } from './variables.ts';
 
 export interface GateRequest extends RequestVariables {
@@ -14,28 +18,43 @@ export interface GateRequest extends RequestVariables {
   requestId: string;
   /** The route (its metrics label): what per-route state (caches, counters) is keyed by. */
   scope: string;
+  /** The basic-auth material of the table the request was routed by (LoadedTable.basicAuth); absent: none. */
+  credentials?: ReadonlyMap<string, BasicAuthMaterial>;
 }
 
 /** What a runtime gives the gate. A step whose dependency is missing answers 503 (fail closed). */
 export interface GateDeps {
   auth?: { client: AuthClient; cache: AuthCache };
+  /** Counters of request and connection limits; absent: this process's (limits.ts), which need nothing
+   * from the runtime. */
+  limits?: LimitState;
 }
 
 /** Headers for the client's response: `always` on every answer (the gate's own included), `onSuccess` only on
- * the statuses nginx's add_header applies to without `always` (2xx and 3xx). */
+ * the statuses nginx's add_header applies to without `always` (2xx and 3xx). `replace`: lower-case names of the
+ * upstream's response headers removed before the additions (headers-more's more_set_headers replaces). */
 export interface ResponseAdditions {
   always: [string, string][];
   onSuccess: [string, string][];
+  replace: string[];
 }
 
 export type GateOutcome =
   | { kind: 'respond'; status: number; headers: [string, string][] }
-  | { kind: 'pass'; upstreamHeaders: [string, string | null][]; response: ResponseAdditions };
+  | {
+      kind: 'pass';
+      upstreamHeaders: [string, string | null][];
+      response: ResponseAdditions;
+      /** Call once the request has ended (response finished, client gone, upgrade closed): frees what the
+       * request holds (a limit-connections slot). Safe to call more than once. */
+      onDone?: () => void;
+    };
 
 /** What the steps so far have added. */
 interface Passing {
   upstreamHeaders: [string, string | null][];
   response: ResponseAdditions;
+  onDone?: () => void;
 }
 
 /** One step: null lets the request go on (after adding to `passing`), an outcome answers it. */
@@ -52,21 +71,79 @@ const externalAuth: Step = async (p, r, deps, passing) => {
   return null;
 };
 
+// limit-rps / limit-rpm (nginx limit_req) and limit-connections (limit_conn): refused with 503, nginx's
+// limit_req_status and limit_conn_status as ingress-nginx sets them by default (its ConfigMap keys
+// limit-req-status-code and limit-conn-status-code are not read). Both run in nginx's preaccess phase, before
+// the access phase's auth_request, and limit_req before limit_conn (nginx runs the handlers of a phase in the
+// reverse order of module registration, and limit_conn registers first).
+const rateLimit: Step = (p, r, deps) => {
+  const l = p.limits;
+  if (l === undefined || (l.rps === undefined && l.rpm === undefined) || limitExempt(l, r.clientIp)) return null;
+  const admitted = (deps.limits ?? processLimits()).rate.admit(limitZone(r.scope), r.clientIp, l);
+  return admitted ? null : { kind: 'respond', status: 503, headers: [] };
+};
+
+const connectionLimit: Step = (p, r, deps, passing) => {
+  const l = p.limits;
+  if (l?.connections === undefined || limitExempt(l, r.clientIp)) return null;
+  const release = (deps.limits ?? processLimits()).connections.acquire(limitZone(r.scope), r.clientIp, l.connections);
+  if (release === null) return { kind: 'respond', status: 503, headers: [] };
+  const before = passing.onDone;
+  passing.onDone =
+    before === undefined
+      ? release
+      : () => {
+          before();
+          release();
+        };
+  return null;
+};
+
+/** CORS (cors.ts) runs where nginx's CORS section does, in the rewrite phase before every other step: a preflight is
+ * answered here (never limited, never sent to the auth service); any other request carries the headers to every
+ * answer, the later steps' own refusals included. */
+const cors: Step = (p, r, _deps, passing) => {
+  if (p.cors === undefined) return null;
+  const d = corsDecision(p.cors, r.method, r.header('origin'));
+  if (d.kind === 'preflight') return { kind: 'respond', status: 204, headers: d.headers };
+  passing.response.always.push(...d.headers);
+  passing.response.replace.push(...d.replaces);
+  return null;
+};
+
+/** auth-type basic (basic-auth.ts): nginx's auth_basic, in the access phase after the limits. A 401 carries
+ * `WWW-Authenticate: Basic realm="..."`; material missing for the route's revision is 503 (fail closed). */
+const basicAuth: Step = async (p, r) => {
+  if (p.basicAuth === undefined) return null;
+  const v = await basicAuthVerdict(p.basicAuth, r.header('authorization'), r.credentials);
+  return v.kind === 'pass' ? null : v;
+};
+
 /** The steps in nginx's order. */
-const STEPS: readonly Step[] = [externalAuth];
+const STEPS: readonly Step[] = [cors, rateLimit, connectionLimit, basicAuth, externalAuth];
 
 /** Whether a route's access policy needs the gate at all (source ranges alone do not). */
 export function needsGate(p: AccessPolicy): boolean {
-  return p.externalAuth !== undefined;
+  return p.externalAuth !== undefined || p.limits !== undefined || p.cors !== undefined || p.basicAuth !== undefined;
 }
 
 export async function runGate(p: AccessPolicy, r: GateRequest, deps: GateDeps): Promise<GateOutcome> {
-  const passing: Passing = { upstreamHeaders: [], response: { always: [], onSuccess: [] } };
-  for (const step of STEPS) {
-    const outcome = await step(p, r, deps, passing);
-    // The gate's own answer carries what every answer gets (for example CORS headers on a 401).
-    if (outcome !== null)
-      return outcome.kind === 'respond' ? { ...outcome, headers: [...outcome.headers, ...passing.response.always] } : outcome;
+  const passing: Passing = { upstreamHeaders: [], response: { always: [], onSuccess: [], replace: [] } };
+  try {
+    for (const step of STEPS) {
+      const outcome = await step(p, r, deps, passing);
+      if (outcome === null) continue;
+      if (outcome.kind === 'respond') {
+        // A request answered here ends here: what an earlier step took for it (a connection slot) is given back.
+        passing.onDone?.();
+        // The gate's own answer carries what every answer gets (for example CORS headers on a 401).
+        return { ...outcome, headers: [...outcome.headers, ...passing.response.always] };
+      }
+      return passing.onDone === undefined ? outcome : { ...outcome, onDone: passing.onDone };
+    }
+  } catch (err) {
+    passing.onDone?.();
+    throw err;
   }
   return { kind: 'pass', ...passing };
 }

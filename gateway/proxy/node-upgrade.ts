@@ -190,8 +190,15 @@ export function createUpgradeHandler(o: UpgradeOptions): (req: IncomingMessage, 
       headers: asked,
       requestId,
       scope: d.label,
+      credentials: o.live.current?.basicAuth,
     };
     void runGate(d.gate, request, o.gate ?? {}).then((outcome) => {
+      // An upgrade holds what the gate took for it (a limit-connections slot) until its connection closes,
+      // whether it was spliced, refused or never answered.
+      if (outcome.kind === 'pass' && outcome.onDone !== undefined) {
+        if (socket.destroyed) outcome.onDone();
+        else socket.once('close', outcome.onDone);
+      }
       if (socket.destroyed) return;
       if (outcome.kind === 'respond') {
         o.metrics.request(d.label, outcome.status);

@@ -2,6 +2,7 @@
 // and every edge worker (which validates it, compiles it into a matcher and serves it).
 // Plain JSON data only, so it can be hashed, signed, stored and diffed. Every array has a canonical
 // order (see canonical.ts), so the same objects always give the same bytes.
+import type { BasicAuthPolicy } from './basic-auth.ts';
 
 /** The newest schema this code reads and writes. A table is stamped with the OLDEST schema that can carry it,
  * so a worker of an older release keeps reading every table it understands during a rolling upgrade, and
@@ -48,6 +49,51 @@ export interface AccessPolicy {
   allow?: string[];
   /** Ask an HTTP service whether the request may pass (auth-url and its companions). */
   externalAuth?: ExternalAuthPolicy;
+  /** Cross-origin resource sharing (enable-cors and cors-*): which origins' pages may read the responses.
+   * Applied before external authentication, as nginx answers the preflight in its rewrite phase. */
+  cors?: CorsPolicy;
+  /** Requests and connections per client address (limit-rps, limit-rpm, limit-connections, ...). */
+  limits?: LimitPolicy;
+  /** auth-type basic: user and password checked against a Secret's htpasswd entries (gateway/table/basic-auth.ts). */
+  basicAuth?: BasicAuthPolicy;
+}
+
+/** ingress-nginx's local limits, as nginx's limit_req (`burst=N nodelay`) and limit_conn keyed by the client
+ * address; the counters are shared by every route of the Ingress (ingress-nginx makes one zone per Ingress).
+ * At least one of `rps`, `rpm`, `connections`. A refused request gets 503. */
+export interface LimitPolicy {
+  /** limit-rps: `rate` requests per second, `burst` more at once (rate × limit-burst-multiplier). */
+  rps?: RateLimit;
+  /** limit-rpm: `rate` requests per minute, `burst` more at once. */
+  rpm?: RateLimit;
+  /** limit-connections: requests in progress at once. */
+  connections?: number;
+  /** CIDRs whose clients no limit applies to (limit-allowlist, or its older name limit-whitelist). */
+  exempt?: string[];
+}
+
+export interface RateLimit {
+  rate: number;
+  burst: number;
+}
+
+/** CORS as ingress-nginx's enable-cors does it (its nginx template's CORS section): requests whose Origin is
+ * allowed get the Access-Control-* headers on every response (replacing the upstream's), and an OPTIONS request
+ * from such an origin is answered 204 at the edge (the preflight). */
+export interface CorsPolicy {
+  /** The allowed origins (cors-allow-origin), lower-case: `scheme://host[:port]`, `scheme://*.host[:port]` (one
+   * label in place of `*`) or `null`. Absent: every origin, and every request gets the headers (`*`). */
+  origins?: string[];
+  /** Access-Control-Allow-Methods (cors-allow-methods), as written. */
+  methods: string[];
+  /** Access-Control-Allow-Headers (cors-allow-headers), as written. */
+  allowHeaders: string[];
+  /** Access-Control-Expose-Headers (cors-expose-headers); absent: none sent. */
+  exposeHeaders?: string[];
+  /** Send `Access-Control-Allow-Credentials: true` (cors-allow-credentials). */
+  credentials: boolean;
+  /** Access-Control-Max-Age in seconds (cors-max-age). */
+  maxAge: number;
 }
 
 /** External authentication as ingress-nginx's auth-url does it (nginx auth_request): a subrequest without body

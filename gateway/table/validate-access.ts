@@ -1,7 +1,10 @@
 // validate() for a route's access policy: every field typed and bounded, so a worker never acts on an access
 // rule it would have to guess at. Each problem is reported as `at`: message.
+import { checkBasicAuthPolicy } from './basic-auth.ts';
 import { parseCidr } from './cidr.ts';
 import { isRecord, isValidHostName } from './names.ts';
+import { checkCors } from './validate-cors.ts';
+import { checkLimits } from './validate-limits.ts';
 
 /** RFC 9110 §5.6.2 token, lower-case: header names and methods (methods are upper-case tokens). */
 const HEADER_NAME = /^[a-z0-9!#$%&'*+.^_`|~-]{1,64}$/;
@@ -44,7 +47,18 @@ export function checkAccess(v: unknown, at: string, bad: (at: string, message: s
   if (!isRecord(v)) return bad(at, 'must be an object');
   cidrList(v.deny, `${at}.deny`, bad);
   cidrList(v.allow, `${at}.allow`, bad);
-  if (v.deny === undefined && v.allow === undefined && v.externalAuth === undefined) bad(at, 'names no access rule');
+  if (
+    v.deny === undefined &&
+    v.allow === undefined &&
+    v.externalAuth === undefined &&
+    v.cors === undefined &&
+    v.limits === undefined &&
+    v.basicAuth === undefined
+  )
+    bad(at, 'names no access rule');
+  if (v.basicAuth !== undefined) checkBasicAuthPolicy(v.basicAuth, `${at}.basicAuth`, bad);
+  if (v.cors !== undefined) checkCors(v.cors, `${at}.cors`, bad);
+  if (v.limits !== undefined) checkLimits(v.limits, `${at}.limits`, bad);
   const e = v.externalAuth;
   if (e === undefined) return;
   const eat = `${at}.externalAuth`;

@@ -8,6 +8,9 @@ import { authUrlProblem } from '../../gateway/table/validate-access.ts';
 import { parseTemplate } from '../../gateway/table/variables.ts';
 import type { UnenforcedGuard } from './access-control.ts';
 import { NGINX_PREFIX } from './annotation-prefixes.ts';
+import { parseBasicAuth } from './basic-auth.ts';
+import { parseCors } from './cors-annotations.ts';
+import { parseLimitAnnotations } from './limit-annotations.ts';
 import { show, type Fields } from './objects.ts';
 import type { DiagnosticCode } from './types.ts';
 
@@ -100,7 +103,43 @@ export function parseAccessAnnotations(annotations: Fields): ParsedAccess {
       out.keys.push(...auth.keys);
     }
   }
-  if (access.deny !== undefined || access.allow !== undefined || access.externalAuth !== undefined) out.access = access;
+  if (has(`${NGINX_PREFIX}auth-type`)) {
+    const basic = parseBasicAuth(annotations, (k) => out.consumed.add(k), fail);
+    if (basic !== null) {
+      access.basicAuth = basic.policy;
+      out.keys.push(...basic.keys);
+    }
+  }
+  const cors = parseCors(
+    annotations,
+    (k) => out.consumed.add(k),
+    fail,
+    (key, message) => out.problems.push({ code: 'UnsupportedAnnotation', message: `annotation ${JSON.stringify(key)} ${message}` }),
+  );
+  if (cors !== null) {
+    access.cors = cors.policy;
+    out.keys.push(...cors.keys);
+  }
+  const limits = parseLimitAnnotations(annotations, {
+    consume: (k) => out.consumed.add(k),
+    fail,
+    note: (key, message) =>
+      void out.problems.push({ code: 'UnsupportedAnnotation', message: `annotation ${JSON.stringify(key)} ${message}` }),
+    ranges: parseRanges,
+  });
+  if (limits !== null) {
+    access.limits = limits.policy;
+    out.keys.push(...limits.keys);
+  }
+  if (
+    access.deny !== undefined ||
+    access.allow !== undefined ||
+    access.externalAuth !== undefined ||
+    access.cors !== undefined ||
+    access.limits !== undefined ||
+    access.basicAuth !== undefined
+  )
+    out.access = access;
   return out;
 }
 

@@ -28,7 +28,10 @@ const NGINX_GUARDS: ReadonlySet<string> = new Set([
   'denylist-source-range',
   // Satisfy any/all between auth and source ranges
   'satisfy',
-  // CORS: the policy says which origins may read responses; enable-cors "false" asks for nothing.
+  // CORS: the policy says which origins may read responses; enable-cors "false" asks for nothing. The
+  // ingress-nginx spelling of enable-cors and of the cors-* names ingress-nginx reads is enforced
+  // (cors-annotations.ts) and never reaches guardOf(); this entry and the `cors-` prefix still close the routes
+  // for the portico.dev/ spelling and for cors-* names ingress-nginx does not have.
   'enable-cors',
   // Response headers from a ConfigMap (security headers such as Content-Security-Policy live here)
   'custom-headers',
@@ -36,7 +39,10 @@ const NGINX_GUARDS: ReadonlySet<string> = new Set([
 
 /** ingress-nginx annotation name prefixes that guard access: basic/digest auth, external auth and client
  * certificates (`auth-`), CORS details (`cors-`), request and connection limits (`limit-`, except the
- * response bandwidth limits below), and the memcached-backed global rate limit. */
+ * response bandwidth limits below), and the memcached-backed global rate limit. The ingress-nginx spelling of
+ * limit-rps, limit-rpm, limit-burst-multiplier, limit-connections, limit-allowlist and limit-whitelist is
+ * enforced (limit-annotations.ts) and never reaches guardOf(); the `limit-` prefix still closes the routes for
+ * their portico.dev/ spelling and for any other limit-* name, and global-rate-limit* is not enforced yet. */
 const NGINX_GUARD_PREFIXES: readonly string[] = ['auth-', 'cors-', 'limit-', 'global-rate-limit'];
 
 /** Bandwidth shaping of responses (`limit_rate`), not access control: reported as unsupported instead. */

@@ -27,8 +27,9 @@ function table(name: string, cases: Case[]): void {
 }
 
 /** Route-scoped guards Portico does not enforce yet, with a typical value and a malformed one each: both must
- * close the route. (Source ranges and auth-url are enforced: see source-ranges.test.ts and external-auth.test.ts;
- * auth-url's companions written without auth-url are guards with nothing to act on, so they still close.) */
+ * close the route. (Source ranges, auth-url and CORS are enforced: see source-ranges.test.ts, external-auth.test.ts
+ * and cors.test.ts; auth-url's companions written without auth-url are guards with nothing to act on, so they still
+ * close.) */
 const ROUTE_GUARDS: [string, string, string][] = [
   ['auth-signin', 'https://auth.example.com/oauth2/start?rd=$escaped_request_uri', '::'],
   ['auth-method', 'GET', 'FETCH;'],
@@ -41,28 +42,17 @@ const ROUTE_GUARDS: [string, string, string][] = [
   ['auth-cache-duration', '200 202 401 5m', 'forever'],
   ['auth-keepalive', '10', '-1'],
   ['auth-snippet', 'proxy_set_header Foo-Header 42;', ''],
-  ['auth-type', 'basic', 'kerberos'],
+  // auth-type is read (basic-auth.test.ts); its companions written without it are guards with nothing to act on.
   ['auth-secret', 'basic-auth', 'missing-secret'],
   ['auth-secret-type', 'auth-map', 'auth-blob'],
   ['auth-realm', 'Authentication Required - foo', ''],
   ['satisfy', 'any', 'some'],
-  ['limit-rps', '5', 'lots'],
-  ['limit-rpm', '300', '-3'],
-  ['limit-burst-multiplier', '3', 'x'],
-  ['limit-connections', '10', '1.5'],
-  ['limit-whitelist', '10.0.0.0/8', 'everyone'],
-  ['limit-allowlist', '10.0.0.0/8', 'everyone'],
+  // limit-rps, limit-rpm, limit-burst-multiplier, limit-connections, limit-allowlist and limit-whitelist are
+  // enforced (limits.test.ts); the global rate limit is not.
   ['global-rate-limit', '100', 'many'],
   ['global-rate-limit-window', '1m', 'a while'],
   ['global-rate-limit-key', '$remote_addr', ''],
   ['global-rate-limit-ignored-cidrs', '10.0.0.0/8', 'x'],
-  ['enable-cors', 'true', 'sure'],
-  ['cors-allow-origin', 'https://origin-site.com:4443, https://*.example.com', 'not an origin'],
-  ['cors-allow-methods', 'PUT, GET, POST, OPTIONS', 'GET;'],
-  ['cors-allow-headers', 'X-Forwarded-For, X-app123-XPTO', '$$$'],
-  ['cors-expose-headers', '*, X-CustomResponseHeader', '$$$'],
-  ['cors-allow-credentials', 'false', 'maybe'],
-  ['cors-max-age', '600', 'ten'],
   ['custom-headers', 'default/custom-headers', 'no/such/configmap'],
 ];
 
@@ -88,10 +78,9 @@ table(
 table('what is not an access-control annotation', [
   ...['false', 'False', '0'].map(
     (v): Case => ({
-      name: `enable-cors: ${JSON.stringify(v)} asks for no CORS policy: open, reported as unsupported`,
+      name: `enable-cors: ${JSON.stringify(v)} asks for no CORS policy: open, nothing to report`,
       objects: guarded({ [`${N}enable-cors`]: v }),
       hosts: openRoute,
-      diagnostics: ['UnsupportedAnnotation Ingress default/web'],
     }),
   ),
   ...['false', 'true'].map(
@@ -120,8 +109,8 @@ table('what is not an access-control annotation', [
 table('what a guard closes', [
   {
     name: 'several guards on one Ingress: one diagnostic each, the route lists them sorted',
-    objects: guarded({ [`${N}limit-rps`]: '5', [`${N}auth-type`]: 'basic', [`${N}enable-cors`]: 'true' }),
-    hosts: closedRoute('auth-type', 'enable-cors', 'limit-rps'),
+    objects: guarded({ [`${N}global-rate-limit`]: '5', [`${N}auth-type`]: 'digest', [`${N}custom-headers`]: 'default/custom-headers' }),
+    hosts: closedRoute('auth-type', 'custom-headers', 'global-rate-limit'),
     diagnostics: [
       'AccessControlNotEnforced Ingress default/web',
       'AccessControlNotEnforced Ingress default/web',
@@ -133,7 +122,7 @@ table('what a guard closes', [
     objects: [
       CLS,
       ...WEB,
-      ingress('admin', { annotations: { [`${N}auth-type`]: 'basic' }, rules: [rule('foo.com', prefix('/admin', 'web'))] }),
+      ingress('admin', { annotations: { [`${N}auth-type`]: 'digest' }, rules: [rule('foo.com', prefix('/admin', 'web'))] }),
       ingress('web', { created: 1, rules: [rule('foo.com', prefix('/', 'web'))] }),
     ],
     hosts: {
@@ -186,20 +175,20 @@ table('what a guard closes', [
       CLS,
       ...WEB,
       ingress('web', {
-        annotations: { [`${N}auth-type`]: 'basic', [`${N}auth-secret`]: 'htpasswd' },
+        annotations: { [`${N}auth-type`]: 'digest', [`${N}auth-secret`]: 'htpasswd' },
         defaultBackend: backend('web'),
         rules: [rule('foo.com', prefix('/app', 'web'))],
       }),
     ],
     hosts: {
       'foo.com': {
-        fallback: 'default/web:80 closed(auth-secret, auth-type)',
-        routes: ['Prefix "/app" -> default/web:80 [default/web] closed(auth-secret, auth-type)'],
+        fallback: 'default/web:80 closed(auth-type)',
+        routes: ['Prefix "/app" -> default/web:80 [default/web] closed(auth-type)'],
       },
     },
     defaultBackend: 'default/web:80',
-    diagnostics: ['AccessControlNotEnforced Ingress default/web', 'AccessControlNotEnforced Ingress default/web'],
-    check: (r) => expect(r.table.defaultBackendFailClosed).toEqual([`${N}auth-secret`, `${N}auth-type`]),
+    diagnostics: ['AccessControlNotEnforced Ingress default/web'],
+    check: (r) => expect(r.table.defaultBackendFailClosed).toEqual([`${N}auth-type`]),
   },
   {
     name: 'an unguarded default backend stays open (no field in the table)',
@@ -213,7 +202,7 @@ table('what a guard closes', [
       CLS,
       ...WEB,
       ingress('web', {
-        annotations: { [`${N}auth-type`]: 'basic' },
+        annotations: { [`${N}auth-type`]: 'digest' },
         tls: [tls(undefined, 'foo.com')],
         rules: [rule('foo.com', prefix('/', 'web'))],
       }),
@@ -243,7 +232,7 @@ table('what a guard closes', [
       CLS,
       ...WEB,
       ingress('old', { rules: [rule('foo.com', prefix('/', 'web'))] }),
-      ingress('new', { created: 1, annotations: { [`${N}auth-type`]: 'basic' }, rules: [rule('foo.com', prefix('/', 'web'))] }),
+      ingress('new', { created: 1, annotations: { [`${N}auth-type`]: 'digest' }, rules: [rule('foo.com', prefix('/', 'web'))] }),
     ],
     hosts: { 'foo.com': { routes: ['Prefix "" -> default/web:80 [default/old]'] } },
     diagnostics: ['AccessControlNotEnforced Ingress default/new', 'RouteConflict Ingress default/new'],
@@ -266,11 +255,11 @@ describe('inspect explain', () => {
   it('names the annotations a fail-closed answer comes from', () => {
     const r = runCase({
       name: 'explain',
-      objects: guarded({ [`${N}auth-type`]: 'basic', [`${N}limit-rps`]: '5' }),
+      objects: guarded({ [`${N}auth-type`]: 'digest', [`${N}global-rate-limit`]: '5' }),
       diagnostics: ['AccessControlNotEnforced Ingress default/web', 'AccessControlNotEnforced Ingress default/web'],
     });
     expect(explain(r.table, 'http://foo.com/x', {}).answer).toBe(
-      `503 (fail closed: access control not enforced: ${N}auth-type, ${N}limit-rps)`,
+      `503 (fail closed: access control not enforced: ${N}auth-type, ${N}global-rate-limit)`,
     );
   });
 });

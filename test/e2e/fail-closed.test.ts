@@ -24,13 +24,13 @@ beforeAll(async () => {
       ingress('private', {
         host: 'app.test',
         paths: [{ path: '/private', service: 'guarded' }],
-        annotations: { [`${N}auth-type`]: 'basic', [`${N}auth-secret`]: 'htpasswd', [`${N}auth-realm`]: 'private' },
+        annotations: { [`${N}auth-type`]: 'digest', [`${N}auth-secret`]: 'htpasswd', [`${N}auth-realm`]: 'private' },
       }),
       ingress('public', { host: 'app.test', paths: [{ path: '/', service: 'open' }] }),
       ingress('limits', {
         host: 'limits.test',
         paths: [{ path: '/', service: 'guarded' }],
-        annotations: { [`${N}limit-connections`]: '100' },
+        annotations: { [`${N}global-rate-limit`]: '100' },
       }),
       // Client certificates guard the whole host: the other Ingress's path on mtls.test closes too.
       ingress('mtls', {
@@ -44,7 +44,7 @@ beforeAll(async () => {
         host: 'fb.test',
         paths: [{ path: '/app', service: 'open' }],
         defaultBackend: 'guarded',
-        annotations: { [`${N}limit-rps`]: '5' },
+        annotations: { [`${N}auth-type`]: 'digest' },
       }),
     ),
   );
@@ -58,16 +58,16 @@ afterAll(async () => {
 
 describe('routes guarded by annotations Portico does not enforce', () => {
   const cases: { name: string; host: string; path: string; method?: string; body?: string }[] = [
-    { name: 'auth-type basic', host: 'app.test', path: '/private' },
-    { name: 'auth-type basic, a deeper path', host: 'app.test', path: '/private/admin?x=1' },
-    { name: 'auth-type basic, a POST with a body', host: 'app.test', path: '/private', method: 'POST', body: 'secret=1' },
-    { name: 'auth-type basic, a dot-segment path that normalises into the guarded prefix', host: 'app.test', path: '/public/../private' },
-    { name: 'limit-connections (even for a client far below the limit)', host: 'limits.test', path: '/' },
+    { name: 'auth-type digest', host: 'app.test', path: '/private' },
+    { name: 'auth-type digest, a deeper path', host: 'app.test', path: '/private/admin?x=1' },
+    { name: 'auth-type digest, a POST with a body', host: 'app.test', path: '/private', method: 'POST', body: 'secret=1' },
+    { name: 'auth-type digest, a dot-segment path that normalises into the guarded prefix', host: 'app.test', path: '/public/../private' },
+    { name: 'global-rate-limit (even for a client far below the limit)', host: 'limits.test', path: '/' },
     { name: 'auth-tls-secret, its own path', host: 'mtls.test', path: '/secure' },
     { name: "auth-tls-secret, another Ingress's path on the same host", host: 'mtls.test', path: '/' },
-    { name: 'limit-rps, its own route', host: 'fb.test', path: '/app' },
-    { name: "limit-rps, the host's fallback (spec.defaultBackend)", host: 'fb.test', path: '/elsewhere' },
-    { name: 'limit-rps, the default backend for unknown hosts', host: 'unknown.test', path: '/' },
+    { name: 'auth-type digest, its own route', host: 'fb.test', path: '/app' },
+    { name: "auth-type digest, the host's fallback (spec.defaultBackend)", host: 'fb.test', path: '/elsewhere' },
+    { name: 'auth-type digest, the default backend for unknown hosts', host: 'unknown.test', path: '/' },
   ];
   for (const c of cases) {
     it(`${c.name}: 503, and the backend sees nothing`, async () => {

@@ -105,6 +105,62 @@ export const CASES: Case[] = [
     },
   },
   {
+    name: 'basic authentication (auth-type basic, an htpasswd Secret with bcrypt and $apr1$ entries, as auth.go): 401 with the realm, 200 with the password',
+    async run(t) {
+      const none = await get(t, '/x', 'basic.test');
+      expect(none.status).toBe(401);
+      expect(none.headers['www-authenticate']).toBe('Basic realm="test auth"');
+      expect((await get(t, '/x', 'basic.test', { authorization: `Basic ${btoa('foo:baz')}` })).status).toBe(401);
+      const ok = await get(t, '/x', 'basic.test', { authorization: `Basic ${btoa('foo:bar')}` });
+      expect(ok.status).toBe(200);
+      expect(echo(ok).backend).toBe('b0');
+      // $apr1$ (htpasswd -m), checked by apache-md5, loaded on first use
+      expect((await get(t, '/x', 'basic.test', { authorization: `Basic ${btoa('apr:bar')}` })).status).toBe(200);
+      expect((await get(t, '/x', 'basic.test', { authorization: `Basic ${btoa('apr:baz')}` })).status).toBe(401);
+    },
+  },
+  {
+    name: 'CORS (enable-cors, cors-allow-origin): preflight answered 204 at the edge, headers replace the backend ones',
+    async run(t) {
+      const pre = await send(`${t.http}/x`, { host: 'cors.test', method: 'OPTIONS', headers: { origin: 'https://a.origin.test' } });
+      expect(pre.status).toBe(204);
+      expect(pre.headers['access-control-allow-origin']).toBe('https://a.origin.test');
+      expect(pre.headers['access-control-max-age']).toBe('1728000');
+      expect(pre.headers['content-length']).toBeUndefined();
+      expect(pre.text).toBe('');
+      const r = await get(t, '/x?set-header=Access-Control-Allow-Origin:*', 'cors.test', { origin: 'https://app.example:8443' });
+      expect(echo(r).backend).toBe('b0');
+      expect(r.headers['access-control-allow-origin']).toBe('https://app.example:8443');
+      expect(r.headers.vary).toBe('Origin');
+      // another origin: the backend's answer untouched (a browser then refuses to read it)
+      const other = await get(t, '/x?set-header=Access-Control-Allow-Origin:*', 'cors.test', { origin: 'https://a.b.origin.test' });
+      expect(other.headers['access-control-allow-origin']).toBe('*');
+      const options = await send(`${t.http}/x`, { host: 'cors.test', method: 'OPTIONS', headers: { origin: 'https://app.example' } });
+      expect(echo(options).method).toBe('OPTIONS');
+    },
+  },
+  {
+    name: 'limits (limit-rpm + limit-burst-multiplier, limit-connections), per process: 503 beyond the burst; a slot held while a request is in progress',
+    async run(t) {
+      // limit-rpm "1", multiplier "2": three at once (the first finds an empty bucket), then 503 for half a minute.
+      const statuses: number[] = [];
+      for (let i = 0; i < 4; i++) statuses.push((await get(t, '/x', 'limited.test')).status);
+      expect(statuses).toEqual([200, 200, 200, 503]);
+      // limit-connections "1": a second request while the first's response is streaming is refused; once it
+      // ended, not (five chunks 300 ms apart: within the 1 s read timeout between chunks).
+      const slow = get(t, '/stream?chunks=5&ms=300', 'limited-conn.test');
+      await new Promise((r) => setTimeout(r, 400));
+      expect((await get(t, '/x', 'limited-conn.test')).status).toBe(503);
+      expect((await slow).status).toBe(200);
+      let after = 0;
+      for (let i = 0; i < 20 && after !== 200; i++) {
+        if (i > 0) await new Promise((r) => setTimeout(r, 50)); // the slot is freed as the response ends
+        after = (await get(t, '/x', 'limited-conn.test')).status;
+      }
+      expect(after).toBe(200);
+    },
+  },
+  {
     name: 'the query string reaches the backend unchanged',
     async run(t) {
       expect(echo(await get(t, '/q?a=1&b=two%20words&a=3', 'app.test')).url).toBe('/q?a=1&b=two%20words&a=3');

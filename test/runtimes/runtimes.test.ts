@@ -4,6 +4,7 @@ import { X509Certificate } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import bcrypt from 'bcryptjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { generateSelfSignedCertificate } from '../../gateway/tls/selfsigned.ts';
 import { generateKeySet, loadSigningKeys } from '../../cli/keys.ts';
@@ -19,6 +20,8 @@ import { startDeno, startNode, startWorkerd, type ControlPlane, type RuntimeName
 import { type AuthServer, startAuthServer } from '../support/auth-server.ts';
 
 const RUNTIMES: RuntimeName[] = ['node', 'deno', 'workerd'];
+/** One salt for the whole run: the same objects compile to the same table version. */
+const HTPASSWD_HASH = bcrypt.hashSync('bar', 4);
 const dir = mkdtempSync(join(tmpdir(), 'portico-runtimes-'));
 const certs = {
   secure: generateSelfSignedCertificate({ commonName: 'secure.test', dnsNames: ['secure.test'], keyType: 'ec' }),
@@ -79,7 +82,7 @@ function cluster(updated: boolean) {
     ingress('guarded', {
       host: 'guarded.test',
       paths: [{ path: '/', service: 'one' }],
-      annotations: { 'nginx.ingress.kubernetes.io/auth-type': 'basic' },
+      annotations: { 'nginx.ingress.kubernetes.io/auth-type': 'digest' },
     }),
     // External authentication against a real auth service on loopback.
     ingress('authed', {
@@ -89,6 +92,43 @@ function cluster(updated: boolean) {
         'nginx.ingress.kubernetes.io/auth-url': `${authServer.url}/basic-auth/user/password`,
         'nginx.ingress.kubernetes.io/auth-response-headers': 'X-Auth-Seen',
       },
+    }),
+    // Basic authentication: an Opaque htpasswd Secret, bcrypt (cost 4: pure JavaScript on every runtime).
+    {
+      apiVersion: 'v1',
+      kind: 'Secret',
+      metadata: { namespace: 'default', name: 'htpasswd' },
+      type: 'Opaque',
+      stringData: { auth: `foo:${HTPASSWD_HASH}\napr:$apr1$8LDI562I$fjHvSpnPe0hHcReDmrZu/0` },
+    },
+    ingress('basic', {
+      host: 'basic.test',
+      paths: [{ path: '/', service: 'one' }],
+      annotations: {
+        'nginx.ingress.kubernetes.io/auth-type': 'basic',
+        'nginx.ingress.kubernetes.io/auth-secret': 'htpasswd',
+        'nginx.ingress.kubernetes.io/auth-realm': 'test auth',
+      },
+    }),
+    // CORS (enable-cors) with an origin list: the preflight is answered at the edge.
+    ingress('cors', {
+      host: 'cors.test',
+      paths: [{ path: '/', service: 'one' }],
+      annotations: {
+        'nginx.ingress.kubernetes.io/enable-cors': 'true',
+        'nginx.ingress.kubernetes.io/cors-allow-origin': 'https://*.origin.test, https://app.example:8443',
+      },
+    }),
+    // Request and connection limits (per worker process; every test client is one loopback address).
+    ingress('limited', {
+      host: 'limited.test',
+      paths: [{ path: '/', service: 'one' }],
+      annotations: { 'nginx.ingress.kubernetes.io/limit-rpm': '1', 'nginx.ingress.kubernetes.io/limit-burst-multiplier': '2' },
+    }),
+    ingress('limited-conn', {
+      host: 'limited-conn.test',
+      paths: [{ path: '/', service: 'one' }],
+      annotations: { 'nginx.ingress.kubernetes.io/limit-connections': '1' },
     }),
     // Source ranges: every test client is on loopback.
     ingress('ranged-in', {
