@@ -97,6 +97,7 @@ async function forwardThroughGate<E extends Env>(
       headers,
       requestId,
       scope: d.label,
+      ...(d.sourceGranted === undefined ? {} : { sourceGranted: d.sourceGranted }),
       // Read before the first await, so it is the material of the table decide() routed by.
       credentials: o.live.current?.basicAuth,
     },

@@ -35,6 +35,9 @@ export type Decision =
       cluster?: string;
       /** Access rules the gate (gateway/access/gate.ts) applies before the request goes upstream. */
       gate?: AccessPolicy;
+      /** With `satisfy: any`: whether the source ranges already granted the request (then no authentication is
+       * asked), or refused it (then an authentication must grant it). Absent: ranges and gate both apply. */
+      sourceGranted?: boolean;
     };
 
 /** A peer cluster's verified table, read by this worker for failover. */
@@ -102,7 +105,10 @@ export function decide(
   if (m.failClosed !== null) return { kind: 'status', status: 503, label };
   // Source ranges: 403 before anything reaches an upstream or an auth service.
   const access = m.route?.policies.access;
-  if (access !== undefined && !sourceAllowed(access, f.clientIp)) return { kind: 'status', status: 403, label };
+  // With `satisfy: any` a refusal by the ranges is not final: an authentication may still grant the request.
+  const sourceOk = access === undefined || sourceAllowed(access, f.clientIp);
+  const any = access?.satisfy === 'any' && (access.allow !== undefined || access.deny !== undefined);
+  if (!sourceOk && !any) return { kind: 'status', status: 403, label };
   // A route with gated access rules never fails over to a peer cluster: the peer would serve it ungated.
   const local = access === undefined || !needsGate(access) ? peers : [];
   if (m.backend === null || m.backend.endpoints.length === 0) {
@@ -116,7 +122,9 @@ export function decide(
     const remote = peerDecision(local, f);
     if (remote !== null) return remote;
   }
-  if (access !== undefined && needsGate(access))
-    return { kind: 'forward', backend: m.backend, target: m.path + f.search, label, gate: access };
+  if (access !== undefined && needsGate(access)) {
+    const forward = { kind: 'forward', backend: m.backend, target: m.path + f.search, label, gate: access } as const;
+    return any ? { ...forward, sourceGranted: sourceOk } : forward;
+  }
   return { kind: 'forward', backend: m.backend, target: m.path + f.search, label };
 }

@@ -7,7 +7,7 @@ import type { AccessPolicy } from '../table/schema.ts';
 import type { AuthCache } from './auth-cache.ts';
 import { basicAuthVerdict } from './basic-auth.ts';
 import { corsDecision } from './cors.ts';
-import { type AuthClient, authorize } from './external-auth.ts';
+import { type AuthClient, authorize, signinLocation } from './external-auth.ts';
 import { limitExempt, type LimitState, limitZone, processLimits } from './limits.ts';
 import type { RequestVariables } from './variables.ts';
 
@@ -20,6 +20,8 @@ export interface GateRequest extends RequestVariables {
   scope: string;
   /** The basic-auth material of the table the request was routed by (LoadedTable.basicAuth); absent: none. */
   credentials?: ReadonlyMap<string, BasicAuthMaterial>;
+  /** With `satisfy: any`: whether the source ranges granted the request (decide()'s `sourceGranted`). */
+  sourceGranted?: boolean;
 }
 
 /** What a runtime gives the gate. A step whose dependency is missing answers 503 (fail closed). */
@@ -60,7 +62,9 @@ interface Passing {
 /** One step: null lets the request go on (after adding to `passing`), an outcome answers it. */
 type Step = (p: AccessPolicy, r: GateRequest, deps: GateDeps, passing: Passing) => Promise<GateOutcome | null> | GateOutcome | null;
 
-const externalAuth: Step = async (p, r, deps, passing) => {
+/** External authentication (auth-url): null when it grants the request (its headers and cookies added), else
+ * the answer it gives. */
+async function externalAuthVerdict(p: AccessPolicy, r: GateRequest, deps: GateDeps, passing: Passing): Promise<GateOutcome | null> {
   if (p.externalAuth === undefined) return null;
   if (deps.auth === undefined) return { kind: 'respond', status: 503, headers: [] };
   const v = await authorize(p.externalAuth, r, deps.auth.client, deps.auth.cache);
@@ -69,7 +73,7 @@ const externalAuth: Step = async (p, r, deps, passing) => {
   for (const c of v.cookies)
     (p.externalAuth.alwaysSetCookie === true ? passing.response.always : passing.response.onSuccess).push(['set-cookie', c]);
   return null;
-};
+}
 
 // limit-rps / limit-rpm (nginx limit_req) and limit-connections (limit_conn): refused with 503, nginx's
 // limit_req_status and limit_conn_status as ingress-nginx sets them by default (its ConfigMap keys
@@ -113,14 +117,53 @@ const cors: Step = (p, r, _deps, passing) => {
 
 /** auth-type basic (basic-auth.ts): nginx's auth_basic, in the access phase after the limits. A 401 carries
  * `WWW-Authenticate: Basic realm="..."`; material missing for the route's revision is 503 (fail closed). */
-const basicAuth: Step = async (p, r) => {
+async function basicAuthOutcome(p: AccessPolicy, r: GateRequest): Promise<GateOutcome | null> {
   if (p.basicAuth === undefined) return null;
   const v = await basicAuthVerdict(p.basicAuth, r.header('authorization'), r.credentials);
   return v.kind === 'pass' ? null : v;
-};
+}
+
+/** A refusal that means "authenticate" (401, or the sign-in redirect a 401 becomes): what nginx keeps as the
+ * answer under `satisfy any` over a 403 (ngx_http_core_access_phase: an UNAUTHORIZED access_code is not
+ * overwritten). */
+const asksToAuthenticate = (o: GateOutcome): boolean => o.kind === 'respond' && (o.status === 401 || o.status === 302);
+
+/** The access phase: basic authentication, then external authentication (nginx's auth_basic and auth_request).
+ * `satisfy all` (the default): each present must grant. `satisfy any`: the first that grants is enough, the
+ * source ranges included (decide() tells whether they did); when none grants, the answer is the one asking to
+ * authenticate if any did, else the refusal, as nginx's core access phase decides; an error (500, 503) ends at
+ * once, as it does in nginx. */
+const authentication: Step = async (p, r, deps, passing) => signinFor401(p, r, await accessPhase(p, r, deps, passing));
+
+/** auth-signin is nginx's `error_page 401` for the whole location: a 401 from any authentication (basic auth
+ * under `satisfy all` included) becomes the sign-in redirect. */
+function signinFor401(p: AccessPolicy, r: GateRequest, o: GateOutcome | null): GateOutcome | null {
+  if (o === null || o.kind !== 'respond' || o.status !== 401 || p.externalAuth?.signin === undefined) return o;
+  return { kind: 'respond', status: 302, headers: [['location', signinLocation(p.externalAuth, r)]] };
+}
+
+async function accessPhase(p: AccessPolicy, r: GateRequest, deps: GateDeps, passing: Passing): Promise<GateOutcome | null> {
+  if (p.satisfy !== 'any') {
+    const basic = await basicAuthOutcome(p, r);
+    return basic ?? externalAuthVerdict(p, r, deps, passing);
+  }
+  if (r.sourceGranted === true) return null;
+  let refusal: GateOutcome | null = r.sourceGranted === false ? { kind: 'respond', status: 403, headers: [] } : null;
+  // Only the authentications the route has take part: an absent one grants nothing.
+  const checks: (() => Promise<GateOutcome | null>)[] = [];
+  if (p.basicAuth !== undefined) checks.push(() => basicAuthOutcome(p, r));
+  if (p.externalAuth !== undefined) checks.push(() => externalAuthVerdict(p, r, deps, passing));
+  for (const check of checks) {
+    const o = await check();
+    if (o === null) return null;
+    if (o.kind === 'respond' && o.status !== 401 && o.status !== 302 && o.status !== 403) return o;
+    if (refusal === null || !asksToAuthenticate(refusal)) refusal = o;
+  }
+  return refusal;
+}
 
 /** The steps in nginx's order. */
-const STEPS: readonly Step[] = [cors, rateLimit, connectionLimit, basicAuth, externalAuth];
+const STEPS: readonly Step[] = [cors, rateLimit, connectionLimit, authentication];
 
 /** Whether a route's access policy needs the gate at all (source ranges alone do not). */
 export function needsGate(p: AccessPolicy): boolean {

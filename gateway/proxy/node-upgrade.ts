@@ -190,6 +190,7 @@ export function createUpgradeHandler(o: UpgradeOptions): (req: IncomingMessage, 
       headers: asked,
       requestId,
       scope: d.label,
+      ...(d.sourceGranted === undefined ? {} : { sourceGranted: d.sourceGranted }),
       credentials: o.live.current?.basicAuth,
     };
     void runGate(d.gate, request, o.gate ?? {}).then((outcome) => {

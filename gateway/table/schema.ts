@@ -56,6 +56,10 @@ export interface AccessPolicy {
   limits?: LimitPolicy;
   /** auth-type basic: user and password checked against a Secret's htpasswd entries (gateway/table/basic-auth.ts). */
   basicAuth?: BasicAuthPolicy;
+  /** `satisfy: any` (nginx's satisfy directive): the request passes when any of the source ranges, basic
+   * authentication or external authentication grants it, instead of all of them. Absent: all. Set only when
+   * there is something to choose between (ranges or an authentication, and at least one authentication). */
+  satisfy?: 'any';
 }
 
 /** ingress-nginx's local limits, as nginx's limit_req (`burst=N nodelay`) and limit_conn keyed by the client

@@ -59,6 +59,9 @@ export function checkAccess(v: unknown, at: string, bad: (at: string, message: s
   if (v.basicAuth !== undefined) checkBasicAuthPolicy(v.basicAuth, `${at}.basicAuth`, bad);
   if (v.cors !== undefined) checkCors(v.cors, `${at}.cors`, bad);
   if (v.limits !== undefined) checkLimits(v.limits, `${at}.limits`, bad);
+  if (v.satisfy !== undefined && (v.satisfy !== 'any' || (v.basicAuth === undefined && v.externalAuth === undefined))) {
+    bad(`${at}.satisfy`, 'must be "any", and only with basic or external authentication');
+  }
   const e = v.externalAuth;
   if (e === undefined) return;
   const eat = `${at}.externalAuth`;

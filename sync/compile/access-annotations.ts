@@ -131,6 +131,17 @@ export function parseAccessAnnotations(annotations: Fields): ParsedAccess {
     access.limits = limits.policy;
     out.keys.push(...limits.keys);
   }
+  // satisfy (ingress-nginx's satisfy annotation: "any" or "all"): with nothing to choose between it changes nothing.
+  const SATISFY = `${NGINX_PREFIX}satisfy`;
+  if (has(SATISFY)) {
+    out.consumed.add(SATISFY);
+    const v = annotations[SATISFY];
+    if (v !== 'any' && v !== 'all') fail(SATISFY, 'it is not "any" or "all"');
+    else if (v === 'any' && (access.basicAuth !== undefined || access.externalAuth !== undefined)) {
+      access.satisfy = 'any';
+      out.keys.push(SATISFY);
+    }
+  }
   if (
     access.deny !== undefined ||
     access.allow !== undefined ||

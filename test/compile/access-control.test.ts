@@ -46,7 +46,6 @@ const ROUTE_GUARDS: [string, string, string][] = [
   ['auth-secret', 'basic-auth', 'missing-secret'],
   ['auth-secret-type', 'auth-map', 'auth-blob'],
   ['auth-realm', 'Authentication Required - foo', ''],
-  ['satisfy', 'any', 'some'],
   // limit-rps, limit-rpm, limit-burst-multiplier, limit-connections, limit-allowlist and limit-whitelist are
   // enforced (limits.test.ts); the global rate limit is not.
   ['global-rate-limit', '100', 'many'],
