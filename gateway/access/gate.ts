@@ -133,7 +133,13 @@ const asksToAuthenticate = (o: GateOutcome): boolean => o.kind === 'respond' && 
  * source ranges included (decide() tells whether they did); when none grants, the answer is the one asking to
  * authenticate if any did, else the refusal, as nginx's core access phase decides; an error (500, 503) ends at
  * once, as it does in nginx. */
-const authentication: Step = async (p, r, deps, passing) => signinFor401(p, r, await accessPhase(p, r, deps, passing));
+const authentication: Step = async (p, r, deps, passing) => {
+  // The client's copies of the headers an auth answer sets never reach the upstream, also when the request
+  // passes without asking the auth service (satisfy any: the ranges or basic auth granted it), as nginx sends
+  // them empty then.
+  for (const name of p.externalAuth?.responseHeaders ?? []) passing.upstreamHeaders.push([name, null]);
+  return signinFor401(p, r, await accessPhase(p, r, deps, passing));
+};
 
 /** auth-signin is nginx's `error_page 401` for the whole location: a 401 from any authentication (basic auth
  * under `satisfy all` included) becomes the sign-in redirect. */

@@ -127,7 +127,8 @@ export function withOverrides(flat: readonly string[], overrides: readonly (read
   const names = new Set(overrides.map(([n]) => n));
   const out: string[] = [];
   for (let i = 0; i < flat.length; i += 2) if (!names.has(flat[i]!.toLowerCase())) out.push(flat[i]!, flat[i + 1]!);
-  for (const [name, value] of overrides) if (value !== null) out.push(name, value);
+  // validate() refuses such names; this keeps the tunnel protocol's headers out whatever a table says.
+  for (const [name, value] of overrides) if (value !== null && !name.toLowerCase().startsWith(TUNNEL_HEADER_PREFIX)) out.push(name, value);
   return out;
 }
 

@@ -80,6 +80,16 @@ export function normalizePath(path: string): string {
   return p;
 }
 
+/** The path a rule is chosen by: `normalized` (normalizePath's form, which is what goes upstream) with encoded
+ * slashes decoded and runs of slashes merged, as nginx chooses a location (it decodes the URI, and
+ * merge_slashes is on). Without this, `//admin` or `/x/..%2Fadmin` would get past a guarded `/admin` rule
+ * through the host's `/` rule, to a backend that merges or decodes them itself. */
+export function routingPath(normalized: string): string {
+  if (normalized.indexOf('//') === -1 && normalized.indexOf('%') === -1) return normalized;
+  if (normalized.indexOf('//') === -1 && !/%2f/i.test(normalized)) return normalized;
+  return normalizePath(normalized.replace(/%2f/gi, '/').replace(/\/{2,}/g, '/'));
+}
+
 function compileHost(entry: HostRoutes, backends: Map<string, Backend>): CompiledHost {
   const exact = new Map<string, Route>();
   const prefix = new Map<string, Route>();
@@ -145,7 +155,7 @@ export function compileMatcher(table: RoutingTable): Matcher {
       const h = findHost(rawHost);
       const path = normalizePath(rawPath);
       if (h !== null) {
-        const route = matchPath(h, path);
+        const route = matchPath(h, routingPath(path));
         if (route !== null)
           return {
             reason: 'route',

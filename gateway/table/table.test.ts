@@ -169,6 +169,21 @@ describe('validate', () => {
         problem: /not an http or https URL/,
       },
       {
+        name: 'an auth answer allowed to steer the tunnel (portico-peer in responseHeaders)',
+        access: { externalAuth: { url: 'http://auth.test/', responseHeaders: ['x-user', 'portico-peer'] } },
+        problem: /must be a list of lower-case header names/,
+      },
+      {
+        name: 'an access field this worker does not know (a guard it would not apply)',
+        access: { allow: ['10.0.0.0/8'], jwt: { issuer: 'x' } },
+        problem: /unknown access rule "jwt"/,
+      },
+      {
+        name: 'an external-auth field this worker does not know',
+        access: { externalAuth: { url: 'http://auth.test/', mtls: true } },
+        problem: /unknown field "mtls"/,
+      },
+      {
         name: 'a CORS origin that is a pattern, not an origin',
         access: {
           cors: { origins: ['https://.*\\.example\\.com'], methods: ['GET'], allowHeaders: ['DNT'], credentials: true, maxAge: 5 },

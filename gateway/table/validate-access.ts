@@ -21,6 +21,26 @@ function cidrList(v: unknown, at: string, bad: (at: string, message: string) => 
   });
 }
 
+/** Headers an auth answer may not set on the upstream request (auth-response-headers): those that frame the
+ * message or belong to one hop (RFC 9110 §7.6.1, RFC 9112 §6), Host, and the tunnel protocol's `portico-*`,
+ * which would let an auth service choose the endpoint or the peer cluster a request goes to. */
+const NOT_COPYABLE = new Set([
+  'host',
+  'content-length',
+  'transfer-encoding',
+  'connection',
+  'keep-alive',
+  'te',
+  'trailer',
+  'upgrade',
+  'expect',
+  'http2-settings',
+]);
+
+export function isCopyableHeader(lower: string): boolean {
+  return !NOT_COPYABLE.has(lower) && !lower.startsWith('portico-') && !lower.startsWith('proxy-');
+}
+
 const text = (v: unknown): v is string => typeof v === 'string' && v.length > 0 && v.length <= MAX_TEXT;
 
 /** The auth service's URL: http(s), no credentials, no `$` before its path (a client must never pick the host). */
@@ -43,8 +63,48 @@ export function authUrlProblem(url: string): string | null {
   return null;
 }
 
+/** The fields this worker knows, at every level of an access policy: a field it does not know is a rule it
+ * would not apply, so the table is refused rather than served with that rule missing. */
+const KNOWN: Readonly<Record<string, ReadonlySet<string>>> = {
+  access: new Set(['deny', 'allow', 'externalAuth', 'cors', 'limits', 'basicAuth', 'satisfy']),
+  externalAuth: new Set([
+    'url',
+    'method',
+    'signin',
+    'signinRedirectParam',
+    'requestRedirect',
+    'responseHeaders',
+    'alwaysSetCookie',
+    'cache',
+  ]),
+  cache: new Set(['key', 'seconds']),
+  cors: new Set(['origins', 'methods', 'allowHeaders', 'exposeHeaders', 'credentials', 'maxAge']),
+  limits: new Set(['rps', 'rpm', 'connections', 'exempt']),
+  rate: new Set(['rate', 'burst']),
+  basicAuth: new Set(['realm', 'secret', 'type', 'revision']),
+};
+
+function unknownFields(v: unknown, kind: keyof typeof KNOWN, at: string, bad: (at: string, message: string) => void): void {
+  if (!isRecord(v)) return;
+  for (const k of Object.keys(v)) {
+    if (!KNOWN[kind]!.has(k))
+      bad(at, kind === 'access' ? `unknown access rule ${JSON.stringify(k)}` : `unknown field ${JSON.stringify(k)}`);
+  }
+}
+
+function closedSets(v: Record<string, unknown>, at: string, bad: (at: string, message: string) => void): void {
+  unknownFields(v, 'access', at, bad);
+  unknownFields(v.externalAuth, 'externalAuth', `${at}.externalAuth`, bad);
+  if (isRecord(v.externalAuth)) unknownFields(v.externalAuth.cache, 'cache', `${at}.externalAuth.cache`, bad);
+  unknownFields(v.cors, 'cors', `${at}.cors`, bad);
+  unknownFields(v.limits, 'limits', `${at}.limits`, bad);
+  if (isRecord(v.limits)) for (const r of ['rps', 'rpm'] as const) unknownFields(v.limits[r], 'rate', `${at}.limits.${r}`, bad);
+  unknownFields(v.basicAuth, 'basicAuth', `${at}.basicAuth`, bad);
+}
+
 export function checkAccess(v: unknown, at: string, bad: (at: string, message: string) => void): void {
   if (!isRecord(v)) return bad(at, 'must be an object');
+  closedSets(v, at, bad);
   cidrList(v.deny, `${at}.deny`, bad);
   cidrList(v.allow, `${at}.allow`, bad);
   if (
@@ -79,7 +139,7 @@ export function checkAccess(v: unknown, at: string, bad: (at: string, message: s
     e.responseHeaders !== undefined &&
     (!Array.isArray(e.responseHeaders) ||
       e.responseHeaders.length > MAX_LIST ||
-      !e.responseHeaders.every((h) => typeof h === 'string' && HEADER_NAME.test(h)))
+      !e.responseHeaders.every((h) => typeof h === 'string' && HEADER_NAME.test(h) && isCopyableHeader(h)))
   ) {
     bad(`${eat}.responseHeaders`, 'must be a list of lower-case header names');
   }

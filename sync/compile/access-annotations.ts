@@ -4,7 +4,7 @@
 // annotation does not parse (internal/ingress/errors LocationDeniedError: "503 (location was denied)").
 import { parseCidr } from '../../gateway/table/cidr.ts';
 import type { AccessPolicy, ExternalAuthPolicy } from '../../gateway/table/schema.ts';
-import { authUrlProblem } from '../../gateway/table/validate-access.ts';
+import { authUrlProblem, isCopyableHeader } from '../../gateway/table/validate-access.ts';
 import { parseTemplate } from '../../gateway/table/variables.ts';
 import type { UnenforcedGuard } from './access-control.ts';
 import { NGINX_PREFIX } from './annotation-prefixes.ts';
@@ -245,11 +245,14 @@ function parseExternalAuth(
         .map((h) => h.trim())
         .filter((h) => h !== '');
       const bad = names.filter((h) => !HEADER_NAME.test(h));
+      const framing = names.filter((h) => HEADER_NAME.test(h) && !isCopyableHeader(h.toLowerCase()));
       return names.length === 0
         ? 'it names no header'
         : bad.length > 0
           ? `${bad.map((b) => JSON.stringify(b)).join(', ')} is not a header name`
-          : null;
+          : framing.length > 0
+            ? `${framing.map((b) => JSON.stringify(b)).join(', ')} may not be set by an auth service (a header that frames the request, belongs to one hop, or steers the edge)`
+            : null;
     },
     (v) =>
       (policy.responseHeaders = [

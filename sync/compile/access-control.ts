@@ -35,7 +35,15 @@ const NGINX_GUARDS: ReadonlySet<string> = new Set([
   'enable-cors',
   // Response headers from a ConfigMap (security headers such as Content-Security-Policy live here)
   'custom-headers',
+  // Snippets are raw nginx configuration, never supported; they may hold access rules (`allow`, `deny`,
+  // `auth_request`, `if (...) { return 403; }`) Portico cannot see, so they close the routes rather than be
+  // ignored. ingress-nginx itself refuses them by default since v1.9 (allow-snippet-annotations: false).
+  'configuration-snippet',
+  'modsecurity-snippet',
 ]);
+
+/** Snippets at the level of the whole server (nginx `server {}`): they close every route of the hosts. */
+const NGINX_HOST_GUARDS: ReadonlySet<string> = new Set(['server-snippet']);
 
 /** ingress-nginx annotation name prefixes that guard access: basic/digest auth, external auth and client
  * certificates (`auth-`), CORS details (`cors-`), request and connection limits (`limit-`, except the
@@ -59,7 +67,7 @@ const NO_GUARD_WITHOUT_GLOBAL_AUTH = 'enable-global-auth';
 
 function guardScope(name: string): GuardScope | null {
   if (NGINX_NOT_GUARDS.has(name) || name === NO_GUARD_WITHOUT_GLOBAL_AUTH) return null;
-  if (name.startsWith('auth-tls-')) return 'hosts';
+  if (name.startsWith('auth-tls-') || NGINX_HOST_GUARDS.has(name)) return 'hosts';
   if (NGINX_GUARDS.has(name) || NGINX_GUARD_PREFIXES.some((p) => name.startsWith(p))) return 'routes';
   return null;
 }

@@ -77,12 +77,24 @@ function reportBackendProblems(plans: readonly IngressPlan[], resolve: BackendRe
 
 /** Unenforced guards per host that apply to every route of the host (client certificates: nginx checks them
  * in the TLS handshake of the whole server, so one Ingress's auth-tls-* guards the other Ingresses' paths). */
-function hostGuards(plans: readonly IngressPlan[]): Map<string, string[]> {
+function hostGuards(plans: readonly IngressPlan[], reportFor: (p: IngressPlan) => Report): Map<string, string[]> {
   const out = new Map<string, string[]>();
+  const add = (host: string, keys: readonly string[]): void => void out.set(host, [...(out.get(host) ?? []), ...keys]);
   for (const plan of plans) {
     const keys = plan.guards.filter((g) => g.scope === 'hosts').map((g) => g.key);
-    if (keys.length === 0) continue;
-    for (const host of plan.hosts) out.set(host, [...(out.get(host) ?? []), ...keys]);
+    if (keys.length > 0) for (const host of plan.hosts) add(host, keys);
+    // A path of an Ingress that guards access was skipped (for example a regular expression written for
+    // ingress-nginx's use-regex): its requests would be routed by another rule of the host, unguarded. So the
+    // whole host fails closed until the path is fixed or routable.
+    const own = [...new Set([...plan.guards.map((g) => g.key), ...plan.accessKeys])].sort(compareStrings);
+    if (own.length === 0) continue;
+    for (const host of plan.droppedOn) {
+      add(host, own);
+      reportFor(plan)(
+        'AccessControlNotEnforced',
+        `a path of ${host === '' ? 'the rules without a host' : `host ${JSON.stringify(host)}`} was skipped (see its own diagnostic) on an Ingress that guards access (${own.join(', ')}); so that its requests cannot reach another rule of the host unguarded, every route of the host answers 503 (fail closed) until the path is fixed`,
+      );
+    }
   }
   return out;
 }
@@ -167,7 +179,7 @@ export function compile(objects: ClusterObjects, options: Partial<CompileOptions
     if (!used.has(ref.id)) used.set(ref.id, resolve(ref));
     return ref.id;
   };
-  const guards = hostGuards(plans);
+  const guards = hostGuards(plans, reportFor);
   const hostEntries = [...hosts.values()].map((h) => buildHost(h, tls, guards, use));
   const defaultBackend = defaultRef === null ? null : use(defaultRef.ref);
   const defaultClosed = defaultRef === null ? undefined : fallbackFailClosed(defaultRef.owner);

@@ -54,6 +54,8 @@ export interface IngressPlan {
   /** Access control Portico enforces on this Ingress's routes, and the annotations it came from. */
   access: AccessPolicy | undefined;
   accessKeys: string[];
+  /** Hosts with a path of this Ingress that was skipped (invalid, or a regex Portico does not route yet). */
+  droppedOn: string[];
 }
 
 const PATH_TYPES: Readonly<Record<string, PathType>> = {
@@ -200,6 +202,7 @@ export function planIngress(info: ObjectInfo, report: Report): IngressPlan {
 
   const hosts: string[] = [];
   const paths: PathPlan[] = [];
+  const droppedOn: string[] = [];
   listField(spec.rules, 'spec.rules', report).forEach((r, i) => {
     const rule = fields(r);
     const where = `spec.rules[${i}]`;
@@ -213,6 +216,7 @@ export function planIngress(info: ObjectInfo, report: Report): IngressPlan {
     listField(fields(rule.http).paths, `${where}.http.paths`, report).forEach((p, j) => {
       const plan = parsePath(p, host, namespace, `${where}.http.paths[${j}]`, report);
       if (plan !== null) paths.push(plan);
+      else if (!droppedOn.includes(host)) droppedOn.push(host);
     });
   });
 
@@ -231,5 +235,6 @@ export function planIngress(info: ObjectInfo, report: Report): IngressPlan {
     guards: unenforced,
     access: access.access,
     accessKeys: access.keys,
+    droppedOn,
   };
 }

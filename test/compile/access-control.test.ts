@@ -4,7 +4,7 @@
 import { describe, expect, it } from 'vitest';
 import { explain } from '../../gateway/inspect/views.ts';
 import { guardOf } from '../../sync/compile/access-control.ts';
-import { app, backend, cls, ingress, prefix, rule, tls } from '../support/builders.ts';
+import { app, backend, cls, implSpecific, ingress, prefix, rule, tls } from '../support/builders.ts';
 import { runCase, type Case } from './cases.ts';
 
 const CLS = cls();
@@ -224,6 +224,28 @@ table('what a guard closes', [
     objects: guarded({ 'portico.dev/whitelist-source-range': '10.0.0.0/8' }),
     hosts: { 'foo.com': { routes: ['Prefix "" -> default/web:80 [default/web] closed(portico.dev/whitelist-source-range)'] } },
     diagnostics: ['AccessControlNotEnforced Ingress default/web'],
+  },
+  {
+    name: 'a guarded Ingress whose regex path is skipped closes its whole host: the path would fall to the public rule',
+    objects: [
+      CLS,
+      ...WEB,
+      ingress('admin', {
+        annotations: { [`${N}auth-url`]: 'http://auth.svc/check', [`${N}use-regex`]: 'true' },
+        rules: [rule('foo.com', implSpecific('/admin(/|$)(.*)', 'web'))],
+      }),
+      ingress('web', { created: 1, rules: [rule('foo.com', prefix('/', 'web')), rule('bar.com', prefix('/', 'web'))] }),
+    ],
+    hosts: {
+      'bar.com': { routes: ['Prefix "" -> default/web:80 [default/web]'] },
+      'foo.com': { routes: ['Prefix "" -> default/web:80 [default/web] closed(auth-url)'] },
+    },
+    diagnostics: [
+      'AccessControlNotEnforced Ingress default/admin',
+      'InvalidPath Ingress default/admin',
+      'UnsupportedAnnotation Ingress default/admin',
+    ],
+    messages: [/a path of host "foo\.com" was skipped .* every route of the host answers 503 \(fail closed\)/],
   },
   {
     name: 'a guarded Ingress that loses a route conflict closes nothing of the winner',

@@ -161,9 +161,9 @@ const annotated = (annotations: Record<string, string>) => [
 ];
 
 table('other annotations', [
-  ...['configuration-snippet', 'server-snippet', 'stream-snippet', 'modsecurity-snippet'].map(
+  ...['stream-snippet'].map(
     (a): Case => ({
-      name: `nginx ${a} → UnsupportedAnnotation: snippets are never supported`,
+      name: `nginx ${a} (TCP/UDP streams, no HTTP route) → UnsupportedAnnotation: snippets are never supported`,
       objects: annotated({ [`nginx.ingress.kubernetes.io/${a}`]: 'more_set_headers "X: y";' }),
       diagnostics: ['UnsupportedAnnotation Ingress default/web'],
       messages: [
@@ -172,6 +172,28 @@ table('other annotations', [
         ),
       ],
       check: (r) => expect(JSON.stringify(r.table)).not.toContain('more_set_headers'),
+    }),
+  ),
+  ...[
+    ['configuration-snippet', 'routes'],
+    ['modsecurity-snippet', 'routes'],
+    ['server-snippet', 'hosts'],
+  ].map(
+    ([a, scope]): Case => ({
+      name: `nginx ${a} may hold access rules Portico cannot see: it fails closed (${scope}), its text never reaches the table`,
+      objects: annotated({ [`nginx.ingress.kubernetes.io/${a}`]: 'allow 10.0.0.0/8; deny all;' }),
+      diagnostics: ['AccessControlNotEnforced Ingress default/web'],
+      messages: [
+        new RegExp(
+          `"nginx\\.ingress\\.kubernetes\\.io/${a}" guards access and is never supported \\(snippets inject raw configuration text`,
+        ),
+      ],
+      check: (r) => {
+        expect(JSON.stringify(r.table)).not.toContain('deny all');
+        expect(r.table.hosts.every((h) => h.routes.every((x) => x.policies.failClosed?.includes(`nginx.ingress.kubernetes.io/${a}`)))).toBe(
+          true,
+        );
+      },
     }),
   ),
   ...['rewrite-target', 'use-regex', 'proxy-body-size', 'force-ssl-redirect', 'canary'].map(
@@ -209,7 +231,7 @@ table('other annotations', [
     name: 'each annotation is reported once per Ingress, however many rules it has',
     objects: annotated({
       'portico.dev/x': '1',
-      'nginx.ingress.kubernetes.io/server-snippet': 'x',
+      'nginx.ingress.kubernetes.io/stream-snippet': 'x',
       'nginx.ingress.kubernetes.io/rewrite-target': '/',
     }),
     diagnostics: [

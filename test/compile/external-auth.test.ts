@@ -138,6 +138,13 @@ table('auth-url values that fail closed (503 + AccessControlNotEnforced)', [
     ['auth-signin', 'https://auth.test/start?rd=$bogus', /uses \$bogus/],
     ['auth-signin-redirect-param', 'r d', /it is not a query parameter name/],
     ['auth-response-headers', 'X-User, bad header', /"bad header" is not a header name/],
+    [
+      'auth-response-headers',
+      'X-User, portico-peer, Portico-Backend',
+      /"portico-peer", "Portico-Backend" may not be set by an auth service/,
+    ],
+    ['auth-response-headers', 'Content-Length', /"Content-Length" may not be set by an auth service/],
+    ['auth-response-headers', 'Transfer-Encoding, Host', /"Transfer-Encoding", "Host" may not be set by an auth service/],
     ['auth-always-set-cookie', 'yes', /it is not "true" or "false"/],
     ['auth-cache-duration', 'forever', /it is not "\[status \.\.\.\] time"/],
   ].map(

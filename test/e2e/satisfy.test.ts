@@ -5,8 +5,8 @@
 import bcrypt from 'bcryptjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type AuthServer, startAuthServer } from '../support/auth-server.ts';
-import { type Backend, startBackend } from '../support/backends.ts';
-import { request } from '../support/client.ts';
+import { type Backend, type EchoReply, startBackend } from '../support/backends.ts';
+import { json, request } from '../support/client.ts';
 import { startTestGateway, type TestGateway } from '../support/gateway.ts';
 import { type AnyObject, ingress, objects, ourClass, service } from '../support/manifests.ts';
 
@@ -47,6 +47,12 @@ beforeAll(async () => {
         [`${N}satisfy`]: 'any',
       }),
       app('broken', 'broken', { ...basicAuth, [`${N}satisfy`]: 'some' }),
+      app('ranges-any-headers', 'ranges-any-headers', {
+        [`${N}auth-url`]: `${auth.url}/status/403`,
+        [`${N}auth-response-headers`]: 'X-Auth-User',
+        [`${N}allowlist-source-range`]: '127.0.0.1/32',
+        [`${N}satisfy`]: 'any',
+      }),
     ),
   );
 });
@@ -126,6 +132,16 @@ describe('satisfy', () => {
       if (c.status === 401) expect(r.headers['www-authenticate']).toBe('Basic realm="test basic auth"');
     });
   }
+
+  it('any: a request the ranges granted still never carries the client copy of an auth-response-headers header', async () => {
+    const r = await request(`${gw.httpUrl}/`, {
+      host: 'ranges-any-headers',
+      localAddress: '127.0.0.1',
+      headers: { 'x-auth-user': 'admin' },
+    });
+    expect(r.status).toBe(200);
+    expect(json<EchoReply>(r).headers['x-auth-user']).toBeUndefined();
+  });
 
   it('a value other than any or all fails closed (503)', async () =>
     expect((await get('broken', { authorization: basic('uname', 'pwd') })).status).toBe(503));

@@ -40,6 +40,13 @@ beforeAll(async () => {
         paths: [{ path: '/', service: 'web' }],
         annotations: { [`${N}allowlist-source-range`]: '::1/128' },
       }),
+      // A guarded path beside a public one on the same host.
+      ingress('admin', {
+        host: 'mixed.test',
+        paths: [{ path: '/admin', service: 'web' }],
+        annotations: { [`${N}allowlist-source-range`]: '10.0.0.0/8' },
+      }),
+      ingress('public', { host: 'mixed.test', paths: [{ path: '/', service: 'web' }] }),
       ingress('broken', {
         host: 'broken.test',
         paths: [{ path: '/', service: 'web' }],
@@ -76,6 +83,20 @@ describe('source ranges decide who reaches the backend', () => {
       if (c.status === 403) expect(r.body).toBe('403 Forbidden\n');
     });
   }
+
+  // nginx chooses a location after decoding the URI and merging slashes: none of these may reach the guarded
+  // /admin backend through the public / rule.
+  for (const path of ['/admin', '//admin', '/%2Fadmin', '/%2fadmin/x', '/x/..%2Fadmin', '/admin//users', '///admin']) {
+    it(`the path ${path} is judged by the guarded /admin rule (403)`, async () => {
+      const before = backend.requests;
+      const r = await request(`${gw.httpUrl}${path}`, { host: 'mixed.test', localAddress: '127.0.0.1' });
+      expect(r.status).toBe(403);
+      expect(backend.requests).toBe(before);
+    });
+  }
+  it('a path that only starts with the same letters is the public rule (200)', async () => {
+    expect((await request(`${gw.httpUrl}/administrator`, { host: 'mixed.test', localAddress: '127.0.0.1' })).status).toBe(200);
+  });
 
   it('a client spoofing X-Forwarded-For is judged by its TCP address (no trusted proxy is configured)', async () => {
     const r = await request(`${gw.httpUrl}/x`, {

@@ -11,7 +11,7 @@ import { CompactEncrypt, CompactSign } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { generateKeySet, loadSigningKeys, loadVerifyingKeys } from '../../cli/keys.ts';
 import { BasicAuthCache, basicAuthVerdict, basicCredentials, checkPassword } from '../../gateway/access/basic-auth.ts';
-import { type BasicAuthMaterial, basicAuthMaterialMap, basicAuthRevision } from '../../gateway/table/basic-auth.ts';
+import { type BasicAuthMaterial, basicAuthMaterialMap, basicAuthRevision, hashFormat } from '../../gateway/table/basic-auth.ts';
 import { type Bundle, openBundle, sealBundle, type SigningKeys, type VerifyingKeys, verifyManifest } from '../../gateway/table/bundle.ts';
 import { compile } from '../../sync/compile/index.ts';
 import { ingress, objects, ourClass, service } from '../support/manifests.ts';
@@ -152,5 +152,14 @@ describe('the material in a sealed bundle', () => {
     await expect(openBundle(await verifyManifest(manifest, verifying, { cluster: 'prod' }), readPart, verifying)).rejects.toMatchObject({
       code: 'PORTICO_BUNDLE_INVALID',
     });
+  });
+});
+
+describe('bcrypt cost bound', () => {
+  it('a cost the edge checks (4 to 12) is bcrypt; a higher one is unusable, never run', () => {
+    expect(hashFormat(bcrypt.hashSync('x', 4).replace('$04$', '$12$'))).toBe('bcrypt');
+    expect(hashFormat(bcrypt.hashSync('x', 4).replace('$04$', '$13$'))).toBeNull();
+    expect(hashFormat(bcrypt.hashSync('x', 4).replace('$04$', '$31$'))).toBeNull();
+    expect(hashFormat(bcrypt.hashSync('x', 4).replace('$04$', '$03$'))).toBeNull();
   });
 });
