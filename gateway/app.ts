@@ -25,6 +25,9 @@ export interface ForwardRequest {
   responseHeaders?: ResponseAdditions;
   /** The request id the auth service already saw, so the upstream sees the same one. */
   requestId?: string;
+  /** The access gate let this request through: it may not fail over to a peer cluster, which would serve it
+   * under none of these rules. */
+  gated?: true;
   /** The forwarder calls it once the exchange has ended (response sent, client gone, or failed): the
    * access gate's completion hook (a limit-connections slot). Safe to call more than once. */
   onDone?: () => void;
@@ -115,6 +118,7 @@ async function forwardThroughGate<E extends Env>(
     upstreamHeaders: outcome.upstreamHeaders,
     responseHeaders: outcome.response,
     requestId,
+    gated: true,
   };
   if (outcome.onDone === undefined) return o.runtime.forward(c, req);
   req.onDone = outcome.onDone;

@@ -72,7 +72,10 @@ export class BasicAuthCache {
   ) {}
 
   static key(revision: string, user: string, password: string): string {
-    return createHash('sha256').update(revision).update('\0').update(user).update('\0').update(password).digest('base64');
+    // Each field with its length in front: no two (user, password) pairs hash the same input.
+    const h = createHash('sha256');
+    for (const f of [revision, user, password]) h.update(`${Buffer.byteLength(f)}:`).update(f);
+    return h.digest('base64');
   }
 
   has(key: string): boolean {

@@ -198,6 +198,8 @@ class Exchange implements Dispatcher.DispatchHandler {
   }
 
   private failOver(): boolean {
+    // A request the access gate let through answered to this cluster's rules; a peer would serve it under none.
+    if (this.req.gated === true) return false;
     (this.tried ??= new Set()).add(this.req.cluster ?? '');
     const next = peerDecision(this.deps.peers!, this.req.facts, this.tried);
     if (next === null) return false;

@@ -16,11 +16,13 @@ function parseAddress(text: string): Address | null {
   return null;
 }
 
-/** A CIDR or a bare address, or null when it is neither. */
+/** A CIDR or a bare address, or null when it is neither. An IPv4-mapped IPv6 range (`::ffff:10.0.0.0/104`) is
+ * refused: clients are compared by their IPv4 address, so it would never match (write the IPv4 range). */
 export function parseCidr(text: string): Cidr | null {
   const slash = text.indexOf('/');
   const address = parseAddress(slash === -1 ? text : text.slice(0, slash));
   if (address === null) return null;
+  if (address.kind() === 'ipv6' && (address as ipaddr.IPv6).isIPv4MappedAddress()) return null;
   const max = address.kind() === 'ipv4' ? 32 : 128;
   if (slash === -1) return { address, bits: max };
   const bitsText = text.slice(slash + 1);

@@ -51,3 +51,12 @@ describe('sourceAllowed', () => {
     for (let i = 0; i < 3; i++) expect(sourceAllowed(p, '10.0.0.1')).toBe(true);
   });
 });
+
+describe('parseCidr refuses what could never match', () => {
+  it('an IPv4-mapped IPv6 range or address (clients are compared by their IPv4 address)', async () => {
+    const { parseCidr } = await import('../../gateway/table/cidr.ts');
+    expect(parseCidr('::ffff:203.0.113.0/120')).toBeNull();
+    expect(parseCidr('::ffff:10.0.0.1')).toBeNull();
+    expect(parseCidr('203.0.113.0/24')).not.toBeNull();
+  });
+});
