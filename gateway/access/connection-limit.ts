@@ -9,13 +9,17 @@
 // answered with limit_conn_status).
 
 export interface ConnectionLimiterOptions {
-  /** Clients counted at most, all zones together (default 65,536). */
+  /** Clients counted at most in one zone (default 65,536). Per zone, as nginx sizes each Ingress's zone: a flood
+   * against one Ingress cannot fill the store every other Ingress needs. An entry lives only while its
+   * client has a request in progress, so all zones together hold at most the requests in progress. */
   maxEntries?: number;
 }
 
 export class ConnectionLimiter {
   /** `zone client` → requests in progress (never 0: the entry goes when the count does). */
   private readonly counts = new Map<string, number>();
+  /** zone → its entries in `counts`. */
+  private readonly zoneSizes = new Map<string, number>();
   private readonly maxEntries: number;
 
   constructor(o: ConnectionLimiterOptions = {}) {
@@ -28,15 +32,22 @@ export class ConnectionLimiter {
     const key = `${zone} ${client}`;
     const n = this.counts.get(key) ?? 0;
     if (n >= limit) return null;
-    if (n === 0 && this.counts.size >= this.maxEntries) return null;
+    if (n === 0) {
+      const size = this.zoneSizes.get(zone) ?? 0;
+      if (size >= this.maxEntries) return null;
+      this.zoneSizes.set(zone, size + 1);
+    }
     this.counts.set(key, n + 1);
     let held = true;
     return () => {
       if (!held) return;
       held = false;
       const left = (this.counts.get(key) ?? 1) - 1;
-      if (left <= 0) this.counts.delete(key);
-      else this.counts.set(key, left);
+      if (left > 0) return void this.counts.set(key, left);
+      this.counts.delete(key);
+      const size = (this.zoneSizes.get(zone) ?? 1) - 1;
+      if (size <= 0) this.zoneSizes.delete(zone);
+      else this.zoneSizes.set(zone, size);
     };
   }
 

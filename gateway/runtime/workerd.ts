@@ -31,6 +31,10 @@ export interface WorkerEnv {
   PORTICO_NODE_NAME?: string;
   /** http://127.0.0.1:PORT of a node-local tunnel (self-hosted workerd): upstream requests go through it. */
   PORTICO_TUNNEL?: string;
+  /** The request header the platform writes the client address into (on Cloudflare: cf-connecting-ip). A
+   * worker has no TCP peer to read; without this, no header is believed and the client address is unknown, so
+   * source ranges refuse every request rather than trust what a client wrote. */
+  PORTICO_CLIENT_IP_HEADER?: string;
 }
 
 export interface ExecutionContext {
@@ -100,6 +104,7 @@ async function create(env: WorkerEnv): Promise<Instance> {
     log,
   });
   const httpsPort = Number(env.PORTICO_PUBLIC_HTTPS_PORT ?? 443);
+  const clientIpHeader = env.PORTICO_CLIENT_IP_HEADER?.toLowerCase();
   const readMs = Number(env.PORTICO_READ_TIMEOUT_MS ?? 60_000);
   const app = createWebGatewayApp<WorkerdEnv>({
     live,
@@ -119,7 +124,7 @@ async function create(env: WorkerEnv): Promise<Instance> {
       return webFacts(
         c.req.raw,
         https ? 'https' : 'http',
-        c.req.header('cf-connecting-ip') ?? '',
+        clientIpHeader === undefined ? '' : (c.req.header(clientIpHeader) ?? ''),
         port !== undefined ? Number(port) : https ? 443 : 80,
       );
     },

@@ -196,6 +196,15 @@ describe('ConnectionLimiter (nginx limit_conn)', () => {
     expect(c.size).toBe(1); // only 'a' still has a request in progress
     expect(c.acquire('z', 'd', 5)).not.toBeNull();
   });
+
+  it('the bound is per zone: a flood against one Ingress leaves room in every other', () => {
+    const c = new ConnectionLimiter({ maxEntries: 2 });
+    const flood = ['a', 'b'].map((k) => c.acquire('flooded', k, 5)!);
+    expect(c.acquire('flooded', 'x', 5)).toBeNull();
+    expect(c.acquire('quiet', 'x', 5)).not.toBeNull();
+    for (const r of flood) r();
+    expect(c.acquire('flooded', 'x', 5)).not.toBeNull(); // the zone's room came back with its entries
+  });
 });
 
 describe('limit-allowlist: exempt addresses', () => {
