@@ -8,6 +8,7 @@
 //   401                → 401 to the client, with the answer's WWW-Authenticate
 //   403                → 403 to the client
 //   anything else, no answer, a timeout → 500, never the upstream
+import { HOP_BY_HOP } from '../shared/hop-by-hop.ts';
 import type { ExternalAuthPolicy } from '../table/schema.ts';
 import type { AuthCache } from './auth-cache.ts';
 import { escapeUriComponent, expand, type RequestVariables } from './variables.ts';
@@ -38,15 +39,7 @@ export type AuthVerdict =
 /** Request headers never passed to the auth service: hop-by-hop (RFC 9110 §7.6.1), the body's (it gets no
  * body), the ones the edge sets itself, and the tunnel protocol's. */
 const NOT_PASSED = new Set([
-  'connection',
-  'keep-alive',
-  'proxy-connection',
-  'te',
-  'trailer',
-  'transfer-encoding',
-  'upgrade',
-  'expect',
-  'http2-settings',
+  ...HOP_BY_HOP,
   'content-length',
   'host',
   'x-original-url',

@@ -1,23 +1,8 @@
 // Header rules of the proxy hop (RFC 9110 7.6.1): hop-by-hop headers never cross the proxy in either
 // direction, and the X-Forwarded-* set is written by the edge, never trusted from the client (an edge
 // gateway is the first hop; a client could otherwise forge its address).
+import { HOP_BY_HOP } from '../shared/hop-by-hop.ts';
 import { TUNNEL_HEADER_PREFIX } from '../table/tunnel-protocol.ts';
-
-const HOP_BY_HOP = new Set([
-  'connection',
-  'keep-alive',
-  'proxy-connection',
-  'proxy-authenticate',
-  'proxy-authorization',
-  'te',
-  'trailer',
-  'transfer-encoding',
-  'upgrade',
-  // undici refuses `expect`; Node's server already answered `100 Continue` to the client.
-  'expect',
-  // HTTP/2 only: a `http2-settings` header belongs to the h2c upgrade of one connection.
-  'http2-settings',
-]);
 
 /** Headers the edge sets itself on the request it forwards. */
 const EDGE_SET = new Set([
