@@ -115,7 +115,14 @@ export async function basicAuthVerdict(
   const c = basicCredentials(authorization);
   if (c === null) return refuse;
   const entry = m.users.find((u) => u.user === c.user);
-  if (entry === undefined) return refuse;
+  if (entry === undefined) {
+    // An unknown user costs the same hash check as a wrong password (against another entry of the same Secret, so
+    // the same format and cost), and is refused whatever it returns: the answer's timing does not tell a client
+    // which user names exist. nginx answers unknown users at once; this is stricter on purpose.
+    const standIn = m.users[0];
+    if (standIn !== undefined) await checkPassword(c.password, standIn.hash);
+    return refuse;
+  }
   const key = BasicAuthCache.key(p.revision, c.user, c.password);
   if (cache.has(key)) return { kind: 'pass' };
   if (!(await checkPassword(c.password, entry.hash))) return refuse;

@@ -79,6 +79,11 @@ describe('basicAuthVerdict() and its cache', () => {
     expect(cache.has(BasicAuthCache.key(revision, 'foo', 'bar'))).toBe(true);
     expect(BasicAuthCache.key(revision, 'foo', 'bar')).not.toContain('bar');
   });
+  it("an unknown user is refused even with another user's password, and nothing is cached", async () => {
+    const cache = new BasicAuthCache();
+    expect((await basicAuthVerdict(policy, basic('mallory', 'bar'), map, cache)).kind).toBe('respond');
+    expect(cache.size).toBe(0);
+  });
   it('bounded in size (the oldest goes first) and in time', () => {
     let now = 0;
     const cache = new BasicAuthCache(2, 1000, () => now);
