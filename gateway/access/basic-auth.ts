@@ -6,6 +6,7 @@
 import { Buffer } from 'node:buffer';
 import { createHash, timingSafeEqual } from 'node:crypto';
 import bcrypt from 'bcryptjs';
+import { ExpiringCache } from '../shared/expiring-cache.ts';
 import { type BasicAuthMaterial, type BasicAuthPolicy, hashFormat } from '../table/basic-auth.ts';
 
 /** The user and password of an `Authorization: Basic ...` header (RFC 7617), or null. */
@@ -63,13 +64,14 @@ export async function checkPassword(password: string, hash: string): Promise<boo
  * revision covers the Secret's id and every hash, so a changed Secret never reuses an old answer. Per process,
  * bounded in size (the oldest entry goes first) and in time.
  */
-export class BasicAuthCache {
-  private readonly entries = new Map<string, number>();
+export class BasicAuthCache extends ExpiringCache<true> {
   constructor(
-    private readonly maxEntries = 10_000,
+    maxEntries = 10_000,
     private readonly ttlMs = 60_000,
-    private readonly now: () => number = Date.now,
-  ) {}
+    now: () => number = Date.now,
+  ) {
+    super(maxEntries, now);
+  }
 
   static key(revision: string, user: string, password: string): string {
     // Each field with its length in front: no two (user, password) pairs hash the same input.
@@ -79,21 +81,11 @@ export class BasicAuthCache {
   }
 
   has(key: string): boolean {
-    const expires = this.entries.get(key);
-    if (expires === undefined) return false;
-    if (expires > this.now()) return true;
-    this.entries.delete(key);
-    return false;
+    return this.get(key) === true;
   }
 
   add(key: string): void {
-    this.entries.delete(key);
-    if (this.entries.size >= this.maxEntries) this.entries.delete(this.entries.keys().next().value!);
-    this.entries.set(key, this.now() + this.ttlMs);
-  }
-
-  get size(): number {
-    return this.entries.size;
+    this.set(key, true, this.ttlMs);
   }
 }
 

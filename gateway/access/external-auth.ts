@@ -129,7 +129,7 @@ export async function authorize(p: ExternalAuthPolicy, r: AuthContext, client: A
       return { kind: 'respond', status: 500, headers: [] };
     }
     const ttl = p.cache?.seconds[String(answer.status)];
-    if (key !== null && ttl !== undefined) cache!.set(key, answer, ttl);
+    if (key !== null && ttl !== undefined) cache!.set(key, answer, ttl * 1000);
   }
   return verdictOf(p, answer, r);
 }

@@ -1,9 +1,9 @@
 // What the two limit steps of the access gate share: the per-process state, the zone a request counts in and
 // the addresses exempt from limits (limit-allowlist).
-import { type Address, type Cidr, inCidr, parseCidr, parseClientAddress } from '../table/cidr.ts';
 import type { LimitPolicy } from '../table/schema.ts';
 import { ConnectionLimiter } from './connection-limit.ts';
 import { RateLimiter } from './rate-limit.ts';
+import { type CompiledRanges, onlyIn, passes } from './source-ranges.ts';
 
 /** The counters of request and connection limits. */
 export interface LimitState {
@@ -30,21 +30,17 @@ export function limitZone(scope: string): string {
 }
 
 // Parsed once per policy object: a table's policies are immutable, and a new table brings new objects.
-const exemptRanges = new WeakMap<LimitPolicy, Cidr[]>();
+const exemptRanges = new WeakMap<LimitPolicy, CompiledRanges>();
 
 /** Whether limits do not apply to `clientIp`: it lies in limit-allowlist. ingress-nginx maps an allow-listed
  * address to an empty zone key (`geo $remote_addr $allowlist_<id>` then `map ... $limit_<id>`), and nginx
- * counts no request with an empty key, for limit_req and limit_conn alike. */
+ * counts no request with an empty key, for limit_req and limit_conn alike. Matched as source ranges are. */
 export function limitExempt(p: LimitPolicy, clientIp: string): boolean {
   if (p.exempt === undefined) return false;
   let ranges = exemptRanges.get(p);
   if (ranges === undefined) {
-    // validate() refused any entry that does not parse, so none is dropped here.
-    ranges = p.exempt.map(parseCidr).filter((c): c is Cidr => c !== null);
+    ranges = onlyIn(p.exempt);
     exemptRanges.set(p, ranges);
   }
-  const a: Address | null = parseClientAddress(clientIp);
-  if (a === null) return false;
-  for (const c of ranges) if (inCidr(a, c)) return true;
-  return false;
+  return passes(ranges, clientIp);
 }

@@ -1,6 +1,7 @@
 // Expands the nginx variables of gateway/table/variables.ts for one request. Values are looked up, never
 // evaluated; an unknown name (which validate() and the compiler already refuse) expands to nothing.
 import { normalizeHost } from '../table/match.ts';
+import { basicCredentials } from './basic-auth.ts';
 import { parseTemplate, type Template } from '../table/variables.ts';
 
 /** What a variable can be read from. */
@@ -42,19 +43,6 @@ function arg(search: string, name: string): string {
   return '';
 }
 
-/** The user of a Basic Authorization header ($remote_user), or "". */
-function remoteUser(authorization: string | null): string {
-  const m = authorization === null ? null : /^basic\s+([A-Za-z0-9+/=]+)\s*$/i.exec(authorization);
-  if (m === null) return '';
-  try {
-    const decoded = atob(m[1]!);
-    const colon = decoded.indexOf(':');
-    return colon === -1 ? '' : decoded.slice(0, colon);
-  } catch {
-    return '';
-  }
-}
-
 export function variable(name: string, r: RequestVariables): string {
   switch (name) {
     case 'host':
@@ -77,7 +65,7 @@ export function variable(name: string, r: RequestVariables): string {
     case 'remote_addr':
       return r.clientIp;
     case 'remote_user':
-      return remoteUser(r.header('authorization'));
+      return basicCredentials(r.header('authorization'))?.user ?? '';
     case 'server_port':
       return String(r.localPort);
   }

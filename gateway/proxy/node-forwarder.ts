@@ -39,7 +39,7 @@ export interface NodeForwarderDeps {
 }
 
 /** Client address without the IPv4-mapped prefix Node reports on dual-stack sockets. */
-export function clientAddress(raw: string | undefined): string {
+function clientAddress(raw: string | undefined): string {
   if (raw === undefined) return '';
   return raw.startsWith('::ffff:') && raw.includes('.') ? raw.slice(7) : raw;
 }

@@ -193,24 +193,33 @@ export function createUpgradeHandler(o: UpgradeOptions): (req: IncomingMessage, 
       ...(d.sourceGranted === undefined ? {} : { sourceGranted: d.sourceGranted }),
       credentials: o.live.current?.basicAuth,
     };
-    void runGate(d.gate, request, o.gate ?? {}).then((outcome) => {
-      // An upgrade holds what the gate took for it (a limit-connections slot) until its connection closes,
-      // whether it was spliced, refused or never answered.
-      if (outcome.kind === 'pass' && outcome.onDone !== undefined) {
-        if (socket.destroyed) outcome.onDone();
-        else socket.once('close', outcome.onDone);
-      }
-      if (socket.destroyed) return;
-      if (outcome.kind === 'respond') {
-        o.metrics.request(d.label, outcome.status);
-        return rawAnswer(
-          socket,
-          outcome.status,
-          outcome.headers.map(([k, v]) => `${k}: ${v}`),
-        );
-      }
-      relay(o, socket, head, d, withOverrides(headers, outcome.upstreamHeaders));
-    });
+    void runGate(d.gate, request, o.gate ?? {}).then(
+      (outcome) => {
+        // An upgrade holds what the gate took for it (a limit-connections slot) until its connection closes,
+        // whether it was spliced, refused or never answered.
+        if (outcome.kind === 'pass' && outcome.onDone !== undefined) {
+          if (socket.destroyed) outcome.onDone();
+          else socket.once('close', outcome.onDone);
+        }
+        if (socket.destroyed) return;
+        if (outcome.kind === 'respond') {
+          o.metrics.request(d.label, outcome.status);
+          return rawAnswer(
+            socket,
+            outcome.status,
+            outcome.headers.map(([k, v]) => `${k}: ${v}`),
+          );
+        }
+        relay(o, socket, head, d, withOverrides(headers, outcome.upstreamHeaders));
+      },
+      (_err: unknown) => {
+        // A gate that failed (a broken hash in a Secret, say) refuses: the upgrade never reaches the upstream, and the
+        // socket is not left hanging. The request path answers 500 the same way (Hono's error handler).
+        if (socket.destroyed) return;
+        o.metrics.request(d.label, 500);
+        rawAnswer(socket, 500);
+      },
+    );
   };
 }
 

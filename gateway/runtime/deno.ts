@@ -67,7 +67,7 @@ export interface DenoGateway {
 }
 
 /** The certificate HTTPS serves: the one of `tlsHost`'s host entry, else the table's first. */
-export function chosenCertificate(live: LiveTable, tlsHost: string | null): CertificateMaterial | null {
+function chosenCertificate(live: LiveTable, tlsHost: string | null): CertificateMaterial | null {
   const loaded = live.current;
   if (loaded === null) return null;
   const id =

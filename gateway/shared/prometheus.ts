@@ -30,7 +30,7 @@ export const single = (name: string, type: MetricType, help: string, value: numb
 });
 
 /** Label values may hold anything: backslash, double quote and newline are escaped as the format requires. */
-export function escapeLabelValue(v: string): string {
+function escapeLabelValue(v: string): string {
   return v.replace(/\\/g, '\\\\').replace(/"/g, '\\"').replace(/\n/g, '\\n');
 }
 

@@ -12,7 +12,7 @@ export interface CachedBundle {
   parts: Map<string, Uint8Array>;
 }
 
-export async function writeCacheFile(path: string, b: CachedBundle): Promise<void> {
+async function writeCacheFile(path: string, b: CachedBundle): Promise<void> {
   const index = { manifest: b.manifest, parts: [...b.parts].map(([name, bytes]) => ({ name, bytes: bytes.length })) };
   // A fresh, unpredictable name opened exclusively ('wx'): never follows a planted file or link.
   const tmp = `${path}.${randomBytes(6).toString('hex')}.tmp`;
@@ -41,7 +41,7 @@ export class CacheFileError extends PorticoError {
 }
 
 /** null when there is no cache file; CacheFileError when it is unreadable or truncated. */
-export async function readCacheFile(path: string): Promise<CachedBundle | null> {
+async function readCacheFile(path: string): Promise<CachedBundle | null> {
   let buf: Buffer;
   try {
     buf = await readFile(path);

@@ -145,7 +145,7 @@ export class TableFollower {
     } catch (err) {
       return this.refuse(raw, null, err);
     }
-    // A table served from the cache file is loaded again from Redis, so the worker says where it came from.
+    // A table served from Redis is not read again; one served from the cache file is checked against Redis below.
     if (this.served?.manifest.version === ptr.version && this.served.source === 'redis') return;
     try {
       const key = this.layout.table(ptr.version);
@@ -158,6 +158,13 @@ export class TableFollower {
           'PORTICO_TABLE_OLDER',
           `version ${m.version} (seq ${m.seq}) is older than the served ${served.version} (seq ${served.seq}) and no rollback is recorded: a replayed pointer`,
         );
+      }
+      if (this.served !== null && JSON.stringify(m) === JSON.stringify(this.served.manifest)) {
+        // The table served from the cache file, signed the same in Redis (its parts' digests included): nothing to
+        // read, open or write again, only where it is now known to come from.
+        this.served = { manifest: this.served.manifest, source: 'redis' };
+        this.refused.forget();
+        return;
       }
       const bundle = { manifest: jws, parts: await readParts(c, key, m) };
       await this.install(m, bundle, 'redis');

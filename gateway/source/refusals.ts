@@ -25,9 +25,9 @@ const FINAL = new Set([
   'PORTICO_TABLE_OLDER',
   'PORTICO_TABLE_POINTER',
 ]);
-export const TRANSIENT_RETRY_MS = 10_000;
+const TRANSIENT_RETRY_MS = 10_000;
 
-export const isFinal = (code: string): boolean => FINAL.has(code);
+const isFinal = (code: string): boolean => FINAL.has(code);
 
 /** The stable code of anything thrown while loading a table. */
 export function refusalCode(err: unknown): string {

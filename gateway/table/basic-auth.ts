@@ -54,7 +54,7 @@ export function realmProblem(realm: string): string | null {
     : 'it has a character a WWW-Authenticate header cannot quote as written (", \\, a control or non-ASCII character)';
 }
 
-export function isSecretRef(v: unknown): v is string {
+function isSecretRef(v: unknown): v is string {
   return typeof v === 'string' && SECRET_REF.test(v);
 }
 
@@ -109,7 +109,7 @@ export type HashFormat = 'bcrypt' | 'sha1' | 'ssha' | 'apr1' | 'md5-crypt';
 /** The highest bcrypt cost the edge checks. Each step doubles the work: cost 12 takes about 0.35 s of one core
  * here, cost 13 0.7 s, cost 31 days; a cost above this in a Secret would let any request with that user name
  * stall the worker every tenant shares, so such an entry is unusable (htpasswd's default is 5, its maximum 17). */
-export const MAX_BCRYPT_COST = 12;
+const MAX_BCRYPT_COST = 12;
 
 /** The htpasswd hash formats the edge checks, by their prefix (as nginx's ngx_crypt and the system crypt()
  * of ingress-nginx's image recognise them). null: a format Portico cannot check (DES crypt, `$5$`/`$6$`

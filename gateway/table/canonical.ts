@@ -33,7 +33,7 @@ function sortHost(h: HostRoutes): HostRoutes {
 }
 
 /** Puts every array into canonical order. */
-export function canonicalContent(c: TableContent): TableContent {
+function canonicalContent(c: TableContent): TableContent {
   return {
     hosts: c.hosts.map(sortHost).sort((a, b) => cmp(a.host, b.host)),
     defaultBackend: c.defaultBackend,

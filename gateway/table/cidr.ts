@@ -40,3 +40,15 @@ export function parseClientAddress(text: string): Address | null {
 export function inCidr(a: Address, c: Cidr): boolean {
   return a.kind() === c.address.kind() && a.match(c.address, c.bits);
 }
+
+/** Most CIDRs in one list of a table (a source range, a limit's exempt list); the compiler refuses longer ones. */
+export const MAX_CIDRS = 256;
+
+/** validate()'s check of an optional CIDR list: 1 to MAX_CIDRS strings that parse. */
+export function checkCidrList(v: unknown, at: string, bad: (at: string, message: string) => void): void {
+  if (v === undefined) return;
+  if (!Array.isArray(v) || v.length === 0 || v.length > MAX_CIDRS) return bad(at, `must be a list of 1 to ${MAX_CIDRS} CIDRs`);
+  v.forEach((c, i) => {
+    if (typeof c !== 'string' || parseCidr(c) === null) bad(`${at}[${i}]`, `${JSON.stringify(c)} is not a CIDR or an IP address`);
+  });
+}

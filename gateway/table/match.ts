@@ -84,7 +84,8 @@ export function normalizePath(path: string): string {
  * slashes decoded and runs of slashes merged, as nginx chooses a location (it decodes the URI, and
  * merge_slashes is on). Without this, `//admin` or `/x/..%2Fadmin` would get past a guarded `/admin` rule
  * through the host's `/` rule, to a backend that merges or decodes them itself. */
-export function routingPath(normalized: string): string {
+function routingPath(normalized: string): string {
+  // The common path has neither: no regular expression on it.
   if (normalized.indexOf('//') === -1 && normalized.indexOf('%') === -1) return normalized;
   if (normalized.indexOf('//') === -1 && !/%2f/i.test(normalized)) return normalized;
   return normalizePath(normalized.replace(/%2f/gi, '/').replace(/\/{2,}/g, '/'));

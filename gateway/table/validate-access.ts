@@ -1,7 +1,7 @@
 // validate() for a route's access policy: every field typed and bounded, so a worker never acts on an access
 // rule it would have to guess at. Each problem is reported as `at`: message.
 import { checkBasicAuthPolicy } from './basic-auth.ts';
-import { parseCidr } from './cidr.ts';
+import { checkCidrList, parseCidr } from './cidr.ts';
 import { isRecord, isValidHostName } from './names.ts';
 import { checkCors } from './validate-cors.ts';
 import { checkLimits } from './validate-limits.ts';
@@ -12,14 +12,6 @@ const METHOD = /^[A-Z]{1,16}$/;
 const QUERY_PARAM = /^[A-Za-z0-9._~-]{1,64}$/;
 const MAX_LIST = 256;
 const MAX_TEXT = 2048;
-
-function cidrList(v: unknown, at: string, bad: (at: string, message: string) => void): void {
-  if (v === undefined) return;
-  if (!Array.isArray(v) || v.length === 0 || v.length > MAX_LIST) return bad(at, `must be a list of 1 to ${MAX_LIST} CIDRs`);
-  v.forEach((c, i) => {
-    if (typeof c !== 'string' || parseCidr(c) === null) bad(`${at}[${i}]`, `${JSON.stringify(c)} is not a CIDR or an IP address`);
-  });
-}
 
 /** Headers an auth answer may not set on the upstream request (auth-response-headers): those that frame the
  * message or belong to one hop (RFC 9110 §7.6.1, RFC 9112 §6), Host, and the tunnel protocol's `portico-*`,
@@ -105,8 +97,8 @@ function closedSets(v: Record<string, unknown>, at: string, bad: (at: string, me
 export function checkAccess(v: unknown, at: string, bad: (at: string, message: string) => void): void {
   if (!isRecord(v)) return bad(at, 'must be an object');
   closedSets(v, at, bad);
-  cidrList(v.deny, `${at}.deny`, bad);
-  cidrList(v.allow, `${at}.allow`, bad);
+  checkCidrList(v.deny, `${at}.deny`, bad);
+  checkCidrList(v.allow, `${at}.allow`, bad);
   if (
     v.deny === undefined &&
     v.allow === undefined &&

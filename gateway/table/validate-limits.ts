@@ -1,13 +1,12 @@
 // validate() for a route's request and connection limits (AccessPolicy.limits): whole numbers in the ranges the
 // compiler produces, and CIDRs that parse, so a worker never guesses at a limit.
-import { parseCidr } from './cidr.ts';
+import { checkCidrList } from './cidr.ts';
 import { isRecord } from './names.ts';
 
 /** Largest limit-rps, limit-rpm and limit-connections the compiler accepts. */
 export const MAX_LIMIT = 1_000_000;
 /** Largest limit-burst-multiplier the compiler accepts. */
 export const MAX_BURST_MULTIPLIER = 1_000;
-const MAX_EXEMPT = 256;
 
 const whole = (v: unknown, min: number, max: number): boolean => Number.isSafeInteger(v) && (v as number) >= min && (v as number) <= max;
 
@@ -26,11 +25,5 @@ export function checkLimits(v: unknown, at: string, bad: (at: string, message: s
   if (v.connections !== undefined && !whole(v.connections, 1, MAX_LIMIT))
     bad(`${at}.connections`, `must be a whole number from 1 to ${MAX_LIMIT}`);
   if (v.rps === undefined && v.rpm === undefined && v.connections === undefined) bad(at, 'names no limit');
-  const e = v.exempt;
-  if (e === undefined) return;
-  if (!Array.isArray(e) || e.length === 0 || e.length > MAX_EXEMPT)
-    return bad(`${at}.exempt`, `must be a list of 1 to ${MAX_EXEMPT} CIDRs`);
-  e.forEach((c, i) => {
-    if (typeof c !== 'string' || parseCidr(c) === null) bad(`${at}.exempt[${i}]`, `${JSON.stringify(c)} is not a CIDR or an IP address`);
-  });
+  checkCidrList(v.exempt, `${at}.exempt`, bad);
 }

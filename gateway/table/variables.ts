@@ -6,7 +6,7 @@
 // template ($pass_access_scheme, $escaped_request_uri).
 
 /** Variables with a fixed name. */
-export const NAMED_VARIABLES = [
+const NAMED_VARIABLES = [
   'host',
   'http_host',
   'scheme',
@@ -23,7 +23,7 @@ export const NAMED_VARIABLES = [
 export type NamedVariable = (typeof NAMED_VARIABLES)[number];
 
 /** Variables with a prefix and a name: a request header, a cookie, a query argument. */
-export const PREFIXED_VARIABLES = ['http_', 'cookie_', 'arg_'] as const;
+const PREFIXED_VARIABLES = ['http_', 'cookie_', 'arg_'] as const;
 
 const NAMED: ReadonlySet<string> = new Set(NAMED_VARIABLES);
 // `$name` or `${name}`; names are nginx's: letters, digits and underscores.

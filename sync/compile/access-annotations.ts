@@ -2,12 +2,13 @@
 // does not parse never means "no rule": the routes fail closed (503) with an AccessControlNotEnforced
 // diagnostic naming the annotation, the value and why, as ingress-nginx denies a location whose access
 // annotation does not parse (internal/ingress/errors LocationDeniedError: "503 (location was denied)").
-import { parseCidr } from '../../gateway/table/cidr.ts';
+import { MAX_CIDRS, parseCidr } from '../../gateway/table/cidr.ts';
 import type { AccessPolicy, ExternalAuthPolicy } from '../../gateway/table/schema.ts';
 import { authUrlProblem, isCopyableHeader } from '../../gateway/table/validate-access.ts';
 import { parseTemplate } from '../../gateway/table/variables.ts';
 import type { UnenforcedGuard } from './access-control.ts';
 import { NGINX_PREFIX } from './annotation-prefixes.ts';
+import { commaList } from './annotation-values.ts';
 import { parseBasicAuth } from './basic-auth.ts';
 import { parseCors } from './cors-annotations.ts';
 import { parseLimitAnnotations } from './limit-annotations.ts';
@@ -49,21 +50,16 @@ const AUTH_COMPANIONS = {
  * change nothing (nginx needs them to create an upstream block). */
 const AUTH_KEEPALIVE = [A('keepalive'), A('keepalive-requests'), A('keepalive-timeout'), A('keepalive-share-vars')];
 
-const MAX_RANGES = 256;
-
 /** `10.0.0.0/8, 192.168.1.1,2001:db8::/32` → the entries, or the reason it is not a list of ranges. */
 function parseRanges(raw: unknown): { ranges: string[] } | { error: string } {
   if (typeof raw !== 'string') return { error: 'it is not text' };
-  const entries = raw
-    .split(',')
-    .map((e) => e.trim())
-    .filter((e) => e !== '');
+  const entries = commaList(raw);
   if (entries.length === 0) return { error: 'it names no address or range' };
-  if (entries.length > MAX_RANGES) return { error: `it names ${entries.length} ranges (at most ${MAX_RANGES})` };
+  if (entries.length > MAX_CIDRS) return { error: `it names ${entries.length} ranges (at most ${MAX_CIDRS})` };
   const bad = entries.filter((e) => parseCidr(e) === null);
   if (bad.length > 0)
     return { error: `${bad.map((b) => JSON.stringify(b)).join(', ')} ${bad.length === 1 ? 'is' : 'are'} not a CIDR or an IP address` };
-  return { ranges: [...new Set(entries)] };
+  return { ranges: entries };
 }
 
 export function parseAccessAnnotations(annotations: Fields): ParsedAccess {
@@ -240,10 +236,7 @@ function parseExternalAuth(
   read(
     C.responseHeaders,
     (v) => {
-      const names = v
-        .split(',')
-        .map((h) => h.trim())
-        .filter((h) => h !== '');
+      const names = commaList(v);
       const bad = names.filter((h) => !HEADER_NAME.test(h));
       const framing = names.filter((h) => HEADER_NAME.test(h) && !isCopyableHeader(h.toLowerCase()));
       return names.length === 0
@@ -254,15 +247,7 @@ function parseExternalAuth(
             ? `${framing.map((b) => JSON.stringify(b)).join(', ')} may not be set by an auth service (a header that frames the request, belongs to one hop, or steers the edge)`
             : null;
     },
-    (v) =>
-      (policy.responseHeaders = [
-        ...new Set(
-          v
-            .split(',')
-            .map((h) => h.trim().toLowerCase())
-            .filter((h) => h !== ''),
-        ),
-      ]),
+    (v) => (policy.responseHeaders = commaList(v.toLowerCase())),
   );
   read(
     C.alwaysSetCookie,

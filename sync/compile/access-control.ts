@@ -10,10 +10,11 @@
 // and its parsers (internal/ingress/annotations/{auth,authreq,authtls,cors,customheaders,globalratelimit,
 // ipallowlist,ipdenylist,ratelimit,satisfy}).
 import { NGINX_PREFIX, PORTICO_PREFIX } from './annotation-prefixes.ts';
+import { goBool } from './annotation-values.ts';
 
 /** Where a guard applies: the Ingress's own routes, or (client certificates, which nginx checks during the
  * TLS handshake of the whole server) every route of the Ingress's hosts, whichever Ingress owns them. */
-export type GuardScope = 'routes' | 'hosts';
+type GuardScope = 'routes' | 'hosts';
 
 export interface UnenforcedGuard {
   key: string;
@@ -59,7 +60,6 @@ const NGINX_NOT_GUARDS: ReadonlySet<string> = new Set(['limit-rate', 'limit-rate
 /** Annotations that switch a guard on, read as ingress-nginx does (parser.GetBoolAnnotation: strconv.ParseBool),
  * whose value "false" asks for no guard at all. Any other value, malformed included, fails closed. */
 const OFF_SWITCHES: ReadonlySet<string> = new Set(['enable-cors']);
-const FALSE_VALUES: ReadonlySet<string> = new Set(['false', 'False', 'FALSE', 'f', 'F', '0']);
 
 /** `enable-global-auth` only opts an Ingress out of a global auth URL, which Portico does not have: with no
  * global auth there is nothing to enforce, whatever its value. */
@@ -81,7 +81,7 @@ export function guardOf(key: string, value: unknown): UnenforcedGuard | null {
   const name = key.slice(prefix.length);
   const scope = guardScope(name);
   if (scope === null) return null;
-  if (OFF_SWITCHES.has(name) && typeof value === 'string' && FALSE_VALUES.has(value.trim())) return null;
+  if (OFF_SWITCHES.has(name) && typeof value === 'string' && goBool(value) === false) return null;
   return { key, scope };
 }
 

@@ -24,12 +24,20 @@ import { secretValue } from './tls.ts';
 
 export const AUTH_TYPE = `${NGINX_PREFIX}auth-type`;
 export const AUTH_SECRET = `${NGINX_PREFIX}auth-secret`;
-export const AUTH_SECRET_TYPE = `${NGINX_PREFIX}auth-secret-type`;
-export const AUTH_REALM = `${NGINX_PREFIX}auth-realm`;
+const AUTH_SECRET_TYPE = `${NGINX_PREFIX}auth-secret-type`;
+const AUTH_REALM = `${NGINX_PREFIX}auth-realm`;
 
 /** A Kubernetes object name (DNS subdomain) and namespace (DNS label). */
 const NAME = /^[a-z0-9]([-.a-z0-9]{0,251}[a-z0-9])?$/;
 const NAMESPACE = /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/;
+
+/** An auth-secret value, `name` or `namespace/name` (no namespace: the Ingress's own), or null when it names no
+ * Secret. The compiler and the agent's Secret reader read it the same way. */
+export function secretRef(value: string): { namespace?: string; name: string } | null {
+  const parts = value.split('/');
+  if (parts.length === 1) return NAME.test(value) ? { name: value } : null;
+  return parts.length === 2 && NAMESPACE.test(parts[0]!) && NAME.test(parts[1]!) ? { namespace: parts[0]!, name: parts[1]! } : null;
+}
 
 /**
  * auth-type and its companions → the policy, with `secret` as written and no revision yet (resolveBasicAuth
@@ -59,9 +67,7 @@ export function parseBasicAuth(
     fail(AUTH_TYPE, `${JSON.stringify(AUTH_SECRET)} is not set, and basic authentication needs the Secret that holds the users`);
     return null;
   }
-  const parts = secret.split('/');
-  const ok = parts.length === 1 ? NAME.test(secret) : parts.length === 2 && NAMESPACE.test(parts[0]!) && NAME.test(parts[1]!);
-  if (!ok) {
+  if (secretRef(secret) === null) {
     fail(AUTH_SECRET, 'it is not the name of a Secret, or namespace/name');
     return null;
   }
@@ -170,7 +176,8 @@ export function resolveBasicAuth(plans: readonly IngressPlan[], secrets: readonl
       plan.access = Object.keys(rest).length === 0 ? undefined : rest;
       plan.guards.push({ key: AUTH_SECRET, scope: 'routes' });
     };
-    const [ns, name] = policy.secret.includes('/') ? (policy.secret.split('/') as [string, string]) : [plan.ref.namespace, policy.secret];
+    const ref = secretRef(policy.secret)!; // parseBasicAuth kept only values that name a Secret
+    const [ns, name] = [ref.namespace ?? plan.ref.namespace, ref.name];
     if (ns !== plan.ref.namespace) {
       // ingress-nginx refuses a Secret of another namespace unless the controller's
       // allow-cross-namespace-resources is on, and it is off by default.

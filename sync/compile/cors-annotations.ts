@@ -14,12 +14,13 @@ import {
   parseOrigin,
 } from '../../gateway/table/validate-cors.ts';
 import { NGINX_PREFIX } from './annotation-prefixes.ts';
+import { commaList, goBool } from './annotation-values.ts';
 import type { Fields } from './objects.ts';
 
-export const ENABLE_CORS = `${NGINX_PREFIX}enable-cors`;
+const ENABLE_CORS = `${NGINX_PREFIX}enable-cors`;
 const C = (name: string): string => `${NGINX_PREFIX}cors-${name}`;
 /** The cors-* annotations ingress-nginx reads; each means something only with enable-cors "true". */
-export const CORS_KEYS = {
+const CORS_KEYS = {
   origin: C('allow-origin'),
   methods: C('allow-methods'),
   headers: C('allow-headers'),
@@ -29,7 +30,7 @@ export const CORS_KEYS = {
 } as const;
 
 /** ingress-nginx's defaults (annotations docs, "Enable CORS"; internal/ingress/annotations/cors). */
-export const CORS_DEFAULTS = {
+const CORS_DEFAULTS = {
   methods: ['GET', 'PUT', 'POST', 'DELETE', 'PATCH', 'OPTIONS'],
   allowHeaders: [
     'DNT',
@@ -46,37 +47,12 @@ export const CORS_DEFAULTS = {
   maxAge: 1728000,
 } as const;
 
-/** What strconv.ParseBool (ingress-nginx's parser.GetBoolAnnotation) reads. */
-const BOOLS: Readonly<Record<string, boolean>> = {
-  true: true,
-  True: true,
-  TRUE: true,
-  t: true,
-  T: true,
-  '1': true,
-  false: false,
-  False: false,
-  FALSE: false,
-  f: false,
-  F: false,
-  '0': false,
-};
-
-const entries = (text: string): string[] => [
-  ...new Set(
-    text
-      .split(',')
-      .map((e) => e.trim())
-      .filter((e) => e !== ''),
-  ),
-];
-
 const quoted = (xs: readonly string[]): string => xs.map((x) => JSON.stringify(x)).join(', ');
 
 /** A comma-separated list whose every entry matches `entry`; blank means the default (null), as ingress-nginx's
  * GetStringAnnotation refuses an empty value and the default applies. */
 function parseList(text: string, entry: RegExp, what: string): { list: string[] | null } | { error: string } {
-  const xs = entries(text);
+  const xs = commaList(text);
   if (xs.length === 0) return { list: null };
   if (xs.length > MAX_CORS_LIST) return { error: `it lists ${xs.length} entries (at most ${MAX_CORS_LIST})` };
   const bad = xs.filter((x) => !entry.test(x));
@@ -86,7 +62,7 @@ function parseList(text: string, entry: RegExp, what: string): { list: string[] 
 
 /** cors-allow-origin: null means every origin (`*`, a blank value, or no annotation). */
 function parseOrigins(text: string): { origins: string[] | null; ignored: string[] } | { error: string } {
-  const xs = entries(text);
+  const xs = commaList(text);
   // ingress-nginx: `*` anywhere in the list allows every origin and ends the list (cors.go "should not break
   // functionality with extra domain"); a blank value is `*` too (cors.go "should allow - missing origins").
   if (xs.length === 0) return { origins: null, ignored: [] };
@@ -118,7 +94,7 @@ export function parseCors(
   }
   consume(ENABLE_CORS);
   const raw = annotations[ENABLE_CORS];
-  const enabled = typeof raw === 'string' && Object.hasOwn(BOOLS, raw.trim()) ? BOOLS[raw.trim()] : undefined;
+  const enabled = typeof raw === 'string' ? goBool(raw) : undefined;
   if (enabled === undefined) {
     fail(ENABLE_CORS, 'it is not "true" or "false"');
     return null;
@@ -167,8 +143,8 @@ export function parseCors(
   list(CORS_KEYS.headers, CORS_HEADER, 'a header name (letters, digits, - and _)', (xs) => (policy.allowHeaders = xs));
   list(CORS_KEYS.expose, CORS_EXPOSE, 'a header name or *', (xs) => (policy.exposeHeaders = xs));
   read(CORS_KEYS.credentials, (v) => {
-    const b = BOOLS[v.trim()];
-    if (b === undefined || !Object.hasOwn(BOOLS, v.trim())) return 'it is not "true" or "false"';
+    const b = goBool(v);
+    if (b === undefined) return 'it is not "true" or "false"';
     policy.credentials = b;
     return null;
   });

@@ -61,6 +61,7 @@ export class KubeAgent {
   /** The Secrets auth-secret annotations name, read by name (never listed). */
   private readonly authSecrets: AuthSecrets;
   private authRefresh: NodeJS.Timeout | null = null;
+  private authSecretsDue = false;
   private readonly dirty = new Set<Kind>();
   /** Events already emitted, by Ingress uid (pruned when the Ingress goes away). */
   private readonly emitted = new Map<string, Set<string>>();
@@ -106,6 +107,13 @@ export class KubeAgent {
     });
   }
 
+  private get compileOptions(): CompileOptions {
+    return {
+      controller: this.o.compile?.controller ?? DEFAULT_COMPILE_OPTIONS.controller,
+      annotationClass: this.o.compile?.annotationClass ?? DEFAULT_COMPILE_OPTIONS.annotationClass,
+    };
+  }
+
   get result(): CompileResult | null {
     return this.last;
   }
@@ -113,12 +121,11 @@ export class KubeAgent {
   async start(): Promise<void> {
     await this.watch.start(); // every informer listed once: the first table sees everything
     this.o.log('info', 'informers synced', { ...this.counts() });
-    // A changed password in a Secret the agent does not watch: read them all again on a schedule.
+    // A changed password in a Secret the agent does not watch: read them all again on a schedule, in a pass (the
+    // one reader of those Secrets, never two at once); the pass compiles only if one changed.
     this.authRefresh = setInterval(() => {
-      void this.authSecrets.refresh(authSecretRefs(this.watch.snapshot().ingresses), true).then(
-        (changed) => changed && this.changed('Secret'),
-        (err: unknown) => this.o.log('warn', `reading basic-auth Secrets failed: ${(err as Error).message}`),
-      );
+      this.authSecretsDue = true;
+      void this.passes.request();
     }, this.o.authSecretRefreshMs ?? 10_000);
     this.authRefresh.unref();
     this.kick(true);
@@ -156,7 +163,10 @@ export class KubeAgent {
     if (!this.watch.synced) return;
     const watched = this.watch.snapshot();
     // Secrets a new or changed Ingress names are read before it compiles, so its routes never wait a period.
-    await this.authSecrets.refresh(authSecretRefs(watched.ingresses), false);
+    const rereadAll = this.authSecretsDue;
+    this.authSecretsDue = false;
+    if (await this.authSecrets.refresh(authSecretRefs(watched, this.compileOptions), rereadAll)) this.dirty.add('Secret');
+    if (this.last !== null && this.dirty.size === 0) return; // a scheduled re-read that changed nothing
     const objects = { ...watched, secrets: [...watched.secrets, ...this.authSecrets.secrets()] };
     const endpointsOnly = this.last !== null && this.dirty.size === 1 && this.dirty.has('EndpointSlice');
     const dirty = [...this.dirty];
@@ -189,7 +199,7 @@ export class KubeAgent {
       while (this.apiPending !== null && this.elector.leading) {
         const { result: r, ingresses: ings } = this.apiPending;
         this.apiPending = null;
-        const controller = this.o.compile?.controller ?? DEFAULT_COMPILE_OPTIONS.controller;
+        const { controller } = this.compileOptions;
         const uids = new Set(ings.map((i) => i.metadata?.uid ?? ''));
         for (const uid of this.emitted.keys()) if (!uids.has(uid)) this.emitted.delete(uid);
         const seen = new Set([...this.emitted.values()].flatMap((x) => [...x]));

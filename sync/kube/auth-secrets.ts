@@ -3,26 +3,26 @@
 // every Secret of the cluster to find a few would hand the agent every credential there is. A GET per named
 // Secret when the Ingresses name a new one, and again on a schedule, so a changed password reaches the table
 // within one period.
-import { AUTH_SECRET, AUTH_TYPE } from '../compile/basic-auth.ts';
-import type { Ingress, Secret } from '../compile/types.ts';
+import { AUTH_SECRET, AUTH_TYPE, secretRef } from '../compile/basic-auth.ts';
+import { classSelector } from '../compile/classes.ts';
+import { objectInfo } from '../compile/objects.ts';
+import type { ClusterObjects, CompileOptions, Secret } from '../compile/types.ts';
 import { KubeApiError, type KubeRest } from './rest.ts';
 
-const NAME = /^[a-z0-9]([-.a-z0-9]{0,251}[a-z0-9])?$/;
-const NAMESPACE = /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/;
-
-/** `namespace/name` of every Secret an Ingress names with auth-type and auth-secret, in its own namespace (the
- * compiler refuses another namespace's, so the agent never reads one). */
-export function authSecretRefs(ingresses: readonly Ingress[]): Set<string> {
+/** `namespace/name` of every Secret one of our Ingresses (by class, as the compiler selects them) names with
+ * auth-type and auth-secret, in its own namespace (the compiler refuses another namespace's, so the agent never
+ * reads one). Another controller's Ingresses name Secrets the agent has no business reading. */
+export function authSecretRefs(objects: Pick<ClusterObjects, 'ingresses' | 'ingressClasses'>, options: CompileOptions): Set<string> {
+  const isOurs = classSelector(objects.ingressClasses, options, []);
   const out = new Set<string>();
-  for (const ing of ingresses) {
+  for (const ing of objects.ingresses) {
     const a = ing.metadata?.annotations ?? {};
     const ns = ing.metadata?.namespace;
-    const ref = a[AUTH_SECRET];
-    if (ns === undefined || a[AUTH_TYPE] === undefined || typeof ref !== 'string') continue;
-    const parts = ref.trim().split('/');
-    const [secretNs, name] = parts.length === 2 ? [parts[0]!, parts[1]!] : [ns, parts[0]!];
-    if (parts.length > 2 || secretNs !== ns || !NAMESPACE.test(secretNs) || !NAME.test(name)) continue;
-    out.add(`${secretNs}/${name}`);
+    const value = a[AUTH_SECRET];
+    if (ns === undefined || a[AUTH_TYPE] === undefined || typeof value !== 'string') continue;
+    const ref = secretRef(value.trim());
+    if (ref === null || (ref.namespace ?? ns) !== ns || !isOurs(objectInfo(ing))) continue;
+    out.add(`${ns}/${ref.name}`);
   }
   return out;
 }

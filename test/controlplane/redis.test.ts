@@ -1,6 +1,6 @@
 // The control plane in one process, against a real redis-server: the real publisher writes, the real
 // worker source loads, verifies and swaps. Tampering is done the way an attacker with Redis access would.
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import bcrypt from 'bcryptjs';
@@ -535,6 +535,18 @@ describe('loading', () => {
       expect(live.current!.certificates.get('default/tls')!.keyPem).toBe(cert.keyPem);
     } finally {
       await down.close();
+    }
+    // With Redis up and the same version signed there, the cached table is not read, opened or written again:
+    // the worker only learns that it comes from Redis (the cache file is left as it was).
+    const cachedAt = statSync(cacheFile).mtimeMs;
+    const up = source(new LiveTable(), { cacheFile });
+    await up.start();
+    try {
+      await waitFor(() => up.served?.source === 'redis');
+      expect(up.served?.manifest.version).toBe(world(2, 3).table.version);
+      expect(statSync(cacheFile).mtimeMs).toBe(cachedAt);
+    } finally {
+      await up.close();
     }
     // A cache file is verified like Redis: with the wrong public key it is refused.
     const wrongKeys = await loadVerifyingKeys(join(dir, 'other'));

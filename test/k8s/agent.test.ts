@@ -13,6 +13,7 @@ import type { VerifyingKeys } from '../../gateway/table/bundle.ts';
 import { generateSelfSignedCertificate } from '../../gateway/tls/selfsigned.ts';
 import { KubeRest } from '../../sync/kube/rest.ts';
 import { request } from '../support/client.ts';
+import { expectWellFormedExposition } from '../support/exposition.ts';
 import { netnsUnavailable, startNetnsBackend, type NetnsBackend } from '../support/netns.ts';
 import { freePort, spawnPortico, startServing, waitFor, type Running, type Spawned } from '../support/process.ts';
 import { readPublished } from '../support/published.ts';
@@ -454,6 +455,20 @@ describe('Ingress status and Events', () => {
     expect((await events()).find((e) => e.involvedObject.name === 'basic-missing' && e.reason === 'SecretNotFound')).toMatchObject({
       type: 'Warning',
     });
+    // A changed password: the agent does not watch this Secret, its scheduled re-read (every 10 s) finds it.
+    const changed = '$2b$04$jpj1d2ReHD05PSjWu/m2w.iw19NZoSDPFD1St22GY1/mtW12sn6vG'; // bcrypt of "baz", cost 4
+    await upsert({
+      apiVersion: 'v1',
+      kind: 'Secret',
+      metadata: { namespace: NS, name: 'htpasswd' },
+      type: 'Opaque',
+      stringData: { auth: `foo:${changed}` },
+    } as KubernetesObject);
+    await waitFor(
+      async () => (await published())?.basicAuth?.[0]?.users[0]?.hash === changed,
+      25_000,
+      () => 'the changed password in the published material',
+    );
   });
 });
 
@@ -552,6 +567,7 @@ describe('resilience', () => {
       () => `agent-b standby:\n${b.p.logs()}`,
     );
     expect(await metric(agents[0]!, 'portico_sync_leader')).toBe(1);
+    expectWellFormedExposition((await request(`${agents[0]!.admin}/metrics`)).body);
     const lease = await watchLease();
     try {
       expect(heldBy('agent-a')(lease.records[0]!), describeLease(lease.records)).toBe(true);

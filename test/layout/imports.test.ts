@@ -32,7 +32,10 @@ function lint(files: Record<string, string>): string[] {
     return [];
   } catch (e) {
     const out = String((e as { stdout?: Buffer }).stdout ?? '') + String((e as { stderr?: Buffer }).stderr ?? '');
-    return [...out.matchAll(/lint\/\w+\/(\w+)[^\n]*\n[\s\S]*?× ([^\n]+)/g)].map((m) => `${m[1]}: ${m[2]}`);
+    const found = [...out.matchAll(/lint\/\w+\/(\w+)[^\n]*\n[\s\S]*?× ([^\n]+)/g)].map((m) => `${m[1]}: ${m[2]}`);
+    // Biome failing for another reason (a broken config, a missing binary) must not read as "no diagnostics".
+    if (found.length === 0) throw new Error(`biome lint failed without a lint diagnostic:\n${out}`);
+    return found;
   }
 }
 
