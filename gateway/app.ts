@@ -65,10 +65,12 @@ export function createGatewayApp<E extends Env>(o: GatewayOptions<E>): Hono<E> {
     const d = decide(o.live, facts, o.ports.https, peers);
     if (d.kind === 'forward') {
       if (d.gate !== undefined) return forwardThroughGate(o, c, d, d.gate, facts);
-      return o.runtime.forward(c, { backend: d.backend, target: d.target, facts, label: d.label, cluster: d.cluster });
+      const req: ForwardRequest = { backend: d.backend, target: d.target, facts, label: d.label, cluster: d.cluster };
+      if (d.upstreamHeaders !== undefined) req.upstreamHeaders = d.upstreamHeaders;
+      return o.runtime.forward(c, req);
     }
-    o.metrics.request(d.label, d.kind === 'redirect' ? 308 : d.status);
-    return d.kind === 'redirect' ? redirectResponse(d.location) : plainResponse(d.status);
+    o.metrics.request(d.label, d.status);
+    return d.kind === 'redirect' ? redirectResponse(d.location, d.status) : plainResponse(d.status);
   });
   return app;
 }
@@ -115,7 +117,7 @@ async function forwardThroughGate<E extends Env>(
     target: d.target,
     facts,
     label: d.label,
-    upstreamHeaders: outcome.upstreamHeaders,
+    upstreamHeaders: d.upstreamHeaders === undefined ? outcome.upstreamHeaders : [...d.upstreamHeaders, ...outcome.upstreamHeaders],
     responseHeaders: outcome.response,
     requestId,
     gated: true,

@@ -1,9 +1,11 @@
 // What a request gets, decided from the live table alone: a redirect, one of the gateway's own status
 // answers, or a backend to forward to. Pure and shared by the Hono request path and the WebSocket
 // upgrade path, so both follow exactly the same rules.
+import { clientCertificateOutcome, type TlsClientConnection } from './access/client-certificate.ts';
 import { needsGate } from './access/gate.ts';
 import { sourceAllowed } from './access/source-ranges.ts';
 import type { LiveTable } from './live.ts';
+import { authorityOf } from './table/client-certificates.ts';
 import type { AccessPolicy, Backend, Route } from './table/schema.ts';
 
 export interface RequestFacts {
@@ -21,11 +23,15 @@ export interface RequestFacts {
   forwardedFor?: string;
   /** X-Forwarded-Host a trusted proxy sent; absent: the Host header. */
   forwardedHost?: string;
+  /** The TLS connection's client certificate (HTTPS on Node); null on plain HTTP; absent where the runtime
+   * cannot see client certificates. Read only for hosts that check them. */
+  tlsClient?: TlsClientConnection | null;
 }
 
 export type Decision =
-  | { kind: 'redirect'; location: string; label: string }
-  | { kind: 'status'; status: 400 | 403 | 404 | 503; label: string }
+  /** 308 for ssl-redirect; 302 to auth-tls-error-page. */
+  | { kind: 'redirect'; status: 302 | 308; location: string; label: string }
+  | { kind: 'status'; status: 400 | 403 | 404 | 421 | 503; label: string }
   /** `cluster`: the backend is a peer cluster's, reached through the tunnels; absent: this cluster's. */
   | {
       kind: 'forward';
@@ -38,6 +44,8 @@ export type Decision =
       /** With `satisfy: any`: whether the source ranges already granted the request (then no authentication is
        * asked), or refused it (then an authentication must grant it). Absent: ranges and gate both apply. */
       sourceGranted?: boolean;
+      /** Headers set on (value) or removed from (null) the upstream request: the client certificate's. */
+      upstreamHeaders?: [string, string | null][];
     };
 
 /** A peer cluster's verified table, read by this worker for failover. */
@@ -98,7 +106,22 @@ export function decide(
     const name = f.host.replace(/:\d+$/, '').toLowerCase();
     if (!SAFE_HOST.test(name)) return { kind: 'status', status: 400, label };
     const port = httpsPort === 443 ? '' : `:${httpsPort}`;
-    return { kind: 'redirect', location: `https://${name}${port}${m.path}${f.search}`, label };
+    return { kind: 'redirect', status: 308, location: `https://${name}${port}${m.path}${f.search}`, label };
+  }
+  // Client certificates, for every request to the host (nginx checks them before any location is chosen).
+  const certificatePolicy = m.host?.clientCertificate;
+  let upstreamHeaders: [string, string | null][] | undefined;
+  if (certificatePolicy !== undefined && m.host !== null) {
+    const c = clientCertificateOutcome(
+      certificatePolicy,
+      authorityOf(loaded.matcher.table, certificatePolicy),
+      m.host.host,
+      f.scheme === 'http' ? null : f.tlsClient,
+      (name) => loaded.matcher.lookupHost(name)?.host ?? null,
+    );
+    if (c.kind === 'refuse') return { kind: 'status', status: c.status, label };
+    if (c.kind === 'redirect') return { kind: 'redirect', status: 302, location: c.location, label };
+    upstreamHeaders = c.upstreamHeaders;
   }
   // Fail closed: access control this route asks for and the table says is not enforced. After the HTTPS
   // redirect, as in nginx, where ssl-redirect runs in the rewrite phase and auth in the later access phase.
@@ -109,8 +132,9 @@ export function decide(
   const sourceOk = access === undefined || sourceAllowed(access, f.clientIp);
   const any = access?.satisfy === 'any' && (access.allow !== undefined || access.deny !== undefined);
   if (!sourceOk && !any) return { kind: 'status', status: 403, label };
-  // A route with gated access rules never fails over to a peer cluster: the peer would serve it ungated.
-  const local = access === undefined || !needsGate(access) ? peers : [];
+  // A route with gated access rules or client certificates never fails over to a peer cluster: the peer would
+  // serve it ungated.
+  const local = (access === undefined || !needsGate(access)) && upstreamHeaders === undefined ? peers : [];
   if (m.backend === null || m.backend.endpoints.length === 0) {
     const remote = local.length === 0 ? null : peerDecision(local, f);
     if (remote !== null) return remote;
@@ -122,9 +146,11 @@ export function decide(
     const remote = peerDecision(local, f);
     if (remote !== null) return remote;
   }
+  const forward: Extract<Decision, { kind: 'forward' }> = { kind: 'forward', backend: m.backend, target: m.path + f.search, label };
+  if (upstreamHeaders !== undefined) forward.upstreamHeaders = upstreamHeaders;
   if (access !== undefined && needsGate(access)) {
-    const forward = { kind: 'forward', backend: m.backend, target: m.path + f.search, label, gate: access } as const;
-    return any ? { ...forward, sourceGranted: sourceOk } : forward;
+    forward.gate = access;
+    if (any) forward.sourceGranted = sourceOk;
   }
-  return { kind: 'forward', backend: m.backend, target: m.path + f.search, label };
+  return forward;
 }

@@ -1,4 +1,4 @@
-// The gateway's own answers (404, 503, 502, 504, 308, 400, 403, and an auth service's 302, 401, 403, 500): small
+// The gateway's own answers (404, 503, 502, 504, 308, 400, 403, 421, and an auth service's 302, 401, 403, 500): small
 // bodies, with nginx's reason phrases where users' tests look for them, and the headers users expect
 // from an edge (Server, Content-Type, Content-Length; Date comes from the HTTP server).
 export const SERVER_NAME = 'portico';
@@ -10,6 +10,7 @@ const TEXT: Record<number, string> = {
   401: 'Authorization Required',
   403: 'Forbidden',
   404: 'Not Found',
+  421: 'Misdirected Request',
   500: 'Internal Server Error',
   502: 'Bad Gateway',
   503: 'Service Unavailable',
@@ -35,7 +36,8 @@ export function plainResponse(status: number, extra?: Record<string, string> | r
   return new Response(body, { status, headers });
 }
 
-/** 308 keeps the method and body (unlike 301), which is what ingress-nginx's ssl-redirect code defaults to. */
-export function redirectResponse(location: string): Response {
-  return plainResponse(308, { location });
+/** 308 keeps the method and body (unlike 301), which is what ingress-nginx's ssl-redirect code defaults to; 302 is
+ * nginx's error_page redirect (auth-tls-error-page). */
+export function redirectResponse(location: string, status: 302 | 308 = 308): Response {
+  return plainResponse(status, { location });
 }

@@ -140,7 +140,7 @@ export function explain(t: RoutingTable, url: string, headers: Record<string, st
       d.kind === 'forward'
         ? `forward to ${d.backend.id}`
         : d.kind === 'redirect'
-          ? `308 redirect to ${d.location}`
+          ? `${d.status} redirect to ${d.location}`
           : `${d.status}${statusReason(d.status, m.failClosed)}`,
     why: why[m.reason] ?? m.reason,
   };

@@ -5,10 +5,12 @@
 // forwarder.
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { TLSSocket } from 'node:tls';
 import type { Http2ServerRequest, Http2ServerResponse } from 'node:http2';
 import type { Context } from 'hono';
 import type { Dispatcher } from 'undici';
 import { RESPONSE_ALREADY_SENT } from '@hono/node-server/utils/response';
+import type { TlsClientConnection } from '../access/client-certificate.ts';
 import { forwardedFacts, type TrustedProxies } from '../access/client-address.ts';
 import type { ForwardRequest, ListenerPorts, RuntimeBindings } from '../app.ts';
 import type { RoundRobin } from '../balance.ts';
@@ -20,6 +22,7 @@ import { downstreamResponseHeaders, requestIdFor, upstreamRequestHeaders, withOv
 import type { UpstreamPools } from './pools.ts';
 import { isIdempotent, retryDecision, type FailedAttempt } from './retry-policy.ts';
 import type { Endpoint } from '../table/schema.ts';
+import { tlsClientOf } from '../tls/peer-certificate.ts';
 import { BACKEND_HEADER, ENDPOINT_HEADER, endpointKey, PEER_HEADER, tunnelErrorOf } from '../table/tunnel-protocol.ts';
 
 export type NodeEnv = {
@@ -89,7 +92,18 @@ function listenerFacts(incoming: IncomingMessage | Http2ServerRequest, scheme: '
     scheme,
     clientIp: clientAddress(incoming.socket?.remoteAddress),
     localPort: port,
+    tlsClient: scheme === 'https' ? tlsClientOfRequest(incoming) : null,
   };
+}
+
+/** The connection's client-certificate facts: HTTP/1.1 on the TLS socket itself, HTTP/2 on the session (its
+ * `socket` is a proxy that forwards reads to the TLS socket). */
+function tlsClientOfRequest(incoming: IncomingMessage | Http2ServerRequest): TlsClientConnection {
+  if ('stream' in incoming) {
+    const session = incoming.stream.session;
+    if (session?.socket !== undefined) return tlsClientOf(session, session.socket as TLSSocket);
+  }
+  return tlsClientOf(incoming.socket, incoming.socket as TLSSocket);
 }
 
 export function hasRequestBody(incoming: IncomingMessage | Http2ServerRequest): boolean {

@@ -162,15 +162,16 @@ export function createUpgradeHandler(o: UpgradeOptions): (req: IncomingMessage, 
       return rawAnswer(socket, 400); // only WebSocket upgrades are proxied (no h2c, no other protocols)
     }
     if (d.kind === 'redirect') {
-      o.metrics.request(d.label, 308);
-      return rawAnswer(socket, 308, [`location: ${d.location}`]);
+      o.metrics.request(d.label, d.status);
+      return rawAnswer(socket, d.status, [`location: ${d.location}`]);
     }
     if (d.kind === 'status') {
       o.metrics.request(d.label, d.status);
       return rawAnswer(socket, d.status);
     }
     const requestId = requestIdFor(req.headers['x-request-id'] as string | undefined, randomUUID);
-    const headers = upstreamRequestHeaders(req.rawHeaders, req.headers.connection, { ...facts, requestId });
+    const plain = upstreamRequestHeaders(req.rawHeaders, req.headers.connection, { ...facts, requestId });
+    const headers = d.upstreamHeaders === undefined ? plain : withOverrides(plain, d.upstreamHeaders);
     if (d.gate === undefined) return relay(o, socket, head, d, headers);
     // The access gate decides first, as for every request to this route.
     const asked = req.rawHeaders.flatMap((v, k, all) => (k % 2 === 0 ? [[v.toLowerCase(), all[k + 1]!] as [string, string]] : []));

@@ -10,7 +10,7 @@
 import { base64url, CompactEncrypt, CompactSign, compactDecrypt, compactVerify, type CryptoKey, type KeyObject } from 'jose';
 import { type BasicAuthMaterial, basicAuthMaterialProblem, basicAuthRevision } from './basic-auth.ts';
 import { canonicalJson } from './canonical.ts';
-import type { Backend, CertificateInfo, CertificateMaterial, HostRoutes, RoutingTable } from './schema.ts';
+import type { Backend, CertificateInfo, CertificateMaterial, ClientCertificateAuthority, HostRoutes, RoutingTable } from './schema.ts';
 import { PorticoError } from './portico-error.ts';
 import { SUPPORTED_SCHEMAS, type SchemaVersion } from './schema.ts';
 import { nextTurn, validateAsync } from './validate.ts';
@@ -119,6 +119,8 @@ interface Head {
   defaultBackend: string | null;
   defaultBackendFailClosed?: string[];
   certificates: CertificateInfo[];
+  /** Public certificates (client-certificate authorities): signed with the rest, not encrypted. */
+  clientCertificateAuthorities?: ClientCertificateAuthority[];
 }
 interface SealedKey {
   id: string;
@@ -145,6 +147,7 @@ export async function sealBundle(
     defaultBackend: table.defaultBackend,
     defaultBackendFailClosed: table.defaultBackendFailClosed,
     certificates: table.certificates,
+    clientCertificateAuthorities: table.clientCertificateAuthorities,
   };
   parts.set('head', enc.encode(canonicalJson(head)));
   for (const [i, c] of chunks(table.hosts, HOSTS_PER_PART).entries()) parts.set(`hosts/${i}`, enc.encode(canonicalJson(c)));
@@ -301,6 +304,7 @@ export async function openBundle(m: Manifest, readPart: PartReader, keys: Verify
     ...(head.defaultBackendFailClosed === undefined ? {} : { defaultBackendFailClosed: head.defaultBackendFailClosed }),
     backends: partsOf<Backend>('backends'),
     certificates: head.certificates,
+    ...(head.clientCertificateAuthorities === undefined ? {} : { clientCertificateAuthorities: head.clientCertificateAuthorities }),
   };
   if (table.version !== m.version)
     throw new BundleError('PORTICO_BUNDLE_VERSION', `head part says ${table.version}, manifest says ${m.version}`);

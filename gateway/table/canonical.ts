@@ -40,12 +40,16 @@ function canonicalContent(c: TableContent): TableContent {
     ...(c.defaultBackendFailClosed === undefined ? {} : { defaultBackendFailClosed: [...c.defaultBackendFailClosed].sort() }),
     backends: c.backends.map(sortBackend).sort((a, b) => cmp(a.id, b.id)),
     certificates: [...c.certificates].sort((a, b) => cmp(a.id, b.id)).map((x) => ({ ...x, dnsNames: [...x.dnsNames].sort() })),
+    ...(c.clientCertificateAuthorities === undefined
+      ? {}
+      : { clientCertificateAuthorities: [...c.clientCertificateAuthorities].sort((a, b) => cmp(a.id, b.id)) }),
   };
 }
 
-/** The oldest schema that carries this content (see SCHEMA_VERSION): 3 with access policies, 2 when anything
- * fails closed, else 1. */
+/** The oldest schema that carries this content (see SCHEMA_VERSION): 4 with client certificates, 3 with access
+ * policies, 2 when anything fails closed, else 1. */
 export function schemaOf(c: TableContent): SchemaVersion {
+  if (c.clientCertificateAuthorities !== undefined || c.hosts.some((h) => h.clientCertificate !== undefined)) return 4;
   let schema: SchemaVersion = c.defaultBackendFailClosed === undefined ? 1 : 2;
   for (const h of c.hosts) {
     if (h.fallbackFailClosed !== undefined) schema = 2;

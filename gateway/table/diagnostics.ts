@@ -25,6 +25,7 @@ export type DiagnosticCode =
   | 'UnknownAnnotation' // a portico.dev/ annotation we do not know
   | 'UnsupportedAnnotation' // an ingress-nginx annotation Portico does not implement (snippets never)
   | 'InvalidAnnotation' // an allow-listed annotation with a malformed value
+  | 'ClientCertificateConflict' // an older Ingress already sets the host's client certificate check
   | 'AccessControlNotEnforced'; // an access-control annotation Portico does not enforce: its routes answer 503
 
 export interface Diagnostic {

@@ -10,10 +10,11 @@ import type { BasicAuthPolicy } from './basic-auth.ts';
  * - 1: routes, hosts, backends, certificates, ssl-redirect and cluster weights.
  * - 2: also the fail-closed fields (`failClosed`, `fallbackFailClosed`, `defaultBackendFailClosed`). A schema-1
  *   worker would ignore them and serve guarded routes unguarded, so a table that has them must be schema 2.
- * - 3: also access policies on routes (`access`: source ranges, external authentication). */
-export const SCHEMA_VERSION = 3 as const;
-export type SchemaVersion = 1 | 2 | typeof SCHEMA_VERSION;
-export const SUPPORTED_SCHEMAS: readonly SchemaVersion[] = [1, 2, 3];
+ * - 3: also access policies on routes (`access`: source ranges, external authentication).
+ * - 4: also client certificates on hosts (`clientCertificate`, `clientCertificateAuthorities`). */
+export const SCHEMA_VERSION = 4 as const;
+export type SchemaVersion = 1 | 2 | 3 | typeof SCHEMA_VERSION;
+export const SUPPORTED_SCHEMAS: readonly SchemaVersion[] = [1, 2, 3, 4];
 
 export type PathType = 'Exact' | 'Prefix';
 
@@ -160,6 +161,42 @@ export interface HostRoutes {
   fallbackBackend: string | null;
   /** Fail closed for the fallback backend: as `RoutePolicies.failClosed`, for the Ingress that provides it. */
   fallbackFailClosed?: string[];
+  /** Client certificates (ingress-nginx's auth-tls-*), checked for every request to the host, whichever route
+   * or fallback serves it: nginx applies them to the whole server. Absent: none asked for. */
+  clientCertificate?: ClientCertificatePolicy;
+}
+
+/** How a host treats client certificates (auth-tls-verify-client):
+ * - `on`: a certificate signed by the authority is required (none or a bad one: 400);
+ * - `optional`: asked for; none passes, a bad one is 400;
+ * - `optional_no_ca`: asked for and passed upstream, never refused;
+ * - `off`: not asked for; the upstream still gets `ssl-client-verify: NONE`. */
+export type ClientCertificateVerify = 'on' | 'off' | 'optional' | 'optional_no_ca';
+
+export interface ClientCertificatePolicy {
+  /** Id of the entry in `RoutingTable.clientCertificateAuthorities` (the auth-tls-secret, `namespace/name`). */
+  authority: string;
+  verify: ClientCertificateVerify;
+  /** How many certificates may stand between the client's and a trusted one (auth-tls-verify-depth). */
+  depth: number;
+  /** Where a refused client is redirected with 302 instead of a 400 (auth-tls-error-page); absent: 400. */
+  errorPage?: string;
+  /** Send the client's certificate upstream in `ssl-client-cert` (auth-tls-pass-certificate-to-upstream). */
+  passCertificate: boolean;
+  /** auth-tls-match-cn: a regular expression (starting `CN=`) the subject DN must match, else 403. */
+  matchCn?: string;
+  /** The Ingress whose annotations these are (the oldest on the host that has them, as in ingress-nginx). */
+  source: ObjectRef;
+}
+
+/** The certificate authorities an auth-tls-secret holds: public certificates, so they travel in the table. */
+export interface ClientCertificateAuthority {
+  /** `namespace/secretName`. */
+  id: string;
+  /** The Secret's `ca.crt`: one or more PEM certificates. */
+  caPem: string;
+  /** The Secret's `ca.crl`, when it has one: PEM revocation lists checked with the authorities. */
+  crlPem?: string;
 }
 
 export interface Endpoint {
@@ -200,6 +237,8 @@ export interface RoutingTable {
   defaultBackendFailClosed?: string[];
   backends: Backend[];
   certificates: CertificateInfo[];
+  /** The authorities hosts' client certificates are checked against; absent when no host asks for them. */
+  clientCertificateAuthorities?: ClientCertificateAuthority[];
 }
 
 /** Certificate material, kept out of the table: the table references certificates by id only. */

@@ -3,6 +3,7 @@
 import { compareRoutes, contentHash, schemaOf } from './canonical.ts';
 import { isRecord, isValidRuleHost, pathProblem } from './names.ts';
 import { checkAccess } from './validate-access.ts';
+import { checkAuthorities, checkClientCertificatePolicy } from './client-certificates.ts';
 import { SUPPORTED_SCHEMAS, type RoutingTable, type SchemaVersion } from './schema.ts';
 import { PorticoError } from './portico-error.ts';
 
@@ -100,6 +101,7 @@ function* checkSteps(value: unknown, opts: ValidateOptions): Generator<void, Tab
     if (v !== undefined && !isKeyList(v)) bad(at, 'must be a non-empty list of annotation keys when present');
   };
   failClosed('defaultBackendFailClosed', t.defaultBackendFailClosed);
+  const authorities = checkAuthorities(t.clientCertificateAuthorities, bad);
 
   const hosts = new Set<string>();
   for (let i = 0; i < t.hosts.length; i++) {
@@ -118,6 +120,7 @@ function* checkSteps(value: unknown, opts: ValidateOptions): Generator<void, Tab
     }
     refBackend(`${at}.fallbackBackend`, h.fallbackBackend);
     failClosed(`${at}.fallbackFailClosed`, h.fallbackFailClosed);
+    if (h.clientCertificate !== undefined) checkClientCertificatePolicy(h.clientCertificate, `${at}.clientCertificate`, authorities, bad);
     if (!Array.isArray(h.routes)) {
       bad(`${at}.routes`, 'must be an array');
       continue;

@@ -1,12 +1,28 @@
 // Certificate choice by SNI: the host entry the matcher picks for the server name (exact, then one-label
 // wildcard) names the certificate; a name we do not serve, a host whose certificate is missing or
 // invalid, or a client that sends no SNI gets the default certificate.
-import { createSecureContext, type SecureContext } from 'node:tls';
+//
+// A host that checks client certificates (auth-tls-*) also gets its authorities in the context, and the
+// connection is switched to ask for a client certificate — without refusing the handshake when none or a bad one
+// comes: as nginx does, the verdict is given per request (400, an error page, or the result passed upstream),
+// see gateway/access/client-certificate.ts.
+import { createSecureContext, type SecureContext, type TLSSocket } from 'node:tls';
 import type { LiveTable } from '../live.ts';
-import type { CertificateMaterial } from '../table/schema.ts';
+import type { CertificateMaterial, ClientCertificateAuthority } from '../table/schema.ts';
+import { authorityOf } from '../table/client-certificates.ts';
+import { markAskedWith } from './peer-certificate.ts';
+
+/** TLSWrap's per-connection verify switch (src/crypto/crypto_tls.cc, SetVerifyMode); Node has no public API to
+ * ask for a client certificate on some server names only, and nginx's per-server ssl_verify_client needs it. */
+interface VerifyModeHandle {
+  setVerifyMode(requestCert: boolean, rejectUnauthorized: boolean): void;
+}
+
+const hasVerifyMode = (h: unknown): h is VerifyModeHandle =>
+  typeof h === 'object' && h !== null && typeof (h as Partial<VerifyModeHandle>).setVerifyMode === 'function';
 
 export class SniContexts {
-  private readonly cache = new Map<string, SecureContext>(); // key: certificate id
+  private readonly cache = new Map<string, SecureContext>(); // key: certificate id + authority id
   readonly defaultContext: SecureContext;
 
   constructor(
@@ -14,39 +30,63 @@ export class SniContexts {
     readonly defaultCertificate: { certPem: string; keyPem: string },
   ) {
     this.defaultContext = createSecureContext({ cert: defaultCertificate.certPem, key: defaultCertificate.keyPem });
-    // A new table may carry rotated material under the same id: drop what is not identical.
+    // A new table may carry rotated material under the same ids: contexts are rebuilt on demand.
     live.onSwap((next, previous) => {
-      for (const id of this.cache.keys()) {
-        const now = next.certificates.get(id);
-        const before = previous?.certificates.get(id);
-        if (now === undefined || before === undefined || now.certPem !== before.certPem || now.keyPem !== before.keyPem)
-          this.cache.delete(id);
+      const before = previous?.matcher.table.clientCertificateAuthorities ?? [];
+      const now = next.matcher.table.clientCertificateAuthorities ?? [];
+      const authoritiesSame = JSON.stringify(before) === JSON.stringify(now);
+      for (const key of this.cache.keys()) {
+        const id = key.slice(0, key.indexOf('\n'));
+        const m = next.certificates.get(id);
+        const p = previous?.certificates.get(id);
+        if (!authoritiesSame || m === undefined || p === undefined || m.certPem !== p.certPem || m.keyPem !== p.keyPem)
+          this.cache.delete(key);
       }
     });
   }
 
-  /** The context for `servername` (undefined or "" when the client sent no SNI). */
-  resolve(servername: string | undefined): SecureContext {
+  /** The context for `servername` (undefined or "" when the client sent no SNI), and the authority a client
+   * certificate is asked for with (null: none is asked for). */
+  resolve(servername: string | undefined): { context: SecureContext; authority: ClientCertificateAuthority | null } {
     const loaded = this.live.current;
-    if (!servername || loaded === null) return this.defaultContext;
-    const id = loaded.matcher.lookupHost(servername)?.tls?.certificate;
-    if (id === undefined || id === null) return this.defaultContext;
-    let ctx = this.cache.get(id);
+    if (!servername || loaded === null) return { context: this.defaultContext, authority: null };
+    const entry = loaded.matcher.lookupHost(servername);
+    const policy = entry?.clientCertificate;
+    const authority = policy === undefined || policy.verify === 'off' ? null : authorityOf(loaded.matcher.table, policy);
+    const id = entry?.tls?.certificate ?? null;
+    const m: CertificateMaterial | undefined | null = id === null ? null : loaded.certificates.get(id);
+    if (authority === null && (m === null || m === undefined)) return { context: this.defaultContext, authority: null };
+    const key = `${m?.id ?? ''}\n${authority?.id ?? ''}`;
+    let ctx = this.cache.get(key);
     if (ctx === undefined) {
-      const m: CertificateMaterial | undefined = loaded.certificates.get(id);
-      if (m === undefined) return this.defaultContext;
+      const pair = m ?? { certPem: this.defaultCertificate.certPem, keyPem: this.defaultCertificate.keyPem };
       try {
-        ctx = createSecureContext({ cert: m.certPem, key: m.keyPem });
+        ctx = createSecureContext({
+          cert: pair.certPem,
+          key: pair.keyPem,
+          ...(authority === null ? {} : { ca: authority.caPem, ...(authority.crlPem === undefined ? {} : { crl: authority.crlPem }) }),
+        });
       } catch {
-        return this.defaultContext; // the compiler checked the pair; a bad one never breaks the handshake
+        // The compiler checked the pair and the authorities; should they still not load, no certificate can be
+        // verified, and the request check answers 400 for lack of one rather than serving unchecked.
+        return { context: this.defaultContext, authority: null };
       }
-      this.cache.set(id, ctx);
+      this.cache.set(key, ctx);
     }
-    return ctx;
+    return { context: ctx, authority };
   }
 
-  /** For `SNICallback`. */
-  readonly callback = (servername: string, cb: (err: Error | null, ctx?: SecureContext) => void): void => {
-    cb(null, this.resolve(servername));
-  };
+  /** For `SNICallback`; `this` is the TLS socket being handshaken (Node calls it as the socket's method). */
+  readonly callback = ((contexts: SniContexts) =>
+    function sniCallback(this: TLSSocket | undefined, servername: string, cb: (err: Error | null, ctx?: SecureContext) => void): void {
+      const { context, authority } = contexts.resolve(servername);
+      const handle = (this as { _handle?: unknown } | undefined)?._handle;
+      if (this !== undefined) {
+        if (authority !== null && hasVerifyMode(handle)) {
+          handle.setVerifyMode(true, false);
+          markAskedWith(this, authority);
+        } else markAskedWith(this, null);
+      }
+      cb(null, context);
+    })(this);
 }

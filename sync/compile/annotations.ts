@@ -5,6 +5,7 @@
 // (see access-control.ts).
 import { guardOf, unenforcedMessage, type UnenforcedGuard } from './access-control.ts';
 import { parseAccessAnnotations, type ParsedAccess } from './access-annotations.ts';
+import { type ClientCertificateRequest, parseClientCertificateAnnotations } from './client-certificates.ts';
 import { NGINX_PREFIX, PORTICO_PREFIX } from './annotation-prefixes.ts';
 import type { DiagnosticCode } from './types.ts';
 import { compareStrings, show, type Fields } from './objects.ts';
@@ -105,6 +106,8 @@ export interface ParsedAnnotations {
    * guard answer 503. Key order. */
   unenforced: UnenforcedGuard[];
   problems: AnnotationProblem[];
+  /** Client certificates the Ingress asks for on its hosts (auth-tls-*), when they parse. */
+  clientCertificate?: ClientCertificateRequest;
 }
 
 /** Reads the allow-listed annotations of one Ingress; every other portico.dev/ or ingress-nginx annotation
@@ -114,14 +117,15 @@ export function parseAnnotations(annotations: Fields): ParsedAnnotations {
   const values: IngressAnnotations = { ...DEFAULT_ANNOTATIONS };
   const problems: AnnotationProblem[] = [];
   const parsedAccess = parseAccessAnnotations(annotations);
-  const unenforced: UnenforcedGuard[] = [...parsedAccess.malformed];
-  problems.push(...parsedAccess.problems);
+  const parsedTls = parseClientCertificateAnnotations(annotations);
+  const unenforced: UnenforcedGuard[] = [...parsedAccess.malformed, ...parsedTls.malformed];
+  problems.push(...parsedAccess.problems, ...parsedTls.problems);
   for (const spec of SUPPORTED_ANNOTATIONS) {
     if (Object.hasOwn(annotations, spec.key))
       applySpec<keyof IngressAnnotations>(spec as AnnotationSpec<keyof IngressAnnotations>, annotations[spec.key], values, problems);
   }
   for (const key of Object.keys(annotations).sort(compareStrings)) {
-    if (SUPPORTED_KEYS.has(key) || parsedAccess.consumed.has(key)) continue;
+    if (SUPPORTED_KEYS.has(key) || parsedAccess.consumed.has(key) || parsedTls.consumed.has(key)) continue;
     const guard = guardOf(key, annotations[key]);
     if (guard !== null) {
       unenforced.push(guard);
@@ -133,5 +137,5 @@ export function parseAnnotations(annotations: Fields): ParsedAnnotations {
   }
   unenforced.sort((a, b) => compareStrings(a.key, b.key));
   const access = parsedAccess.access === undefined ? { keys: parsedAccess.keys } : { access: parsedAccess.access, keys: parsedAccess.keys };
-  return { values, access, unenforced, problems };
+  return { values, access, unenforced, problems, ...(parsedTls.request === undefined ? {} : { clientCertificate: parsedTls.request }) };
 }

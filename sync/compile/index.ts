@@ -4,7 +4,15 @@
 // No I/O, no clock, no logging. Every per-object step is guarded, so a malformed object costs a
 // diagnostic and never the table; the output depends only on the set of objects, not their order.
 import { sealTable } from '../../gateway/table/canonical.ts';
-import type { CertificateInfo, CertificateMaterial, HostRoutes, ObjectRef, Route } from '../../gateway/table/schema.ts';
+import type {
+  CertificateInfo,
+  CertificateMaterial,
+  ClientCertificatePolicy,
+  HostRoutes,
+  ObjectRef,
+  Route,
+} from '../../gateway/table/schema.ts';
+import { resolveClientCertificates } from './client-certificates.ts';
 import { backendResolver, type BackendResolver, type Resolution } from './backends.ts';
 import { resolveBasicAuth } from './basic-auth.ts';
 import { applyTls } from './certificates.ts';
@@ -119,6 +127,7 @@ function buildHost(
   tls: Map<string, { info: CertificateInfo } | null>,
   guards: ReadonlyMap<string, string[]>,
   use: (ref: BackendRef) => string,
+  clientCertificate: ClientCertificatePolicy | undefined,
 ): HostRoutes {
   const hasTls = tls.has(h.host);
   const onHost = guards.get(h.host);
@@ -146,6 +155,7 @@ function buildHost(
     routes,
     fallbackBackend: h.fallback === null ? null : use(h.fallback),
     ...(fallbackClosed === undefined ? {} : { fallbackFailClosed: fallbackClosed }),
+    ...(clientCertificate === undefined ? {} : { clientCertificate }),
   };
 }
 
@@ -166,6 +176,8 @@ export function compile(objects: ClusterObjects, options: Partial<CompileOptions
   const reportFor = (p: IngressPlan): Report => reporter(sink, 'Ingress', p.ref);
   // Before the routes are built: a basic-auth Secret that cannot be used turns the policy into a guard (503).
   const basicAuth = resolveBasicAuth(plans, items(objects.secrets), reportFor);
+  // Likewise a client-certificate Secret that cannot be used guards its hosts (503).
+  const clientCertificates = resolveClientCertificates(plans, items(objects.secrets), reportFor);
 
   const hosts = mergeRoutes(plans, reportFor);
   const defaultRef = pickDefaultBackend(plans, hosts, reportFor);
@@ -180,7 +192,7 @@ export function compile(objects: ClusterObjects, options: Partial<CompileOptions
     return ref.id;
   };
   const guards = hostGuards(plans, reportFor);
-  const hostEntries = [...hosts.values()].map((h) => buildHost(h, tls, guards, use));
+  const hostEntries = [...hosts.values()].map((h) => buildHost(h, tls, guards, use, clientCertificates.hosts.get(h.host)));
   const defaultBackend = defaultRef === null ? null : use(defaultRef.ref);
   const defaultClosed = defaultRef === null ? undefined : fallbackFailClosed(defaultRef.owner);
   for (const { backend: b, problem } of used.values()) {
@@ -199,6 +211,7 @@ export function compile(objects: ClusterObjects, options: Partial<CompileOptions
     ...(defaultClosed === undefined ? {} : { defaultBackendFailClosed: defaultClosed }),
     backends: [...used.values()].map((r) => r.backend),
     certificates: [...certs.values()].map((c) => c.info),
+    ...(clientCertificates.authorities.length === 0 ? {} : { clientCertificateAuthorities: clientCertificates.authorities }),
   });
   const certificates = [...certs.values()].map((c) => c.material).sort((a, b) => compareStrings(a.id, b.id));
   return { table, certificates, basicAuth, diagnostics: finishDiagnostics(sink), accepted };

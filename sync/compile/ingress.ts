@@ -1,6 +1,7 @@
 // One Ingress → a plan: its hosts, its valid paths, its default backend, its TLS entries and its
 // annotation settings, with a diagnostic for everything skipped. Planning never looks at other objects;
 // conflicts between Ingresses are settled later, in precedence order (see routes.ts).
+import type { ClientCertificateRequest } from './client-certificates.ts';
 import { isValidRuleHost, pathProblem } from '../../gateway/table/names.ts';
 import type { AccessPolicy, ObjectRef, PathType } from '../../gateway/table/schema.ts';
 import type { UnenforcedGuard } from './access-control.ts';
@@ -56,6 +57,8 @@ export interface IngressPlan {
   accessKeys: string[];
   /** Hosts with a path of this Ingress that was skipped (invalid, or a regex Portico does not route yet). */
   droppedOn: string[];
+  /** Client certificates asked for on this Ingress's hosts (auth-tls-*); cleared when its Secret cannot be used. */
+  clientCertificate: ClientCertificateRequest | undefined;
 }
 
 const PATH_TYPES: Readonly<Record<string, PathType>> = {
@@ -197,7 +200,7 @@ export function planIngress(info: ObjectInfo, report: Report): IngressPlan {
   const ref = refOf(info);
   const namespace = ref.namespace;
   const spec = fields(fields(info.raw).spec);
-  const { values, access, unenforced, problems } = parseAnnotations(info.annotations);
+  const { values, access, unenforced, problems, clientCertificate } = parseAnnotations(info.annotations);
   for (const p of problems) report(p.code, p.message);
 
   const hosts: string[] = [];
@@ -236,5 +239,6 @@ export function planIngress(info: ObjectInfo, report: Report): IngressPlan {
     access: access.access,
     accessKeys: access.keys,
     droppedOn,
+    clientCertificate,
   };
 }

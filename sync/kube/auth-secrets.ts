@@ -1,28 +1,34 @@
-// The Secrets that basic authentication names (auth-secret), read one by one by name: they are usually Opaque,
+// The Secrets that basic authentication (auth-secret) and client certificates (auth-tls-secret) name, read one by
+// one by name: they are usually Opaque,
 // so the TLS Secret informer (fieldSelector type=kubernetes.io/tls) never sees them, and listing or watching
 // every Secret of the cluster to find a few would hand the agent every credential there is. A GET per named
 // Secret when the Ingresses name a new one, and again on a schedule, so a changed password reaches the table
 // within one period.
 import { AUTH_SECRET, AUTH_TYPE, secretRef } from '../compile/basic-auth.ts';
+import { AUTH_TLS_SECRET } from '../compile/client-certificates.ts';
 import { classSelector } from '../compile/classes.ts';
 import { objectInfo } from '../compile/objects.ts';
 import type { ClusterObjects, CompileOptions, Secret } from '../compile/types.ts';
 import { KubeApiError, type KubeRest } from './rest.ts';
 
 /** `namespace/name` of every Secret one of our Ingresses (by class, as the compiler selects them) names with
- * auth-type and auth-secret, in its own namespace (the compiler refuses another namespace's, so the agent never
- * reads one). Another controller's Ingresses name Secrets the agent has no business reading. */
+ * auth-type and auth-secret, or with auth-tls-secret, in its own namespace (the compiler refuses another
+ * namespace's, so the agent never reads one). Another controller's Ingresses name Secrets the agent has no
+ * business reading. */
 export function authSecretRefs(objects: Pick<ClusterObjects, 'ingresses' | 'ingressClasses'>, options: CompileOptions): Set<string> {
   const isOurs = classSelector(objects.ingressClasses, options, []);
   const out = new Set<string>();
   for (const ing of objects.ingresses) {
     const a = ing.metadata?.annotations ?? {};
     const ns = ing.metadata?.namespace;
-    const value = a[AUTH_SECRET];
-    if (ns === undefined || a[AUTH_TYPE] === undefined || typeof value !== 'string') continue;
-    const ref = secretRef(value.trim());
-    if (ref === null || (ref.namespace ?? ns) !== ns || !isOurs(objectInfo(ing))) continue;
-    out.add(`${ns}/${ref.name}`);
+    if (ns === undefined) continue;
+    const named = [a[AUTH_TYPE] === undefined ? undefined : a[AUTH_SECRET], a[AUTH_TLS_SECRET]];
+    for (const value of named) {
+      if (typeof value !== 'string') continue;
+      const ref = secretRef(value.trim());
+      if (ref === null || (ref.namespace ?? ns) !== ns || !isOurs(objectInfo(ing))) continue;
+      out.add(`${ns}/${ref.name}`);
+    }
   }
   return out;
 }
@@ -73,7 +79,7 @@ export class AuthSecrets {
       } catch (err) {
         if (!(err instanceof KubeApiError && err.status === 404)) {
           // Forbidden, a timeout, a restarting apiserver: keep what was read (a missing Secret stays missing).
-          this.log('warn', `reading Secret ${id} for basic authentication failed: ${(err as Error).message}`);
+          this.log('warn', `reading Secret ${id} for basic authentication or client certificates failed: ${(err as Error).message}`);
           if (!this.known.has(id)) {
             this.known.set(id, null);
             changed = true;

@@ -53,6 +53,9 @@ export interface HostSummary {
   tls?: string | null;
   /** Present only when non-null, plus ` closed(...)` when it fails closed. */
   fallback?: string;
+  /** Present only when the host checks client certificates: `verify=on depth=1 ca=default/ca [default/web]`, plus
+   * ` pass`, ` error-page=URL`, ` cn=PATTERN` when set. */
+  clientCertificate?: string;
   /** `Prefix "/api" -> default/api:80 [default/web]`, plus ` redirect` when sslRedirect, ` local-weight=N`, and
    * ` closed(auth-url, ...)` when it fails closed (ingress-nginx annotation names without their prefix). */
   routes: string[];
@@ -82,6 +85,9 @@ export function hostSummary(t: RoutingTable): Record<string, HostSummary> {
     const s: HostSummary = { routes: h.routes.map(routeLine) };
     if (h.tls !== null) s.tls = h.tls.certificate;
     if (h.fallbackBackend !== null) s.fallback = h.fallbackBackend + closedSuffix(h.fallbackFailClosed);
+    const c = h.clientCertificate;
+    if (c !== undefined)
+      s.clientCertificate = `verify=${c.verify} depth=${c.depth} ca=${c.authority} [${c.source.namespace}/${c.source.name}]${c.passCertificate ? ' pass' : ''}${c.errorPage === undefined ? '' : ` error-page=${c.errorPage}`}${c.matchCn === undefined ? '' : ` cn=${c.matchCn}`}`;
     out[h.host] = s;
   }
   return out;

@@ -138,7 +138,7 @@ const peer = (cluster: string, t: TableName | null): PeerTable => ({ cluster, li
 type Expected =
   | { forward: string; target: string; cluster?: string; label?: string }
   | { redirect: string }
-  | { status: 400 | 403 | 404 | 503; label?: string };
+  | { status: 400 | 403 | 404 | 421 | 503; label?: string };
 
 function seen(d: Decision, withLabel: boolean): Expected {
   const label = withLabel ? { label: d.label } : {};

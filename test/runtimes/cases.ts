@@ -12,6 +12,8 @@ import type { RuntimeName, Target } from './launch.ts';
 export interface World {
   /** Fingerprints of the certificates of secure.test and other.test. */
   fingerprints: { secure: string; other: string };
+  /** A client certificate the authority of mtls.test (auth-tls-secret) signed. */
+  clientCertificate: { certPem: string; keyPem: string };
 }
 
 export interface Case {
@@ -27,6 +29,7 @@ const get = (t: Target, path: string, host: string, headers?: Record<string, str
 
 const NO_TLS_WORKERD = 'workerd terminates no TLS: the platform (Cloudflare) does, before the worker';
 const NO_HOST_WORKERD = "workerd's fetch() sets Host from the URL (the endpoint address); the client's Host arrives as X-Forwarded-Host";
+const NO_CLIENT_CERT_DENO = 'Deno.serve neither asks for nor exposes client certificates (Deno 2.9): such a host answers 503 (fail closed)';
 const NOT_BUILT_WS = 'the Web forwarder proxies HTTP only: fetch() cannot carry an Upgrade, and no WebSocket bridge is built yet';
 
 export const CASES: Case[] = [
@@ -409,6 +412,32 @@ export const CASES: Case[] = [
     async run(t, w) {
       expect((await send(`https://127.0.0.1:${t.httpsPort}/`, { host: 'secure.test' })).peerFingerprint).toBe(w.fingerprints.secure);
       expect((await send(`https://127.0.0.1:${t.httpsPort}/`, { host: 'other.test' })).peerFingerprint).toBe(w.fingerprints.other);
+    },
+  },
+  {
+    name: 'client certificates (auth-tls-secret): plain HTTP carries none, so a host that requires one answers 400',
+    async run(t) {
+      expect((await get(t, '/', 'mtls.test')).status).toBe(400);
+    },
+  },
+  {
+    name: 'HTTPS: client certificates (auth-tls-secret): 400 without one, 200 with one the authority signed, ssl-client-verify SUCCESS upstream',
+    unsupported: { deno: NO_CLIENT_CERT_DENO, workerd: NO_TLS_WORKERD },
+    async run(t, w) {
+      const url = `https://127.0.0.1:${t.httpsPort}/`;
+      expect((await send(url, { host: 'mtls.test' })).status).toBe(400);
+      const r = await send(url, { host: 'mtls.test', clientCertificate: w.clientCertificate });
+      expect(r.status).toBe(200);
+      expect(echo(r).headers['ssl-client-verify']).toBe('SUCCESS');
+      expect(echo(r).headers['ssl-client-subject-dn']).toBe('O=Portico tests,CN=client-one');
+    },
+  },
+  {
+    name: 'HTTPS: where the runtime cannot see client certificates, a host that requires them answers 503 (fail closed)',
+    unsupported: { node: 'Node sees client certificates (the case above)', workerd: NO_TLS_WORKERD },
+    async run(t, w) {
+      const r = await send(`https://127.0.0.1:${t.httpsPort}/`, { host: 'mtls.test', clientCertificate: w.clientCertificate });
+      expect(r.status).toBe(503);
     },
   },
 

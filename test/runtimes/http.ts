@@ -22,6 +22,8 @@ export interface SendOptions {
   headers?: Record<string, string | string[]>;
   body?: string | Buffer;
   servername?: string;
+  /** A client certificate and its key (PEM), for HTTPS. */
+  clientCertificate?: { certPem: string; keyPem: string };
 }
 
 export function send(url: string, o: SendOptions = {}): Promise<Sent> {
@@ -37,6 +39,7 @@ export function send(url: string, o: SendOptions = {}): Promise<Sent> {
         agent: false,
         headers: { ...(o.host !== undefined ? { host: o.host } : {}), ...o.headers },
         ...(isHttps ? { servername: o.servername ?? o.host?.replace(/:\d+$/, ''), rejectUnauthorized: false } : {}),
+        ...(o.clientCertificate === undefined ? {} : { cert: o.clientCertificate.certPem, key: o.clientCertificate.keyPem }),
       },
       (res) => {
         const fp = isHttps ? ((res.socket as TLSSocket).getPeerCertificate().fingerprint256 ?? null) : null;

@@ -18,6 +18,7 @@ import { AFTER_UPDATE, CASES, type Case, type World } from './cases.ts';
 import { send } from './http.ts';
 import { startDeno, startNode, startWorkerd, type ControlPlane, type RuntimeName, type Target } from './launch.ts';
 import { type AuthServer, startAuthServer } from '../support/auth-server.ts';
+import { makeClientPki } from '../support/client-pki.ts';
 
 const RUNTIMES: RuntimeName[] = ['node', 'deno', 'workerd'];
 /** One salt for the whole run: the same objects compile to the same table version. */
@@ -27,11 +28,13 @@ const certs = {
   secure: generateSelfSignedCertificate({ commonName: 'secure.test', dnsNames: ['secure.test'], keyType: 'ec' }),
   other: generateSelfSignedCertificate({ commonName: 'other.test', dnsNames: ['other.test'], keyType: 'ec' }),
 };
+const pki = makeClientPki();
 const world: World = {
   fingerprints: {
     secure: new X509Certificate(certs.secure.certPem).fingerprint256,
     other: new X509Certificate(certs.other.certPem).fingerprint256,
   },
+  clientCertificate: pki.one,
 };
 
 let redis: RedisServer;
@@ -109,6 +112,19 @@ function cluster(updated: boolean) {
         'nginx.ingress.kubernetes.io/auth-secret': 'htpasswd',
         'nginx.ingress.kubernetes.io/auth-realm': 'test auth',
       },
+    }),
+    // Client certificates (auth-tls-secret): the authority travels in the signed table.
+    {
+      apiVersion: 'v1',
+      kind: 'Secret',
+      metadata: { namespace: 'default', name: 'client-ca' },
+      type: 'Opaque',
+      stringData: { 'ca.crt': pki.caPem },
+    },
+    ingress('mtls', {
+      host: 'mtls.test',
+      paths: [{ path: '/', service: 'one' }],
+      annotations: { 'nginx.ingress.kubernetes.io/auth-tls-secret': 'default/client-ca' },
     }),
     // CORS (enable-cors) with an origin list: the preflight is answered at the edge.
     ingress('cors', {

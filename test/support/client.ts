@@ -23,6 +23,8 @@ export interface RequestOptions {
   agent?: http.Agent;
   /** The client's own address (a loopback address other than 127.0.0.1, for source-address rules). */
   localAddress?: string;
+  /** A client certificate (PEM, with any intermediates after it) and its key, for HTTPS. */
+  clientCertificate?: { certPem: string; keyPem: string };
 }
 
 export function request(url: string, o: RequestOptions = {}): Promise<Reply> {
@@ -39,6 +41,7 @@ export function request(url: string, o: RequestOptions = {}): Promise<Reply> {
         agent: o.agent ?? (o.fresh === false ? undefined : false),
         ...(o.localAddress === undefined ? {} : { localAddress: o.localAddress }),
         ...(isHttps ? { servername: o.servername ?? o.host?.replace(/:\d+$/, ''), rejectUnauthorized: false } : {}),
+        ...(o.clientCertificate === undefined ? {} : { cert: o.clientCertificate.certPem, key: o.clientCertificate.keyPem }),
       },
       (res) => {
         const fingerprint = isHttps ? (res.socket as TLSSocket).getPeerCertificate().fingerprint256 : undefined;
