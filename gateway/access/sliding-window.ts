@@ -1,5 +1,6 @@
-// The sliding window of lua-resty-global-throttle (lib/resty/global_throttle/sliding_window.lua, v0.2.0, which
-// ingress-nginx's global_throttle.lua runs): one counter per fixed window of W ms (`floor(now / W)`), and the
+// The sliding window of lua-resty-global-throttle (lib/resty/global_throttle/sliding_window.lua, process_sample,
+// the interface ingress-nginx's global_throttle.lua calls; ingress-nginx pins v0.2.0): one counter per fixed
+// window of W ms (`floor(now / W)`), and the
 // previous window's count weighted by the share of it that still lies inside the sliding window. Pure
 // arithmetic, shared by the worker-local counter (local-window.ts) and mirrored line by line by the Redis
 // script (global-rate-limit-redis.ts), so both decide alike.
@@ -9,7 +10,9 @@
 // - `count >= limit`: refused until the window ends (sliding_window.lua returns `remaining_time`);
 // - `prev / W × remaining + count >= limit` (the estimate of the sliding count): refused for the time after
 //   which the estimate is below the limit again, `remaining - (limit - count) / (prev / W)` (its
-//   get_desired_delay; the spec's example "0.8 - (5 - 2) / 5");
+//   get_desired_delay; the spec's example "0.8 - (5 - 2) / 5"). The estimate counts the requests before this
+//   one, as the Lua code does (its spec counts this one too, which refuses one request earlier after a busy
+//   window);
 // - otherwise admitted and counted. With no previous window, exactly `limit` requests pass per window (its spec:
 //   "returns precise count and delay when limit is exceeding").
 
