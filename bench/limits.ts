@@ -1,10 +1,15 @@
 // In-process cost per request of request and connection limits (not a test): the routing decision of a route
 // without access rules, against the same decision plus the access gate with a local rate limit (limit-rps), a
 // connection limit (limit-connections, the slot taken and given back), both, and the limiter alone: one
-// client, and 100,000 clients in turn (a full store evicting on every new client).
+// client, and 100,000 clients in turn (a full store evicting on every new client). Then the global rate limit
+// (global-rate-limit): counted locally (portico local), counted in a real redis-server on loopback (one script
+// round trip, as a worker does), refused from the local refusal cache (a flood), and counted locally while
+// Redis is stopped (the fallback). Needs redis-server on the PATH.
 // Run: node --import tsx bench/limits.ts
 import { ConnectionLimiter } from '../gateway/access/connection-limit.ts';
-import { type GateRequest, runGate } from '../gateway/access/gate.ts';
+import { type GateDeps, type GateRequest, runGate } from '../gateway/access/gate.ts';
+import { RedisWindows } from '../gateway/access/global-rate-limit-redis.ts';
+import { GlobalRateLimiter } from '../gateway/access/global-rate-limit.ts';
 import type { LimitState } from '../gateway/access/limits.ts';
 import { RateLimiter } from '../gateway/access/rate-limit.ts';
 import { decide, type RequestFacts } from '../gateway/decide.ts';
@@ -12,6 +17,7 @@ import { compileMatcher } from '../gateway/table/match.ts';
 import type { AccessPolicy, LimitPolicy } from '../gateway/table/schema.ts';
 import { compile } from '../sync/compile/index.ts';
 import { ingress, objects, ourClass, service } from '../test/support/manifests.ts';
+import { startRedis } from '../test/support/redis.ts';
 
 const N = 'nginx.ingress.kubernetes.io/';
 // Limits no client of this benchmark reaches, so every request is admitted (the common case).
@@ -26,6 +32,16 @@ const table = compile(
       host: 'both.test',
       paths: [{ path: '/', service: 'web' }],
       annotations: { [`${N}limit-rps`]: '1000000', [`${N}limit-rpm`]: '1000000', [`${N}limit-connections`]: '1000' },
+    }),
+    ingress('global', {
+      host: 'global.test',
+      paths: [{ path: '/', service: 'web' }],
+      annotations: { [`${N}global-rate-limit`]: '1000000', [`${N}global-rate-limit-window`]: '1h' },
+    }),
+    ingress('global-low', {
+      host: 'global-low.test',
+      paths: [{ path: '/', service: 'web' }],
+      annotations: { [`${N}global-rate-limit`]: '1', [`${N}global-rate-limit-window`]: '1h' },
     }),
   ),
 ).table;
@@ -59,7 +75,7 @@ async function timeAsync(name: string, n: number, fn: () => Promise<unknown>): P
 }
 
 /** decide() and, when the route has limits, the access gate as app.ts runs it (the slot given back at once). */
-async function request(host: string): Promise<void> {
+async function request(host: string, deps: GateDeps = { limits: state }, expect: 'pass' | 429 = 'pass'): Promise<void> {
   const f = facts(host);
   const d = decide(live, f, null);
   if (d.kind !== 'forward' || d.gate === undefined) return;
@@ -76,9 +92,9 @@ async function request(host: string): Promise<void> {
     requestId: '00000000-0000-4000-8000-000000000000',
     scope: d.label,
   };
-  const o = await runGate(d.gate, r, { limits: state });
-  if (o.kind !== 'pass') throw new Error(`refused: ${o.status}`);
-  o.onDone?.();
+  const o = await runGate(d.gate, r, deps);
+  if ((o.kind === 'pass' ? 'pass' : o.status) !== expect) throw new Error(`unexpected: ${o.kind === 'pass' ? 'pass' : o.status}`);
+  if (o.kind === 'pass') o.onDone?.();
 }
 
 const N_ASYNC = 1_000_000;
@@ -104,4 +120,37 @@ console.log(
   `\nper request, against the same awaited path without rules (${baseAsync.toFixed(0)} ns; decide() alone ${base.toFixed(0)} ns):` +
     ` limit-rps +${(rps - baseAsync).toFixed(0)} ns, limit-connections +${(conn - baseAsync).toFixed(0)} ns, all three +${(both - baseAsync).toFixed(0)} ns;` +
     ` the rate limiter alone ${alone.toFixed(0)} ns (one client), ${churn.toFixed(0)} ns (100,000 clients), ${refusal.toFixed(0)} ns (refused)`,
+);
+
+// ---- the global rate limit ----
+const redis = await startRedis();
+const shared = new RedisWindows({ url: redis.url, cluster: 'bench' });
+while (!shared.ready) await new Promise((r) => setTimeout(r, 10));
+const N_REDIS = 100_000;
+// Below the limit of 1,000,000 per hour, warm-up included, for each limiter.
+const N_GLOBAL = 500_000;
+const localOnly = { globalLimits: new GlobalRateLimiter({ shared: null }) };
+const overRedis = { globalLimits: new GlobalRateLimiter({ shared }) };
+const gLocal = await timeAsync('decide() + gate: global-rate-limit, counted locally (admitted)', N_GLOBAL, () =>
+  request('global.test', localOnly),
+);
+const gRedis = await timeAsync('decide() + gate: global-rate-limit in Redis on loopback (admitted)', N_REDIS, () =>
+  request('global.test', overRedis),
+);
+await request('global-low.test', overRedis); // the one request the limit allows
+const gCached = await timeAsync('decide() + gate: global-rate-limit refused from the cache (flood)', N_ASYNC, () =>
+  request('global-low.test', overRedis, 429),
+);
+await redis.kill();
+while (shared.ready) await new Promise((r) => setTimeout(r, 10));
+const degraded = { globalLimits: new GlobalRateLimiter({ shared }) };
+const gDown = await timeAsync('decide() + gate: global-rate-limit, Redis stopped (local fallback)', N_GLOBAL, () =>
+  request('global.test', degraded),
+);
+await shared.close();
+await redis.stop();
+console.log(
+  `global-rate-limit, against the same awaited path without rules: counted locally +${(gLocal - baseAsync).toFixed(0)} ns,` +
+    ` in Redis +${((gRedis - baseAsync) / 1000).toFixed(1)} µs (one round trip on loopback), refused from the cache +${(gCached - baseAsync).toFixed(0)} ns,` +
+    ` Redis stopped +${(gDown - baseAsync).toFixed(0)} ns`,
 );

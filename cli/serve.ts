@@ -13,6 +13,7 @@ import { startNodeGateway, type ListenAddress } from '../gateway/runtime/node.ts
 import type { TunnelAddress } from '../gateway/table/tunnel-protocol.ts';
 import { parseTrustedProxies, type TrustConfig } from '../gateway/access/client-address.ts';
 import type { PeerTable } from '../gateway/decide.ts';
+import type { SharedWindows } from '../gateway/access/global-rate-limit.ts';
 import { duration, listenAddress } from './args.ts';
 import { log } from './log.ts';
 import { UsageError } from './usage-error.ts';
@@ -31,6 +32,8 @@ export interface ServeConfig {
 /** What serveLive needs beyond the flags: peer clusters' tables (`portico worker --peer`). */
 export interface ServeExtras {
   peers?: readonly PeerTable[];
+  /** Where global rate limits are counted across workers (`portico worker`: Redis); absent: in this process. */
+  globalLimits?: SharedWindows;
 }
 
 export const SERVE_FLAGS = {
@@ -134,6 +137,8 @@ export async function serveLive(
     tunnel: cfg.tunnel ?? null,
     trust: cfg.trust ?? null,
     peers: o.peers ?? [],
+    globalLimits: o.globalLimits ?? null,
+    log,
     onUpstreamError: (e) => log('warn', e.message, { code: e.code }),
   });
   const admin =

@@ -6,6 +6,7 @@ import { UsageError } from './usage-error.ts';
 import { LiveTable } from '../gateway/live.ts';
 import { checkWritable } from '../gateway/source/cache-file.ts';
 import { RedisTableSource } from '../gateway/source/redis.ts';
+import { RedisWindows } from '../gateway/access/global-rate-limit-redis.ts';
 import { followerMetrics, followerReadiness } from '../gateway/source/status.ts';
 import { clusterPair, duration, parseFlags, tunnelAddress } from './args.ts';
 import { loadVerifyingKeys } from './keys.ts';
@@ -118,8 +119,11 @@ export async function runWorker(cfg: WorkerConfig): Promise<{ close(): Promise<v
     await peerSource.start();
     peers.push({ cluster, live: peerLive, source: peerSource });
   }
+  // Global rate limits count in this cluster's Redis, on a connection of their own.
+  const globalLimits = new RedisWindows({ url: cfg.redis, credentials: cfg.credentials, cluster: cfg.cluster });
   const serving = await serveLive(cfg, live, {
     peers,
+    globalLimits,
     readiness: () => followerReadiness(source, live),
     refusals: () => source.refusals,
     extraMetrics: () => followerMetrics(source),
@@ -130,6 +134,7 @@ export async function runWorker(cfg: WorkerConfig): Promise<{ close(): Promise<v
       for (const p of peers) await p.source.close();
       await source.close();
       await serving.close();
+      await globalLimits.close();
     },
   };
 }

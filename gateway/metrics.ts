@@ -14,12 +14,15 @@ export interface MetricsSnapshot {
   requests: Record<string, number>; // key: route \u0000 status
   upstream: Record<string, Histogram>; // key: backend id
   upstreamErrors: Record<string, number>; // key: backend \u0000 code
+  /** Requests with a global rate limit counted by this worker alone because Redis did not answer. */
+  globalLimitFallback?: number;
 }
 
 export class Metrics {
   private requests = new Map<string, number>();
   private upstream = new Map<string, Histogram>();
   private upstreamErrors = new Map<string, number>();
+  private globalLimitFallbacks = 0;
 
   /** `route` is the label of the matched route ("" when nothing matched). */
   request(route: string, status: number): void {
@@ -44,8 +47,14 @@ export class Metrics {
     this.upstreamErrors.set(key, (this.upstreamErrors.get(key) ?? 0) + 1);
   }
 
+  /** A request with a global rate limit was counted in this worker's own window: Redis did not answer. */
+  globalLimitFallback(): void {
+    this.globalLimitFallbacks++;
+  }
+
   snapshot(): MetricsSnapshot {
     return {
+      globalLimitFallback: this.globalLimitFallbacks,
       requests: Object.fromEntries(this.requests),
       upstream: Object.fromEntries([...this.upstream].map(([k, h]) => [k, { ...h, counts: [...h.counts] }])),
       upstreamErrors: Object.fromEntries(this.upstreamErrors),
@@ -54,8 +63,9 @@ export class Metrics {
 }
 
 export function mergeSnapshots(all: readonly MetricsSnapshot[]): MetricsSnapshot {
-  const out: MetricsSnapshot = { requests: {}, upstream: {}, upstreamErrors: {} };
+  const out: MetricsSnapshot = { requests: {}, upstream: {}, upstreamErrors: {}, globalLimitFallback: 0 };
   for (const s of all) {
+    out.globalLimitFallback! += s.globalLimitFallback ?? 0;
     for (const [k, v] of Object.entries(s.requests)) out.requests[k] = (out.requests[k] ?? 0) + v;
     for (const [k, v] of Object.entries(s.upstreamErrors)) out.upstreamErrors[k] = (out.upstreamErrors[k] ?? 0) + v;
     for (const [k, h] of Object.entries(s.upstream)) {
@@ -141,6 +151,12 @@ export function metricFamilies(s: MetricsSnapshot, t: TableGauges): MetricFamily
       t.refusals,
     ),
     single('portico_worker_processes', 'gauge', 'Worker processes serving traffic.', t.workers),
+    single(
+      'portico_global_rate_limit_fallback_total',
+      'counter',
+      'Requests with a global rate limit counted by this worker alone (same limit) because Redis did not answer in time.',
+      s.globalLimitFallback ?? 0,
+    ),
   ];
 }
 

@@ -1,4 +1,4 @@
-// The gateway's own answers (404, 503, 502, 504, 308, 400, 403, 421, and an auth service's 302, 401, 403, 500): small
+// The gateway's own answers (404, 429, 503, 502, 504, 308, 400, 403, 421, and an auth service's 302, 401, 403, 500): small
 // bodies, with nginx's reason phrases where users' tests look for them, and the headers users expect
 // from an edge (Server, Content-Type, Content-Length; Date comes from the HTTP server).
 export const SERVER_NAME = 'portico';
@@ -11,6 +11,7 @@ const TEXT: Record<number, string> = {
   403: 'Forbidden',
   404: 'Not Found',
   421: 'Misdirected Request',
+  429: 'Too Many Requests',
   500: 'Internal Server Error',
   502: 'Bad Gateway',
   503: 'Service Unavailable',

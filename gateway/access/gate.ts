@@ -8,8 +8,9 @@ import type { AuthCache } from './auth-cache.ts';
 import { basicAuthVerdict } from './basic-auth.ts';
 import { corsDecision } from './cors.ts';
 import { type AuthClient, authorize, signinLocation } from './external-auth.ts';
+import { type GlobalRateLimiter, globalLimitIgnored } from './global-rate-limit.ts';
 import { limitExempt, type LimitState, limitZone, processLimits } from './limits.ts';
-import type { RequestVariables } from './variables.ts';
+import { expand, type RequestVariables } from './variables.ts';
 
 export interface GateRequest extends RequestVariables {
   /** The client's headers, lower-case names, in order. */
@@ -30,6 +31,9 @@ export interface GateDeps {
   /** Counters of request and connection limits; absent: this process's (limits.ts), which need nothing
    * from the runtime. */
   limits?: LimitState;
+  /** Counters of global rate limits (cluster-wide on Node workers, this process's in `portico local`); absent:
+   * a route with a global rate limit answers 503 (fail closed: Deno and workerd do not count them yet). */
+  globalLimits?: GlobalRateLimiter;
 }
 
 /** Headers for the client's response: `always` on every answer (the gate's own included), `onSuccess` only on
@@ -85,6 +89,22 @@ const rateLimit: Step = (p, r, deps) => {
   if (l === undefined || (l.rps === undefined && l.rpm === undefined) || limitExempt(l, r.clientIp)) return null;
   const admitted = (deps.limits ?? processLimits()).rate.admit(limitZone(r.scope), r.clientIp, l);
   return admitted ? null : { kind: 'respond', status: 503, headers: [] };
+};
+
+// global-rate-limit: ingress-nginx runs global_throttle.lua in lua_ingress.rewrite(), at the end of the rewrite
+// phase: after the CORS preflight's `return 204` (the rewrite module's), before limit_req and limit_conn. A
+// refused request gets 429, the default of ingress-nginx's ConfigMap key global-rate-limit-status-code (not
+// read yet), with no RateLimit-* headers (global_throttle.lua sets them only with set_headers, which
+// ingress-nginx's template never writes).
+const globalRateLimit: Step = async (p, r, deps) => {
+  const g = p.globalRateLimit;
+  if (g === undefined) return null;
+  if (deps.globalLimits === undefined) return { kind: 'respond', status: 503, headers: [] };
+  if (globalLimitIgnored(g, r.clientIp)) return null;
+  // An empty expansion counts under the client address (global_throttle.lua: DEFAULT_RAW_KEY).
+  const value = expand(g.key, r);
+  const admitted = await deps.globalLimits.admit(limitZone(r.scope), value === '' ? r.clientIp : value, g);
+  return admitted ? null : { kind: 'respond', status: 429, headers: [] };
 };
 
 const connectionLimit: Step = (p, r, deps, passing) => {
@@ -169,11 +189,17 @@ async function accessPhase(p: AccessPolicy, r: GateRequest, deps: GateDeps, pass
 }
 
 /** The steps in nginx's order. */
-const STEPS: readonly Step[] = [cors, rateLimit, connectionLimit, authentication];
+const STEPS: readonly Step[] = [cors, globalRateLimit, rateLimit, connectionLimit, authentication];
 
 /** Whether a route's access policy needs the gate at all (source ranges alone do not). */
 export function needsGate(p: AccessPolicy): boolean {
-  return p.externalAuth !== undefined || p.limits !== undefined || p.cors !== undefined || p.basicAuth !== undefined;
+  return (
+    p.externalAuth !== undefined ||
+    p.limits !== undefined ||
+    p.globalRateLimit !== undefined ||
+    p.cors !== undefined ||
+    p.basicAuth !== undefined
+  );
 }
 
 export async function runGate(p: AccessPolicy, r: GateRequest, deps: GateDeps): Promise<GateOutcome> {

@@ -7,6 +7,8 @@ import { getRequestListener } from '@hono/node-server';
 import { AuthCache } from '../access/auth-cache.ts';
 import { type TrustConfig, trustedProxies } from '../access/client-address.ts';
 import { nodeAuthClient } from '../access/auth-client-node.ts';
+import { GlobalRateLimiter, type SharedWindows } from '../access/global-rate-limit.ts';
+import type { Log } from '../shared/log.ts';
 import { createGatewayApp, type ListenerPorts } from '../app.ts';
 import { RoundRobin } from '../balance.ts';
 import type { UpstreamError } from '../errors.ts';
@@ -44,6 +46,10 @@ export interface NodeGatewayOptions {
   peers?: readonly PeerTable[];
   /** Set when running as one of several processes sharing the ports (node:cluster shares the handles). */
   exclusive?: boolean;
+  /** Where global rate limits are counted across workers (Redis on `portico worker`); absent: in this
+   * process only (`portico local`). */
+  globalLimits?: SharedWindows | null;
+  log?: Log;
 }
 
 export interface NodeGateway {
@@ -70,7 +76,12 @@ export async function startNodeGateway(o: NodeGatewayOptions): Promise<NodeGatew
   const balancer = new RoundRobin();
   const peers = o.peers ?? [];
   const authClient = nodeAuthClient(o.timeouts ?? DEFAULT_TIMEOUTS);
-  const gate = { auth: { client: authClient.client, cache: new AuthCache() } };
+  const globalLimits = new GlobalRateLimiter({
+    shared: o.globalLimits ?? null,
+    ...(o.log === undefined ? {} : { log: o.log }),
+    onFallback: () => o.metrics.globalLimitFallback(),
+  });
+  const gate = { auth: { client: authClient.client, cache: new AuthCache() }, globalLimits };
   const trust = o.trust === undefined || o.trust === null ? null : trustedProxies(o.trust);
   const deps = { pools, balancer, metrics: o.metrics, onUpstreamError: o.onUpstreamError, peers, gate, trust };
   o.live.onSwap((next) => {

@@ -46,16 +46,18 @@ function canonicalContent(c: TableContent): TableContent {
   };
 }
 
-/** The oldest schema that carries this content (see SCHEMA_VERSION): 4 with client certificates, 3 with access
- * policies, 2 when anything fails closed, else 1. */
+/** The oldest schema that carries this content (see SCHEMA_VERSION): 4 with client certificates or a global rate
+ * limit, 3 with access policies, 2 when anything fails closed, else 1. */
 export function schemaOf(c: TableContent): SchemaVersion {
   if (c.clientCertificateAuthorities !== undefined || c.hosts.some((h) => h.clientCertificate !== undefined)) return 4;
   let schema: SchemaVersion = c.defaultBackendFailClosed === undefined ? 1 : 2;
   for (const h of c.hosts) {
-    if (h.fallbackFailClosed !== undefined) schema = 2;
+    if (h.fallbackFailClosed !== undefined && schema < 2) schema = 2;
     for (const r of h.routes) {
-      if (r.policies.access !== undefined) return 3;
-      if (r.policies.failClosed !== undefined) schema = 2;
+      const access = r.policies.access;
+      if (access?.globalRateLimit !== undefined) return 4;
+      if (access !== undefined) schema = 3;
+      else if (r.policies.failClosed !== undefined && schema < 2) schema = 2;
     }
   }
   return schema;

@@ -24,6 +24,10 @@ export interface RedisLayout {
   /** ZSET of worker ids scored by their last heartbeat (ms since epoch); members older than the heartbeat
    * TTL are removed by every heartbeat, so the set does not grow with restarts. */
   workers: string;
+  /** Prefix of the global rate limit counters (STRING, an integer, expiring two windows after the first
+   * count): `<prefix><counter id>:<window number>`, the counter id a base64url SHA-256 prefix of the Ingress,
+   * window size and key value (gateway/access/global-rate-limit.ts), never client text. */
+  globalLimit: string;
 }
 
 export function redisLayout(cluster: string): RedisLayout {
@@ -36,6 +40,7 @@ export function redisLayout(cluster: string): RedisLayout {
     channel: `${prefix}updates`,
     worker: (id) => `${prefix}worker:${id}`,
     workers: `${prefix}workers`,
+    globalLimit: `${prefix}grl:`,
   };
 }
 

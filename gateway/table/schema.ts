@@ -11,7 +11,9 @@ import type { BasicAuthPolicy } from './basic-auth.ts';
  * - 2: also the fail-closed fields (`failClosed`, `fallbackFailClosed`, `defaultBackendFailClosed`). A schema-1
  *   worker would ignore them and serve guarded routes unguarded, so a table that has them must be schema 2.
  * - 3: also access policies on routes (`access`: source ranges, external authentication).
- * - 4: also client certificates on hosts (`clientCertificate`, `clientCertificateAuthorities`). */
+ * - 4: also client certificates on hosts (`clientCertificate`, `clientCertificateAuthorities`) and a global rate
+ *   limit in an access policy (`access.globalRateLimit`). A schema-3 worker refuses an access rule it does not
+ *   know, but one of an older release might not: it must refuse the whole table. */
 export const SCHEMA_VERSION = 4 as const;
 export type SchemaVersion = 1 | 2 | 3 | typeof SCHEMA_VERSION;
 export const SUPPORTED_SCHEMAS: readonly SchemaVersion[] = [1, 2, 3, 4];
@@ -55,6 +57,8 @@ export interface AccessPolicy {
   cors?: CorsPolicy;
   /** Requests and connections per client address (limit-rps, limit-rpm, limit-connections, ...). */
   limits?: LimitPolicy;
+  /** Requests per window counted across every worker of the cluster (global-rate-limit*). */
+  globalRateLimit?: GlobalRateLimitPolicy;
   /** auth-type basic: user and password checked against a Secret's htpasswd entries (gateway/table/basic-auth.ts). */
   basicAuth?: BasicAuthPolicy;
   /** `satisfy: any` (nginx's satisfy directive): the request passes when any of the source ranges, basic
@@ -75,6 +79,22 @@ export interface LimitPolicy {
   connections?: number;
   /** CIDRs whose clients no limit applies to (limit-allowlist, or its older name limit-whitelist). */
   exempt?: string[];
+}
+
+/** ingress-nginx's global rate limit (internal/ingress/annotations/globalratelimit, run by its
+ * global_throttle.lua with lua-resty-global-throttle's sliding window): at most `limit` requests per `window`
+ * for each value of `key`, counted in Redis across every worker of the cluster (locally when Redis does not
+ * answer), shared by every route of the Ingress. A refused request gets 429. */
+export interface GlobalRateLimitPolicy {
+  /** global-rate-limit: requests per window. */
+  limit: number;
+  /** global-rate-limit-window in whole seconds (ingress-nginx truncates the Go duration to seconds). */
+  windowSeconds: number;
+  /** global-rate-limit-key: a template of nginx variables (gateway/table/variables.ts); default `$remote_addr`.
+   * A key that expands to "" counts under the client address, as global_throttle.lua does. */
+  key: string;
+  /** global-rate-limit-ignored-cidrs: clients in these CIDRs are neither limited nor counted. */
+  ignored?: string[];
 }
 
 export interface RateLimit {

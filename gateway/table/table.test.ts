@@ -126,7 +126,7 @@ describe('validate', () => {
     {
       name: 'unknown schema',
       mutate: (t) => {
-        t.schema = 4;
+        t.schema = 5;
       },
       problem: /unsupported schema/,
     },

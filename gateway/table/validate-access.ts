@@ -4,6 +4,7 @@ import { checkBasicAuthPolicy } from './basic-auth.ts';
 import { checkCidrList, parseCidr } from './cidr.ts';
 import { isRecord, isValidHostName } from './names.ts';
 import { checkCors } from './validate-cors.ts';
+import { checkGlobalRateLimit } from './validate-global-rate-limit.ts';
 import { checkLimits } from './validate-limits.ts';
 
 /** RFC 9110 §5.6.2 token, lower-case: header names and methods (methods are upper-case tokens). */
@@ -58,7 +59,7 @@ export function authUrlProblem(url: string): string | null {
 /** The fields this worker knows, at every level of an access policy: a field it does not know is a rule it
  * would not apply, so the table is refused rather than served with that rule missing. */
 const KNOWN: Readonly<Record<string, ReadonlySet<string>>> = {
-  access: new Set(['deny', 'allow', 'externalAuth', 'cors', 'limits', 'basicAuth', 'satisfy']),
+  access: new Set(['deny', 'allow', 'externalAuth', 'cors', 'limits', 'globalRateLimit', 'basicAuth', 'satisfy']),
   externalAuth: new Set([
     'url',
     'method',
@@ -105,9 +106,11 @@ export function checkAccess(v: unknown, at: string, bad: (at: string, message: s
     v.externalAuth === undefined &&
     v.cors === undefined &&
     v.limits === undefined &&
+    v.globalRateLimit === undefined &&
     v.basicAuth === undefined
   )
     bad(at, 'names no access rule');
+  if (v.globalRateLimit !== undefined) checkGlobalRateLimit(v.globalRateLimit, `${at}.globalRateLimit`, bad);
   if (v.basicAuth !== undefined) checkBasicAuthPolicy(v.basicAuth, `${at}.basicAuth`, bad);
   if (v.cors !== undefined) checkCors(v.cors, `${at}.cors`, bad);
   if (v.limits !== undefined) checkLimits(v.limits, `${at}.limits`, bad);

@@ -11,7 +11,8 @@ import { NGINX_PREFIX } from './annotation-prefixes.ts';
 import { commaList } from './annotation-values.ts';
 import { parseBasicAuth } from './basic-auth.ts';
 import { parseCors } from './cors-annotations.ts';
-import { parseLimitAnnotations } from './limit-annotations.ts';
+import { parseGlobalRateLimit } from './global-rate-limit-annotations.ts';
+import { type LimitParsing, parseLimitAnnotations } from './limit-annotations.ts';
 import { show, type Fields } from './objects.ts';
 import type { DiagnosticCode } from './types.ts';
 
@@ -116,16 +117,22 @@ export function parseAccessAnnotations(annotations: Fields): ParsedAccess {
     access.cors = cors.policy;
     out.keys.push(...cors.keys);
   }
-  const limits = parseLimitAnnotations(annotations, {
+  const limitParsing: LimitParsing = {
     consume: (k) => out.consumed.add(k),
     fail,
     note: (key, message) =>
       void out.problems.push({ code: 'UnsupportedAnnotation', message: `annotation ${JSON.stringify(key)} ${message}` }),
     ranges: parseRanges,
-  });
+  };
+  const limits = parseLimitAnnotations(annotations, limitParsing);
   if (limits !== null) {
     access.limits = limits.policy;
     out.keys.push(...limits.keys);
+  }
+  const global = parseGlobalRateLimit(annotations, limitParsing);
+  if (global !== null) {
+    access.globalRateLimit = global.policy;
+    out.keys.push(...global.keys);
   }
   // satisfy (ingress-nginx's satisfy annotation: "any" or "all"): with nothing to choose between it changes nothing.
   const SATISFY = `${NGINX_PREFIX}satisfy`;
@@ -144,6 +151,7 @@ export function parseAccessAnnotations(annotations: Fields): ParsedAccess {
     access.externalAuth !== undefined ||
     access.cors !== undefined ||
     access.limits !== undefined ||
+    access.globalRateLimit !== undefined ||
     access.basicAuth !== undefined
   )
     out.access = access;

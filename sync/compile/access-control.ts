@@ -48,10 +48,11 @@ const NGINX_HOST_GUARDS: ReadonlySet<string> = new Set(['server-snippet']);
 
 /** ingress-nginx annotation name prefixes that guard access: basic/digest auth, external auth and client
  * certificates (`auth-`), CORS details (`cors-`), request and connection limits (`limit-`, except the
- * response bandwidth limits below), and the memcached-backed global rate limit. The ingress-nginx spelling of
- * limit-rps, limit-rpm, limit-burst-multiplier, limit-connections, limit-allowlist and limit-whitelist is
- * enforced (limit-annotations.ts) and never reaches guardOf(); the `limit-` prefix still closes the routes for
- * their portico.dev/ spelling and for any other limit-* name, and global-rate-limit* is not enforced yet. */
+ * response bandwidth limits below), and the global rate limit. The ingress-nginx spelling of limit-rps,
+ * limit-rpm, limit-burst-multiplier, limit-connections, limit-allowlist and limit-whitelist is enforced
+ * (limit-annotations.ts), and so are global-rate-limit, -window, -key and -ignored-cidrs
+ * (global-rate-limit-annotations.ts): none of them reaches guardOf(); the prefixes still close the routes for
+ * their portico.dev/ spelling and for any other limit-* or global-rate-limit* name. */
 const NGINX_GUARD_PREFIXES: readonly string[] = ['auth-', 'cors-', 'limit-', 'global-rate-limit'];
 
 /** Bandwidth shaping of responses (`limit_rate`), not access control: reported as unsupported instead. */

@@ -47,11 +47,10 @@ const ROUTE_GUARDS: [string, string, string][] = [
   ['auth-secret-type', 'auth-map', 'auth-blob'],
   ['auth-realm', 'Authentication Required - foo', ''],
   // limit-rps, limit-rpm, limit-burst-multiplier, limit-connections, limit-allowlist and limit-whitelist are
-  // enforced (limits.test.ts); the global rate limit is not.
-  ['global-rate-limit', '100', 'many'],
-  ['global-rate-limit-window', '1m', 'a while'],
-  ['global-rate-limit-key', '$remote_addr', ''],
-  ['global-rate-limit-ignored-cidrs', '10.0.0.0/8', 'x'],
+  // enforced (limits.test.ts), and so is the global rate limit (global-rate-limit.test.ts); any other name of
+  // those families still closes.
+  ['limit-something-new', '100', 'many'],
+  ['global-rate-limit-status-code', '429', 'x'],
   ['custom-headers', 'default/custom-headers', 'no/such/configmap'],
 ];
 
@@ -108,8 +107,8 @@ table('what is not an access-control annotation', [
 table('what a guard closes', [
   {
     name: 'several guards on one Ingress: one diagnostic each, the route lists them sorted',
-    objects: guarded({ [`${N}global-rate-limit`]: '5', [`${N}auth-type`]: 'digest', [`${N}custom-headers`]: 'default/custom-headers' }),
-    hosts: closedRoute('auth-type', 'custom-headers', 'global-rate-limit'),
+    objects: guarded({ [`${N}auth-snippet`]: 'x', [`${N}auth-type`]: 'digest', [`${N}custom-headers`]: 'default/custom-headers' }),
+    hosts: closedRoute('auth-snippet', 'auth-type', 'custom-headers'),
     diagnostics: [
       'AccessControlNotEnforced Ingress default/web',
       'AccessControlNotEnforced Ingress default/web',
@@ -276,11 +275,11 @@ describe('inspect explain', () => {
   it('names the annotations a fail-closed answer comes from', () => {
     const r = runCase({
       name: 'explain',
-      objects: guarded({ [`${N}auth-type`]: 'digest', [`${N}global-rate-limit`]: '5' }),
+      objects: guarded({ [`${N}auth-type`]: 'digest', [`${N}custom-headers`]: 'default/custom-headers' }),
       diagnostics: ['AccessControlNotEnforced Ingress default/web', 'AccessControlNotEnforced Ingress default/web'],
     });
     expect(explain(r.table, 'http://foo.com/x', {}).answer).toBe(
-      `503 (fail closed: access control not enforced: ${N}auth-type, ${N}global-rate-limit)`,
+      `503 (fail closed: access control not enforced: ${N}auth-type, ${N}custom-headers)`,
     );
   });
 });

@@ -204,11 +204,13 @@ table('what the limits cover', [
     },
   },
   {
-    name: 'global-rate-limit still fails closed beside a local limit (not enforced yet)',
-    objects: limited({ [`${N}limit-rps`]: '5', [`${N}global-rate-limit`]: '100' }),
-    hosts: closed('global-rate-limit'),
-    diagnostics: ['AccessControlNotEnforced Ingress default/web'],
-    messages: [/"nginx\.ingress\.kubernetes\.io\/global-rate-limit" guards access and is not enforced by Portico yet/],
+    name: 'global-rate-limit beside a local limit: both apply',
+    objects: limited({ [`${N}limit-rps`]: '5', [`${N}global-rate-limit`]: '100', [`${N}global-rate-limit-window`]: '1m' }),
+    hosts: open,
+    check: (r) => {
+      expect(limitsOf(r)).toEqual({ rps: { rate: 5, burst: 25 } });
+      expect(r.table.hosts[0]!.routes[0]!.policies.access?.globalRateLimit).toEqual({ limit: 100, windowSeconds: 60, key: '$remote_addr' });
+    },
   },
   {
     name: 'portico.dev/limit-rps (the wrong prefix) still closes the route',

@@ -30,7 +30,7 @@ beforeAll(async () => {
       ingress('limits', {
         host: 'limits.test',
         paths: [{ path: '/', service: 'guarded' }],
-        annotations: { [`${N}global-rate-limit`]: '100' },
+        annotations: { 'portico.dev/global-rate-limit': '100' },
       }),
       // Client certificates guard the whole host: the other Ingress's path on mtls.test closes too.
       ingress('mtls', {
@@ -62,7 +62,7 @@ describe('routes guarded by annotations Portico does not enforce', () => {
     { name: 'auth-type digest, a deeper path', host: 'app.test', path: '/private/admin?x=1' },
     { name: 'auth-type digest, a POST with a body', host: 'app.test', path: '/private', method: 'POST', body: 'secret=1' },
     { name: 'auth-type digest, a dot-segment path that normalises into the guarded prefix', host: 'app.test', path: '/public/../private' },
-    { name: 'global-rate-limit (even for a client far below the limit)', host: 'limits.test', path: '/' },
+    { name: 'portico.dev/global-rate-limit, the wrong prefix (even for a client far below the limit)', host: 'limits.test', path: '/' },
     { name: 'auth-tls-secret, its own path', host: 'mtls.test', path: '/secure' },
     { name: "auth-tls-secret, another Ingress's path on the same host", host: 'mtls.test', path: '/' },
     { name: 'auth-type digest, its own route', host: 'fb.test', path: '/app' },

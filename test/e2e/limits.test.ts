@@ -36,6 +36,12 @@ beforeAll(async () => {
         paths: [{ path: '/', service: 'web' }],
         annotations: { [`${N}limit-connections`]: '8' },
       }),
+      // global-rate-limit counted in this process, as portico local does (no Redis): 2 per hour.
+      ingress('global', {
+        host: 'global.test',
+        paths: [{ path: '/', service: 'web' }],
+        annotations: { [`${N}global-rate-limit`]: '2', [`${N}global-rate-limit-window`]: '1h' },
+      }),
       ingress('conn2', {
         host: 'conn2.test',
         paths: [{ path: '/', service: 'web' }],
@@ -203,5 +209,22 @@ describe('limit-connections (nginx limit_conn)', () => {
     );
     expect(statuses.map((r) => r.status)).toEqual([200, 200, 200, 200, 200, 200]);
     expect(backend.requests - before).toBe(6);
+  });
+});
+
+describe('global-rate-limit in one process (portico local counts locally)', () => {
+  it('2 pass, then 429 for requests and WebSocket upgrades alike, none reaching the backend', async () => {
+    const { statuses, reached } = await sequence(3, 'global.test', '/', '127.0.0.81');
+    expect(statuses).toEqual([200, 200, 429]);
+    expect(reached).toBe(2);
+    const before = backend.connections;
+    const status = await new Promise<number>((resolve, reject) => {
+      const ws = new WebSocket(`ws://127.0.0.1:${gw.gw.http!.port}/`, { headers: { host: 'global.test' }, localAddress: '127.0.0.81' });
+      ws.on('unexpected-response', (_req, res) => resolve(res.statusCode ?? 0));
+      ws.on('open', () => reject(new Error('the upgrade was accepted')));
+      ws.on('error', reject);
+    });
+    expect(status).toBe(429);
+    expect(backend.connections).toBe(before);
   });
 });

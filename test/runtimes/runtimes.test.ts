@@ -146,6 +146,12 @@ function cluster(updated: boolean) {
       paths: [{ path: '/', service: 'one' }],
       annotations: { 'nginx.ingress.kubernetes.io/limit-connections': '1' },
     }),
+    // The global rate limit: counted in this Redis on Node; Deno and workerd answer 503 (fail closed).
+    ingress('global-limited', {
+      host: 'global-limited.test',
+      paths: [{ path: '/', service: 'one' }],
+      annotations: { 'nginx.ingress.kubernetes.io/global-rate-limit': '2', 'nginx.ingress.kubernetes.io/global-rate-limit-window': '1h' },
+    }),
     // Source ranges: every test client is on loopback.
     ingress('ranged-in', {
       host: 'ranged-in.test',
