@@ -43,15 +43,16 @@ function canonicalContent(c: TableContent): TableContent {
   };
 }
 
-/** The oldest schema that carries this content (see SCHEMA_VERSION): 3 with access policies, 2 when anything
- * fails closed, else 1. */
+/** The oldest schema that carries this content (see SCHEMA_VERSION): 4 with JWT verification, 3 with access
+ * policies, 2 when anything fails closed, else 1. */
 export function schemaOf(c: TableContent): SchemaVersion {
   let schema: SchemaVersion = c.defaultBackendFailClosed === undefined ? 1 : 2;
   for (const h of c.hosts) {
-    if (h.fallbackFailClosed !== undefined) schema = 2;
+    if (h.fallbackFailClosed !== undefined && schema < 2) schema = 2;
     for (const r of h.routes) {
-      if (r.policies.access !== undefined) return 3;
-      if (r.policies.failClosed !== undefined) schema = 2;
+      if (r.policies.access?.jwt !== undefined) return 4;
+      if (r.policies.access !== undefined) schema = 3;
+      if (r.policies.failClosed !== undefined && schema < 2) schema = 2;
     }
   }
   return schema;

@@ -25,7 +25,8 @@ export type DiagnosticCode =
   | 'UnknownAnnotation' // a portico.dev/ annotation we do not know
   | 'UnsupportedAnnotation' // an ingress-nginx annotation Portico does not implement (snippets never)
   | 'InvalidAnnotation' // an allow-listed annotation with a malformed value
-  | 'AccessControlNotEnforced'; // an access-control annotation Portico does not enforce: its routes answer 503
+  | 'AccessControlNotEnforced' // an access-control annotation Portico does not enforce: its routes answer 503
+  | 'JwksUnavailable'; // JWT keys missing, unreadable or unusable (ConfigMap, Secret or URL): the routes answer 503
 
 export interface Diagnostic {
   code: DiagnosticCode;

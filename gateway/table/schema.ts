@@ -3,6 +3,7 @@
 // Plain JSON data only, so it can be hashed, signed, stored and diffed. Every array has a canonical
 // order (see canonical.ts), so the same objects always give the same bytes.
 import type { BasicAuthPolicy } from './basic-auth.ts';
+import type { JwtPolicy } from './jwt.ts';
 
 /** The newest schema this code reads and writes. A table is stamped with the OLDEST schema that can carry it,
  * so a worker of an older release keeps reading every table it understands during a rolling upgrade, and
@@ -10,10 +11,12 @@ import type { BasicAuthPolicy } from './basic-auth.ts';
  * - 1: routes, hosts, backends, certificates, ssl-redirect and cluster weights.
  * - 2: also the fail-closed fields (`failClosed`, `fallbackFailClosed`, `defaultBackendFailClosed`). A schema-1
  *   worker would ignore them and serve guarded routes unguarded, so a table that has them must be schema 2.
- * - 3: also access policies on routes (`access`: source ranges, external authentication). */
-export const SCHEMA_VERSION = 3 as const;
-export type SchemaVersion = 1 | 2 | typeof SCHEMA_VERSION;
-export const SUPPORTED_SCHEMAS: readonly SchemaVersion[] = [1, 2, 3];
+ * - 3: also access policies on routes (`access`: source ranges, external authentication).
+ * - 4: also JWT verification on routes (`access.jwt`, with its public keys). A schema-3 worker refuses an access
+ *   rule it does not know, and the schema makes that refusal happen at the manifest, before any part is read. */
+export const SCHEMA_VERSION = 4 as const;
+export type SchemaVersion = 1 | 2 | 3 | typeof SCHEMA_VERSION;
+export const SUPPORTED_SCHEMAS: readonly SchemaVersion[] = [1, 2, 3, 4];
 
 export type PathType = 'Exact' | 'Prefix';
 
@@ -56,8 +59,11 @@ export interface AccessPolicy {
   limits?: LimitPolicy;
   /** auth-type basic: user and password checked against a Secret's htpasswd entries (gateway/table/basic-auth.ts). */
   basicAuth?: BasicAuthPolicy;
+  /** portico.dev/auth-jwt-*: a bearer token (RFC 6750) verified against public keys carried in the table
+   * (gateway/table/jwt.ts). Checked in the access phase with basic and external authentication. */
+  jwt?: JwtPolicy;
   /** `satisfy: any` (nginx's satisfy directive): the request passes when any of the source ranges, basic
-   * authentication or external authentication grants it, instead of all of them. Absent: all. Set only when
+   * authentication, JWT or external authentication grants it, instead of all of them. Absent: all. Set only when
    * there is something to choose between (ranges or an authentication, and at least one authentication). */
   satisfy?: 'any';
 }

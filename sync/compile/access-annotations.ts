@@ -11,6 +11,7 @@ import { NGINX_PREFIX } from './annotation-prefixes.ts';
 import { commaList } from './annotation-values.ts';
 import { parseBasicAuth } from './basic-auth.ts';
 import { parseCors } from './cors-annotations.ts';
+import { parseJwt } from './jwt-annotations.ts';
 import { parseLimitAnnotations } from './limit-annotations.ts';
 import { show, type Fields } from './objects.ts';
 import type { DiagnosticCode } from './types.ts';
@@ -106,6 +107,11 @@ export function parseAccessAnnotations(annotations: Fields): ParsedAccess {
       out.keys.push(...basic.keys);
     }
   }
+  const jwt = parseJwt(annotations, (k) => out.consumed.add(k), fail);
+  if (jwt !== null) {
+    access.jwt = jwt.policy;
+    out.keys.push(...jwt.keys);
+  }
   const cors = parseCors(
     annotations,
     (k) => out.consumed.add(k),
@@ -133,7 +139,7 @@ export function parseAccessAnnotations(annotations: Fields): ParsedAccess {
     out.consumed.add(SATISFY);
     const v = annotations[SATISFY];
     if (v !== 'any' && v !== 'all') fail(SATISFY, 'it is not "any" or "all"');
-    else if (v === 'any' && (access.basicAuth !== undefined || access.externalAuth !== undefined)) {
+    else if (v === 'any' && (access.basicAuth !== undefined || access.externalAuth !== undefined || access.jwt !== undefined)) {
       access.satisfy = 'any';
       out.keys.push(SATISFY);
     }
@@ -144,7 +150,8 @@ export function parseAccessAnnotations(annotations: Fields): ParsedAccess {
     access.externalAuth !== undefined ||
     access.cors !== undefined ||
     access.limits !== undefined ||
-    access.basicAuth !== undefined
+    access.basicAuth !== undefined ||
+    access.jwt !== undefined
   )
     out.access = access;
   return out;
