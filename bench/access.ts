@@ -1,8 +1,10 @@
 // In-process cost per request of the access rules, against the same decision with none (not a test): the routing
 // decision alone, with an allow list of 1 and of 100 ranges, and the access gate with external authentication
-// answered from its cache and from a real auth service on loopback (a fresh subrequest each time).
+// answered from its cache and from a real auth service on loopback (a fresh subrequest each time), and JWT
+// verification (portico.dev/auth-jwt-*) of an RS256 and an ES256 token against keys inside the table.
 // Run: node --import tsx bench/access.ts
 import http from 'node:http';
+import { exportJWK, generateKeyPair, SignJWT } from 'jose';
 import type { AddressInfo } from 'node:net';
 import { AuthCache } from '../gateway/access/auth-cache.ts';
 import { nodeAuthClient } from '../gateway/access/auth-client-node.ts';
@@ -96,7 +98,58 @@ const sub = await timeAsync('gate: external auth, a subrequest to a loopback ser
 await client.close();
 server.close();
 
+// JWT: the policy as the compiler makes it (keys from a ConfigMap), a valid token per request, verified in full.
+const rs = await generateKeyPair('RS256', { extractable: true });
+const es = await generateKeyPair('ES256', { extractable: true });
+const jwks = JSON.stringify({
+  keys: [
+    { ...(await exportJWK(rs.publicKey)), kid: 'rs' },
+    { ...(await exportJWK(es.publicKey)), kid: 'es' },
+  ],
+});
+const jwtTable = compile(
+  objects(
+    ourClass(),
+    service('web', [{ address: '127.0.0.1', port: 9 }]),
+    { apiVersion: 'v1', kind: 'ConfigMap', metadata: { namespace: 'default', name: 'jwks' }, data: { 'jwks.json': jwks } },
+    ingress('jwt', {
+      host: 'jwt.test',
+      paths: [{ path: '/', service: 'web' }],
+      annotations: {
+        'portico.dev/auth-jwt-jwks-configmap': 'jwks',
+        'portico.dev/auth-jwt-issuer': 'https://issuer.test/',
+        'portico.dev/auth-jwt-audiences': 'api',
+        'portico.dev/auth-jwt-claims-to-headers': 'sub:X-User',
+      },
+    }),
+  ),
+).table;
+const jwtPolicy = jwtTable.hosts[0]!.routes[0]!.policies.access!;
+const signed = (alg: 'RS256' | 'ES256') =>
+  new SignJWT({ sub: 'alice' })
+    .setProtectedHeader({ alg, kid: alg === 'RS256' ? 'rs' : 'es' })
+    .setIssuer('https://issuer.test/')
+    .setAudience('api')
+    .setExpirationTime('1h')
+    .sign(alg === 'RS256' ? rs.privateKey : es.privateKey);
+const withToken = (token: string): GateRequest => ({
+  ...request,
+  header: (n) => (n === 'authorization' ? `Bearer ${token}` : null),
+  headers: [['authorization', `Bearer ${token}`]],
+});
+const rsReq = withToken(await signed('RS256'));
+const esReq = withToken(await signed('ES256'));
+const noToken = withToken('');
+for (const r of [rsReq, esReq])
+  if ((await runGate(jwtPolicy, r, {})).kind !== 'pass') throw new Error('the benchmark token does not verify');
+const jwtRs = await timeAsync('gate: JWT RS256 (2048-bit), verified', 20_000, () => runGate(jwtPolicy, rsReq, {}));
+const jwtEs = await timeAsync('gate: JWT ES256, verified', 20_000, () => runGate(jwtPolicy, esReq, {}));
+const jwtNone = await timeAsync('gate: JWT, no token (401)', 200_000, () => runGate(jwtPolicy, noToken, {}));
+
 console.log(
   `\nrelative to decide() without rules (${base.toFixed(0)} ns): allow list of 1 +${(one - base).toFixed(0)} ns, of 101 +${(many - base).toFixed(0)} ns;`,
 );
 console.log(`external auth: +${hit.toFixed(0)} ns from the cache, +${(sub / 1000).toFixed(0)} µs with a subrequest`);
+console.log(
+  `JWT: RS256 +${(jwtRs / 1000).toFixed(1)} µs, ES256 +${(jwtEs / 1000).toFixed(1)} µs (ES256/RS256 ${(jwtEs / jwtRs).toFixed(2)}), no token +${jwtNone.toFixed(0)} ns`,
+);

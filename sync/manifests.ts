@@ -23,7 +23,7 @@ export class ManifestError extends PorticoError {
 }
 
 export function emptyObjects(): ClusterObjects {
-  return { ingresses: [], ingressClasses: [], services: [], endpointSlices: [], secrets: [] };
+  return { ingresses: [], ingressClasses: [], services: [], endpointSlices: [], secrets: [], configMaps: [] };
 }
 
 /** Sorts parsed documents into ClusterObjects by kind; other kinds are ignored. Namespaced kinds without
@@ -53,6 +53,10 @@ export function addObject(into: ClusterObjects, doc: unknown): void {
       break;
     case 'Secret':
       into.secrets.push(withNs());
+      break;
+    case 'ConfigMap':
+      // Only portico.dev/auth-jwt-jwks-configmap reads them (the JWT keys).
+      (into.configMaps ??= []).push(withNs());
       break;
     default:
       break;

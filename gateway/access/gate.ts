@@ -9,6 +9,7 @@ import { basicAuthVerdict } from './basic-auth.ts';
 import { corsDecision } from './cors.ts';
 import { type AuthClient, authorize, signinLocation } from './external-auth.ts';
 import { type GlobalRateLimiter, globalLimitIgnored } from './global-rate-limit.ts';
+import { jwtVerdict } from './jwt.ts';
 import { limitExempt, type LimitState, limitZone, processLimits } from './limits.ts';
 import { expand, type RequestVariables } from './variables.ts';
 
@@ -143,12 +144,24 @@ async function basicAuthOutcome(p: AccessPolicy, r: GateRequest): Promise<GateOu
   return v.kind === 'pass' ? null : v;
 }
 
+/** portico.dev/auth-jwt-* (jwt.ts): in the access phase with the other authentications, after basic auth and before
+ * the auth service (a request without a valid token never costs a subrequest). A 401 carries
+ * `WWW-Authenticate: Bearer ...`; the claims it copies are added only when the token verified. */
+async function jwtOutcome(p: AccessPolicy, r: GateRequest, passing: Passing): Promise<GateOutcome | null> {
+  if (p.jwt === undefined) return null;
+  const v = await jwtVerdict(p.jwt, r);
+  if (v.kind === 'respond') return v;
+  passing.upstreamHeaders.push(...v.upstreamHeaders);
+  return null;
+}
+
 /** A refusal that means "authenticate" (401, or the sign-in redirect a 401 becomes): what nginx keeps as the
  * answer under `satisfy any` over a 403 (ngx_http_core_access_phase: an UNAUTHORIZED access_code is not
  * overwritten). */
 const asksToAuthenticate = (o: GateOutcome): boolean => o.kind === 'respond' && (o.status === 401 || o.status === 302);
 
-/** The access phase: basic authentication, then external authentication (nginx's auth_basic and auth_request).
+/** The access phase: basic authentication, JWT, then external authentication (nginx's auth_basic and auth_request;
+ * JWT is Portico's own and takes part as one more authentication).
  * `satisfy all` (the default): each present must grant. `satisfy any`: the first that grants is enough, the
  * source ranges included (decide() tells whether they did); when none grants, the answer is the one asking to
  * authenticate if any did, else the refusal, as nginx's core access phase decides; an error (500, 503) ends at
@@ -158,6 +171,8 @@ const authentication: Step = async (p, r, deps, passing) => {
   // passes without asking the auth service (satisfy any: the ranges or basic auth granted it), as nginx sends
   // them empty then.
   for (const name of p.externalAuth?.responseHeaders ?? []) passing.upstreamHeaders.push([name, null]);
+  // The same for the headers JWT claims are copied into: a client never sets them, whether or not a token verified.
+  for (const { header } of p.jwt?.claimsToHeaders ?? []) passing.upstreamHeaders.push([header, null]);
   return signinFor401(p, r, await accessPhase(p, r, deps, passing));
 };
 
@@ -171,13 +186,16 @@ function signinFor401(p: AccessPolicy, r: GateRequest, o: GateOutcome | null): G
 async function accessPhase(p: AccessPolicy, r: GateRequest, deps: GateDeps, passing: Passing): Promise<GateOutcome | null> {
   if (p.satisfy !== 'any') {
     const basic = await basicAuthOutcome(p, r);
-    return basic ?? externalAuthVerdict(p, r, deps, passing);
+    if (basic !== null) return basic;
+    const jwt = await jwtOutcome(p, r, passing);
+    return jwt ?? externalAuthVerdict(p, r, deps, passing);
   }
   if (r.sourceGranted === true) return null;
   let refusal: GateOutcome | null = r.sourceGranted === false ? { kind: 'respond', status: 403, headers: [] } : null;
   // Only the authentications the route has take part: an absent one grants nothing.
   const checks: (() => Promise<GateOutcome | null>)[] = [];
   if (p.basicAuth !== undefined) checks.push(() => basicAuthOutcome(p, r));
+  if (p.jwt !== undefined) checks.push(() => jwtOutcome(p, r, passing));
   if (p.externalAuth !== undefined) checks.push(() => externalAuthVerdict(p, r, deps, passing));
   for (const check of checks) {
     const o = await check();
@@ -198,7 +216,8 @@ export function needsGate(p: AccessPolicy): boolean {
     p.limits !== undefined ||
     p.globalRateLimit !== undefined ||
     p.cors !== undefined ||
-    p.basicAuth !== undefined
+    p.basicAuth !== undefined ||
+    p.jwt !== undefined
   );
 }
 

@@ -26,7 +26,8 @@ export function escapeUriComponent(s: string): string {
   return encodeURIComponent(s).replace(/[!'()*]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`);
 }
 
-function cookie(header: string | null, name: string): string {
+/** A cookie of the Cookie header by name, "" when absent. */
+export function cookie(header: string | null, name: string): string {
   if (header === null) return '';
   for (const part of header.split(';')) {
     const eq = part.indexOf('=');
@@ -35,7 +36,8 @@ function cookie(header: string | null, name: string): string {
   return '';
 }
 
-function arg(search: string, name: string): string {
+/** A query argument by name, as sent (not decoded), "" when absent. */
+export function arg(search: string, name: string): string {
   for (const pair of search.replace(/^\?/, '').split('&')) {
     const eq = pair.indexOf('=');
     if ((eq === -1 ? pair : pair.slice(0, eq)) === name) return eq === -1 ? '' : pair.slice(eq + 1);

@@ -3,6 +3,7 @@
 // Plain JSON data only, so it can be hashed, signed, stored and diffed. Every array has a canonical
 // order (see canonical.ts), so the same objects always give the same bytes.
 import type { BasicAuthPolicy } from './basic-auth.ts';
+import type { JwtPolicy } from './jwt.ts';
 
 /** The newest schema this code reads and writes. A table is stamped with the OLDEST schema that can carry it,
  * so a worker of an older release keeps reading every table it understands during a rolling upgrade, and
@@ -11,9 +12,10 @@ import type { BasicAuthPolicy } from './basic-auth.ts';
  * - 2: also the fail-closed fields (`failClosed`, `fallbackFailClosed`, `defaultBackendFailClosed`). A schema-1
  *   worker would ignore them and serve guarded routes unguarded, so a table that has them must be schema 2.
  * - 3: also access policies on routes (`access`: source ranges, external authentication).
- * - 4: also client certificates on hosts (`clientCertificate`, `clientCertificateAuthorities`) and a global rate
- *   limit in an access policy (`access.globalRateLimit`). A schema-3 worker refuses an access rule it does not
- *   know, but one of an older release might not: it must refuse the whole table. */
+ * - 4: also client certificates on hosts (`clientCertificate`, `clientCertificateAuthorities`), a global rate
+ *   limit (`access.globalRateLimit`) and JWT verification (`access.jwt`, with its public keys) in access policies.
+ *   A schema-3 worker refuses an access rule it does not know, but one of an older release might not, and the
+ *   schema makes the refusal happen at the manifest, before any part is read. */
 export const SCHEMA_VERSION = 4 as const;
 export type SchemaVersion = 1 | 2 | 3 | typeof SCHEMA_VERSION;
 export const SUPPORTED_SCHEMAS: readonly SchemaVersion[] = [1, 2, 3, 4];
@@ -61,8 +63,11 @@ export interface AccessPolicy {
   globalRateLimit?: GlobalRateLimitPolicy;
   /** auth-type basic: user and password checked against a Secret's htpasswd entries (gateway/table/basic-auth.ts). */
   basicAuth?: BasicAuthPolicy;
+  /** portico.dev/auth-jwt-*: a bearer token (RFC 6750) verified against public keys carried in the table
+   * (gateway/table/jwt.ts). Checked in the access phase with basic and external authentication. */
+  jwt?: JwtPolicy;
   /** `satisfy: any` (nginx's satisfy directive): the request passes when any of the source ranges, basic
-   * authentication or external authentication grants it, instead of all of them. Absent: all. Set only when
+   * authentication, JWT or external authentication grants it, instead of all of them. Absent: all. Set only when
    * there is something to choose between (ranges or an authentication, and at least one authentication). */
   satisfy?: 'any';
 }

@@ -153,6 +153,23 @@ describe('validate', () => {
       },
       problem: /table says schema 2, its content needs schema 3/,
     },
+    {
+      name: 'JWT verification in a table that says schema 3 (a schema-3 worker reads schema 3 manifests)',
+      mutate: (t) => {
+        t.schema = 3;
+        t.hosts[0].routes[0].policies.access = {
+          jwt: {
+            source: 'configmap:default/keys',
+            keys: [{ kty: 'EC', crv: 'P-256', x: 'AA', y: 'AA' }],
+            algorithms: ['ES256'],
+            clockSkew: 0,
+            tokenFrom: { kind: 'header' },
+            realm: '',
+          },
+        };
+      },
+      problem: /table says schema 3, its content needs schema 4/,
+    },
     ...[
       { name: 'a source range that is not a CIDR', access: { allow: ['10.0.0.0/8', 'everyone'] }, problem: /"everyone" is not a CIDR/ },
       { name: 'an empty deny list', access: { deny: [] }, problem: /must be a list of 1 to 256 CIDRs/ },
@@ -175,8 +192,41 @@ describe('validate', () => {
       },
       {
         name: 'an access field this worker does not know (a guard it would not apply)',
-        access: { allow: ['10.0.0.0/8'], jwt: { issuer: 'x' } },
-        problem: /unknown access rule "jwt"/,
+        access: { allow: ['10.0.0.0/8'], mtls: { ca: 'x' } },
+        problem: /unknown access rule "mtls"/,
+      },
+      {
+        name: 'a JWT policy with a field this worker does not know',
+        access: { jwt: { issuer: 'x', requiredClaims: ['admin'] } },
+        problem: /unknown field "requiredClaims"/,
+      },
+      {
+        name: 'a JWT policy carrying a private key',
+        access: {
+          jwt: {
+            source: 'configmap:default/keys',
+            keys: [{ kty: 'EC', crv: 'P-256', x: 'AA', y: 'AA', d: 'AA' }],
+            algorithms: ['ES256'],
+            clockSkew: 0,
+            tokenFrom: { kind: 'header' },
+            realm: '',
+          },
+        },
+        problem: /^has private key members \(d\)$/,
+      },
+      {
+        name: 'a JWT policy allowing HS256',
+        access: {
+          jwt: {
+            source: 'configmap:default/keys',
+            keys: [{ kty: 'EC', crv: 'P-256', x: 'AA', y: 'AA' }],
+            algorithms: ['HS256'],
+            clockSkew: 0,
+            tokenFrom: { kind: 'header' },
+            realm: '',
+          },
+        },
+        problem: /must list distinct algorithms among/,
       },
       {
         name: 'an external-auth field this worker does not know',

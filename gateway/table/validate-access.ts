@@ -5,6 +5,7 @@ import { checkCidrList, parseCidr } from './cidr.ts';
 import { isRecord, isValidHostName } from './names.ts';
 import { checkCors } from './validate-cors.ts';
 import { checkGlobalRateLimit } from './validate-global-rate-limit.ts';
+import { checkJwtPolicy } from './validate-jwt.ts';
 import { checkLimits } from './validate-limits.ts';
 
 /** RFC 9110 §5.6.2 token, lower-case: header names and methods (methods are upper-case tokens). */
@@ -59,7 +60,7 @@ export function authUrlProblem(url: string): string | null {
 /** The fields this worker knows, at every level of an access policy: a field it does not know is a rule it
  * would not apply, so the table is refused rather than served with that rule missing. */
 const KNOWN: Readonly<Record<string, ReadonlySet<string>>> = {
-  access: new Set(['deny', 'allow', 'externalAuth', 'cors', 'limits', 'globalRateLimit', 'basicAuth', 'satisfy']),
+  access: new Set(['deny', 'allow', 'externalAuth', 'cors', 'limits', 'globalRateLimit', 'basicAuth', 'jwt', 'satisfy']),
   externalAuth: new Set([
     'url',
     'method',
@@ -107,15 +108,20 @@ export function checkAccess(v: unknown, at: string, bad: (at: string, message: s
     v.cors === undefined &&
     v.limits === undefined &&
     v.globalRateLimit === undefined &&
-    v.basicAuth === undefined
+    v.basicAuth === undefined &&
+    v.jwt === undefined
   )
     bad(at, 'names no access rule');
   if (v.globalRateLimit !== undefined) checkGlobalRateLimit(v.globalRateLimit, `${at}.globalRateLimit`, bad);
   if (v.basicAuth !== undefined) checkBasicAuthPolicy(v.basicAuth, `${at}.basicAuth`, bad);
+  if (v.jwt !== undefined) checkJwtPolicy(v.jwt, `${at}.jwt`, bad);
   if (v.cors !== undefined) checkCors(v.cors, `${at}.cors`, bad);
   if (v.limits !== undefined) checkLimits(v.limits, `${at}.limits`, bad);
-  if (v.satisfy !== undefined && (v.satisfy !== 'any' || (v.basicAuth === undefined && v.externalAuth === undefined))) {
-    bad(`${at}.satisfy`, 'must be "any", and only with basic or external authentication');
+  if (
+    v.satisfy !== undefined &&
+    (v.satisfy !== 'any' || (v.basicAuth === undefined && v.externalAuth === undefined && v.jwt === undefined))
+  ) {
+    bad(`${at}.satisfy`, 'must be "any", and only with basic, JWT or external authentication');
   }
   const e = v.externalAuth;
   if (e === undefined) return;

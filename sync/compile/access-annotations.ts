@@ -12,6 +12,7 @@ import { commaList } from './annotation-values.ts';
 import { parseBasicAuth } from './basic-auth.ts';
 import { parseCors } from './cors-annotations.ts';
 import { parseGlobalRateLimit } from './global-rate-limit-annotations.ts';
+import { parseJwt } from './jwt-annotations.ts';
 import { type LimitParsing, parseLimitAnnotations } from './limit-annotations.ts';
 import { show, type Fields } from './objects.ts';
 import type { DiagnosticCode } from './types.ts';
@@ -107,6 +108,11 @@ export function parseAccessAnnotations(annotations: Fields): ParsedAccess {
       out.keys.push(...basic.keys);
     }
   }
+  const jwt = parseJwt(annotations, (k) => out.consumed.add(k), fail);
+  if (jwt !== null) {
+    access.jwt = jwt.policy;
+    out.keys.push(...jwt.keys);
+  }
   const cors = parseCors(
     annotations,
     (k) => out.consumed.add(k),
@@ -140,7 +146,7 @@ export function parseAccessAnnotations(annotations: Fields): ParsedAccess {
     out.consumed.add(SATISFY);
     const v = annotations[SATISFY];
     if (v !== 'any' && v !== 'all') fail(SATISFY, 'it is not "any" or "all"');
-    else if (v === 'any' && (access.basicAuth !== undefined || access.externalAuth !== undefined)) {
+    else if (v === 'any' && (access.basicAuth !== undefined || access.externalAuth !== undefined || access.jwt !== undefined)) {
       access.satisfy = 'any';
       out.keys.push(SATISFY);
     }
@@ -152,7 +158,8 @@ export function parseAccessAnnotations(annotations: Fields): ParsedAccess {
     access.cors !== undefined ||
     access.limits !== undefined ||
     access.globalRateLimit !== undefined ||
-    access.basicAuth !== undefined
+    access.basicAuth !== undefined ||
+    access.jwt !== undefined
   )
     out.access = access;
   return out;

@@ -74,7 +74,8 @@ function guardScope(name: string): GuardScope | null {
 }
 
 /** The guard an annotation asks for, or null when it does not guard access (or is switched off). The same
- * names count under Portico's prefix: `portico.dev/auth-jwt-*` are Portico's own JWT guards, and an
+ * names count under Portico's prefix: the `portico.dev/auth-jwt-*` names Portico reads are enforced
+ * (jwt-annotations.ts) and never reach guardOf(), any other `portico.dev/auth-*` name closes the routes, and an
  * ingress-nginx guard written with Portico's prefix by mistake must not leave a route open either. */
 export function guardOf(key: string, value: unknown): UnenforcedGuard | null {
   const prefix = key.startsWith(NGINX_PREFIX) ? NGINX_PREFIX : key.startsWith(PORTICO_PREFIX) ? PORTICO_PREFIX : null;

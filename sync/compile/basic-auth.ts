@@ -173,6 +173,8 @@ export function resolveBasicAuth(plans: readonly IngressPlan[], secrets: readonl
     const closed = (code: 'SecretNotFound' | 'SecretInvalid' | 'AccessControlNotEnforced', why: string): void => {
       report(code, `${why}; the routes of this Ingress answer 503 (fail closed) instead of serving without basic authentication`);
       const { basicAuth: _, ...rest } = plan.access!;
+      // `satisfy: any` means nothing without an authentication to choose (validate() refuses it alone).
+      if (rest.externalAuth === undefined && rest.jwt === undefined) delete rest.satisfy;
       plan.access = Object.keys(rest).length === 0 ? undefined : rest;
       plan.guards.push({ key: AUTH_SECRET, scope: 'routes' });
     };

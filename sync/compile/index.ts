@@ -19,6 +19,7 @@ import { applyTls } from './certificates.ts';
 import { classSelector, type ClassSelector } from './classes.ts';
 import { diagnostic, finishDiagnostics, noReadyEndpoints, reporter, type Report } from './diagnostics.ts';
 import { planIngress, type BackendRef, type IngressPlan } from './ingress.ts';
+import { resolveJwt } from './jwt-keys.ts';
 import { compareByAge, compareStrings, errorText, items, objectInfo, refOf } from './objects.ts';
 import { mergeRoutes, pickDefaultBackend, type HostBuild } from './routes.ts';
 import { secretLoader } from './tls.ts';
@@ -178,6 +179,8 @@ export function compile(objects: ClusterObjects, options: Partial<CompileOptions
   const basicAuth = resolveBasicAuth(plans, items(objects.secrets), reportFor);
   // Likewise a client-certificate Secret that cannot be used guards its hosts (503).
   const clientCertificates = resolveClientCertificates(plans, items(objects.secrets), reportFor);
+  // The same for JWT: keys that cannot be had turn the policy into a guard.
+  resolveJwt(plans, { secrets: items(objects.secrets), configMaps: items(objects.configMaps), jwks: items(objects.jwks) }, reportFor);
 
   const hosts = mergeRoutes(plans, reportFor);
   const defaultRef = pickDefaultBackend(plans, hosts, reportFor);

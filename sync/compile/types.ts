@@ -84,12 +84,33 @@ export interface Secret {
   stringData?: Record<string, string>;
 }
 
+export interface ConfigMap {
+  apiVersion?: string;
+  kind?: 'ConfigMap';
+  metadata?: ObjectMeta;
+  data?: Record<string, string>;
+  /** base64, as the API serves it */
+  binaryData?: Record<string, string>;
+}
+
+/** What the agent fetched from a portico.dev/auth-jwt-jwks-url (sync/kube/jwks-urls.ts): the body of the last
+ * good answer, or why there is none. Passed in so the compiler stays free of I/O. */
+export interface JwksDocument {
+  url: string;
+  body?: string;
+  error?: string;
+}
+
 export interface ClusterObjects {
   ingresses: Ingress[];
   ingressClasses: IngressClass[];
   services: Service[];
   endpointSlices: EndpointSlice[];
   secrets: Secret[];
+  /** ConfigMaps named by portico.dev/auth-jwt-jwks-configmap (read by name by the agent). */
+  configMaps?: ConfigMap[];
+  /** JWK Sets fetched from portico.dev/auth-jwt-jwks-url. */
+  jwks?: JwksDocument[];
 }
 
 export interface CompileOptions {

@@ -5,8 +5,9 @@ import { SingleFlight } from '../../gateway/shared/single-flight.ts';
 import type { KubeConfig } from '@kubernetes/client-node';
 import { compile } from '../compile/index.ts';
 import { refreshEndpoints } from '../compile/endpoints.ts';
-import { DEFAULT_COMPILE_OPTIONS, type CompileOptions, type CompileResult, type Ingress } from '../compile/types.ts';
-import { AuthSecrets, authSecretRefs } from './auth-secrets.ts';
+import { DEFAULT_COMPILE_OPTIONS, type CompileOptions, type CompileResult, type ConfigMap, type Ingress } from '../compile/types.ts';
+import { AuthSecrets, authSecretRefs, jwtSourceRefs } from './auth-secrets.ts';
+import { JwksUrls } from './jwks-urls.ts';
 import { dueEvents, emitEvent } from './events.ts';
 import { LeaderElector } from './leader.ts';
 import { KubeRest } from './rest.ts';
@@ -29,6 +30,10 @@ export interface AgentOptions {
   rewatchMs?: number;
   /** How often the basic-auth Secrets named by auth-secret are read again (auth-secrets.ts); default 10 s. */
   authSecretRefreshMs?: number;
+  /** How often the JWK Sets named by portico.dev/auth-jwt-jwks-url are fetched again (jwks-urls.ts); default 300 s. */
+  jwksRefreshMs?: number;
+  /** Per JWK Set fetch; default 5 s. */
+  jwksTimeoutMs?: number;
   /** Quiet time before compiling after a change, and the longest a burst may delay a compile. */
   debounceMs?: number;
   maxDelayMs?: number;
@@ -60,8 +65,14 @@ export class KubeAgent {
   private readonly rest: KubeRest;
   /** The Secrets auth-secret annotations name, read by name (never listed). */
   private readonly authSecrets: AuthSecrets;
+  /** The ConfigMaps portico.dev/auth-jwt-jwks-configmap names, read by name the same way. */
+  private readonly jwksConfigMaps: AuthSecrets<ConfigMap>;
+  /** The JWK Sets portico.dev/auth-jwt-jwks-url names, fetched (last good kept). */
+  private readonly jwksUrls: JwksUrls;
   private authRefresh: NodeJS.Timeout | null = null;
+  private jwksRefresh: NodeJS.Timeout | null = null;
   private authSecretsDue = false;
+  private jwksUrlsDue = false;
   private readonly dirty = new Set<Kind>();
   /** Events already emitted, by Ingress uid (pruned when the Ingress goes away). */
   private readonly emitted = new Map<string, Set<string>>();
@@ -81,6 +92,8 @@ export class KubeAgent {
   constructor(private readonly o: AgentOptions) {
     this.rest = new KubeRest(o.kc);
     this.authSecrets = new AuthSecrets(this.rest, o.log);
+    this.jwksConfigMaps = new AuthSecrets<ConfigMap>(this.rest, o.log, 'ConfigMap');
+    this.jwksUrls = new JwksUrls({ log: o.log, ...(o.jwksTimeoutMs === undefined ? {} : { timeoutMs: o.jwksTimeoutMs }) });
     this.watch = new ClusterWatch(o.kc, {
       onChange: (k) => this.changed(k),
       log: o.log,
@@ -128,6 +141,11 @@ export class KubeAgent {
       void this.passes.request();
     }, this.o.authSecretRefreshMs ?? 10_000);
     this.authRefresh.unref();
+    this.jwksRefresh = setInterval(() => {
+      this.jwksUrlsDue = true;
+      void this.passes.request();
+    }, this.o.jwksRefreshMs ?? 300_000);
+    this.jwksRefresh.unref();
     this.kick(true);
     this.elector.start();
   }
@@ -165,9 +183,20 @@ export class KubeAgent {
     // Secrets a new or changed Ingress names are read before it compiles, so its routes never wait a period.
     const rereadAll = this.authSecretsDue;
     this.authSecretsDue = false;
-    if (await this.authSecrets.refresh(authSecretRefs(watched, this.compileOptions), rereadAll)) this.dirty.add('Secret');
+    const refetch = this.jwksUrlsDue;
+    this.jwksUrlsDue = false;
+    const jwt = jwtSourceRefs(watched, this.compileOptions);
+    const secretRefs = new Set([...authSecretRefs(watched, this.compileOptions), ...jwt.secrets]);
+    if (await this.authSecrets.refresh(secretRefs, rereadAll)) this.dirty.add('Secret');
+    if (await this.jwksConfigMaps.refresh(jwt.configMaps, rereadAll)) this.dirty.add('Secret');
+    if (await this.jwksUrls.refresh(jwt.urls, refetch)) this.dirty.add('Secret');
     if (this.last !== null && this.dirty.size === 0) return; // a scheduled re-read that changed nothing
-    const objects = { ...watched, secrets: [...watched.secrets, ...this.authSecrets.secrets()] };
+    const objects = {
+      ...watched,
+      secrets: [...watched.secrets, ...this.authSecrets.secrets()],
+      configMaps: this.jwksConfigMaps.secrets(),
+      jwks: this.jwksUrls.documents(),
+    };
     const endpointsOnly = this.last !== null && this.dirty.size === 1 && this.dirty.has('EndpointSlice');
     const dirty = [...this.dirty];
     this.dirty.clear();
@@ -234,6 +263,7 @@ export class KubeAgent {
     if (this.quiet !== null) clearTimeout(this.quiet);
     if (this.deadline !== null) clearTimeout(this.deadline);
     if (this.authRefresh !== null) clearInterval(this.authRefresh);
+    if (this.jwksRefresh !== null) clearInterval(this.jwksRefresh);
     await this.elector.stop();
     await this.watch.stop();
     await this.passes.idle();

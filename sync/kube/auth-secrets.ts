@@ -1,14 +1,15 @@
-// The Secrets that basic authentication (auth-secret) and client certificates (auth-tls-secret) name, read one by
-// one by name: they are usually Opaque,
-// so the TLS Secret informer (fieldSelector type=kubernetes.io/tls) never sees them, and listing or watching
-// every Secret of the cluster to find a few would hand the agent every credential there is. A GET per named
-// Secret when the Ingresses name a new one, and again on a schedule, so a changed password reaches the table
-// within one period.
+// The Secrets that basic authentication (auth-secret) and client certificates (auth-tls-secret) name, and the Secrets
+// and ConfigMaps that hold JWT public keys (portico.dev/auth-jwt-jwks-secret, -jwks-configmap), read one by one by
+// name: they are usually Opaque, so the TLS Secret informer (fieldSelector type=kubernetes.io/tls) never sees them,
+// and listing or watching every Secret or ConfigMap of the cluster to find a few would hand the agent every
+// credential there is. A GET per named object when the Ingresses name a new one, and again on a schedule, so a
+// changed password or a rotated key reaches the table within one period.
 import { AUTH_SECRET, AUTH_TYPE, secretRef } from '../compile/basic-auth.ts';
 import { AUTH_TLS_SECRET } from '../compile/client-certificates.ts';
 import { classSelector } from '../compile/classes.ts';
 import { objectInfo } from '../compile/objects.ts';
-import type { ClusterObjects, CompileOptions, Secret } from '../compile/types.ts';
+import { JWT_ANNOTATIONS, jwksSource } from '../compile/jwt-annotations.ts';
+import type { ClusterObjects, CompileOptions, ConfigMap, Secret } from '../compile/types.ts';
 import { KubeApiError, type KubeRest } from './rest.ts';
 
 /** `namespace/name` of every Secret one of our Ingresses (by class, as the compiler selects them) names with
@@ -33,30 +34,70 @@ export function authSecretRefs(objects: Pick<ClusterObjects, 'ingresses' | 'ingr
   return out;
 }
 
-/** Only what the compiler reads of a Secret: no managed fields, no annotations (kubectl's last-applied copy). */
-function trimmed(s: Secret): Secret {
-  const m = s.metadata ?? {};
+/** What the JWT annotations of our Ingresses name: Secrets and ConfigMaps (`namespace/name`, own namespace only, as
+ * the compiler accepts them) and URLs. */
+export function jwtSourceRefs(
+  objects: Pick<ClusterObjects, 'ingresses' | 'ingressClasses'>,
+  options: CompileOptions,
+): { secrets: Set<string>; configMaps: Set<string>; urls: Set<string> } {
+  const isOurs = classSelector(objects.ingressClasses, options, []);
+  const out = { secrets: new Set<string>(), configMaps: new Set<string>(), urls: new Set<string>() };
+  for (const ing of objects.ingresses) {
+    const a = ing.metadata?.annotations ?? {};
+    const ns = ing.metadata?.namespace;
+    if (ns === undefined) continue;
+    for (const key of [JWT_ANNOTATIONS.url, JWT_ANNOTATIONS.secret, JWT_ANNOTATIONS.configMap]) {
+      const value = a[key];
+      if (typeof value !== 'string' || !isOurs(objectInfo(ing))) continue;
+      const src = jwksSource(key, value.trim());
+      if ('error' in src) continue;
+      if (src.kind === 'url') out.urls.add(src.url);
+      else if ((src.namespace ?? ns) === ns) (src.kind === 'secret' ? out.secrets : out.configMaps).add(`${ns}/${src.name}`);
+    }
+  }
+  return out;
+}
+
+type Named = Secret | ConfigMap;
+
+/** Only what the compiler reads: no managed fields, no annotations (kubectl's last-applied copy). */
+function trimmed(o: Named, kind: 'Secret' | 'ConfigMap'): Named {
+  const m = o.metadata ?? {};
+  const metadata = { ...(m.namespace === undefined ? {} : { namespace: m.namespace }), ...(m.name === undefined ? {} : { name: m.name }) };
+  if (kind === 'ConfigMap') {
+    const c = o as ConfigMap;
+    return {
+      apiVersion: 'v1',
+      kind,
+      metadata,
+      ...(c.data === undefined ? {} : { data: c.data }),
+      ...(c.binaryData === undefined ? {} : { binaryData: c.binaryData }),
+    };
+  }
+  const s = o as Secret;
   return {
     apiVersion: 'v1',
-    kind: 'Secret',
-    metadata: { ...(m.namespace === undefined ? {} : { namespace: m.namespace }), ...(m.name === undefined ? {} : { name: m.name }) },
+    kind,
+    metadata,
     ...(s.type === undefined ? {} : { type: s.type }),
     ...(s.data === undefined ? {} : { data: s.data }),
   };
 }
 
-export class AuthSecrets {
-  /** By `namespace/name`; null: the Secret does not exist (404). */
-  private readonly known = new Map<string, Secret | null>();
+/** Secrets (or ConfigMaps) read by name. */
+export class AuthSecrets<T extends Named = Secret> {
+  /** By `namespace/name`; null: the object does not exist (404). */
+  private readonly known = new Map<string, T | null>();
 
   constructor(
     private readonly rest: KubeRest,
     private readonly log: (level: 'info' | 'warn' | 'error', msg: string, fields?: Record<string, unknown>) => void,
+    private readonly kind: 'Secret' | 'ConfigMap' = 'Secret',
   ) {}
 
-  /** The Secrets read so far that exist. */
-  secrets(): Secret[] {
-    return [...this.known.values()].filter((s): s is Secret => s !== null);
+  /** The objects read so far that exist. */
+  secrets(): T[] {
+    return [...this.known.values()].filter((s): s is T => s !== null);
   }
 
   /** Reads the Secrets of `refs` (only those not read yet unless `all`), forgets the others; true when what the
@@ -71,15 +112,17 @@ export class AuthSecrets {
     for (const id of refs) {
       if (!all && this.known.has(id)) continue;
       const [ns, name] = id.split('/') as [string, string];
-      let next: Secret | null;
+      let next: T | null;
+      const resource = this.kind === 'Secret' ? 'secrets' : 'configmaps';
       try {
         next = trimmed(
-          await this.rest.request<Secret>('GET', `/api/v1/namespaces/${encodeURIComponent(ns)}/secrets/${encodeURIComponent(name)}`),
-        );
+          await this.rest.request<T>('GET', `/api/v1/namespaces/${encodeURIComponent(ns)}/${resource}/${encodeURIComponent(name)}`),
+          this.kind,
+        ) as T;
       } catch (err) {
         if (!(err instanceof KubeApiError && err.status === 404)) {
           // Forbidden, a timeout, a restarting apiserver: keep what was read (a missing Secret stays missing).
-          this.log('warn', `reading Secret ${id} for basic authentication or client certificates failed: ${(err as Error).message}`);
+          this.log('warn', `reading ${this.kind} ${id} (authentication) failed: ${(err as Error).message}`);
           if (!this.known.has(id)) {
             this.known.set(id, null);
             changed = true;

@@ -209,14 +209,14 @@ table('what a guard closes', [
     diagnostics: ['AccessControlNotEnforced Ingress default/web'],
   },
   {
-    name: 'portico.dev/auth-jwt-* (not enforced in this version) closes the route',
+    name: 'portico.dev/auth-jwt-* without a key source closes the route (test/compile/jwt.test.ts has the rest)',
     objects: guarded({ 'portico.dev/auth-jwt-issuer': 'https://issuer.example.com/', 'portico.dev/auth-jwt-audiences': 'api' }),
     hosts: {
       'foo.com': {
-        routes: ['Prefix "" -> default/web:80 [default/web] closed(portico.dev/auth-jwt-audiences, portico.dev/auth-jwt-issuer)'],
+        routes: ['Prefix "" -> default/web:80 [default/web] closed(portico.dev/auth-jwt-issuer)'],
       },
     },
-    diagnostics: ['AccessControlNotEnforced Ingress default/web', 'AccessControlNotEnforced Ingress default/web'],
+    diagnostics: ['AccessControlNotEnforced Ingress default/web'],
   },
   {
     name: 'an ingress-nginx guard written with the portico.dev prefix still closes the route',

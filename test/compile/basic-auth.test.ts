@@ -131,6 +131,12 @@ table('basic authentication fails closed (503) where ingress-nginx denies the lo
     check: (r) => expect(r.basicAuth).toEqual([]),
   },
   {
+    name: 'a missing Secret under satisfy any with a source range: the route closes and the table stays valid',
+    objects: authed({ [`${N}auth-secret`]: 'something', [`${N}satisfy`]: 'any', [`${N}allowlist-source-range`]: '10.0.0.0/8' }),
+    hosts: route(' closed(auth-secret) allow=[10.0.0.0/8]'),
+    diagnostics: ['SecretNotFound Ingress default/web'],
+  },
+  {
     name: 'auth-file without the key "auth" (main.go: "does not contain a key with value auth")',
     objects: authed({ [`${N}auth-secret`]: 'test' }, opaque('test', { users: `foo:${HASH}` })),
     hosts: closed('auth-secret'),

@@ -1,7 +1,7 @@
 // The shape of a table-driven compiler case and the runner that checks one. Every case checks the whole
 // diagnostic list (so an unexpected diagnostic fails it) and, when given, the whole host/backend summary.
 import { expect } from 'vitest';
-import type { CompileOptions, CompileResult } from '../../sync/compile/types.ts';
+import type { CompileOptions, CompileResult, JwksDocument } from '../../sync/compile/types.ts';
 import { objects, type AnyObject } from '../support/builders.ts';
 import { acceptedSummary, diagSummary, endpointSummary, hostSummary, run, type HostSummary } from './harness.ts';
 
@@ -9,6 +9,8 @@ export interface Case {
   name: string;
   objects: AnyObject[] | (() => AnyObject[]);
   options?: Partial<CompileOptions>;
+  /** JWK Sets as the agent fetched them (portico.dev/auth-jwt-jwks-url). */
+  jwks?: JwksDocument[];
   /** Every host entry (see harness.hostSummary). */
   hosts?: Record<string, HostSummary>;
   /** Every backend: id → endpoints (see harness.endpointSummary). */
@@ -24,7 +26,7 @@ export interface Case {
 
 export function runCase(c: Case): CompileResult {
   const list = typeof c.objects === 'function' ? c.objects() : c.objects;
-  const r = run(objects(...list), c.options);
+  const r = run({ ...objects(...list), ...(c.jwks === undefined ? {} : { jwks: c.jwks }) }, c.options);
   expect(diagSummary(r), 'diagnostics').toEqual(c.diagnostics ?? []);
   if (c.hosts !== undefined) expect(hostSummary(r.table), 'hosts').toEqual(c.hosts);
   if (c.backends !== undefined) expect(endpointSummary(r.table), 'backends').toEqual(c.backends);

@@ -6,7 +6,7 @@ import { validate } from '../../gateway/table/validate.ts';
 import { compile } from '../../sync/compile/index.ts';
 import type { ClusterObjects, CompileOptions, CompileResult, Diagnostic } from '../../sync/compile/types.ts';
 
-const KINDS = ['ingresses', 'ingressClasses', 'services', 'endpointSlices', 'secrets'] as const;
+const KINDS = ['ingresses', 'ingressClasses', 'services', 'endpointSlices', 'secrets', 'configMaps', 'jwks'] as const;
 
 /** A deterministic permutation (seeded Fisher-Yates over a small LCG). */
 export function shuffled<T>(list: readonly T[], seed: number): T[] {
@@ -23,7 +23,7 @@ export function shuffled<T>(list: readonly T[], seed: number): T[] {
 export function permute(objs: ClusterObjects, seed: number): ClusterObjects {
   const out = { ...objs };
   KINDS.forEach((k, i) => {
-    (out[k] as unknown[]) = shuffled(objs[k] as unknown[], seed * 31 + i);
+    if (objs[k] !== undefined) (out[k] as unknown[]) = shuffled(objs[k] as unknown[], seed * 31 + i);
   });
   return out;
 }
@@ -72,7 +72,8 @@ function accessSuffix(a: AccessPolicy | undefined): string {
   if (a === undefined) return '';
   const list = (name: string, l: readonly string[] | undefined): string => (l === undefined ? '' : ` ${name}=[${l.join(',')}]`);
   const basic = a.basicAuth === undefined ? '' : ` basic=${a.basicAuth.secret}(${a.basicAuth.type})`;
-  return `${list('deny', a.deny)}${list('allow', a.allow)}${a.externalAuth === undefined ? '' : ` auth=${a.externalAuth.url}`}${basic}`;
+  const jwt = a.jwt === undefined ? '' : ` jwt=${a.jwt.source}(${a.jwt.keys.length} keys)`;
+  return `${list('deny', a.deny)}${list('allow', a.allow)}${a.externalAuth === undefined ? '' : ` auth=${a.externalAuth.url}`}${basic}${jwt}`;
 }
 
 export function routeLine(r: RoutingTable['hosts'][number]['routes'][number]): string {

@@ -6,6 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { KubernetesObjectApi, Watch, type KubernetesObject } from '@kubernetes/client-node';
 import type { Redis } from 'ioredis';
+import { exportJWK, generateKeyPair } from 'jose';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { parseAllDocuments } from 'yaml';
 import { generateKeySet, loadVerifyingKeys } from '../../cli/keys.ts';
@@ -469,6 +470,37 @@ describe('Ingress status and Events', () => {
       25_000,
       () => 'the changed password in the published material',
     );
+  });
+});
+
+describe('JWT keys', () => {
+  it('a ConfigMap named by portico.dev/auth-jwt-jwks-configmap is read by name (RBAC: get configmaps) into the table; a missing one is a Warning and 503', async () => {
+    const key = { ...(await exportJWK((await generateKeyPair('ES256', { extractable: true })).publicKey)), kid: 'k1' };
+    await create({
+      apiVersion: 'v1',
+      kind: 'ConfigMap',
+      metadata: { namespace: NS, name: 'jwks' },
+      data: { 'jwks.json': JSON.stringify({ keys: [key] }) },
+    } as KubernetesObject);
+    const jwt = (cm: string) => ({ 'portico.dev/auth-jwt-jwks-configmap': cm, 'portico.dev/auth-jwt-issuer': 'https://issuer.test/' });
+    await create(ing('jwt', 'jwt.test', { annotations: jwt('jwks') }) as KubernetesObject);
+    await create(ing('jwt-missing', 'jwt-missing.test', { annotations: jwt('nope') }) as KubernetesObject);
+    await waitFor(
+      async () =>
+        (await hostOf('jwt.test'))?.routes[0]?.policies.access?.jwt !== undefined && (await hostOf('jwt-missing.test')) !== undefined,
+      15_000,
+      () => 'jwt.test with its policy',
+    );
+    const b = (await published())!;
+    expect(b.table.schema).toBe(4);
+    expect(b.table.hosts.find((h) => h.host === 'jwt.test')!.routes[0]!.policies.access!.jwt).toMatchObject({
+      source: `configmap:${NS}/jwks`,
+      keys: [key],
+      issuer: 'https://issuer.test/',
+    });
+    expect(b.table.hosts.find((h) => h.host === 'jwt-missing.test')!.routes.map((x) => x.policies.failClosed)).toEqual([
+      ['portico.dev/auth-jwt-jwks-configmap'],
+    ]);
   });
 });
 

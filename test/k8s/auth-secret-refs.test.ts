@@ -2,7 +2,7 @@
 // as the compiler selects them), in their own namespace, with auth-type set. Pure: no apiserver needed.
 import { describe, expect, it } from 'vitest';
 import { DEFAULT_COMPILE_OPTIONS } from '../../sync/compile/types.ts';
-import { authSecretRefs } from '../../sync/kube/auth-secrets.ts';
+import { authSecretRefs, jwtSourceRefs } from '../../sync/kube/auth-secrets.ts';
 import { cls, ingress } from '../support/builders.ts';
 
 const N = 'nginx.ingress.kubernetes.io/';
@@ -21,4 +21,38 @@ describe('authSecretRefs()', () => {
   ];
   for (const [name, ing, want] of cases)
     it(name, () => expect([...authSecretRefs({ ingresses: [ing], ingressClasses: classes }, DEFAULT_COMPILE_OPTIONS)]).toEqual(want));
+});
+
+describe('jwtSourceRefs(): what the JWT annotations of our Ingresses name', () => {
+  const P = 'portico.dev/auth-jwt-';
+  const cases: [name: string, annotations: Record<string, string>, want: { secrets: string[]; configMaps: string[]; urls: string[] }][] = [
+    ['a ConfigMap by name', { [`${P}jwks-configmap`]: 'keys' }, { secrets: [], configMaps: ['team/keys'], urls: [] }],
+    ['a Secret as namespace/name', { [`${P}jwks-secret`]: 'team/keys' }, { secrets: ['team/keys'], configMaps: [], urls: [] }],
+    [
+      "another namespace's ConfigMap is never read",
+      { [`${P}jwks-configmap`]: 'kube-system/keys' },
+      { secrets: [], configMaps: [], urls: [] },
+    ],
+    ['an https URL', { [`${P}jwks-url`]: 'https://idp.test/jwks' }, { secrets: [], configMaps: [], urls: ['https://idp.test/jwks'] }],
+    [
+      'a plain http URL to another host is never fetched',
+      { [`${P}jwks-url`]: 'http://10.0.0.1/jwks' },
+      { secrets: [], configMaps: [], urls: [] },
+    ],
+  ];
+  for (const [name, annotations, want] of cases)
+    it(name, () => {
+      const r = jwtSourceRefs(
+        { ingresses: [ingress('a', { namespace: 'team', annotations })], ingressClasses: classes },
+        DEFAULT_COMPILE_OPTIONS,
+      );
+      expect({ secrets: [...r.secrets], configMaps: [...r.configMaps], urls: [...r.urls] }).toEqual(want);
+    });
+  it("another controller's Ingress: nothing", () => {
+    const r = jwtSourceRefs(
+      { ingresses: [ingress('a', { className: 'nginx', annotations: { [`${P}jwks-configmap`]: 'keys' } })], ingressClasses: classes },
+      DEFAULT_COMPILE_OPTIONS,
+    );
+    expect([...r.configMaps]).toEqual([]);
+  });
 });

@@ -14,6 +14,8 @@ export interface World {
   fingerprints: { secure: string; other: string };
   /** A client certificate the authority of mtls.test (auth-tls-secret) signed. */
   clientCertificate: { certPem: string; keyPem: string };
+  /** Tokens signed by the keys of jwt.test's ConfigMap: valid RS256 and ES256, and an expired one. */
+  jwt: { rs256: string; es256: string; expired: string };
 }
 
 export interface Case {
@@ -122,6 +124,22 @@ export const CASES: Case[] = [
       // $apr1$ (htpasswd -m), checked by apache-md5, loaded on first use
       expect((await get(t, '/x', 'basic.test', { authorization: `Basic ${btoa('apr:bar')}` })).status).toBe(200);
       expect((await get(t, '/x', 'basic.test', { authorization: `Basic ${btoa('apr:baz')}` })).status).toBe(401);
+    },
+  },
+  {
+    name: 'JWT (portico.dev/auth-jwt-*, keys from a ConfigMap inside the table): 401 Bearer without a token or with an expired one, RS256 and ES256 pass with the claim header',
+    async run(t, w) {
+      const none = await get(t, '/x', 'jwt.test');
+      expect(none.status).toBe(401);
+      expect(none.headers['www-authenticate']).toBe('Bearer realm="api"');
+      const expired = await get(t, '/x', 'jwt.test', { authorization: `Bearer ${w.jwt.expired}` });
+      expect(expired.status).toBe(401);
+      expect(expired.headers['www-authenticate']).toBe('Bearer realm="api", error="invalid_token"');
+      for (const token of [w.jwt.rs256, w.jwt.es256]) {
+        const ok = await get(t, '/x', 'jwt.test', { authorization: `Bearer ${token}`, 'x-user': 'forged' });
+        expect(ok.status).toBe(200);
+        expect(echo(ok).headers['x-user']).toBe('alice');
+      }
     },
   },
   {

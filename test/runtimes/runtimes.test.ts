@@ -5,6 +5,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import bcrypt from 'bcryptjs';
+import { exportJWK, generateKeyPair, SignJWT } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { generateSelfSignedCertificate } from '../../gateway/tls/selfsigned.ts';
 import { generateKeySet, loadSigningKeys } from '../../cli/keys.ts';
@@ -29,12 +30,30 @@ const certs = {
   other: generateSelfSignedCertificate({ commonName: 'other.test', dnsNames: ['other.test'], keyType: 'ec' }),
 };
 const pki = makeClientPki();
+/** JWT: an RS256 and an ES256 key made for this run; their public keys go into the table through a ConfigMap. */
+const jwtKeys = {
+  rs: await generateKeyPair('RS256', { extractable: true }),
+  es: await generateKeyPair('ES256', { extractable: true }),
+};
+const JWKS = JSON.stringify({
+  keys: [
+    { ...(await exportJWK(jwtKeys.rs.publicKey)), kid: 'rs' },
+    { ...(await exportJWK(jwtKeys.es.publicKey)), kid: 'es' },
+  ],
+});
+const sign = (alg: 'RS256' | 'ES256', exp: string | number) =>
+  new SignJWT({ sub: 'alice' })
+    .setProtectedHeader({ alg, kid: alg === 'RS256' ? 'rs' : 'es' })
+    .setIssuer('https://issuer.test/')
+    .setExpirationTime(exp)
+    .sign(alg === 'RS256' ? jwtKeys.rs.privateKey : jwtKeys.es.privateKey);
 const world: World = {
   fingerprints: {
     secure: new X509Certificate(certs.secure.certPem).fingerprint256,
     other: new X509Certificate(certs.other.certPem).fingerprint256,
   },
   clientCertificate: pki.one,
+  jwt: { rs256: await sign('RS256', '2h'), es256: await sign('ES256', '2h'), expired: await sign('RS256', 1) },
 };
 
 let redis: RedisServer;
@@ -125,6 +144,18 @@ function cluster(updated: boolean) {
       host: 'mtls.test',
       paths: [{ path: '/', service: 'one' }],
       annotations: { 'nginx.ingress.kubernetes.io/auth-tls-secret': 'default/client-ca' },
+    }),
+    // JWT (portico.dev/auth-jwt-*): public keys from a ConfigMap, verified by jose on every runtime.
+    { apiVersion: 'v1', kind: 'ConfigMap', metadata: { namespace: 'default', name: 'jwks' }, data: { 'jwks.json': JWKS } },
+    ingress('jwt', {
+      host: 'jwt.test',
+      paths: [{ path: '/', service: 'one' }],
+      annotations: {
+        'portico.dev/auth-jwt-jwks-configmap': 'jwks',
+        'portico.dev/auth-jwt-issuer': 'https://issuer.test/',
+        'portico.dev/auth-jwt-realm': 'api',
+        'portico.dev/auth-jwt-claims-to-headers': 'sub:X-User',
+      },
     }),
     // CORS (enable-cors) with an origin list: the preflight is answered at the edge.
     ingress('cors', {

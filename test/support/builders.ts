@@ -2,6 +2,7 @@
 // case only spells out what it is about.
 import type {
   ClusterObjects,
+  ConfigMap,
   EndpointSlice,
   HTTPIngressPath,
   Ingress,
@@ -163,12 +164,24 @@ export function secret(
   };
 }
 
-export type AnyObject = Ingress | IngressClass | Service | EndpointSlice | Secret;
+/** A ConfigMap with `data` (text values). */
+export function configMap(name: string, data: Record<string, string>, namespace = NS): ConfigMap {
+  return { apiVersion: 'v1', kind: 'ConfigMap', metadata: { namespace, name }, data };
+}
+
+export type AnyObject = Ingress | IngressClass | Service | EndpointSlice | Secret | ConfigMap;
 
 /** Sorts objects (or groups of them, such as a Service with its EndpointSlice) into ClusterObjects by kind,
  * keeping their order. */
 export function objects(...list: (AnyObject | readonly AnyObject[])[]): ClusterObjects {
-  const out: ClusterObjects = { ingresses: [], ingressClasses: [], services: [], endpointSlices: [], secrets: [] };
+  const out: ClusterObjects & { configMaps: ConfigMap[] } = {
+    ingresses: [],
+    ingressClasses: [],
+    services: [],
+    endpointSlices: [],
+    secrets: [],
+    configMaps: [],
+  };
   for (const o of list.flat()) {
     switch (o.kind) {
       case 'Ingress':
@@ -185,6 +198,9 @@ export function objects(...list: (AnyObject | readonly AnyObject[])[]): ClusterO
         break;
       case 'Secret':
         out.secrets.push(o);
+        break;
+      case 'ConfigMap':
+        out.configMaps.push(o);
         break;
       default:
         throw new Error(`builder object without kind: ${JSON.stringify(o)}`);
