@@ -131,7 +131,7 @@ table('what a guard closes', [
     diagnostics: ['AccessControlNotEnforced Ingress default/admin'],
   },
   {
-    name: 'client certificates guard the whole host (nginx checks them in the TLS handshake): other Ingresses on it close, other hosts do not',
+    name: 'client certificates whose Secret is missing close the whole host (nginx checks them in the TLS handshake): other Ingresses on it close, other hosts do not',
     objects: [
       CLS,
       ...WEB,
@@ -147,17 +147,14 @@ table('what a guard closes', [
       'foo.com': {
         tls: null,
         routes: [
-          'Prefix "/secure" -> default/web:80 [default/mtls] redirect closed(auth-tls-secret, auth-tls-verify-client)',
-          'Prefix "" -> default/web:80 [default/web] redirect closed(auth-tls-secret, auth-tls-verify-client)',
+          'Prefix "/secure" -> default/web:80 [default/mtls] redirect closed(auth-tls-secret)',
+          'Prefix "" -> default/web:80 [default/web] redirect closed(auth-tls-secret)',
         ],
       },
     },
-    diagnostics: [
-      'AccessControlNotEnforced Ingress default/mtls',
-      'AccessControlNotEnforced Ingress default/mtls',
-      'SecretNotFound Ingress default/mtls',
-    ],
-    messages: [/"nginx\.ingress\.kubernetes\.io\/auth-tls-secret" guards access .*, so every route of this Ingress's hosts answers 503/],
+    // One for the auth-tls-secret, one for the TLS Secret "cert".
+    diagnostics: ['SecretNotFound Ingress default/mtls', 'SecretNotFound Ingress default/mtls'],
+    messages: [/Secret default\/ca named by "nginx\.ingress\.kubernetes\.io\/auth-tls-secret" does not exist; every route of this Ingress's hosts answers 503/],
   },
   ...['auth-tls-verify-depth', 'auth-tls-error-page', 'auth-tls-pass-certificate-to-upstream', 'auth-tls-match-cn'].map(
     (a): Case => ({
