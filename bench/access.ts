@@ -1,12 +1,16 @@
 // In-process cost per request of the access rules, against the same decision with none (not a test): the routing
 // decision alone, with an allow list of 1 and of 100 ranges, and the access gate with external authentication
 // answered from its cache and from a real auth service on loopback (a fresh subrequest each time), and JWT
-// verification (portico.dev/auth-jwt-*) of an RS256 and an ES256 token against keys inside the table.
+// verification (portico.dev/auth-jwt-*) of an RS256 and an ES256 token against keys inside the table, and the
+// client-certificate verdict (auth-tls-*) on a connection whose certificate was read already (as for every request
+// after a connection's first; the connection here is a stand-in object with that certificate, not a TLS socket).
 // Run: node --import tsx bench/access.ts
 import http from 'node:http';
 import { exportJWK, generateKeyPair, SignJWT } from 'jose';
 import type { AddressInfo } from 'node:net';
 import { AuthCache } from '../gateway/access/auth-cache.ts';
+import type { PeerCertificate, TlsClientConnection } from '../gateway/access/client-certificate.ts';
+import { generateSelfSignedCertificate } from '../gateway/tls/selfsigned.ts';
 import { nodeAuthClient } from '../gateway/access/auth-client-node.ts';
 import { type GateRequest, runGate } from '../gateway/access/gate.ts';
 import { decide, type RequestFacts } from '../gateway/decide.ts';
@@ -31,6 +35,18 @@ const table = compile(
       host: 'many.test',
       paths: [{ path: '/', service: 'web' }],
       annotations: { [`${N}allowlist-source-range`]: `${hundred},192.0.2.0/24` },
+    }),
+    {
+      apiVersion: 'v1',
+      kind: 'Secret',
+      metadata: { namespace: 'default', name: 'ca' },
+      type: 'Opaque',
+      stringData: { 'ca.crt': generateSelfSignedCertificate({ commonName: 'bench CA', keyType: 'ec' }).certPem },
+    },
+    ingress('mtls', {
+      host: 'mtls.test',
+      paths: [{ path: '/', service: 'web' }],
+      annotations: { [`${N}auth-tls-secret`]: 'default/ca', [`${N}auth-tls-match-cn`]: 'CN=client' },
     }),
   ),
 ).table;
@@ -66,6 +82,17 @@ const N_SYNC = 1_000_000;
 const base = time('decide(): route without access rules', N_SYNC, () => decide(live, facts('plain.test'), null));
 const one = time('decide(): allow list of 1 range (client inside)', N_SYNC, () => decide(live, facts('one.test'), null));
 const many = time('decide(): allow list of 101 ranges (client in the last)', N_SYNC, () => decide(live, facts('many.test'), null));
+const authority = table.clientCertificateAuthorities![0]!;
+const peer: PeerCertificate = {
+  verifyError: null,
+  intermediates: 0,
+  subjectDn: 'O=Acme,CN=client',
+  issuerDn: 'CN=bench CA',
+  pem: authority.caPem,
+};
+const connection: TlsClientConnection = { servername: 'mtls.test', askedWith: authority, peer: () => peer };
+const mtlsFacts: RequestFacts = { ...facts('mtls.test'), scheme: 'https', tlsClient: connection };
+const mtls = time('decide(): client certificate verified, match-cn', N_SYNC, () => decide(live, mtlsFacts, null));
 
 // A real auth service on loopback: 200 for every subrequest.
 const server = http.createServer((_req, res) => res.writeHead(200, { 'x-auth-user': 'alice' }).end());
@@ -149,6 +176,7 @@ const jwtNone = await timeAsync('gate: JWT, no token (401)', 200_000, () => runG
 console.log(
   `\nrelative to decide() without rules (${base.toFixed(0)} ns): allow list of 1 +${(one - base).toFixed(0)} ns, of 101 +${(many - base).toFixed(0)} ns;`,
 );
+console.log(`client certificate (verified, match-cn): +${(mtls - base).toFixed(0)} ns`);
 console.log(`external auth: +${hit.toFixed(0)} ns from the cache, +${(sub / 1000).toFixed(0)} µs with a subrequest`);
 console.log(
   `JWT: RS256 +${(jwtRs / 1000).toFixed(1)} µs, ES256 +${(jwtEs / 1000).toFixed(1)} µs (ES256/RS256 ${(jwtEs / jwtRs).toFixed(2)}), no token +${jwtNone.toFixed(0)} ns`,
