@@ -471,6 +471,35 @@ describe('Ingress status and Events', () => {
       () => 'the changed password in the published material',
     );
   });
+
+  it('client certificates (authtls.go): the auth-tls-secret read by name puts its ca.crt in the table; a missing one closes the host', async () => {
+    const ca = generateSelfSignedCertificate({ commonName: 'agent test client CA', keyType: 'ec' }).certPem;
+    await create({
+      apiVersion: 'v1',
+      kind: 'Secret',
+      metadata: { namespace: NS, name: 'client-ca' },
+      type: 'Opaque',
+      stringData: { 'ca.crt': ca },
+    } as KubernetesObject);
+    const tlsAuth = (secret: string) => ({ 'nginx.ingress.kubernetes.io/auth-tls-secret': `${NS}/${secret}` });
+    await create(ing('mtls', 'mtls.test', { annotations: tlsAuth('client-ca') }) as KubernetesObject);
+    await create(ing('mtls-missing', 'mtls-missing.test', { annotations: tlsAuth('no-such-ca') }) as KubernetesObject);
+    await waitFor(
+      async () => (await hostOf('mtls.test'))?.clientCertificate !== undefined && (await hostOf('mtls-missing.test')) !== undefined,
+      15_000,
+      () => 'mtls.test with its client-certificate policy',
+    );
+    const b = (await published())!;
+    expect(b.table.hosts.find((h) => h.host === 'mtls.test')!.clientCertificate).toMatchObject({
+      authority: `${NS}/client-ca`,
+      verify: 'on',
+      depth: 1,
+    });
+    expect(b.table.clientCertificateAuthorities).toEqual([{ id: `${NS}/client-ca`, caPem: `${ca.trim()}\n` }]);
+    expect(b.table.hosts.find((h) => h.host === 'mtls-missing.test')!.routes.map((x) => x.policies.failClosed)).toEqual([
+      ['nginx.ingress.kubernetes.io/auth-tls-secret'],
+    ]);
+  });
 });
 
 describe('JWT keys', () => {
