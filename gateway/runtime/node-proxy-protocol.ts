@@ -1,0 +1,115 @@
+// `--proxy-protocol` on the Node listeners: every connection must start with a PROXY protocol header
+// (gateway/access/proxy-protocol.ts parses it) before the HTTP request, or, on the HTTPS listener, before the
+// TLS ClientHello: nginx's `listen ... proxy_protocol`, which ingress-nginx's `use-proxy-protocol` turns on
+// for ports 80 and 443. The header is read in the server's own 'connection' step: the HTTP or TLS server
+// listens as usual (its timeouts, connection tracking and close() keep working) and only sees the connection
+// once a valid header has been taken off it; the bytes that came with the header are put back first.
+//
+// Refused, the connection is closed without a byte in answer (nginx does the same):
+// - a TCP peer outside the trusted proxies: a header from anyone else is an attempt to choose the address the
+//   access rules judge (nginx would keep the peer's address instead; closing also makes a misconfigured
+//   --trusted-proxies visible at once instead of silently judging every client as the load balancer);
+// - no header, a malformed one, or one over the size limits;
+// - no complete header within the header timeout (PROXY_HEADER_TIMEOUT_MS).
+import type net from 'node:net';
+import tls from 'node:tls';
+import { type ProxyHeader, parseProxyHeader } from '../access/proxy-protocol.ts';
+
+/** How long a connection may take to deliver its whole header. The load balancer writes the header itself,
+ * in one piece, as soon as it has the connection (spec §2: "the sender must always ensure that the header is
+ * sent at once"), so on a working path it arrives within a round trip. The bound is an absolute deadline, not
+ * an idle timeout, so a peer dripping one byte at a time cannot stretch it; 10 s is far above any round trip
+ * and still frees a silent connection (a scanner, a hung health check) twice as fast as the 20 s the
+ * listeners give a client for its request headers. */
+export const PROXY_HEADER_TIMEOUT_MS = 10_000;
+
+/** What the header said, kept on the connection for the requests that arrive on it. */
+export type ProxiedConnection = Pick<ProxyHeader, 'source' | 'destination'>;
+
+export type ProxyRefusal = 'untrusted-peer' | 'invalid-header' | 'timeout';
+
+export interface ProxyProtocolOptions {
+  /** Whether this TCP peer may send a header (the trusted proxies). */
+  trusted(peer: string): boolean;
+  timeoutMs?: number;
+  onRefused?(reason: ProxyRefusal, peer: string): void;
+}
+
+const PROXIED = Symbol('portico.proxied');
+type Tagged = { [PROXIED]?: ProxiedConnection };
+
+/** The header of the connection a request came on. Read through HTTP/2's socket proxy too (it forwards
+ * property reads). Undefined when the listener does not require headers, or the connection has none. */
+export function proxiedConnection(socket: object | null | undefined): ProxiedConnection | undefined {
+  return socket === null || socket === undefined ? undefined : (socket as Tagged)[PROXIED];
+}
+
+/** Bytes a connection may send before its header is complete: a header is refused past its size limits, so
+ * this is only a guard against a parser bug. */
+const MAX_PENDING = 65_536;
+
+/** Makes `server` (an HTTP or a TLS server, not yet listening) take a PROXY header off every connection it
+ * accepts. Returns what closing needs: the connections still waiting for their header. */
+export function requireProxyHeader(server: net.Server, o: ProxyProtocolOptions): { closePending(): void } {
+  const handlers = server.listeners('connection') as ((socket: net.Socket) => void)[];
+  server.removeAllListeners('connection');
+  const isTls = server instanceof tls.Server;
+  const timeoutMs = o.timeoutMs ?? PROXY_HEADER_TIMEOUT_MS;
+  const pending = new Set<net.Socket>();
+  if (isTls) {
+    // A TLS server wraps the accepted socket in a TLSSocket (its `_parent`): the requests see that one.
+    server.prependListener('secureConnection', (s: tls.TLSSocket) => {
+      const p = proxiedConnection((s as { _parent?: object })._parent);
+      if (p !== undefined) (s as Tagged)[PROXIED] = p;
+    });
+  }
+  server.on('connection', (socket: net.Socket) => {
+    const peer = socket.remoteAddress ?? '';
+    const refuse = (reason: ProxyRefusal): void => {
+      clearTimeout(timer);
+      pending.delete(socket);
+      socket.destroy();
+      o.onRefused?.(reason, peer);
+    };
+    if (!o.trusted(peer)) {
+      socket.destroy();
+      o.onRefused?.('untrusted-peer', peer);
+      return;
+    }
+    pending.add(socket);
+    const timer = setTimeout(() => refuse('timeout'), timeoutMs);
+    let buf: Buffer = Buffer.alloc(0);
+    const onError = (): void => refuse('invalid-header');
+    const onClose = (): void => {
+      clearTimeout(timer);
+      pending.delete(socket);
+    };
+    const onData = (chunk: Buffer): void => {
+      buf = buf.length === 0 ? chunk : Buffer.concat([buf, chunk]);
+      const r = parseProxyHeader(buf);
+      if (r.kind === 'more' && buf.length < MAX_PENDING) return;
+      socket.off('data', onData);
+      socket.off('error', onError);
+      socket.off('close', onClose);
+      if (r.kind !== 'header') return refuse('invalid-header');
+      clearTimeout(timer);
+      pending.delete(socket);
+      (socket as Tagged)[PROXIED] = { source: r.header.source, destination: r.header.destination };
+      // Hand the connection over paused, with what followed the header back in front: a TLS server reads it
+      // from the socket's buffer when it wraps the socket; the HTTP server once the socket flows again.
+      socket.pause();
+      if (buf.length > r.header.length) socket.unshift(buf.subarray(r.header.length));
+      for (const h of handlers) h.call(server, socket);
+      if (!isTls) socket.resume();
+    };
+    socket.on('data', onData);
+    socket.on('error', onError);
+    socket.on('close', onClose);
+  });
+  return {
+    closePending() {
+      for (const s of pending) s.destroy();
+      pending.clear();
+    },
+  };
+}
