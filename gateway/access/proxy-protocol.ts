@@ -66,15 +66,17 @@ export function parseProxyHeader(buf: Uint8Array): ProxyParse {
 }
 
 const PORT = /^(?:0|[1-9]\d{0,4})$/;
+const OCTET = '(?:25[0-5]|2[0-4]\\d|1\\d\\d|[1-9]?\\d)';
+/** Four decimal octets 0-255 without leading zeros: already the canonical text. */
+const DOTTED_QUAD = new RegExp(`^${OCTET}(?:\\.${OCTET}){3}$`);
+/** Printable US-ASCII only reaches it (checked byte by byte first), so any single-byte decoding is exact. */
+const ASCII = new TextDecoder('latin1');
 
 function v1Endpoint(family: 'TCP4' | 'TCP6', address: string, port: string): ProxyEndpoint | null {
   if (!PORT.test(port) || Number(port) > 65535) return null;
   // Strict text only (spec §2.1: the address "as output by inet_ntop"): dotted quad without leading zeros for
   // TCP4, so `010.0.0.1` or `1.2.3` cannot mean something other than what it looks like; IPv6 text for TCP6.
-  if (family === 'TCP4') {
-    if (!ipaddr.IPv4.isValidFourPartDecimal(address)) return null;
-    return { address: ipaddr.IPv4.parse(address).toString(), port: Number(port) };
-  }
+  if (family === 'TCP4') return DOTTED_QUAD.test(address) ? { address, port: Number(port) } : null;
   if (!address.includes(':') || !ipaddr.IPv6.isValid(address)) return null;
   return { address: canonicalV6(ipaddr.IPv6.parse(address)), port: Number(port) };
 }
@@ -97,7 +99,7 @@ function parseV1(buf: Uint8Array): ProxyParse {
     if (b < 0x20 || b > 0x7e) return invalid('v1 header: a byte that is not printable US-ASCII');
   }
   if (end === -1) return buf.length >= PROXY_V1_MAX - 1 ? invalid(`v1 header longer than ${PROXY_V1_MAX} bytes`) : MORE;
-  const line = String.fromCharCode(...buf.subarray(V1_PREFIX.length, end));
+  const line = ASCII.decode(buf.subarray(V1_PREFIX.length, end));
   const length = end + 2;
   // "UNKNOWN": the proxy cannot name the client; whatever follows up to CRLF is ignored (spec §2.1).
   if (line === 'UNKNOWN' || line.startsWith('UNKNOWN ')) return header(1, length, null, null);
@@ -140,7 +142,7 @@ function parseV2(buf: Uint8Array): ProxyParse {
   const a = V2_FIXED;
   if (family === 1) {
     if (len < 12) return invalid('v2 header: AF_INET addresses truncated');
-    const v4 = (o: number): string => ipaddr.fromByteArray([...buf.subarray(o, o + 4)]).toString();
+    const v4 = (o: number): string => `${buf[o]}.${buf[o + 1]}.${buf[o + 2]}.${buf[o + 3]}`;
     return header(2, length, { address: v4(a), port: port16(buf, a + 8) }, { address: v4(a + 4), port: port16(buf, a + 10) });
   }
   if (len < 36) return invalid('v2 header: AF_INET6 addresses truncated');

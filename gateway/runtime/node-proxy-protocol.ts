@@ -37,6 +37,10 @@ export interface ProxyProtocolOptions {
 
 const PROXIED = Symbol('portico.proxied');
 type Tagged = { [PROXIED]?: ProxiedConnection };
+/** A connection still waiting for its header: what it sent so far, and its deadline. */
+const WAIT = Symbol('portico.proxy-header-wait');
+type Waiting = net.Socket & { [WAIT]?: { buf: Buffer; timer: NodeJS.Timeout } };
+const EMPTY = Buffer.alloc(0);
 
 /** The header of the connection a request came on. Read through HTTP/2's socket proxy too (it forwards
  * property reads). Undefined when the listener does not require headers, or the connection has none. */
@@ -63,45 +67,55 @@ export function requireProxyHeader(server: net.Server, o: ProxyProtocolOptions):
       if (p !== undefined) (s as Tagged)[PROXIED] = p;
     });
   }
-  server.on('connection', (socket: net.Socket) => {
-    const peer = socket.remoteAddress ?? '';
-    const refuse = (reason: ProxyRefusal): void => {
-      clearTimeout(timer);
-      pending.delete(socket);
+  // One set of listener functions per server, called with the socket as `this`, and the state of a waiting
+  // connection in one object on it: no closures per connection (as the request path allocates none per request).
+  const release = (s: Waiting): void => {
+    const w = s[WAIT];
+    if (w === undefined) return;
+    clearTimeout(w.timer);
+    s[WAIT] = undefined;
+    pending.delete(s);
+    s.off('data', onData);
+    s.off('error', onError);
+    s.off('close', onClose);
+  };
+  const refuse = (s: Waiting, reason: ProxyRefusal): void => {
+    release(s);
+    s.destroy();
+    o.onRefused?.(reason, s.remoteAddress ?? '');
+  };
+  const onTimeout = (s: Waiting): void => refuse(s, 'timeout');
+  function onError(this: Waiting): void {
+    refuse(this, 'invalid-header');
+  }
+  function onClose(this: Waiting): void {
+    release(this);
+  }
+  function onData(this: Waiting, chunk: Buffer): void {
+    const w = this[WAIT];
+    if (w === undefined) return;
+    w.buf = w.buf.length === 0 ? chunk : Buffer.concat([w.buf, chunk]);
+    const r = parseProxyHeader(w.buf);
+    if (r.kind === 'more' && w.buf.length < MAX_PENDING) return;
+    if (r.kind !== 'header') return refuse(this, 'invalid-header');
+    const buf = w.buf;
+    release(this);
+    (this as Tagged)[PROXIED] = { source: r.header.source, destination: r.header.destination };
+    // Hand the connection over paused, with what followed the header back in front: a TLS server reads it
+    // from the socket's buffer when it wraps the socket; the HTTP server once the socket flows again.
+    this.pause();
+    if (buf.length > r.header.length) this.unshift(buf.subarray(r.header.length));
+    for (const h of handlers) h.call(server, this);
+    if (!isTls) this.resume();
+  }
+  server.on('connection', (socket: Waiting) => {
+    if (!o.trusted(socket.remoteAddress ?? '')) {
       socket.destroy();
-      o.onRefused?.(reason, peer);
-    };
-    if (!o.trusted(peer)) {
-      socket.destroy();
-      o.onRefused?.('untrusted-peer', peer);
+      o.onRefused?.('untrusted-peer', socket.remoteAddress ?? '');
       return;
     }
+    socket[WAIT] = { buf: EMPTY, timer: setTimeout(onTimeout, timeoutMs, socket) };
     pending.add(socket);
-    const timer = setTimeout(() => refuse('timeout'), timeoutMs);
-    let buf: Buffer = Buffer.alloc(0);
-    const onError = (): void => refuse('invalid-header');
-    const onClose = (): void => {
-      clearTimeout(timer);
-      pending.delete(socket);
-    };
-    const onData = (chunk: Buffer): void => {
-      buf = buf.length === 0 ? chunk : Buffer.concat([buf, chunk]);
-      const r = parseProxyHeader(buf);
-      if (r.kind === 'more' && buf.length < MAX_PENDING) return;
-      socket.off('data', onData);
-      socket.off('error', onError);
-      socket.off('close', onClose);
-      if (r.kind !== 'header') return refuse('invalid-header');
-      clearTimeout(timer);
-      pending.delete(socket);
-      (socket as Tagged)[PROXIED] = { source: r.header.source, destination: r.header.destination };
-      // Hand the connection over paused, with what followed the header back in front: a TLS server reads it
-      // from the socket's buffer when it wraps the socket; the HTTP server once the socket flows again.
-      socket.pause();
-      if (buf.length > r.header.length) socket.unshift(buf.subarray(r.header.length));
-      for (const h of handlers) h.call(server, socket);
-      if (!isTls) socket.resume();
-    };
     socket.on('data', onData);
     socket.on('error', onError);
     socket.on('close', onClose);

@@ -66,6 +66,7 @@ const cases: { name: string; input: Buffer; expect: Expect }[] = [
   { name: 'v1 double space', input: bytes('PROXY TCP4 1.2.3.4  5.6.7.8 1 2\r\n'), expect: { invalid: /single spaces/ } },
   { name: 'v1 missing port', input: bytes('PROXY TCP4 1.2.3.4 5.6.7.8 1\r\n'), expect: { invalid: /single spaces/ } },
   { name: 'v1 short IPv4 (1.2.3)', input: bytes('PROXY TCP4 1.2.3 5.6.7.8 1 2\r\n'), expect: { invalid: /not valid TCP4/ } },
+  { name: 'v1 IPv4 octet over 255', input: bytes('PROXY TCP4 256.2.3.4 5.6.7.8 1 2\r\n'), expect: { invalid: /not valid TCP4/ } },
   { name: 'v1 IPv4 with a leading zero', input: bytes('PROXY TCP4 010.0.0.1 5.6.7.8 1 2\r\n'), expect: { invalid: /not valid TCP4/ } },
   { name: 'v1 IPv6 address under TCP4', input: bytes('PROXY TCP4 ::1 5.6.7.8 1 2\r\n'), expect: { invalid: /not valid TCP4/ } },
   { name: 'v1 IPv4 address under TCP6', input: bytes('PROXY TCP6 1.2.3.4 ::1 1 2\r\n'), expect: { invalid: /not valid TCP6/ } },
