@@ -78,6 +78,7 @@ export function requireProxyHeader(server: net.Server, o: ProxyProtocolOptions):
     s.off('data', onData);
     s.off('error', onError);
     s.off('close', onClose);
+    s.off('end', onEnd);
   };
   const refuse = (s: Waiting, reason: ProxyRefusal): void => {
     release(s);
@@ -90,6 +91,13 @@ export function requireProxyHeader(server: net.Server, o: ProxyProtocolOptions):
   }
   function onClose(this: Waiting): void {
     release(this);
+  }
+  // The peer finished sending without a whole header (a TCP health check, a client that gave up): nothing
+  // more can come. The HTTP server's sockets are half-open ones (allowHalfOpen), so without this they would
+  // wait for the deadline. Not a refusal: the peer left.
+  function onEnd(this: Waiting): void {
+    release(this);
+    this.destroy();
   }
   function onData(this: Waiting, chunk: Buffer): void {
     const w = this[WAIT];
@@ -119,6 +127,7 @@ export function requireProxyHeader(server: net.Server, o: ProxyProtocolOptions):
     socket.on('data', onData);
     socket.on('error', onError);
     socket.on('close', onClose);
+    socket.on('end', onEnd);
   });
   return {
     closePending() {

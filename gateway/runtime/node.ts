@@ -87,6 +87,7 @@ export async function startNodeGateway(o: NodeGatewayOptions): Promise<NodeGatew
     pending.push(
       requireProxyHeader(server, {
         trusted: (peer) => trustsPeer(peer, trust),
+        onRefused: (reason) => o.metrics.proxyRefusal(reason),
         ...(pp.headerTimeoutMs === undefined ? {} : { timeoutMs: pp.headerTimeoutMs }),
       }),
     );

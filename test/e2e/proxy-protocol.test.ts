@@ -101,6 +101,9 @@ function rawExchange(
   });
 }
 
+/** Connections closed for `reason` so far (portico_proxy_protocol_refusals_total). */
+const refusals = (reason: string): number => gw.metrics.snapshot().proxyRefusals[reason] ?? 0;
+
 const GET = (host: string): string => `GET /hello HTTP/1.1\r\nHost: ${host}\r\nConnection: close\r\n\r\n`;
 
 describe('through a trusted load balancer (127.0.0.1) writing PROXY headers', () => {
@@ -217,10 +220,12 @@ describe('through a trusted load balancer (127.0.0.1) writing PROXY headers', ()
 
 describe('connections the listeners close without an answer', () => {
   it('a PROXY header from a peer outside the trusted proxies (127.0.0.2)', async () => {
+    const counted = refusals('untrusted-peer');
     const l = await lb(httpPort, proxyV1({ source: CLIENT, destination: LB_HTTP }), '127.0.0.2');
     await expect(request(`http://127.0.0.1:${l.port}/`, { host: 'open.test' })).rejects.toThrow(/socket hang up|ECONNRESET/);
     const tlsLb = await lb(gw.httpsPort, proxyV1({ source: CLIENT, destination: LB_HTTPS }), '127.0.0.2');
     await expect(request(`https://127.0.0.1:${tlsLb.port}/`, { host: 'secure.test' })).rejects.toThrow(/socket|ECONNRESET|TLS/);
+    expect(refusals('untrusted-peer')).toBe(counted + 2);
   });
 
   it.each([
@@ -229,8 +234,10 @@ describe('connections the listeners close without an answer', () => {
     ['a malformed v1 header', 'http', [`PROXY TCP4 203.0.113.5 192.0.2.10 40000 99999\r\n${GET('open.test')}`]],
     ['a v2 header claiming more than the limit', 'http', [proxyV2({ command: 'local' }, 4096)]],
   ] as const)('%s', async (_name, listener, writes) => {
+    const counted = refusals('invalid-header');
     const r = await rawExchange(listener === 'http' ? httpPort : gw.httpsPort, [...writes]);
     expect(r).toEqual({ received: '', closed: true });
+    expect(refusals('invalid-header')).toBe(counted + 1);
   });
 
   it.each([
@@ -240,7 +247,9 @@ describe('connections the listeners close without an answer', () => {
     // Still open well before the timeout (the listener waits for the header) ...
     expect(await rawExchange(port(), [], { waitMs: HEADER_TIMEOUT_MS / 5 })).toEqual({ received: '', closed: false });
     // ... and closed, without a byte, once it has passed.
+    const counted = refusals('timeout');
     expect(await rawExchange(port(), [], { waitMs: HEADER_TIMEOUT_MS * 6 })).toEqual({ received: '', closed: true });
+    expect(refusals('timeout')).toBe(counted + 1); // the first one left before its deadline: not a refusal
   });
 
   it('a connection dripping a valid header slower than the timeout', async () => {
