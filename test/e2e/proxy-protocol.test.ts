@@ -6,6 +6,7 @@ import http2 from 'node:http2';
 import net from 'node:net';
 import tls from 'node:tls';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import WebSocket from 'ws';
 import { type Backend, type EchoReply, startBackend } from '../support/backends.ts';
 import { json, request } from '../support/client.ts';
 import { startTestGateway, type TestGateway } from '../support/gateway.ts';
@@ -194,6 +195,24 @@ describe('through a trusted load balancer (127.0.0.1) writing PROXY headers', ()
     const r = await request(`http://127.0.0.1:${terminated.port}/`, { host: 'secure.test' });
     expect(r.status).toBe(200);
     expect(json<EchoReply>(r).headers['x-forwarded-proto']).toBe('https');
+  });
+
+  it('a WebSocket upgrade: the backend gets the PROXY source address, source ranges judge it', async () => {
+    const open = (l: ProxyLb) =>
+      new Promise<{ status: number; first?: { forwardedFor: string } }>((resolve, reject) => {
+        const ws = new WebSocket(`ws://127.0.0.1:${l.port}/chat`, { headers: { host: 'ranged.test' } });
+        ws.once('message', (m) => {
+          ws.close();
+          resolve({ status: 101, first: JSON.parse(m.toString()) as { forwardedFor: string } });
+        });
+        ws.on('unexpected-response', (_req, res) => resolve({ status: res.statusCode ?? 0 }));
+        ws.on('error', reject);
+      });
+    expect(await open(await lb(httpPort, proxyV2({ source: CLIENT, destination: LB_HTTP })))).toEqual({
+      status: 101,
+      first: expect.objectContaining({ forwardedFor: '203.0.113.5' }),
+    });
+    expect((await open(await lb(httpPort, proxyV2({ source: OUTSIDER, destination: LB_HTTP })))).status).toBe(403);
   });
 
   it('a header split across several TCP packets', async () => {
