@@ -19,7 +19,7 @@ import { DEFAULT_TIMEOUTS, UpstreamPools, type UpstreamTimeouts } from '../proxy
 import { endpointKey } from '../table/tunnel-protocol.ts';
 import { SniContexts } from '../tls/contexts.ts';
 import { generateSelfSignedCertificate } from '../tls/selfsigned.ts';
-import { requireProxyHeader } from './node-proxy-protocol.ts';
+import { ProxyProtocolConfigError, requireProxyHeader } from './node-proxy-protocol.ts';
 import type { TunnelAddress } from '../table/tunnel-protocol.ts';
 
 export interface ListenAddress {
@@ -79,7 +79,8 @@ export async function startNodeGateway(o: NodeGatewayOptions): Promise<NodeGatew
   const pp = o.proxyProtocol ?? null;
   // Without trusted proxies every header would come from an untrusted peer: refuse to start rather than serve
   // a listener that closes every connection (the command line says the same as a usage error).
-  if (pp !== null && trust === null) throw new Error('the PROXY protocol needs trusted proxies: the peers allowed to send the header');
+  if (pp !== null && trust === null)
+    throw new ProxyProtocolConfigError('the PROXY protocol needs trusted proxies: the peers allowed to send the header');
   const deps = { pools, balancer, metrics: o.metrics, onUpstreamError: o.onUpstreamError, peers, gate, trust, proxyProtocol: pp !== null };
   const pending: { closePending(): void }[] = [];
   const acceptProxied = (server: http.Server | http2.Http2SecureServer): void => {
