@@ -30,7 +30,15 @@ async function main(): Promise<void> {
     'body-timeout': { type: 'string' },
     poll: { type: 'string' },
     'node-name': { type: 'string' },
+    'proxy-protocol': { type: 'boolean' },
   });
+  // Deno.serve parses HTTP itself from the first byte of a connection; there is no step before it where a
+  // PROXY header could be taken off. Refused rather than accepted and ignored: the access rules would judge
+  // every client as the load balancer.
+  if (v['proxy-protocol'] === true)
+    throw new UsageError(
+      '--proxy-protocol is not supported on Deno (Deno.serve reads HTTP from the first byte); run portico worker on Node',
+    );
   const cp = parseControlPlaneFlags(v);
   const http = listenAddress('http', v.http ?? '127.0.0.1:8080');
   const https = listenAddress('https', v.https ?? '127.0.0.1:8443');

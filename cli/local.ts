@@ -200,6 +200,7 @@ export async function runWorker(): Promise<void> {
     https: cfg.https,
     timeouts: cfg.timeouts,
     trust: cfg.trust ?? null,
+    proxyProtocol: cfg.proxyProtocol === true ? {} : null,
     exclusive: false,
     onUpstreamError: (e) => log('warn', e.message, { code: e.code }),
   });

@@ -27,6 +27,8 @@ export interface ServeConfig {
   tunnel?: TunnelAddress | null;
   /** `--trusted-proxies`: whose forwarding headers are believed (kept as text: it crosses to worker processes). */
   trust?: TrustConfig | null;
+  /** `--proxy-protocol`: both listeners require a PROXY protocol header from one of the trusted proxies. */
+  proxyProtocol?: boolean;
 }
 
 /** What serveLive needs beyond the flags: peer clusters' tables (`portico worker --peer`). */
@@ -45,10 +47,13 @@ export const SERVE_FLAGS = {
   'trusted-proxies': { type: 'string' },
   'forwarded-for-header': { type: 'string' },
   'compute-full-forwarded-for': { type: 'boolean' },
+  'proxy-protocol': { type: 'boolean' },
 } as const;
 
 export const SERVE_USAGE = `[--http HOST:PORT|off] [--https HOST:PORT|off] [--admin HOST:PORT|off] [--connect-timeout 5s] [--read-timeout 60s]
-                      [--trusted-proxies CIDR,... [--forwarded-for-header X-Forwarded-For] [--compute-full-forwarded-for]]`;
+                      [--trusted-proxies CIDR,... [--forwarded-for-header X-Forwarded-For] [--compute-full-forwarded-for] [--proxy-protocol]]
+--proxy-protocol: every connection to --http and --https must start with a PROXY protocol v1 or v2 header from one of
+                  --trusted-proxies (others are closed); the client is the address it names`;
 
 /** --trusted-proxies and its companions, checked; null when no proxy is trusted. */
 function parseTrust(v: {
@@ -83,8 +88,14 @@ export function parseServeFlags(v: {
   'trusted-proxies'?: string;
   'forwarded-for-header'?: string;
   'compute-full-forwarded-for'?: boolean;
+  'proxy-protocol'?: boolean;
 }): ServeConfig {
   const read = duration('read-timeout', v['read-timeout'] ?? '60s');
+  const trust = parseTrust(v);
+  // Secure by default: ingress-nginx believes a PROXY header from anyone (proxy-real-ip-cidr 0.0.0.0/0); here
+  // the load balancers must be named, or a client could choose the address the access rules judge.
+  if (v['proxy-protocol'] === true && trust === null)
+    throw new UsageError('--proxy-protocol needs --trusted-proxies: the load balancers allowed to send the PROXY header');
   return {
     http: listenAddress('http', v.http ?? '127.0.0.1:8080'),
     https: listenAddress('https', v.https ?? '127.0.0.1:8443'),
@@ -94,7 +105,8 @@ export function parseServeFlags(v: {
       headersMs: read,
       bodyMs: read,
     },
-    trust: parseTrust(v),
+    trust,
+    proxyProtocol: v['proxy-protocol'] === true,
   };
 }
 
@@ -136,6 +148,7 @@ export async function serveLive(
     timeouts: cfg.timeouts,
     tunnel: cfg.tunnel ?? null,
     trust: cfg.trust ?? null,
+    proxyProtocol: cfg.proxyProtocol === true ? {} : null,
     peers: o.peers ?? [],
     globalLimits: o.globalLimits ?? null,
     log,

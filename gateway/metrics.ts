@@ -16,6 +16,7 @@ export interface MetricsSnapshot {
   upstreamErrors: Record<string, number>; // key: backend \u0000 code
   /** Requests with a global rate limit counted by this worker alone because Redis did not answer. */
   globalLimitFallback?: number;
+  proxyRefusals: Record<string, number>; // key: reason (runtime/node-proxy-protocol.ts ProxyRefusal)
 }
 
 export class Metrics {
@@ -23,6 +24,7 @@ export class Metrics {
   private upstream = new Map<string, Histogram>();
   private upstreamErrors = new Map<string, number>();
   private globalLimitFallbacks = 0;
+  private proxyRefusals = new Map<string, number>();
 
   /** `route` is the label of the matched route ("" when nothing matched). */
   request(route: string, status: number): void {
@@ -52,21 +54,28 @@ export class Metrics {
     this.globalLimitFallbacks++;
   }
 
+  /** A connection closed by --proxy-protocol before its first request, and why. */
+  proxyRefusal(reason: string): void {
+    this.proxyRefusals.set(reason, (this.proxyRefusals.get(reason) ?? 0) + 1);
+  }
+
   snapshot(): MetricsSnapshot {
     return {
       globalLimitFallback: this.globalLimitFallbacks,
       requests: Object.fromEntries(this.requests),
       upstream: Object.fromEntries([...this.upstream].map(([k, h]) => [k, { ...h, counts: [...h.counts] }])),
       upstreamErrors: Object.fromEntries(this.upstreamErrors),
+      proxyRefusals: Object.fromEntries(this.proxyRefusals),
     };
   }
 }
 
 export function mergeSnapshots(all: readonly MetricsSnapshot[]): MetricsSnapshot {
-  const out: MetricsSnapshot = { requests: {}, upstream: {}, upstreamErrors: {}, globalLimitFallback: 0 };
+  const out: MetricsSnapshot = { requests: {}, upstream: {}, upstreamErrors: {}, globalLimitFallback: 0, proxyRefusals: {} };
   for (const s of all) {
     out.globalLimitFallback! += s.globalLimitFallback ?? 0;
     for (const [k, v] of Object.entries(s.requests)) out.requests[k] = (out.requests[k] ?? 0) + v;
+    for (const [k, v] of Object.entries(s.proxyRefusals)) out.proxyRefusals[k] = (out.proxyRefusals[k] ?? 0) + v;
     for (const [k, v] of Object.entries(s.upstreamErrors)) out.upstreamErrors[k] = (out.upstreamErrors[k] ?? 0) + v;
     for (const [k, h] of Object.entries(s.upstream)) {
       const o = (out.upstream[k] ??= { counts: BUCKETS.map(() => 0), sum: 0, count: 0 });
@@ -130,6 +139,12 @@ export function metricFamilies(s: MetricsSnapshot, t: TableGauges): MetricFamily
         const [backend, code] = pairs(k);
         return { labels: { backend, code }, value };
       }),
+    },
+    {
+      name: 'portico_proxy_protocol_refusals_total',
+      type: 'counter',
+      help: 'Connections closed without an answer under --proxy-protocol, by reason (untrusted-peer, invalid-header, timeout).',
+      samples: sorted(s.proxyRefusals).map(([reason, value]) => ({ labels: { reason }, value })),
     },
     {
       name: 'portico_table_info',

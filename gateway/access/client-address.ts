@@ -4,6 +4,7 @@
 // Without a trusted proxy configured, or for a peer outside the trusted ranges, nothing a client sends is
 // believed: the client is the TCP peer (https://nginx.org/en/docs/http/ngx_http_realip_module.html).
 import { type Address, type Cidr, inCidr, parseCidr, parseClientAddress } from '../table/cidr.ts';
+import type { ProxyHeader } from './proxy-protocol.ts';
 
 export interface TrustedProxies {
   /** Peers whose forwarding headers are believed (proxy-real-ip-cidr). */
@@ -43,6 +44,9 @@ export function parseTrustedProxies(list: string, header = 'x-forwarded-for', fu
 
 const trusted = (a: Address | null, t: TrustedProxies): boolean => a !== null && t.from.some((c) => inCidr(a, c));
 
+/** Whether a TCP peer (as the runtime reports it) is one of the trusted proxies. */
+export const trustsPeer = (peer: string, t: TrustedProxies): boolean => trusted(parseClientAddress(peer), t);
+
 export interface ForwardedFacts {
   /** The client: the first address from the right of the chain that is not a trusted proxy. */
   clientIp: string;
@@ -81,5 +85,41 @@ export function forwardedFacts(peer: string, header: (name: string) => string | 
   if (host !== undefined && /^[A-Za-z0-9.:[\]-]{1,255}$/.test(host)) out.host = host;
   const port = header('x-forwarded-port')?.trim();
   if (port !== undefined && /^\d{1,5}$/.test(port) && Number(port) >= 1 && Number(port) <= 65535) out.port = Number(port);
+  return out;
+}
+
+export interface ProxiedFacts {
+  /** The PROXY header's source address; the TCP peer when the header names none (LOCAL, UNKNOWN, AF_UNIX);
+   * "" when the connection carries no header record at all (the client is unknown: source ranges refuse). */
+  clientIp: string;
+  forwardedFor: string;
+  /** https when the client connected to port 443 of the load balancer (ingress-nginx lua_ingress.rewrite:
+   * `proxy_protocol_server_port == "443"` sets $pass_access_scheme), so a load balancer that terminates TLS and
+   * sends plain HTTP is not redirected to HTTPS in a loop. Absent: the listener's scheme. */
+  scheme?: 'https';
+  /** The port the client connected to on the load balancer: X-Forwarded-Port (ingress-nginx sets
+   * $pass_server_port to $proxy_protocol_server_port). Absent: the listener's port. */
+  port?: number;
+}
+
+/** Who the client is on a connection that began with a PROXY header from a trusted proxy (the listener closed
+ * every other connection): nginx's `real_ip_header proxy_protocol` with `set_real_ip_from` the trusted proxies.
+ * X-Forwarded-* headers are not believed: a layer-4 load balancer does not write them, so a client did. With
+ * compute-full-forwarded-for the client's chain is kept in front of the PROXY address (ingress-nginx's
+ * $full_x_forwarded_for with use-proxy-protocol: "$http_x_forwarded_for, $proxy_protocol_addr"). */
+export function proxiedFacts(
+  h: Pick<ProxyHeader, 'source' | 'destination'> | undefined,
+  peer: string,
+  header: (name: string) => string | undefined,
+  t: TrustedProxies,
+): ProxiedFacts {
+  const clientIp = h === undefined ? '' : (h.source?.address ?? peer);
+  const chain = t.fullChain ? header(t.header) : undefined;
+  const out: ProxiedFacts = { clientIp, forwardedFor: chain === undefined || chain.trim() === '' ? clientIp : `${chain}, ${clientIp}` };
+  const port = h?.destination?.port;
+  if (port !== undefined && port > 0) {
+    out.port = port;
+    if (port === 443) out.scheme = 'https';
+  }
   return out;
 }

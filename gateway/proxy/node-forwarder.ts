@@ -11,8 +11,9 @@ import type { Context } from 'hono';
 import type { Dispatcher } from 'undici';
 import { RESPONSE_ALREADY_SENT } from '@hono/node-server/utils/response';
 import type { TlsClientConnection } from '../access/client-certificate.ts';
-import { forwardedFacts, type TrustedProxies } from '../access/client-address.ts';
+import { forwardedFacts, proxiedFacts, type TrustedProxies } from '../access/client-address.ts';
 import type { ForwardRequest, ListenerPorts, RuntimeBindings } from '../app.ts';
+import { proxiedConnection } from '../runtime/node-proxy-protocol.ts';
 import type { RoundRobin } from '../balance.ts';
 import { peerDecision, type PeerTable, type RequestFacts } from '../decide.ts';
 import { classifyUpstreamError, type UpstreamError } from '../errors.ts';
@@ -39,6 +40,9 @@ export interface NodeForwarderDeps {
   onUpstreamError?: (err: UpstreamError) => void;
   /** Proxies whose forwarding headers are believed; null or absent: the client is the TCP peer. */
   trust?: TrustedProxies | null;
+  /** Every connection began with a PROXY header from one of `trust` (runtime/node-proxy-protocol.ts): the
+   * client is the one it names, and forwarding headers are not believed. */
+  proxyProtocol?: boolean;
 }
 
 /** Client address without the IPv4-mapped prefix Node reports on dual-stack sockets. */
@@ -54,9 +58,20 @@ export function nodeFacts(
   scheme: 'http' | 'https',
   port: number,
   trust: TrustedProxies | null = null,
+  proxyProtocol = false,
 ): RequestFacts {
   const facts = listenerFacts(incoming, scheme, port);
   if (trust === null) return facts;
+  if (proxyProtocol) {
+    const p = proxiedFacts(proxiedConnection(incoming.socket), facts.clientIp, (name) => headerValue(incoming.headers[name]), trust);
+    return {
+      ...facts,
+      clientIp: p.clientIp,
+      forwardedFor: p.forwardedFor,
+      ...(p.scheme === undefined ? {} : { scheme: p.scheme }),
+      ...(p.port === undefined ? {} : { localPort: p.port }),
+    };
+  }
   const f = forwardedFacts(facts.clientIp, (name) => headerValue(incoming.headers[name]), trust);
   if (f === null) return facts;
   return {
@@ -142,7 +157,14 @@ function answerError(out: ServerResponse | Http2ServerResponse, status: number):
 
 export function nodeBindings(deps: NodeForwarderDeps, scheme: 'http' | 'https', ports: ListenerPorts): RuntimeBindings<NodeEnv> {
   return {
-    facts: (c) => nodeFacts(c.env.incoming, scheme, scheme === 'http' ? ports.http : (ports.https ?? 0), deps.trust ?? null),
+    facts: (c) =>
+      nodeFacts(
+        c.env.incoming,
+        scheme,
+        scheme === 'http' ? ports.http : (ports.https ?? 0),
+        deps.trust ?? null,
+        deps.proxyProtocol === true,
+      ),
     forward: (c, req) => forward(deps, c, req),
   };
 }

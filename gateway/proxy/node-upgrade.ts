@@ -155,7 +155,13 @@ type Forward = Extract<Decision, { kind: 'forward' }>;
 export function createUpgradeHandler(o: UpgradeOptions): (req: IncomingMessage, socket: Duplex, head: Buffer) => void {
   return (req, socket, head) => {
     socket.on('error', () => socket.destroy());
-    const facts = nodeFacts(req, o.scheme, o.scheme === 'http' ? o.ports.http : (o.ports.https ?? 0), o.trust ?? null);
+    const facts = nodeFacts(
+      req,
+      o.scheme,
+      o.scheme === 'http' ? o.ports.http : (o.ports.https ?? 0),
+      o.trust ?? null,
+      o.proxyProtocol === true,
+    );
     const d = decide(o.live, facts, o.ports.https);
     if ((req.headers.upgrade ?? '').toLowerCase() !== 'websocket') {
       o.metrics.request(d.label, 400);

@@ -5,7 +5,7 @@ import http2 from 'node:http2';
 import type { AddressInfo } from 'node:net';
 import { getRequestListener } from '@hono/node-server';
 import { AuthCache } from '../access/auth-cache.ts';
-import { type TrustConfig, trustedProxies } from '../access/client-address.ts';
+import { type TrustConfig, trustedProxies, trustsPeer } from '../access/client-address.ts';
 import { nodeAuthClient } from '../access/auth-client-node.ts';
 import { GlobalRateLimiter, type SharedWindows } from '../access/global-rate-limit.ts';
 import type { Log } from '../shared/log.ts';
@@ -21,6 +21,7 @@ import { DEFAULT_TIMEOUTS, UpstreamPools, type UpstreamTimeouts } from '../proxy
 import { endpointKey } from '../table/tunnel-protocol.ts';
 import { SniContexts } from '../tls/contexts.ts';
 import { generateSelfSignedCertificate } from '../tls/selfsigned.ts';
+import { ProxyProtocolConfigError, requireProxyHeader } from './node-proxy-protocol.ts';
 import type { TunnelAddress } from '../table/tunnel-protocol.ts';
 
 export interface ListenAddress {
@@ -42,6 +43,9 @@ export interface NodeGatewayOptions {
   tunnel?: TunnelAddress | null;
   /** Proxies whose forwarding headers are believed (client address, scheme, host); absent: none. */
   trust?: TrustConfig | null;
+  /** Both listeners require a PROXY protocol header from one of `trust` on every connection, and the client is
+   * the one it names (node-proxy-protocol.ts). Needs `trust`. `headerTimeoutMs` defaults to PROXY_HEADER_TIMEOUT_MS. */
+  proxyProtocol?: { headerTimeoutMs?: number } | null;
   /** Peer clusters' tables for failover (needs `tunnel`). */
   peers?: readonly PeerTable[];
   /** Set when running as one of several processes sharing the ports (node:cluster shares the handles). */
@@ -83,7 +87,23 @@ export async function startNodeGateway(o: NodeGatewayOptions): Promise<NodeGatew
   });
   const gate = { auth: { client: authClient.client, cache: new AuthCache() }, globalLimits };
   const trust = o.trust === undefined || o.trust === null ? null : trustedProxies(o.trust);
-  const deps = { pools, balancer, metrics: o.metrics, onUpstreamError: o.onUpstreamError, peers, gate, trust };
+  const pp = o.proxyProtocol ?? null;
+  // Without trusted proxies every header would come from an untrusted peer: refuse to start rather than serve
+  // a listener that closes every connection (the command line says the same as a usage error).
+  if (pp !== null && trust === null)
+    throw new ProxyProtocolConfigError('the PROXY protocol needs trusted proxies: the peers allowed to send the header');
+  const deps = { pools, balancer, metrics: o.metrics, onUpstreamError: o.onUpstreamError, peers, gate, trust, proxyProtocol: pp !== null };
+  const pending: { closePending(): void }[] = [];
+  const acceptProxied = (server: http.Server | http2.Http2SecureServer): void => {
+    if (pp === null || trust === null) return;
+    pending.push(
+      requireProxyHeader(server, {
+        trusted: (peer) => trustsPeer(peer, trust),
+        onRefused: (reason) => o.metrics.proxyRefusal(reason),
+        ...(pp.headerTimeoutMs === undefined ? {} : { timeoutMs: pp.headerTimeoutMs }),
+      }),
+    );
+  };
   o.live.onSwap((next) => {
     pools.retain(new Set(next.matcher.table.backends.flatMap((b) => b.endpoints.map(endpointKey))));
     balancer.retain(new Set(next.matcher.table.backends.map((b) => b.id)));
@@ -108,6 +128,7 @@ export async function startNodeGateway(o: NodeGatewayOptions): Promise<NodeGatew
   if (o.http !== null) {
     const server = http.createServer({ ...SERVER_LIMITS }, listenerFor('http'));
     server.on('upgrade', createUpgradeHandler({ ...deps, live: o.live, scheme: 'http', ports }));
+    acceptProxied(server);
     servers.push(server);
     httpAddr = await listen(server, o.http, exclusive);
     ports.http = httpAddr.port;
@@ -126,6 +147,7 @@ export async function startNodeGateway(o: NodeGatewayOptions): Promise<NodeGatew
     });
     // HTTP/1.1 clients on the TLS port may upgrade to WebSocket too.
     server.on('upgrade', createUpgradeHandler({ ...deps, live: o.live, scheme: 'https', ports }));
+    acceptProxied(server);
     servers.push(server);
     httpsAddr = await listen(server, o.https, exclusive);
     if (o.publicHttpsPort === undefined) ports.https = httpsAddr.port;
@@ -135,6 +157,7 @@ export async function startNodeGateway(o: NodeGatewayOptions): Promise<NodeGatew
     http: httpAddr,
     https: httpsAddr,
     async close() {
+      for (const p of pending) p.closePending();
       await Promise.all(
         servers
           .map(

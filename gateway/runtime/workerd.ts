@@ -13,6 +13,7 @@ import { Metrics } from '../metrics.ts';
 import { TableFollower } from '../source/follower.ts';
 import { RespTransport } from '../source/resp-transport.ts';
 import type { VerifyingKeys } from '../table/bundle.ts';
+import { PorticoError } from '../table/portico-error.ts';
 import { createWebGatewayApp, webFacts } from './web.ts';
 
 /** Vars and secrets (wrangler.toml [vars], `wrangler secret put`, or `wrangler dev --var`). */
@@ -35,6 +36,9 @@ export interface WorkerEnv {
    * worker has no TCP peer to read; without this, no header is believed and the client address is unknown, so
    * source ranges refuse every request rather than trust what a client wrote. */
   PORTICO_CLIENT_IP_HEADER?: string;
+  /** Refused when set: the platform accepts the connections, so a worker never sees a PROXY protocol header
+   * (on Cloudflare, the client address arrives in PORTICO_CLIENT_IP_HEADER instead). */
+  PORTICO_PROXY_PROTOCOL?: string;
 }
 
 export interface ExecutionContext {
@@ -78,7 +82,16 @@ function loopbackUrl(value: string): string {
   return value;
 }
 
+/** Settings a worker cannot honour: refused at its first request (an isolate has no command line to exit from). */
+export class WorkerdConfigError extends PorticoError {
+  readonly code = 'PORTICO_WORKERD_CONFIG';
+}
+
 async function create(env: WorkerEnv): Promise<Instance> {
+  if (env.PORTICO_PROXY_PROTOCOL !== undefined)
+    throw new WorkerdConfigError(
+      'PORTICO_PROXY_PROTOCOL: the PROXY protocol is not supported on workerd (the platform accepts the connections)',
+    );
   const redis = new URL(env.PORTICO_REDIS);
   const live = new LiveTable();
   const metrics = new Metrics();

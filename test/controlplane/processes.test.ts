@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { stringify } from 'yaml';
+import { proxyV2, startProxyLb } from '../support/proxy-protocol.ts';
 import { startBackend, type Backend, type EchoReply } from '../support/backends.ts';
 import { json, request } from '../support/client.ts';
 import { ingress, ourClass, service } from '../support/manifests.ts';
@@ -122,6 +123,28 @@ describe('sync → Redis → worker', () => {
     expectWellFormedExposition(m);
     expect(m).toMatch(/^portico_redis_connected 1$/m);
     expect(m).toMatch(/^portico_table_source\{source="redis"\} 1$/m);
+  });
+
+  it('portico worker --proxy-protocol: the client a trusted load balancer names reaches the backend; no header, no answer', async () => {
+    const args = workerArgs().map((a) => (a === cacheFile ? 'off' : a));
+    const w = await startServing([...args, '--trusted-proxies', '127.0.0.1', '--proxy-protocol']);
+    const lb = await startProxyLb({
+      target: Number(new URL(w.http).port),
+      localAddress: '127.0.0.1',
+      header: proxyV2({ source: { address: '203.0.113.5', port: 40000 }, destination: { address: '192.0.2.10', port: 80 } }),
+    });
+    try {
+      // The test before leaves the table with /only-this instead of / (this one may also run alone).
+      let r = await request(`http://127.0.0.1:${lb.port}/only-this`, { host: 'app.test' });
+      if (r.status === 404) r = await request(`http://127.0.0.1:${lb.port}/`, { host: 'app.test' });
+      expect(r.status).toBe(200);
+      expect(json<EchoReply>(r).headers['x-forwarded-for']).toBe('203.0.113.5');
+      await expect(request(`${w.http}/`, { host: 'app.test' })).rejects.toThrow(/socket hang up|ECONNRESET/);
+      expect((await request(`${w.admin}/metrics`)).body).toMatch(/^portico_proxy_protocol_refusals_total\{reason="invalid-header"\} 1$/m);
+    } finally {
+      await lb.close();
+      await w.stop();
+    }
   });
 
   it('keeps serving with zero failed requests while Redis dies; converges again when it comes back empty', async () => {

@@ -10,6 +10,7 @@ import { startBackend, type Backend, type EchoReply } from '../support/backends.
 import { json, request } from '../support/client.ts';
 import { ingress, ourClass, service } from '../support/manifests.ts';
 import { ROOT, runPortico, startLocal, waitFor, type Running } from '../support/process.ts';
+import { proxyV1, startProxyLb } from '../support/proxy-protocol.ts';
 
 let a: Backend;
 let b: Backend;
@@ -112,6 +113,11 @@ describe('bad input: one clear line and exit code 2', () => {
       'a forwarded-for header without trusted proxies',
       ['local', '--manifests', '.', '--forwarded-for-header', 'X-Real-Client'],
       /need --trusted-proxies/,
+    ],
+    [
+      'the PROXY protocol without trusted proxies',
+      ['local', '--manifests', '.', '--proxy-protocol'],
+      /--proxy-protocol needs --trusted-proxies/,
     ],
     ['no manifests flag', ['local'], /--manifests DIR is required/],
     ['a missing directory', ['local', '--manifests', '/nonexistent/portico'], /cannot read directory \/nonexistent\/portico: ENOENT/],
@@ -234,5 +240,46 @@ describe('portico local --workers 2', () => {
     } finally {
       expect(await p.stop()).toBe(0);
     }
+  });
+});
+
+describe('portico local --proxy-protocol', () => {
+  it.each([1, 2])(
+    'with %i worker process(es): the client a trusted load balancer names reaches the backend; a connection without a header is closed',
+    async (workers) => {
+      const p = await startLocal(appDir(), ['--workers', String(workers), '--trusted-proxies', '127.0.0.1', '--proxy-protocol']);
+      const lb = await startProxyLb({
+        target: Number(new URL(p.http).port),
+        localAddress: '127.0.0.1',
+        header: proxyV1({ source: { address: '203.0.113.5', port: 40000 }, destination: { address: '192.0.2.10', port: 80 } }),
+      });
+      try {
+        const r = await request(`http://127.0.0.1:${lb.port}/`, { host: 'app.test' });
+        expect(r.status).toBe(200);
+        expect(json<EchoReply>(r).headers['x-forwarded-for']).toBe('203.0.113.5');
+        await expect(request(`${p.http}/`, { host: 'app.test' })).rejects.toThrow(/socket hang up|ECONNRESET/);
+      } finally {
+        await lb.close();
+        expect(await p.stop()).toBe(0);
+      }
+    },
+  );
+});
+
+describe('the Deno worker', () => {
+  it('refuses --proxy-protocol with one line and exit code 2', () => {
+    const r = spawnSync(
+      join(ROOT, 'node_modules/.bin/deno'),
+      ['run', '--cached-only', '--allow-env', 'cli/deno-worker.ts', '--proxy-protocol'],
+      {
+        cwd: ROOT,
+        encoding: 'utf8',
+        timeout: 20_000,
+        env: { ...process.env, DENO_NO_UPDATE_CHECK: '1', NO_COLOR: '1' },
+      },
+    );
+    expect(r.status).toBe(2);
+    expect(r.stderr).toMatch(/--proxy-protocol is not supported on Deno/);
+    expect(r.stderr.trim().split('\n')).toHaveLength(1);
   });
 });

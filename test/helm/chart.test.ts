@@ -303,6 +303,7 @@ describe('bad values: one clear error, nothing rendered', () => {
     ],
     ['the agent Secret handed to workers', ['keys.existingSecret=a', 'keys.existingWorkerSecret=a'], /workers never get the signing key/],
     ['a node port out of range', ['worker.ports.http=70000'], /\/worker\/ports\/http'.*maximum/],
+    ['the PROXY protocol without trusted proxies', ['worker.proxyProtocol=true'], /worker.proxyProtocol needs worker.trustedProxies/],
     [
       'peers without the tunnel',
       ['multicluster.peers[0].cluster=b', 'multicluster.peers[0].gateway=https://gw:9443', 'multicluster.peers[0].keysSecret=k'],

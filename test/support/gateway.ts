@@ -23,6 +23,8 @@ export async function startTestGateway(
   timeouts?: Partial<UpstreamTimeouts>,
   defaultCertificate?: { certPem: string; keyPem: string },
   trust?: TrustConfig,
+  /** Both listeners require a PROXY protocol header from `trust` (runtime/node-proxy-protocol.ts). */
+  proxyProtocol?: { headerTimeoutMs?: number },
 ): Promise<TestGateway> {
   const live = new LiveTable();
   const metrics = new Metrics();
@@ -40,6 +42,7 @@ export async function startTestGateway(
     timeouts: { connectMs: 2_000, headersMs: 10_000, bodyMs: 10_000, ...timeouts },
     ...(defaultCertificate ? { defaultCertificate } : {}),
     ...(trust ? { trust } : {}),
+    ...(proxyProtocol ? { proxyProtocol } : {}),
   });
   // The https port is only known after listening; redirects use the listener's configured port, so tests
   // that check redirect Locations read `httpsPort` and compare with the Location they get.

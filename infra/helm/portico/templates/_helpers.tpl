@@ -75,6 +75,9 @@ helm.sh/chart: {{ printf "%s-%s" .root.Chart.Name .root.Chart.Version }}
 {{- if and .Values.redis.passwordSecret (not .Values.redis.url) -}}
 {{- fail "redis.passwordSecret is for an external redis.url; the bundled trial Redis gets a generated password" -}}
 {{- end -}}
+{{- if and .Values.worker.proxyProtocol (not .Values.worker.trustedProxies) -}}
+{{- fail "worker.proxyProtocol needs worker.trustedProxies: the load balancers allowed to send the PROXY header" -}}
+{{- end -}}
 {{- if ne (empty .Values.keys.existingSecret) (empty .Values.keys.existingWorkerSecret) -}}
 {{- fail "keys: give both keys.existingSecret and keys.existingWorkerSecret, or neither (then a hook makes them)" -}}
 {{- end -}}
