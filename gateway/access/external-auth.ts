@@ -79,7 +79,27 @@ export function authRequest(p: ExternalAuthPolicy, r: AuthContext): AuthRequest 
   );
   // With auth-method, ingress-nginx also passes the request URI and scheme (proxy_method changes the request).
   if (p.method !== undefined) headers.push(['x-original-uri', requestUri], ['x-scheme', r.scheme]);
-  return { url: expand(p.url, r), method: p.method ?? r.method, headers };
+  const url = expand(p.url, r);
+  const method = p.method ?? r.method;
+  if (p.proxySetHeaders === undefined) return { url, method, headers };
+  return { url, method, headers: withProxySetHeaders(headers, p.proxySetHeaders, r) };
+}
+
+/** auth-proxy-set-headers: each entry replaces the header of that name (the client's or the edge's), as nginx's
+ * proxy_set_header hides the client's copy; a value that expands to "" sends none (nginx: "If the value of a
+ * header field is an empty string then this field will not be passed"). Names are lower-case in the table. A
+ * variable's value comes from the request, so line breaks are removed (as signinLocation does) and the value is trimmed
+ * (RFC 9110 §5.5: a field value has no leading or trailing whitespace). */
+function withProxySetHeaders(headers: [string, string][], set: readonly [string, string][], r: RequestVariables): [string, string][] {
+  const names = new Set(set.map(([n]) => n));
+  const out = headers.filter(([n]) => !names.has(n));
+  for (const [name, template] of set) {
+    const value = expand(template, r)
+      .replace(/[\r\n\0]/g, '')
+      .trim();
+    if (value !== '') out.push([name, value]);
+  }
+  return out;
 }
 
 /** The sign-in Location (ingress-nginx's buildAuthSignURL): the redirect parameter is added unless the sign-in

@@ -13,7 +13,8 @@ import type { JwtPolicy } from './jwt.ts';
  *   worker would ignore them and serve guarded routes unguarded, so a table that has them must be schema 2.
  * - 3: also access policies on routes (`access`: source ranges, external authentication).
  * - 4: also client certificates on hosts (`clientCertificate`, `clientCertificateAuthorities`), a global rate
- *   limit (`access.globalRateLimit`) and JWT verification (`access.jwt`, with its public keys) in access policies.
+ *   limit (`access.globalRateLimit`), JWT verification (`access.jwt`, with its public keys) and headers for the
+ *   external auth subrequest (`access.externalAuth.proxySetHeaders`) in access policies.
  *   A schema-3 worker refuses an access rule it does not know, but one of an older release might not, and the
  *   schema makes the refusal happen at the manifest, before any part is read. */
 export const SCHEMA_VERSION = 4 as const;
@@ -149,6 +150,11 @@ export interface ExternalAuthPolicy {
   alwaysSetCookie?: boolean;
   /** Answers of the auth service kept for a while (auth-cache-key, auth-cache-duration). */
   cache?: ExternalAuthCache;
+  /** Headers set on the subrequest (auth-proxy-set-headers: the entries of a ConfigMap), as [lower-case name,
+   * value] sorted by name; a value may use `$variables` (gateway/table/variables.ts). Each replaces the client's
+   * header and the edge's own of that name; a value that expands to "" sends no such header (nginx's
+   * proxy_set_header). Schema 4. */
+  proxySetHeaders?: [string, string][];
 }
 
 export interface ExternalAuthCache {

@@ -7,6 +7,7 @@ import { checkCors } from './validate-cors.ts';
 import { checkGlobalRateLimit } from './validate-global-rate-limit.ts';
 import { checkJwtPolicy } from './validate-jwt.ts';
 import { checkLimits } from './validate-limits.ts';
+import { parseTemplate } from './variables.ts';
 
 /** RFC 9110 §5.6.2 token, lower-case: header names and methods (methods are upper-case tokens). */
 const HEADER_NAME = /^[a-z0-9!#$%&'*+.^_`|~-]{1,64}$/;
@@ -57,6 +58,48 @@ export function authUrlProblem(url: string): string | null {
   return null;
 }
 
+/** At most this many auth-proxy-set-headers entries: a ConfigMap of headers for one auth service. */
+export const MAX_PROXY_SET_HEADERS = 64;
+/** A longer auth-proxy-set-headers value is refused. */
+export const MAX_PROXY_SET_HEADER_VALUE = 1024;
+/** ingress-nginx's authreq ValidHeader (`^[a-zA-Z\d\-_]+$`), bounded. */
+const PROXY_SET_HEADER_NAME = /^[A-Za-z0-9_-]{1,64}$/;
+/** RFC 9110 §5.5 field-value characters: visible ASCII, space, tab and obs-text; never CR, LF or NUL. */
+const FIELD_VALUE = /^[\t\x20-\x7e\x80-\xff]*$/;
+
+/** Why one auth-proxy-set-headers entry (ingress-nginx's auth location writes `proxy_set_header '<name>'
+ * '<value>';` for each ConfigMap entry) cannot be a header of the auth subrequest, or null. The value may use the
+ * variables of variables.ts and no other; a header that frames the request, belongs to one hop, is Host or steers
+ * the edge is never set. */
+export function proxySetHeaderProblem(name: string, value: string): string | null {
+  if (!PROXY_SET_HEADER_NAME.test(name)) return 'is not a header name (letters, digits, "-" and "_", at most 64)';
+  if (!isCopyableHeader(name.toLowerCase()))
+    return 'may not be set (a header that frames the request, belongs to one hop, is Host, or steers the edge)';
+  if (value.length > MAX_PROXY_SET_HEADER_VALUE) return `has a value longer than ${MAX_PROXY_SET_HEADER_VALUE} characters`;
+  if (!FIELD_VALUE.test(value)) return 'has a value with a control character (a line break would start another header)';
+  const { unknown } = parseTemplate(value);
+  if (unknown.length > 0) return `has a value that uses ${unknown.map((u) => `$${u}`).join(', ')}, which Portico does not have`;
+  return null;
+}
+
+/** auth-proxy-set-headers in a table: [lower-case name, value template] pairs, sorted by name, no repeats. */
+function checkProxySetHeaders(v: unknown, at: string, bad: (at: string, message: string) => void): void {
+  if (!Array.isArray(v) || v.length === 0 || v.length > MAX_PROXY_SET_HEADERS)
+    return bad(at, `must be a list of 1 to ${MAX_PROXY_SET_HEADERS} [name, value] pairs`);
+  let last = '';
+  for (const [i, e] of v.entries()) {
+    if (!Array.isArray(e) || e.length !== 2 || typeof e[0] !== 'string' || typeof e[1] !== 'string') {
+      bad(`${at}[${i}]`, 'must be a [name, value] pair');
+      continue;
+    }
+    const [name, value] = e as [string, string];
+    const problem = name !== name.toLowerCase() ? 'is not lower-case' : proxySetHeaderProblem(name, value);
+    if (problem !== null) bad(`${at}[${i}]`, `${JSON.stringify(name)} ${problem}`);
+    else if (name <= last) bad(`${at}[${i}]`, `${JSON.stringify(name)} is out of order or repeated`);
+    last = name;
+  }
+}
+
 /** The fields this worker knows, at every level of an access policy: a field it does not know is a rule it
  * would not apply, so the table is refused rather than served with that rule missing. */
 const KNOWN: Readonly<Record<string, ReadonlySet<string>>> = {
@@ -70,6 +113,7 @@ const KNOWN: Readonly<Record<string, ReadonlySet<string>>> = {
     'responseHeaders',
     'alwaysSetCookie',
     'cache',
+    'proxySetHeaders',
   ]),
   cache: new Set(['key', 'seconds']),
   cors: new Set(['origins', 'methods', 'allowHeaders', 'exposeHeaders', 'credentials', 'maxAge']),
@@ -144,6 +188,7 @@ export function checkAccess(v: unknown, at: string, bad: (at: string, message: s
   ) {
     bad(`${eat}.responseHeaders`, 'must be a list of lower-case header names');
   }
+  if (e.proxySetHeaders !== undefined) checkProxySetHeaders(e.proxySetHeaders, `${eat}.proxySetHeaders`, bad);
   if (e.alwaysSetCookie !== undefined && typeof e.alwaysSetCookie !== 'boolean') bad(`${eat}.alwaysSetCookie`, 'must be a boolean');
   if (e.cache !== undefined) {
     const c = e.cache;

@@ -7,6 +7,7 @@ import type { AccessPolicy, ExternalAuthPolicy } from '../../gateway/table/schem
 import { authUrlProblem, isCopyableHeader } from '../../gateway/table/validate-access.ts';
 import { parseTemplate } from '../../gateway/table/variables.ts';
 import type { UnenforcedGuard } from './access-control.ts';
+import { proxySetHeadersRef } from './auth-proxy-headers.ts';
 import { NGINX_PREFIX } from './annotation-prefixes.ts';
 import { commaList } from './annotation-values.ts';
 import { parseBasicAuth } from './basic-auth.ts';
@@ -47,6 +48,8 @@ const AUTH_COMPANIONS = {
   alwaysSetCookie: A('always-set-cookie'),
   cacheKey: A('cache-key'),
   cacheDuration: A('cache-duration'),
+  /** The ConfigMap itself is read by resolveAuthProxyHeaders (auth-proxy-headers.ts) once the ConfigMaps are known. */
+  proxySetHeaders: A('proxy-set-headers'),
 } as const;
 /** Connection reuse to the auth service: Portico pools connections to it anyway, so these are accepted and
  * change nothing (nginx needs them to create an upstream block). */
@@ -263,6 +266,11 @@ function parseExternalAuth(
             : null;
     },
     (v) => (policy.responseHeaders = commaList(v.toLowerCase())),
+  );
+  read(
+    C.proxySetHeaders,
+    (v) => (proxySetHeadersRef(v) === null ? 'it is not the name of a ConfigMap, or namespace/name' : null),
+    () => undefined,
   );
   read(
     C.alwaysSetCookie,

@@ -20,6 +20,7 @@ import { classSelector, type ClassSelector } from './classes.ts';
 import { diagnostic, finishDiagnostics, noReadyEndpoints, reporter, type Report } from './diagnostics.ts';
 import { planIngress, type BackendRef, type IngressPlan } from './ingress.ts';
 import { resolveJwt } from './jwt-keys.ts';
+import { resolveAuthProxyHeaders } from './auth-proxy-headers.ts';
 import { compareByAge, compareStrings, errorText, items, objectInfo, refOf } from './objects.ts';
 import { mergeRoutes, pickDefaultBackend, type HostBuild } from './routes.ts';
 import { secretLoader } from './tls.ts';
@@ -181,6 +182,9 @@ export function compile(objects: ClusterObjects, options: Partial<CompileOptions
   const clientCertificates = resolveClientCertificates(plans, items(objects.secrets), reportFor);
   // The same for JWT: keys that cannot be had turn the policy into a guard.
   resolveJwt(plans, { secrets: items(objects.secrets), configMaps: items(objects.configMaps), jwks: items(objects.jwks) }, reportFor);
+  // And for auth-proxy-set-headers: a ConfigMap that cannot be used closes the routes instead of the subrequest
+  // going out without its headers.
+  resolveAuthProxyHeaders(plans, items(objects.configMaps), reportFor);
 
   const hosts = mergeRoutes(plans, reportFor);
   const defaultRef = pickDefaultBackend(plans, hosts, reportFor);

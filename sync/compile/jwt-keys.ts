@@ -63,7 +63,7 @@ export function parseJwks(text: string): Keys {
   return { keys, skipped };
 }
 
-function indexByName(list: readonly unknown[]): Map<string, ObjectInfo> {
+export function indexByName(list: readonly unknown[]): Map<string, ObjectInfo> {
   const out = new Map<string, ObjectInfo>();
   for (const o of sortedByName(list)) {
     if (o.namespace === undefined || o.name === undefined) continue;

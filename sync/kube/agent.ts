@@ -6,7 +6,7 @@ import type { KubeConfig } from '@kubernetes/client-node';
 import { compile } from '../compile/index.ts';
 import { refreshEndpoints } from '../compile/endpoints.ts';
 import { DEFAULT_COMPILE_OPTIONS, type CompileOptions, type CompileResult, type ConfigMap, type Ingress } from '../compile/types.ts';
-import { AuthSecrets, authSecretRefs, jwtSourceRefs } from './auth-secrets.ts';
+import { AuthSecrets, authSecretRefs, jwtSourceRefs, proxySetHeadersRefs } from './auth-secrets.ts';
 import { JwksUrls } from './jwks-urls.ts';
 import { dueEvents, emitEvent } from './events.ts';
 import { LeaderElector } from './leader.ts';
@@ -65,8 +65,8 @@ export class KubeAgent {
   private readonly rest: KubeRest;
   /** The Secrets auth-secret annotations name, read by name (never listed). */
   private readonly authSecrets: AuthSecrets;
-  /** The ConfigMaps portico.dev/auth-jwt-jwks-configmap names, read by name the same way. */
-  private readonly jwksConfigMaps: AuthSecrets<ConfigMap>;
+  /** The ConfigMaps portico.dev/auth-jwt-jwks-configmap and auth-proxy-set-headers name, read by name the same way. */
+  private readonly authConfigMaps: AuthSecrets<ConfigMap>;
   /** The JWK Sets portico.dev/auth-jwt-jwks-url names, fetched (last good kept). */
   private readonly jwksUrls: JwksUrls;
   private authRefresh: NodeJS.Timeout | null = null;
@@ -92,7 +92,7 @@ export class KubeAgent {
   constructor(private readonly o: AgentOptions) {
     this.rest = new KubeRest(o.kc);
     this.authSecrets = new AuthSecrets(this.rest, o.log);
-    this.jwksConfigMaps = new AuthSecrets<ConfigMap>(this.rest, o.log, 'ConfigMap');
+    this.authConfigMaps = new AuthSecrets<ConfigMap>(this.rest, o.log, 'ConfigMap');
     this.jwksUrls = new JwksUrls({ log: o.log, ...(o.jwksTimeoutMs === undefined ? {} : { timeoutMs: o.jwksTimeoutMs }) });
     this.watch = new ClusterWatch(o.kc, {
       onChange: (k) => this.changed(k),
@@ -188,13 +188,14 @@ export class KubeAgent {
     const jwt = jwtSourceRefs(watched, this.compileOptions);
     const secretRefs = new Set([...authSecretRefs(watched, this.compileOptions), ...jwt.secrets]);
     if (await this.authSecrets.refresh(secretRefs, rereadAll)) this.dirty.add('Secret');
-    if (await this.jwksConfigMaps.refresh(jwt.configMaps, rereadAll)) this.dirty.add('Secret');
+    const configMapRefs = new Set([...jwt.configMaps, ...proxySetHeadersRefs(watched, this.compileOptions)]);
+    if (await this.authConfigMaps.refresh(configMapRefs, rereadAll)) this.dirty.add('Secret');
     if (await this.jwksUrls.refresh(jwt.urls, refetch)) this.dirty.add('Secret');
     if (this.last !== null && this.dirty.size === 0) return; // a scheduled re-read that changed nothing
     const objects = {
       ...watched,
       secrets: [...watched.secrets, ...this.authSecrets.secrets()],
-      configMaps: this.jwksConfigMaps.secrets(),
+      configMaps: this.authConfigMaps.secrets(),
       jwks: this.jwksUrls.documents(),
     };
     const endpointsOnly = this.last !== null && this.dirty.size === 1 && this.dirty.has('EndpointSlice');

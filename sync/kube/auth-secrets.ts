@@ -1,9 +1,11 @@
-// The Secrets that basic authentication (auth-secret) and client certificates (auth-tls-secret) name, and the Secrets
-// and ConfigMaps that hold JWT public keys (portico.dev/auth-jwt-jwks-secret, -jwks-configmap), read one by one by
-// name: they are usually Opaque, so the TLS Secret informer (fieldSelector type=kubernetes.io/tls) never sees them,
+// The Secrets that basic authentication (auth-secret) and client certificates (auth-tls-secret) name, the Secrets
+// and ConfigMaps that hold JWT public keys (portico.dev/auth-jwt-jwks-secret, -jwks-configmap), and the ConfigMaps of
+// headers for the external auth subrequest (auth-proxy-set-headers), read one by one by name: they are usually Opaque, so the TLS Secret informer (fieldSelector type=kubernetes.io/tls) never sees them,
 // and listing or watching every Secret or ConfigMap of the cluster to find a few would hand the agent every
 // credential there is. A GET per named object when the Ingresses name a new one, and again on a schedule, so a
 // changed password or a rotated key reaches the table within one period.
+import { AUTH_PROXY_SET_HEADERS, proxySetHeadersRef } from '../compile/auth-proxy-headers.ts';
+import { NGINX_PREFIX } from '../compile/annotation-prefixes.ts';
 import { AUTH_SECRET, AUTH_TYPE, secretRef } from '../compile/basic-auth.ts';
 import { AUTH_TLS_SECRET } from '../compile/client-certificates.ts';
 import { classSelector } from '../compile/classes.ts';
@@ -54,6 +56,23 @@ export function jwtSourceRefs(
       if (src.kind === 'url') out.urls.add(src.url);
       else if ((src.namespace ?? ns) === ns) (src.kind === 'secret' ? out.secrets : out.configMaps).add(`${ns}/${src.name}`);
     }
+  }
+  return out;
+}
+
+/** `namespace/name` of every ConfigMap one of our Ingresses names with auth-proxy-set-headers beside auth-url (the
+ * compiler reads it only then), in its own namespace (the compiler refuses another namespace's). */
+export function proxySetHeadersRefs(objects: Pick<ClusterObjects, 'ingresses' | 'ingressClasses'>, options: CompileOptions): Set<string> {
+  const isOurs = classSelector(objects.ingressClasses, options, []);
+  const out = new Set<string>();
+  for (const ing of objects.ingresses) {
+    const a = ing.metadata?.annotations ?? {};
+    const ns = ing.metadata?.namespace;
+    const value = a[AUTH_PROXY_SET_HEADERS];
+    if (ns === undefined || typeof value !== 'string' || a[`${NGINX_PREFIX}auth-url`] === undefined) continue;
+    const ref = proxySetHeadersRef(value);
+    if (ref === null || (ref.namespace ?? ns) !== ns || !isOurs(objectInfo(ing))) continue;
+    out.add(`${ns}/${ref.name}`);
   }
   return out;
 }

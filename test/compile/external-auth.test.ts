@@ -163,12 +163,6 @@ table('auth-url values that fail closed (503 + AccessControlNotEnforced)', [
     check: (r) => expect(r.table.hosts[0]!.routes[0]!.policies.failClosed).toEqual([`${N}auth-snippet`]),
   },
   {
-    name: 'auth-proxy-set-headers (a ConfigMap the agent does not read yet) still closes the route',
-    objects: authed({ [`${N}auth-proxy-set-headers`]: 'default/auth-headers' }),
-    diagnostics: ['AccessControlNotEnforced Ingress default/web'],
-    check: (r) => expect(r.table.hosts[0]!.routes[0]!.policies.failClosed).toEqual([`${N}auth-proxy-set-headers`]),
-  },
-  {
     name: 'auth-signin without auth-url has nothing to act on: it closes the route rather than mean nothing',
     objects: [
       CLS,

@@ -5,6 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import { type AuthServer, startAuthServer } from '../support/auth-server.ts';
 import { type Backend, type EchoReply, startBackend } from '../support/backends.ts';
+import { configMap } from '../support/builders.ts';
 import { json, request } from '../support/client.ts';
 import { startTestGateway, type TestGateway } from '../support/gateway.ts';
 import { ingress, objects, ourClass, service } from '../support/manifests.ts';
@@ -54,6 +55,27 @@ beforeAll(async () => {
         [`${N}auth-request-redirect`]: 'https://$host/back',
       }),
       app('invalid', 'invalid', { [`${N}auth-url`]: 'https://invalid..auth.url' }, '/denied-auth'),
+      // auth-proxy-set-headers (auth.go: `should set "proxy_set_header 'My-Custom-Header' '42';"`).
+      configMap('auth-headers', {
+        'My-Custom-Header': '42',
+        'X-Forwarded-Host': '$http_host',
+        'X-Auth-Original': '$request_method $request_uri',
+        Accept: 'application/json',
+        'X-Tenant': '$http_x_tenant',
+      }),
+      configMap('auth-headers', { 'My-Custom-Header': '42' }, 'other'),
+      app('set-headers', 'set-headers', {
+        [`${N}auth-url`]: basicAuth,
+        [`${N}auth-proxy-set-headers`]: 'default/auth-headers',
+      }),
+      app('set-headers-missing', 'set-headers-missing', {
+        [`${N}auth-url`]: basicAuth,
+        [`${N}auth-proxy-set-headers`]: 'default/no-such-headers',
+      }),
+      app('set-headers-other', 'set-headers-other', {
+        [`${N}auth-url`]: basicAuth,
+        [`${N}auth-proxy-set-headers`]: 'other/auth-headers',
+      }),
       ...['foo', 'bar'].flatMap((p) =>
         ['cached', 'cached-other'].map((host) =>
           app(
@@ -248,5 +270,50 @@ describe('WebSocket upgrades ask the auth service too', () => {
     const before = backend.connections;
     expect(await open('plain')).toBe(401);
     expect(backend.connections).toBe(before);
+  });
+});
+
+describe('auth-proxy-set-headers: the ConfigMap entries on the subrequest (auth.go "when auth-headers are set")', () => {
+  const lastHit = (path: string) => auth.hits.filter((h) => h.url === path).at(-1)!;
+
+  it('the auth service receives each entry, variables expanded for the request', async () => {
+    const r = await get('set-headers', '/some/path?x=1', {
+      authorization: basic('user', 'password'),
+      accept: 'text/html',
+      'my-custom-header': 'from-the-client',
+    });
+    expect(r.status).toBe(200);
+    expect(json<EchoReply>(r).backend).toBe('app');
+    const h = lastHit('/basic-auth/user/password').headers;
+    expect(h['my-custom-header']).toBe('42');
+    expect(h['x-forwarded-host']).toBe('set-headers');
+    expect(h['x-auth-original']).toBe('GET /some/path?x=1');
+    expect(h.accept).toBe('application/json');
+    // A variable that expands to nothing sends no header (nginx passes no header with an empty value).
+    expect(h['x-tenant']).toBeUndefined();
+    // The rest of the subrequest is as without the annotation.
+    expect(h['x-original-url']).toBe('http://set-headers/some/path?x=1');
+  });
+
+  it("$http_x_tenant carries the client's X-Tenant: sent once, not twice", async () => {
+    await get('set-headers', '/', { authorization: basic('user', 'password'), 'x-tenant': 'acme' });
+    const h = lastHit('/basic-auth/user/password').headers;
+    expect(h['x-tenant']).toBe('acme');
+    expect(h['my-custom-header']).toBe('42');
+  });
+
+  it('the upstream request does not get the auth-only headers', async () => {
+    const r = await get('set-headers', '/', { authorization: basic('user', 'password') });
+    expect(r.status).toBe(200);
+    expect(json<EchoReply>(r).headers['my-custom-header']).toBeUndefined();
+  });
+
+  it('a missing ConfigMap, or one of another namespace: 503, and the auth service is never asked', async () => {
+    const before = auth.hits.length;
+    for (const host of ['set-headers-missing', 'set-headers-other']) {
+      const r = await get(host, '/', { authorization: basic('user', 'password') });
+      expect(r.status, host).toBe(503);
+    }
+    expect(auth.hits.length).toBe(before);
   });
 });

@@ -134,6 +134,64 @@ describe('authRequest (the external auth location of ingress-nginx)', () => {
   });
 });
 
+describe('authRequest with auth-proxy-set-headers (proxy_set_header in the auth location)', () => {
+  const URL = 'http://auth.svc/check';
+  const named = (set: [string, string][], o: Partial<AuthContext> = {}): [string, string][] =>
+    authRequest({ url: URL, proxySetHeaders: set }, ctx(o)).headers;
+  const one = (headers: [string, string][], name: string): string[] => headers.filter(([n]) => n === name).map(([, v]) => v);
+  const cases: { name: string; set: [string, string][]; o?: Partial<AuthContext>; expect: Record<string, string[]> }[] = [
+    { name: 'a fixed value (auth.go: My-Custom-Header 42)', set: [['my-custom-header', '42']], expect: { 'my-custom-header': ['42'] } },
+    {
+      name: 'variables expanded for this request',
+      set: [
+        ['x-forwarded-host', '$http_host'],
+        ['x-auth-uri', '$scheme://$host$request_uri'],
+        ['x-who', '$remote_user@$remote_addr'],
+      ],
+      expect: {
+        'x-forwarded-host': ['app.test:8080'],
+        'x-auth-uri': ['http://app.test/a b/c?x=1&y=2'],
+        'x-who': ['alice@192.0.2.7'],
+      },
+    },
+    {
+      name: "replaces the client's header of that name (one header, not two)",
+      set: [['accept', 'application/json']],
+      expect: { accept: ['application/json'] },
+    },
+    {
+      name: 'replaces one the edge sets itself (X-Forwarded-For), once',
+      set: [['x-forwarded-for', 'configured']],
+      expect: { 'x-forwarded-for': ['configured'] },
+    },
+    {
+      name: 'an empty value sends no such header, and removes the client one (nginx: an empty value is not passed)',
+      set: [['cookie', '']],
+      expect: { cookie: [] },
+    },
+    {
+      name: 'a variable that expands to nothing sends no header',
+      set: [['x-tenant', '$http_x_tenant']],
+      expect: { 'x-tenant': [] },
+    },
+    {
+      name: 'line breaks a variable brings in are removed, the value is trimmed',
+      set: [['x-q', ' $arg_q ']],
+      o: { search: '?q=a\r\nX-Injected:%201' },
+      expect: { 'x-q': ['aX-Injected:%201'], 'x-injected': [] },
+    },
+  ];
+  for (const c of cases) {
+    it(c.name, () => {
+      const h = named(c.set, c.o);
+      for (const [name, values] of Object.entries(c.expect)) expect(one(h, name), name).toEqual(values);
+    });
+  }
+  it('without the field the subrequest is as before', () => {
+    expect(authRequest({ url: URL }, ctx()).headers).toEqual(authRequest({ url: URL, proxySetHeaders: [['x-a', '']] }, ctx()).headers);
+  });
+});
+
 describe('authorize with a cache', () => {
   it('keeps the statuses it is told to, per scope and key, and forgets after the time', async () => {
     let now = 0;

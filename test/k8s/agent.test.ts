@@ -533,6 +533,42 @@ describe('JWT keys', () => {
   });
 });
 
+describe('auth-proxy-set-headers', () => {
+  it('the ConfigMap it names is read by name (RBAC: get configmaps) into the external auth policy; a missing one is a Warning and 503', async () => {
+    await create({
+      apiVersion: 'v1',
+      kind: 'ConfigMap',
+      metadata: { namespace: NS, name: 'auth-headers' },
+      data: { 'My-Custom-Header': '42', 'X-Forwarded-Host': '$http_host' },
+    } as KubernetesObject);
+    const authed = (cm: string) => ({
+      'nginx.ingress.kubernetes.io/auth-url': 'http://auth.test/check',
+      'nginx.ingress.kubernetes.io/auth-proxy-set-headers': cm,
+    });
+    await create(ing('aph', 'aph.test', { annotations: authed(`${NS}/auth-headers`) }) as KubernetesObject);
+    await create(ing('aph-missing', 'aph-missing.test', { annotations: authed('no-such-headers') }) as KubernetesObject);
+    await waitFor(
+      async () =>
+        (await hostOf('aph.test'))?.routes[0]?.policies.access?.externalAuth !== undefined &&
+        (await hostOf('aph-missing.test')) !== undefined,
+      15_000,
+      () => 'aph.test with its external auth policy',
+    );
+    const b = (await published())!;
+    expect(b.table.schema).toBe(4);
+    expect(b.table.hosts.find((h) => h.host === 'aph.test')!.routes[0]!.policies.access!.externalAuth).toEqual({
+      url: 'http://auth.test/check',
+      proxySetHeaders: [
+        ['my-custom-header', '42'],
+        ['x-forwarded-host', '$http_host'],
+      ],
+    });
+    expect(b.table.hosts.find((h) => h.host === 'aph-missing.test')!.routes.map((x) => x.policies.failClosed)).toEqual([
+      ['nginx.ingress.kubernetes.io/auth-proxy-set-headers'],
+    ]);
+  });
+});
+
 const noNetns = netnsUnavailable();
 describe.skipIf(noNetns !== null)(`traffic to an endpoint the apiserver accepts${noNetns ? ` (skipped: ${noNetns})` : ''}`, () => {
   let backend: NetnsBackend;

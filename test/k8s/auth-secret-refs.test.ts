@@ -2,7 +2,7 @@
 // as the compiler selects them), in their own namespace, with auth-type set. Pure: no apiserver needed.
 import { describe, expect, it } from 'vitest';
 import { DEFAULT_COMPILE_OPTIONS } from '../../sync/compile/types.ts';
-import { authSecretRefs, jwtSourceRefs } from '../../sync/kube/auth-secrets.ts';
+import { authSecretRefs, jwtSourceRefs, proxySetHeadersRefs } from '../../sync/kube/auth-secrets.ts';
 import { cls, ingress } from '../support/builders.ts';
 
 const N = 'nginx.ingress.kubernetes.io/';
@@ -55,4 +55,21 @@ describe('jwtSourceRefs(): what the JWT annotations of our Ingresses name', () =
     );
     expect([...r.configMaps]).toEqual([]);
   });
+});
+
+describe('proxySetHeadersRefs(): the ConfigMaps auth-proxy-set-headers of our Ingresses name', () => {
+  const headers = (cm: string, url = true) => ({
+    ...(url ? { [`${N}auth-url`]: 'http://auth.test/' } : {}),
+    [`${N}auth-proxy-set-headers`]: cm,
+  });
+  const cases: [name: string, ing: ReturnType<typeof ingress>, want: string[]][] = [
+    ['namespace/name (auth.go)', ingress('a', { namespace: 'team', annotations: headers('team/auth-headers') }), ['team/auth-headers']],
+    ['a name: the Ingress own namespace', ingress('a', { namespace: 'team', annotations: headers('auth-headers') }), ['team/auth-headers']],
+    ["another namespace's ConfigMap is never read", ingress('a', { namespace: 'team', annotations: headers('kube-system/x') }), []],
+    ['without auth-url the compiler reads none, so neither does the agent', ingress('a', { annotations: headers('x', false) }), []],
+    ['a value that names no ConfigMap, nothing', ingress('a', { annotations: headers('a/b/c') }), []],
+    ["another controller's Ingress, nothing", ingress('a', { className: 'nginx', annotations: headers('x') }), []],
+  ];
+  for (const [name, ing, want] of cases)
+    it(name, () => expect([...proxySetHeadersRefs({ ingresses: [ing], ingressClasses: classes }, DEFAULT_COMPILE_OPTIONS)]).toEqual(want));
 });

@@ -112,6 +112,16 @@ export const CASES: Case[] = [
     },
   },
   {
+    name: 'auth-proxy-set-headers: the ConfigMap entry, a variable expanded, is on the subrequest (it carries the credentials)',
+    async run(t) {
+      expect((await get(t, '/x', 'authed-headers.test')).status).toBe(401);
+      expect((await get(t, `/x?cred=${btoa('user:wrong')}`, 'authed-headers.test')).status).toBe(401);
+      const ok = await get(t, `/x?cred=${btoa('user:password')}`, 'authed-headers.test');
+      expect(ok.status).toBe(200);
+      expect(echo(ok).backend).toBe('b0');
+    },
+  },
+  {
     name: 'basic authentication (auth-type basic, an htpasswd Secret with bcrypt and $apr1$ entries, as auth.go): 401 with the realm, 200 with the password',
     async run(t) {
       const none = await get(t, '/x', 'basic.test');

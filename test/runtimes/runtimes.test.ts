@@ -115,6 +115,22 @@ function cluster(updated: boolean) {
         'nginx.ingress.kubernetes.io/auth-response-headers': 'X-Auth-Seen',
       },
     }),
+    // auth-proxy-set-headers: the ConfigMap's Authorization entry (a query argument expanded into it) is what
+    // lets the subrequest pass.
+    {
+      apiVersion: 'v1',
+      kind: 'ConfigMap',
+      metadata: { namespace: 'default', name: 'auth-headers' },
+      data: { Authorization: 'Basic $arg_cred' },
+    },
+    ingress('authed-headers', {
+      host: 'authed-headers.test',
+      paths: [{ path: '/', service: 'one' }],
+      annotations: {
+        'nginx.ingress.kubernetes.io/auth-url': `${authServer.url}/basic-auth/user/password`,
+        'nginx.ingress.kubernetes.io/auth-proxy-set-headers': 'default/auth-headers',
+      },
+    }),
     // Basic authentication: an Opaque htpasswd Secret, bcrypt (cost 4: pure JavaScript on every runtime).
     {
       apiVersion: 'v1',
