@@ -154,7 +154,9 @@ table('what a guard closes', [
     },
     // One for the auth-tls-secret, one for the TLS Secret "cert".
     diagnostics: ['SecretNotFound Ingress default/mtls', 'SecretNotFound Ingress default/mtls'],
-    messages: [/Secret default\/ca named by "nginx\.ingress\.kubernetes\.io\/auth-tls-secret" does not exist; every route of this Ingress's hosts answers 503/],
+    messages: [
+      /Secret default\/ca named by "nginx\.ingress\.kubernetes\.io\/auth-tls-secret" does not exist; every route of this Ingress's hosts answers 503/,
+    ],
   },
   ...['auth-tls-verify-depth', 'auth-tls-error-page', 'auth-tls-pass-certificate-to-upstream', 'auth-tls-match-cn'].map(
     (a): Case => ({

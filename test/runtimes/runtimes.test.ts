@@ -1,6 +1,6 @@
 // The shared case table (cases.ts) against the edge worker on Node, Deno and workerd, each a real process
 // reading a signed table from a real redis-server and forwarding to real backends on loopback addresses.
-import { X509Certificate } from 'node:crypto';
+import { createHash, X509Certificate } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -129,6 +129,23 @@ function cluster(updated: boolean) {
       annotations: {
         'nginx.ingress.kubernetes.io/auth-type': 'basic',
         'nginx.ingress.kubernetes.io/auth-secret': 'htpasswd',
+        'nginx.ingress.kubernetes.io/auth-realm': 'test auth',
+      },
+    }),
+    // Digest authentication: an htdigest Secret (user foo, password bar, realm "test auth").
+    {
+      apiVersion: 'v1',
+      kind: 'Secret',
+      metadata: { namespace: 'default', name: 'htdigest' },
+      type: 'Opaque',
+      stringData: { auth: `foo:test auth:${createHash('md5').update('foo:test auth:bar').digest('hex')}` },
+    },
+    ingress('digest', {
+      host: 'digest.test',
+      paths: [{ path: '/', service: 'one' }],
+      annotations: {
+        'nginx.ingress.kubernetes.io/auth-type': 'digest',
+        'nginx.ingress.kubernetes.io/auth-secret': 'htdigest',
         'nginx.ingress.kubernetes.io/auth-realm': 'test auth',
       },
     }),
