@@ -1,4 +1,4 @@
-// The Secrets that basic authentication (auth-secret) and client certificates (auth-tls-secret) name, and the Secrets
+// The Secrets that basic and digest authentication (auth-secret) and client certificates (auth-tls-secret) name, and the Secrets
 // and ConfigMaps that hold JWT public keys (portico.dev/auth-jwt-jwks-secret, -jwks-configmap), read one by one by
 // name: they are usually Opaque, so the TLS Secret informer (fieldSelector type=kubernetes.io/tls) never sees them,
 // and listing or watching every Secret or ConfigMap of the cluster to find a few would hand the agent every
