@@ -14,6 +14,7 @@ import { deno, startDenoGateway } from '../gateway/runtime/deno.ts';
 import { RedisTableSource } from '../gateway/source/redis.ts';
 import { duration, listenAddress, parseFlags, tunnelAddress } from './args.ts';
 import { CONTROL_PLANE_FLAGS, parseControlPlaneFlags } from './control-plane-flags.ts';
+import { nonceKeyFrom } from '../gateway/access/digest-auth.ts';
 import { loadVerifyingKeys } from './keys.ts';
 import { log } from './log.ts';
 
@@ -50,11 +51,12 @@ async function main(): Promise<void> {
   const live = new LiveTable();
   const metrics = new Metrics();
   // Heartbeats name Deno, so `portico inspect status` shows which runtime each worker is.
+  const keys = await loadVerifyingKeys(cp.keys);
   const source = new RedisTableSource({
     url: cp.redis,
     credentials: cp.credentials,
     cluster: cp.cluster,
-    keys: await loadVerifyingKeys(cp.keys),
+    keys,
     live,
     cacheFile: null,
     pollMs: duration('poll', v.poll ?? '2s'),
@@ -77,6 +79,8 @@ async function main(): Promise<void> {
     bodyMs,
     ...(tunnel === null ? {} : { tunnel: `http://${tunnel.host.includes(':') ? `[${tunnel.host}]` : tunnel.host}:${tunnel.port}` }),
     onUpstreamError: (e) => log('warn', e.message, { code: e.code }),
+    // Digest-auth nonces under the cluster's key: Node and Deno workers accept each other's.
+    ...(keys.decrypt instanceof Uint8Array ? { digestNonceKey: nonceKeyFrom(keys.decrypt) } : {}),
   });
   if (admin !== null) {
     const app = createAdminApp({

@@ -36,6 +36,8 @@ export interface ServeExtras {
   peers?: readonly PeerTable[];
   /** Where global rate limits are counted across workers (`portico worker`: Redis); absent: in this process. */
   globalLimits?: SharedWindows;
+  /** The HMAC key of digest-auth nonces (`portico worker`: derived from the table decryption key). */
+  digestNonceKey?: Uint8Array;
 }
 
 export const SERVE_FLAGS = {
@@ -151,6 +153,7 @@ export async function serveLive(
     proxyProtocol: cfg.proxyProtocol === true ? {} : null,
     peers: o.peers ?? [],
     globalLimits: o.globalLimits ?? null,
+    digestNonceKey: o.digestNonceKey ?? null,
     log,
     onUpstreamError: (e) => log('warn', e.message, { code: e.code }),
   });

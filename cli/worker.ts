@@ -6,6 +6,7 @@ import { UsageError } from './usage-error.ts';
 import { LiveTable } from '../gateway/live.ts';
 import { checkWritable } from '../gateway/source/cache-file.ts';
 import { RedisTableSource } from '../gateway/source/redis.ts';
+import { nonceKeyFrom } from '../gateway/access/digest-auth.ts';
 import { RedisWindows } from '../gateway/access/global-rate-limit-redis.ts';
 import { followerMetrics, followerReadiness } from '../gateway/source/status.ts';
 import { clusterPair, duration, parseFlags, tunnelAddress } from './args.ts';
@@ -77,7 +78,7 @@ export async function prepareCacheDir(file: string): Promise<void> {
 export async function followClusterTable(
   cfg: Pick<WorkerConfig, 'keys' | 'cacheFile' | 'redis' | 'credentials' | 'cluster' | 'pollMs'>,
   node: string | undefined,
-): Promise<{ live: LiveTable; source: RedisTableSource }> {
+): Promise<{ live: LiveTable; source: RedisTableSource; digestNonceKey: Uint8Array | null }> {
   const keys = await loadVerifyingKeys(cfg.keys);
   if (cfg.cacheFile !== null) await prepareCacheDir(cfg.cacheFile);
   const live = new LiveTable();
@@ -94,11 +95,12 @@ export async function followClusterTable(
     log,
   });
   await source.start();
-  return { live, source };
+  // Digest-auth nonces: every worker of the cluster holds the decryption key, so each accepts the others' nonces.
+  return { live, source, digestNonceKey: keys.decrypt instanceof Uint8Array ? nonceKeyFrom(keys.decrypt) : null };
 }
 
 export async function runWorker(cfg: WorkerConfig): Promise<{ close(): Promise<void> }> {
-  const { live, source } = await followClusterTable(cfg, cfg.node);
+  const { live, source, digestNonceKey } = await followClusterTable(cfg, cfg.node);
   // Peer clusters' tables: verified with each cluster's own keys, no cache file, no heartbeat (this worker
   // does not serve those clusters; it only fails over to them).
   const peers: { cluster: string; live: LiveTable; source: RedisTableSource }[] = [];
@@ -124,6 +126,7 @@ export async function runWorker(cfg: WorkerConfig): Promise<{ close(): Promise<v
   const serving = await serveLive(cfg, live, {
     peers,
     globalLimits,
+    ...(digestNonceKey === null ? {} : { digestNonceKey }),
     readiness: () => followerReadiness(source, live),
     refusals: () => source.refusals,
     extraMetrics: () => followerMetrics(source),

@@ -7,6 +7,7 @@ import type { AccessPolicy } from '../table/schema.ts';
 import type { AuthCache } from './auth-cache.ts';
 import { basicAuthVerdict } from './basic-auth.ts';
 import { corsDecision } from './cors.ts';
+import { type DigestState, digestAuthVerdict, digestState } from './digest-auth.ts';
 import { type AuthClient, authorize, signinLocation } from './external-auth.ts';
 import { type GlobalRateLimiter, globalLimitIgnored } from './global-rate-limit.ts';
 import { jwtVerdict } from './jwt.ts';
@@ -35,6 +36,9 @@ export interface GateDeps {
   /** Counters of global rate limits (cluster-wide on Node workers, this process's in `portico local`); absent:
    * a route with a global rate limit answers 503 (fail closed: Deno and workerd do not count them yet). */
   globalLimits?: GlobalRateLimiter;
+  /** Digest authentication's nonce key and per-process nonce state; absent: this process's, with a random key
+   * (a nonce from another process then gets a new challenge). */
+  digest?: DigestState;
 }
 
 /** Headers for the client's response: `always` on every answer (the gate's own included), `onSuccess` only on
@@ -137,9 +141,23 @@ const cors: Step = (p, r, _deps, passing) => {
 };
 
 /** auth-type basic (basic-auth.ts): nginx's auth_basic, in the access phase after the limits. A 401 carries
- * `WWW-Authenticate: Basic realm="..."`; material missing for the route's revision is 503 (fail closed). */
-async function basicAuthOutcome(p: AccessPolicy, r: GateRequest): Promise<GateOutcome | null> {
+ * `WWW-Authenticate: Basic realm="..."`; material missing for the route's revision is 503 (fail closed).
+ * auth-type digest (digest-auth.ts): nginx-http-auth-digest, in the same place; a 401 carries the Digest
+ * challenge, a pass adds Authentication-Info to the client's response (the module adds it to headers_out, so
+ * it comes with whatever the upstream answers). */
+async function basicAuthOutcome(p: AccessPolicy, r: GateRequest, deps: GateDeps, passing: Passing): Promise<GateOutcome | null> {
   if (p.basicAuth === undefined) return null;
+  if (p.basicAuth.scheme === 'digest') {
+    const d = digestAuthVerdict(
+      p.basicAuth,
+      { method: r.method, uri: r.path + r.search, clientIp: r.clientIp, authorization: r.header('authorization') },
+      r.credentials,
+      deps.digest ?? digestState(),
+    );
+    if (d.kind === 'respond') return d;
+    passing.response.always.push(...d.headers);
+    return null;
+  }
   const v = await basicAuthVerdict(p.basicAuth, r.header('authorization'), r.credentials);
   return v.kind === 'pass' ? null : v;
 }
@@ -185,7 +203,7 @@ function signinFor401(p: AccessPolicy, r: GateRequest, o: GateOutcome | null): G
 
 async function accessPhase(p: AccessPolicy, r: GateRequest, deps: GateDeps, passing: Passing): Promise<GateOutcome | null> {
   if (p.satisfy !== 'any') {
-    const basic = await basicAuthOutcome(p, r);
+    const basic = await basicAuthOutcome(p, r, deps, passing);
     if (basic !== null) return basic;
     const jwt = await jwtOutcome(p, r, passing);
     return jwt ?? externalAuthVerdict(p, r, deps, passing);
@@ -194,7 +212,7 @@ async function accessPhase(p: AccessPolicy, r: GateRequest, deps: GateDeps, pass
   let refusal: GateOutcome | null = r.sourceGranted === false ? { kind: 'respond', status: 403, headers: [] } : null;
   // Only the authentications the route has take part: an absent one grants nothing.
   const checks: (() => Promise<GateOutcome | null>)[] = [];
-  if (p.basicAuth !== undefined) checks.push(() => basicAuthOutcome(p, r));
+  if (p.basicAuth !== undefined) checks.push(() => basicAuthOutcome(p, r, deps, passing));
   if (p.jwt !== undefined) checks.push(() => jwtOutcome(p, r, passing));
   if (p.externalAuth !== undefined) checks.push(() => externalAuthVerdict(p, r, deps, passing));
   for (const check of checks) {

@@ -60,6 +60,8 @@ export interface DenoGatewayOptions {
   /** The node-local tunnel's loopback URL (http://127.0.0.1:PORT), when upstream requests go through it. */
   tunnel?: string;
   onUpstreamError?: (err: UpstreamError) => void;
+  /** The HMAC key of digest-auth nonces shared by the cluster (from the table decryption key). */
+  digestNonceKey?: Uint8Array;
 }
 
 export interface DenoGateway {
@@ -92,6 +94,7 @@ export function startDenoGateway(o: DenoGatewayOptions): DenoGateway {
       ...(o.tunnel === undefined ? {} : { tunnel: o.tunnel }),
       facts: (c: Context<DenoEnv>) => webFacts(c.req.raw, scheme, c.env.remoteAddr.hostname, port),
       ...(o.onUpstreamError ? { onUpstreamError: o.onUpstreamError } : {}),
+      ...(o.digestNonceKey === undefined ? {} : { digestNonceKey: o.digestNonceKey }),
     });
   const servers: DenoServer[] = [];
   if (o.http !== null) {

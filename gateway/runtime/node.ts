@@ -7,6 +7,7 @@ import { getRequestListener } from '@hono/node-server';
 import { AuthCache } from '../access/auth-cache.ts';
 import { type TrustConfig, trustedProxies, trustsPeer } from '../access/client-address.ts';
 import { nodeAuthClient } from '../access/auth-client-node.ts';
+import { digestState } from '../access/digest-auth.ts';
 import { GlobalRateLimiter, type SharedWindows } from '../access/global-rate-limit.ts';
 import type { Log } from '../shared/log.ts';
 import { createGatewayApp, type ListenerPorts } from '../app.ts';
@@ -53,6 +54,9 @@ export interface NodeGatewayOptions {
   /** Where global rate limits are counted across workers (Redis on `portico worker`); absent: in this
    * process only (`portico local`). */
   globalLimits?: SharedWindows | null;
+  /** The HMAC key of digest-auth nonces shared by every worker of the cluster (nonceKeyFrom the table decryption
+   * key, `portico worker`); absent: a random key of this process (`portico local`). */
+  digestNonceKey?: Uint8Array | null;
   log?: Log;
 }
 
@@ -85,7 +89,11 @@ export async function startNodeGateway(o: NodeGatewayOptions): Promise<NodeGatew
     ...(o.log === undefined ? {} : { log: o.log }),
     onFallback: () => o.metrics.globalLimitFallback(),
   });
-  const gate = { auth: { client: authClient.client, cache: new AuthCache() }, globalLimits };
+  const gate = {
+    auth: { client: authClient.client, cache: new AuthCache() },
+    globalLimits,
+    digest: digestState(o.digestNonceKey ?? undefined),
+  };
   const trust = o.trust === undefined || o.trust === null ? null : trustedProxies(o.trust);
   const pp = o.proxyProtocol ?? null;
   // Without trusted proxies every header would come from an untrusted peer: refuse to start rather than serve

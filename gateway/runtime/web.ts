@@ -4,6 +4,7 @@
 import type { Context, Env, Hono } from 'hono';
 import { AuthCache } from '../access/auth-cache.ts';
 import { webAuthClient } from '../access/auth-client-web.ts';
+import { digestState } from '../access/digest-auth.ts';
 import { createGatewayApp, type ListenerPorts } from '../app.ts';
 import { RoundRobin } from '../balance.ts';
 import type { RequestFacts } from '../decide.ts';
@@ -43,6 +44,9 @@ export interface WebGatewayOptions<E extends Env> {
   tunnel?: string;
   facts(c: Context<E>): RequestFacts;
   onUpstreamError?: (err: UpstreamError) => void;
+  /** The HMAC key of digest-auth nonces shared by the cluster (from the table decryption key); absent: a random
+   * key of this process or isolate. */
+  digestNonceKey?: Uint8Array;
 }
 
 export function createWebGatewayApp<E extends Env>(o: WebGatewayOptions<E>): Hono<E> {
@@ -63,6 +67,6 @@ export function createWebGatewayApp<E extends Env>(o: WebGatewayOptions<E>): Hon
     metrics: o.metrics,
     ports: o.ports,
     runtime: { facts: o.facts, forward: (c, req) => webForward(deps, c.req.raw, req) },
-    gate: { auth: { client: webAuthClient(o.fetch, o.headersMs), cache: new AuthCache() } },
+    gate: { auth: { client: webAuthClient(o.fetch, o.headersMs), cache: new AuthCache() }, digest: digestState(o.digestNonceKey) },
   });
 }

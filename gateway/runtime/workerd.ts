@@ -10,6 +10,7 @@ import type { Hono } from 'hono';
 import { importJWK, type JWK } from 'jose';
 import { LiveTable } from '../live.ts';
 import { Metrics } from '../metrics.ts';
+import { nonceKeyFrom } from '../access/digest-auth.ts';
 import { TableFollower } from '../source/follower.ts';
 import { RespTransport } from '../source/resp-transport.ts';
 import type { VerifyingKeys } from '../table/bundle.ts';
@@ -105,10 +106,11 @@ async function create(env: WorkerEnv): Promise<Instance> {
   // An isolate has no pid: a random name tells isolates of one node apart in the fleet view.
   const node = env.PORTICO_NODE_NAME ?? 'workerd';
   const isolate = [...crypto.getRandomValues(new Uint8Array(4))].map((b) => b.toString(16).padStart(2, '0')).join('');
+  const keys = await keysOf(env);
   const source = new TableFollower({
     transport,
     cluster: env.PORTICO_CLUSTER,
-    keys: await keysOf(env),
+    keys,
     live,
     cache: null,
     pollMs,
@@ -125,6 +127,8 @@ async function create(env: WorkerEnv): Promise<Instance> {
     ports: { http: 80, https: httpsPort },
     fetch: (url, init) => fetch(url, init),
     decodesBodies: false,
+    // Every isolate holds the decryption key: each accepts the digest-auth nonces the others issued.
+    ...(keys.decrypt instanceof Uint8Array ? { digestNonceKey: nonceKeyFrom(keys.decrypt) } : {}),
     // No body timeout: workerd ends a response normally when its body stream errors, so a cut-off body
     // would look complete to the client (seen with wrangler 4.86); a slow body is the platform's to limit.
     headersMs: readMs,

@@ -13,6 +13,11 @@ import { isRecord } from './names.ts';
 
 export type BasicAuthSecretType = 'auth-file' | 'auth-map';
 
+/** ingress-nginx's auth-type: one annotation group for both schemes (its auth parser reads them together), so one
+ * policy and one kind of material here. Absent: basic. `digest`: nginx-http-auth-digest (RFC 2617 with
+ * qop=auth), checked by gateway/access/digest-auth.ts; new in schema 4. */
+export type AuthScheme = 'digest';
+
 /** ingress-nginx's `auth-type: basic` on a route: a request needs an Authorization header whose user and
  * password match an entry of the Secret, else 401 with `WWW-Authenticate: Basic realm="<realm>"`. */
 export interface BasicAuthPolicy {
@@ -24,11 +29,14 @@ export interface BasicAuthPolicy {
   type: BasicAuthSecretType;
   /** `sha256:` + hex digest of the material (basicAuthRevision): which material the route uses. */
   revision: string;
+  /** auth-type digest; absent: basic. For digest the realm is never "" (see sync/compile/basic-auth.ts). */
+  scheme?: AuthScheme;
 }
 
 export interface BasicAuthUser {
   user: string;
-  /** An htpasswd hash in a format the edge checks (see gateway/access/basic-auth.ts). */
+  /** Basic: an htpasswd hash in a format the edge checks (see gateway/access/basic-auth.ts). Digest: the
+   * htdigest line's HA1, MD5(user:realm:password) as 32 lower-case hex digits (only lines of the policy's realm). */
   hash: string;
 }
 
@@ -38,10 +46,16 @@ export interface BasicAuthMaterial {
   type: BasicAuthSecretType;
   /** In the Secret's order; a user named twice: the first entry counts (nginx reads the file top down). */
   users: BasicAuthUser[];
+  /** Digest material (htdigest lines of one realm); absent: htpasswd material. */
+  scheme?: AuthScheme;
+  /** Digest only: the realm the lines were kept for (the lines of other realms never match). */
+  realm?: string;
 }
 
 const SECRET_REF = /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?\/[a-z0-9]([-.a-z0-9]{0,251}[a-z0-9])?$/;
 const REVISION = /^sha256:[0-9a-f]{64}$/;
+/** An htdigest HA1: MD5 as hex (nginx-http-auth-digest requires exactly 32 characters). */
+export const HA1 = /^[0-9a-f]{32}$/;
 /** What an Authorization header could carry anyway; bounds the material a worker accepts. */
 export const MAX_BASIC_AUTH_USERS = 10_000;
 const MAX_FIELD = 1024;
@@ -59,7 +73,9 @@ function isSecretRef(v: unknown): v is string {
 }
 
 export function basicAuthRevision(m: BasicAuthMaterial): string {
-  const body = canonicalJson({ secret: m.secret, type: m.type, users: m.users.map((u) => [u.user, u.hash]) });
+  // The digest fields only when present, so basic material keeps the revision it had before schema 4.
+  const digest = m.scheme === undefined ? {} : { scheme: m.scheme, realm: m.realm ?? '' };
+  const body = canonicalJson({ secret: m.secret, type: m.type, users: m.users.map((u) => [u.user, u.hash]), ...digest });
   return `sha256:${createHash('sha256').update(body).digest('hex')}`;
 }
 
@@ -89,7 +105,11 @@ export function basicAuthMaterialProblem(v: unknown): string | null {
       u.hash.length > 0 &&
       u.hash.length <= MAX_FIELD,
   );
-  return ok ? null : 'has a user entry that is not { user, hash } (a user without ":", both at most 1024 characters)';
+  if (!ok) return 'has a user entry that is not { user, hash } (a user without ":", both at most 1024 characters)';
+  if (v.scheme === undefined) return v.realm === undefined ? null : 'has a realm but is not digest material';
+  if (v.scheme !== 'digest') return 'has an unknown scheme';
+  if (typeof v.realm !== 'string' || v.realm === '' || realmProblem(v.realm) !== null) return 'is digest material without a usable realm';
+  return (v.users as BasicAuthUser[]).every((u) => HA1.test(u.hash)) ? null : 'has a digest entry whose HA1 is not 32 hex digits';
 }
 
 /** Material by revision, checked; throws on the first bad entry. */

@@ -47,7 +47,8 @@ function canonicalContent(c: TableContent): TableContent {
 }
 
 /** The oldest schema that carries this content (see SCHEMA_VERSION): 4 with client certificates, a global rate
- * limit, JWT verification or headers for the external auth subrequest, 3 with access policies, 2 when anything fails closed, else 1. */
+ * limit, JWT verification, digest authentication or headers for the external auth subrequest, 3 with access
+ * policies, 2 when anything fails closed, else 1. */
 export function schemaOf(c: TableContent): SchemaVersion {
   if (c.clientCertificateAuthorities !== undefined || c.hosts.some((h) => h.clientCertificate !== undefined)) return 4;
   let schema: SchemaVersion = c.defaultBackendFailClosed === undefined ? 1 : 2;
@@ -55,7 +56,12 @@ export function schemaOf(c: TableContent): SchemaVersion {
     if (h.fallbackFailClosed !== undefined && schema < 2) schema = 2;
     for (const r of h.routes) {
       const access = r.policies.access;
-      if (access?.globalRateLimit !== undefined || access?.jwt !== undefined || access?.externalAuth?.proxySetHeaders !== undefined)
+      if (
+        access?.globalRateLimit !== undefined ||
+        access?.jwt !== undefined ||
+        access?.basicAuth?.scheme !== undefined ||
+        access?.externalAuth?.proxySetHeaders !== undefined
+      )
         return 4;
       if (access !== undefined) schema = 3;
       else if (r.policies.failClosed !== undefined && schema < 2) schema = 2;

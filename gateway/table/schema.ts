@@ -13,7 +13,8 @@ import type { JwtPolicy } from './jwt.ts';
  *   worker would ignore them and serve guarded routes unguarded, so a table that has them must be schema 2.
  * - 3: also access policies on routes (`access`: source ranges, external authentication).
  * - 4: also client certificates on hosts (`clientCertificate`, `clientCertificateAuthorities`), a global rate
- *   limit (`access.globalRateLimit`), JWT verification (`access.jwt`, with its public keys) and headers for the
+ *   limit (`access.globalRateLimit`), JWT verification (`access.jwt`, with its public keys), digest
+ *   authentication (`access.basicAuth.scheme: "digest"`, htdigest material beside the table) and headers for the
  *   external auth subrequest (`access.externalAuth.proxySetHeaders`) in access policies.
  *   A schema-3 worker refuses an access rule it does not know, but one of an older release might not, and the
  *   schema makes the refusal happen at the manifest, before any part is read. */
@@ -62,7 +63,8 @@ export interface AccessPolicy {
   limits?: LimitPolicy;
   /** Requests per window counted across every worker of the cluster (global-rate-limit*). */
   globalRateLimit?: GlobalRateLimitPolicy;
-  /** auth-type basic: user and password checked against a Secret's htpasswd entries (gateway/table/basic-auth.ts). */
+  /** auth-type basic: user and password checked against a Secret's htpasswd entries; with `scheme: "digest"`,
+   * auth-type digest: RFC 2617 digest responses checked against a Secret's htdigest HA1s (gateway/table/basic-auth.ts). */
   basicAuth?: BasicAuthPolicy;
   /** portico.dev/auth-jwt-*: a bearer token (RFC 6750) verified against public keys carried in the table
    * (gateway/table/jwt.ts). Checked in the access phase with basic and external authentication. */

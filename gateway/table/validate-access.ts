@@ -119,7 +119,7 @@ const KNOWN: Readonly<Record<string, ReadonlySet<string>>> = {
   cors: new Set(['origins', 'methods', 'allowHeaders', 'exposeHeaders', 'credentials', 'maxAge']),
   limits: new Set(['rps', 'rpm', 'connections', 'exempt']),
   rate: new Set(['rate', 'burst']),
-  basicAuth: new Set(['realm', 'secret', 'type', 'revision']),
+  basicAuth: new Set(['realm', 'secret', 'type', 'revision', 'scheme']),
 };
 
 function unknownFields(v: unknown, kind: keyof typeof KNOWN, at: string, bad: (at: string, message: string) => void): void {
@@ -158,6 +158,12 @@ export function checkAccess(v: unknown, at: string, bad: (at: string, message: s
     bad(at, 'names no access rule');
   if (v.globalRateLimit !== undefined) checkGlobalRateLimit(v.globalRateLimit, `${at}.globalRateLimit`, bad);
   if (v.basicAuth !== undefined) checkBasicAuthPolicy(v.basicAuth, `${at}.basicAuth`, bad);
+  if (isRecord(v.basicAuth) && v.basicAuth.scheme !== undefined) {
+    // auth-type digest (schema 4). nginx-http-auth-digest switches itself off for an empty realm
+    // (ngx_http_auth_digest_handler declines): a digest policy without one would be no authentication at all.
+    if (v.basicAuth.scheme !== 'digest') bad(`${at}.basicAuth.scheme`, 'must be "digest" when present');
+    else if (v.basicAuth.realm === '') bad(`${at}.basicAuth.realm`, 'must not be empty with digest authentication');
+  }
   if (v.jwt !== undefined) checkJwtPolicy(v.jwt, `${at}.jwt`, bad);
   if (v.cors !== undefined) checkCors(v.cors, `${at}.cors`, bad);
   if (v.limits !== undefined) checkLimits(v.limits, `${at}.limits`, bad);

@@ -5,12 +5,18 @@
 // `namespace/name`, auth-secret-type `auth-file` (default: key `auth`, htpasswd lines) or `auth-map` (each key a
 // user, its value the hash), auth-realm as written. A Secret that is missing, in another namespace or without an
 // `auth` key denies the location there (503); so it does here, with a diagnostic.
+//
+// auth-type digest: the Secret is an htdigest file (`user:realm:HA1`, HA1 = MD5(user:realm:password), as
+// `htdigest` writes it), read by nginx-http-auth-digest (atomx's fork, ngx_http_auth_digest_module.c). Only the
+// lines of the auth-realm are kept: a line of another realm never matches a client that answered this realm's
+// challenge, so it is reported and left out of the material.
 import {
   type BasicAuthMaterial,
   type BasicAuthPolicy,
   type BasicAuthSecretType,
   type BasicAuthUser,
   basicAuthRevision,
+  HA1,
   hashFormat,
   MAX_BASIC_AUTH_USERS,
   realmProblem,
@@ -54,17 +60,13 @@ export function parseBasicAuth(
   for (const k of keys) consume(k);
   const value = (k: string): string | undefined => (typeof annotations[k] === 'string' ? (annotations[k] as string).trim() : undefined);
   const type = value(AUTH_TYPE);
-  if (type === 'digest') {
-    fail(AUTH_TYPE, 'digest authentication is not supported by Portico (only "basic" is)');
-    return null;
-  }
-  if (type !== 'basic') {
+  if (type !== 'basic' && type !== 'digest') {
     fail(AUTH_TYPE, 'it is not "basic" or "digest"');
     return null;
   }
   const secret = value(AUTH_SECRET);
   if (secret === undefined || secret === '') {
-    fail(AUTH_TYPE, `${JSON.stringify(AUTH_SECRET)} is not set, and basic authentication needs the Secret that holds the users`);
+    fail(AUTH_TYPE, `${JSON.stringify(AUTH_SECRET)} is not set, and ${type} authentication needs the Secret that holds the users`);
     return null;
   }
   if (secretRef(secret) === null) {
@@ -86,7 +88,18 @@ export function parseBasicAuth(
     fail(AUTH_REALM, realmWhy ?? 'it is not text');
     return null;
   }
-  return { policy: { realm, secret, type: secretType, revision: '' }, keys };
+  if (type === 'basic') return { policy: { realm, secret, type: secretType, revision: '' }, keys };
+  // nginx-http-auth-digest turns itself off for the realm "" (ingress-nginx's default) and "off"
+  // (ngx_http_auth_digest_handler returns NGX_DECLINED: the location is served without authentication).
+  // Portico never serves such a route open: 503 instead.
+  if (realm === '' || realm === 'off') {
+    fail(
+      has(AUTH_REALM) ? AUTH_REALM : AUTH_TYPE,
+      `digest authentication needs ${JSON.stringify(AUTH_REALM)} (not "" or "off", which switch nginx's digest module off and leave the location open)`,
+    );
+    return null;
+  }
+  return { policy: { realm, secret, type: secretType, revision: '', scheme: 'digest' }, keys };
 }
 
 type Loaded = { ok: true; material: BasicAuthMaterial } | { ok: false; code: 'SecretNotFound' | 'SecretInvalid'; why: string };
@@ -112,12 +125,40 @@ function entry(user: string, hash: string, where: string, report: (why: string) 
   return { user, hash };
 }
 
-function loadAuthSecret(secret: ObjectInfo, id: string, type: BasicAuthSecretType, warn: (why: string) => void): Loaded {
+/** One htdigest entry's `realm:HA1` (after the user and its `:`; a third `:` starts a comment, as the module
+ * stops the HA1 there) → the user, or why it cannot log in. As entry(): `where` never shows the user or the HA1. */
+function digestEntry(user: string, rest: string, realm: string, where: string, report: (why: string) => void): BasicAuthUser | null {
+  if (user === '') {
+    report(`${where} has no user name`);
+    return null;
+  }
+  const colon = rest.indexOf(':');
+  if (colon < 0) {
+    report(`${where} is not "user:realm:HA1" (htdigest)`);
+    return null;
+  }
+  const ha1 = rest.slice(colon + 1).split(':')[0]!;
+  // nginx-http-auth-digest compares the HA1 it computes as lower-case hex; upper-case digits would never match.
+  if (!HA1.test(ha1)) {
+    report(`${where} has no HA1 of 32 lower-case hex digits (MD5 of user:realm:password), so that user can never log in`);
+    return null;
+  }
+  if (rest.slice(0, colon) !== realm) {
+    report(`${where} is for another realm than ${JSON.stringify(AUTH_REALM)}, so that user can never log in here`);
+    return null;
+  }
+  return { user, hash: ha1 };
+}
+
+function loadAuthSecret(secret: ObjectInfo, id: string, policy: BasicAuthPolicy, warn: (why: string) => void): Loaded {
   const s = fields(secret.raw);
   const users: BasicAuthUser[] = [];
+  const type = policy.type;
+  const digest = policy.scheme === 'digest';
   if (type === 'auth-file') {
     const v = secretValue(s, 'auth');
-    if (v === null) return { ok: false, code: 'SecretInvalid', why: `Secret ${id} has no key "auth" (the htpasswd file)` };
+    if (v === null)
+      return { ok: false, code: 'SecretInvalid', why: `Secret ${id} has no key "auth" (the ${digest ? 'htdigest' : 'htpasswd'} file)` };
     if ('error' in v) return { ok: false, code: 'SecretInvalid', why: `Secret ${id}: ${v.error}` };
     for (const [i, raw] of v.value.split('\n').entries()) {
       const line = raw.replace(/\r$/, '');
@@ -125,10 +166,12 @@ function loadAuthSecret(secret: ObjectInfo, id: string, type: BasicAuthSecretTyp
       const colon = line.indexOf(':');
       const where = `line ${i + 1} of key "auth"`;
       if (colon < 0) {
-        warn(`${where} is not "user:hash"`);
+        warn(`${where} is not ${digest ? '"user:realm:HA1"' : '"user:hash"'}`);
         continue;
       }
-      const u = entry(line.slice(0, colon), line.slice(colon + 1).split(':')[0]!, where, warn);
+      const u = digest
+        ? digestEntry(line.slice(0, colon), line.slice(colon + 1), policy.realm, where, warn)
+        : entry(line.slice(0, colon), line.slice(colon + 1).split(':')[0]!, where, warn);
       if (u !== null) users.push(u);
     }
   } else {
@@ -141,8 +184,11 @@ function loadAuthSecret(secret: ObjectInfo, id: string, type: BasicAuthSecretTyp
         warn(`${where} is not base64`);
         continue;
       }
-      // ingress-nginx writes `key:value` lines; the value's first line up to a `:` is what nginx reads as the hash.
-      const u = entry(user.includes(':') ? '' : user, v.value.split('\n')[0]!.replace(/\r$/, '').split(':')[0]!, where, warn);
+      // ingress-nginx writes `key:value` lines; the value's first line up to a `:` is what nginx reads as the hash
+      // (for digest: `realm:HA1`).
+      const first = v.value.split('\n')[0]!.replace(/\r$/, '');
+      const name = user.includes(':') ? '' : user;
+      const u = digest ? digestEntry(name, first, policy.realm, where, warn) : entry(name, first.split(':')[0]!, where, warn);
       if (u !== null) users.push(u);
     }
   }
@@ -150,7 +196,11 @@ function loadAuthSecret(secret: ObjectInfo, id: string, type: BasicAuthSecretTyp
     return { ok: false, code: 'SecretInvalid', why: `Secret ${id} has ${users.length} users (at most ${MAX_BASIC_AUTH_USERS})` };
   const seen = new Set<string>();
   // nginx reads the file top down and stops at the first line with the user: later duplicates never count.
-  return { ok: true, material: { secret: id, type, users: users.filter((u) => !seen.has(u.user) && seen.add(u.user)) } };
+  const kept = users.filter((u) => !seen.has(u.user) && seen.add(u.user));
+  return {
+    ok: true,
+    material: digest ? { secret: id, type, users: kept, scheme: 'digest', realm: policy.realm } : { secret: id, type, users: kept },
+  };
 }
 
 /**
@@ -171,7 +221,10 @@ export function resolveBasicAuth(plans: readonly IngressPlan[], secrets: readonl
     if (policy === undefined) continue;
     const report: Report = reportFor(plan);
     const closed = (code: 'SecretNotFound' | 'SecretInvalid' | 'AccessControlNotEnforced', why: string): void => {
-      report(code, `${why}; the routes of this Ingress answer 503 (fail closed) instead of serving without basic authentication`);
+      report(
+        code,
+        `${why}; the routes of this Ingress answer 503 (fail closed) instead of serving without ${policy.scheme ?? 'basic'} authentication`,
+      );
       const { basicAuth: _, ...rest } = plan.access!;
       // `satisfy: any` means nothing without an authentication to choose (validate() refuses it alone).
       if (rest.externalAuth === undefined && rest.jwt === undefined) delete rest.satisfy;
@@ -196,12 +249,13 @@ export function resolveBasicAuth(plans: readonly IngressPlan[], secrets: readonl
       continue;
     }
     const warnings: string[] = [];
-    const r = loadAuthSecret(secret, id, policy.type, (why) => void warnings.push(why));
+    const r = loadAuthSecret(secret, id, policy, (why) => void warnings.push(why));
     if (!r.ok) {
       closed(r.code, r.why);
       continue;
     }
-    for (const w of warnings) report('SecretInvalid', `Secret ${id} (basic authentication): ${w}`);
+    const scheme = policy.scheme ?? 'basic';
+    for (const w of warnings) report('SecretInvalid', `Secret ${id} (${scheme} authentication): ${w}`);
     if (r.material.users.length === 0)
       report('SecretInvalid', `Secret ${id} has no user Portico can check, so every request to this Ingress's routes gets 401`);
     const revision = basicAuthRevision(r.material);

@@ -1,6 +1,7 @@
-// The Secrets that basic authentication (auth-secret) and client certificates (auth-tls-secret) name, the Secrets
-// and ConfigMaps that hold JWT public keys (portico.dev/auth-jwt-jwks-secret, -jwks-configmap), and the ConfigMaps of
-// headers for the external auth subrequest (auth-proxy-set-headers), read one by one by name: they are usually Opaque, so the TLS Secret informer (fieldSelector type=kubernetes.io/tls) never sees them,
+// The Secrets that basic and digest authentication (auth-secret) and client certificates (auth-tls-secret) name, the
+// Secrets and ConfigMaps that hold JWT public keys (portico.dev/auth-jwt-jwks-secret, -jwks-configmap), and the
+// ConfigMaps of headers for the external auth subrequest (auth-proxy-set-headers), read one by one by name: they are
+// usually Opaque, so the TLS Secret informer (fieldSelector type=kubernetes.io/tls) never sees them,
 // and listing or watching every Secret or ConfigMap of the cluster to find a few would hand the agent every
 // credential there is. A GET per named object when the Ingresses name a new one, and again on a schedule, so a
 // changed password or a rotated key reaches the table within one period.

@@ -151,13 +151,6 @@ table('basic authentication fails closed (503) where ingress-nginx denies the lo
     messages: [/another namespace/],
   },
   {
-    name: 'auth-type digest is not supported: a clear message, 503',
-    objects: authed({ [`${N}auth-type`]: 'digest', [`${N}auth-secret`]: 'test' }, opaque('test', { auth: `foo:${HASH}` })),
-    hosts: closed('auth-type'),
-    diagnostics: ['AccessControlNotEnforced Ingress default/web'],
-    messages: [/digest authentication is not supported by Portico/],
-  },
-  {
     name: 'auth-type neither basic nor digest (main.go: "invalid authentication type")',
     objects: authed({ [`${N}auth-type`]: 'bearer', [`${N}auth-secret`]: 'test' }, opaque('test', { auth: `foo:${HASH}` })),
     hosts: closed('auth-type'),

@@ -71,7 +71,7 @@ function closedSuffix(keys: readonly string[] | undefined): string {
 function accessSuffix(a: AccessPolicy | undefined): string {
   if (a === undefined) return '';
   const list = (name: string, l: readonly string[] | undefined): string => (l === undefined ? '' : ` ${name}=[${l.join(',')}]`);
-  const basic = a.basicAuth === undefined ? '' : ` basic=${a.basicAuth.secret}(${a.basicAuth.type})`;
+  const basic = a.basicAuth === undefined ? '' : ` ${a.basicAuth.scheme ?? 'basic'}=${a.basicAuth.secret}(${a.basicAuth.type})`;
   const jwt = a.jwt === undefined ? '' : ` jwt=${a.jwt.source}(${a.jwt.keys.length} keys)`;
   return `${list('deny', a.deny)}${list('allow', a.allow)}${a.externalAuth === undefined ? '' : ` auth=${a.externalAuth.url}`}${basic}${jwt}`;
 }

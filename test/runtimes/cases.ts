@@ -2,6 +2,7 @@
 // (runtimes.test.ts). A case that a runtime cannot support names the runtime and the reason; the test
 // skips it there with that reason and the README's support matrix is printed from this table
 // (`node --import tsx test/runtimes/matrix.ts`).
+import { createHash } from 'node:crypto';
 import { gunzipSync } from 'node:zlib';
 import { expect } from 'vitest';
 import type { EchoReply } from '../support/backends.ts';
@@ -134,6 +135,24 @@ export const CASES: Case[] = [
       // $apr1$ (htpasswd -m), checked by apache-md5, loaded on first use
       expect((await get(t, '/x', 'basic.test', { authorization: `Basic ${btoa('apr:bar')}` })).status).toBe(200);
       expect((await get(t, '/x', 'basic.test', { authorization: `Basic ${btoa('apr:baz')}` })).status).toBe(401);
+    },
+  },
+  {
+    name: "digest authentication (auth-type digest, an htdigest Secret): the module's challenge, a real RFC 2617 response gets 200 with Authentication-Info, a replay 401",
+    async run(t) {
+      const none = await get(t, '/x', 'digest.test');
+      expect(none.status).toBe(401);
+      const challenge = String(none.headers['www-authenticate']);
+      expect(challenge).toMatch(/^Digest algorithm="MD5", qop="auth", realm="test auth", nonce="[0-9a-f]{48}"$/);
+      const nonce = /nonce="([0-9a-f]+)"/.exec(challenge)![1]!;
+      const md5 = (s: string) => createHash('md5').update(s).digest('hex');
+      const response = md5(`${md5('foo:test auth:bar')}:${nonce}:00000001:abc:auth:${md5('GET:/x')}`);
+      const authorization = `Digest username="foo", realm="test auth", nonce="${nonce}", uri="/x", qop=auth, nc=00000001, cnonce="abc", response="${response}"`;
+      const ok = await get(t, '/x', 'digest.test', { authorization });
+      expect(ok.status).toBe(200);
+      expect(echo(ok).backend).toBe('b0');
+      expect(ok.headers['authentication-info']).toMatch(/^qop="auth", rspauth="[0-9a-f]{32}", cnonce="abc", nc=00000001$/);
+      expect((await get(t, '/x', 'digest.test', { authorization })).status).toBe(401);
     },
   },
   {

@@ -1,6 +1,6 @@
 // The shared case table (cases.ts) against the edge worker on Node, Deno and workerd, each a real process
 // reading a signed table from a real redis-server and forwarding to real backends on loopback addresses.
-import { X509Certificate } from 'node:crypto';
+import { createHash, X509Certificate } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -148,6 +148,23 @@ function cluster(updated: boolean) {
         'nginx.ingress.kubernetes.io/auth-realm': 'test auth',
       },
     }),
+    // Digest authentication: an htdigest Secret (user foo, password bar, realm "test auth").
+    {
+      apiVersion: 'v1',
+      kind: 'Secret',
+      metadata: { namespace: 'default', name: 'htdigest' },
+      type: 'Opaque',
+      stringData: { auth: `foo:test auth:${createHash('md5').update('foo:test auth:bar').digest('hex')}` },
+    },
+    ingress('digest', {
+      host: 'digest.test',
+      paths: [{ path: '/', service: 'one' }],
+      annotations: {
+        'nginx.ingress.kubernetes.io/auth-type': 'digest',
+        'nginx.ingress.kubernetes.io/auth-secret': 'htdigest',
+        'nginx.ingress.kubernetes.io/auth-realm': 'test auth',
+      },
+    }),
     // Client certificates (auth-tls-secret): the authority travels in the signed table.
     {
       apiVersion: 'v1',
@@ -283,6 +300,24 @@ function runCases(name: RuntimeName, cases: readonly Case[]): void {
 }
 
 for (const name of RUNTIMES) describe(`${name}: table 1`, () => runCases(name, CASES));
+
+describe('digest authentication across workers', () => {
+  // Every worker derives the nonce key from the cluster's decryption key: a nonce one runtime's worker issued is
+  // answered at another's (a client's next request may reach any worker of the cluster).
+  const md5 = (s: string) => createHash('md5').update(s).digest('hex');
+  for (const [from, to] of [
+    ['node', 'deno'],
+    ['deno', 'workerd'],
+    ['workerd', 'node'],
+  ] as const)
+    it(`a nonce from the ${from} worker is accepted by the ${to} worker`, async () => {
+      const challenge = String((await send(`${target(from).http}/x`, { host: 'digest.test' })).headers['www-authenticate']);
+      const nonce = /nonce="([0-9a-f]+)"/.exec(challenge)![1]!;
+      const response = md5(`${md5('foo:test auth:bar')}:${nonce}:00000001:xyz:auth:${md5('GET:/x')}`);
+      const authorization = `Digest username="foo", realm="test auth", nonce="${nonce}", uri="/x", qop=auth, nc=00000001, cnonce="xyz", response="${response}"`;
+      expect((await send(`${target(to).http}/x`, { host: 'digest.test', headers: { authorization } })).status).toBe(200);
+    });
+});
 
 describe('a newly published table', () => {
   beforeAll(async () => {
