@@ -82,35 +82,32 @@ const sameAuthority = (a: ClientCertificateAuthority, b: ClientCertificateAuthor
  *   to auth-tls-error-page (nginx's `error_page 495 496 = URL`).
  * - auth-tls-match-cn that the subject DN does not match: 403.
  */
-export function clientCertificateOutcome(
+export function clientCertificateOutcome(...args: Inputs): ClientCertificateOutcome {
+  // Every request of a connection to the same host of the same table gets the same verdict: kept with the
+  // connection (the verdict is never modified by its users), it costs one lookup instead of a DN match per request.
+  const [policy, authority, hostKey, conn] = args;
+  if (conn === null || conn === undefined) return judge(...args);
+  const last = verdicts.get(conn);
+  if (last !== undefined && last.policy === policy && last.authority === authority && last.hostKey === hostKey) return last.outcome;
+  const outcome = judge(...args);
+  verdicts.set(conn, { policy, authority, hostKey, outcome });
+  return outcome;
+}
+
+type Inputs = [
   policy: ClientCertificatePolicy,
   authority: ClientCertificateAuthority | null,
   hostKey: string,
   conn: TlsClientConnection | null | undefined,
   lookupHostKey: (servername: string) => string | null,
-): ClientCertificateOutcome {
-  // Every request of a connection to the same host of the same table gets the same verdict: kept with the
-  // connection (the verdict is never modified by its users), it costs one lookup instead of a DN match per request.
-  if (conn === null || conn === undefined) return judge(policy, authority, hostKey, conn, lookupHostKey);
-  const last = verdicts.get(conn);
-  if (last !== undefined && last.policy === policy && last.authority === authority && last.hostKey === hostKey) return last.outcome;
-  const outcome = judge(policy, authority, hostKey, conn, lookupHostKey);
-  verdicts.set(conn, { policy, authority, hostKey, outcome });
-  return outcome;
-}
+];
 
 const verdicts = new WeakMap<
   TlsClientConnection,
   { policy: ClientCertificatePolicy; authority: ClientCertificateAuthority | null; hostKey: string; outcome: ClientCertificateOutcome }
 >();
 
-function judge(
-  policy: ClientCertificatePolicy,
-  authority: ClientCertificateAuthority | null,
-  hostKey: string,
-  conn: TlsClientConnection | null | undefined,
-  lookupHostKey: (servername: string) => string | null,
-): ClientCertificateOutcome {
+function judge(...[policy, authority, hostKey, conn, lookupHostKey]: Inputs): ClientCertificateOutcome {
   const pass = (verify: string, peer: PeerCertificate | null): ClientCertificateOutcome =>
     matchesCn(policy, peer?.subjectDn ?? '')
       ? { kind: 'pass', upstreamHeaders: headers(verify, peer, policy.passCertificate) }

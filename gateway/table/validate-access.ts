@@ -2,6 +2,7 @@
 // rule it would have to guess at. Each problem is reported as `at`: message.
 import { checkBasicAuthPolicy } from './basic-auth.ts';
 import { checkCidrList, parseCidr } from './cidr.ts';
+import { HEADER_NAME, isCopyableHeader } from './header-names.ts';
 import { isRecord, isValidHostName } from './names.ts';
 import { checkCors } from './validate-cors.ts';
 import { checkGlobalRateLimit } from './validate-global-rate-limit.ts';
@@ -9,32 +10,10 @@ import { checkJwtPolicy } from './validate-jwt.ts';
 import { checkLimits } from './validate-limits.ts';
 import { parseTemplate } from './variables.ts';
 
-/** RFC 9110 §5.6.2 token, lower-case: header names and methods (methods are upper-case tokens). */
-const HEADER_NAME = /^[a-z0-9!#$%&'*+.^_`|~-]{1,64}$/;
 const METHOD = /^[A-Z]{1,16}$/;
 const QUERY_PARAM = /^[A-Za-z0-9._~-]{1,64}$/;
 const MAX_LIST = 256;
 const MAX_TEXT = 2048;
-
-/** Headers an auth answer may not set on the upstream request (auth-response-headers): those that frame the
- * message or belong to one hop (RFC 9110 §7.6.1, RFC 9112 §6), Host, and the tunnel protocol's `portico-*`,
- * which would let an auth service choose the endpoint or the peer cluster a request goes to. */
-const NOT_COPYABLE = new Set([
-  'host',
-  'content-length',
-  'transfer-encoding',
-  'connection',
-  'keep-alive',
-  'te',
-  'trailer',
-  'upgrade',
-  'expect',
-  'http2-settings',
-]);
-
-export function isCopyableHeader(lower: string): boolean {
-  return !NOT_COPYABLE.has(lower) && !lower.startsWith('portico-') && !lower.startsWith('proxy-');
-}
 
 const text = (v: unknown): v is string => typeof v === 'string' && v.length > 0 && v.length <= MAX_TEXT;
 

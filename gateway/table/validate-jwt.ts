@@ -1,5 +1,6 @@
 // validate() for a route's JWT policy (gateway/table/jwt.ts): every field typed and bounded, every key a public
 // key of a type jose verifies on each runtime, so a worker never verifies with a rule it would have to guess at.
+import { HEADER_NAME, isCopyableHeader } from './header-names.ts';
 import {
   JWT_ALGORITHMS,
   JWT_CLAIM_NAME,
@@ -17,29 +18,11 @@ const MAX_TEXT = 2048;
 const MAX_AUDIENCES = 32;
 const B64URL = /^[A-Za-z0-9_-]+$/;
 /** RFC 9110 §5.6.2 token, lower-case. */
-const HEADER_NAME = /^[a-z0-9!#$%&'*+.^_`|~-]{1,64}$/;
-
-/** Headers a claim may not be copied into: those that frame the message or belong to one hop (RFC 9110 §7.6.1),
- * Host, the credentials themselves, and the tunnel protocol's `portico-*`, which steers the edge. */
-const NOT_CLAIM_HEADERS = new Set([
-  'host',
-  'content-length',
-  'transfer-encoding',
-  'connection',
-  'keep-alive',
-  'te',
-  'trailer',
-  'upgrade',
-  'expect',
-  'http2-settings',
-  'authorization',
-  'cookie',
-]);
-
 /** Why a header name cannot carry a claim, or null. `lower` is lower-case. */
 export function claimHeaderProblem(lower: string): string | null {
   if (!HEADER_NAME.test(lower)) return 'is not a header name';
-  if (NOT_CLAIM_HEADERS.has(lower) || lower.startsWith('portico-') || lower.startsWith('proxy-'))
+  // Nor the credentials themselves: a claim must not pose as the client's Authorization or Cookie.
+  if (!isCopyableHeader(lower) || lower === 'authorization' || lower === 'cookie')
     return 'frames the request, belongs to one hop, carries credentials or steers the edge';
   return null;
 }

@@ -4,7 +4,8 @@
 // annotation does not parse (internal/ingress/errors LocationDeniedError: "503 (location was denied)").
 import { MAX_CIDRS, parseCidr } from '../../gateway/table/cidr.ts';
 import type { AccessPolicy, ExternalAuthPolicy } from '../../gateway/table/schema.ts';
-import { authUrlProblem, isCopyableHeader } from '../../gateway/table/validate-access.ts';
+import { isCopyableHeader } from '../../gateway/table/header-names.ts';
+import { authUrlProblem } from '../../gateway/table/validate-access.ts';
 import { parseTemplate } from '../../gateway/table/variables.ts';
 import type { UnenforcedGuard } from './access-control.ts';
 import { proxySetHeadersRef } from './auth-proxy-headers.ts';

@@ -10,8 +10,7 @@ import { MAX_PROXY_SET_HEADERS, proxySetHeaderProblem } from '../../gateway/tabl
 import { NGINX_PREFIX } from './annotation-prefixes.ts';
 import { secretRef } from './basic-auth.ts';
 import type { IngressPlan } from './ingress.ts';
-import { indexByName } from './jwt-keys.ts';
-import { compareStrings, fields } from './objects.ts';
+import { compareStrings, fields, indexByName } from './objects.ts';
 import type { ReportFor } from './routes.ts';
 
 export const AUTH_PROXY_SET_HEADERS = `${NGINX_PREFIX}auth-proxy-set-headers`;

@@ -24,7 +24,7 @@ import {
 import { NGINX_PREFIX } from './annotation-prefixes.ts';
 import type { Report } from './diagnostics.ts';
 import type { IngressPlan } from './ingress.ts';
-import { compareStrings, fields, sortedByName, type Fields, type ObjectInfo } from './objects.ts';
+import { compareStrings, fields, indexByName, type Fields, type ObjectInfo } from './objects.ts';
 import type { ReportFor } from './routes.ts';
 import { secretValue } from './tls.ts';
 
@@ -209,12 +209,7 @@ function loadAuthSecret(secret: ObjectInfo, id: string, policy: BasicAuthPolicy,
  * and gets `auth-secret` as a guard instead, so its routes answer 503.
  */
 export function resolveBasicAuth(plans: readonly IngressPlan[], secrets: readonly unknown[], reportFor: ReportFor): BasicAuthMaterial[] {
-  const index = new Map<string, ObjectInfo>();
-  for (const s of sortedByName(secrets)) {
-    if (s.namespace === undefined || s.name === undefined) continue;
-    const key = `${s.namespace}/${s.name}`;
-    if (!index.has(key)) index.set(key, s);
-  }
+  const index = indexByName(secrets);
   const out = new Map<string, BasicAuthMaterial>();
   for (const plan of plans) {
     const policy = plan.access?.basicAuth;

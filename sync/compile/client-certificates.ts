@@ -22,7 +22,7 @@ import { goBool } from './annotation-values.ts';
 import { secretRef } from './basic-auth.ts';
 import type { Report } from './diagnostics.ts';
 import type { IngressPlan } from './ingress.ts';
-import { fields, show, sortedByName, type Fields, type ObjectInfo } from './objects.ts';
+import { fields, indexByName, show, type Fields, type ObjectInfo } from './objects.ts';
 import { secretValue } from './tls.ts';
 
 const T = (name: string): string => `${NGINX_PREFIX}auth-tls-${name}`;
@@ -182,12 +182,7 @@ export function resolveClientCertificates(
   secrets: readonly unknown[],
   reportFor: (p: IngressPlan) => Report,
 ): ResolvedClientCertificates {
-  const index = new Map<string, ObjectInfo>();
-  for (const s of sortedByName(secrets)) {
-    if (s.namespace === undefined || s.name === undefined) continue;
-    const key = `${s.namespace}/${s.name}`;
-    if (!index.has(key)) index.set(key, s);
-  }
+  const index = indexByName(secrets);
   const loaded = new Map<string, Loaded>();
   const hosts = new Map<string, ClientCertificatePolicy>();
   const used = new Map<string, ClientCertificateAuthority>();

@@ -10,7 +10,7 @@ import { publicJwkProblem } from '../../gateway/table/validate-jwt.ts';
 import type { Report } from './diagnostics.ts';
 import type { IngressPlan } from './ingress.ts';
 import { JWKS_KEY, JWT_ANNOTATIONS, jwksSource } from './jwt-annotations.ts';
-import { fields, sortedByName, type ObjectInfo } from './objects.ts';
+import { fields, indexByName, type ObjectInfo } from './objects.ts';
 import type { ReportFor } from './routes.ts';
 import { secretValue } from './tls.ts';
 import type { JwksDocument } from './types.ts';
@@ -61,16 +61,6 @@ export function parseJwks(text: string): Keys {
   if (keys.length === 0) return { error: `it has no key Portico can verify with${skipped.length > 0 ? ` (${skipped.join('; ')})` : ''}` };
   if (keys.length > MAX_JWT_KEYS) return { error: `it has ${keys.length} usable keys (at most ${MAX_JWT_KEYS})` };
   return { keys, skipped };
-}
-
-export function indexByName(list: readonly unknown[]): Map<string, ObjectInfo> {
-  const out = new Map<string, ObjectInfo>();
-  for (const o of sortedByName(list)) {
-    if (o.namespace === undefined || o.name === undefined) continue;
-    const id = `${o.namespace}/${o.name}`;
-    if (!out.has(id)) out.set(id, o);
-  }
-  return out;
 }
 
 /** A ConfigMap's `jwks.json`: `data`, else `binaryData` (base64). */

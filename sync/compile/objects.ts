@@ -129,3 +129,14 @@ export function precedenceReason(winner: ObjectInfo, loser: ObjectInfo): string 
 export function sortedByName(objects: readonly unknown[]): ObjectInfo[] {
   return objects.map(objectInfo).sort(compareByName);
 }
+
+/** Objects by `namespace/name`, the first by name order where two share one (a snapshot can hold duplicates). */
+export function indexByName(list: readonly unknown[]): Map<string, ObjectInfo> {
+  const out = new Map<string, ObjectInfo>();
+  for (const o of sortedByName(list)) {
+    if (o.namespace === undefined || o.name === undefined) continue;
+    const id = `${o.namespace}/${o.name}`;
+    if (!out.has(id)) out.set(id, o);
+  }
+  return out;
+}

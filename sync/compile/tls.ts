@@ -3,7 +3,7 @@
 import { Buffer } from 'node:buffer';
 import { X509Certificate, createPrivateKey } from 'node:crypto';
 import type { CertificateInfo, CertificateMaterial } from '../../gateway/table/schema.ts';
-import { errorText, fields, sortedByName, type Fields, type ObjectInfo } from './objects.ts';
+import { errorText, fields, indexByName, type Fields, type ObjectInfo } from './objects.ts';
 
 export const TLS_SECRET_TYPE = 'kubernetes.io/tls';
 
@@ -133,12 +133,7 @@ function loadSecret(secret: ObjectInfo, id: string): SecretLoad {
 
 /** A memoised loader over one snapshot of Secrets. */
 export function secretLoader(secrets: readonly unknown[]): SecretLoader {
-  const index = new Map<string, ObjectInfo>();
-  for (const s of sortedByName(secrets)) {
-    if (s.namespace === undefined || s.name === undefined) continue;
-    const key = `${s.namespace}/${s.name}`;
-    if (!index.has(key)) index.set(key, s);
-  }
+  const index = indexByName(secrets);
   const memo = new Map<string, SecretLoad>();
   return (namespace, name) => {
     const id = `${namespace}/${name}`;
