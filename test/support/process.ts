@@ -6,12 +6,29 @@ import { fileURLToPath } from 'node:url';
 export const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const ENTRY = ['--import', 'tsx', 'cli/portico.ts'];
 
-export async function freePort(host = '127.0.0.1'): Promise<number> {
+/** Ports handed to child processes come from below the kernel's ephemeral range (Linux: 32768-60999), so a
+ * port found free here is not taken by another test's `listen(0)` or outgoing connection before the child binds
+ * it (which happened under load: EADDRINUSE). Random within the range, so parallel test files rarely pick the
+ * same one, and checked bindable. */
+const LOW = 20_000;
+const HIGH = 32_000;
+
+async function bindable(port: number, host: string): Promise<boolean> {
   const s = net.createServer();
-  await new Promise<void>((r) => s.listen(0, host, () => r()));
-  const port = (s.address() as net.AddressInfo).port;
-  await new Promise<void>((r) => s.close(() => r()));
-  return port;
+  const ok = await new Promise<boolean>((r) => {
+    s.once('error', () => r(false));
+    s.listen(port, host, () => r(true));
+  });
+  if (ok) await new Promise<void>((r) => s.close(() => r()));
+  return ok;
+}
+
+export async function freePort(host = '127.0.0.1'): Promise<number> {
+  for (let i = 0; i < 200; i++) {
+    const port = LOW + Math.floor(Math.random() * (HIGH - LOW));
+    if (await bindable(port, host)) return port;
+  }
+  throw new Error(`no free port on ${host} between ${LOW} and ${HIGH}`);
 }
 
 /** Runs `portico ...args` to completion (for commands that must fail fast). */
