@@ -5,6 +5,7 @@ import { UsageError } from './usage-error.ts';
 import type { ListenAddress } from '../gateway/runtime/node.ts';
 import type { TunnelAddress } from '../gateway/table/tunnel-protocol.ts';
 import { isValidClusterName } from '../gateway/table/redis-layout.ts';
+import { CUSTOM_HEADER_NAME } from '../gateway/table/validate-custom-headers.ts';
 
 export function parseFlags<T extends NonNullable<ParseArgsConfig['options']>>(argv: string[], options: T) {
   try {
@@ -61,6 +62,23 @@ export function clusterPair(flag: string, value: string): [string, string] {
   if (i < 1 || !isValidClusterName(name))
     throw new UsageError(`--${flag}: expected CLUSTER=VALUE with a DNS-label cluster name, got ${JSON.stringify(value)}`);
   return [name, value.slice(i + 1)];
+}
+
+/** `NAME,NAME,...` (spaces around names ignored; empty: none): header names as ingress-nginx's ConfigMap key
+ * global-allowed-response-headers lists them. ingress-nginx skips a name that is not ValidHeader with a log line;
+ * a flag is checked once at start, so here it is a usage error instead of a silently shorter list. */
+export function headerNames(flag: string, value: string): string[] {
+  const names = value
+    .split(',')
+    .map((n) => n.trim())
+    .filter((n) => n !== '');
+  const bad = names.filter((n) => !CUSTOM_HEADER_NAME.test(n));
+  if (bad.length > 0)
+    throw new UsageError(
+      `--${flag}: ${bad.map((b) => JSON.stringify(b)).join(', ')} is not a header name (letters, digits, "-" and "_", at most 64)`,
+    );
+  if (names.length > 256) throw new UsageError(`--${flag}: at most 256 names, got ${names.length}`);
+  return [...new Set(names)];
 }
 
 /** A text file named by a flag (a certificate, a CA bundle): unreadable is a usage error. */

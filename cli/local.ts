@@ -10,7 +10,7 @@ import { mergeSnapshots, Metrics, renderMetrics, type MetricsSnapshot } from '..
 import { startNodeGateway } from '../gateway/runtime/node.ts';
 import type { BasicAuthMaterial } from '../gateway/table/basic-auth.ts';
 import type { CertificateMaterial, RoutingTable } from '../gateway/table/schema.ts';
-import { parseFlags, positiveInt } from './args.ts';
+import { headerNames, parseFlags, positiveInt } from './args.ts';
 import { log } from './log.ts';
 import { ManifestSource } from '../sync/manifest-source.ts';
 import { parseServeFlags, SERVE_FLAGS, SERVE_USAGE, serveAdmin, serveLive, url, type ServeConfig } from './serve.ts';
@@ -18,17 +18,29 @@ import { parseServeFlags, SERVE_FLAGS, SERVE_USAGE, serveAdmin, serveLive, url, 
 export interface LocalConfig extends ServeConfig {
   manifests: string;
   workers: number;
+  /** --global-allowed-response-headers: what a custom-headers ConfigMap may set (as in `portico sync`). */
+  allowedResponseHeaders: string[];
 }
 
-export const LOCAL_USAGE = `usage: portico local --manifests DIR [--workers N]
+export const LOCAL_USAGE = `usage: portico local --manifests DIR [--workers N] [--global-allowed-response-headers NAME,...]
                      ${SERVE_USAGE}
 defaults: --http 127.0.0.1:8080 --https 127.0.0.1:8443 --admin 127.0.0.1:9180 --workers 1`;
 
 export function parseLocalFlags(argv: string[]): LocalConfig {
-  const v = parseFlags(argv, { manifests: { type: 'string' }, workers: { type: 'string' }, ...SERVE_FLAGS });
+  const v = parseFlags(argv, {
+    manifests: { type: 'string' },
+    workers: { type: 'string' },
+    'global-allowed-response-headers': { type: 'string' },
+    ...SERVE_FLAGS,
+  });
   if (v.manifests === undefined) throw new UsageError('--manifests DIR is required');
   checkManifestDir(v.manifests);
-  return { manifests: v.manifests, workers: positiveInt('workers', v.workers ?? '1', 64), ...parseServeFlags(v) };
+  return {
+    manifests: v.manifests,
+    workers: positiveInt('workers', v.workers ?? '1', 64),
+    allowedResponseHeaders: headerNames('global-allowed-response-headers', v['global-allowed-response-headers'] ?? ''),
+    ...parseServeFlags(v),
+  };
 }
 
 /** An unreadable directory is a usage error (exit 2), not a table with nothing in it. */
@@ -54,7 +66,9 @@ export interface LocalHandle {
 /** Single process: load, serve, watch. */
 async function runSingle(cfg: LocalConfig): Promise<LocalHandle> {
   const live = new LiveTable();
-  const loader = new ManifestSource(cfg.manifests, (r) => live.swap(r.table, r.certificates, { basicAuth: r.basicAuth }), log);
+  const loader = new ManifestSource(cfg.manifests, (r) => live.swap(r.table, r.certificates, { basicAuth: r.basicAuth }), log, {
+    allowedResponseHeaders: cfg.allowedResponseHeaders,
+  });
   await loader.load();
   const serving = await serveLive(cfg, live, {
     readiness: () =>
@@ -95,6 +109,7 @@ async function runPrimary(cfg: LocalConfig): Promise<LocalHandle> {
       for (const w of Object.values(cluster.workers ?? {})) if (w) send(w);
     },
     log,
+    { allowedResponseHeaders: cfg.allowedResponseHeaders },
   );
   await loader.load();
   const fork = (): void => {

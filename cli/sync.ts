@@ -13,7 +13,7 @@ import { DEFAULT_COMPILE_OPTIONS } from '../sync/compile/types.ts';
 import { KubeAgent } from '../sync/kube/agent.ts';
 import { PublishLoop } from '../sync/publish/loop.ts';
 import { agentMetrics, agentReadiness, publisherMetrics, publisherReadiness } from '../sync/status.ts';
-import { duration, listenAddress, parseFlags, positiveInt } from './args.ts';
+import { duration, headerNames, listenAddress, parseFlags, positiveInt } from './args.ts';
 import { loadSigningKeys } from './keys.ts';
 import { checkManifestDir } from './local.ts';
 import { log } from './log.ts';
@@ -22,7 +22,7 @@ import { serveAdmin } from './serve.ts';
 import { CONTROL_PLANE_FLAGS, parseControlPlaneFlags, REDIS_ENV_USAGE, type ControlPlaneFlags } from './control-plane-flags.ts';
 
 export const SYNC_USAGE = `usage: portico sync (--manifests DIR | --kubeconfig PATH | --in-cluster) --redis URL --cluster NAME --keys DIR
-                    [--history 50] [--publisher NAME] [--admin HOST:PORT|off]
+                    [--history 50] [--publisher NAME] [--admin HOST:PORT|off] [--global-allowed-response-headers NAME,...]
   in a cluster: [--publish-address ADDR]... [--lease-namespace NS] [--lease-name portico-sync] [--lease-duration 15s]
                 [--ingress-class portico] [--controller portico.dev/ingress-controller] [--secret-selector LABELS] [--rewatch 5m]
 --keys defaults to $PORTICO_KEYS; the agent reads signing-key.jwk.json and encryption-key.jwk.json
@@ -41,6 +41,8 @@ export interface SyncConfig extends ControlPlaneFlags {
   controller: string;
   secretSelector: string | undefined;
   rewatchMs: number;
+  /** --global-allowed-response-headers: what a custom-headers ConfigMap may set (CompileOptions.allowedResponseHeaders). */
+  allowedResponseHeaders: string[];
 }
 
 export function parseSyncFlags(argv: string[]): SyncConfig {
@@ -60,6 +62,7 @@ export function parseSyncFlags(argv: string[]): SyncConfig {
     controller: { type: 'string' },
     'secret-selector': { type: 'string' },
     rewatch: { type: 'string' },
+    'global-allowed-response-headers': { type: 'string' },
   });
   const chosen = [v.manifests !== undefined, v.kubeconfig !== undefined, v['in-cluster'] === true].filter(Boolean).length;
   if (chosen !== 1) throw new UsageError('give exactly one source: --manifests DIR, --kubeconfig PATH or --in-cluster');
@@ -83,6 +86,7 @@ export function parseSyncFlags(argv: string[]): SyncConfig {
     controller: v.controller ?? DEFAULT_COMPILE_OPTIONS.controller,
     secretSelector: v['secret-selector'],
     rewatchMs: duration('rewatch', v.rewatch ?? '5m'),
+    allowedResponseHeaders: headerNames('global-allowed-response-headers', v['global-allowed-response-headers'] ?? ''),
   };
 }
 
@@ -121,7 +125,11 @@ export async function runSync(cfg: SyncConfig): Promise<{ close(): Promise<void>
   let extraMetrics: () => MetricFamily[];
   let stopSource: () => Promise<void>;
   if (cfg.source.kind === 'manifests') {
-    const loader = new ManifestSource(cfg.source.dir, (r) => loop.offer(r), log);
+    const loader = new ManifestSource(cfg.source.dir, (r) => loop.offer(r), log, {
+      annotationClass: cfg.annotationClass,
+      controller: cfg.controller,
+      allowedResponseHeaders: cfg.allowedResponseHeaders,
+    });
     await loader.load();
     loader.watch();
     readiness = () => publisherReadiness(loop);
@@ -132,7 +140,7 @@ export async function runSync(cfg: SyncConfig): Promise<{ close(): Promise<void>
       kc: loadKubeConfig(cfg.source.kubeconfig),
       publish: (r) => loop.offer(r),
       withdraw: () => loop.withdraw(),
-      compile: { annotationClass: cfg.annotationClass, controller: cfg.controller },
+      compile: { annotationClass: cfg.annotationClass, controller: cfg.controller, allowedResponseHeaders: cfg.allowedResponseHeaders },
       // Unique per process even when replicas share --publisher: two holders of one identity would both lead.
       publishAddresses: cfg.publishAddresses,
       identity: `${cfg.publisher}/${randomUUID().slice(0, 8)}`,

@@ -5,7 +5,7 @@ import { watch, type FSWatcher } from 'node:fs';
 import type { Log } from '../gateway/shared/log.ts';
 import { SingleFlight } from '../gateway/shared/single-flight.ts';
 import { compile } from './compile/index.ts';
-import type { CompileResult } from './compile/types.ts';
+import type { CompileOptions, CompileResult } from './compile/types.ts';
 import { readManifests } from './manifests.ts';
 
 export class ManifestSource {
@@ -20,12 +20,14 @@ export class ManifestSource {
     private readonly dir: string,
     private readonly apply: (r: CompileResult) => void,
     private readonly log: Log,
+    /** What the compiler is told beside the manifests (the agent flags); left out: DEFAULT_COMPILE_OPTIONS. */
+    private readonly options: Partial<CompileOptions> = {},
   ) {}
 
   /** Compiles once; resolves false when the manifests could not be read or the table was refused. */
   async load(): Promise<boolean> {
     try {
-      const result = compile(await readManifests(this.dir));
+      const result = compile(await readManifests(this.dir), this.options);
       const diags = JSON.stringify(result.diagnostics);
       if (diags !== this.lastDiagnostics) {
         this.lastDiagnostics = diags;

@@ -7,6 +7,7 @@ import type { AccessPolicy } from '../table/schema.ts';
 import type { AuthCache } from './auth-cache.ts';
 import { basicAuthVerdict } from './basic-auth.ts';
 import { corsDecision } from './cors.ts';
+import { customHeaderAdditions } from './custom-headers.ts';
 import { type DigestState, digestAuthVerdict, digestState } from './digest-auth.ts';
 import { type AuthClient, authorize, signinLocation } from './external-auth.ts';
 import { type GlobalRateLimiter, globalLimitIgnored } from './global-rate-limit.ts';
@@ -224,8 +225,19 @@ async function accessPhase(p: AccessPolicy, r: GateRequest, deps: GateDeps, pass
   return refusal;
 }
 
+/** custom-headers (custom-headers.ts): more_set_headers in the location, applied by nginx's header filter to
+ * whatever the location answers, so it comes first and every later answer carries the headers: a preflight's 204,
+ * a limit's 503 or 429, an authentication's 401, and the upstream's response (whose headers of the same names go). */
+const customHeaders: Step = (p, _r, _deps, passing) => {
+  if (p.customHeaders === undefined) return null;
+  const a = customHeaderAdditions(p.customHeaders);
+  passing.response.always.push(...a.headers);
+  passing.response.replace.push(...a.replaces);
+  return null;
+};
+
 /** The steps in nginx's order. */
-const STEPS: readonly Step[] = [cors, globalRateLimit, rateLimit, connectionLimit, authentication];
+const STEPS: readonly Step[] = [customHeaders, cors, globalRateLimit, rateLimit, connectionLimit, authentication];
 
 /** Whether a route's access policy needs the gate at all (source ranges alone do not). */
 export function needsGate(p: AccessPolicy): boolean {
@@ -235,7 +247,8 @@ export function needsGate(p: AccessPolicy): boolean {
     p.globalRateLimit !== undefined ||
     p.cors !== undefined ||
     p.basicAuth !== undefined ||
-    p.jwt !== undefined
+    p.jwt !== undefined ||
+    p.customHeaders !== undefined
   );
 }
 
@@ -248,8 +261,11 @@ export async function runGate(p: AccessPolicy, r: GateRequest, deps: GateDeps): 
       if (outcome.kind === 'respond') {
         // A request answered here ends here: what an earlier step took for it (a connection slot) is given back.
         passing.onDone?.();
-        // The gate's own answer carries what every answer gets (for example CORS headers on a 401).
-        return { ...outcome, headers: [...outcome.headers, ...passing.response.always] };
+        // The gate's own answer carries what every answer gets (for example CORS headers on a 401), and a header
+        // that more_set_headers sets replaces the answer's own of that name (custom-headers naming WWW-Authenticate).
+        const replace = passing.response.replace;
+        const own = replace.length === 0 ? outcome.headers : outcome.headers.filter(([n]) => !replace.includes(n.toLowerCase()));
+        return { ...outcome, headers: [...own, ...passing.response.always] };
       }
       return passing.onDone === undefined ? outcome : { ...outcome, onDone: passing.onDone };
     }

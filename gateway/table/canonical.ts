@@ -47,7 +47,8 @@ function canonicalContent(c: TableContent): TableContent {
 }
 
 /** The oldest schema that carries this content (see SCHEMA_VERSION): 4 with client certificates, a global rate
- * limit, JWT verification, digest authentication or headers for the external auth subrequest, 3 with access
+ * limit, JWT verification, digest authentication, headers for the external auth subrequest or response headers from a
+ * ConfigMap (custom-headers), 3 with access
  * policies, 2 when anything fails closed, else 1. */
 export function schemaOf(c: TableContent): SchemaVersion {
   if (c.clientCertificateAuthorities !== undefined || c.hosts.some((h) => h.clientCertificate !== undefined)) return 4;
@@ -60,7 +61,8 @@ export function schemaOf(c: TableContent): SchemaVersion {
         access?.globalRateLimit !== undefined ||
         access?.jwt !== undefined ||
         access?.basicAuth?.scheme !== undefined ||
-        access?.externalAuth?.proxySetHeaders !== undefined
+        access?.externalAuth?.proxySetHeaders !== undefined ||
+        access?.customHeaders !== undefined
       )
         return 4;
       if (access !== undefined) schema = 3;

@@ -14,8 +14,9 @@ import type { JwtPolicy } from './jwt.ts';
  * - 3: also access policies on routes (`access`: source ranges, external authentication).
  * - 4: also client certificates on hosts (`clientCertificate`, `clientCertificateAuthorities`), a global rate
  *   limit (`access.globalRateLimit`), JWT verification (`access.jwt`, with its public keys), digest
- *   authentication (`access.basicAuth.scheme: "digest"`, htdigest material beside the table) and headers for the
- *   external auth subrequest (`access.externalAuth.proxySetHeaders`) in access policies.
+ *   authentication (`access.basicAuth.scheme: "digest"`, htdigest material beside the table), headers for the
+ *   external auth subrequest (`access.externalAuth.proxySetHeaders`) and response headers from a ConfigMap
+ *   (`access.customHeaders`) in access policies.
  *   A schema-3 worker refuses an access rule it does not know, but one of an older release might not, and the
  *   schema makes the refusal happen at the manifest, before any part is read. */
 export const SCHEMA_VERSION = 4 as const;
@@ -69,6 +70,12 @@ export interface AccessPolicy {
   /** portico.dev/auth-jwt-*: a bearer token (RFC 6750) verified against public keys carried in the table
    * (gateway/table/jwt.ts). Checked in the access phase with basic and external authentication. */
   jwt?: JwtPolicy;
+  /** custom-headers: [name, value] pairs set on every response of the route (headers-more's more_set_headers,
+   * which replaces a header of the same name), names as the ConfigMap writes them, sorted by lower-case name,
+   * values literal (validate-custom-headers.ts). Here rather than in RoutePolicies because the gate's response
+   * additions are the one path that sets headers on the upstream's answers and the gate's own, and only routes
+   * with an access policy take it: routes without the annotation keep the gate-free path. */
+  customHeaders?: [string, string][];
   /** `satisfy: any` (nginx's satisfy directive): the request passes when any of the source ranges, basic
    * authentication, JWT or external authentication grants it, instead of all of them. Absent: all. Set only when
    * there is something to choose between (ranges or an authentication, and at least one authentication). */

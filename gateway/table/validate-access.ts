@@ -5,6 +5,7 @@ import { checkCidrList, parseCidr } from './cidr.ts';
 import { HEADER_NAME, isCopyableHeader } from './header-names.ts';
 import { isRecord, isValidHostName } from './names.ts';
 import { checkCors } from './validate-cors.ts';
+import { checkCustomHeaders } from './validate-custom-headers.ts';
 import { checkGlobalRateLimit } from './validate-global-rate-limit.ts';
 import { checkJwtPolicy } from './validate-jwt.ts';
 import { checkLimits } from './validate-limits.ts';
@@ -82,7 +83,7 @@ function checkProxySetHeaders(v: unknown, at: string, bad: (at: string, message:
 /** The fields this worker knows, at every level of an access policy: a field it does not know is a rule it
  * would not apply, so the table is refused rather than served with that rule missing. */
 const KNOWN: Readonly<Record<string, ReadonlySet<string>>> = {
-  access: new Set(['deny', 'allow', 'externalAuth', 'cors', 'limits', 'globalRateLimit', 'basicAuth', 'jwt', 'satisfy']),
+  access: new Set(['deny', 'allow', 'externalAuth', 'cors', 'limits', 'globalRateLimit', 'basicAuth', 'jwt', 'customHeaders', 'satisfy']),
   externalAuth: new Set([
     'url',
     'method',
@@ -132,7 +133,8 @@ export function checkAccess(v: unknown, at: string, bad: (at: string, message: s
     v.limits === undefined &&
     v.globalRateLimit === undefined &&
     v.basicAuth === undefined &&
-    v.jwt === undefined
+    v.jwt === undefined &&
+    v.customHeaders === undefined
   )
     bad(at, 'names no access rule');
   if (v.globalRateLimit !== undefined) checkGlobalRateLimit(v.globalRateLimit, `${at}.globalRateLimit`, bad);
@@ -145,6 +147,7 @@ export function checkAccess(v: unknown, at: string, bad: (at: string, message: s
   }
   if (v.jwt !== undefined) checkJwtPolicy(v.jwt, `${at}.jwt`, bad);
   if (v.cors !== undefined) checkCors(v.cors, `${at}.cors`, bad);
+  if (v.customHeaders !== undefined) checkCustomHeaders(v.customHeaders, `${at}.customHeaders`, bad);
   if (v.limits !== undefined) checkLimits(v.limits, `${at}.limits`, bad);
   if (
     v.satisfy !== undefined &&

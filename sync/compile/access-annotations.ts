@@ -13,6 +13,7 @@ import { NGINX_PREFIX } from './annotation-prefixes.ts';
 import { commaList } from './annotation-values.ts';
 import { parseBasicAuth } from './basic-auth.ts';
 import { parseCors } from './cors-annotations.ts';
+import { CUSTOM_HEADERS, customHeadersRef } from './custom-headers.ts';
 import { parseGlobalRateLimit } from './global-rate-limit-annotations.ts';
 import { parseJwt } from './jwt-annotations.ts';
 import { type LimitParsing, parseLimitAnnotations } from './limit-annotations.ts';
@@ -126,6 +127,14 @@ export function parseAccessAnnotations(annotations: Fields): ParsedAccess {
   if (cors !== null) {
     access.cors = cors.policy;
     out.keys.push(...cors.keys);
+  }
+  // custom-headers: the ConfigMap itself is read by resolveCustomHeaders (custom-headers.ts) once the ConfigMaps are
+  // known; here only whether the value names one (ingress-nginx's validator for it is BasicCharsRegex).
+  if (has(CUSTOM_HEADERS)) {
+    out.consumed.add(CUSTOM_HEADERS);
+    const v = annotations[CUSTOM_HEADERS];
+    if (typeof v !== 'string' || customHeadersRef(v) === null) fail(CUSTOM_HEADERS, 'it is not the name of a ConfigMap, or namespace/name');
+    else out.keys.push(CUSTOM_HEADERS);
   }
   const limitParsing: LimitParsing = {
     consume: (k) => out.consumed.add(k),

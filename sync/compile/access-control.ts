@@ -34,7 +34,9 @@ const NGINX_GUARDS: ReadonlySet<string> = new Set([
   // (cors-annotations.ts) and never reaches guardOf(); this entry and the `cors-` prefix still close the routes
   // for the portico.dev/ spelling and for cors-* names ingress-nginx does not have.
   'enable-cors',
-  // Response headers from a ConfigMap (security headers such as Content-Security-Policy live here)
+  // Response headers from a ConfigMap (security headers such as Content-Security-Policy live here). The
+  // ingress-nginx spelling is enforced (custom-headers.ts) and never reaches guardOf(); this entry still closes the
+  // routes for the portico.dev/ spelling.
   'custom-headers',
   // Snippets are raw nginx configuration, never supported; they may hold access rules (`allow`, `deny`,
   // `auth_request`, `if (...) { return 403; }`) Portico cannot see, so they close the routes rather than be

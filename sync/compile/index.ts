@@ -21,6 +21,7 @@ import { diagnostic, finishDiagnostics, noReadyEndpoints, reporter, type Report 
 import { planIngress, type BackendRef, type IngressPlan } from './ingress.ts';
 import { resolveJwt } from './jwt-keys.ts';
 import { resolveAuthProxyHeaders } from './auth-proxy-headers.ts';
+import { resolveCustomHeaders } from './custom-headers.ts';
 import { compareByAge, compareStrings, errorText, items, objectInfo, refOf } from './objects.ts';
 import { mergeRoutes, pickDefaultBackend, type HostBuild } from './routes.ts';
 import { secretLoader } from './tls.ts';
@@ -171,6 +172,7 @@ export function compile(objects: ClusterObjects, options: Partial<CompileOptions
   const opts: CompileOptions = {
     controller: options.controller ?? DEFAULT_COMPILE_OPTIONS.controller,
     annotationClass: options.annotationClass ?? DEFAULT_COMPILE_OPTIONS.annotationClass,
+    allowedResponseHeaders: options.allowedResponseHeaders ?? DEFAULT_COMPILE_OPTIONS.allowedResponseHeaders,
   };
   const sink: Diagnostic[] = [];
   const isOurs = classSelector(items(objects.ingressClasses), opts, sink);
@@ -185,6 +187,9 @@ export function compile(objects: ClusterObjects, options: Partial<CompileOptions
   // And for auth-proxy-set-headers: a ConfigMap that cannot be used closes the routes instead of the subrequest
   // going out without its headers.
   resolveAuthProxyHeaders(plans, items(objects.configMaps), reportFor);
+  // And for custom-headers: a ConfigMap that cannot be used, or sets a header the operator does not allow, closes
+  // the routes instead of serving them without their headers.
+  resolveCustomHeaders(plans, items(objects.configMaps), opts.allowedResponseHeaders, reportFor);
 
   const hosts = mergeRoutes(plans, reportFor);
   const defaultRef = pickDefaultBackend(plans, hosts, reportFor);

@@ -107,7 +107,8 @@ export interface ClusterObjects {
   services: Service[];
   endpointSlices: EndpointSlice[];
   secrets: Secret[];
-  /** ConfigMaps named by portico.dev/auth-jwt-jwks-configmap (read by name by the agent). */
+  /** ConfigMaps named by portico.dev/auth-jwt-jwks-configmap, auth-proxy-set-headers and custom-headers (read by
+   * name by the agent). */
   configMaps?: ConfigMap[];
   /** JWK Sets fetched from portico.dev/auth-jwt-jwks-url. */
   jwks?: JwksDocument[];
@@ -119,11 +120,16 @@ export interface CompileOptions {
   /** Class name matched by the legacy `kubernetes.io/ingress.class` annotation when no IngressClass
    * object of ours has that name (ingress-nginx's `--ingress-class`). */
   annotationClass: string;
+  /** The header names a custom-headers ConfigMap may set, matched exactly (ingress-nginx's ConfigMap key
+   * global-allowed-response-headers, here the agent's --global-allowed-response-headers). Empty, the default as in
+   * ingress-nginx: no header is allowed, so every custom-headers ConfigMap with an entry fails closed. */
+  allowedResponseHeaders: readonly string[];
 }
 
 export const DEFAULT_COMPILE_OPTIONS: CompileOptions = {
   controller: 'portico.dev/ingress-controller',
   annotationClass: 'portico',
+  allowedResponseHeaders: [],
 };
 
 export interface CompileResult {

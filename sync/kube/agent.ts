@@ -6,7 +6,7 @@ import type { KubeConfig } from '@kubernetes/client-node';
 import { compile } from '../compile/index.ts';
 import { refreshEndpoints } from '../compile/endpoints.ts';
 import { DEFAULT_COMPILE_OPTIONS, type CompileOptions, type CompileResult, type ConfigMap, type Ingress } from '../compile/types.ts';
-import { AuthSecrets, authSecretRefs, jwtSourceRefs, proxySetHeadersRefs } from './auth-secrets.ts';
+import { AuthSecrets, authSecretRefs, customHeadersRefs, jwtSourceRefs, proxySetHeadersRefs } from './auth-secrets.ts';
 import { JwksUrls } from './jwks-urls.ts';
 import { dueEvents, emitEvent } from './events.ts';
 import { LeaderElector } from './leader.ts';
@@ -65,7 +65,8 @@ export class KubeAgent {
   private readonly rest: KubeRest;
   /** The Secrets auth-secret annotations name, read by name (never listed). */
   private readonly authSecrets: AuthSecrets;
-  /** The ConfigMaps portico.dev/auth-jwt-jwks-configmap and auth-proxy-set-headers name, read by name the same way. */
+  /** The ConfigMaps portico.dev/auth-jwt-jwks-configmap, auth-proxy-set-headers and custom-headers name, read by name
+   * the same way. */
   private readonly authConfigMaps: AuthSecrets<ConfigMap>;
   /** The JWK Sets portico.dev/auth-jwt-jwks-url names, fetched (last good kept). */
   private readonly jwksUrls: JwksUrls;
@@ -124,6 +125,7 @@ export class KubeAgent {
     return {
       controller: this.o.compile?.controller ?? DEFAULT_COMPILE_OPTIONS.controller,
       annotationClass: this.o.compile?.annotationClass ?? DEFAULT_COMPILE_OPTIONS.annotationClass,
+      allowedResponseHeaders: this.o.compile?.allowedResponseHeaders ?? DEFAULT_COMPILE_OPTIONS.allowedResponseHeaders,
     };
   }
 
@@ -188,7 +190,11 @@ export class KubeAgent {
     const jwt = jwtSourceRefs(watched, this.compileOptions);
     const secretRefs = new Set([...authSecretRefs(watched, this.compileOptions), ...jwt.secrets]);
     if (await this.authSecrets.refresh(secretRefs, rereadAll)) this.dirty.add('Secret');
-    const configMapRefs = new Set([...jwt.configMaps, ...proxySetHeadersRefs(watched, this.compileOptions)]);
+    const configMapRefs = new Set([
+      ...jwt.configMaps,
+      ...proxySetHeadersRefs(watched, this.compileOptions),
+      ...customHeadersRefs(watched, this.compileOptions),
+    ]);
     if (await this.authConfigMaps.refresh(configMapRefs, rereadAll)) this.dirty.add('Secret');
     if (await this.jwksUrls.refresh(jwt.urls, refetch)) this.dirty.add('Secret');
     if (this.last !== null && this.dirty.size === 0) return; // a scheduled re-read that changed nothing

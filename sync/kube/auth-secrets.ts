@@ -1,6 +1,7 @@
 // The Secrets that basic and digest authentication (auth-secret) and client certificates (auth-tls-secret) name, the
 // Secrets and ConfigMaps that hold JWT public keys (portico.dev/auth-jwt-jwks-secret, -jwks-configmap), and the
-// ConfigMaps of headers for the external auth subrequest (auth-proxy-set-headers), read one by one by name: they are
+// ConfigMaps of headers for the external auth subrequest (auth-proxy-set-headers) and for responses (custom-headers),
+// read one by one by name: they are
 // usually Opaque, so the TLS Secret informer (fieldSelector type=kubernetes.io/tls) never sees them,
 // and listing or watching every Secret or ConfigMap of the cluster to find a few would hand the agent every
 // credential there is. A GET per named object when the Ingresses name a new one, and again on a schedule, so a
@@ -10,6 +11,7 @@ import { NGINX_PREFIX } from '../compile/annotation-prefixes.ts';
 import { AUTH_SECRET, AUTH_TYPE, secretRef } from '../compile/basic-auth.ts';
 import { AUTH_TLS_SECRET } from '../compile/client-certificates.ts';
 import { classSelector } from '../compile/classes.ts';
+import { CUSTOM_HEADERS, customHeadersRef } from '../compile/custom-headers.ts';
 import { objectInfo } from '../compile/objects.ts';
 import { JWT_ANNOTATIONS, jwksSource } from '../compile/jwt-annotations.ts';
 import type { ClusterObjects, CompileOptions, ConfigMap, Secret } from '../compile/types.ts';
@@ -72,6 +74,22 @@ export function proxySetHeadersRefs(objects: Pick<ClusterObjects, 'ingresses' | 
     const value = a[AUTH_PROXY_SET_HEADERS];
     if (ns === undefined || typeof value !== 'string' || a[`${NGINX_PREFIX}auth-url`] === undefined) continue;
     const ref = proxySetHeadersRef(value);
+    if (ref === null || (ref.namespace ?? ns) !== ns || !isOurs(objectInfo(ing))) continue;
+    out.add(`${ns}/${ref.name}`);
+  }
+  return out;
+}
+
+/** `namespace/name` of every ConfigMap one of our Ingresses names with custom-headers, in its own namespace (the
+ * compiler refuses another namespace's). */
+export function customHeadersRefs(objects: Pick<ClusterObjects, 'ingresses' | 'ingressClasses'>, options: CompileOptions): Set<string> {
+  const isOurs = classSelector(objects.ingressClasses, options, []);
+  const out = new Set<string>();
+  for (const ing of objects.ingresses) {
+    const ns = ing.metadata?.namespace;
+    const value = ing.metadata?.annotations?.[CUSTOM_HEADERS];
+    if (ns === undefined || typeof value !== 'string') continue;
+    const ref = customHeadersRef(value);
     if (ref === null || (ref.namespace ?? ns) !== ns || !isOurs(objectInfo(ing))) continue;
     out.add(`${ns}/${ref.name}`);
   }

@@ -67,13 +67,17 @@ function closedSuffix(keys: readonly string[] | undefined): string {
 }
 
 /** ` deny=[a,b] allow=[c]` for a route's source ranges, ` auth=URL` for external authentication, ` basic=ns/name(type)`
- * for basic authentication. */
+ * for basic authentication, ` headers=[A,B]` for custom-headers. */
 function accessSuffix(a: AccessPolicy | undefined): string {
   if (a === undefined) return '';
   const list = (name: string, l: readonly string[] | undefined): string => (l === undefined ? '' : ` ${name}=[${l.join(',')}]`);
   const basic = a.basicAuth === undefined ? '' : ` ${a.basicAuth.scheme ?? 'basic'}=${a.basicAuth.secret}(${a.basicAuth.type})`;
   const jwt = a.jwt === undefined ? '' : ` jwt=${a.jwt.source}(${a.jwt.keys.length} keys)`;
-  return `${list('deny', a.deny)}${list('allow', a.allow)}${a.externalAuth === undefined ? '' : ` auth=${a.externalAuth.url}`}${basic}${jwt}`;
+  const headers = list(
+    'headers',
+    a.customHeaders?.map(([name]) => name),
+  );
+  return `${list('deny', a.deny)}${list('allow', a.allow)}${a.externalAuth === undefined ? '' : ` auth=${a.externalAuth.url}`}${basic}${jwt}${headers}`;
 }
 
 export function routeLine(r: RoutingTable['hosts'][number]['routes'][number]): string {

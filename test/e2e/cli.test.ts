@@ -105,6 +105,11 @@ describe('bad input: one clear line and exit code 2', () => {
     ['zero workers', ['local', '--manifests', '.', '--workers', '0'], /--workers: expected a whole number from 1 to 64/],
     ['a bad duration', ['local', '--manifests', '.', '--read-timeout', 'soon'], /--read-timeout: expected a duration/],
     [
+      'an allowed response header that is not a header name',
+      ['local', '--manifests', '.', '--global-allowed-response-headers', 'X-Frame-Options,X Bad'],
+      /--global-allowed-response-headers: "X Bad" is not a header name/,
+    ],
+    [
       'a trusted proxy that is not a range',
       ['local', '--manifests', '.', '--trusted-proxies', '10.0.0.0/8,lb'],
       /--trusted-proxies: "lb" is not a CIDR or an IP address/,
@@ -224,6 +229,32 @@ describe('portico local', () => {
     );
     expect(json<EchoReply>(await request(`${p.http}/`, { host: 'app.test' })).backend).toBe('a');
     expect((await request(`${p.http}/`, { host: 'bad.test' })).status).toBe(503);
+  });
+});
+
+describe('portico local --global-allowed-response-headers', () => {
+  it('reads the custom-headers ConfigMap from the directory and sets the headers the flag allows', async () => {
+    const d = appDir();
+    const headers = {
+      apiVersion: 'v1',
+      kind: 'ConfigMap',
+      metadata: { namespace: 'default', name: 'headers' },
+      data: { 'X-Frame-Options': 'DENY' },
+    };
+    writeFileSync(join(d, 'headers.yaml'), yamlDocs(headers));
+    const annotations = { 'nginx.ingress.kubernetes.io/custom-headers': 'headers' };
+    writeFileSync(
+      join(d, 'ingress.json'),
+      JSON.stringify(ingress('app', { host: 'app.test', paths: [{ path: '/', service: 'a' }], annotations })),
+    );
+    const p = await startLocal(d, ['--workers', '2', '--global-allowed-response-headers', 'X-Frame-Options, Content-Security-Policy']);
+    try {
+      const r = await request(`${p.http}/`, { host: 'app.test' });
+      expect(r.status).toBe(200);
+      expect(r.headers['x-frame-options']).toBe('DENY');
+    } finally {
+      expect(await p.stop()).toBe(0);
+    }
   });
 });
 

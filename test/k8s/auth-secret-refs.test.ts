@@ -2,7 +2,7 @@
 // as the compiler selects them), in their own namespace, with auth-type set. Pure: no apiserver needed.
 import { describe, expect, it } from 'vitest';
 import { DEFAULT_COMPILE_OPTIONS } from '../../sync/compile/types.ts';
-import { authSecretRefs, jwtSourceRefs, proxySetHeadersRefs } from '../../sync/kube/auth-secrets.ts';
+import { authSecretRefs, customHeadersRefs, jwtSourceRefs, proxySetHeadersRefs } from '../../sync/kube/auth-secrets.ts';
 import { cls, ingress } from '../support/builders.ts';
 
 const N = 'nginx.ingress.kubernetes.io/';
@@ -72,4 +72,25 @@ describe('proxySetHeadersRefs(): the ConfigMaps auth-proxy-set-headers of our In
   ];
   for (const [name, ing, want] of cases)
     it(name, () => expect([...proxySetHeadersRefs({ ingresses: [ing], ingressClasses: classes }, DEFAULT_COMPILE_OPTIONS)]).toEqual(want));
+});
+
+describe('customHeadersRefs(): the ConfigMaps custom-headers of our Ingresses name', () => {
+  const headers = (cm: string) => ({ [`${N}custom-headers`]: cm });
+  const cases: [name: string, ing: ReturnType<typeof ingress>, want: string[]][] = [
+    [
+      'namespace/name (customheaders.go)',
+      ingress('a', { namespace: 'team', annotations: headers('team/custom-headers') }),
+      ['team/custom-headers'],
+    ],
+    [
+      'a name: the Ingress own namespace',
+      ingress('a', { namespace: 'team', annotations: headers(' custom-headers ') }),
+      ['team/custom-headers'],
+    ],
+    ["another namespace's ConfigMap is never read", ingress('a', { namespace: 'team', annotations: headers('kube-system/x') }), []],
+    ['a value that names no ConfigMap, nothing', ingress('a', { annotations: headers('a/b/c') }), []],
+    ["another controller's Ingress, nothing", ingress('a', { className: 'nginx', annotations: headers('x') }), []],
+  ];
+  for (const [name, ing, want] of cases)
+    it(name, () => expect([...customHeadersRefs({ ingresses: [ing], ingressClasses: classes }, DEFAULT_COMPILE_OPTIONS)]).toEqual(want));
 });

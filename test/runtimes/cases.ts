@@ -192,6 +192,18 @@ export const CASES: Case[] = [
     },
   },
   {
+    name: "custom-headers (a ConfigMap, allowed by --global-allowed-response-headers): on every status, replacing the backend's",
+    async run(t) {
+      const r = await get(t, '/x?set-header=X-Frame-Options:SAMEORIGIN', 'headers.test');
+      expect(echo(r).backend).toBe('b0');
+      expect(r.headers['x-frame-options']).toBe('DENY');
+      expect(r.headers['content-security-policy']).toBe("default-src 'self'");
+      const err = await get(t, '/status/500', 'headers.test');
+      expect(err.status).toBe(500);
+      expect(err.headers['x-frame-options']).toBe('DENY');
+    },
+  },
+  {
     name: 'limits (limit-rpm + limit-burst-multiplier, limit-connections), per process: 503 beyond the burst; a slot held while a request is in progress',
     async run(t) {
       // limit-rpm "1", multiplier "2": three at once (the first finds an empty bucket), then 503 for half a minute.

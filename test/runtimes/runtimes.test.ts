@@ -227,12 +227,27 @@ function cluster(updated: boolean) {
       paths: [{ path: '/', service: 'one' }],
       annotations: { 'nginx.ingress.kubernetes.io/allowlist-source-range': '10.0.0.0/8' },
     }),
+    // custom-headers: response headers from a ConfigMap, allowed by --global-allowed-response-headers (ALLOWED_RESPONSE_HEADERS).
+    {
+      apiVersion: 'v1',
+      kind: 'ConfigMap',
+      metadata: { namespace: 'default', name: 'security-headers' },
+      data: { 'X-Frame-Options': 'DENY', 'Content-Security-Policy': "default-src 'self'" },
+    },
+    ingress('headers', {
+      host: 'headers.test',
+      paths: [{ path: '/', service: 'one' }],
+      annotations: { 'nginx.ingress.kubernetes.io/custom-headers': 'security-headers' },
+    }),
     ...(updated ? [ingress('fb', { host: 'fb.test', paths: [{ path: '/only', service: 'one' }], defaultBackend: 'def' })] : []),
   );
 }
 
+/** The agent's --global-allowed-response-headers for the custom-headers case. */
+const ALLOWED_RESPONSE_HEADERS = ['X-Frame-Options', 'Content-Security-Policy'];
+
 async function publish(updated: boolean): Promise<void> {
-  const r = compile(cluster(updated));
+  const r = compile(cluster(updated), { allowedResponseHeaders: ALLOWED_RESPONSE_HEADERS });
   // Info: the 'down' service has no ready endpoint, on purpose; the Warning: the guarded Ingress fails closed, on purpose.
   expect(r.diagnostics.filter((d) => d.severity !== 'Info').map((d) => `${d.code} ${d.object.name}`)).toEqual([
     'AccessControlNotEnforced guarded',

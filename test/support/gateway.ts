@@ -5,7 +5,7 @@ import { Metrics } from '../../gateway/metrics.ts';
 import type { UpstreamTimeouts } from '../../gateway/proxy/pools.ts';
 import { startNodeGateway, type NodeGateway } from '../../gateway/runtime/node.ts';
 import { compile } from '../../sync/compile/index.ts';
-import type { ClusterObjects, CompileResult } from '../../sync/compile/types.ts';
+import type { ClusterObjects, CompileOptions, CompileResult } from '../../sync/compile/types.ts';
 
 export interface TestGateway {
   live: LiveTable;
@@ -13,8 +13,9 @@ export interface TestGateway {
   gw: NodeGateway;
   httpUrl: string;
   httpsPort: number;
-  /** Compiles and swaps in new objects; returns the compile result for diagnostics checks. */
-  apply(objs: ClusterObjects): CompileResult;
+  /** Compiles and swaps in new objects (with the agent's options, such as --global-allowed-response-headers); returns
+   * the compile result for diagnostics checks. */
+  apply(objs: ClusterObjects, options?: Partial<CompileOptions>): CompileResult;
   close(): Promise<void>;
 }
 
@@ -28,8 +29,8 @@ export async function startTestGateway(
 ): Promise<TestGateway> {
   const live = new LiveTable();
   const metrics = new Metrics();
-  const apply = (o: ClusterObjects): CompileResult => {
-    const r = compile(o);
+  const apply = (o: ClusterObjects, options?: Partial<CompileOptions>): CompileResult => {
+    const r = compile(o, options);
     live.swap(r.table, r.certificates, { basicAuth: r.basicAuth });
     return r;
   };
