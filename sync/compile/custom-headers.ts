@@ -12,8 +12,7 @@ import { customHeaderProblem, MAX_CUSTOM_HEADERS, MAX_CUSTOM_HEADERS_BYTES } fro
 import { NGINX_PREFIX } from './annotation-prefixes.ts';
 import { secretRef } from './basic-auth.ts';
 import type { IngressPlan } from './ingress.ts';
-import { indexByName } from './jwt-keys.ts';
-import { compareStrings, fields } from './objects.ts';
+import { compareStrings, fields, indexByName } from './objects.ts';
 import type { ReportFor } from './routes.ts';
 
 export const CUSTOM_HEADERS = `${NGINX_PREFIX}custom-headers`;
