@@ -190,6 +190,10 @@ const authentication: Step = async (p, r, deps, passing) => {
   // passes without asking the auth service (satisfy any: the ranges or basic auth granted it), as nginx sends
   // them empty then.
   for (const name of p.externalAuth?.responseHeaders ?? []) passing.upstreamHeaders.push([name, null]);
+  // Basic and digest credentials never reach the upstream: ingress-nginx's template sets `proxy_set_header
+  // Authorization ""` in every location with auth-type (nginx.tmpl, BasicDigestAuth.Secured). First, so an auth
+  // answer's Authorization (auth-response-headers) still replaces it.
+  if (p.basicAuth !== undefined) passing.upstreamHeaders.unshift(['authorization', null]);
   // The same for the headers JWT claims are copied into: a client never sets them, whether or not a token verified.
   for (const { header } of p.jwt?.claimsToHeaders ?? []) passing.upstreamHeaders.push([header, null]);
   return signinFor401(p, r, await accessPhase(p, r, deps, passing));

@@ -132,6 +132,7 @@ export const CASES: Case[] = [
       const ok = await get(t, '/x', 'basic.test', { authorization: `Basic ${btoa('foo:bar')}` });
       expect(ok.status).toBe(200);
       expect(echo(ok).backend).toBe('b0');
+      expect(echo(ok).headers.authorization).toBeUndefined(); // nginx.tmpl: proxy_set_header Authorization ""
       // $apr1$ (htpasswd -m), checked by apache-md5, loaded on first use
       expect((await get(t, '/x', 'basic.test', { authorization: `Basic ${btoa('apr:bar')}` })).status).toBe(200);
       expect((await get(t, '/x', 'basic.test', { authorization: `Basic ${btoa('apr:baz')}` })).status).toBe(401);
