@@ -66,7 +66,11 @@ export function createGatewayApp<E extends Env>(o: GatewayOptions<E>): Hono<E> {
     if (d.kind === 'forward') {
       if (d.gate !== undefined) return forwardThroughGate(o, c, d, d.gate, facts);
       const req: ForwardRequest = { backend: d.backend, target: d.target, facts, label: d.label, cluster: d.cluster };
-      if (d.upstreamHeaders !== undefined) req.upstreamHeaders = d.upstreamHeaders;
+      if (d.upstreamHeaders !== undefined) {
+        // A host that checks client certificates: its requests never fail over to a peer cluster either.
+        req.upstreamHeaders = d.upstreamHeaders;
+        req.gated = true;
+      }
       return o.runtime.forward(c, req);
     }
     o.metrics.request(d.label, d.status);

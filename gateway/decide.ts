@@ -74,9 +74,17 @@ export function peerDecision(
   for (const p of peers) {
     if (tried?.has(p.cluster)) continue;
     const m = p.live.current?.matcher.match(f.host, f.path);
-    // A peer's route guarded by access control (enforced or not) is not a place to fail over to: this worker
-    // does not apply the peer's rules, and the peer's gateway applies none to relayed requests.
-    if (m?.backend == null || m.backend.endpoints.length === 0 || m.failClosed !== null || m.route?.policies.access !== undefined) continue;
+    // A peer's route guarded by access control (enforced or not, client certificates of its host included) is not a
+    // place to fail over to: this worker does not apply the peer's rules, and the peer's gateway applies none to
+    // relayed requests.
+    if (
+      m?.backend == null ||
+      m.backend.endpoints.length === 0 ||
+      m.failClosed !== null ||
+      m.route?.policies.access !== undefined ||
+      m.host?.clientCertificate !== undefined
+    )
+      continue;
     return {
       kind: 'forward',
       backend: m.backend,

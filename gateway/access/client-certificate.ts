@@ -22,7 +22,7 @@ export interface TlsClientConnection {
   /** The server name the client sent in the TLS handshake, or null. */
   readonly servername: string | null;
   /** The authorities the handshake asked for a certificate with; null: none asked (no SNI, or a host that had no
-   * client certificates then); undefined: not known (a resumed session, checked in its first handshake). */
+   * client certificates then); undefined: not known (the SNI callback did not run, as for a resumed session). */
   readonly askedWith: ClientCertificateAuthority | null | undefined;
   /** The certificate the client presented, or null. */
   peer(): PeerCertificate | null;
@@ -121,7 +121,9 @@ function judge(...[policy, authority, hostKey, conn, lookupHostKey]: Inputs): Cl
     const asked = conn.askedWith;
     // A handshake for this name that asked for no certificate (client certificates were switched on since) is
     // misdirected too: a new connection will be asked.
-    if (lookupHostKey(conn.servername) !== hostKey || asked === null || (asked !== undefined && !sameAuthority(asked, authority)))
+    // Not known (the callback did not run: a resumed session, which the Node listener does not allow) is refused
+    // the same way rather than trusted.
+    if (lookupHostKey(conn.servername) !== hostKey || asked === null || asked === undefined || !sameAuthority(asked, authority))
       return { kind: 'refuse', status: 421 };
   }
   const peer = conn.askedWith === null ? null : conn.peer();

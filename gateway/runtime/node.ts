@@ -2,6 +2,7 @@
 // serving the Hono request path, with WebSocket upgrades and a fast undici forwarder.
 import http from 'node:http';
 import http2 from 'node:http2';
+import { constants } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
 import { getRequestListener } from '@hono/node-server';
 import { AuthCache } from '../access/auth-cache.ts';
@@ -145,7 +146,19 @@ export async function startNodeGateway(o: NodeGatewayOptions): Promise<NodeGatew
     const def = o.defaultCertificate ?? generateSelfSignedCertificate({ commonName: 'portico-default.invalid', keyType: 'rsa' });
     const sni = new SniContexts(o.live, def);
     const server = http2.createSecureServer(
-      { allowHTTP1: true, cert: def.certPem, key: def.keyPem, SNICallback: sni.callback, maxSessionMemory: 32 },
+      {
+        allowHTTP1: true,
+        cert: def.certPem,
+        key: def.keyPem,
+        SNICallback: sni.callback,
+        maxSessionMemory: 32,
+        // No session resumption: a resumed handshake skips the SNI callback, so it would carry a client certificate
+        // verified for another host (or against authorities since removed) into a host that checks them; nginx
+        // prevents that with a session id context per server's CAs, which Node cannot set per SNI context. Without
+        // tickets, and with no session cache on a Node server, every connection makes a full handshake — as
+        // ingress-nginx's default ssl-session-tickets: "false" does for tickets.
+        secureOptions: constants.SSL_OP_NO_TICKET,
+      },
       listenerFor('https'),
     );
     server.setTimeout(SERVER_LIMITS.keepAliveTimeout);

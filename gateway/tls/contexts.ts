@@ -67,8 +67,8 @@ export class SniContexts {
           ...(authority === null ? {} : { ca: authority.caPem, ...(authority.crlPem === undefined ? {} : { crl: authority.crlPem }) }),
         });
       } catch {
-        // The compiler checked the pair and the authorities; should they still not load, no certificate can be
-        // verified, and the request check answers 400 for lack of one rather than serving unchecked.
+        // The compiler checked the pair and the authorities; should they still not load, no certificate is asked
+        // for, and the request check answers 421 (nothing was asked for this host) rather than serving unchecked.
         return { context: this.defaultContext, authority: null };
       }
       this.cache.set(key, ctx);

@@ -64,8 +64,8 @@ class NodeTlsClient implements TlsClientConnection {
   get askedWith(): ClientCertificateAuthority | null | undefined {
     const a = this.socket[ASKED_WITH];
     if (a !== undefined) return a;
-    // No SNI: the callback never ran and nothing was asked. A resumed session also skips it: its certificate (if
-    // any) was checked in its first handshake.
+    // No SNI: the callback never ran and nothing was asked. A resumed session would skip it too (the listener
+    // allows no resumption: gateway/runtime/node.ts); the verdict refuses what it cannot know.
     return this.servername === null ? null : undefined;
   }
   peer(): PeerCertificate | null {

@@ -3,6 +3,7 @@
 // test/e2e/annotations/authtls.go (named in each case) and its annotation docs; every refused request is checked
 // never to reach the backend.
 import http2 from 'node:http2';
+import tls from 'node:tls';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type Backend, type EchoReply, startBackend } from '../support/backends.ts';
 import { type ClientPki, makeClientPki } from '../support/client-pki.ts';
@@ -266,6 +267,47 @@ describe('fail closed', () => {
       await refused(() => https(host, { cert: pki.one }), 503);
     });
   }
+});
+
+describe('TLS session resumption', () => {
+  /** A raw HTTP/1.1 request on a TLS connection that offers `session` (a ticket or id from an earlier handshake). */
+  const raw = (servername: string, o: { cert?: { certPem: string; keyPem: string }; session?: Buffer; maxVersion: tls.SecureVersion }) =>
+    new Promise<{ status: string; session: Buffer | undefined; reused: boolean }>((resolve, reject) => {
+      let session: Buffer | undefined;
+      let data = '';
+      let reused = false;
+      const s = tls.connect({
+        host: '127.0.0.1',
+        port: gw.httpsPort,
+        servername,
+        rejectUnauthorized: false,
+        maxVersion: o.maxVersion,
+        ALPNProtocols: ['http/1.1'],
+        ...(o.cert === undefined ? {} : { cert: o.cert.certPem, key: o.cert.keyPem }),
+        ...(o.session === undefined ? {} : { session: o.session }),
+      });
+      s.on('session', (b: Buffer) => void (session = b));
+      s.on('secureConnect', () => {
+        reused = s.isSessionReused();
+        s.write(`GET / HTTP/1.1\r\nhost: ${servername}\r\nconnection: close\r\n\r\n`);
+      });
+      s.on('data', (d: Buffer) => void (data += d.toString()));
+      s.on('end', () => setTimeout(() => resolve({ status: data.split('\r\n')[0]!, session, reused }), 20));
+      s.on('error', reject);
+    });
+  for (const maxVersion of ['TLSv1.3', 'TLSv1.2'] as const)
+    it(`${maxVersion}: a session verified on one host is never resumed into another host that checks certificates`, async () => {
+      // A client with a certificate another authority signed is served by "noca" (optional_no_ca) ...
+      const first = await raw('noca.test', { cert: pki.stranger, maxVersion });
+      expect(first.status).toBe('HTTP/1.1 200 OK');
+      // ... and offers that session to "on", whose authority never signed it: a full handshake, without a
+      // certificate this time, so 400, and the backend is not reached.
+      const before = backend.requests;
+      const second = await raw('on.test', { ...(first.session === undefined ? {} : { session: first.session }), maxVersion });
+      expect(second.reused).toBe(false);
+      expect(second.status).toBe('HTTP/1.1 400 Bad Request');
+      expect(backend.requests).toBe(before);
+    });
 });
 
 describe('a changed authority', () => {

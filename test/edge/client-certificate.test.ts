@@ -169,10 +169,10 @@ const CASES: Case[] = [
     want: { kind: 'refuse', status: 421 },
   },
   {
-    name: 'a resumed session (the handshake callback did not run) is judged by its certificate',
+    name: 'a handshake whose SNI callback did not run (a resumed session) is refused, not trusted: 421',
     policy: policy(),
     conn: conn(GOOD, { askedWith: undefined }),
-    want: VERIFIED,
+    want: { kind: 'refuse', status: 421 },
   },
   {
     name: 'no SNI: nothing was asked, so as no certificate, 400',
@@ -199,4 +199,39 @@ describe('rfc2253: nginx $ssl_client_s_dn from node:crypto subject lines', () =>
     ['empty', '', ''],
   ];
   for (const [name, lines, dn] of cases) it(name, () => expect(rfc2253(lines)).toBe(dn));
+});
+
+describe('peer clusters never serve a host that checks client certificates', () => {
+  it('a request this cluster has no route for is not relayed to a peer whose host checks them', async () => {
+    const { compile } = await import('../../sync/compile/index.ts');
+    const { compileMatcher } = await import('../../gateway/table/match.ts');
+    const { decide } = await import('../../gateway/decide.ts');
+    const { generateSelfSignedCertificate } = await import('../../gateway/tls/selfsigned.ts');
+    const { ingress, objects, ourClass, service } = await import('../support/manifests.ts');
+    const ca = generateSelfSignedCertificate({ commonName: 'peer CA', keyType: 'ec' }).certPem;
+    const peer = compile(
+      objects(
+        ourClass(),
+        service('web', [{ address: '10.1.0.1', port: 8080 }]),
+        { apiVersion: 'v1', kind: 'Secret', metadata: { namespace: 'default', name: 'ca' }, type: 'Opaque', stringData: { 'ca.crt': ca } },
+        ingress('m', {
+          host: 'm.test',
+          paths: [{ path: '/', service: 'web' }],
+          annotations: { 'nginx.ingress.kubernetes.io/auth-tls-secret': 'default/ca' },
+        }),
+      ),
+    ).table;
+    expect(peer.hosts[0]!.clientCertificate?.verify).toBe('on');
+    const local = compile(objects(ourClass())).table;
+    const live = (t: typeof peer) => ({ current: { matcher: compileMatcher(t), certificates: new Map(), loadedAt: 0 } });
+    for (const scheme of ['https', 'http'] as const) {
+      const d = decide(
+        live(local),
+        { host: 'm.test', path: '/', search: '', scheme, clientIp: '192.0.2.1', localPort: 443, tlsClient: null },
+        443,
+        [{ cluster: 'b', live: live(peer) }],
+      );
+      expect(d).toMatchObject({ kind: 'status', status: 404 });
+    }
+  });
 });
