@@ -50,8 +50,8 @@ function headers(verify: string, peer: PeerCertificate | null, pass: boolean): [
   ];
 }
 
-/** A subject DN longer than this is never matched against auth-tls-match-cn (bounded work per request). */
-const MAX_DN = 4096;
+/** A subject DN longer than this never matches auth-tls-match-cn (bounded work per connection; real DNs are far shorter). */
+const MAX_DN = 1024;
 const patterns = new WeakMap<ClientCertificatePolicy, RegExp>();
 
 function matchesCn(policy: ClientCertificatePolicy, dn: string): boolean {

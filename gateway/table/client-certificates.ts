@@ -16,14 +16,19 @@ const MAX_PATTERN = 256;
  * Why an auth-tls-match-cn value cannot run, or null. ingress-nginx (annotation validation) takes a regular
  * expression that starts with `CN=` and matches it against the subject DN (`if ($ssl_client_s_dn !~ ...)`). The
  * pattern runs on the request path in a backtracking engine, so the forms that backtrack without bound are refused:
- * a quantified group (`(a+)+`, `(a|a)*`), back-references and lookarounds. What remains (characters, classes,
- * alternation, anchors, quantifiers on single characters) is linear enough for a DN of bounded length.
+ * a quantified group (`(a+)+`, `(a|a)*`), more than one unbounded repetition (`.*.*x`), back-references and
+ * lookarounds. What remains (characters, classes, alternation, anchors, one unbounded repetition of a single
+ * character or class) is linear enough for a DN of bounded length.
  */
 export function matchCnProblem(pattern: string): string | null {
   if (!pattern.startsWith('CN=')) return 'it does not start with "CN="';
   if (pattern.length > MAX_PATTERN) return `it is longer than ${MAX_PATTERN} characters`;
   if (!/^[\x20-\x7e\u00a0-\uffff]*$/.test(pattern)) return 'it has a control character';
   if (/\)\s*[*+?{]/.test(pattern)) return 'it repeats a group, which can take exponential time to match';
+  // Two unbounded repetitions (`.*.*x`) already take polynomial time on a long subject a client chose
+  // (optional_no_ca matches unverified certificates): at most one.
+  if ((pattern.replace(/\\./g, '').match(/[*+]|\{\d*,\}/g) ?? []).length > 1)
+    return 'it has more than one unbounded repetition (*, + or {n,}), which can take polynomial time to match';
   if (/\\[1-9k]|\(\?[=!<]/.test(pattern)) return 'it uses a back-reference or lookaround';
   try {
     new RegExp(pattern);

@@ -25,12 +25,27 @@ export function markAskedWith(socket: TLSSocket, authority: ClientCertificateAut
  * by RFC 2253's rules (ASN1_STRFLGS_ESC_2253), so `\n`, `,` and ` + ` inside a value never appear unescaped.
  * Checked against nginx 1.22: `/CN=deep,client/O=Acme+OU=Ops` is `O=Acme+OU=Ops,CN=deep\,client`. */
 export function rfc2253(multiline: string): string {
-  return multiline
-    .split('\n')
-    .filter((l) => l !== '')
-    .reverse()
-    .map((l) => l.split(' + ').reverse().join('+'))
-    .join(',');
+  return escapeMsb(
+    multiline
+      .split('\n')
+      .filter((l) => l !== '')
+      .reverse()
+      .map((l) => l.split(' + ').reverse().join('+'))
+      .join(','),
+  );
+}
+
+/** nginx's flags include ASN1_STRFLGS_ESC_MSB: every byte of a non-ASCII character is written `\XX` (its UTF-8,
+ * upper-case hex), so `CN=Zoë` is `CN=Zo\C3\AB` — a header value that stays ASCII, and what match-cn patterns
+ * written for nginx expect. */
+function escapeMsb(dn: string): string {
+  if (!/[^\x00-\x7f]/.test(dn)) return dn;
+  let out = '';
+  for (const ch of dn) {
+    if (ch.charCodeAt(0) < 0x80) out += ch;
+    else for (const b of new TextEncoder().encode(ch)) out += `\\${b.toString(16).toUpperCase().padStart(2, '0')}`;
+  }
+  return out;
 }
 
 function readPeer(socket: Socket): PeerCertificate | null {

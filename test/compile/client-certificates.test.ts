@@ -154,6 +154,7 @@ table('client certificates fail closed', [
       ['auth-tls-pass-certificate-to-upstream', 'sure'],
       ['auth-tls-match-cn', 'client-one'],
       ['auth-tls-match-cn', 'CN=(a+)+$'],
+      ['auth-tls-match-cn', 'CN=.*.*.*x'],
       ['auth-tls-secret', 'a/b/c'],
     ] as const
   ).map(
