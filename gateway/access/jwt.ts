@@ -83,6 +83,8 @@ export async function jwtVerdict(p: JwtPolicy, r: JwtRequest): Promise<JwtVerdic
     ({ payload } = await jwtVerify(token, keySet(p), {
       algorithms: p.algorithms,
       clockTolerance: p.clockSkew,
+      // A token without `exp` would be good forever: refused (RFC 7519 makes exp optional; an edge should not).
+      requiredClaims: ['exp'],
       ...(p.issuer === undefined ? {} : { issuer: p.issuer }),
       ...(p.audiences === undefined ? {} : { audience: p.audiences }),
     }));

@@ -48,7 +48,8 @@ interface Sign {
   claims?: Record<string, unknown>;
   iss?: string;
   aud?: string;
-  exp?: number | string;
+  /** null: no exp claim at all. */
+  exp?: number | string | null;
   nbf?: number;
 }
 async function token(o: Sign = {}): Promise<string> {
@@ -59,8 +60,8 @@ async function token(o: Sign = {}): Promise<string> {
     .setProtectedHeader({ alg, kid })
     .setIssuer(o.iss ?? ISSUER)
     .setAudience(o.aud ?? 'api')
-    .setIssuedAt()
-    .setExpirationTime(o.exp ?? '5m');
+    .setIssuedAt();
+  if (o.exp !== null) jwt = jwt.setExpirationTime(o.exp ?? '5m');
   if (o.nbf !== undefined) jwt = jwt.setNotBefore(o.nbf);
   return jwt.sign(key);
 }
@@ -115,6 +116,12 @@ describe('tokens at the gate', () => {
       req: async () => request(bearer(await token({ exp: now() - 20 }))),
       policy: policyOf({ [`${P}issuer`]: ISSUER, [`${P}clock-skew`]: '60' }),
       status: 'pass',
+    },
+    {
+      name: 'no exp: a token that would be good forever',
+      req: async () => request(bearer(await token({ exp: null }))),
+      status: 401,
+      challenge: INVALID,
     },
     { name: 'not yet valid (nbf)', req: async () => request(bearer(await token({ nbf: now() + 300 }))), status: 401, challenge: INVALID },
     { name: 'wrong issuer', req: async () => request(bearer(await token({ iss: 'https://evil.test/' }))), status: 401, challenge: INVALID },
