@@ -28,6 +28,14 @@ const table = compile(
     ourClass(),
     service('web', [{ address: '127.0.0.1', port: 9 }]),
     ingress('plain', { host: 'plain.test', paths: [{ path: '/', service: 'web' }] }),
+    // Routing filters (gateway/table/redirect.ts): a redirect answered by decide(), and upstream headers.
+    ingress('moved', { host: 'moved.test', paths: [{ path: '/', service: 'web' }], annotations: { [`${N}permanent-redirect`]: '/new' } }),
+    ingress('forced', { host: 'forced.test', paths: [{ path: '/', service: 'web' }], annotations: { [`${N}force-ssl-redirect`]: 'true' } }),
+    ingress('vhost', {
+      host: 'vhost.test',
+      paths: [{ path: '/', service: 'web' }],
+      annotations: { [`${N}upstream-vhost`]: 'internal.example', [`${N}x-forwarded-prefix`]: '/p' },
+    }),
     ingress('one', {
       host: 'one.test',
       paths: [{ path: '/', service: 'web' }],
@@ -82,6 +90,9 @@ async function timeAsync(name: string, n: number, fn: () => Promise<unknown>): P
 
 const N_SYNC = 1_000_000;
 const base = time('decide(): route without access rules', N_SYNC, () => decide(live, facts('plain.test'), null));
+time('decide(): permanent-redirect (path made absolute)', N_SYNC, () => decide(live, facts('moved.test'), null));
+time('decide(): force-ssl-redirect', N_SYNC, () => decide(live, facts('forced.test'), null));
+time('decide(): upstream-vhost + x-forwarded-prefix', N_SYNC, () => decide(live, facts('vhost.test'), null));
 const one = time('decide(): allow list of 1 range (client inside)', N_SYNC, () => decide(live, facts('one.test'), null));
 const many = time('decide(): allow list of 101 ranges (client in the last)', N_SYNC, () => decide(live, facts('many.test'), null));
 const authority = table.clientCertificateAuthorities![0]!;

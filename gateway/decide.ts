@@ -6,7 +6,8 @@ import { needsGate } from './access/gate.ts';
 import { sourceAllowed } from './access/source-ranges.ts';
 import type { LiveTable } from './live.ts';
 import { authorityOf } from './table/client-certificates.ts';
-import type { AccessPolicy, Backend, Route } from './table/schema.ts';
+import type { RedirectStatus } from './table/redirect.ts';
+import type { AccessPolicy, Backend, Route, RoutePolicies } from './table/schema.ts';
 
 export interface RequestFacts {
   /** Host header (or :authority), as sent. */
@@ -29,8 +30,9 @@ export interface RequestFacts {
 }
 
 export type Decision =
-  /** 308 for ssl-redirect; 302 to auth-tls-error-page. */
-  | { kind: 'redirect'; status: 302 | 308; location: string; label: string }
+  /** 308 for ssl-redirect, force-ssl-redirect and from-to-www-redirect; 302 to auth-tls-error-page and for app-root;
+   * 300-308 for permanent-redirect and temporal-redirect. */
+  | { kind: 'redirect'; status: RedirectStatus; location: string; label: string }
   | { kind: 'status'; status: 400 | 403 | 404 | 421 | 503; label: string }
   /** `cluster`: the backend is a peer cluster's, reached through the tunnels; absent: this cluster's. */
   | {
@@ -57,6 +59,7 @@ export interface PeerTable {
 // ACME HTTP-01 challenges must reach their solver over plain HTTP (RFC 8555 8.3); ingress-nginx exempts them too.
 const ACME_PREFIX = '/.well-known/acme-challenge/';
 const SAFE_HOST = /^(?:[a-z0-9.-]+|\[[0-9a-f:.]+\])$/;
+const SAFE_HOST_PORT = /^(?:[a-z0-9.-]+|\[[0-9a-f:.]+\])(?::\d{1,5})?$/;
 
 /** Metrics label: `namespace/ingress host path` (`=` marks Exact), or how an unrouted request was served. */
 export function routeLabel(route: Route | null, host: string | null, reason: string): string {
@@ -85,6 +88,10 @@ export function peerDecision(
       m.host?.clientCertificate !== undefined
     )
       continue;
+    // Nor is one with routing filters (redirects, upstream-vhost, x-forwarded-prefix): they would not be applied.
+    const filters = m.route?.policies;
+    if (filters !== undefined && (filters.redirect ?? filters.rootRedirect ?? filters.rewrite ?? filters.requestHeaders) !== undefined)
+      continue;
     return {
       kind: 'forward',
       backend: m.backend,
@@ -94,6 +101,33 @@ export function peerDecision(
     };
   }
   return null;
+}
+
+/** permanent-redirect / temporal-redirect (every request), then app-root (a request for `/`); null: neither. */
+function routeRedirect(p: RoutePolicies, f: RequestFacts, path: string, label: string): Decision | null {
+  const r = p.redirect;
+  if (r !== undefined) {
+    // nginx's `return <code> <url>`: the value as written; a path is made absolute from the request unless
+    // relative-redirects turned absolute_redirect off (test/e2e/annotations/relativeredirects.go).
+    if (r.relative === true || !r.location.startsWith('/')) return { kind: 'redirect', status: r.statusCode, location: r.location, label };
+    const host = f.host.toLowerCase();
+    if (!SAFE_HOST_PORT.test(host)) return { kind: 'status', status: 400, label };
+    return { kind: 'redirect', status: r.statusCode, location: `${f.scheme}://${host}${r.location}`, label };
+  }
+  const root = p.rootRedirect;
+  if (root === undefined || path !== '/') return null;
+  // `if ($uri = /) { return 302 $scheme://$http_host<app-root>; }`: the query is not kept (approot.go).
+  const host = f.host.toLowerCase();
+  if (!SAFE_HOST_PORT.test(host)) return { kind: 'status', status: 400, label };
+  return { kind: 'redirect', status: root.statusCode, location: `${f.scheme}://${host}${root.replaceFullPath}`, label };
+}
+
+/** The route's upstream-vhost (Host) and x-forwarded-prefix headers after the client certificate's. */
+function withRouteHeaders(before: [string, string | null][] | undefined, p: RoutePolicies): [string, string | null][] {
+  const out: [string, string | null][] = before === undefined ? [] : [...before];
+  if (p.rewrite !== undefined) out.push(['host', p.rewrite.hostname]);
+  for (const [name, value] of p.requestHeaders?.set ?? []) out.push([name, value]);
+  return out;
 }
 
 /** `httpsPort` is where HTTPS is served (for redirect Locations), or null when there is no HTTPS listener.
@@ -110,11 +144,33 @@ export function decide(
   if (loaded === null) return { kind: 'status', status: 503, label: '' };
   const m = loaded.matcher.match(f.host, f.path);
   const label = routeLabel(m.route, m.host?.host ?? null, m.reason);
-  if (m.route?.policies.sslRedirect && f.scheme === 'http' && httpsPort !== null && !m.path.startsWith(ACME_PREFIX)) {
-    const name = f.host.replace(/:\d+$/, '').toLowerCase();
-    if (!SAFE_HOST.test(name)) return { kind: 'status', status: 400, label };
-    const port = httpsPort === 443 ? '' : `:${httpsPort}`;
-    return { kind: 'redirect', status: 308, location: `https://${name}${port}${m.path}${f.search}`, label };
+  // from-to-www-redirect: the other name's whole server redirects, before any location is chosen.
+  const hostRedirect = m.host?.redirect;
+  if (hostRedirect !== undefined) {
+    const port = /:\d+$/.exec(f.host)?.[0] ?? '';
+    return {
+      kind: 'redirect',
+      status: hostRedirect.statusCode,
+      location: `${f.scheme}://${hostRedirect.hostname}${port}${m.path}${f.search}`,
+      label,
+    };
+  }
+  const p = m.route?.policies;
+  // nginx runs a location's `return` (permanent-redirect, temporal-redirect, app-root) in the rewrite phase,
+  // before lua_ingress's HTTPS redirect at the end of that phase: so they come first, on HTTP too.
+  if (p?.redirect !== undefined || p?.rootRedirect !== undefined) {
+    const r = routeRedirect(p, f, m.path, label);
+    if (r !== null) return r;
+  }
+  if (p !== undefined && (p.sslRedirect || p.schemeRedirect !== undefined) && f.scheme === 'http' && !m.path.startsWith(ACME_PREFIX)) {
+    // force-ssl-redirect redirects also where this worker has no HTTPS listener (TLS ends in front of it): to 443.
+    const to = httpsPort ?? (p.schemeRedirect === undefined ? null : 443);
+    if (to !== null) {
+      const name = f.host.replace(/:\d+$/, '').toLowerCase();
+      if (!SAFE_HOST.test(name)) return { kind: 'status', status: 400, label };
+      const port = to === 443 ? '' : `:${to}`;
+      return { kind: 'redirect', status: 308, location: `https://${name}${port}${m.path}${f.search}`, label };
+    }
   }
   // Client certificates, for every request to the host (nginx checks them before any location is chosen).
   const certificatePolicy = m.host?.clientCertificate;
@@ -155,6 +211,7 @@ export function decide(
     if (remote !== null) return remote;
   }
   const forward: Extract<Decision, { kind: 'forward' }> = { kind: 'forward', backend: m.backend, target: m.path + f.search, label };
+  if (p?.rewrite !== undefined || p?.requestHeaders !== undefined) upstreamHeaders = withRouteHeaders(upstreamHeaders, p);
   if (upstreamHeaders !== undefined) forward.upstreamHeaders = upstreamHeaders;
   if (access !== undefined && needsGate(access)) {
     forward.gate = access;

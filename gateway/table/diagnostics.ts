@@ -26,6 +26,7 @@ export type DiagnosticCode =
   | 'UnsupportedAnnotation' // an ingress-nginx annotation Portico does not implement (snippets never)
   | 'InvalidAnnotation' // an allow-listed annotation with a malformed value
   | 'ClientCertificateConflict' // an older Ingress already sets the host's client certificate check
+  | 'HostNameConflict' // a server-alias or from-to-www-redirect name another rule or Ingress already serves: ignored
   | 'AccessControlNotEnforced' // an access-control annotation Portico does not enforce: its routes answer 503
   | 'JwksUnavailable'; // JWT keys missing, unreadable or unusable (ConfigMap, Secret or URL): the routes answer 503
 

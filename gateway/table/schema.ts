@@ -4,6 +4,7 @@
 // order (see canonical.ts), so the same objects always give the same bytes.
 import type { BasicAuthPolicy } from './basic-auth.ts';
 import type { JwtPolicy } from './jwt.ts';
+import type { HeaderModifier, HostRedirect, LocationRedirect, PathRedirect, SchemeRedirect, UrlRewrite } from './redirect.ts';
 
 /** The newest schema this code reads and writes. A table is stamped with the OLDEST schema that can carry it,
  * so a worker of an older release keeps reading every table it understands during a rolling upgrade, and
@@ -18,10 +19,14 @@ import type { JwtPolicy } from './jwt.ts';
  *   external auth subrequest (`access.externalAuth.proxySetHeaders`) and response headers from a ConfigMap
  *   (`access.customHeaders`) in access policies.
  *   A schema-3 worker refuses an access rule it does not know, but one of an older release might not, and the
- *   schema makes the refusal happen at the manifest, before any part is read. */
-export const SCHEMA_VERSION = 4 as const;
-export type SchemaVersion = 1 | 2 | 3 | typeof SCHEMA_VERSION;
-export const SUPPORTED_SCHEMAS: readonly SchemaVersion[] = [1, 2, 3, 4];
+ *   schema makes the refusal happen at the manifest, before any part is read.
+ * - 5: also routing filters on routes and hosts, named after Gateway API HTTPRoute concepts (redirect.ts):
+ *   `redirect` (permanent-redirect, temporal-redirect), `rootRedirect` (app-root), `schemeRedirect`
+ *   (force-ssl-redirect), `rewrite` (upstream-vhost), `requestHeaders` (x-forwarded-prefix) on routes and
+ *   `redirect` on hosts (from-to-www-redirect). A schema-4 worker would forward what it should redirect. */
+export const SCHEMA_VERSION = 5 as const;
+export type SchemaVersion = 1 | 2 | 3 | 4 | typeof SCHEMA_VERSION;
+export const SUPPORTED_SCHEMAS: readonly SchemaVersion[] = [1, 2, 3, 4, 5];
 
 export type PathType = 'Exact' | 'Prefix';
 
@@ -44,6 +49,19 @@ export interface RoutePolicies {
   failClosed?: string[];
   /** Access control the route enforces (ingress-nginx's access-control annotations). Absent: none. */
   access?: AccessPolicy;
+  /** permanent-redirect / temporal-redirect: every request is answered with a redirect to a fixed location
+   * (an HTTPRoute RequestRedirect filter with a full location). Schema 5. */
+  redirect?: LocationRedirect;
+  /** app-root: a request for exactly `/` is redirected to this path (a RequestRedirect filter with
+   * ReplaceFullPath, on an Exact `/` match). Schema 5. */
+  rootRedirect?: PathRedirect;
+  /** force-ssl-redirect: plain-HTTP requests are redirected to HTTPS whether or not the host has TLS (a
+   * RequestRedirect filter with scheme `https`). Schema 5. */
+  schemeRedirect?: SchemeRedirect;
+  /** upstream-vhost: the Host header the upstream gets (an HTTPRoute URLRewrite filter's hostname). Schema 5. */
+  rewrite?: UrlRewrite;
+  /** x-forwarded-prefix: headers set on the upstream request (a RequestHeaderModifier filter). Schema 5. */
+  requestHeaders?: HeaderModifier;
 }
 
 /** Access control of one route, checked in this order: source ranges (403), then external authentication.
@@ -204,6 +222,9 @@ export interface HostRoutes {
   /** Client certificates (ingress-nginx's auth-tls-*), checked for every request to the host, whichever route
    * or fallback serves it: nginx applies them to the whole server. Absent: none asked for. */
   clientCertificate?: ClientCertificatePolicy;
+  /** from-to-www-redirect: every request to this name is redirected to another (an HTTPRoute RequestRedirect
+   * filter with a hostname). Such an entry has no routes and no fallback. Schema 5. */
+  redirect?: HostRedirect;
 }
 
 /** How a host treats client certificates (auth-tls-verify-client):

@@ -3,6 +3,7 @@
 import { compareRoutes, contentHash, schemaOf } from './canonical.ts';
 import { isRecord, isValidRuleHost, pathProblem } from './names.ts';
 import { checkAccess } from './validate-access.ts';
+import { checkHostRedirect, checkRouteFilters } from './validate-redirect.ts';
 import { checkAuthorities, checkClientCertificatePolicy } from './client-certificates.ts';
 import { SUPPORTED_SCHEMAS, type RoutingTable, type SchemaVersion } from './schema.ts';
 import { PorticoError } from './portico-error.ts';
@@ -120,6 +121,7 @@ function* checkSteps(value: unknown, opts: ValidateOptions): Generator<void, Tab
     }
     refBackend(`${at}.fallbackBackend`, h.fallbackBackend);
     failClosed(`${at}.fallbackFailClosed`, h.fallbackFailClosed);
+    checkHostRedirect(h, at, bad);
     if (h.clientCertificate !== undefined) checkClientCertificatePolicy(h.clientCertificate, `${at}.clientCertificate`, authorities, bad);
     if (!Array.isArray(h.routes)) {
       bad(`${at}.routes`, 'must be an array');
@@ -151,6 +153,7 @@ function* checkSteps(value: unknown, opts: ValidateOptions): Generator<void, Tab
       }
       if (isRecord(r.policies)) failClosed(`${rat}.policies.failClosed`, r.policies.failClosed);
       if (isRecord(r.policies) && r.policies.access !== undefined) checkAccess(r.policies.access, `${rat}.policies.access`, bad);
+      if (isRecord(r.policies)) checkRouteFilters(r.policies, `${rat}.policies`, bad);
       const prev = h.routes[j - 1];
       if (j > 0 && isRecord(prev) && compareRoutes(prev, r) > 0) bad(rat, 'routes are not in precedence order');
     });

@@ -23,6 +23,7 @@ import { resolveJwt } from './jwt-keys.ts';
 import { resolveAuthProxyHeaders } from './auth-proxy-headers.ts';
 import { resolveCustomHeaders } from './custom-headers.ts';
 import { compareByAge, compareStrings, errorText, items, objectInfo, refOf } from './objects.ts';
+import { extraHostNames } from './host-names.ts';
 import { mergeRoutes, pickDefaultBackend, type HostBuild } from './routes.ts';
 import { secretLoader } from './tls.ts';
 import { DEFAULT_COMPILE_OPTIONS, type ClusterObjects, type CompileOptions, type CompileResult, type Diagnostic } from './types.ts';
@@ -147,6 +148,7 @@ function buildHost(
         ...(owner.clusterWeight === 100 ? {} : { localWeight: owner.clusterWeight }),
         ...(closed === undefined ? {} : { failClosed: closed }),
         ...(owner.access === undefined ? {} : { access: owner.access }),
+        ...owner.routing.filters,
       },
     };
   });
@@ -204,7 +206,12 @@ export function compile(objects: ClusterObjects, options: Partial<CompileOptions
     return ref.id;
   };
   const guards = hostGuards(plans, reportFor);
-  const hostEntries = [...hosts.values()].map((h) => buildHost(h, tls, guards, use, clientCertificates.hosts.get(h.host)));
+  const ruleHosts = [...hosts.values()].map((h) => buildHost(h, tls, guards, use, clientCertificates.hosts.get(h.host)));
+  const certInfo = new Map([...tls.values()].flatMap((c) => (c === null ? [] : [[c.info.id, c.info] as const])));
+  const hostEntries = [
+    ...ruleHosts,
+    ...extraHostNames(plans, new Map(ruleHosts.map((h) => [h.host, h])), (id) => certInfo.get(id), reportFor),
+  ];
   const defaultBackend = defaultRef === null ? null : use(defaultRef.ref);
   const defaultClosed = defaultRef === null ? undefined : fallbackFailClosed(defaultRef.owner);
   for (const { backend: b, problem } of used.values()) {

@@ -326,6 +326,51 @@ export const CASES: Case[] = [
       expect(e.headers['x-forwarded-host']).toBe('app.test');
     },
   },
+  // ---- routing filters: redirect and host annotations (gateway/table/redirect.ts) ----
+  {
+    name: 'permanent-redirect with permanent-redirect-code 302: the URL as written, path and query not kept (redirect.go)',
+    async run(t) {
+      const r = await get(t, '/x?y=1', 'moved.test');
+      expect([r.status, r.headers.location]).toEqual([302, 'https://elsewhere.example/new']);
+    },
+  },
+  {
+    name: 'app-root: / is redirected with 302 to the app root, other paths are served (approot.go)',
+    async run(t) {
+      const r = await get(t, '/', 'rooted.test');
+      expect([r.status, r.headers.location]).toEqual([302, 'http://rooted.test/app']);
+      expect(echo(await get(t, '/app', 'rooted.test')).url).toBe('/app');
+    },
+  },
+  {
+    name: 'force-ssl-redirect: plain HTTP to a host without TLS gets 308 to https, query kept (forcesslredirect.go)',
+    async run(t) {
+      const r = await get(t, '/x?y=1', 'forced.test');
+      expect(r.status).toBe(308);
+      expect(r.headers.location).toMatch(/^https:\/\/forced\.test(:\d+)?\/x\?y=1$/);
+    },
+  },
+  {
+    name: 'x-forwarded-prefix: the backend gets the annotation value (xforwardedprefix.go)',
+    async run(t) {
+      expect(echo(await get(t, '/', 'vhost.test', { 'x-forwarded-prefix': '/forged' })).headers['x-forwarded-prefix']).toBe('/prefix');
+    },
+  },
+  {
+    name: 'upstream-vhost: the backend gets the annotation value as Host (upstreamvhost.go)',
+    unsupported: { workerd: NO_HOST_WORKERD },
+    async run(t) {
+      expect(echo(await get(t, '/', 'vhost.test')).headers.host).toBe('internal.example');
+    },
+  },
+  {
+    name: 'server-alias: the alias routes like the host (alias.go); from-to-www-redirect: www. redirects with 308 (fromtowwwredirect.go)',
+    async run(t) {
+      expect(echo(await get(t, '/', 'alias.test')).backend).toBe('b0');
+      const r = await get(t, '/p?q=1', 'www.aliased.test');
+      expect([r.status, r.headers.location]).toEqual([308, 'http://aliased.test/p?q=1']);
+    },
+  },
   {
     name: 'X-Forwarded-Port is the port the client connected to',
     unsupported: {

@@ -239,6 +239,38 @@ function cluster(updated: boolean) {
       paths: [{ path: '/', service: 'one' }],
       annotations: { 'nginx.ingress.kubernetes.io/custom-headers': 'security-headers' },
     }),
+    // Redirect and host annotations (test/runtimes/cases.ts, "routing filters").
+    ingress('moved', {
+      host: 'moved.test',
+      paths: [{ path: '/', service: 'one' }],
+      annotations: {
+        'nginx.ingress.kubernetes.io/permanent-redirect': 'https://elsewhere.example/new',
+        'nginx.ingress.kubernetes.io/permanent-redirect-code': '302',
+      },
+    }),
+    ingress('rooted', {
+      host: 'rooted.test',
+      paths: [{ path: '/', service: 'one' }],
+      annotations: { 'nginx.ingress.kubernetes.io/app-root': '/app' },
+    }),
+    ingress('forced', {
+      host: 'forced.test',
+      paths: [{ path: '/', service: 'one' }],
+      annotations: { 'nginx.ingress.kubernetes.io/force-ssl-redirect': 'true' },
+    }),
+    ingress('vhost', {
+      host: 'vhost.test',
+      paths: [{ path: '/', service: 'one' }],
+      annotations: {
+        'nginx.ingress.kubernetes.io/upstream-vhost': 'internal.example',
+        'nginx.ingress.kubernetes.io/x-forwarded-prefix': '/prefix',
+      },
+    }),
+    ingress('aliased', {
+      host: 'aliased.test',
+      paths: [{ path: '/', service: 'one' }],
+      annotations: { 'nginx.ingress.kubernetes.io/server-alias': 'alias.test', 'nginx.ingress.kubernetes.io/from-to-www-redirect': 'true' },
+    }),
     ...(updated ? [ingress('fb', { host: 'fb.test', paths: [{ path: '/only', service: 'one' }], defaultBackend: 'def' })] : []),
   );
 }
