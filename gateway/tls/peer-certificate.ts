@@ -39,7 +39,7 @@ export function rfc2253(multiline: string): string {
  * upper-case hex), so `CN=Zoë` is `CN=Zo\C3\AB` — a header value that stays ASCII, and what match-cn patterns
  * written for nginx expect. */
 function escapeMsb(dn: string): string {
-  if (!/[^\x00-\x7f]/.test(dn)) return dn;
+  if (/^[\x20-\x7e]*$/.test(dn)) return dn; // printable ASCII (OpenSSL already escaped control characters)
   let out = '';
   for (const ch of dn) {
     if (ch.charCodeAt(0) < 0x80) out += ch;
