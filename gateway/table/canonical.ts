@@ -46,11 +46,13 @@ function canonicalContent(c: TableContent): TableContent {
   };
 }
 
-/** The oldest schema that carries this content (see SCHEMA_VERSION): 4 with client certificates, a global rate
+/** The oldest schema that carries this content (see SCHEMA_VERSION): 5 with routing filters (timeouts, bodyLimit,
+ * retry), 4 with client certificates, a global rate
  * limit, JWT verification, digest authentication, headers for the external auth subrequest or response headers from a
  * ConfigMap (custom-headers), 3 with access
  * policies, 2 when anything fails closed, else 1. */
 export function schemaOf(c: TableContent): SchemaVersion {
+  if (c.hosts.some((h) => h.routes.some(hasFilters))) return 5;
   if (c.clientCertificateAuthorities !== undefined || c.hosts.some((h) => h.clientCertificate !== undefined)) return 4;
   let schema: SchemaVersion = c.defaultBackendFailClosed === undefined ? 1 : 2;
   for (const h of c.hosts) {
@@ -70,6 +72,12 @@ export function schemaOf(c: TableContent): SchemaVersion {
     }
   }
   return schema;
+}
+
+/** Whether a route carries a schema-5 field. */
+function hasFilters(r: Route): boolean {
+  const p = r.policies;
+  return p.timeouts !== undefined || p.bodyLimit !== undefined || p.retry !== undefined;
 }
 
 export function contentHash(c: TableContent): string {

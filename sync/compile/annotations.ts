@@ -9,6 +9,7 @@ import { type ClientCertificateRequest, parseClientCertificateAnnotations } from
 import { NGINX_PREFIX, PORTICO_PREFIX } from './annotation-prefixes.ts';
 import type { DiagnosticCode } from './types.ts';
 import { compareStrings, show, type Fields } from './objects.ts';
+import { parseUpstreamAnnotations, type UpstreamFilters } from './upstream-annotations.ts';
 
 export { NGINX_PREFIX, PORTICO_PREFIX } from './annotation-prefixes.ts';
 
@@ -108,6 +109,8 @@ export interface ParsedAnnotations {
   problems: AnnotationProblem[];
   /** Client certificates the Ingress asks for on its hosts (auth-tls-*), when they parse. */
   clientCertificate?: ClientCertificateRequest;
+  /** Upstream timeouts, body limit and retry policy of the Ingress's routes (proxy-* annotations). */
+  upstream: UpstreamFilters;
 }
 
 /** Reads the allow-listed annotations of one Ingress; every other portico.dev/ or ingress-nginx annotation
@@ -118,14 +121,16 @@ export function parseAnnotations(annotations: Fields): ParsedAnnotations {
   const problems: AnnotationProblem[] = [];
   const parsedAccess = parseAccessAnnotations(annotations);
   const parsedTls = parseClientCertificateAnnotations(annotations);
+  const parsedUpstream = parseUpstreamAnnotations(annotations);
   const unenforced: UnenforcedGuard[] = [...parsedAccess.malformed, ...parsedTls.malformed];
-  problems.push(...parsedAccess.problems, ...parsedTls.problems);
+  problems.push(...parsedAccess.problems, ...parsedTls.problems, ...parsedUpstream.problems);
   for (const spec of SUPPORTED_ANNOTATIONS) {
     if (Object.hasOwn(annotations, spec.key))
       applySpec<keyof IngressAnnotations>(spec as AnnotationSpec<keyof IngressAnnotations>, annotations[spec.key], values, problems);
   }
   for (const key of Object.keys(annotations).sort(compareStrings)) {
-    if (SUPPORTED_KEYS.has(key) || parsedAccess.consumed.has(key) || parsedTls.consumed.has(key)) continue;
+    if (SUPPORTED_KEYS.has(key) || parsedAccess.consumed.has(key) || parsedTls.consumed.has(key) || parsedUpstream.consumed.has(key))
+      continue;
     const guard = guardOf(key, annotations[key]);
     if (guard !== null) {
       unenforced.push(guard);
@@ -137,5 +142,12 @@ export function parseAnnotations(annotations: Fields): ParsedAnnotations {
   }
   unenforced.sort((a, b) => compareStrings(a.key, b.key));
   const access = parsedAccess.access === undefined ? { keys: parsedAccess.keys } : { access: parsedAccess.access, keys: parsedAccess.keys };
-  return { values, access, unenforced, problems, ...(parsedTls.request === undefined ? {} : { clientCertificate: parsedTls.request }) };
+  return {
+    values,
+    access,
+    unenforced,
+    problems,
+    upstream: parsedUpstream.filters,
+    ...(parsedTls.request === undefined ? {} : { clientCertificate: parsedTls.request }),
+  };
 }

@@ -147,6 +147,7 @@ function buildHost(
         ...(owner.clusterWeight === 100 ? {} : { localWeight: owner.clusterWeight }),
         ...(closed === undefined ? {} : { failClosed: closed }),
         ...(owner.access === undefined ? {} : { access: owner.access }),
+        ...owner.upstream,
       },
     };
   });

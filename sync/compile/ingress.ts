@@ -6,6 +6,7 @@ import { isValidRuleHost, pathProblem } from '../../gateway/table/names.ts';
 import type { AccessPolicy, ObjectRef, PathType } from '../../gateway/table/schema.ts';
 import type { UnenforcedGuard } from './access-control.ts';
 import { parseAnnotations } from './annotations.ts';
+import type { UpstreamFilters } from './upstream-annotations.ts';
 import type { Report } from './diagnostics.ts';
 import { fields, items, name, refOf, show, text, type ObjectInfo } from './objects.ts';
 
@@ -59,6 +60,8 @@ export interface IngressPlan {
   droppedOn: string[];
   /** Client certificates asked for on this Ingress's hosts (auth-tls-*); cleared when its Secret cannot be used. */
   clientCertificate: ClientCertificateRequest | undefined;
+  /** Upstream timeouts, body limit and retry policy of this Ingress's routes (proxy-* annotations). */
+  upstream: UpstreamFilters;
 }
 
 const PATH_TYPES: Readonly<Record<string, PathType>> = {
@@ -200,7 +203,7 @@ export function planIngress(info: ObjectInfo, report: Report): IngressPlan {
   const ref = refOf(info);
   const namespace = ref.namespace;
   const spec = fields(fields(info.raw).spec);
-  const { values, access, unenforced, problems, clientCertificate } = parseAnnotations(info.annotations);
+  const { values, access, unenforced, problems, clientCertificate, upstream } = parseAnnotations(info.annotations);
   for (const p of problems) report(p.code, p.message);
 
   const hosts: string[] = [];
@@ -240,5 +243,6 @@ export function planIngress(info: ObjectInfo, report: Report): IngressPlan {
     accessKeys: access.keys,
     droppedOn,
     clientCertificate,
+    upstream,
   };
 }

@@ -196,7 +196,7 @@ table('other annotations', [
       },
     }),
   ),
-  ...['rewrite-target', 'use-regex', 'proxy-body-size', 'force-ssl-redirect', 'canary'].map(
+  ...['rewrite-target', 'use-regex', 'proxy-cookie-path', 'force-ssl-redirect', 'canary'].map(
     (a): Case => ({
       name: `nginx ${a} → UnsupportedAnnotation`,
       objects: annotated({ [`nginx.ingress.kubernetes.io/${a}`]: 'x' }),
@@ -265,6 +265,7 @@ describe('parseAnnotations (unit)', () => {
       access: { keys: [] },
       unenforced: [],
       problems: [],
+      upstream: {},
     });
   });
   it('every allow-listed annotation parses its documented values', () => {
@@ -306,6 +307,7 @@ describe('parseAnnotations (unit)', () => {
       access: { keys: [] },
       unenforced: [],
       problems: [],
+      upstream: {},
     });
   });
 });
