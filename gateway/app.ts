@@ -8,7 +8,8 @@ import type { LiveTable } from './live.ts';
 import type { Metrics } from './metrics.ts';
 import { plainResponse, redirectResponse } from './responses.ts';
 import { requestIdFor } from './proxy/headers.ts';
-import type { AccessPolicy, Backend } from './table/schema.ts';
+import type { AccessPolicy, Backend, RoutePolicies } from './table/schema.ts';
+import { bodyTooLarge } from './proxy/body-limit.ts';
 
 export interface ForwardRequest {
   backend: Backend;
@@ -31,6 +32,8 @@ export interface ForwardRequest {
   /** The forwarder calls it once the exchange has ended (response sent, client gone, or failed): the
    * access gate's completion hook (a limit-connections slot). Safe to call more than once. */
   onDone?: () => void;
+  /** The route's upstream filters (timeouts, bodyLimit, retry), when it has any: decide()'s `upstream`. */
+  upstream?: RoutePolicies;
 }
 
 export interface RuntimeBindings<E extends Env> {
@@ -64,6 +67,12 @@ export function createGatewayApp<E extends Env>(o: GatewayOptions<E>): Hono<E> {
     const facts = o.runtime.facts(c);
     const d = decide(o.live, facts, o.ports.https, peers);
     if (d.kind === 'forward') {
+      // client_max_body_size: nginx checks the declared length when it finds the location, before the access
+      // phase, so a too-large request gets 413 before any authentication and before a byte reaches an upstream.
+      if (d.upstream?.bodyLimit !== undefined && bodyTooLarge(c.req.header('content-length'), d.upstream.bodyLimit)) {
+        o.metrics.request(d.label, 413);
+        return plainResponse(413, [['connection', 'close']]);
+      }
       if (d.gate !== undefined) return forwardThroughGate(o, c, d, d.gate, facts);
       const req: ForwardRequest = { backend: d.backend, target: d.target, facts, label: d.label, cluster: d.cluster };
       if (d.upstreamHeaders !== undefined) {
@@ -71,6 +80,7 @@ export function createGatewayApp<E extends Env>(o: GatewayOptions<E>): Hono<E> {
         req.upstreamHeaders = d.upstreamHeaders;
         req.gated = true;
       }
+      if (d.upstream !== undefined) req.upstream = d.upstream;
       return o.runtime.forward(c, req);
     }
     o.metrics.request(d.label, d.status);
@@ -125,6 +135,7 @@ async function forwardThroughGate<E extends Env>(
     responseHeaders: outcome.response,
     requestId,
     gated: true,
+    ...(d.upstream === undefined ? {} : { upstream: d.upstream }),
   };
   if (outcome.onDone === undefined) return o.runtime.forward(c, req);
   req.onDone = outcome.onDone;

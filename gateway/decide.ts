@@ -48,6 +48,8 @@ export type Decision =
       sourceGranted?: boolean;
       /** Headers set on (value) or removed from (null) the upstream request: the client certificate's. */
       upstreamHeaders?: [string, string | null][];
+      /** The route's policies, when it has upstream filters (timeouts, bodyLimit, retry): the forwarders read them. */
+      upstream?: RoutePolicies;
     };
 
 /** A peer cluster's verified table, read by this worker for failover. */
@@ -213,6 +215,9 @@ export function decide(
   const forward: Extract<Decision, { kind: 'forward' }> = { kind: 'forward', backend: m.backend, target: m.path + f.search, label };
   if (p?.rewrite !== undefined || p?.requestHeaders !== undefined) upstreamHeaders = withRouteHeaders(upstreamHeaders, p);
   if (upstreamHeaders !== undefined) forward.upstreamHeaders = upstreamHeaders;
+  const policies = m.route?.policies;
+  if (policies !== undefined && (policies.timeouts !== undefined || policies.bodyLimit !== undefined || policies.retry !== undefined))
+    forward.upstream = policies;
   if (access !== undefined && needsGate(access)) {
     forward.gate = access;
     if (any) forward.sourceGranted = sourceOk;

@@ -43,7 +43,8 @@ const CONNECT_CODES = new Set([
   'PORTICO_PEER_TOKEN_AUDIENCE',
   'PORTICO_PEER_TOKEN_SCOPE',
 ]);
-const TIMEOUT_CODES = new Set(['UND_ERR_HEADERS_TIMEOUT', 'UND_ERR_BODY_TIMEOUT']);
+// PORTICO_UPSTREAM_SEND_TIMEOUT: proxy-send-timeout (gateway/proxy/body-limit.ts), the upstream stopped taking the body.
+const TIMEOUT_CODES = new Set(['UND_ERR_HEADERS_TIMEOUT', 'UND_ERR_BODY_TIMEOUT', 'PORTICO_UPSTREAM_SEND_TIMEOUT']);
 const RESET_CODES = new Set(['ECONNRESET', 'EPIPE', 'UND_ERR_SOCKET', 'UND_ERR_CLOSED']);
 
 export function classifyUpstreamError(err: unknown, endpoint: string): UpstreamError {

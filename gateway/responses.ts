@@ -18,6 +18,8 @@ const TEXT: Record<number, string> = {
   401: 'Authorization Required',
   403: 'Forbidden',
   404: 'Not Found',
+  // nginx's page keeps RFC 2616's name for 413.
+  413: 'Request Entity Too Large',
   421: 'Misdirected Request',
   429: 'Too Many Requests',
   500: 'Internal Server Error',

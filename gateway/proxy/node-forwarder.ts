@@ -21,8 +21,9 @@ import type { Metrics } from '../metrics.ts';
 import { SERVER_NAME, statusBody } from '../responses.ts';
 import { downstreamResponseHeaders, requestIdFor, upstreamRequestHeaders, withOverrides, withResponseAdditions } from './headers.ts';
 import type { UpstreamPools } from './pools.ts';
-import { isIdempotent, retryDecision, type FailedAttempt } from './retry-policy.ts';
-import type { Endpoint } from '../table/schema.ts';
+import { BodyTooLargeError, guardedBody } from './body-limit.ts';
+import { isIdempotent, retryDecision, routeRetryDecision, statusRetryDecision, type FailedAttempt } from './retry-policy.ts';
+import type { Endpoint, RoutePolicies } from '../table/schema.ts';
 import { tlsClientOf } from '../tls/peer-certificate.ts';
 import { BACKEND_HEADER, ENDPOINT_HEADER, endpointKey, PEER_HEADER, tunnelErrorOf } from '../table/tunnel-protocol.ts';
 
@@ -142,6 +143,9 @@ function writeHeadTo(out: ServerResponse | Http2ServerResponse, status: number, 
   }
 }
 
+/** A status answer being dropped for the next endpoint (proxy-next-upstream http_NNN): ends that attempt. */
+class MoveOn extends Error {}
+
 function answerError(out: ServerResponse | Http2ServerResponse, status: number): void {
   const body = statusBody(status);
   writeHeadTo(out, status, [
@@ -178,7 +182,14 @@ function forward(deps: NodeForwarderDeps, c: Context<NodeEnv>, req: ForwardReque
  * allocates one object and no functions per request (the handler methods live on the prototype). */
 class Exchange implements Dispatcher.DispatchHandler {
   private first: number;
-  private readonly body: IncomingMessage | Http2ServerRequest | null;
+  /** The request body as undici reads it: the request itself, or guardedBody() for a route with a body limit or
+   * a send timeout. null: no body. */
+  private readonly body: IncomingMessage | Http2ServerRequest | AsyncGenerator<Buffer> | null;
+  /** Attempts so far, across endpoints and peers, and when the first began (proxy-next-upstream-tries/-timeout). */
+  private tries = 0;
+  private begun = 0;
+  /** Set while an upstream's status answer is dropped for the next endpoint (statusRetryDecision). */
+  private movingOn = false;
   /** Peer clusters tried so far (only when this request fails over across clusters). */
   private tried: Set<string> | null = null;
   private readonly headers: string[];
@@ -196,7 +207,13 @@ class Exchange implements Dispatcher.DispatchHandler {
     private req: ForwardRequest,
   ) {
     this.first = deps.balancer.start(req.backend);
-    this.body = hasRequestBody(incoming) ? incoming : null;
+    const up = req.upstream;
+    this.body = !hasRequestBody(incoming)
+      ? null
+      : up === undefined || (up.bodyLimit === undefined && up.timeouts?.sendMs === undefined)
+        ? incoming
+        : // destroyOnReturn false: a body over the limit must leave the client's connection open for the 413.
+          guardedBody(incoming.iterator({ destroyOnReturn: false }), up.bodyLimit ?? 0, up.timeouts?.sendMs ?? 0, (e) => this.abort?.(e));
     const requestId = req.requestId ?? requestIdFor(incoming.headers['x-request-id'] as string | undefined, randomUUID);
     const headers = upstreamRequestHeaders(incoming.rawHeaders, incoming.headers.connection as string | undefined, {
       ...req.facts,
@@ -216,6 +233,7 @@ class Exchange implements Dispatcher.DispatchHandler {
 
   attempt(): void {
     this.started = performance.now();
+    if (this.tries++ === 0) this.begun = this.started;
     const { pools } = this.deps;
     // Through the node-local tunnel the endpoint travels in a header; the tunnel checks it against its table.
     // A peer cluster's backend is named instead: that cluster's gateway picks the endpoint.
@@ -225,7 +243,65 @@ class Exchange implements Dispatcher.DispatchHandler {
         : pools.viaTunnel
           ? this.headers.concat(ENDPOINT_HEADER, endpointKey(this.endpoint))
           : this.headers;
-    pools.get(this.endpoint).dispatch({ path: this.req.target, method: this.incoming.method ?? 'GET', headers, body: this.body }, this);
+    const up = this.req.upstream;
+    if (up === undefined) {
+      pools
+        .get(this.endpoint)
+        .dispatch(
+          { path: this.req.target, method: this.incoming.method ?? 'GET', headers, body: this.body as IncomingMessage | null },
+          this,
+        );
+      return;
+    }
+    this.dispatchWith(up, headers);
+  }
+
+  /** A route with its own timeouts (proxy-connect-timeout: its own pool; proxy-read-timeout: undici's
+   * per-request headers and body timeouts, nginx's proxy_read_timeout covering both). */
+  private dispatchWith(up: RoutePolicies, headers: string[]): void {
+    const t = up.timeouts;
+    const opts: Dispatcher.DispatchOptions = {
+      path: this.req.target,
+      method: this.incoming.method ?? 'GET',
+      headers,
+      // undici writes an async iterable body chunk by chunk, awaiting each write (its types omit iterables).
+      body: this.body as IncomingMessage | null,
+    };
+    if (t?.readMs !== undefined) {
+      opts.headersTimeout = t.readMs;
+      opts.bodyTimeout = t.readMs;
+    }
+    this.deps.pools.get(this.endpoint, t?.connectMs).dispatch(opts, this);
+  }
+
+  /** What the route's retry policy sees of this request so far (the failure fields are the caller's). */
+  private attemptFacts(code: FailedAttempt['code']): FailedAttempt {
+    const req = this.req;
+    return {
+      code,
+      bodyStreamed: this.body !== null && this.incoming.readableDidRead === true,
+      responseStarted: this.status !== 0 || this.outgoing.headersSent,
+      idempotent: isIdempotent(this.incoming.method ?? 'GET'),
+      // A peer cluster's gateway picks the endpoint and fails over itself: one attempt per peer here.
+      attempts: req.cluster === undefined ? this.k + 1 : 1,
+      endpoints: req.cluster === undefined ? req.backend.endpoints.length : 1,
+      peerAvailable: this.deps.peers !== undefined && this.deps.peers.length > 0 && this.deps.pools.viaTunnel,
+      tries: this.tries,
+      elapsedMs: performance.now() - this.begun,
+    };
+  }
+
+  /** proxy-next-upstream http_NNN: drop this answer and ask the next endpoint or peer, when the policy lets it. */
+  private moveOnFrom(code: number): boolean {
+    const retry = this.req.upstream!.retry!;
+    const next = statusRetryDecision(code, this.attemptFacts('PORTICO_UPSTREAM_PROTOCOL'), retry);
+    if (next === null) return false;
+    if (next === 'next-peer') {
+      if (!this.failOver()) return false;
+    } else this.k++;
+    this.movingOn = true;
+    this.abort?.(new MoveOn(`upstream answered ${code}`));
+    return true;
   }
 
   /** Metrics label of the backend: a peer cluster's is prefixed with its cluster (ids repeat across clusters). */
@@ -265,6 +341,7 @@ class Exchange implements Dispatcher.DispatchHandler {
         return false;
       }
     }
+    if (code >= 403 && this.req.upstream?.retry !== undefined && this.moveOnFrom(code)) return false;
     this.status = code;
     this.resume = resume;
     this.deps.metrics.upstreamLatency(this.backendLabel, (performance.now() - this.started) / 1000);
@@ -289,23 +366,21 @@ class Exchange implements Dispatcher.DispatchHandler {
 
   onError(err: Error): void {
     const { deps, outgoing, req } = this;
+    if (this.movingOn) {
+      this.movingOn = false; // the dropped status answer's attempt ended; the next one begins
+      return this.attempt();
+    }
+    if (err instanceof BodyTooLargeError) return this.tooLarge(err);
     const e = classifyUpstreamError(err, endpointKey(this.endpoint));
     if (outgoing.destroyed) {
       this.done = true;
       return;
     }
     // Only the failure path gets here: the object below is not a cost of the requests that succeed.
-    const failed: FailedAttempt = {
-      code: e.code,
-      bodyStreamed: this.body?.readableDidRead === true,
-      responseStarted: this.status !== 0 || outgoing.headersSent,
-      idempotent: isIdempotent(this.incoming.method ?? 'GET'),
-      // A peer cluster's gateway picks the endpoint and fails over itself: one attempt per peer here.
-      attempts: req.cluster === undefined ? this.k + 1 : 1,
-      endpoints: req.cluster === undefined ? req.backend.endpoints.length : 1,
-      peerAvailable: deps.peers !== undefined && deps.peers.length > 0 && deps.pools.viaTunnel,
-    };
-    let d = retryDecision(failed);
+    const failed = this.attemptFacts(e.code);
+    const retry = req.upstream?.retry;
+    if (retry !== undefined) failed.connectTimedOut = (err as { code?: unknown }).code === 'UND_ERR_CONNECT_TIMEOUT';
+    let d = retry === undefined ? retryDecision(failed) : routeRetryDecision(failed, retry);
     deps.metrics.upstreamError(this.backendLabel, d.label);
     deps.onUpstreamError?.(e);
     if (d.action === 'next-endpoint') {
@@ -315,7 +390,7 @@ class Exchange implements Dispatcher.DispatchHandler {
     if (d.action === 'next-peer') {
       if (this.failOver()) return this.attempt();
       failed.peerAvailable = false; // no untried peer serves the route
-      d = retryDecision(failed);
+      d = retry === undefined ? retryDecision(failed) : routeRetryDecision(failed, retry);
     }
     this.done = true;
     if (d.action === 'answer') {
@@ -324,5 +399,15 @@ class Exchange implements Dispatcher.DispatchHandler {
     }
     deps.metrics.request(req.label, this.status);
     outgoing.destroy(e); // mid-body failure: the client must see a broken response, not a short one
+  }
+
+  /** The streamed body went over proxy-body-size: the upstream request is aborted (undici did so), the client
+   * gets 413 unless its answer has begun, which is then cut off. */
+  private tooLarge(err: BodyTooLargeError): void {
+    this.done = true;
+    if (this.outgoing.destroyed) return;
+    if (this.status !== 0 || this.outgoing.headersSent) return void this.outgoing.destroy(err);
+    this.deps.metrics.request(this.req.label, 413);
+    answerError(this.outgoing, 413);
   }
 }

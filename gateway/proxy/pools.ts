@@ -41,13 +41,15 @@ export class UpstreamPools {
     return this.tunnel !== null;
   }
 
-  get(e: Endpoint): Pool {
+  /** `connectMs`: a route's own connect timeout (proxy-connect-timeout), which gets a pool of its own per endpoint
+   * (undici sets the connect timeout per pool). Through the tunnel it does not apply: the tunnel dials. */
+  get(e: Endpoint, connectMs?: number): Pool {
     if (this.tunnel !== null) return this.tunnel;
-    const key = endpointKey(e);
+    const key = connectMs === undefined || connectMs === this.timeouts.connectMs ? endpointKey(e) : `${endpointKey(e)}#${connectMs}`;
     let pool = this.pools.get(key);
     if (pool === undefined) {
-      pool = new Pool(`http://${key}`, {
-        connect: { timeout: this.timeouts.connectMs },
+      pool = new Pool(`http://${endpointKey(e)}`, {
+        connect: { timeout: connectMs ?? this.timeouts.connectMs },
         headersTimeout: this.timeouts.headersMs,
         bodyTimeout: this.timeouts.bodyMs,
         keepAliveTimeout: 4_000,
@@ -61,7 +63,8 @@ export class UpstreamPools {
   /** Closes the pools of endpoints not in `keep`. */
   retain(keep: ReadonlySet<string>): void {
     for (const [key, pool] of this.pools) {
-      if (!keep.has(key)) {
+      const hash = key.indexOf('#'); // a route's own connect timeout: `address:port#ms`
+      if (!keep.has(hash === -1 ? key : key.slice(0, hash))) {
         this.pools.delete(key);
         pool.close().catch(() => {});
       }

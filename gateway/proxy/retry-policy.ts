@@ -48,9 +48,21 @@
 // endpoint. Once an upstream was tried, its failure is a 502, its silence a 504 (a connect timeout is a failure
 // to connect, so 502, where nginx says 504).
 //
+// A route with proxy-next-upstream* annotations (RoutePolicies.retry) is decided by routeRetryDecision instead:
+// nginx's proxy_next_upstream conditions, each failure class mapped to nginx's word for it —
+//   CONNECT refused/unreachable → error, CONNECT timed out → timeout, RESET → error, TIMEOUT → timeout,
+//   PROTOCOL → invalid_header, an answer with status NNN → http_NNN (statusRetryDecision) —
+// and these limits, nginx's too: nothing sent to the client yet; a request the upstream may have received is
+// moved only if idempotent or `non_idempotent` is listed; at most `tries` attempts in all (0: no limit but the
+// endpoints and peers); no new attempt `timeoutMs` after the first began (0: no limit); `off` (no conditions):
+// never. One rule stays Portico's whatever is listed: a request body is streamed, never buffered, so once part of
+// it left the gateway the request is not sent again, not even with `non_idempotent` (nginx buffers the body by
+// default and resends it).
+//
 // The metrics label (portico_upstream_errors_total{code}) is the error class, the same four strings on every
 // runtime; the raw code (ECONNREFUSED, ...) goes to logs and to the tunnel's error header.
 import type { UpstreamErrorCode } from '../errors.ts';
+import type { RetryPolicy } from '../table/schema.ts';
 
 export interface FailedAttempt {
   /** The failure's class (classifyUpstreamError, or the Web forwarder's classifyFetchError). */
@@ -69,6 +81,13 @@ export interface FailedAttempt {
   /** A peer cluster could still be asked for this request (configured, reachable through the tunnel, not all
    * tried). The caller finds out which; if none serves the route, it asks again with false. */
   peerAvailable: boolean;
+  /** Read with a route's retry policy only. The CONNECT failure was the connect timeout (nginx's `timeout`, not
+   * `error`). */
+  connectTimedOut?: boolean;
+  /** Read with a route's retry policy only: attempts so far across endpoints and peers (proxy-next-upstream-tries). */
+  tries?: number;
+  /** Read with a route's retry policy only: milliseconds since the first attempt began (proxy-next-upstream-timeout). */
+  elapsedMs?: number;
 }
 
 export type RetryDecision =
@@ -117,4 +136,56 @@ export function retryDecision(f: FailedAttempt): RetryDecision {
   if (!repeatable) return d.answer;
   if (f.attempts < f.endpoints) return d.nextEndpoint;
   return f.peerAvailable ? d.nextPeer : d.answer;
+}
+
+/** The nginx word for a failure (proxy_next_upstream), and whether the upstream may have received the request. */
+function conditionOf(f: FailedAttempt): { on: 'error' | 'timeout' | 'invalid_header'; reached: boolean } {
+  switch (f.code) {
+    case 'PORTICO_UPSTREAM_CONNECT':
+      return { on: f.connectTimedOut === true ? 'timeout' : 'error', reached: false };
+    case 'PORTICO_UPSTREAM_RESET':
+      return { on: 'error', reached: true };
+    case 'PORTICO_UPSTREAM_TIMEOUT':
+      return { on: 'timeout', reached: true };
+    default:
+      return { on: 'invalid_header', reached: true };
+  }
+}
+
+/** Whether the limits of `policy` leave room for another attempt of a request that reached (or not) the
+ * upstream; the condition itself is the caller's. */
+function mayMoveOn(f: FailedAttempt, policy: RetryPolicy, reached: boolean): boolean {
+  if (f.bodyStreamed) return false; // a streamed body cannot be sent again (Portico never buffers it)
+  if (reached && !f.idempotent && !policy.on.includes('non_idempotent')) return false;
+  if (policy.tries > 0 && (f.tries ?? f.attempts) >= policy.tries) return false;
+  return !(policy.timeoutMs > 0 && (f.elapsedMs ?? 0) >= policy.timeoutMs);
+}
+
+/** retryDecision for a route with a retry policy (proxy-next-upstream*): see the comment at the top. */
+export function routeRetryDecision(f: FailedAttempt, policy: RetryPolicy): RetryDecision {
+  const d =
+    f.code === 'PORTICO_UPSTREAM_CONNECT'
+      ? CONNECT
+      : f.code === 'PORTICO_UPSTREAM_RESET'
+        ? RESET
+        : f.code === 'PORTICO_UPSTREAM_TIMEOUT'
+          ? TIMEOUT
+          : PROTOCOL;
+  if (f.responseStarted) return d.cutOff;
+  const c = conditionOf(f);
+  if (!policy.on.includes(c.on) || !mayMoveOn(f, policy, c.reached)) return d.answer;
+  if (f.attempts < f.endpoints) return d.nextEndpoint;
+  return f.peerAvailable ? d.nextPeer : d.answer;
+}
+
+export type StatusRetry = 'next-endpoint' | 'next-peer' | null;
+
+/** An upstream answered `status` before anything reached the client: whether to drop that answer and ask the
+ * next endpoint or peer (proxy-next-upstream http_500 ... http_429). null: the answer goes to the client, as
+ * nginx passes on the last server's answer when no other may be tried. `f.code` is not read. */
+export function statusRetryDecision(status: number, f: FailedAttempt, policy: RetryPolicy): StatusRetry {
+  const word = `http_${status}`;
+  if (!policy.on.includes(word as RetryPolicy['on'][number]) || !mayMoveOn(f, policy, true)) return null;
+  if (f.attempts < f.endpoints) return 'next-endpoint';
+  return f.peerAvailable ? 'next-peer' : null;
 }

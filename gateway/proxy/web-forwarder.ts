@@ -10,7 +10,8 @@ import type { Metrics } from '../metrics.ts';
 import { plainResponse } from '../responses.ts';
 import { ENDPOINT_HEADER, endpointKey, ERROR_HEADER, TunnelReportedError } from '../table/tunnel-protocol.ts';
 import { downstreamResponseHeaders, requestIdFor, upstreamRequestHeaders, withOverrides, withResponseAdditions } from './headers.ts';
-import { isIdempotent, retryDecision } from './retry-policy.ts';
+import { limitedStream } from './body-limit.ts';
+import { type FailedAttempt, isIdempotent, retryDecision, routeRetryDecision, statusRetryDecision } from './retry-policy.ts';
 
 /** fetch() as the runtime provides it; `init` may carry runtime extras (Deno's `client`). */
 export type FetchLike = (url: string, init: RequestInit & { duplex?: 'half' }) => Promise<Response>;
@@ -71,9 +72,35 @@ export async function webForward(deps: WebForwarderDeps, request: Request, req: 
   const requestId = req.requestId ?? requestIdFor(request.headers.get('x-request-id') ?? undefined, () => crypto.randomUUID());
   const upstream = upstreamRequestHeaders(flat(request.headers), request.headers.get('connection') ?? undefined, { ...facts, requestId });
   const headers = toHeaders(req.upstreamHeaders === undefined ? upstream : withOverrides(upstream, req.upstreamHeaders), null);
-  const body = request.method === 'GET' || request.method === 'HEAD' ? null : request.body;
+  const up = req.upstream;
+  // proxy-read-timeout: the route's own wait for headers (connect included: fetch() does not tell them apart) and
+  // between body chunks. proxy-connect-timeout and proxy-send-timeout have no handle in fetch() (runtime cases).
+  const headersMs = up?.timeouts?.readMs ?? deps.headersMs;
+  const bodyMs = up?.timeouts?.readMs ?? deps.bodyMs;
+  let over = false; // the streamed body went over proxy-body-size (a declared length over it got 413 in app.ts)
+  const sent = request.method === 'GET' || request.method === 'HEAD' ? null : request.body;
+  const body =
+    sent === null || up?.bodyLimit === undefined
+      ? sent
+      : limitedStream(sent, up.bodyLimit, () => {
+          over = true;
+        });
   const first = deps.balancer.start(backend);
   const n = backend.endpoints.length;
+  const begun = performance.now();
+  /** What a route's retry policy sees of attempt k (proxy-next-upstream*). */
+  const attemptFacts = (k: number, code: FailedAttempt['code']): FailedAttempt => ({
+    code,
+    // fetch() took the body stream: a failed attempt leaves it locked or partly read, so it cannot be sent again.
+    bodyStreamed: body !== null,
+    responseStarted: false, // fetch() has not resolved: no response yet
+    idempotent: isIdempotent(request.method),
+    attempts: k + 1,
+    endpoints: n,
+    peerAvailable: false, // the Web runtimes do not read peer clusters' tables
+    tries: k + 1,
+    elapsedMs: performance.now() - begun,
+  });
   for (let k = 0; ; k++) {
     const endpoint = endpointKey(backend.endpoints[(first + k) % n]!);
     const abort = new AbortController();
@@ -81,7 +108,7 @@ export async function webForward(deps: WebForwarderDeps, request: Request, req: 
     const timer = setTimeout(() => {
       timedOut = true;
       abort.abort();
-    }, deps.headersMs);
+    }, headersMs);
     const started = performance.now();
     try {
       if (deps.tunnel !== undefined) headers.set(ENDPOINT_HEADER, endpoint);
@@ -100,10 +127,20 @@ export async function webForward(deps: WebForwarderDeps, request: Request, req: 
         await res.body?.cancel();
         throw new TunnelReportedError(reported.slice(0, 64));
       }
+      // proxy-next-upstream http_NNN: this answer is dropped for the next endpoint's, when the policy lets it.
+      if (
+        up?.retry !== undefined &&
+        res.status >= 403 &&
+        statusRetryDecision(res.status, attemptFacts(k, 'PORTICO_UPSTREAM_PROTOCOL'), up.retry) !== null
+      ) {
+        await res.body?.cancel();
+        continue;
+      }
       deps.metrics.upstreamLatency(backend.id, (performance.now() - started) / 1000);
       deps.metrics.request(req.label, res.status);
       const encoded = deps.decodesBodies && res.headers.has('content-encoding');
-      const out = res.body === null || deps.bodyMs === null ? res.body : res.body.pipeThrough(idleGuard(deps, backend.id, abort, endpoint));
+      const out =
+        res.body === null || bodyMs === null ? res.body : res.body.pipeThrough(idleGuard(deps, bodyMs, backend.id, abort, endpoint));
       if (out === null) req.onDone?.();
       return new Response(req.onDone === undefined || out === null ? out : endsThen(out, req.onDone), {
         status: res.status,
@@ -115,16 +152,12 @@ export async function webForward(deps: WebForwarderDeps, request: Request, req: 
     } catch (err) {
       clearTimeout(timer);
       const e = err instanceof TunnelReportedError ? classifyUpstreamError(err, endpoint) : classifyFetchError(err, endpoint, timedOut);
-      const d = retryDecision({
-        code: e.code,
-        // fetch() took the body stream: a failed attempt leaves it locked or partly read, so it cannot be sent again.
-        bodyStreamed: body !== null,
-        responseStarted: false, // fetch() has not resolved: no response yet
-        idempotent: isIdempotent(request.method),
-        attempts: k + 1,
-        endpoints: n,
-        peerAvailable: false, // the Web runtimes do not read peer clusters' tables
-      });
+      if (over) {
+        deps.metrics.request(req.label, 413);
+        req.onDone?.();
+        return plainResponse(413);
+      }
+      const d = up?.retry === undefined ? retryDecision(attemptFacts(k, e.code)) : routeRetryDecision(attemptFacts(k, e.code), up.retry);
       deps.metrics.upstreamError(backend.id, d.label);
       deps.onUpstreamError?.(e);
       if (d.action === 'next-endpoint') continue;
@@ -165,11 +198,11 @@ function endsThen(body: ReadableStream<Uint8Array>, done: () => void): ReadableS
  * cut off, never retried: retry-policy.ts). */
 function idleGuard(
   deps: WebForwarderDeps,
+  ms: number,
   backendId: string,
   upstream: AbortController,
   endpoint: string,
 ): TransformStream<Uint8Array, Uint8Array> {
-  const ms = deps.bodyMs!;
   let timer: ReturnType<typeof setTimeout> | undefined;
   let out: TransformStreamDefaultController<Uint8Array> | undefined;
   const arm = (): void => {

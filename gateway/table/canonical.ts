@@ -53,14 +53,18 @@ function hasRouteFilter(p: Route['policies']): boolean {
     p.rootRedirect !== undefined ||
     p.schemeRedirect !== undefined ||
     p.rewrite !== undefined ||
-    p.requestHeaders !== undefined
+    p.requestHeaders !== undefined ||
+    p.timeouts !== undefined ||
+    p.bodyLimit !== undefined ||
+    p.retry !== undefined
   );
 }
 
-/** 5 with routing filters (redirects, upstream-vhost, x-forwarded-prefix, from-to-www-redirect). The oldest schema that carries this content (see SCHEMA_VERSION): 4 with client certificates, a global rate
- * limit, JWT verification, digest authentication, headers for the external auth subrequest or response headers from a
- * ConfigMap (custom-headers), 3 with access
- * policies, 2 when anything fails closed, else 1. */
+/** The oldest schema that carries this content (see SCHEMA_VERSION): 5 with routing filters (redirects,
+ * upstream-vhost, x-forwarded-prefix, from-to-www-redirect, timeouts, bodyLimit, retry), 4 with client
+ * certificates, a global rate limit, JWT verification, digest authentication, headers for the external auth
+ * subrequest or response headers from a ConfigMap (custom-headers), 3 with access policies, 2 when anything fails
+ * closed, else 1. */
 export function schemaOf(c: TableContent): SchemaVersion {
   if (c.hosts.some((h) => h.redirect !== undefined || h.routes.some((r) => hasRouteFilter(r.policies)))) return 5;
   if (c.clientCertificateAuthorities !== undefined || c.hosts.some((h) => h.clientCertificate !== undefined)) return 4;

@@ -23,7 +23,9 @@ import type { HeaderModifier, HostRedirect, LocationRedirect, PathRedirect, Sche
  * - 5: also routing filters on routes and hosts, named after Gateway API HTTPRoute concepts (redirect.ts):
  *   `redirect` (permanent-redirect, temporal-redirect), `rootRedirect` (app-root), `schemeRedirect`
  *   (force-ssl-redirect), `rewrite` (upstream-vhost), `requestHeaders` (x-forwarded-prefix) on routes and
- *   `redirect` on hosts (from-to-www-redirect). A schema-4 worker would forward what it should redirect. */
+ *   `redirect` on hosts (from-to-www-redirect); upstream timeouts (`timeouts`), a request body limit (`bodyLimit`)
+ *   and a retry policy (`retry`) on routes. A schema-4 worker would forward what it should redirect, and serve with
+ *   the global timeouts, no body limit and the default retry rule. */
 export const SCHEMA_VERSION = 5 as const;
 export type SchemaVersion = 1 | 2 | 3 | 4 | typeof SCHEMA_VERSION;
 export const SUPPORTED_SCHEMAS: readonly SchemaVersion[] = [1, 2, 3, 4, 5];
@@ -62,6 +64,49 @@ export interface RoutePolicies {
   rewrite?: UrlRewrite;
   /** x-forwarded-prefix: headers set on the upstream request (a RequestHeaderModifier filter). Schema 5. */
   requestHeaders?: HeaderModifier;
+  /** Upstream timeouts of the route (proxy-connect-timeout, proxy-read-timeout, proxy-send-timeout; Gateway API
+   * HTTPRoute `timeouts.backendRequest`, finer grained). Each absent field takes the gateway's flag. Schema 5. */
+  timeouts?: UpstreamTimeoutPolicy;
+  /** The largest request body in bytes (proxy-body-size, nginx client_max_body_size); a larger one gets 413.
+   * Absent or 0: no limit, as nginx reads `0`. No Gateway API equivalent yet. Schema 5. */
+  bodyLimit?: number;
+  /** When a failed attempt moves to the next endpoint (proxy-next-upstream, proxy-next-upstream-tries,
+   * proxy-next-upstream-timeout; Gateway API HTTPRoute `retry`, GEP-1731). Absent: Portico's default rule
+   * (gateway/proxy/retry-policy.ts). Schema 5. */
+  retry?: RetryPolicy;
+}
+
+/** Per-route upstream timeouts in milliseconds (ingress-nginx writes the annotations' whole seconds). */
+export interface UpstreamTimeoutPolicy {
+  /** proxy-connect-timeout: establishing the connection to the upstream. */
+  connectMs?: number;
+  /** proxy-read-timeout: waiting for the response headers, and between two reads of the response body. */
+  readMs?: number;
+  /** proxy-send-timeout: between two writes of the request body to the upstream. */
+  sendMs?: number;
+}
+
+/** nginx proxy_next_upstream conditions, as ingress-nginx's annotation validates them. */
+export type RetryCondition =
+  | 'error'
+  | 'timeout'
+  | 'invalid_header'
+  | 'http_500'
+  | 'http_502'
+  | 'http_503'
+  | 'http_504'
+  | 'http_403'
+  | 'http_404'
+  | 'http_429'
+  | 'non_idempotent';
+
+export interface RetryPolicy {
+  /** The conditions that pass a request to the next endpoint, sorted; empty: never (`off`). */
+  on: RetryCondition[];
+  /** Attempts in all, the first included (proxy-next-upstream-tries); 0: as many as there are endpoints. */
+  tries: number;
+  /** No further attempt starts this long after the first (proxy-next-upstream-timeout); 0: no limit. */
+  timeoutMs: number;
 }
 
 /** Access control of one route, checked in this order: source ranges (403), then external authentication.

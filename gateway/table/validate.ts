@@ -4,6 +4,7 @@ import { compareRoutes, contentHash, schemaOf } from './canonical.ts';
 import { isRecord, isValidRuleHost, pathProblem } from './names.ts';
 import { checkAccess } from './validate-access.ts';
 import { checkHostRedirect, checkRouteFilters } from './validate-redirect.ts';
+import { checkBodyLimit, checkRetry, checkTimeouts } from './validate-upstream.ts';
 import { checkAuthorities, checkClientCertificatePolicy } from './client-certificates.ts';
 import { SUPPORTED_SCHEMAS, type RoutingTable, type SchemaVersion } from './schema.ts';
 import { PorticoError } from './portico-error.ts';
@@ -154,6 +155,10 @@ function* checkSteps(value: unknown, opts: ValidateOptions): Generator<void, Tab
       if (isRecord(r.policies)) failClosed(`${rat}.policies.failClosed`, r.policies.failClosed);
       if (isRecord(r.policies) && r.policies.access !== undefined) checkAccess(r.policies.access, `${rat}.policies.access`, bad);
       if (isRecord(r.policies)) checkRouteFilters(r.policies, `${rat}.policies`, bad);
+      if (isRecord(r.policies) && r.policies.timeouts !== undefined) checkTimeouts(r.policies.timeouts, `${rat}.policies.timeouts`, bad);
+      if (isRecord(r.policies) && r.policies.bodyLimit !== undefined)
+        checkBodyLimit(r.policies.bodyLimit, `${rat}.policies.bodyLimit`, bad);
+      if (isRecord(r.policies) && r.policies.retry !== undefined) checkRetry(r.policies.retry, `${rat}.policies.retry`, bad);
       const prev = h.routes[j - 1];
       if (j > 0 && isRecord(prev) && compareRoutes(prev, r) > 0) bad(rat, 'routes are not in precedence order');
     });

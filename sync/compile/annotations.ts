@@ -10,6 +10,7 @@ import { NGINX_PREFIX, PORTICO_PREFIX } from './annotation-prefixes.ts';
 import { parseRoutingAnnotations, type RoutingRequest } from './routing-annotations.ts';
 import type { DiagnosticCode } from './types.ts';
 import { compareStrings, show, type Fields } from './objects.ts';
+import { parseUpstreamAnnotations, type UpstreamFilters } from './upstream-annotations.ts';
 
 export { NGINX_PREFIX, PORTICO_PREFIX } from './annotation-prefixes.ts';
 
@@ -111,6 +112,8 @@ export interface ParsedAnnotations {
   clientCertificate?: ClientCertificateRequest;
   /** Redirects, upstream-vhost, x-forwarded-prefix, server-alias, from-to-www-redirect (routing-annotations.ts). */
   routing: RoutingRequest;
+  /** Upstream timeouts, body limit and retry policy of the Ingress's routes (proxy-* annotations). */
+  upstream: UpstreamFilters;
 }
 
 /** Reads the allow-listed annotations of one Ingress; every other portico.dev/ or ingress-nginx annotation
@@ -122,14 +125,21 @@ export function parseAnnotations(annotations: Fields): ParsedAnnotations {
   const parsedAccess = parseAccessAnnotations(annotations);
   const parsedTls = parseClientCertificateAnnotations(annotations);
   const parsedRouting = parseRoutingAnnotations(annotations);
+  const parsedUpstream = parseUpstreamAnnotations(annotations);
   const unenforced: UnenforcedGuard[] = [...parsedAccess.malformed, ...parsedTls.malformed];
-  problems.push(...parsedAccess.problems, ...parsedTls.problems, ...parsedRouting.problems);
+  problems.push(...parsedAccess.problems, ...parsedTls.problems, ...parsedRouting.problems, ...parsedUpstream.problems);
   for (const spec of SUPPORTED_ANNOTATIONS) {
     if (Object.hasOwn(annotations, spec.key))
       applySpec<keyof IngressAnnotations>(spec as AnnotationSpec<keyof IngressAnnotations>, annotations[spec.key], values, problems);
   }
   for (const key of Object.keys(annotations).sort(compareStrings)) {
-    if (SUPPORTED_KEYS.has(key) || parsedAccess.consumed.has(key) || parsedTls.consumed.has(key) || parsedRouting.consumed.has(key))
+    if (
+      SUPPORTED_KEYS.has(key) ||
+      parsedAccess.consumed.has(key) ||
+      parsedTls.consumed.has(key) ||
+      parsedRouting.consumed.has(key) ||
+      parsedUpstream.consumed.has(key)
+    )
       continue;
     const guard = guardOf(key, annotations[key]);
     if (guard !== null) {
@@ -148,6 +158,7 @@ export function parseAnnotations(annotations: Fields): ParsedAnnotations {
     unenforced,
     problems,
     routing: parsedRouting.routing,
+    upstream: parsedUpstream.filters,
     ...(parsedTls.request === undefined ? {} : { clientCertificate: parsedTls.request }),
   };
 }

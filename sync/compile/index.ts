@@ -149,6 +149,7 @@ function buildHost(
         ...(closed === undefined ? {} : { failClosed: closed }),
         ...(owner.access === undefined ? {} : { access: owner.access }),
         ...owner.routing.filters,
+        ...owner.upstream,
       },
     };
   });

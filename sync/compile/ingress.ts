@@ -7,6 +7,7 @@ import type { AccessPolicy, ObjectRef, PathType } from '../../gateway/table/sche
 import type { UnenforcedGuard } from './access-control.ts';
 import { parseAnnotations } from './annotations.ts';
 import type { RoutingRequest } from './routing-annotations.ts';
+import type { UpstreamFilters } from './upstream-annotations.ts';
 import type { Report } from './diagnostics.ts';
 import { fields, items, name, refOf, show, text, type ObjectInfo } from './objects.ts';
 
@@ -62,6 +63,8 @@ export interface IngressPlan {
   clientCertificate: ClientCertificateRequest | undefined;
   /** Route filters, server aliases and from-to-www-redirect (routing-annotations.ts). */
   routing: RoutingRequest;
+  /** Upstream timeouts, body limit and retry policy of this Ingress's routes (proxy-* annotations). */
+  upstream: UpstreamFilters;
 }
 
 const PATH_TYPES: Readonly<Record<string, PathType>> = {
@@ -203,7 +206,7 @@ export function planIngress(info: ObjectInfo, report: Report): IngressPlan {
   const ref = refOf(info);
   const namespace = ref.namespace;
   const spec = fields(fields(info.raw).spec);
-  const { values, access, unenforced, problems, clientCertificate, routing } = parseAnnotations(info.annotations);
+  const { values, access, unenforced, problems, clientCertificate, routing, upstream } = parseAnnotations(info.annotations);
   for (const p of problems) report(p.code, p.message);
 
   const hosts: string[] = [];
@@ -244,5 +247,6 @@ export function planIngress(info: ObjectInfo, report: Report): IngressPlan {
     droppedOn,
     clientCertificate,
     routing,
+    upstream,
   };
 }

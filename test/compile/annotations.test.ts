@@ -196,7 +196,7 @@ table('other annotations', [
       },
     }),
   ),
-  ...['rewrite-target', 'use-regex', 'proxy-body-size', 'proxy-redirect-from', 'canary'].map(
+  ...['rewrite-target', 'use-regex', 'proxy-cookie-path', 'proxy-redirect-from', 'canary'].map(
     (a): Case => ({
       name: `nginx ${a} → UnsupportedAnnotation`,
       objects: annotated({ [`nginx.ingress.kubernetes.io/${a}`]: 'x' }),
@@ -266,6 +266,7 @@ describe('parseAnnotations (unit)', () => {
       unenforced: [],
       problems: [],
       routing: { filters: {}, fromToWww: false, aliases: [] },
+      upstream: {},
     });
   });
   it('every allow-listed annotation parses its documented values', () => {
@@ -308,6 +309,7 @@ describe('parseAnnotations (unit)', () => {
       unenforced: [],
       problems: [],
       routing: { filters: {}, fromToWww: false, aliases: [] },
+      upstream: {},
     });
   });
 });

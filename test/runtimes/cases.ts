@@ -37,6 +37,10 @@ const NOT_BUILT_GLOBAL_LIMIT =
   'global rate limits are counted on Node workers only (the Redis counter is not wired into this runtime yet): a route with one answers 503 (fail closed)';
 const NOT_BUILT_WS = 'the Web forwarder proxies HTTP only: fetch() cannot carry an Upgrade, and no WebSocket bridge is built yet';
 
+const NO_CONNECT_PHASE_WEB =
+  "fetch() does not tell connecting from waiting for the answer: the route's connect timeout is not applied (the gateway's headers timeout covers both)";
+const NO_SEND_PHASE_WEB = 'fetch() reports nothing while it writes a request body: the send timeout is not applied';
+
 export const CASES: Case[] = [
   // ---- routing: hosts and paths ----
   {
@@ -478,6 +482,51 @@ export const CASES: Case[] = [
         (err: Error) => `broken: ${err.message}`,
       );
       expect(outcome).toMatch(/^broken: /);
+    },
+  },
+  // ---- upstream filters (proxy-* annotations) ----
+  {
+    name: 'proxy-read-timeout "3": a backend silent for 2 s answers, past the gateway\'s 1 s --read-timeout',
+    async run(t) {
+      expect((await get(t, '/slow?ms=2000', 'read.test')).status).toBe(200);
+      expect((await get(t, '/slow?ms=2000', 'app.test')).status).toBe(504); // the flag, on a route without it
+    },
+  },
+  {
+    name: 'proxy-connect-timeout "1": a connect that hangs is given up after about a second (502)',
+    unsupported: { deno: NO_CONNECT_PHASE_WEB, workerd: NO_CONNECT_PHASE_WEB },
+    async run(t) {
+      const started = performance.now();
+      expect((await get(t, '/', 'connect.test')).status).toBe(502);
+      expect(performance.now() - started).toBeLessThan(2_700);
+    },
+  },
+  {
+    name: 'proxy-send-timeout "1": an upstream that stops reading the body gets 504 after about a second',
+    unsupported: { deno: NO_SEND_PHASE_WEB, workerd: NO_SEND_PHASE_WEB },
+    async run(t) {
+      const started = performance.now();
+      const r = await send(`${t.http}/upload`, { host: 'send.test', method: 'POST', body: Buffer.alloc(48 * 1024 * 1024, 120) }).catch(
+        (e: Error) => e,
+      );
+      if (!(r instanceof Error)) expect(r.status).toBe(504); // or the connection closed under a client still sending
+      expect(performance.now() - started).toBeLessThan(4_000);
+    },
+  },
+  {
+    name: 'proxy-body-size "1k": a declared Content-Length over it gets 413; one under it passes',
+    async run(t) {
+      expect((await send(`${t.http}/upload`, { host: 'body.test', method: 'POST', body: Buffer.alloc(1025, 97) })).status).toBe(413);
+      expect((await send(`${t.http}/upload`, { host: 'body.test', method: 'POST', body: Buffer.alloc(1000, 97) })).status).toBe(200);
+    },
+  },
+  {
+    name: 'proxy-next-upstream-tries "1": a refused endpoint is not moved on (502), where the default rule moves on',
+    async run(t) {
+      const seen: number[] = [];
+      for (let i = 0; i < 4; i++) seen.push((await get(t, '/', 'tries.test')).status);
+      expect(seen).toContain(502);
+      expect(seen).toContain(200);
     },
   },
   {

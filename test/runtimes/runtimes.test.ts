@@ -11,7 +11,10 @@ import { generateSelfSignedCertificate } from '../../gateway/tls/selfsigned.ts';
 import { generateKeySet, loadSigningKeys } from '../../cli/keys.ts';
 import { compile } from '../../sync/compile/index.ts';
 import { RedisPublisher } from '../../sync/publish/redis.ts';
+import net from 'node:net';
+import type { AddressInfo } from 'node:net';
 import { startBackend, type Backend } from '../support/backends.ts';
+import { startBlackhole, type Blackhole } from '../support/blackhole.ts';
 import { ingress, objects, ourClass, service, tlsSecret } from '../support/manifests.ts';
 import { waitFor } from '../support/process.ts';
 import { startRedis, type RedisServer } from '../support/redis.ts';
@@ -60,6 +63,10 @@ let redis: RedisServer;
 let authServer: AuthServer;
 let backends: Backend[] = [];
 let publisher: RedisPublisher;
+/** Connects to it hang (proxy-connect-timeout); `mute` accepts and never reads (proxy-send-timeout). */
+let hole: Blackhole;
+let mute: net.Server;
+const muted: net.Socket[] = [];
 const targets = new Map<RuntimeName, Target>();
 const failedToStart = new Map<RuntimeName, string>();
 
@@ -86,6 +93,8 @@ function cluster(updated: boolean) {
     service('dead', [refused]),
     service('wild', [ep(wild)]),
     service('def', [ep(def)]),
+    service('hangs', [{ address: hole.address, port: hole.port }]),
+    service('mute', [{ address: '127.0.0.58', port: (mute.address() as AddressInfo).port }]),
     tlsSecret('s-secure', certs.secure.certPem, certs.secure.keyPem),
     tlsSecret('s-other', certs.other.certPem, certs.other.keyPem),
     ingress('app', { host: 'app.test', paths: app }),
@@ -271,6 +280,32 @@ function cluster(updated: boolean) {
       paths: [{ path: '/', service: 'one' }],
       annotations: { 'nginx.ingress.kubernetes.io/server-alias': 'alias.test', 'nginx.ingress.kubernetes.io/from-to-www-redirect': 'true' },
     }),
+    // Upstream filters (proxy-* annotations, schema 5).
+    ingress('upstream-read', {
+      host: 'read.test',
+      paths: [{ path: '/', service: 'one' }],
+      annotations: { 'nginx.ingress.kubernetes.io/proxy-read-timeout': '3' },
+    }),
+    ingress('upstream-connect', {
+      host: 'connect.test',
+      paths: [{ path: '/', service: 'hangs' }],
+      annotations: { 'nginx.ingress.kubernetes.io/proxy-connect-timeout': '1' },
+    }),
+    ingress('upstream-send', {
+      host: 'send.test',
+      paths: [{ path: '/', service: 'mute' }],
+      annotations: { 'nginx.ingress.kubernetes.io/proxy-send-timeout': '1' },
+    }),
+    ingress('upstream-body', {
+      host: 'body.test',
+      paths: [{ path: '/', service: 'one' }],
+      annotations: { 'nginx.ingress.kubernetes.io/proxy-body-size': '1k' },
+    }),
+    ingress('upstream-tries', {
+      host: 'tries.test',
+      paths: [{ path: '/', service: 'flaky' }],
+      annotations: { 'nginx.ingress.kubernetes.io/proxy-next-upstream-tries': '1' },
+    }),
     ...(updated ? [ingress('fb', { host: 'fb.test', paths: [{ path: '/only', service: 'one' }], defaultBackend: 'def' })] : []),
   );
 }
@@ -291,6 +326,12 @@ beforeAll(async () => {
   redis = await startRedis();
   authServer = await startAuthServer('127.0.0.1');
   const b0 = await startBackend('b0', '127.0.0.50');
+  hole = await startBlackhole('127.0.0.57');
+  mute = net.createServer((sock) => {
+    sock.pause();
+    muted.push(sock);
+  });
+  await new Promise<void>((r) => mute.listen(0, '127.0.0.58', r));
   backends = [b0];
   for (const [i, name] of ['b1', 'b2', 'wild', 'def'].entries()) backends.push(await startBackend(name, `127.0.0.${51 + i}`, b0.port));
   const keysDir = join(dir, 'keys');
@@ -323,6 +364,9 @@ afterAll(async () => {
   await redis?.stop();
   await authServer?.close();
   await Promise.all(backends.map((b) => b.close()));
+  hole?.close();
+  for (const sock of muted) sock.destroy();
+  mute?.close();
   rmSync(dir, { recursive: true, force: true });
 }, 60_000);
 
