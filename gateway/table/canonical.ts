@@ -46,11 +46,14 @@ function canonicalContent(c: TableContent): TableContent {
   };
 }
 
-/** The oldest schema that carries this content (see SCHEMA_VERSION): 4 with client certificates, a global rate
+/** The oldest schema that carries this content (see SCHEMA_VERSION):
+ * 5 with a canary backend on a route, 4 with client certificates, a global rate
  * limit, JWT verification, digest authentication, headers for the external auth subrequest or response headers from a
  * ConfigMap (custom-headers), 3 with access
  * policies, 2 when anything fails closed, else 1. */
 export function schemaOf(c: TableContent): SchemaVersion {
+  // 5: routing policies (a canary backend).
+  if (c.hosts.some((h) => h.routes.some((r) => r.policies.canary !== undefined))) return 5;
   if (c.clientCertificateAuthorities !== undefined || c.hosts.some((h) => h.clientCertificate !== undefined)) return 4;
   let schema: SchemaVersion = c.defaultBackendFailClosed === undefined ? 1 : 2;
   for (const h of c.hosts) {

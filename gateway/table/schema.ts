@@ -18,10 +18,12 @@ import type { JwtPolicy } from './jwt.ts';
  *   external auth subrequest (`access.externalAuth.proxySetHeaders`) and response headers from a ConfigMap
  *   (`access.customHeaders`) in access policies.
  *   A schema-3 worker refuses an access rule it does not know, but one of an older release might not, and the
- *   schema makes the refusal happen at the manifest, before any part is read. */
-export const SCHEMA_VERSION = 4 as const;
-export type SchemaVersion = 1 | 2 | 3 | typeof SCHEMA_VERSION;
-export const SUPPORTED_SCHEMAS: readonly SchemaVersion[] = [1, 2, 3, 4];
+ *   schema makes the refusal happen at the manifest, before any part is read.
+ * - 5: also the routing policies named after Gateway API HTTPRoute filters and matches, e.g. a canary backend on a
+ *   route (`policies.canary`). A schema-4 worker would ignore it and send every request to the main backend. */
+export const SCHEMA_VERSION = 5 as const;
+export type SchemaVersion = 1 | 2 | 3 | 4 | typeof SCHEMA_VERSION;
+export const SUPPORTED_SCHEMAS: readonly SchemaVersion[] = [1, 2, 3, 4, 5];
 
 export type PathType = 'Exact' | 'Prefix';
 
@@ -44,6 +46,40 @@ export interface RoutePolicies {
   failClosed?: string[];
   /** Access control the route enforces (ingress-nginx's access-control annotations). Absent: none. */
   access?: AccessPolicy;
+  /** canary, canary-by-header*, canary-by-cookie, canary-weight*: an alternative backend from a canary Ingress for
+   * the same host and path. Schema 5. Absent: none. */
+  canary?: CanaryPolicy;
+}
+
+/** A canary Ingress's alternative backend for a route (ingress-nginx's alternative backend with its
+ * traffic_shaping_policy, chosen by balancer.lua's route_to_alternative_balancer). Checked in this order:
+ * 1. `header` (canary-by-header): with `headerValue` (canary-by-header-value), that exact value picks the canary;
+ *    else with `headerPattern` (canary-by-header-pattern), a value it matches anywhere picks the canary; else the
+ *    value `always` picks the canary and `never` the main backend. Any other value (or none) goes on to 2.
+ * 2. `cookie` (canary-by-cookie): `always` picks the canary, `never` the main backend; anything else goes on to 3.
+ * 3. `weight` out of `weightTotal` (canary-weight, canary-weight-total) of the remaining requests go to the canary.
+ * In Gateway API terms this is an HTTPRoute with two rules for the path: one whose `matches` carry the header
+ * (HeaderMatch Exact for `headerValue`, RegularExpression for `headerPattern`, Exact `always`) and the cookie
+ * (a RegularExpression HeaderMatch on Cookie) with the canary as its only backendRef, and one with both
+ * backendRefs weighted `weightTotal - weight` (main) and `weight` (canary); `never` has no HTTPRoute equivalent
+ * other than a rule sending that match to the main backend alone. The route's other policies (access control,
+ * redirects) are the main Ingress's and apply to both backends, as in ingress-nginx. */
+export interface CanaryPolicy {
+  /** Id of an entry in `RoutingTable.backends`: the canary Ingress's backend for this host and path. */
+  backend: string;
+  /** Request header name, lower-case (an RFC 9110 token). */
+  header?: string;
+  /** The exact header value that picks the canary (only with `header`). */
+  headerValue?: string;
+  /** A regular expression in the safe subset of gateway/table/header-pattern.ts (only with `header`, never with
+   * `headerValue`, which wins in ingress-nginx). */
+  headerPattern?: string;
+  /** Cookie name (an RFC 6265 token), matched as nginx's `$cookie_` variable does: case-insensitively. */
+  cookie?: string;
+  /** Requests out of `weightTotal` sent to the canary when no header or cookie decided: 0 to `weightTotal`. */
+  weight: number;
+  /** canary-weight-total, at least 100 (balance.lua ignores a smaller total and uses 100). */
+  weightTotal: number;
 }
 
 /** Access control of one route, checked in this order: source ranges (403), then external authentication.
