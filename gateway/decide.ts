@@ -143,7 +143,10 @@ export function decide(
   const local = (access === undefined || !needsGate(access)) && upstreamHeaders === undefined && canary === undefined ? peers : [];
   // The canary is chosen before the endpoints are looked at: a request sent to a canary without a ready endpoint
   // answers 503 rather than quietly reaching the main backend (and the reverse).
-  const backend = canary !== undefined && m.backend !== null && picksCanary(canary, f.header, random) ? (loaded.matcher.backend(canary.backend) ?? null) : m.backend;
+  const backend =
+    canary !== undefined && m.backend !== null && picksCanary(canary, f.header, random)
+      ? (loaded.matcher.backend(canary.backend) ?? null)
+      : m.backend;
   if (backend === null || backend.endpoints.length === 0) {
     const remote = local.length === 0 ? null : peerDecision(local, f);
     if (remote !== null) return remote;

@@ -237,7 +237,10 @@ function emit(n: Node, prog: Inst[]): void {
     case 'alt': {
       const jumps: { op: 'jmp'; x: number }[] = [];
       n.items.forEach((item, k) => {
-        if (k === n.items.length - 1) return emit(item, prog);
+        if (k === n.items.length - 1) {
+          emit(item, prog);
+          return;
+        }
         const split: Inst = { op: 'split', x: prog.length + 1, y: 0 };
         prog.push(split);
         emit(item, prog);

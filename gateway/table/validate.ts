@@ -152,7 +152,8 @@ function* checkSteps(value: unknown, opts: ValidateOptions): Generator<void, Tab
       }
       if (isRecord(r.policies)) failClosed(`${rat}.policies.failClosed`, r.policies.failClosed);
       if (isRecord(r.policies) && r.policies.access !== undefined) checkAccess(r.policies.access, `${rat}.policies.access`, bad);
-      if (isRecord(r.policies) && r.policies.canary !== undefined) checkCanary(r.policies.canary, `${rat}.policies.canary`, backendIds, bad);
+      if (isRecord(r.policies) && r.policies.canary !== undefined)
+        checkCanary(r.policies.canary, `${rat}.policies.canary`, backendIds, bad);
       const prev = h.routes[j - 1];
       if (j > 0 && isRecord(prev) && compareRoutes(prev, r) > 0) bad(rat, 'routes are not in precedence order');
     });
