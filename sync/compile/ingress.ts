@@ -5,6 +5,7 @@ import type { ClientCertificateRequest } from './client-certificates.ts';
 import { isValidRuleHost, pathProblem } from '../../gateway/table/names.ts';
 import type { AccessPolicy, ObjectRef, PathType } from '../../gateway/table/schema.ts';
 import type { UnenforcedGuard } from './access-control.ts';
+import type { CanaryRequest } from './canary-annotations.ts';
 import { parseAnnotations } from './annotations.ts';
 import type { Report } from './diagnostics.ts';
 import { fields, items, name, refOf, show, text, type ObjectInfo } from './objects.ts';
@@ -59,6 +60,8 @@ export interface IngressPlan {
   droppedOn: string[];
   /** Client certificates asked for on this Ingress's hosts (auth-tls-*); cleared when its Secret cannot be used. */
   clientCertificate: ClientCertificateRequest | undefined;
+  /** Set on a canary Ingress: its paths join other Ingresses' routes as their canary backend (routes.ts). */
+  canary?: CanaryRequest;
 }
 
 const PATH_TYPES: Readonly<Record<string, PathType>> = {
@@ -200,7 +203,7 @@ export function planIngress(info: ObjectInfo, report: Report): IngressPlan {
   const ref = refOf(info);
   const namespace = ref.namespace;
   const spec = fields(fields(info.raw).spec);
-  const { values, access, unenforced, problems, clientCertificate } = parseAnnotations(info.annotations);
+  const { values, access, unenforced, problems, clientCertificate, canary } = parseAnnotations(info.annotations);
   for (const p of problems) report(p.code, p.message);
 
   const hosts: string[] = [];
@@ -240,5 +243,6 @@ export function planIngress(info: ObjectInfo, report: Report): IngressPlan {
     accessKeys: access.keys,
     droppedOn,
     clientCertificate,
+    ...(canary === undefined ? {} : { canary }),
   };
 }
