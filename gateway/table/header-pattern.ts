@@ -13,6 +13,8 @@
 // Matching is case-sensitive over UTF-16 code units, as PCRE without the `u` and `i` options is over bytes for
 // ASCII values.
 
+import { PorticoError } from './portico-error.ts';
+
 export const MAX_PATTERN_LENGTH = 256;
 const MAX_COUNT = 100;
 const MAX_PROGRAM = 4000;
@@ -36,7 +38,7 @@ type Inst =
   | { op: 'eol' }
   | { op: 'match' };
 
-export class HeaderPatternError extends Error {
+export class HeaderPatternError extends PorticoError {
   readonly code = 'PORTICO_HEADER_PATTERN';
 }
 
@@ -290,7 +292,7 @@ export function compileHeaderPattern(source: string): HeaderPattern {
   emit(new Parser(source).parse(), prog);
   prog.push({ op: 'match' });
   if (prog.length > MAX_PROGRAM) throw new HeaderPatternError(`the pattern compiles to more than ${MAX_PROGRAM} steps`);
-  return { source, test: (value) => run(prog, value) };
+  return { source, test: runner(prog) };
 }
 
 /** The problem with a pattern, or null when it is in the subset. */
@@ -306,15 +308,15 @@ export function headerPatternProblem(source: string): string | null {
 
 /** Pike VM without captures: every live thread advances on each character, a state is held by at most one thread
  * per step, so the work is O(value length × program length). */
-function run(prog: readonly Inst[], value: string): boolean {
+function runner(prog: readonly Inst[]): (value: string) => boolean {
+  // The buffers are allocated once per pattern and reused: a run never yields, so runs cannot interleave.
   const n = prog.length;
   let clist = new Int32Array(n);
   let nlist = new Int32Array(n);
-  let ccount = 0;
-  let ncount = 0;
   const mark = new Int32Array(n).fill(-1);
   const stack = new Int32Array(n * 2 + 2);
   let gen = 0;
+  let value = '';
   // Adds pc and everything reachable from it without reading a character; true when that reaches `match`.
   const add = (list: Int32Array, count: number, start: number, pos: number): number => {
     let sp = 0;
@@ -347,23 +349,33 @@ function run(prog: readonly Inst[], value: string): boolean {
     }
     return count;
   };
-  for (let pos = 0; ; pos++) {
-    // A new thread at every position: the pattern may match starting anywhere.
-    ccount = add(clist, ccount, 0, pos);
-    if (ccount < 0) return true;
-    if (pos === value.length) return false;
-    gen++;
-    ncount = 0;
-    const c = value.charCodeAt(pos);
-    for (let k = 0; k < ccount; k++) {
-      const pc = clist[k]!;
-      const inst = prog[pc] as Extract<Inst, { op: 'char' }>;
-      if (inst.test(c)) {
-        ncount = add(nlist, ncount, pc + 1, pos + 1);
-        if (ncount < 0) return true;
-      }
+  return (v) => {
+    value = v;
+    if (gen > 0x3fffffff - v.length) {
+      mark.fill(-1);
+      gen = 0;
     }
-    [clist, nlist] = [nlist, clist];
-    ccount = ncount;
-  }
+    gen++;
+    let ccount = 0;
+    let ncount = 0;
+    for (let pos = 0; ; pos++) {
+      // A new thread at every position: the pattern may match starting anywhere.
+      ccount = add(clist, ccount, 0, pos);
+      if (ccount < 0) return true;
+      if (pos === value.length) return false;
+      gen++;
+      ncount = 0;
+      const c = value.charCodeAt(pos);
+      for (let k = 0; k < ccount; k++) {
+        const pc = clist[k]!;
+        const inst = prog[pc] as Extract<Inst, { op: 'char' }>;
+        if (inst.test(c)) {
+          ncount = add(nlist, ncount, pc + 1, pos + 1);
+          if (ncount < 0) return true;
+        }
+      }
+      [clist, nlist] = [nlist, clist];
+      ccount = ncount;
+    }
+  };
 }
