@@ -1,6 +1,7 @@
 // What a request gets, decided from the live table alone: a redirect, one of the gateway's own status
 // answers, or a backend to forward to. Pure and shared by the Hono request path and the WebSocket
 // upgrade path, so both follow exactly the same rules.
+import { type HeaderReader, picksCanary } from './canary.ts';
 import { clientCertificateOutcome, type TlsClientConnection } from './access/client-certificate.ts';
 import { needsGate } from './access/gate.ts';
 import { sourceAllowed } from './access/source-ranges.ts';
@@ -27,6 +28,9 @@ export interface RequestFacts {
   /** The TLS connection's client certificate (HTTPS on Node); null on plain HTTP; absent where the runtime
    * cannot see client certificates. Read only for hosts that check them. */
   tlsClient?: TlsClientConnection | null;
+  /** The request's headers by lower-case name; read only for routes with a canary (canary-by-header, -cookie).
+   * Absent: none are read, so header and cookie rules never pick the canary. */
+  header?: HeaderReader;
 }
 
 export type Decision =
@@ -200,11 +204,19 @@ export function decide(
   if (!sourceOk && !any) return { kind: 'status', status: 403, label };
   // A route with gated access rules or client certificates never fails over to a peer cluster: the peer would
   // serve it ungated.
-  const local = (access === undefined || !needsGate(access)) && upstreamHeaders === undefined ? peers : [];
-  if (m.backend === null || m.backend.endpoints.length === 0) {
+  // Nor does a route with a canary: the peer's table would choose between the backends by its own rules.
+  const canary = m.route?.policies.canary;
+  const local = (access === undefined || !needsGate(access)) && upstreamHeaders === undefined && canary === undefined ? peers : [];
+  // The canary is chosen before the endpoints are looked at: a request sent to a canary without a ready endpoint
+  // answers 503 rather than quietly reaching the main backend (and the reverse).
+  const backend =
+    canary !== undefined && m.backend !== null && picksCanary(canary, f.header, random)
+      ? (loaded.matcher.backend(canary.backend) ?? null)
+      : m.backend;
+  if (backend === null || backend.endpoints.length === 0) {
     const remote = local.length === 0 ? null : peerDecision(local, f);
     if (remote !== null) return remote;
-    return { kind: 'status', status: m.backend === null ? 404 : 503, label };
+    return { kind: 'status', status: backend === null && m.backend === null ? 404 : 503, label };
   }
   // A weighted split across clusters (portico.dev/cluster-weight): this share stays, the rest goes to a peer.
   const w = m.route?.policies.localWeight;
@@ -212,7 +224,7 @@ export function decide(
     const remote = peerDecision(local, f);
     if (remote !== null) return remote;
   }
-  const forward: Extract<Decision, { kind: 'forward' }> = { kind: 'forward', backend: m.backend, target: m.path + f.search, label };
+  const forward: Extract<Decision, { kind: 'forward' }> = { kind: 'forward', backend, target: m.path + f.search, label };
   if (p?.rewrite !== undefined || p?.requestHeaders !== undefined) upstreamHeaders = withRouteHeaders(upstreamHeaders, p);
   if (upstreamHeaders !== undefined) forward.upstreamHeaders = upstreamHeaders;
   const policies = m.route?.policies;

@@ -109,6 +109,7 @@ function listenerFacts(incoming: IncomingMessage | Http2ServerRequest, scheme: '
     clientIp: clientAddress(incoming.socket?.remoteAddress),
     localPort: port,
     tlsClient: scheme === 'https' ? tlsClientOfRequest(incoming) : null,
+    header: (name) => headerValue(incoming.headers[name]),
   };
 }
 

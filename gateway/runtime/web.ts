@@ -28,6 +28,7 @@ export function webFacts(request: Request, scheme: 'http' | 'https', clientIp: s
     scheme,
     clientIp,
     localPort,
+    header: (name) => request.headers.get(name) ?? undefined,
   };
 }
 

@@ -56,12 +56,13 @@ function hasRouteFilter(p: Route['policies']): boolean {
     p.requestHeaders !== undefined ||
     p.timeouts !== undefined ||
     p.bodyLimit !== undefined ||
-    p.retry !== undefined
+    p.retry !== undefined ||
+    p.canary !== undefined
   );
 }
 
 /** The oldest schema that carries this content (see SCHEMA_VERSION): 5 with routing filters (redirects,
- * upstream-vhost, x-forwarded-prefix, from-to-www-redirect, timeouts, bodyLimit, retry), 4 with client
+ * upstream-vhost, x-forwarded-prefix, from-to-www-redirect, timeouts, bodyLimit, retry, canary), 4 with client
  * certificates, a global rate limit, JWT verification, digest authentication, headers for the external auth
  * subrequest or response headers from a ConfigMap (custom-headers), 3 with access policies, 2 when anything fails
  * closed, else 1. */

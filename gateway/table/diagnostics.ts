@@ -28,6 +28,9 @@ export type DiagnosticCode =
   | 'ClientCertificateConflict' // an older Ingress already sets the host's client certificate check
   | 'HostNameConflict' // a server-alias or from-to-www-redirect name another rule or Ingress already serves: ignored
   | 'AccessControlNotEnforced' // an access-control annotation Portico does not enforce: its routes answer 503
+  | 'CanaryWithoutMain' // a canary Ingress's path that no other Ingress routes: ignored (ingress-nginx: 404)
+  | 'CanaryConflict' // a second canary for a route that already has one: ignored (ingress-nginx uses the first)
+  | 'CanaryAnnotationIgnored' // info: a canary Ingress's other annotations; the main Ingress's apply
   | 'JwksUnavailable'; // JWT keys missing, unreadable or unusable (ConfigMap, Secret or URL): the routes answer 503
 
 export interface Diagnostic {

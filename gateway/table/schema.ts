@@ -24,8 +24,9 @@ import type { HeaderModifier, HostRedirect, LocationRedirect, PathRedirect, Sche
  *   `redirect` (permanent-redirect, temporal-redirect), `rootRedirect` (app-root), `schemeRedirect`
  *   (force-ssl-redirect), `rewrite` (upstream-vhost), `requestHeaders` (x-forwarded-prefix) on routes and
  *   `redirect` on hosts (from-to-www-redirect); upstream timeouts (`timeouts`), a request body limit (`bodyLimit`)
- *   and a retry policy (`retry`) on routes. A schema-4 worker would forward what it should redirect, and serve with
- *   the global timeouts, no body limit and the default retry rule. */
+ *   and a retry policy (`retry`) on routes. A canary backend on a route (`policies.canary`) too. A schema-4 worker would
+ *   forward what it should redirect, serve with the global timeouts, no body limit and the default retry rule, and
+ *   send every request to the main backend. */
 export const SCHEMA_VERSION = 5 as const;
 export type SchemaVersion = 1 | 2 | 3 | 4 | typeof SCHEMA_VERSION;
 export const SUPPORTED_SCHEMAS: readonly SchemaVersion[] = [1, 2, 3, 4, 5];
@@ -74,6 +75,9 @@ export interface RoutePolicies {
    * proxy-next-upstream-timeout; Gateway API HTTPRoute `retry`, GEP-1731). Absent: Portico's default rule
    * (gateway/proxy/retry-policy.ts). Schema 5. */
   retry?: RetryPolicy;
+  /** canary, canary-by-header*, canary-by-cookie, canary-weight*: an alternative backend from a canary Ingress for
+   * the same host and path. Schema 5. Absent: none. */
+  canary?: CanaryPolicy;
 }
 
 /** Per-route upstream timeouts in milliseconds (ingress-nginx writes the annotations' whole seconds). */
@@ -107,6 +111,37 @@ export interface RetryPolicy {
   tries: number;
   /** No further attempt starts this long after the first (proxy-next-upstream-timeout); 0: no limit. */
   timeoutMs: number;
+}
+
+/** A canary Ingress's alternative backend for a route (ingress-nginx's alternative backend with its
+ * traffic_shaping_policy, chosen by balancer.lua's route_to_alternative_balancer). Checked in this order:
+ * 1. `header` (canary-by-header): with `headerValue` (canary-by-header-value), that exact value picks the canary;
+ *    else with `headerPattern` (canary-by-header-pattern), a value it matches anywhere picks the canary; else the
+ *    value `always` picks the canary and `never` the main backend. Any other value (or none) goes on to 2.
+ * 2. `cookie` (canary-by-cookie): `always` picks the canary, `never` the main backend; anything else goes on to 3.
+ * 3. `weight` out of `weightTotal` (canary-weight, canary-weight-total) of the remaining requests go to the canary.
+ * In Gateway API terms this is an HTTPRoute with two rules for the path: one whose `matches` carry the header
+ * (HeaderMatch Exact for `headerValue`, RegularExpression for `headerPattern`, Exact `always`) and the cookie
+ * (a RegularExpression HeaderMatch on Cookie) with the canary as its only backendRef, and one with both
+ * backendRefs weighted `weightTotal - weight` (main) and `weight` (canary); `never` has no HTTPRoute equivalent
+ * other than a rule sending that match to the main backend alone. The route's other policies (access control,
+ * redirects) are the main Ingress's and apply to both backends, as in ingress-nginx. */
+export interface CanaryPolicy {
+  /** Id of an entry in `RoutingTable.backends`: the canary Ingress's backend for this host and path. */
+  backend: string;
+  /** Request header name, lower-case (an RFC 9110 token). */
+  header?: string;
+  /** The exact header value that picks the canary (only with `header`). */
+  headerValue?: string;
+  /** A regular expression in the safe subset of gateway/table/header-pattern.ts (only with `header`, never with
+   * `headerValue`, which wins in ingress-nginx). */
+  headerPattern?: string;
+  /** Cookie name (an RFC 6265 token), matched as nginx's `$cookie_` variable does: case-insensitively. */
+  cookie?: string;
+  /** Requests out of `weightTotal` sent to the canary when no header or cookie decided: 0 to `weightTotal`. */
+  weight: number;
+  /** canary-weight-total, at least 100 (balance.lua ignores a smaller total and uses 100). */
+  weightTotal: number;
 }
 
 /** Access control of one route, checked in this order: source ranges (403), then external authentication.

@@ -5,6 +5,7 @@ import { isRecord, isValidRuleHost, pathProblem } from './names.ts';
 import { checkAccess } from './validate-access.ts';
 import { checkHostRedirect, checkRouteFilters } from './validate-redirect.ts';
 import { checkBodyLimit, checkRetry, checkTimeouts } from './validate-upstream.ts';
+import { checkCanary } from './validate-canary.ts';
 import { checkAuthorities, checkClientCertificatePolicy } from './client-certificates.ts';
 import { SUPPORTED_SCHEMAS, type RoutingTable, type SchemaVersion } from './schema.ts';
 import { PorticoError } from './portico-error.ts';
@@ -159,6 +160,8 @@ function* checkSteps(value: unknown, opts: ValidateOptions): Generator<void, Tab
       if (isRecord(r.policies) && r.policies.bodyLimit !== undefined)
         checkBodyLimit(r.policies.bodyLimit, `${rat}.policies.bodyLimit`, bad);
       if (isRecord(r.policies) && r.policies.retry !== undefined) checkRetry(r.policies.retry, `${rat}.policies.retry`, bad);
+      if (isRecord(r.policies) && r.policies.canary !== undefined)
+        checkCanary(r.policies.canary, `${rat}.policies.canary`, backendIds, bad);
       const prev = h.routes[j - 1];
       if (j > 0 && isRecord(prev) && compareRoutes(prev, r) > 0) bad(rat, 'routes are not in precedence order');
     });

@@ -5,6 +5,7 @@
 // (see access-control.ts).
 import { guardOf, unenforcedMessage, type UnenforcedGuard } from './access-control.ts';
 import { parseAccessAnnotations, type ParsedAccess } from './access-annotations.ts';
+import { type CanaryRequest, parseCanaryAnnotations } from './canary-annotations.ts';
 import { type ClientCertificateRequest, parseClientCertificateAnnotations } from './client-certificates.ts';
 import { NGINX_PREFIX, PORTICO_PREFIX } from './annotation-prefixes.ts';
 import { parseRoutingAnnotations, type RoutingRequest } from './routing-annotations.ts';
@@ -114,6 +115,8 @@ export interface ParsedAnnotations {
   routing: RoutingRequest;
   /** Upstream timeouts, body limit and retry policy of the Ingress's routes (proxy-* annotations). */
   upstream: UpstreamFilters;
+  /** Set on a canary Ingress (canary: "true"): its paths are alternative backends of other Ingresses' routes. */
+  canary?: CanaryRequest;
 }
 
 /** Reads the allow-listed annotations of one Ingress; every other portico.dev/ or ingress-nginx annotation
@@ -122,6 +125,30 @@ export interface ParsedAnnotations {
 export function parseAnnotations(annotations: Fields): ParsedAnnotations {
   const values: IngressAnnotations = { ...DEFAULT_ANNOTATIONS };
   const problems: AnnotationProblem[] = [];
+  const parsedCanary = parseCanaryAnnotations(annotations);
+  problems.push(...parsedCanary.problems);
+  if (parsedCanary.canary !== undefined) {
+    // A canary Ingress only lends its backends: the main Ingress's annotations (access control included) apply
+    // to both backends, and the canary's own are ignored, as ingress-nginx documents ("all non-canary annotations
+    // are ignored"; the exceptions are load-balance, upstream-hash-by and affinity, which Portico does not have).
+    const ignored = Object.keys(annotations)
+      .filter((k) => !parsedCanary.consumed.has(k) && (k.startsWith(NGINX_PREFIX) || k.startsWith(PORTICO_PREFIX)))
+      .sort(compareStrings);
+    if (ignored.length > 0)
+      problems.push({
+        code: 'CanaryAnnotationIgnored',
+        message: `annotations ${ignored.map((k) => JSON.stringify(k)).join(', ')} are ignored on a canary Ingress: the main Ingress's settings apply to both backends`,
+      });
+    return {
+      values,
+      access: { keys: [] },
+      unenforced: [],
+      problems,
+      routing: { filters: {}, fromToWww: false, aliases: [] },
+      upstream: {},
+      canary: parsedCanary.canary,
+    };
+  }
   const parsedAccess = parseAccessAnnotations(annotations);
   const parsedTls = parseClientCertificateAnnotations(annotations);
   const parsedRouting = parseRoutingAnnotations(annotations);
@@ -138,7 +165,8 @@ export function parseAnnotations(annotations: Fields): ParsedAnnotations {
       parsedAccess.consumed.has(key) ||
       parsedTls.consumed.has(key) ||
       parsedRouting.consumed.has(key) ||
-      parsedUpstream.consumed.has(key)
+      parsedUpstream.consumed.has(key) ||
+      parsedCanary.consumed.has(key)
     )
       continue;
     const guard = guardOf(key, annotations[key]);

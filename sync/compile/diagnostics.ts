@@ -10,6 +10,7 @@ export type Severity = Diagnostic['severity'];
 /** Codes that describe a harmless or expected state rather than a mistake in an object. */
 const INFO_CODES: ReadonlySet<DiagnosticCode> = new Set<DiagnosticCode>([
   'NoReadyEndpoints',
+  'CanaryAnnotationIgnored',
   'DefaultBackendConflict',
   'TLSHostWithoutRule',
 ]);

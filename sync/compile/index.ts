@@ -24,7 +24,7 @@ import { resolveAuthProxyHeaders } from './auth-proxy-headers.ts';
 import { resolveCustomHeaders } from './custom-headers.ts';
 import { compareByAge, compareStrings, errorText, items, objectInfo, refOf } from './objects.ts';
 import { extraHostNames } from './host-names.ts';
-import { mergeRoutes, pickDefaultBackend, type HostBuild } from './routes.ts';
+import { mergeCanaries, mergeRoutes, pickDefaultBackend, type HostBuild } from './routes.ts';
 import { secretLoader } from './tls.ts';
 import { DEFAULT_COMPILE_OPTIONS, type ClusterObjects, type CompileOptions, type CompileResult, type Diagnostic } from './types.ts';
 
@@ -135,7 +135,7 @@ function buildHost(
 ): HostRoutes {
   const hasTls = tls.has(h.host);
   const onHost = guards.get(h.host);
-  const routes: Route[] = [...h.routes.values()].map(({ path, owner }) => {
+  const routes: Route[] = [...h.routes.values()].map(({ path, owner, canary }) => {
     const closed = failClosed(owner, onHost);
     return {
       path: path.path,
@@ -150,6 +150,7 @@ function buildHost(
         ...(owner.access === undefined ? {} : { access: owner.access }),
         ...owner.routing.filters,
         ...owner.upstream,
+        ...(canary?.owner.canary === undefined ? {} : { canary: { backend: use(canary.path.backend), ...canary.owner.canary } }),
       },
     };
   });
@@ -194,9 +195,16 @@ export function compile(objects: ClusterObjects, options: Partial<CompileOptions
   // the routes instead of serving them without their headers.
   resolveCustomHeaders(plans, items(objects.configMaps), opts.allowedResponseHeaders, reportFor);
 
-  const hosts = mergeRoutes(plans, reportFor);
-  const defaultRef = pickDefaultBackend(plans, hosts, reportFor);
-  const tls = applyTls(plans, hosts, secretLoader(items(objects.secrets)), reportFor);
+  // Canary Ingresses own no host, route, default backend or TLS entry: they only split the others' routes.
+  const mains = plans.filter((p) => p.canary === undefined);
+  const hosts = mergeRoutes(mains, reportFor);
+  mergeCanaries(
+    plans.filter((p) => p.canary !== undefined),
+    hosts,
+    reportFor,
+  );
+  const defaultRef = pickDefaultBackend(mains, hosts, reportFor);
+  const tls = applyTls(mains, hosts, secretLoader(items(objects.secrets)), reportFor);
   const resolve = backendResolver(items(objects.services), items(objects.endpointSlices));
   reportBackendProblems(plans, resolve, reportFor);
 
@@ -206,12 +214,12 @@ export function compile(objects: ClusterObjects, options: Partial<CompileOptions
     if (!used.has(ref.id)) used.set(ref.id, resolve(ref));
     return ref.id;
   };
-  const guards = hostGuards(plans, reportFor);
+  const guards = hostGuards(mains, reportFor);
   const ruleHosts = [...hosts.values()].map((h) => buildHost(h, tls, guards, use, clientCertificates.hosts.get(h.host)));
   const certInfo = new Map([...tls.values()].flatMap((c) => (c === null ? [] : [[c.info.id, c.info] as const])));
   const hostEntries = [
     ...ruleHosts,
-    ...extraHostNames(plans, new Map(ruleHosts.map((h) => [h.host, h])), (id) => certInfo.get(id), reportFor),
+    ...extraHostNames(mains, new Map(ruleHosts.map((h) => [h.host, h])), (id) => certInfo.get(id), reportFor),
   ];
   const defaultBackend = defaultRef === null ? null : use(defaultRef.ref);
   const defaultClosed = defaultRef === null ? undefined : fallbackFailClosed(defaultRef.owner);

@@ -5,6 +5,7 @@ import type { ClientCertificateRequest } from './client-certificates.ts';
 import { isValidRuleHost, pathProblem } from '../../gateway/table/names.ts';
 import type { AccessPolicy, ObjectRef, PathType } from '../../gateway/table/schema.ts';
 import type { UnenforcedGuard } from './access-control.ts';
+import type { CanaryRequest } from './canary-annotations.ts';
 import { parseAnnotations } from './annotations.ts';
 import type { RoutingRequest } from './routing-annotations.ts';
 import type { UpstreamFilters } from './upstream-annotations.ts';
@@ -65,6 +66,8 @@ export interface IngressPlan {
   routing: RoutingRequest;
   /** Upstream timeouts, body limit and retry policy of this Ingress's routes (proxy-* annotations). */
   upstream: UpstreamFilters;
+  /** Set on a canary Ingress: its paths join other Ingresses' routes as their canary backend (routes.ts). */
+  canary?: CanaryRequest;
 }
 
 const PATH_TYPES: Readonly<Record<string, PathType>> = {
@@ -206,7 +209,7 @@ export function planIngress(info: ObjectInfo, report: Report): IngressPlan {
   const ref = refOf(info);
   const namespace = ref.namespace;
   const spec = fields(fields(info.raw).spec);
-  const { values, access, unenforced, problems, clientCertificate, routing, upstream } = parseAnnotations(info.annotations);
+  const { values, access, unenforced, problems, clientCertificate, routing, upstream, canary } = parseAnnotations(info.annotations);
   for (const p of problems) report(p.code, p.message);
 
   const hosts: string[] = [];
@@ -248,5 +251,6 @@ export function planIngress(info: ObjectInfo, report: Report): IngressPlan {
     clientCertificate,
     routing,
     upstream,
+    ...(canary === undefined ? {} : { canary }),
   };
 }

@@ -8,6 +8,8 @@ import type { LoadedCertificate } from './tls.ts';
 export interface Claim {
   path: PathPlan;
   owner: IngressPlan;
+  /** The canary Ingress path that splits this route (canary annotations), if any. */
+  canary?: { path: PathPlan; owner: IngressPlan };
 }
 
 export interface TlsCandidate {
@@ -89,4 +91,42 @@ export function pickDefaultBackend(
     );
   }
   return { ref: winner.defaultBackend, owner: winner };
+}
+
+/** Canary Ingresses, oldest first, join the routes other Ingresses won (ingress-nginx's mergeAlternativeBackends):
+ * each path of a canary becomes the alternative backend of the route with the same host, pathType and path. A
+ * canary never creates a host or a route of its own ("should not use canary with domain as a server"), and a
+ * route takes one canary, the oldest (balancer.lua only reads alternative_backends[1]). */
+export function mergeCanaries(canaries: readonly IngressPlan[], hosts: ReadonlyMap<string, HostBuild>, reportFor: ReportFor): void {
+  for (const plan of canaries) {
+    const report = reportFor(plan);
+    if (plan.defaultBackend !== null)
+      report(
+        'CanaryWithoutMain',
+        `spec.defaultBackend ${plan.defaultBackend.id} of a canary Ingress is not used: Portico splits routes only, never a default backend`,
+      );
+    for (const path of plan.paths) {
+      const won = hosts.get(path.host)?.routes.get(`${path.pathType} ${path.path}`);
+      if (won === undefined) {
+        report(
+          'CanaryWithoutMain',
+          `${describe(path)} is ignored: no other Ingress routes this host and path, and a canary only splits another Ingress's route (ingress-nginx answers 404 for it too)`,
+        );
+      } else if (won.canary?.owner === plan) {
+        report('DuplicateRule', `${describe(path)} repeats ${won.canary.path.where}; the first one is used`);
+      } else if (won.canary !== undefined) {
+        report(
+          'CanaryConflict',
+          `${describe(path)} is ignored: Ingress ${refId(won.canary.owner.ref)} is already the canary of this route (Ingress ${refId(won.owner.ref)}) and takes precedence because ${precedenceReason(won.canary.owner.info, plan.info)}; a route has one canary`,
+        );
+      } else if (won.path.backend.id === path.backend.id) {
+        report(
+          'CanaryConflict',
+          `${describe(path)} is ignored: its backend ${path.backend.id} is already the main backend of Ingress ${refId(won.owner.ref)} for this route, so there is nothing to split`,
+        );
+      } else {
+        won.canary = { path, owner: plan };
+      }
+    }
+  }
 }

@@ -196,7 +196,7 @@ table('other annotations', [
       },
     }),
   ),
-  ...['rewrite-target', 'use-regex', 'proxy-cookie-path', 'proxy-redirect-from', 'canary'].map(
+  ...['rewrite-target', 'use-regex', 'proxy-cookie-path', 'proxy-redirect-from', 'upstream-hash-by'].map(
     (a): Case => ({
       name: `nginx ${a} → UnsupportedAnnotation`,
       objects: annotated({ [`nginx.ingress.kubernetes.io/${a}`]: 'x' }),

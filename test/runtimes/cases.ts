@@ -209,6 +209,18 @@ export const CASES: Case[] = [
     },
   },
   {
+    name: 'canary (canary-by-header-pattern, canary-by-cookie, canary-weight): the canary backend answers what its rules pick, the main one the rest',
+    async run(t) {
+      const main = (r: Sent): string => echo(r).backend;
+      expect(main(await get(t, '/x', 'canary.test'))).toBe('b0');
+      expect(main(await get(t, '/x', 'canary.test', { 'x-canary': 'v2-rc3' }))).toMatch(/^b[12]$/);
+      expect(main(await get(t, '/x', 'canary.test', { 'x-canary': 'v1' }))).toBe('b0');
+      expect(main(await get(t, '/x', 'canary.test', { cookie: 'a=1; canary=always' }))).toMatch(/^b[12]$/);
+      expect(main(await get(t, '/x', 'canary.test', { cookie: 'canary=never' }))).toBe('b0');
+      expect(main(await get(t, '/weighted', 'canary.test'))).toMatch(/^b[12]$/);
+    },
+  },
+  {
     name: 'limits (limit-rpm + limit-burst-multiplier, limit-connections), per process: 503 beyond the burst; a slot held while a request is in progress',
     async run(t) {
       // limit-rpm "1", multiplier "2": three at once (the first finds an empty bucket), then 503 for half a minute.

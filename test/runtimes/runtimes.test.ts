@@ -306,6 +306,24 @@ function cluster(updated: boolean) {
       paths: [{ path: '/', service: 'flaky' }],
       annotations: { 'nginx.ingress.kubernetes.io/proxy-next-upstream-tries': '1' },
     }),
+    // canary-by-header, -value, -pattern, -cookie, -weight: a canary Ingress splitting app-like routes of canary.test.
+    ingress('canary-main', { host: 'canary.test', paths: [{ path: '/', service: 'one' }] }),
+    ingress('canary-main-w', { host: 'canary.test', paths: [{ path: '/weighted', service: 'one' }] }),
+    ingress('canary-canary', {
+      host: 'canary.test',
+      paths: [{ path: '/', service: 'two' }],
+      annotations: {
+        'nginx.ingress.kubernetes.io/canary': 'true',
+        'nginx.ingress.kubernetes.io/canary-by-header': 'X-Canary',
+        'nginx.ingress.kubernetes.io/canary-by-header-pattern': '^v2(-rc[0-9]+)?$',
+        'nginx.ingress.kubernetes.io/canary-by-cookie': 'canary',
+      },
+    }),
+    ingress('canary-canary-w', {
+      host: 'canary.test',
+      paths: [{ path: '/weighted', service: 'two' }],
+      annotations: { 'nginx.ingress.kubernetes.io/canary': 'true', 'nginx.ingress.kubernetes.io/canary-weight': '100' },
+    }),
     ...(updated ? [ingress('fb', { host: 'fb.test', paths: [{ path: '/only', service: 'one' }], defaultBackend: 'def' })] : []),
   );
 }
