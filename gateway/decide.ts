@@ -80,7 +80,7 @@ export function peerDecision(
     return {
       kind: 'forward',
       backend: m.backend,
-      target: m.path + f.search,
+      target: m.upstreamPath + f.search,
       label: `${p.cluster}:${routeLabel(m.route, m.host?.host ?? null, m.reason)}`,
       cluster: p.cluster,
     };
@@ -146,7 +146,7 @@ export function decide(
     const remote = peerDecision(local, f);
     if (remote !== null) return remote;
   }
-  const forward: Extract<Decision, { kind: 'forward' }> = { kind: 'forward', backend: m.backend, target: m.path + f.search, label };
+  const forward: Extract<Decision, { kind: 'forward' }> = { kind: 'forward', backend: m.backend, target: m.upstreamPath + f.search, label };
   if (upstreamHeaders !== undefined) forward.upstreamHeaders = upstreamHeaders;
   if (access !== undefined && needsGate(access)) {
     forward.gate = access;

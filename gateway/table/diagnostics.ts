@@ -27,6 +27,7 @@ export type DiagnosticCode =
   | 'InvalidAnnotation' // an allow-listed annotation with a malformed value
   | 'ClientCertificateConflict' // an older Ingress already sets the host's client certificate check
   | 'AccessControlNotEnforced' // an access-control annotation Portico does not enforce: its routes answer 503
+  | 'RegexHost' // info: another Ingress of the host uses use-regex or rewrite-target, so this one's paths are regexes too
   | 'JwksUnavailable'; // JWT keys missing, unreadable or unusable (ConfigMap, Secret or URL): the routes answer 503
 
 export interface Diagnostic {

@@ -18,12 +18,19 @@ import type { JwtPolicy } from './jwt.ts';
  *   external auth subrequest (`access.externalAuth.proxySetHeaders`) and response headers from a ConfigMap
  *   (`access.customHeaders`) in access policies.
  *   A schema-3 worker refuses an access rule it does not know, but one of an older release might not, and the
- *   schema makes the refusal happen at the manifest, before any part is read. */
-export const SCHEMA_VERSION = 4 as const;
-export type SchemaVersion = 1 | 2 | 3 | typeof SCHEMA_VERSION;
-export const SUPPORTED_SCHEMAS: readonly SchemaVersion[] = [1, 2, 3, 4];
+ *   schema makes the refusal happen at the manifest, before any part is read.
+ * - 5: also regular-expression paths (`pathType: "Regex"`, ingress-nginx's use-regex and rewrite-target) and URL
+ *   rewrites (`policies.rewrite`, rewrite-target). A schema-4 worker refuses the path type; one of an older
+ *   release that ignored `rewrite` would send the original path upstream. */
+export const SCHEMA_VERSION = 5 as const;
+export type SchemaVersion = 1 | 2 | 3 | 4 | typeof SCHEMA_VERSION;
+export const SUPPORTED_SCHEMAS: readonly SchemaVersion[] = [1, 2, 3, 4, 5];
 
-export type PathType = 'Exact' | 'Prefix';
+/** `Regex` (schema 5): ingress-nginx's `location ~* "^<path>"`, a case-insensitive regular expression (RE2 syntax,
+ * gateway/table/regex-paths.ts) anchored at the start of the path only. Once any Ingress of a host uses regex
+ * (use-regex or rewrite-target), every route of that host is `Regex`, tried in table order (longest pattern
+ * first) and the first that matches wins, as nginx tries regex locations in the order they appear. */
+export type PathType = 'Exact' | 'Prefix' | 'Regex';
 
 /** A namespaced object reference, written `namespace/name` in ids and diagnostics. */
 export interface ObjectRef {
@@ -44,6 +51,18 @@ export interface RoutePolicies {
   failClosed?: string[];
   /** Access control the route enforces (ingress-nginx's access-control annotations). Absent: none. */
   access?: AccessPolicy;
+  /** rewrite-target (Gateway API HTTPRoute's URLRewrite filter, path replacement): the path the upstream gets
+   * instead of the client's. Schema 5. Absent: the path as matched. */
+  rewrite?: UrlRewrite;
+}
+
+/** URLRewrite (Gateway API) as ingress-nginx's rewrite-target does it: nginx's `rewrite "(?i)<path>" <target>
+ * break;`, which replaces the whole path (the query is kept). */
+export interface UrlRewrite {
+  /** A template, never configuration text: `/` followed by URL path characters, where `$1`..`$9` stand for the
+   * capture groups of the route's Regex path (an absent group is ""). Expanded per request from the captures
+   * (gateway/table/rewrite.ts). */
+  path: string;
 }
 
 /** Access control of one route, checked in this order: source ranges (403), then external authentication.
@@ -174,7 +193,8 @@ export interface ExternalAuthCache {
 }
 
 export interface Route {
-  /** For Prefix: the rule path without its trailing `/` ("" for `/`); for Exact: the path as written. */
+  /** For Prefix: the rule path without its trailing `/` ("" for `/`); for Exact and Regex: the path as written
+   * (for Regex without the `^` the matcher puts before it). */
   path: string;
   pathType: PathType;
   /** Id of an entry in `RoutingTable.backends`. */
@@ -194,7 +214,8 @@ export interface HostRoutes {
   /** Lower-case: an exact host (`foo.com`), a one-label wildcard (`*.foo.com`) or "" (rules without host). */
   host: string;
   tls: HostTls | null;
-  /** Ordered by precedence: longest path first; on equal length Exact before Prefix. */
+  /** Ordered by precedence: longest path first; on equal length Exact before Prefix (Regex: by path, descending,
+   * as ingress-nginx sorts its locations). Either every route is Regex or none is. */
   routes: Route[];
   /** Backend for requests to this host that match no route: the `spec.defaultBackend` of the oldest
    * Ingress that has rules for this host and a default backend (as ingress-nginx does), else null. */

@@ -3,6 +3,7 @@
 import { compareRoutes, contentHash, schemaOf } from './canonical.ts';
 import { isRecord, isValidRuleHost, pathProblem } from './names.ts';
 import { checkAccess } from './validate-access.ts';
+import { checkRegexHost, checkRegexPath, checkRewrite } from './validate-regex.ts';
 import { checkAuthorities, checkClientCertificatePolicy } from './client-certificates.ts';
 import { SUPPORTED_SCHEMAS, type RoutingTable, type SchemaVersion } from './schema.ts';
 import { PorticoError } from './portico-error.ts';
@@ -125,6 +126,7 @@ function* checkSteps(value: unknown, opts: ValidateOptions): Generator<void, Tab
       bad(`${at}.routes`, 'must be an array');
       continue;
     }
+    checkRegexHost(h.routes, `${at}.routes`, bad);
     const seen = new Set<string>();
     h.routes.forEach((r, j) => {
       const rat = `${at}.routes[${j}]`;
@@ -132,10 +134,14 @@ function* checkSteps(value: unknown, opts: ValidateOptions): Generator<void, Tab
         bad(rat, 'route needs a string path');
         return;
       }
-      if (r.pathType !== 'Exact' && r.pathType !== 'Prefix') bad(`${rat}.pathType`, `invalid pathType ${JSON.stringify(r.pathType)}`);
-      const shown = r.pathType === 'Prefix' && r.path === '' ? '/' : r.path;
-      const p = pathProblem(shown);
-      if (p) bad(`${rat}.path`, `path ${JSON.stringify(r.path)} ${p}`);
+      if (r.pathType !== 'Exact' && r.pathType !== 'Prefix' && r.pathType !== 'Regex')
+        bad(`${rat}.pathType`, `invalid pathType ${JSON.stringify(r.pathType)}`);
+      if (r.pathType === 'Regex') checkRegexPath(r.path, `${rat}.path`, bad);
+      else {
+        const shown = r.pathType === 'Prefix' && r.path === '' ? '/' : r.path;
+        const p = pathProblem(shown);
+        if (p) bad(`${rat}.path`, `path ${JSON.stringify(r.path)} ${p}`);
+      }
       if (r.pathType === 'Prefix' && r.path.endsWith('/')) bad(`${rat}.path`, 'Prefix paths are stored without a trailing "/"');
       const key = `${r.pathType} ${r.path}`;
       if (seen.has(key)) bad(rat, `duplicate route ${key}`);
@@ -151,6 +157,7 @@ function* checkSteps(value: unknown, opts: ValidateOptions): Generator<void, Tab
       }
       if (isRecord(r.policies)) failClosed(`${rat}.policies.failClosed`, r.policies.failClosed);
       if (isRecord(r.policies) && r.policies.access !== undefined) checkAccess(r.policies.access, `${rat}.policies.access`, bad);
+      if (isRecord(r.policies) && r.policies.rewrite !== undefined) checkRewrite(r.policies.rewrite, `${rat}.policies.rewrite`, bad);
       const prev = h.routes[j - 1];
       if (j > 0 && isRecord(prev) && compareRoutes(prev, r) > 0) bad(rat, 'routes are not in precedence order');
     });

@@ -7,6 +7,7 @@ import { guardOf, unenforcedMessage, type UnenforcedGuard } from './access-contr
 import { parseAccessAnnotations, type ParsedAccess } from './access-annotations.ts';
 import { type ClientCertificateRequest, parseClientCertificateAnnotations } from './client-certificates.ts';
 import { NGINX_PREFIX, PORTICO_PREFIX } from './annotation-prefixes.ts';
+import { parseRewriteAnnotations, type ParsedRewrite } from './rewrite-annotations.ts';
 import type { DiagnosticCode } from './types.ts';
 import { compareStrings, show, type Fields } from './objects.ts';
 
@@ -108,6 +109,8 @@ export interface ParsedAnnotations {
   problems: AnnotationProblem[];
   /** Client certificates the Ingress asks for on its hosts (auth-tls-*), when they parse. */
   clientCertificate?: ClientCertificateRequest;
+  /** Regular-expression paths and the rewrite (use-regex, rewrite-target). */
+  rewrite: Omit<ParsedRewrite, 'consumed' | 'problems'>;
 }
 
 /** Reads the allow-listed annotations of one Ingress; every other portico.dev/ or ingress-nginx annotation
@@ -118,14 +121,16 @@ export function parseAnnotations(annotations: Fields): ParsedAnnotations {
   const problems: AnnotationProblem[] = [];
   const parsedAccess = parseAccessAnnotations(annotations);
   const parsedTls = parseClientCertificateAnnotations(annotations);
+  const parsedRewrite = parseRewriteAnnotations(annotations);
   const unenforced: UnenforcedGuard[] = [...parsedAccess.malformed, ...parsedTls.malformed];
-  problems.push(...parsedAccess.problems, ...parsedTls.problems);
+  problems.push(...parsedAccess.problems, ...parsedTls.problems, ...parsedRewrite.problems);
   for (const spec of SUPPORTED_ANNOTATIONS) {
     if (Object.hasOwn(annotations, spec.key))
       applySpec<keyof IngressAnnotations>(spec as AnnotationSpec<keyof IngressAnnotations>, annotations[spec.key], values, problems);
   }
   for (const key of Object.keys(annotations).sort(compareStrings)) {
-    if (SUPPORTED_KEYS.has(key) || parsedAccess.consumed.has(key) || parsedTls.consumed.has(key)) continue;
+    if (SUPPORTED_KEYS.has(key) || parsedAccess.consumed.has(key) || parsedTls.consumed.has(key) || parsedRewrite.consumed.has(key))
+      continue;
     const guard = guardOf(key, annotations[key]);
     if (guard !== null) {
       unenforced.push(guard);
@@ -137,5 +142,14 @@ export function parseAnnotations(annotations: Fields): ParsedAnnotations {
   }
   unenforced.sort((a, b) => compareStrings(a.key, b.key));
   const access = parsedAccess.access === undefined ? { keys: parsedAccess.keys } : { access: parsedAccess.access, keys: parsedAccess.keys };
-  return { values, access, unenforced, problems, ...(parsedTls.request === undefined ? {} : { clientCertificate: parsedTls.request }) };
+  const rewrite =
+    parsedRewrite.target === undefined ? { regex: parsedRewrite.regex } : { regex: parsedRewrite.regex, target: parsedRewrite.target };
+  return {
+    values,
+    access,
+    unenforced,
+    problems,
+    rewrite,
+    ...(parsedTls.request === undefined ? {} : { clientCertificate: parsedTls.request }),
+  };
 }

@@ -12,6 +12,7 @@ const INFO_CODES: ReadonlySet<DiagnosticCode> = new Set<DiagnosticCode>([
   'NoReadyEndpoints',
   'DefaultBackendConflict',
   'TLSHostWithoutRule',
+  'RegexHost',
 ]);
 
 export function severityOf(code: DiagnosticCode): Severity {

@@ -137,8 +137,8 @@ function buildHost(
   const routes: Route[] = [...h.routes.values()].map(({ path, owner }) => {
     const closed = failClosed(owner, onHost);
     return {
-      path: path.path,
-      pathType: path.pathType,
+      path: h.regex ? path.written : path.path,
+      pathType: h.regex ? 'Regex' : path.pathType,
       backend: use(path.backend),
       source: { namespace: owner.ref.namespace, name: owner.ref.name },
       // Optional policies only when set: tables without them keep their exact form (and hash).
@@ -147,6 +147,8 @@ function buildHost(
         ...(owner.clusterWeight === 100 ? {} : { localWeight: owner.clusterWeight }),
         ...(closed === undefined ? {} : { failClosed: closed }),
         ...(owner.access === undefined ? {} : { access: owner.access }),
+        // rewrite-target: only on a regex host (it makes its host one), so `$n` has captures to refer to.
+        ...(owner.rewrite === undefined ? {} : { rewrite: { path: owner.rewrite } }),
       },
     };
   });

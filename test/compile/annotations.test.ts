@@ -196,7 +196,7 @@ table('other annotations', [
       },
     }),
   ),
-  ...['rewrite-target', 'use-regex', 'proxy-body-size', 'force-ssl-redirect', 'canary'].map(
+  ...['proxy-body-size', 'force-ssl-redirect', 'canary'].map(
     (a): Case => ({
       name: `nginx ${a} → UnsupportedAnnotation`,
       objects: annotated({ [`nginx.ingress.kubernetes.io/${a}`]: 'x' }),
@@ -232,7 +232,7 @@ table('other annotations', [
     objects: annotated({
       'portico.dev/x': '1',
       'nginx.ingress.kubernetes.io/stream-snippet': 'x',
-      'nginx.ingress.kubernetes.io/rewrite-target': '/',
+      'nginx.ingress.kubernetes.io/upstream-hash-by': '$request_uri',
     }),
     diagnostics: [
       'UnknownAnnotation Ingress default/web',
@@ -252,7 +252,7 @@ table('other annotations', [
   },
   {
     name: 'an unsupported annotation does not change routing',
-    objects: annotated({ 'nginx.ingress.kubernetes.io/rewrite-target': '/$1' }),
+    objects: annotated({ 'nginx.ingress.kubernetes.io/upstream-hash-by': '$request_uri' }),
     diagnostics: ['UnsupportedAnnotation Ingress default/web'],
     check: (r) => expect(r.table.hosts.map((h) => h.routes.length)).toEqual([1, 1, 1]),
   },
@@ -265,6 +265,7 @@ describe('parseAnnotations (unit)', () => {
       access: { keys: [] },
       unenforced: [],
       problems: [],
+      rewrite: { regex: false },
     });
   });
   it('every allow-listed annotation parses its documented values', () => {
@@ -306,6 +307,7 @@ describe('parseAnnotations (unit)', () => {
       access: { keys: [] },
       unenforced: [],
       problems: [],
+      rewrite: { regex: false },
     });
   });
 });
