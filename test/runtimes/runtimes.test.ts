@@ -239,6 +239,12 @@ function cluster(updated: boolean) {
       paths: [{ path: '/', service: 'one' }],
       annotations: { 'nginx.ingress.kubernetes.io/custom-headers': 'security-headers' },
     }),
+    // use-regex + rewrite-target (rewrite.go, docs "Rewrite"): a Regex route whose upstream sees "/$2".
+    ingress('rewrite', {
+      host: 'rewrite.test',
+      paths: [{ path: '/something(/|$)(.*)', pathType: 'ImplementationSpecific', service: 'one' }],
+      annotations: { 'nginx.ingress.kubernetes.io/use-regex': 'true', 'nginx.ingress.kubernetes.io/rewrite-target': '/$2' },
+    }),
     ...(updated ? [ingress('fb', { host: 'fb.test', paths: [{ path: '/only', service: 'one' }], defaultBackend: 'def' })] : []),
   );
 }
