@@ -40,6 +40,28 @@ export function regexProblem(pattern: string): string | null {
   return null;
 }
 
+/** Whether `pattern` has a `|` outside every group and class: then `^` anchors only its first branch (nginx's
+ * `"^/a|/b"` also matches `/b` anywhere), which a start-anchored set cannot express. Unsure (unbalanced): true. */
+export function hasTopLevelAlternation(pattern: string): boolean {
+  let depth = 0;
+  for (let i = 0; i < pattern.length; i++) {
+    const c = pattern[i];
+    if (c === '\\') i++;
+    else if (c === '[') {
+      // A class: `]` right after `[` or `[^` is a literal, then everything up to the closing `]`.
+      i++;
+      if (pattern[i] === '^') i++;
+      if (pattern[i] === ']') i++;
+      while (i < pattern.length && pattern[i] !== ']') i += pattern[i] === '\\' ? 2 : 1;
+      if (i >= pattern.length) return true;
+    } else if (c === '(') depth++;
+    else if (c === ')') {
+      if (--depth < 0) return true;
+    } else if (c === '|' && depth === 0) return true;
+  }
+  return depth !== 0;
+}
+
 export interface RegexHit<T> {
   value: T;
   /** Capture groups 1..n of the matching pattern ("" for a group that took no part), when asked for. */
@@ -48,32 +70,52 @@ export interface RegexHit<T> {
 
 interface Entry<T> {
   value: T;
-  /** Compiled when the route needs its captures (a rewrite), else null: the set alone decides the match. */
+  /** The route's own expression: compiled with the table for routes whose captures are needed (a rewrite) or
+   * that are tried one by one, else on first use. */
   re: RE2JS | null;
   pattern: string;
 }
 
 /**
- * One host's Regex routes, compiled once per table: an RE2 set (one automaton for every pattern) says which
- * patterns match, and the first in table order wins, as nginx takes the first regex location that matches.
- * Only the winner is run again, and only when its captures are needed.
+ * One host's Regex routes, compiled once per table. Patterns go into one RE2 set anchored at the start of the
+ * path (one automaton for all of them: its states stay small, as a path's first characters rule most patterns
+ * out), which says which patterns match; the first in table order wins, as nginx takes the first regex
+ * location that matches. Patterns with a top-level `|` (see hasTopLevelAlternation) are tried one by one, and
+ * only while they could still come first. Only the winner is run again, and only when its captures are needed.
  */
 export class RegexRoutes<T> {
   private readonly entries: Entry<T>[];
+  /** The set's pattern number → index in `entries`. */
+  private readonly setIndex: number[] = [];
+  /** Indexes of the entries tried one by one, ascending. */
+  private readonly oneByOne: number[] = [];
   private readonly set: RE2Set | null;
 
   /** `routes` in precedence order; every pattern must have passed regexProblem (validate() checks it). */
   constructor(routes: readonly { pattern: string; value: T; captures: boolean }[]) {
     this.entries = routes.map((r) => ({ value: r.value, pattern: r.pattern, re: r.captures ? compileRegexPath(r.pattern) : null }));
-    let set: RE2Set | null = new RE2Set(RE2Set.UNANCHORED, RE2JS.CASE_INSENSITIVE);
+    let set: RE2Set | null = new RE2Set(RE2Set.ANCHOR_START, RE2JS.CASE_INSENSITIVE);
     try {
-      for (const r of routes) set.add(`^${r.pattern}`);
-      set.compile();
+      routes.forEach((r, i) => {
+        if (hasTopLevelAlternation(r.pattern)) this.oneByOne.push(i);
+        else {
+          set?.add(r.pattern);
+          this.setIndex.push(i);
+        }
+      });
+      if (this.setIndex.length === 0) set = null;
+      else set.compile();
     } catch {
-      // Over RE2's program size limit (the bounds above keep a valid table below it): try one pattern at a time.
+      // Over RE2's program size limit (the bounds above keep a valid table below it): every route one by one.
       set = null;
+      this.setIndex.length = 0;
+      this.oneByOne.splice(0, this.oneByOne.length, ...routes.map((_, i) => i));
     }
     this.set = set;
+    for (const i of this.oneByOne) {
+      const e = this.entries[i]!;
+      e.re ??= compileRegexPath(e.pattern);
+    }
   }
 
   get size(): number {
@@ -82,16 +124,12 @@ export class RegexRoutes<T> {
 
   find(path: string): RegexHit<T> | null {
     let index = -1;
-    if (this.set !== null) {
-      const hits = this.set.match(path);
-      for (const i of hits) if (index === -1 || i < index) index = i;
-    } else {
-      for (let i = 0; i < this.entries.length; i++) {
-        const e = this.entries[i]!;
-        if ((e.re ?? (e.re = compileRegexPath(e.pattern))).test(path)) {
-          index = i;
-          break;
-        }
+    if (this.set !== null) for (const k of this.set.match(path)) if (index === -1 || this.setIndex[k]! < index) index = this.setIndex[k]!;
+    for (const i of this.oneByOne) {
+      if (index !== -1 && i > index) break;
+      if (this.entries[i]!.re!.test(path)) {
+        index = i;
+        break;
       }
     }
     if (index === -1) return null;

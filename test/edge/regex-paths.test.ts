@@ -138,6 +138,20 @@ const rows: Row[] = [
     ],
     expect: { '/aab': 'a /x/aa', '/%61b': 'a /x/a' },
   },
+  {
+    name: 'a top-level "|" anchors only its first branch, as nginx reads "^/zzzz|/b" (tried one by one, order kept)',
+    ingresses: [
+      {
+        name: 'r',
+        annotations: { [`${N}use-regex`]: 'true' },
+        paths: [
+          { path: '/zzzz|/b', pathType: IS, service: 'a' },
+          { path: '/x', pathType: IS, service: 'b' },
+        ],
+      },
+    ],
+    expect: { '/x/b': 'a /x/b', '/x': 'b /x', '/zzzz': 'a /zzzz', '/q': 'status 404' },
+  },
 ];
 
 describe('regex paths: which route, which upstream path', () => {
