@@ -101,7 +101,7 @@ export function peerDecision(
     return {
       kind: 'forward',
       backend: m.backend,
-      target: m.path + f.search,
+      target: m.upstreamPath + f.search,
       label: `${p.cluster}:${routeLabel(m.route, m.host?.host ?? null, m.reason)}`,
       cluster: p.cluster,
     };
@@ -131,7 +131,7 @@ function routeRedirect(p: RoutePolicies, f: RequestFacts, path: string, label: s
 /** The route's upstream-vhost (Host) and x-forwarded-prefix headers after the client certificate's. */
 function withRouteHeaders(before: [string, string | null][] | undefined, p: RoutePolicies): [string, string | null][] {
   const out: [string, string | null][] = before === undefined ? [] : [...before];
-  if (p.rewrite !== undefined) out.push(['host', p.rewrite.hostname]);
+  if (p.rewrite?.hostname !== undefined) out.push(['host', p.rewrite.hostname]);
   for (const [name, value] of p.requestHeaders?.set ?? []) out.push([name, value]);
   return out;
 }
@@ -224,8 +224,8 @@ export function decide(
     const remote = peerDecision(local, f);
     if (remote !== null) return remote;
   }
-  const forward: Extract<Decision, { kind: 'forward' }> = { kind: 'forward', backend, target: m.path + f.search, label };
-  if (p?.rewrite !== undefined || p?.requestHeaders !== undefined) upstreamHeaders = withRouteHeaders(upstreamHeaders, p);
+  const forward: Extract<Decision, { kind: 'forward' }> = { kind: 'forward', backend, target: m.upstreamPath + f.search, label };
+  if (p?.rewrite?.hostname !== undefined || p?.requestHeaders !== undefined) upstreamHeaders = withRouteHeaders(upstreamHeaders, p);
   if (upstreamHeaders !== undefined) forward.upstreamHeaders = upstreamHeaders;
   const policies = m.route?.policies;
   if (policies !== undefined && (policies.timeouts !== undefined || policies.bodyLimit !== undefined || policies.retry !== undefined))

@@ -122,7 +122,10 @@ export function explain(t: RoutingTable, url: string, headers: Record<string, st
           ? `wildcard ${m.host.host}`
           : `exact ${m.host.host}`;
   const why: Record<string, string> = {
-    route: `the longest matching ${m.route?.pathType} rule`,
+    route:
+      m.route?.pathType === 'Regex'
+        ? 'the first Regex rule of the host that matches (longest pattern first, as ingress-nginx orders its regex locations)'
+        : `the longest matching ${m.route?.pathType} rule`,
     'host-fallback': "no path rule of this host matches: the host's fallback (the Ingress's spec.defaultBackend)",
     'default-backend': 'no host or path rule matches: the default backend',
     'no-match': 'no host or path rule matches and there is no default backend',

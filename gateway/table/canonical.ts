@@ -18,8 +18,11 @@ export function canonicalJson(value: unknown): string {
 
 const cmp = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0);
 
-/** Route precedence (Ingress v1): longest path first; on a tie Exact before Prefix; then by path. */
+/** Route precedence (Ingress v1): longest path first; on a tie Exact before Prefix; then by path. Regex routes
+ * (which never share a host with the others): longest first, then by path descending, which is ingress-nginx's
+ * order of locations (a sort by path descending, then a stable sort by length). */
 export function compareRoutes(a: Route, b: Route): number {
+  if (a.pathType === 'Regex' && b.pathType === 'Regex') return b.path.length - a.path.length || cmp(b.path, a.path);
   return b.path.length - a.path.length || (a.pathType === b.pathType ? 0 : a.pathType === 'Exact' ? -1 : 1) || cmp(a.path, b.path);
 }
 
@@ -62,12 +65,13 @@ function hasRouteFilter(p: Route['policies']): boolean {
 }
 
 /** The oldest schema that carries this content (see SCHEMA_VERSION): 5 with routing filters (redirects,
- * upstream-vhost, x-forwarded-prefix, from-to-www-redirect, timeouts, bodyLimit, retry, canary), 4 with client
+ * upstream-vhost, rewrite-target, x-forwarded-prefix, from-to-www-redirect, timeouts, bodyLimit, retry, canary) or
+ * Regex paths, 4 with client
  * certificates, a global rate limit, JWT verification, digest authentication, headers for the external auth
  * subrequest or response headers from a ConfigMap (custom-headers), 3 with access policies, 2 when anything fails
  * closed, else 1. */
 export function schemaOf(c: TableContent): SchemaVersion {
-  if (c.hosts.some((h) => h.redirect !== undefined || h.routes.some((r) => hasRouteFilter(r.policies)))) return 5;
+  if (c.hosts.some((h) => h.redirect !== undefined || h.routes.some((r) => r.pathType === 'Regex' || hasRouteFilter(r.policies)))) return 5;
   if (c.clientCertificateAuthorities !== undefined || c.hosts.some((h) => h.clientCertificate !== undefined)) return 4;
   let schema: SchemaVersion = c.defaultBackendFailClosed === undefined ? 1 : 2;
   for (const h of c.hosts) {

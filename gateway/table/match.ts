@@ -1,14 +1,19 @@
 // The compiled matcher: built once per table version, then every request is a few map lookups
-// (docs/ARCHITECTURE.md, "Invariants"). No per-request scan of the rule list and no regular expressions.
+// (docs/ARCHITECTURE.md, "Invariants"). No per-request scan of the rule list; regular expressions only on hosts
+// with Regex routes, compiled once per table into one RE2 automaton per host (regex-paths.ts).
 import { DNS_LABEL } from './names.ts';
+import { RegexRoutes } from './regex-paths.ts';
+import { expandRewrite, parseRewrite, type RewriteTemplate } from './rewrite.ts';
 import type { Backend, HostRoutes, Route, RoutingTable } from './schema.ts';
 
 export type MatchReason = 'route' | 'host-fallback' | 'default-backend' | 'no-match';
 
 export interface Match {
   reason: MatchReason;
-  /** The request path as matched and forwarded (see normalizePath). */
+  /** The request path as matched (see normalizePath); what goes upstream unless the route rewrites it. */
   path: string;
+  /** The path the upstream gets: `path`, or the route's rewrite (rewrite-target) expanded from its captures. */
+  upstreamPath: string;
   /** The host entry that was chosen ("" = rules without a host), or null when no host matched. */
   host: HostRoutes | null;
   route: Route | null;
@@ -24,6 +29,8 @@ interface CompiledHost {
   exact: Map<string, Route>;
   /** Prefix rule path (without trailing `/`, "" for `/`) → route. */
   prefix: Map<string, Route>;
+  /** The host's Regex routes (then `exact` and `prefix` are empty), or null when it has none. */
+  regex: RegexRoutes<Route> | null;
   fallback: Backend | null;
 }
 
@@ -91,12 +98,17 @@ function routingPath(normalized: string): string {
   return normalizePath(normalized.replace(/%2f/gi, '/').replace(/\/{2,}/g, '/'));
 }
 
-function compileHost(entry: HostRoutes, backends: Map<string, Backend>): CompiledHost {
+function compileHost(entry: HostRoutes, backends: Map<string, Backend>, rewrites: Map<Route, RewriteTemplate>): CompiledHost {
   const exact = new Map<string, Route>();
   const prefix = new Map<string, Route>();
-  for (const r of entry.routes) (r.pathType === 'Exact' ? exact : prefix).set(r.path, r);
+  const regex: { pattern: string; value: Route; captures: boolean }[] = [];
+  for (const r of entry.routes) {
+    if (r.policies.rewrite?.path !== undefined) rewrites.set(r, parseRewrite(r.policies.rewrite.path));
+    if (r.pathType === 'Regex') regex.push({ pattern: r.path, value: r, captures: r.policies.rewrite?.path?.includes('$') === true });
+    else (r.pathType === 'Exact' ? exact : prefix).set(r.path, r);
+  }
   const fallback = entry.fallbackBackend === null ? null : (backends.get(entry.fallbackBackend) ?? null);
-  return { entry, exact, prefix, fallback };
+  return { entry, exact, prefix, regex: regex.length === 0 ? null : new RegexRoutes(regex), fallback };
 }
 
 /** Longest match wins; on a tie Exact beats Prefix (the exact path is the longest possible candidate,
@@ -122,9 +134,10 @@ export function compileMatcher(table: RoutingTable): Matcher {
   const backends = new Map(table.backends.map((b) => [b.id, b] as const));
   const exactHosts = new Map<string, CompiledHost>();
   const wildcardHosts = new Map<string, CompiledHost>(); // key: the suffix after `*.`
+  const rewrites = new Map<Route, RewriteTemplate>();
   let anyHost: CompiledHost | null = null;
   for (const h of table.hosts) {
-    const c = compileHost(h, backends);
+    const c = compileHost(h, backends, rewrites);
     if (h.host === '') anyHost = c;
     else if (h.host.startsWith('*.')) wildcardHosts.set(h.host.slice(2), c);
     else exactHosts.set(h.host, c);
@@ -156,11 +169,22 @@ export function compileMatcher(table: RoutingTable): Matcher {
       const h = findHost(rawHost);
       const path = normalizePath(rawPath);
       if (h !== null) {
-        const route = matchPath(h, routingPath(path));
+        let route: Route | null;
+        let captures: readonly string[] | null = null;
+        if (h.regex === null) route = matchPath(h, routingPath(path));
+        else {
+          // nginx matches regex locations against the decoded path, and rewrites it from the same captures.
+          const hit = h.regex.find(routingPath(path));
+          route = hit === null ? null : hit.value;
+          captures = hit === null ? null : hit.captures;
+        }
+        const template = route?.policies.rewrite?.path === undefined ? undefined : rewrites.get(route);
+        const upstreamPath = template === undefined ? path : expandRewrite(template, captures);
         if (route !== null)
           return {
             reason: 'route',
             path,
+            upstreamPath,
             host: h.entry,
             route,
             backend: backends.get(route.backend) ?? null,
@@ -170,6 +194,7 @@ export function compileMatcher(table: RoutingTable): Matcher {
           return {
             reason: 'host-fallback',
             path,
+            upstreamPath: path,
             host: h.entry,
             route: null,
             backend: h.fallback,
@@ -180,12 +205,13 @@ export function compileMatcher(table: RoutingTable): Matcher {
         return {
           reason: 'default-backend',
           path,
+          upstreamPath: path,
           host: h?.entry ?? null,
           route: null,
           backend: defaultBackend,
           failClosed: defaultFailClosed,
         };
-      return { reason: 'no-match', path, host: h?.entry ?? null, route: null, backend: null, failClosed: null };
+      return { reason: 'no-match', path, upstreamPath: path, host: h?.entry ?? null, route: null, backend: null, failClosed: null };
     },
   };
 }

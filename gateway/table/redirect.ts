@@ -35,10 +35,15 @@ export interface SchemeRedirect {
   statusCode: 308;
 }
 
-/** upstream-vhost: `proxy_set_header Host <value>;` (Gateway API URLRewrite hostname). */
+/** Gateway API URLRewrite: at least one of the two. */
 export interface UrlRewrite {
-  /** A DNS name, optionally with `:port`, as the upstream gets it. */
-  hostname: string;
+  /** upstream-vhost: `proxy_set_header Host <value>;`. A DNS name, optionally with `:port`, as the upstream gets it. */
+  hostname?: string;
+  /** rewrite-target: nginx's `rewrite "(?i)<path>" <target> break;`, which replaces the whole path (the query is
+   * kept). A template, never configuration text: `/` followed by URL path characters, where `$1`..`$9` stand for
+   * the capture groups of the route's Regex path (an absent group is ""), expanded per request from the captures
+   * (gateway/table/rewrite.ts). */
+  path?: string;
 }
 
 /** Headers set on the upstream request, replacing the client's (Gateway API RequestHeaderModifier `set`):

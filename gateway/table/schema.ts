@@ -26,12 +26,18 @@ import type { HeaderModifier, HostRedirect, LocationRedirect, PathRedirect, Sche
  *   `redirect` on hosts (from-to-www-redirect); upstream timeouts (`timeouts`), a request body limit (`bodyLimit`)
  *   and a retry policy (`retry`) on routes. A canary backend on a route (`policies.canary`) too. A schema-4 worker would
  *   forward what it should redirect, serve with the global timeouts, no body limit and the default retry rule, and
- *   send every request to the main backend. */
+ *   send every request to the main backend.
+ *   Also regular-expression paths (`pathType: "Regex"`, use-regex and rewrite-target) and a rewritten path
+ *   (`rewrite.path`, rewrite-target); a schema-4 worker refuses the path type. */
 export const SCHEMA_VERSION = 5 as const;
 export type SchemaVersion = 1 | 2 | 3 | 4 | typeof SCHEMA_VERSION;
 export const SUPPORTED_SCHEMAS: readonly SchemaVersion[] = [1, 2, 3, 4, 5];
 
-export type PathType = 'Exact' | 'Prefix';
+/** `Regex` (schema 5): ingress-nginx's `location ~* "^<path>"`, a case-insensitive regular expression (RE2 syntax,
+ * gateway/table/regex-paths.ts) anchored at the start of the path only. Once any Ingress of a host uses regex
+ * (use-regex or rewrite-target), every route of that host is `Regex`, tried in table order (longest pattern
+ * first) and the first that matches wins, as nginx tries regex locations in the order they appear. */
+export type PathType = 'Exact' | 'Prefix' | 'Regex';
 
 /** A namespaced object reference, written `namespace/name` in ids and diagnostics. */
 export interface ObjectRef {
@@ -61,7 +67,8 @@ export interface RoutePolicies {
   /** force-ssl-redirect: plain-HTTP requests are redirected to HTTPS whether or not the host has TLS (a
    * RequestRedirect filter with scheme `https`). Schema 5. */
   schemeRedirect?: SchemeRedirect;
-  /** upstream-vhost: the Host header the upstream gets (an HTTPRoute URLRewrite filter's hostname). Schema 5. */
+  /** upstream-vhost (`hostname`: the Host header the upstream gets) and rewrite-target (`path`: the path it gets
+   * instead of the client's): an HTTPRoute URLRewrite filter. Schema 5. */
   rewrite?: UrlRewrite;
   /** x-forwarded-prefix: headers set on the upstream request (a RequestHeaderModifier filter). Schema 5. */
   requestHeaders?: HeaderModifier;
@@ -272,7 +279,8 @@ export interface ExternalAuthCache {
 }
 
 export interface Route {
-  /** For Prefix: the rule path without its trailing `/` ("" for `/`); for Exact: the path as written. */
+  /** For Prefix: the rule path without its trailing `/` ("" for `/`); for Exact and Regex: the path as written
+   * (for Regex without the `^` the matcher puts before it). */
   path: string;
   pathType: PathType;
   /** Id of an entry in `RoutingTable.backends`. */
@@ -292,7 +300,8 @@ export interface HostRoutes {
   /** Lower-case: an exact host (`foo.com`), a one-label wildcard (`*.foo.com`) or "" (rules without host). */
   host: string;
   tls: HostTls | null;
-  /** Ordered by precedence: longest path first; on equal length Exact before Prefix. */
+  /** Ordered by precedence: longest path first; on equal length Exact before Prefix (Regex: by path, descending,
+   * as ingress-nginx sorts its locations). Either every route is Regex or none is. */
   routes: Route[];
   /** Backend for requests to this host that match no route: the `spec.defaultBackend` of the oldest
    * Ingress that has rules for this host and a default backend (as ingress-nginx does), else null. */

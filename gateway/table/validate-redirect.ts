@@ -2,6 +2,7 @@
 // value within the grammar the compiler produces, so the request path can trust them.
 import { isRecord, isValidHostName } from './names.ts';
 import { locationProblem, rootPathProblem, setHeaderProblem, vhostProblem } from './redirect.ts';
+import { rewriteProblem } from './rewrite.ts';
 
 type Bad = (at: string, message: string) => void;
 
@@ -36,9 +37,17 @@ export function checkRouteFilters(p: Record<string, unknown>, at: string, bad: B
     if (p.schemeRedirect.scheme !== 'https') bad(`${at}.schemeRedirect.scheme`, 'must be "https"');
     if (p.schemeRedirect.statusCode !== 308) bad(`${at}.schemeRedirect.statusCode`, 'must be 308');
   }
-  if (p.rewrite !== undefined && exactly(p.rewrite, `${at}.rewrite`, ['hostname'], [], bad)) {
-    const problem = typeof p.rewrite.hostname === 'string' ? vhostProblem(p.rewrite.hostname) : 'must be a string';
-    if (problem !== null) bad(`${at}.rewrite.hostname`, problem);
+  if (p.rewrite !== undefined && exactly(p.rewrite, `${at}.rewrite`, [], ['hostname', 'path'], bad)) {
+    const { hostname, path } = p.rewrite;
+    if (hostname === undefined && path === undefined) bad(`${at}.rewrite`, 'needs a hostname or a path');
+    if (hostname !== undefined) {
+      const problem = typeof hostname === 'string' ? vhostProblem(hostname) : 'must be a string';
+      if (problem !== null) bad(`${at}.rewrite.hostname`, problem);
+    }
+    if (path !== undefined) {
+      const problem = typeof path === 'string' ? rewriteProblem(path) : 'must be a string';
+      if (problem !== null) bad(`${at}.rewrite.path`, `rewrite ${JSON.stringify(path)} ${problem}`);
+    }
   }
   if (p.requestHeaders !== undefined && exactly(p.requestHeaders, `${at}.requestHeaders`, ['set'], [], bad)) {
     const set = p.requestHeaders.set;

@@ -6,6 +6,7 @@ import { checkAccess } from './validate-access.ts';
 import { checkHostRedirect, checkRouteFilters } from './validate-redirect.ts';
 import { checkBodyLimit, checkRetry, checkTimeouts } from './validate-upstream.ts';
 import { checkCanary } from './validate-canary.ts';
+import { checkRegexHost, checkRegexPath } from './validate-regex.ts';
 import { checkAuthorities, checkClientCertificatePolicy } from './client-certificates.ts';
 import { SUPPORTED_SCHEMAS, type RoutingTable, type SchemaVersion } from './schema.ts';
 import { PorticoError } from './portico-error.ts';
@@ -129,6 +130,7 @@ function* checkSteps(value: unknown, opts: ValidateOptions): Generator<void, Tab
       bad(`${at}.routes`, 'must be an array');
       continue;
     }
+    checkRegexHost(h.routes, `${at}.routes`, bad);
     const seen = new Set<string>();
     h.routes.forEach((r, j) => {
       const rat = `${at}.routes[${j}]`;
@@ -136,10 +138,14 @@ function* checkSteps(value: unknown, opts: ValidateOptions): Generator<void, Tab
         bad(rat, 'route needs a string path');
         return;
       }
-      if (r.pathType !== 'Exact' && r.pathType !== 'Prefix') bad(`${rat}.pathType`, `invalid pathType ${JSON.stringify(r.pathType)}`);
-      const shown = r.pathType === 'Prefix' && r.path === '' ? '/' : r.path;
-      const p = pathProblem(shown);
-      if (p) bad(`${rat}.path`, `path ${JSON.stringify(r.path)} ${p}`);
+      if (r.pathType !== 'Exact' && r.pathType !== 'Prefix' && r.pathType !== 'Regex')
+        bad(`${rat}.pathType`, `invalid pathType ${JSON.stringify(r.pathType)}`);
+      if (r.pathType === 'Regex') checkRegexPath(r.path, `${rat}.path`, bad);
+      else {
+        const shown = r.pathType === 'Prefix' && r.path === '' ? '/' : r.path;
+        const p = pathProblem(shown);
+        if (p) bad(`${rat}.path`, `path ${JSON.stringify(r.path)} ${p}`);
+      }
       if (r.pathType === 'Prefix' && r.path.endsWith('/')) bad(`${rat}.path`, 'Prefix paths are stored without a trailing "/"');
       const key = `${r.pathType} ${r.path}`;
       if (seen.has(key)) bad(rat, `duplicate route ${key}`);

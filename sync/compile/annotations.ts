@@ -9,6 +9,7 @@ import { type CanaryRequest, parseCanaryAnnotations } from './canary-annotations
 import { type ClientCertificateRequest, parseClientCertificateAnnotations } from './client-certificates.ts';
 import { NGINX_PREFIX, PORTICO_PREFIX } from './annotation-prefixes.ts';
 import { parseRoutingAnnotations, type RoutingRequest } from './routing-annotations.ts';
+import { parseRewriteAnnotations, type ParsedRewrite } from './rewrite-annotations.ts';
 import type { DiagnosticCode } from './types.ts';
 import { compareStrings, show, type Fields } from './objects.ts';
 import { parseUpstreamAnnotations, type UpstreamFilters } from './upstream-annotations.ts';
@@ -117,6 +118,8 @@ export interface ParsedAnnotations {
   upstream: UpstreamFilters;
   /** Set on a canary Ingress (canary: "true"): its paths are alternative backends of other Ingresses' routes. */
   canary?: CanaryRequest;
+  /** Regular-expression paths and the rewrite (use-regex, rewrite-target). */
+  rewrite: Omit<ParsedRewrite, 'consumed' | 'problems'>;
 }
 
 /** Reads the allow-listed annotations of one Ingress; every other portico.dev/ or ingress-nginx annotation
@@ -146,6 +149,7 @@ export function parseAnnotations(annotations: Fields): ParsedAnnotations {
       problems,
       routing: { filters: {}, fromToWww: false, aliases: [] },
       upstream: {},
+      rewrite: { regex: false },
       canary: parsedCanary.canary,
     };
   }
@@ -153,8 +157,15 @@ export function parseAnnotations(annotations: Fields): ParsedAnnotations {
   const parsedTls = parseClientCertificateAnnotations(annotations);
   const parsedRouting = parseRoutingAnnotations(annotations);
   const parsedUpstream = parseUpstreamAnnotations(annotations);
+  const parsedRewrite = parseRewriteAnnotations(annotations);
   const unenforced: UnenforcedGuard[] = [...parsedAccess.malformed, ...parsedTls.malformed];
-  problems.push(...parsedAccess.problems, ...parsedTls.problems, ...parsedRouting.problems, ...parsedUpstream.problems);
+  problems.push(
+    ...parsedAccess.problems,
+    ...parsedTls.problems,
+    ...parsedRouting.problems,
+    ...parsedUpstream.problems,
+    ...parsedRewrite.problems,
+  );
   for (const spec of SUPPORTED_ANNOTATIONS) {
     if (Object.hasOwn(annotations, spec.key))
       applySpec<keyof IngressAnnotations>(spec as AnnotationSpec<keyof IngressAnnotations>, annotations[spec.key], values, problems);
@@ -166,7 +177,8 @@ export function parseAnnotations(annotations: Fields): ParsedAnnotations {
       parsedTls.consumed.has(key) ||
       parsedRouting.consumed.has(key) ||
       parsedUpstream.consumed.has(key) ||
-      parsedCanary.consumed.has(key)
+      parsedCanary.consumed.has(key) ||
+      parsedRewrite.consumed.has(key)
     )
       continue;
     const guard = guardOf(key, annotations[key]);
@@ -180,6 +192,8 @@ export function parseAnnotations(annotations: Fields): ParsedAnnotations {
   }
   unenforced.sort((a, b) => compareStrings(a.key, b.key));
   const access = parsedAccess.access === undefined ? { keys: parsedAccess.keys } : { access: parsedAccess.access, keys: parsedAccess.keys };
+  const rewrite =
+    parsedRewrite.target === undefined ? { regex: parsedRewrite.regex } : { regex: parsedRewrite.regex, target: parsedRewrite.target };
   return {
     values,
     access,
@@ -187,6 +201,7 @@ export function parseAnnotations(annotations: Fields): ParsedAnnotations {
     problems,
     routing: parsedRouting.routing,
     upstream: parsedUpstream.filters,
+    rewrite,
     ...(parsedTls.request === undefined ? {} : { clientCertificate: parsedTls.request }),
   };
 }

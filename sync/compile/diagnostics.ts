@@ -13,6 +13,7 @@ const INFO_CODES: ReadonlySet<DiagnosticCode> = new Set<DiagnosticCode>([
   'CanaryAnnotationIgnored',
   'DefaultBackendConflict',
   'TLSHostWithoutRule',
+  'RegexHost',
 ]);
 
 export function severityOf(code: DiagnosticCode): Severity {

@@ -138,8 +138,8 @@ function buildHost(
   const routes: Route[] = [...h.routes.values()].map(({ path, owner, canary }) => {
     const closed = failClosed(owner, onHost);
     return {
-      path: path.path,
-      pathType: path.pathType,
+      path: h.regex ? path.written : path.path,
+      pathType: h.regex ? 'Regex' : path.pathType,
       backend: use(path.backend),
       source: { namespace: owner.ref.namespace, name: owner.ref.name },
       // Optional policies only when set: tables without them keep their exact form (and hash).
@@ -151,6 +151,9 @@ function buildHost(
         ...owner.routing.filters,
         ...owner.upstream,
         ...(canary?.owner.canary === undefined ? {} : { canary: { backend: use(canary.path.backend), ...canary.owner.canary } }),
+        // rewrite-target: only on a regex host (it makes its host one), so `$n` has captures to refer to; beside
+        // upstream-vhost's hostname in the one URLRewrite.
+        ...(owner.rewrite === undefined ? {} : { rewrite: { ...owner.routing.filters.rewrite, path: owner.rewrite } }),
       },
     };
   });

@@ -3,6 +3,7 @@
 // conflicts between Ingresses are settled later, in precedence order (see routes.ts).
 import type { ClientCertificateRequest } from './client-certificates.ts';
 import { isValidRuleHost, pathProblem } from '../../gateway/table/names.ts';
+import { regexProblem } from '../../gateway/table/regex-paths.ts';
 import type { AccessPolicy, ObjectRef, PathType } from '../../gateway/table/schema.ts';
 import type { UnenforcedGuard } from './access-control.ts';
 import type { CanaryRequest } from './canary-annotations.ts';
@@ -28,7 +29,7 @@ export interface PathPlan {
   pathType: PathType;
   /** As stored in the table: Prefix without its trailing `/` ("" for `/`), Exact as written. */
   path: string;
-  /** As written (after defaulting to `/`), for messages. */
+  /** As written (after defaulting to `/`): for messages, and the pattern on a host whose paths are regexes. */
   written: string;
   backend: BackendRef;
   /** Where in the Ingress, e.g. `spec.rules[0].http.paths[1]`. */
@@ -68,14 +69,18 @@ export interface IngressPlan {
   upstream: UpstreamFilters;
   /** Set on a canary Ingress: its paths join other Ingresses' routes as their canary backend (routes.ts). */
   canary?: CanaryRequest;
+  /** use-regex or rewrite-target: every path of this Ingress's hosts is a regular expression (routes.ts). */
+  regex: boolean;
+  /** rewrite-target: the rewrite template of this Ingress's routes. */
+  rewrite: string | undefined;
 }
 
 const PATH_TYPES: Readonly<Record<string, PathType>> = {
   Exact: 'Exact',
   Prefix: 'Prefix',
-  // Portico has no regular-expression paths, so ImplementationSpecific means Prefix: the
-  // element-wise prefix match is what most controllers do for it, and a regex written for
-  // ingress-nginx's use-regex then simply never matches instead of matching something unintended.
+  // ImplementationSpecific means Prefix (the element-wise prefix match most controllers do for it), unless the
+  // Ingress uses use-regex or rewrite-target: then it is a regular expression, as in ingress-nginx, and only
+  // there may it hold regex syntax (ingress-nginx's strict path validation keeps Exact and Prefix paths plain).
   ImplementationSpecific: 'Prefix',
 };
 
@@ -161,7 +166,7 @@ function parseHost(v: unknown, where: string, what: string, report: Report): str
   return h;
 }
 
-function parsePath(v: unknown, host: string, namespace: string, where: string, report: Report): PathPlan | null {
+function parsePath(v: unknown, host: string, namespace: string, where: string, regex: boolean, report: Report): PathPlan | null {
   const p = fields(v);
   let ok = true;
   const pathType = typeof p.pathType === 'string' && Object.hasOwn(PATH_TYPES, p.pathType) ? PATH_TYPES[p.pathType] : undefined;
@@ -177,9 +182,11 @@ function parsePath(v: unknown, host: string, namespace: string, where: string, r
     ok = false;
   } else {
     written = raw;
-    const problem = pathProblem(raw);
+    const asRegex = regex && p.pathType === 'ImplementationSpecific';
+    const problem = asRegex ? regexProblem(raw) : pathProblem(raw);
     if (problem !== null) {
-      report('InvalidPath', `${where}.path ${show(raw)} ${problem}; the path is skipped`);
+      const what = asRegex ? ' (a regular expression: the Ingress uses use-regex or rewrite-target)' : '';
+      report('InvalidPath', `${where}.path ${show(raw)}${what} ${problem}; the path is skipped`);
       ok = false;
     }
   }
@@ -209,7 +216,9 @@ export function planIngress(info: ObjectInfo, report: Report): IngressPlan {
   const ref = refOf(info);
   const namespace = ref.namespace;
   const spec = fields(fields(info.raw).spec);
-  const { values, access, unenforced, problems, clientCertificate, routing, upstream, canary } = parseAnnotations(info.annotations);
+  const { values, access, unenforced, problems, clientCertificate, routing, upstream, canary, rewrite } = parseAnnotations(
+    info.annotations,
+  );
   for (const p of problems) report(p.code, p.message);
 
   const hosts: string[] = [];
@@ -226,7 +235,7 @@ export function planIngress(info: ObjectInfo, report: Report): IngressPlan {
     }
     if (!hosts.includes(host)) hosts.push(host);
     listField(fields(rule.http).paths, `${where}.http.paths`, report).forEach((p, j) => {
-      const plan = parsePath(p, host, namespace, `${where}.http.paths[${j}]`, report);
+      const plan = parsePath(p, host, namespace, `${where}.http.paths[${j}]`, rewrite.regex, report);
       if (plan !== null) paths.push(plan);
       else if (!droppedOn.includes(host)) droppedOn.push(host);
     });
@@ -252,5 +261,7 @@ export function planIngress(info: ObjectInfo, report: Report): IngressPlan {
     routing,
     upstream,
     ...(canary === undefined ? {} : { canary }),
+    regex: rewrite.regex,
+    rewrite: rewrite.target,
   };
 }

@@ -1,5 +1,6 @@
 // Merges Ingress plans, oldest first, into host entries: routes with conflicts settled (oldest wins),
 // per-host fallback backends, and the table's default backend (README, "Ingress semantics").
+import { MAX_REGEX_ROUTES_PER_HOST, regexProblem } from '../../gateway/table/regex-paths.ts';
 import type { Report } from './diagnostics.ts';
 import type { BackendRef, IngressPlan, PathPlan } from './ingress.ts';
 import { precedenceReason, refId } from './objects.ts';
@@ -20,8 +21,10 @@ export interface TlsCandidate {
 
 export interface HostBuild {
   host: string;
-  /** `${pathType} ${path}` → the route that won it. */
+  /** `${pathType} ${path}` → the route that won it; on a regex host `Regex ${written}`. */
   routes: Map<string, Claim>;
+  /** Every route is a Regex route: an Ingress of the host uses use-regex or rewrite-target. */
+  regex: boolean;
   fallback: BackendRef | null;
   /** The Ingress whose spec.defaultBackend is the fallback. */
   fallbackOwner: IngressPlan | null;
@@ -35,23 +38,67 @@ function describe(p: PathPlan): string {
   return `${p.where} (${p.host === '' ? 'no host' : `host ${JSON.stringify(p.host)}`}, ${p.pathType} ${JSON.stringify(p.written)})`;
 }
 
+/** ingress-nginx's enforceRegex: a server one of whose locations has use-regex or a rewrite-target writes every
+ * location as `~* "^<path>"` (its template's buildLocation). The hosts where such a path wins its place: a path
+ * that loses to an older Ingress's (same path and type) is no location in ingress-nginx, so it changes nothing. */
+function regexHosts(plans: readonly IngressPlan[]): Set<string> {
+  const out = new Set<string>();
+  const claimed = new Set<string>();
+  for (const plan of plans) {
+    for (const p of plan.paths) {
+      const key = `${p.host} ${p.pathType} ${p.path}`;
+      if (claimed.has(key)) continue;
+      claimed.add(key);
+      if (plan.regex) out.add(p.host);
+    }
+  }
+  return out;
+}
+
+/** On a regex host: the path as a Regex route's pattern, or false (reported, and the path dropped) when it cannot
+ * be one. Paths of Ingresses without use-regex are taken verbatim, as ingress-nginx does. */
+function regexClaim(path: PathPlan, plan: IngressPlan, h: HostBuild, report: Report, told: Set<string>): boolean {
+  const where = `${describe(path)} is on a host where another Ingress uses use-regex or rewrite-target, so every path of the host is a case-insensitive regular expression`;
+  const problem = regexProblem(path.written);
+  const drop = (why: string): false => {
+    report('InvalidPath', `${plan.regex ? describe(path) : where}: ${why}; the path is skipped`);
+    if (!plan.droppedOn.includes(path.host)) plan.droppedOn.push(path.host);
+    return false;
+  };
+  if (problem !== null) return drop(`as a regular expression it ${problem}`);
+  if (h.routes.size >= MAX_REGEX_ROUTES_PER_HOST)
+    return drop(`the host already has ${MAX_REGEX_ROUTES_PER_HOST} regex paths, the most a host may have`);
+  if (!plan.regex && !told.has(path.host)) {
+    told.add(path.host);
+    report(
+      'RegexHost',
+      `the paths of ${path.host === '' ? 'the rules without a host' : `host ${JSON.stringify(path.host)}`} are matched as case-insensitive regular expressions "^<path>", tried longest first, because another Ingress of the host uses use-regex or rewrite-target (as ingress-nginx does): an Exact path matches as a prefix, and "." matches any character`,
+    );
+  }
+  return true;
+}
+
 /** Host entries from plans sorted oldest first. */
 export function mergeRoutes(plans: readonly IngressPlan[], reportFor: ReportFor): Map<string, HostBuild> {
   const hosts = new Map<string, HostBuild>();
+  const regex = regexHosts(plans);
   for (const plan of plans) {
     for (const host of plan.hosts) {
       let h = hosts.get(host);
-      if (h === undefined) hosts.set(host, (h = { host, routes: new Map(), fallback: null, fallbackOwner: null, tls: [] }));
+      if (h === undefined)
+        hosts.set(host, (h = { host, routes: new Map(), regex: regex.has(host), fallback: null, fallbackOwner: null, tls: [] }));
       if (h.fallback === null && plan.defaultBackend !== null) {
         h.fallback = plan.defaultBackend;
         h.fallbackOwner = plan;
       }
     }
     const report = reportFor(plan);
+    const told = new Set<string>();
     for (const path of plan.paths) {
       const h = hosts.get(path.host);
       if (h === undefined) continue; // cannot happen: every path's host is in plan.hosts
-      const key = `${path.pathType} ${path.path}`;
+      if (h.regex && !regexClaim(path, plan, h, report, told)) continue;
+      const key = h.regex ? `Regex ${path.written}` : `${path.pathType} ${path.path}`;
       const won = h.routes.get(key);
       if (won === undefined) {
         h.routes.set(key, { path, owner: plan });

@@ -230,7 +230,8 @@ table('what a guard closes', [
       ...WEB,
       ingress('admin', {
         annotations: { [`${N}auth-url`]: 'http://auth.svc/check', [`${N}use-regex`]: 'true' },
-        rules: [rule('foo.com', implSpecific('/admin(/|$)(.*)', 'web'))],
+        // A lookahead: RE2 (linear time) has none, so the path is skipped.
+        rules: [rule('foo.com', implSpecific('/admin(?=/)(.*)', 'web'))],
       }),
       ingress('web', { created: 1, rules: [rule('foo.com', prefix('/', 'web')), rule('bar.com', prefix('/', 'web'))] }),
     ],
@@ -238,11 +239,7 @@ table('what a guard closes', [
       'bar.com': { routes: ['Prefix "" -> default/web:80 [default/web]'] },
       'foo.com': { routes: ['Prefix "" -> default/web:80 [default/web] closed(auth-url)'] },
     },
-    diagnostics: [
-      'AccessControlNotEnforced Ingress default/admin',
-      'InvalidPath Ingress default/admin',
-      'UnsupportedAnnotation Ingress default/admin',
-    ],
+    diagnostics: ['AccessControlNotEnforced Ingress default/admin', 'InvalidPath Ingress default/admin'],
     messages: [/a path of host "foo\.com" was skipped .* every route of the host answers 503 \(fail closed\)/],
   },
   {

@@ -196,7 +196,7 @@ table('other annotations', [
       },
     }),
   ),
-  ...['rewrite-target', 'use-regex', 'proxy-cookie-path', 'proxy-redirect-from', 'upstream-hash-by'].map(
+  ...['proxy-cookie-path', 'proxy-redirect-from', 'upstream-hash-by'].map(
     (a): Case => ({
       name: `nginx ${a} → UnsupportedAnnotation`,
       objects: annotated({ [`nginx.ingress.kubernetes.io/${a}`]: 'x' }),
@@ -232,7 +232,7 @@ table('other annotations', [
     objects: annotated({
       'portico.dev/x': '1',
       'nginx.ingress.kubernetes.io/stream-snippet': 'x',
-      'nginx.ingress.kubernetes.io/rewrite-target': '/',
+      'nginx.ingress.kubernetes.io/upstream-hash-by': '$request_uri',
     }),
     diagnostics: [
       'UnknownAnnotation Ingress default/web',
@@ -252,7 +252,7 @@ table('other annotations', [
   },
   {
     name: 'an unsupported annotation does not change routing',
-    objects: annotated({ 'nginx.ingress.kubernetes.io/rewrite-target': '/$1' }),
+    objects: annotated({ 'nginx.ingress.kubernetes.io/upstream-hash-by': '$request_uri' }),
     diagnostics: ['UnsupportedAnnotation Ingress default/web'],
     check: (r) => expect(r.table.hosts.map((h) => h.routes.length)).toEqual([1, 1, 1]),
   },
@@ -267,6 +267,7 @@ describe('parseAnnotations (unit)', () => {
       problems: [],
       routing: { filters: {}, fromToWww: false, aliases: [] },
       upstream: {},
+      rewrite: { regex: false },
     });
   });
   it('every allow-listed annotation parses its documented values', () => {
@@ -310,6 +311,7 @@ describe('parseAnnotations (unit)', () => {
       problems: [],
       routing: { filters: {}, fromToWww: false, aliases: [] },
       upstream: {},
+      rewrite: { regex: false },
     });
   });
 });

@@ -81,7 +81,7 @@ function accessSuffix(a: AccessPolicy | undefined): string {
 }
 
 export function routeLine(r: RoutingTable['hosts'][number]['routes'][number]): string {
-  return `${r.pathType} ${JSON.stringify(r.path)} -> ${r.backend} [${r.source.namespace}/${r.source.name}]${r.policies.sslRedirect ? ' redirect' : ''}${r.policies.localWeight !== undefined ? ` local-weight=${r.policies.localWeight}` : ''}${closedSuffix(r.policies.failClosed)}${accessSuffix(r.policies.access)}`;
+  return `${r.pathType} ${JSON.stringify(r.path)} -> ${r.backend} [${r.source.namespace}/${r.source.name}]${r.policies.sslRedirect ? ' redirect' : ''}${r.policies.localWeight !== undefined ? ` local-weight=${r.policies.localWeight}` : ''}${closedSuffix(r.policies.failClosed)}${accessSuffix(r.policies.access)}${r.policies.rewrite === undefined ? '' : ` rewrite=${r.policies.rewrite.path}`}`;
 }
 
 export function hostSummary(t: RoutingTable): Record<string, HostSummary> {

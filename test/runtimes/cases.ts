@@ -221,6 +221,16 @@ export const CASES: Case[] = [
     },
   },
   {
+    name: 'use-regex + rewrite-target (rewrite.go, docs "Rewrite"): a case-insensitive RE2 path, the upstream sees the rewritten path',
+    async run(t) {
+      const r = await get(t, '/Something/new/path?a=b', 'rewrite.test');
+      expect(echo(r).backend).toBe('b0');
+      expect(echo(r).url).toBe('/new/path?a=b');
+      expect(echo(await get(t, '/something', 'rewrite.test')).url).toBe('/');
+      expect((await get(t, '/somethingelse', 'rewrite.test')).status).toBe(404);
+    },
+  },
+  {
     name: 'limits (limit-rpm + limit-burst-multiplier, limit-connections), per process: 503 beyond the burst; a slot held while a request is in progress',
     async run(t) {
       // limit-rpm "1", multiplier "2": three at once (the first finds an empty bucket), then 503 for half a minute.

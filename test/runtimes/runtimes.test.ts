@@ -324,6 +324,12 @@ function cluster(updated: boolean) {
       paths: [{ path: '/weighted', service: 'two' }],
       annotations: { 'nginx.ingress.kubernetes.io/canary': 'true', 'nginx.ingress.kubernetes.io/canary-weight': '100' },
     }),
+    // use-regex + rewrite-target (rewrite.go, docs "Rewrite"): a Regex route whose upstream sees "/$2".
+    ingress('rewrite', {
+      host: 'rewrite.test',
+      paths: [{ path: '/something(/|$)(.*)', pathType: 'ImplementationSpecific', service: 'one' }],
+      annotations: { 'nginx.ingress.kubernetes.io/use-regex': 'true', 'nginx.ingress.kubernetes.io/rewrite-target': '/$2' },
+    }),
     ...(updated ? [ingress('fb', { host: 'fb.test', paths: [{ path: '/only', service: 'one' }], defaultBackend: 'def' })] : []),
   );
 }
