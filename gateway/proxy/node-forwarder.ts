@@ -25,6 +25,7 @@ import { BodyTooLargeError, guardedBody } from './body-limit.ts';
 import { isIdempotent, retryDecision, routeRetryDecision, statusRetryDecision, type FailedAttempt } from './retry-policy.ts';
 import type { Endpoint, RoutePolicies } from '../table/schema.ts';
 import { tlsClientOf } from '../tls/peer-certificate.ts';
+import { HOP_BY_HOP } from '../shared/hop-by-hop.ts';
 import { BACKEND_HEADER, ENDPOINT_HEADER, endpointKey, PEER_HEADER, tunnelErrorOf } from '../table/tunnel-protocol.ts';
 
 export type NodeEnv = {
@@ -144,6 +145,23 @@ function writeHeadTo(out: ServerResponse | Http2ServerResponse, status: number, 
   }
 }
 
+/** The upstream's trailer fields without hop-by-hop ones; undici gives HTTP/1.1 trailers as raw pairs, HTTP/2 ones
+ * as an object. */
+function addTrailersTo(out: ServerResponse | Http2ServerResponse, trailers: (Buffer | string)[] | Record<string, string | string[]>): void {
+  const obj: Record<string, string | string[]> = {};
+  let any = false;
+  const add = (name: string, value: string | string[]): void => {
+    const k = name.toLowerCase();
+    if (HOP_BY_HOP.has(k) || k.charCodeAt(0) === 58 /* : */) return;
+    const prev = obj[k];
+    obj[k] = prev === undefined ? value : ([] as string[]).concat(prev, value);
+    any = true;
+  };
+  if (Array.isArray(trailers)) for (let i = 0; i + 1 < trailers.length; i += 2) add(trailers[i]!.toString(), trailers[i + 1]!.toString());
+  else for (const [k, v] of Object.entries(trailers)) add(k, v);
+  if (any) out.addTrailers(obj);
+}
+
 /** A status answer being dropped for the next endpoint (proxy-next-upstream http_NNN): ends that attempt. */
 class MoveOn extends Error {}
 
@@ -261,10 +279,19 @@ class Exchange implements Dispatcher.DispatchHandler {
    * per-request headers and body timeouts, nginx's proxy_read_timeout covering both). */
   private dispatchWith(up: RoutePolicies, headers: string[]): void {
     const t = up.timeouts;
+    const protocol = up.backendProtocol;
+    if (protocol !== undefined && this.deps.pools.viaTunnel && this.req.cluster === undefined) {
+      // The node-local tunnel dials in HTTP/1.1 over TCP: it would speak the wrong protocol to this upstream.
+      this.done = true;
+      this.deps.metrics.request(this.req.label, 502);
+      return answerError(this.outgoing, 502);
+    }
     const opts: Dispatcher.DispatchOptions = {
       path: this.req.target,
       method: this.incoming.method ?? 'GET',
-      headers,
+      // gRPC requires `te: trailers` (gRPC over HTTP/2, "Requests"); nginx's grpc_pass sends it. The client's own
+      // `te` is hop-by-hop and was dropped (RFC 9110 7.6.1).
+      headers: protocol === 'GRPC' || protocol === 'GRPCS' ? headers.concat('te', 'trailers') : headers,
       // undici writes an async iterable body chunk by chunk, awaiting each write (its types omit iterables).
       body: this.body as IncomingMessage | null,
     };
@@ -272,7 +299,7 @@ class Exchange implements Dispatcher.DispatchHandler {
       opts.headersTimeout = t.readMs;
       opts.bodyTimeout = t.readMs;
     }
-    this.deps.pools.get(this.endpoint, t?.connectMs).dispatch(opts, this);
+    this.deps.pools.get(this.endpoint, t?.connectMs, protocol).dispatch(opts, this);
   }
 
   /** What the route's retry policy sees of this request so far (the failure fields are the caller's). */
@@ -359,8 +386,11 @@ class Exchange implements Dispatcher.DispatchHandler {
     return false;
   }
 
-  onComplete(): void {
+  onComplete(trailers: (Buffer | string)[] | Record<string, string | string[]> | null): void {
     this.done = true;
+    // HTTP/2 upstreams (gRPC) end with trailers (grpc-status): passed on, on HTTP/2 as trailing HEADERS, on
+    // HTTP/1.1 in the last chunk of a chunked response (Node drops them from a response with a length).
+    if (trailers != null && !this.outgoing.destroyed) addTrailersTo(this.outgoing, trailers);
     this.outgoing.end();
     this.deps.metrics.request(this.req.label, this.status);
   }

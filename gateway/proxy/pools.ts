@@ -1,7 +1,7 @@
 // One keep-alive connection pool per upstream endpoint (address:port). Pools of endpoints that left the
 // table are closed gracefully: requests in flight on them finish first.
 import { Pool } from 'undici';
-import type { Endpoint } from '../table/schema.ts';
+import type { BackendProtocol, Endpoint } from '../table/schema.ts';
 import { endpointKey, type TunnelAddress } from '../table/tunnel-protocol.ts';
 
 export interface UpstreamTimeouts {
@@ -12,6 +12,18 @@ export interface UpstreamTimeouts {
   /** Longest silence between two response body chunks. */
   bodyMs: number;
 }
+
+/** How a pool dials for each backend protocol (schema.ts BackendProtocol). TLS is not verified, as nginx's
+ * proxy_ssl_verify off (ingress-nginx's default): endpoints are pod addresses, which no certificate names, and
+ * no server name is sent (proxy_ssl_server_name off). GRPC and H2C speak HTTP/2 with prior knowledge (RFC 9113
+ * 3.3, undici's `useH2c`); GRPCS offers h2 by ALPN (nginx's grpc_pass grpcs:// requires it). HTTPS offers only
+ * http/1.1, as nginx's proxy_pass does. */
+const PROTOCOL_OPTIONS: Record<BackendProtocol, { scheme: string; tls: boolean; allowH2?: boolean; useH2c?: boolean }> = {
+  HTTPS: { scheme: 'https', tls: true },
+  GRPCS: { scheme: 'https', tls: true, allowH2: true },
+  GRPC: { scheme: 'http', tls: false, useH2c: true },
+  H2C: { scheme: 'http', tls: false, useH2c: true },
+};
 
 export const DEFAULT_TIMEOUTS: UpstreamTimeouts = { connectMs: 5_000, headersMs: 60_000, bodyMs: 60_000 };
 
@@ -43,17 +55,31 @@ export class UpstreamPools {
 
   /** `connectMs`: a route's own connect timeout (proxy-connect-timeout), which gets a pool of its own per endpoint
    * (undici sets the connect timeout per pool). Through the tunnel it does not apply: the tunnel dials. */
-  get(e: Endpoint, connectMs?: number): Pool {
+  get(e: Endpoint, connectMs?: number, protocol?: BackendProtocol): Pool {
     if (this.tunnel !== null) return this.tunnel;
-    const key = connectMs === undefined || connectMs === this.timeouts.connectMs ? endpointKey(e) : `${endpointKey(e)}#${connectMs}`;
+    const ownConnect = connectMs !== undefined && connectMs !== this.timeouts.connectMs;
+    // `address:port#ms#PROTOCOL`: retain() keeps every pool of an endpoint by what precedes the first `#`.
+    const key =
+      protocol === undefined
+        ? ownConnect
+          ? `${endpointKey(e)}#${connectMs}`
+          : endpointKey(e)
+        : `${endpointKey(e)}#${ownConnect ? connectMs : ''}#${protocol}`;
     let pool = this.pools.get(key);
     if (pool === undefined) {
-      pool = new Pool(`http://${endpointKey(e)}`, {
-        connect: { timeout: connectMs ?? this.timeouts.connectMs },
+      const p = protocol === undefined ? null : PROTOCOL_OPTIONS[protocol];
+      pool = new Pool(`${p?.scheme ?? 'http'}://${endpointKey(e)}`, {
+        // useH2c goes to the connector: Pool builds its own from `connect` and does not pass a top-level useH2c on.
+        connect: {
+          timeout: connectMs ?? this.timeouts.connectMs,
+          ...(p?.tls === true ? { rejectUnauthorized: false } : {}),
+          ...(p?.useH2c === true ? { useH2c: true } : {}),
+        },
         headersTimeout: this.timeouts.headersMs,
         bodyTimeout: this.timeouts.bodyMs,
         keepAliveTimeout: 4_000,
         pipelining: 1,
+        ...(p?.allowH2 === true || p?.useH2c === true ? { allowH2: true } : {}),
       });
       this.pools.set(key, pool);
     }
@@ -63,7 +89,7 @@ export class UpstreamPools {
   /** Closes the pools of endpoints not in `keep`. */
   retain(keep: ReadonlySet<string>): void {
     for (const [key, pool] of this.pools) {
-      const hash = key.indexOf('#'); // a route's own connect timeout: `address:port#ms`
+      const hash = key.indexOf('#'); // a route's own connect timeout or protocol: `address:port#ms#PROTOCOL`
       if (!keep.has(hash === -1 ? key : key.slice(0, hash))) {
         this.pools.delete(key);
         pool.close().catch(() => {});

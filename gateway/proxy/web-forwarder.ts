@@ -73,6 +73,13 @@ export async function webForward(deps: WebForwarderDeps, request: Request, req: 
   const upstream = upstreamRequestHeaders(flat(request.headers), request.headers.get('connection') ?? undefined, { ...facts, requestId });
   const headers = toHeaders(req.upstreamHeaders === undefined ? upstream : withOverrides(upstream, req.upstreamHeaders), null);
   const up = req.upstream;
+  if (up?.backendProtocol !== undefined) {
+    // backend-protocol: fetch() verifies every TLS certificate (a pod address is in none: nginx's default is not to
+    // verify) and cannot speak HTTP/2 with prior knowledge (h2c) nor pass trailers back; sending HTTP/1.1 in
+    // cleartext instead would reach the upstream in a protocol it does not speak. 502, as nginx for a failed upstream.
+    deps.metrics.request(req.label, 502);
+    return plainResponse(502);
+  }
   // proxy-read-timeout: the route's own wait for headers (connect included: fetch() does not tell them apart) and
   // between body chunks. proxy-connect-timeout and proxy-send-timeout have no handle in fetch() (runtime cases).
   const headersMs = up?.timeouts?.readMs ?? deps.headersMs;

@@ -28,7 +28,9 @@ import type { HeaderModifier, HostRedirect, LocationRedirect, PathRedirect, Sche
  *   forward what it should redirect, serve with the global timeouts, no body limit and the default retry rule, and
  *   send every request to the main backend.
  *   Also regular-expression paths (`pathType: "Regex"`, use-regex and rewrite-target) and a rewritten path
- *   (`rewrite.path`, rewrite-target); a schema-4 worker refuses the path type. */
+ *   (`rewrite.path`, rewrite-target); a schema-4 worker refuses the path type.
+ *   Also the upstream protocol of a route (`policies.backendProtocol`, backend-protocol): a schema-4 worker would
+ *   speak HTTP/1.1 in cleartext to a TLS or HTTP/2 upstream. */
 export const SCHEMA_VERSION = 5 as const;
 export type SchemaVersion = 1 | 2 | 3 | 4 | typeof SCHEMA_VERSION;
 export const SUPPORTED_SCHEMAS: readonly SchemaVersion[] = [1, 2, 3, 4, 5];
@@ -85,7 +87,20 @@ export interface RoutePolicies {
   /** canary, canary-by-header*, canary-by-cookie, canary-weight*: an alternative backend from a canary Ingress for
    * the same host and path. Schema 5. Absent: none. */
   canary?: CanaryPolicy;
+  /** backend-protocol: how the gateway speaks to the route's endpoints. Absent: HTTP/1.1 over TCP (`HTTP`).
+   * Per route rather than on the Backend: two Ingresses may reach the same Service port with different protocols,
+   * and ingress-nginx sets it per location (proxy_pass https://, grpc_pass grpc://). Gateway API expresses it on
+   * the Service port's `appProtocol` (GEP-1911: `kubernetes.io/h2c`, `kubernetes.io/ws`) or with GRPCRoute and
+   * BackendTLSPolicy. Schema 5. */
+  backendProtocol?: BackendProtocol;
 }
+
+/** Upstream protocols other than plain HTTP/1.1 (test/e2e/annotations/backendprotocol.go):
+ * - `HTTPS`: HTTP/1.1 over TLS, the upstream's certificate not verified (nginx's proxy_ssl_verify off);
+ * - `GRPC`: HTTP/2 over TCP with prior knowledge (nginx grpc_pass grpc://), trailers passed back;
+ * - `GRPCS`: HTTP/2 over TLS (ALPN h2), not verified;
+ * - `H2C`: as GRPC, for any HTTP/2 cleartext upstream (Portico's; ingress-nginx has no such value). */
+export type BackendProtocol = 'HTTPS' | 'GRPC' | 'GRPCS' | 'H2C';
 
 /** Per-route upstream timeouts in milliseconds (ingress-nginx writes the annotations' whole seconds). */
 export interface UpstreamTimeoutPolicy {

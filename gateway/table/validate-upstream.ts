@@ -2,7 +2,7 @@
 // ranges the compiler produces and nothing else inside the objects, so a worker never guesses at a timeout or
 // retries on a condition it does not know.
 import { isRecord } from './names.ts';
-import type { RetryCondition } from './schema.ts';
+import type { BackendProtocol, RetryCondition } from './schema.ts';
 
 /** Longest timeout an annotation may set: one day, in seconds (ingress-nginx writes any integer; nginx accepts it). */
 export const MAX_TIMEOUT_SECONDS = 86_400;
@@ -62,4 +62,11 @@ export function checkRetry(v: unknown, at: string, bad: Bad): void {
   if (!whole(v.tries, 0, MAX_TRIES)) bad(`${at}.tries`, `must be a whole number from 0 to ${MAX_TRIES}`);
   if (!whole(v.timeoutMs, 0, MAX_TIMEOUT_SECONDS * 1000))
     bad(`${at}.timeoutMs`, `must be a whole number of milliseconds from 0 to ${MAX_TIMEOUT_SECONDS * 1000}`);
+}
+
+/** The protocols a route may name (schema.ts BackendProtocol); `HTTP` is the absence of the field. */
+export const BACKEND_PROTOCOLS: ReadonlySet<BackendProtocol> = new Set<BackendProtocol>(['HTTPS', 'GRPC', 'GRPCS', 'H2C']);
+
+export function checkBackendProtocol(v: unknown, at: string, bad: Bad): void {
+  if (!BACKEND_PROTOCOLS.has(v as BackendProtocol)) bad(at, `must be one of ${[...BACKEND_PROTOCOLS].join(', ')}`);
 }

@@ -4,7 +4,7 @@ import { compareRoutes, contentHash, schemaOf } from './canonical.ts';
 import { isRecord, isValidRuleHost, pathProblem } from './names.ts';
 import { checkAccess } from './validate-access.ts';
 import { checkHostRedirect, checkRouteFilters } from './validate-redirect.ts';
-import { checkBodyLimit, checkRetry, checkTimeouts } from './validate-upstream.ts';
+import { checkBodyLimit, checkBackendProtocol, checkRetry, checkTimeouts } from './validate-upstream.ts';
 import { checkCanary } from './validate-canary.ts';
 import { checkRegexHost, checkRegexPath } from './validate-regex.ts';
 import { checkAuthorities, checkClientCertificatePolicy } from './client-certificates.ts';
@@ -166,6 +166,8 @@ function* checkSteps(value: unknown, opts: ValidateOptions): Generator<void, Tab
       if (isRecord(r.policies) && r.policies.bodyLimit !== undefined)
         checkBodyLimit(r.policies.bodyLimit, `${rat}.policies.bodyLimit`, bad);
       if (isRecord(r.policies) && r.policies.retry !== undefined) checkRetry(r.policies.retry, `${rat}.policies.retry`, bad);
+      if (isRecord(r.policies) && r.policies.backendProtocol !== undefined)
+        checkBackendProtocol(r.policies.backendProtocol, `${rat}.policies.backendProtocol`, bad);
       if (isRecord(r.policies) && r.policies.canary !== undefined)
         checkCanary(r.policies.canary, `${rat}.policies.canary`, backendIds, bad);
       const prev = h.routes[j - 1];

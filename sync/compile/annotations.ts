@@ -8,6 +8,7 @@ import { parseAccessAnnotations, type ParsedAccess } from './access-annotations.
 import { type CanaryRequest, parseCanaryAnnotations } from './canary-annotations.ts';
 import { type ClientCertificateRequest, parseClientCertificateAnnotations } from './client-certificates.ts';
 import { NGINX_PREFIX, PORTICO_PREFIX } from './annotation-prefixes.ts';
+import { parseProtocolAnnotations } from './protocol-annotations.ts';
 import { parseRoutingAnnotations, type RoutingRequest } from './routing-annotations.ts';
 import { parseRewriteAnnotations, type ParsedRewrite } from './rewrite-annotations.ts';
 import type { DiagnosticCode } from './types.ts';
@@ -114,7 +115,7 @@ export interface ParsedAnnotations {
   clientCertificate?: ClientCertificateRequest;
   /** Redirects, upstream-vhost, x-forwarded-prefix, server-alias, from-to-www-redirect (routing-annotations.ts). */
   routing: RoutingRequest;
-  /** Upstream timeouts, body limit and retry policy of the Ingress's routes (proxy-* annotations). */
+  /** Upstream timeouts, body limit, retry policy (proxy-* annotations) and protocol (backend-protocol) of the Ingress's routes. */
   upstream: UpstreamFilters;
   /** Set on a canary Ingress (canary: "true"): its paths are alternative backends of other Ingresses' routes. */
   canary?: CanaryRequest;
@@ -158,13 +159,15 @@ export function parseAnnotations(annotations: Fields): ParsedAnnotations {
   const parsedRouting = parseRoutingAnnotations(annotations);
   const parsedUpstream = parseUpstreamAnnotations(annotations);
   const parsedRewrite = parseRewriteAnnotations(annotations);
-  const unenforced: UnenforcedGuard[] = [...parsedAccess.malformed, ...parsedTls.malformed];
+  const parsedProtocol = parseProtocolAnnotations(annotations);
+  const unenforced: UnenforcedGuard[] = [...parsedAccess.malformed, ...parsedTls.malformed, ...parsedProtocol.malformed];
   problems.push(
     ...parsedAccess.problems,
     ...parsedTls.problems,
     ...parsedRouting.problems,
     ...parsedUpstream.problems,
     ...parsedRewrite.problems,
+    ...parsedProtocol.problems,
   );
   for (const spec of SUPPORTED_ANNOTATIONS) {
     if (Object.hasOwn(annotations, spec.key))
@@ -178,7 +181,8 @@ export function parseAnnotations(annotations: Fields): ParsedAnnotations {
       parsedRouting.consumed.has(key) ||
       parsedUpstream.consumed.has(key) ||
       parsedCanary.consumed.has(key) ||
-      parsedRewrite.consumed.has(key)
+      parsedRewrite.consumed.has(key) ||
+      parsedProtocol.consumed.has(key)
     )
       continue;
     const guard = guardOf(key, annotations[key]);
@@ -200,7 +204,10 @@ export function parseAnnotations(annotations: Fields): ParsedAnnotations {
     unenforced,
     problems,
     routing: parsedRouting.routing,
-    upstream: parsedUpstream.filters,
+    upstream:
+      parsedProtocol.backendProtocol === undefined
+        ? parsedUpstream.filters
+        : { ...parsedUpstream.filters, backendProtocol: parsedProtocol.backendProtocol },
     rewrite,
     ...(parsedTls.request === undefined ? {} : { clientCertificate: parsedTls.request }),
   };

@@ -39,6 +39,8 @@ const NOT_BUILT_WS = 'the Web forwarder proxies HTTP only: fetch() cannot carry 
 
 const NO_CONNECT_PHASE_WEB =
   "fetch() does not tell connecting from waiting for the answer: the route's connect timeout is not applied (the gateway's headers timeout covers both)";
+const NO_BACKEND_PROTOCOL_WEB =
+  "backend-protocol answers 502: fetch() verifies every upstream certificate (nginx's default is not to), cannot speak HTTP/2 cleartext (h2c, GRPC) and drops trailers";
 const NO_SEND_PHASE_WEB = 'fetch() reports nothing while it writes a request body: the send timeout is not applied';
 
 export const CASES: Case[] = [
@@ -533,6 +535,15 @@ export const CASES: Case[] = [
       );
       if (!(r instanceof Error)) expect(r.status).toBe(504); // or the connection closed under a client still sending
       expect(performance.now() - started).toBeLessThan(4_000);
+    },
+  },
+  {
+    name: 'backend-protocol "HTTPS" (backendprotocol.go): TLS to the upstream, its self-signed certificate not verified',
+    unsupported: { deno: NO_BACKEND_PROTOCOL_WEB, workerd: NO_BACKEND_PROTOCOL_WEB },
+    async run(t) {
+      const r = await get(t, '/', 'https-backend.test');
+      expect(r.status).toBe(200);
+      expect(r.text).toBe('tls:true');
     },
   },
   {

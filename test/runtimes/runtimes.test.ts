@@ -11,7 +11,9 @@ import { generateSelfSignedCertificate } from '../../gateway/tls/selfsigned.ts';
 import { generateKeySet, loadSigningKeys } from '../../cli/keys.ts';
 import { compile } from '../../sync/compile/index.ts';
 import { RedisPublisher } from '../../sync/publish/redis.ts';
+import https from 'node:https';
 import net from 'node:net';
+import type { TLSSocket } from 'node:tls';
 import type { AddressInfo } from 'node:net';
 import { startBackend, type Backend } from '../support/backends.ts';
 import { startBlackhole, type Blackhole } from '../support/blackhole.ts';
@@ -66,6 +68,8 @@ let publisher: RedisPublisher;
 /** Connects to it hang (proxy-connect-timeout); `mute` accepts and never reads (proxy-send-timeout). */
 let hole: Blackhole;
 let mute: net.Server;
+/** An HTTPS upstream with a self-signed certificate (backend-protocol: HTTPS). */
+let tlsUpstream: https.Server;
 const muted: net.Socket[] = [];
 const targets = new Map<RuntimeName, Target>();
 const failedToStart = new Map<RuntimeName, string>();
@@ -95,6 +99,12 @@ function cluster(updated: boolean) {
     service('def', [ep(def)]),
     service('hangs', [{ address: hole.address, port: hole.port }]),
     service('mute', [{ address: '127.0.0.58', port: (mute.address() as AddressInfo).port }]),
+    service('tls-upstream', [{ address: '127.0.0.58', port: (tlsUpstream.address() as AddressInfo).port }]),
+    ingress('https-backend', {
+      host: 'https-backend.test',
+      paths: [{ path: '/', service: 'tls-upstream' }],
+      annotations: { 'nginx.ingress.kubernetes.io/backend-protocol': 'HTTPS' },
+    }),
     tlsSecret('s-secure', certs.secure.certPem, certs.secure.keyPem),
     tlsSecret('s-other', certs.other.certPem, certs.other.keyPem),
     ingress('app', { host: 'app.test', paths: app }),
@@ -356,6 +366,10 @@ beforeAll(async () => {
     muted.push(sock);
   });
   await new Promise<void>((r) => mute.listen(0, '127.0.0.58', r));
+  tlsUpstream = https.createServer({ cert: certs.other.certPem, key: certs.other.keyPem }, (req, res) => {
+    res.end(`tls:${(req.socket as TLSSocket).encrypted === true}`);
+  });
+  await new Promise<void>((r) => tlsUpstream.listen(0, '127.0.0.58', r));
   backends = [b0];
   for (const [i, name] of ['b1', 'b2', 'wild', 'def'].entries()) backends.push(await startBackend(name, `127.0.0.${51 + i}`, b0.port));
   const keysDir = join(dir, 'keys');
@@ -391,6 +405,7 @@ afterAll(async () => {
   hole?.close();
   for (const sock of muted) sock.destroy();
   mute?.close();
+  tlsUpstream?.close();
   rmSync(dir, { recursive: true, force: true });
 }, 60_000);
 
