@@ -52,7 +52,8 @@ export type Decision =
       sourceGranted?: boolean;
       /** Headers set on (value) or removed from (null) the upstream request: the client certificate's. */
       upstreamHeaders?: [string, string | null][];
-      /** The route's policies, when it has upstream filters (timeouts, bodyLimit, retry): the forwarders read them. */
+      /** The route's policies, when it has upstream filters (timeouts, bodyLimit, retry) or an endpoint choice of its
+       * own (affinity, balance: gateway/affinity.ts): the forwarders read them. */
       upstream?: RoutePolicies;
     };
 
@@ -228,7 +229,14 @@ export function decide(
   if (p?.rewrite?.hostname !== undefined || p?.requestHeaders !== undefined) upstreamHeaders = withRouteHeaders(upstreamHeaders, p);
   if (upstreamHeaders !== undefined) forward.upstreamHeaders = upstreamHeaders;
   const policies = m.route?.policies;
-  if (policies !== undefined && (policies.timeouts !== undefined || policies.bodyLimit !== undefined || policies.retry !== undefined))
+  if (
+    policies !== undefined &&
+    (policies.timeouts !== undefined ||
+      policies.bodyLimit !== undefined ||
+      policies.retry !== undefined ||
+      policies.affinity !== undefined ||
+      policies.balance !== undefined)
+  )
     forward.upstream = policies;
   if (access !== undefined && needsGate(access)) {
     forward.gate = access;
