@@ -157,7 +157,8 @@ export function setCookieHeader(p: AffinityPolicy, key: string, backendKey: stri
   if (p.maxAgeSeconds !== undefined) out += `; Max-Age=${p.maxAgeSeconds}`;
   if (p.domain !== undefined) out += `; Domain=${p.domain}`;
   out += `; Path=${p.path}`;
-  if (p.secure ?? r.scheme === 'https') out += '; Secure';
+  // ingress-nginx: Secure when asked for, and over HTTPS whatever session-cookie-secure says (affinity.go).
+  if (p.secure === true || r.scheme === 'https') out += '; Secure';
   out += '; HttpOnly';
   let sameSite = p.sameSite;
   if (sameSite === 'None' && p.conditionalSameSiteNone === true && NO_SAME_SITE_NONE.test(r.header('user-agent') ?? ''))

@@ -111,8 +111,9 @@ export interface AffinityPolicy {
   path: string;
   /** session-cookie-domain. */
   domain?: string;
-  /** session-cookie-secure; absent: Secure when the request came over HTTPS. */
-  secure?: boolean;
+  /** session-cookie-secure "true": Secure on plain HTTP too. Requests over HTTPS always get Secure, "false" included
+   * (test/e2e/annotations/affinity.go "should set secure in cookie with provided false annotation on https"). */
+  secure?: true;
   /** session-cookie-samesite. */
   sameSite?: 'None' | 'Lax' | 'Strict';
   /** session-cookie-conditional-samesite-none: SameSite=None is left out for user agents known to reject it. */

@@ -52,7 +52,7 @@ export function checkAffinity(v: unknown, at: string, bad: Bad): void {
     bad(`${at}.path`, 'must be a cookie path: "/" then printable characters other than ";" and space');
   if (v.domain !== undefined && (typeof v.domain !== 'string' || v.domain.length > 253 || !COOKIE_DOMAIN.test(v.domain)))
     bad(`${at}.domain`, 'must be a domain name');
-  if (v.secure !== undefined && typeof v.secure !== 'boolean') bad(`${at}.secure`, 'must be a boolean');
+  if (v.secure !== undefined && v.secure !== true) bad(`${at}.secure`, 'must be true when present');
   if (v.sameSite !== undefined && v.sameSite !== 'None' && v.sameSite !== 'Lax' && v.sameSite !== 'Strict')
     bad(`${at}.sameSite`, 'must be "None", "Lax" or "Strict"');
   if (v.conditionalSameSiteNone !== undefined && v.conditionalSameSiteNone !== true)

@@ -125,7 +125,7 @@ export function parseAffinityAnnotations(annotations: Fields, regex: boolean): P
       name: name ?? DEFAULT_COOKIE_NAME,
       ...(path === undefined ? {} : { path }),
       ...(domain === undefined ? {} : { domain }),
-      ...(secure === undefined ? {} : { secure }),
+      ...(secure === true ? { secure: true as const } : {}),
       ...(sameSite === undefined ? {} : { sameSite }),
       ...(conditional === true ? { conditionalSameSiteNone: true as const } : {}),
       ...(expires === undefined ? {} : { expiresSeconds: expires }),

@@ -85,7 +85,6 @@ table('session affinity (affinity.go)', [
         name: 'INGRESSCOOKIE',
         path: '/app',
         domain: '.foo.com',
-        secure: false,
         sameSite: 'None',
         conditionalSameSiteNone: true,
         changeOnFailure: true,
