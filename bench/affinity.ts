@@ -26,19 +26,19 @@ const bCookie = facts('a=1; S=0123456789abcdef|x');
 const none = facts();
 const rr = new RoundRobin();
 
-function bench(name: string, f: () => unknown, n = 500_000): number {
+function bench(f: () => unknown, n = 500_000): number {
   for (let i = 0; i < 20_000; i++) f();
   const t = performance.now();
   for (let i = 0; i < n; i++) f();
   const ns = ((performance.now() - t) * 1e6) / n;
   return ns;
 }
-const base = bench('round robin', () => rr.start(backend));
+const base = bench(() => rr.start(backend));
 const rows: [string, number][] = [
   ['round robin (RoundRobin.start)', base],
-  ['affinity persistent, valid cookie', bench('p', () => pickEndpoint(backend, persistent, pCookie, 'GET', 0))],
-  ['affinity balanced, valid cookie', bench('b', () => pickEndpoint(backend, balanced, bCookie, 'GET', 0))],
-  ['affinity persistent, new session (Set-Cookie built)', bench('n', () => pickEndpoint(backend, persistent, none, 'GET', 0))],
-  ['upstream-hash-by $request_uri', bench('h', () => pickEndpoint(backend, hashed, none, 'GET', 0))],
+  ['affinity persistent, valid cookie', bench(() => pickEndpoint(backend, persistent, pCookie, 'GET', 0))],
+  ['affinity balanced, valid cookie', bench(() => pickEndpoint(backend, balanced, bCookie, 'GET', 0))],
+  ['affinity persistent, new session (Set-Cookie built)', bench(() => pickEndpoint(backend, persistent, none, 'GET', 0))],
+  ['upstream-hash-by $request_uri', bench(() => pickEndpoint(backend, hashed, none, 'GET', 0))],
 ];
 for (const [name, ns] of rows) console.log(`${name.padEnd(52)} ${ns.toFixed(0).padStart(6)} ns/op  ×${(ns / base).toFixed(1)}`);
