@@ -52,8 +52,8 @@ export type Decision =
       sourceGranted?: boolean;
       /** Headers set on (value) or removed from (null) the upstream request: the client certificate's. */
       upstreamHeaders?: [string, string | null][];
-      /** The route's policies, when it has upstream filters (timeouts, bodyLimit, retry, backendProtocol): the
-       * forwarders read them. */
+      /** The route's policies, when it has upstream filters (timeouts, bodyLimit, retry, backendProtocol) or an
+       * endpoint choice of its own (affinity, balance: gateway/affinity.ts): the forwarders read them. */
       upstream?: RoutePolicies;
     };
 
@@ -234,7 +234,9 @@ export function decide(
     (policies.timeouts !== undefined ||
       policies.bodyLimit !== undefined ||
       policies.retry !== undefined ||
-      policies.backendProtocol !== undefined)
+      policies.backendProtocol !== undefined ||
+      policies.affinity !== undefined ||
+      policies.balance !== undefined)
   )
     forward.upstream = policies;
   if (access !== undefined && needsGate(access)) {

@@ -15,6 +15,7 @@ import { forwardedFacts, proxiedFacts, type TrustedProxies } from '../access/cli
 import type { ForwardRequest, ListenerPorts, RuntimeBindings } from '../app.ts';
 import { proxiedConnection } from '../runtime/node-proxy-protocol.ts';
 import type { RoundRobin } from '../balance.ts';
+import { type EndpointPick, pickEndpoint, responseCookie } from '../affinity.ts';
 import { peerDecision, type PeerTable, type RequestFacts } from '../decide.ts';
 import { classifyUpstreamError, type UpstreamError } from '../errors.ts';
 import type { Metrics } from '../metrics.ts';
@@ -201,6 +202,8 @@ function forward(deps: NodeForwarderDeps, c: Context<NodeEnv>, req: ForwardReque
  * allocates one object and no functions per request (the handler methods live on the prototype). */
 class Exchange implements Dispatcher.DispatchHandler {
   private first: number;
+  /** The route's own endpoint choice (gateway/affinity.ts), or null: round robin. */
+  private readonly pick: EndpointPick | null;
   /** The request body as undici reads it: the request itself, or guardedBody() for a route with a body limit or
    * a send timeout. null: no body. */
   private readonly body: IncomingMessage | Http2ServerRequest | AsyncGenerator<Buffer> | null;
@@ -225,7 +228,10 @@ class Exchange implements Dispatcher.DispatchHandler {
     private readonly outgoing: ServerResponse | Http2ServerResponse,
     private req: ForwardRequest,
   ) {
-    this.first = deps.balancer.start(req.backend);
+    // affinity / upstream-hash-by choose the first endpoint themselves; every other route goes round robin.
+    this.pick =
+      req.upstream === undefined ? null : pickEndpoint(req.backend, req.upstream, req.facts, incoming.method ?? 'GET', Date.now());
+    this.first = this.pick === null ? deps.balancer.start(req.backend) : this.pick.first;
     const up = req.upstream;
     this.body = !hasRequestBody(incoming)
       ? null
@@ -302,6 +308,14 @@ class Exchange implements Dispatcher.DispatchHandler {
     this.deps.pools.get(this.endpoint, t?.connectMs, protocol).dispatch(opts, this);
   }
 
+  /** The affinity cookie for the endpoint that answered, when sticky.lua would set one. */
+  private addCookie(head: string[]): void {
+    const req = this.req;
+    const answered = (this.first + this.k) % req.backend.endpoints.length;
+    const c = responseCookie(req.backend, req.upstream!, this.pick!, answered, req.facts, this.incoming.method ?? 'GET', Date.now());
+    if (c !== null) head.push('set-cookie', c);
+  }
+
   /** What the route's retry policy sees of this request so far (the failure fields are the caller's). */
   private attemptFacts(code: FailedAttempt['code']): FailedAttempt {
     const req = this.req;
@@ -374,7 +388,9 @@ class Exchange implements Dispatcher.DispatchHandler {
     this.resume = resume;
     this.deps.metrics.upstreamLatency(this.backendLabel, (performance.now() - this.started) / 1000);
     if (this.outgoing.destroyed) return false;
-    writeHeadTo(this.outgoing, code, withResponseAdditions(downstreamResponseHeaders(raw), this.req.responseHeaders, code));
+    const head = withResponseAdditions(downstreamResponseHeaders(raw), this.req.responseHeaders, code);
+    if (this.pick !== null && this.req.cluster === undefined && this.req.upstream?.affinity !== undefined) this.addCookie(head);
+    writeHeadTo(this.outgoing, code, head);
     return true;
   }
 

@@ -8,7 +8,8 @@ import type { Duplex } from 'node:stream';
 import type { Dispatcher } from 'undici';
 import type { ListenerPorts } from '../app.ts';
 import { type GateDeps, runGate } from '../access/gate.ts';
-import { type Decision, decide } from '../decide.ts';
+import { type Decision, decide, type RequestFacts } from '../decide.ts';
+import { pickEndpoint } from '../affinity.ts';
 import { classifyUpstreamError } from '../errors.ts';
 import type { LiveTable } from '../live.ts';
 import { SERVER_NAME, statusBody } from '../responses.ts';
@@ -178,7 +179,7 @@ export function createUpgradeHandler(o: UpgradeOptions): (req: IncomingMessage, 
     const requestId = requestIdFor(req.headers['x-request-id'] as string | undefined, randomUUID);
     const plain = upstreamRequestHeaders(req.rawHeaders, req.headers.connection, { ...facts, requestId });
     const headers = d.upstreamHeaders === undefined ? plain : withOverrides(plain, d.upstreamHeaders);
-    if (d.gate === undefined) return relay(o, socket, head, d, headers);
+    if (d.gate === undefined) return relay(o, socket, head, d, facts, headers);
     // The access gate decides first, as for every request to this route.
     const asked = req.rawHeaders.flatMap((v, k, all) => (k % 2 === 0 ? [[v.toLowerCase(), all[k + 1]!] as [string, string]] : []));
     const header = (name: string): string | null => {
@@ -217,7 +218,7 @@ export function createUpgradeHandler(o: UpgradeOptions): (req: IncomingMessage, 
             outcome.headers.map(([k, v]) => `${k}: ${v}`),
           );
         }
-        relay(o, socket, head, d, withOverrides(headers, outcome.upstreamHeaders));
+        relay(o, socket, head, d, facts, withOverrides(headers, outcome.upstreamHeaders));
       },
       (_err: unknown) => {
         // A gate that failed (a broken hash in a Secret, say) refuses: the upgrade never reaches the upstream, and the
@@ -231,9 +232,11 @@ export function createUpgradeHandler(o: UpgradeOptions): (req: IncomingMessage, 
 }
 
 /** Offers the upgrade to the route's endpoints in turn, by the shared retry policy. */
-function relay(o: UpgradeOptions, socket: Duplex, head: Buffer, d: Forward, headers: string[]): void {
+function relay(o: UpgradeOptions, socket: Duplex, head: Buffer, d: Forward, facts: RequestFacts, headers: string[]): void {
   const { backend } = d;
-  const first = o.balancer.start(backend);
+  // affinity / upstream-hash-by choose the endpoint (a cookie is honoured; none is set on the 101: README).
+  const pick = d.upstream === undefined ? null : pickEndpoint(backend, d.upstream, facts, 'GET', Date.now());
+  const first = pick === null ? o.balancer.start(backend) : pick.first;
   const attempt = (k: number): void => {
     const endpoint = backend.endpoints[(first + k) % backend.endpoints.length]!;
     const sent = o.pools.viaTunnel ? headers.concat(ENDPOINT_HEADER, endpointKey(endpoint)) : headers;

@@ -5,6 +5,7 @@
 // (redirect: 'manual').
 import type { ForwardRequest } from '../app.ts';
 import type { RoundRobin } from '../balance.ts';
+import { pickEndpoint, responseCookie } from '../affinity.ts';
 import { classifyUpstreamError, UpstreamError } from '../errors.ts';
 import type { Metrics } from '../metrics.ts';
 import { plainResponse } from '../responses.ts';
@@ -92,7 +93,9 @@ export async function webForward(deps: WebForwarderDeps, request: Request, req: 
       : limitedStream(sent, up.bodyLimit, () => {
           over = true;
         });
-  const first = deps.balancer.start(backend);
+  // affinity / upstream-hash-by choose the first endpoint themselves; every other route goes round robin.
+  const pick = up === undefined ? null : pickEndpoint(backend, up, facts, request.method, Date.now());
+  const first = pick === null ? deps.balancer.start(backend) : pick.first;
   const n = backend.endpoints.length;
   const begun = performance.now();
   /** What a route's retry policy sees of attempt k (proxy-next-upstream*). */
@@ -146,15 +149,18 @@ export async function webForward(deps: WebForwarderDeps, request: Request, req: 
       deps.metrics.upstreamLatency(backend.id, (performance.now() - started) / 1000);
       deps.metrics.request(req.label, res.status);
       const encoded = deps.decodesBodies && res.headers.has('content-encoding');
+      const head = withResponseAdditions(downstreamResponseHeaders(flat(res.headers)), req.responseHeaders, res.status);
+      const cookie =
+        pick === null || up?.affinity === undefined
+          ? null
+          : responseCookie(backend, up, pick, (first + k) % n, facts, request.method, Date.now());
+      if (cookie !== null) head.push('set-cookie', cookie);
       const out =
         res.body === null || bodyMs === null ? res.body : res.body.pipeThrough(idleGuard(deps, bodyMs, backend.id, abort, endpoint));
       if (out === null) req.onDone?.();
       return new Response(req.onDone === undefined || out === null ? out : endsThen(out, req.onDone), {
         status: res.status,
-        headers: toHeaders(
-          withResponseAdditions(downstreamResponseHeaders(flat(res.headers)), req.responseHeaders, res.status),
-          encoded ? DECODED_SKIP : null,
-        ),
+        headers: toHeaders(head, encoded ? DECODED_SKIP : null),
       });
     } catch (err) {
       clearTimeout(timer);

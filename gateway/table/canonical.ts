@@ -61,12 +61,15 @@ function hasRouteFilter(p: Route['policies']): boolean {
     p.bodyLimit !== undefined ||
     p.retry !== undefined ||
     p.canary !== undefined ||
-    p.backendProtocol !== undefined
+    p.backendProtocol !== undefined ||
+    p.affinity !== undefined ||
+    p.balance !== undefined
   );
 }
 
 /** The oldest schema that carries this content (see SCHEMA_VERSION): 5 with routing filters (redirects,
- * upstream-vhost, rewrite-target, x-forwarded-prefix, from-to-www-redirect, timeouts, bodyLimit, retry, canary, backendProtocol) or
+ * upstream-vhost, rewrite-target, x-forwarded-prefix, from-to-www-redirect, timeouts, bodyLimit, retry, canary,
+ * backendProtocol, affinity, balance) or
  * Regex paths, 4 with client
  * certificates, a global rate limit, JWT verification, digest authentication, headers for the external auth
  * subrequest or response headers from a ConfigMap (custom-headers), 3 with access policies, 2 when anything fails

@@ -27,6 +27,8 @@ import type { HeaderModifier, HostRedirect, LocationRedirect, PathRedirect, Sche
  *   and a retry policy (`retry`) on routes. A canary backend on a route (`policies.canary`) too. A schema-4 worker would
  *   forward what it should redirect, serve with the global timeouts, no body limit and the default retry rule, and
  *   send every request to the main backend.
+ *   Session affinity (`affinity`: affinity, session-cookie-*) and consistent hashing (`balance`: upstream-hash-by*) on
+ *   routes; a schema-4 worker would balance round robin and break sessions.
  *   Also regular-expression paths (`pathType: "Regex"`, use-regex and rewrite-target) and a rewritten path
  *   (`rewrite.path`, rewrite-target); a schema-4 worker refuses the path type.
  *   Also the upstream protocol of a route (`policies.backendProtocol`, backend-protocol): a schema-4 worker would
@@ -93,6 +95,54 @@ export interface RoutePolicies {
    * the Service port's `appProtocol` (GEP-1911: `kubernetes.io/h2c`, `kubernetes.io/ws`) or with GRPCRoute and
    * BackendTLSPolicy. Schema 5. */
   backendProtocol?: BackendProtocol;
+  /** affinity: cookie and session-cookie-*: requests carrying the route's cookie go back to the endpoint it names
+   * (Gateway API session persistence, GEP-1619 `sessionPersistence` with `type: Cookie`). Schema 5. Absent: none. */
+  affinity?: AffinityPolicy;
+  /** upstream-hash-by (+ -subset, -subset-size): the endpoint is chosen by a consistent hash of a key built from
+   * nginx variables (no Gateway API equivalent; Envoy's ring-hash load balancer). Never with `affinity`, which
+   * wins in ingress-nginx. Schema 5. Absent: round robin. */
+  balance?: BalancePolicy;
+}
+
+/** Cookie session affinity as ingress-nginx's sticky balancers do it (balancer/sticky*.lua). Per route, not per
+ * backend: ingress-nginx keeps the setting on the upstream but sets the cookie only on the locations of the
+ * Ingress that asked (sticky.lua should_set_cookie), and Portico has no per-upstream state to share. */
+export interface AffinityPolicy {
+  /** affinity-mode: `balanced` (the cookie carries a random key placed on a consistent-hash ring: scaling up moves
+   * some sessions) or `persistent` (the cookie carries a salted hash of the endpoint: a session stays while its
+   * endpoint is ready). */
+  mode: 'balanced' | 'persistent';
+  /** session-cookie-name (an RFC 6265 token; ingress-nginx's default INGRESSCOOKIE). */
+  name: string;
+  /** session-cookie-path, else the route's path as the Ingress wrote it (nginx's $location_path), filled in by the
+   * compiler. */
+  path: string;
+  /** session-cookie-domain. */
+  domain?: string;
+  /** session-cookie-secure "true": Secure on plain HTTP too. Requests over HTTPS always get Secure, "false" included
+   * (test/e2e/annotations/affinity.go "should set secure in cookie with provided false annotation on https"). */
+  secure?: true;
+  /** session-cookie-samesite. */
+  sameSite?: 'None' | 'Lax' | 'Strict';
+  /** session-cookie-conditional-samesite-none: SameSite=None is left out for user agents known to reject it. */
+  conditionalSameSiteNone?: true;
+  /** session-cookie-expires: Expires is this many seconds after the response. */
+  expiresSeconds?: number;
+  /** session-cookie-max-age: Max-Age. */
+  maxAgeSeconds?: number;
+  /** session-cookie-change-on-failure: after a failed attempt the cookie is re-pointed at the endpoint that
+   * answered. Absent: the cookie keeps its endpoint. */
+  changeOnFailure?: true;
+}
+
+/** How a route without cookie affinity spreads requests over its backend's endpoints. */
+export interface BalancePolicy {
+  /** upstream-hash-by: a template of nginx variables (gateway/table/variables.ts) whose value is hashed onto a
+   * consistent-hash ring of the endpoints (balancer/chash.lua), so one key keeps reaching one endpoint. */
+  hashBy: string;
+  /** upstream-hash-by-subset-size with upstream-hash-by-subset: the key picks a subset of this many endpoints and
+   * the request a random one of them (balancer/chashsubset.lua). Absent: one endpoint per key. */
+  subsetSize?: number;
 }
 
 /** Upstream protocols other than plain HTTP/1.1 (test/e2e/annotations/backendprotocol.go):

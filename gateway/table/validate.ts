@@ -6,6 +6,7 @@ import { checkAccess } from './validate-access.ts';
 import { checkHostRedirect, checkRouteFilters } from './validate-redirect.ts';
 import { checkBodyLimit, checkBackendProtocol, checkRetry, checkTimeouts } from './validate-upstream.ts';
 import { checkCanary } from './validate-canary.ts';
+import { checkAffinity, checkBalance } from './validate-affinity.ts';
 import { checkRegexHost, checkRegexPath } from './validate-regex.ts';
 import { checkAuthorities, checkClientCertificatePolicy } from './client-certificates.ts';
 import { SUPPORTED_SCHEMAS, type RoutingTable, type SchemaVersion } from './schema.ts';
@@ -170,6 +171,9 @@ function* checkSteps(value: unknown, opts: ValidateOptions): Generator<void, Tab
         checkBackendProtocol(r.policies.backendProtocol, `${rat}.policies.backendProtocol`, bad);
       if (isRecord(r.policies) && r.policies.canary !== undefined)
         checkCanary(r.policies.canary, `${rat}.policies.canary`, backendIds, bad);
+      if (isRecord(r.policies) && r.policies.affinity !== undefined) checkAffinity(r.policies.affinity, `${rat}.policies.affinity`, bad);
+      if (isRecord(r.policies) && r.policies.balance !== undefined)
+        checkBalance(r.policies.balance, `${rat}.policies.balance`, bad, r.policies.affinity);
       const prev = h.routes[j - 1];
       if (j > 0 && isRecord(prev) && compareRoutes(prev, r) > 0) bad(rat, 'routes are not in precedence order');
     });

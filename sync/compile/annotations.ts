@@ -6,6 +6,7 @@
 import { guardOf, unenforcedMessage, type UnenforcedGuard } from './access-control.ts';
 import { parseAccessAnnotations, type ParsedAccess } from './access-annotations.ts';
 import { type CanaryRequest, parseCanaryAnnotations } from './canary-annotations.ts';
+import { type ParsedAffinity, parseAffinityAnnotations } from './affinity-annotations.ts';
 import { type ClientCertificateRequest, parseClientCertificateAnnotations } from './client-certificates.ts';
 import { NGINX_PREFIX, PORTICO_PREFIX } from './annotation-prefixes.ts';
 import { parseProtocolAnnotations } from './protocol-annotations.ts';
@@ -121,6 +122,8 @@ export interface ParsedAnnotations {
   canary?: CanaryRequest;
   /** Regular-expression paths and the rewrite (use-regex, rewrite-target). */
   rewrite: Omit<ParsedRewrite, 'consumed' | 'problems'>;
+  /** Session affinity and consistent hashing of the Ingress's routes (affinity, session-cookie-*, upstream-hash-by*). */
+  balancing: Omit<ParsedAffinity, 'consumed' | 'problems'>;
 }
 
 /** Reads the allow-listed annotations of one Ingress; every other portico.dev/ or ingress-nginx annotation
@@ -134,7 +137,7 @@ export function parseAnnotations(annotations: Fields): ParsedAnnotations {
   if (parsedCanary.canary !== undefined) {
     // A canary Ingress only lends its backends: the main Ingress's annotations (access control included) apply
     // to both backends, and the canary's own are ignored, as ingress-nginx documents ("all non-canary annotations
-    // are ignored"; the exceptions are load-balance, upstream-hash-by and affinity, which Portico does not have).
+    // are ignored"; its exceptions load-balance, upstream-hash-by and affinity are ignored too: the main route's apply).
     const ignored = Object.keys(annotations)
       .filter((k) => !parsedCanary.consumed.has(k) && (k.startsWith(NGINX_PREFIX) || k.startsWith(PORTICO_PREFIX)))
       .sort(compareStrings);
@@ -151,6 +154,7 @@ export function parseAnnotations(annotations: Fields): ParsedAnnotations {
       routing: { filters: {}, fromToWww: false, aliases: [] },
       upstream: {},
       rewrite: { regex: false },
+      balancing: {},
       canary: parsedCanary.canary,
     };
   }
@@ -160,6 +164,7 @@ export function parseAnnotations(annotations: Fields): ParsedAnnotations {
   const parsedUpstream = parseUpstreamAnnotations(annotations);
   const parsedRewrite = parseRewriteAnnotations(annotations);
   const parsedProtocol = parseProtocolAnnotations(annotations);
+  const parsedAffinity = parseAffinityAnnotations(annotations, parsedRewrite.regex);
   const unenforced: UnenforcedGuard[] = [...parsedAccess.malformed, ...parsedTls.malformed, ...parsedProtocol.malformed];
   problems.push(
     ...parsedAccess.problems,
@@ -168,6 +173,7 @@ export function parseAnnotations(annotations: Fields): ParsedAnnotations {
     ...parsedUpstream.problems,
     ...parsedRewrite.problems,
     ...parsedProtocol.problems,
+    ...parsedAffinity.problems,
   );
   for (const spec of SUPPORTED_ANNOTATIONS) {
     if (Object.hasOwn(annotations, spec.key))
@@ -182,7 +188,8 @@ export function parseAnnotations(annotations: Fields): ParsedAnnotations {
       parsedUpstream.consumed.has(key) ||
       parsedCanary.consumed.has(key) ||
       parsedRewrite.consumed.has(key) ||
-      parsedProtocol.consumed.has(key)
+      parsedProtocol.consumed.has(key) ||
+      parsedAffinity.consumed.has(key)
     )
       continue;
     const guard = guardOf(key, annotations[key]);
@@ -209,6 +216,10 @@ export function parseAnnotations(annotations: Fields): ParsedAnnotations {
         ? parsedUpstream.filters
         : { ...parsedUpstream.filters, backendProtocol: parsedProtocol.backendProtocol },
     rewrite,
+    balancing: {
+      ...(parsedAffinity.affinity === undefined ? {} : { affinity: parsedAffinity.affinity }),
+      ...(parsedAffinity.balance === undefined ? {} : { balance: parsedAffinity.balance }),
+    },
     ...(parsedTls.request === undefined ? {} : { clientCertificate: parsedTls.request }),
   };
 }

@@ -3,6 +3,7 @@
 //   classes → plan each Ingress → merge routes (oldest first) → default backend → TLS → backends → seal.
 // No I/O, no clock, no logging. Every per-object step is guarded, so a malformed object costs a
 // diagnostic and never the table; the output depends only on the set of objects, not their order.
+import { affinityFor } from './affinity-annotations.ts';
 import { sealTable } from '../../gateway/table/canonical.ts';
 import type {
   CertificateInfo,
@@ -154,6 +155,9 @@ function buildHost(
         // rewrite-target: only on a regex host (it makes its host one), so `$n` has captures to refer to; beside
         // upstream-vhost's hostname in the one URLRewrite.
         ...(owner.rewrite === undefined ? {} : { rewrite: { ...owner.routing.filters.rewrite, path: owner.rewrite } }),
+        // The cookie's default Path is nginx's $location_path: this route's path as the Ingress wrote it.
+        ...(owner.balancing.affinity === undefined ? {} : { affinity: affinityFor(owner.balancing.affinity, path.written) }),
+        ...(owner.balancing.balance === undefined ? {} : { balance: owner.balancing.balance }),
       },
     };
   });

@@ -10,6 +10,7 @@ import type { CanaryRequest } from './canary-annotations.ts';
 import { parseAnnotations } from './annotations.ts';
 import type { RoutingRequest } from './routing-annotations.ts';
 import type { UpstreamFilters } from './upstream-annotations.ts';
+import type { ParsedAffinity } from './affinity-annotations.ts';
 import type { Report } from './diagnostics.ts';
 import { fields, items, name, refOf, show, text, type ObjectInfo } from './objects.ts';
 
@@ -73,6 +74,8 @@ export interface IngressPlan {
   regex: boolean;
   /** rewrite-target: the rewrite template of this Ingress's routes. */
   rewrite: string | undefined;
+  /** Session affinity and consistent hashing of this Ingress's routes (affinity-annotations.ts). */
+  balancing: Omit<ParsedAffinity, 'consumed' | 'problems'>;
 }
 
 const PATH_TYPES: Readonly<Record<string, PathType>> = {
@@ -216,7 +219,7 @@ export function planIngress(info: ObjectInfo, report: Report): IngressPlan {
   const ref = refOf(info);
   const namespace = ref.namespace;
   const spec = fields(fields(info.raw).spec);
-  const { values, access, unenforced, problems, clientCertificate, routing, upstream, canary, rewrite } = parseAnnotations(
+  const { values, access, unenforced, problems, clientCertificate, routing, upstream, canary, rewrite, balancing } = parseAnnotations(
     info.annotations,
   );
   for (const p of problems) report(p.code, p.message);
@@ -263,5 +266,6 @@ export function planIngress(info: ObjectInfo, report: Report): IngressPlan {
     ...(canary === undefined ? {} : { canary }),
     regex: rewrite.regex,
     rewrite: rewrite.target,
+    balancing,
   };
 }

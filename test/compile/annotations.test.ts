@@ -196,7 +196,7 @@ table('other annotations', [
       },
     }),
   ),
-  ...['proxy-cookie-path', 'proxy-redirect-from', 'upstream-hash-by'].map(
+  ...['proxy-cookie-path', 'proxy-redirect-from', 'proxy-redirect-to'].map(
     (a): Case => ({
       name: `nginx ${a} → UnsupportedAnnotation`,
       objects: annotated({ [`nginx.ingress.kubernetes.io/${a}`]: 'x' }),
@@ -232,7 +232,7 @@ table('other annotations', [
     objects: annotated({
       'portico.dev/x': '1',
       'nginx.ingress.kubernetes.io/stream-snippet': 'x',
-      'nginx.ingress.kubernetes.io/upstream-hash-by': '$request_uri',
+      'nginx.ingress.kubernetes.io/proxy-redirect-to': '/x',
     }),
     diagnostics: [
       'UnknownAnnotation Ingress default/web',
@@ -252,7 +252,7 @@ table('other annotations', [
   },
   {
     name: 'an unsupported annotation does not change routing',
-    objects: annotated({ 'nginx.ingress.kubernetes.io/upstream-hash-by': '$request_uri' }),
+    objects: annotated({ 'nginx.ingress.kubernetes.io/proxy-redirect-to': '/x' }),
     diagnostics: ['UnsupportedAnnotation Ingress default/web'],
     check: (r) => expect(r.table.hosts.map((h) => h.routes.length)).toEqual([1, 1, 1]),
   },
@@ -268,6 +268,7 @@ describe('parseAnnotations (unit)', () => {
       routing: { filters: {}, fromToWww: false, aliases: [] },
       upstream: {},
       rewrite: { regex: false },
+      balancing: {},
     });
   });
   it('every allow-listed annotation parses its documented values', () => {
@@ -312,6 +313,7 @@ describe('parseAnnotations (unit)', () => {
       routing: { filters: {}, fromToWww: false, aliases: [] },
       upstream: {},
       rewrite: { regex: false },
+      balancing: {},
     });
   });
 });

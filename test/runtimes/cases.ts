@@ -223,6 +223,20 @@ export const CASES: Case[] = [
     },
   },
   {
+    name: 'affinity: cookie (affinity.go) and upstream-hash-by (upstreamhashby.go): a session cookie pins the endpoint; one URI, one endpoint',
+    async run(t) {
+      const first = await get(t, '/', 'affinity.test');
+      const raw = first.headers['set-cookie'];
+      const ours = (Array.isArray(raw) ? raw : raw === undefined ? [] : [raw]).find((c) => c.startsWith('INGRESSCOOKIE='));
+      expect(ours).toMatch(/^INGRESSCOOKIE=[0-9a-f]{32}\|[0-9a-f]{32}; Path=\/; HttpOnly$/);
+      const cookie = ours!.split(';')[0]!;
+      for (let i = 0; i < 4; i++) expect(echo(await get(t, `/${i}`, 'affinity.test', { cookie })).backend).toBe(echo(first).backend);
+      const hashed = new Set<string>();
+      for (let i = 0; i < 6; i++) hashed.add(echo(await get(t, '/same', 'hash.test')).backend);
+      expect(hashed.size).toBe(1);
+    },
+  },
+  {
     name: 'use-regex + rewrite-target (rewrite.go, docs "Rewrite"): a case-insensitive RE2 path, the upstream sees the rewritten path',
     async run(t) {
       const r = await get(t, '/Something/new/path?a=b', 'rewrite.test');

@@ -316,6 +316,17 @@ function cluster(updated: boolean) {
       paths: [{ path: '/', service: 'flaky' }],
       annotations: { 'nginx.ingress.kubernetes.io/proxy-next-upstream-tries': '1' },
     }),
+    // affinity: cookie (persistent) and upstream-hash-by over the two endpoints of `two` (affinity.go, upstreamhashby.go).
+    ingress('affinity', {
+      host: 'affinity.test',
+      paths: [{ path: '/', service: 'two' }],
+      annotations: { 'nginx.ingress.kubernetes.io/affinity': 'cookie', 'nginx.ingress.kubernetes.io/affinity-mode': 'persistent' },
+    }),
+    ingress('hash', {
+      host: 'hash.test',
+      paths: [{ path: '/', service: 'two' }],
+      annotations: { 'nginx.ingress.kubernetes.io/upstream-hash-by': '$request_uri' },
+    }),
     // canary-by-header, -value, -pattern, -cookie, -weight: a canary Ingress splitting app-like routes of canary.test.
     ingress('canary-main', { host: 'canary.test', paths: [{ path: '/', service: 'one' }] }),
     ingress('canary-main-w', { host: 'canary.test', paths: [{ path: '/weighted', service: 'one' }] }),
