@@ -17,6 +17,7 @@ import { proxiedConnection } from '../runtime/node-proxy-protocol.ts';
 import type { RoundRobin } from '../balance.ts';
 import { peerDecision, type PeerTable, type RequestFacts } from '../decide.ts';
 import { classifyUpstreamError, type UpstreamError } from '../errors.ts';
+import { ERROR_PAGE_TARGET, errorPageHeaders, pageServable } from '../error-pages.ts';
 import type { Metrics } from '../metrics.ts';
 import { SERVER_NAME, statusBody } from '../responses.ts';
 import { downstreamResponseHeaders, requestIdFor, upstreamRequestHeaders, withOverrides, withResponseAdditions } from './headers.ts';
@@ -185,7 +186,7 @@ class Exchange implements Dispatcher.DispatchHandler {
   private first: number;
   /** The request body as undici reads it: the request itself, or guardedBody() for a route with a body limit or
    * a send timeout. null: no body. */
-  private readonly body: IncomingMessage | Http2ServerRequest | AsyncGenerator<Buffer> | null;
+  private body: IncomingMessage | Http2ServerRequest | AsyncGenerator<Buffer> | null;
   /** Attempts so far, across endpoints and peers, and when the first began (proxy-next-upstream-tries/-timeout). */
   private tries = 0;
   private begun = 0;
@@ -193,7 +194,9 @@ class Exchange implements Dispatcher.DispatchHandler {
   private movingOn = false;
   /** Peer clusters tried so far (only when this request fails over across clusters). */
   private tried: Set<string> | null = null;
-  private readonly headers: string[];
+  private headers: string[];
+  /** custom-http-errors with no page to fetch: the intercepted status the gateway answers once the attempt ends. */
+  private answerInstead = 0;
   private k = 0; // attempt number; endpoint = endpoints[(first + k) % n]
   private started = 0;
   private status = 0;
@@ -221,6 +224,8 @@ class Exchange implements Dispatcher.DispatchHandler {
       requestId,
     });
     this.headers = req.upstreamHeaders === undefined ? headers : withOverrides(headers, req.upstreamHeaders);
+    // default-backend: no ready endpoint, so the error backend's page for 503 (decide() checked it can be fetched).
+    if (req.errorPage !== undefined && req.backend.endpoints.length === 0) this.toErrorPage(503);
     outgoing.once('close', this.onClientClose.bind(this));
     // The response closes once it is sent or the client is gone; a client that left while the access gate was
     // deciding closed it already, and 'close' will not come again.
@@ -305,6 +310,29 @@ class Exchange implements Dispatcher.DispatchHandler {
     return true;
   }
 
+  /** Turns the exchange into the error page request for `code` (error-pages.ts): `/` on the error backend, without
+   * the request body, with the X-Code headers; its answer is not intercepted again (nginx's error location has
+   * proxy_intercept_errors off). False when there is no page to fetch. */
+  private toErrorPage(code: number): boolean {
+    const page = this.req.errorPage!;
+    if (!pageServable(page)) return false;
+    const { errorPage: _e, upstream: _u, cluster: _c, ...rest } = this.req;
+    this.req = { ...rest, backend: page.backend, target: ERROR_PAGE_TARGET };
+    this.headers = withOverrides(this.headers, errorPageHeaders(code, page));
+    this.body = null;
+    this.first = this.deps.balancer.start(page.backend);
+    this.k = 0;
+    return true;
+  }
+
+  /** custom-http-errors: the upstream's answer with an intercepted status is dropped for the error page (or the
+   * gateway's own answer with that status, when there is no page to fetch). */
+  private intercept(code: number): void {
+    if (!this.toErrorPage(code)) this.answerInstead = code;
+    this.movingOn = true;
+    this.abort?.(new MoveOn(`upstream answered ${code}, intercepted`));
+  }
+
   /** Metrics label of the backend: a peer cluster's is prefixed with its cluster (ids repeat across clusters). */
   private get backendLabel(): string {
     return this.req.cluster === undefined ? this.req.backend.id : `${this.req.cluster}:${this.req.backend.id}`;
@@ -343,6 +371,10 @@ class Exchange implements Dispatcher.DispatchHandler {
       }
     }
     if (code >= 403 && this.req.upstream?.retry !== undefined && this.moveOnFrom(code)) return false;
+    if (this.req.errorPage?.statuses.includes(code)) {
+      this.intercept(code);
+      return false;
+    }
     this.status = code;
     this.resume = resume;
     this.deps.metrics.upstreamLatency(this.backendLabel, (performance.now() - this.started) / 1000);
@@ -369,7 +401,11 @@ class Exchange implements Dispatcher.DispatchHandler {
     const { deps, outgoing, req } = this;
     if (this.movingOn) {
       this.movingOn = false; // the dropped status answer's attempt ended; the next one begins
-      return this.attempt();
+      if (this.answerInstead === 0) return this.attempt();
+      this.done = true;
+      if (outgoing.destroyed) return;
+      deps.metrics.request(req.label, this.answerInstead);
+      return answerError(outgoing, this.answerInstead);
     }
     if (err instanceof BodyTooLargeError) return this.tooLarge(err);
     const e = classifyUpstreamError(err, endpointKey(this.endpoint));

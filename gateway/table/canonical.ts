@@ -60,18 +60,21 @@ function hasRouteFilter(p: Route['policies']): boolean {
     p.timeouts !== undefined ||
     p.bodyLimit !== undefined ||
     p.retry !== undefined ||
-    p.canary !== undefined
+    p.canary !== undefined ||
+    p.errorBackend !== undefined ||
+    p.interceptStatuses !== undefined
   );
 }
 
 /** The oldest schema that carries this content (see SCHEMA_VERSION): 5 with routing filters (redirects,
- * upstream-vhost, rewrite-target, x-forwarded-prefix, from-to-www-redirect, timeouts, bodyLimit, retry, canary) or
- * Regex paths, 4 with client
+ * upstream-vhost, rewrite-target, x-forwarded-prefix, from-to-www-redirect, timeouts, bodyLimit, retry, canary,
+ * default-backend, custom-http-errors), Regex paths or service-upstream backends, 4 with client
  * certificates, a global rate limit, JWT verification, digest authentication, headers for the external auth
  * subrequest or response headers from a ConfigMap (custom-headers), 3 with access policies, 2 when anything fails
  * closed, else 1. */
 export function schemaOf(c: TableContent): SchemaVersion {
   if (c.hosts.some((h) => h.redirect !== undefined || h.routes.some((r) => r.pathType === 'Regex' || hasRouteFilter(r.policies)))) return 5;
+  if (c.backends.some((b) => b.serviceUpstream !== undefined)) return 5;
   if (c.clientCertificateAuthorities !== undefined || c.hosts.some((h) => h.clientCertificate !== undefined)) return 4;
   let schema: SchemaVersion = c.defaultBackendFailClosed === undefined ? 1 : 2;
   for (const h of c.hosts) {

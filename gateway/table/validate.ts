@@ -6,6 +6,7 @@ import { checkAccess } from './validate-access.ts';
 import { checkHostRedirect, checkRouteFilters } from './validate-redirect.ts';
 import { checkBodyLimit, checkRetry, checkTimeouts } from './validate-upstream.ts';
 import { checkCanary } from './validate-canary.ts';
+import { checkErrorPages, checkServiceUpstream } from './validate-error-pages.ts';
 import { checkRegexHost, checkRegexPath } from './validate-regex.ts';
 import { checkAuthorities, checkClientCertificatePolicy } from './client-certificates.ts';
 import { SUPPORTED_SCHEMAS, type RoutingTable, type SchemaVersion } from './schema.ts';
@@ -77,6 +78,7 @@ function* checkSteps(value: unknown, opts: ValidateOptions): Generator<void, Tab
     if (!isRecord(b.service) || typeof b.service.namespace !== 'string' || typeof b.service.name !== 'string')
       bad(`${at}.service`, 'needs namespace and name');
     if (!Number.isSafeInteger(b.notReady) || b.notReady < 0) bad(`${at}.notReady`, 'must be a count');
+    checkServiceUpstream(b, at, bad);
     if (!Array.isArray(b.endpoints)) {
       bad(`${at}.endpoints`, 'must be an array');
       continue;
@@ -168,6 +170,7 @@ function* checkSteps(value: unknown, opts: ValidateOptions): Generator<void, Tab
       if (isRecord(r.policies) && r.policies.retry !== undefined) checkRetry(r.policies.retry, `${rat}.policies.retry`, bad);
       if (isRecord(r.policies) && r.policies.canary !== undefined)
         checkCanary(r.policies.canary, `${rat}.policies.canary`, backendIds, bad);
+      if (isRecord(r.policies)) checkErrorPages(r.policies, `${rat}.policies`, backendIds, bad);
       const prev = h.routes[j - 1];
       if (j > 0 && isRecord(prev) && compareRoutes(prev, r) > 0) bad(rat, 'routes are not in precedence order');
     });

@@ -5,6 +5,7 @@
 // (see access-control.ts).
 import { guardOf, unenforcedMessage, type UnenforcedGuard } from './access-control.ts';
 import { parseAccessAnnotations, type ParsedAccess } from './access-annotations.ts';
+import { type BackendRequest, parseBackendAnnotations } from './backend-annotations.ts';
 import { type CanaryRequest, parseCanaryAnnotations } from './canary-annotations.ts';
 import { type ClientCertificateRequest, parseClientCertificateAnnotations } from './client-certificates.ts';
 import { NGINX_PREFIX, PORTICO_PREFIX } from './annotation-prefixes.ts';
@@ -120,6 +121,8 @@ export interface ParsedAnnotations {
   canary?: CanaryRequest;
   /** Regular-expression paths and the rewrite (use-regex, rewrite-target). */
   rewrite: Omit<ParsedRewrite, 'consumed' | 'problems'>;
+  /** Error pages and service-upstream (default-backend, custom-http-errors, service-upstream; backend-annotations.ts). */
+  backends: BackendRequest;
 }
 
 /** Reads the allow-listed annotations of one Ingress; every other portico.dev/ or ingress-nginx annotation
@@ -150,6 +153,7 @@ export function parseAnnotations(annotations: Fields): ParsedAnnotations {
       routing: { filters: {}, fromToWww: false, aliases: [] },
       upstream: {},
       rewrite: { regex: false },
+      backends: { serviceUpstream: false },
       canary: parsedCanary.canary,
     };
   }
@@ -158,6 +162,7 @@ export function parseAnnotations(annotations: Fields): ParsedAnnotations {
   const parsedRouting = parseRoutingAnnotations(annotations);
   const parsedUpstream = parseUpstreamAnnotations(annotations);
   const parsedRewrite = parseRewriteAnnotations(annotations);
+  const parsedBackends = parseBackendAnnotations(annotations);
   const unenforced: UnenforcedGuard[] = [...parsedAccess.malformed, ...parsedTls.malformed];
   problems.push(
     ...parsedAccess.problems,
@@ -165,6 +170,7 @@ export function parseAnnotations(annotations: Fields): ParsedAnnotations {
     ...parsedRouting.problems,
     ...parsedUpstream.problems,
     ...parsedRewrite.problems,
+    ...parsedBackends.problems,
   );
   for (const spec of SUPPORTED_ANNOTATIONS) {
     if (Object.hasOwn(annotations, spec.key))
@@ -178,7 +184,8 @@ export function parseAnnotations(annotations: Fields): ParsedAnnotations {
       parsedRouting.consumed.has(key) ||
       parsedUpstream.consumed.has(key) ||
       parsedCanary.consumed.has(key) ||
-      parsedRewrite.consumed.has(key)
+      parsedRewrite.consumed.has(key) ||
+      parsedBackends.consumed.has(key)
     )
       continue;
     const guard = guardOf(key, annotations[key]);
@@ -202,6 +209,7 @@ export function parseAnnotations(annotations: Fields): ParsedAnnotations {
     routing: parsedRouting.routing,
     upstream: parsedUpstream.filters,
     rewrite,
+    backends: parsedBackends.request,
     ...(parsedTls.request === undefined ? {} : { clientCertificate: parsedTls.request }),
   };
 }

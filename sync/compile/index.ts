@@ -22,6 +22,7 @@ import { planIngress, type BackendRef, type IngressPlan } from './ingress.ts';
 import { resolveJwt } from './jwt-keys.ts';
 import { resolveAuthProxyHeaders } from './auth-proxy-headers.ts';
 import { resolveCustomHeaders } from './custom-headers.ts';
+import { resolveErrorBackends } from './error-backends.ts';
 import { compareByAge, compareStrings, errorText, items, objectInfo, refOf } from './objects.ts';
 import { extraHostNames } from './host-names.ts';
 import { mergeCanaries, mergeRoutes, pickDefaultBackend, type HostBuild } from './routes.ts';
@@ -154,6 +155,9 @@ function buildHost(
         // rewrite-target: only on a regex host (it makes its host one), so `$n` has captures to refer to; beside
         // upstream-vhost's hostname in the one URLRewrite.
         ...(owner.rewrite === undefined ? {} : { rewrite: { ...owner.routing.filters.rewrite, path: owner.rewrite } }),
+        // default-backend and custom-http-errors: the route's error pages (gateway/error-pages.ts).
+        ...(owner.errorBackend === undefined ? {} : { errorBackend: use(owner.errorBackend) }),
+        ...(owner.backends.interceptStatuses === undefined ? {} : { interceptStatuses: owner.backends.interceptStatuses }),
       },
     };
   });
@@ -197,6 +201,9 @@ export function compile(objects: ClusterObjects, options: Partial<CompileOptions
   // And for custom-headers: a ConfigMap that cannot be used, or sets a header the operator does not allow, closes
   // the routes instead of serving them without their headers.
   resolveCustomHeaders(plans, items(objects.configMaps), opts.allowedResponseHeaders, reportFor);
+
+  // default-backend names a Service; its first port is the error backend.
+  resolveErrorBackends(plans, items(objects.services), reportFor);
 
   // Canary Ingresses own no host, route, default backend or TLS entry: they only split the others' routes.
   const mains = plans.filter((p) => p.canary === undefined);

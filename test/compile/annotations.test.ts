@@ -268,6 +268,7 @@ describe('parseAnnotations (unit)', () => {
       routing: { filters: {}, fromToWww: false, aliases: [] },
       upstream: {},
       rewrite: { regex: false },
+      backends: { serviceUpstream: false },
     });
   });
   it('every allow-listed annotation parses its documented values', () => {
@@ -312,6 +313,7 @@ describe('parseAnnotations (unit)', () => {
       routing: { filters: {}, fromToWww: false, aliases: [] },
       upstream: {},
       rewrite: { regex: false },
+      backends: { serviceUpstream: false },
     });
   });
 });
