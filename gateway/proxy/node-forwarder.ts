@@ -195,8 +195,8 @@ class Exchange implements Dispatcher.DispatchHandler {
   /** Peer clusters tried so far (only when this request fails over across clusters). */
   private tried: Set<string> | null = null;
   private headers: string[];
-  /** custom-http-errors with no page to fetch: the intercepted status the gateway answers once the attempt ends. */
-  private answerInstead = 0;
+  /** custom-http-errors: the intercepted status whose answer is being read and dropped (0: none). */
+  private intercepted = 0;
   private k = 0; // attempt number; endpoint = endpoints[(first + k) % n]
   private started = 0;
   private status = 0;
@@ -325,12 +325,20 @@ class Exchange implements Dispatcher.DispatchHandler {
     return true;
   }
 
-  /** custom-http-errors: the upstream's answer with an intercepted status is dropped for the error page (or the
-   * gateway's own answer with that status, when there is no page to fetch). */
-  private intercept(code: number): void {
-    if (!this.toErrorPage(code)) this.answerInstead = code;
-    this.movingOn = true;
-    this.abort?.(new MoveOn(`upstream answered ${code}, intercepted`));
+  /** custom-http-errors: the upstream's answer with an intercepted status is read to its end and dropped (so its
+   * connection stays open for the next request: aborting would close it), then the error page is fetched, or the
+   * gateway answers that status itself when there is no page to fetch. */
+  private afterIntercepted(): void {
+    const code = this.intercepted;
+    this.intercepted = 0;
+    if (this.outgoing.destroyed) {
+      this.done = true;
+      return;
+    }
+    if (this.toErrorPage(code)) return this.attempt();
+    this.done = true;
+    this.deps.metrics.request(this.req.label, code);
+    answerError(this.outgoing, code);
   }
 
   /** Metrics label of the backend: a peer cluster's is prefixed with its cluster (ids repeat across clusters). */
@@ -372,8 +380,9 @@ class Exchange implements Dispatcher.DispatchHandler {
     }
     if (code >= 403 && this.req.upstream?.retry !== undefined && this.moveOnFrom(code)) return false;
     if (this.req.errorPage?.statuses.includes(code)) {
-      this.intercept(code);
-      return false;
+      this.intercepted = code;
+      this.resume = resume;
+      return true;
     }
     this.status = code;
     this.resume = resume;
@@ -384,6 +393,7 @@ class Exchange implements Dispatcher.DispatchHandler {
   }
 
   onData(chunk: Buffer): boolean {
+    if (this.intercepted !== 0) return true; // an intercepted answer's body: dropped
     const out = this.outgoing;
     if (out.destroyed) return false;
     if ((out as ServerResponse).write(chunk)) return true;
@@ -392,6 +402,7 @@ class Exchange implements Dispatcher.DispatchHandler {
   }
 
   onComplete(): void {
+    if (this.intercepted !== 0) return this.afterIntercepted();
     this.done = true;
     this.outgoing.end();
     this.deps.metrics.request(this.req.label, this.status);
@@ -401,12 +412,10 @@ class Exchange implements Dispatcher.DispatchHandler {
     const { deps, outgoing, req } = this;
     if (this.movingOn) {
       this.movingOn = false; // the dropped status answer's attempt ended; the next one begins
-      if (this.answerInstead === 0) return this.attempt();
-      this.done = true;
-      if (outgoing.destroyed) return;
-      deps.metrics.request(req.label, this.answerInstead);
-      return answerError(outgoing, this.answerInstead);
+      return this.attempt();
     }
+    // The intercepted answer's body broke off: it was to be dropped anyway.
+    if (this.intercepted !== 0) return this.afterIntercepted();
     if (err instanceof BodyTooLargeError) return this.tooLarge(err);
     const e = classifyUpstreamError(err, endpointKey(this.endpoint));
     if (outgoing.destroyed) {
