@@ -166,3 +166,26 @@ describe('service-upstream and endpoint churn', () => {
     expect(again.table).toEqual(full.table);
   });
 });
+
+describe('validate(): error pages and service-upstream fields', () => {
+  const base = () =>
+    run(objects(cls(), ...app('web'), ...errorsApp, web({ [`${N}custom-http-errors`]: '404,503', [`${N}default-backend`]: 'errors' })))
+      .table;
+  const cases: [string, (t: ReturnType<typeof base>) => void, RegExp][] = [
+    [
+      'an errorBackend the table does not have',
+      (t) => void (t.hosts[0]!.routes[0]!.policies.errorBackend = 'default/nope:80'),
+      /unknown backend/,
+    ],
+    ['unsorted interceptStatuses', (t) => void (t.hosts[0]!.routes[0]!.policies.interceptStatuses = [503, 404]), /sorted/],
+    ['a status nginx error_page refuses (200)', (t) => void (t.hosts[0]!.routes[0]!.policies.interceptStatuses = [200]), /from 300 to 599/],
+    ['serviceUpstream on an id without #cluster-ip', (t) => void (t.backends[0]!.serviceUpstream = true), /ends in #cluster-ip/],
+  ];
+  for (const [name, spoil, message] of cases)
+    it(name, () => {
+      const t = base();
+      expect(validate(t, { checkHash: false })).toEqual([]);
+      spoil(t);
+      expect(validate(t, { checkHash: false }).map((p) => p.message)).toEqual(expect.arrayContaining([expect.stringMatching(message)]));
+    });
+});
