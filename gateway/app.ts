@@ -5,6 +5,7 @@ import { Hono, type Context, type Env } from 'hono';
 import { type GateDeps, type ResponseAdditions, runGate } from './access/gate.ts';
 import { type Decision, decide, type PeerTable, type RequestFacts } from './decide.ts';
 import type { LiveTable } from './live.ts';
+import type { ErrorPage } from './error-pages.ts';
 import type { Metrics } from './metrics.ts';
 import { plainResponse, redirectResponse } from './responses.ts';
 import { requestIdFor } from './proxy/headers.ts';
@@ -34,6 +35,8 @@ export interface ForwardRequest {
   onDone?: () => void;
   /** The route's upstream filters (timeouts, bodyLimit, retry), when it has any: decide()'s `upstream`. */
   upstream?: RoutePolicies;
+  /** default-backend / custom-http-errors: decide()'s `errorPage`. A `backend` without endpoints: fetch the 503 page. */
+  errorPage?: ErrorPage;
 }
 
 export interface RuntimeBindings<E extends Env> {
@@ -81,6 +84,7 @@ export function createGatewayApp<E extends Env>(o: GatewayOptions<E>): Hono<E> {
         req.gated = true;
       }
       if (d.upstream !== undefined) req.upstream = d.upstream;
+      if (d.errorPage !== undefined) req.errorPage = d.errorPage;
       return o.runtime.forward(c, req);
     }
     o.metrics.request(d.label, d.status);
@@ -136,6 +140,7 @@ async function forwardThroughGate<E extends Env>(
     requestId,
     gated: true,
     ...(d.upstream === undefined ? {} : { upstream: d.upstream }),
+    ...(d.errorPage === undefined ? {} : { errorPage: d.errorPage }),
   };
   if (outcome.onDone === undefined) return o.runtime.forward(c, req);
   req.onDone = outcome.onDone;

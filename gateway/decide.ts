@@ -5,7 +5,9 @@ import { type HeaderReader, picksCanary } from './canary.ts';
 import { clientCertificateOutcome, type TlsClientConnection } from './access/client-certificate.ts';
 import { needsGate } from './access/gate.ts';
 import { sourceAllowed } from './access/source-ranges.ts';
+import { type ErrorPage, errorPageOf } from './error-pages.ts';
 import type { LiveTable } from './live.ts';
+import { hasRouteFilter } from './table/canonical.ts';
 import { authorityOf } from './table/client-certificates.ts';
 import type { RedirectStatus } from './table/redirect.ts';
 import type { AccessPolicy, Backend, Route, RoutePolicies } from './table/schema.ts';
@@ -55,6 +57,9 @@ export type Decision =
       /** The route's policies, when it has upstream filters (timeouts, bodyLimit, retry, backendProtocol) or an
        * endpoint choice of its own (affinity, balance: gateway/affinity.ts): the forwarders read them. */
       upstream?: RoutePolicies;
+      /** default-backend / custom-http-errors: where intercepted statuses get their page (error-pages.ts). With a
+       * `backend` that has no endpoint, the forwarder fetches the page for 503 at once. */
+      errorPage?: ErrorPage;
     };
 
 /** A peer cluster's verified table, read by this worker for failover. */
@@ -95,10 +100,10 @@ export function peerDecision(
       m.host?.clientCertificate !== undefined
     )
       continue;
-    // Nor is one with routing filters (redirects, upstream-vhost, x-forwarded-prefix): they would not be applied.
+    // Nor is one with routing filters (redirects, rewrites, timeouts and limits, canary, affinity, error pages, a
+    // backend protocol): this worker would not apply them to a relayed request.
     const filters = m.route?.policies;
-    if (filters !== undefined && (filters.redirect ?? filters.rootRedirect ?? filters.rewrite ?? filters.requestHeaders) !== undefined)
-      continue;
+    if (filters !== undefined && hasRouteFilter(filters)) continue;
     return {
       kind: 'forward',
       backend: m.backend,
@@ -135,6 +140,14 @@ function withRouteHeaders(before: [string, string | null][] | undefined, p: Rout
   if (p.rewrite?.hostname !== undefined) out.push(['host', p.rewrite.hostname]);
   for (const [name, value] of p.requestHeaders?.set ?? []) out.push([name, value]);
   return out;
+}
+
+/** The route's error page: its default-backend, else the table's default backend (ingress-nginx's
+ * upstream-default-backend) for custom-http-errors alone. */
+function routeErrorPage(matcher: NonNullable<LiveTable['current']>['matcher'], route: Route, service: Backend, f: RequestFacts): ErrorPage {
+  const p = route.policies;
+  const id = p.errorBackend ?? matcher.table.defaultBackend;
+  return errorPageOf(route, service, p.interceptStatuses ?? [], id === null ? null : (matcher.backend(id) ?? null), f);
 }
 
 /** `httpsPort` is where HTTPS is served (for redirect Locations), or null when there is no HTTPS listener.
@@ -214,10 +227,19 @@ export function decide(
     canary !== undefined && m.backend !== null && picksCanary(canary, f.header, random)
       ? (loaded.matcher.backend(canary.backend) ?? null)
       : m.backend;
+  let errorPage: ErrorPage | undefined;
+  if (p !== undefined && backend !== null && (p.errorBackend !== undefined || p.interceptStatuses !== undefined))
+    errorPage = routeErrorPage(loaded.matcher, m.route!, backend, f);
   if (backend === null || backend.endpoints.length === 0) {
     const remote = local.length === 0 ? null : peerDecision(local, f);
     if (remote !== null) return remote;
-    return { kind: 'status', status: backend === null && m.backend === null ? 404 : 503, label };
+    // default-backend (or custom-http-errors with 503): the error backend answers instead of the gateway's 503.
+    const pageFor503 =
+      errorPage !== undefined &&
+      (p?.errorBackend !== undefined || errorPage.statuses.includes(503)) &&
+      errorPage.backend !== null &&
+      errorPage.backend.endpoints.length > 0;
+    if (!pageFor503) return { kind: 'status', status: backend === null && m.backend === null ? 404 : 503, label };
   }
   // A weighted split across clusters (portico.dev/cluster-weight): this share stays, the rest goes to a peer.
   const w = m.route?.policies.localWeight;
@@ -225,7 +247,8 @@ export function decide(
     const remote = peerDecision(local, f);
     if (remote !== null) return remote;
   }
-  const forward: Extract<Decision, { kind: 'forward' }> = { kind: 'forward', backend, target: m.upstreamPath + f.search, label };
+  const forward: Extract<Decision, { kind: 'forward' }> = { kind: 'forward', backend: backend!, target: m.upstreamPath + f.search, label };
+  if (errorPage !== undefined) forward.errorPage = errorPage;
   if (p?.rewrite?.hostname !== undefined || p?.requestHeaders !== undefined) upstreamHeaders = withRouteHeaders(upstreamHeaders, p);
   if (upstreamHeaders !== undefined) forward.upstreamHeaders = upstreamHeaders;
   const policies = m.route?.policies;

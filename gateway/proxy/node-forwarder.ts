@@ -18,6 +18,7 @@ import type { RoundRobin } from '../balance.ts';
 import { type EndpointPick, pickEndpoint, responseCookie } from '../affinity.ts';
 import { peerDecision, type PeerTable, type RequestFacts } from '../decide.ts';
 import { classifyUpstreamError, type UpstreamError } from '../errors.ts';
+import { ERROR_PAGE_TARGET, errorPageHeaders, pageServable } from '../error-pages.ts';
 import type { Metrics } from '../metrics.ts';
 import { SERVER_NAME, statusBody } from '../responses.ts';
 import { downstreamResponseHeaders, requestIdFor, upstreamRequestHeaders, withOverrides, withResponseAdditions } from './headers.ts';
@@ -206,7 +207,7 @@ class Exchange implements Dispatcher.DispatchHandler {
   private readonly pick: EndpointPick | null;
   /** The request body as undici reads it: the request itself, or guardedBody() for a route with a body limit or
    * a send timeout. null: no body. */
-  private readonly body: IncomingMessage | Http2ServerRequest | AsyncGenerator<Buffer> | null;
+  private body: IncomingMessage | Http2ServerRequest | AsyncGenerator<Buffer> | null;
   /** Attempts so far, across endpoints and peers, and when the first began (proxy-next-upstream-tries/-timeout). */
   private tries = 0;
   private begun = 0;
@@ -214,7 +215,9 @@ class Exchange implements Dispatcher.DispatchHandler {
   private movingOn = false;
   /** Peer clusters tried so far (only when this request fails over across clusters). */
   private tried: Set<string> | null = null;
-  private readonly headers: string[];
+  private headers: string[];
+  /** custom-http-errors: the intercepted status whose answer is being read and dropped (0: none). */
+  private intercepted = 0;
   private k = 0; // attempt number; endpoint = endpoints[(first + k) % n]
   private started = 0;
   private status = 0;
@@ -245,6 +248,8 @@ class Exchange implements Dispatcher.DispatchHandler {
       requestId,
     });
     this.headers = req.upstreamHeaders === undefined ? headers : withOverrides(headers, req.upstreamHeaders);
+    // default-backend: no ready endpoint, so the error backend's page for 503 (decide() checked it can be fetched).
+    if (req.errorPage !== undefined && req.backend.endpoints.length === 0) this.toErrorPage(503);
     outgoing.once('close', this.onClientClose.bind(this));
     // The response closes once it is sent or the client is gone; a client that left while the access gate was
     // deciding closed it already, and 'close' will not come again.
@@ -346,6 +351,37 @@ class Exchange implements Dispatcher.DispatchHandler {
     return true;
   }
 
+  /** Turns the exchange into the error page request for `code` (error-pages.ts): `/` on the error backend, without
+   * the request body, with the X-Code headers; its answer is not intercepted again (nginx's error location has
+   * proxy_intercept_errors off). False when there is no page to fetch. */
+  private toErrorPage(code: number): boolean {
+    const page = this.req.errorPage!;
+    if (!pageServable(page)) return false;
+    const { errorPage: _e, upstream: _u, cluster: _c, ...rest } = this.req;
+    this.req = { ...rest, backend: page.backend, target: ERROR_PAGE_TARGET };
+    this.headers = withOverrides(this.headers, errorPageHeaders(code, page));
+    this.body = null;
+    this.first = this.deps.balancer.start(page.backend);
+    this.k = 0;
+    return true;
+  }
+
+  /** custom-http-errors: the upstream's answer with an intercepted status is read to its end and dropped (so its
+   * connection stays open for the next request: aborting would close it), then the error page is fetched, or the
+   * gateway answers that status itself when there is no page to fetch. */
+  private afterIntercepted(): void {
+    const code = this.intercepted;
+    this.intercepted = 0;
+    if (this.outgoing.destroyed) {
+      this.done = true;
+      return;
+    }
+    if (this.toErrorPage(code)) return this.attempt();
+    this.done = true;
+    this.deps.metrics.request(this.req.label, code);
+    answerError(this.outgoing, code);
+  }
+
   /** Metrics label of the backend: a peer cluster's is prefixed with its cluster (ids repeat across clusters). */
   private get backendLabel(): string {
     return this.req.cluster === undefined ? this.req.backend.id : `${this.req.cluster}:${this.req.backend.id}`;
@@ -384,6 +420,11 @@ class Exchange implements Dispatcher.DispatchHandler {
       }
     }
     if (code >= 403 && this.req.upstream?.retry !== undefined && this.moveOnFrom(code)) return false;
+    if (this.req.errorPage?.statuses.includes(code)) {
+      this.intercepted = code;
+      this.resume = resume;
+      return true;
+    }
     this.status = code;
     this.resume = resume;
     this.deps.metrics.upstreamLatency(this.backendLabel, (performance.now() - this.started) / 1000);
@@ -395,6 +436,7 @@ class Exchange implements Dispatcher.DispatchHandler {
   }
 
   onData(chunk: Buffer): boolean {
+    if (this.intercepted !== 0) return true; // an intercepted answer's body: dropped
     const out = this.outgoing;
     if (out.destroyed) return false;
     if ((out as ServerResponse).write(chunk)) return true;
@@ -403,6 +445,7 @@ class Exchange implements Dispatcher.DispatchHandler {
   }
 
   onComplete(trailers: (Buffer | string)[] | Record<string, string | string[]> | null): void {
+    if (this.intercepted !== 0) return this.afterIntercepted();
     this.done = true;
     // HTTP/2 upstreams (gRPC) end with trailers (grpc-status): passed on, on HTTP/2 as trailing HEADERS, on
     // HTTP/1.1 in the last chunk of a chunked response (Node drops them from a response with a length).
@@ -417,6 +460,8 @@ class Exchange implements Dispatcher.DispatchHandler {
       this.movingOn = false; // the dropped status answer's attempt ended; the next one begins
       return this.attempt();
     }
+    // The intercepted answer's body broke off: it was to be dropped anyway.
+    if (this.intercepted !== 0) return this.afterIntercepted();
     if (err instanceof BodyTooLargeError) return this.tooLarge(err);
     const e = classifyUpstreamError(err, endpointKey(this.endpoint));
     if (outgoing.destroyed) {

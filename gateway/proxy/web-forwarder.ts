@@ -7,6 +7,7 @@ import type { ForwardRequest } from '../app.ts';
 import type { RoundRobin } from '../balance.ts';
 import { pickEndpoint, responseCookie } from '../affinity.ts';
 import { classifyUpstreamError, UpstreamError } from '../errors.ts';
+import { ERROR_PAGE_TARGET, errorPageHeaders, pageServable } from '../error-pages.ts';
 import type { Metrics } from '../metrics.ts';
 import { plainResponse } from '../responses.ts';
 import { ENDPOINT_HEADER, endpointKey, ERROR_HEADER, TunnelReportedError } from '../table/tunnel-protocol.ts';
@@ -70,6 +71,8 @@ const DECODED_SKIP = new Set(['content-encoding', 'content-length']);
 
 export async function webForward(deps: WebForwarderDeps, request: Request, req: ForwardRequest): Promise<Response> {
   const { backend, facts } = req;
+  // default-backend: no ready endpoint, so the error backend's page for 503 (decide() checked it can be fetched).
+  if (req.errorPage !== undefined && backend.endpoints.length === 0) return errorPage(deps, request, req, 503);
   const requestId = req.requestId ?? requestIdFor(request.headers.get('x-request-id') ?? undefined, () => crypto.randomUUID());
   const upstream = upstreamRequestHeaders(flat(request.headers), request.headers.get('connection') ?? undefined, { ...facts, requestId });
   const headers = toHeaders(req.upstreamHeaders === undefined ? upstream : withOverrides(upstream, req.upstreamHeaders), null);
@@ -146,6 +149,11 @@ export async function webForward(deps: WebForwarderDeps, request: Request, req: 
         await res.body?.cancel();
         continue;
       }
+      // custom-http-errors: this answer is dropped for the error backend's page.
+      if (req.errorPage?.statuses.includes(res.status)) {
+        await res.body?.cancel();
+        return errorPage(deps, request, req, res.status);
+      }
       deps.metrics.upstreamLatency(backend.id, (performance.now() - started) / 1000);
       deps.metrics.request(req.label, res.status);
       const encoded = deps.decodesBodies && res.headers.has('content-encoding');
@@ -180,6 +188,26 @@ export async function webForward(deps: WebForwarderDeps, request: Request, req: 
       return plainResponse(status);
     }
   }
+}
+
+/** The error page request for `code` (error-pages.ts): `/` on the error backend, without the request body, with the
+ * X-Code headers, its answer passed on as it is (never intercepted again); the gateway's own answer with `code` when
+ * there is no page to fetch. */
+function errorPage(deps: WebForwarderDeps, request: Request, req: ForwardRequest, code: number): Promise<Response> | Response {
+  const page = req.errorPage!;
+  if (!pageServable(page)) {
+    deps.metrics.request(req.label, code);
+    req.onDone?.();
+    return plainResponse(code);
+  }
+  const { errorPage: _e, upstream: _u, cluster: _c, ...rest } = req;
+  const bodiless = new Request(request.url, { method: request.method, headers: request.headers });
+  return webForward(deps, bodiless, {
+    ...rest,
+    backend: page.backend,
+    target: ERROR_PAGE_TARGET,
+    upstreamHeaders: [...(req.upstreamHeaders ?? []), ...errorPageHeaders(code, page)],
+  });
 }
 
 /** `body` as the client reads it, calling `done` once it has ended, failed, or been cancelled by a client that

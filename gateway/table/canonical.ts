@@ -50,7 +50,7 @@ function canonicalContent(c: TableContent): TableContent {
 }
 
 /** Whether a route carries a routing filter of schema 5 (redirect.ts). */
-function hasRouteFilter(p: Route['policies']): boolean {
+export function hasRouteFilter(p: Route['policies']): boolean {
   return (
     p.redirect !== undefined ||
     p.rootRedirect !== undefined ||
@@ -63,19 +63,22 @@ function hasRouteFilter(p: Route['policies']): boolean {
     p.canary !== undefined ||
     p.backendProtocol !== undefined ||
     p.affinity !== undefined ||
-    p.balance !== undefined
+    p.balance !== undefined ||
+    p.errorBackend !== undefined ||
+    p.interceptStatuses !== undefined
   );
 }
 
 /** The oldest schema that carries this content (see SCHEMA_VERSION): 5 with routing filters (redirects,
  * upstream-vhost, rewrite-target, x-forwarded-prefix, from-to-www-redirect, timeouts, bodyLimit, retry, canary,
- * backendProtocol, affinity, balance) or
- * Regex paths, 4 with client
+ * backendProtocol, affinity, balance, default-backend, custom-http-errors), Regex paths or service-upstream
+ * backends, 4 with client
  * certificates, a global rate limit, JWT verification, digest authentication, headers for the external auth
  * subrequest or response headers from a ConfigMap (custom-headers), 3 with access policies, 2 when anything fails
  * closed, else 1. */
 export function schemaOf(c: TableContent): SchemaVersion {
   if (c.hosts.some((h) => h.redirect !== undefined || h.routes.some((r) => r.pathType === 'Regex' || hasRouteFilter(r.policies)))) return 5;
+  if (c.backends.some((b) => b.serviceUpstream !== undefined)) return 5;
   if (c.clientCertificateAuthorities !== undefined || c.hosts.some((h) => h.clientCertificate !== undefined)) return 4;
   let schema: SchemaVersion = c.defaultBackendFailClosed === undefined ? 1 : 2;
   for (const h of c.hosts) {

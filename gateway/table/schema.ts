@@ -32,7 +32,10 @@ import type { HeaderModifier, HostRedirect, LocationRedirect, PathRedirect, Sche
  *   Also regular-expression paths (`pathType: "Regex"`, use-regex and rewrite-target) and a rewritten path
  *   (`rewrite.path`, rewrite-target); a schema-4 worker refuses the path type.
  *   Also the upstream protocol of a route (`policies.backendProtocol`, backend-protocol): a schema-4 worker would
- *   speak HTTP/1.1 in cleartext to a TLS or HTTP/2 upstream. */
+ *   speak HTTP/1.1 in cleartext to a TLS or HTTP/2 upstream.
+ *   Also error pages (`errorBackend`: default-backend, `interceptStatuses`: custom-http-errors) on routes and
+ *   `serviceUpstream` on backends (service-upstream): a schema-4 worker would answer the upstream's errors and 503
+ *   itself instead of the error backend's page. */
 export const SCHEMA_VERSION = 5 as const;
 export type SchemaVersion = 1 | 2 | 3 | 4 | typeof SCHEMA_VERSION;
 export const SUPPORTED_SCHEMAS: readonly SchemaVersion[] = [1, 2, 3, 4, 5];
@@ -102,6 +105,15 @@ export interface RoutePolicies {
    * nginx variables (no Gateway API equivalent; Envoy's ring-hash load balancer). Never with `affinity`, which
    * wins in ingress-nginx. Schema 5. Absent: round robin. */
   balance?: BalancePolicy;
+  /** default-backend: id of an entry in `RoutingTable.backends` (a Service of the Ingress's namespace, its first
+   * port) that serves the route's error pages: when the route's backend has no ready endpoint (with X-Code 503) and
+   * for the statuses of `interceptStatuses`. Gateway API has no equivalent (an HTTPRoute sends such requests
+   * nowhere); it is ingress-nginx's custom default backend (`@custom_custom-default-backend-...` locations). Schema 5. */
+  errorBackend?: string;
+  /** custom-http-errors: upstream answers with these statuses (sorted, distinct, 300-599) are replaced by an error
+   * page fetched from `errorBackend`, else from the table's `defaultBackend` (nginx proxy_intercept_errors with
+   * `error_page <code> = @custom_<upstream>_<code>`). No Gateway API equivalent. Schema 5. */
+  interceptStatuses?: number[];
 }
 
 /** Cookie session affinity as ingress-nginx's sticky balancers do it (balancer/sticky*.lua). Per route, not per
@@ -428,7 +440,14 @@ export interface Backend {
   endpoints: Endpoint[];
   /** Endpoints that exist but are not ready: never routed to, counted for inspection (ready/total). */
   notReady: number;
+  /** service-upstream: the one endpoint is the Service's ClusterIP and port, not its pods (kube-proxy balances);
+   * the id then ends in `SERVICE_UPSTREAM_SUFFIX`, so the same Service port can also be a backend of pods.
+   * Schema 5. Absent: pods. */
+  serviceUpstream?: true;
 }
+
+/** Ends the id of a backend that is the Service's ClusterIP (service-upstream). */
+export const SERVICE_UPSTREAM_SUFFIX = '#cluster-ip';
 
 export interface CertificateInfo {
   /** `namespace/secretName`. */

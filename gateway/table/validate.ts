@@ -7,6 +7,7 @@ import { checkHostRedirect, checkRouteFilters } from './validate-redirect.ts';
 import { checkBodyLimit, checkBackendProtocol, checkRetry, checkTimeouts } from './validate-upstream.ts';
 import { checkCanary } from './validate-canary.ts';
 import { checkAffinity, checkBalance } from './validate-affinity.ts';
+import { checkErrorPages, checkServiceUpstream } from './validate-error-pages.ts';
 import { checkRegexHost, checkRegexPath } from './validate-regex.ts';
 import { checkAuthorities, checkClientCertificatePolicy } from './client-certificates.ts';
 import { SUPPORTED_SCHEMAS, type RoutingTable, type SchemaVersion } from './schema.ts';
@@ -78,6 +79,7 @@ function* checkSteps(value: unknown, opts: ValidateOptions): Generator<void, Tab
     if (!isRecord(b.service) || typeof b.service.namespace !== 'string' || typeof b.service.name !== 'string')
       bad(`${at}.service`, 'needs namespace and name');
     if (!Number.isSafeInteger(b.notReady) || b.notReady < 0) bad(`${at}.notReady`, 'must be a count');
+    checkServiceUpstream(b, at, bad);
     if (!Array.isArray(b.endpoints)) {
       bad(`${at}.endpoints`, 'must be an array');
       continue;
@@ -174,6 +176,7 @@ function* checkSteps(value: unknown, opts: ValidateOptions): Generator<void, Tab
       if (isRecord(r.policies) && r.policies.affinity !== undefined) checkAffinity(r.policies.affinity, `${rat}.policies.affinity`, bad);
       if (isRecord(r.policies) && r.policies.balance !== undefined)
         checkBalance(r.policies.balance, `${rat}.policies.balance`, bad, r.policies.affinity);
+      if (isRecord(r.policies)) checkErrorPages(r.policies, `${rat}.policies`, backendIds, bad);
       const prev = h.routes[j - 1];
       if (j > 0 && isRecord(prev) && compareRoutes(prev, r) > 0) bad(rat, 'routes are not in precedence order');
     });

@@ -5,6 +5,7 @@
 // (see access-control.ts).
 import { guardOf, unenforcedMessage, type UnenforcedGuard } from './access-control.ts';
 import { parseAccessAnnotations, type ParsedAccess } from './access-annotations.ts';
+import { type BackendRequest, parseBackendAnnotations } from './backend-annotations.ts';
 import { type CanaryRequest, parseCanaryAnnotations } from './canary-annotations.ts';
 import { type ParsedAffinity, parseAffinityAnnotations } from './affinity-annotations.ts';
 import { type ClientCertificateRequest, parseClientCertificateAnnotations } from './client-certificates.ts';
@@ -124,6 +125,8 @@ export interface ParsedAnnotations {
   rewrite: Omit<ParsedRewrite, 'consumed' | 'problems'>;
   /** Session affinity and consistent hashing of the Ingress's routes (affinity, session-cookie-*, upstream-hash-by*). */
   balancing: Omit<ParsedAffinity, 'consumed' | 'problems'>;
+  /** Error pages and service-upstream (default-backend, custom-http-errors, service-upstream; backend-annotations.ts). */
+  backends: BackendRequest;
 }
 
 /** Reads the allow-listed annotations of one Ingress; every other portico.dev/ or ingress-nginx annotation
@@ -155,6 +158,7 @@ export function parseAnnotations(annotations: Fields): ParsedAnnotations {
       upstream: {},
       rewrite: { regex: false },
       balancing: {},
+      backends: { serviceUpstream: false },
       canary: parsedCanary.canary,
     };
   }
@@ -165,6 +169,7 @@ export function parseAnnotations(annotations: Fields): ParsedAnnotations {
   const parsedRewrite = parseRewriteAnnotations(annotations);
   const parsedProtocol = parseProtocolAnnotations(annotations);
   const parsedAffinity = parseAffinityAnnotations(annotations, parsedRewrite.regex);
+  const parsedBackends = parseBackendAnnotations(annotations);
   const unenforced: UnenforcedGuard[] = [...parsedAccess.malformed, ...parsedTls.malformed, ...parsedProtocol.malformed];
   problems.push(
     ...parsedAccess.problems,
@@ -174,6 +179,7 @@ export function parseAnnotations(annotations: Fields): ParsedAnnotations {
     ...parsedRewrite.problems,
     ...parsedProtocol.problems,
     ...parsedAffinity.problems,
+    ...parsedBackends.problems,
   );
   for (const spec of SUPPORTED_ANNOTATIONS) {
     if (Object.hasOwn(annotations, spec.key))
@@ -189,7 +195,8 @@ export function parseAnnotations(annotations: Fields): ParsedAnnotations {
       parsedCanary.consumed.has(key) ||
       parsedRewrite.consumed.has(key) ||
       parsedProtocol.consumed.has(key) ||
-      parsedAffinity.consumed.has(key)
+      parsedAffinity.consumed.has(key) ||
+      parsedBackends.consumed.has(key)
     )
       continue;
     const guard = guardOf(key, annotations[key]);
@@ -220,6 +227,7 @@ export function parseAnnotations(annotations: Fields): ParsedAnnotations {
       ...(parsedAffinity.affinity === undefined ? {} : { affinity: parsedAffinity.affinity }),
       ...(parsedAffinity.balance === undefined ? {} : { balance: parsedAffinity.balance }),
     },
+    backends: parsedBackends.request,
     ...(parsedTls.request === undefined ? {} : { clientCertificate: parsedTls.request }),
   };
 }

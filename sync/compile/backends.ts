@@ -4,7 +4,7 @@
 import { isIP } from 'node:net';
 import type { Backend, Endpoint } from '../../gateway/table/schema.ts';
 import type { BackendRef } from './ingress.ts';
-import { errorText, fields, items, sortedByName, text, type Fields, type ObjectInfo } from './objects.ts';
+import { errorText, fields, items, show, sortedByName, text, type Fields, type ObjectInfo } from './objects.ts';
 import type { DiagnosticCode } from './types.ts';
 
 export const SERVICE_NAME_LABEL = 'kubernetes.io/service-name';
@@ -66,6 +66,7 @@ function resolveService(
     service: { namespace: ref.namespace, name: ref.service, port: ref.port },
     endpoints: [],
     notReady: 0,
+    ...(ref.serviceUpstream === true ? { serviceUpstream: true as const } : {}),
   };
   const key = `${ref.namespace}/${ref.service}`;
   const svc = services.get(key);
@@ -97,6 +98,26 @@ function resolveService(
       problem: {
         code: 'ServicePortNotFound',
         message: `Service ${key} has no ${which} (${describePorts(ports)}); backend ${ref.id} answers 503`,
+      },
+    };
+  }
+  if (ref.serviceUpstream === true) {
+    // service-upstream: one endpoint, the ClusterIP and the Service port (ingress-nginx's
+    // getServiceClusterEndpoint); kube-proxy picks the pod. A Service without a ClusterIP (headless) falls back to
+    // its endpoints, as ingress-nginx does, with a diagnostic.
+    const ip = text(spec.clusterIP);
+    if (ip !== undefined && isIP(ip) !== 0 && isPort(port.port)) {
+      backend.endpoints = [{ address: ip, port: port.port, zone: null }];
+      return { backend, problem: null };
+    }
+    const found = endpointsFor(slicesByService.get(key) ?? [], text(port.name) ?? '');
+    backend.endpoints = found.ready;
+    backend.notReady = found.notReady;
+    return {
+      backend,
+      problem: {
+        code: 'InvalidAnnotation',
+        message: `Service ${key} has no ClusterIP (${show(spec.clusterIP)}), so service-upstream cannot use it; backend ${ref.id} routes to its endpoints instead`,
       },
     };
   }
@@ -136,6 +157,7 @@ export function backendResolver(services: readonly unknown[], endpointSlices: re
           service: { namespace: ref.namespace, name: ref.service, port: ref.port },
           endpoints: [],
           notReady: 0,
+          ...(ref.serviceUpstream === true ? { serviceUpstream: true as const } : {}),
         };
         r = {
           backend,

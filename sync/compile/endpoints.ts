@@ -12,7 +12,13 @@ export function refreshEndpoints(prev: CompileResult, objects: Pick<ClusterObjec
   const resolve = backendResolver(items(objects.services), items(objects.endpointSlices));
   const diagnostics = prev.diagnostics.filter((d) => d.code !== 'NoReadyEndpoints');
   const backends = prev.table.backends.map((b) => {
-    const ref: BackendRef = { id: b.id, namespace: b.service.namespace, service: b.service.name, port: b.service.port };
+    const ref: BackendRef = {
+      id: b.id,
+      namespace: b.service.namespace,
+      service: b.service.name,
+      port: b.service.port,
+      ...(b.serviceUpstream === true ? { serviceUpstream: true as const } : {}),
+    };
     const { backend, problem } = resolve(ref);
     if (problem === null && backend.endpoints.length === 0) {
       diagnostics.push(noReadyEndpoints(backend));

@@ -23,6 +23,7 @@ import { planIngress, type BackendRef, type IngressPlan } from './ingress.ts';
 import { resolveJwt } from './jwt-keys.ts';
 import { resolveAuthProxyHeaders } from './auth-proxy-headers.ts';
 import { resolveCustomHeaders } from './custom-headers.ts';
+import { resolveErrorBackends } from './error-backends.ts';
 import { compareByAge, compareStrings, errorText, items, objectInfo, refOf } from './objects.ts';
 import { extraHostNames } from './host-names.ts';
 import { mergeCanaries, mergeRoutes, pickDefaultBackend, type HostBuild } from './routes.ts';
@@ -158,6 +159,9 @@ function buildHost(
         // The cookie's default Path is nginx's $location_path: this route's path as the Ingress wrote it.
         ...(owner.balancing.affinity === undefined ? {} : { affinity: affinityFor(owner.balancing.affinity, path.written) }),
         ...(owner.balancing.balance === undefined ? {} : { balance: owner.balancing.balance }),
+        // default-backend and custom-http-errors: the route's error pages (gateway/error-pages.ts).
+        ...(owner.errorBackend === undefined ? {} : { errorBackend: use(owner.errorBackend) }),
+        ...(owner.backends.interceptStatuses === undefined ? {} : { interceptStatuses: owner.backends.interceptStatuses }),
       },
     };
   });
@@ -201,6 +205,9 @@ export function compile(objects: ClusterObjects, options: Partial<CompileOptions
   // And for custom-headers: a ConfigMap that cannot be used, or sets a header the operator does not allow, closes
   // the routes instead of serving them without their headers.
   resolveCustomHeaders(plans, items(objects.configMaps), opts.allowedResponseHeaders, reportFor);
+
+  // default-backend names a Service; its first port is the error backend.
+  resolveErrorBackends(plans, items(objects.services), reportFor);
 
   // Canary Ingresses own no host, route, default backend or TLS entry: they only split the others' routes.
   const mains = plans.filter((p) => p.canary === undefined);

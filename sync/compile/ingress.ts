@@ -4,7 +4,8 @@
 import type { ClientCertificateRequest } from './client-certificates.ts';
 import { isValidRuleHost, pathProblem } from '../../gateway/table/names.ts';
 import { regexProblem } from '../../gateway/table/regex-paths.ts';
-import type { AccessPolicy, ObjectRef, PathType } from '../../gateway/table/schema.ts';
+import { type AccessPolicy, type ObjectRef, type PathType, SERVICE_UPSTREAM_SUFFIX } from '../../gateway/table/schema.ts';
+import type { BackendRequest } from './backend-annotations.ts';
 import type { UnenforcedGuard } from './access-control.ts';
 import type { CanaryRequest } from './canary-annotations.ts';
 import { parseAnnotations } from './annotations.ts';
@@ -22,7 +23,14 @@ export interface BackendRef {
   service: string;
   /** The port number or name as written in the Ingress. */
   port: number | string;
+  /** service-upstream: the Service's ClusterIP and port instead of its endpoints (the id ends in
+   * SERVICE_UPSTREAM_SUFFIX). */
+  serviceUpstream?: true;
 }
+
+/** The same Service port as the ClusterIP backend of service-upstream. */
+export const clusterIpRef = (r: BackendRef): BackendRef =>
+  r.serviceUpstream === true ? r : { ...r, id: `${r.id}${SERVICE_UPSTREAM_SUFFIX}`, serviceUpstream: true };
 
 export interface PathPlan {
   /** Lower-case host, "" for a rule without host. */
@@ -76,6 +84,10 @@ export interface IngressPlan {
   rewrite: string | undefined;
   /** Session affinity and consistent hashing of this Ingress's routes (affinity-annotations.ts). */
   balancing: Omit<ParsedAffinity, 'consumed' | 'problems'>;
+  /** default-backend, custom-http-errors, service-upstream (backend-annotations.ts). */
+  backends: BackendRequest;
+  /** default-backend resolved to the Service's first port (error-backends.ts); absent when unset or unusable. */
+  errorBackend?: BackendRef;
 }
 
 const PATH_TYPES: Readonly<Record<string, PathType>> = {
@@ -219,9 +231,8 @@ export function planIngress(info: ObjectInfo, report: Report): IngressPlan {
   const ref = refOf(info);
   const namespace = ref.namespace;
   const spec = fields(fields(info.raw).spec);
-  const { values, access, unenforced, problems, clientCertificate, routing, upstream, canary, rewrite, balancing } = parseAnnotations(
-    info.annotations,
-  );
+  const { values, access, unenforced, problems, clientCertificate, routing, upstream, canary, rewrite, balancing, backends } =
+    parseAnnotations(info.annotations);
   for (const p of problems) report(p.code, p.message);
 
   const hosts: string[] = [];
@@ -239,13 +250,14 @@ export function planIngress(info: ObjectInfo, report: Report): IngressPlan {
     if (!hosts.includes(host)) hosts.push(host);
     listField(fields(rule.http).paths, `${where}.http.paths`, report).forEach((p, j) => {
       const plan = parsePath(p, host, namespace, `${where}.http.paths[${j}]`, rewrite.regex, report);
-      if (plan !== null) paths.push(plan);
+      if (plan !== null) paths.push(backends.serviceUpstream ? { ...plan, backend: clusterIpRef(plan.backend) } : plan);
       else if (!droppedOn.includes(host)) droppedOn.push(host);
     });
   });
 
   const hasDefault = spec.defaultBackend !== undefined && spec.defaultBackend !== null;
-  const defaultBackend = hasDefault ? parseBackend(spec.defaultBackend, namespace, 'spec.defaultBackend', report) : null;
+  const written = hasDefault ? parseBackend(spec.defaultBackend, namespace, 'spec.defaultBackend', report) : null;
+  const defaultBackend = written !== null && backends.serviceUpstream ? clusterIpRef(written) : written;
   const tls = listField(spec.tls, 'spec.tls', report).map((t, i) => parseTls(t, `spec.tls[${i}]`, report));
   return {
     info,
@@ -267,5 +279,6 @@ export function planIngress(info: ObjectInfo, report: Report): IngressPlan {
     regex: rewrite.regex,
     rewrite: rewrite.target,
     balancing,
+    backends,
   };
 }

@@ -61,7 +61,7 @@ export interface Service {
   apiVersion?: string;
   kind?: 'Service';
   metadata?: ObjectMeta;
-  spec?: { type?: string; ports?: ServicePort[]; externalName?: string };
+  spec?: { type?: string; ports?: ServicePort[]; externalName?: string; clusterIP?: string };
 }
 
 export interface EndpointSlice {

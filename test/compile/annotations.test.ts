@@ -269,6 +269,7 @@ describe('parseAnnotations (unit)', () => {
       upstream: {},
       rewrite: { regex: false },
       balancing: {},
+      backends: { serviceUpstream: false },
     });
   });
   it('every allow-listed annotation parses its documented values', () => {
@@ -314,6 +315,7 @@ describe('parseAnnotations (unit)', () => {
       upstream: {},
       rewrite: { regex: false },
       balancing: {},
+      backends: { serviceUpstream: false },
     });
   });
 });

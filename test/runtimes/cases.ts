@@ -585,6 +585,27 @@ export const CASES: Case[] = [
     },
   },
   {
+    name: "custom-http-errors + default-backend (customhttperrors.go, default_backend.go): an intercepted 404 and a route without ready endpoints get the error backend's page with X-Code",
+    async run(t) {
+      const page = await get(t, '/status/404?q=1', 'errors.test', { accept: 'application/json' });
+      expect(page.status).toBe(200); // error_page 404 = @custom_...: the error backend's own status
+      expect(echo(page).backend).toBe('def');
+      expect(echo(page).url).toBe('/');
+      expect(echo(page).headers).toMatchObject({
+        'x-code': '404',
+        'x-format': 'application/json',
+        'x-original-uri': '/status/404?q=1',
+        'x-namespace': 'default',
+        'x-ingress-name': 'error-pages',
+        'x-service-name': 'one',
+        'x-service-port': '80',
+      });
+      expect((await get(t, '/status/201', 'errors.test')).status).toBe(201); // not listed: passed through
+      const down = await get(t, '/x', 'errors-down.test');
+      expect([down.status, echo(down).backend, echo(down).headers['x-code']]).toEqual([200, 'def', '503']);
+    },
+  },
+  {
     name: 'upstream status codes pass through',
     async run(t) {
       expect((await get(t, '/status/201', 'app.test')).status).toBe(201);

@@ -327,6 +327,17 @@ function cluster(updated: boolean) {
       paths: [{ path: '/', service: 'two' }],
       annotations: { 'nginx.ingress.kubernetes.io/upstream-hash-by': '$request_uri' },
     }),
+    // custom-http-errors + default-backend (customhttperrors.go, default_backend.go): pages from the `def` echo backend.
+    ingress('error-pages', {
+      host: 'errors.test',
+      paths: [{ path: '/', service: 'one' }],
+      annotations: { 'nginx.ingress.kubernetes.io/custom-http-errors': '404', 'nginx.ingress.kubernetes.io/default-backend': 'def' },
+    }),
+    ingress('error-pages-down', {
+      host: 'errors-down.test',
+      paths: [{ path: '/', service: 'down' }],
+      annotations: { 'nginx.ingress.kubernetes.io/default-backend': 'def' },
+    }),
     // canary-by-header, -value, -pattern, -cookie, -weight: a canary Ingress splitting app-like routes of canary.test.
     ingress('canary-main', { host: 'canary.test', paths: [{ path: '/', service: 'one' }] }),
     ingress('canary-main-w', { host: 'canary.test', paths: [{ path: '/weighted', service: 'one' }] }),

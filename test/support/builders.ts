@@ -94,7 +94,7 @@ export function ingress(name: string, o: IngressOptions = {}): Ingress {
 /** A Service; ports as numbers (unnamed) or full ServicePorts. Default: one port 80 named "http". */
 export function svc(
   name: string,
-  o: { namespace?: string; ports?: (number | ServicePort)[]; type?: string; externalName?: string } = {},
+  o: { namespace?: string; ports?: (number | ServicePort)[]; type?: string; externalName?: string; clusterIP?: string } = {},
 ): Service {
   const ports = (o.ports ?? [{ name: 'http', port: 80, targetPort: 8080 }]).map((p) =>
     typeof p === 'number' ? { port: p, targetPort: p } : p,
@@ -103,7 +103,12 @@ export function svc(
     apiVersion: 'v1',
     kind: 'Service',
     metadata: { namespace: o.namespace ?? NS, name },
-    spec: { ...(o.type ? { type: o.type } : {}), ...(o.externalName ? { externalName: o.externalName } : {}), ports },
+    spec: {
+      ...(o.type ? { type: o.type } : {}),
+      ...(o.externalName ? { externalName: o.externalName } : {}),
+      ...(o.clusterIP ? { clusterIP: o.clusterIP } : {}),
+      ports,
+    },
   };
 }
 
