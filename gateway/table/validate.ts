@@ -111,8 +111,13 @@ function* checkSteps(value: unknown, opts: ValidateOptions): Generator<void, Tab
   const authorities = checkAuthorities(t.clientCertificateAuthorities, bad);
 
   const hosts = new Set<string>();
+  let work = 0; // entries checked since the last yield
   for (let i = 0; i < t.hosts.length; i++) {
-    if (i % SLICE === SLICE - 1) yield;
+    work += 1;
+    if (work >= SLICE) {
+      work = 0;
+      yield;
+    }
     const h = t.hosts[i];
     const at = `hosts[${i}]`;
     if (!isRecord(h) || typeof h.host !== 'string') {
@@ -135,12 +140,20 @@ function* checkSteps(value: unknown, opts: ValidateOptions): Generator<void, Tab
     }
     checkRegexHost(h.routes, `${at}.routes`, bad);
     const seen = new Set<string>();
-    h.routes.forEach((r, j) => {
+    for (let j = 0; j < h.routes.length; j++) {
+      const r = h.routes[j]!;
       const rat = `${at}.routes[${j}]`;
+      // A Regex route compiles its pattern: more work than a plain one, so a host of 2,000 of them is sliced too.
+      work += 1;
+      if (work >= SLICE) {
+        work = 0;
+        yield;
+      }
       if (!isRecord(r) || typeof r.path !== 'string') {
         bad(rat, 'route needs a string path');
-        return;
+        continue;
       }
+      if (r.pathType === 'Regex') work += 9;
       if (r.pathType !== 'Exact' && r.pathType !== 'Prefix' && r.pathType !== 'Regex')
         bad(`${rat}.pathType`, `invalid pathType ${JSON.stringify(r.pathType)}`);
       if (r.pathType === 'Regex') checkRegexPath(r.path, `${rat}.path`, bad);
@@ -154,32 +167,10 @@ function* checkSteps(value: unknown, opts: ValidateOptions): Generator<void, Tab
       if (seen.has(key)) bad(rat, `duplicate route ${key}`);
       seen.add(key);
       refBackend(`${rat}.backend`, r.backend);
-      if (!isRecord(r.policies) || typeof r.policies.sslRedirect !== 'boolean')
-        bad(`${rat}.policies`, 'policies.sslRedirect must be a boolean');
-      else if (
-        r.policies.localWeight !== undefined &&
-        !(Number.isInteger(r.policies.localWeight) && (r.policies.localWeight as number) >= 0 && (r.policies.localWeight as number) <= 100)
-      ) {
-        bad(`${rat}.policies`, 'policies.localWeight must be a whole number from 0 to 100');
-      }
-      if (isRecord(r.policies)) failClosed(`${rat}.policies.failClosed`, r.policies.failClosed);
-      if (isRecord(r.policies) && r.policies.access !== undefined) checkAccess(r.policies.access, `${rat}.policies.access`, bad);
-      if (isRecord(r.policies)) checkRouteFilters(r.policies, `${rat}.policies`, bad);
-      if (isRecord(r.policies) && r.policies.timeouts !== undefined) checkTimeouts(r.policies.timeouts, `${rat}.policies.timeouts`, bad);
-      if (isRecord(r.policies) && r.policies.bodyLimit !== undefined)
-        checkBodyLimit(r.policies.bodyLimit, `${rat}.policies.bodyLimit`, bad);
-      if (isRecord(r.policies) && r.policies.retry !== undefined) checkRetry(r.policies.retry, `${rat}.policies.retry`, bad);
-      if (isRecord(r.policies) && r.policies.backendProtocol !== undefined)
-        checkBackendProtocol(r.policies.backendProtocol, `${rat}.policies.backendProtocol`, bad);
-      if (isRecord(r.policies) && r.policies.canary !== undefined)
-        checkCanary(r.policies.canary, `${rat}.policies.canary`, backendIds, bad);
-      if (isRecord(r.policies) && r.policies.affinity !== undefined) checkAffinity(r.policies.affinity, `${rat}.policies.affinity`, bad);
-      if (isRecord(r.policies) && r.policies.balance !== undefined)
-        checkBalance(r.policies.balance, `${rat}.policies.balance`, bad, r.policies.affinity);
-      if (isRecord(r.policies)) checkErrorPages(r.policies, `${rat}.policies`, backendIds, bad);
+      checkPolicies(r.policies, `${rat}.policies`, backendIds, bad);
       const prev = h.routes[j - 1];
       if (j > 0 && isRecord(prev) && compareRoutes(prev, r) > 0) bad(rat, 'routes are not in precedence order');
-    });
+    }
   }
   if (problems.length === 0) {
     // A fail-closed field in a table that says schema 1 would be ignored by a schema-1 worker: refuse that here
@@ -195,6 +186,32 @@ function* checkSteps(value: unknown, opts: ValidateOptions): Generator<void, Tab
     bad('version', `version must be sha256:<64 hex digits>, got ${JSON.stringify(t.version)}`);
   }
   return problems;
+}
+
+/** A route's policies: every field typed and bounded (the access policy and each schema-5 filter by its own checker). */
+function checkPolicies(p: unknown, at: string, backendIds: ReadonlySet<string>, bad: (at: string, message: string) => void): void {
+  if (!isRecord(p)) {
+    bad(at, 'policies.sslRedirect must be a boolean');
+    return;
+  }
+  if (typeof p.sslRedirect !== 'boolean') bad(at, 'policies.sslRedirect must be a boolean');
+  else if (
+    p.localWeight !== undefined &&
+    !(Number.isInteger(p.localWeight) && (p.localWeight as number) >= 0 && (p.localWeight as number) <= 100)
+  )
+    bad(at, 'policies.localWeight must be a whole number from 0 to 100');
+  if (p.failClosed !== undefined && !isKeyList(p.failClosed))
+    bad(`${at}.failClosed`, 'must be a non-empty list of annotation keys when present');
+  if (p.access !== undefined) checkAccess(p.access, `${at}.access`, bad);
+  checkRouteFilters(p, at, bad);
+  if (p.timeouts !== undefined) checkTimeouts(p.timeouts, `${at}.timeouts`, bad);
+  if (p.bodyLimit !== undefined) checkBodyLimit(p.bodyLimit, `${at}.bodyLimit`, bad);
+  if (p.retry !== undefined) checkRetry(p.retry, `${at}.retry`, bad);
+  if (p.backendProtocol !== undefined) checkBackendProtocol(p.backendProtocol, `${at}.backendProtocol`, bad);
+  if (p.canary !== undefined) checkCanary(p.canary, `${at}.canary`, backendIds, bad);
+  if (p.affinity !== undefined) checkAffinity(p.affinity, `${at}.affinity`, bad);
+  if (p.balance !== undefined) checkBalance(p.balance, `${at}.balance`, bad, p.affinity);
+  checkErrorPages(p, at, backendIds, bad);
 }
 
 export class InvalidTableError extends PorticoError {
