@@ -20,6 +20,7 @@ import { compileMatcher } from '../gateway/table/match.ts';
 import type { AccessPolicy } from '../gateway/table/schema.ts';
 import { compile } from '../sync/compile/index.ts';
 import { ingress, objects, ourClass, service } from '../test/support/manifests.ts';
+import { time, timeAsync } from './lib/timing.ts';
 
 const N = 'nginx.ingress.kubernetes.io/';
 const hundred = Array.from({ length: 100 }, (_, i) => `10.${i}.0.0/16`).join(',');
@@ -69,24 +70,6 @@ const facts = (host: string): RequestFacts => ({
   clientIp: '192.0.2.10',
   localPort: 80,
 });
-
-function time(name: string, n: number, fn: () => void): number {
-  for (let i = 0; i < n / 10; i++) fn(); // warm-up
-  const t0 = process.hrtime.bigint();
-  for (let i = 0; i < n; i++) fn();
-  const ns = Number(process.hrtime.bigint() - t0) / n;
-  console.log(`${name.padEnd(58)} ${ns.toFixed(0).padStart(8)} ns/request`);
-  return ns;
-}
-
-async function timeAsync(name: string, n: number, fn: () => Promise<unknown>): Promise<number> {
-  for (let i = 0; i < Math.max(10, n / 10); i++) await fn();
-  const t0 = process.hrtime.bigint();
-  for (let i = 0; i < n; i++) await fn();
-  const ns = Number(process.hrtime.bigint() - t0) / n;
-  console.log(`${name.padEnd(58)} ${ns.toFixed(0).padStart(8)} ns/request`);
-  return ns;
-}
 
 const N_SYNC = 1_000_000;
 const base = time('decide(): route without access rules', N_SYNC, () => decide(live, facts('plain.test'), null));

@@ -4,6 +4,7 @@ import { decide, type RequestFacts } from '../gateway/decide.ts';
 import { compileMatcher } from '../gateway/table/match.ts';
 import { compile } from '../sync/compile/index.ts';
 import { ingress, objects, ourClass, service } from '../test/support/manifests.ts';
+import { time } from './lib/timing.ts';
 
 const N = 'nginx.ingress.kubernetes.io/';
 const canaryOf = (host: string, annotations: Record<string, string>) => [
@@ -38,15 +39,6 @@ const facts = (host: string): RequestFacts => ({
   localPort: 80,
   header: (name) => headers[name],
 });
-
-function time(name: string, n: number, fn: () => void): number {
-  for (let i = 0; i < n / 10; i++) fn(); // warm-up
-  const t0 = process.hrtime.bigint();
-  for (let i = 0; i < n; i++) fn();
-  const ns = Number(process.hrtime.bigint() - t0) / n;
-  console.log(`${name.padEnd(58)} ${ns.toFixed(0).padStart(8)} ns/request`);
-  return ns;
-}
 
 const n = 1_000_000;
 const base = time('decide(): route without canary', n, () => decide(live, facts('plain.test'), null));

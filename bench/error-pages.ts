@@ -14,6 +14,7 @@ import { compileMatcher } from '../gateway/table/match.ts';
 import { startNodeGateway } from '../gateway/runtime/node.ts';
 import { compile } from '../sync/compile/index.ts';
 import { ingress, objects, ourClass, service } from '../test/support/manifests.ts';
+import { time } from './lib/timing.ts';
 
 const N = 'nginx.ingress.kubernetes.io/';
 const listen = async (status: (url: string) => number): Promise<number> => {
@@ -46,14 +47,6 @@ const facts = (host: string): RequestFacts => ({
   clientIp: '192.0.2.10',
   localPort: 80,
 });
-function time(name: string, n: number, fn: () => void): number {
-  for (let i = 0; i < n / 10; i++) fn();
-  const t0 = process.hrtime.bigint();
-  for (let i = 0; i < n; i++) fn();
-  const ns = Number(process.hrtime.bigint() - t0) / n;
-  console.log(`${name.padEnd(62)} ${ns.toFixed(0).padStart(8)} ns/request`);
-  return ns;
-}
 const plainFacts = facts('plain.test');
 const pageFacts = facts('pages.test');
 time('decide(): route without error pages', 1_000_000, () => decide(matcherLive, plainFacts, null));

@@ -18,6 +18,7 @@ import type { AccessPolicy, LimitPolicy } from '../gateway/table/schema.ts';
 import { compile } from '../sync/compile/index.ts';
 import { ingress, objects, ourClass, service } from '../test/support/manifests.ts';
 import { startRedis } from '../test/support/redis.ts';
+import { time, timeAsync } from './lib/timing.ts';
 
 const N = 'nginx.ingress.kubernetes.io/';
 // Limits no client of this benchmark reaches, so every request is admitted (the common case).
@@ -55,24 +56,6 @@ const facts = (host: string): RequestFacts => ({
   localPort: 80,
 });
 const state: LimitState = { rate: new RateLimiter(), connections: new ConnectionLimiter() };
-
-function time(name: string, n: number, fn: (i: number) => void): number {
-  for (let i = 0; i < n / 10; i++) fn(i); // warm-up
-  const t0 = process.hrtime.bigint();
-  for (let i = 0; i < n; i++) fn(i);
-  const ns = Number(process.hrtime.bigint() - t0) / n;
-  console.log(`${name.padEnd(64)} ${ns.toFixed(0).padStart(8)} ns/request`);
-  return ns;
-}
-
-async function timeAsync(name: string, n: number, fn: () => Promise<unknown>): Promise<number> {
-  for (let i = 0; i < n / 10; i++) await fn();
-  const t0 = process.hrtime.bigint();
-  for (let i = 0; i < n; i++) await fn();
-  const ns = Number(process.hrtime.bigint() - t0) / n;
-  console.log(`${name.padEnd(64)} ${ns.toFixed(0).padStart(8)} ns/request`);
-  return ns;
-}
 
 /** decide() and, when the route has limits, the access gate as app.ts runs it (the slot given back at once). */
 async function request(host: string, deps: GateDeps = { limits: state }, expect: 'pass' | 429 = 'pass'): Promise<void> {

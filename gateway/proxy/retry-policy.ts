@@ -121,16 +121,20 @@ const RESET = decisions('PORTICO_UPSTREAM_RESET');
 const TIMEOUT = decisions('PORTICO_UPSTREAM_TIMEOUT');
 const PROTOCOL = decisions('PORTICO_UPSTREAM_PROTOCOL');
 
+/** The decisions of a failure's kind. */
+function decisionsFor(f: FailedAttempt): ReturnType<typeof decisions> {
+  return f.code === 'PORTICO_UPSTREAM_CONNECT'
+    ? CONNECT
+    : f.code === 'PORTICO_UPSTREAM_RESET'
+      ? RESET
+      : f.code === 'PORTICO_UPSTREAM_TIMEOUT'
+        ? TIMEOUT
+        : PROTOCOL;
+}
+
 /** The policy above, as a few comparisons. */
 export function retryDecision(f: FailedAttempt): RetryDecision {
-  const d =
-    f.code === 'PORTICO_UPSTREAM_CONNECT'
-      ? CONNECT
-      : f.code === 'PORTICO_UPSTREAM_RESET'
-        ? RESET
-        : f.code === 'PORTICO_UPSTREAM_TIMEOUT'
-          ? TIMEOUT
-          : PROTOCOL;
+  const d = decisionsFor(f);
   if (f.responseStarted) return d.cutOff;
   const repeatable = !f.bodyStreamed && (d === CONNECT || (d === RESET && f.idempotent));
   if (!repeatable) return d.answer;
@@ -163,14 +167,7 @@ function mayMoveOn(f: FailedAttempt, policy: RetryPolicy, reached: boolean): boo
 
 /** retryDecision for a route with a retry policy (proxy-next-upstream*): see the comment at the top. */
 export function routeRetryDecision(f: FailedAttempt, policy: RetryPolicy): RetryDecision {
-  const d =
-    f.code === 'PORTICO_UPSTREAM_CONNECT'
-      ? CONNECT
-      : f.code === 'PORTICO_UPSTREAM_RESET'
-        ? RESET
-        : f.code === 'PORTICO_UPSTREAM_TIMEOUT'
-          ? TIMEOUT
-          : PROTOCOL;
+  const d = decisionsFor(f);
   if (f.responseStarted) return d.cutOff;
   const c = conditionOf(f);
   if (!policy.on.includes(c.on) || !mayMoveOn(f, policy, c.reached)) return d.answer;

@@ -15,6 +15,20 @@ export function isRecord(v: unknown): v is Record<string, unknown> {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
 }
 
+/** A whole number from `min` to `max`. */
+export const isWhole = (v: unknown, min: number, max: number): boolean =>
+  Number.isSafeInteger(v) && (v as number) >= min && (v as number) <= max;
+
+/** Reports every field of `v` that `allowed` does not name: a field a worker does not know is a rule it would not apply. */
+export function onlyKeys(
+  v: Record<string, unknown>,
+  allowed: readonly string[],
+  at: string,
+  bad: (at: string, message: string) => void,
+): void {
+  for (const k of Object.keys(v)) if (!allowed.includes(k)) bad(`${at}.${k}`, 'is not a field of this object');
+}
+
 /** Exact host, or `*.` followed by a valid host (one-label wildcard, Ingress v1). IP addresses are not hosts. */
 export function isValidRuleHost(host: string): boolean {
   const name = host.startsWith('*.') ? host.slice(2) : host;

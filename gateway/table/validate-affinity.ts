@@ -2,7 +2,7 @@
 // ends up in a Set-Cookie header is checked for the characters RFC 6265 allows there, so a table can never make a
 // worker write a header that smuggles another attribute or a second cookie; the hash key names only variables a
 // worker knows. Nothing else may appear inside the objects.
-import { isRecord } from './names.ts';
+import { isRecord, isWhole, onlyKeys } from './names.ts';
 import { parseTemplate } from './variables.ts';
 
 /** Longest session-cookie-expires / -max-age: ten years in seconds (ingress-nginx takes any whole number). */
@@ -20,12 +20,6 @@ export const COOKIE_PATH = /^\/[\x21-\x3a\x3c-\x7e]{0,1023}$/;
 export const COOKIE_DOMAIN = /^\.?[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*$/;
 
 type Bad = (at: string, message: string) => void;
-
-const whole = (v: unknown, min: number, max: number): boolean => Number.isSafeInteger(v) && (v as number) >= min && (v as number) <= max;
-
-function onlyKeys(v: Record<string, unknown>, allowed: readonly string[], at: string, bad: Bad): void {
-  for (const k of Object.keys(v)) if (!allowed.includes(k)) bad(`${at}.${k}`, 'is not a field of this object');
-}
 
 export function checkAffinity(v: unknown, at: string, bad: Bad): void {
   if (!isRecord(v)) return bad(at, 'must be { mode, name, ... }');
@@ -59,7 +53,7 @@ export function checkAffinity(v: unknown, at: string, bad: Bad): void {
     bad(`${at}.conditionalSameSiteNone`, 'must be true when present');
   if (v.changeOnFailure !== undefined && v.changeOnFailure !== true) bad(`${at}.changeOnFailure`, 'must be true when present');
   for (const k of ['expiresSeconds', 'maxAgeSeconds'] as const) {
-    if (v[k] !== undefined && !whole(v[k], 0, MAX_COOKIE_SECONDS))
+    if (v[k] !== undefined && !isWhole(v[k], 0, MAX_COOKIE_SECONDS))
       bad(`${at}.${k}`, `must be a whole number of seconds from 0 to ${MAX_COOKIE_SECONDS}`);
   }
 }
@@ -75,6 +69,6 @@ export function checkBalance(v: unknown, at: string, bad: Bad, affinity: unknown
     if (unknown.length > 0) bad(`${at}.hashBy`, `names variables Portico does not have: ${unknown.map((u) => `$${u}`).join(', ')}`);
     else if (!parts.some((p) => typeof p !== 'string')) bad(`${at}.hashBy`, 'names no variable: every request would reach one endpoint');
   }
-  if (v.subsetSize !== undefined && !whole(v.subsetSize, 1, MAX_SUBSET_SIZE))
+  if (v.subsetSize !== undefined && !isWhole(v.subsetSize, 1, MAX_SUBSET_SIZE))
     bad(`${at}.subsetSize`, `must be a whole number from 1 to ${MAX_SUBSET_SIZE}`);
 }

@@ -1,7 +1,7 @@
 // validate() for a route's upstream filters (RoutePolicies.timeouts, bodyLimit, retry): whole numbers in the
 // ranges the compiler produces and nothing else inside the objects, so a worker never guesses at a timeout or
 // retries on a condition it does not know.
-import { isRecord } from './names.ts';
+import { isRecord, isWhole, onlyKeys } from './names.ts';
 import type { BackendProtocol, RetryCondition } from './schema.ts';
 
 /** Longest timeout an annotation may set: one day, in seconds (ingress-nginx writes any integer; nginx accepts it). */
@@ -29,24 +29,18 @@ export const RETRY_CONDITIONS: ReadonlySet<RetryCondition> = new Set<RetryCondit
 
 type Bad = (at: string, message: string) => void;
 
-const whole = (v: unknown, min: number, max: number): boolean => Number.isSafeInteger(v) && (v as number) >= min && (v as number) <= max;
-
-function onlyKeys(v: Record<string, unknown>, allowed: readonly string[], at: string, bad: Bad): void {
-  for (const k of Object.keys(v)) if (!allowed.includes(k)) bad(`${at}.${k}`, 'is not a field of this object');
-}
-
 export function checkTimeouts(v: unknown, at: string, bad: Bad): void {
   if (!isRecord(v)) return bad(at, 'must be { connectMs?, readMs?, sendMs? }');
   onlyKeys(v, ['connectMs', 'readMs', 'sendMs'], at, bad);
   for (const k of ['connectMs', 'readMs', 'sendMs'] as const) {
-    if (v[k] !== undefined && !whole(v[k], 1, MAX_TIMEOUT_SECONDS * 1000))
+    if (v[k] !== undefined && !isWhole(v[k], 1, MAX_TIMEOUT_SECONDS * 1000))
       bad(`${at}.${k}`, `must be a whole number of milliseconds from 1 to ${MAX_TIMEOUT_SECONDS * 1000}`);
   }
   if (v.connectMs === undefined && v.readMs === undefined && v.sendMs === undefined) bad(at, 'names no timeout');
 }
 
 export function checkBodyLimit(v: unknown, at: string, bad: Bad): void {
-  if (!whole(v, 0, MAX_BODY_LIMIT)) bad(at, `must be a whole number of bytes from 0 to ${MAX_BODY_LIMIT}`);
+  if (!isWhole(v, 0, MAX_BODY_LIMIT)) bad(at, `must be a whole number of bytes from 0 to ${MAX_BODY_LIMIT}`);
 }
 
 export function checkRetry(v: unknown, at: string, bad: Bad): void {
@@ -59,8 +53,8 @@ export function checkRetry(v: unknown, at: string, bad: Bad): void {
       else if (i > 0 && !((v.on as string[])[i - 1]! < (c as string))) bad(`${at}.on`, 'must be sorted, without repeats');
     });
   }
-  if (!whole(v.tries, 0, MAX_TRIES)) bad(`${at}.tries`, `must be a whole number from 0 to ${MAX_TRIES}`);
-  if (!whole(v.timeoutMs, 0, MAX_TIMEOUT_SECONDS * 1000))
+  if (!isWhole(v.tries, 0, MAX_TRIES)) bad(`${at}.tries`, `must be a whole number from 0 to ${MAX_TRIES}`);
+  if (!isWhole(v.timeoutMs, 0, MAX_TIMEOUT_SECONDS * 1000))
     bad(`${at}.timeoutMs`, `must be a whole number of milliseconds from 0 to ${MAX_TIMEOUT_SECONDS * 1000}`);
 }
 

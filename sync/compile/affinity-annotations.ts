@@ -17,8 +17,9 @@ import {
 } from '../../gateway/table/validate-affinity.ts';
 import { parseTemplate } from '../../gateway/table/variables.ts';
 import { NGINX_PREFIX } from './annotation-prefixes.ts';
+import { annotationReader, strictBool } from './annotation-reader.ts';
 import type { AnnotationProblem } from './annotations.ts';
-import { show, type Fields } from './objects.ts';
+import type { Fields } from './objects.ts';
 
 const A = (name: string): string => `${NGINX_PREFIX}${name}`;
 const AFFINITY = A('affinity');
@@ -54,28 +55,15 @@ export interface ParsedAffinity {
   problems: AnnotationProblem[];
 }
 
-const bool = (raw: unknown): boolean | null => {
-  const v = typeof raw === 'string' ? raw.trim().toLowerCase() : '';
-  return v === 'true' ? true : v === 'false' ? false : null;
-};
 const seconds = (raw: unknown): number | null =>
   typeof raw === 'string' && /^\s*\d{1,10}\s*$/.test(raw) && Number(raw) <= MAX_COOKIE_SECONDS ? Number(raw) : null;
 
 /** `regex`: the Ingress uses regular-expression paths (use-regex or rewrite-target). */
 export function parseAffinityAnnotations(annotations: Fields, regex: boolean): ParsedAffinity {
-  const consumed = new Set<string>();
-  const problems: AnnotationProblem[] = [];
-  const read = <T>(key: string, parse: (raw: unknown) => T | null, expected: string, instead: string): T | undefined => {
-    if (!Object.hasOwn(annotations, key)) return undefined;
-    consumed.add(key);
-    const v = parse(annotations[key]);
-    if (v !== null) return v;
-    problems.push({
-      code: 'InvalidAnnotation',
-      message: `annotation ${JSON.stringify(key)} has value ${show(annotations[key])}; expected ${expected}, so ${instead} applies`,
-    });
-    return undefined;
-  };
+  const reader = annotationReader(annotations);
+  const { consumed, problems } = reader;
+  const read = <T>(key: string, parse: (raw: unknown) => T | null, expected: string, instead: string): T | undefined =>
+    reader.read(key, parse, expected, `${instead} applies`);
   const out: ParsedAffinity = { consumed, problems };
   // Every session-cookie annotation is read (and checked) whether or not affinity is on, so none is reported unknown.
   const on = read(AFFINITY, (r) => (typeof r === 'string' && r.trim() === 'cookie' ? true : null), '"cookie"', 'no session affinity');
@@ -98,7 +86,7 @@ export function parseAffinityAnnotations(annotations: Fields, regex: boolean): P
     'a domain name',
     'no Domain attribute',
   );
-  const secure = read(SECURE, bool, '"true" or "false"', 'Secure on HTTPS requests only');
+  const secure = read(SECURE, strictBool, '"true" or "false"', 'Secure on HTTPS requests only');
   const sameSite = read(
     SAMESITE,
     (r) => {
@@ -108,10 +96,10 @@ export function parseAffinityAnnotations(annotations: Fields, regex: boolean): P
     '"None", "Lax" or "Strict"',
     'no SameSite attribute',
   );
-  const conditional = read(CONDITIONAL, bool, '"true" or "false"', '"false"');
+  const conditional = read(CONDITIONAL, strictBool, '"true" or "false"', '"false"');
   const expires = read(EXPIRES, seconds, `a whole number of seconds up to ${MAX_COOKIE_SECONDS}`, 'no Expires attribute');
   const maxAge = read(MAX_AGE, seconds, `a whole number of seconds up to ${MAX_COOKIE_SECONDS}`, 'no Max-Age attribute');
-  const change = read(CHANGE, bool, '"true" or "false"', '"false"');
+  const change = read(CHANGE, strictBool, '"true" or "false"', '"false"');
   if (Object.hasOwn(annotations, HASH)) {
     consumed.add(HASH);
     problems.push({
@@ -150,7 +138,7 @@ export function parseAffinityAnnotations(annotations: Fields, regex: boolean): P
     `a key of nginx variables Portico has (see gateway/table/variables.ts), up to ${MAX_HASH_KEY} characters`,
     'round robin',
   );
-  const subset = read(SUBSET, bool, '"true" or "false"', '"false"');
+  const subset = read(SUBSET, strictBool, '"true" or "false"', '"false"');
   const size = read(
     SUBSET_SIZE,
     (r) => (typeof r === 'string' && /^\s*\d{1,4}\s*$/.test(r) && Number(r) >= 1 && Number(r) <= MAX_SUBSET_SIZE ? Number(r) : null),

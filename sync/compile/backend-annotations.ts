@@ -11,8 +11,9 @@
 // does not apply, as ingress-nginx's parsers drop an annotation that does not parse.
 import { MAX_INTERCEPT_STATUS, MIN_INTERCEPT_STATUS } from '../../gateway/table/validate-error-pages.ts';
 import { NGINX_PREFIX } from './annotation-prefixes.ts';
+import { annotationReader, strictBool } from './annotation-reader.ts';
 import type { AnnotationProblem } from './annotations.ts';
-import { show, type Fields } from './objects.ts';
+import type { Fields } from './objects.ts';
 
 const DEFAULT_BACKEND = `${NGINX_PREFIX}default-backend`;
 const CUSTOM_HTTP_ERRORS = `${NGINX_PREFIX}custom-http-errors`;
@@ -52,27 +53,10 @@ export function parseStatuses(raw: unknown): number[] | null {
   return [...out].sort((a, b) => a - b);
 }
 
-function parseBoolean(raw: unknown): boolean | null {
-  const v = typeof raw === 'string' ? raw.trim().toLowerCase() : undefined;
-  return v === 'true' ? true : v === 'false' ? false : null;
-}
-
 export function parseBackendAnnotations(annotations: Fields): ParsedBackendAnnotations {
-  const consumed = new Set<string>();
-  const problems: AnnotationProblem[] = [];
-  const read = <T>(key: string, parse: (raw: unknown) => T | null, expected: string, instead: string): T | undefined => {
-    if (!Object.hasOwn(annotations, key)) return undefined;
-    consumed.add(key);
-    const v = parse(annotations[key]);
-    if (v === null) {
-      problems.push({
-        code: 'InvalidAnnotation',
-        message: `annotation ${JSON.stringify(key)} has value ${show(annotations[key])}; expected ${expected}, so ${instead}`,
-      });
-      return undefined;
-    }
-    return v;
-  };
+  const reader = annotationReader(annotations);
+  const { consumed, problems } = reader;
+  const read = reader.read;
   const request: BackendRequest = { serviceUpstream: false };
   const service = read(
     DEFAULT_BACKEND,
@@ -81,7 +65,7 @@ export function parseBackendAnnotations(annotations: Fields): ParsedBackendAnnot
     'no error backend applies',
   );
   if (service !== undefined) request.errorService = service;
-  const enabled = read(ENABLE_CUSTOM_HTTP_ERRORS, parseBoolean, '"true" or "false"', 'the default ("true") applies');
+  const enabled = read(ENABLE_CUSTOM_HTTP_ERRORS, strictBool, '"true" or "false"', 'the default ("true") applies');
   const statuses = read(
     CUSTOM_HTTP_ERRORS,
     parseStatuses,
@@ -89,9 +73,9 @@ export function parseBackendAnnotations(annotations: Fields): ParsedBackendAnnot
     'upstream errors reach the client unchanged',
   );
   if (statuses !== undefined && enabled !== false) request.interceptStatuses = statuses;
-  request.serviceUpstream = read(SERVICE_UPSTREAM, parseBoolean, '"true" or "false"', 'the default ("false": the pods) applies') === true;
+  request.serviceUpstream = read(SERVICE_UPSTREAM, strictBool, '"true" or "false"', 'the default ("false": the pods) applies') === true;
   // "false" is ingress-nginx's default (its HTTPS redirect drops one trailing "/"); Portico always keeps the path as
   // sent, which is what "true" asks for (preservetrailingslash.go). README, "Ingress semantics".
-  read(PRESERVE_TRAILING_SLASH, parseBoolean, '"true" or "false"', 'the HTTPS redirect keeps the path as sent, as always in Portico');
+  read(PRESERVE_TRAILING_SLASH, strictBool, '"true" or "false"', 'the HTTPS redirect keeps the path as sent, as always in Portico');
   return { request, consumed, problems };
 }

@@ -10,6 +10,7 @@
 import type { BackendProtocol, RetryCondition, RetryPolicy, UpstreamTimeoutPolicy } from '../../gateway/table/schema.ts';
 import { MAX_BODY_LIMIT, MAX_TIMEOUT_SECONDS, MAX_TRIES, RETRY_CONDITIONS } from '../../gateway/table/validate-upstream.ts';
 import { NGINX_PREFIX } from './annotation-prefixes.ts';
+import { annotationReader } from './annotation-reader.ts';
 import type { AnnotationProblem } from './annotations.ts';
 import { compareStrings, show, type Fields } from './objects.ts';
 
@@ -83,22 +84,11 @@ export function parseConditions(raw: unknown): RetryCondition[] | null {
 }
 
 export function parseUpstreamAnnotations(annotations: Fields): ParsedUpstream {
-  const consumed = new Set<string>();
-  const problems: AnnotationProblem[] = [];
+  const reader = annotationReader(annotations);
+  const { consumed, problems } = reader;
   const filters: UpstreamFilters = {};
-  const read = <T>(key: string, parse: (raw: unknown) => T | null, expected: string, instead: string): T | undefined => {
-    if (!Object.hasOwn(annotations, key)) return undefined;
-    consumed.add(key);
-    const v = parse(annotations[key]);
-    if (v === null) {
-      problems.push({
-        code: 'InvalidAnnotation',
-        message: `annotation ${JSON.stringify(key)} has value ${show(annotations[key])}; expected ${expected}, so ${instead} applies`,
-      });
-      return undefined;
-    }
-    return v;
-  };
+  const read = <T>(key: string, parse: (raw: unknown) => T | null, expected: string, instead: string): T | undefined =>
+    reader.read(key, parse, expected, `${instead} applies`);
   const seconds = (raw: unknown): number | null => whole(raw, 1, MAX_TIMEOUT_SECONDS);
   const secondsText = `a whole number of seconds from 1 to ${MAX_TIMEOUT_SECONDS}`;
   const connect = read(CONNECT, seconds, secondsText, "the gateway's --connect-timeout");
