@@ -3,7 +3,7 @@
 // writes straight into the socket, see proxy/node-forwarder.ts).
 import { Hono, type Context, type Env } from 'hono';
 import { type GateDeps, type ResponseAdditions, runGate } from './access/gate.ts';
-import { type Decision, decide, type PeerTable, type RequestFacts } from './decide.ts';
+import { type Decision, decide, type PeerTable, type RequestFacts, type UpstreamTlsMaterial } from './decide.ts';
 import type { LiveTable } from './live.ts';
 import type { ErrorPage } from './error-pages.ts';
 import type { Metrics } from './metrics.ts';
@@ -37,6 +37,8 @@ export interface ForwardRequest {
   upstream?: RoutePolicies;
   /** default-backend / custom-http-errors: decide()'s `errorPage`. A `backend` without endpoints: fetch the 503 page. */
   errorPage?: ErrorPage;
+  /** proxy-ssl-*: decide()'s `upstreamTls`. */
+  upstreamTls?: UpstreamTlsMaterial;
 }
 
 export interface RuntimeBindings<E extends Env> {
@@ -85,6 +87,7 @@ export function createGatewayApp<E extends Env>(o: GatewayOptions<E>): Hono<E> {
       }
       if (d.upstream !== undefined) req.upstream = d.upstream;
       if (d.errorPage !== undefined) req.errorPage = d.errorPage;
+      if (d.upstreamTls !== undefined) req.upstreamTls = d.upstreamTls;
       return o.runtime.forward(c, req);
     }
     o.metrics.request(d.label, d.status);
@@ -141,6 +144,7 @@ async function forwardThroughGate<E extends Env>(
     gated: true,
     ...(d.upstream === undefined ? {} : { upstream: d.upstream }),
     ...(d.errorPage === undefined ? {} : { errorPage: d.errorPage }),
+    ...(d.upstreamTls === undefined ? {} : { upstreamTls: d.upstreamTls }),
   };
   if (outcome.onDone === undefined) return o.runtime.forward(c, req);
   req.onDone = outcome.onDone;

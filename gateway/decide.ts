@@ -6,11 +6,27 @@ import { clientCertificateOutcome, type TlsClientConnection } from './access/cli
 import { needsGate } from './access/gate.ts';
 import { sourceAllowed } from './access/source-ranges.ts';
 import { type ErrorPage, errorPageOf } from './error-pages.ts';
-import type { LiveTable } from './live.ts';
+import type { LiveTable, LoadedTable } from './live.ts';
 import { hasRouteFilter } from './table/canonical.ts';
 import { authorityOf } from './table/client-certificates.ts';
 import type { RedirectStatus } from './table/redirect.ts';
-import type { AccessPolicy, Backend, Route, RoutePolicies } from './table/schema.ts';
+import {
+  type AccessPolicy,
+  type Backend,
+  type CertificateMaterial,
+  type Route,
+  type RoutePolicies,
+  UPSTREAM_CLIENT_SUFFIX,
+  type UpstreamTlsPolicy,
+} from './table/schema.ts';
+
+/** A route's proxy-ssl-* policy with the material it names: the Secret's authorities and the client certificate. */
+export interface UpstreamTlsMaterial {
+  policy: UpstreamTlsPolicy;
+  caPem: string;
+  /** tls.crt and tls.key; null when the Secret has only ca.crt. */
+  client: CertificateMaterial | null;
+}
 
 export interface RequestFacts {
   /** Host header (or :authority), as sent. */
@@ -60,6 +76,9 @@ export type Decision =
       /** default-backend / custom-http-errors: where intercepted statuses get their page (error-pages.ts). With a
        * `backend` that has no endpoint, the forwarder fetches the page for 503 at once. */
       errorPage?: ErrorPage;
+      /** proxy-ssl-*: how to authenticate the TLS upstream (gateway/proxy/upstream-tls.ts); the Web forwarder answers
+       * 503 for it. */
+      upstreamTls?: UpstreamTlsMaterial;
     };
 
 /** A peer cluster's verified table, read by this worker for failover. */
@@ -247,7 +266,13 @@ export function decide(
     const remote = peerDecision(local, f);
     if (remote !== null) return remote;
   }
+  // proxy-ssl-*: the material comes with the table (LiveTable.swap checks it); if it did not, 503 rather than dial
+  // the upstream without it.
+  const tlsPolicy = p?.upstreamTls;
+  const upstreamTls = tlsPolicy === undefined ? undefined : upstreamTlsMaterial(loaded, tlsPolicy);
+  if (upstreamTls === null) return { kind: 'status', status: 503, label };
   const forward: Extract<Decision, { kind: 'forward' }> = { kind: 'forward', backend: backend!, target: m.upstreamPath + f.search, label };
+  if (upstreamTls !== undefined) forward.upstreamTls = upstreamTls;
   if (errorPage !== undefined) forward.errorPage = errorPage;
   if (p?.rewrite?.hostname !== undefined || p?.requestHeaders !== undefined) upstreamHeaders = withRouteHeaders(upstreamHeaders, p);
   if (upstreamHeaders !== undefined) forward.upstreamHeaders = upstreamHeaders;
@@ -258,6 +283,7 @@ export function decide(
       policies.bodyLimit !== undefined ||
       policies.retry !== undefined ||
       policies.backendProtocol !== undefined ||
+      policies.upstreamTls !== undefined ||
       policies.affinity !== undefined ||
       policies.balance !== undefined)
   )
@@ -267,4 +293,13 @@ export function decide(
     if (any) forward.sourceGranted = sourceOk;
   }
   return forward;
+}
+
+/** The Secret a route's proxy-ssl-* names, with its client certificate; null when either is missing. */
+function upstreamTlsMaterial(loaded: LoadedTable, policy: UpstreamTlsPolicy): UpstreamTlsMaterial | null {
+  const secret = loaded.matcher.table.upstreamTlsSecrets?.find((s) => s.id === policy.secret);
+  if (secret === undefined) return null;
+  if (secret.clientFingerprint === undefined) return { policy, caPem: secret.caPem, client: null };
+  const client = loaded.certificates.get(`${secret.id}${UPSTREAM_CLIENT_SUFFIX}`);
+  return client === undefined ? null : { policy, caPem: secret.caPem, client };
 }

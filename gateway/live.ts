@@ -4,7 +4,7 @@
 import type { TableGauges } from './metrics.ts';
 import { type BasicAuthMaterial, basicAuthMaterialMap } from './table/basic-auth.ts';
 import { compileMatcher, type Matcher } from './table/match.ts';
-import type { CertificateMaterial, RoutingTable } from './table/schema.ts';
+import { type CertificateMaterial, type RoutingTable, UPSTREAM_CLIENT_SUFFIX } from './table/schema.ts';
 import { assertValidTable } from './table/validate.ts';
 import { PorticoError } from './table/portico-error.ts';
 
@@ -45,6 +45,11 @@ export class LiveTable {
       const certs = new Map(certificates.map((c) => [c.id, c] as const));
       for (const c of valid.certificates) {
         if (!certs.has(c.id)) throw new MissingCertificateError(c.id);
+      }
+      // proxy-ssl-secret's client certificate: its key travels encrypted beside the table, as serving keys do.
+      for (const s of valid.upstreamTlsSecrets ?? []) {
+        const id = `${s.id}${UPSTREAM_CLIENT_SUFFIX}`;
+        if (s.clientFingerprint !== undefined && !certs.has(id)) throw new MissingCertificateError(id);
       }
       const basicAuth = basicAuthMaterialMap(opts.basicAuth ?? []);
       const previous = this.current;

@@ -23,6 +23,7 @@ import type { Metrics } from '../metrics.ts';
 import { SERVER_NAME, statusBody } from '../responses.ts';
 import { downstreamResponseHeaders, requestIdFor, upstreamRequestHeaders, withOverrides, withResponseAdditions } from './headers.ts';
 import type { UpstreamPools } from './pools.ts';
+import { upstreamTlsDial } from './upstream-tls.ts';
 import { BodyTooLargeError, guardedBody } from './body-limit.ts';
 import { isIdempotent, retryDecision, routeRetryDecision, statusRetryDecision, type FailedAttempt } from './retry-policy.ts';
 import type { Endpoint, RoutePolicies } from '../table/schema.ts';
@@ -297,7 +298,8 @@ class Exchange implements Dispatcher.DispatchHandler {
       this.deps.metrics.request(this.req.label, 502);
       return answerError(this.outgoing, 502);
     }
-    const opts: Dispatcher.DispatchOptions = {
+    const tls = this.req.upstreamTls === undefined ? undefined : upstreamTlsDial(this.req.upstreamTls, this.req.backend);
+    const opts: Dispatcher.DispatchOptions & { servername?: string } = {
       path: this.req.target,
       method: this.incoming.method ?? 'GET',
       // gRPC requires `te: trailers` (gRPC over HTTP/2, "Requests"); nginx's grpc_pass sends it. The client's own
@@ -310,7 +312,10 @@ class Exchange implements Dispatcher.DispatchHandler {
       opts.headersTimeout = t.readMs;
       opts.bodyTimeout = t.readMs;
     }
-    this.deps.pools.get(this.endpoint, t?.connectMs, protocol).dispatch(opts, this);
+    // undici reconnects when a request's server name (its Host, by default) differs from the connection's: one name
+    // per pool keeps the connections (the SNI actually sent is upstream-tls.ts's choice, pools.ts).
+    if (tls !== undefined) opts.servername = tls.name;
+    this.deps.pools.get(this.endpoint, t?.connectMs, protocol, tls).dispatch(opts, this);
   }
 
   /** The affinity cookie for the endpoint that answered, when sticky.lua would set one. */

@@ -176,6 +176,11 @@ export function createUpgradeHandler(o: UpgradeOptions): (req: IncomingMessage, 
       o.metrics.request(d.label, d.status);
       return rawAnswer(socket, d.status);
     }
+    if (d.upstreamTls !== undefined) {
+      // proxy-ssl-*: upgrades dial in cleartext HTTP/1.1 (relay below); 503 rather than skip the TLS the route asks for.
+      o.metrics.request(d.label, 503);
+      return rawAnswer(socket, 503);
+    }
     const requestId = requestIdFor(req.headers['x-request-id'] as string | undefined, randomUUID);
     const plain = upstreamRequestHeaders(req.rawHeaders, req.headers.connection, { ...facts, requestId });
     const headers = d.upstreamHeaders === undefined ? plain : withOverrides(plain, d.upstreamHeaders);

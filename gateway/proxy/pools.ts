@@ -1,8 +1,9 @@
 // One keep-alive connection pool per upstream endpoint (address:port). Pools of endpoints that left the
 // table are closed gracefully: requests in flight on them finish first.
-import { Pool } from 'undici';
+import { buildConnector, Pool } from 'undici';
 import type { BackendProtocol, Endpoint } from '../table/schema.ts';
 import { endpointKey, type TunnelAddress } from '../table/tunnel-protocol.ts';
+import type { UpstreamTlsDial } from './upstream-tls.ts';
 
 export interface UpstreamTimeouts {
   /** TCP connect. */
@@ -54,32 +55,38 @@ export class UpstreamPools {
   }
 
   /** `connectMs`: a route's own connect timeout (proxy-connect-timeout), which gets a pool of its own per endpoint
-   * (undici sets the connect timeout per pool). Through the tunnel it does not apply: the tunnel dials. */
-  get(e: Endpoint, connectMs?: number, protocol?: BackendProtocol): Pool {
+   * (undici sets the connect timeout per pool). Through the tunnel it does not apply: the tunnel dials. `tls`: the
+   * route's proxy-ssl-* settings (upstream-tls.ts), a pool of their own per endpoint, keyed by every setting. */
+  get(e: Endpoint, connectMs?: number, protocol?: BackendProtocol, tls?: UpstreamTlsDial): Pool {
     if (this.tunnel !== null) return this.tunnel;
     const ownConnect = connectMs !== undefined && connectMs !== this.timeouts.connectMs;
-    // `address:port#ms#PROTOCOL`: retain() keeps every pool of an endpoint by what precedes the first `#`.
+    // `address:port#ms#PROTOCOL#tls`: retain() keeps every pool of an endpoint by what precedes the first `#`.
     const key =
       protocol === undefined
         ? ownConnect
           ? `${endpointKey(e)}#${connectMs}`
           : endpointKey(e)
-        : `${endpointKey(e)}#${ownConnect ? connectMs : ''}#${protocol}`;
+        : `${endpointKey(e)}#${ownConnect ? connectMs : ''}#${protocol}${tls === undefined ? '' : `#${tls.key}`}`;
     let pool = this.pools.get(key);
     if (pool === undefined) {
       const p = protocol === undefined ? null : PROTOCOL_OPTIONS[protocol];
+      const timeout = connectMs ?? this.timeouts.connectMs;
+      const h2 = p?.allowH2 === true || p?.useH2c === true;
       pool = new Pool(`${p?.scheme ?? 'http'}://${endpointKey(e)}`, {
         // useH2c goes to the connector: Pool builds its own from `connect` and does not pass a top-level useH2c on.
-        connect: {
-          timeout: connectMs ?? this.timeouts.connectMs,
-          ...(p?.tls === true ? { rejectUnauthorized: false } : {}),
-          ...(p?.useH2c === true ? { useH2c: true } : {}),
-        },
+        connect:
+          tls !== undefined && p?.tls === true
+            ? verifiedConnector(tls, timeout, h2)
+            : {
+                timeout,
+                ...(p?.tls === true ? { rejectUnauthorized: false } : {}),
+                ...(p?.useH2c === true ? { useH2c: true } : {}),
+              },
         headersTimeout: this.timeouts.headersMs,
         bodyTimeout: this.timeouts.bodyMs,
         keepAliveTimeout: 4_000,
         pipelining: 1,
-        ...(p?.allowH2 === true || p?.useH2c === true ? { allowH2: true } : {}),
+        ...(h2 ? { allowH2: true } : {}),
       });
       this.pools.set(key, pool);
     }
@@ -102,4 +109,11 @@ export class UpstreamPools {
     this.pools.clear();
     await Promise.all(all.map((p) => p.destroy().catch(() => {})));
   }
+}
+
+/** A connector for proxy-ssl-*: undici would otherwise send the request's Host as SNI (and check it); here the SNI is
+ * proxy-ssl-server-name's choice alone and the identity check is upstream-tls.ts's. */
+function verifiedConnector(tls: UpstreamTlsDial, timeout: number, allowH2: boolean): buildConnector.connector {
+  const base = buildConnector({ ...(tls.options as buildConnector.BuildOptions), timeout, allowH2 });
+  return (opts, callback) => base({ ...opts, servername: tls.servername ?? undefined }, callback);
 }

@@ -77,6 +77,12 @@ export async function webForward(deps: WebForwarderDeps, request: Request, req: 
   const upstream = upstreamRequestHeaders(flat(request.headers), request.headers.get('connection') ?? undefined, { ...facts, requestId });
   const headers = toHeaders(req.upstreamHeaders === undefined ? upstream : withOverrides(upstream, req.upstreamHeaders), null);
   const up = req.upstream;
+  if (req.upstreamTls !== undefined) {
+    // proxy-ssl-*: fetch() takes neither a CA of the route's own nor a client certificate, nor can it skip or narrow
+    // the name check: the route fails closed (503) rather than reach the upstream without the TLS it asks for.
+    deps.metrics.request(req.label, 503);
+    return plainResponse(503);
+  }
   if (up?.backendProtocol !== undefined) {
     // backend-protocol: fetch() verifies every TLS certificate (a pod address is in none: nginx's default is not to
     // verify) and cannot speak HTTP/2 with prior knowledge (h2c) nor pass trailers back; sending HTTP/1.1 in

@@ -10,7 +10,15 @@
 import { base64url, CompactEncrypt, CompactSign, compactDecrypt, compactVerify, type CryptoKey, type KeyObject } from 'jose';
 import { type BasicAuthMaterial, basicAuthMaterialProblem, basicAuthRevision } from './basic-auth.ts';
 import { canonicalJson } from './canonical.ts';
-import type { Backend, CertificateInfo, CertificateMaterial, ClientCertificateAuthority, HostRoutes, RoutingTable } from './schema.ts';
+import type {
+  Backend,
+  CertificateInfo,
+  CertificateMaterial,
+  ClientCertificateAuthority,
+  HostRoutes,
+  RoutingTable,
+  UpstreamTlsSecret,
+} from './schema.ts';
 import { PorticoError } from './portico-error.ts';
 import { SUPPORTED_SCHEMAS, type SchemaVersion } from './schema.ts';
 import { nextTurn, validateAsync } from './validate.ts';
@@ -121,6 +129,8 @@ interface Head {
   certificates: CertificateInfo[];
   /** Public certificates (client-certificate authorities): signed with the rest, not encrypted. */
   clientCertificateAuthorities?: ClientCertificateAuthority[];
+  /** proxy-ssl-secrets' authorities and client fingerprints (public); the client keys travel in `keys/N`. */
+  upstreamTlsSecrets?: UpstreamTlsSecret[];
 }
 interface SealedKey {
   id: string;
@@ -148,6 +158,7 @@ export async function sealBundle(
     defaultBackendFailClosed: table.defaultBackendFailClosed,
     certificates: table.certificates,
     clientCertificateAuthorities: table.clientCertificateAuthorities,
+    upstreamTlsSecrets: table.upstreamTlsSecrets,
   };
   parts.set('head', enc.encode(canonicalJson(head)));
   for (const [i, c] of chunks(table.hosts, HOSTS_PER_PART).entries()) parts.set(`hosts/${i}`, enc.encode(canonicalJson(c)));
@@ -305,6 +316,7 @@ export async function openBundle(m: Manifest, readPart: PartReader, keys: Verify
     backends: partsOf<Backend>('backends'),
     certificates: head.certificates,
     ...(head.clientCertificateAuthorities === undefined ? {} : { clientCertificateAuthorities: head.clientCertificateAuthorities }),
+    ...(head.upstreamTlsSecrets === undefined ? {} : { upstreamTlsSecrets: head.upstreamTlsSecrets }),
   };
   if (table.version !== m.version)
     throw new BundleError('PORTICO_BUNDLE_VERSION', `head part says ${table.version}, manifest says ${m.version}`);

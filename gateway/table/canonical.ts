@@ -46,6 +46,7 @@ function canonicalContent(c: TableContent): TableContent {
     ...(c.clientCertificateAuthorities === undefined
       ? {}
       : { clientCertificateAuthorities: [...c.clientCertificateAuthorities].sort((a, b) => cmp(a.id, b.id)) }),
+    ...(c.upstreamTlsSecrets === undefined ? {} : { upstreamTlsSecrets: [...c.upstreamTlsSecrets].sort((a, b) => cmp(a.id, b.id)) }),
   };
 }
 
@@ -69,7 +70,7 @@ export function hasRouteFilter(p: Route['policies']): boolean {
   );
 }
 
-/** The oldest schema that carries this content (see SCHEMA_VERSION): 5 with routing filters (redirects,
+/** The oldest schema that carries this content (see SCHEMA_VERSION): 6 with upstream TLS (proxy-ssl-*), 5 with routing filters (redirects,
  * upstream-vhost, rewrite-target, x-forwarded-prefix, from-to-www-redirect, timeouts, bodyLimit, retry, canary,
  * backendProtocol, affinity, balance, default-backend, custom-http-errors), Regex paths or service-upstream
  * backends, 4 with client
@@ -77,6 +78,7 @@ export function hasRouteFilter(p: Route['policies']): boolean {
  * subrequest or response headers from a ConfigMap (custom-headers), 3 with access policies, 2 when anything fails
  * closed, else 1. */
 export function schemaOf(c: TableContent): SchemaVersion {
+  if (c.upstreamTlsSecrets !== undefined || c.hosts.some((h) => h.routes.some((r) => r.policies.upstreamTls !== undefined))) return 6;
   if (c.hosts.some((h) => h.redirect !== undefined || h.routes.some((r) => r.pathType === 'Regex' || hasRouteFilter(r.policies)))) return 5;
   if (c.backends.some((b) => b.serviceUpstream !== undefined)) return 5;
   if (c.clientCertificateAuthorities !== undefined || c.hosts.some((h) => h.clientCertificate !== undefined)) return 4;

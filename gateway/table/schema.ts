@@ -35,10 +35,14 @@ import type { HeaderModifier, HostRedirect, LocationRedirect, PathRedirect, Sche
  *   speak HTTP/1.1 in cleartext to a TLS or HTTP/2 upstream.
  *   Also error pages (`errorBackend`: default-backend, `interceptStatuses`: custom-http-errors) on routes and
  *   `serviceUpstream` on backends (service-upstream): a schema-4 worker would answer the upstream's errors and 503
- *   itself instead of the error backend's page. */
-export const SCHEMA_VERSION = 5 as const;
-export type SchemaVersion = 1 | 2 | 3 | 4 | typeof SCHEMA_VERSION;
-export const SUPPORTED_SCHEMAS: readonly SchemaVersion[] = [1, 2, 3, 4, 5];
+ *   itself instead of the error backend's page.
+ * - 6: also upstream TLS of a route (`policies.upstreamTls`: proxy-ssl-secret and the other proxy-ssl-*) with the
+ *   authorities and client certificates it names (`upstreamTlsSecrets`; the client's private key travels encrypted
+ *   beside the table, as serving keys do). A schema-5 worker would dial the upstream without verifying its
+ *   certificate and without presenting the client certificate the upstream may require. */
+export const SCHEMA_VERSION = 6 as const;
+export type SchemaVersion = 1 | 2 | 3 | 4 | 5 | typeof SCHEMA_VERSION;
+export const SUPPORTED_SCHEMAS: readonly SchemaVersion[] = [1, 2, 3, 4, 5, 6];
 
 /** `Regex` (schema 5): ingress-nginx's `location ~* "^<path>"`, a case-insensitive regular expression (RE2 syntax,
  * gateway/table/regex-paths.ts) anchored at the start of the path only. Once any Ingress of a host uses regex
@@ -114,7 +118,52 @@ export interface RoutePolicies {
    * page fetched from `errorBackend`, else from the table's `defaultBackend` (nginx proxy_intercept_errors with
    * `error_page <code> = @custom_<upstream>_<code>`). No Gateway API equivalent. Schema 5. */
   interceptStatuses?: number[];
+  /** proxy-ssl-secret with proxy-ssl-verify, -verify-depth, -name, -server-name, -ciphers, -protocols: how the
+   * gateway authenticates a TLS upstream (nginx's proxy_ssl_* directives; Gateway API's BackendTLSPolicy). Only on
+   * routes whose `backendProtocol` is HTTPS or GRPCS: nginx ignores proxy_ssl_* with a cleartext upstream. Schema 6. */
+  upstreamTls?: UpstreamTlsPolicy;
 }
+
+/** TLS versions proxy-ssl-protocols may name (ingress-nginx v1.15's allow-list: `^(TLSv1\.2|TLSv1\.3| )*$`). */
+export type UpstreamTlsProtocol = 'TLSv1.2' | 'TLSv1.3';
+
+/** A route's upstream TLS (ingress-nginx's proxyssl Config, internal/ingress/annotations/proxyssl). */
+export interface UpstreamTlsPolicy {
+  /** Id of the entry in `RoutingTable.upstreamTlsSecrets` (the proxy-ssl-secret, `namespace/name`). */
+  secret: string;
+  /** proxy-ssl-verify: check the upstream's certificate against the Secret's `ca.crt` and `name` (default off). */
+  verify: boolean;
+  /** proxy-ssl-verify-depth: how many intermediate certificates may stand between the upstream's and a trusted
+   * one (OpenSSL's verify depth; default 1). Only with `verify`. */
+  depth: number;
+  /** proxy-ssl-name: the name the upstream's certificate must carry and, with `serverName`, the SNI sent. Absent:
+   * the Service's DNS name `<service>.<namespace>.svc` (nginx would use its upstream block's name). */
+  name?: string;
+  /** proxy-ssl-server-name: send the name by SNI (RFC 6066); default off. */
+  serverName: boolean;
+  /** proxy-ssl-ciphers: an OpenSSL cipher list of names from the allow-list (validate-upstream-tls.ts). Absent:
+   * DEFAULT. */
+  ciphers?: string;
+  /** proxy-ssl-protocols: sorted, distinct, non-empty; the lowest is the minimum version and the highest the maximum.
+   * ingress-nginx's default is TLSv1.2 alone. */
+  protocols: UpstreamTlsProtocol[];
+}
+
+/** What a proxy-ssl-secret holds: public material in the table, the client key beside it (encrypted). */
+export interface UpstreamTlsSecret {
+  /** `namespace/secretName`. */
+  id: string;
+  /** The Secret's `ca.crt`: the PEM certificates the upstream's certificate is checked against. */
+  caPem: string;
+  /** SHA-256 fingerprint of the Secret's `tls.crt` leaf when it has `tls.crt` and `tls.key`: the client certificate
+   * presented to the upstream, whose material (certificate and key) comes as `CertificateMaterial` with the id
+   * `id + UPSTREAM_CLIENT_SUFFIX`. In the table so that a rotated certificate is a new table version. */
+  clientFingerprint?: string;
+}
+
+/** Ends the id of the CertificateMaterial of an upstream client certificate (so it never shares an id with the
+ * serving certificate of the same Secret). */
+export const UPSTREAM_CLIENT_SUFFIX = '#proxy-ssl';
 
 /** Cookie session affinity as ingress-nginx's sticky balancers do it (balancer/sticky*.lua). Per route, not per
  * backend: ingress-nginx keeps the setting on the upstream but sets the cookie only on the locations of the
@@ -473,6 +522,8 @@ export interface RoutingTable {
   certificates: CertificateInfo[];
   /** The authorities hosts' client certificates are checked against; absent when no host asks for them. */
   clientCertificateAuthorities?: ClientCertificateAuthority[];
+  /** The proxy-ssl-secrets routes' `upstreamTls` names; absent when none does. Schema 6. */
+  upstreamTlsSecrets?: UpstreamTlsSecret[];
 }
 
 /** Certificate material, kept out of the table: the table references certificates by id only. */

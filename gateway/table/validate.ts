@@ -10,6 +10,7 @@ import { checkAffinity, checkBalance } from './validate-affinity.ts';
 import { checkErrorPages, checkServiceUpstream } from './validate-error-pages.ts';
 import { checkRegexHost, checkRegexPath } from './validate-regex.ts';
 import { checkAuthorities, checkClientCertificatePolicy } from './client-certificates.ts';
+import { checkUpstreamTlsPolicy, checkUpstreamTlsSecrets } from './validate-upstream-tls.ts';
 import { SUPPORTED_SCHEMAS, type RoutingTable, type SchemaVersion } from './schema.ts';
 import { PorticoError } from './portico-error.ts';
 
@@ -109,6 +110,7 @@ function* checkSteps(value: unknown, opts: ValidateOptions): Generator<void, Tab
   };
   failClosed('defaultBackendFailClosed', t.defaultBackendFailClosed);
   const authorities = checkAuthorities(t.clientCertificateAuthorities, bad);
+  const upstreamSecrets = checkUpstreamTlsSecrets(t.upstreamTlsSecrets, bad);
 
   const hosts = new Set<string>();
   let work = 0; // entries checked since the last yield
@@ -167,7 +169,7 @@ function* checkSteps(value: unknown, opts: ValidateOptions): Generator<void, Tab
       if (seen.has(key)) bad(rat, `duplicate route ${key}`);
       seen.add(key);
       refBackend(`${rat}.backend`, r.backend);
-      checkPolicies(r.policies, `${rat}.policies`, backendIds, bad);
+      checkPolicies(r.policies, `${rat}.policies`, backendIds, upstreamSecrets, bad);
       const prev = h.routes[j - 1];
       if (j > 0 && isRecord(prev) && compareRoutes(prev, r) > 0) bad(rat, 'routes are not in precedence order');
     }
@@ -189,7 +191,13 @@ function* checkSteps(value: unknown, opts: ValidateOptions): Generator<void, Tab
 }
 
 /** A route's policies: every field typed and bounded (the access policy and each schema-5 filter by its own checker). */
-function checkPolicies(p: unknown, at: string, backendIds: ReadonlySet<string>, bad: (at: string, message: string) => void): void {
+function checkPolicies(
+  p: unknown,
+  at: string,
+  backendIds: ReadonlySet<string>,
+  upstreamSecrets: ReadonlySet<string>,
+  bad: (at: string, message: string) => void,
+): void {
   if (!isRecord(p)) {
     bad(at, 'policies.sslRedirect must be a boolean');
     return;
@@ -208,6 +216,7 @@ function checkPolicies(p: unknown, at: string, backendIds: ReadonlySet<string>, 
   if (p.bodyLimit !== undefined) checkBodyLimit(p.bodyLimit, `${at}.bodyLimit`, bad);
   if (p.retry !== undefined) checkRetry(p.retry, `${at}.retry`, bad);
   if (p.backendProtocol !== undefined) checkBackendProtocol(p.backendProtocol, `${at}.backendProtocol`, bad);
+  if (p.upstreamTls !== undefined) checkUpstreamTlsPolicy(p.upstreamTls, `${at}.upstreamTls`, upstreamSecrets, p.backendProtocol, bad);
   if (p.canary !== undefined) checkCanary(p.canary, `${at}.canary`, backendIds, bad);
   if (p.affinity !== undefined) checkAffinity(p.affinity, `${at}.affinity`, bad);
   if (p.balance !== undefined) checkBalance(p.balance, `${at}.balance`, bad, p.affinity);

@@ -11,6 +11,7 @@ import { type ParsedAffinity, parseAffinityAnnotations } from './affinity-annota
 import { type ClientCertificateRequest, parseClientCertificateAnnotations } from './client-certificates.ts';
 import { NGINX_PREFIX, PORTICO_PREFIX } from './annotation-prefixes.ts';
 import { parseProtocolAnnotations } from './protocol-annotations.ts';
+import { type ProxySslRequest, parseProxySslAnnotations } from './proxy-ssl-annotations.ts';
 import { parseRoutingAnnotations, type RoutingRequest } from './routing-annotations.ts';
 import { parseRewriteAnnotations, type ParsedRewrite } from './rewrite-annotations.ts';
 import type { DiagnosticCode } from './types.ts';
@@ -115,6 +116,8 @@ export interface ParsedAnnotations {
   problems: AnnotationProblem[];
   /** Client certificates the Ingress asks for on its hosts (auth-tls-*), when they parse. */
   clientCertificate?: ClientCertificateRequest;
+  /** TLS to the upstreams (proxy-ssl-*), when proxy-ssl-secret and its companions parse. */
+  proxySsl?: ProxySslRequest;
   /** Redirects, upstream-vhost, x-forwarded-prefix, server-alias, from-to-www-redirect (routing-annotations.ts). */
   routing: RoutingRequest;
   /** Upstream timeouts, body limit, retry policy (proxy-* annotations) and protocol (backend-protocol) of the Ingress's routes. */
@@ -132,7 +135,7 @@ export interface ParsedAnnotations {
 /** Reads the allow-listed annotations of one Ingress; every other portico.dev/ or ingress-nginx annotation
  * is reported once (a guard as AccessControlNotEnforced, anything else as unknown or unsupported).
  * Annotations of other tools are none of our business and pass silently. */
-export function parseAnnotations(annotations: Fields): ParsedAnnotations {
+export function parseAnnotations(annotations: Fields, namespace?: string): ParsedAnnotations {
   const values: IngressAnnotations = { ...DEFAULT_ANNOTATIONS };
   const problems: AnnotationProblem[] = [];
   const parsedCanary = parseCanaryAnnotations(annotations);
@@ -168,9 +171,15 @@ export function parseAnnotations(annotations: Fields): ParsedAnnotations {
   const parsedUpstream = parseUpstreamAnnotations(annotations);
   const parsedRewrite = parseRewriteAnnotations(annotations);
   const parsedProtocol = parseProtocolAnnotations(annotations);
+  const parsedProxySsl = parseProxySslAnnotations(annotations, namespace);
   const parsedAffinity = parseAffinityAnnotations(annotations, parsedRewrite.regex);
   const parsedBackends = parseBackendAnnotations(annotations);
-  const unenforced: UnenforcedGuard[] = [...parsedAccess.malformed, ...parsedTls.malformed, ...parsedProtocol.malformed];
+  const unenforced: UnenforcedGuard[] = [
+    ...parsedAccess.malformed,
+    ...parsedTls.malformed,
+    ...parsedProtocol.malformed,
+    ...parsedProxySsl.malformed,
+  ];
   problems.push(
     ...parsedAccess.problems,
     ...parsedTls.problems,
@@ -178,6 +187,7 @@ export function parseAnnotations(annotations: Fields): ParsedAnnotations {
     ...parsedUpstream.problems,
     ...parsedRewrite.problems,
     ...parsedProtocol.problems,
+    ...parsedProxySsl.problems,
     ...parsedAffinity.problems,
     ...parsedBackends.problems,
   );
@@ -195,6 +205,7 @@ export function parseAnnotations(annotations: Fields): ParsedAnnotations {
       parsedCanary.consumed.has(key) ||
       parsedRewrite.consumed.has(key) ||
       parsedProtocol.consumed.has(key) ||
+      parsedProxySsl.consumed.has(key) ||
       parsedAffinity.consumed.has(key) ||
       parsedBackends.consumed.has(key)
     )
@@ -229,5 +240,6 @@ export function parseAnnotations(annotations: Fields): ParsedAnnotations {
     },
     backends: parsedBackends.request,
     ...(parsedTls.request === undefined ? {} : { clientCertificate: parsedTls.request }),
+    ...(parsedProxySsl.request === undefined ? {} : { proxySsl: parsedProxySsl.request }),
   };
 }

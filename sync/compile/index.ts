@@ -14,6 +14,7 @@ import type {
   Route,
 } from '../../gateway/table/schema.ts';
 import { resolveClientCertificates } from './client-certificates.ts';
+import { resolveProxySsl } from './proxy-ssl-secrets.ts';
 import { backendResolver, type BackendResolver, type Resolution } from './backends.ts';
 import { resolveBasicAuth } from './basic-auth.ts';
 import { applyTls } from './certificates.ts';
@@ -206,6 +207,10 @@ export function compile(objects: ClusterObjects, options: Partial<CompileOptions
   // the routes instead of serving them without their headers.
   resolveCustomHeaders(plans, items(objects.configMaps), opts.allowedResponseHeaders, reportFor);
 
+  // And for proxy-ssl-secret: a Secret that cannot be used closes the routes instead of dialling the upstream
+  // without the TLS it asks for.
+  const proxySsl = resolveProxySsl(plans, items(objects.secrets), reportFor);
+
   // default-backend names a Service; its first port is the error backend.
   resolveErrorBackends(plans, items(objects.services), reportFor);
 
@@ -254,7 +259,8 @@ export function compile(objects: ClusterObjects, options: Partial<CompileOptions
     backends: [...used.values()].map((r) => r.backend),
     certificates: [...certs.values()].map((c) => c.info),
     ...(clientCertificates.authorities.length === 0 ? {} : { clientCertificateAuthorities: clientCertificates.authorities }),
+    ...(proxySsl.secrets.length === 0 ? {} : { upstreamTlsSecrets: proxySsl.secrets }),
   });
-  const certificates = [...certs.values()].map((c) => c.material).sort((a, b) => compareStrings(a.id, b.id));
+  const certificates = [...[...certs.values()].map((c) => c.material), ...proxySsl.material].sort((a, b) => compareStrings(a.id, b.id));
   return { table, certificates, basicAuth, diagnostics: finishDiagnostics(sink), accepted };
 }

@@ -2,6 +2,7 @@
 // annotation settings, with a diagnostic for everything skipped. Planning never looks at other objects;
 // conflicts between Ingresses are settled later, in precedence order (see routes.ts).
 import type { ClientCertificateRequest } from './client-certificates.ts';
+import type { ProxySslRequest } from './proxy-ssl-annotations.ts';
 import { isValidRuleHost, pathProblem } from '../../gateway/table/names.ts';
 import { regexProblem } from '../../gateway/table/regex-paths.ts';
 import { type AccessPolicy, type ObjectRef, type PathType, SERVICE_UPSTREAM_SUFFIX } from '../../gateway/table/schema.ts';
@@ -72,6 +73,8 @@ export interface IngressPlan {
   droppedOn: string[];
   /** Client certificates asked for on this Ingress's hosts (auth-tls-*); cleared when its Secret cannot be used. */
   clientCertificate: ClientCertificateRequest | undefined;
+  /** TLS to the upstreams (proxy-ssl-*), until resolveProxySsl (proxy-ssl-secrets.ts) puts it into `upstream`. */
+  proxySsl?: ProxySslRequest;
   /** Route filters, server aliases and from-to-www-redirect (routing-annotations.ts). */
   routing: RoutingRequest;
   /** Upstream timeouts, body limit and retry policy of this Ingress's routes (proxy-* annotations). */
@@ -231,8 +234,8 @@ export function planIngress(info: ObjectInfo, report: Report): IngressPlan {
   const ref = refOf(info);
   const namespace = ref.namespace;
   const spec = fields(fields(info.raw).spec);
-  const { values, access, unenforced, problems, clientCertificate, routing, upstream, canary, rewrite, balancing, backends } =
-    parseAnnotations(info.annotations);
+  const { values, access, unenforced, problems, clientCertificate, proxySsl, routing, upstream, canary, rewrite, balancing, backends } =
+    parseAnnotations(info.annotations, namespace);
   for (const p of problems) report(p.code, p.message);
 
   const hosts: string[] = [];
@@ -273,6 +276,7 @@ export function planIngress(info: ObjectInfo, report: Report): IngressPlan {
     accessKeys: access.keys,
     droppedOn,
     clientCertificate,
+    ...(proxySsl === undefined ? {} : { proxySsl }),
     routing,
     upstream,
     ...(canary === undefined ? {} : { canary }),

@@ -7,7 +7,7 @@
 //
 // Routing annotations, not access control: a malformed value is an InvalidAnnotation warning and the default
 // applies (ingress-nginx falls back to its ConfigMap default the same way, proxy/main.go).
-import type { BackendProtocol, RetryCondition, RetryPolicy, UpstreamTimeoutPolicy } from '../../gateway/table/schema.ts';
+import type { BackendProtocol, RetryCondition, RetryPolicy, UpstreamTimeoutPolicy, UpstreamTlsPolicy } from '../../gateway/table/schema.ts';
 import { MAX_BODY_LIMIT, MAX_TIMEOUT_SECONDS, MAX_TRIES, RETRY_CONDITIONS } from '../../gateway/table/validate-upstream.ts';
 import { NGINX_PREFIX } from './annotation-prefixes.ts';
 import { annotationReader } from './annotation-reader.ts';
@@ -42,6 +42,8 @@ export interface UpstreamFilters {
   retry?: RetryPolicy;
   /** backend-protocol (protocol-annotations.ts). */
   backendProtocol?: BackendProtocol;
+  /** proxy-ssl-* with a usable Secret (proxy-ssl-secrets.ts). */
+  upstreamTls?: UpstreamTlsPolicy;
 }
 
 export interface ParsedUpstream {

@@ -1,4 +1,5 @@
-// The Secrets that basic and digest authentication (auth-secret) and client certificates (auth-tls-secret) name, the
+// The Secrets that basic and digest authentication (auth-secret), client certificates (auth-tls-secret) and upstream
+// TLS (proxy-ssl-secret) name, the
 // Secrets and ConfigMaps that hold JWT public keys (portico.dev/auth-jwt-jwks-secret, -jwks-configmap), and the
 // ConfigMaps of headers for the external auth subrequest (auth-proxy-set-headers) and for responses (custom-headers),
 // read one by one by name: they are
@@ -10,6 +11,7 @@ import { AUTH_PROXY_SET_HEADERS, proxySetHeadersRef } from '../compile/auth-prox
 import { NGINX_PREFIX } from '../compile/annotation-prefixes.ts';
 import { AUTH_SECRET, AUTH_TYPE, secretRef } from '../compile/basic-auth.ts';
 import { AUTH_TLS_SECRET } from '../compile/client-certificates.ts';
+import { PROXY_SSL_SECRET } from '../compile/proxy-ssl-annotations.ts';
 import { classSelector } from '../compile/classes.ts';
 import { CUSTOM_HEADERS, customHeadersRef } from '../compile/custom-headers.ts';
 import { objectInfo } from '../compile/objects.ts';
@@ -28,7 +30,7 @@ export function authSecretRefs(objects: Pick<ClusterObjects, 'ingresses' | 'ingr
     const a = ing.metadata?.annotations ?? {};
     const ns = ing.metadata?.namespace;
     if (ns === undefined) continue;
-    const named = [a[AUTH_TYPE] === undefined ? undefined : a[AUTH_SECRET], a[AUTH_TLS_SECRET]];
+    const named = [a[AUTH_TYPE] === undefined ? undefined : a[AUTH_SECRET], a[AUTH_TLS_SECRET], a[PROXY_SSL_SECRET]];
     for (const value of named) {
       if (typeof value !== 'string') continue;
       const ref = secretRef(value.trim());

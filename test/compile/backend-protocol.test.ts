@@ -1,7 +1,6 @@
-// backend-protocol and proxy-ssl-* → the route's backendProtocol (schema 5), or a fail-closed route. Cases are named
-// after ingress-nginx's test/e2e/annotations/backendprotocol.go and proxyssl.go and its parsers
-// (annotations/backendprotocol/main.go: trimmed, upper-cased, an unknown value is HTTP; annotations/proxyssl/main.go:
-// every proxy-ssl-* is read only with proxy-ssl-secret).
+// backend-protocol → the route's backendProtocol (schema 5), or a fail-closed route. Cases are named after
+// ingress-nginx's test/e2e/annotations/backendprotocol.go and its parser (annotations/backendprotocol/main.go:
+// trimmed, upper-cased, an unknown value is HTTP). proxy-ssl-* are in proxy-ssl.test.ts.
 import { describe, expect, it } from 'vitest';
 import type { RoutePolicies } from '../../gateway/table/schema.ts';
 import { validate } from '../../gateway/table/validate.ts';
@@ -78,30 +77,6 @@ describe('backend-protocol (backendprotocol.go)', () => {
       diagnostics: ['UnsupportedAnnotation Ingress default/web'],
       messages: [/does not speak FCGI/],
     },
-  ];
-  for (const c of cases) it(c.name, () => void runCase(c));
-});
-
-describe('proxy-ssl-* (proxyssl.go)', () => {
-  const cases: Case[] = [
-    {
-      name: 'should set valid proxy-ssl-secret: verification is not built, so the route fails closed (503)',
-      objects: objects({ [BP]: 'HTTPS', [`${N}proxy-ssl-secret`]: 'default/backend-ca', [`${N}proxy-ssl-verify`]: 'on' }),
-      hosts: closed('proxy-ssl-secret'),
-      diagnostics: ['UnsupportedAnnotation Ingress default/web'],
-      messages: [
-        /"nginx.ingress.kubernetes.io\/proxy-ssl-secret" \(value "default\/backend-ca"\) asks for verified or client-certificate TLS/,
-      ],
-    },
-    policies(
-      'proxy-ssl-verify and proxy-ssl-name without proxy-ssl-secret: no effect (ingress-nginx reads them only with the Secret), a warning each',
-      { [BP]: 'HTTPS', [`${N}proxy-ssl-verify`]: 'on', [`${N}proxy-ssl-name`]: 'backend.internal' },
-      { backendProtocol: 'HTTPS' },
-      {
-        diagnostics: ['InvalidAnnotation Ingress default/web', 'InvalidAnnotation Ingress default/web'],
-        messages: [/"nginx.ingress.kubernetes.io\/proxy-ssl-verify" has no effect without/],
-      },
-    ),
   ];
   for (const c of cases) it(c.name, () => void runCase(c));
 });
