@@ -210,6 +210,53 @@ describe('publishing', () => {
       await s.close();
     }
   });
+
+  it('never stores the upstream client key (proxy-ssl-secret) in plaintext, and a worker gets it back', async () => {
+    const client = generateSelfSignedCertificate({ commonName: 'portico-gateway', keyType: 'ec' });
+    const w = compile(
+      objects(
+        ourClass(),
+        service('web', [{ address: '127.0.0.1', port: 8000 }]),
+        {
+          apiVersion: 'v1',
+          kind: 'Secret',
+          metadata: { namespace: 'default', name: 'upstream-tls' },
+          type: 'Opaque',
+          stringData: { 'ca.crt': cert.certPem, 'tls.crt': client.certPem, 'tls.key': client.keyPem },
+        },
+        ingress('secure', {
+          host: 'app.test',
+          paths: [{ path: '/', service: 'web' }],
+          annotations: {
+            'nginx.ingress.kubernetes.io/backend-protocol': 'HTTPS',
+            'nginx.ingress.kubernetes.io/proxy-ssl-secret': 'default/upstream-tls',
+          },
+        }),
+      ),
+    );
+    expect(w.table.schema).toBe(6);
+    await publisherFor().publish(w);
+    const all = await redis.hgetallBuffer(redisLayout(cluster).table(w.table.version));
+    const text = Object.values(all)
+      .map((b) => b.toString())
+      .join('\n');
+    expect(text).toContain(client.certPem.split('\n')[1]!);
+    expect(text).not.toContain('PRIVATE KEY');
+    expect(text).not.toContain(client.keyPem.split('\n')[1]!);
+    const live = new LiveTable();
+    const s = source(live);
+    await s.start();
+    try {
+      await waitFor(
+        () => live.table?.version === w.table.version,
+        5_000,
+        () => 'proxy-ssl version',
+      );
+      expect(live.current!.certificates.get('default/upstream-tls#proxy-ssl')?.keyPem).toBe(client.keyPem);
+    } finally {
+      await s.close();
+    }
+  });
 });
 
 describe('the publish loop', () => {

@@ -1,8 +1,8 @@
 // backend-protocol through the real Node adapter, against real upstreams on loopback: an HTTPS server with a
 // self-signed certificate (nginx does not verify it by default), HTTP/2 cleartext and HTTP/2-over-TLS servers
 // (node:http2) that answer as gRPC servers do (trailers with grpc-status, streaming both ways), and the refusals
-// (AJP, FCGI, proxy-ssl-secret). Named after ingress-nginx's test/e2e/annotations/backendprotocol.go, grpc.go and
-// proxyssl.go; those check the nginx configuration, these check what a client gets.
+// (AJP, FCGI, a proxy-ssl-secret that does not exist). Named after ingress-nginx's test/e2e/annotations/backendprotocol.go
+// and grpc.go; those check the nginx configuration, these check what a client gets. proxy-ssl-*: proxy-ssl.test.ts.
 import http from 'node:http';
 import http2 from 'node:http2';
 import https from 'node:https';
@@ -231,7 +231,11 @@ describe('backend-protocol (test/e2e/annotations/backendprotocol.go)', () => {
     ['AJP: "should set backend protocol to \'\' and use ajp_pass": not spoken, 503', 'ajp.test', 503],
     ['FCGI: "should set backend protocol to \'\' and use fastcgi_pass": not spoken, 503', 'fcgi.test', 503],
     ['an unknown value: HTTP applies (cleartext to the TLS upstream: 502)', 'bogus.test', 502],
-    ['proxy-ssl-secret (proxyssl.go): verification not built, the route fails closed with 503', 'proxyssl.test', 503],
+    [
+      'proxy-ssl-secret naming a Secret that does not exist: the route fails closed with 503 (proxy-ssl.test.ts has the rest)',
+      'proxyssl.test',
+      503,
+    ],
   ])('%s', async (_name, host, status) => {
     expect((await request(`${gw.httpUrl}/`, { host })).status).toBe(status);
   });

@@ -41,6 +41,8 @@ const NO_CONNECT_PHASE_WEB =
   "fetch() does not tell connecting from waiting for the answer: the route's connect timeout is not applied (the gateway's headers timeout covers both)";
 const NO_BACKEND_PROTOCOL_WEB =
   "backend-protocol answers 502: fetch() verifies every upstream certificate (nginx's default is not to), cannot speak HTTP/2 cleartext (h2c, GRPC) and drops trailers";
+const NO_UPSTREAM_TLS_WEB =
+  "proxy-ssl-* answer 503 (fail closed): fetch() takes no authority of the route's own, no client certificate and no name to check other than the URL's";
 const NO_SEND_PHASE_WEB = 'fetch() reports nothing while it writes a request body: the send timeout is not applied';
 
 export const CASES: Case[] = [
@@ -558,6 +560,22 @@ export const CASES: Case[] = [
       const r = await get(t, '/', 'https-backend.test');
       expect(r.status).toBe(200);
       expect(r.text).toBe('tls:true');
+    },
+  },
+  {
+    name: 'proxy-ssl-secret, proxy-ssl-verify on (proxyssl.go): the upstream checked against ca.crt and proxy-ssl-name, a client certificate presented',
+    unsupported: { deno: NO_UPSTREAM_TLS_WEB, workerd: NO_UPSTREAM_TLS_WEB },
+    async run(t) {
+      const r = await get(t, '/', 'proxy-ssl.test');
+      expect(r.status).toBe(200);
+      expect(r.text).toBe('tls:true');
+    },
+  },
+  {
+    name: 'proxy-ssl-*: where the runtime cannot apply them, the route answers 503 (fail closed)',
+    unsupported: { node: 'Node applies proxy-ssl-* (the case above)' },
+    async run(t) {
+      expect((await get(t, '/', 'proxy-ssl.test')).status).toBe(503);
     },
   },
   {

@@ -105,6 +105,25 @@ function cluster(updated: boolean) {
       paths: [{ path: '/', service: 'tls-upstream' }],
       annotations: { 'nginx.ingress.kubernetes.io/backend-protocol': 'HTTPS' },
     }),
+    // proxy-ssl-*: the upstream's self-signed certificate is its own authority; the client certificate's key travels
+    // encrypted in the bundle.
+    {
+      apiVersion: 'v1',
+      kind: 'Secret',
+      metadata: { namespace: 'default', name: 'upstream-tls' },
+      type: 'Opaque',
+      stringData: { 'ca.crt': certs.other.certPem, 'tls.crt': pki.one.certPem, 'tls.key': pki.one.keyPem },
+    },
+    ingress('proxy-ssl', {
+      host: 'proxy-ssl.test',
+      paths: [{ path: '/', service: 'tls-upstream' }],
+      annotations: {
+        'nginx.ingress.kubernetes.io/backend-protocol': 'HTTPS',
+        'nginx.ingress.kubernetes.io/proxy-ssl-secret': 'default/upstream-tls',
+        'nginx.ingress.kubernetes.io/proxy-ssl-verify': 'on',
+        'nginx.ingress.kubernetes.io/proxy-ssl-name': 'other.test',
+      },
+    }),
     tlsSecret('s-secure', certs.secure.certPem, certs.secure.keyPem),
     tlsSecret('s-other', certs.other.certPem, certs.other.keyPem),
     ingress('app', { host: 'app.test', paths: app }),

@@ -22,6 +22,8 @@ export interface UpstreamPki {
   deepServer: Pem;
   /** `backend.internal`, signed by a root nobody trusts. */
   strangerServer: Pem;
+  /** `secure.default.svc`: the Service DNS name Portico checks without proxy-ssl-name (Service `secure`). */
+  serviceServer: Pem;
   /** The gateway's client certificate (clientAuth), signed by the root. */
   client: Pem;
   /** A client certificate of the stranger root. */
@@ -92,6 +94,7 @@ export function makeUpstreamPki(): UpstreamPki {
     server('other', 'other.internal', 'root');
     server('deep', 'backend.internal', 'int2');
     server('strangerServer', 'backend.internal', 'stranger');
+    server('serviceServer', 'secure.default.svc', 'root');
     signed('client', 'portico-gateway', 'root', 'client.ext');
     signed('strangerClient', 'someone', 'stranger', 'client.ext');
     const pem = (name: string, chain: string[] = []): Pem => ({
@@ -104,6 +107,7 @@ export function makeUpstreamPki(): UpstreamPki {
       otherName: pem('other'),
       deepServer: pem('deep', ['int2', 'int1']),
       strangerServer: pem('strangerServer'),
+      serviceServer: pem('serviceServer'),
       client: pem('client'),
       strangerClient: pem('strangerClient'),
     };
