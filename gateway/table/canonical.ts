@@ -63,6 +63,7 @@ export function hasRouteFilter(p: Route['policies']): boolean {
     p.retry !== undefined ||
     p.canary !== undefined ||
     p.backendProtocol !== undefined ||
+    p.upstreamTls !== undefined ||
     p.affinity !== undefined ||
     p.balance !== undefined ||
     p.errorBackend !== undefined ||

@@ -123,7 +123,8 @@ export function parseProxySslAnnotations(annotations: Fields, namespace: string 
   }
 
   let name: string | undefined;
-  const nm = text(PROXY_SSL_NAME);
+  // DNS names compare case-insensitively (RFC 4343): one spelling in the table.
+  const nm = text(PROXY_SSL_NAME)?.toLowerCase();
   if (nm !== undefined && nm !== '') {
     const why = upstreamNameProblem(nm);
     if (why === null) name = nm;

@@ -209,6 +209,11 @@ describe('proxy-ssl-* companions', () => {
       diagnostics: ['InvalidAnnotation Ingress default/web'],
     },
     tlsCase('proxy-ssl-name not a DNS name with verify off: a warning, the Service name', { [A('name')]: 'bad_name!' }, {}, warned()),
+    tlsCase(
+      'proxy-ssl-name is lower-cased (DNS names compare case-insensitively)',
+      { [A('name')]: 'Backend.Internal' },
+      { name: 'backend.internal' },
+    ),
     tlsCase('proxy-ssl-server-name not on/off: a warning, off', { [A('server-name')]: 'yes' }, {}, warned()),
     tlsCase(
       'proxy-ssl-protocols with TLSv1.1: a warning, TLSv1.2 (v1.15 accepts TLSv1.2 and TLSv1.3 only)',
