@@ -7,7 +7,7 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import http2 from 'node:http2';
 import https from 'node:https';
-import type { AddressInfo } from 'node:net';
+import { type AddressInfo, connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { TLSSocket } from 'node:tls';
@@ -193,6 +193,25 @@ describe('proxy-ssl-* through portico local (proxyssl.go)', () => {
       const r = await get(host);
       expect(r.status, host).toBe(host === 'sni' ? 200 : 502);
     }
+  });
+
+  it('a WebSocket upgrade on such a route answers 503 (the upgrade path would dial without the TLS asked for)', async () => {
+    const before = requests.get('mtls') ?? 0;
+    const url = new URL(p.http);
+    const status = await new Promise<string>((resolve, reject) => {
+      const s = connect(Number(url.port), url.hostname, () =>
+        s.write(
+          'GET / HTTP/1.1\r\nHost: sni.test\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n',
+        ),
+      );
+      s.once('data', (d: Buffer) => {
+        resolve(d.toString().split('\r\n')[0]!);
+        s.destroy();
+      });
+      s.once('error', reject);
+    });
+    expect(status).toMatch(/^HTTP\/1\.1 503 /);
+    expect(requests.get('mtls') ?? 0).toBe(before);
   });
 
   it('GRPCS: HTTP/2 over TLS with the client certificate, verified', async () => {

@@ -1,4 +1,4 @@
-// Which Secrets the agent reads by name for basic authentication: only those our Ingresses name (selected by class
+// Which Secrets the agent reads by name for basic authentication, client certificates and upstream TLS: only those our Ingresses name (selected by class
 // as the compiler selects them), in their own namespace, with auth-type set. Pure: no apiserver needed.
 import { describe, expect, it } from 'vitest';
 import { DEFAULT_COMPILE_OPTIONS } from '../../sync/compile/types.ts';
@@ -18,6 +18,16 @@ describe('authSecretRefs()', () => {
     ['a value that names no Secret, nothing', ingress('a', { annotations: basic('a/b/c') }), []],
     ["another controller's Ingress: its Secret is not ours to read", ingress('a', { className: 'nginx', annotations: basic('users') }), []],
     ['an Ingress of a class nobody defines, nothing', ingress('a', { className: 'other', annotations: basic('users') }), []],
+    [
+      'proxy-ssl-secret of its own namespace (proxyssl.go)',
+      ingress('a', { namespace: 'team', annotations: { [`${N}proxy-ssl-secret`]: 'team/backend-tls' } }),
+      ['team/backend-tls'],
+    ],
+    [
+      'proxy-ssl-secret of another namespace is never read',
+      ingress('a', { namespace: 'team', annotations: { [`${N}proxy-ssl-secret`]: 'kube-system/backend-tls' } }),
+      [],
+    ],
   ];
   for (const [name, ing, want] of cases)
     it(name, () => expect([...authSecretRefs({ ingresses: [ing], ingressClasses: classes }, DEFAULT_COMPILE_OPTIONS)]).toEqual(want));
