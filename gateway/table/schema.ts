@@ -35,10 +35,15 @@ import type { HeaderModifier, HostRedirect, LocationRedirect, PathRedirect, Sche
  *   speak HTTP/1.1 in cleartext to a TLS or HTTP/2 upstream.
  *   Also error pages (`errorBackend`: default-backend, `interceptStatuses`: custom-http-errors) on routes and
  *   `serviceUpstream` on backends (service-upstream): a schema-4 worker would answer the upstream's errors and 503
- *   itself instead of the error backend's page. */
-export const SCHEMA_VERSION = 5 as const;
-export type SchemaVersion = 1 | 2 | 3 | 4 | typeof SCHEMA_VERSION;
-export const SUPPORTED_SCHEMAS: readonly SchemaVersion[] = [1, 2, 3, 4, 5];
+ *   itself instead of the error backend's page.
+ * - 6: also the gateway-wide settings of a controller ConfigMap and the agent's flags: `hsts` (hsts, hsts-max-age,
+ *   hsts-include-subdomains, hsts-preload) and `defaultCertificate` (--default-ssl-certificate) on the table, and the
+ *   refusal statuses of limits (`status`, `connectionStatus`: limit-req-status-code, limit-conn-status-code; `status`
+ *   of a global rate limit: global-rate-limit-status-code). A schema-5 worker would send no HSTS header, serve its
+ *   generated certificate and refuse with 503 and 429. */
+export const SCHEMA_VERSION = 6 as const;
+export type SchemaVersion = 1 | 2 | 3 | 4 | 5 | typeof SCHEMA_VERSION;
+export const SUPPORTED_SCHEMAS: readonly SchemaVersion[] = [1, 2, 3, 4, 5, 6];
 
 /** `Regex` (schema 5): ingress-nginx's `location ~* "^<path>"`, a case-insensitive regular expression (RE2 syntax,
  * gateway/table/regex-paths.ts) anchored at the start of the path only. Once any Ingress of a host uses regex
@@ -276,6 +281,12 @@ export interface LimitPolicy {
   connections?: number;
   /** CIDRs whose clients no limit applies to (limit-allowlist, or its older name limit-whitelist). */
   exempt?: string[];
+  /** The status of a request refused by `rps` or `rpm` (nginx limit_req_status: the ConfigMap's
+   * limit-req-status-code). Absent: 503. Schema 6. */
+  status?: number;
+  /** The status of a request refused by `connections` (limit_conn_status: limit-conn-status-code). Absent: 503.
+   * Schema 6. */
+  connectionStatus?: number;
 }
 
 /** ingress-nginx's global rate limit (internal/ingress/annotations/globalratelimit, run by its
@@ -292,6 +303,8 @@ export interface GlobalRateLimitPolicy {
   key: string;
   /** global-rate-limit-ignored-cidrs: clients in these CIDRs are neither limited nor counted. */
   ignored?: string[];
+  /** The status of a refused request (the ConfigMap's global-rate-limit-status-code). Absent: 429. Schema 6. */
+  status?: number;
 }
 
 export interface RateLimit {
@@ -473,6 +486,13 @@ export interface RoutingTable {
   certificates: CertificateInfo[];
   /** The authorities hosts' client certificates are checked against; absent when no host asks for them. */
   clientCertificateAuthorities?: ClientCertificateAuthority[];
+  /** The value of the Strict-Transport-Security header every HTTPS answer for a host with TLS carries (the
+   * ConfigMap's hsts, hsts-max-age, hsts-include-subdomains, hsts-preload), replacing the upstream's. Absent: none.
+   * Schema 6. */
+  hsts?: string;
+  /** Id of an entry in `certificates` served instead of the worker's generated certificate: to clients with no or
+   * an unknown server name and for hosts whose own certificate is missing (--default-ssl-certificate). Schema 6. */
+  defaultCertificate?: string;
 }
 
 /** Certificate material, kept out of the table: the table references certificates by id only. */
