@@ -89,3 +89,11 @@ export function readText(flag: string, path: string): string {
     throw new UsageError(`--${flag}: cannot read ${path}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
   }
 }
+
+/** A `NAMESPACE/NAME` flag value (ingress-nginx's --default-backend-service, --default-ssl-certificate, --configmap):
+ * both parts RFC 1123 names, as the apiserver accepts them. */
+export function objectRefFlag(flag: string, value: string): string {
+  if (!/^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?\/[a-z0-9]([-.a-z0-9]{0,251}[a-z0-9])?$/.test(value))
+    throw new UsageError(`--${flag}: ${JSON.stringify(value)} is not NAMESPACE/NAME`);
+  return value;
+}

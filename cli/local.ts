@@ -13,6 +13,12 @@ import type { CertificateMaterial, RoutingTable } from '../gateway/table/schema.
 import { headerNames, parseFlags, positiveInt } from './args.ts';
 import { log } from './log.ts';
 import { ManifestSource } from '../sync/manifest-source.ts';
+import {
+  GATEWAY_SETTINGS_FLAGS,
+  GATEWAY_SETTINGS_USAGE,
+  parseGatewaySettingsFlags,
+  type GatewaySettingsFlags,
+} from './gateway-settings-flags.ts';
 import { parseServeFlags, SERVE_FLAGS, SERVE_USAGE, serveAdmin, serveLive, url, type ServeConfig } from './serve.ts';
 
 export interface LocalConfig extends ServeConfig {
@@ -20,9 +26,12 @@ export interface LocalConfig extends ServeConfig {
   workers: number;
   /** --global-allowed-response-headers: what a custom-headers ConfigMap may set (as in `portico sync`). */
   allowedResponseHeaders: string[];
+  /** --nginx-configmap, --default-backend-service, --default-ssl-certificate (as in `portico sync`). */
+  settings: GatewaySettingsFlags;
 }
 
 export const LOCAL_USAGE = `usage: portico local --manifests DIR [--workers N] [--global-allowed-response-headers NAME,...]
+                     ${GATEWAY_SETTINGS_USAGE}
                      ${SERVE_USAGE}
 defaults: --http 127.0.0.1:8080 --https 127.0.0.1:8443 --admin 127.0.0.1:9180 --workers 1`;
 
@@ -31,6 +40,7 @@ export function parseLocalFlags(argv: string[]): LocalConfig {
     manifests: { type: 'string' },
     workers: { type: 'string' },
     'global-allowed-response-headers': { type: 'string' },
+    ...GATEWAY_SETTINGS_FLAGS,
     ...SERVE_FLAGS,
   });
   if (v.manifests === undefined) throw new UsageError('--manifests DIR is required');
@@ -39,6 +49,7 @@ export function parseLocalFlags(argv: string[]): LocalConfig {
     manifests: v.manifests,
     workers: positiveInt('workers', v.workers ?? '1', 64),
     allowedResponseHeaders: headerNames('global-allowed-response-headers', v['global-allowed-response-headers'] ?? ''),
+    settings: parseGatewaySettingsFlags(v),
     ...parseServeFlags(v),
   };
 }
@@ -68,6 +79,7 @@ async function runSingle(cfg: LocalConfig): Promise<LocalHandle> {
   const live = new LiveTable();
   const loader = new ManifestSource(cfg.manifests, (r) => live.swap(r.table, r.certificates, { basicAuth: r.basicAuth }), log, {
     allowedResponseHeaders: cfg.allowedResponseHeaders,
+    ...cfg.settings,
   });
   await loader.load();
   const serving = await serveLive(cfg, live, {
@@ -109,7 +121,7 @@ async function runPrimary(cfg: LocalConfig): Promise<LocalHandle> {
       for (const w of Object.values(cluster.workers ?? {})) if (w) send(w);
     },
     log,
-    { allowedResponseHeaders: cfg.allowedResponseHeaders },
+    { allowedResponseHeaders: cfg.allowedResponseHeaders, ...cfg.settings },
   );
   await loader.load();
   const fork = (): void => {

@@ -19,12 +19,19 @@ import { checkManifestDir } from './local.ts';
 import { log } from './log.ts';
 import { ManifestSource } from '../sync/manifest-source.ts';
 import { serveAdmin } from './serve.ts';
+import {
+  GATEWAY_SETTINGS_FLAGS,
+  GATEWAY_SETTINGS_USAGE,
+  parseGatewaySettingsFlags,
+  type GatewaySettingsFlags,
+} from './gateway-settings-flags.ts';
 import { CONTROL_PLANE_FLAGS, parseControlPlaneFlags, REDIS_ENV_USAGE, type ControlPlaneFlags } from './control-plane-flags.ts';
 
 export const SYNC_USAGE = `usage: portico sync (--manifests DIR | --kubeconfig PATH | --in-cluster) --redis URL --cluster NAME --keys DIR
                     [--history 50] [--publisher NAME] [--admin HOST:PORT|off] [--global-allowed-response-headers NAME,...]
   in a cluster: [--publish-address ADDR]... [--lease-namespace NS] [--lease-name portico-sync] [--lease-duration 15s]
                 [--ingress-class portico] [--controller portico.dev/ingress-controller] [--secret-selector LABELS] [--rewatch 5m]
+  ${GATEWAY_SETTINGS_USAGE}
 --keys defaults to $PORTICO_KEYS; the agent reads signing-key.jwk.json and encryption-key.jwk.json
 ${REDIS_ENV_USAGE}`;
 
@@ -43,6 +50,8 @@ export interface SyncConfig extends ControlPlaneFlags {
   rewatchMs: number;
   /** --global-allowed-response-headers: what a custom-headers ConfigMap may set (CompileOptions.allowedResponseHeaders). */
   allowedResponseHeaders: string[];
+  /** --nginx-configmap, --default-backend-service, --default-ssl-certificate. */
+  settings: GatewaySettingsFlags;
 }
 
 export function parseSyncFlags(argv: string[]): SyncConfig {
@@ -63,6 +72,7 @@ export function parseSyncFlags(argv: string[]): SyncConfig {
     'secret-selector': { type: 'string' },
     rewatch: { type: 'string' },
     'global-allowed-response-headers': { type: 'string' },
+    ...GATEWAY_SETTINGS_FLAGS,
   });
   const chosen = [v.manifests !== undefined, v.kubeconfig !== undefined, v['in-cluster'] === true].filter(Boolean).length;
   if (chosen !== 1) throw new UsageError('give exactly one source: --manifests DIR, --kubeconfig PATH or --in-cluster');
@@ -87,6 +97,7 @@ export function parseSyncFlags(argv: string[]): SyncConfig {
     secretSelector: v['secret-selector'],
     rewatchMs: duration('rewatch', v.rewatch ?? '5m'),
     allowedResponseHeaders: headerNames('global-allowed-response-headers', v['global-allowed-response-headers'] ?? ''),
+    settings: parseGatewaySettingsFlags(v),
   };
 }
 
@@ -129,6 +140,7 @@ export async function runSync(cfg: SyncConfig): Promise<{ close(): Promise<void>
       annotationClass: cfg.annotationClass,
       controller: cfg.controller,
       allowedResponseHeaders: cfg.allowedResponseHeaders,
+      ...cfg.settings,
     });
     await loader.load();
     loader.watch();
@@ -140,7 +152,12 @@ export async function runSync(cfg: SyncConfig): Promise<{ close(): Promise<void>
       kc: loadKubeConfig(cfg.source.kubeconfig),
       publish: (r) => loop.offer(r),
       withdraw: () => loop.withdraw(),
-      compile: { annotationClass: cfg.annotationClass, controller: cfg.controller, allowedResponseHeaders: cfg.allowedResponseHeaders },
+      compile: {
+        annotationClass: cfg.annotationClass,
+        controller: cfg.controller,
+        allowedResponseHeaders: cfg.allowedResponseHeaders,
+        ...cfg.settings,
+      },
       // Unique per process even when replicas share --publisher: two holders of one identity would both lead.
       publishAddresses: cfg.publishAddresses,
       identity: `${cfg.publisher}/${randomUUID().slice(0, 8)}`,

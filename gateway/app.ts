@@ -11,6 +11,7 @@ import { plainResponse, redirectResponse } from './responses.ts';
 import { requestIdFor } from './proxy/headers.ts';
 import type { AccessPolicy, Backend, RoutePolicies } from './table/schema.ts';
 import { bodyTooLarge } from './proxy/body-limit.ts';
+import { hstsFor, mergeHsts, withHsts } from './hsts.ts';
 
 export interface ForwardRequest {
   backend: Backend;
@@ -71,15 +72,17 @@ export function createGatewayApp<E extends Env>(o: GatewayOptions<E>): Hono<E> {
   app.all('*', (c) => {
     const facts = o.runtime.facts(c);
     const d = decide(o.live, facts, o.ports.https, peers);
+    const hsts = facts.scheme === 'https' ? hstsFor(o.live, facts.host) : null;
     if (d.kind === 'forward') {
       // client_max_body_size: nginx checks the declared length when it finds the location, before the access
       // phase, so a too-large request gets 413 before any authentication and before a byte reaches an upstream.
       if (d.upstream?.bodyLimit !== undefined && bodyTooLarge(c.req.header('content-length'), d.upstream.bodyLimit)) {
         o.metrics.request(d.label, 413);
-        return plainResponse(413, [['connection', 'close']]);
+        return plainResponse(413, withHsts([['connection', 'close']], hsts));
       }
-      if (d.gate !== undefined) return forwardThroughGate(o, c, d, d.gate, facts);
+      if (d.gate !== undefined) return forwardThroughGate(o, c, d, d.gate, facts, hsts);
       const req: ForwardRequest = { backend: d.backend, target: d.target, facts, label: d.label, cluster: d.cluster };
+      if (hsts !== null) req.responseHeaders = hsts;
       if (d.upstreamHeaders !== undefined) {
         // A host that checks client certificates: its requests never fail over to a peer cluster either.
         req.upstreamHeaders = d.upstreamHeaders;
@@ -91,6 +94,7 @@ export function createGatewayApp<E extends Env>(o: GatewayOptions<E>): Hono<E> {
       return o.runtime.forward(c, req);
     }
     o.metrics.request(d.label, d.status);
+    if (hsts !== null) return plainResponse(d.status, withHsts(d.kind === 'redirect' ? [['location', d.location]] : [], hsts));
     return d.kind === 'redirect' ? redirectResponse(d.location, d.status) : plainResponse(d.status);
   });
   return app;
@@ -104,6 +108,7 @@ async function forwardThroughGate<E extends Env>(
   d: Extract<Decision, { kind: 'forward' }>,
   policy: AccessPolicy,
   facts: RequestFacts,
+  hsts: ResponseAdditions | null,
 ): Promise<Response> {
   const raw = c.req.raw;
   const headers: [string, string][] = [];
@@ -131,7 +136,7 @@ async function forwardThroughGate<E extends Env>(
   );
   if (outcome.kind === 'respond') {
     o.metrics.request(d.label, outcome.status);
-    return plainResponse(outcome.status, outcome.headers);
+    return plainResponse(outcome.status, withHsts(outcome.headers, hsts));
   }
   const req: ForwardRequest = {
     backend: d.backend,
@@ -139,7 +144,7 @@ async function forwardThroughGate<E extends Env>(
     facts,
     label: d.label,
     upstreamHeaders: d.upstreamHeaders === undefined ? outcome.upstreamHeaders : [...d.upstreamHeaders, ...outcome.upstreamHeaders],
-    responseHeaders: outcome.response,
+    responseHeaders: mergeHsts(outcome.response, hsts),
     requestId,
     gated: true,
     ...(d.upstream === undefined ? {} : { upstream: d.upstream }),

@@ -85,22 +85,22 @@ async function externalAuthVerdict(p: AccessPolicy, r: GateRequest, deps: GateDe
   return null;
 }
 
-// limit-rps / limit-rpm (nginx limit_req) and limit-connections (limit_conn): refused with 503, nginx's
-// limit_req_status and limit_conn_status as ingress-nginx sets them by default (its ConfigMap keys
-// limit-req-status-code and limit-conn-status-code are not read). Both run in nginx's preaccess phase, before
+// limit-rps / limit-rpm (nginx limit_req) and limit-connections (limit_conn): refused with nginx's limit_req_status
+// and limit_conn_status, 503 unless the controller ConfigMap's limit-req-status-code / limit-conn-status-code say
+// otherwise (the policy's `status`, `connectionStatus`). Both run in nginx's preaccess phase, before
 // the access phase's auth_request, and limit_req before limit_conn (nginx runs the handlers of a phase in the
 // reverse order of module registration, and limit_conn registers first).
 const rateLimit: Step = (p, r, deps) => {
   const l = p.limits;
   if (l === undefined || (l.rps === undefined && l.rpm === undefined) || limitExempt(l, r.clientIp)) return null;
   const admitted = (deps.limits ?? processLimits()).rate.admit(limitZone(r.scope), r.clientIp, l);
-  return admitted ? null : { kind: 'respond', status: 503, headers: [] };
+  return admitted ? null : { kind: 'respond', status: l.status ?? 503, headers: [] };
 };
 
 // global-rate-limit: ingress-nginx runs global_throttle.lua in lua_ingress.rewrite(), at the end of the rewrite
 // phase: after the CORS preflight's `return 204` (the rewrite module's), before limit_req and limit_conn. A
-// refused request gets 429, the default of ingress-nginx's ConfigMap key global-rate-limit-status-code (not
-// read yet), with no RateLimit-* headers (global_throttle.lua sets them only with set_headers, which
+// refused request gets the ConfigMap's global-rate-limit-status-code (the policy's `status`, default 429), with no
+// RateLimit-* headers (global_throttle.lua sets them only with set_headers, which
 // ingress-nginx's template never writes).
 const globalRateLimit: Step = async (p, r, deps) => {
   const g = p.globalRateLimit;
@@ -110,14 +110,14 @@ const globalRateLimit: Step = async (p, r, deps) => {
   // An empty expansion counts under the client address (global_throttle.lua: DEFAULT_RAW_KEY).
   const value = expand(g.key, r);
   const admitted = await deps.globalLimits.admit(limitZone(r.scope), value === '' ? r.clientIp : value, g);
-  return admitted ? null : { kind: 'respond', status: 429, headers: [] };
+  return admitted ? null : { kind: 'respond', status: g.status ?? 429, headers: [] };
 };
 
 const connectionLimit: Step = (p, r, deps, passing) => {
   const l = p.limits;
   if (l?.connections === undefined || limitExempt(l, r.clientIp)) return null;
   const release = (deps.limits ?? processLimits()).connections.acquire(limitZone(r.scope), r.clientIp, l.connections);
-  if (release === null) return { kind: 'respond', status: 503, headers: [] };
+  if (release === null) return { kind: 'respond', status: l.connectionStatus ?? 503, headers: [] };
   const before = passing.onDone;
   passing.onDone =
     before === undefined

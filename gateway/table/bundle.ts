@@ -10,15 +10,7 @@
 import { base64url, CompactEncrypt, CompactSign, compactDecrypt, compactVerify, type CryptoKey, type KeyObject } from 'jose';
 import { type BasicAuthMaterial, basicAuthMaterialProblem, basicAuthRevision } from './basic-auth.ts';
 import { canonicalJson } from './canonical.ts';
-import type {
-  Backend,
-  CertificateInfo,
-  CertificateMaterial,
-  ClientCertificateAuthority,
-  HostRoutes,
-  RoutingTable,
-  UpstreamTlsSecret,
-} from './schema.ts';
+import type { Backend, CertificateMaterial, HostRoutes, RoutingTable } from './schema.ts';
 import { PorticoError } from './portico-error.ts';
 import { SUPPORTED_SCHEMAS, type SchemaVersion } from './schema.ts';
 import { nextTurn, validateAsync } from './validate.ts';
@@ -121,17 +113,10 @@ function chunks<T>(xs: readonly T[], n: number): T[][] {
   return out;
 }
 
-interface Head {
-  schema: SchemaVersion;
-  version: string;
-  defaultBackend: string | null;
-  defaultBackendFailClosed?: string[];
-  certificates: CertificateInfo[];
-  /** Public certificates (client-certificate authorities): signed with the rest, not encrypted. */
-  clientCertificateAuthorities?: ClientCertificateAuthority[];
-  /** proxy-ssl-secrets' authorities and client fingerprints (public); the client keys travel in `keys/N`. */
-  upstreamTlsSecrets?: UpstreamTlsSecret[];
-}
+/** Every field of the table but its hosts and backends (which go in parts of their own): a table-level field added
+ * later travels without a change here, so no setting is ever lost between the agent and the workers. Public
+ * certificates (client-certificate authorities) travel here too: signed with the rest, not encrypted. */
+type Head = Omit<RoutingTable, 'hosts' | 'backends'>;
 interface SealedKey {
   id: string;
   certPem: string;
@@ -151,15 +136,8 @@ export async function sealBundle(
   basicAuth: readonly BasicAuthMaterial[] = [],
 ): Promise<Bundle> {
   const parts = new Map<string, Uint8Array>();
-  const head: Head = {
-    schema: table.schema,
-    version: table.version,
-    defaultBackend: table.defaultBackend,
-    defaultBackendFailClosed: table.defaultBackendFailClosed,
-    certificates: table.certificates,
-    clientCertificateAuthorities: table.clientCertificateAuthorities,
-    upstreamTlsSecrets: table.upstreamTlsSecrets,
-  };
+  const { hosts: _hosts, backends: _backends, ...rest } = table;
+  const head: Head = rest;
   parts.set('head', enc.encode(canonicalJson(head)));
   for (const [i, c] of chunks(table.hosts, HOSTS_PER_PART).entries()) parts.set(`hosts/${i}`, enc.encode(canonicalJson(c)));
   for (const [i, c] of chunks(table.backends, BACKENDS_PER_PART).entries()) parts.set(`backends/${i}`, enc.encode(canonicalJson(c)));
@@ -307,17 +285,7 @@ export async function openBundle(m: Manifest, readPart: PartReader, keys: Verify
     for (let i = 0; parsed.has(`${prefix}/${i}`); i++) out.push(...(parsed.get(`${prefix}/${i}`) as T[]));
     return out;
   };
-  const table: RoutingTable = {
-    schema: head.schema,
-    version: head.version,
-    hosts: partsOf<HostRoutes>('hosts'),
-    defaultBackend: head.defaultBackend,
-    ...(head.defaultBackendFailClosed === undefined ? {} : { defaultBackendFailClosed: head.defaultBackendFailClosed }),
-    backends: partsOf<Backend>('backends'),
-    certificates: head.certificates,
-    ...(head.clientCertificateAuthorities === undefined ? {} : { clientCertificateAuthorities: head.clientCertificateAuthorities }),
-    ...(head.upstreamTlsSecrets === undefined ? {} : { upstreamTlsSecrets: head.upstreamTlsSecrets }),
-  };
+  const table: RoutingTable = { ...head, hosts: partsOf<HostRoutes>('hosts'), backends: partsOf<Backend>('backends') };
   if (table.version !== m.version)
     throw new BundleError('PORTICO_BUNDLE_VERSION', `head part says ${table.version}, manifest says ${m.version}`);
   const routes = table.hosts.reduce((n, h) => n + (Array.isArray(h.routes) ? h.routes.length : 0), 0);

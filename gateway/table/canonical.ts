@@ -1,7 +1,7 @@
 // Canonical serialisation and content hash of a routing table. Same content → same bytes → same
 // version, whatever order the compiler produced things in (docs/ARCHITECTURE.md, "Invariants").
 import { createHash } from 'node:crypto';
-import type { Backend, HostRoutes, Route, RoutingTable, SchemaVersion } from './schema.ts';
+import type { Backend, HostRoutes, Route, RoutePolicies, RoutingTable, SchemaVersion } from './schema.ts';
 
 export type TableContent = Omit<RoutingTable, 'version' | 'schema'>;
 
@@ -47,6 +47,8 @@ function canonicalContent(c: TableContent): TableContent {
       ? {}
       : { clientCertificateAuthorities: [...c.clientCertificateAuthorities].sort((a, b) => cmp(a.id, b.id)) }),
     ...(c.upstreamTlsSecrets === undefined ? {} : { upstreamTlsSecrets: [...c.upstreamTlsSecrets].sort((a, b) => cmp(a.id, b.id)) }),
+    ...(c.hsts === undefined ? {} : { hsts: c.hsts }),
+    ...(c.defaultCertificate === undefined ? {} : { defaultCertificate: c.defaultCertificate }),
   };
 }
 
@@ -79,7 +81,13 @@ export function hasRouteFilter(p: Route['policies']): boolean {
  * subrequest or response headers from a ConfigMap (custom-headers), 3 with access policies, 2 when anything fails
  * closed, else 1. */
 export function schemaOf(c: TableContent): SchemaVersion {
-  if (c.upstreamTlsSecrets !== undefined || c.hosts.some((h) => h.routes.some((r) => r.policies.upstreamTls !== undefined))) return 6;
+  if (
+    c.upstreamTlsSecrets !== undefined ||
+    c.hsts !== undefined ||
+    c.defaultCertificate !== undefined ||
+    c.hosts.some((h) => h.routes.some((r) => r.policies.upstreamTls !== undefined || hasSchema6Status(r.policies)))
+  )
+    return 6;
   if (c.hosts.some((h) => h.redirect !== undefined || h.routes.some((r) => r.pathType === 'Regex' || hasRouteFilter(r.policies)))) return 5;
   if (c.backends.some((b) => b.serviceUpstream !== undefined)) return 5;
   if (c.clientCertificateAuthorities !== undefined || c.hosts.some((h) => h.clientCertificate !== undefined)) return 4;
@@ -101,6 +109,12 @@ export function schemaOf(c: TableContent): SchemaVersion {
     }
   }
   return schema;
+}
+
+/** A refusal status other than the default on a route's limits (limit-req-status-code and its companions). */
+function hasSchema6Status(p: RoutePolicies): boolean {
+  const a = p.access;
+  return a?.limits?.status !== undefined || a?.limits?.connectionStatus !== undefined || a?.globalRateLimit?.status !== undefined;
 }
 
 export function contentHash(c: TableContent): string {

@@ -32,11 +32,16 @@ export type DiagnosticCode =
   | 'CanaryConflict' // a second canary for a route that already has one: ignored (ingress-nginx uses the first)
   | 'CanaryAnnotationIgnored' // info: a canary Ingress's other annotations; the main Ingress's apply
   | 'RegexHost' // info: another Ingress of the host uses use-regex or rewrite-target, so this one's paths are regexes too
-  | 'JwksUnavailable'; // JWT keys missing, unreadable or unusable (ConfigMap, Secret or URL): the routes answer 503
+  | 'JwksUnavailable' // JWT keys missing, unreadable or unusable (ConfigMap, Secret or URL): the routes answer 503
+  | 'InvalidSetting' // a controller ConfigMap key with a malformed value: the default applies (access control: fail closed)
+  | 'UnsupportedSetting' // a controller ConfigMap key Portico does not honour (or reads from a worker flag instead)
+  | 'UnknownSetting' // a controller ConfigMap key that ingress-nginx does not have either
+  | 'SettingAccepted' // info: a controller ConfigMap key that changes nothing in Portico
+  | 'SettingsNotFound'; // the controller ConfigMap or a Service or Secret a setting names does not exist
 
 export interface Diagnostic {
   code: DiagnosticCode;
   severity: 'Warning' | 'Info';
-  object: ObjectRef & { kind: 'Ingress' | 'IngressClass' | 'Service' | 'EndpointSlice' | 'Secret' };
+  object: ObjectRef & { kind: 'Ingress' | 'IngressClass' | 'Service' | 'EndpointSlice' | 'Secret' | 'ConfigMap' };
   message: string;
 }

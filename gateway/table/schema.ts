@@ -39,7 +39,12 @@ import type { HeaderModifier, HostRedirect, LocationRedirect, PathRedirect, Sche
  * - 6: also upstream TLS of a route (`policies.upstreamTls`: proxy-ssl-secret and the other proxy-ssl-*) with the
  *   authorities and client certificates it names (`upstreamTlsSecrets`; the client's private key travels encrypted
  *   beside the table, as serving keys do). A schema-5 worker would dial the upstream without verifying its
- *   certificate and without presenting the client certificate the upstream may require. */
+ *   certificate and without presenting the client certificate the upstream may require.
+ *   Also the gateway-wide settings of a controller ConfigMap and the agent's flags: `hsts` (hsts, hsts-max-age,
+ *   hsts-include-subdomains, hsts-preload) and `defaultCertificate` (--default-ssl-certificate) on the table, and the
+ *   refusal statuses of limits (`status`, `connectionStatus`: limit-req-status-code, limit-conn-status-code; `status`
+ *   of a global rate limit: global-rate-limit-status-code). A schema-5 worker would send no HSTS header, serve its
+ *   generated certificate and refuse with 503 and 429. */
 export const SCHEMA_VERSION = 6 as const;
 export type SchemaVersion = 1 | 2 | 3 | 4 | 5 | typeof SCHEMA_VERSION;
 export const SUPPORTED_SCHEMAS: readonly SchemaVersion[] = [1, 2, 3, 4, 5, 6];
@@ -325,6 +330,12 @@ export interface LimitPolicy {
   connections?: number;
   /** CIDRs whose clients no limit applies to (limit-allowlist, or its older name limit-whitelist). */
   exempt?: string[];
+  /** The status of a request refused by `rps` or `rpm` (nginx limit_req_status: the ConfigMap's
+   * limit-req-status-code). Absent: 503. Schema 6. */
+  status?: number;
+  /** The status of a request refused by `connections` (limit_conn_status: limit-conn-status-code). Absent: 503.
+   * Schema 6. */
+  connectionStatus?: number;
 }
 
 /** ingress-nginx's global rate limit (internal/ingress/annotations/globalratelimit, run by its
@@ -341,6 +352,8 @@ export interface GlobalRateLimitPolicy {
   key: string;
   /** global-rate-limit-ignored-cidrs: clients in these CIDRs are neither limited nor counted. */
   ignored?: string[];
+  /** The status of a refused request (the ConfigMap's global-rate-limit-status-code). Absent: 429. Schema 6. */
+  status?: number;
 }
 
 export interface RateLimit {
@@ -524,6 +537,13 @@ export interface RoutingTable {
   clientCertificateAuthorities?: ClientCertificateAuthority[];
   /** The proxy-ssl-secrets routes' `upstreamTls` names; absent when none does. Schema 6. */
   upstreamTlsSecrets?: UpstreamTlsSecret[];
+  /** The value of the Strict-Transport-Security header every HTTPS answer for a host with TLS carries (the
+   * ConfigMap's hsts, hsts-max-age, hsts-include-subdomains, hsts-preload), replacing the upstream's. Absent: none.
+   * Schema 6. */
+  hsts?: string;
+  /** Id of an entry in `certificates` served instead of the worker's generated certificate: to clients with no or
+   * an unknown server name and for hosts whose own certificate is missing (--default-ssl-certificate). Schema 6. */
+  defaultCertificate?: string;
 }
 
 /** Certificate material, kept out of the table: the table references certificates by id only. */

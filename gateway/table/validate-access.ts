@@ -97,7 +97,7 @@ const KNOWN: Readonly<Record<string, ReadonlySet<string>>> = {
   ]),
   cache: new Set(['key', 'seconds']),
   cors: new Set(['origins', 'methods', 'allowHeaders', 'exposeHeaders', 'credentials', 'maxAge']),
-  limits: new Set(['rps', 'rpm', 'connections', 'exempt']),
+  limits: new Set(['rps', 'rpm', 'connections', 'exempt', 'status', 'connectionStatus']),
   rate: new Set(['rate', 'burst']),
   basicAuth: new Set(['realm', 'secret', 'type', 'revision', 'scheme']),
 };

@@ -2,6 +2,7 @@
 // key naming only variables a worker can expand, CIDRs that parse. A worker never guesses at a limit.
 import { checkCidrList } from './cidr.ts';
 import { isRecord } from './names.ts';
+import { checkRefusalStatus } from './refusal-status.ts';
 import { parseTemplate } from './variables.ts';
 
 /** Largest global-rate-limit the compiler accepts. */
@@ -13,7 +14,7 @@ export const MAX_GLOBAL_WINDOW_SECONDS = 86_400;
 export const MAX_GLOBAL_KEY = 256;
 
 /** The fields a worker knows: one it does not know is a rule it would not apply. */
-const KNOWN: ReadonlySet<string> = new Set(['limit', 'windowSeconds', 'key', 'ignored']);
+const KNOWN: ReadonlySet<string> = new Set(['limit', 'windowSeconds', 'key', 'ignored', 'status']);
 
 const whole = (v: unknown, min: number, max: number): boolean => Number.isSafeInteger(v) && (v as number) >= min && (v as number) <= max;
 
@@ -33,4 +34,5 @@ export function checkGlobalRateLimit(v: unknown, at: string, bad: (at: string, m
   const keyProblem = typeof v.key === 'string' ? globalKeyProblem(v.key) : 'it is not text';
   if (keyProblem !== null) bad(`${at}.key`, keyProblem);
   checkCidrList(v.ignored, `${at}.ignored`, bad);
+  checkRefusalStatus(v.status, `${at}.status`, bad);
 }

@@ -2,6 +2,7 @@
 // compiler produces, and CIDRs that parse, so a worker never guesses at a limit.
 import { checkCidrList } from './cidr.ts';
 import { isRecord } from './names.ts';
+import { checkRefusalStatus } from './refusal-status.ts';
 
 /** Largest limit-rps, limit-rpm and limit-connections the compiler accepts. */
 export const MAX_LIMIT = 1_000_000;
@@ -26,4 +27,6 @@ export function checkLimits(v: unknown, at: string, bad: (at: string, message: s
     bad(`${at}.connections`, `must be a whole number from 1 to ${MAX_LIMIT}`);
   if (v.rps === undefined && v.rpm === undefined && v.connections === undefined) bad(at, 'names no limit');
   checkCidrList(v.exempt, `${at}.exempt`, bad);
+  checkRefusalStatus(v.status, `${at}.status`, bad);
+  checkRefusalStatus(v.connectionStatus, `${at}.connectionStatus`, bad);
 }

@@ -9,6 +9,7 @@ import { checkCanary } from './validate-canary.ts';
 import { checkAffinity, checkBalance } from './validate-affinity.ts';
 import { checkErrorPages, checkServiceUpstream } from './validate-error-pages.ts';
 import { checkRegexHost, checkRegexPath } from './validate-regex.ts';
+import { checkSettings } from './validate-settings.ts';
 import { checkAuthorities, checkClientCertificatePolicy } from './client-certificates.ts';
 import { checkUpstreamTlsPolicy, checkUpstreamTlsSecrets } from './validate-upstream-tls.ts';
 import { SUPPORTED_SCHEMAS, type RoutingTable, type SchemaVersion } from './schema.ts';
@@ -105,6 +106,7 @@ function* checkSteps(value: unknown, opts: ValidateOptions): Generator<void, Tab
     if (typeof id !== 'string' || !backendIds.has(id)) bad(at, `unknown backend ${JSON.stringify(id)}`);
   };
   refBackend('defaultBackend', t.defaultBackend);
+  checkSettings(t, certIds, bad);
   const failClosed = (at: string, v: unknown): void => {
     if (v !== undefined && !isKeyList(v)) bad(at, 'must be a non-empty list of annotation keys when present');
   };

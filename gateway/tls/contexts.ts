@@ -1,6 +1,7 @@
 // Certificate choice by SNI: the host entry the matcher picks for the server name (exact, then one-label
 // wildcard) names the certificate; a name we do not serve, a host whose certificate is missing or
-// invalid, or a client that sends no SNI gets the default certificate.
+// invalid, or a client that sends no SNI gets the default certificate: the table's (--default-ssl-certificate) when
+// it names one, else the worker's generated one.
 //
 // A host that checks client certificates (auth-tls-*) also gets its authorities in the context, and the
 // connection is switched to ask for a client certificate — without refusing the handshake when none or a bad one
@@ -49,11 +50,12 @@ export class SniContexts {
    * certificate is asked for with (null: none is asked for). */
   resolve(servername: string | undefined): { context: SecureContext; authority: ClientCertificateAuthority | null } {
     const loaded = this.live.current;
-    if (!servername || loaded === null) return { context: this.defaultContext, authority: null };
-    const entry = loaded.matcher.lookupHost(servername);
+    if (loaded === null) return { context: this.defaultContext, authority: null };
+    const entry = servername ? loaded.matcher.lookupHost(servername) : null;
     const policy = entry?.clientCertificate;
     const authority = policy === undefined || policy.verify === 'off' ? null : authorityOf(loaded.matcher.table, policy);
-    const id = entry?.tls?.certificate ?? null;
+    // The table's default certificate (--default-ssl-certificate) stands in for the generated one.
+    const id = entry?.tls?.certificate ?? loaded.matcher.table.defaultCertificate ?? null;
     const m: CertificateMaterial | undefined | null = id === null ? null : loaded.certificates.get(id);
     if (authority === null && (m === null || m === undefined)) return { context: this.defaultContext, authority: null };
     const key = `${m?.id ?? ''}\n${authority?.id ?? ''}`;

@@ -14,6 +14,7 @@ const INFO_CODES: ReadonlySet<DiagnosticCode> = new Set<DiagnosticCode>([
   'DefaultBackendConflict',
   'TLSHostWithoutRule',
   'RegexHost',
+  'SettingAccepted',
 ]);
 
 export function severityOf(code: DiagnosticCode): Severity {

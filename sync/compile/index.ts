@@ -29,6 +29,8 @@ import { compareByAge, compareStrings, errorText, items, objectInfo, refOf } fro
 import { extraHostNames } from './host-names.ts';
 import { mergeCanaries, mergeRoutes, pickDefaultBackend, type HostBuild } from './routes.ts';
 import { secretLoader } from './tls.ts';
+import type { ControllerSettings } from './controller-settings.ts';
+import { applyRefusalStatuses, controllerSettings, defaultCertificate, defaultServiceBackend } from './gateway-settings.ts';
 import { DEFAULT_COMPILE_OPTIONS, type ClusterObjects, type CompileOptions, type CompileResult, type Diagnostic } from './types.ts';
 
 export type { ClusterObjects, CompileOptions, CompileResult, Diagnostic } from './types.ts';
@@ -39,6 +41,7 @@ function planIngresses(
   ingresses: readonly unknown[],
   isOurs: ClassSelector,
   sink: Diagnostic[],
+  settings: ControllerSettings,
 ): { plans: IngressPlan[]; accepted: ObjectRef[] } {
   const plans: IngressPlan[] = [];
   const accepted: ObjectRef[] = [];
@@ -63,7 +66,7 @@ function planIngresses(
     accepted.push(ref);
     const own: Diagnostic[] = [];
     try {
-      plans.push(planIngress(info, reporter(own, 'Ingress', ref)));
+      plans.push(planIngress(info, reporter(own, 'Ingress', ref), settings));
       sink.push(...own);
     } catch (e) {
       // Diagnostics of a half-planned Ingress would describe routes that do not exist: drop them.
@@ -185,14 +188,22 @@ function buildHost(
  * take DEFAULT_COMPILE_OPTIONS.
  */
 export function compile(objects: ClusterObjects, options: Partial<CompileOptions> = {}): CompileResult {
-  const opts: CompileOptions = {
+  const sink: Diagnostic[] = [];
+  const given: CompileOptions = {
+    ...options,
     controller: options.controller ?? DEFAULT_COMPILE_OPTIONS.controller,
     annotationClass: options.annotationClass ?? DEFAULT_COMPILE_OPTIONS.annotationClass,
     allowedResponseHeaders: options.allowedResponseHeaders ?? DEFAULT_COMPILE_OPTIONS.allowedResponseHeaders,
   };
-  const sink: Diagnostic[] = [];
+  const settings = controllerSettings(objects, given, sink);
+  const opts: CompileOptions = {
+    ...given,
+    // The ConfigMap's global-allowed-response-headers add to the agent's flag.
+    allowedResponseHeaders: [...new Set([...given.allowedResponseHeaders, ...settings.allowedResponseHeaders])],
+  };
   const isOurs = classSelector(items(objects.ingressClasses), opts, sink);
-  const { plans, accepted } = planIngresses(items(objects.ingresses), isOurs, sink);
+  const { plans, accepted } = planIngresses(items(objects.ingresses), isOurs, sink, settings);
+  applyRefusalStatuses(plans, settings.statuses);
   const reportFor = (p: IngressPlan): Report => reporter(sink, 'Ingress', p.ref);
   // Before the routes are built: a basic-auth Secret that cannot be used turns the policy into a guard (503).
   const basicAuth = resolveBasicAuth(plans, items(objects.secrets), reportFor);
@@ -223,7 +234,12 @@ export function compile(objects: ClusterObjects, options: Partial<CompileOptions
     reportFor,
   );
   const defaultRef = pickDefaultBackend(mains, hosts, reportFor);
-  const tls = applyTls(mains, hosts, secretLoader(items(objects.secrets)), reportFor);
+  // --default-backend-service: for what no Ingress's default backend takes (ingress-nginx lets a catch-all
+  // Ingress's spec.defaultBackend replace it the same way).
+  const serviceDefault = defaultRef === null ? defaultServiceBackend(opts, items(objects.services), sink) : null;
+  const loadSecret = secretLoader(items(objects.secrets));
+  const tls = applyTls(mains, hosts, loadSecret, reportFor);
+  const fallbackCertificate = defaultCertificate(opts, loadSecret, sink);
   const resolve = backendResolver(items(objects.services), items(objects.endpointSlices));
   reportBackendProblems(plans, resolve, reportFor);
 
@@ -240,7 +256,7 @@ export function compile(objects: ClusterObjects, options: Partial<CompileOptions
     ...ruleHosts,
     ...extraHostNames(mains, new Map(ruleHosts.map((h) => [h.host, h])), (id) => certInfo.get(id), reportFor),
   ];
-  const defaultBackend = defaultRef === null ? null : use(defaultRef.ref);
+  const defaultBackend = defaultRef !== null ? use(defaultRef.ref) : serviceDefault !== null ? use(serviceDefault) : null;
   const defaultClosed = defaultRef === null ? undefined : fallbackFailClosed(defaultRef.owner);
   for (const { backend: b, problem } of used.values()) {
     // A missing Service or port is already reported on the Ingress; this is the Service that exists but
@@ -251,6 +267,7 @@ export function compile(objects: ClusterObjects, options: Partial<CompileOptions
   }
   const certs = new Map<string, { info: CertificateInfo; material: CertificateMaterial }>();
   for (const c of tls.values()) if (c !== null) certs.set(c.info.id, c);
+  if (fallbackCertificate !== null) certs.set(fallbackCertificate.info.id, fallbackCertificate);
 
   const table = sealTable({
     hosts: hostEntries,
@@ -260,6 +277,8 @@ export function compile(objects: ClusterObjects, options: Partial<CompileOptions
     certificates: [...certs.values()].map((c) => c.info),
     ...(clientCertificates.authorities.length === 0 ? {} : { clientCertificateAuthorities: clientCertificates.authorities }),
     ...(proxySsl.secrets.length === 0 ? {} : { upstreamTlsSecrets: proxySsl.secrets }),
+    ...(settings.hsts === null ? {} : { hsts: settings.hsts }),
+    ...(fallbackCertificate === null ? {} : { defaultCertificate: fallbackCertificate.info.id }),
   });
   const certificates = [...[...certs.values()].map((c) => c.material), ...proxySsl.material].sort((a, b) => compareStrings(a.id, b.id));
   return { table, certificates, basicAuth, diagnostics: finishDiagnostics(sink), accepted };

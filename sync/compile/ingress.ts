@@ -10,6 +10,7 @@ import type { BackendRequest } from './backend-annotations.ts';
 import type { UnenforcedGuard } from './access-control.ts';
 import type { CanaryRequest } from './canary-annotations.ts';
 import { parseAnnotations } from './annotations.ts';
+import { type ControllerSettings, effectiveAnnotations, NO_CONTROLLER_SETTINGS } from './controller-settings.ts';
 import type { RoutingRequest } from './routing-annotations.ts';
 import type { UpstreamFilters } from './upstream-annotations.ts';
 import type { ParsedAffinity } from './affinity-annotations.ts';
@@ -230,12 +231,12 @@ function parseTls(v: unknown, where: string, report: Report): TlsPlan {
 }
 
 /** Plans one Ingress of our class that has a namespace and a name. */
-export function planIngress(info: ObjectInfo, report: Report): IngressPlan {
+export function planIngress(info: ObjectInfo, report: Report, settings: ControllerSettings = NO_CONTROLLER_SETTINGS): IngressPlan {
   const ref = refOf(info);
   const namespace = ref.namespace;
   const spec = fields(fields(info.raw).spec);
   const { values, access, unenforced, problems, clientCertificate, proxySsl, routing, upstream, canary, rewrite, balancing, backends } =
-    parseAnnotations(info.annotations, namespace);
+    parseAnnotations(effectiveAnnotations(info.annotations, settings), namespace);
   for (const p of problems) report(p.code, p.message);
 
   const hosts: string[] = [];

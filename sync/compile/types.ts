@@ -124,6 +124,15 @@ export interface CompileOptions {
    * global-allowed-response-headers, here the agent's --global-allowed-response-headers). Empty, the default as in
    * ingress-nginx: no header is allowed, so every custom-headers ConfigMap with an entry fails closed. */
   allowedResponseHeaders: readonly string[];
+  /** `namespace/name` of ingress-nginx's controller ConfigMap, read as gateway-wide settings
+   * (controller-settings.ts; the agent's --nginx-configmap). The object itself comes in `ClusterObjects.configMaps`. */
+  nginxConfigMap?: string;
+  /** `namespace/name` of the Service (its first port) that serves requests no Ingress's host or default backend
+   * takes, instead of the gateway's 404 (ingress-nginx's --default-backend-service). */
+  defaultBackendService?: string;
+  /** `namespace/name` of the TLS Secret served instead of the worker's generated certificate (ingress-nginx's
+   * --default-ssl-certificate). */
+  defaultSslCertificate?: string;
 }
 
 export const DEFAULT_COMPILE_OPTIONS: CompileOptions = {

@@ -11,6 +11,7 @@ import { JwksUrls } from './jwks-urls.ts';
 import { dueEvents, emitEvent } from './events.ts';
 import { LeaderElector } from './leader.ts';
 import { KubeRest } from './rest.ts';
+import { splitRef } from '../compile/gateway-settings.ts';
 import { desiredStatus, statusChanges, writeStatus } from './status.ts';
 import { ClusterWatch, type Kind } from './watch.ts';
 
@@ -100,6 +101,7 @@ export class KubeAgent {
       log: o.log,
       ...(o.secretLabelSelector ? { secretLabelSelector: o.secretLabelSelector } : {}),
       ...(o.rewatchMs ? { rewatchMs: o.rewatchMs } : {}),
+      ...(o.compile?.nginxConfigMap === undefined ? {} : { configMap: splitRef(o.compile.nginxConfigMap) ?? undefined }),
     });
     const duration = o.lease.durationSeconds ?? 15;
     this.elector = new LeaderElector(this.rest, {
@@ -123,6 +125,7 @@ export class KubeAgent {
 
   private get compileOptions(): CompileOptions {
     return {
+      ...this.o.compile,
       controller: this.o.compile?.controller ?? DEFAULT_COMPILE_OPTIONS.controller,
       annotationClass: this.o.compile?.annotationClass ?? DEFAULT_COMPILE_OPTIONS.annotationClass,
       allowedResponseHeaders: this.o.compile?.allowedResponseHeaders ?? DEFAULT_COMPILE_OPTIONS.allowedResponseHeaders,
@@ -188,7 +191,13 @@ export class KubeAgent {
     const refetch = this.jwksUrlsDue;
     this.jwksUrlsDue = false;
     const jwt = jwtSourceRefs(watched, this.compileOptions);
-    const secretRefs = new Set([...authSecretRefs(watched, this.compileOptions), ...jwt.secrets]);
+    // The default certificate's Secret is read by name too: the TLS Secret watch may be narrowed by a label selector.
+    const fallbackCertificate = this.o.compile?.defaultSslCertificate;
+    const secretRefs = new Set([
+      ...authSecretRefs(watched, this.compileOptions),
+      ...jwt.secrets,
+      ...(fallbackCertificate === undefined ? [] : [fallbackCertificate]),
+    ]);
     if (await this.authSecrets.refresh(secretRefs, rereadAll)) this.dirty.add('Secret');
     const configMapRefs = new Set([
       ...jwt.configMaps,
@@ -201,7 +210,7 @@ export class KubeAgent {
     const objects = {
       ...watched,
       secrets: [...watched.secrets, ...this.authSecrets.secrets()],
-      configMaps: this.authConfigMaps.secrets(),
+      configMaps: [...(watched.configMaps ?? []), ...this.authConfigMaps.secrets()],
       jwks: this.jwksUrls.documents(),
     };
     const endpointsOnly = this.last !== null && this.dirty.size === 1 && this.dirty.has('EndpointSlice');

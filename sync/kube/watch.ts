@@ -13,7 +13,7 @@ import {
 } from '@kubernetes/client-node';
 import type { ClusterObjects } from '../compile/types.ts';
 
-export type Kind = 'Ingress' | 'IngressClass' | 'Service' | 'EndpointSlice' | 'Secret';
+export type Kind = 'Ingress' | 'IngressClass' | 'Service' | 'EndpointSlice' | 'Secret' | 'ConfigMap';
 
 export interface WatchOptions {
   onChange(kind: Kind): void;
@@ -24,6 +24,9 @@ export interface WatchOptions {
    * apiserver answers 410). client-node 1.4 watches have no timeout, so a half-open connection would
    * otherwise leave the agent on a stale view until TCP gives up (minutes). Default 5 minutes. */
   rewatchMs?: number;
+  /** The controller ConfigMap (--nginx-configmap), watched alone (a field selector on its name), so a change to
+   * it applies like any other object's. */
+  configMap?: { namespace: string; name: string };
 }
 
 interface Source {
@@ -104,6 +107,19 @@ export class ClusterWatch {
         tls,
       ),
     ];
+    const cm = o.configMap;
+    if (cm !== undefined) {
+      const byName = `metadata.name=${cm.name}`;
+      this.sources.push(
+        make(
+          'ConfigMap',
+          `/api/v1/namespaces/${encodeURIComponent(cm.namespace)}/configmaps`,
+          () => core.listNamespacedConfigMap({ namespace: cm.namespace, fieldSelector: byName }) as ReturnType<List>,
+          undefined,
+          byName,
+        ),
+      );
+    }
     for (const s of this.sources) {
       const put = (obj: KubernetesObject): void => {
         const k = key(obj);
@@ -180,13 +196,14 @@ export class ClusterWatch {
 
   /** Plain-JSON objects as the compiler takes them. */
   snapshot(): ClusterObjects {
-    const of = (kind: Kind) => [...this.sources.find((s) => s.kind === kind)!.store.values()] as never[];
+    const of = (kind: Kind) => [...(this.sources.find((s) => s.kind === kind)?.store.values() ?? [])] as never[];
     return {
       ingresses: of('Ingress'),
       ingressClasses: of('IngressClass'),
       services: of('Service'),
       endpointSlices: of('EndpointSlice'),
       secrets: of('Secret'),
+      configMaps: of('ConfigMap'),
     };
   }
 

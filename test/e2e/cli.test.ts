@@ -124,6 +124,16 @@ describe('bad input: one clear line and exit code 2', () => {
       ['local', '--manifests', '.', '--proxy-protocol'],
       /--proxy-protocol needs --trusted-proxies/,
     ],
+    [
+      'a controller ConfigMap that is not NAMESPACE/NAME',
+      ['local', '--manifests', '.', '--nginx-configmap', 'ingress-nginx-controller'],
+      /--nginx-configmap: "ingress-nginx-controller" is not NAMESPACE\/NAME/,
+    ],
+    [
+      'a default backend Service with a bad name',
+      ['local', '--manifests', '.', '--default-backend-service', 'ns/Bad_Name'],
+      /--default-backend-service: "ns\/Bad_Name" is not NAMESPACE\/NAME/,
+    ],
     ['no manifests flag', ['local'], /--manifests DIR is required/],
     ['a missing directory', ['local', '--manifests', '/nonexistent/portico'], /cannot read directory \/nonexistent\/portico: ENOENT/],
     ['a file instead of a directory', ['local', '--manifests', 'package.json'], /is not a directory/],

@@ -110,7 +110,9 @@ describe('every rendered object is accepted (server-side apply, strict field val
   });
 
   it.each(INSTALLABLE)('%s', async (set) => {
-    await apply({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: `ns-${set}` } });
+    // The release namespace, and any other a value names (the controller ConfigMap's, which exists in a real cluster).
+    for (const name of new Set([`ns-${set}`, ...rendered.get(set)!.flatMap((m) => m.metadata.namespace ?? [])]))
+      await apply({ apiVersion: 'v1', kind: 'Namespace', metadata: { name } });
     const refused: string[] = [];
     for (const m of rendered.get(set)!) {
       await apply(m).catch((err: Error) =>

@@ -658,6 +658,15 @@ export const CASES: Case[] = [
     },
   },
   {
+    name: 'hsts (controller ConfigMap): an HTTPS answer for a TLS host carries Strict-Transport-Security, plain HTTP none',
+    unsupported: { workerd: NO_TLS_WORKERD },
+    async run(t) {
+      const r = await send(`https://127.0.0.1:${t.httpsPort}/tls?set-header=Strict-Transport-Security:max-age=1`, { host: 'secure.test' });
+      expect([r.status, r.headers['strict-transport-security']]).toEqual([200, 'max-age=60; includeSubDomains']);
+      expect((await get(t, '/', 'secure.test')).headers['strict-transport-security']).toBeUndefined();
+    },
+  },
+  {
     name: 'HTTPS: the certificate is chosen by SNI',
     unsupported: {
       deno: "Deno.serve takes one certificate per listener and has no SNI callback (Deno 2.9): every name gets the table's first certificate",

@@ -18,6 +18,7 @@ import type { AddressInfo } from 'node:net';
 import { startBackend, type Backend } from '../support/backends.ts';
 import { startBlackhole, type Blackhole } from '../support/blackhole.ts';
 import { ingress, objects, ourClass, service, tlsSecret } from '../support/manifests.ts';
+import { configMap } from '../support/builders.ts';
 import { waitFor } from '../support/process.ts';
 import { startRedis, type RedisServer } from '../support/redis.ts';
 import { AFTER_UPDATE, CASES, type Case, type World } from './cases.ts';
@@ -90,6 +91,8 @@ function cluster(updated: boolean) {
   ];
   return objects(
     ourClass(),
+    // The controller ConfigMap (--nginx-configmap): HSTS for a minute; no body limit, unlike ingress-nginx's 1m default.
+    configMap('ingress-nginx-controller', { 'hsts-max-age': '60', 'proxy-body-size': '0' }, 'ingress-nginx'),
     service('one', [ep(b0)]),
     service('two', [ep(b1), ep(b2)]),
     service('down', [{ ...ep(b1), ready: false }]),
@@ -389,7 +392,10 @@ function cluster(updated: boolean) {
 const ALLOWED_RESPONSE_HEADERS = ['X-Frame-Options', 'Content-Security-Policy'];
 
 async function publish(updated: boolean): Promise<void> {
-  const r = compile(cluster(updated), { allowedResponseHeaders: ALLOWED_RESPONSE_HEADERS });
+  const r = compile(cluster(updated), {
+    allowedResponseHeaders: ALLOWED_RESPONSE_HEADERS,
+    nginxConfigMap: 'ingress-nginx/ingress-nginx-controller',
+  });
   // Info: the 'down' service has no ready endpoint, on purpose; the Warning: the guarded Ingress fails closed, on purpose.
   expect(r.diagnostics.filter((d) => d.severity !== 'Info').map((d) => `${d.code} ${d.object.name}`)).toEqual([
     'AccessControlNotEnforced guarded',
