@@ -4,6 +4,7 @@
 import { Hono, type Context, type Env } from 'hono';
 import { type GateDeps, type ResponseAdditions, runGate } from './access/gate.ts';
 import { type Decision, decide, type PeerTable, type RequestFacts } from './decide.ts';
+import { joinAdditions } from './header-rules.ts';
 import type { LiveTable } from './live.ts';
 import type { ErrorPage } from './error-pages.ts';
 import type { Metrics } from './metrics.ts';
@@ -85,6 +86,7 @@ export function createGatewayApp<E extends Env>(o: GatewayOptions<E>): Hono<E> {
       }
       if (d.upstream !== undefined) req.upstream = d.upstream;
       if (d.errorPage !== undefined) req.errorPage = d.errorPage;
+      if (d.responseHeaders !== undefined) req.responseHeaders = d.responseHeaders;
       return o.runtime.forward(c, req);
     }
     o.metrics.request(d.label, d.status);
@@ -125,6 +127,7 @@ async function forwardThroughGate<E extends Env>(
       credentials: o.live.current?.basicAuth,
     },
     o.gate ?? {},
+    d.responseHeaders,
   );
   if (outcome.kind === 'respond') {
     o.metrics.request(d.label, outcome.status);
@@ -136,7 +139,7 @@ async function forwardThroughGate<E extends Env>(
     facts,
     label: d.label,
     upstreamHeaders: d.upstreamHeaders === undefined ? outcome.upstreamHeaders : [...d.upstreamHeaders, ...outcome.upstreamHeaders],
-    responseHeaders: outcome.response,
+    responseHeaders: joinAdditions(outcome.response, d.responseHeaders),
     requestId,
     gated: true,
     ...(d.upstream === undefined ? {} : { upstream: d.upstream }),

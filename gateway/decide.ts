@@ -3,7 +3,8 @@
 // upgrade path, so both follow exactly the same rules.
 import { type HeaderReader, picksCanary } from './canary.ts';
 import { clientCertificateOutcome, type TlsClientConnection } from './access/client-certificate.ts';
-import { needsGate } from './access/gate.ts';
+import { needsGate, type ResponseAdditions } from './access/gate.ts';
+import { headerEffects } from './header-rules.ts';
 import { sourceAllowed } from './access/source-ranges.ts';
 import { type ErrorPage, errorPageOf } from './error-pages.ts';
 import type { LiveTable } from './live.ts';
@@ -60,6 +61,8 @@ export type Decision =
       /** default-backend / custom-http-errors: where intercepted statuses get their page (error-pages.ts). With a
        * `backend` that has no endpoint, the forwarder fetches the page for 503 at once. */
       errorPage?: ErrorPage;
+      /** The route's header rules for the client's response (snippets: header-rules.ts). */
+      responseHeaders?: ResponseAdditions;
     };
 
 /** A peer cluster's verified table, read by this worker for failover. */
@@ -103,7 +106,7 @@ export function peerDecision(
     // Nor is one with routing filters (redirects, rewrites, timeouts and limits, canary, affinity, error pages, a
     // backend protocol): this worker would not apply them to a relayed request.
     const filters = m.route?.policies;
-    if (filters !== undefined && hasRouteFilter(filters)) continue;
+    if (filters !== undefined && (hasRouteFilter(filters) || filters.headerRules !== undefined)) continue;
     return {
       kind: 'forward',
       backend: m.backend,
@@ -250,6 +253,13 @@ export function decide(
   const forward: Extract<Decision, { kind: 'forward' }> = { kind: 'forward', backend: backend!, target: m.upstreamPath + f.search, label };
   if (errorPage !== undefined) forward.errorPage = errorPage;
   if (p?.rewrite?.hostname !== undefined || p?.requestHeaders !== undefined) upstreamHeaders = withRouteHeaders(upstreamHeaders, p);
+  // configuration-snippet / server-snippet header rules: the upstream request's after the edge's own, the
+  // response's for the forwarder (and the gate's own answers).
+  if (p?.headerRules !== undefined) {
+    const e = headerEffects(p.headerRules);
+    if (e.upstream.length > 0) upstreamHeaders = [...(upstreamHeaders ?? []), ...e.upstream];
+    if (e.response !== undefined) forward.responseHeaders = e.response;
+  }
   if (upstreamHeaders !== undefined) forward.upstreamHeaders = upstreamHeaders;
   const policies = m.route?.policies;
   if (

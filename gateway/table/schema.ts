@@ -3,6 +3,7 @@
 // Plain JSON data only, so it can be hashed, signed, stored and diffed. Every array has a canonical
 // order (see canonical.ts), so the same objects always give the same bytes.
 import type { BasicAuthPolicy } from './basic-auth.ts';
+import type { HeaderRules } from './header-rules.ts';
 import type { JwtPolicy } from './jwt.ts';
 import type { HeaderModifier, HostRedirect, LocationRedirect, PathRedirect, SchemeRedirect, UrlRewrite } from './redirect.ts';
 
@@ -35,10 +36,13 @@ import type { HeaderModifier, HostRedirect, LocationRedirect, PathRedirect, Sche
  *   speak HTTP/1.1 in cleartext to a TLS or HTTP/2 upstream.
  *   Also error pages (`errorBackend`: default-backend, `interceptStatuses`: custom-http-errors) on routes and
  *   `serviceUpstream` on backends (service-upstream): a schema-4 worker would answer the upstream's errors and 503
- *   itself instead of the error backend's page. */
-export const SCHEMA_VERSION = 5 as const;
-export type SchemaVersion = 1 | 2 | 3 | 4 | typeof SCHEMA_VERSION;
-export const SUPPORTED_SCHEMAS: readonly SchemaVersion[] = [1, 2, 3, 4, 5];
+ *   itself instead of the error backend's page.
+ * - 6: also header rules on routes (`headerRules`: the literal header directives of configuration-snippet and
+ *   server-snippet, header-rules.ts). A schema-5 worker would serve those routes without the headers they set and
+ *   remove, and a snippet may carry security headers (Content-Security-Policy, X-Frame-Options). */
+export const SCHEMA_VERSION = 6 as const;
+export type SchemaVersion = 1 | 2 | 3 | 4 | 5 | typeof SCHEMA_VERSION;
+export const SUPPORTED_SCHEMAS: readonly SchemaVersion[] = [1, 2, 3, 4, 5, 6];
 
 /** `Regex` (schema 5): ingress-nginx's `location ~* "^<path>"`, a case-insensitive regular expression (RE2 syntax,
  * gateway/table/regex-paths.ts) anchored at the start of the path only. Once any Ingress of a host uses regex
@@ -114,6 +118,11 @@ export interface RoutePolicies {
    * page fetched from `errorBackend`, else from the table's `defaultBackend` (nginx proxy_intercept_errors with
    * `error_page <code> = @custom_<upstream>_<code>`). No Gateway API equivalent. Schema 5. */
   interceptStatuses?: number[];
+  /** configuration-snippet and server-snippet, when they hold only literal header directives (more_set_headers,
+   * more_clear_headers, add_header, proxy_set_header, more_set_input_headers, more_clear_input_headers): the headers
+   * set on the upstream request and on the client's response (Gateway API RequestHeaderModifier and
+   * ResponseHeaderModifier, with add_header's status rule). Schema 6. Absent: none. */
+  headerRules?: HeaderRules;
 }
 
 /** Cookie session affinity as ingress-nginx's sticky balancers do it (balancer/sticky*.lua). Per route, not per

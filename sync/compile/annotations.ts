@@ -12,6 +12,7 @@ import { type ClientCertificateRequest, parseClientCertificateAnnotations } from
 import { NGINX_PREFIX, PORTICO_PREFIX } from './annotation-prefixes.ts';
 import { parseProtocolAnnotations } from './protocol-annotations.ts';
 import { parseRoutingAnnotations, type RoutingRequest } from './routing-annotations.ts';
+import { parseSnippetAnnotations, type SnippetRequest } from './snippet-annotations.ts';
 import { parseRewriteAnnotations, type ParsedRewrite } from './rewrite-annotations.ts';
 import type { DiagnosticCode } from './types.ts';
 import { compareStrings, show, type Fields } from './objects.ts';
@@ -127,6 +128,8 @@ export interface ParsedAnnotations {
   balancing: Omit<ParsedAffinity, 'consumed' | 'problems'>;
   /** Error pages and service-upstream (default-backend, custom-http-errors, service-upstream; backend-annotations.ts). */
   backends: BackendRequest;
+  /** Header directives of configuration-snippet and server-snippet that Portico accepted (snippet-annotations.ts). */
+  snippets: SnippetRequest;
 }
 
 /** Reads the allow-listed annotations of one Ingress; every other portico.dev/ or ingress-nginx annotation
@@ -159,6 +162,7 @@ export function parseAnnotations(annotations: Fields): ParsedAnnotations {
       rewrite: { regex: false },
       balancing: {},
       backends: { serviceUpstream: false },
+      snippets: {},
       canary: parsedCanary.canary,
     };
   }
@@ -170,7 +174,13 @@ export function parseAnnotations(annotations: Fields): ParsedAnnotations {
   const parsedProtocol = parseProtocolAnnotations(annotations);
   const parsedAffinity = parseAffinityAnnotations(annotations, parsedRewrite.regex);
   const parsedBackends = parseBackendAnnotations(annotations);
-  const unenforced: UnenforcedGuard[] = [...parsedAccess.malformed, ...parsedTls.malformed, ...parsedProtocol.malformed];
+  const parsedSnippets = parseSnippetAnnotations(annotations);
+  const unenforced: UnenforcedGuard[] = [
+    ...parsedAccess.malformed,
+    ...parsedTls.malformed,
+    ...parsedProtocol.malformed,
+    ...parsedSnippets.malformed,
+  ];
   problems.push(
     ...parsedAccess.problems,
     ...parsedTls.problems,
@@ -180,6 +190,7 @@ export function parseAnnotations(annotations: Fields): ParsedAnnotations {
     ...parsedProtocol.problems,
     ...parsedAffinity.problems,
     ...parsedBackends.problems,
+    ...parsedSnippets.problems,
   );
   for (const spec of SUPPORTED_ANNOTATIONS) {
     if (Object.hasOwn(annotations, spec.key))
@@ -196,7 +207,8 @@ export function parseAnnotations(annotations: Fields): ParsedAnnotations {
       parsedRewrite.consumed.has(key) ||
       parsedProtocol.consumed.has(key) ||
       parsedAffinity.consumed.has(key) ||
-      parsedBackends.consumed.has(key)
+      parsedBackends.consumed.has(key) ||
+      parsedSnippets.consumed.has(key)
     )
       continue;
     const guard = guardOf(key, annotations[key]);
@@ -228,6 +240,7 @@ export function parseAnnotations(annotations: Fields): ParsedAnnotations {
       ...(parsedAffinity.balance === undefined ? {} : { balance: parsedAffinity.balance }),
     },
     backends: parsedBackends.request,
+    snippets: parsedSnippets.request,
     ...(parsedTls.request === undefined ? {} : { clientCertificate: parsedTls.request }),
   };
 }

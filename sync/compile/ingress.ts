@@ -10,6 +10,7 @@ import type { UnenforcedGuard } from './access-control.ts';
 import type { CanaryRequest } from './canary-annotations.ts';
 import { parseAnnotations } from './annotations.ts';
 import type { RoutingRequest } from './routing-annotations.ts';
+import type { SnippetRequest } from './snippet-annotations.ts';
 import type { UpstreamFilters } from './upstream-annotations.ts';
 import type { ParsedAffinity } from './affinity-annotations.ts';
 import type { Report } from './diagnostics.ts';
@@ -88,6 +89,8 @@ export interface IngressPlan {
   backends: BackendRequest;
   /** default-backend resolved to the Service's first port (error-backends.ts); absent when unset or unusable. */
   errorBackend?: BackendRef;
+  /** Header directives of configuration-snippet and server-snippet Portico accepted (snippet-annotations.ts). */
+  snippets: SnippetRequest;
 }
 
 const PATH_TYPES: Readonly<Record<string, PathType>> = {
@@ -231,7 +234,7 @@ export function planIngress(info: ObjectInfo, report: Report): IngressPlan {
   const ref = refOf(info);
   const namespace = ref.namespace;
   const spec = fields(fields(info.raw).spec);
-  const { values, access, unenforced, problems, clientCertificate, routing, upstream, canary, rewrite, balancing, backends } =
+  const { values, access, unenforced, problems, clientCertificate, routing, upstream, canary, rewrite, balancing, backends, snippets } =
     parseAnnotations(info.annotations);
   for (const p of problems) report(p.code, p.message);
 
@@ -280,5 +283,6 @@ export function planIngress(info: ObjectInfo, report: Report): IngressPlan {
     rewrite: rewrite.target,
     balancing,
     backends,
+    snippets,
   };
 }
