@@ -70,9 +70,14 @@ const RESPONSE_FRAMING: ReadonlySet<string> = new Set([
   'upgrade',
 ]);
 
+/** A `*` is a token character (RFC 9110 §5.6.2), but headers-more reads a trailing one as a wildcard: names with
+ * one are refused, so a name is never a pattern by accident. */
+const STAR = 'holds a "*" (headers-more reads a trailing "*" as a wildcard; only more_clear_headers takes one)';
+
 /** Why `name` (lower-case) cannot be set or removed on the upstream request, or null. */
 export function requestNameProblem(name: string): string | null {
   if (!HEADER_NAME.test(name)) return 'is not a header name (an RFC 9110 token of 1 to 64 characters)';
+  if (name.includes('*')) return STAR;
   if (EDGE_REQUEST_HEADERS.has(name)) return 'is set by the edge itself on every upstream request (use upstream-vhost for Host)';
   if (!isCopyableHeader(name)) return 'frames the message or belongs to one hop (or to the tunnel), so the edge writes it itself';
   return null;
@@ -81,6 +86,7 @@ export function requestNameProblem(name: string): string | null {
 /** Why `name` (lower-case) cannot be set, added or removed on the client's response, or null. */
 export function responseNameProblem(name: string): string | null {
   if (!HEADER_NAME.test(name)) return 'is not a header name (an RFC 9110 token of 1 to 64 characters)';
+  if (name.includes('*')) return STAR;
   if (RESPONSE_FRAMING.has(name) || name.startsWith('portico-'))
     return 'frames the message or belongs to one hop (or to the tunnel), so the edge writes it itself';
   return null;
@@ -90,7 +96,7 @@ export function responseNameProblem(name: string): string | null {
 export function prefixProblem(p: string): string | null {
   if (!p.endsWith('*') || p.length < 2) return 'a wildcard is a name prefix of at least one character followed by "*"';
   const stem = p.slice(0, -1);
-  if (!/^[a-z0-9!#$%&'+.^_`|~-]{1,63}$/.test(stem)) return 'the part before "*" is not the start of a header name';
+  if (!/^[a-z0-9!#$%&'+.^_`|~-]{1,63}$/.test(stem)) return 'the part before "*" is not the start of a header name (one "*", at the end)';
   if (stem.startsWith('portico-') || 'portico-'.startsWith(stem)) return 'would remove the tunnel protocol headers';
   return null;
 }

@@ -27,6 +27,7 @@ import { resolveErrorBackends } from './error-backends.ts';
 import { compareByAge, compareStrings, errorText, items, objectInfo, refOf } from './objects.ts';
 import { extraHostNames } from './host-names.ts';
 import { mergeCanaries, mergeRoutes, pickDefaultBackend, type HostBuild } from './routes.ts';
+import { SERVER_SNIPPET } from './snippet-annotations.ts';
 import type { SnippetOp } from './snippet-headers.ts';
 import { headerRulesOf } from './snippet-rules.ts';
 import { secretLoader } from './tls.ts';
@@ -197,7 +198,9 @@ function buildHost(
     };
   });
   const cert = tls.get(h.host);
-  const fallbackClosed = h.fallback === null ? undefined : fallbackFailClosed(h.fallbackOwner, onHost);
+  // A server-snippet's header rules are not applied to the host's fallback: it answers 503 rather than serve without them.
+  const hostKeys = (serverOps?.length ?? 0) > 0 ? [...(onHost ?? []), SERVER_SNIPPET] : onHost;
+  const fallbackClosed = h.fallback === null ? undefined : fallbackFailClosed(h.fallbackOwner, hostKeys);
   return {
     host: h.host,
     tls: hasTls ? { certificate: cert === null || cert === undefined ? null : cert.info.id } : null,

@@ -10,7 +10,7 @@ import type { UnenforcedGuard } from './access-control.ts';
 import type { CanaryRequest } from './canary-annotations.ts';
 import { parseAnnotations } from './annotations.ts';
 import type { RoutingRequest } from './routing-annotations.ts';
-import type { SnippetRequest } from './snippet-annotations.ts';
+import { CONFIGURATION_SNIPPET, type SnippetRequest } from './snippet-annotations.ts';
 import type { UpstreamFilters } from './upstream-annotations.ts';
 import type { ParsedAffinity } from './affinity-annotations.ts';
 import type { Report } from './diagnostics.ts';
@@ -273,7 +273,9 @@ export function planIngress(info: ObjectInfo, report: Report): IngressPlan {
     clusterWeight: values.clusterWeight,
     guards: unenforced,
     access: access.access,
-    accessKeys: access.keys,
+    // A configuration-snippet's header rules are not applied where the Ingress's spec.defaultBackend serves (nor to
+    // a skipped path's requests), so it counts with the access rules there: those answer 503 (index.ts).
+    accessKeys: (snippets.location?.length ?? 0) > 0 ? [...access.keys, CONFIGURATION_SNIPPET] : access.keys,
     droppedOn,
     clientCertificate,
     routing,

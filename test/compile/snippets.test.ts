@@ -6,7 +6,7 @@ import { describe, expect, it } from 'vitest';
 import type { HeaderRules } from '../../gateway/table/header-rules.ts';
 import { validate } from '../../gateway/table/validate.ts';
 import type { CompileResult } from '../../sync/compile/types.ts';
-import { type AnyObject, app, cls, ingress, prefix, rule } from '../support/builders.ts';
+import { type AnyObject, app, backend, cls, ingress, prefix, rule } from '../support/builders.ts';
 import { runCase, type Case } from './cases.ts';
 
 const N = 'nginx.ingress.kubernetes.io/';
@@ -249,6 +249,11 @@ table('snippets refused whole: 503 and a diagnostic naming the directive and lin
     "more_set_input_headers -r 'X: 1';",
     /directive "more_set_input_headers" on line 1: option "-r"/,
   ),
+  refused(
+    'more_set_headers with a "*" in the name (headers-more would read a wildcard)',
+    "more_set_headers 'X-*: 1';",
+    /header "X-\*" holds a "\*"/,
+  ),
   refused('more_clear_input_headers with a wildcard', "more_clear_input_headers 'X-*';", /wildcards are refused here/),
   refused(
     'add_header with a third argument other than always',
@@ -310,6 +315,49 @@ table('snippets refused whole: 503 and a diagnostic naming the directive and lin
     `more_set_headers ${Array.from({ length: 33 }, (_, i) => `'X-${i}: 1'`).join(' ')};`,
     /more than 32 header operations/,
   ),
+]);
+
+table('where the rules are not applied, the answer is 503 rather than a response without them', [
+  {
+    name: "configuration-snippet: the Ingress's spec.defaultBackend (its hosts' fallback, the table's default backend) answers 503",
+    objects: [
+      cls(),
+      ...app('web'),
+      ingress('web', {
+        annotations: { [CONF]: "more_set_headers 'X-Frame-Options: DENY';" },
+        defaultBackend: backend('web'),
+        rules: [rule(HOST, prefix('/app', 'web'))],
+      }),
+    ],
+    hosts: {
+      [HOST]: { fallback: 'default/web:80 closed(configuration-snippet)', routes: ['Prefix "/app" -> default/web:80 [default/web]'] },
+    },
+    defaultBackend: 'default/web:80',
+    check: (r) => expect(r.table.defaultBackendFailClosed).toEqual([CONF]),
+  },
+  {
+    name: "server-snippet: the host's fallback (another Ingress's spec.defaultBackend) answers 503",
+    objects: [
+      cls(),
+      ...app('web'),
+      ...app('api'),
+      ingress('web', {
+        annotations: { [SERVER]: "more_set_headers 'X-Frame-Options: DENY';" },
+        rules: [rule(HOST, prefix('/app', 'web'))],
+        created: 1,
+      }),
+      ingress('api', { defaultBackend: backend('api'), rules: [rule(HOST, prefix('/api', 'api'))], created: 2 }),
+    ],
+    hosts: {
+      [HOST]: {
+        fallback: 'default/api:80 closed(server-snippet)',
+        routes: ['Prefix "/api" -> default/api:80 [default/api]', 'Prefix "/app" -> default/web:80 [default/web]'],
+      },
+    },
+    defaultBackend: 'default/api:80',
+    // The table's default backend serves unknown hosts, not this server: it stays open.
+    check: (r) => expect(r.table.defaultBackendFailClosed).toBeUndefined(),
+  },
 ]);
 
 table('the portico.dev spelling and the other snippets stay fail-closed guards', [
