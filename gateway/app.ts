@@ -86,7 +86,11 @@ export function createGatewayApp<E extends Env>(o: GatewayOptions<E>): Hono<E> {
       }
       if (d.upstream !== undefined) req.upstream = d.upstream;
       if (d.errorPage !== undefined) req.errorPage = d.errorPage;
-      if (d.responseHeaders !== undefined) req.responseHeaders = d.responseHeaders;
+      if (d.responseHeaders !== undefined) {
+        // A route with header rules (snippets) never fails over to a peer cluster either: its answer carries them.
+        req.responseHeaders = d.responseHeaders;
+        req.gated = true;
+      }
       return o.runtime.forward(c, req);
     }
     o.metrics.request(d.label, d.status);

@@ -223,7 +223,11 @@ export function decide(
   // serve it ungated.
   // Nor does a route with a canary: the peer's table would choose between the backends by its own rules.
   const canary = m.route?.policies.canary;
-  const local = (access === undefined || !needsGate(access)) && upstreamHeaders === undefined && canary === undefined ? peers : [];
+  // Nor does a route with header rules (snippets): a peer's answer would not carry them.
+  const local =
+    (access === undefined || !needsGate(access)) && upstreamHeaders === undefined && canary === undefined && p?.headerRules === undefined
+      ? peers
+      : [];
   // The canary is chosen before the endpoints are looked at: a request sent to a canary without a ready endpoint
   // answers 503 rather than quietly reaching the main backend (and the reverse).
   const backend =

@@ -16,12 +16,16 @@ import { ingress, objects, ourClass, service } from '../support/manifests.ts';
 
 const CONF = 'nginx.ingress.kubernetes.io/configuration-snippet';
 
-function tableWith(snippet: string): RoutingTable {
+function tableWith(snippet: string | null, ready = true): RoutingTable {
   return compile(
     objects(
       ourClass(),
-      ...service('web', [{ address: '10.0.0.1', port: 8080 }]),
-      ingress('web', { host: 'app.test', paths: [{ path: '/', service: 'web' }], annotations: { [CONF]: snippet } }),
+      ...service('web', [{ address: '10.0.0.1', port: 8080, ready }]),
+      ingress('web', {
+        host: 'app.test',
+        paths: [{ path: '/', service: 'web' }],
+        annotations: snippet === null ? {} : { [CONF]: snippet },
+      }),
     ),
   ).table;
 }
@@ -51,6 +55,15 @@ describe('decide(): the forward verdict carries the rules', () => {
       if (c.onSuccess !== undefined) expect(d.responseHeaders?.onSuccess).toEqual(c.onSuccess);
     });
   }
+  it('no ready endpoint: 503, never a peer cluster (whose answer would not carry the rules)', () => {
+    const peer = { cluster: 'b', live: live(tableWith(null)) };
+    expect(decide(live(tableWith("more_set_headers 'X-B: 2';", false)), facts(), null, [peer])).toMatchObject({
+      kind: 'status',
+      status: 503,
+    });
+    // Without rules the same request goes to the peer.
+    expect(decide(live(tableWith(null, false)), facts(), null, [peer])).toMatchObject({ kind: 'forward', cluster: 'b' });
+  });
   it('a refused snippet: 503, nothing forwarded', () => {
     expect(decide(live(tableWith('more_set_headers "X: $host";')), facts(), null)).toMatchObject({ kind: 'status', status: 503 });
   });
