@@ -111,7 +111,6 @@ export function lexSnippet(text: string): LexResult {
     if (c === '"' || c === "'") {
       // A quoted token: up to the matching quote not preceded by an escaping backslash.
       let j = i + 1;
-      let raw = '';
       for (;;) {
         if (j >= text.length) return fail(`unterminated ${c === '"' ? 'double' : 'single'}-quoted string`);
         const d = text[j]!;
@@ -121,14 +120,13 @@ export function lexSnippet(text: string): LexResult {
         if (d === '\n') line++;
         if (d === '\\' && j + 1 < text.length) {
           if (text[j + 1] === '\n') line++;
-          raw += d + text[j + 1]!;
           j += 2;
           continue;
         }
         if (d === c) break;
-        raw += d;
         j++;
       }
+      const raw = text.slice(i + 1, j);
       const after = text[j + 1];
       if (after !== undefined && !isSpace(after) && after !== ';' && after !== '{')
         return fail(`unexpected ${JSON.stringify(after)} after a quoted string`);
@@ -138,21 +136,23 @@ export function lexSnippet(text: string): LexResult {
     }
     // An unquoted token: up to a space, `;` or `{` (a `{` right after `$` belongs to `${name}`).
     let j = i;
-    let raw = '';
+    // An unescaped `$` just before: nginx's `variable` flag, under which `{` belongs to `${name}`.
+    let afterDollar = false;
     while (j < text.length) {
       const d = text[j]!;
       const dc = d.charCodeAt(0);
       if ((dc < 0x20 && !isSpace(d)) || dc === 0x7f) return fail(`control character U+${dc.toString(16).padStart(4, '0')} in the snippet`);
       if (d === '\\' && j + 1 < text.length) {
         if (text[j + 1] === '\n') line++;
-        raw += d + text[j + 1]!;
+        afterDollar = false;
         j += 2;
         continue;
       }
-      if (isSpace(d) || d === ';' || (d === '{' && raw[raw.length - 1] !== '$')) break;
-      raw += d;
+      if (isSpace(d) || d === ';' || (d === '{' && !afterDollar)) break;
+      afterDollar = d === '$';
       j++;
     }
+    const raw = text.slice(i, j);
     tokens.push({ text: unescapeWord(raw), quoted: false, variable: hasVariable(raw) });
     i = j;
   }
