@@ -51,3 +51,11 @@ export function joinAdditions(a: ResponseAdditions | undefined, b: ResponseAddit
     removePrefixes: [...(a.removePrefixes ?? []), ...(b.removePrefixes ?? [])],
   };
 }
+
+/** Whether a header (lower-case name) of an answer survives the removals of response additions: `replace` names,
+ * and `prefixes` (wildcards), which never take Content-Length (the edge frames the answer by it). */
+export function survives(lower: string, replace: readonly string[], prefixes: readonly string[] | undefined): boolean {
+  if (replace.includes(lower)) return false;
+  if (prefixes === undefined || prefixes.length === 0 || lower === 'content-length') return true;
+  return !prefixes.some((p) => lower.startsWith(p));
+}

@@ -2,6 +2,7 @@
 // direction, and the X-Forwarded-* set is written by the edge, never trusted from the client (an edge
 // gateway is the first hop; a client could otherwise forge its address).
 import { HOP_BY_HOP } from '../shared/hop-by-hop.ts';
+import { survives } from '../header-rules.ts';
 import { ADD_HEADER_STATUSES } from '../table/header-rules.ts';
 import { TUNNEL_HEADER_PREFIX } from '../table/tunnel-protocol.ts';
 
@@ -116,14 +117,6 @@ export function withOverrides(flat: readonly string[], overrides: readonly (read
   // validate() refuses such names; this keeps the tunnel protocol's headers out whatever a table says.
   for (const [name, value] of overrides) if (value !== null && !name.toLowerCase().startsWith(TUNNEL_HEADER_PREFIX)) out.push(name, value);
   return out;
-}
-
-/** Whether a header (lower-case name) of an answer survives the removals of response additions: `replace` names,
- * and `prefixes` (wildcards), which never take Content-Length (the edge frames the answer by it). */
-export function survives(lower: string, replace: readonly string[], prefixes: readonly string[] | undefined): boolean {
-  if (replace.includes(lower)) return false;
-  if (prefixes === undefined || prefixes.length === 0 || lower === 'content-length') return true;
-  return !prefixes.some((p) => lower.startsWith(p));
 }
 
 /** `flat` plus the headers the access gate and the route's header rules add to the client's response with
