@@ -166,3 +166,15 @@ describe('what the client sees: more_set_headers, more_clear_headers, add_header
     });
   }
 });
+
+describe('portico local --workers 2: every worker process validates the schema-6 table it gets over IPC and applies it', () => {
+  it('the header on every answer, whichever process serves it', async () => {
+    const q = await startLocal(dir, ['--workers', '2']);
+    try {
+      const replies = await Promise.all(Array.from({ length: 10 }, () => request(`${q.http}/`, { host: 'configurationsnippet.foo.com' })));
+      expect(replies.map((r) => `${r.status} ${r.headers.foo1}`)).toEqual(Array(10).fill('200 Bar1'));
+    } finally {
+      expect(await q.stop()).toBe(0);
+    }
+  });
+});
