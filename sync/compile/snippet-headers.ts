@@ -77,9 +77,10 @@ function literal(t: SnippetToken, d: SnippetDirective): string {
   return t.text;
 }
 
-/** headers-more's options come before the headers; none of them can be honoured exactly here. */
+/** headers-more's options (`-s`, `-t`, `-a`, `-r`); none of them can be honoured exactly here. nginx's lexer removes
+ * the quotes before headers-more looks, so a quoted `"-s"` is an option too: any argument starting with `-` is refused. */
 function noOptions(d: SnippetDirective): SnippetToken[] {
-  const opt = d.args.find((a) => !a.quoted && a.text.startsWith('-'));
+  const opt = d.args.find((a) => a.text.startsWith('-'));
   if (opt !== undefined)
     throw new SnippetRefusedError(
       `option ${JSON.stringify(opt.text)} is not supported (status, content-type, append and replace-only filters are refused)`,
@@ -104,12 +105,17 @@ function checkedValue(raw: string, name: string, d: SnippetDirective): string {
 }
 
 /** headers-more's `Name: value`, `Name:` and `Name` (the last two clear): the name before the first colon, the
- * value after it, blanks around both dropped. */
+ * value after it. headers-more's parser (ngx_http_headers_more_parse_header) also ends the name at a blank and skips
+ * every `:` and blank before the value, and mishandles a blank before the name; the forms where that reads differently
+ * from "name, colon, value" (`X Y: z`, `X:: v`, ` X: v`) are refused rather than guessed. */
 function moreHeader(arg: string, d: SnippetDirective, problem: (n: string) => string | null): { name: string; value: string | null } {
+  if (/^\s/.test(arg)) throw new SnippetRefusedError(`${JSON.stringify(arg)} starts with a blank before the header name`, d);
   const colon = arg.indexOf(':');
-  const rawName = (colon < 0 ? arg : arg.slice(0, colon)).trim();
+  const rawName = (colon < 0 ? arg : arg.slice(0, colon)).trimEnd();
   const name = checkedName(rawName, d, problem);
   const rawValue = colon < 0 ? '' : arg.slice(colon + 1).trim();
+  if (rawValue.startsWith(':'))
+    throw new SnippetRefusedError(`${JSON.stringify(arg)} has a value starting with ":" (headers-more would drop it)`, d);
   return { name, value: rawValue === '' ? null : checkedValue(rawValue, name, d) };
 }
 

@@ -242,6 +242,18 @@ table('snippets refused whole: 503 and a diagnostic naming the directive and lin
     "more_set_headers -s 404 'X-Not-Found: 1';",
     /directive "more_set_headers" on line 1: option "-s" is not supported/,
   ),
+  refused(
+    'a quoted "-s" is an option too (the quotes are gone before headers-more reads it)',
+    'more_set_headers "-s" 404 \'X: 1\';',
+    /option "-s" is not supported/,
+  ),
+  refused(
+    'headers-more ends a name at a blank: `X Y: z` is refused, not guessed',
+    "more_set_headers 'X Y: z';",
+    /header "X Y" is not a header name/,
+  ),
+  refused('headers-more skips a second colon: `X:: v` is refused', "more_set_headers 'X:: v';", /has a value starting with ":"/),
+  refused('a blank before the name', "more_set_headers ' X: v';", /starts with a blank before the header name/),
   refused('more_set_headers -t (content-type filter)', "more_set_headers -t 'text/html' 'X: 1';", /option "-t" is not supported/),
   refused('more_set_headers -a (append)', "more_set_headers -a 'X: 1';", /option "-a" is not supported/),
   refused(
