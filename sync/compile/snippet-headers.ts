@@ -7,7 +7,7 @@
 // Accepted, with the semantics of their modules:
 // - more_set_headers 'Name: value' ... (headers-more-nginx-module README): replaces the response header on every
 //   status; 'Name:' or 'Name' with no value clears it; several arguments per directive; executed in order.
-//   Refused: -s, -t (status and content-type filters) and -a (append).
+//   Refused: any argument starting with `-` (the -s, -t and -a options: status, content-type, append).
 // - more_clear_headers Name ... : clears; `Prefix-*` clears every header starting with Prefix-. Refused: -s, -t.
 // - add_header name value [always] (ngx_http_headers_module): ADDS the header, on 200, 201, 204, 206, 301, 302,
 //   303, 304, 307 and 308 only, unless `always`. An empty value adds nothing (nginx skips it). ETag and
