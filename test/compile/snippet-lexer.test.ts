@@ -80,6 +80,11 @@ const refused: { name: string; text: string; error: RegExp }[] = [
   { name: 'a block', text: 'location /x { add_header X 1; }', error: /a block \("\{" after "location"\)/ },
   { name: 'an if block', text: 'if ($http_x) {\n return 403;\n}', error: /a block \("\{" after "if"\)/ },
   { name: 'a closing brace alone', text: '}', error: /a block \("\}"\)/ },
+  {
+    name: "an escaped \\$ clears nginx's variable flag: the { after it opens a block",
+    text: 'add_header X a\\$\u007bb};',
+    error: /a block \("\{" after "add_header"\)/,
+  },
   { name: 'text glued after a quoted string', text: 'add_header X "a"b;', error: /unexpected "b" after a quoted string/ },
   { name: 'NUL byte', text: 'add_header X a\u0000b;', error: /control character U\+0000/ },
   { name: 'NUL inside quotes', text: 'add_header X "a\u0000b";', error: /control character U\+0000/ },
