@@ -4,6 +4,7 @@
 import { Hono, type Context, type Env } from 'hono';
 import { type GateDeps, type ResponseAdditions, runGate } from './access/gate.ts';
 import { type Decision, decide, type PeerTable, type RequestFacts, type UpstreamTlsMaterial } from './decide.ts';
+import { joinAdditions } from './header-rules.ts';
 import type { LiveTable } from './live.ts';
 import type { ErrorPage } from './error-pages.ts';
 import type { Metrics } from './metrics.ts';
@@ -82,7 +83,6 @@ export function createGatewayApp<E extends Env>(o: GatewayOptions<E>): Hono<E> {
       }
       if (d.gate !== undefined) return forwardThroughGate(o, c, d, d.gate, facts, hsts);
       const req: ForwardRequest = { backend: d.backend, target: d.target, facts, label: d.label, cluster: d.cluster };
-      if (hsts !== null) req.responseHeaders = hsts;
       if (d.upstreamHeaders !== undefined) {
         // A host that checks client certificates: its requests never fail over to a peer cluster either.
         req.upstreamHeaders = d.upstreamHeaders;
@@ -91,6 +91,11 @@ export function createGatewayApp<E extends Env>(o: GatewayOptions<E>): Hono<E> {
       if (d.upstream !== undefined) req.upstream = d.upstream;
       if (d.errorPage !== undefined) req.errorPage = d.errorPage;
       if (d.upstreamTls !== undefined) req.upstreamTls = d.upstreamTls;
+      if (d.responseHeaders !== undefined) {
+        // A route with header rules (snippets) never fails over to a peer cluster either: its answer carries them.
+        req.responseHeaders = hsts === null ? d.responseHeaders : mergeHsts(d.responseHeaders, hsts);
+        req.gated = true;
+      } else if (hsts !== null) req.responseHeaders = hsts;
       return o.runtime.forward(c, req);
     }
     o.metrics.request(d.label, d.status);
@@ -133,6 +138,7 @@ async function forwardThroughGate<E extends Env>(
       credentials: o.live.current?.basicAuth,
     },
     o.gate ?? {},
+    d.responseHeaders,
   );
   if (outcome.kind === 'respond') {
     o.metrics.request(d.label, outcome.status);
@@ -144,7 +150,7 @@ async function forwardThroughGate<E extends Env>(
     facts,
     label: d.label,
     upstreamHeaders: d.upstreamHeaders === undefined ? outcome.upstreamHeaders : [...d.upstreamHeaders, ...outcome.upstreamHeaders],
-    responseHeaders: mergeHsts(outcome.response, hsts),
+    responseHeaders: mergeHsts(joinAdditions(outcome.response, d.responseHeaders)!, hsts),
     requestId,
     gated: true,
     ...(d.upstream === undefined ? {} : { upstream: d.upstream }),

@@ -3,7 +3,8 @@
 // upgrade path, so both follow exactly the same rules.
 import { type HeaderReader, picksCanary } from './canary.ts';
 import { clientCertificateOutcome, type TlsClientConnection } from './access/client-certificate.ts';
-import { needsGate } from './access/gate.ts';
+import { needsGate, type ResponseAdditions } from './access/gate.ts';
+import { headerEffects } from './header-rules.ts';
 import { sourceAllowed } from './access/source-ranges.ts';
 import { type ErrorPage, errorPageOf } from './error-pages.ts';
 import type { LiveTable, LoadedTable } from './live.ts';
@@ -79,6 +80,8 @@ export type Decision =
       /** proxy-ssl-*: how to authenticate the TLS upstream (gateway/proxy/upstream-tls.ts); the Web forwarder answers
        * 503 for it. */
       upstreamTls?: UpstreamTlsMaterial;
+      /** The route's header rules for the client's response (snippets: header-rules.ts). */
+      responseHeaders?: ResponseAdditions;
     };
 
 /** A peer cluster's verified table, read by this worker for failover. */
@@ -122,7 +125,7 @@ export function peerDecision(
     // Nor is one with routing filters (redirects, rewrites, timeouts and limits, canary, affinity, error pages, a
     // backend protocol): this worker would not apply them to a relayed request.
     const filters = m.route?.policies;
-    if (filters !== undefined && hasRouteFilter(filters)) continue;
+    if (filters !== undefined && (hasRouteFilter(filters) || filters.headerRules !== undefined)) continue;
     return {
       kind: 'forward',
       backend: m.backend,
@@ -239,7 +242,11 @@ export function decide(
   // serve it ungated.
   // Nor does a route with a canary: the peer's table would choose between the backends by its own rules.
   const canary = m.route?.policies.canary;
-  const local = (access === undefined || !needsGate(access)) && upstreamHeaders === undefined && canary === undefined ? peers : [];
+  // Nor does a route with header rules (snippets): a peer's answer would not carry them.
+  const local =
+    (access === undefined || !needsGate(access)) && upstreamHeaders === undefined && canary === undefined && p?.headerRules === undefined
+      ? peers
+      : [];
   // The canary is chosen before the endpoints are looked at: a request sent to a canary without a ready endpoint
   // answers 503 rather than quietly reaching the main backend (and the reverse).
   const backend =
@@ -275,6 +282,13 @@ export function decide(
   if (upstreamTls !== undefined) forward.upstreamTls = upstreamTls;
   if (errorPage !== undefined) forward.errorPage = errorPage;
   if (p?.rewrite?.hostname !== undefined || p?.requestHeaders !== undefined) upstreamHeaders = withRouteHeaders(upstreamHeaders, p);
+  // configuration-snippet / server-snippet header rules: the upstream request's after the edge's own, the
+  // response's for the forwarder (and the gate's own answers).
+  if (p?.headerRules !== undefined) {
+    const e = headerEffects(p.headerRules);
+    if (e.upstream.length > 0) upstreamHeaders = [...(upstreamHeaders ?? []), ...e.upstream];
+    if (e.response !== undefined) forward.responseHeaders = e.response;
+  }
   if (upstreamHeaders !== undefined) forward.upstreamHeaders = upstreamHeaders;
   const policies = m.route?.policies;
   if (

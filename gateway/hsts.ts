@@ -27,12 +27,8 @@ export function withHsts(extra: readonly (readonly [string, string])[], hsts: Re
   return hsts === null ? [...extra] : [...extra.filter(([n]) => n.toLowerCase() !== NAME), ...hsts.always];
 }
 
-/** The gate's additions for a request it let pass, with the HSTS header. */
+/** Response additions (the gate's, a route's header rules) with the HSTS header, which replaces theirs. */
 export function mergeHsts(add: ResponseAdditions, hsts: ResponseAdditions | null): ResponseAdditions {
   if (hsts === null) return add;
-  return {
-    always: [...add.always.filter(([n]) => n.toLowerCase() !== NAME), ...hsts.always],
-    onSuccess: add.onSuccess,
-    replace: [...add.replace, NAME],
-  };
+  return { ...add, always: [...add.always.filter(([n]) => n.toLowerCase() !== NAME), ...hsts.always], replace: [...add.replace, NAME] };
 }

@@ -11,6 +11,8 @@ import { customHeaderAdditions } from './custom-headers.ts';
 import { type DigestState, digestAuthVerdict, digestState } from './digest-auth.ts';
 import { type AuthClient, authorize, signinLocation } from './external-auth.ts';
 import { type GlobalRateLimiter, globalLimitIgnored } from './global-rate-limit.ts';
+import { joinAdditions, survives } from '../header-rules.ts';
+import { ADD_HEADER_STATUSES } from '../table/header-rules.ts';
 import { jwtVerdict } from './jwt.ts';
 import { limitExempt, type LimitState, limitZone, processLimits } from './limits.ts';
 import { expand, type RequestVariables } from './variables.ts';
@@ -49,6 +51,9 @@ export interface ResponseAdditions {
   always: [string, string][];
   onSuccess: [string, string][];
   replace: string[];
+  /** Lower-case name prefixes: the upstream's headers starting with one go too (headers-more's `more_clear_headers
+   * 'X-Hidden-*'`, a route's header rules). Content-Length never goes. */
+  removePrefixes?: string[];
 }
 
 export type GateOutcome =
@@ -256,7 +261,9 @@ export function needsGate(p: AccessPolicy): boolean {
   );
 }
 
-export async function runGate(p: AccessPolicy, r: GateRequest, deps: GateDeps): Promise<GateOutcome> {
+/** `route`: the route's own response additions (its header rules, gateway/header-rules.ts), which nginx's header
+ * filters apply to every answer of the location, the gate's own included. */
+export async function runGate(p: AccessPolicy, r: GateRequest, deps: GateDeps, route?: ResponseAdditions): Promise<GateOutcome> {
   const passing: Passing = { upstreamHeaders: [], response: { always: [], onSuccess: [], replace: [] } };
   try {
     for (const step of STEPS) {
@@ -267,9 +274,10 @@ export async function runGate(p: AccessPolicy, r: GateRequest, deps: GateDeps): 
         passing.onDone?.();
         // The gate's own answer carries what every answer gets (for example CORS headers on a 401), and a header
         // that more_set_headers sets replaces the answer's own of that name (custom-headers naming WWW-Authenticate).
-        const replace = passing.response.replace;
-        const own = replace.length === 0 ? outcome.headers : outcome.headers.filter(([n]) => !replace.includes(n.toLowerCase()));
-        return { ...outcome, headers: [...own, ...passing.response.always] };
+        const add = joinAdditions(passing.response, route)!;
+        const own = outcome.headers.filter(([n]) => survives(n.toLowerCase(), add.replace, add.removePrefixes));
+        const onSuccess = ADD_HEADER_STATUSES.has(outcome.status) ? add.onSuccess : [];
+        return { ...outcome, headers: [...own, ...add.always, ...onSuccess] };
       }
       return passing.onDone === undefined ? outcome : { ...outcome, onDone: passing.onDone };
     }

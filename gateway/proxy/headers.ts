@@ -2,6 +2,8 @@
 // direction, and the X-Forwarded-* set is written by the edge, never trusted from the client (an edge
 // gateway is the first hop; a client could otherwise forge its address).
 import { HOP_BY_HOP } from '../shared/hop-by-hop.ts';
+import { survives } from '../header-rules.ts';
+import { ADD_HEADER_STATUSES } from '../table/header-rules.ts';
 import { TUNNEL_HEADER_PREFIX } from '../table/tunnel-protocol.ts';
 
 /** Headers the edge sets itself on the request it forwards. */
@@ -117,11 +119,10 @@ export function withOverrides(flat: readonly string[], overrides: readonly (read
   return out;
 }
 
-/** Statuses nginx's add_header applies to without `always` (ngx_http_headers_module). */
-const ADD_HEADER_STATUSES = new Set([200, 201, 204, 206, 301, 302, 303, 304, 307, 308]);
-
-/** `flat` plus the headers the access gate adds to the client's response with `status`, without the upstream's
- * headers named in `replace` (lower-case; CORS headers replace the upstream's, as more_set_headers does). */
+/** `flat` plus the headers the access gate and the route's header rules add to the client's response with
+ * `status`, without the upstream's headers named in `replace` or starting with one of `removePrefixes`
+ * (lower-case; CORS headers replace the upstream's, as more_set_headers does). `onSuccess` only on the statuses
+ * of nginx's add_header without `always` (ADD_HEADER_STATUSES). */
 export function withResponseAdditions(
   flat: string[],
   add:
@@ -129,6 +130,7 @@ export function withResponseAdditions(
         always: readonly (readonly [string, string])[];
         onSuccess: readonly (readonly [string, string])[];
         replace?: readonly string[];
+        removePrefixes?: readonly string[];
       }
     | undefined,
   status: number,
@@ -136,9 +138,11 @@ export function withResponseAdditions(
   if (add === undefined) return flat;
   const success = ADD_HEADER_STATUSES.has(status);
   const replace = add.replace ?? [];
-  if (add.always.length === 0 && replace.length === 0 && (!success || add.onSuccess.length === 0)) return flat;
+  const prefixes = add.removePrefixes;
+  if (add.always.length === 0 && replace.length === 0 && (prefixes?.length ?? 0) === 0 && (!success || add.onSuccess.length === 0))
+    return flat;
   const out: string[] = [];
-  for (let i = 0; i < flat.length; i += 2) if (!replace.includes(flat[i]!.toLowerCase())) out.push(flat[i]!, flat[i + 1]!);
+  for (let i = 0; i < flat.length; i += 2) if (survives(flat[i]!.toLowerCase(), replace, prefixes)) out.push(flat[i]!, flat[i + 1]!);
   for (const [k, v] of add.always) out.push(k, v);
   if (success) for (const [k, v] of add.onSuccess) out.push(k, v);
   return out;

@@ -32,6 +32,7 @@ export type DiagnosticCode =
   | 'CanaryConflict' // a second canary for a route that already has one: ignored (ingress-nginx uses the first)
   | 'CanaryAnnotationIgnored' // info: a canary Ingress's other annotations; the main Ingress's apply
   | 'RegexHost' // info: another Ingress of the host uses use-regex or rewrite-target, so this one's paths are regexes too
+  | 'ServerSnippetConflict' // an older Ingress already gives the host its server-snippet: this one's is ignored
   | 'JwksUnavailable' // JWT keys missing, unreadable or unusable (ConfigMap, Secret or URL): the routes answer 503
   | 'InvalidSetting' // a controller ConfigMap key with a malformed value: the default applies (access control: fail closed)
   | 'UnsupportedSetting' // a controller ConfigMap key Portico does not honour (or reads from a worker flag instead)

@@ -3,6 +3,7 @@
 // Plain JSON data only, so it can be hashed, signed, stored and diffed. Every array has a canonical
 // order (see canonical.ts), so the same objects always give the same bytes.
 import type { BasicAuthPolicy } from './basic-auth.ts';
+import type { HeaderRules } from './header-rules.ts';
 import type { JwtPolicy } from './jwt.ts';
 import type { HeaderModifier, HostRedirect, LocationRedirect, PathRedirect, SchemeRedirect, UrlRewrite } from './redirect.ts';
 
@@ -44,7 +45,10 @@ import type { HeaderModifier, HostRedirect, LocationRedirect, PathRedirect, Sche
  *   hsts-include-subdomains, hsts-preload) and `defaultCertificate` (--default-ssl-certificate) on the table, and the
  *   refusal statuses of limits (`status`, `connectionStatus`: limit-req-status-code, limit-conn-status-code; `status`
  *   of a global rate limit: global-rate-limit-status-code). A schema-5 worker would send no HSTS header, serve its
- *   generated certificate and refuse with 503 and 429. */
+ *   generated certificate and refuse with 503 and 429.
+ *   Also header rules on routes (`headerRules`: the literal header directives of configuration-snippet and
+ *   server-snippet, header-rules.ts). A schema-5 worker would serve those routes without the headers they set and
+ *   remove, and a snippet may carry security headers (Content-Security-Policy, X-Frame-Options). */
 export const SCHEMA_VERSION = 6 as const;
 export type SchemaVersion = 1 | 2 | 3 | 4 | 5 | typeof SCHEMA_VERSION;
 export const SUPPORTED_SCHEMAS: readonly SchemaVersion[] = [1, 2, 3, 4, 5, 6];
@@ -127,6 +131,11 @@ export interface RoutePolicies {
    * gateway authenticates a TLS upstream (nginx's proxy_ssl_* directives; Gateway API's BackendTLSPolicy). Only on
    * routes whose `backendProtocol` is HTTPS or GRPCS: nginx ignores proxy_ssl_* with a cleartext upstream. Schema 6. */
   upstreamTls?: UpstreamTlsPolicy;
+  /** configuration-snippet and server-snippet, when they hold only literal header directives (more_set_headers,
+   * more_clear_headers, add_header, proxy_set_header, more_set_input_headers, more_clear_input_headers): the headers
+   * set on the upstream request and on the client's response (Gateway API RequestHeaderModifier and
+   * ResponseHeaderModifier, with add_header's status rule). Schema 6. Absent: none. */
+  headerRules?: HeaderRules;
 }
 
 /** TLS versions proxy-ssl-protocols may name (ingress-nginx v1.15's allow-list: `^(TLSv1\.2|TLSv1\.3| )*$`). */

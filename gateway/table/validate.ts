@@ -3,6 +3,7 @@
 import { compareRoutes, contentHash, schemaOf } from './canonical.ts';
 import { isRecord, isValidRuleHost, pathProblem } from './names.ts';
 import { checkAccess } from './validate-access.ts';
+import { checkHeaderRules } from './validate-header-rules.ts';
 import { checkHostRedirect, checkRouteFilters } from './validate-redirect.ts';
 import { checkBodyLimit, checkBackendProtocol, checkRetry, checkTimeouts } from './validate-upstream.ts';
 import { checkCanary } from './validate-canary.ts';
@@ -223,6 +224,7 @@ function checkPolicies(
   if (p.affinity !== undefined) checkAffinity(p.affinity, `${at}.affinity`, bad);
   if (p.balance !== undefined) checkBalance(p.balance, `${at}.balance`, bad, p.affinity);
   checkErrorPages(p, at, backendIds, bad);
+  if (p.headerRules !== undefined) checkHeaderRules(p.headerRules, `${at}.headerRules`, bad);
 }
 
 export class InvalidTableError extends PorticoError {

@@ -38,14 +38,18 @@ const NGINX_GUARDS: ReadonlySet<string> = new Set([
   // ingress-nginx spelling is enforced (custom-headers.ts) and never reaches guardOf(); this entry still closes the
   // routes for the portico.dev/ spelling.
   'custom-headers',
-  // Snippets are raw nginx configuration, never supported; they may hold access rules (`allow`, `deny`,
+  // Snippets are raw nginx configuration, never run; they may hold access rules (`allow`, `deny`,
   // `auth_request`, `if (...) { return 403; }`) Portico cannot see, so they close the routes rather than be
-  // ignored. ingress-nginx itself refuses them by default since v1.9 (allow-snippet-annotations: false).
+  // ignored. ingress-nginx itself refuses them by default since v1.9 (allow-snippet-annotations: false). The
+  // ingress-nginx spelling of configuration-snippet and server-snippet is read by snippet-annotations.ts (literal
+  // header directives become header rules, anything else closes as here) and never reaches guardOf(); these entries
+  // still close the routes for the portico.dev/ spelling, and modsecurity-snippet always.
   'configuration-snippet',
   'modsecurity-snippet',
 ]);
 
-/** Snippets at the level of the whole server (nginx `server {}`): they close every route of the hosts. */
+/** Snippets at the level of the whole server (nginx `server {}`): they close every route of the hosts (the
+ * ingress-nginx spelling through snippet-annotations.ts, when refused). */
 const NGINX_HOST_GUARDS: ReadonlySet<string> = new Set(['server-snippet']);
 
 /** ingress-nginx annotation name prefixes that guard access: basic/digest auth, external auth and client

@@ -13,6 +13,7 @@ import { NGINX_PREFIX, PORTICO_PREFIX } from './annotation-prefixes.ts';
 import { parseProtocolAnnotations } from './protocol-annotations.ts';
 import { type ProxySslRequest, parseProxySslAnnotations } from './proxy-ssl-annotations.ts';
 import { parseRoutingAnnotations, type RoutingRequest } from './routing-annotations.ts';
+import { parseSnippetAnnotations, type SnippetRequest } from './snippet-annotations.ts';
 import { parseRewriteAnnotations, type ParsedRewrite } from './rewrite-annotations.ts';
 import type { DiagnosticCode } from './types.ts';
 import { compareStrings, show, type Fields } from './objects.ts';
@@ -130,6 +131,8 @@ export interface ParsedAnnotations {
   balancing: Omit<ParsedAffinity, 'consumed' | 'problems'>;
   /** Error pages and service-upstream (default-backend, custom-http-errors, service-upstream; backend-annotations.ts). */
   backends: BackendRequest;
+  /** Header directives of configuration-snippet and server-snippet that Portico accepted (snippet-annotations.ts). */
+  snippets: SnippetRequest;
 }
 
 /** Reads the allow-listed annotations of one Ingress; every other portico.dev/ or ingress-nginx annotation
@@ -162,6 +165,7 @@ export function parseAnnotations(annotations: Fields, namespace?: string): Parse
       rewrite: { regex: false },
       balancing: {},
       backends: { serviceUpstream: false },
+      snippets: {},
       canary: parsedCanary.canary,
     };
   }
@@ -174,11 +178,13 @@ export function parseAnnotations(annotations: Fields, namespace?: string): Parse
   const parsedProxySsl = parseProxySslAnnotations(annotations, namespace);
   const parsedAffinity = parseAffinityAnnotations(annotations, parsedRewrite.regex);
   const parsedBackends = parseBackendAnnotations(annotations);
+  const parsedSnippets = parseSnippetAnnotations(annotations);
   const unenforced: UnenforcedGuard[] = [
     ...parsedAccess.malformed,
     ...parsedTls.malformed,
     ...parsedProtocol.malformed,
     ...parsedProxySsl.malformed,
+    ...parsedSnippets.malformed,
   ];
   problems.push(
     ...parsedAccess.problems,
@@ -190,6 +196,7 @@ export function parseAnnotations(annotations: Fields, namespace?: string): Parse
     ...parsedProxySsl.problems,
     ...parsedAffinity.problems,
     ...parsedBackends.problems,
+    ...parsedSnippets.problems,
   );
   for (const spec of SUPPORTED_ANNOTATIONS) {
     if (Object.hasOwn(annotations, spec.key))
@@ -207,7 +214,8 @@ export function parseAnnotations(annotations: Fields, namespace?: string): Parse
       parsedProtocol.consumed.has(key) ||
       parsedProxySsl.consumed.has(key) ||
       parsedAffinity.consumed.has(key) ||
-      parsedBackends.consumed.has(key)
+      parsedBackends.consumed.has(key) ||
+      parsedSnippets.consumed.has(key)
     )
       continue;
     const guard = guardOf(key, annotations[key]);
@@ -239,6 +247,7 @@ export function parseAnnotations(annotations: Fields, namespace?: string): Parse
       ...(parsedAffinity.balance === undefined ? {} : { balance: parsedAffinity.balance }),
     },
     backends: parsedBackends.request,
+    snippets: parsedSnippets.request,
     ...(parsedTls.request === undefined ? {} : { clientCertificate: parsedTls.request }),
     ...(parsedProxySsl.request === undefined ? {} : { proxySsl: parsedProxySsl.request }),
   };

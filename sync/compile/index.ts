@@ -28,6 +28,9 @@ import { resolveErrorBackends } from './error-backends.ts';
 import { compareByAge, compareStrings, errorText, items, objectInfo, refOf } from './objects.ts';
 import { extraHostNames } from './host-names.ts';
 import { mergeCanaries, mergeRoutes, pickDefaultBackend, type HostBuild } from './routes.ts';
+import { SERVER_SNIPPET } from './snippet-annotations.ts';
+import type { SnippetOp } from './snippet-headers.ts';
+import { headerRulesOf } from './snippet-rules.ts';
 import { secretLoader } from './tls.ts';
 import type { ControllerSettings } from './controller-settings.ts';
 import { applyRefusalStatuses, controllerSettings, defaultCertificate, defaultServiceBackend } from './gateway-settings.ts';
@@ -117,6 +120,31 @@ function hostGuards(plans: readonly IngressPlan[], reportFor: (p: IngressPlan) =
   return out;
 }
 
+/** The server-snippet operations of each host: the oldest Ingress of the host that has a server-snippet gives
+ * them, as ingress-nginx keeps the first server snippet of a server (its controller skips a later one with
+ * "Server snippet already configured"). A refused server-snippet closes its hosts whatever their age (hostGuards). */
+function serverSnippets(plans: readonly IngressPlan[], reportFor: (p: IngressPlan) => Report): Map<string, SnippetOp[]> {
+  const out = new Map<string, SnippetOp[]>();
+  const owner = new Map<string, IngressPlan>();
+  for (const plan of plans) {
+    const ops = plan.snippets.server;
+    if (ops === undefined) continue;
+    for (const host of plan.hosts) {
+      const first = owner.get(host);
+      if (first === undefined) {
+        owner.set(host, plan);
+        out.set(host, ops);
+        continue;
+      }
+      reportFor(plan)(
+        'ServerSnippetConflict',
+        `the server-snippet is ignored on ${host === '' ? 'the rules without a host' : `host ${JSON.stringify(host)}`}: Ingress ${first.ref.namespace}/${first.ref.name} is older and gives the host its server-snippet (as in ingress-nginx)`,
+      );
+    }
+  }
+  return out;
+}
+
 /** Fail closed: the sorted, distinct guards `owner` asks for on its own routes plus its host's; undefined
  * when there are none (so tables without guards keep their exact form and hash). */
 function failClosed(owner: IngressPlan | null, onHost: readonly string[] = []): string[] | undefined {
@@ -138,11 +166,13 @@ function buildHost(
   guards: ReadonlyMap<string, string[]>,
   use: (ref: BackendRef) => string,
   clientCertificate: ClientCertificatePolicy | undefined,
+  serverOps: readonly SnippetOp[] | undefined,
 ): HostRoutes {
   const hasTls = tls.has(h.host);
   const onHost = guards.get(h.host);
   const routes: Route[] = [...h.routes.values()].map(({ path, owner, canary }) => {
     const closed = failClosed(owner, onHost);
+    const headerRules = headerRulesOf(serverOps, owner.snippets.location);
     return {
       path: h.regex ? path.written : path.path,
       pathType: h.regex ? 'Regex' : path.pathType,
@@ -166,11 +196,15 @@ function buildHost(
         // default-backend and custom-http-errors: the route's error pages (gateway/error-pages.ts).
         ...(owner.errorBackend === undefined ? {} : { errorBackend: use(owner.errorBackend) }),
         ...(owner.backends.interceptStatuses === undefined ? {} : { interceptStatuses: owner.backends.interceptStatuses }),
+        // configuration-snippet and server-snippet header directives (snippet-rules.ts).
+        ...(headerRules === undefined ? {} : { headerRules }),
       },
     };
   });
   const cert = tls.get(h.host);
-  const fallbackClosed = h.fallback === null ? undefined : fallbackFailClosed(h.fallbackOwner, onHost);
+  // A server-snippet's header rules are not applied to the host's fallback: it answers 503 rather than serve without them.
+  const hostKeys = (serverOps?.length ?? 0) > 0 ? [...(onHost ?? []), SERVER_SNIPPET] : onHost;
+  const fallbackClosed = h.fallback === null ? undefined : fallbackFailClosed(h.fallbackOwner, hostKeys);
   return {
     host: h.host,
     tls: hasTls ? { certificate: cert === null || cert === undefined ? null : cert.info.id } : null,
@@ -250,7 +284,10 @@ export function compile(objects: ClusterObjects, options: Partial<CompileOptions
     return ref.id;
   };
   const guards = hostGuards(mains, reportFor);
-  const ruleHosts = [...hosts.values()].map((h) => buildHost(h, tls, guards, use, clientCertificates.hosts.get(h.host)));
+  const snippetsOf = serverSnippets(mains, reportFor);
+  const ruleHosts = [...hosts.values()].map((h) =>
+    buildHost(h, tls, guards, use, clientCertificates.hosts.get(h.host), snippetsOf.get(h.host)),
+  );
   const certInfo = new Map([...tls.values()].flatMap((c) => (c === null ? [] : [[c.info.id, c.info] as const])));
   const hostEntries = [
     ...ruleHosts,

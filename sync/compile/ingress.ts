@@ -12,6 +12,7 @@ import type { CanaryRequest } from './canary-annotations.ts';
 import { parseAnnotations } from './annotations.ts';
 import { type ControllerSettings, effectiveAnnotations, NO_CONTROLLER_SETTINGS } from './controller-settings.ts';
 import type { RoutingRequest } from './routing-annotations.ts';
+import { CONFIGURATION_SNIPPET, type SnippetRequest } from './snippet-annotations.ts';
 import type { UpstreamFilters } from './upstream-annotations.ts';
 import type { ParsedAffinity } from './affinity-annotations.ts';
 import type { Report } from './diagnostics.ts';
@@ -92,6 +93,8 @@ export interface IngressPlan {
   backends: BackendRequest;
   /** default-backend resolved to the Service's first port (error-backends.ts); absent when unset or unusable. */
   errorBackend?: BackendRef;
+  /** Header directives of configuration-snippet and server-snippet Portico accepted (snippet-annotations.ts). */
+  snippets: SnippetRequest;
 }
 
 const PATH_TYPES: Readonly<Record<string, PathType>> = {
@@ -235,8 +238,21 @@ export function planIngress(info: ObjectInfo, report: Report, settings: Controll
   const ref = refOf(info);
   const namespace = ref.namespace;
   const spec = fields(fields(info.raw).spec);
-  const { values, access, unenforced, problems, clientCertificate, proxySsl, routing, upstream, canary, rewrite, balancing, backends } =
-    parseAnnotations(effectiveAnnotations(info.annotations, settings), namespace);
+  const {
+    values,
+    access,
+    unenforced,
+    problems,
+    clientCertificate,
+    proxySsl,
+    routing,
+    upstream,
+    canary,
+    rewrite,
+    balancing,
+    backends,
+    snippets,
+  } = parseAnnotations(effectiveAnnotations(info.annotations, settings), namespace);
   for (const p of problems) report(p.code, p.message);
 
   const hosts: string[] = [];
@@ -274,7 +290,9 @@ export function planIngress(info: ObjectInfo, report: Report, settings: Controll
     clusterWeight: values.clusterWeight,
     guards: unenforced,
     access: access.access,
-    accessKeys: access.keys,
+    // A configuration-snippet's header rules are not applied where the Ingress's spec.defaultBackend serves (nor to
+    // a skipped path's requests), so it counts with the access rules there: those answer 503 (index.ts).
+    accessKeys: (snippets.location?.length ?? 0) > 0 ? [...access.keys, CONFIGURATION_SNIPPET] : access.keys,
     droppedOn,
     clientCertificate,
     ...(proxySsl === undefined ? {} : { proxySsl }),
@@ -285,5 +303,6 @@ export function planIngress(info: ObjectInfo, report: Report, settings: Controll
     rewrite: rewrite.target,
     balancing,
     backends,
+    snippets,
   };
 }

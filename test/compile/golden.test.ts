@@ -138,8 +138,12 @@ describe('golden scenarios through the matcher', () => {
     expect(m.match('legacy.example.com', '/admin/x').route?.policies.sslRedirect).toBe(true);
     expect(m.match('legacy.example.com', '/anything').route?.policies.sslRedirect).toBe(false);
     expect(reach(r, 'other.example.com', '/')).toBeNull();
-    // Both snippets may hold access rules Portico cannot see: they fail closed (the server-snippet its host).
-    expect(r.diagnostics.filter((d) => /is never supported \(snippets inject raw configuration text/.test(d.message))).toHaveLength(2);
+    // A snippet of literal header directives becomes header rules; one with anything else (here the server-snippet's
+    // location block) may hold access rules Portico cannot see: it fails closed (the server-snippet its host).
+    expect(r.diagnostics.filter((d) => /is refused \(.*snippets are never run as configuration/.test(d.message))).toHaveLength(1);
+    expect(m.match('legacy.example.com', '/anything').route?.policies.headerRules).toEqual({
+      response: { set: [['x-frame-options', 'DENY']] },
+    });
     expect(m.match('legacy.example.com', '/anything').failClosed).not.toBeNull();
   });
 

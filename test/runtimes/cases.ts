@@ -213,6 +213,22 @@ export const CASES: Case[] = [
     },
   },
   {
+    name: 'configuration-snippet header directives (snippet.go): more_set_headers and more_clear_headers on every status, add_header on 2xx/3xx only, proxy_set_header to the backend',
+    async run(t) {
+      const r = await get(t, '/?set-header=X-Upstream-Secret:1', 'snippet.test', { 'x-api-version': '9' });
+      expect(r.status).toBe(200);
+      expect(echo(r).headers['x-api-version']).toBe('2');
+      expect(r.headers.foo1).toBe('Bar1');
+      expect(r.headers['x-added']).toBe('yes');
+      expect(r.headers['x-upstream-secret']).toBeUndefined();
+      const missing = await get(t, '/status/404?set-header=X-Upstream-Secret:1', 'snippet.test');
+      expect(missing.status).toBe(404);
+      expect(missing.headers.foo1).toBe('Bar1');
+      expect(missing.headers['x-added']).toBeUndefined();
+      expect(missing.headers['x-upstream-secret']).toBeUndefined();
+    },
+  },
+  {
     name: 'canary (canary-by-header-pattern, canary-by-cookie, canary-weight): the canary backend answers what its rules pick, the main one the rest',
     async run(t) {
       const main = (r: Sent): string => echo(r).backend;

@@ -280,6 +280,19 @@ function cluster(updated: boolean) {
       paths: [{ path: '/', service: 'one' }],
       annotations: { 'nginx.ingress.kubernetes.io/custom-headers': 'security-headers' },
     }),
+    // configuration-snippet of literal header directives: typed header rules (schema 6).
+    ingress('snippet', {
+      host: 'snippet.test',
+      paths: [{ path: '/', service: 'one' }],
+      annotations: {
+        'nginx.ingress.kubernetes.io/configuration-snippet': [
+          'more_set_headers "Foo1: Bar1";',
+          'more_clear_headers X-Upstream-Secret;',
+          'add_header X-Added yes;',
+          'proxy_set_header X-Api-Version 2;',
+        ].join('\n'),
+      },
+    }),
     // Redirect and host annotations (test/runtimes/cases.ts, "routing filters").
     ingress('moved', {
       host: 'moved.test',
