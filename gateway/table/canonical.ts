@@ -69,7 +69,7 @@ export function hasRouteFilter(p: Route['policies']): boolean {
   );
 }
 
-/** The oldest schema that carries this content (see SCHEMA_VERSION): 5 with routing filters (redirects,
+/** The oldest schema that carries this content (see SCHEMA_VERSION): 6 with TLS passthrough on a host, 5 with routing filters (redirects,
  * upstream-vhost, rewrite-target, x-forwarded-prefix, from-to-www-redirect, timeouts, bodyLimit, retry, canary,
  * backendProtocol, affinity, balance, default-backend, custom-http-errors), Regex paths or service-upstream
  * backends, 4 with client
@@ -77,6 +77,8 @@ export function hasRouteFilter(p: Route['policies']): boolean {
  * subrequest or response headers from a ConfigMap (custom-headers), 3 with access policies, 2 when anything fails
  * closed, else 1. */
 export function schemaOf(c: TableContent): SchemaVersion {
+  // 6: TLS passthrough (ssl-passthrough) on a host.
+  if (c.hosts.some((h) => h.passthrough !== undefined)) return 6;
   if (c.hosts.some((h) => h.redirect !== undefined || h.routes.some((r) => r.pathType === 'Regex' || hasRouteFilter(r.policies)))) return 5;
   if (c.backends.some((b) => b.serviceUpstream !== undefined)) return 5;
   if (c.clientCertificateAuthorities !== undefined || c.hosts.some((h) => h.clientCertificate !== undefined)) return 4;

@@ -32,7 +32,9 @@ export type DiagnosticCode =
   | 'CanaryConflict' // a second canary for a route that already has one: ignored (ingress-nginx uses the first)
   | 'CanaryAnnotationIgnored' // info: a canary Ingress's other annotations; the main Ingress's apply
   | 'RegexHost' // info: another Ingress of the host uses use-regex or rewrite-target, so this one's paths are regexes too
-  | 'JwksUnavailable'; // JWT keys missing, unreadable or unusable (ConfigMap, Secret or URL): the routes answer 503
+  | 'JwksUnavailable' // JWT keys missing, unreadable or unusable (ConfigMap, Secret or URL): the routes answer 503
+  | 'PassthroughWithoutBackend' // an ssl-passthrough host with no `/` path and no default backend: its TLS connections are closed
+  | 'PassthroughIgnored'; // ssl-passthrough on an Ingress that does not decide for the host (an older one does), or without a host
 
 export interface Diagnostic {
   code: DiagnosticCode;

@@ -9,6 +9,7 @@ import { checkCanary } from './validate-canary.ts';
 import { checkAffinity, checkBalance } from './validate-affinity.ts';
 import { checkErrorPages, checkServiceUpstream } from './validate-error-pages.ts';
 import { checkRegexHost, checkRegexPath } from './validate-regex.ts';
+import { checkPassthrough } from './validate-passthrough.ts';
 import { checkAuthorities, checkClientCertificatePolicy } from './client-certificates.ts';
 import { SUPPORTED_SCHEMAS, type RoutingTable, type SchemaVersion } from './schema.ts';
 import { PorticoError } from './portico-error.ts';
@@ -133,6 +134,7 @@ function* checkSteps(value: unknown, opts: ValidateOptions): Generator<void, Tab
     refBackend(`${at}.fallbackBackend`, h.fallbackBackend);
     failClosed(`${at}.fallbackFailClosed`, h.fallbackFailClosed);
     checkHostRedirect(h, at, bad);
+    if (h.passthrough !== undefined) checkPassthrough(h, at, backendIds, bad);
     if (h.clientCertificate !== undefined) checkClientCertificatePolicy(h.clientCertificate, `${at}.clientCertificate`, authorities, bad);
     if (!Array.isArray(h.routes)) {
       bad(`${at}.routes`, 'must be an array');

@@ -6,6 +6,7 @@
 import { guardOf, unenforcedMessage, type UnenforcedGuard } from './access-control.ts';
 import { parseAccessAnnotations, type ParsedAccess } from './access-annotations.ts';
 import { type BackendRequest, parseBackendAnnotations } from './backend-annotations.ts';
+import { parsePassthroughAnnotations } from './passthrough-annotations.ts';
 import { type CanaryRequest, parseCanaryAnnotations } from './canary-annotations.ts';
 import { type ParsedAffinity, parseAffinityAnnotations } from './affinity-annotations.ts';
 import { type ClientCertificateRequest, parseClientCertificateAnnotations } from './client-certificates.ts';
@@ -127,6 +128,8 @@ export interface ParsedAnnotations {
   balancing: Omit<ParsedAffinity, 'consumed' | 'problems'>;
   /** Error pages and service-upstream (default-backend, custom-http-errors, service-upstream; backend-annotations.ts). */
   backends: BackendRequest;
+  /** ssl-passthrough "true" (passthrough-annotations.ts). */
+  sslPassthrough: boolean;
 }
 
 /** Reads the allow-listed annotations of one Ingress; every other portico.dev/ or ingress-nginx annotation
@@ -159,6 +162,7 @@ export function parseAnnotations(annotations: Fields): ParsedAnnotations {
       rewrite: { regex: false },
       balancing: {},
       backends: { serviceUpstream: false },
+      sslPassthrough: false,
       canary: parsedCanary.canary,
     };
   }
@@ -170,6 +174,7 @@ export function parseAnnotations(annotations: Fields): ParsedAnnotations {
   const parsedProtocol = parseProtocolAnnotations(annotations);
   const parsedAffinity = parseAffinityAnnotations(annotations, parsedRewrite.regex);
   const parsedBackends = parseBackendAnnotations(annotations);
+  const parsedPassthrough = parsePassthroughAnnotations(annotations);
   const unenforced: UnenforcedGuard[] = [...parsedAccess.malformed, ...parsedTls.malformed, ...parsedProtocol.malformed];
   problems.push(
     ...parsedAccess.problems,
@@ -180,6 +185,7 @@ export function parseAnnotations(annotations: Fields): ParsedAnnotations {
     ...parsedProtocol.problems,
     ...parsedAffinity.problems,
     ...parsedBackends.problems,
+    ...parsedPassthrough.problems,
   );
   for (const spec of SUPPORTED_ANNOTATIONS) {
     if (Object.hasOwn(annotations, spec.key))
@@ -196,7 +202,8 @@ export function parseAnnotations(annotations: Fields): ParsedAnnotations {
       parsedRewrite.consumed.has(key) ||
       parsedProtocol.consumed.has(key) ||
       parsedAffinity.consumed.has(key) ||
-      parsedBackends.consumed.has(key)
+      parsedBackends.consumed.has(key) ||
+      parsedPassthrough.consumed.has(key)
     )
       continue;
     const guard = guardOf(key, annotations[key]);
@@ -228,6 +235,7 @@ export function parseAnnotations(annotations: Fields): ParsedAnnotations {
       ...(parsedAffinity.balance === undefined ? {} : { balance: parsedAffinity.balance }),
     },
     backends: parsedBackends.request,
+    sslPassthrough: parsedPassthrough.passthrough,
     ...(parsedTls.request === undefined ? {} : { clientCertificate: parsedTls.request }),
   };
 }

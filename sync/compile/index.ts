@@ -26,6 +26,7 @@ import { resolveCustomHeaders } from './custom-headers.ts';
 import { resolveErrorBackends } from './error-backends.ts';
 import { compareByAge, compareStrings, errorText, items, objectInfo, refOf } from './objects.ts';
 import { extraHostNames } from './host-names.ts';
+import { passthroughHosts } from './passthrough.ts';
 import { mergeCanaries, mergeRoutes, pickDefaultBackend, type HostBuild } from './routes.ts';
 import { secretLoader } from './tls.ts';
 import { DEFAULT_COMPILE_OPTIONS, type ClusterObjects, type CompileOptions, type CompileResult, type Diagnostic } from './types.ts';
@@ -134,6 +135,7 @@ function buildHost(
   guards: ReadonlyMap<string, string[]>,
   use: (ref: BackendRef) => string,
   clientCertificate: ClientCertificatePolicy | undefined,
+  passthrough: { backend: BackendRef | null } | undefined,
 ): HostRoutes {
   const hasTls = tls.has(h.host);
   const onHost = guards.get(h.host);
@@ -174,6 +176,7 @@ function buildHost(
     fallbackBackend: h.fallback === null ? null : use(h.fallback),
     ...(fallbackClosed === undefined ? {} : { fallbackFailClosed: fallbackClosed }),
     ...(clientCertificate === undefined ? {} : { clientCertificate }),
+    ...(passthrough === undefined ? {} : { passthrough: { backend: passthrough.backend === null ? null : use(passthrough.backend) } }),
   };
 }
 
@@ -229,7 +232,10 @@ export function compile(objects: ClusterObjects, options: Partial<CompileOptions
     return ref.id;
   };
   const guards = hostGuards(mains, reportFor);
-  const ruleHosts = [...hosts.values()].map((h) => buildHost(h, tls, guards, use, clientCertificates.hosts.get(h.host)));
+  const passthrough = passthroughHosts(mains, hosts, reportFor);
+  const ruleHosts = [...hosts.values()].map((h) =>
+    buildHost(h, tls, guards, use, clientCertificates.hosts.get(h.host), passthrough.get(h.host)),
+  );
   const certInfo = new Map([...tls.values()].flatMap((c) => (c === null ? [] : [[c.info.id, c.info] as const])));
   const hostEntries = [
     ...ruleHosts,

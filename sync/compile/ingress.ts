@@ -88,6 +88,8 @@ export interface IngressPlan {
   backends: BackendRequest;
   /** default-backend resolved to the Service's first port (error-backends.ts); absent when unset or unusable. */
   errorBackend?: BackendRef;
+  /** ssl-passthrough "true": this Ingress asks for its hosts' TLS to be relayed untouched (passthrough.ts decides). */
+  sslPassthrough: boolean;
 }
 
 const PATH_TYPES: Readonly<Record<string, PathType>> = {
@@ -231,8 +233,20 @@ export function planIngress(info: ObjectInfo, report: Report): IngressPlan {
   const ref = refOf(info);
   const namespace = ref.namespace;
   const spec = fields(fields(info.raw).spec);
-  const { values, access, unenforced, problems, clientCertificate, routing, upstream, canary, rewrite, balancing, backends } =
-    parseAnnotations(info.annotations);
+  const {
+    values,
+    access,
+    unenforced,
+    problems,
+    clientCertificate,
+    routing,
+    upstream,
+    canary,
+    rewrite,
+    balancing,
+    backends,
+    sslPassthrough,
+  } = parseAnnotations(info.annotations);
   for (const p of problems) report(p.code, p.message);
 
   const hosts: string[] = [];
@@ -280,5 +294,6 @@ export function planIngress(info: ObjectInfo, report: Report): IngressPlan {
     rewrite: rewrite.target,
     balancing,
     backends,
+    sslPassthrough,
   };
 }
