@@ -126,7 +126,7 @@ describe('validate', () => {
     {
       name: 'unknown schema',
       mutate: (t) => {
-        t.schema = 6 as never;
+        t.schema = 7 as never;
       },
       problem: /unsupported schema/,
     },

@@ -270,6 +270,7 @@ describe('parseAnnotations (unit)', () => {
       rewrite: { regex: false },
       balancing: {},
       backends: { serviceUpstream: false },
+      sslPassthrough: false,
     });
   });
   it('every allow-listed annotation parses its documented values', () => {
@@ -316,6 +317,7 @@ describe('parseAnnotations (unit)', () => {
       rewrite: { regex: false },
       balancing: {},
       backends: { serviceUpstream: false },
+      sslPassthrough: false,
     });
   });
 });

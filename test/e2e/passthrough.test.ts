@@ -1,0 +1,385 @@
+// ssl-passthrough (ingress-nginx's test/e2e/settings/ssl_passthrough.go): on the HTTPS listener, a connection whose
+// ClientHello names a passthrough host is relayed untouched to the host's backend, which terminates TLS itself; every
+// other connection is terminated by the worker as before. Real TLS backends on loopback with certificates made here,
+// real handshakes through the real Node gateway fed by the real compiler, a real PROXY protocol load balancer.
+import { X509Certificate } from 'node:crypto';
+import http2 from 'node:http2';
+import https from 'node:https';
+import net from 'node:net';
+import tls from 'node:tls';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { generateSelfSignedCertificate } from '../../gateway/tls/selfsigned.ts';
+import { type Backend, startBackend } from '../support/backends.ts';
+import { request } from '../support/client.ts';
+import { startTestGateway, type TestGateway } from '../support/gateway.ts';
+import { type EndpointSpec, ingress, objects, ourClass, service, tlsSecret } from '../support/manifests.ts';
+import { clientHelloMessage, records } from '../support/client-hello.ts';
+import { proxyV1, startProxyLb } from '../support/proxy-protocol.ts';
+import { freePort } from '../support/process.ts';
+import type { ClusterObjects } from '../../sync/compile/types.ts';
+
+const PT = { 'nginx.ingress.kubernetes.io/ssl-passthrough': 'true' };
+const HELLO_TIMEOUT_MS = 400;
+const IDLE_TIMEOUT_MS = 600;
+const certs = {
+  backend: generateSelfSignedCertificate({ commonName: 'testpassthrough.test', dnsNames: ['testpassthrough.test'], keyType: 'ec' }),
+  secret: generateSelfSignedCertificate({ commonName: 'testpassthrough.test', dnsNames: ['testpassthrough.test'], keyType: 'ec' }),
+  normal: generateSelfSignedCertificate({
+    commonName: 'noannotationnopassthrough.test',
+    dnsNames: ['noannotationnopassthrough.test'],
+    keyType: 'ec',
+  }),
+  default: generateSelfSignedCertificate({ commonName: 'default.invalid', keyType: 'ec' }),
+};
+const fp = (pem: string): string => new X509Certificate(pem).fingerprint256;
+
+/** A backend that terminates TLS itself (HTTP/1.1 and HTTP/2 by ALPN) and says who it is and what it saw. */
+interface TlsBackend {
+  address: string;
+  port: number;
+  connections: number;
+  close(): Promise<void>;
+}
+async function startTlsBackend(address: string): Promise<TlsBackend> {
+  const state = { connections: 0 };
+  const server = http2.createSecureServer({ cert: certs.backend.certPem, key: certs.backend.keyPem, allowHTTP1: true }, (req, res) => {
+    const s = req.socket as tls.TLSSocket;
+    res.writeHead(200, { 'content-type': 'application/json' });
+    res.end(JSON.stringify({ backend: 'tls-backend', servername: s.servername, alpn: s.alpnProtocol, path: req.url }));
+  });
+  server.on('secureConnection', () => state.connections++);
+  await new Promise<void>((r) => server.listen(0, address, r));
+  return {
+    address,
+    port: (server.address() as net.AddressInfo).port,
+    get connections() {
+      return state.connections;
+    },
+    close: () => new Promise<void>((r) => server.close(() => r())),
+  };
+}
+
+let tlsBackend: TlsBackend;
+let plain: Backend;
+let gw: TestGateway;
+let closedPort: number;
+
+const world = (o: { passthrough?: boolean; passEndpoints?: EndpointSpec[] } = {}): ClusterObjects =>
+  objects(
+    ourClass(),
+    service('echopass', o.passEndpoints ?? [{ address: tlsBackend.address, port: tlsBackend.port }]),
+    service('web', [{ address: plain.address, port: plain.port }]),
+    tlsSecret('pass-tls', certs.secret.certPem, certs.secret.keyPem),
+    tlsSecret('normal-tls', certs.normal.certPem, certs.normal.keyPem),
+    ingress('pass', {
+      host: 'testpassthrough.test',
+      paths: [{ path: '/', service: 'echopass' }],
+      tls: [{ hosts: ['testpassthrough.test'], secretName: 'pass-tls' }],
+      annotations: o.passthrough === false ? {} : PT,
+    }),
+    ingress('nopass', {
+      host: 'noannotationnopassthrough.test',
+      paths: [{ path: '/', service: 'web' }],
+      tls: [{ hosts: ['noannotationnopassthrough.test'], secretName: 'normal-tls' }],
+    }),
+  );
+
+beforeAll(async () => {
+  tlsBackend = await startTlsBackend('127.0.0.81');
+  plain = await startBackend('plain', '127.0.0.82');
+  closedPort = await freePort('127.0.0.83');
+  gw = await startTestGateway(world(), {}, certs.default, undefined, undefined, {
+    passthrough: { helloTimeoutMs: HELLO_TIMEOUT_MS, idleTimeoutMs: IDLE_TIMEOUT_MS },
+  });
+});
+
+afterAll(async () => {
+  await gw?.close();
+  await tlsBackend?.close();
+  await plain?.close();
+});
+
+interface Seen {
+  fingerprint: string;
+  status: number;
+  body: string;
+  alpn: string | false | null;
+}
+
+/** A real HTTPS request through port `port` with `servername` (undefined: no SNI) and Host `host`. */
+function get(port: number, servername: string | undefined, host = servername ?? 'x.test', path = '/hello'): Promise<Seen> {
+  return new Promise((resolve, reject) => {
+    const req = https.request(
+      {
+        host: '127.0.0.1',
+        port,
+        path,
+        headers: { host },
+        // An empty servername sends no SNI (else https.request takes it from the Host header).
+        servername: servername ?? '',
+        rejectUnauthorized: false,
+        agent: false,
+      },
+      (res) => {
+        const s = res.socket as tls.TLSSocket;
+        const fingerprint = s.getPeerX509Certificate()?.fingerprint256 ?? '';
+        let body = '';
+        res.setEncoding('utf8');
+        res.on('data', (c: string) => (body += c));
+        res.on('end', () => resolve({ fingerprint, status: res.statusCode ?? 0, body, alpn: s.alpnProtocol }));
+      },
+    );
+    req.on('error', reject);
+    req.end();
+  });
+}
+
+/** What a raw connection receives before it is closed (or `closed: false` if still open after `waitMs`). */
+function raw(port: number, bytes: Buffer, waitMs = 3_000): Promise<{ received: number; closed: boolean; ms: number }> {
+  return new Promise((resolve) => {
+    const t0 = Date.now();
+    const s = net.connect({ host: '127.0.0.1', port });
+    let received = 0;
+    let done = false;
+    const finish = (closed: boolean): void => {
+      if (done) return;
+      done = true;
+      clearTimeout(timer);
+      s.destroy();
+      resolve({ received, closed, ms: Date.now() - t0 });
+    };
+    const timer = setTimeout(() => finish(false), waitMs);
+    s.on('data', (d: Buffer) => (received += d.length));
+    s.on('error', () => finish(true));
+    s.on('close', () => finish(true));
+    s.on('connect', () => s.write(bytes));
+  });
+}
+
+const outcome = (o: string): number => gw.metrics.snapshot().passthrough?.[o] ?? 0;
+
+describe('should pass unknown traffic to default backend and handle known traffic (settings/ssl_passthrough.go)', () => {
+  const cases: { name: string; servername: string | undefined; host?: string; cert: () => string; body: RegExp }[] = [
+    {
+      name: "the annotated host: the client sees the BACKEND's certificate (not the worker's, not the Secret's) and the backend's answer",
+      servername: 'testpassthrough.test',
+      cert: () => certs.backend.certPem,
+      body: /"backend":"tls-backend","servername":"testpassthrough.test"/,
+    },
+    {
+      name: 'the SNI is matched case-insensitively, as host names are',
+      servername: 'TestPassthrough.TEST',
+      host: 'testpassthrough.test',
+      cert: () => certs.backend.certPem,
+      body: /"backend":"tls-backend"/,
+    },
+    {
+      name: "a host without the annotation on the same listener: the worker's certificate for it and the route's backend",
+      servername: 'noannotationnopassthrough.test',
+      cert: () => certs.normal.certPem,
+      body: /"backend":"plain"/,
+    },
+    {
+      name: 'an unknown server name: terminated with the default certificate (no route: 404)',
+      servername: 'unknown.test',
+      cert: () => certs.default.certPem,
+      body: /./,
+    },
+    {
+      name: 'no SNI at all: terminated with the default certificate; Host alone never selects passthrough',
+      servername: undefined,
+      host: 'noannotationnopassthrough.test',
+      cert: () => certs.default.certPem,
+      body: /"backend":"plain"/,
+    },
+  ];
+  for (const c of cases)
+    it(c.name, async () => {
+      const r = await get(gw.httpsPort, c.servername, c.host);
+      expect(r.fingerprint).toBe(fp(c.cert()));
+      expect(r.body).toMatch(c.body);
+    });
+
+  it('HTTP/2 is negotiated with the backend itself (ALPN travels in the relayed ClientHello)', async () => {
+    const session = http2.connect(`https://127.0.0.1:${gw.httpsPort}`, { servername: 'testpassthrough.test', rejectUnauthorized: false });
+    try {
+      const body = await new Promise<string>((resolve, reject) => {
+        const req = session.request({ ':path': '/h2', ':authority': 'testpassthrough.test' });
+        let b = '';
+        req.setEncoding('utf8');
+        req.on('data', (c: string) => (b += c));
+        req.on('end', () => resolve(b));
+        req.on('error', reject);
+        req.end();
+      });
+      expect(JSON.parse(body)).toMatchObject({ backend: 'tls-backend', alpn: 'h2', path: '/h2' });
+    } finally {
+      session.close();
+    }
+  });
+
+  it('plain HTTP to the passthrough host is still served at layer 7: the 308 to HTTPS (the host has TLS)', async () => {
+    const r = await request(`${gw.httpUrl}/x`, { host: 'testpassthrough.test' });
+    expect(r.status).toBe(308);
+    expect(r.headers.location).toBe(`https://testpassthrough.test:${gw.httpsPort}/x`);
+  });
+
+  it('counts relayed connections (portico_ssl_passthrough_connections_total{outcome="relayed"})', async () => {
+    const before = outcome('relayed');
+    await get(gw.httpsPort, 'testpassthrough.test');
+    expect(outcome('relayed')).toBe(before + 1);
+  });
+});
+
+describe('refused before TLS: closed without a byte', () => {
+  const cases: { name: string; bytes: () => Buffer; outcome: string; slow?: boolean }[] = [
+    {
+      name: 'plain HTTP on the HTTPS port',
+      bytes: () => Buffer.from('GET / HTTP/1.1\r\nHost: a\r\n\r\n'),
+      outcome: 'invalid-client-hello',
+    },
+    {
+      name: 'a ClientHello with two server names (RFC 6066)',
+      bytes: () => records(clientHelloMessage({ serverNames: ['testpassthrough.test', 'noannotationnopassthrough.test'] })),
+      outcome: 'invalid-client-hello',
+    },
+    {
+      name: 'a ClientHello announced over 16 KiB',
+      bytes: () => Buffer.from([22, 3, 1, 0, 4, 1, 0, 0x50, 0]),
+      outcome: 'invalid-client-hello',
+    },
+    {
+      name: 'half a ClientHello, then silence: closed at the ClientHello deadline',
+      bytes: () => records(clientHelloMessage({ serverNames: ['testpassthrough.test'] })).subarray(0, 30),
+      outcome: 'client-hello-timeout',
+      slow: true,
+    },
+  ];
+  for (const c of cases)
+    it(c.name, async () => {
+      const before = outcome(c.outcome);
+      const r = await raw(gw.httpsPort, c.bytes());
+      expect(r).toMatchObject({ received: 0, closed: true });
+      if (c.slow === true) expect(r.ms).toBeGreaterThanOrEqual(HELLO_TIMEOUT_MS - 50);
+      expect(outcome(c.outcome)).toBe(before + 1);
+    });
+
+  it('a relayed connection silent in both directions is closed after the idle timeout', async () => {
+    const s = tls.connect({ host: '127.0.0.1', port: gw.httpsPort, servername: 'testpassthrough.test', rejectUnauthorized: false });
+    const t0 = Date.now();
+    await new Promise<void>((resolve, reject) => {
+      s.once('secureConnect', () => resolve());
+      s.once('error', reject);
+    });
+    expect(s.getPeerX509Certificate()?.fingerprint256).toBe(fp(certs.backend.certPem));
+    await new Promise<void>((resolve) => s.once('close', () => resolve()));
+    expect(Date.now() - t0).toBeGreaterThanOrEqual(IDLE_TIMEOUT_MS - 50);
+  });
+});
+
+describe("the passthrough backend's endpoints", () => {
+  it("a refused endpoint: the next one of the backend is dialled (the balancer's order, then the rest)", async () => {
+    gw.apply(
+      world({
+        passEndpoints: [
+          { address: '127.0.0.83', port: tlsBackend.port },
+          { address: tlsBackend.address, port: tlsBackend.port },
+        ],
+      }),
+    );
+    try {
+      for (let i = 0; i < 2; i++) expect((await get(gw.httpsPort, 'testpassthrough.test')).fingerprint).toBe(fp(certs.backend.certPem));
+    } finally {
+      gw.apply(world());
+    }
+  });
+
+  const closedCases: { name: string; objects: () => ClusterObjects; outcome: string }[] = [
+    {
+      name: "every endpoint refuses: the client's connection is closed (connect-failed)",
+      objects: () => world({ passEndpoints: [{ address: '127.0.0.83', port: closedPort }] }),
+      outcome: 'connect-failed',
+    },
+    {
+      name: 'no ready endpoint: closed before any dial (no-endpoint)',
+      objects: () => world({ passEndpoints: [{ address: tlsBackend.address, port: tlsBackend.port, ready: false }] }),
+      outcome: 'no-endpoint',
+    },
+  ];
+  for (const c of closedCases)
+    it(c.name, async () => {
+      gw.apply(c.objects());
+      try {
+        const before = outcome(c.outcome);
+        await expect(get(gw.httpsPort, 'testpassthrough.test')).rejects.toThrow(/socket hang up|ECONNRESET|disconnected/);
+        expect(outcome(c.outcome)).toBe(before + 1);
+      } finally {
+        gw.apply(world());
+      }
+    });
+
+  it('without a passthrough host in the table the listener does not read ClientHellos: garbage is refused by the TLS server, uncounted', async () => {
+    gw.apply(world({ passthrough: false }));
+    try {
+      const before = JSON.stringify(gw.metrics.snapshot().passthrough);
+      const r = await raw(gw.httpsPort, Buffer.from('GET / HTTP/1.1\r\n\r\n'));
+      expect(r.closed).toBe(true);
+      expect(JSON.stringify(gw.metrics.snapshot().passthrough)).toBe(before);
+      // and the host is terminated with its Secret's certificate
+      expect((await get(gw.httpsPort, 'testpassthrough.test')).fingerprint).toBe(fp(certs.secret.certPem));
+    } finally {
+      gw.apply(world());
+    }
+  });
+});
+
+describe('with --proxy-protocol: the PROXY header first, then the ClientHello', () => {
+  let ppGw: TestGateway;
+  beforeAll(async () => {
+    ppGw = await startTestGateway(
+      world(),
+      {},
+      certs.default,
+      { proxies: '127.0.0.1/32', header: 'X-Forwarded-For', fullChain: false },
+      { headerTimeoutMs: 1_000 },
+    );
+  });
+  afterAll(async () => ppGw?.close());
+
+  it('the passthrough backend gets the TLS stream alone (no PROXY header is forwarded): its own handshake succeeds', async () => {
+    const lb = await startProxyLb({
+      target: ppGw.httpsPort,
+      localAddress: '127.0.0.1',
+      header: proxyV1({ source: { address: '203.0.113.5', port: 40000 }, destination: { address: '192.0.2.10', port: 443 } }),
+    });
+    try {
+      const pass = await get(lb.port, 'testpassthrough.test');
+      expect(pass.fingerprint).toBe(fp(certs.backend.certPem));
+      expect(pass.body).toMatch(/"backend":"tls-backend"/);
+      const normal = await get(lb.port, 'noannotationnopassthrough.test');
+      expect(normal.fingerprint).toBe(fp(certs.normal.certPem));
+      expect(JSON.parse(normal.body).headers['x-forwarded-for']).toBe('203.0.113.5');
+    } finally {
+      await lb.close();
+    }
+  });
+});
+
+describe('through the node-local tunnel (--tunnel): fail closed', () => {
+  it('a passthrough connection is closed (outcome tunnel); other hosts are served', async () => {
+    const logs: string[] = [];
+    const tgw = await startTestGateway(world(), {}, certs.default, undefined, undefined, {
+      tunnel: { host: '127.0.0.1', port: closedPort },
+      log: (_level, msg) => void logs.push(msg),
+    });
+    try {
+      await expect(get(tgw.httpsPort, 'testpassthrough.test')).rejects.toThrow(/socket hang up|ECONNRESET|disconnected/);
+      expect(tgw.metrics.snapshot().passthrough?.tunnel).toBe(1);
+      expect(logs.join('\n')).toMatch(/ssl-passthrough hosts testpassthrough\.test: .*tunnel.*closed \(fail closed\)/);
+      const other = await get(tgw.httpsPort, 'noannotationnopassthrough.test');
+      expect(other.fingerprint).toBe(fp(certs.normal.certPem));
+    } finally {
+      await tgw.close();
+    }
+  });
+});
