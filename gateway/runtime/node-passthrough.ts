@@ -139,6 +139,8 @@ export function passThroughTls(server: net.Server, o: PassthroughOptions): { clo
    * out (nginx's proxy_next_upstream error timeout, which the stream module applies to connects too). */
   const relay = (client: net.Socket, hello: Buffer, backend: Backend): void => {
     open.add(client);
+    // The client may reset while an endpoint is dialled: without a listener its error would be thrown.
+    client.on('error', () => client.destroy());
     const start = o.balancer.start(backend);
     const endpoints = backend.endpoints;
     let tries = 0;

@@ -16,11 +16,13 @@ import { type EndpointSpec, ingress, objects, ourClass, service, tlsSecret } fro
 import { clientHelloMessage, records } from '../support/client-hello.ts';
 import { proxyV1, startProxyLb } from '../support/proxy-protocol.ts';
 import { freePort } from '../support/process.ts';
+import { startBlackhole } from '../support/blackhole.ts';
 import type { ClusterObjects } from '../../sync/compile/types.ts';
 
 const PT = { 'nginx.ingress.kubernetes.io/ssl-passthrough': 'true' };
 const HELLO_TIMEOUT_MS = 400;
 const IDLE_TIMEOUT_MS = 600;
+const CONNECT_TIMEOUT_MS = 500;
 const certs = {
   backend: generateSelfSignedCertificate({ commonName: 'testpassthrough.test', dnsNames: ['testpassthrough.test'], keyType: 'ec' }),
   secret: generateSelfSignedCertificate({ commonName: 'testpassthrough.test', dnsNames: ['testpassthrough.test'], keyType: 'ec' }),
@@ -88,7 +90,7 @@ beforeAll(async () => {
   tlsBackend = await startTlsBackend('127.0.0.81');
   plain = await startBackend('plain', '127.0.0.82');
   closedPort = await freePort('127.0.0.83');
-  gw = await startTestGateway(world(), {}, certs.default, undefined, undefined, {
+  gw = await startTestGateway(world(), { connectMs: CONNECT_TIMEOUT_MS }, certs.default, undefined, undefined, {
     passthrough: { helloTimeoutMs: HELLO_TIMEOUT_MS, idleTimeoutMs: IDLE_TIMEOUT_MS },
   });
 });
@@ -290,6 +292,21 @@ describe("the passthrough backend's endpoints", () => {
     try {
       for (let i = 0; i < 2; i++) expect((await get(gw.httpsPort, 'testpassthrough.test')).fingerprint).toBe(fp(certs.backend.certPem));
     } finally {
+      gw.apply(world());
+    }
+  });
+
+  it('an endpoint that never answers the connect: given up after the connect timeout, the connection closed (connect-failed)', async () => {
+    const hole = await startBlackhole('127.0.0.84');
+    gw.apply(world({ passEndpoints: [{ address: hole.address, port: hole.port }] }));
+    try {
+      const before = outcome('connect-failed');
+      const t0 = Date.now();
+      await expect(get(gw.httpsPort, 'testpassthrough.test')).rejects.toThrow(/socket hang up|ECONNRESET|disconnected/);
+      expect(Date.now() - t0).toBeGreaterThanOrEqual(CONNECT_TIMEOUT_MS - 100);
+      expect(outcome('connect-failed')).toBe(before + 1);
+    } finally {
+      hole.close();
       gw.apply(world());
     }
   });
