@@ -4,6 +4,7 @@
 import { describe, expect, it } from 'vitest';
 import type { HostRoutes } from '../../gateway/table/schema.ts';
 import { validate } from '../../gateway/table/validate.ts';
+import { routeRows } from '../../gateway/inspect/views.ts';
 import type { CompileResult } from '../../sync/compile/types.ts';
 import { app, backend, cls, exact, ingress, prefix, rule, tls } from '../support/builders.ts';
 import { runCase, type Case } from './cases.ts';
@@ -156,4 +157,24 @@ const cases: Case[] = [
 
 describe('ssl-passthrough (settings/ssl_passthrough.go, controller.go)', () => {
   for (const c of cases) it(c.name, () => void runCase(c));
+});
+
+describe('portico inspect routes', () => {
+  it("shows where a passthrough host's TLS goes instead of its certificate", () => {
+    const r = runCase({
+      name: 'inspect',
+      objects: [
+        cls(),
+        ...app('web'),
+        ...app('api', ['10.0.0.2']),
+        ingress('pass', { annotations: { [PT]: 'true' }, rules: [rule('foo.com', prefix('/', 'web'))], tls: [tls(undefined, 'foo.com')] }),
+        ingress('closed', { annotations: { [PT]: 'true' }, rules: [rule('bar.com', prefix('/api', 'api'))] }),
+      ],
+      diagnostics: ['PassthroughWithoutBackend Ingress default/closed'],
+    });
+    expect(routeRows(r.table).map((row) => [row.host, row.tls])).toEqual([
+      ['bar.com', 'passthrough to nothing (closed)'],
+      ['foo.com', 'passthrough to default/web:80'],
+    ]);
+  });
 });
