@@ -5,9 +5,13 @@
 import { X509Certificate } from 'node:crypto';
 import http2 from 'node:http2';
 import https from 'node:https';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import tls from 'node:tls';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { stringify } from 'yaml';
 import { generateSelfSignedCertificate } from '../../gateway/tls/selfsigned.ts';
 import { type Backend, startBackend } from '../support/backends.ts';
 import { request } from '../support/client.ts';
@@ -15,7 +19,7 @@ import { startTestGateway, type TestGateway } from '../support/gateway.ts';
 import { type EndpointSpec, ingress, objects, ourClass, service, tlsSecret } from '../support/manifests.ts';
 import { clientHelloMessage, records } from '../support/client-hello.ts';
 import { proxyV1, startProxyLb } from '../support/proxy-protocol.ts';
-import { freePort } from '../support/process.ts';
+import { freePort, startLocal, waitFor } from '../support/process.ts';
 import { startBlackhole } from '../support/blackhole.ts';
 import type { ClusterObjects } from '../../sync/compile/types.ts';
 
@@ -397,6 +401,41 @@ describe('through the node-local tunnel (--tunnel): fail closed', () => {
       expect(other.fingerprint).toBe(fp(certs.normal.certPem));
     } finally {
       await tgw.close();
+    }
+  });
+});
+
+describe('portico local (a real process) with an ssl-passthrough Ingress', () => {
+  it.each([1, 2])("with %i worker process(es): the backend's certificate and answer, the metric on /metrics", async (workers) => {
+    const dir = mkdtempSync(join(tmpdir(), 'portico-pt-'));
+    try {
+      writeFileSync(
+        join(dir, 'app.yaml'),
+        [
+          ourClass(),
+          ...service('echopass', [{ address: tlsBackend.address, port: tlsBackend.port }]),
+          ingress('pass', { host: 'testpassthrough.test', paths: [{ path: '/', service: 'echopass' }], annotations: PT }),
+        ]
+          .map((o) => stringify(o))
+          .join('---\n'),
+      );
+      const p = await startLocal(dir, ['--workers', String(workers)]);
+      try {
+        for (let i = 0; i < 2; i++) {
+          const r = await get(p.https, 'testpassthrough.test');
+          expect(r.fingerprint).toBe(fp(certs.backend.certPem));
+          expect(r.body).toMatch(/"backend":"tls-backend"/);
+        }
+        const other = await get(p.https, 'other.test');
+        expect(other.fingerprint).not.toBe(fp(certs.backend.certPem));
+        await waitFor(async () =>
+          /^portico_ssl_passthrough_connections_total\{outcome="relayed"\} 2$/m.test(await (await fetch(`${p.admin}/metrics`)).text()),
+        );
+      } finally {
+        expect(await p.stop()).toBe(0);
+      }
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
     }
   });
 });
