@@ -167,7 +167,7 @@ export function metricFamilies(s: MetricsSnapshot, t: TableGauges): MetricFamily
     {
       name: 'portico_ssl_passthrough_connections_total',
       type: 'counter',
-      help: 'TLS connections read for ssl-passthrough while the table has a passthrough host, by outcome: relayed, or closed (invalid-client-hello, client-hello-timeout, no-backend, no-endpoint, connect-failed, tunnel).',
+      help: 'TLS connections read for ssl-passthrough while the table has a passthrough host, by outcome: relayed, or closed (invalid-client-hello, client-hello-timeout, no-backend, no-endpoint, connect-failed).',
       samples: sorted(s.passthrough ?? {}).map(([outcome, value]) => ({ labels: { outcome }, value })),
     },
     {

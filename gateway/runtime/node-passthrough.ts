@@ -15,14 +15,15 @@
 //   handshake fails on them: the client sees a closed connection either way);
 // - no complete ClientHello within CLIENT_HELLO_TIMEOUT_MS;
 // - a passthrough host without a backend or without a ready endpoint, or when every endpoint refuses the connection
-//   (ingress-nginx: the same, the Go proxy closes the client's connection when its dial fails);
-// - a worker that reaches endpoints through the node-local tunnel (--tunnel): the tunnel speaks HTTP only, so
-//   passthrough fails closed there (logged on every table that has such a host).
+//   (ingress-nginx: the same, the Go proxy closes the client's connection when its dial fails).
+// With --tunnel the endpoint is reached through the node-local tunnel: an HTTP CONNECT naming it, which the tunnel
+// grants only for endpoints of passthrough backends of its own verified table (gateway/tunnel/connect.ts).
+import http from 'node:http';
 import net from 'node:net';
-import type { Log } from '../shared/log.ts';
 import type { RoundRobin } from '../balance.ts';
 import type { LiveTable } from '../live.ts';
 import type { Backend, Endpoint } from '../table/schema.ts';
+import { ENDPOINT_HEADER, endpointKey, type TunnelAddress } from '../table/tunnel-protocol.ts';
 import { parseClientHello } from '../tls/client-hello.ts';
 
 /** The same deadline as the PROXY header's (node-proxy-protocol.ts PROXY_HEADER_TIMEOUT_MS): a client sends its
@@ -41,19 +42,17 @@ export type PassthroughOutcome =
   | 'client-hello-timeout'
   | 'no-backend'
   | 'no-endpoint'
-  | 'connect-failed'
-  | 'tunnel';
+  | 'connect-failed';
 
 export interface PassthroughOptions {
   live: LiveTable;
   balancer: RoundRobin;
-  /** Endpoints are reached through the node-local tunnel: passthrough fails closed. */
-  tunnelled: boolean;
+  /** Endpoints are reached through the node-local tunnel at this address (a CONNECT per connection). */
+  tunnel: TunnelAddress | null;
   connectTimeoutMs: number;
   helloTimeoutMs?: number;
   idleTimeoutMs?: number;
   onOutcome(outcome: PassthroughOutcome): void;
-  log?: Log;
 }
 
 const WAIT = Symbol('portico.client-hello-wait');
@@ -72,13 +71,7 @@ export function passThroughTls(server: net.Server, o: PassthroughOptions): { clo
   const open = new Set<net.Socket>();
   let active = false;
   const check = (): void => {
-    const hosts = o.live.table?.hosts.filter((h) => h.passthrough !== undefined) ?? [];
-    active = hosts.length > 0;
-    if (active && o.tunnelled)
-      o.log?.(
-        'warn',
-        `ssl-passthrough hosts ${hosts.map((h) => h.host).join(', ')}: this worker reaches endpoints through the node-local tunnel, which carries HTTP only; their TLS connections are closed (fail closed)`,
-      );
+    active = o.live.table?.hosts.some((h) => h.passthrough !== undefined) ?? false;
   };
   o.live.onSwap(check);
   check();
@@ -128,7 +121,6 @@ export function passThroughTls(server: net.Server, o: PassthroughOptions): { clo
       this.unshift(buf);
       return handOver(this);
     }
-    if (o.tunnelled) return refuse(this, 'tunnel');
     const backend = pass.backend === null ? undefined : o.live.current?.matcher.backend(pass.backend);
     if (backend === undefined) return refuse(this, 'no-backend');
     if (backend.endpoints.length === 0) return refuse(this, 'no-endpoint');
@@ -141,6 +133,7 @@ export function passThroughTls(server: net.Server, o: PassthroughOptions): { clo
     open.add(client);
     // The client may reset while an endpoint is dialled: without a listener its error would be thrown.
     client.on('error', () => client.destroy());
+    client.once('close', () => open.delete(client));
     const start = o.balancer.start(backend);
     const endpoints = backend.endpoints;
     let tries = 0;
@@ -148,25 +141,70 @@ export function passThroughTls(server: net.Server, o: PassthroughOptions): { clo
       if (client.destroyed) return;
       const e: Endpoint = endpoints[(start + tries) % endpoints.length]!;
       tries++;
-      const upstream = net.connect({ host: e.address, port: e.port, timeout: o.connectTimeoutMs });
       const failed = (): void => {
-        upstream.destroy();
         if (tries < endpoints.length) return dial();
         open.delete(client);
         client.destroy();
         o.onOutcome('connect-failed');
       };
-      upstream.once('timeout', failed);
-      upstream.once('error', failed);
-      upstream.once('connect', () => {
-        upstream.off('timeout', failed);
-        upstream.off('error', failed);
+      const connected = (upstream: net.Socket, head: Buffer): void => {
         o.onOutcome('relayed');
+        if (head.length > 0) client.write(head);
         pipe(client, upstream, hello);
-      });
+      };
+      if (o.tunnel === null) direct(e, connected, failed);
+      else throughTunnel(o.tunnel, e, connected, failed);
     };
-    client.once('close', () => open.delete(client));
     dial();
+  };
+
+  const direct = (e: Endpoint, connected: (s: net.Socket, head: Buffer) => void, failed: () => void): void => {
+    const upstream = net.connect({ host: e.address, port: e.port, timeout: o.connectTimeoutMs });
+    const fail = (): void => {
+      upstream.destroy();
+      failed();
+    };
+    upstream.once('timeout', fail);
+    upstream.once('error', fail);
+    upstream.once('connect', () => {
+      upstream.off('timeout', fail);
+      upstream.off('error', fail);
+      connected(upstream, EMPTY);
+    });
+  };
+
+  /** `CONNECT address:port` to the tunnel; its 200 opens the stream, anything else is a failed dial. */
+  const throughTunnel = (t: TunnelAddress, e: Endpoint, connected: (s: net.Socket, head: Buffer) => void, failed: () => void): void => {
+    const key = endpointKey(e);
+    let done = false;
+    const fail = (): void => {
+      if (done) return;
+      done = true;
+      req.destroy();
+      failed();
+    };
+    const req = http.request({
+      ...('path' in t ? { socketPath: t.path } : { host: t.host, port: t.port }),
+      method: 'CONNECT',
+      path: key,
+      headers: { [ENDPOINT_HEADER]: key },
+      agent: false,
+      timeout: o.connectTimeoutMs,
+    });
+    // Kept for the request's life: an error after the stream opened must still have a listener.
+    req.on('timeout', fail);
+    req.on('error', fail);
+    req.once('connect', (res: http.IncomingMessage, socket: net.Socket, head: Buffer) => {
+      if (done) return socket.destroy();
+      if (res.statusCode !== 200) {
+        socket.destroy();
+        return fail();
+      }
+      done = true;
+      socket.setTimeout(0);
+      connected(socket, head);
+    });
+    req.end();
   };
 
   /** Both directions, with the ClientHello first; either side's end or error ends both; silence ends both. */

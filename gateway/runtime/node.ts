@@ -178,12 +178,11 @@ export async function startNodeGateway(o: NodeGatewayOptions): Promise<NodeGatew
       passThroughTls(server, {
         live: o.live,
         balancer,
-        tunnelled: o.tunnel !== undefined && o.tunnel !== null,
+        tunnel: o.tunnel ?? null,
         connectTimeoutMs: (o.timeouts ?? DEFAULT_TIMEOUTS).connectMs,
         ...(o.passthrough?.helloTimeoutMs === undefined ? {} : { helloTimeoutMs: o.passthrough.helloTimeoutMs }),
         ...(o.passthrough?.idleTimeoutMs === undefined ? {} : { idleTimeoutMs: o.passthrough.idleTimeoutMs }),
         onOutcome: (outcome) => o.metrics.passthrough(outcome),
-        ...(o.log === undefined ? {} : { log: o.log }),
       }),
     );
     acceptProxied(server);

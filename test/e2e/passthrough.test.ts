@@ -22,6 +22,9 @@ import { proxyV1, startProxyLb } from '../support/proxy-protocol.ts';
 import { freePort, startLocal, waitFor } from '../support/process.ts';
 import { startBlackhole } from '../support/blackhole.ts';
 import type { ClusterObjects } from '../../sync/compile/types.ts';
+import { compile } from '../../sync/compile/index.ts';
+import { LiveTable } from '../../gateway/live.ts';
+import { startTunnel, type Tunnel } from '../../gateway/tunnel/server.ts';
 
 const PT = { 'nginx.ingress.kubernetes.io/ssl-passthrough': 'true' };
 const HELLO_TIMEOUT_MS = 400;
@@ -386,23 +389,92 @@ describe('with --proxy-protocol: the PROXY header first, then the ClientHello', 
   });
 });
 
-describe('through the node-local tunnel (--tunnel): fail closed', () => {
-  it('a passthrough connection is closed (outcome tunnel); other hosts are served', async () => {
-    const logs: string[] = [];
-    const tgw = await startTestGateway(world(), {}, certs.default, undefined, undefined, {
-      tunnel: { host: '127.0.0.1', port: closedPort },
-      log: (_level, msg) => void logs.push(msg),
+describe('through the node-local tunnel (--tunnel): an HTTP CONNECT per relayed connection', () => {
+  let tunnel: Tunnel;
+  let tgw: TestGateway;
+  const socketPath = join(mkdtempSync(join(tmpdir(), 'portico-pt-tunnel-')), 'tunnel.sock');
+  beforeAll(async () => {
+    const live = new LiveTable();
+    const r = compile(world());
+    live.swap(r.table, r.certificates);
+    tunnel = await startTunnel({
+      live,
+      listen: { path: socketPath },
+      timeouts: { connectMs: CONNECT_TIMEOUT_MS, headersMs: 5_000, bodyMs: 5_000 },
+      log: () => {},
     });
-    try {
-      await expect(get(tgw.httpsPort, 'testpassthrough.test')).rejects.toThrow(/socket hang up|ECONNRESET|disconnected/);
-      expect(tgw.metrics.snapshot().passthrough?.tunnel).toBe(1);
-      expect(logs.join('\n')).toMatch(/ssl-passthrough hosts testpassthrough\.test: .*tunnel.*closed \(fail closed\)/);
-      const other = await get(tgw.httpsPort, 'noannotationnopassthrough.test');
-      expect(other.fingerprint).toBe(fp(certs.normal.certPem));
-    } finally {
-      await tgw.close();
-    }
+    tgw = await startTestGateway(world(), {}, certs.default, undefined, undefined, { tunnel: { path: socketPath } });
   });
+  afterAll(async () => {
+    await tgw?.close();
+    await tunnel?.close();
+  });
+
+  it("the passthrough host: the backend's certificate and answer, through one tunnel stream", async () => {
+    const streams = tunnel.stats.streams;
+    const r = await get(tgw.httpsPort, 'testpassthrough.test');
+    expect(r.fingerprint).toBe(fp(certs.backend.certPem));
+    expect(r.body).toMatch(/"backend":"tls-backend"/);
+    expect(tunnel.stats.streams).toBe(streams + 1);
+    expect(tgw.metrics.snapshot().passthrough?.relayed).toBe(1);
+  });
+
+  it('another host on the same listener: terminated by the worker, its request relayed over HTTP by the tunnel', async () => {
+    const r = await get(tgw.httpsPort, 'noannotationnopassthrough.test');
+    expect(r.fingerprint).toBe(fp(certs.normal.certPem));
+    expect(r.body).toMatch(/"backend":"plain"/);
+  });
+
+  /** The status line the tunnel answers a raw CONNECT with, and its portico-tunnel-error. */
+  const connect = (target: string, endpointHeader: string | null): Promise<{ status: string; error: string | null }> =>
+    new Promise((resolve, reject) => {
+      const s = net.connect({ path: socketPath });
+      let got = '';
+      s.on('data', (d: Buffer) => {
+        got += d.toString('latin1');
+        if (got.includes('\r\n\r\n')) {
+          s.destroy();
+          resolve({ status: got.slice(0, got.indexOf('\r\n')), error: /portico-tunnel-error: (\S+)/i.exec(got)?.[1] ?? null });
+        }
+      });
+      s.on('error', reject);
+      s.write(
+        `CONNECT ${target} HTTP/1.1\r\nhost: ${target}\r\n${endpointHeader === null ? '' : `portico-endpoint: ${endpointHeader}\r\n`}\r\n`,
+      );
+    });
+  const tlsKey = () => `${tlsBackend.address}:${tlsBackend.port}`;
+  const plainKey = () => `${plain.address}:${plain.port}`;
+  const cases: { name: string; target: () => string; header: () => string | null; status: RegExp; error: string | null }[] = [
+    { name: 'an endpoint of a passthrough backend: 200, the stream opens', target: tlsKey, header: tlsKey, status: / 200 /, error: null },
+    {
+      name: 'an endpoint the table reaches over HTTP only: 403, never a raw stream',
+      target: plainKey,
+      header: plainKey,
+      status: / 403 /,
+      error: 'PORTICO_TUNNEL_DENIED',
+    },
+    {
+      name: 'an address outside the verified table: 403',
+      target: () => '127.0.0.99:443',
+      header: () => '127.0.0.99:443',
+      status: / 403 /,
+      error: 'PORTICO_TUNNEL_DENIED',
+    },
+    { name: 'no portico-endpoint header: 400', target: tlsKey, header: () => null, status: / 400 /, error: 'PORTICO_TUNNEL_BAD_REQUEST' },
+    {
+      name: 'a header that is not the CONNECT target: 400',
+      target: plainKey,
+      header: tlsKey,
+      status: / 400 /,
+      error: 'PORTICO_TUNNEL_BAD_REQUEST',
+    },
+  ];
+  for (const c of cases)
+    it(`CONNECT to the tunnel: ${c.name}`, async () => {
+      const r = await connect(c.target(), c.header());
+      expect(r.status).toMatch(c.status);
+      expect(r.error).toBe(c.error);
+    });
 });
 
 describe('portico local (a real process) with an ssl-passthrough Ingress', () => {
