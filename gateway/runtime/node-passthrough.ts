@@ -16,15 +16,14 @@
 // - no complete ClientHello within CLIENT_HELLO_TIMEOUT_MS;
 // - a passthrough host without a backend or without a ready endpoint, or when every endpoint refuses the connection
 //   (ingress-nginx: the same, the Go proxy closes the client's connection when its dial fails).
-// With --tunnel the endpoint is reached through the node-local tunnel: an HTTP CONNECT naming it, which the tunnel
-// grants only for endpoints of passthrough backends of its own verified table (gateway/tunnel/connect.ts).
-import http from 'node:http';
-import net from 'node:net';
+// The relay itself (endpoint choice, direct or through the node-local tunnel, both directions) is
+// node-passthrough-relay.ts.
+import type net from 'node:net';
 import type { RoundRobin } from '../balance.ts';
 import type { LiveTable } from '../live.ts';
-import type { Backend, Endpoint } from '../table/schema.ts';
-import { ENDPOINT_HEADER, endpointKey, type TunnelAddress } from '../table/tunnel-protocol.ts';
+import type { TunnelAddress } from '../table/tunnel-protocol.ts';
 import { parseClientHello } from '../tls/client-hello.ts';
+import { passthroughRelay } from './node-passthrough-relay.ts';
 
 /** The same deadline as the PROXY header's (node-proxy-protocol.ts PROXY_HEADER_TIMEOUT_MS): a client sends its
  * ClientHello as soon as it has the connection, in one flight; an absolute deadline, so a peer dripping bytes
@@ -69,6 +68,7 @@ export function passThroughTls(server: net.Server, o: PassthroughOptions): { clo
   const helloMs = o.helloTimeoutMs ?? CLIENT_HELLO_TIMEOUT_MS;
   const idleMs = o.idleTimeoutMs ?? PASSTHROUGH_IDLE_TIMEOUT_MS;
   const open = new Set<net.Socket>();
+  const relay = passthroughRelay({ ...o, idleMs, open });
   let active = false;
   const check = (): void => {
     active = o.live.table?.hosts.some((h) => h.passthrough !== undefined) ?? false;
@@ -126,106 +126,6 @@ export function passThroughTls(server: net.Server, o: PassthroughOptions): { clo
     if (backend.endpoints.length === 0) return refuse(this, 'no-endpoint');
     relay(this, buf, backend);
   }
-
-  /** Dials the backend's endpoints from the balancer's start, the next one when a connection is refused or times
-   * out (nginx's proxy_next_upstream error timeout, which the stream module applies to connects too). */
-  const relay = (client: net.Socket, hello: Buffer, backend: Backend): void => {
-    open.add(client);
-    // The client may reset while an endpoint is dialled: without a listener its error would be thrown.
-    client.on('error', () => client.destroy());
-    client.once('close', () => open.delete(client));
-    const start = o.balancer.start(backend);
-    const endpoints = backend.endpoints;
-    let tries = 0;
-    const dial = (): void => {
-      if (client.destroyed) return;
-      const e: Endpoint = endpoints[(start + tries) % endpoints.length]!;
-      tries++;
-      const failed = (): void => {
-        if (tries < endpoints.length) return dial();
-        open.delete(client);
-        client.destroy();
-        o.onOutcome('connect-failed');
-      };
-      const connected = (upstream: net.Socket, head: Buffer): void => {
-        o.onOutcome('relayed');
-        if (head.length > 0) client.write(head);
-        pipe(client, upstream, hello);
-      };
-      if (o.tunnel === null) direct(e, connected, failed);
-      else throughTunnel(o.tunnel, e, connected, failed);
-    };
-    dial();
-  };
-
-  const direct = (e: Endpoint, connected: (s: net.Socket, head: Buffer) => void, failed: () => void): void => {
-    const upstream = net.connect({ host: e.address, port: e.port, timeout: o.connectTimeoutMs });
-    const fail = (): void => {
-      upstream.destroy();
-      failed();
-    };
-    upstream.once('timeout', fail);
-    upstream.once('error', fail);
-    upstream.once('connect', () => {
-      upstream.off('timeout', fail);
-      upstream.off('error', fail);
-      connected(upstream, EMPTY);
-    });
-  };
-
-  /** `CONNECT address:port` to the tunnel; its 200 opens the stream, anything else is a failed dial. */
-  const throughTunnel = (t: TunnelAddress, e: Endpoint, connected: (s: net.Socket, head: Buffer) => void, failed: () => void): void => {
-    const key = endpointKey(e);
-    let done = false;
-    const fail = (): void => {
-      if (done) return;
-      done = true;
-      req.destroy();
-      failed();
-    };
-    const req = http.request({
-      ...('path' in t ? { socketPath: t.path } : { host: t.host, port: t.port }),
-      method: 'CONNECT',
-      path: key,
-      headers: { [ENDPOINT_HEADER]: key },
-      agent: false,
-      timeout: o.connectTimeoutMs,
-    });
-    // Kept for the request's life: an error after the stream opened must still have a listener.
-    req.on('timeout', fail);
-    req.on('error', fail);
-    req.once('connect', (res: http.IncomingMessage, socket: net.Socket, head: Buffer) => {
-      if (done) return socket.destroy();
-      if (res.statusCode !== 200) {
-        socket.destroy();
-        return fail();
-      }
-      done = true;
-      socket.setTimeout(0);
-      connected(socket, head);
-    });
-    req.end();
-  };
-
-  /** Both directions, with the ClientHello first; either side's end or error ends both; silence ends both. */
-  const pipe = (client: net.Socket, upstream: net.Socket, hello: Buffer): void => {
-    open.add(upstream);
-    upstream.once('close', () => open.delete(upstream));
-    const stop = (): void => {
-      client.destroy();
-      upstream.destroy();
-    };
-    upstream.setTimeout(idleMs, stop);
-    client.setTimeout(idleMs, stop);
-    client.on('error', stop);
-    upstream.on('error', stop);
-    client.once('close', stop);
-    upstream.once('close', stop);
-    upstream.write(hello);
-    client.pipe(upstream);
-    upstream.pipe(client);
-    client.resume();
-  };
 
   server.on('connection', (socket: Waiting) => {
     if (!active) return handOver(socket);
