@@ -227,6 +227,11 @@ describe('should pass unknown traffic to default backend and handle known traffi
     }
   });
 
+  it('should enable ssl-passthrough-proxy-port on a different port: Portico has no internal port, and an unknown host still gets 404 over HTTP', async () => {
+    const r = await request(`${gw.httpUrl}/`, { host: 'something' });
+    expect(r.status).toBe(404);
+  });
+
   it('plain HTTP to the passthrough host is still served at layer 7: the 308 to HTTPS (the host has TLS)', async () => {
     const r = await request(`${gw.httpUrl}/x`, { host: 'testpassthrough.test' });
     expect(r.status).toBe(308);
