@@ -292,6 +292,22 @@ describe('refused before TLS: closed without a byte', () => {
 });
 
 describe("the passthrough backend's endpoints", () => {
+  it('a one-label wildcard passthrough host: a name under it is relayed, the bare domain and two labels down are not', async () => {
+    const withWildcard = world();
+    withWildcard.ingresses = [
+      ...withWildcard.ingresses,
+      ingress('wild', { host: '*.wild.test', paths: [{ path: '/', service: 'echopass' }], annotations: PT }),
+    ];
+    gw.apply(withWildcard);
+    try {
+      expect((await get(gw.httpsPort, 'a.wild.test')).fingerprint).toBe(fp(certs.backend.certPem));
+      expect((await get(gw.httpsPort, 'wild.test')).fingerprint).toBe(fp(certs.default.certPem));
+      expect((await get(gw.httpsPort, 'a.b.wild.test')).fingerprint).toBe(fp(certs.default.certPem));
+    } finally {
+      gw.apply(world());
+    }
+  });
+
   it("a refused endpoint: the next one of the backend is dialled (the balancer's order, then the rest)", async () => {
     gw.apply(
       world({
