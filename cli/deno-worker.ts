@@ -11,6 +11,7 @@ import { UsageError } from './usage-error.ts';
 import { LiveTable } from '../gateway/live.ts';
 import { Metrics, renderMetrics } from '../gateway/metrics.ts';
 import { deno, startDenoGateway } from '../gateway/runtime/deno.ts';
+import { logUnrelayedPassthrough } from '../gateway/runtime/web.ts';
 import { RedisTableSource } from '../gateway/source/redis.ts';
 import { duration, listenAddress, parseFlags, tunnelAddress } from './args.ts';
 import { CONTROL_PLANE_FLAGS, parseControlPlaneFlags } from './control-plane-flags.ts';
@@ -92,6 +93,7 @@ async function main(): Promise<void> {
     });
     D.serve({ hostname: admin.host, port: admin.port, onListen: () => {} }, (req) => app.fetch(req));
   }
+  logUnrelayedPassthrough(live, `deno ${D.version.deno}`, log);
   log('info', 'portico deno worker is running', { cluster: cp.cluster, deno: D.version.deno });
   const stop = (): void => {
     void Promise.all([source.close(), gw.close()]).finally(() => D.exit(0));

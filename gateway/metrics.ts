@@ -17,6 +17,9 @@ export interface MetricsSnapshot {
   /** Requests with a global rate limit counted by this worker alone because Redis did not answer. */
   globalLimitFallback?: number;
   proxyRefusals: Record<string, number>; // key: reason (runtime/node-proxy-protocol.ts ProxyRefusal)
+  /** TLS connections the ssl-passthrough peek decided on, by outcome (runtime/node-passthrough.ts PassthroughOutcome);
+   * optional so a snapshot of an older worker process still merges. */
+  passthrough?: Record<string, number>;
 }
 
 export class Metrics {
@@ -25,6 +28,7 @@ export class Metrics {
   private upstreamErrors = new Map<string, number>();
   private globalLimitFallbacks = 0;
   private proxyRefusals = new Map<string, number>();
+  private passthroughs = new Map<string, number>();
 
   /** `route` is the label of the matched route ("" when nothing matched). */
   request(route: string, status: number): void {
@@ -59,6 +63,11 @@ export class Metrics {
     this.proxyRefusals.set(reason, (this.proxyRefusals.get(reason) ?? 0) + 1);
   }
 
+  /** A connection the ssl-passthrough peek relayed or closed, and how. */
+  passthrough(outcome: string): void {
+    this.passthroughs.set(outcome, (this.passthroughs.get(outcome) ?? 0) + 1);
+  }
+
   snapshot(): MetricsSnapshot {
     return {
       globalLimitFallback: this.globalLimitFallbacks,
@@ -66,16 +75,25 @@ export class Metrics {
       upstream: Object.fromEntries([...this.upstream].map(([k, h]) => [k, { ...h, counts: [...h.counts] }])),
       upstreamErrors: Object.fromEntries(this.upstreamErrors),
       proxyRefusals: Object.fromEntries(this.proxyRefusals),
+      passthrough: Object.fromEntries(this.passthroughs),
     };
   }
 }
 
 export function mergeSnapshots(all: readonly MetricsSnapshot[]): MetricsSnapshot {
-  const out: MetricsSnapshot = { requests: {}, upstream: {}, upstreamErrors: {}, globalLimitFallback: 0, proxyRefusals: {} };
+  const out: MetricsSnapshot = {
+    requests: {},
+    upstream: {},
+    upstreamErrors: {},
+    globalLimitFallback: 0,
+    proxyRefusals: {},
+    passthrough: {},
+  };
   for (const s of all) {
     out.globalLimitFallback! += s.globalLimitFallback ?? 0;
     for (const [k, v] of Object.entries(s.requests)) out.requests[k] = (out.requests[k] ?? 0) + v;
     for (const [k, v] of Object.entries(s.proxyRefusals)) out.proxyRefusals[k] = (out.proxyRefusals[k] ?? 0) + v;
+    for (const [k, v] of Object.entries(s.passthrough ?? {})) out.passthrough![k] = (out.passthrough![k] ?? 0) + v;
     for (const [k, v] of Object.entries(s.upstreamErrors)) out.upstreamErrors[k] = (out.upstreamErrors[k] ?? 0) + v;
     for (const [k, h] of Object.entries(s.upstream)) {
       const o = (out.upstream[k] ??= { counts: BUCKETS.map(() => 0), sum: 0, count: 0 });
@@ -145,6 +163,12 @@ export function metricFamilies(s: MetricsSnapshot, t: TableGauges): MetricFamily
       type: 'counter',
       help: 'Connections closed without an answer under --proxy-protocol, by reason (untrusted-peer, invalid-header, timeout).',
       samples: sorted(s.proxyRefusals).map(([reason, value]) => ({ labels: { reason }, value })),
+    },
+    {
+      name: 'portico_ssl_passthrough_connections_total',
+      type: 'counter',
+      help: 'TLS connections read for ssl-passthrough while the table has a passthrough host, by outcome: relayed, or closed (invalid-client-hello, client-hello-timeout, no-backend, no-endpoint, connect-failed).',
+      samples: sorted(s.passthrough ?? {}).map(([outcome, value]) => ({ labels: { outcome }, value })),
     },
     {
       name: 'portico_table_info',

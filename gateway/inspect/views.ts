@@ -58,7 +58,13 @@ export function routeRows(t: RoutingTable, onlyHost?: string): RouteRow[] {
   const rows: RouteRow[] = [];
   const eps = (b: Backend | undefined): string =>
     b === undefined ? '?' : `${b.endpoints.length}/${b.endpoints.length + b.notReady} ready`;
-  const tls = (h: HostRoutes): string => (h.tls === null ? '-' : (h.tls.certificate ?? 'default certificate'));
+  // ssl-passthrough: the host's TLS is not terminated; its routes serve plain HTTP (and HTTPS whose SNI names another host).
+  const tls = (h: HostRoutes): string =>
+    h.passthrough !== undefined
+      ? `passthrough to ${h.passthrough.backend ?? 'nothing (closed)'}`
+      : h.tls === null
+        ? '-'
+        : (h.tls.certificate ?? 'default certificate');
   for (const h of hosts) {
     for (const r of h.routes) {
       rows.push({

@@ -24,6 +24,7 @@ import { endpointKey } from '../table/tunnel-protocol.ts';
 import { SniContexts } from '../tls/contexts.ts';
 import { generateSelfSignedCertificate } from '../tls/selfsigned.ts';
 import { ProxyProtocolConfigError, requireProxyHeader } from './node-proxy-protocol.ts';
+import { passThroughTls } from './node-passthrough.ts';
 import type { TunnelAddress } from '../table/tunnel-protocol.ts';
 
 export interface ListenAddress {
@@ -48,6 +49,9 @@ export interface NodeGatewayOptions {
   /** Both listeners require a PROXY protocol header from one of `trust` on every connection, and the client is
    * the one it names (node-proxy-protocol.ts). Needs `trust`. `headerTimeoutMs` defaults to PROXY_HEADER_TIMEOUT_MS. */
   proxyProtocol?: { headerTimeoutMs?: number } | null;
+  /** ssl-passthrough's limits (node-passthrough.ts); absent: its defaults. Passthrough itself has no switch: it is
+   * on while the table has a passthrough host. */
+  passthrough?: { helloTimeoutMs?: number; idleTimeoutMs?: number };
   /** Peer clusters' tables for failover (needs `tunnel`). */
   peers?: readonly PeerTable[];
   /** Set when running as one of several processes sharing the ports (node:cluster shares the handles). */
@@ -103,6 +107,7 @@ export async function startNodeGateway(o: NodeGatewayOptions): Promise<NodeGatew
     throw new ProxyProtocolConfigError('the PROXY protocol needs trusted proxies: the peers allowed to send the header');
   const deps = { pools, balancer, metrics: o.metrics, onUpstreamError: o.onUpstreamError, peers, gate, trust, proxyProtocol: pp !== null };
   const pending: { closePending(): void }[] = [];
+  const passthroughs: { closeAll(): void }[] = [];
   const acceptProxied = (server: http.Server | http2.Http2SecureServer): void => {
     if (pp === null || trust === null) return;
     pending.push(
@@ -168,6 +173,18 @@ export async function startNodeGateway(o: NodeGatewayOptions): Promise<NodeGatew
     });
     // HTTP/1.1 clients on the TLS port may upgrade to WebSocket too.
     server.on('upgrade', createUpgradeHandler({ ...deps, live: o.live, scheme: 'https', ports }));
+    // Before the PROXY protocol's hook, so that one runs first and this reads what follows the header.
+    passthroughs.push(
+      passThroughTls(server, {
+        live: o.live,
+        balancer,
+        tunnel: o.tunnel ?? null,
+        connectTimeoutMs: (o.timeouts ?? DEFAULT_TIMEOUTS).connectMs,
+        ...(o.passthrough?.helloTimeoutMs === undefined ? {} : { helloTimeoutMs: o.passthrough.helloTimeoutMs }),
+        ...(o.passthrough?.idleTimeoutMs === undefined ? {} : { idleTimeoutMs: o.passthrough.idleTimeoutMs }),
+        onOutcome: (outcome) => o.metrics.passthrough(outcome),
+      }),
+    );
     acceptProxied(server);
     servers.push(server);
     httpsAddr = await listen(server, o.https, exclusive);
@@ -179,6 +196,7 @@ export async function startNodeGateway(o: NodeGatewayOptions): Promise<NodeGatew
     https: httpsAddr,
     async close() {
       for (const p of pending) p.closePending();
+      for (const p of passthroughs) p.closeAll();
       await Promise.all(
         servers
           .map(

@@ -11,6 +11,7 @@ import type { RequestFacts } from '../decide.ts';
 import type { UpstreamError } from '../errors.ts';
 import type { LiveTable } from '../live.ts';
 import type { Metrics } from '../metrics.ts';
+import type { RoutingTable } from '../table/schema.ts';
 import { webForward, type FetchLike } from '../proxy/web-forwarder.ts';
 
 /** Path and query as sent, read from the URL string without parsing it (a URL object would cost more
@@ -30,6 +31,23 @@ export function webFacts(request: Request, scheme: 'http' | 'https', clientIp: s
     localPort,
     header: (name) => request.headers.get(name) ?? undefined,
   };
+}
+
+/** ssl-passthrough needs the ClientHello before TLS is terminated; Deno.serve terminates every TLS connection
+ * itself and workerd sees requests only after the platform did. So there the annotation works as in ingress-nginx
+ * without --enable-ssl-passthrough: the host's TLS is terminated and its routes are served. Said on every table
+ * that has such a host (and at once for the table already loaded), so it cannot go unnoticed. */
+export function logUnrelayedPassthrough(live: LiveTable, runtime: string, log: (level: 'warn', msg: string) => void): void {
+  const check = (table: RoutingTable | null): void => {
+    const hosts = table?.hosts.filter((h) => h.passthrough !== undefined).map((h) => h.host) ?? [];
+    if (hosts.length > 0)
+      log(
+        'warn',
+        `ssl-passthrough hosts ${hosts.join(', ')}: ${runtime} cannot read a ClientHello before TLS is terminated, so their TLS is terminated and their routes are served at layer 7 (as ingress-nginx without --enable-ssl-passthrough); relay them with a Node worker`,
+      );
+  };
+  live.onSwap((next) => check(next.matcher.table));
+  check(live.table);
 }
 
 export interface WebGatewayOptions<E extends Env> {

@@ -15,7 +15,7 @@ import { TableFollower } from '../source/follower.ts';
 import { RespTransport } from '../source/resp-transport.ts';
 import type { VerifyingKeys } from '../table/bundle.ts';
 import { PorticoError } from '../table/portico-error.ts';
-import { createWebGatewayApp, webFacts } from './web.ts';
+import { createWebGatewayApp, logUnrelayedPassthrough, webFacts } from './web.ts';
 
 /** Vars and secrets (wrangler.toml [vars], `wrangler secret put`, or `wrangler dev --var`). */
 export interface WorkerEnv {
@@ -147,6 +147,7 @@ async function create(env: WorkerEnv): Promise<Instance> {
     },
     onUpstreamError: (e) => log('warn', e.message, { code: e.code }),
   });
+  logUnrelayedPassthrough(live, 'workerd', log);
   return { app, source, live, pollMs, lastCheck: 0, checking: false };
 }
 

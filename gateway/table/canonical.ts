@@ -73,7 +73,7 @@ export function hasRouteFilter(p: Route['policies']): boolean {
   );
 }
 
-/** The oldest schema that carries this content (see SCHEMA_VERSION): 6 with upstream TLS (proxy-ssl-*), header rules (snippets) or gateway-wide settings, 5 with routing filters (redirects,
+/** The oldest schema that carries this content (see SCHEMA_VERSION): 6 with upstream TLS (proxy-ssl-*), TLS passthrough on a host, header rules (snippets) or gateway-wide settings, 5 with routing filters (redirects,
  * upstream-vhost, rewrite-target, x-forwarded-prefix, from-to-www-redirect, timeouts, bodyLimit, retry, canary,
  * backendProtocol, affinity, balance, default-backend, custom-http-errors), Regex paths or service-upstream
  * backends, 4 with client
@@ -85,6 +85,7 @@ export function schemaOf(c: TableContent): SchemaVersion {
     c.upstreamTlsSecrets !== undefined ||
     c.hsts !== undefined ||
     c.defaultCertificate !== undefined ||
+    c.hosts.some((h) => h.passthrough !== undefined) ||
     c.hosts.some((h) =>
       h.routes.some((r) => r.policies.upstreamTls !== undefined || r.policies.headerRules !== undefined || hasSchema6Status(r.policies)),
     )

@@ -38,7 +38,9 @@ export type DiagnosticCode =
   | 'UnsupportedSetting' // a controller ConfigMap key Portico does not honour (or reads from a worker flag instead)
   | 'UnknownSetting' // a controller ConfigMap key that ingress-nginx does not have either
   | 'SettingAccepted' // info: a controller ConfigMap key that changes nothing in Portico
-  | 'SettingsNotFound'; // the controller ConfigMap or a Service or Secret a setting names does not exist
+  | 'SettingsNotFound' // the controller ConfigMap or a Service or Secret a setting names does not exist
+  | 'PassthroughWithoutBackend' // an ssl-passthrough host with no `/` path and no default backend: its TLS connections are closed
+  | 'PassthroughIgnored'; // ssl-passthrough on an Ingress that does not decide for the host (an older one does), or without a host
 
 export interface Diagnostic {
   code: DiagnosticCode;

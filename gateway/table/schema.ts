@@ -48,7 +48,10 @@ import type { HeaderModifier, HostRedirect, LocationRedirect, PathRedirect, Sche
  *   generated certificate and refuse with 503 and 429.
  *   Also header rules on routes (`headerRules`: the literal header directives of configuration-snippet and
  *   server-snippet, header-rules.ts). A schema-5 worker would serve those routes without the headers they set and
- *   remove, and a snippet may carry security headers (Content-Security-Policy, X-Frame-Options). */
+ *   remove, and a snippet may carry security headers (Content-Security-Policy, X-Frame-Options).
+ *   Also TLS passthrough on hosts (`passthrough`, ssl-passthrough): the HTTPS listener relays a connection whose
+ *   SNI names the host to its backend without terminating TLS. A schema-5 worker would terminate TLS with its own
+ *   (or the default) certificate and serve the host's routes at layer 7, which is not what the owner asked for. */
 export const SCHEMA_VERSION = 6 as const;
 export type SchemaVersion = 1 | 2 | 3 | 4 | 5 | typeof SCHEMA_VERSION;
 export const SUPPORTED_SCHEMAS: readonly SchemaVersion[] = [1, 2, 3, 4, 5, 6];
@@ -462,6 +465,18 @@ export interface HostRoutes {
   /** from-to-www-redirect: every request to this name is redirected to another (an HTTPRoute RequestRedirect
    * filter with a hostname). Such an entry has no routes and no fallback. Schema 5. */
   redirect?: HostRedirect;
+  /** ssl-passthrough: TLS connections whose SNI names this host are relayed, ClientHello included, to the backend's
+   * endpoints without being terminated (gateway/runtime/node-passthrough.ts); the host's routes, certificate and
+   * other annotations do not apply to them. Schema 6. Absent: TLS is terminated as usual. */
+  passthrough?: HostPassthrough;
+}
+
+/** The layer-4 relay of an ssl-passthrough host (ingress-nginx's SSLPassthroughBackend). */
+export interface HostPassthrough {
+  /** Id of the backend in `RoutingTable.backends` whose endpoints get the TLS stream: the host's `/` route, else its
+   * fallback backend (ingress-nginx: the server's root location). null when the host has neither: its TLS
+   * connections are closed (fail closed) rather than served with a certificate the owner did not ask for. */
+  backend: string | null;
 }
 
 /** How a host treats client certificates (auth-tls-verify-client):

@@ -59,6 +59,17 @@ export function allowedEndpoints(table: RoutingTable): Set<string> {
   return out;
 }
 
+/** The endpoints a worker may ask the tunnel for a raw TCP stream to (HTTP CONNECT with ENDPOINT_HEADER, for
+ * ssl-passthrough): those of the backends a host's `passthrough` names, and no others, so the tunnel never opens a
+ * raw stream to an endpoint the table only reaches over HTTP. */
+export function passthroughEndpoints(table: RoutingTable): Set<string> {
+  const ids = new Set<string>();
+  for (const h of table.hosts) if (h.passthrough?.backend) ids.add(h.passthrough.backend);
+  const out = new Set<string>();
+  for (const b of table.backends) if (ids.has(b.id)) for (const e of b.endpoints) out.add(endpointKey(e));
+  return out;
+}
+
 /** What the tunnel reported instead of an upstream response; `code` is the upstream error code it saw. */
 export class TunnelReportedError extends PorticoError {
   constructor(readonly code: string) {

@@ -11,6 +11,7 @@ import { checkAffinity, checkBalance } from './validate-affinity.ts';
 import { checkErrorPages, checkServiceUpstream } from './validate-error-pages.ts';
 import { checkRegexHost, checkRegexPath } from './validate-regex.ts';
 import { checkSettings } from './validate-settings.ts';
+import { checkPassthrough } from './validate-passthrough.ts';
 import { checkAuthorities, checkClientCertificatePolicy } from './client-certificates.ts';
 import { checkUpstreamTlsPolicy, checkUpstreamTlsSecrets } from './validate-upstream-tls.ts';
 import { SUPPORTED_SCHEMAS, type RoutingTable, type SchemaVersion } from './schema.ts';
@@ -138,6 +139,7 @@ function* checkSteps(value: unknown, opts: ValidateOptions): Generator<void, Tab
     refBackend(`${at}.fallbackBackend`, h.fallbackBackend);
     failClosed(`${at}.fallbackFailClosed`, h.fallbackFailClosed);
     checkHostRedirect(h, at, bad);
+    if (h.passthrough !== undefined) checkPassthrough(h, at, backendIds, bad);
     if (h.clientCertificate !== undefined) checkClientCertificatePolicy(h.clientCertificate, `${at}.clientCertificate`, authorities, bad);
     if (!Array.isArray(h.routes)) {
       bad(`${at}.routes`, 'must be an array');

@@ -16,12 +16,14 @@ export interface TunnelStats {
   /** Requests relayed to a response. */
   relayed: number;
   upgrades: number;
+  /** Raw TCP streams relayed (CONNECT, ssl-passthrough). */
+  streams: number;
   /** Refused: no or malformed target, an address outside the verified tables, a bad peer token. */
   refused: number;
   upstreamErrors: number;
 }
 
-export const newStats = (): TunnelStats => ({ relayed: 0, upgrades: 0, refused: 0, upstreamErrors: 0 });
+export const newStats = (): TunnelStats => ({ relayed: 0, upgrades: 0, streams: 0, refused: 0, upstreamErrors: 0 });
 
 export function answer(res: http.ServerResponse, status: number, reason: string, code: string): void {
   const body = `${status} ${reason}\n`;

@@ -17,6 +17,7 @@ import { PEER_SERVERNAME, type Peers } from './peers.ts';
 import {
   allowedEndpoints,
   BACKEND_HEADER,
+  passthroughEndpoints,
   ENDPOINT_HEADER,
   ERROR_HEADER,
   isBackendId,
@@ -26,6 +27,7 @@ import {
   type TunnelAddress,
 } from '../table/tunnel-protocol.ts';
 import { relayedHeaders } from './relayed-headers.ts';
+import { connectHandler } from './connect.ts';
 
 export interface TunnelOptions {
   live: LiveTable;
@@ -48,12 +50,20 @@ export async function startTunnel(o: TunnelOptions): Promise<Tunnel> {
   const stats = o.stats ?? newStats();
   let allowed = new Set<string>();
   let previous = new Set<string>();
+  // Raw streams (CONNECT, ssl-passthrough): the passthrough backends' endpoints only, current and previous table.
+  let raw = new Set<string>();
+  let rawPrevious = new Set<string>();
   o.live.onSwap((next) => {
     previous = allowed;
     allowed = allowedEndpoints(next.matcher.table);
+    rawPrevious = raw;
+    raw = passthroughEndpoints(next.matcher.table);
     pools.retain(new Set([...allowed, ...previous]));
   });
-  if (o.live.current !== null) allowed = allowedEndpoints(o.live.current.matcher.table);
+  if (o.live.current !== null) {
+    allowed = allowedEndpoints(o.live.current.matcher.table);
+    raw = passthroughEndpoints(o.live.current.matcher.table);
+  }
 
   const target = (headers: http.IncomingHttpHeaders): { endpoint: Endpoint } | { refused: string; status: 400 | 403 } => {
     const raw = headers[ENDPOINT_HEADER];
@@ -131,6 +141,14 @@ export async function startTunnel(o: TunnelOptions): Promise<Tunnel> {
     );
   });
 
+  const streams = connectHandler({
+    allowed: (key) => raw.has(key) || rawPrevious.has(key),
+    connectMs: o.timeouts.connectMs,
+    stats,
+    log: (level, msg) => o.log(level, msg),
+  });
+  server.on('connect', streams.listener);
+
   let address: string;
   if ('path' in o.listen) {
     const { path } = o.listen;
@@ -152,6 +170,7 @@ export async function startTunnel(o: TunnelOptions): Promise<Tunnel> {
       await new Promise<void>((resolve) => {
         server.close(() => resolve());
         server.closeAllConnections();
+        streams.closeAll();
       });
       await pools.close();
       await o.peers?.close();

@@ -15,6 +15,7 @@ export function tunnelMetrics(stats: TunnelStats, redisConnected: boolean): Metr
   return [
     single('portico_tunnel_relayed_total', 'counter', 'Requests relayed to an endpoint.', stats.relayed),
     single('portico_tunnel_upgrades_total', 'counter', 'Upgraded connections (WebSocket) relayed.', stats.upgrades),
+    single('portico_tunnel_streams_total', 'counter', 'Raw TCP streams relayed to an endpoint (CONNECT, ssl-passthrough).', stats.streams),
     single('portico_tunnel_refused_total', 'counter', 'Requests refused: no endpoint, or one outside the verified table.', stats.refused),
     single('portico_tunnel_upstream_errors_total', 'counter', 'Failed upstream exchanges.', stats.upstreamErrors),
     single('portico_redis_connected', 'gauge', 'Whether the tunnel is connected to Redis.', redisConnected ? 1 : 0),

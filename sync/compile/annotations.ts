@@ -6,6 +6,7 @@
 import { guardOf, unenforcedMessage, type UnenforcedGuard } from './access-control.ts';
 import { parseAccessAnnotations, type ParsedAccess } from './access-annotations.ts';
 import { type BackendRequest, parseBackendAnnotations } from './backend-annotations.ts';
+import { parsePassthroughAnnotations } from './passthrough-annotations.ts';
 import { type CanaryRequest, parseCanaryAnnotations } from './canary-annotations.ts';
 import { type ParsedAffinity, parseAffinityAnnotations } from './affinity-annotations.ts';
 import { type ClientCertificateRequest, parseClientCertificateAnnotations } from './client-certificates.ts';
@@ -133,6 +134,8 @@ export interface ParsedAnnotations {
   backends: BackendRequest;
   /** Header directives of configuration-snippet and server-snippet that Portico accepted (snippet-annotations.ts). */
   snippets: SnippetRequest;
+  /** ssl-passthrough "true" (passthrough-annotations.ts). */
+  sslPassthrough: boolean;
 }
 
 /** Reads the allow-listed annotations of one Ingress; every other portico.dev/ or ingress-nginx annotation
@@ -166,6 +169,7 @@ export function parseAnnotations(annotations: Fields, namespace?: string): Parse
       balancing: {},
       backends: { serviceUpstream: false },
       snippets: {},
+      sslPassthrough: false,
       canary: parsedCanary.canary,
     };
   }
@@ -178,6 +182,7 @@ export function parseAnnotations(annotations: Fields, namespace?: string): Parse
   const parsedProxySsl = parseProxySslAnnotations(annotations, namespace);
   const parsedAffinity = parseAffinityAnnotations(annotations, parsedRewrite.regex);
   const parsedBackends = parseBackendAnnotations(annotations);
+  const parsedPassthrough = parsePassthroughAnnotations(annotations);
   const parsedSnippets = parseSnippetAnnotations(annotations);
   const unenforced: UnenforcedGuard[] = [
     ...parsedAccess.malformed,
@@ -197,6 +202,7 @@ export function parseAnnotations(annotations: Fields, namespace?: string): Parse
     ...parsedAffinity.problems,
     ...parsedBackends.problems,
     ...parsedSnippets.problems,
+    ...parsedPassthrough.problems,
   );
   for (const spec of SUPPORTED_ANNOTATIONS) {
     if (Object.hasOwn(annotations, spec.key))
@@ -215,7 +221,8 @@ export function parseAnnotations(annotations: Fields, namespace?: string): Parse
       parsedProxySsl.consumed.has(key) ||
       parsedAffinity.consumed.has(key) ||
       parsedBackends.consumed.has(key) ||
-      parsedSnippets.consumed.has(key)
+      parsedSnippets.consumed.has(key) ||
+      parsedPassthrough.consumed.has(key)
     )
       continue;
     const guard = guardOf(key, annotations[key]);
@@ -248,6 +255,7 @@ export function parseAnnotations(annotations: Fields, namespace?: string): Parse
     },
     backends: parsedBackends.request,
     snippets: parsedSnippets.request,
+    sslPassthrough: parsedPassthrough.passthrough,
     ...(parsedTls.request === undefined ? {} : { clientCertificate: parsedTls.request }),
     ...(parsedProxySsl.request === undefined ? {} : { proxySsl: parsedProxySsl.request }),
   };

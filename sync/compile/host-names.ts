@@ -48,7 +48,10 @@ export function extraHostNames(
     for (const host of plan.hosts) {
       const entry = built.get(host);
       if (host === '' || entry === undefined) continue;
-      for (const alias of aliases) if (alias !== host && claim(plan, alias, 'server-alias')) out.push({ ...entry, host: alias });
+      // ssl-passthrough stays on the host itself: ingress-nginx's TCP proxy compares the SNI with the server's
+      // hostname only (pkg/tcpproxy TCPProxy.Get), so an alias's TLS is terminated.
+      const { passthrough: _, ...served } = entry;
+      for (const alias of aliases) if (alias !== host && claim(plan, alias, 'server-alias')) out.push({ ...served, host: alias });
       const other = fromToWww ? wwwCounterpart(host) : null;
       if (other === null || !claim(plan, other, 'the from-to-www-redirect name')) continue;
       // HTTPS to the other name uses the host's certificate when it covers that name (the e2e test lists both

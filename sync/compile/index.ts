@@ -27,6 +27,7 @@ import { resolveCustomHeaders } from './custom-headers.ts';
 import { resolveErrorBackends } from './error-backends.ts';
 import { compareByAge, compareStrings, errorText, items, objectInfo, refOf } from './objects.ts';
 import { extraHostNames } from './host-names.ts';
+import { passthroughHosts } from './passthrough.ts';
 import { mergeCanaries, mergeRoutes, pickDefaultBackend, type HostBuild } from './routes.ts';
 import { SERVER_SNIPPET } from './snippet-annotations.ts';
 import type { SnippetOp } from './snippet-headers.ts';
@@ -167,6 +168,7 @@ function buildHost(
   use: (ref: BackendRef) => string,
   clientCertificate: ClientCertificatePolicy | undefined,
   serverOps: readonly SnippetOp[] | undefined,
+  passthrough: { backend: BackendRef | null } | undefined,
 ): HostRoutes {
   const hasTls = tls.has(h.host);
   const onHost = guards.get(h.host);
@@ -212,6 +214,7 @@ function buildHost(
     fallbackBackend: h.fallback === null ? null : use(h.fallback),
     ...(fallbackClosed === undefined ? {} : { fallbackFailClosed: fallbackClosed }),
     ...(clientCertificate === undefined ? {} : { clientCertificate }),
+    ...(passthrough === undefined ? {} : { passthrough: { backend: passthrough.backend === null ? null : use(passthrough.backend) } }),
   };
 }
 
@@ -285,8 +288,9 @@ export function compile(objects: ClusterObjects, options: Partial<CompileOptions
   };
   const guards = hostGuards(mains, reportFor);
   const snippetsOf = serverSnippets(mains, reportFor);
+  const passthrough = passthroughHosts(mains, hosts, reportFor);
   const ruleHosts = [...hosts.values()].map((h) =>
-    buildHost(h, tls, guards, use, clientCertificates.hosts.get(h.host), snippetsOf.get(h.host)),
+    buildHost(h, tls, guards, use, clientCertificates.hosts.get(h.host), snippetsOf.get(h.host), passthrough.get(h.host)),
   );
   const certInfo = new Map([...tls.values()].flatMap((c) => (c === null ? [] : [[c.info.id, c.info] as const])));
   const hostEntries = [

@@ -95,6 +95,8 @@ export interface IngressPlan {
   errorBackend?: BackendRef;
   /** Header directives of configuration-snippet and server-snippet Portico accepted (snippet-annotations.ts). */
   snippets: SnippetRequest;
+  /** ssl-passthrough "true": this Ingress asks for its hosts' TLS to be relayed untouched (passthrough.ts decides). */
+  sslPassthrough: boolean;
 }
 
 const PATH_TYPES: Readonly<Record<string, PathType>> = {
@@ -252,6 +254,7 @@ export function planIngress(info: ObjectInfo, report: Report, settings: Controll
     balancing,
     backends,
     snippets,
+    sslPassthrough,
   } = parseAnnotations(effectiveAnnotations(info.annotations, settings), namespace);
   for (const p of problems) report(p.code, p.message);
 
@@ -304,5 +307,6 @@ export function planIngress(info: ObjectInfo, report: Report, settings: Controll
     balancing,
     backends,
     snippets,
+    sslPassthrough,
   };
 }

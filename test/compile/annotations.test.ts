@@ -267,6 +267,7 @@ describe('parseAnnotations (unit)', () => {
       balancing: {},
       backends: { serviceUpstream: false },
       snippets: {},
+      sslPassthrough: false,
     });
   });
   it('every allow-listed annotation parses its documented values', () => {
@@ -314,6 +315,7 @@ describe('parseAnnotations (unit)', () => {
       balancing: {},
       backends: { serviceUpstream: false },
       snippets: {},
+      sslPassthrough: false,
     });
   });
 });

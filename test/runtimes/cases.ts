@@ -43,6 +43,8 @@ const NO_BACKEND_PROTOCOL_WEB =
   "backend-protocol answers 502: fetch() verifies every upstream certificate (nginx's default is not to), cannot speak HTTP/2 cleartext (h2c, GRPC) and drops trailers";
 const NO_UPSTREAM_TLS_WEB =
   "proxy-ssl-* answer 503 (fail closed): fetch() takes no authority of the route's own, no client certificate and no name to check other than the URL's";
+const NO_PASSTHROUGH_DENO =
+  'Deno.serve terminates every TLS connection itself and shows no ClientHello (Deno 2.9): an ssl-passthrough host is served at layer 7, and the worker logs it';
 const NO_SEND_PHASE_WEB = 'fetch() reports nothing while it writes a request body: the send timeout is not applied';
 
 export const CASES: Case[] = [
@@ -691,6 +693,23 @@ export const CASES: Case[] = [
     async run(t, w) {
       expect((await send(`https://127.0.0.1:${t.httpsPort}/`, { host: 'secure.test' })).peerFingerprint).toBe(w.fingerprints.secure);
       expect((await send(`https://127.0.0.1:${t.httpsPort}/`, { host: 'other.test' })).peerFingerprint).toBe(w.fingerprints.other);
+    },
+  },
+  {
+    name: "HTTPS: ssl-passthrough: a ClientHello naming the host is relayed untouched, so the client sees the upstream's own certificate and answer",
+    unsupported: { deno: NO_PASSTHROUGH_DENO, workerd: NO_TLS_WORKERD },
+    async run(t, w) {
+      // The upstream's certificate is other.test's; the worker would serve passthrough.test (no Secret) its default one.
+      const r = await send(`https://127.0.0.1:${t.httpsPort}/`, { host: 'passthrough.test', servername: 'passthrough.test' });
+      expect(r.peerFingerprint).toBe(w.fingerprints.other);
+      expect(r.text).toBe('tls:true');
+    },
+  },
+  {
+    name: 'ssl-passthrough where the runtime cannot relay TLS: the worker logs the host (its routes are served at layer 7)',
+    unsupported: { node: 'Node relays it (the case above)' },
+    async run(t) {
+      expect(t.logs()).toMatch(/ssl-passthrough hosts passthrough\.test: .* cannot read a ClientHello before TLS is terminated/);
     },
   },
   {

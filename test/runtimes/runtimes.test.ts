@@ -103,6 +103,12 @@ function cluster(updated: boolean) {
     service('hangs', [{ address: hole.address, port: hole.port }]),
     service('mute', [{ address: '127.0.0.58', port: (mute.address() as AddressInfo).port }]),
     service('tls-upstream', [{ address: '127.0.0.58', port: (tlsUpstream.address() as AddressInfo).port }]),
+    // ssl-passthrough: the HTTPS upstream terminates TLS itself with its own certificate (certs.other).
+    ingress('passthrough', {
+      host: 'passthrough.test',
+      paths: [{ path: '/', service: 'tls-upstream' }],
+      annotations: { 'nginx.ingress.kubernetes.io/ssl-passthrough': 'true' },
+    }),
     ingress('https-backend', {
       host: 'https-backend.test',
       paths: [{ path: '/', service: 'tls-upstream' }],

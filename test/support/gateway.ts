@@ -3,7 +3,7 @@ import type { TrustConfig } from '../../gateway/access/client-address.ts';
 import { LiveTable } from '../../gateway/live.ts';
 import { Metrics } from '../../gateway/metrics.ts';
 import type { UpstreamTimeouts } from '../../gateway/proxy/pools.ts';
-import { startNodeGateway, type NodeGateway } from '../../gateway/runtime/node.ts';
+import { startNodeGateway, type NodeGateway, type NodeGatewayOptions } from '../../gateway/runtime/node.ts';
 import { compile } from '../../sync/compile/index.ts';
 import type { ClusterObjects, CompileOptions, CompileResult } from '../../sync/compile/types.ts';
 
@@ -26,6 +26,8 @@ export async function startTestGateway(
   trust?: TrustConfig,
   /** Both listeners require a PROXY protocol header from `trust` (runtime/node-proxy-protocol.ts). */
   proxyProtocol?: { headerTimeoutMs?: number },
+  /** Any other option of the Node adapter (ssl-passthrough limits, a tunnel address). */
+  extra: Partial<NodeGatewayOptions> = {},
 ): Promise<TestGateway> {
   const live = new LiveTable();
   const metrics = new Metrics();
@@ -44,6 +46,7 @@ export async function startTestGateway(
     ...(defaultCertificate ? { defaultCertificate } : {}),
     ...(trust ? { trust } : {}),
     ...(proxyProtocol ? { proxyProtocol } : {}),
+    ...extra,
   });
   // The https port is only known after listening; redirects use the listener's configured port, so tests
   // that check redirect Locations read `httpsPort` and compare with the Location they get.
