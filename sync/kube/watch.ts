@@ -24,6 +24,9 @@ export interface WatchOptions {
    * apiserver answers 410). client-node 1.4 watches have no timeout, so a half-open connection would
    * otherwise leave the agent on a stale view until TCP gives up (minutes). Default 5 minutes. */
   rewatchMs?: number;
+  /** `namespace/name` of the one Service whose status changes count as changes (--publish-service: Ingress
+   * status follows its load balancer addresses); every other object's status is ignored. */
+  statusOfService?: string;
 }
 
 interface Source {
@@ -110,7 +113,13 @@ export class ClusterWatch {
         const before = s.store.get(k);
         const after = plain(obj);
         s.store.set(k, after);
-        if (s.synced && (before === undefined || relevant(before) !== relevant(after))) o.onChange(s.kind);
+        const statusMatters = s.kind === 'Service' && k === o.statusOfService;
+        const changed =
+          before === undefined ||
+          relevant(before) !== relevant(after) ||
+          (statusMatters &&
+            JSON.stringify((before as { status?: unknown }).status) !== JSON.stringify((after as { status?: unknown }).status));
+        if (s.synced && changed) o.onChange(s.kind);
       };
       s.informer.on('add', put);
       s.informer.on('update', put);

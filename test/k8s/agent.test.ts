@@ -620,6 +620,7 @@ describe('least privilege', () => {
     ['patch ingress status', 'patch', 'ingresses', { group: 'networking.k8s.io', namespace: NS, subresource: 'status' }],
     ['create events', 'create', 'events', { namespace: NS }],
     ['update its lease', 'update', 'leases', { group: 'coordination.k8s.io', namespace: 'portico-system', name: 'portico-sync' }],
+    ['update its status ledger', 'update', 'configmaps', { namespace: 'portico-system', name: 'portico-sync-status' }],
   ] as const)('allowed: %s', async (_n, verb, resource, o) => expect(await can(verb, resource, o)).toBe(true));
   it.each([
     ['write secrets', 'create', 'secrets', { namespace: NS }],
@@ -634,6 +635,8 @@ describe('least privilege', () => {
       { group: 'coordination.k8s.io', namespace: 'portico-system', name: 'kube-scheduler' },
     ],
     ['take leases in other namespaces', 'create', 'leases', { group: 'coordination.k8s.io', namespace: 'kube-system' }],
+    ['update another ConfigMap of its namespace', 'update', 'configmaps', { namespace: 'portico-system', name: 'kube-root-ca.crt' }],
+    ['create ConfigMaps in other namespaces', 'create', 'configmaps', { namespace: NS }],
     ['anything cluster-admin', '*', '*', { group: '*' }],
   ] as const)('denied: %s', async (_n, verb, resource, o) => expect(await can(verb, resource, o)).toBe(false));
 });

@@ -1,0 +1,54 @@
+// Why Ingresses are not served: counted by reason, with the class names seen and the agent flag that
+// would select them. The agent turns this into a log line, a readiness detail and the metric
+// portico_ingresses_not_selected{reason}, so that a gateway serving nothing because of its class flags says so
+// (ingress-nginx logs "ingress class annotation is not equal to the expected by Ingress Controller" per
+// Ingress; docs/user-guide/k8s-122-migration.md).
+import { classVerdicts, type NotSelectedReason } from './classes.ts';
+import { compareStrings, items, objectInfo } from './objects.ts';
+import type { ClusterObjects, CompileOptions } from './types.ts';
+
+export interface ClassReport {
+  ingresses: number;
+  selected: number;
+  notSelected: Record<NotSelectedReason, number>;
+  /** Class names of the Ingresses not selected (ingressClassName or legacy annotation), sorted, with counts. */
+  classesSeen: { name: string; count: number }[];
+}
+
+export const NOT_SELECTED_REASONS: readonly NotSelectedReason[] = ['ingress-class-name', 'legacy-annotation', 'no-class'];
+
+export function classReport(objects: Pick<ClusterObjects, 'ingresses' | 'ingressClasses'>, options: CompileOptions): ClassReport {
+  const verdict = classVerdicts(items(objects.ingressClasses), options, []);
+  const notSelected: Record<NotSelectedReason, number> = { 'ingress-class-name': 0, 'legacy-annotation': 0, 'no-class': 0 };
+  const seen = new Map<string, number>();
+  let selected = 0;
+  const all = items(objects.ingresses);
+  for (const raw of all) {
+    const v = verdict(objectInfo(raw));
+    if (v.ours) {
+      selected++;
+      continue;
+    }
+    notSelected[v.reason]++;
+    if (v.reason !== 'no-class') seen.set(v.className, (seen.get(v.className) ?? 0) + 1);
+  }
+  const classesSeen = [...seen].map(([name, count]) => ({ name, count })).sort((a, b) => compareStrings(a.name, b.name));
+  return { ingresses: all.length, selected, notSelected, classesSeen };
+}
+
+/** The flags that would select what is not selected: one --serve-class per class seen, and
+ * --watch-ingress-without-class for Ingresses without any class. */
+export function selectingFlags(r: ClassReport): string[] {
+  return [
+    ...r.classesSeen.map((c) => `--serve-class ${c.name}`),
+    ...(r.notSelected['no-class'] > 0 ? ['--watch-ingress-without-class'] : []),
+  ];
+}
+
+/** One line for the log and the readiness detail when nothing is served although Ingresses exist; null otherwise. */
+export function nothingSelectedMessage(r: ClassReport): string | null {
+  if (r.ingresses === 0 || r.selected > 0) return null;
+  const classes = r.classesSeen.map((c) => `${c.name} (${c.count})`);
+  if (r.notSelected['no-class'] > 0) classes.push(`no class (${r.notSelected['no-class']})`);
+  return `serving no Ingress: ${r.ingresses} exist, none of a class this agent serves; classes seen: ${classes.join(', ')}; to serve them: ${selectingFlags(r).join(' ')}`;
+}
