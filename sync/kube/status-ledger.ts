@@ -86,7 +86,8 @@ export class StatusLedger {
    * resourceVersion again and stores once more: only the leader writes it, so ours is the truth. */
   async store(entries: ReadonlyMap<string, LedgerEntry>): Promise<void> {
     const text = serialise(entries);
-    if (text === this.stored) {
+    // Nothing recorded and nothing to record (an agent that never wrote a status): no ConfigMap is made.
+    if (text === this.stored || (this.stored === null && entries.size === 0)) {
       this.entries = new Map(entries);
       return;
     }
