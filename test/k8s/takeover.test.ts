@@ -246,6 +246,9 @@ describe('moving from ingress-nginx', () => {
         name,
       ).toBe(true);
     expect(events.items.some((e) => e.involvedObject.name === 'elsewhere')).toBe(false);
+    // Nothing skipped or degraded: no Warning on any of them, no diagnostic in the last compile.
+    expect(events.items.filter((e) => e.type === 'Warning').map((e) => `${e.involvedObject.name}: ${e.reason}`)).toEqual([]);
+    expect(await metric('portico_sync_diagnostics')).toBe(0);
   });
 
   it('follows the Service live: a moved load balancer address, and a host name beside it', async () => {
