@@ -4,7 +4,7 @@
 // (ingress-nginx logs "ingress class annotation is not equal to the expected by Ingress Controller" per
 // Ingress; docs/user-guide/k8s-122-migration.md).
 import { classVerdicts, type NotSelectedReason } from './classes.ts';
-import { compareStrings, items, objectInfo } from './objects.ts';
+import { compareStrings, fields, items } from './objects.ts';
 import type { ClusterObjects, CompileOptions } from './types.ts';
 
 export interface ClassReport {
@@ -24,7 +24,8 @@ export function classReport(objects: Pick<ClusterObjects, 'ingresses' | 'ingress
   let selected = 0;
   const all = items(objects.ingresses);
   for (const raw of all) {
-    const v = verdict(objectInfo(raw));
+    // Only spec and annotations are read: objectInfo() would also print the whole object as canonical JSON.
+    const v = verdict({ raw, annotations: fields(fields(fields(raw).metadata).annotations) });
     if (v.ours) {
       selected++;
       continue;

@@ -8,7 +8,9 @@ import type { CompileOptions, Diagnostic } from './types.ts';
 export const LEGACY_CLASS_ANNOTATION = 'kubernetes.io/ingress.class';
 export const DEFAULT_CLASS_ANNOTATION = 'ingressclass.kubernetes.io/is-default-class';
 
-export type ClassSelector = (ingress: ObjectInfo) => boolean;
+/** What class selection reads of an Ingress: its spec and annotations (no canonical JSON needed). */
+export type ClassInput = Pick<ObjectInfo, 'raw' | 'annotations'>;
+export type ClassSelector = (ingress: ClassInput) => boolean;
 
 /** Why an Ingress is not served; the `reason` label of portico_ingresses_not_selected. */
 export type NotSelectedReason = 'ingress-class-name' | 'legacy-annotation' | 'no-class';
@@ -34,7 +36,7 @@ export function classVerdicts(
   ingressClasses: readonly unknown[],
   options: CompileOptions,
   sink: Diagnostic[],
-): (ingress: ObjectInfo) => ClassVerdict {
+): (ingress: ClassInput) => ClassVerdict {
   const served = new Set(options.serveClasses);
   const ours = new Set(served);
   let haveDefault = options.watchWithoutClass;
