@@ -2,7 +2,7 @@
 // (syncing, leading, standing by) and what it has published.
 import { single, type MetricFamily } from '../gateway/shared/prometheus.ts';
 import type { Readiness } from '../gateway/shared/readiness.ts';
-import { NOT_SELECTED_REASONS, nothingSelectedMessage } from './compile/class-report.ts';
+import { NOT_SELECTED_REASONS, classSelectionMessage } from './compile/class-report.ts';
 import type { KubeAgent } from './kube/agent.ts';
 import type { PublishLoop } from './publish/loop.ts';
 
@@ -15,7 +15,7 @@ export function publisherReadiness(loop: PublishLoop): Readiness {
  * gateway that serves nothing is working as configured, so it stays ready, but it says why. */
 export function agentReadiness(agent: KubeAgent, loop: PublishLoop): Readiness {
   const r = agentReadinessOnly(agent, loop);
-  const classes = agent.classes === null ? null : nothingSelectedMessage(agent.classes);
+  const classes = agent.classes === null ? null : classSelectionMessage(agent.classes);
   return classes === null ? r : { ...r, detail: `${r.detail}; ${classes}` };
 }
 

@@ -13,6 +13,11 @@ export interface ClassReport {
   notSelected: Record<NotSelectedReason, number>;
   /** Class names of the Ingresses not selected (ingressClassName or legacy annotation), sorted, with counts. */
   classesSeen: { name: string; count: number }[];
+  /** `--ingress-class` (the legacy annotation value), and how many Ingresses name a class of that name in
+   * `spec.ingressClassName` without being served: the trap of `--ingress-class nginx` with ingress-nginx's
+   * leftover IngressClass, which serves the annotated Ingresses and silently not these. */
+  annotationClass: string;
+  namedLikeAnnotationClass: number;
 }
 
 export const NOT_SELECTED_REASONS: readonly NotSelectedReason[] = ['ingress-class-name', 'legacy-annotation', 'no-class'];
@@ -22,6 +27,7 @@ export function classReport(objects: Pick<ClusterObjects, 'ingresses' | 'ingress
   const notSelected: Record<NotSelectedReason, number> = { 'ingress-class-name': 0, 'legacy-annotation': 0, 'no-class': 0 };
   const seen = new Map<string, number>();
   let selected = 0;
+  let namedLikeAnnotationClass = 0;
   const all = items(objects.ingresses);
   for (const raw of all) {
     // Only spec and annotations are read: objectInfo() would also print the whole object as canonical JSON.
@@ -31,10 +37,11 @@ export function classReport(objects: Pick<ClusterObjects, 'ingresses' | 'ingress
       continue;
     }
     notSelected[v.reason]++;
+    if (v.reason === 'ingress-class-name' && v.className === options.annotationClass) namedLikeAnnotationClass++;
     if (v.reason !== 'no-class') seen.set(v.className, (seen.get(v.className) ?? 0) + 1);
   }
   const classesSeen = [...seen].map(([name, count]) => ({ name, count })).sort((a, b) => compareStrings(a.name, b.name));
-  return { ingresses: all.length, selected, notSelected, classesSeen };
+  return { ingresses: all.length, selected, notSelected, classesSeen, annotationClass: options.annotationClass, namedLikeAnnotationClass };
 }
 
 /** The flags that would select what is not selected: one --serve-class per class seen, and
@@ -46,9 +53,14 @@ export function selectingFlags(r: ClassReport): string[] {
   ];
 }
 
-/** One line for the log and the readiness detail when nothing is served although Ingresses exist; null otherwise. */
-export function nothingSelectedMessage(r: ClassReport): string | null {
-  if (r.ingresses === 0 || r.selected > 0) return null;
+/** One line for the log and the readiness detail when nothing is served although Ingresses exist, or when
+ * Ingresses name the --ingress-class value in ingressClassName and are not served; null otherwise. */
+export function classSelectionMessage(r: ClassReport): string | null {
+  if (r.ingresses === 0) return null;
+  if (r.selected > 0)
+    return r.namedLikeAnnotationClass === 0
+      ? null
+      : `${r.namedLikeAnnotationClass} Ingress(es) with ingressClassName ${r.annotationClass} are not served: --ingress-class ${r.annotationClass} matches only the legacy kubernetes.io/ingress.class annotation, and IngressClass ${r.annotationClass} is not of this agent's controller; to serve them: --serve-class ${r.annotationClass}`;
   const classes = r.classesSeen.map((c) => `${c.name} (${c.count})`);
   if (r.notSelected['no-class'] > 0) classes.push(`no class (${r.notSelected['no-class']})`);
   return `serving no Ingress: ${r.ingresses} exist, none of a class this agent serves; classes seen: ${classes.join(', ')}; to serve them: ${selectingFlags(r).join(' ')}`;

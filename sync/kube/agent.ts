@@ -11,7 +11,7 @@ import { JwksUrls } from './jwks-urls.ts';
 import { dueEvents, emitEvent } from './events.ts';
 import { LeaderElector } from './leader.ts';
 import { KubeRest } from './rest.ts';
-import { classReport, nothingSelectedMessage, type ClassReport } from '../compile/class-report.ts';
+import { classReport, classSelectionMessage, type ClassReport } from '../compile/class-report.ts';
 import { publishServiceAddresses, type ServiceRef } from './publish-service.ts';
 import { desiredStatus, planStatus, writeStatus, type LoadBalancerIngress } from './status.ts';
 import { StatusLedger } from './status-ledger.ts';
@@ -246,7 +246,7 @@ export class KubeAgent {
    * all the time). */
   private reportClasses(objects: Parameters<typeof classReport>[0]): void {
     this.classes = classReport(objects, this.compileOptions);
-    const message = nothingSelectedMessage(this.classes);
+    const message = classSelectionMessage(this.classes);
     if (message !== null && message !== this.lastClassMessage) this.o.log('warn', message);
     this.lastClassMessage = message;
   }

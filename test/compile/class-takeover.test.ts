@@ -2,7 +2,7 @@
 // is not selected (class-report.ts): named cases through the compiler harness (validate() passes, input order
 // does not matter).
 import { describe, expect, it } from 'vitest';
-import { classReport, nothingSelectedMessage, selectingFlags } from '../../sync/compile/class-report.ts';
+import { classReport, classSelectionMessage, selectingFlags } from '../../sync/compile/class-report.ts';
 import { DEFAULT_COMPILE_OPTIONS, type Ingress } from '../../sync/compile/types.ts';
 import { app, cls, ingress, objects, prefix, rule } from '../support/builders.ts';
 import { runCase, type Case } from './cases.ts';
@@ -101,17 +101,26 @@ describe('classReport: what is not served, and the flag that would serve it', ()
         { name: 'nginx', count: 3 },
         { name: 'traefik', count: 1 },
       ],
+      annotationClass: 'portico',
+      namedLikeAnnotationClass: 0,
     });
     expect(selectingFlags(r)).toEqual(['--serve-class nginx', '--serve-class traefik', '--watch-ingress-without-class']);
-    expect(nothingSelectedMessage(r)).toBe(
+    expect(classSelectionMessage(r)).toBe(
       'serving no Ingress: 5 exist, none of a class this agent serves; classes seen: nginx (3), traefik (1), no class (1); to serve them: --serve-class nginx --serve-class traefik --watch-ingress-without-class',
     );
   });
   it('says nothing once something is served', () => {
     const r = classReport(objs, { ...DEFAULT_COMPILE_OPTIONS, serveClasses: ['nginx'] });
     expect(r.selected).toBe(3);
-    expect(nothingSelectedMessage(r)).toBeNull();
+    expect(classSelectionMessage(r)).toBeNull();
+  });
+  it('--ingress-class nginx with the leftover IngressClass nginx: the annotated ones are served, the named ones are not, and it says so', () => {
+    const r = classReport(objs, { ...DEFAULT_COMPILE_OPTIONS, annotationClass: 'nginx' });
+    expect({ selected: r.selected, named: r.namedLikeAnnotationClass }).toEqual({ selected: 1, named: 2 });
+    expect(classSelectionMessage(r)).toBe(
+      "2 Ingress(es) with ingressClassName nginx are not served: --ingress-class nginx matches only the legacy kubernetes.io/ingress.class annotation, and IngressClass nginx is not of this agent's controller; to serve them: --serve-class nginx",
+    );
   });
   it('says nothing when there is no Ingress at all', () =>
-    expect(nothingSelectedMessage(classReport(objects(CLS), DEFAULT_COMPILE_OPTIONS))).toBeNull());
+    expect(classSelectionMessage(classReport(objects(CLS), DEFAULT_COMPILE_OPTIONS))).toBeNull());
 });

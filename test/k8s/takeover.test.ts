@@ -215,6 +215,23 @@ describe('moving from ingress-nginx', () => {
     for (const name of [...TUTORIAL, 'elsewhere']) expect(show(await statusOf(name))).toBe(NGINX_ADDRESS);
   });
 
+  it('with --ingress-class nginx only the annotated Ingress is served, and it says why the named ones are not', async () => {
+    const a = await startAgent(['--ingress-class', 'nginx', '--write-status=false']);
+    const why =
+      /3 Ingress\(es\) with ingressClassName nginx are not served: --ingress-class nginx matches only the legacy kubernetes.io\/ingress.class annotation.*to serve them: --serve-class nginx/;
+    await waitFor(
+      async () => why.test((await request(`${a.admin}/readyz`)).body),
+      30_000,
+      () => `the readiness detail:\n${a.p.logs().slice(-2000)}`,
+    );
+    expect(a.p.logs()).toMatch(why);
+    await waitFor(
+      async () => (await published())?.hosts.map((h) => h.host).join() === 'legacy.test',
+      15_000,
+      () => `only legacy.test published\n${a.p.logs().slice(-2000)}`,
+    );
+  });
+
   it('side by side on the same class (--serve-class nginx --write-status=false): every tutorial Ingress served, ingress-nginx keeps the status', async () => {
     await startAgent(['--serve-class', 'nginx', '--write-status=false', '--publish-service', PUBLISH]);
     await setLoadBalancer([{ ip: LB_FIRST }]);
