@@ -126,11 +126,21 @@ async function create(obj: KubernetesObject): Promise<void> {
   await api.create(obj);
 }
 async function upsert(obj: KubernetesObject): Promise<void> {
-  try {
-    const cur = await api.read(obj as KubernetesObject & { metadata: { name: string; namespace?: string } });
-    await api.replace({ ...obj, metadata: { ...obj.metadata, resourceVersion: cur.metadata?.resourceVersion } });
-  } catch {
-    await api.create(obj);
+  // The agent writes Ingress status meanwhile: a replace between our read and write is a conflict (409); read again.
+  for (let attempt = 0; ; attempt++) {
+    let cur: KubernetesObject;
+    try {
+      cur = await api.read(obj as KubernetesObject & { metadata: { name: string; namespace?: string } });
+    } catch {
+      await api.create(obj);
+      return;
+    }
+    try {
+      await api.replace({ ...obj, metadata: { ...obj.metadata, resourceVersion: cur.metadata?.resourceVersion } });
+      return;
+    } catch (err) {
+      if (attempt >= 4 || (err as { code?: number }).code !== 409) throw err;
+    }
   }
 }
 
