@@ -399,6 +399,19 @@ describe('bad values: one clear error, nothing rendered', () => {
       ['worker.exposure=LoadBalancer', 'worker.autoscaling.enabled=true'],
       /worker.autoscaling needs worker.kind Deployment/,
     ],
+    [
+      'the peer gateway in a worker Deployment',
+      [
+        'worker.exposure=LoadBalancer',
+        'worker.kind=Deployment',
+        'tunnel.enabled=true',
+        'multicluster.gateway.enabled=true',
+        'multicluster.gateway.tlsSecret=tls',
+        'multicluster.gateway.trust[0].cluster=b',
+        'multicluster.gateway.trust[0].publicKeySecret=k',
+      ],
+      /multicluster.gateway needs worker.kind DaemonSet/,
+    ],
     ['an exposure that does not exist', ['worker.exposure=Ingress'], /\/worker\/exposure'.*value must be one of/],
     [
       'both a publish Service and fixed addresses',

@@ -75,6 +75,9 @@ worker Service when the workers are behind one (ingress-nginx's chart passes its
 {{- if gt (int $w.autoscaling.minReplicas) (int $w.autoscaling.maxReplicas) -}}
 {{- fail "worker.autoscaling.minReplicas must not exceed maxReplicas" -}}
 {{- end -}}
+{{- if and .Values.multicluster.gateway.enabled (eq $w.kind "Deployment") -}}
+{{- fail "multicluster.gateway needs worker.kind DaemonSet: its port is a host port on each node" -}}
+{{- end -}}
 {{- if and .Values.sync.publishService .Values.sync.publishAddresses -}}
 {{- fail "sync.publishService and sync.publishAddresses exclude each other: status takes the Service's addresses or the fixed ones" -}}
 {{- end -}}
