@@ -8,6 +8,8 @@ import { KubeConfig } from '@kubernetes/client-node';
 import { exposition, type MetricFamily } from '../gateway/shared/prometheus.ts';
 import type { Readiness } from '../gateway/shared/readiness.ts';
 import { UsageError } from './usage-error.ts';
+import { classNames, publishService, trueOrFalse } from './class-flags.ts';
+import type { ServiceRef } from '../sync/kube/publish-service.ts';
 import type { ListenAddress } from '../gateway/runtime/node.ts';
 import { DEFAULT_COMPILE_OPTIONS } from '../sync/compile/types.ts';
 import { KubeAgent } from '../sync/kube/agent.ts';
@@ -29,8 +31,10 @@ import { CONTROL_PLANE_FLAGS, parseControlPlaneFlags, REDIS_ENV_USAGE, type Cont
 
 export const SYNC_USAGE = `usage: portico sync (--manifests DIR | --kubeconfig PATH | --in-cluster) --redis URL --cluster NAME --keys DIR
                     [--history 50] [--publisher NAME] [--admin HOST:PORT|off] [--global-allowed-response-headers NAME,...]
-  in a cluster: [--publish-address ADDR]... [--lease-namespace NS] [--lease-name portico-sync] [--lease-duration 15s]
-                [--ingress-class portico] [--controller portico.dev/ingress-controller] [--secret-selector LABELS] [--rewatch 5m]
+  in a cluster: [--publish-address ADDR]... | [--publish-service NAMESPACE/NAME]  [--write-status true|false]
+                [--lease-namespace NS] [--lease-name portico-sync] [--lease-duration 15s]
+                [--ingress-class portico] [--controller portico.dev/ingress-controller] [--serve-class NAME]...
+                [--watch-ingress-without-class true|false] [--secret-selector LABELS] [--rewatch 5m]
   ${GATEWAY_SETTINGS_USAGE}
 --keys defaults to $PORTICO_KEYS; the agent reads signing-key.jwk.json and encryption-key.jwk.json
 ${REDIS_ENV_USAGE}`;
@@ -43,6 +47,14 @@ export interface SyncConfig extends ControlPlaneFlags {
   publisher: string;
   admin: ListenAddress | null;
   publishAddresses: string[];
+  /** --publish-service: status takes this Service's addresses (excludes publishAddresses). */
+  publishService: ServiceRef | undefined;
+  /** --write-status (default true): false writes and clears no Ingress status at all. */
+  writeStatus: boolean;
+  /** --serve-class: IngressClass names served whatever controller they name (CompileOptions.serveClasses). */
+  serveClasses: string[];
+  /** --watch-ingress-without-class (default false): serve Ingresses without any class. */
+  watchWithoutClass: boolean;
   lease: { namespace: string; name: string; durationSeconds: number };
   annotationClass: string;
   controller: string;
@@ -64,6 +76,10 @@ export function parseSyncFlags(argv: string[]): SyncConfig {
     publisher: { type: 'string' },
     admin: { type: 'string' },
     'publish-address': { type: 'string', multiple: true },
+    'publish-service': { type: 'string' },
+    'write-status': { type: 'string' },
+    'serve-class': { type: 'string', multiple: true },
+    'watch-ingress-without-class': { type: 'string' },
     'lease-namespace': { type: 'string' },
     'lease-name': { type: 'string' },
     'lease-duration': { type: 'string' },
@@ -87,6 +103,10 @@ export function parseSyncFlags(argv: string[]): SyncConfig {
     history: positiveInt('history', v.history ?? '50', 10_000),
     admin: listenAddress('admin', v.admin ?? 'off'),
     publishAddresses: v['publish-address'] ?? [],
+    publishService: publishService(v['publish-service'], v['publish-address'] ?? []),
+    writeStatus: trueOrFalse('write-status', v['write-status'], true),
+    serveClasses: classNames('serve-class', v['serve-class'] ?? []),
+    watchWithoutClass: trueOrFalse('watch-ingress-without-class', v['watch-ingress-without-class'], false),
     lease: {
       namespace: v['lease-namespace'] ?? process.env.POD_NAMESPACE ?? 'portico-system',
       name: v['lease-name'] ?? 'portico-sync',
@@ -139,6 +159,8 @@ export async function runSync(cfg: SyncConfig): Promise<{ close(): Promise<void>
     const loader = new ManifestSource(cfg.source.dir, (r) => loop.offer(r), log, {
       annotationClass: cfg.annotationClass,
       controller: cfg.controller,
+      serveClasses: cfg.serveClasses,
+      watchWithoutClass: cfg.watchWithoutClass,
       allowedResponseHeaders: cfg.allowedResponseHeaders,
       ...cfg.settings,
     });
@@ -155,11 +177,15 @@ export async function runSync(cfg: SyncConfig): Promise<{ close(): Promise<void>
       compile: {
         annotationClass: cfg.annotationClass,
         controller: cfg.controller,
+        serveClasses: cfg.serveClasses,
+        watchWithoutClass: cfg.watchWithoutClass,
         allowedResponseHeaders: cfg.allowedResponseHeaders,
         ...cfg.settings,
       },
       // Unique per process even when replicas share --publisher: two holders of one identity would both lead.
       publishAddresses: cfg.publishAddresses,
+      ...(cfg.publishService ? { publishService: cfg.publishService } : {}),
+      writeStatus: cfg.writeStatus,
       identity: `${cfg.publisher}/${randomUUID().slice(0, 8)}`,
       lease: cfg.lease,
       log,

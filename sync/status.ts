@@ -2,6 +2,7 @@
 // (syncing, leading, standing by) and what it has published.
 import { single, type MetricFamily } from '../gateway/shared/prometheus.ts';
 import type { Readiness } from '../gateway/shared/readiness.ts';
+import { NOT_SELECTED_REASONS, classSelectionMessage } from './compile/class-report.ts';
 import type { KubeAgent } from './kube/agent.ts';
 import type { PublishLoop } from './publish/loop.ts';
 
@@ -10,7 +11,15 @@ export function publisherReadiness(loop: PublishLoop): Readiness {
   return { ready: loop.published !== null, detail: loop.published ? `published ${loop.published}` : 'nothing published yet' };
 }
 
+/** Ready or not, the detail says when no Ingress is served because of the class flags (class-report.ts): a
+ * gateway that serves nothing is working as configured, so it stays ready, but it says why. */
 export function agentReadiness(agent: KubeAgent, loop: PublishLoop): Readiness {
+  const r = agentReadinessOnly(agent, loop);
+  const classes = agent.classes === null ? null : classSelectionMessage(agent.classes);
+  return classes === null ? r : { ...r, detail: `${r.detail}; ${classes}` };
+}
+
+function agentReadinessOnly(agent: KubeAgent, loop: PublishLoop): Readiness {
   if (!agent.watch.synced) return { ready: false, detail: 'informers not synced yet' };
   if (agent.elector.lastError !== null && !agent.elector.leading)
     return { ready: false, detail: `cannot take part in leader election: ${agent.elector.lastError}` };
@@ -43,6 +52,13 @@ export function agentMetrics(agent: KubeAgent): MetricFamily[] {
     single('portico_sync_last_compile_seconds', 'gauge', 'Duration of the last compile.', agent.stats.lastCompileMs / 1000),
     single('portico_sync_informer_restarts_total', 'counter', 'Informers restarted after an error.', agent.watch.restarts),
     single('portico_sync_rewatches_total', 'counter', 'Watches re-opened on schedule (--rewatch).', agent.watch.rewatches),
+    {
+      name: 'portico_ingresses_not_selected',
+      type: 'gauge',
+      help: 'Ingresses not served because of their class, by reason (ingress-class-name, legacy-annotation, no-class); --serve-class or --watch-ingress-without-class selects them.',
+      samples: NOT_SELECTED_REASONS.map((reason) => ({ labels: { reason }, value: agent.classes?.notSelected[reason] ?? 0 })),
+    },
+    single('portico_sync_status_writes_total', 'counter', 'Ingress status writes (set or cleared).', agent.stats.statusWrites),
     single('portico_sync_api_write_errors_total', 'counter', 'Failed status or event writes.', agent.stats.apiWriteErrors),
     single(
       'portico_sync_diagnostics',

@@ -230,6 +230,8 @@ export function compile(objects: ClusterObjects, options: Partial<CompileOptions
     ...options,
     controller: options.controller ?? DEFAULT_COMPILE_OPTIONS.controller,
     annotationClass: options.annotationClass ?? DEFAULT_COMPILE_OPTIONS.annotationClass,
+    serveClasses: options.serveClasses ?? DEFAULT_COMPILE_OPTIONS.serveClasses,
+    watchWithoutClass: options.watchWithoutClass ?? DEFAULT_COMPILE_OPTIONS.watchWithoutClass,
     allowedResponseHeaders: options.allowedResponseHeaders ?? DEFAULT_COMPILE_OPTIONS.allowedResponseHeaders,
   };
   const settings = controllerSettings(objects, given, sink);

@@ -120,6 +120,11 @@ export interface CompileOptions {
   /** Class name matched by the legacy `kubernetes.io/ingress.class` annotation when no IngressClass
    * object of ours has that name (ingress-nginx's `--ingress-class`). */
   annotationClass: string;
+  /** IngressClass names served whatever controller their object names (--serve-class): taking over the
+   * Ingresses of another controller's class, e.g. ingress-nginx's `nginx`, without touching the object. */
+  serveClasses: readonly string[];
+  /** Serve Ingresses that name no class at all (ingress-nginx's --watch-ingress-without-class). */
+  watchWithoutClass: boolean;
   /** The header names a custom-headers ConfigMap may set, matched exactly (ingress-nginx's ConfigMap key
    * global-allowed-response-headers, here the agent's --global-allowed-response-headers). Empty, the default as in
    * ingress-nginx: no header is allowed, so every custom-headers ConfigMap with an entry fails closed. */
@@ -138,6 +143,8 @@ export interface CompileOptions {
 export const DEFAULT_COMPILE_OPTIONS: CompileOptions = {
   controller: 'portico.dev/ingress-controller',
   annotationClass: 'portico',
+  serveClasses: [],
+  watchWithoutClass: false,
   allowedResponseHeaders: [],
 };
 

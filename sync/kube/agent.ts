@@ -12,7 +12,10 @@ import { dueEvents, emitEvent } from './events.ts';
 import { LeaderElector } from './leader.ts';
 import { KubeRest } from './rest.ts';
 import { splitRef } from '../compile/gateway-settings.ts';
-import { desiredStatus, statusChanges, writeStatus } from './status.ts';
+import { classReport, classSelectionMessage, type ClassReport } from '../compile/class-report.ts';
+import { publishServiceAddresses, type ServiceRef } from './publish-service.ts';
+import { desiredStatus, planStatus, writeStatus, type LoadBalancerIngress } from './status.ts';
+import { StatusLedger } from './status-ledger.ts';
 import { ClusterWatch, type Kind } from './watch.ts';
 
 export interface AgentOptions {
@@ -24,6 +27,10 @@ export interface AgentOptions {
   compile?: Partial<CompileOptions>;
   /** Addresses written to status.loadBalancer.ingress (IPs or host names). */
   publishAddresses: string[];
+  /** Instead of publishAddresses: the addresses of this Service (publish-service.ts), followed live. */
+  publishService?: ServiceRef;
+  /** false: no Ingress status is written or cleared at all (side by side with a controller that writes it). */
+  writeStatus?: boolean;
   identity: string;
   lease: { namespace: string; name: string; durationSeconds?: number };
   secretLabelSelector?: string;
@@ -58,6 +65,7 @@ export interface AgentStats {
   endpointCompiles: number;
   lastCompileMs: number;
   apiWriteErrors: number;
+  statusWrites: number;
 }
 
 export class KubeAgent {
@@ -78,8 +86,11 @@ export class KubeAgent {
   private readonly dirty = new Set<Kind>();
   /** Events already emitted, by Ingress uid (pruned when the Ingress goes away). */
   private readonly emitted = new Map<string, Set<string>>();
-  /** Ingresses this replica saw in our class in its last API round: only these may have their status cleared. */
-  private wasOurs = new Set<string>();
+  /** What this agent wrote into Ingress statuses, kept in a ConfigMap (status-ledger.ts); the leader loads it. */
+  private readonly ledger: StatusLedger;
+  /** The Ingresses not selected by class, by reason (the last full pass). */
+  classes: ClassReport | null = null;
+  private lastClassMessage: string | null = null;
   private last: CompileResult | null = null;
   private quiet: NodeJS.Timeout | null = null;
   private deadline: NodeJS.Timeout | null = null;
@@ -89,7 +100,7 @@ export class KubeAgent {
   );
   private apiPending: { result: CompileResult; ingresses: readonly Ingress[] } | null = null;
   private apiRunning = false;
-  readonly stats: AgentStats = { fullCompiles: 0, endpointCompiles: 0, lastCompileMs: 0, apiWriteErrors: 0 };
+  readonly stats: AgentStats = { fullCompiles: 0, endpointCompiles: 0, lastCompileMs: 0, apiWriteErrors: 0, statusWrites: 0 };
 
   constructor(private readonly o: AgentOptions) {
     this.rest = new KubeRest(o.kc);
@@ -102,7 +113,9 @@ export class KubeAgent {
       ...(o.secretLabelSelector ? { secretLabelSelector: o.secretLabelSelector } : {}),
       ...(o.rewatchMs ? { rewatchMs: o.rewatchMs } : {}),
       ...(o.compile?.nginxConfigMap === undefined ? {} : { configMap: splitRef(o.compile.nginxConfigMap) ?? undefined }),
+      ...(o.publishService ? { statusOfService: `${o.publishService.namespace}/${o.publishService.name}` } : {}),
     });
+    this.ledger = new StatusLedger(this.rest, o.lease.namespace, `${o.lease.name}-status`, o.log);
     const duration = o.lease.durationSeconds ?? 15;
     this.elector = new LeaderElector(this.rest, {
       namespace: o.lease.namespace,
@@ -113,6 +126,7 @@ export class KubeAgent {
       retryMs: Math.max(500, (duration * 1000) / 7),
       log: o.log,
       onStartedLeading: () => {
+        this.ledger.loaded = false; // a new leader reads what the previous one wrote
         this.emitted.clear(); // a new leader re-announces; the API dedups nothing, but this happens rarely
         this.kick(true);
       },
@@ -128,6 +142,8 @@ export class KubeAgent {
       ...this.o.compile,
       controller: this.o.compile?.controller ?? DEFAULT_COMPILE_OPTIONS.controller,
       annotationClass: this.o.compile?.annotationClass ?? DEFAULT_COMPILE_OPTIONS.annotationClass,
+      serveClasses: this.o.compile?.serveClasses ?? DEFAULT_COMPILE_OPTIONS.serveClasses,
+      watchWithoutClass: this.o.compile?.watchWithoutClass ?? DEFAULT_COMPILE_OPTIONS.watchWithoutClass,
       allowedResponseHeaders: this.o.compile?.allowedResponseHeaders ?? DEFAULT_COMPILE_OPTIONS.allowedResponseHeaders,
     };
   }
@@ -228,9 +244,56 @@ export class KubeAgent {
     if (endpointsOnly) this.stats.endpointCompiles++;
     else this.stats.fullCompiles++;
     this.last = result;
+    if (!endpointsOnly) this.reportClasses(objects);
     if (!this.elector.leading) return;
     this.o.publish(result);
     this.writeApiSoon(result, objects.ingresses);
+  }
+
+  /** Ingresses exist but none is of a class this agent serves: one log line naming the classes seen and the
+   * flags that would select them, again only when that changes (the readiness detail and the metric say it
+   * all the time). */
+  private reportClasses(objects: Parameters<typeof classReport>[0]): void {
+    this.classes = classReport(objects, this.compileOptions);
+    const message = classSelectionMessage(this.classes);
+    if (message !== null && message !== this.lastClassMessage) this.o.log('warn', message);
+    this.lastClassMessage = message;
+  }
+
+  /** The addresses Ingress status should hold; null while the --publish-service Service does not exist. */
+  private desiredAddresses(): LoadBalancerIngress[] | null {
+    if (this.o.publishService === undefined) return desiredStatus(this.o.publishAddresses);
+    const addresses = publishServiceAddresses(this.watch.snapshot().services, this.o.publishService);
+    return addresses === null ? null : desiredStatus(addresses);
+  }
+
+  /** One round of status writes: the ledger first names every address about to be written, then the writes,
+   * then the ledger drops what was cleared. A ledger that cannot be read or stored means no status write. */
+  private async statusRound(result: CompileResult, ingresses: readonly Ingress[]): Promise<void> {
+    if (this.o.writeStatus === false) return;
+    try {
+      if (!this.ledger.loaded) await this.ledger.load();
+      const plan = planStatus(ingresses, result.accepted, this.desiredAddresses(), this.ledger.entries);
+      await this.ledger.store(plan.before);
+      const after = new Map(plan.after);
+      await runLimited(
+        plan.changes.map((c) => async () => {
+          try {
+            await writeStatus(this.rest, c);
+            this.stats.statusWrites++;
+          } catch (err) {
+            this.apiError('status', err as Error);
+            const key = `${c.ref.namespace}/${c.ref.name}`;
+            const before = plan.before.get(key);
+            if (before !== undefined) after.set(key, before); // retried next round, still recorded
+          }
+        }),
+        API_CONCURRENCY,
+      );
+      await this.ledger.store(after);
+    } catch (err) {
+      this.apiError(`status ledger ${this.ledger.name}`, err as Error);
+    }
   }
 
   /** Status and Events run beside the compile loop, never in front of the next publish: after a burst of
@@ -249,9 +312,7 @@ export class KubeAgent {
         for (const uid of this.emitted.keys()) if (!uids.has(uid)) this.emitted.delete(uid);
         const seen = new Set([...this.emitted.values()].flatMap((x) => [...x]));
         const jobs: (() => Promise<void>)[] = [
-          ...statusChanges(ings, r.accepted, desiredStatus(this.o.publishAddresses), this.wasOurs).map(
-            (c) => () => writeStatus(this.rest, c).catch((err: Error) => this.apiError('status', err)),
-          ),
+          () => this.statusRound(r, ings),
           ...dueEvents(r, ings, seen, controller).map(
             (e) => () =>
               emitEvent(this.rest, e, this.o.identity).then(
@@ -263,7 +324,6 @@ export class KubeAgent {
               ),
           ),
         ];
-        this.wasOurs = new Set(r.accepted.map((a) => `${a.namespace}/${a.name}`));
         await runLimited(jobs, API_CONCURRENCY);
       }
       this.apiRunning = false;

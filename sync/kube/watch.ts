@@ -27,6 +27,9 @@ export interface WatchOptions {
   /** The controller ConfigMap (--nginx-configmap), watched alone (a field selector on its name), so a change to
    * it applies like any other object's. */
   configMap?: { namespace: string; name: string };
+  /** `namespace/name` of the one Service whose status changes count as changes (--publish-service: Ingress
+   * status follows its load balancer addresses); every other object's status is ignored. */
+  statusOfService?: string;
 }
 
 interface Source {
@@ -126,7 +129,13 @@ export class ClusterWatch {
         const before = s.store.get(k);
         const after = plain(obj);
         s.store.set(k, after);
-        if (s.synced && (before === undefined || relevant(before) !== relevant(after))) o.onChange(s.kind);
+        const statusMatters = s.kind === 'Service' && k === o.statusOfService;
+        const changed =
+          before === undefined ||
+          relevant(before) !== relevant(after) ||
+          (statusMatters &&
+            JSON.stringify((before as { status?: unknown }).status) !== JSON.stringify((after as { status?: unknown }).status));
+        if (s.synced && changed) o.onChange(s.kind);
       };
       s.informer.on('add', put);
       s.informer.on('update', put);

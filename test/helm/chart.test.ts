@@ -8,7 +8,7 @@ import { fileURLToPath } from 'node:url';
 import { describe, expect, inject, it } from 'vitest';
 import { parse, parseAllDocuments } from 'yaml';
 import { README_FILE, valuesReference, VALUES_FILE, withReference } from '../../infra/helm/values-reference.ts';
-import { CHART, find, helm, manifests, podSpec, render, VALUE_SETS, VALUES_DIR, type Manifest, type PodSpec } from './chart.ts';
+import { CHART, find, helm, manifests, podSpec, render, VALUE_SETS, VALUES_DIR, worker, type Manifest, type PodSpec } from './chart.ts';
 
 const bin = inject('helmBin');
 const GOLDEN = fileURLToPath(new URL('./golden/', import.meta.url));
@@ -51,14 +51,15 @@ const workloads = (all: Manifest[]) =>
 const valuesOf = (set: string) =>
   (parse(readFileSync(`${VALUES_DIR}${set}.yaml`, 'utf8')) ?? {}) as {
     tunnel?: { enabled?: boolean };
-    worker?: { hostNetwork?: boolean; ports?: { http?: number; https?: number } };
+    worker?: { hostNetwork?: boolean; kind?: string; ports?: { http?: number; https?: number } };
   };
 
-/** The workloads of a rendering; the worker DaemonSet and the sync Deployment are always among them. */
-function workloadsOf(all: Manifest[]): Manifest[] {
+/** The workloads of a rendering; the worker (a DaemonSet, or a Deployment with worker.kind) and the sync
+ * Deployment are always among them. */
+function workloadsOf(all: Manifest[], set = 'defaults'): Manifest[] {
   const ws = workloads(all);
   expect(ws.map((w) => `${w.kind}/${w.metadata.name}`)).toEqual(
-    expect.arrayContaining(['DaemonSet/edge-portico-worker', 'Deployment/edge-portico-sync']),
+    expect.arrayContaining([`${valuesOf(set).worker?.kind ?? 'DaemonSet'}/edge-portico-worker`, 'Deployment/edge-portico-sync']),
   );
   return ws;
 }
@@ -66,7 +67,8 @@ function workloadsOf(all: Manifest[]): Manifest[] {
 /** A workload's containers, after checking they are exactly the ones it must have in value set `set`. */
 function containersOf(set: string, w: Manifest): PodSpec['containers'] {
   const want: Record<string, string[]> = {
-    'DaemonSet/edge-portico-worker': valuesOf(set).tunnel?.enabled === true ? ['worker', 'tunnel'] : ['worker'],
+    [`${valuesOf(set).worker?.kind ?? 'DaemonSet'}/edge-portico-worker`]:
+      valuesOf(set).tunnel?.enabled === true ? ['worker', 'tunnel'] : ['worker'],
     'Deployment/edge-portico-sync': ['sync'],
     'Deployment/edge-portico-redis': ['redis'],
     'Job/edge-portico-keys': ['keys'],
@@ -88,7 +90,7 @@ describe('security properties of every rendering', () => {
       const values = valuesOf(set);
       const bindsLow =
         values.worker?.hostNetwork === true && ((values.worker.ports?.http ?? 80) < 1024 || (values.worker.ports?.https ?? 443) < 1024);
-      for (const w of workloadsOf(all)) {
+      for (const w of workloadsOf(all, set)) {
         const spec = podSpec(w);
         for (const c of containersOf(set, w)) {
           const sc = c.securityContext as {
@@ -100,7 +102,7 @@ describe('security properties of every rendering', () => {
           expect(sc.readOnlyRootFilesystem).toBe(true);
           expect(sc.capabilities.drop).toEqual(['ALL']);
           // Only the worker container itself binds the node's low ports; the tunnel beside it binds a socket.
-          const lowPorts = w.kind === 'DaemonSet' && bindsLow && c.name === 'worker';
+          const lowPorts = w.metadata.name.endsWith('-worker') && bindsLow && c.name === 'worker';
           expect(sc.capabilities.add ?? [], `${w.metadata.name}/${c.name} capabilities`).toEqual(lowPorts ? ['NET_BIND_SERVICE'] : []);
           const nonRoot = (c.securityContext as { runAsNonRoot?: boolean }).runAsNonRoot ?? spec.securityContext?.runAsNonRoot;
           expect(nonRoot, `${w.metadata.name}/${c.name} runAsNonRoot`).toBe(!lowPorts);
@@ -111,7 +113,7 @@ describe('security properties of every rendering', () => {
 
   it.each(VALUE_SETS)('%s: workers have no Kubernetes token and no RBAC binding', (set) => {
     const all = manifests(render(bin, set));
-    const ds = find(all, 'DaemonSet', '-worker');
+    const ds = worker(all);
     expect(podSpec(ds).automountServiceAccountToken).toBe(false);
     const workerSa = podSpec(ds).serviceAccountName as string;
     expect(find(all, 'ServiceAccount', '-worker').automountServiceAccountToken).toBe(false);
@@ -123,11 +125,11 @@ describe('security properties of every rendering', () => {
     const all = manifests(render(bin, set));
     const secretOf = (m: Manifest) =>
       (podSpec(m).volumes as { name: string; secret?: { secretName: string } }[]).find((v) => v.name === 'keys')!.secret!.secretName;
-    expect(secretOf(find(all, 'DaemonSet', '-worker'))).not.toBe(secretOf(find(all, 'Deployment', '-sync')));
+    expect(secretOf(worker(all))).not.toBe(secretOf(find(all, 'Deployment', '-sync')));
   });
 
   it.each(VALUE_SETS)("%s: every Portico container has a writable /tmp (tsx's cache; the root filesystem is read-only)", (set) => {
-    for (const w of workloadsOf(manifests(render(bin, set)))) {
+    for (const w of workloadsOf(manifests(render(bin, set)), set)) {
       const ours = containersOf(set, w).filter((x) => String(x.image).includes('/portico:'));
       // Every container but the bundled Redis runs the Portico image (an image naming change must not empty this).
       expect(ours.length, `${w.metadata.name}: Portico containers`).toBe(
@@ -156,7 +158,7 @@ describe('security properties of every rendering', () => {
   });
 
   it.each(VALUE_SETS)("%s: probes use the admin endpoints on each container's admin port", (set) => {
-    for (const w of workloadsOf(manifests(render(bin, set))).filter((m) => m.kind !== 'Job' && !m.metadata.name.endsWith('-redis'))) {
+    for (const w of workloadsOf(manifests(render(bin, set)), set).filter((m) => m.kind !== 'Job' && !m.metadata.name.endsWith('-redis'))) {
       for (const c of containersOf(set, w)) {
         const admin = (c.ports as { name: string }[]).find((p) => p.name.endsWith('admin'))!.name;
         expect(c.readinessProbe).toMatchObject({ httpGet: { path: '/readyz', port: admin } });
@@ -168,7 +170,7 @@ describe('security properties of every rendering', () => {
 
 describe('what operators choose', () => {
   const ports = (set: string) => {
-    const c = podSpec(find(manifests(render(bin, set)), 'DaemonSet', '-worker'));
+    const c = podSpec(worker(manifests(render(bin, set))));
     return {
       hostNetwork: c.hostNetwork ?? false,
       ports: (c.containers[0]!.ports as { name: string; containerPort: number; hostPort?: number }[]).map((p) => [
@@ -234,6 +236,85 @@ describe('what operators choose', () => {
     }).toEqual(want);
   });
 
+  const exposure = (set: string) => {
+    const all = manifests(render(bin, set));
+    const w = worker(all);
+    const svc = all.find((m) => m.kind === 'Service' && m.metadata.name === 'edge-portico-worker');
+    const hpa = all.find((m) => m.kind === 'HorizontalPodAutoscaler');
+    const spec = (svc?.spec ?? {}) as {
+      type?: string;
+      externalTrafficPolicy?: string;
+      ports?: { port: number; targetPort: string; nodePort?: number }[];
+    };
+    const syncArgs = podSpec(find(all, 'Deployment', '-sync')).containers[0]!.args ?? [];
+    return {
+      worker: `${w.kind}${(w.spec as { replicas?: number }).replicas === undefined ? '' : ` x${(w.spec as { replicas: number }).replicas}`}`,
+      hostPorts: (podSpec(w).containers[0]!.ports as { hostPort?: number }[]).some((p) => p.hostPort !== undefined),
+      service:
+        svc === undefined
+          ? null
+          : `${spec.type} ${spec.externalTrafficPolicy} ${spec.ports!.map((p) => `${p.port}->${p.targetPort}${p.nodePort ? `@${p.nodePort}` : ''}`).join(' ')}`,
+      hpa:
+        hpa === undefined
+          ? null
+          : `${(hpa.spec as { minReplicas: number }).minReplicas}-${(hpa.spec as { maxReplicas: number }).maxReplicas}`,
+      agent: syncArgs.filter((a) => /^--(publish|serve-class|write-status|watch-ingress)/.test(a)),
+    };
+  };
+  it.each([
+    ['defaults', { worker: 'DaemonSet', hostPorts: true, service: null, hpa: null, agent: [] }],
+    [
+      'loadbalancer-deployment',
+      {
+        worker: 'Deployment',
+        hostPorts: false,
+        service: 'LoadBalancer Local 80->http 443->https',
+        hpa: '3-12',
+        agent: ['--serve-class=nginx', '--publish-service=portico/edge-portico-worker'],
+      },
+    ],
+    [
+      'nodeport-daemonset',
+      {
+        worker: 'DaemonSet',
+        hostPorts: false,
+        service: 'NodePort Local 80->http@30080 443->https@30443',
+        hpa: null,
+        agent: [
+          '--serve-class=nginx',
+          '--watch-ingress-without-class=true',
+          '--write-status=false',
+          '--publish-service=portico/edge-portico-worker',
+        ],
+      },
+    ],
+  ])('%s: exposure, and what the agent publishes and serves', (set, want) => {
+    expect(exposure(set)).toEqual(want);
+  });
+
+  it.each([
+    [
+      'a Deployment without autoscaling has worker.replicas',
+      ['worker.exposure=LoadBalancer', 'worker.kind=Deployment', 'worker.replicas=4'],
+      'Deployment x4',
+    ],
+    [
+      'fixed publish addresses win over the worker Service',
+      ['worker.exposure=LoadBalancer', 'sync.publishAddresses={203.0.113.5}'],
+      '--publish-address=203.0.113.5',
+    ],
+    [
+      'sync.publishService names another Service',
+      ['worker.exposure=NodePort', 'sync.publishService=edge/front-lb'],
+      '--publish-service=edge/front-lb',
+    ],
+  ])('%s', (_n, set, want) => {
+    const all = manifests(helm(bin, ['template', 'edge', CHART, '--namespace', 'portico', ...set.flatMap((x) => ['--set', x])]).stdout);
+    const w = worker(all);
+    const args = podSpec(find(all, 'Deployment', '-sync')).containers[0]!.args ?? [];
+    expect([`${w.kind} x${(w.spec as { replicas?: number }).replicas}`, ...args]).toContain(want);
+  });
+
   it('the key hook runs before install and upgrade, and its identity is deleted after it succeeds', () => {
     const all = manifests(render(bin, 'defaults'));
     for (const kind of ['ServiceAccount', 'Role', 'RoleBinding', 'Job']) {
@@ -264,7 +345,7 @@ describe('RBAC is exactly infra/rbac/agent.yaml', () => {
     all.filter((m) => m.kind === kind && !m.metadata.name.endsWith('-keys')).map((m) => m.rules);
   it.each(['ClusterRole', 'Role'])('%s rules', (kind) => {
     const chart = manifests(render(bin, 'defaults'));
-    const want = rules(reference, kind).map((r) => JSON.stringify(r).replaceAll('"portico-sync"', '"edge-portico-sync"'));
+    const want = rules(reference, kind).map((r) => JSON.stringify(r).replaceAll(/"portico-sync(-status)?"/g, '"edge-portico-sync$1"'));
     expect(rules(chart, kind).map((r) => JSON.stringify(r))).toEqual(want);
   });
 });
@@ -303,6 +384,45 @@ describe('bad values: one clear error, nothing rendered', () => {
     ],
     ['the agent Secret handed to workers', ['keys.existingSecret=a', 'keys.existingWorkerSecret=a'], /workers never get the signing key/],
     ['a node port out of range', ['worker.ports.http=70000'], /\/worker\/ports\/http'.*maximum/],
+    [
+      'a worker Deployment on host ports',
+      ['worker.kind=Deployment'],
+      /worker.kind Deployment needs worker.exposure LoadBalancer or NodePort/,
+    ],
+    [
+      'hostNetwork behind a Service',
+      ['worker.exposure=LoadBalancer', 'worker.hostNetwork=true'],
+      /worker.hostNetwork is for worker.exposure hostPort/,
+    ],
+    [
+      'autoscaling a DaemonSet',
+      ['worker.exposure=LoadBalancer', 'worker.autoscaling.enabled=true'],
+      /worker.autoscaling needs worker.kind Deployment/,
+    ],
+    [
+      'the peer gateway in a worker Deployment',
+      [
+        'worker.exposure=LoadBalancer',
+        'worker.kind=Deployment',
+        'tunnel.enabled=true',
+        'multicluster.gateway.enabled=true',
+        'multicluster.gateway.tlsSecret=tls',
+        'multicluster.gateway.trust[0].cluster=b',
+        'multicluster.gateway.trust[0].publicKeySecret=k',
+      ],
+      /multicluster.gateway needs worker.kind DaemonSet/,
+    ],
+    ['an exposure that does not exist', ['worker.exposure=Ingress'], /\/worker\/exposure'.*value must be one of/],
+    [
+      'both a publish Service and fixed addresses',
+      ['sync.publishService=a/b', 'sync.publishAddresses={203.0.113.5}'],
+      /sync.publishService and sync.publishAddresses exclude each other/,
+    ],
+    [
+      'a served class that is not a class name',
+      ['ingressClass.serveClasses={Nginx}'],
+      /\/ingressClass\/serveClasses\/0'.*does not match pattern/,
+    ],
     ['the PROXY protocol without trusted proxies', ['worker.proxyProtocol=true'], /worker.proxyProtocol needs worker.trustedProxies/],
     [
       'peers without the tunnel',

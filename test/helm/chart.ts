@@ -81,4 +81,11 @@ export interface PodSpec {
   [k: string]: unknown;
 }
 
+/** The worker workload: a DaemonSet, or a Deployment (worker.kind) behind a Service. */
+export const worker = (all: Manifest[]): Manifest => {
+  const m = all.find((x) => (x.kind === 'DaemonSet' || x.kind === 'Deployment') && x.metadata.name.endsWith('-worker'));
+  if (!m) throw new Error('no worker DaemonSet or Deployment in the rendering');
+  return m;
+};
+
 export const podSpec = (m: Manifest): PodSpec => (m.spec as { template: { spec: PodSpec } }).template.spec;

@@ -16,7 +16,7 @@ import { freePort, runPortico, spawnPortico, waitFor, type Spawned } from '../su
 import { startRedis, type RedisServer } from '../support/redis.ts';
 import { canI, kubeconfig, serviceAccountToken, type Access } from '../k8s/access.ts';
 import { startTestCluster, type TestCluster } from '../k8s/cluster.ts';
-import { CHART, find, helm, manifests, podSpec, render, VALUE_SETS, type Manifest, type PodSpec } from './chart.ts';
+import { CHART, find, helm, manifests, podSpec, render, VALUE_SETS, worker, type Manifest, type PodSpec } from './chart.ts';
 
 const bin = inject('helmBin');
 // Every value set, the ServiceMonitor too: its CRD (generated from prometheus-operator's Go types by
@@ -51,6 +51,7 @@ const PLURAL: Record<string, string> = {
   EndpointSlice: 'endpointslices',
   CustomResourceDefinition: 'customresourcedefinitions',
   ServiceMonitor: 'servicemonitors',
+  HorizontalPodAutoscaler: 'horizontalpodautoscalers',
 };
 
 function objectPath(m: Manifest): string {
@@ -121,10 +122,7 @@ describe('every rendered object is accepted (server-side apply, strict field val
     }
     expect(refused).toEqual([]);
     // Read back: the apiserver stored what the chart says (defaulting aside), e.g. the worker's security settings.
-    const ds = await admin.request<{ spec: { template: { spec: PodSpec } } }>(
-      'GET',
-      objectPath(find(rendered.get(set)!, 'DaemonSet', '-worker')),
-    );
+    const ds = await admin.request<{ spec: { template: { spec: PodSpec } } }>('GET', objectPath(worker(rendered.get(set)!)));
     expect(ds.spec.template.spec.automountServiceAccountToken).toBe(false);
   });
 });

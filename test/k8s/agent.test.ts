@@ -126,11 +126,21 @@ async function create(obj: KubernetesObject): Promise<void> {
   await api.create(obj);
 }
 async function upsert(obj: KubernetesObject): Promise<void> {
-  try {
-    const cur = await api.read(obj as KubernetesObject & { metadata: { name: string; namespace?: string } });
-    await api.replace({ ...obj, metadata: { ...obj.metadata, resourceVersion: cur.metadata?.resourceVersion } });
-  } catch {
-    await api.create(obj);
+  // The agent writes Ingress status meanwhile: a replace between our read and write is a conflict (409); read again.
+  for (let attempt = 0; ; attempt++) {
+    let cur: KubernetesObject;
+    try {
+      cur = await api.read(obj as KubernetesObject & { metadata: { name: string; namespace?: string } });
+    } catch {
+      await api.create(obj);
+      return;
+    }
+    try {
+      await api.replace({ ...obj, metadata: { ...obj.metadata, resourceVersion: cur.metadata?.resourceVersion } });
+      return;
+    } catch (err) {
+      if (attempt >= 4 || (err as { code?: number }).code !== 409) throw err;
+    }
   }
 }
 
@@ -620,6 +630,7 @@ describe('least privilege', () => {
     ['patch ingress status', 'patch', 'ingresses', { group: 'networking.k8s.io', namespace: NS, subresource: 'status' }],
     ['create events', 'create', 'events', { namespace: NS }],
     ['update its lease', 'update', 'leases', { group: 'coordination.k8s.io', namespace: 'portico-system', name: 'portico-sync' }],
+    ['update its status ledger', 'update', 'configmaps', { namespace: 'portico-system', name: 'portico-sync-status' }],
   ] as const)('allowed: %s', async (_n, verb, resource, o) => expect(await can(verb, resource, o)).toBe(true));
   it.each([
     ['write secrets', 'create', 'secrets', { namespace: NS }],
@@ -634,6 +645,8 @@ describe('least privilege', () => {
       { group: 'coordination.k8s.io', namespace: 'portico-system', name: 'kube-scheduler' },
     ],
     ['take leases in other namespaces', 'create', 'leases', { group: 'coordination.k8s.io', namespace: 'kube-system' }],
+    ['update another ConfigMap of its namespace', 'update', 'configmaps', { namespace: 'portico-system', name: 'kube-root-ca.crt' }],
+    ['create ConfigMaps in other namespaces', 'create', 'configmaps', { namespace: NS }],
     ['anything cluster-admin', '*', '*', { group: '*' }],
   ] as const)('denied: %s', async (_n, verb, resource, o) => expect(await can(verb, resource, o)).toBe(false));
 });

@@ -32,6 +32,19 @@ helm.sh/chart: {{ printf "%s-%s" .root.Chart.Name .root.Chart.Version }}
 {{- end -}}
 
 {{- define "portico.syncName" -}}{{ include "portico.fullname" . }}-sync{{- end -}}
+{{/* What Ingress status publishes: sync.publishService, else sync.publishAddresses, else the chart's own
+worker Service when the workers are behind one (ingress-nginx's chart passes its controller Service the same way). */}}
+{{- define "portico.publishArgs" -}}
+{{- if .Values.sync.publishService }}
+- --publish-service={{ .Values.sync.publishService }}
+{{- else if .Values.sync.publishAddresses }}
+{{- range .Values.sync.publishAddresses }}
+- --publish-address={{ . }}
+{{- end }}
+{{- else if ne .Values.worker.exposure "hostPort" }}
+- --publish-service={{ .Release.Namespace }}/{{ include "portico.workerName" . }}
+{{- end }}
+{{- end -}}
 {{- define "portico.workerName" -}}{{ include "portico.fullname" . }}-worker{{- end -}}
 {{- define "portico.keysJobName" -}}{{ include "portico.fullname" . }}-keys{{- end -}}
 {{- define "portico.redisName" -}}{{ include "portico.fullname" . }}-redis{{- end -}}
@@ -49,8 +62,27 @@ helm.sh/chart: {{ printf "%s-%s" .root.Chart.Name .root.Chart.Version }}
 {{- fail "sync.podDisruptionBudget.minAvailable must be below sync.replicas, or no node running an agent could ever be drained" -}}
 {{- end -}}
 {{- end -}}
+{{- $w := .Values.worker -}}
+{{- if and (eq $w.kind "Deployment") (eq $w.exposure "hostPort") -}}
+{{- fail "worker.kind Deployment needs worker.exposure LoadBalancer or NodePort: two workers scheduled on one node cannot both hold its host ports" -}}
+{{- end -}}
+{{- if and $w.hostNetwork (ne $w.exposure "hostPort") -}}
+{{- fail "worker.hostNetwork is for worker.exposure hostPort (behind a Service the workers listen in their pods)" -}}
+{{- end -}}
+{{- if and $w.autoscaling.enabled (ne $w.kind "Deployment") -}}
+{{- fail "worker.autoscaling needs worker.kind Deployment" -}}
+{{- end -}}
+{{- if gt (int $w.autoscaling.minReplicas) (int $w.autoscaling.maxReplicas) -}}
+{{- fail "worker.autoscaling.minReplicas must not exceed maxReplicas" -}}
+{{- end -}}
+{{- if and .Values.multicluster.gateway.enabled (eq $w.kind "Deployment") -}}
+{{- fail "multicluster.gateway needs worker.kind DaemonSet: its port is a host port on each node" -}}
+{{- end -}}
+{{- if and .Values.sync.publishService .Values.sync.publishAddresses -}}
+{{- fail "sync.publishService and sync.publishAddresses exclude each other: status takes the Service's addresses or the fixed ones" -}}
+{{- end -}}
 {{- with .Values.worker.updateStrategy.rollingUpdate -}}
-{{- if and .maxSurge (ne (toString .maxSurge) "0") -}}
+{{- if and .maxSurge (ne (toString .maxSurge) "0") (eq $w.exposure "hostPort") -}}
 {{- fail "worker.updateStrategy.rollingUpdate.maxSurge must be 0: a surge pod cannot bind the node ports its predecessor holds" -}}
 {{- end -}}
 {{- end -}}

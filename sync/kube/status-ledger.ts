@@ -1,0 +1,127 @@
+// The status ledger: which addresses this agent wrote into which Ingress's status, kept in a ConfigMap of its
+// own (`<lease name>-status` beside its Lease), so that after a restart, a new leader or changed class flags
+// it still clears exactly what it wrote (status.ts). Only the leader reads and writes it. RBAC: create
+// ConfigMaps in its namespace, get and update only this one (infra/rbac/agent.yaml).
+//
+// One JSON value under one key; a ConfigMap holds at most 1 MiB, about 10,000 Ingresses' entries. A ledger
+// that cannot be stored stops status writes (an address that is not recorded could never be cleared), with a
+// failed-write count and a log line.
+import { PorticoError } from '../../gateway/table/portico-error.ts';
+import { KubeApiError, type KubeRest } from './rest.ts';
+import type { LedgerEntry, LoadBalancerIngress } from './status.ts';
+
+const KEY = 'written.json';
+
+export class StatusLedgerError extends PorticoError {
+  readonly code = 'PORTICO_STATUS_LEDGER';
+}
+
+interface ConfigMapBody {
+  metadata?: { resourceVersion?: string };
+  data?: Record<string, string>;
+}
+
+function serialise(entries: ReadonlyMap<string, LedgerEntry>): string {
+  const sorted = [...entries].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+  return JSON.stringify(Object.fromEntries(sorted));
+}
+
+const isAddress = (v: unknown): v is LoadBalancerIngress =>
+  typeof v === 'object' && v !== null && Object.entries(v).every(([k, x]) => (k === 'ip' || k === 'hostname') && typeof x === 'string');
+
+/** Strict: a malformed ledger is refused as a whole (and replaced by the next store), never half read. */
+export function parseLedger(text: string): Map<string, LedgerEntry> {
+  const raw: unknown = JSON.parse(text);
+  if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) throw new StatusLedgerError('the ledger is not a JSON object');
+  const out = new Map<string, LedgerEntry>();
+  for (const [key, v] of Object.entries(raw)) {
+    const e = v as { uid?: unknown; addresses?: unknown };
+    if (typeof e?.uid !== 'string' || !Array.isArray(e.addresses) || !e.addresses.every(isAddress))
+      throw new StatusLedgerError(`the ledger entry ${JSON.stringify(key)} is malformed`);
+    out.set(key, { uid: e.uid, addresses: e.addresses });
+  }
+  return out;
+}
+
+export class StatusLedger {
+  private stored: string | null = null;
+  private resourceVersion: string | null = null;
+  entries: Map<string, LedgerEntry> = new Map();
+  loaded = false;
+
+  constructor(
+    private readonly rest: KubeRest,
+    private readonly namespace: string,
+    readonly name: string,
+    private readonly log: (level: 'info' | 'warn' | 'error', msg: string) => void,
+  ) {}
+
+  private get path(): string {
+    return `/api/v1/namespaces/${encodeURIComponent(this.namespace)}/configmaps`;
+  }
+
+  /** Reads the ledger (a new leader does, before its first status write). Absent: empty. */
+  async load(): Promise<void> {
+    try {
+      const cm = await this.rest.request<ConfigMapBody>('GET', `${this.path}/${encodeURIComponent(this.name)}`);
+      this.resourceVersion = cm.metadata?.resourceVersion ?? null;
+      const text = cm.data?.[KEY] ?? '{}';
+      try {
+        this.entries = parseLedger(text);
+      } catch (err) {
+        this.log('warn', `status ledger ${this.namespace}/${this.name}: ${(err as Error).message}; starting from an empty one`);
+        this.entries = new Map();
+      }
+      this.stored = text;
+    } catch (err) {
+      if (!(err instanceof KubeApiError && err.status === 404)) throw err;
+      this.resourceVersion = null;
+      this.entries = new Map();
+      this.stored = null;
+    }
+    this.loaded = true;
+  }
+
+  /** Stores `entries` unless they are what is stored already. A conflict (someone edited it) reads the
+   * resourceVersion again and stores once more: only the leader writes it, so ours is the truth. */
+  async store(entries: ReadonlyMap<string, LedgerEntry>): Promise<void> {
+    const text = serialise(entries);
+    // Nothing recorded and nothing to record (an agent that never wrote a status): no ConfigMap is made.
+    if (text === this.stored || (this.stored === null && entries.size === 0)) {
+      this.entries = new Map(entries);
+      return;
+    }
+    const body = (rv: string | null) => ({
+      apiVersion: 'v1',
+      kind: 'ConfigMap',
+      metadata: {
+        name: this.name,
+        namespace: this.namespace,
+        labels: { 'app.kubernetes.io/managed-by': 'portico-sync' },
+        ...(rv === null ? {} : { resourceVersion: rv }),
+      },
+      data: { [KEY]: text },
+    });
+    const put = async (): Promise<ConfigMapBody> =>
+      this.resourceVersion === null
+        ? this.rest.request<ConfigMapBody>('POST', this.path, body(null))
+        : this.rest.request<ConfigMapBody>('PUT', `${this.path}/${encodeURIComponent(this.name)}`, body(this.resourceVersion));
+    let saved: ConfigMapBody;
+    try {
+      saved = await put();
+    } catch (err) {
+      if (!(err instanceof KubeApiError && (err.status === 409 || err.status === 404))) throw err;
+      try {
+        const cm = await this.rest.request<ConfigMapBody>('GET', `${this.path}/${encodeURIComponent(this.name)}`);
+        this.resourceVersion = cm.metadata?.resourceVersion ?? null;
+      } catch (e) {
+        if (!(e instanceof KubeApiError && e.status === 404)) throw e;
+        this.resourceVersion = null;
+      }
+      saved = await put();
+    }
+    this.resourceVersion = saved.metadata?.resourceVersion ?? null;
+    this.stored = text;
+    this.entries = new Map(entries);
+  }
+}
