@@ -65,6 +65,11 @@ const COMMANDS: Record<string, Command> = {
       return once((await import('./keys.ts')).runGenerateKeys(flags));
     },
   },
+  migrate: {
+    summary: 'before moving from ingress-nginx: what Portico would serve, Ingress by Ingress and key by key (read-only)',
+    usage: async () => (await import('./migrate.ts')).MIGRATE_USAGE,
+    run: async (a) => once((await import('./migrate.ts')).runMigrate(a)),
+  },
   inspect: {
     summary: 'what the edge serves and why: status, routes, explain, certs, history, diff, rollback, diagnostics',
     usage: async () => (await import('./inspect/command.ts')).INSPECT_USAGE,

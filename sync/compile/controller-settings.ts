@@ -128,6 +128,8 @@ const ACCEPTED: Readonly<Record<string, string>> = {
   'http-redirect-code': 'Portico redirects to HTTPS with 308, the default',
   'annotation-value-word-blocklist': 'no annotation value ever becomes configuration text in Portico',
   'strict-validate-path-type': 'Portico validates every path',
+  'annotations-risk-level': 'no annotation is ever configuration text in Portico: each is parsed through an allow-list',
+  'enable-annotation-validation': 'Portico validates every annotation value',
   'worker-processes': 'an nginx internal',
   'worker-cpu-affinity': 'an nginx internal',
   'worker-shutdown-timeout': 'an nginx internal',
@@ -182,6 +184,25 @@ const STATUS_KEYS: Readonly<Record<string, keyof ControllerSettings['statuses']>
 };
 const ALLOWED_HEADERS = 'global-allowed-response-headers';
 
+/** What Portico does with a ConfigMap key (`portico migrate` reports it; readControllerSettings acts on it). */
+export type SettingDisposition = {
+  kind: 'annotation-default' | 'global-auth' | 'setting' | 'worker-flag' | 'accepted' | 'not-honoured' | 'unknown';
+  note: string;
+};
+
+export function settingDisposition(key: string): SettingDisposition {
+  if (ANNOTATION_DEFAULTS.includes(key)) return { kind: 'annotation-default', note: `the default of annotation ${NGINX_PREFIX}${key}` };
+  if (key in GLOBAL_AUTH)
+    return { kind: 'global-auth', note: `${NGINX_PREFIX}${GLOBAL_AUTH[key]} for Ingresses without their own auth-url` };
+  if (HSTS_KEYS.has(key)) return { kind: 'setting', note: 'the Strict-Transport-Security header of HTTPS answers' };
+  if (key in STATUS_KEYS) return { kind: 'setting', note: 'the status limits refuse with' };
+  if (key === ALLOWED_HEADERS) return { kind: 'setting', note: 'added to --global-allowed-response-headers' };
+  if (key in WORKER_FLAGS) return { kind: 'worker-flag', note: WORKER_FLAGS[key]! };
+  if (key in ACCEPTED) return { kind: 'accepted', note: ACCEPTED[key]! };
+  const known = NOT_HONOURED.find(([re]) => re.test(key));
+  return known === undefined ? { kind: 'unknown', note: 'not an ingress-nginx ConfigMap key' } : { kind: 'not-honoured', note: known[1] };
+}
+
 /** Checks one annotation value the way an Ingress's would be: problems, or none. */
 export type AnnotationCheck = (annotations: Record<string, string>) => string[];
 
@@ -206,22 +227,13 @@ export function readControllerSettings(configMap: unknown, ref: ObjectRef, check
   const withDefaults = { ...INGRESS_NGINX_DEFAULTS, ...data };
 
   for (const key of Object.keys(data).sort()) {
-    const value = data[key]!;
-    if (ANNOTATION_DEFAULTS.includes(key) || HSTS_KEYS.has(key) || key in STATUS_KEYS || key in GLOBAL_AUTH || key === ALLOWED_HEADERS)
-      continue;
-    if (key in WORKER_FLAGS) {
-      report(
-        'UnsupportedSetting',
-        `${where}: key ${JSON.stringify(key)} (${show(value)}) is not read from the ConfigMap; set ${WORKER_FLAGS[key]} instead`,
-      );
-    } else if (key in ACCEPTED) {
-      report('SettingAccepted', `${where}: key ${JSON.stringify(key)} is accepted and changes nothing: ${ACCEPTED[key]}`);
-    } else {
-      const known = NOT_HONOURED.find(([re]) => re.test(key));
-      if (known !== undefined) report('UnsupportedSetting', `${where}: key ${JSON.stringify(key)} is not honoured: ${known[1]}`);
-      else
-        report('UnknownSetting', `${where}: key ${JSON.stringify(key)} is not an ingress-nginx ConfigMap key Portico knows; it is ignored`);
-    }
+    const d = settingDisposition(key);
+    const what = `${where}: key ${JSON.stringify(key)}`;
+    if (d.kind === 'worker-flag')
+      report('UnsupportedSetting', `${what} (${show(data[key])}) is not read from the ConfigMap; set ${d.note} instead`);
+    else if (d.kind === 'accepted') report('SettingAccepted', `${what} is accepted and changes nothing: ${d.note}`);
+    else if (d.kind === 'not-honoured') report('UnsupportedSetting', `${what} is not honoured: ${d.note}`);
+    else if (d.kind === 'unknown') report('UnknownSetting', `${what} is not an ingress-nginx ConfigMap key Portico knows; it is ignored`);
   }
 
   // Annotation defaults: the annotation parser is the judge.

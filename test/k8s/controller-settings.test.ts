@@ -12,7 +12,8 @@ import { parseAllDocuments } from 'yaml';
 import { generateKeySet, loadVerifyingKeys } from '../../cli/keys.ts';
 import type { OpenedBundle, VerifyingKeys } from '../../gateway/table/bundle.ts';
 import { generateSelfSignedCertificate } from '../../gateway/tls/selfsigned.ts';
-import { freePort, spawnPortico, waitFor, type Spawned } from '../support/process.ts';
+import { freePort, runPortico, spawnPortico, waitFor, type Spawned } from '../support/process.ts';
+import type { MigrationReport } from '../../sync/migrate/report.ts';
 import { readPublished } from '../support/published.ts';
 import { startRedis, type RedisServer } from '../support/redis.ts';
 import { kubeconfig } from './access.ts';
@@ -160,6 +161,30 @@ describe('the agent reads the controller ConfigMap with least privilege and foll
     );
     // The agent re-reads Secrets and ConfigMaps it reads by name every 10 s; a watch is well under that.
     expect(Date.now() - started).toBeLessThan(5_000);
+  });
+
+  it('portico migrate --kubeconfig reads the same objects and reports what the agent serves', () => {
+    const r = runPortico([
+      'migrate',
+      '--kubeconfig',
+      cluster.adminKubeconfig,
+      '--nginx-configmap',
+      `${CONTROLLER_NS}/${CM}`,
+      '--default-backend-service',
+      `${CONTROLLER_NS}/fallback`,
+      '-o',
+      'json',
+    ]);
+    expect([0, 1]).toContain(r.status);
+    const report = JSON.parse(r.stdout) as MigrationReport;
+    expect(report.ingresses).toEqual([
+      expect.objectContaining({ namespace: 'apps', name: 'shop', served: true, routes: 1, closedRoutes: 0 }),
+    ]);
+    expect(report.configMap).toMatchObject({ ref: `${CONTROLLER_NS}/${CM}`, found: true });
+    expect(report.configMap!.keys.map((k) => [k.key, k.kind])).toEqual([
+      ['hsts-max-age', 'setting'],
+      ['proxy-body-size', 'annotation-default'],
+    ]);
   });
 
   it("a deleted ConfigMap: ingress-nginx's defaults apply (hsts a year, proxy-body-size 1m)", async () => {
