@@ -113,16 +113,25 @@ export class H2Upstream {
     for (let i = 0; i + 1 < flat.length; i += 2) {
       const k = flat[i]!.toLowerCase();
       if (k === 'host') headers[':authority'] = flat[i + 1]!;
-      else if (!CONNECTION_SPECIFIC.has(k)) {
+      else if (k === 'te') {
+        if (flat[i + 1]!.trim().toLowerCase() === 'trailers') headers.te = 'trailers';
+      } else if (!CONNECTION_SPECIFIC.has(k)) {
         const prev = headers[k];
         headers[k] = prev === undefined ? flat[i + 1]! : ([] as string[]).concat(prev as string | string[], flat[i + 1]!);
       }
     }
     const body = opts.body as Body;
+    let stream: http2.ClientHttp2Stream;
+    try {
+      stream = session.request(headers, { endStream: body == null });
+    } catch (err) {
+      // A field node:http2 will not send (an invalid name or value for HTTP/2): nothing reached the upstream.
+      h.onError?.(err as Error);
+      return true;
+    }
     if (this.idle !== null) clearTimeout(this.idle);
     this.idle = null;
     this.open++;
-    const stream = session.request(headers, { endStream: body == null });
     new H2Exchange(stream, h, opts.headersTimeout ?? this.o.headersMs, opts.bodyTimeout ?? this.o.bodyMs, () => this.release());
     if (body != null) void writeBody(stream, body);
     return true;
