@@ -133,7 +133,12 @@ export class H2Upstream {
     this.idle = null;
     this.open++;
     new H2Exchange(stream, h, opts.headersTimeout ?? this.o.headersMs, opts.bodyTimeout ?? this.o.bodyMs, () => this.release());
-    if (body != null) void writeBody(stream, body);
+    // The body is read only once the stream is open: a connect that fails has then consumed none of it, so the
+    // retry policy may still move the request to the next endpoint (undici's Pool behaves the same way).
+    if (body != null) {
+      if (stream.pending) stream.once('ready', () => void writeBody(stream, body));
+      else void writeBody(stream, body);
+    }
     return true;
   }
 

@@ -23,7 +23,7 @@ import { ingress, ourClass, service, tlsSecret } from '../support/manifests.ts';
 import { freePort, type Running, startLocal, waitFor } from '../support/process.ts';
 
 const N = 'nginx.ingress.kubernetes.io/';
-const HOSTS = ['grpc.test', 'grpcs.test', 'down.test', 'small.test', 'slow.test', 'auth.test'];
+const HOSTS = ['grpc.test', 'grpcs.test', 'down.test', 'half.test', 'small.test', 'slow.test', 'auth.test'];
 const edgeCert = makeCert({ cn: 'grpc.test', sans: HOSTS });
 const upstreamCert = makeCert({ cn: 'grpcbin.internal', sans: ['grpcbin.internal'] });
 const MiB = 1024 * 1024;
@@ -62,9 +62,15 @@ beforeAll(async () => {
     ...service('grpcbin', [{ address: '127.0.0.71', port: plain.port }]),
     ...service('grpcbin-tls', [{ address: '127.0.0.72', port: secure.port }]),
     ...service('gone', [{ address: '127.0.0.74', port: closed }]),
+    // Two endpoints, the first with nothing listening (same port, another loopback address).
+    ...service('half-up', [
+      { address: '127.0.0.75', port: plain.port },
+      { address: '127.0.0.71', port: plain.port },
+    ]),
     route('grpc', 'grpcbin', grpcRoute),
     route('grpcs', 'grpcbin-tls', { [`${N}backend-protocol`]: 'GRPCS' }),
     route('down', 'gone', grpcRoute),
+    route('half', 'half-up', grpcRoute),
     route('small', 'grpcbin', { ...grpcRoute, [`${N}proxy-body-size`]: '1m' }),
     route('slow', 'grpcbin', { ...grpcRoute, [`${N}proxy-read-timeout`]: '1' }),
     route('auth', 'grpcbin', {
@@ -190,6 +196,14 @@ describe('failures at the gateway', () => {
     const r = await unary(client('down.test'), 'Echo', Buffer.from('hello'));
     expect(r.code).toBe(grpc.status.UNAVAILABLE);
     expect(r.details).toMatch(/502/);
+  });
+
+  it('one of two endpoints down: every call is answered (a refused connect moves on, grpc_next_upstream error)', async () => {
+    const c = client('half.test');
+    for (let i = 0; i < 4; i++) {
+      const r = await unary(c, 'Echo', Buffer.from(`call ${i}`));
+      expect(r.code, r.details).toBe(grpc.status.OK);
+    }
   });
 
   it('proxy-read-timeout "1" (nginx grpc_read_timeout) and a call without a deadline that is never answered: 504, seen as UNAVAILABLE; the upstream call cancelled', async () => {
