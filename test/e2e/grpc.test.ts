@@ -95,13 +95,20 @@ describe.each([
   ['GRPCS (grpc.go: "should return OK for service with backend protocol GRPCS")', 'grpcs.test', () => secure],
 ])('%s', (_name, host, server) => {
   it('unary: the reply, status OK, the server trailing metadata; the request metadata and authority reach the server', async () => {
-    const r = await unary(client(host), 'Echo', Buffer.from('hello'), { metadata: { 'x-custom': 'from-client' } });
+    const r = await unary(client(host), 'Echo', Buffer.from('hello'), { metadata: { 'x-custom': 'from-client' }, deadlineMs: 10_000 });
     expect(r.code, r.details).toBe(grpc.status.OK);
     const seen = JSON.parse(r.reply!.toString()) as EchoSeen;
     expect(seen.body).toBe('hello');
     expect(seen.metadata['x-custom']).toBe('from-client');
     expect(seen.authority).toBe(host);
     expect(r.trailers['x-trailer']).toBe('done');
+    expect(seen.hasDeadline).toBe(true); // grpc-timeout passes through, as through nginx
+  });
+
+  it('50 concurrent calls on one channel (one HTTP/2 connection each way) are all answered, each with its own reply', async () => {
+    const c = client(host);
+    const replies = await Promise.all(Array.from({ length: 50 }, (_, i) => unary(c, 'Echo', Buffer.from(`n${i}`))));
+    expect(replies.map((r) => (JSON.parse(r.reply!.toString()) as EchoSeen).body)).toEqual(Array.from({ length: 50 }, (_, i) => `n${i}`));
   });
 
   it('a server error status (NOT_FOUND with details) reaches the client with code and details intact', async () => {
