@@ -2,8 +2,9 @@
 // one HEADERS frame carrying grpc-status, with END_STREAM, and no body. A server answers an error that way before
 // any message (grpc-js does for every unary error). The flag is the whole signal: a client receiving grpc-status in
 // a HEADERS frame without END_STREAM takes it for the response headers and then fails the call for a missing status
-// (grpc-js: "Received RST_STREAM with code 0 (Call ended without gRPC status)", INTERNAL). nginx's grpc module keeps
-// the frame whole. On an HTTP/2 client connection Node's compatibility response sends its head with END_STREAM only
+// (grpc-js: "Received RST_STREAM with code 0 (Call ended without gRPC status)", INTERNAL). nginx's grpc module passes it
+// whole too (it takes an initial HEADERS frame with END_STREAM for a response of length zero, so its HTTP/2 output
+// ends the stream on the HEADERS); Portico knows it by grpc-status, the gRPC spec's mark of that form. On an HTTP/2 client connection Node's compatibility response sends its head with END_STREAM only
 // when the head is still pending at end(): so such an answer is staged, not written, and end() sends it as one frame.
 import type { Http2ServerResponse } from 'node:http2';
 
