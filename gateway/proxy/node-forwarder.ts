@@ -24,6 +24,7 @@ import { SERVER_NAME, statusBody } from '../responses.ts';
 import { downstreamResponseHeaders, requestIdFor, upstreamRequestHeaders, withOverrides, withResponseAdditions } from './headers.ts';
 import type { UpstreamPools } from './pools.ts';
 import { upstreamTlsDial } from './upstream-tls.ts';
+import { isTrailersOnly, stageHead } from './trailers-only.ts';
 import { BodyTooLargeError, guardedBody } from './body-limit.ts';
 import { isIdempotent, retryDecision, routeRetryDecision, statusRetryDecision, type FailedAttempt } from './retry-policy.ts';
 import type { Endpoint, RoutePolicies } from '../table/schema.ts';
@@ -436,7 +437,11 @@ class Exchange implements Dispatcher.DispatchHandler {
     if (this.outgoing.destroyed) return false;
     const head = withResponseAdditions(downstreamResponseHeaders(raw), this.req.responseHeaders, code);
     if (this.pick !== null && this.req.cluster === undefined && this.req.upstream?.affinity !== undefined) this.addCookie(head);
-    writeHeadTo(this.outgoing, code, head);
+    // A Trailers-Only answer (only HTTP/2 upstreams, so only routes with a backend protocol, send one) must reach an
+    // HTTP/2 client as one HEADERS frame with END_STREAM (trailers-only.ts).
+    if (this.req.upstream?.backendProtocol !== undefined && 'stream' in this.outgoing && isTrailersOnly(head)) {
+      stageHead(this.outgoing, code, head);
+    } else writeHeadTo(this.outgoing, code, head);
     return true;
   }
 

@@ -1,9 +1,10 @@
 // One keep-alive connection pool per upstream endpoint (address:port). Pools of endpoints that left the
 // table are closed gracefully: requests in flight on them finish first.
-import { buildConnector, Pool } from 'undici';
+import { buildConnector, type Dispatcher, Pool } from 'undici';
+import { H2Upstream } from './h2-upstream.ts';
+import type { UpstreamTlsDial } from './upstream-tls.ts';
 import type { BackendProtocol, Endpoint } from '../table/schema.ts';
 import { endpointKey, type TunnelAddress } from '../table/tunnel-protocol.ts';
-import type { UpstreamTlsDial } from './upstream-tls.ts';
 
 export interface UpstreamTimeouts {
   /** TCP connect. */
@@ -14,22 +15,29 @@ export interface UpstreamTimeouts {
   bodyMs: number;
 }
 
+/** What the forwarder sends a request through: an undici Pool, or for HTTP/2 upstreams an H2Upstream. */
+export interface Upstream {
+  dispatch(opts: Dispatcher.DispatchOptions, handler: Dispatcher.DispatchHandler): boolean;
+  close(): Promise<void>;
+  destroy(): Promise<void>;
+}
+
 /** How a pool dials for each backend protocol (schema.ts BackendProtocol). TLS is not verified, as nginx's
  * proxy_ssl_verify off (ingress-nginx's default): endpoints are pod addresses, which no certificate names, and
- * no server name is sent (proxy_ssl_server_name off). GRPC and H2C speak HTTP/2 with prior knowledge (RFC 9113
- * 3.3, undici's `useH2c`); GRPCS offers h2 by ALPN (nginx's grpc_pass grpcs:// requires it). HTTPS offers only
- * http/1.1, as nginx's proxy_pass does. */
-const PROTOCOL_OPTIONS: Record<BackendProtocol, { scheme: string; tls: boolean; allowH2?: boolean; useH2c?: boolean }> = {
-  HTTPS: { scheme: 'https', tls: true },
-  GRPCS: { scheme: 'https', tls: true, allowH2: true },
-  GRPC: { scheme: 'http', tls: false, useH2c: true },
-  H2C: { scheme: 'http', tls: false, useH2c: true },
+ * no server name is sent (proxy_ssl_server_name off). HTTPS offers only http/1.1, as nginx's proxy_pass does
+ * (an undici Pool). GRPC and H2C speak HTTP/2 with prior knowledge (RFC 9113 3.3); GRPCS offers h2 by ALPN
+ * (nginx's grpc_pass grpcs:// requires it): node:http2 sessions (h2-upstream.ts says why not undici's). */
+const PROTOCOL_OPTIONS: Record<BackendProtocol, { scheme: string; tls: boolean; h2: boolean }> = {
+  HTTPS: { scheme: 'https', tls: true, h2: false },
+  GRPCS: { scheme: 'https', tls: true, h2: true },
+  GRPC: { scheme: 'http', tls: false, h2: true },
+  H2C: { scheme: 'http', tls: false, h2: true },
 };
 
 export const DEFAULT_TIMEOUTS: UpstreamTimeouts = { connectMs: 5_000, headersMs: 60_000, bodyMs: 60_000 };
 
 export class UpstreamPools {
-  private readonly pools = new Map<string, Pool>();
+  private readonly pools = new Map<string, Upstream>();
   /** Set when every upstream request goes through the node-local tunnel, which then holds the real pools. */
   private readonly tunnel: Pool | null;
   constructor(
@@ -57,7 +65,9 @@ export class UpstreamPools {
   /** `connectMs`: a route's own connect timeout (proxy-connect-timeout), which gets a pool of its own per endpoint
    * (undici sets the connect timeout per pool). Through the tunnel it does not apply: the tunnel dials. `tls`: the
    * route's proxy-ssl-* settings (upstream-tls.ts), a pool of their own per endpoint, keyed by every setting. */
-  get(e: Endpoint, connectMs?: number, protocol?: BackendProtocol, tls?: UpstreamTlsDial): Pool {
+  get(e: Endpoint, connectMs?: number): Pool;
+  get(e: Endpoint, connectMs: number | undefined, protocol: BackendProtocol | undefined, tls?: UpstreamTlsDial): Upstream;
+  get(e: Endpoint, connectMs?: number, protocol?: BackendProtocol, tls?: UpstreamTlsDial): Upstream {
     if (this.tunnel !== null) return this.tunnel;
     const ownConnect = connectMs !== undefined && connectMs !== this.timeouts.connectMs;
     // `address:port#ms#PROTOCOL#tls`: retain() keeps every pool of an endpoint by what precedes the first `#`.
@@ -70,24 +80,28 @@ export class UpstreamPools {
     let pool = this.pools.get(key);
     if (pool === undefined) {
       const p = protocol === undefined ? null : PROTOCOL_OPTIONS[protocol];
-      const timeout = connectMs ?? this.timeouts.connectMs;
-      const h2 = p?.allowH2 === true || p?.useH2c === true;
-      pool = new Pool(`${p?.scheme ?? 'http'}://${endpointKey(e)}`, {
-        // useH2c goes to the connector: Pool builds its own from `connect` and does not pass a top-level useH2c on.
-        connect:
-          tls !== undefined && p?.tls === true
-            ? verifiedConnector(tls, timeout, h2)
-            : {
-                timeout,
-                ...(p?.tls === true ? { rejectUnauthorized: false } : {}),
-                ...(p?.useH2c === true ? { useH2c: true } : {}),
-              },
-        headersTimeout: this.timeouts.headersMs,
-        bodyTimeout: this.timeouts.bodyMs,
-        keepAliveTimeout: 4_000,
-        pipelining: 1,
-        ...(h2 ? { allowH2: true } : {}),
-      });
+      const origin = `${p?.scheme ?? 'http'}://${endpointKey(e)}`;
+      const connect = connectMs ?? this.timeouts.connectMs;
+      const verified = tls !== undefined && p?.tls === true ? tls : undefined;
+      pool =
+        p?.h2 === true
+          ? new H2Upstream({
+              origin,
+              connectMs: connect,
+              headersMs: this.timeouts.headersMs,
+              bodyMs: this.timeouts.bodyMs,
+              ...(verified === undefined ? {} : { tls: verified }),
+            })
+          : new Pool(origin, {
+              connect:
+                verified !== undefined
+                  ? verifiedConnector(verified, connect)
+                  : { timeout: connect, ...(p?.tls === true ? { rejectUnauthorized: false } : {}) },
+              headersTimeout: this.timeouts.headersMs,
+              bodyTimeout: this.timeouts.bodyMs,
+              keepAliveTimeout: 4_000,
+              pipelining: 1,
+            });
       this.pools.set(key, pool);
     }
     return pool;
@@ -113,7 +127,7 @@ export class UpstreamPools {
 
 /** A connector for proxy-ssl-*: undici would otherwise send the request's Host as SNI (and check it); here the SNI is
  * proxy-ssl-server-name's choice alone and the identity check is upstream-tls.ts's. */
-function verifiedConnector(tls: UpstreamTlsDial, timeout: number, allowH2: boolean): buildConnector.connector {
-  const base = buildConnector({ ...(tls.options as buildConnector.BuildOptions), timeout, allowH2 });
+function verifiedConnector(tls: UpstreamTlsDial, timeout: number): buildConnector.connector {
+  const base = buildConnector({ ...(tls.options as buildConnector.BuildOptions), timeout });
   return (opts, callback) => base({ ...opts, servername: tls.servername ?? undefined }, callback);
 }

@@ -56,6 +56,12 @@ function grpcLike(stream: http2.ServerHttp2Stream, headers: http2.IncomingHttpHe
   }
   stream.respond({ ':status': 200, 'content-type': 'application/grpc', 'x-seen': JSON.stringify(seen) }, { waitForTrailers: true });
   stream.on('wantTrailers', () => stream.sendTrailers({ 'grpc-status': '0', 'grpc-message': 'ok' }));
+  if (path === '/big') {
+    // 4 MiB, then the trailers right behind it: a gateway that pauses for a slow client holds data when they arrive.
+    stream.resume();
+    stream.on('end', () => stream.end(Buffer.alloc(4 * 1024 * 1024, 'x')));
+    return;
+  }
   if (path === '/stream') {
     stream.on('data', (chunk: Buffer) => stream.write(`echo:${chunk.toString()}`));
     stream.on('end', () => stream.end());
@@ -132,11 +138,14 @@ async function grpcCall(host: string, path: string, chunks: string[], interleave
       headers: {} as http2.IncomingHttpHeaders,
       trailers: {} as http2.IncomingHttpHeaders,
       data: [] as string[],
+      /** The response HEADERS frame carried END_STREAM (a Trailers-Only answer). */
+      endAfterHeaders: false,
     };
     const ended = new Promise<void>((resolve, reject) => {
-      stream.on('response', (h) => {
+      stream.on('response', (h, flags) => {
         out.status = Number(h[':status']);
         out.headers = h;
+        out.endAfterHeaders = (flags & http2.constants.NGHTTP2_FLAG_END_STREAM) !== 0;
       });
       stream.on('trailers', (t) => {
         out.trailers = t;
@@ -200,11 +209,43 @@ describe('backend-protocol (test/e2e/annotations/backendprotocol.go)', () => {
     expect(r.trailers['grpc-status']).toBe('0');
   });
 
+  it.each(['grpc.test', 'grpcs.test'])(
+    '%s: a client that reads slowly gets the whole 4 MiB body before the trailers (back-pressure, then trailers)',
+    async (host) => {
+      const session = http2.connect(`https://127.0.0.1:${gw.httpsPort}`, { rejectUnauthorized: false, servername: 'edge.test' });
+      try {
+        const stream = session.request({ ':method': 'POST', ':path': '/big', ':authority': host, 'content-type': 'application/grpc' });
+        stream.end('x');
+        let bytes = 0;
+        let trailers: http2.IncomingHttpHeaders = {};
+        stream.on('trailers', (t) => {
+          trailers = t;
+        });
+        // The client reads slowly, a pause after every chunk: the gateway must pause the upstream, not drop data.
+        stream.on('data', (d: Buffer) => {
+          bytes += d.length;
+          stream.pause();
+          setTimeout(() => stream.resume(), 2);
+        });
+        await new Promise<void>((resolve, reject) => {
+          stream.on('end', resolve);
+          stream.on('error', reject);
+        });
+        expect(bytes).toBe(4 * 1024 * 1024);
+        expect(trailers['grpc-status']).toBe('0');
+      } finally {
+        session.close();
+      }
+    },
+  );
+
   it('GRPC (grpc.go): a trailers-only error answer reaches the client with its grpc-status', async () => {
     const r = await grpcCall('grpc.test', '/fail', []);
     expect(r.status).toBe(200);
     expect(r.headers['grpc-status']).toBe('5');
     expect(r.headers['grpc-message']).toBe('not found');
+    // One HEADERS frame with END_STREAM, as gRPC's Trailers-Only requires (grpc-js fails the call otherwise).
+    expect(r.endAfterHeaders).toBe(true);
   });
 
   it('GRPC over HTTP/1.1 from the client: the trailers arrive in the chunked response', async () => {

@@ -5,6 +5,7 @@
 //   /cookies/set/<name>/<value>    200 with Set-Cookie: name=value
 //   /oauth2/auth                   202 + X-Auth-Request-User/-Email when Cookie has session=<user>, else 401
 //   /status/<code>                 that status
+//   /response-headers?name=value   200 with each query parameter as a response header (httpbun's, as grpc.go uses it)
 //   /slow                          never answers (a timeout)
 // Every request is recorded (method, URL, headers, body length) for the tests to inspect.
 import http from 'node:http';
@@ -53,6 +54,11 @@ export async function startAuthServer(address = '127.0.0.1'): Promise<AuthServer
       m = /^\/status\/(\d{3})$/.exec(path);
       if (m) return void res.writeHead(Number(m[1])).end();
       if (path === '/slow') return; // never answers
+      if (path === '/response-headers') {
+        const headers: Record<string, string> = {};
+        for (const [k, v] of new URL(req.url ?? '/', 'http://x').searchParams) headers[k] = v;
+        return void res.writeHead(200, headers).end();
+      }
       res.writeHead(404).end();
     });
   });
