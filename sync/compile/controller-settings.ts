@@ -22,7 +22,7 @@ import { HSTS_VALUE } from '../../gateway/table/validate-settings.ts';
 import { isRefusalStatus, MAX_REFUSAL_STATUS, MIN_REFUSAL_STATUS } from '../../gateway/table/refusal-status.ts';
 import { CUSTOM_HEADER_NAME } from '../../gateway/table/validate-custom-headers.ts';
 import type { ObjectRef } from '../../gateway/table/schema.ts';
-import { NGINX_PREFIX } from './annotation-prefixes.ts';
+import { NGINX_PREFIX, PORTICO_PREFIX } from './annotation-prefixes.ts';
 import { commaList, goBool } from './annotation-values.ts';
 import type { Report } from './diagnostics.ts';
 import { fields, show } from './objects.ts';
@@ -38,6 +38,9 @@ export interface ControllerSettings {
   hsts: string | null;
   /** limit-req-status-code, limit-conn-status-code, global-rate-limit-status-code, when not nginx's defaults. */
   statuses: { request?: number; connection?: number; globalRateLimit?: number };
+  /** Keys that guard access and that Portico does not enforce (block lists, ModSecurity, snippets): every route of
+   * every Ingress answers 503 while one is set (fail closed), as an Ingress's own unenforced guard does. */
+  closedBy: readonly string[];
 }
 
 /** No ConfigMap: nothing changes Portico's own behaviour. */
@@ -47,6 +50,7 @@ export const NO_CONTROLLER_SETTINGS: ControllerSettings = Object.freeze({
   allowedResponseHeaders: [],
   hsts: null,
   statuses: {},
+  closedBy: [],
 });
 
 /** Keys whose value is the default of the annotation of the same name (ingress-nginx reads these annotations with
@@ -64,9 +68,13 @@ const ANNOTATION_DEFAULTS: readonly string[] = [
   'proxy-next-upstream-timeout',
   'custom-http-errors',
   'whitelist-source-range',
+  'denylist-source-range',
   'service-upstream',
   'load-balance',
 ];
+
+/** Source ranges: access control, so a malformed value closes routes instead of being dropped. */
+const RANGE_KEYS: ReadonlySet<string> = new Set(['whitelist-source-range', 'denylist-source-range']);
 
 /** ingress-nginx's defaults for keys the ConfigMap leaves out, where Portico's own differ (config.go NewDefault). */
 const INGRESS_NGINX_DEFAULTS: Readonly<Record<string, string>> = {
@@ -152,6 +160,31 @@ const ACCEPTED: Readonly<Record<string, string>> = {
   'proxy-headers-hash-bucket-size': 'an nginx internal',
 };
 
+/** Keys that guard access when set, which Portico does not enforce: they close every route instead of being ignored
+ * (an http-snippet or location-snippet may hold `deny` or `auth_request`; block-cidrs denies clients). `enable-*`
+ * switches guard only when true. */
+const UNENFORCED_GUARDS: ReadonlySet<string> = new Set([
+  'block-cidrs',
+  'block-user-agents',
+  'block-referers',
+  'enable-modsecurity',
+  'enable-owasp-modsecurity-crs',
+  'modsecurity-snippet',
+  'main-snippet',
+  'http-snippet',
+  'server-snippet',
+  'location-snippet',
+]);
+
+/** The guard a ConfigMap value asks for: a blank list or a false switch asks for none. */
+function guards(key: string, value: string): boolean {
+  if (!UNENFORCED_GUARDS.has(key) || value.trim() === '') return false;
+  return key.startsWith('enable-') ? goBool(value) !== false : true;
+}
+
+/** The failClosed key a ConfigMap guard closes routes with. */
+export const configMapGuardKey = (key: string): string => `nginx-configmap:${key}`;
+
 /** Known keys Portico does not honour: why. */
 const NOT_HONOURED: readonly (readonly [RegExp, string])[] = [
   [/-snippet$/, 'snippets are configuration text, never run by Portico'],
@@ -226,9 +259,18 @@ export function readControllerSettings(configMap: unknown, ref: ObjectRef, check
   const settings: ControllerSettings = { ...NO_CONTROLLER_SETTINGS, annotationDefaults, statuses: {} };
   const withDefaults = { ...INGRESS_NGINX_DEFAULTS, ...data };
 
+  const closedBy: string[] = [];
   for (const key of Object.keys(data).sort()) {
     const d = settingDisposition(key);
     const what = `${where}: key ${JSON.stringify(key)}`;
+    if (guards(key, data[key]!)) {
+      closedBy.push(key);
+      report(
+        'AccessControlNotEnforced',
+        `${what} (${show(data[key])}) guards access and is not enforced by Portico, so every route answers 503 (fail closed) instead of serving without it; remove the key or move the rule to an annotation Portico enforces`,
+      );
+      continue;
+    }
     if (d.kind === 'worker-flag')
       report('UnsupportedSetting', `${what} (${show(data[key])}) is not read from the ConfigMap; set ${d.note} instead`);
     else if (d.kind === 'accepted') report('SettingAccepted', `${what} is accepted and changes nothing: ${d.note}`);
@@ -236,17 +278,23 @@ export function readControllerSettings(configMap: unknown, ref: ObjectRef, check
     else if (d.kind === 'unknown') report('UnknownSetting', `${what} is not an ingress-nginx ConfigMap key Portico knows; it is ignored`);
   }
 
-  // Annotation defaults: the annotation parser is the judge.
+  settings.closedBy = closedBy;
+
+  // Annotation defaults: the annotation parser is the judge. A source range that does not parse is kept, so every
+  // Ingress it applies to fails closed rather than losing the range; a blank one is no range (ingress-nginx splits and
+  // trims the list, so "" allows everyone, a common Helm default).
   for (const key of ANNOTATION_DEFAULTS) {
     const value = withDefaults[key];
     if (value === undefined) continue;
+    const range = RANGE_KEYS.has(key);
+    if (range && value.trim() === '') continue;
     const annotation = `${NGINX_PREFIX}${key}`;
     const problems = check({ [annotation]: value });
-    if (problems.length === 0 || key === 'whitelist-source-range') annotationDefaults[annotation] = value;
+    if (problems.length === 0 || range) annotationDefaults[annotation] = value;
     if (problems.length > 0)
       report(
         'InvalidSetting',
-        `${where}: key ${JSON.stringify(key)} has value ${show(value)}: ${problems.join('; ')}${key === 'whitelist-source-range' ? ' (every Ingress it applies to answers 503: fail closed)' : ' (the key does not apply)'}`,
+        `${where}: key ${JSON.stringify(key)} has value ${show(value)}: ${problems.join('; ')}${range ? ' (every Ingress it applies to answers 503: fail closed)' : ' (the key does not apply)'}`,
       );
   }
 
@@ -322,23 +370,49 @@ function hstsValue(values: Readonly<Record<string, string>>, where: string, repo
 
 export const ENABLE_GLOBAL_AUTH = `${NGINX_PREFIX}enable-global-auth`;
 const AUTH_URL = `${NGINX_PREFIX}auth-url`;
+/** The auth-url companions the global auth brings (GLOBAL_AUTH's annotations but auth-url), plus
+ * auth-proxy-set-headers: with the global auth in force an Ingress's own are not grafted onto it. */
+const GLOBAL_AUTH_COMPANIONS: ReadonlySet<string> = new Set(
+  [...Object.values(GLOBAL_AUTH), 'auth-proxy-set-headers'].filter((a) => a !== 'auth-url').map((a) => `${NGINX_PREFIX}${a}`),
+);
+const ALLOWLIST_NAMES = ['allowlist-source-range', 'whitelist-source-range'].flatMap((n) => [`${NGINX_PREFIX}${n}`, `${PORTICO_PREFIX}${n}`]);
+
+export interface EffectiveAnnotations {
+  annotations: Record<string, unknown>;
+  /** The Ingress's own auth-url companions, left out because the global auth applies (ingress-nginx reads them
+   * only with the Ingress's own auth-url). */
+  ignored: string[];
+}
 
 /**
  * The annotations one Ingress is compiled with: the ConfigMap's defaults under its own, and the global auth when it
  * has no auth-url of its own and does not opt out. `enable-global-auth` is consumed here when there is a global auth
- * (a malformed value keeps it on, as parser.GetBoolAnnotation's error leaves ingress-nginx's default true).
+ * (a malformed value keeps it on, as parser.GetBoolAnnotation's error leaves ingress-nginx's default true). An
+ * Ingress that sets its own allowlist takes no ConfigMap allowlist under another name.
  */
-export function effectiveAnnotations(own: Readonly<Record<string, unknown>>, s: ControllerSettings): Record<string, unknown> {
+export function effectiveAnnotations(own: Readonly<Record<string, unknown>>, s: ControllerSettings): EffectiveAnnotations {
   // A canary Ingress takes its main Ingress's policies (routes.ts mergeCanaries): defaults would only be reported as
   // its own ignored annotations.
   const canary = own[`${NGINX_PREFIX}canary`];
-  if (s === NO_CONTROLLER_SETTINGS || (typeof canary === 'string' && goBool(canary) === true)) return own as Record<string, unknown>;
+  if (s === NO_CONTROLLER_SETTINGS || (typeof canary === 'string' && goBool(canary) === true))
+    return { annotations: own as Record<string, unknown>, ignored: [] };
   const out: Record<string, unknown> = { ...s.annotationDefaults };
+  if (ALLOWLIST_NAMES.some((k) => Object.hasOwn(own, k))) for (const k of ALLOWLIST_NAMES) delete out[k];
+  const ignored: string[] = [];
+  let global = false;
   if (s.globalAuth !== null) {
     const optOut = own[ENABLE_GLOBAL_AUTH];
     const off = typeof optOut === 'string' && goBool(optOut) === false;
-    if (!off && !Object.hasOwn(own, AUTH_URL)) Object.assign(out, s.globalAuth);
+    global = !off && !Object.hasOwn(own, AUTH_URL);
+    if (global) Object.assign(out, s.globalAuth);
   }
-  for (const [k, v] of Object.entries(own)) if (!(s.globalAuth !== null && k === ENABLE_GLOBAL_AUTH)) out[k] = v;
-  return out;
+  for (const [k, v] of Object.entries(own)) {
+    if (s.globalAuth !== null && k === ENABLE_GLOBAL_AUTH) continue;
+    if (global && GLOBAL_AUTH_COMPANIONS.has(k)) {
+      ignored.push(k);
+      continue;
+    }
+    out[k] = v;
+  }
+  return { annotations: out, ignored };
 }

@@ -161,6 +161,25 @@ function fallbackFailClosed(owner: IngressPlan | null, onHost: readonly string[]
   return keys.length === 0 ? undefined : [...new Set(keys)].sort(compareStrings);
 }
 
+/** A default backend (a host's, or the one for unknown hosts) whose Ingress has access rules answers 503: the rules
+ * apply to its routes, and Portico cannot apply them to a default backend yet. Said once per Ingress, naming the
+ * keys, so it is never a silent 503 (ingress-nginx applies them to the default backend's location too). */
+function reportClosedFallbacks(
+  hostFallbacks: readonly { owner: IngressPlan | null; closed: readonly string[] | undefined }[],
+  unknownHosts: { owner: IngressPlan | null; closed: readonly string[] | undefined },
+  reportFor: (p: IngressPlan) => Report,
+): void {
+  const said = new Set<IngressPlan>();
+  for (const { owner, closed } of [...hostFallbacks, unknownHosts]) {
+    if (owner === null || closed === undefined || owner.accessKeys.length === 0 || said.has(owner)) continue;
+    said.add(owner);
+    reportFor(owner)(
+      'AccessControlNotEnforced',
+      `spec.defaultBackend of this Ingress answers 503 (fail closed): its access rules (${owner.accessKeys.join(', ')}) apply to its routes, and Portico cannot apply them to a default backend yet`,
+    );
+  }
+}
+
 function buildHost(
   h: HostBuild,
   tls: Map<string, { info: CertificateInfo } | null>,
@@ -301,6 +320,11 @@ export function compile(objects: ClusterObjects, options: Partial<CompileOptions
   ];
   const defaultBackend = defaultRef !== null ? use(defaultRef.ref) : serviceDefault !== null ? use(serviceDefault) : null;
   const defaultClosed = defaultRef === null ? undefined : fallbackFailClosed(defaultRef.owner);
+  reportClosedFallbacks(
+    [...hosts.values()].map((h, i) => ({ owner: h.fallbackOwner, closed: ruleHosts[i]!.fallbackFailClosed })),
+    { owner: defaultRef?.owner ?? null, closed: defaultClosed },
+    reportFor,
+  );
   for (const { backend: b, problem } of used.values()) {
     // A missing Service or port is already reported on the Ingress; this is the Service that exists but
     // has nothing ready (scaled to zero, crash-looping, or a selector that matches no pod).

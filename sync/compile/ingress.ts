@@ -10,7 +10,7 @@ import type { BackendRequest } from './backend-annotations.ts';
 import type { UnenforcedGuard } from './access-control.ts';
 import type { CanaryRequest } from './canary-annotations.ts';
 import { parseAnnotations } from './annotations.ts';
-import { type ControllerSettings, effectiveAnnotations, NO_CONTROLLER_SETTINGS } from './controller-settings.ts';
+import { type ControllerSettings, configMapGuardKey, effectiveAnnotations, NO_CONTROLLER_SETTINGS } from './controller-settings.ts';
 import type { RoutingRequest } from './routing-annotations.ts';
 import { CONFIGURATION_SNIPPET, type SnippetRequest } from './snippet-annotations.ts';
 import type { UpstreamFilters } from './upstream-annotations.ts';
@@ -240,10 +240,16 @@ export function planIngress(info: ObjectInfo, report: Report, settings: Controll
   const ref = refOf(info);
   const namespace = ref.namespace;
   const spec = fields(fields(info.raw).spec);
+  const effective = effectiveAnnotations(info.annotations, settings);
+  for (const key of effective.ignored)
+    report(
+      'UnsupportedAnnotation',
+      `annotation ${JSON.stringify(key)} is ignored: this Ingress has no auth-url of its own, so the controller ConfigMap's global-auth-* applies whole (ingress-nginx reads auth-url's companions only with auth-url)`,
+    );
   const {
     values,
     access,
-    unenforced,
+    unenforced: own,
     problems,
     clientCertificate,
     proxySsl,
@@ -255,8 +261,10 @@ export function planIngress(info: ObjectInfo, report: Report, settings: Controll
     backends,
     snippets,
     sslPassthrough,
-  } = parseAnnotations(effectiveAnnotations(info.annotations, settings), namespace);
+  } = parseAnnotations(effective.annotations, namespace);
   for (const p of problems) report(p.code, p.message);
+  // The controller ConfigMap's unenforced guards (block lists, ModSecurity, snippets) close every route.
+  const unenforced = [...own, ...settings.closedBy.map((key) => ({ key: configMapGuardKey(key), scope: 'routes' as const }))];
 
   const hosts: string[] = [];
   const paths: PathPlan[] = [];

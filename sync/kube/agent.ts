@@ -92,6 +92,9 @@ export class KubeAgent {
   classes: ClassReport | null = null;
   private lastClassMessage: string | null = null;
   private last: CompileResult | null = null;
+  /** The controller ConfigMap last seen (--nginx-configmap), kept when it is deleted. */
+  private lastControllerConfigMap: ConfigMap | null = null;
+  private keptDeletedConfigMap = false;
   private quiet: NodeJS.Timeout | null = null;
   private deadline: NodeJS.Timeout | null = null;
   /** Passes never overlap; changes during one get one more pass right after it. */
@@ -226,7 +229,7 @@ export class KubeAgent {
     const objects = {
       ...watched,
       secrets: [...watched.secrets, ...this.authSecrets.secrets()],
-      configMaps: [...(watched.configMaps ?? []), ...this.authConfigMaps.secrets()],
+      configMaps: [...this.controllerConfigMap(watched.configMaps ?? []), ...this.authConfigMaps.secrets()],
       jwks: this.jwksUrls.documents(),
     };
     const endpointsOnly = this.last !== null && this.dirty.size === 1 && this.dirty.has('EndpointSlice');
@@ -294,6 +297,26 @@ export class KubeAgent {
     } catch (err) {
       this.apiError(`status ledger ${this.ledger.name}`, err as Error);
     }
+  }
+
+  /** The controller ConfigMap as the compiler should see it. Once seen, a deleted one keeps its last settings (with a
+   * log line), as ingress-nginx keeps running with its last configuration: uninstalling ingress-nginx deletes its
+   * ConfigMap, and that must not drop a global auth or an allowlist from every route. */
+  private controllerConfigMap(watched: readonly ConfigMap[]): ConfigMap[] {
+    if (this.o.compile?.nginxConfigMap === undefined) return [...watched];
+    if (watched.length > 0) {
+      this.lastControllerConfigMap = watched[0]!;
+      this.keptDeletedConfigMap = false;
+      return [...watched];
+    }
+    if (this.lastControllerConfigMap === null) return [];
+    if (!this.keptDeletedConfigMap)
+      this.o.log(
+        'warn',
+        `controller ConfigMap ${this.o.compile.nginxConfigMap} was deleted; its last settings stay in force until it is created again or --nginx-configmap is removed`,
+      );
+    this.keptDeletedConfigMap = true;
+    return [this.lastControllerConfigMap];
   }
 
   /** Status and Events run beside the compile loop, never in front of the next publish: after a burst of

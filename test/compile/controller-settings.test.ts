@@ -234,8 +234,8 @@ table('keys Portico does not read from the ConfigMap', [
     messages: [/use-forwarded-headers.*--trusted-proxies \(chart value worker\.trustedProxies\)/],
   },
   {
-    name: 'a snippet key is refused, never run',
-    objects: [...base, web(), cm({ 'http-snippet': 'lua_shared_dict x 1m;' })],
+    name: 'a snippet key that cannot guard HTTP (stream-snippet) is refused, never run',
+    objects: [...base, web(), cm({ 'stream-snippet': 'server { listen 9000; }' })],
     options: SETTINGS,
     diagnostics: ['UnsupportedSetting ConfigMap ingress-nginx/ingress-nginx-controller'],
     messages: [/snippets are configuration text/],
@@ -300,5 +300,78 @@ table('--default-backend-service and --default-ssl-certificate', [
     options: { defaultSslCertificate: 'ingress-nginx/nope' },
     diagnostics: ['SecretNotFound Secret ingress-nginx/nope'],
     check: (r) => expect(r.table.defaultCertificate).toBeUndefined(),
+  },
+]);
+
+table('access control from the ConfigMap never fails open', [
+  {
+    name: 'denylist-source-range "0.0.0.0/0" denies every client on every route (ipdenylist reads the ConfigMap too)',
+    objects: [...base, web(), cm({ 'denylist-source-range': '0.0.0.0/0' })],
+    options: SETTINGS,
+    check: (r) => expect(routeOf(r).policies.access?.deny).toEqual(['0.0.0.0/0']),
+  },
+  {
+    name: 'whitelist-source-range "" is no allowlist (ingress-nginx splits and trims it), not a malformed one',
+    objects: [...base, web(), cm({ 'whitelist-source-range': '' })],
+    options: SETTINGS,
+    check: (r) => expect(routeOf(r).policies.access).toBeUndefined(),
+  },
+  {
+    name: "an Ingress's own allowlist-source-range replaces the ConfigMap's whitelist-source-range, without a diagnostic",
+    objects: [...base, web({ [`${N}allowlist-source-range`]: '192.168.0.0/16' }), cm({ 'whitelist-source-range': '10.0.0.0/8' })],
+    options: SETTINGS,
+    check: (r) => expect(routeOf(r).policies.access?.allow).toEqual(['192.168.0.0/16']),
+  },
+  ...(
+    [
+      ['block-cidrs', '1.2.3.4'],
+      ['block-user-agents', 'curl'],
+      ['http-snippet', 'deny all;'],
+      ['location-snippet', 'auth_request /auth;'],
+      ['enable-modsecurity', 'true'],
+    ] as const
+  ).map(
+    ([key, value]): Case => ({
+      name: `${key} (guards access, not enforced) closes every route: 503 with a diagnostic on the ConfigMap`,
+      objects: [...base, web(), cm({ [key]: value })],
+      options: SETTINGS,
+      diagnostics: ['AccessControlNotEnforced ConfigMap ingress-nginx/ingress-nginx-controller'],
+      check: (r) => expect(routeOf(r).policies.failClosed).toEqual([`nginx-configmap:${key}`]),
+    }),
+  ),
+  {
+    name: 'enable-modsecurity "false" and block-cidrs "" ask for nothing',
+    objects: [...base, web(), cm({ 'enable-modsecurity': 'false', 'block-cidrs': '' })],
+    options: SETTINGS,
+    diagnostics: [
+      'UnsupportedSetting ConfigMap ingress-nginx/ingress-nginx-controller',
+      'UnsupportedSetting ConfigMap ingress-nginx/ingress-nginx-controller',
+    ],
+    check: (r) => expect(routeOf(r).policies.failClosed).toBeUndefined(),
+  },
+  {
+    name: "under the global auth, an Ingress's stray auth-cache-key and auth-signin are not grafted onto it (ignored, reported)",
+    objects: [
+      ...base,
+      web({ [`${N}auth-cache-key`]: 'k', [`${N}auth-signin`]: 'https://evil.example/x' }),
+      cm({ 'global-auth-url': 'http://auth.example/check' }),
+    ],
+    options: SETTINGS,
+    diagnostics: ['UnsupportedAnnotation Ingress default/web', 'UnsupportedAnnotation Ingress default/web'],
+    check: (r) => expect(routeOf(r).policies.access?.externalAuth).toEqual({ url: 'http://auth.example/check' }),
+  },
+  {
+    name: 'a default backend of an Ingress with access rules answers 503, and says so (rules cannot apply to it yet)',
+    objects: [
+      ...base,
+      ingress('web', { defaultBackend: backend('web'), rules: [rule('foo.com', prefix('/app', 'web'))] }),
+      cm({ 'whitelist-source-range': '10.0.0.0/8' }),
+    ],
+    options: SETTINGS,
+    diagnostics: ['AccessControlNotEnforced Ingress default/web'],
+    messages: [
+      /spec\.defaultBackend of this Ingress answers 503 \(fail closed\): its access rules \(nginx\.ingress\.kubernetes\.io\/whitelist-source-range\)/,
+    ],
+    check: (r) => expect(r.table.hosts[0]!.fallbackFailClosed).toEqual([`${N}whitelist-source-range`]),
   },
 ]);

@@ -153,6 +153,8 @@ table('enable-cors "true": the policy and its defaults', [
         rules: [rule('foo.com', prefix('/app', 'web'))],
       }),
     ],
+    // The closed default backend is said once, on its Ingress.
+    diagnostics: ['AccessControlNotEnforced Ingress default/web'],
     defaultBackend: 'default/web:80',
     check: (r) => {
       expect(r.table.hosts[0]!.fallbackFailClosed).toEqual([`${N}enable-cors`]);

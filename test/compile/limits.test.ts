@@ -192,6 +192,8 @@ table('what the limits cover', [
         rules: [rule('foo.com', prefix('/app', 'web'))],
       }),
     ],
+    // The closed default backend is said once, on its Ingress.
+    diagnostics: ['AccessControlNotEnforced Ingress default/web'],
     hosts: {
       'foo.com': {
         fallback: 'default/web:80 closed(limit-burst-multiplier, limit-rps)',

@@ -341,6 +341,8 @@ table('where the rules are not applied, the answer is 503 rather than a response
         rules: [rule(HOST, prefix('/app', 'web'))],
       }),
     ],
+    // The closed default backend is said once, on its Ingress.
+    diagnostics: ['AccessControlNotEnforced Ingress default/web'],
     hosts: {
       [HOST]: { fallback: 'default/web:80 closed(configuration-snippet)', routes: ['Prefix "/app" -> default/web:80 [default/web]'] },
     },

@@ -92,6 +92,8 @@ table('source ranges', [
         rules: [rule('foo.com', prefix('/app', 'web'))],
       }),
     ],
+    // The closed default backend is said once, on its Ingress.
+    diagnostics: ['AccessControlNotEnforced Ingress default/web'],
     hosts: {
       'foo.com': {
         fallback: 'default/web:80 closed(allowlist-source-range)',
