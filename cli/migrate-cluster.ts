@@ -17,14 +17,18 @@ async function list<T>(rest: KubeRest, path: string): Promise<T[]> {
   }
 }
 
-export async function readCluster(kubeconfig: string, options: CompileOptions): Promise<ClusterObjects> {
+export async function readCluster(kubeconfig: string, options: CompileOptions, secretSelector?: string): Promise<ClusterObjects> {
   const rest = new KubeRest(loadKubeConfig(kubeconfig));
   const watched: ClusterObjects = {
     ingresses: await list(rest, '/apis/networking.k8s.io/v1/ingresses'),
     ingressClasses: await list(rest, '/apis/networking.k8s.io/v1/ingressclasses'),
     services: await list(rest, '/api/v1/services'),
     endpointSlices: await list(rest, '/apis/discovery.k8s.io/v1/endpointslices'),
-    secrets: await list(rest, `/api/v1/secrets?fieldSelector=${encodeURIComponent('type=kubernetes.io/tls')}`),
+    // As the agent watches them: TLS Secrets only, narrowed by --secret-selector when given.
+    secrets: await list(
+      rest,
+      `/api/v1/secrets?fieldSelector=${encodeURIComponent('type=kubernetes.io/tls')}${secretSelector ? `&labelSelector=${encodeURIComponent(secretSelector)}` : ''}`,
+    ),
   };
   const jwt = jwtSourceRefs(watched, options);
   const secrets = new AuthSecrets(rest, log);

@@ -16,7 +16,7 @@ import { UsageError } from './usage-error.ts';
 
 export const MIGRATE_USAGE = `usage: portico migrate (--from FILE|DIR|-)... | --kubeconfig PATH  [-o text|json]
                        [--ingress-class portico] [--controller portico.dev/ingress-controller] [--serve-class NAME]...
-                       [--watch-ingress-without-class true|false] [--global-allowed-response-headers NAME,...]
+                       [--watch-ingress-without-class true|false] [--global-allowed-response-headers NAME,...] [--secret-selector LABELS]
                        ${GATEWAY_SETTINGS_USAGE}
 The same class and settings flags as \`portico sync\`: the report is what the agent would serve with them.
 Exit status: 0 nothing would behave differently from ingress-nginx, 1 something would (marked !), 2 bad input.`;
@@ -24,6 +24,8 @@ Exit status: 0 nothing would behave differently from ingress-nginx, 1 something 
 export interface MigrateConfig {
   from: string[];
   kubeconfig: string | null;
+  /** --secret-selector, as the agent's: only TLS Secrets with these labels are seen. */
+  secretSelector: string | undefined;
   output: 'text' | 'json';
   options: CompileOptions;
 }
@@ -38,6 +40,7 @@ export function parseMigrateFlags(argv: string[]): MigrateConfig {
     'serve-class': { type: 'string', multiple: true },
     'watch-ingress-without-class': { type: 'string' },
     'global-allowed-response-headers': { type: 'string' },
+    'secret-selector': { type: 'string' },
     ...GATEWAY_SETTINGS_FLAGS,
   });
   const from = v.from ?? [];
@@ -47,6 +50,7 @@ export function parseMigrateFlags(argv: string[]): MigrateConfig {
   return {
     from,
     kubeconfig: v.kubeconfig ?? null,
+    secretSelector: v['secret-selector'],
     output,
     options: {
       controller: v.controller ?? DEFAULT_COMPILE_OPTIONS.controller,
@@ -89,7 +93,7 @@ export async function runMigrate(argv: string[]): Promise<void> {
   const objects =
     cfg.kubeconfig === null
       ? await readSources(cfg.from)
-      : await (await import('./migrate-cluster.ts')).readCluster(cfg.kubeconfig, cfg.options);
+      : await (await import('./migrate-cluster.ts')).readCluster(cfg.kubeconfig, cfg.options, cfg.secretSelector);
   const report = migrationReport(objects, cfg.options);
   process.stdout.write(cfg.output === 'json' ? `${JSON.stringify(report, null, 2)}\n` : renderReport(report));
   process.exitCode = report.differs ? 1 : 0;
