@@ -375,7 +375,10 @@ const AUTH_URL = `${NGINX_PREFIX}auth-url`;
 const GLOBAL_AUTH_COMPANIONS: ReadonlySet<string> = new Set(
   [...Object.values(GLOBAL_AUTH), 'auth-proxy-set-headers'].filter((a) => a !== 'auth-url').map((a) => `${NGINX_PREFIX}${a}`),
 );
-const ALLOWLIST_NAMES = ['allowlist-source-range', 'whitelist-source-range'].flatMap((n) => [`${NGINX_PREFIX}${n}`, `${PORTICO_PREFIX}${n}`]);
+const ALLOWLIST_NAMES = ['allowlist-source-range', 'whitelist-source-range'].flatMap((n) => [
+  `${NGINX_PREFIX}${n}`,
+  `${PORTICO_PREFIX}${n}`,
+]);
 
 export interface EffectiveAnnotations {
   annotations: Record<string, unknown>;

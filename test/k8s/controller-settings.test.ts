@@ -190,12 +190,20 @@ describe('the agent reads the controller ConfigMap with least privilege and foll
   it('a deleted ConfigMap keeps its last settings (uninstalling ingress-nginx deletes it); a new one applies again', async () => {
     const ref = { apiVersion: 'v1', kind: 'ConfigMap', metadata: { namespace: CONTROLLER_NS, name: CM } };
     await api.delete(ref as KubernetesObject);
-    await waitFor(() => agent.logs().includes('was deleted; its last settings stay in force'), 10_000, () => agent.logs());
+    await waitFor(
+      () => agent.logs().includes('was deleted; its last settings stay in force'),
+      10_000,
+      () => agent.logs(),
+    );
     const b = (await published())!;
     expect(b.table.hsts).toBe('max-age=200; includeSubDomains');
     expect(b.table.hosts.find((h) => h.host === 'shop.test')!.routes[0]!.policies.bodyLimit).toBe(2 * 1024 * 1024);
     await create(settingsMap({ 'hsts-max-age': '300' }));
-    await waitFor(async () => (await published())?.table.hsts === 'max-age=300; includeSubDomains', 10_000, () => agent.logs());
+    await waitFor(
+      async () => (await published())?.table.hsts === 'max-age=300; includeSubDomains',
+      10_000,
+      () => agent.logs(),
+    );
     // proxy-body-size left out now: ingress-nginx's default, 1m.
     expect((await published())!.table.hosts.find((h) => h.host === 'shop.test')!.routes[0]!.policies.bodyLimit).toBe(1024 * 1024);
   });
