@@ -91,12 +91,14 @@ const marker = (i: number): string =>
   });
 
 function load(file: string, i: number): void {
-  // The agent watches the directory itself: empty it, never replace it.
+  // The agent watches the directory itself: empty it, never replace it. Each scenario's marker is a file of its own,
+  // created last: a listing that holds it holds the whole scenario (a reused name could be listed before the
+  // scenario's files exist and read after).
   mkdirSync(dir, { recursive: true });
-  for (const f of readdirSync(dir)) if (f !== 'zz-marker.json') rmSync(join(dir, f));
+  for (const f of readdirSync(dir)) rmSync(join(dir, f));
   for (const g of GLOBAL) writeFileSync(join(dir, g), readFileSync(join(CORPUS, g), 'utf8'));
   writeFileSync(join(dir, file), materialize(readFileSync(join(CORPUS, file), 'utf8')));
-  writeFileSync(join(dir, 'zz-marker.json'), marker(i));
+  writeFileSync(join(dir, `zz-marker-${i}.json`), marker(i));
 }
 
 beforeAll(async () => {
