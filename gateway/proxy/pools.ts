@@ -4,6 +4,7 @@ import { buildConnector, Pool } from 'undici';
 import type { BackendProtocol, Endpoint } from '../table/schema.ts';
 import { endpointKey, type TunnelAddress } from '../table/tunnel-protocol.ts';
 import type { UpstreamTlsDial } from './upstream-tls.ts';
+import { DEFAULT_POOL_LIMITS, type PoolLimits } from './pool-queue.ts';
 
 export interface UpstreamTimeouts {
   /** TCP connect. */
@@ -35,6 +36,7 @@ export class UpstreamPools {
   constructor(
     private readonly timeouts: UpstreamTimeouts,
     via: TunnelAddress | null = null,
+    private readonly limits: PoolLimits = DEFAULT_POOL_LIMITS,
   ) {
     this.tunnel =
       via === null
@@ -47,6 +49,11 @@ export class UpstreamPools {
             keepAliveTimeout: 4_000,
             pipelining: 1,
           });
+  }
+
+  /** --upstream-queue-timeout in ms (0: none): how long a request may wait for a connection of a full pool. */
+  get queueTimeoutMs(): number {
+    return this.limits.queueTimeoutMs;
   }
 
   /** Whether requests go through the tunnel (they then name their endpoint in a header, gateway/table/tunnel-protocol.ts). */
@@ -86,6 +93,8 @@ export class UpstreamPools {
         bodyTimeout: this.timeouts.bodyMs,
         keepAliveTimeout: 4_000,
         pipelining: 1,
+        // --upstream-max-connections (pool-queue.ts): requests past it wait in the pool's queue.
+        ...(this.limits.maxConnections > 0 ? { connections: this.limits.maxConnections } : {}),
         ...(h2 ? { allowH2: true } : {}),
       });
       this.pools.set(key, pool);
