@@ -40,6 +40,12 @@ export async function* consistentH2Body(incoming: Http2ServerRequest): AsyncGene
   for await (const chunk of incoming.iterator({ destroyOnReturn: false }) as AsyncIterable<Buffer>) {
     seen += chunk.length;
     if (declared !== null && seen > declared) throw new MalformedBodyError(declared, seen);
+    // Without a content-length the upstream's request ends only with the end this generator returns (a chunked
+    // body's last chunk, an HTTP/2 END_STREAM): nothing to hold back, and streams (gRPC) stay interactive.
+    if (declared === null) {
+      yield chunk;
+      continue;
+    }
     if (held !== null) yield held;
     held = chunk;
   }

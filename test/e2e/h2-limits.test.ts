@@ -194,14 +194,15 @@ describe('upstream connections per endpoint (--upstream-max-connections)', () =>
 });
 
 describe('content-length and DATA disagree (RFC 9113 §8.1.1: malformed, stream error PROTOCOL_ERROR)', () => {
-  const post = (path: string, length: number): [string, string][] => [
+  const post = (path: string, length: number | null): [string, string][] => [
     [':method', 'POST'],
     [':scheme', 'https'],
     [':authority', 'h2.test'],
     [':path', path],
-    ['content-length', String(length)],
+    ...(length === null ? [] : [['content-length', String(length)] as [string, string]]),
   ];
-  const cases: { name: string; length: number; packets: Buffer[][]; refused: boolean }[] = [
+  /** Each packet: DATA frames (the last of the last packet with END_STREAM), or a RST_STREAM CANCEL. */
+  const cases: { name: string; length: number | null; packets: (Buffer[] | 'reset')[]; refused: boolean }[] = [
     { name: 'consistent (control)', length: 5, packets: [[Buffer.from('hello')]], refused: false },
     { name: 'over-length in one packet', length: 5, packets: [[Buffer.from('0123456789')]], refused: true },
     { name: 'under-length in one packet', length: 10, packets: [[Buffer.from('01234')]], refused: true },
@@ -212,6 +213,14 @@ describe('content-length and DATA disagree (RFC 9113 §8.1.1: malformed, stream 
       refused: true,
     },
     { name: 'two DATA frames over the length', length: 6, packets: [[Buffer.from('012'), Buffer.from('3456789')]], refused: true },
+    { name: 'no content-length, consistent (control)', length: null, packets: [[Buffer.from('hel'), Buffer.from('lo')]], refused: false },
+    {
+      name: 'no content-length, reset mid-body (safe before too: guards the body wrapper)',
+      length: null,
+      packets: [[Buffer.from('01234')], 'reset'],
+      refused: true,
+    },
+    { name: 'declared length sent, then reset', length: 5, packets: [[Buffer.from('01234')], 'reset'], refused: true },
   ];
   for (const k of cases)
     it(k.name, async () => {
@@ -223,15 +232,20 @@ describe('content-length and DATA disagree (RFC 9113 §8.1.1: malformed, stream 
         for (let p = 0; p < k.packets.length; p++) {
           const last = p === k.packets.length - 1;
           const chunks = k.packets[p]!;
-          const frames = chunks.map((b, i) => data(1, b, last && i === chunks.length - 1));
+          const frames =
+            chunks === 'reset' ? [rstStream(1, ERROR.CANCEL)] : chunks.map((b, i) => data(1, b, last && i === chunks.length - 1));
           c.write(Buffer.concat(p === 0 ? [headers(1, post(path, k.length), false), ...frames] : frames));
           if (!last) await wait(300);
         }
+        const reset = k.packets.at(-1) === 'reset';
         const end = await c.waitFor(
           (f) => f.stream === 1 && (f.type === FRAME.RST_STREAM || (f.type === FRAME.DATA && (f.flags & 1) === 1)),
+          reset ? 500 : 5_000,
         );
-        expect(end?.type).toBe(k.refused ? FRAME.RST_STREAM : FRAME.DATA);
-        if (k.refused) expect(errorCode(end!)).toBe(ERROR.PROTOCOL_ERROR);
+        // The client that reset its stream gets nothing more on it; a malformed one gets RST_STREAM PROTOCOL_ERROR.
+        if (reset) expect(end).toBeNull();
+        else expect(end?.type).toBe(k.refused ? FRAME.RST_STREAM : FRAME.DATA);
+        if (k.refused && !reset) expect(errorCode(end!)).toBe(ERROR.PROTOCOL_ERROR);
       } finally {
         c.close();
       }
