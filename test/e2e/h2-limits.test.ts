@@ -3,9 +3,13 @@
 // backend that records what it received (test/support/recording-backend.ts). Each case checks what the client
 // saw and what the upstream saw: a request the edge refuses never reaches the upstream as a complete request.
 import http2 from 'node:http2';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startRecordingBackend, type RecordingBackend } from '../support/recording-backend.ts';
 import { startTestGateway, type TestGateway } from '../support/gateway.ts';
+import { startLocal } from '../support/process.ts';
 import { ingress, objects, ourClass, service } from '../support/manifests.ts';
 import {
   connectRawH2,
@@ -272,4 +276,20 @@ describe('Host and :authority (RFC 9113 §8.3.1)', () => {
       const got = await settled(from, 100);
       expect(got.map((g) => g.headers.host)).toEqual(k.upstreamHost === null ? [] : [k.upstreamHost]);
     });
+});
+
+describe('portico local passes the flags to the listener', () => {
+  it('--http2-max-concurrent-streams 7 is what SETTINGS announces', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'portico-h2-'));
+    const p = await startLocal(dir, ['--http2-max-concurrent-streams', '7']);
+    try {
+      const c = await connectRawH2(p.https);
+      await c.waitFor((f) => f.type === FRAME.SETTINGS);
+      expect(c.settings.get(SETTINGS_MAX_CONCURRENT_STREAMS)).toBe(7);
+      c.close();
+    } finally {
+      await p.stop();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
 });
