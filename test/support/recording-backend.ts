@@ -23,6 +23,10 @@ export interface RecordingBackend {
   connections: number;
   open: number;
   maxOpen: number;
+  /** Starts counting maxOpen again from the connections open now. */
+  resetMaxOpen(): void;
+  /** Closes the idle keep-alive connections (so that the next measurement starts from none). */
+  closeIdle(): void;
   close(): Promise<void>;
 }
 
@@ -75,6 +79,10 @@ export async function startRecordingBackend(address = '127.0.0.1'): Promise<Reco
     get maxOpen() {
       return state.maxOpen;
     },
+    resetMaxOpen: () => {
+      state.maxOpen = state.open;
+    },
+    closeIdle: () => server.closeIdleConnections(),
     close: () =>
       new Promise<void>((resolve) => {
         server.close(() => resolve());
