@@ -15,6 +15,7 @@ export interface PoolLimits {
 }
 
 export const DEFAULT_POOL_LIMITS: PoolLimits = { maxConnections: 256, queueTimeoutMs: 5_000 };
+export const UNBOUNDED_POOL: PoolLimits = { maxConnections: 0, queueTimeoutMs: 0 };
 
 /** A request waited longer than --upstream-queue-timeout for a connection to its endpoint: 503, never sent. */
 export class UpstreamQueueTimeoutError extends PorticoError {

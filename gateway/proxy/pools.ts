@@ -4,7 +4,7 @@ import { buildConnector, Pool } from 'undici';
 import type { BackendProtocol, Endpoint } from '../table/schema.ts';
 import { endpointKey, type TunnelAddress } from '../table/tunnel-protocol.ts';
 import type { UpstreamTlsDial } from './upstream-tls.ts';
-import { DEFAULT_POOL_LIMITS, type PoolLimits } from './pool-queue.ts';
+import { type PoolLimits, UNBOUNDED_POOL } from './pool-queue.ts';
 
 export interface UpstreamTimeouts {
   /** TCP connect. */
@@ -36,7 +36,9 @@ export class UpstreamPools {
   constructor(
     private readonly timeouts: UpstreamTimeouts,
     via: TunnelAddress | null = null,
-    private readonly limits: PoolLimits = DEFAULT_POOL_LIMITS,
+    // No cap unless asked: the node-local tunnel and the peer gateway keep their unbounded pools (the worker's
+    // Node runtime passes --upstream-max-connections).
+    private readonly limits: PoolLimits = UNBOUNDED_POOL,
   ) {
     this.tunnel =
       via === null

@@ -26,7 +26,7 @@ import { generateSelfSignedCertificate } from '../tls/selfsigned.ts';
 import { ProxyProtocolConfigError, requireProxyHeader } from './node-proxy-protocol.ts';
 import { passThroughTls } from './node-passthrough.ts';
 import { DEFAULT_H2_LIMITS, guardResets, h2Settings, type H2Limits, refuseAuthorityConflict } from './node-h2-limits.ts';
-import type { PoolLimits } from '../proxy/pool-queue.ts';
+import { DEFAULT_POOL_LIMITS, type PoolLimits } from '../proxy/pool-queue.ts';
 import type { TunnelAddress } from '../table/tunnel-protocol.ts';
 
 export interface ListenAddress {
@@ -91,7 +91,7 @@ function listen(server: http.Server | http2.Http2SecureServer, a: ListenAddress,
 }
 
 export async function startNodeGateway(o: NodeGatewayOptions): Promise<NodeGateway> {
-  const pools = new UpstreamPools(o.timeouts ?? DEFAULT_TIMEOUTS, o.tunnel ?? null, o.upstreamPool);
+  const pools = new UpstreamPools(o.timeouts ?? DEFAULT_TIMEOUTS, o.tunnel ?? null, o.upstreamPool ?? DEFAULT_POOL_LIMITS);
   const h2 = o.http2 ?? DEFAULT_H2_LIMITS;
   const balancer = new RoundRobin();
   const peers = o.peers ?? [];
