@@ -17,6 +17,9 @@ import type { SharedWindows } from '../gateway/access/global-rate-limit.ts';
 import { duration, listenAddress } from './args.ts';
 import { log } from './log.ts';
 import { UsageError } from './usage-error.ts';
+import { EDGE_LIMIT_FLAGS, EDGE_LIMIT_USAGE, parseEdgeLimitFlags } from './edge-limit-flags.ts';
+import type { H2Limits } from '../gateway/runtime/node-h2-limits.ts';
+import type { PoolLimits } from '../gateway/proxy/pool-queue.ts';
 
 export interface ServeConfig {
   http: ListenAddress | null;
@@ -29,6 +32,10 @@ export interface ServeConfig {
   trust?: TrustConfig | null;
   /** `--proxy-protocol`: both listeners require a PROXY protocol header from one of the trusted proxies. */
   proxyProtocol?: boolean;
+  /** --http2-max-concurrent-streams, --http2-max-resets (edge-limit-flags.ts). */
+  http2?: H2Limits;
+  /** --upstream-max-connections, --upstream-queue-timeout (edge-limit-flags.ts). */
+  upstreamPool?: PoolLimits;
 }
 
 /** What serveLive needs beyond the flags: peer clusters' tables (`portico worker --peer`). */
@@ -50,12 +57,14 @@ export const SERVE_FLAGS = {
   'forwarded-for-header': { type: 'string' },
   'compute-full-forwarded-for': { type: 'boolean' },
   'proxy-protocol': { type: 'boolean' },
+  ...EDGE_LIMIT_FLAGS,
 } as const;
 
 export const SERVE_USAGE = `[--http HOST:PORT|off] [--https HOST:PORT|off] [--admin HOST:PORT|off] [--connect-timeout 5s] [--read-timeout 60s]
                       [--trusted-proxies CIDR,... [--forwarded-for-header X-Forwarded-For] [--compute-full-forwarded-for] [--proxy-protocol]]
 --proxy-protocol: every connection to --http and --https must start with a PROXY protocol v1 or v2 header from one of
-                  --trusted-proxies (others are closed); the client is the address it names`;
+                  --trusted-proxies (others are closed); the client is the address it names
+${EDGE_LIMIT_USAGE}`;
 
 /** --trusted-proxies and its companions, checked; null when no proxy is trusted. */
 function parseTrust(v: {
@@ -81,17 +90,19 @@ function parseTrust(v: {
   return t;
 }
 
-export function parseServeFlags(v: {
-  http?: string;
-  https?: string;
-  admin?: string;
-  'connect-timeout'?: string;
-  'read-timeout'?: string;
-  'trusted-proxies'?: string;
-  'forwarded-for-header'?: string;
-  'compute-full-forwarded-for'?: boolean;
-  'proxy-protocol'?: boolean;
-}): ServeConfig {
+export function parseServeFlags(
+  v: {
+    http?: string;
+    https?: string;
+    admin?: string;
+    'connect-timeout'?: string;
+    'read-timeout'?: string;
+    'trusted-proxies'?: string;
+    'forwarded-for-header'?: string;
+    'compute-full-forwarded-for'?: boolean;
+    'proxy-protocol'?: boolean;
+  } & Parameters<typeof parseEdgeLimitFlags>[0],
+): ServeConfig {
   const read = duration('read-timeout', v['read-timeout'] ?? '60s');
   const trust = parseTrust(v);
   // Secure by default: ingress-nginx believes a PROXY header from anyone (proxy-real-ip-cidr 0.0.0.0/0); here
@@ -109,6 +120,7 @@ export function parseServeFlags(v: {
     },
     trust,
     proxyProtocol: v['proxy-protocol'] === true,
+    ...parseEdgeLimitFlags(v),
   };
 }
 
@@ -151,6 +163,8 @@ export async function serveLive(
     tunnel: cfg.tunnel ?? null,
     trust: cfg.trust ?? null,
     proxyProtocol: cfg.proxyProtocol === true ? {} : null,
+    ...(cfg.http2 === undefined ? {} : { http2: cfg.http2 }),
+    ...(cfg.upstreamPool === undefined ? {} : { upstreamPool: cfg.upstreamPool }),
     peers: o.peers ?? [],
     globalLimits: o.globalLimits ?? null,
     digestNonceKey: o.digestNonceKey ?? null,

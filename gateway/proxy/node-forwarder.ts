@@ -26,6 +26,9 @@ import type { UpstreamPools } from './pools.ts';
 import { upstreamTlsDial } from './upstream-tls.ts';
 import { isTrailersOnly, stageHead } from './trailers-only.ts';
 import { BodyTooLargeError, guardedBody } from './body-limit.ts';
+import { ClientGoneError, clientGone } from './client-state.ts';
+import { consistentH2Body, MalformedBodyError, refuseMalformed } from './h2-body.ts';
+import { UpstreamQueueTimeoutError } from './pool-queue.ts';
 import { isIdempotent, retryDecision, routeRetryDecision, statusRetryDecision, type FailedAttempt } from './retry-policy.ts';
 import type { Endpoint, RoutePolicies } from '../table/schema.ts';
 import { tlsClientOf } from '../tls/peer-certificate.ts';
@@ -226,6 +229,10 @@ class Exchange implements Dispatcher.DispatchHandler {
   private done = false;
   private abort: ((err?: Error) => void) | null = null;
   private resume: (() => void) | null = null;
+  /** Armed while the attempt waits for a connection of a full pool (pool-queue.ts). */
+  private queueTimer: NodeJS.Timeout | null = null;
+  /** Set once the request is not to be written upstream after all (queue timeout, client gone): onConnect drops it. */
+  private dropped = false;
 
   constructor(
     private readonly deps: NodeForwarderDeps,
@@ -238,12 +245,20 @@ class Exchange implements Dispatcher.DispatchHandler {
       req.upstream === undefined ? null : pickEndpoint(req.backend, req.upstream, req.facts, incoming.method ?? 'GET', Date.now());
     this.first = this.pick === null ? deps.balancer.start(req.backend) : this.pick.first;
     const up = req.upstream;
-    this.body = !hasRequestBody(incoming)
-      ? null
-      : up === undefined || (up.bodyLimit === undefined && up.timeouts?.sendMs === undefined)
-        ? incoming
-        : // destroyOnReturn false: a body over the limit must leave the client's connection open for the 413.
-          guardedBody(incoming.iterator({ destroyOnReturn: false }), up.bodyLimit ?? 0, up.timeouts?.sendMs ?? 0, (e) => this.abort?.(e));
+    // HTTP/2 bodies reach the upstream only whole and consistent with their content-length (h2-body.ts).
+    const source = !hasRequestBody(incoming) ? null : 'stream' in incoming ? consistentH2Body(incoming) : incoming;
+    this.body =
+      source === null
+        ? null
+        : up === undefined || (up.bodyLimit === undefined && up.timeouts?.sendMs === undefined)
+          ? source
+          : guardedBody(
+              // destroyOnReturn false: a body over the limit must leave the client's connection open for the 413.
+              source === incoming ? incoming.iterator({ destroyOnReturn: false }) : source,
+              up.bodyLimit ?? 0,
+              up.timeouts?.sendMs ?? 0,
+              (e) => this.abort?.(e),
+            );
     const requestId = req.requestId ?? requestIdFor(incoming.headers['x-request-id'] as string | undefined, randomUUID);
     const headers = upstreamRequestHeaders(incoming.rawHeaders, incoming.headers.connection as string | undefined, {
       ...req.facts,
@@ -264,6 +279,11 @@ class Exchange implements Dispatcher.DispatchHandler {
   }
 
   attempt(): void {
+    // The client reset the stream (or left) before this request was sent: it is never sent.
+    if (clientGone(this.incoming, this.outgoing)) {
+      this.done = true;
+      return;
+    }
     this.started = performance.now();
     if (this.tries++ === 0) this.begun = this.started;
     const { pools } = this.deps;
@@ -277,12 +297,13 @@ class Exchange implements Dispatcher.DispatchHandler {
           : this.headers;
     const up = this.req.upstream;
     if (up === undefined) {
-      pools
+      const free = pools
         .get(this.endpoint)
         .dispatch(
           { path: this.req.target, method: this.incoming.method ?? 'GET', headers, body: this.body as IncomingMessage | null },
           this,
         );
+      if (!free) this.waitForConnection();
       return;
     }
     this.dispatchWith(up, headers);
@@ -316,7 +337,34 @@ class Exchange implements Dispatcher.DispatchHandler {
     // undici reconnects when a request's server name (its Host, by default) differs from the connection's: one name
     // per pool keeps the connections (the SNI actually sent is upstream-tls.ts's choice, pools.ts).
     if (tls !== undefined) opts.servername = tls.name;
-    this.deps.pools.get(this.endpoint, t?.connectMs, protocol, tls).dispatch(opts, this);
+    if (!this.deps.pools.get(this.endpoint, t?.connectMs, protocol, tls).dispatch(opts, this)) this.waitForConnection();
+  }
+
+  /** The pool was busy after this dispatch (undici's `dispatch` returned false): the request may be waiting in
+   * its queue, so it gets --upstream-queue-timeout to be given a connection (pool-queue.ts). */
+  private waitForConnection(): void {
+    const ms = this.deps.pools.queueTimeoutMs;
+    if (ms > 0 && this.queueTimer === null) this.queueTimer = setTimeout(queueTimedOut, ms, this);
+  }
+
+  /** Still waiting when the queue timeout fired: 503, and the request is dropped when its turn comes. */
+  onQueueTimeout(): void {
+    this.queueTimer = null;
+    if (this.done) return;
+    this.dropped = true;
+    this.done = true;
+    const e = new UpstreamQueueTimeoutError(endpointKey(this.endpoint), this.deps.pools.queueTimeoutMs);
+    this.deps.metrics.upstreamError(this.backendLabel, e.code);
+    if (clientGone(this.incoming, this.outgoing)) return;
+    this.deps.metrics.request(this.req.label, 503);
+    answerError(this.outgoing, 503);
+  }
+
+  private stopQueueTimer(): void {
+    if (this.queueTimer !== null) {
+      clearTimeout(this.queueTimer);
+      this.queueTimer = null;
+    }
   }
 
   /** The affinity cookie for the endpoint that answered, when sticky.lua would set one. */
@@ -411,8 +459,16 @@ class Exchange implements Dispatcher.DispatchHandler {
   }
 
   onConnect(abort: (err?: Error) => void): void {
+    this.stopQueueTimer();
+    // Answered 503 while queued, or the client is gone: thrown, undici fails this request before writing a byte
+    // and keeps the connection (abort() would destroy it); onError ignores the error.
+    if (this.dropped) throw new UpstreamQueueTimeoutError(endpointKey(this.endpoint), this.deps.pools.queueTimeoutMs);
+    if (clientGone(this.incoming, this.outgoing)) {
+      this.dropped = true;
+      this.done = true;
+      throw new ClientGoneError();
+    }
     this.abort = abort;
-    if (this.outgoing.destroyed) abort();
   }
 
   onHeaders(code: number, raw: Buffer[], resume: () => void): boolean {
@@ -466,6 +522,8 @@ class Exchange implements Dispatcher.DispatchHandler {
 
   onError(err: Error): void {
     const { deps, outgoing, req } = this;
+    this.stopQueueTimer();
+    if (this.dropped) return; // never written upstream: answered 503 already, or nobody to answer
     if (this.movingOn) {
       this.movingOn = false; // the dropped status answer's attempt ended; the next one begins
       return this.attempt();
@@ -473,6 +531,12 @@ class Exchange implements Dispatcher.DispatchHandler {
     // The intercepted answer's body broke off: it was to be dropped anyway.
     if (this.intercepted !== 0) return this.afterIntercepted();
     if (err instanceof BodyTooLargeError) return this.tooLarge(err);
+    if (err instanceof MalformedBodyError) {
+      // The upstream request was aborted mid-body (h2-body.ts); the client's stream ends with PROTOCOL_ERROR.
+      this.done = true;
+      deps.metrics.request(req.label, 400);
+      return refuseMalformed(this.incoming as Http2ServerRequest);
+    }
     const e = classifyUpstreamError(err, endpointKey(this.endpoint));
     if (outgoing.destroyed) {
       this.done = true;
@@ -512,4 +576,9 @@ class Exchange implements Dispatcher.DispatchHandler {
     this.deps.metrics.request(this.req.label, 413);
     answerError(this.outgoing, 413);
   }
+}
+
+/** setTimeout's callback for the queue timeout: a plain function, so arming it allocates no closure. */
+function queueTimedOut(x: Exchange): void {
+  x.onQueueTimeout();
 }

@@ -5,6 +5,7 @@ import { H2Upstream } from './h2-upstream.ts';
 import type { UpstreamTlsDial } from './upstream-tls.ts';
 import type { BackendProtocol, Endpoint } from '../table/schema.ts';
 import { endpointKey, type TunnelAddress } from '../table/tunnel-protocol.ts';
+import { type PoolLimits, UNBOUNDED_POOL } from './pool-queue.ts';
 
 export interface UpstreamTimeouts {
   /** TCP connect. */
@@ -43,6 +44,9 @@ export class UpstreamPools {
   constructor(
     private readonly timeouts: UpstreamTimeouts,
     via: TunnelAddress | null = null,
+    // No cap unless asked: the node-local tunnel and the peer gateway keep their unbounded pools (the worker's
+    // Node runtime passes --upstream-max-connections).
+    private readonly limits: PoolLimits = UNBOUNDED_POOL,
   ) {
     this.tunnel =
       via === null
@@ -55,6 +59,11 @@ export class UpstreamPools {
             keepAliveTimeout: 4_000,
             pipelining: 1,
           });
+  }
+
+  /** --upstream-queue-timeout in ms (0: none): how long a request may wait for a connection of a full pool. */
+  get queueTimeoutMs(): number {
+    return this.limits.queueTimeoutMs;
   }
 
   /** Whether requests go through the tunnel (they then name their endpoint in a header, gateway/table/tunnel-protocol.ts). */
@@ -101,6 +110,8 @@ export class UpstreamPools {
               bodyTimeout: this.timeouts.bodyMs,
               keepAliveTimeout: 4_000,
               pipelining: 1,
+              // --upstream-max-connections (pool-queue.ts): requests past it wait in the pool's queue.
+              ...(this.limits.maxConnections > 0 ? { connections: this.limits.maxConnections } : {}),
             });
       this.pools.set(key, pool);
     }

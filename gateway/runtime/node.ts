@@ -25,6 +25,8 @@ import { SniContexts } from '../tls/contexts.ts';
 import { generateSelfSignedCertificate } from '../tls/selfsigned.ts';
 import { ProxyProtocolConfigError, requireProxyHeader } from './node-proxy-protocol.ts';
 import { passThroughTls } from './node-passthrough.ts';
+import { DEFAULT_H2_LIMITS, guardResets, h2Settings, type H2Limits, refuseAuthorityConflict } from './node-h2-limits.ts';
+import { DEFAULT_POOL_LIMITS, type PoolLimits } from '../proxy/pool-queue.ts';
 import type { TunnelAddress } from '../table/tunnel-protocol.ts';
 
 export interface ListenAddress {
@@ -63,6 +65,10 @@ export interface NodeGatewayOptions {
    * key, `portico worker`); absent: a random key of this process (`portico local`). */
   digestNonceKey?: Uint8Array | null;
   log?: Log;
+  /** HTTP/2 limits of the HTTPS listener (node-h2-limits.ts); absent: DEFAULT_H2_LIMITS. */
+  http2?: H2Limits;
+  /** Upstream connections per endpoint and the wait for one (proxy/pool-queue.ts); absent: DEFAULT_POOL_LIMITS. */
+  upstreamPool?: PoolLimits;
 }
 
 export interface NodeGateway {
@@ -85,7 +91,8 @@ function listen(server: http.Server | http2.Http2SecureServer, a: ListenAddress,
 }
 
 export async function startNodeGateway(o: NodeGatewayOptions): Promise<NodeGateway> {
-  const pools = new UpstreamPools(o.timeouts ?? DEFAULT_TIMEOUTS, o.tunnel ?? null);
+  const pools = new UpstreamPools(o.timeouts ?? DEFAULT_TIMEOUTS, o.tunnel ?? null, o.upstreamPool ?? DEFAULT_POOL_LIMITS);
+  const h2 = o.http2 ?? DEFAULT_H2_LIMITS;
   const balancer = new RoundRobin();
   const peers = o.peers ?? [];
   const authClient = nodeAuthClient(o.timeouts ?? DEFAULT_TIMEOUTS);
@@ -163,13 +170,15 @@ export async function startNodeGateway(o: NodeGatewayOptions): Promise<NodeGatew
         // tickets, and with no session cache on a Node server, every connection makes a full handshake — as
         // ingress-nginx's default ssl-session-tickets: "false" does for tickets.
         secureOptions: constants.SSL_OP_NO_TICKET,
+        settings: h2Settings(h2),
       },
-      listenerFor('https'),
+      refuseAuthorityConflict(listenerFor('https'), () => o.metrics.request('', 400)),
     );
     server.setTimeout(SERVER_LIMITS.keepAliveTimeout);
     server.on('session', (s: http2.ServerHttp2Session) => {
       sessions.add(s);
       s.once('close', () => sessions.delete(s));
+      guardResets(s, h2, (err) => o.log?.('warn', err.message, { code: err.code }));
     });
     // HTTP/1.1 clients on the TLS port may upgrade to WebSocket too.
     server.on('upgrade', createUpgradeHandler({ ...deps, live: o.live, scheme: 'https', ports }));

@@ -105,6 +105,16 @@ describe('bad input: one clear line and exit code 2', () => {
     ['zero workers', ['local', '--manifests', '.', '--workers', '0'], /--workers: expected a whole number from 1 to 64/],
     ['a bad duration', ['local', '--manifests', '.', '--read-timeout', 'soon'], /--read-timeout: expected a duration/],
     [
+      'no HTTP/2 streams',
+      ['local', '--manifests', '.', '--http2-max-concurrent-streams', '0'],
+      /--http2-max-concurrent-streams: expected a whole number/,
+    ],
+    [
+      'a bad queue timeout',
+      ['local', '--manifests', '.', '--upstream-queue-timeout', 'soon'],
+      /--upstream-queue-timeout: expected a duration/,
+    ],
+    [
       'an allowed response header that is not a header name',
       ['local', '--manifests', '.', '--global-allowed-response-headers', 'X-Frame-Options,X Bad'],
       /--global-allowed-response-headers: "X Bad" is not a header name/,
