@@ -25,6 +25,14 @@ import { downstreamResponseHeaders, requestIdFor, upstreamRequestHeaders, withOv
 import type { UpstreamPools } from './pools.ts';
 import { upstreamTlsDial } from './upstream-tls.ts';
 import { BodyTooLargeError, guardedBody } from './body-limit.ts';
+import {
+  type ClientBody,
+  type ClientBodyLimits,
+  ClientBodyTimeoutError,
+  DEFAULT_CLIENT_BODY,
+  readClientBody,
+  type StreamProgress,
+} from './client-body.ts';
 import { isIdempotent, retryDecision, routeRetryDecision, statusRetryDecision, type FailedAttempt } from './retry-policy.ts';
 import type { Endpoint, RoutePolicies } from '../table/schema.ts';
 import { tlsClientOf } from '../tls/peer-certificate.ts';
@@ -48,6 +56,8 @@ export interface NodeForwarderDeps {
   /** Every connection began with a PROXY header from one of `trust` (runtime/node-proxy-protocol.ts): the
    * client is the one it names, and forwarding headers are not believed. */
   proxyProtocol?: boolean;
+  /** client-body-timeout and client-body-buffer-size (client-body.ts); absent: DEFAULT_CLIENT_BODY. */
+  clientBody?: ClientBodyLimits;
 }
 
 /** Client address without the IPv4-mapped prefix Node reports on dual-stack sockets. */
@@ -168,16 +178,13 @@ function addTrailersTo(out: ServerResponse | Http2ServerResponse, trailers: (Buf
 /** A status answer being dropped for the next endpoint (proxy-next-upstream http_NNN): ends that attempt. */
 class MoveOn extends Error {}
 
-function answerError(out: ServerResponse | Http2ServerResponse, status: number): void {
+/** `close`: the request body was left unread, so an HTTP/1.1 connection cannot carry another request (HTTP/2 has no
+ * Connection header: ending the response resets the stream). */
+function answerError(out: ServerResponse | Http2ServerResponse, status: number, close = false): void {
   const body = statusBody(status);
-  writeHeadTo(out, status, [
-    'server',
-    SERVER_NAME,
-    'content-type',
-    'text/plain; charset=utf-8',
-    'content-length',
-    String(Buffer.byteLength(body)),
-  ]);
+  const head = ['server', SERVER_NAME, 'content-type', 'text/plain; charset=utf-8', 'content-length', String(Buffer.byteLength(body))];
+  if (close && !('stream' in out)) head.push('connection', 'close');
+  writeHeadTo(out, status, head);
   out.end(body);
 }
 
@@ -196,7 +203,7 @@ export function nodeBindings(deps: NodeForwarderDeps, scheme: 'http' | 'https', 
 }
 
 function forward(deps: NodeForwarderDeps, c: Context<NodeEnv>, req: ForwardRequest): Response {
-  new Exchange(deps, c.env.incoming, c.env.outgoing, req).attempt();
+  new Exchange(deps, c.env.incoming, c.env.outgoing, req).start();
   return RESPONSE_ALREADY_SENT;
 }
 
@@ -206,9 +213,13 @@ class Exchange implements Dispatcher.DispatchHandler {
   private first: number;
   /** The route's own endpoint choice (gateway/affinity.ts), or null: round robin. */
   private readonly pick: EndpointPick | null;
-  /** The request body as undici reads it: the request itself, or guardedBody() for a route with a body limit or
-   * a send timeout. null: no body. */
-  private body: IncomingMessage | Http2ServerRequest | AsyncGenerator<Buffer> | null;
+  /** The request body as undici reads it (client-body.ts): read whole before dispatch, or streamed past the buffer
+   * size, through guardedBody() for a route with a body limit or a send timeout. null: no body (yet). */
+  private body: Buffer | AsyncGenerator<Buffer> | null = null;
+  /** The body is still being read before dispatch. */
+  private reading: boolean;
+  /** A streamed body: whether part of it was handed to undici. null: whole or no body, sendable again. */
+  private progress: StreamProgress | null = null;
   /** Attempts so far, across endpoints and peers, and when the first began (proxy-next-upstream-tries/-timeout). */
   private tries = 0;
   private begun = 0;
@@ -236,13 +247,7 @@ class Exchange implements Dispatcher.DispatchHandler {
     this.pick =
       req.upstream === undefined ? null : pickEndpoint(req.backend, req.upstream, req.facts, incoming.method ?? 'GET', Date.now());
     this.first = this.pick === null ? deps.balancer.start(req.backend) : this.pick.first;
-    const up = req.upstream;
-    this.body = !hasRequestBody(incoming)
-      ? null
-      : up === undefined || (up.bodyLimit === undefined && up.timeouts?.sendMs === undefined)
-        ? incoming
-        : // destroyOnReturn false: a body over the limit must leave the client's connection open for the 413.
-          guardedBody(incoming.iterator({ destroyOnReturn: false }), up.bodyLimit ?? 0, up.timeouts?.sendMs ?? 0, (e) => this.abort?.(e));
+    this.reading = hasRequestBody(incoming);
     const requestId = req.requestId ?? requestIdFor(incoming.headers['x-request-id'] as string | undefined, randomUUID);
     const headers = upstreamRequestHeaders(incoming.rawHeaders, incoming.headers.connection as string | undefined, {
       ...req.facts,
@@ -255,6 +260,39 @@ class Exchange implements Dispatcher.DispatchHandler {
     // The response closes once it is sent or the client is gone; a client that left while the access gate was
     // deciding closed it already, and 'close' will not come again.
     if (req.onDone !== undefined && outgoing.destroyed) req.onDone();
+  }
+
+  /** Dispatches at once without a body; otherwise reads the body first (client-body.ts), then onBody dispatches. */
+  start(): void {
+    if (!this.reading) return this.attempt();
+    const cl = this.incoming.headers['content-length'];
+    const declared = cl === undefined ? undefined : Number(cl);
+    readClientBody(this.incoming, this.deps.clientBody ?? DEFAULT_CLIENT_BODY, this.req.upstream?.bodyLimit ?? 0, declared, this);
+  }
+
+  onBody(r: ClientBody): void {
+    this.reading = false;
+    if (r.kind === 'gone' || this.outgoing.destroyed) {
+      this.done = true;
+      return;
+    }
+    if (r.kind === 'timeout' || r.kind === 'too-large') {
+      // Nothing was dialled: the client gets the answer and its connection closes (the rest of the body is unread).
+      this.done = true;
+      const status = r.kind === 'timeout' ? 408 : 413;
+      this.deps.metrics.request(this.req.label, status);
+      return answerError(this.outgoing, status, true);
+    }
+    const up = this.req.upstream;
+    if (r.kind === 'whole') this.body = r.body;
+    else {
+      this.progress = r.progress;
+      this.body =
+        up === undefined || (up.bodyLimit === undefined && up.timeouts?.sendMs === undefined)
+          ? r.body
+          : guardedBody(r.body, up.bodyLimit ?? 0, up.timeouts?.sendMs ?? 0, (e) => this.abort?.(e));
+    }
+    this.attempt();
   }
 
   private get endpoint(): Endpoint {
@@ -331,7 +369,7 @@ class Exchange implements Dispatcher.DispatchHandler {
     const req = this.req;
     return {
       code,
-      bodyStreamed: this.body !== null && this.incoming.readableDidRead === true,
+      bodyStreamed: this.progress?.sent === true,
       responseStarted: this.status !== 0 || this.outgoing.headersSent,
       idempotent: isIdempotent(this.incoming.method ?? 'GET'),
       // A peer cluster's gateway picks the endpoint and fails over itself: one attempt per peer here.
@@ -366,6 +404,8 @@ class Exchange implements Dispatcher.DispatchHandler {
     this.req = { ...rest, backend: page.backend, target: ERROR_PAGE_TARGET };
     this.headers = withOverrides(this.headers, errorPageHeaders(code, page));
     this.body = null;
+    this.progress = null;
+    this.reading = false;
     this.first = this.deps.balancer.start(page.backend);
     this.k = 0;
     return true;
@@ -468,6 +508,7 @@ class Exchange implements Dispatcher.DispatchHandler {
     // The intercepted answer's body broke off: it was to be dropped anyway.
     if (this.intercepted !== 0) return this.afterIntercepted();
     if (err instanceof BodyTooLargeError) return this.tooLarge(err);
+    if (err instanceof ClientBodyTimeoutError) return this.clientStalled();
     const e = classifyUpstreamError(err, endpointKey(this.endpoint));
     if (outgoing.destroyed) {
       this.done = true;
@@ -496,6 +537,14 @@ class Exchange implements Dispatcher.DispatchHandler {
     }
     deps.metrics.request(req.label, this.status);
     outgoing.destroy(e); // mid-body failure: the client must see a broken response, not a short one
+  }
+
+  /** client-body-timeout while streaming: undici aborted the upstream request and closed its connection; the client's
+   * connection is closed too (part of the body already left, so there is no clean answer to give). */
+  private clientStalled(): void {
+    this.done = true;
+    this.deps.metrics.request(this.req.label, 408);
+    if (!this.outgoing.destroyed) this.outgoing.destroy();
   }
 
   /** The streamed body went over proxy-body-size: the upstream request is aborted (undici did so), the client
