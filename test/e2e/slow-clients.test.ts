@@ -187,10 +187,12 @@ describe('client-body-timeout (nginx client_body_timeout)', () => {
     const t0 = performance.now();
     const seen = untilClosed(s, t0);
     s.write(`POST /upload HTTP/1.1\r\nHost: slow.test\r\nTransfer-Encoding: chunked\r\n\r\n${part.length.toString(16)}\r\n${part}\r\n`);
-    // Past the buffer, the body streams: the backend holds one connection while the client is silent.
+    // Past the buffer, the body streams: the request reaches the backend and holds its connection while the client
+    // is silent.
     const deadline = performance.now() + 2_000;
-    while (backend.open === 0 && performance.now() < deadline) await sleep(10);
-    expect(backend.open).toBe(1);
+    while (backend.requests.length === 0 && performance.now() < deadline) await sleep(10);
+    expect(backend.requests).toHaveLength(1);
+    expect(backend.requests[0]!.connectionClosed).toBe(false);
     const { text, closedAfterMs } = await seen;
     expect(text).toBe('');
     expectClosedNearLimit(closedAfterMs);
