@@ -20,7 +20,7 @@ export class ClientBodyTimeoutError extends PorticoError {
 export interface ClientBodyLimits {
   /** client_body_timeout: longest wait for the next chunk of the body. */
   timeoutMs: number;
-  /** client_body_buffer_size: a body up to this many bytes is read whole before the upstream is dialled. */
+  /** client_body_buffer_size: a body up to this many bytes is read whole before the upstream is dialled (0: none). */
   bufferSize: number;
 }
 
@@ -52,7 +52,8 @@ const noop = (): void => {};
 
 /** Reads `body` up to `limits.bufferSize` bytes and tells `to` once it knows which kind of body this is. `limit` is
  * the route's proxy-body-size (0: none); `declared` the Content-Length, if any (over the buffer size: streamed at
- * once, there is nothing to gain by waiting). */
+ * once, there is nothing to gain by waiting). A buffer size of 0 streams every body at once (gRPC: nginx's
+ * grpc_pass never buffers a request body, a bidirectional stream would wait forever). */
 export function readClientBody(
   body: Readable,
   limits: ClientBodyLimits,
@@ -63,7 +64,7 @@ export function readClientBody(
   // A stream error after the outcome (the client resets mid-stream) is the iterator's or the response's to report;
   // without a listener it would be thrown.
   body.on('error', noop);
-  if (declared !== undefined && declared > limits.bufferSize) {
+  if (limits.bufferSize === 0 || (declared !== undefined && declared > limits.bufferSize)) {
     const progress = { sent: false };
     return to.onBody({ kind: 'stream', body: streamBody([], body, limits.timeoutMs, progress), progress });
   }

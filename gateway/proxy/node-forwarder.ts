@@ -267,7 +267,11 @@ class Exchange implements Dispatcher.DispatchHandler {
     if (!this.reading) return this.attempt();
     const cl = this.incoming.headers['content-length'];
     const declared = cl === undefined ? undefined : Number(cl);
-    readClientBody(this.incoming, this.deps.clientBody ?? DEFAULT_CLIENT_BODY, this.req.upstream?.bodyLimit ?? 0, declared, this);
+    const limits = this.deps.clientBody ?? DEFAULT_CLIENT_BODY;
+    const protocol = this.req.upstream?.backendProtocol;
+    // gRPC streams request messages (grpc_pass never buffers): only the timeout between reads applies.
+    const grpc = protocol === 'GRPC' || protocol === 'GRPCS';
+    readClientBody(this.incoming, grpc ? { ...limits, bufferSize: 0 } : limits, this.req.upstream?.bodyLimit ?? 0, declared, this);
   }
 
   onBody(r: ClientBody): void {
