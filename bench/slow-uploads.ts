@@ -22,7 +22,10 @@ process.on('exit', () => {
   for (const c of children) if (c.pid !== undefined && c.exitCode === null) process.kill(c.pid, 'SIGTERM');
   rmSync(work, { recursive: true, force: true });
 });
-writeFileSync(join(work, 'bench.yaml'), readFileSync(join(ROOT, 'bench/upstream/bench.yaml'), 'utf8').replace('port: 19000', `port: ${UPSTREAM_PORT}`));
+writeFileSync(
+  join(work, 'bench.yaml'),
+  readFileSync(join(ROOT, 'bench/upstream/bench.yaml'), 'utf8').replace('port: 19000', `port: ${UPSTREAM_PORT}`),
+);
 
 let open = 0;
 let completed = 0;
@@ -83,7 +86,20 @@ function slowUpload(): Promise<string> {
 async function run(name: string, dir: string): Promise<void> {
   const child = spawn(
     process.execPath,
-    ['--import', 'tsx', 'cli/portico.ts', 'local', '--manifests', work, '--http', `127.0.0.1:${GATEWAY_PORT}`, '--https', 'off', '--admin', 'off'],
+    [
+      '--import',
+      'tsx',
+      'cli/portico.ts',
+      'local',
+      '--manifests',
+      work,
+      '--http',
+      `127.0.0.1:${GATEWAY_PORT}`,
+      '--https',
+      'off',
+      '--admin',
+      'off',
+    ],
     { cwd: dir, stdio: 'ignore' },
   );
   children.push(child);
@@ -107,7 +123,9 @@ async function run(name: string, dir: string): Promise<void> {
   await sleep(300);
 }
 
-console.log('| gateway | clients | body | upstream connections held while uploading (peak) | requests the upstream completed | 200s | wall time |');
+console.log(
+  '| gateway | clients | body | upstream connections held while uploading (peak) | requests the upstream completed | 200s | wall time |',
+);
 console.log('|---|---|---|---|---|---|---|');
 if (process.env.BEFORE !== undefined) await run('before', process.env.BEFORE);
 await run('after', ROOT);
