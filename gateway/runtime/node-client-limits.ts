@@ -56,6 +56,14 @@ export function limitTlsServer(server: http2.Http2SecureServer, l: ClientLimits)
   s.keepAliveTimeout = l.keepAliveTimeoutMs;
   s.connectionsCheckingInterval = checkEvery(l);
   server.setTimeout(l.keepAliveTimeoutMs);
+  // HTTP/2: the first request's HEADERS must arrive within the header timeout too (nginx applies
+  // client_header_timeout to an HTTP/2 connection until its first request); later idle time is keepalive_timeout's.
+  server.on('session', (session: http2.ServerHttp2Session) => {
+    const timer = setTimeout(() => session.destroy(), l.headerTimeoutMs);
+    const clear = (): void => clearTimeout(timer);
+    session.once('stream', clear);
+    session.once('close', clear);
+  });
   // TLS 1.2 client-initiated renegotiation costs the server a full handshake each time; Node allows 3 per 10 min
   // (tls.CLIENT_RENEG_LIMIT), nginx none (ngx_ssl_handshake_callback closes the connection). TLS 1.3 has none.
   // The refused attempt errors the socket, which the HTTP/2 session or the HTTP/1.1 server handles by closing it.

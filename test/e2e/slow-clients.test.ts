@@ -13,7 +13,7 @@ import { ingress, objects, ourClass, service } from '../support/manifests.ts';
 
 const LIMIT_MS = 1_000;
 /** Longer than LIMIT_MS: on HTTP/2 the keep-alive timeout is also the idle timeout of a stream (server.setTimeout). */
-const KEEPALIVE_MS = 2_000;
+const KEEPALIVE_MS = 3_000;
 const BUFFER = 1_024;
 
 interface Received {
@@ -261,6 +261,17 @@ describe('client-header-timeout (nginx client_header_timeout) and keepalive-time
       send: '',
     },
   ];
+  it('HTTPS listener, HTTP/2: a session that sends its preface and no request is closed after the header timeout, not the keep-alive timeout', async () => {
+    const s = await connectTls('h2');
+    const seen = untilClosed(s, performance.now());
+    s.write('PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n');
+    s.write(Buffer.from([0, 0, 0, 4, 0, 0, 0, 0, 0])); // an empty SETTINGS frame (RFC 9113 3.4: the client preface)
+    const { closedAfterMs } = await seen;
+    expect(closedAfterMs).toBeGreaterThan(LIMIT_MS / 2);
+    expect(closedAfterMs).toBeLessThan(KEEPALIVE_MS - 500);
+    expect(backend.accepted).toBe(0);
+  }, 10_000);
+
   for (const c of cases) {
     it(`${c.name}: closed after the header timeout, nothing reaches the backend`, async () => {
       const s = await c.connect();
