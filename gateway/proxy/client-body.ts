@@ -28,16 +28,11 @@ export interface ClientBodyLimits {
  * 64 KiB holds typical form posts and JSON requests while bounding memory per request. */
 export const DEFAULT_CLIENT_BODY: ClientBodyLimits = { timeoutMs: 60_000, bufferSize: 65_536 };
 
-/** Whether part of a streamed body was handed to the upstream request (retry-policy.ts's "body streamed"). */
-export interface StreamProgress {
-  sent: boolean;
-}
-
 export type ClientBody =
-  /** The whole body, read within the buffer size: sent with a Content-Length, and sendable again on a retry. */
+  /** The whole body, read within the buffer size: sent with a Content-Length. */
   | { kind: 'whole'; body: Buffer }
   /** Larger than the buffer: what was read, then the rest as it arrives, under the client body timeout. */
-  | { kind: 'stream'; body: AsyncGenerator<Buffer>; progress: StreamProgress }
+  | { kind: 'stream'; body: AsyncGenerator<Buffer> }
   | { kind: 'timeout'; error: ClientBodyTimeoutError }
   /** Over the route's proxy-body-size while still buffering: 413 before anything is dialled. */
   | { kind: 'too-large' }
@@ -65,8 +60,7 @@ export function readClientBody(
   // without a listener it would be thrown.
   body.on('error', noop);
   if (limits.bufferSize === 0 || (declared !== undefined && declared > limits.bufferSize)) {
-    const progress = { sent: false };
-    return to.onBody({ kind: 'stream', body: streamBody([], body, limits.timeoutMs, progress), progress });
+    return to.onBody({ kind: 'stream', body: streamBody([], body, limits.timeoutMs) });
   }
   const chunks: Buffer[] = [];
   let size = 0;
@@ -86,8 +80,7 @@ export function readClientBody(
     if (limit > 0 && size > limit) return finish({ kind: 'too-large' });
     if (size > limits.bufferSize) {
       body.pause();
-      const progress = { sent: false };
-      return finish({ kind: 'stream', body: streamBody(chunks, body, limits.timeoutMs, progress), progress });
+      return finish({ kind: 'stream', body: streamBody(chunks, body, limits.timeoutMs) });
     }
     timer.refresh(); // "between two successive read operations" (client_body_timeout)
   };
@@ -102,17 +95,13 @@ export function readClientBody(
 /** The buffered `prefix`, then the rest of `body`; throws ClientBodyTimeoutError when the client sends nothing for
  * `timeoutMs` (undici then aborts the upstream request with it and closes that connection). Only the wait for the
  * client counts: undici asks for the next chunk once the previous one was written. */
-async function* streamBody(prefix: Buffer[], body: Readable, timeoutMs: number, progress: StreamProgress): AsyncGenerator<Buffer> {
-  for (const chunk of prefix) {
-    progress.sent = true;
-    yield chunk;
-  }
+async function* streamBody(prefix: Buffer[], body: Readable, timeoutMs: number): AsyncGenerator<Buffer> {
+  yield* prefix;
   // destroyOnReturn false: the forwarder decides what happens to the client's connection.
   const it = body.iterator({ destroyOnReturn: false });
   for (;;) {
     const r = await nextWithin(it, timeoutMs);
     if (r.done === true) return;
-    progress.sent = true;
     yield r.value as Buffer;
   }
 }

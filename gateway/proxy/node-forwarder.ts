@@ -25,14 +25,7 @@ import { downstreamResponseHeaders, requestIdFor, upstreamRequestHeaders, withOv
 import type { UpstreamPools } from './pools.ts';
 import { upstreamTlsDial } from './upstream-tls.ts';
 import { BodyTooLargeError, guardedBody } from './body-limit.ts';
-import {
-  type ClientBody,
-  type ClientBodyLimits,
-  ClientBodyTimeoutError,
-  DEFAULT_CLIENT_BODY,
-  readClientBody,
-  type StreamProgress,
-} from './client-body.ts';
+import { type ClientBody, type ClientBodyLimits, ClientBodyTimeoutError, DEFAULT_CLIENT_BODY, readClientBody } from './client-body.ts';
 import { isIdempotent, retryDecision, routeRetryDecision, statusRetryDecision, type FailedAttempt } from './retry-policy.ts';
 import type { Endpoint, RoutePolicies } from '../table/schema.ts';
 import { tlsClientOf } from '../tls/peer-certificate.ts';
@@ -218,8 +211,9 @@ class Exchange implements Dispatcher.DispatchHandler {
   private body: Buffer | AsyncGenerator<Buffer> | null = null;
   /** The body is still being read before dispatch. */
   private reading: boolean;
-  /** A streamed body: whether part of it was handed to undici. null: whole or no body, sendable again. */
-  private progress: StreamProgress | null = null;
+  /** An attempt began writing the body to an upstream (undici called onConnect): from then on the request is not sent
+   * again after a reset, whole body or not (retry-policy.ts's "body streamed"). */
+  private bodySent = false;
   /** Attempts so far, across endpoints and peers, and when the first began (proxy-next-upstream-tries/-timeout). */
   private tries = 0;
   private begun = 0;
@@ -290,7 +284,6 @@ class Exchange implements Dispatcher.DispatchHandler {
     const up = this.req.upstream;
     if (r.kind === 'whole') this.body = r.body;
     else {
-      this.progress = r.progress;
       this.body =
         up === undefined || (up.bodyLimit === undefined && up.timeouts?.sendMs === undefined)
           ? r.body
@@ -373,7 +366,7 @@ class Exchange implements Dispatcher.DispatchHandler {
     const req = this.req;
     return {
       code,
-      bodyStreamed: this.progress?.sent === true,
+      bodyStreamed: this.bodySent,
       responseStarted: this.status !== 0 || this.outgoing.headersSent,
       idempotent: isIdempotent(this.incoming.method ?? 'GET'),
       // A peer cluster's gateway picks the endpoint and fails over itself: one attempt per peer here.
@@ -408,7 +401,7 @@ class Exchange implements Dispatcher.DispatchHandler {
     this.req = { ...rest, backend: page.backend, target: ERROR_PAGE_TARGET };
     this.headers = withOverrides(this.headers, errorPageHeaders(code, page));
     this.body = null;
-    this.progress = null;
+    this.bodySent = false;
     this.reading = false;
     this.first = this.deps.balancer.start(page.backend);
     this.k = 0;
@@ -455,6 +448,7 @@ class Exchange implements Dispatcher.DispatchHandler {
 
   onConnect(abort: (err?: Error) => void): void {
     this.abort = abort;
+    if (this.body !== null) this.bodySent = true;
     if (this.outgoing.destroyed) abort();
   }
 
