@@ -56,12 +56,13 @@ export function limitTlsServer(server: http2.Http2SecureServer, l: ClientLimits)
   s.keepAliveTimeout = l.keepAliveTimeoutMs;
   s.connectionsCheckingInterval = checkEvery(l);
   server.setTimeout(l.keepAliveTimeoutMs);
-  // HTTP/2: the first request's HEADERS must arrive within the header timeout too (nginx applies
-  // client_header_timeout to an HTTP/2 connection until its first request); later idle time is keepalive_timeout's.
+  // HTTP/2: the client's connection preface (RFC 9113 3.4, ending with its SETTINGS frame) must arrive within the
+  // header timeout too, as nginx reads it under client_header_timeout; a session idle after it is keepalive_timeout's
+  // (the server timeout above).
   server.on('session', (session: http2.ServerHttp2Session) => {
     const timer = setTimeout(() => session.destroy(), l.headerTimeoutMs);
     const clear = (): void => clearTimeout(timer);
-    session.once('stream', clear);
+    session.once('remoteSettings', clear);
     session.once('close', clear);
   });
   // TLS 1.2 client-initiated renegotiation costs the server a full handshake each time; Node allows 3 per 10 min
