@@ -15,6 +15,8 @@ import { parseTrustedProxies, type TrustConfig } from '../gateway/access/client-
 import type { PeerTable } from '../gateway/decide.ts';
 import type { SharedWindows } from '../gateway/access/global-rate-limit.ts';
 import { duration, listenAddress } from './args.ts';
+import { byteSize } from './byte-size.ts';
+import { type ClientLimits, DEFAULT_CLIENT_LIMITS } from '../gateway/runtime/node-client-limits.ts';
 import { log } from './log.ts';
 import { UsageError } from './usage-error.ts';
 import { EDGE_LIMIT_FLAGS, EDGE_LIMIT_USAGE, parseEdgeLimitFlags } from './edge-limit-flags.ts';
@@ -36,6 +38,8 @@ export interface ServeConfig {
   http2?: H2Limits;
   /** --upstream-max-connections, --upstream-queue-timeout (edge-limit-flags.ts). */
   upstreamPool?: PoolLimits;
+  /** --client-header-timeout, --client-body-timeout, --client-body-buffer-size, --keepalive-timeout. */
+  clientLimits?: ClientLimits;
 }
 
 /** What serveLive needs beyond the flags: peer clusters' tables (`portico worker --peer`). */
@@ -58,10 +62,15 @@ export const SERVE_FLAGS = {
   'compute-full-forwarded-for': { type: 'boolean' },
   'proxy-protocol': { type: 'boolean' },
   ...EDGE_LIMIT_FLAGS,
+  'client-header-timeout': { type: 'string' },
+  'client-body-timeout': { type: 'string' },
+  'client-body-buffer-size': { type: 'string' },
+  'keepalive-timeout': { type: 'string' },
 } as const;
 
 export const SERVE_USAGE = `[--http HOST:PORT|off] [--https HOST:PORT|off] [--admin HOST:PORT|off] [--connect-timeout 5s] [--read-timeout 60s]
                       [--trusted-proxies CIDR,... [--forwarded-for-header X-Forwarded-For] [--compute-full-forwarded-for] [--proxy-protocol]]
+                      [--client-header-timeout 60s] [--client-body-timeout 60s] [--client-body-buffer-size 64k] [--keepalive-timeout 75s]
 --proxy-protocol: every connection to --http and --https must start with a PROXY protocol v1 or v2 header from one of
                   --trusted-proxies (others are closed); the client is the address it names
 ${EDGE_LIMIT_USAGE}`;
@@ -101,6 +110,10 @@ export function parseServeFlags(
     'forwarded-for-header'?: string;
     'compute-full-forwarded-for'?: boolean;
     'proxy-protocol'?: boolean;
+    'client-header-timeout'?: string;
+    'client-body-timeout'?: string;
+    'client-body-buffer-size'?: string;
+    'keepalive-timeout'?: string;
   } & Parameters<typeof parseEdgeLimitFlags>[0],
 ): ServeConfig {
   const read = duration('read-timeout', v['read-timeout'] ?? '60s');
@@ -121,6 +134,29 @@ export function parseServeFlags(
     trust,
     proxyProtocol: v['proxy-protocol'] === true,
     ...parseEdgeLimitFlags(v),
+    clientLimits: parseClientLimits(v),
+  };
+}
+
+/** The client limits (nginx's client_header_timeout, client_body_timeout, client_body_buffer_size, keepalive_timeout). */
+function parseClientLimits(v: {
+  'client-header-timeout'?: string;
+  'client-body-timeout'?: string;
+  'client-body-buffer-size'?: string;
+  'keepalive-timeout'?: string;
+}): ClientLimits {
+  const d = DEFAULT_CLIENT_LIMITS;
+  const flag = (name: keyof typeof v, ms: number): number => (v[name] === undefined ? ms : duration(name, v[name]));
+  return {
+    headerTimeoutMs: flag('client-header-timeout', d.headerTimeoutMs),
+    keepAliveTimeoutMs: flag('keepalive-timeout', d.keepAliveTimeoutMs),
+    body: {
+      timeoutMs: flag('client-body-timeout', d.body.timeoutMs),
+      bufferSize:
+        v['client-body-buffer-size'] === undefined
+          ? d.body.bufferSize
+          : byteSize('client-body-buffer-size', v['client-body-buffer-size'], 16 * 1024 * 1024),
+    },
   };
 }
 
@@ -165,6 +201,7 @@ export async function serveLive(
     proxyProtocol: cfg.proxyProtocol === true ? {} : null,
     ...(cfg.http2 === undefined ? {} : { http2: cfg.http2 }),
     ...(cfg.upstreamPool === undefined ? {} : { upstreamPool: cfg.upstreamPool }),
+    ...(cfg.clientLimits === undefined ? {} : { clientLimits: cfg.clientLimits }),
     peers: o.peers ?? [],
     globalLimits: o.globalLimits ?? null,
     digestNonceKey: o.digestNonceKey ?? null,

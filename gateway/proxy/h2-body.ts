@@ -31,13 +31,24 @@ function declaredLength(v: string | string[] | undefined): number | null {
   return Number(v);
 }
 
-/** `incoming`'s body, released only while it stays consistent (above). */
-export async function* consistentH2Body(incoming: Http2ServerRequest): AsyncGenerator<Buffer> {
+/** Whether a body read whole (client-body.ts) is malformed: it disagrees with the content-length, or the stream was
+ * reset rather than ended. */
+export function malformedWhole(incoming: Http2ServerRequest, length: number): boolean {
+  const declared = declaredLength(incoming.headers['content-length']);
+  return incoming.aborted || (incoming.stream.rstCode ?? 0) !== constants.NGHTTP2_NO_ERROR || (declared !== null && length !== declared);
+}
+
+/** `incoming`'s body (read from `source`, by default the request itself), released only while it stays consistent
+ * (above). */
+export async function* consistentH2Body(
+  incoming: Http2ServerRequest,
+  // destroyOnReturn false: a failed upstream attempt must leave the client's stream open for the answer.
+  source: AsyncIterable<Buffer> = incoming.iterator({ destroyOnReturn: false }) as AsyncIterable<Buffer>,
+): AsyncGenerator<Buffer> {
   const declared = declaredLength(incoming.headers['content-length']);
   let seen = 0;
   let held: Buffer | null = null;
-  // destroyOnReturn false: a failed upstream attempt must leave the client's stream open for the answer.
-  for await (const chunk of incoming.iterator({ destroyOnReturn: false }) as AsyncIterable<Buffer>) {
+  for await (const chunk of source) {
     seen += chunk.length;
     if (declared !== null && seen > declared) throw new MalformedBodyError(declared, seen);
     // Without a content-length the upstream's request ends only with the end this generator returns (a chunked

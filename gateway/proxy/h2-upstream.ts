@@ -62,7 +62,8 @@ export class H2AbortedError extends PorticoError {
  * :authority (8.3.1). */
 const CONNECTION_SPECIFIC = new Set(['connection', 'keep-alive', 'proxy-connection', 'transfer-encoding', 'upgrade', 'http2-settings']);
 
-type Body = AsyncIterable<Buffer> | null | undefined;
+/** A body read whole before dialling (client-body.ts) is one Buffer; a streamed one an async iterable of chunks. */
+type Body = Buffer | AsyncIterable<Buffer> | null | undefined;
 
 export interface H2UpstreamOptions {
   /** `http://address:port` (prior knowledge, RFC 9113 3.3) or `https://address:port` (ALPN h2, not verified). */
@@ -179,7 +180,11 @@ export class H2Upstream {
 
 /** The request body, one chunk at a time, each after the stream drained (HTTP/2 flow control reaches the client).
  * A failing source (proxy-body-size, a client gone) resets the stream with that error, as undici does. */
-async function writeBody(stream: http2.ClientHttp2Stream, body: AsyncIterable<Buffer>): Promise<void> {
+async function writeBody(stream: http2.ClientHttp2Stream, body: Buffer | AsyncIterable<Buffer>): Promise<void> {
+  if (Buffer.isBuffer(body)) {
+    if (!stream.destroyed) stream.end(body);
+    return;
+  }
   try {
     for await (const chunk of body) {
       if (stream.destroyed) return;
@@ -236,7 +241,12 @@ class H2Exchange {
       this.release();
       this.fail(new H2StreamClosedError(stream.rstCode ?? 0));
     });
-    h.onConnect?.((err?: Error) => this.fail(err ?? new H2AbortedError()));
+    // undici calls onConnect once the connection carries the request; the forwarder counts the body as sent from
+    // then on (no retry after it). A stream waiting for its session (a connect that may still be refused) is not
+    // there yet: so only once it has its id.
+    const connected = (): void => h.onConnect?.((err?: Error) => this.fail(err ?? new H2AbortedError()));
+    if (stream.pending) stream.once('ready', connected);
+    else connected();
   }
 
   private onResponse(hdrs: http2.IncomingHttpHeaders & http2.IncomingHttpStatusHeader): void {

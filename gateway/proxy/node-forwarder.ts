@@ -27,8 +27,9 @@ import { upstreamTlsDial } from './upstream-tls.ts';
 import { isTrailersOnly, stageHead } from './trailers-only.ts';
 import { BodyTooLargeError, guardedBody } from './body-limit.ts';
 import { ClientGoneError, clientGone } from './client-state.ts';
-import { consistentH2Body, MalformedBodyError, refuseMalformed } from './h2-body.ts';
+import { consistentH2Body, MalformedBodyError, malformedWhole, refuseMalformed } from './h2-body.ts';
 import { UpstreamQueueTimeoutError } from './pool-queue.ts';
+import { type ClientBody, type ClientBodyLimits, ClientBodyTimeoutError, DEFAULT_CLIENT_BODY, readClientBody } from './client-body.ts';
 import { isIdempotent, retryDecision, routeRetryDecision, statusRetryDecision, type FailedAttempt } from './retry-policy.ts';
 import type { Endpoint, RoutePolicies } from '../table/schema.ts';
 import { tlsClientOf } from '../tls/peer-certificate.ts';
@@ -52,6 +53,8 @@ export interface NodeForwarderDeps {
   /** Every connection began with a PROXY header from one of `trust` (runtime/node-proxy-protocol.ts): the
    * client is the one it names, and forwarding headers are not believed. */
   proxyProtocol?: boolean;
+  /** client-body-timeout and client-body-buffer-size (client-body.ts); absent: DEFAULT_CLIENT_BODY. */
+  clientBody?: ClientBodyLimits;
 }
 
 /** Client address without the IPv4-mapped prefix Node reports on dual-stack sockets. */
@@ -172,16 +175,13 @@ function addTrailersTo(out: ServerResponse | Http2ServerResponse, trailers: (Buf
 /** A status answer being dropped for the next endpoint (proxy-next-upstream http_NNN): ends that attempt. */
 class MoveOn extends Error {}
 
-function answerError(out: ServerResponse | Http2ServerResponse, status: number): void {
+/** `close`: the request body was left unread, so an HTTP/1.1 connection cannot carry another request (HTTP/2 has no
+ * Connection header: ending the response resets the stream). */
+function answerError(out: ServerResponse | Http2ServerResponse, status: number, close = false): void {
   const body = statusBody(status);
-  writeHeadTo(out, status, [
-    'server',
-    SERVER_NAME,
-    'content-type',
-    'text/plain; charset=utf-8',
-    'content-length',
-    String(Buffer.byteLength(body)),
-  ]);
+  const head = ['server', SERVER_NAME, 'content-type', 'text/plain; charset=utf-8', 'content-length', String(Buffer.byteLength(body))];
+  if (close && !('stream' in out)) head.push('connection', 'close');
+  writeHeadTo(out, status, head);
   out.end(body);
 }
 
@@ -200,7 +200,7 @@ export function nodeBindings(deps: NodeForwarderDeps, scheme: 'http' | 'https', 
 }
 
 function forward(deps: NodeForwarderDeps, c: Context<NodeEnv>, req: ForwardRequest): Response {
-  new Exchange(deps, c.env.incoming, c.env.outgoing, req).attempt();
+  new Exchange(deps, c.env.incoming, c.env.outgoing, req).start();
   return RESPONSE_ALREADY_SENT;
 }
 
@@ -210,9 +210,14 @@ class Exchange implements Dispatcher.DispatchHandler {
   private first: number;
   /** The route's own endpoint choice (gateway/affinity.ts), or null: round robin. */
   private readonly pick: EndpointPick | null;
-  /** The request body as undici reads it: the request itself, or guardedBody() for a route with a body limit or
-   * a send timeout. null: no body. */
-  private body: IncomingMessage | Http2ServerRequest | AsyncGenerator<Buffer> | null;
+  /** The request body as undici reads it (client-body.ts): read whole before dispatch, or streamed past the buffer
+   * size, through guardedBody() for a route with a body limit or a send timeout. null: no body (yet). */
+  private body: Buffer | AsyncGenerator<Buffer> | null = null;
+  /** The body is still being read before dispatch. */
+  private reading: boolean;
+  /** An attempt began writing the body to an upstream (undici called onConnect): from then on the request is not sent
+   * again after a reset, whole body or not (retry-policy.ts's "body streamed"). */
+  private bodySent = false;
   /** Attempts so far, across endpoints and peers, and when the first began (proxy-next-upstream-tries/-timeout). */
   private tries = 0;
   private begun = 0;
@@ -244,21 +249,7 @@ class Exchange implements Dispatcher.DispatchHandler {
     this.pick =
       req.upstream === undefined ? null : pickEndpoint(req.backend, req.upstream, req.facts, incoming.method ?? 'GET', Date.now());
     this.first = this.pick === null ? deps.balancer.start(req.backend) : this.pick.first;
-    const up = req.upstream;
-    // HTTP/2 bodies reach the upstream only whole and consistent with their content-length (h2-body.ts).
-    const source = !hasRequestBody(incoming) ? null : 'stream' in incoming ? consistentH2Body(incoming) : incoming;
-    this.body =
-      source === null
-        ? null
-        : up === undefined || (up.bodyLimit === undefined && up.timeouts?.sendMs === undefined)
-          ? source
-          : guardedBody(
-              // destroyOnReturn false: a body over the limit must leave the client's connection open for the 413.
-              source === incoming ? incoming.iterator({ destroyOnReturn: false }) : source,
-              up.bodyLimit ?? 0,
-              up.timeouts?.sendMs ?? 0,
-              (e) => this.abort?.(e),
-            );
+    this.reading = hasRequestBody(incoming);
     const requestId = req.requestId ?? requestIdFor(incoming.headers['x-request-id'] as string | undefined, randomUUID);
     const headers = upstreamRequestHeaders(incoming.rawHeaders, incoming.headers.connection as string | undefined, {
       ...req.facts,
@@ -271,6 +262,53 @@ class Exchange implements Dispatcher.DispatchHandler {
     // The response closes once it is sent or the client is gone; a client that left while the access gate was
     // deciding closed it already, and 'close' will not come again.
     if (req.onDone !== undefined && outgoing.destroyed) req.onDone();
+  }
+
+  /** Dispatches at once without a body; otherwise reads the body first (client-body.ts), then onBody dispatches. */
+  start(): void {
+    if (!this.reading) return this.attempt();
+    const cl = this.incoming.headers['content-length'];
+    const declared = cl === undefined ? undefined : Number(cl);
+    const limits = this.deps.clientBody ?? DEFAULT_CLIENT_BODY;
+    const protocol = this.req.upstream?.backendProtocol;
+    // gRPC streams request messages (grpc_pass never buffers): only the timeout between reads applies.
+    const grpc = protocol === 'GRPC' || protocol === 'GRPCS';
+    readClientBody(this.incoming, grpc ? { ...limits, bufferSize: 0 } : limits, this.req.upstream?.bodyLimit ?? 0, declared, this);
+  }
+
+  onBody(r: ClientBody): void {
+    this.reading = false;
+    if (r.kind === 'gone' || this.outgoing.destroyed) {
+      this.done = true;
+      return;
+    }
+    if (r.kind === 'timeout' || r.kind === 'too-large') {
+      // Nothing was dialled: the client gets the answer and its connection closes (the rest of the body is unread).
+      this.done = true;
+      const status = r.kind === 'timeout' ? 408 : 413;
+      this.deps.metrics.request(this.req.label, status);
+      return answerError(this.outgoing, status, true);
+    }
+    const up = this.req.upstream;
+    const h2 = 'stream' in this.incoming ? this.incoming : null;
+    if (r.kind === 'whole') {
+      // HTTP/2: a body read whole that disagrees with its content-length, or whose stream was reset, is malformed
+      // (RFC 9113 §8.1.1) and never dispatched (h2-body.ts).
+      if (h2 !== null && malformedWhole(h2, r.body.length)) {
+        this.done = true;
+        this.deps.metrics.request(this.req.label, 400);
+        return refuseMalformed(h2);
+      }
+      this.body = r.body;
+    } else {
+      // HTTP/2 bodies reach the upstream only whole and consistent with their content-length (h2-body.ts).
+      const source = h2 === null ? r.body : consistentH2Body(h2, r.body);
+      this.body =
+        up === undefined || (up.bodyLimit === undefined && up.timeouts?.sendMs === undefined)
+          ? source
+          : guardedBody(source, up.bodyLimit ?? 0, up.timeouts?.sendMs ?? 0, (e) => this.abort?.(e));
+    }
+    this.attempt();
   }
 
   private get endpoint(): Endpoint {
@@ -380,7 +418,7 @@ class Exchange implements Dispatcher.DispatchHandler {
     const req = this.req;
     return {
       code,
-      bodyStreamed: this.body !== null && this.incoming.readableDidRead === true,
+      bodyStreamed: this.bodySent,
       responseStarted: this.status !== 0 || this.outgoing.headersSent,
       idempotent: isIdempotent(this.incoming.method ?? 'GET'),
       // A peer cluster's gateway picks the endpoint and fails over itself: one attempt per peer here.
@@ -415,6 +453,8 @@ class Exchange implements Dispatcher.DispatchHandler {
     this.req = { ...rest, backend: page.backend, target: ERROR_PAGE_TARGET };
     this.headers = withOverrides(this.headers, errorPageHeaders(code, page));
     this.body = null;
+    this.bodySent = false;
+    this.reading = false;
     this.first = this.deps.balancer.start(page.backend);
     this.k = 0;
     return true;
@@ -469,6 +509,8 @@ class Exchange implements Dispatcher.DispatchHandler {
       throw new ClientGoneError();
     }
     this.abort = abort;
+    if (this.body !== null) this.bodySent = true;
+    if (this.outgoing.destroyed) abort();
   }
 
   onHeaders(code: number, raw: Buffer[], resume: () => void): boolean {
@@ -537,6 +579,7 @@ class Exchange implements Dispatcher.DispatchHandler {
       deps.metrics.request(req.label, 400);
       return refuseMalformed(this.incoming as Http2ServerRequest);
     }
+    if (err instanceof ClientBodyTimeoutError) return this.clientStalled();
     const e = classifyUpstreamError(err, endpointKey(this.endpoint));
     if (outgoing.destroyed) {
       this.done = true;
@@ -565,6 +608,14 @@ class Exchange implements Dispatcher.DispatchHandler {
     }
     deps.metrics.request(req.label, this.status);
     outgoing.destroy(e); // mid-body failure: the client must see a broken response, not a short one
+  }
+
+  /** client-body-timeout while streaming: undici aborted the upstream request and closed its connection; the client's
+   * connection is closed too (part of the body already left, so there is no clean answer to give). */
+  private clientStalled(): void {
+    this.done = true;
+    this.deps.metrics.request(this.req.label, 408);
+    if (!this.outgoing.destroyed) this.outgoing.destroy();
   }
 
   /** The streamed body went over proxy-body-size: the upstream request is aborted (undici did so), the client

@@ -27,6 +27,7 @@ import { ProxyProtocolConfigError, requireProxyHeader } from './node-proxy-proto
 import { passThroughTls } from './node-passthrough.ts';
 import { DEFAULT_H2_LIMITS, guardResets, h2Settings, type H2Limits, refuseAuthorityConflict } from './node-h2-limits.ts';
 import { DEFAULT_POOL_LIMITS, type PoolLimits } from '../proxy/pool-queue.ts';
+import { type ClientLimits, DEFAULT_CLIENT_LIMITS, http1ServerOptions, limitTlsServer, tlsServerOptions } from './node-client-limits.ts';
 import type { TunnelAddress } from '../table/tunnel-protocol.ts';
 
 export interface ListenAddress {
@@ -69,6 +70,9 @@ export interface NodeGatewayOptions {
   http2?: H2Limits;
   /** Upstream connections per endpoint and the wait for one (proxy/pool-queue.ts); absent: DEFAULT_POOL_LIMITS. */
   upstreamPool?: PoolLimits;
+  /** --client-header-timeout, --client-body-timeout, --client-body-buffer-size, --keepalive-timeout; absent: the
+   * defaults (node-client-limits.ts). */
+  clientLimits?: ClientLimits;
 }
 
 export interface NodeGateway {
@@ -76,9 +80,6 @@ export interface NodeGateway {
   https: AddressInfo | null;
   close(): Promise<void>;
 }
-
-// Client-side input limits: Node's defaults (16 KiB of headers) plus a bound on slow header delivery.
-const SERVER_LIMITS = { headersTimeout: 20_000, requestTimeout: 300_000, keepAliveTimeout: 75_000, maxHeaderSize: 16_384 };
 
 function listen(server: http.Server | http2.Http2SecureServer, a: ListenAddress, exclusive: boolean): Promise<AddressInfo> {
   return new Promise((resolve, reject) => {
@@ -112,7 +113,18 @@ export async function startNodeGateway(o: NodeGatewayOptions): Promise<NodeGatew
   // a listener that closes every connection (the command line says the same as a usage error).
   if (pp !== null && trust === null)
     throw new ProxyProtocolConfigError('the PROXY protocol needs trusted proxies: the peers allowed to send the header');
-  const deps = { pools, balancer, metrics: o.metrics, onUpstreamError: o.onUpstreamError, peers, gate, trust, proxyProtocol: pp !== null };
+  const limits = o.clientLimits ?? DEFAULT_CLIENT_LIMITS;
+  const deps = {
+    pools,
+    balancer,
+    metrics: o.metrics,
+    onUpstreamError: o.onUpstreamError,
+    peers,
+    gate,
+    trust,
+    proxyProtocol: pp !== null,
+    clientBody: limits.body,
+  };
   const pending: { closePending(): void }[] = [];
   const passthroughs: { closeAll(): void }[] = [];
   const acceptProxied = (server: http.Server | http2.Http2SecureServer): void => {
@@ -147,7 +159,7 @@ export async function startNodeGateway(o: NodeGatewayOptions): Promise<NodeGatew
   let httpsAddr: AddressInfo | null = null;
 
   if (o.http !== null) {
-    const server = http.createServer({ ...SERVER_LIMITS }, listenerFor('http'));
+    const server = http.createServer(http1ServerOptions(limits), listenerFor('http'));
     server.on('upgrade', createUpgradeHandler({ ...deps, live: o.live, scheme: 'http', ports }));
     acceptProxied(server);
     servers.push(server);
@@ -171,10 +183,11 @@ export async function startNodeGateway(o: NodeGatewayOptions): Promise<NodeGatew
         // ingress-nginx's default ssl-session-tickets: "false" does for tickets.
         secureOptions: constants.SSL_OP_NO_TICKET,
         settings: h2Settings(h2),
+        ...tlsServerOptions(limits),
       },
       refuseAuthorityConflict(listenerFor('https'), () => o.metrics.request('', 400)),
     );
-    server.setTimeout(SERVER_LIMITS.keepAliveTimeout);
+    limitTlsServer(server, limits);
     server.on('session', (s: http2.ServerHttp2Session) => {
       sessions.add(s);
       s.once('close', () => sessions.delete(s));

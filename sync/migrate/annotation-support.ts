@@ -92,7 +92,11 @@ export const ANNOTATION_SUPPORT: readonly AnnotationSupport[] = [
     'differs',
     'Canary',
   ),
-  row(['client-body-buffer-size'], 'not-honoured', 'Portico streams request bodies; nothing is buffered to disk'),
+  row(
+    ['client-body-buffer-size'],
+    'not-honoured',
+    "the worker's --client-body-buffer-size applies to every route; nothing is buffered to disk",
+  ),
   row(['configuration-snippet'], 'partial', 'Snippets: literal header directives become header rules; anything else fails closed (503)'),
   row(
     ['custom-http-errors'],

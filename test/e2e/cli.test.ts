@@ -115,6 +115,31 @@ describe('bad input: one clear line and exit code 2', () => {
       /--upstream-queue-timeout: expected a duration/,
     ],
     [
+      'a bad client body timeout',
+      ['local', '--manifests', '.', '--client-body-timeout', '1 minute'],
+      /--client-body-timeout: expected a duration/,
+    ],
+    [
+      'a zero client header timeout',
+      ['local', '--manifests', '.', '--client-header-timeout', '0s'],
+      /--client-header-timeout: must be between 1ms and 1h/,
+    ],
+    [
+      'a bad keep-alive timeout',
+      ['local', '--manifests', '.', '--keepalive-timeout', 'forever'],
+      /--keepalive-timeout: expected a duration/,
+    ],
+    [
+      'a client body buffer size with a unit nginx lacks',
+      ['local', '--manifests', '.', '--client-body-buffer-size', '1g'],
+      /--client-body-buffer-size: expected a size like 16k/,
+    ],
+    [
+      'a client body buffer size over 16m',
+      ['local', '--manifests', '.', '--client-body-buffer-size', '17m'],
+      /--client-body-buffer-size: must be at most 16777216 bytes/,
+    ],
+    [
       'an allowed response header that is not a header name',
       ['local', '--manifests', '.', '--global-allowed-response-headers', 'X-Frame-Options,X Bad'],
       /--global-allowed-response-headers: "X Bad" is not a header name/,
