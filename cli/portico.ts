@@ -5,7 +5,8 @@ import { PorticoError } from '../gateway/table/portico-error.ts';
 import { log } from './log.ts';
 import { UsageError } from './usage-error.ts';
 
-type Running = { close(): Promise<void> };
+/** A serving command's handle; `shutdownMs`: how long close() may take (its drain), else 10 s. */
+type Running = { close(): Promise<void>; shutdownMs?: number };
 
 interface Command {
   /** One line for `portico --help`. */
@@ -110,10 +111,11 @@ async function main(argv: string[]): Promise<void> {
     if (stopping) return;
     stopping = true;
     log('info', `${signal}: shutting down`);
+    const budget = handle.shutdownMs ?? 10_000;
     const force = setTimeout(() => {
-      process.stderr.write('portico: shutdown took over 10 s; exiting anyway\n');
+      process.stderr.write(`portico: shutdown took over ${budget / 1000} s; exiting anyway\n`);
       process.exit(1); // not a clean shutdown: say so in the exit code
-    }, 10_000);
+    }, budget);
     force.unref();
     void handle.close().then(
       () => process.exit(0),
