@@ -12,6 +12,8 @@ import { join } from 'node:path';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { stringify } from 'yaml';
+import WebSocket from 'ws';
+import { startBackend } from '../support/backends.ts';
 import { ingress, ourClass, service } from '../support/manifests.ts';
 import { startLocal, waitFor, type Running } from '../support/process.ts';
 
@@ -278,4 +280,42 @@ describe('graceful drain under steady load', () => {
     },
     60_000,
   );
+});
+
+describe('graceful drain of a WebSocket', () => {
+  it('an open WebSocket keeps working after the listeners close, and is closed at --drain-timeout; the process exits 0', async () => {
+    const ws = await startBackend('ws');
+    const d = mkdtempSync(join(tmpdir(), 'portico-drain-ws-'));
+    dirs.push(d);
+    const docs = [ourClass(), ...service('a', [{ address: ws.address, port: ws.port }])];
+    writeFileSync(join(d, 'objects.yaml'), docs.map((x) => stringify(x)).join('---\n'));
+    writeFileSync(join(d, 'ingress.json'), JSON.stringify(ingress('app', { host: 'app.test', paths: [{ path: '/', service: 'a' }] })));
+    const p = await startLocal(d, ['--drain-delay', '500ms', '--drain-timeout', '1500ms', '--access-log', 'off']);
+    const port = Number(new URL(p.http).port);
+    try {
+      const client = new WebSocket(`ws://127.0.0.1:${port}/chat`, { headers: { host: 'app.test' } });
+      const messages: string[] = [];
+      client.on('message', (m) => messages.push(m.toString()));
+      await new Promise((r, j) => client.once('open', r).once('error', j));
+      const closed = new Promise<number>((r) => client.once('close', () => r(Date.now())));
+      const signalAt = Date.now();
+      const exited = new Promise<number | null>((r) => p.child.once('exit', (code) => r(code)));
+      p.child.kill('SIGTERM');
+      await new Promise((r) => setTimeout(r, 900)); // past the delay: the listeners are closed
+      expect(await refusedConnect(port)).toBe('ECONNREFUSED');
+      client.send('still here');
+      await waitFor(
+        () => messages.includes('echo:still here'),
+        2_000,
+        () => 'the echo after the listeners closed',
+      );
+      const closedAt = await closed;
+      // Closed by the drain timeout (500 ms delay + 1500 ms), not at the signal.
+      expect(closedAt - signalAt).toBeGreaterThanOrEqual(1_900);
+      expect(await exited).toBe(0);
+    } finally {
+      await p.stop();
+      await ws.close();
+    }
+  }, 30_000);
 });
