@@ -108,7 +108,11 @@ async function main(argv: string[]): Promise<void> {
   if (handle === null) return;
   let stopping = false;
   const stop = (signal: string): void => {
-    if (stopping) return;
+    if (stopping) {
+      // A second signal (Ctrl-C again during a drain): the operator does not want to wait.
+      process.stderr.write(`portico: ${signal} again while draining; exiting now\n`);
+      process.exit(1);
+    }
     stopping = true;
     log('info', `${signal}: shutting down`);
     const budget = handle.shutdownMs ?? 10_000;

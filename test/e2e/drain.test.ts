@@ -223,6 +223,7 @@ describe('graceful drain under steady load', () => {
       });
       await new Promise((r) => setTimeout(r, 100));
       const signalAt = Date.now();
+      const exited = new Promise<number | null>((r) => p.child.once('exit', (code) => r(code)));
       process.kill(target, 'SIGTERM');
       try {
         if (c.signal === 'primary') {
@@ -266,7 +267,7 @@ describe('graceful drain under steady load', () => {
           // Requests that found the listeners closed never reached the upstream.
           const refused = outcomes.filter((o) => o.status === 0);
           for (const o of refused) expect(seen).not.toContain(o.n);
-          expect(await p.stop()).toBe(0);
+          expect(await exited).toBe(0);
         } else {
           // Replacing one process fails nothing, before or after the signal.
           expect(outcomes.filter((o) => o.status !== 200)).toEqual([]);
@@ -318,4 +319,26 @@ describe('graceful drain of a WebSocket', () => {
       await ws.close();
     }
   }, 30_000);
+});
+
+describe('a second signal during the drain', () => {
+  it('exits at once with status 1 (an operator pressing Ctrl-C twice does not wait for --drain-delay)', async () => {
+    const p = await startLocal(dir, ['--drain-delay', '20s', '--access-log', 'off']);
+    try {
+      const exited = new Promise<number | null>((r) => p.child.once('exit', (code) => r(code)));
+      p.child.kill('SIGTERM');
+      await waitFor(
+        async () => (await fetch(`${p.admin}/readyz`)).status === 503,
+        2_000,
+        () => 'readyz 503',
+      );
+      const again = Date.now();
+      p.child.kill('SIGINT');
+      expect(await exited).toBe(1);
+      expect(Date.now() - again).toBeLessThan(5_000);
+      expect(p.logs()).toMatch(/SIGINT again while draining; exiting now/);
+    } finally {
+      await p.stop();
+    }
+  });
 });
