@@ -31,13 +31,13 @@ export function positiveInt(flag: string, value: string, max: number): number {
   return n;
 }
 
-/** `500ms`, `5s`, `2m`, or a bare number of milliseconds. */
-export function duration(flag: string, value: string): number {
+/** `500ms`, `5s`, `2m`, or a bare number of milliseconds; at least `min` ms (1 unless a flag allows 0). */
+export function duration(flag: string, value: string, min = 1): number {
   const m = /^(\d+)(ms|s|m)?$/.exec(value);
   if (!m) throw new UsageError(`--${flag}: expected a duration like 500ms, 5s or 2m, got ${JSON.stringify(value)}`);
   const n = Number(m[1]);
   const ms = m[2] === 's' ? n * 1000 : m[2] === 'm' ? n * 60_000 : n;
-  if (ms < 1 || ms > 3_600_000) throw new UsageError(`--${flag}: must be between 1ms and 1h, got ${JSON.stringify(value)}`);
+  if (ms < min || ms > 3_600_000) throw new UsageError(`--${flag}: must be between ${min}ms and 1h, got ${JSON.stringify(value)}`);
   return ms;
 }
 

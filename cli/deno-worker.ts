@@ -18,6 +18,9 @@ import { CONTROL_PLANE_FLAGS, parseControlPlaneFlags } from './control-plane-fla
 import { nonceKeyFrom } from '../gateway/access/digest-auth.ts';
 import { loadVerifyingKeys } from './keys.ts';
 import { log } from './log.ts';
+import { type AccessLogConfig, parseDrainLogFlags } from './drain-log-flags.ts';
+import { sampler } from '../gateway/access-log.ts';
+import type { WebAccessLog } from '../gateway/runtime/web-access-log.ts';
 
 async function main(): Promise<void> {
   const D = deno();
@@ -33,6 +36,8 @@ async function main(): Promise<void> {
     poll: { type: 'string' },
     'node-name': { type: 'string' },
     'proxy-protocol': { type: 'boolean' },
+    'access-log': { type: 'string' },
+    'access-log-sample': { type: 'string' },
   });
   // Deno.serve parses HTTP itself from the first byte of a connection; there is no step before it where a
   // PROXY header could be taken off. Refused rather than accepted and ignored: the access rules would judge
@@ -42,6 +47,7 @@ async function main(): Promise<void> {
       '--proxy-protocol is not supported on Deno (Deno.serve reads HTTP from the first byte); run portico worker on Node',
     );
   const cp = parseControlPlaneFlags(v);
+  const accessLog = denoAccessLog(parseDrainLogFlags(v).accessLog);
   const http = listenAddress('http', v.http ?? '127.0.0.1:8080');
   const https = listenAddress('https', v.https ?? '127.0.0.1:8443');
   const admin = listenAddress('admin', v.admin ?? '127.0.0.1:9180');
@@ -82,6 +88,7 @@ async function main(): Promise<void> {
     onUpstreamError: (e) => log('warn', e.message, { code: e.code }),
     // Digest-auth nonces under the cluster's key: Node and Deno workers accept each other's.
     ...(keys.decrypt instanceof Uint8Array ? { digestNonceKey: nonceKeyFrom(keys.decrypt) } : {}),
+    ...(accessLog === null ? {} : { accessLog }),
   });
   if (admin !== null) {
     const app = createAdminApp({
@@ -100,6 +107,15 @@ async function main(): Promise<void> {
   };
   D.addSignalListener('SIGTERM', stop);
   D.addSignalListener('SIGINT', stop);
+}
+
+/** `--access-log stdout|stderr|off` on Deno: console lines (pino's destinations are Node streams). */
+function denoAccessLog(a: AccessLogConfig | null): WebAccessLog | null {
+  if (a === null) return null;
+  if (typeof a.target !== 'string')
+    throw new UsageError('--access-log: the Deno worker writes to stdout or stderr (or off), not to a file');
+  const out = a.target === 'stdout' ? console.log : console.error;
+  return { sampled: sampler(a.sample), write: (e) => out(JSON.stringify({ log: 'access', ...e })) };
 }
 
 main().catch((err: unknown) => {

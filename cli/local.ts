@@ -19,7 +19,8 @@ import {
   parseGatewaySettingsFlags,
   type GatewaySettingsFlags,
 } from './gateway-settings-flags.ts';
-import { parseServeFlags, SERVE_FLAGS, SERVE_USAGE, serveAdmin, serveLive, url, type ServeConfig } from './serve.ts';
+import { accessLogging, parseServeFlags, SERVE_FLAGS, SERVE_USAGE, serveAdmin, serveLive, url, type ServeConfig } from './serve.ts';
+import { shutdownBudgetMs } from './drain-log-flags.ts';
 
 export interface LocalConfig extends ServeConfig {
   manifests: string;
@@ -68,10 +69,17 @@ export function checkManifestDir(dir: string): void {
 type ToWorker =
   | { type: 'table'; table: RoutingTable; certificates: CertificateMaterial[]; basicAuth: BasicAuthMaterial[] }
   | { type: 'metrics'; id: number };
-type FromWorker = { type: 'loaded'; version: string } | { type: 'metrics'; id: number; snapshot: MetricsSnapshot } | { type: 'listening' };
+type FromWorker =
+  | { type: 'loaded'; version: string }
+  | { type: 'metrics'; id: number; snapshot: MetricsSnapshot }
+  /** Ready for tables (it listens after the first). */
+  | { type: 'listening' }
+  | { type: 'draining' };
 
 export interface LocalHandle {
   close(): Promise<void>;
+  /** How long close() may take (the drain). */
+  shutdownMs: number;
 }
 
 /** Single process: load, serve, watch. */
@@ -92,6 +100,7 @@ async function runSingle(cfg: LocalConfig): Promise<LocalHandle> {
   loader.watch();
   log('info', 'portico local is serving', { manifests: cfg.manifests });
   return {
+    shutdownMs: serving.shutdownMs,
     async close() {
       loader.close();
       await serving.close();
@@ -126,14 +135,23 @@ async function runPrimary(cfg: LocalConfig): Promise<LocalHandle> {
   await loader.load();
   const fork = (): void => {
     const w = cluster.fork({ PORTICO_WORKER_CONFIG: JSON.stringify(cfg) });
+    // A worker signalled on its own (one process replaced at a time) drains: its successor starts at once, so the
+    // ports keep their number of processes while it finishes its requests.
+    let replaced = false;
     w.on('message', (m: FromWorker) => {
       if (m.type === 'listening') send(w);
       else if (m.type === 'loaded') workerVersions.set(w.id, m.version);
       else if (m.type === 'metrics') pending.get(m.id)?.(m.snapshot);
+      else if (m.type === 'draining' && !stopping && !replaced) {
+        replaced = true;
+        workerVersions.delete(w.id);
+        log('info', 'worker process draining; starting its successor', { worker: w.id });
+        fork();
+      }
     });
     w.on('exit', (code, signal) => {
       workerVersions.delete(w.id);
-      if (!stopping) {
+      if (!stopping && !replaced) {
         log('error', 'worker process exited; starting a new one', { worker: w.id, code, signal });
         setTimeout(fork, 200);
       }
@@ -143,6 +161,7 @@ async function runPrimary(cfg: LocalConfig): Promise<LocalHandle> {
   loader.watch();
 
   const readiness = (): Readiness => {
+    if (stopping) return { ready: false, detail: 'draining: shutting down' };
     const v = live.table?.version;
     if (v === undefined) return { ready: false, detail: 'no routing table loaded yet' };
     const serving = [...workerVersions.values()].filter((x) => x === v).length;
@@ -184,10 +203,11 @@ async function runPrimary(cfg: LocalConfig): Promise<LocalHandle> {
     manifests: cfg.manifests,
   });
   return {
+    shutdownMs: shutdownBudgetMs(cfg.drain),
     async close() {
+      // /readyz answers 503 from here on; each worker drains (runWorker below) and the admin port stays up meanwhile.
       stopping = true;
       loader.close();
-      admin?.close();
       await Promise.all(
         Object.values(cluster.workers ?? {}).map(
           (w) =>
@@ -198,6 +218,7 @@ async function runPrimary(cfg: LocalConfig): Promise<LocalHandle> {
             }),
         ),
       );
+      admin?.close();
     },
   };
 }
@@ -207,12 +228,19 @@ export async function runWorker(): Promise<void> {
   const cfg = JSON.parse(process.env.PORTICO_WORKER_CONFIG ?? '{}') as LocalConfig;
   const live = new LiveTable();
   const metrics = new Metrics();
+  let tableLoaded: () => void = () => {};
+  let listening = false;
+  const firstTable = new Promise<void>((resolve) => {
+    tableLoaded = resolve;
+  });
   process.on('message', (m: ToWorker) => {
     if (m.type === 'table') {
       try {
         // The worker checks the material again (LiveTable.swap), as it validates the table again.
         const loaded = live.swap(m.table, m.certificates, { basicAuth: m.basicAuth });
-        process.send?.({ type: 'loaded', version: loaded.matcher.table.version } satisfies FromWorker);
+        // Counted as serving (the primary's /readyz) once it listens: the first table is reported below.
+        if (listening) process.send?.({ type: 'loaded', version: loaded.matcher.table.version } satisfies FromWorker);
+        tableLoaded();
       } catch (err) {
         log('error', `table refused, still serving the last good one: ${(err as Error).message}`);
       }
@@ -220,6 +248,10 @@ export async function runWorker(): Promise<void> {
       process.send?.({ type: 'metrics', id: m.id, snapshot: metrics.snapshot() } satisfies FromWorker);
     }
   });
+  // The ports are shared (node:cluster hands each new connection to a listening worker): a worker listens only once
+  // it has a table, or a successor started beside a draining worker would answer 503 meanwhile.
+  process.send?.({ type: 'listening' } satisfies FromWorker);
+  await firstTable;
   const gw = await startNodeGateway({
     live,
     metrics,
@@ -230,9 +262,22 @@ export async function runWorker(): Promise<void> {
     proxyProtocol: cfg.proxyProtocol === true ? {} : null,
     exclusive: false,
     onUpstreamError: (e) => log('warn', e.message, { code: e.code }),
+    drain: cfg.drain,
+    accessLog: accessLogging(cfg),
   });
-  process.send?.({ type: 'listening' } satisfies FromWorker);
-  process.once('SIGTERM', () => void gw.close().then(() => process.exit(0)));
+  listening = true;
+  const version = live.current?.matcher.table.version;
+  if (version !== undefined) process.send?.({ type: 'loaded', version } satisfies FromWorker);
+  process.once('SIGTERM', () => {
+    process.send?.({ type: 'draining' } satisfies FromWorker);
+    void gw
+      .drain()
+      .then(({ forced }) => {
+        log(forced === 0 ? 'info' : 'warn', 'worker process drained', { forcedConnections: forced });
+        return gw.close();
+      })
+      .then(() => process.exit(0));
+  });
 }
 
 export function runLocal(cfg: LocalConfig): Promise<LocalHandle> {

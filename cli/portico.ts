@@ -5,7 +5,8 @@ import { PorticoError } from '../gateway/table/portico-error.ts';
 import { log } from './log.ts';
 import { UsageError } from './usage-error.ts';
 
-type Running = { close(): Promise<void> };
+/** A serving command's handle; `shutdownMs`: how long close() may take (its drain), else 10 s. */
+type Running = { close(): Promise<void>; shutdownMs?: number };
 
 interface Command {
   /** One line for `portico --help`. */
@@ -107,13 +108,18 @@ async function main(argv: string[]): Promise<void> {
   if (handle === null) return;
   let stopping = false;
   const stop = (signal: string): void => {
-    if (stopping) return;
+    if (stopping) {
+      // A second signal (Ctrl-C again during a drain): the operator does not want to wait.
+      process.stderr.write(`portico: ${signal} again while draining; exiting now\n`);
+      process.exit(1);
+    }
     stopping = true;
     log('info', `${signal}: shutting down`);
+    const budget = handle.shutdownMs ?? 10_000;
     const force = setTimeout(() => {
-      process.stderr.write('portico: shutdown took over 10 s; exiting anyway\n');
+      process.stderr.write(`portico: shutdown took over ${budget / 1000} s; exiting anyway\n`);
       process.exit(1); // not a clean shutdown: say so in the exit code
-    }, 10_000);
+    }, budget);
     force.unref();
     void handle.close().then(
       () => process.exit(0),

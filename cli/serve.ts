@@ -22,8 +22,12 @@ import { UsageError } from './usage-error.ts';
 import { EDGE_LIMIT_FLAGS, EDGE_LIMIT_USAGE, parseEdgeLimitFlags } from './edge-limit-flags.ts';
 import type { H2Limits } from '../gateway/runtime/node-h2-limits.ts';
 import type { PoolLimits } from '../gateway/proxy/pool-queue.ts';
+import { DRAIN_LOG_FLAGS, DRAIN_LOG_USAGE, type DrainLogConfig, parseDrainLogFlags, shutdownBudgetMs } from './drain-log-flags.ts';
+import { pinoAccessSink } from '../gateway/runtime/node-access-sink.ts';
+import { sampler } from '../gateway/access-log.ts';
+import type { AccessLogging } from '../gateway/runtime/node-request-hooks.ts';
 
-export interface ServeConfig {
+export interface ServeConfig extends DrainLogConfig {
   http: ListenAddress | null;
   https: ListenAddress | null;
   admin: ListenAddress | null;
@@ -66,11 +70,13 @@ export const SERVE_FLAGS = {
   'client-body-timeout': { type: 'string' },
   'client-body-buffer-size': { type: 'string' },
   'keepalive-timeout': { type: 'string' },
+  ...DRAIN_LOG_FLAGS,
 } as const;
 
 export const SERVE_USAGE = `[--http HOST:PORT|off] [--https HOST:PORT|off] [--admin HOST:PORT|off] [--connect-timeout 5s] [--read-timeout 60s]
                       [--trusted-proxies CIDR,... [--forwarded-for-header X-Forwarded-For] [--compute-full-forwarded-for] [--proxy-protocol]]
                       [--client-header-timeout 60s] [--client-body-timeout 60s] [--client-body-buffer-size 64k] [--keepalive-timeout 75s]
+                      ${DRAIN_LOG_USAGE}
 --proxy-protocol: every connection to --http and --https must start with a PROXY protocol v1 or v2 header from one of
                   --trusted-proxies (others are closed); the client is the address it names
 ${EDGE_LIMIT_USAGE}`;
@@ -114,6 +120,10 @@ export function parseServeFlags(
     'client-body-timeout'?: string;
     'client-body-buffer-size'?: string;
     'keepalive-timeout'?: string;
+    'drain-delay'?: string;
+    'drain-timeout'?: string;
+    'access-log'?: string;
+    'access-log-sample'?: string;
   } & Parameters<typeof parseEdgeLimitFlags>[0],
 ): ServeConfig {
   const read = duration('read-timeout', v['read-timeout'] ?? '60s');
@@ -134,6 +144,7 @@ export function parseServeFlags(
     trust,
     proxyProtocol: v['proxy-protocol'] === true,
     ...parseEdgeLimitFlags(v),
+    ...parseDrainLogFlags(v),
     clientLimits: parseClientLimits(v),
   };
 }
@@ -160,6 +171,12 @@ function parseClientLimits(v: {
   };
 }
 
+/** The access log a process writes (each of `portico local --workers N`'s processes opens its own). */
+export function accessLogging(cfg: DrainLogConfig): AccessLogging | null {
+  const a = cfg.accessLog;
+  return a === null ? null : { sink: pinoAccessSink(a.target), sampled: sampler(a.sample) };
+}
+
 export async function serveAdmin(
   a: ListenAddress,
   readiness: () => Readiness,
@@ -174,7 +191,11 @@ export const url = (scheme: string, a: AddressInfo | ListenAddress | null): stri
   a === null ? 'off' : `${scheme}://${'address' in a ? (a.address.includes(':') ? `[${a.address}]` : a.address) : a.host}:${a.port}`;
 
 export interface LiveServing {
+  /** Drains (node-drain.ts: /readyz 503 at once, listeners closed after --drain-delay, --drain-timeout for the
+   * rest), then closes. */
   close(): Promise<void>;
+  /** How long close() may take. */
+  shutdownMs: number;
 }
 
 /** Serves `live` on the traffic ports and the admin port of one process. */
@@ -190,6 +211,7 @@ export async function serveLive(
   } & ServeExtras,
 ): Promise<LiveServing> {
   const metrics = new Metrics();
+  let draining = false;
   const gw = await startNodeGateway({
     live,
     metrics,
@@ -207,16 +229,25 @@ export async function serveLive(
     digestNonceKey: o.digestNonceKey ?? null,
     log,
     onUpstreamError: (e) => log('warn', e.message, { code: e.code }),
+    drain: cfg.drain,
+    accessLog: accessLogging(cfg),
   });
+  // Not ready from the signal on, so load balancers and Endpoints stop sending new connections during the delay.
+  const readiness = (): Readiness => (draining ? { ready: false, detail: 'draining: shutting down' } : o.readiness());
   const admin =
     cfg.admin === null
       ? null
-      : await serveAdmin(cfg.admin, o.readiness, () =>
+      : await serveAdmin(cfg.admin, readiness, () =>
           exposition([...metricFamilies(metrics.snapshot(), live.gauges(o.refusals(), 1)), ...(o.extraMetrics?.() ?? [])]),
         );
   log('info', 'serving', { http: url('http', gw.http), https: url('https', gw.https), admin: url('http', cfg.admin) });
   return {
+    shutdownMs: shutdownBudgetMs(cfg.drain),
     async close() {
+      draining = true;
+      log('info', 'draining', { delayMs: cfg.drain.delayMs, timeoutMs: cfg.drain.timeoutMs });
+      const { forced } = await gw.drain();
+      log(forced === 0 ? 'info' : 'warn', 'drained', { forcedConnections: forced });
       admin?.close();
       await gw.close();
     },

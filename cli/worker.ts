@@ -99,7 +99,7 @@ export async function followClusterTable(
   return { live, source, digestNonceKey: keys.decrypt instanceof Uint8Array ? nonceKeyFrom(keys.decrypt) : null };
 }
 
-export async function runWorker(cfg: WorkerConfig): Promise<{ close(): Promise<void> }> {
+export async function runWorker(cfg: WorkerConfig): Promise<{ close(): Promise<void>; shutdownMs: number }> {
   const { live, source, digestNonceKey } = await followClusterTable(cfg, cfg.node);
   // Peer clusters' tables: verified with each cluster's own keys, no cache file, no heartbeat (this worker
   // does not serve those clusters; it only fails over to them).
@@ -133,10 +133,12 @@ export async function runWorker(cfg: WorkerConfig): Promise<{ close(): Promise<v
   });
   log('info', 'portico worker is running', { cluster: cfg.cluster, cacheFile: cfg.cacheFile });
   return {
+    shutdownMs: serving.shutdownMs,
     async close() {
+      // Drain first: requests in flight still need the table source's last table and the global limits' Redis.
+      await serving.close();
       for (const p of peers) await p.source.close();
       await source.close();
-      await serving.close();
       await globalLimits.close();
     },
   };

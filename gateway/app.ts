@@ -47,6 +47,8 @@ export interface RuntimeBindings<E extends Env> {
   facts(c: Context<E>): RequestFacts;
   /** Forwards to one of `req.backend`'s endpoints and records the request's metrics itself. */
   forward(c: Context<E>, req: ForwardRequest): Response | Promise<Response>;
+  /** Told what the request path decided, before it answers or forwards (the access log's client and route). */
+  observe?(c: Context<E>, facts: RequestFacts, route: string): void;
 }
 
 export interface GatewayOptions<E extends Env> {
@@ -73,6 +75,7 @@ export function createGatewayApp<E extends Env>(o: GatewayOptions<E>): Hono<E> {
   app.all('*', (c) => {
     const facts = o.runtime.facts(c);
     const d = decide(o.live, facts, o.ports.https, peers);
+    o.runtime.observe?.(c, facts, d.label);
     const hsts = facts.scheme === 'https' ? hstsFor(o.live, facts.host) : null;
     if (d.kind === 'forward') {
       // client_max_body_size: nginx checks the declared length when it finds the location, before the access

@@ -14,6 +14,7 @@ import type { TlsClientConnection } from '../access/client-certificate.ts';
 import { forwardedFacts, proxiedFacts, type TrustedProxies } from '../access/client-address.ts';
 import type { ForwardRequest, ListenerPorts, RuntimeBindings } from '../app.ts';
 import { proxiedConnection } from '../runtime/node-proxy-protocol.ts';
+import { type AccessRecord, recordOf } from '../runtime/node-access-log.ts';
 import type { RoundRobin } from '../balance.ts';
 import { type EndpointPick, pickEndpoint, responseCookie } from '../affinity.ts';
 import { peerDecision, type PeerTable, type RequestFacts } from '../decide.ts';
@@ -196,6 +197,7 @@ export function nodeBindings(deps: NodeForwarderDeps, scheme: 'http' | 'https', 
         deps.proxyProtocol === true,
       ),
     forward: (c, req) => forward(deps, c, req),
+    observe: (c, facts, route) => recordOf(c.env.outgoing)?.facts(facts, route),
   };
 }
 
@@ -238,6 +240,8 @@ class Exchange implements Dispatcher.DispatchHandler {
   private queueTimer: NodeJS.Timeout | null = null;
   /** Set once the request is not to be written upstream after all (queue timeout, client gone): onConnect drops it. */
   private dropped = false;
+  /** The access log's record of this request (runtime/node-access-log.ts), when it is logged. */
+  private readonly rec: AccessRecord | undefined;
 
   constructor(
     private readonly deps: NodeForwarderDeps,
@@ -256,6 +260,8 @@ class Exchange implements Dispatcher.DispatchHandler {
       requestId,
     });
     this.headers = req.upstreamHeaders === undefined ? headers : withOverrides(headers, req.upstreamHeaders);
+    this.rec = recordOf(outgoing);
+    if (this.rec !== undefined) this.rec.requestId = requestId;
     // default-backend: no ready endpoint, so the error backend's page for 503 (decide() checked it can be fetched).
     if (req.errorPage !== undefined && req.backend.endpoints.length === 0) this.toErrorPage(503);
     outgoing.once('close', this.onClientClose.bind(this));
@@ -333,6 +339,8 @@ class Exchange implements Dispatcher.DispatchHandler {
         : pools.viaTunnel
           ? this.headers.concat(ENDPOINT_HEADER, endpointKey(this.endpoint))
           : this.headers;
+    if (this.rec !== undefined)
+      this.rec.upstream = this.req.cluster === undefined ? endpointKey(this.endpoint) : `${this.req.cluster}:${this.req.backend.id}`;
     const up = this.req.upstream;
     if (up === undefined) {
       const free = pools
@@ -515,6 +523,10 @@ class Exchange implements Dispatcher.DispatchHandler {
 
   onHeaders(code: number, raw: Buffer[], resume: () => void): boolean {
     if (code < 200) return true; // 1xx interim responses are not forwarded
+    if (this.rec !== undefined) {
+      this.rec.upstreamStatus = code;
+      this.rec.upstreamMs = performance.now() - this.started;
+    }
     if (code >= 400 && this.deps.pools.viaTunnel) {
       // The tunnel's own answer (it could not dial, or refused): handled as if this worker had dialled.
       const reported = tunnelErrorOf(raw);
@@ -547,6 +559,7 @@ class Exchange implements Dispatcher.DispatchHandler {
     if (this.intercepted !== 0) return true; // an intercepted answer's body: dropped
     const out = this.outgoing;
     if (out.destroyed) return false;
+    if (this.rec !== undefined) this.rec.bodyOut += chunk.length;
     if ((out as ServerResponse).write(chunk)) return true;
     out.once('drain', this.resume!); // back-pressure: undici pauses until the client has drained
     return false;

@@ -10,6 +10,7 @@ import type { Metrics } from '../metrics.ts';
 import type { FetchLike } from '../proxy/web-forwarder.ts';
 import type { CertificateMaterial } from '../table/schema.ts';
 import { createWebGatewayApp, webFacts } from './web.ts';
+import type { WebAccessLog } from './web-access-log.ts';
 
 // The few Deno APIs used here, declared locally (the project type-checks against Node's types).
 export interface DenoServeInfo {
@@ -62,6 +63,8 @@ export interface DenoGatewayOptions {
   onUpstreamError?: (err: UpstreamError) => void;
   /** The HMAC key of digest-auth nonces shared by the cluster (from the table decryption key). */
   digestNonceKey?: Uint8Array;
+  /** One console line per sampled request (web-access-log.ts). */
+  accessLog?: WebAccessLog;
 }
 
 export interface DenoGateway {
@@ -95,6 +98,7 @@ export function startDenoGateway(o: DenoGatewayOptions): DenoGateway {
       facts: (c: Context<DenoEnv>) => webFacts(c.req.raw, scheme, c.env.remoteAddr.hostname, port),
       ...(o.onUpstreamError ? { onUpstreamError: o.onUpstreamError } : {}),
       ...(o.digestNonceKey === undefined ? {} : { digestNonceKey: o.digestNonceKey }),
+      ...(o.accessLog === undefined ? {} : { accessLog: o.accessLog }),
     });
   const servers: DenoServer[] = [];
   if (o.http !== null) {

@@ -29,6 +29,8 @@ import { DEFAULT_H2_LIMITS, guardResets, h2Settings, type H2Limits, refuseAuthor
 import { DEFAULT_POOL_LIMITS, type PoolLimits } from '../proxy/pool-queue.ts';
 import { type ClientLimits, DEFAULT_CLIENT_LIMITS, http1ServerOptions, limitTlsServer, tlsServerOptions } from './node-client-limits.ts';
 import type { TunnelAddress } from '../table/tunnel-protocol.ts';
+import { DEFAULT_DRAIN, Drain, type DrainOutcome, type DrainTimes } from './node-drain.ts';
+import { type AccessLogging, hookedListener } from './node-request-hooks.ts';
 
 export interface ListenAddress {
   host: string;
@@ -73,11 +75,17 @@ export interface NodeGatewayOptions {
   /** --client-header-timeout, --client-body-timeout, --client-body-buffer-size, --keepalive-timeout; absent: the
    * defaults (node-client-limits.ts). */
   clientLimits?: ClientLimits;
+  /** `--drain-delay`, `--drain-timeout` (node-drain.ts); absent: DEFAULT_DRAIN. */
+  drain?: DrainTimes;
+  /** `--access-log`, `--access-log-sample`; absent or null: no access log. */
+  accessLog?: AccessLogging | null;
 }
 
 export interface NodeGateway {
   http: AddressInfo | null;
   https: AddressInfo | null;
+  /** Graceful drain (node-drain.ts): resolves once every connection has closed; close() afterwards. */
+  drain(): Promise<DrainOutcome>;
   close(): Promise<void>;
 }
 
@@ -144,13 +152,19 @@ export async function startNodeGateway(o: NodeGatewayOptions): Promise<NodeGatew
   // Ports as bound (a configured port 0 becomes a real one), read per request for X-Forwarded-Port and
   // redirect Locations.
   const ports: ListenerPorts = { http: o.http?.port ?? 0, https: o.https === null ? null : (o.publicHttpsPort ?? o.https.port) };
+  const drain = new Drain(o.drain ?? DEFAULT_DRAIN);
   const listenerFor = (scheme: 'http' | 'https') =>
-    getRequestListener(
-      createGatewayApp<NodeEnv>({ live: o.live, metrics: o.metrics, runtime: nodeBindings(deps, scheme, ports), ports, peers, gate }).fetch,
-      {
-        overrideGlobalObjects: false,
-        autoCleanupIncoming: false,
-      },
+    hookedListener(
+      getRequestListener(
+        createGatewayApp<NodeEnv>({ live: o.live, metrics: o.metrics, runtime: nodeBindings(deps, scheme, ports), ports, peers, gate })
+          .fetch,
+        {
+          overrideGlobalObjects: false,
+          autoCleanupIncoming: false,
+        },
+      ),
+      drain,
+      o.accessLog ?? null,
     );
   const exclusive = o.exclusive ?? true;
   const servers: (http.Server | http2.Http2SecureServer)[] = [];
@@ -163,6 +177,7 @@ export async function startNodeGateway(o: NodeGatewayOptions): Promise<NodeGatew
     server.on('upgrade', createUpgradeHandler({ ...deps, live: o.live, scheme: 'http', ports }));
     acceptProxied(server);
     servers.push(server);
+    drain.track(server);
     httpAddr = await listen(server, o.http, exclusive);
     ports.http = httpAddr.port;
   }
@@ -209,6 +224,7 @@ export async function startNodeGateway(o: NodeGatewayOptions): Promise<NodeGatew
     );
     acceptProxied(server);
     servers.push(server);
+    drain.track(server);
     httpsAddr = await listen(server, o.https, exclusive);
     if (o.publicHttpsPort === undefined) ports.https = httpsAddr.port;
   }
@@ -216,6 +232,7 @@ export async function startNodeGateway(o: NodeGatewayOptions): Promise<NodeGatew
   return {
     http: httpAddr,
     https: httpsAddr,
+    drain: () => drain.run(),
     async close() {
       for (const p of pending) p.closePending();
       for (const p of passthroughs) p.closeAll();
@@ -232,6 +249,7 @@ export async function startNodeGateway(o: NodeGatewayOptions): Promise<NodeGatew
       );
       await pools.close();
       await authClient.close();
+      await o.accessLog?.sink.flush();
     },
   };
 }

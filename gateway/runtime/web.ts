@@ -1,7 +1,7 @@
 // What the Web runtimes (Deno, workerd) share: request facts read from a Web Request, and the gateway app
 // wired to the fetch() forwarder. Each runtime's file only says how it learns the client address,
 // scheme and port, and how it serves.
-import type { Context, Env, Hono } from 'hono';
+import { type Context, type Env, Hono } from 'hono';
 import { AuthCache } from '../access/auth-cache.ts';
 import { webAuthClient } from '../access/auth-client-web.ts';
 import { digestState } from '../access/digest-auth.ts';
@@ -13,6 +13,7 @@ import type { LiveTable } from '../live.ts';
 import type { Metrics } from '../metrics.ts';
 import type { RoutingTable } from '../table/schema.ts';
 import { webForward, type FetchLike } from '../proxy/web-forwarder.ts';
+import { observeForLog, type WebAccessLog, webAccessLog } from './web-access-log.ts';
 
 /** Path and query as sent, read from the URL string without parsing it (a URL object would cost more
  * than the rest of the decision; the matcher normalises the path itself). */
@@ -66,6 +67,8 @@ export interface WebGatewayOptions<E extends Env> {
   /** The HMAC key of digest-auth nonces shared by the cluster (from the table decryption key); absent: a random
    * key of this process or isolate. */
   digestNonceKey?: Uint8Array;
+  /** One console line per sampled request (web-access-log.ts); absent: none. */
+  accessLog?: WebAccessLog;
 }
 
 export function createWebGatewayApp<E extends Env>(o: WebGatewayOptions<E>): Hono<E> {
@@ -81,11 +84,22 @@ export function createWebGatewayApp<E extends Env>(o: WebGatewayOptions<E>): Hon
     onUpstreamError: o.onUpstreamError,
     ...(o.tunnel === undefined ? {} : { tunnel: o.tunnel }),
   };
-  return createGatewayApp<E>({
+  const gateway = createGatewayApp<E>({
     live: o.live,
     metrics: o.metrics,
     ports: o.ports,
-    runtime: { facts: o.facts, forward: (c, req) => webForward(deps, c.req.raw, req) },
+    runtime: {
+      facts: o.facts,
+      forward: (c, req) => webForward(deps, c.req.raw, req),
+      ...(o.accessLog === undefined
+        ? {}
+        : { observe: (c: Context<E>, f: RequestFacts, route: string) => observeForLog(c.req.raw, f, route) }),
+    },
     gate: { auth: { client: webAuthClient(o.fetch, o.headersMs), cache: new AuthCache() }, digest: digestState(o.digestNonceKey) },
   });
+  if (o.accessLog === undefined) return gateway;
+  const app = new Hono<E>();
+  app.use('*', webAccessLog(o.accessLog));
+  app.route('/', gateway);
+  return app;
 }

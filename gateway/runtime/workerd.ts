@@ -16,6 +16,7 @@ import { RespTransport } from '../source/resp-transport.ts';
 import type { VerifyingKeys } from '../table/bundle.ts';
 import { PorticoError } from '../table/portico-error.ts';
 import { createWebGatewayApp, logUnrelayedPassthrough, webFacts } from './web.ts';
+import { type AccessEntry, sampler } from '../access-log.ts';
 
 /** Vars and secrets (wrangler.toml [vars], `wrangler secret put`, or `wrangler dev --var`). */
 export interface WorkerEnv {
@@ -27,6 +28,10 @@ export interface WorkerEnv {
   PORTICO_DECRYPT_JWK: string;
   PORTICO_POLL_MS?: string;
   PORTICO_READ_TIMEOUT_MS?: string;
+  /** `off`, or `console` (the default): one JSON line per request through console.log (web-access-log.ts). */
+  PORTICO_ACCESS_LOG?: string;
+  /** The fraction of requests logged, above 0 and at most 1 (default 1). */
+  PORTICO_ACCESS_LOG_SAMPLE?: string;
   /** The port clients reach HTTPS on, named by redirect Locations (the platform's: 443). */
   PORTICO_PUBLIC_HTTPS_PORT?: string;
   /** The node name heartbeats carry (default: workerd). */
@@ -146,9 +151,23 @@ async function create(env: WorkerEnv): Promise<Instance> {
       );
     },
     onUpstreamError: (e) => log('warn', e.message, { code: e.code }),
+    ...(env.PORTICO_ACCESS_LOG === 'off'
+      ? {}
+      : {
+          accessLog: {
+            sampled: sampler(accessSample(env.PORTICO_ACCESS_LOG_SAMPLE)),
+            write: (e: AccessEntry) => console.log(JSON.stringify({ log: 'access', ...e })),
+          },
+        }),
   });
   logUnrelayedPassthrough(live, 'workerd', log);
   return { app, source, live, pollMs, lastCheck: 0, checking: false };
+}
+
+/** PORTICO_ACCESS_LOG_SAMPLE: a bad value logs every request rather than none (there is no command line to refuse). */
+function accessSample(v: string | undefined): number {
+  const n = Number(v ?? 1);
+  return n > 0 && n <= 1 ? n : 1;
 }
 
 let instance: Instance | null = null;

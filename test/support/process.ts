@@ -55,9 +55,14 @@ export interface Spawned {
   stop(): Promise<number | null>;
 }
 
+/** Serving commands drain for --drain-delay (5 s) before they stop listening, for load balancers a test does not
+ * have: tests stop them at once unless they pass their own --drain-delay (later on the line, so it wins). */
+const testDefaults = (args: string[]): string[] =>
+  args[0] === 'local' || args[0] === 'worker' ? [args[0], '--drain-delay', '0ms', ...args.slice(1)] : args;
+
 /** Starts `portico ...args` in the background. */
 export function spawnPortico(args: string[], env: Record<string, string> = {}): Spawned {
-  const child = spawn(process.execPath, [...ENTRY, ...args], {
+  const child = spawn(process.execPath, [...ENTRY, ...testDefaults(args)], {
     cwd: ROOT,
     stdio: ['ignore', 'pipe', 'pipe'],
     env: { ...process.env, ...env },

@@ -1,0 +1,93 @@
+// The Node side of access logs: a record per logged request, carried on its response object under a symbol so the
+// forwarder (proxy/node-forwarder.ts) fills the upstream fields without a lookup, and written when the response
+// closes (sent, or the client gone). Nothing is allocated for a request that is not logged.
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Http2ServerRequest, Http2ServerResponse } from 'node:http2';
+import type { Socket } from 'node:net';
+import type { TLSSocket } from 'node:tls';
+import { randomUUID } from 'node:crypto';
+import type { AccessLogSink } from '../access-log.ts';
+import type { RequestFacts } from '../decide.ts';
+import { requestIdFor } from '../proxy/headers.ts';
+
+const RECORD = Symbol('portico.access');
+
+type Carrier = { [RECORD]?: AccessRecord };
+
+/** The record of a logged request, or undefined (not logged: access logs off, or not sampled). */
+export const recordOf = (res: ServerResponse | Http2ServerResponse): AccessRecord | undefined => (res as Carrier)[RECORD];
+
+export class AccessRecord {
+  readonly start = performance.now();
+  client = '';
+  host = '';
+  path = '';
+  route = '';
+  requestId = '';
+  upstream: string | null = null;
+  upstreamStatus: number | null = null;
+  upstreamMs: number | null = null;
+  /** HTTP/2: response body bytes the forwarder wrote (a stream has no byte counter of its own). */
+  bodyOut = 0;
+  private readonly socket: Socket;
+  private readonly read0: number;
+  private readonly written0: number;
+
+  constructor(
+    private readonly sink: AccessLogSink,
+    private readonly req: IncomingMessage | Http2ServerRequest,
+    private readonly res: ServerResponse | Http2ServerResponse,
+  ) {
+    // HTTP/2: the session's TLS socket (the request's `socket` is a proxy of it); HTTP/1: the connection itself.
+    this.socket = 'stream' in req ? (req.stream.session?.socket as Socket) : req.socket;
+    this.read0 = this.socket?.bytesRead ?? 0;
+    this.written0 = this.socket?.bytesWritten ?? 0;
+    (res as Carrier)[RECORD] = this;
+    res.once('close', this.end.bind(this));
+  }
+
+  /** What the request path knows once it has decided (app.ts: every request passes there). */
+  facts(f: RequestFacts, route: string): void {
+    this.client = f.clientIp;
+    this.host = f.host;
+    this.path = f.path;
+    this.route = route;
+  }
+
+  private end(): void {
+    const { req, res, socket } = this;
+    const h2 = 'stream' in req;
+    const tls = (socket as Partial<TLSSocket> | undefined)?.encrypted === true ? (socket as TLSSocket) : null;
+    const declaredIn = Number(req.headers['content-length'] ?? 0) || 0;
+    const declaredOut = Number(res.getHeader('content-length') ?? -1);
+    this.sink.write({
+      time: new Date().toISOString(),
+      client: this.client || stripMapped(socket?.remoteAddress),
+      method: req.method ?? '',
+      host: this.host || (req.headers.host ?? (req.headers[':authority'] as string | undefined) ?? ''),
+      path: this.path || (req.url ?? ''),
+      protocol: `HTTP/${req.httpVersion}`,
+      // nginx logs 499 for a client that closed the connection before the response began.
+      status: res.headersSent ? res.statusCode : 499,
+      // HTTP/1.1: bytes read from the connection while the request was handled (its body; its head was read
+      // before), HTTP/2: the declared body length (the session's counters are shared by every stream).
+      bytesIn: h2 ? declaredIn : socket.bytesRead - this.read0,
+      // HTTP/1.1: bytes written to the connection for this response (head and body); HTTP/2: the body.
+      bytesOut: h2 ? (declaredOut >= 0 ? declaredOut : this.bodyOut) : socket.bytesWritten - this.written0,
+      durationMs: Math.round((performance.now() - this.start) * 1000) / 1000,
+      upstream: this.upstream,
+      upstreamStatus: this.upstreamStatus,
+      upstreamMs: this.upstreamMs === null ? null : Math.round(this.upstreamMs * 1000) / 1000,
+      route: this.route,
+      // The gateway's own answers: the client's well-formed X-Request-Id, else a new one (ingress-nginx's $req_id).
+      requestId: this.requestId || requestIdFor(req.headers['x-request-id'] as string | undefined, randomUUID),
+      tls: tls === null ? null : tls.getProtocol(),
+      sni: tls === null ? null : typeof tls.servername === 'string' ? tls.servername : null,
+    });
+  }
+}
+
+function stripMapped(a: string | undefined): string {
+  if (a === undefined) return '';
+  return a.startsWith('::ffff:') && a.includes('.') ? a.slice(7) : a;
+}
