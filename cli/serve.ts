@@ -17,6 +17,8 @@ import type { SharedWindows } from '../gateway/access/global-rate-limit.ts';
 import { duration, listenAddress } from './args.ts';
 import { log } from './log.ts';
 import { UsageError } from './usage-error.ts';
+import { HEAD_LIMIT_FLAGS, HEAD_LIMIT_USAGE, parseHeadLimits } from './head-limit-flags.ts';
+import type { RequestHeadLimits } from '../gateway/runtime/node-request-head.ts';
 
 export interface ServeConfig {
   http: ListenAddress | null;
@@ -29,6 +31,8 @@ export interface ServeConfig {
   trust?: TrustConfig | null;
   /** `--proxy-protocol`: both listeners require a PROXY protocol header from one of the trusted proxies. */
   proxyProtocol?: boolean;
+  /** --max-request-headers, --max-request-header-line, --max-request-head; absent: their defaults. */
+  headLimits?: RequestHeadLimits;
 }
 
 /** What serveLive needs beyond the flags: peer clusters' tables (`portico worker --peer`). */
@@ -50,10 +54,12 @@ export const SERVE_FLAGS = {
   'forwarded-for-header': { type: 'string' },
   'compute-full-forwarded-for': { type: 'boolean' },
   'proxy-protocol': { type: 'boolean' },
+  ...HEAD_LIMIT_FLAGS,
 } as const;
 
 export const SERVE_USAGE = `[--http HOST:PORT|off] [--https HOST:PORT|off] [--admin HOST:PORT|off] [--connect-timeout 5s] [--read-timeout 60s]
                       [--trusted-proxies CIDR,... [--forwarded-for-header X-Forwarded-For] [--compute-full-forwarded-for] [--proxy-protocol]]
+                      ${HEAD_LIMIT_USAGE}
 --proxy-protocol: every connection to --http and --https must start with a PROXY protocol v1 or v2 header from one of
                   --trusted-proxies (others are closed); the client is the address it names`;
 
@@ -91,6 +97,9 @@ export function parseServeFlags(v: {
   'forwarded-for-header'?: string;
   'compute-full-forwarded-for'?: boolean;
   'proxy-protocol'?: boolean;
+  'max-request-headers'?: string;
+  'max-request-header-line'?: string;
+  'max-request-head'?: string;
 }): ServeConfig {
   const read = duration('read-timeout', v['read-timeout'] ?? '60s');
   const trust = parseTrust(v);
@@ -109,6 +118,7 @@ export function parseServeFlags(v: {
     },
     trust,
     proxyProtocol: v['proxy-protocol'] === true,
+    headLimits: parseHeadLimits(v),
   };
 }
 
@@ -151,6 +161,7 @@ export async function serveLive(
     tunnel: cfg.tunnel ?? null,
     trust: cfg.trust ?? null,
     proxyProtocol: cfg.proxyProtocol === true ? {} : null,
+    ...(cfg.headLimits === undefined ? {} : { headLimits: cfg.headLimits }),
     peers: o.peers ?? [],
     globalLimits: o.globalLimits ?? null,
     digestNonceKey: o.digestNonceKey ?? null,

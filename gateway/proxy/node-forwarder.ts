@@ -86,6 +86,7 @@ export function nodeFacts(
     ...(f.scheme === undefined ? {} : { scheme: f.scheme }),
     ...(f.port === undefined ? {} : { localPort: f.port }),
     ...(f.host === undefined ? {} : { forwardedHost: f.host }),
+    trustedForwarder: true,
   };
 }
 

@@ -4,7 +4,9 @@ import http from 'node:http';
 import http2 from 'node:http2';
 import { constants } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
-import { getRequestListener } from '@hono/node-server';
+import type { Duplex } from 'node:stream';
+import { getRequestListener, RequestError } from '@hono/node-server';
+import { plainResponse } from '../responses.ts';
 import { AuthCache } from '../access/auth-cache.ts';
 import { type TrustConfig, trustedProxies, trustsPeer } from '../access/client-address.ts';
 import { nodeAuthClient } from '../access/auth-client-node.ts';
@@ -25,6 +27,9 @@ import { SniContexts } from '../tls/contexts.ts';
 import { generateSelfSignedCertificate } from '../tls/selfsigned.ts';
 import { ProxyProtocolConfigError, requireProxyHeader } from './node-proxy-protocol.ts';
 import { passThroughTls } from './node-passthrough.ts';
+import { DEFAULT_HEAD_LIMITS, headRefusal, refuseHead, type RequestHeadLimits } from './node-request-head.ts';
+import { type PlainListener, serveWithoutUpgrade } from './node-plain-upgrade.ts';
+import { answerClientError, answerConnect } from './node-client-errors.ts';
 import type { TunnelAddress } from '../table/tunnel-protocol.ts';
 
 export interface ListenAddress {
@@ -62,6 +67,8 @@ export interface NodeGatewayOptions {
   /** The HMAC key of digest-auth nonces shared by every worker of the cluster (nonceKeyFrom the table decryption
    * key, `portico worker`); absent: a random key of this process (`portico local`). */
   digestNonceKey?: Uint8Array | null;
+  /** Request-head limits (--max-request-headers, --max-request-header-line, --max-request-head); absent: the defaults. */
+  headLimits?: RequestHeadLimits;
   log?: Log;
 }
 
@@ -71,8 +78,8 @@ export interface NodeGateway {
   close(): Promise<void>;
 }
 
-// Client-side input limits: Node's defaults (16 KiB of headers) plus a bound on slow header delivery.
-const SERVER_LIMITS = { headersTimeout: 20_000, requestTimeout: 300_000, keepAliveTimeout: 75_000, maxHeaderSize: 16_384 };
+// Client-side input limits: a bound on slow header delivery; the head's size and fields are headLimits'.
+const SERVER_LIMITS = { headersTimeout: 20_000, requestTimeout: 300_000, keepAliveTimeout: 75_000 };
 
 function listen(server: http.Server | http2.Http2SecureServer, a: ListenAddress, exclusive: boolean): Promise<AddressInfo> {
   return new Promise((resolve, reject) => {
@@ -125,14 +132,43 @@ export async function startNodeGateway(o: NodeGatewayOptions): Promise<NodeGatew
   // Ports as bound (a configured port 0 becomes a real one), read per request for X-Forwarded-Port and
   // redirect Locations.
   const ports: ListenerPorts = { http: o.http?.port ?? 0, https: o.https === null ? null : (o.publicHttpsPort ?? o.https.port) };
-  const listenerFor = (scheme: 'http' | 'https') =>
-    getRequestListener(
+  const head = o.headLimits ?? DEFAULT_HEAD_LIMITS;
+  const listenerFor = (scheme: 'http' | 'https') => {
+    const serve = getRequestListener(
       createGatewayApp<NodeEnv>({ live: o.live, metrics: o.metrics, runtime: nodeBindings(deps, scheme, ports), ports, peers, gate }).fetch,
       {
         overrideGlobalObjects: false,
         autoCleanupIncoming: false,
+        // A request @hono/node-server cannot make a URL of (a backslash in the path, a Host that is no host name) gets
+        // the edge's complete 400 rather than its bare one.
+        errorHandler: (e) => plainResponse(e instanceof RequestError ? 400 : 500),
       },
     );
+    // The head checks (node-request-head.ts) come before the request path: a refused head reaches nothing.
+    return (req: http.IncomingMessage | http2.Http2ServerRequest, res: http.ServerResponse | http2.Http2ServerResponse) => {
+      const refused = headRefusal(req.rawHeaders, head);
+      if (refused === 0) return void serve(req, res);
+      o.metrics.request('', refused);
+      refuseHead(res, refused);
+    };
+  };
+  // Node keeps one field more than the limit, so headRefusal() can tell a request over it (it drops the rest).
+  const headOptions = { maxHeaderSize: head.maxHeadBytes };
+  const headCount = head.maxHeaders + 1;
+  const upgradeFor = (scheme: 'http' | 'https', listener: PlainListener) =>
+    createUpgradeHandler({
+      ...deps,
+      live: o.live,
+      scheme,
+      ports,
+      headLimits: head,
+      plain: (req, socket) => serveWithoutUpgrade(req, socket, listener),
+    });
+  // Node's own refusals (a head over maxHeaderSize, bytes that are not HTTP) and CONNECT get a complete answer.
+  const answerOwnErrors = (server: http.Server | http2.Http2SecureServer): void => {
+    server.on('clientError', (err: Error & { code?: string }, socket: Duplex) => answerClientError(err, socket, o.metrics));
+    server.on('connect', (_req: http.IncomingMessage, socket: Duplex) => answerConnect(socket, o.metrics));
+  };
   const exclusive = o.exclusive ?? true;
   const servers: (http.Server | http2.Http2SecureServer)[] = [];
   const sessions = new Set<http2.ServerHttp2Session>(); // HTTP/2 connections, closed on shutdown
@@ -140,8 +176,11 @@ export async function startNodeGateway(o: NodeGatewayOptions): Promise<NodeGatew
   let httpsAddr: AddressInfo | null = null;
 
   if (o.http !== null) {
-    const server = http.createServer({ ...SERVER_LIMITS }, listenerFor('http'));
-    server.on('upgrade', createUpgradeHandler({ ...deps, live: o.live, scheme: 'http', ports }));
+    const listener = listenerFor('http');
+    const server = http.createServer({ ...SERVER_LIMITS, ...headOptions }, listener);
+    server.maxHeadersCount = headCount;
+    server.on('upgrade', upgradeFor('http', listener));
+    answerOwnErrors(server);
     acceptProxied(server);
     servers.push(server);
     httpAddr = await listen(server, o.http, exclusive);
@@ -150,6 +189,7 @@ export async function startNodeGateway(o: NodeGatewayOptions): Promise<NodeGatew
   if (o.https !== null) {
     const def = o.defaultCertificate ?? generateSelfSignedCertificate({ commonName: 'portico-default.invalid', keyType: 'rsa' });
     const sni = new SniContexts(o.live, def);
+    const listener = listenerFor('https');
     const server = http2.createSecureServer(
       {
         allowHTTP1: true,
@@ -163,16 +203,21 @@ export async function startNodeGateway(o: NodeGatewayOptions): Promise<NodeGatew
         // tickets, and with no session cache on a Node server, every connection makes a full handshake — as
         // ingress-nginx's default ssl-session-tickets: "false" does for tickets.
         secureOptions: constants.SSL_OP_NO_TICKET,
+        // HTTP/2 header fields, pseudo-headers (4) and one more than the limit counted: nghttp2 resets a stream past it.
+        maxHeaderListPairs: head.maxHeaders + 5,
       },
-      listenerFor('https'),
+      listener,
     );
     server.setTimeout(SERVER_LIMITS.keepAliveTimeout);
+    // HTTP/1.1 on the TLS port is parsed by Node's HTTP/1 server code, which reads these from the server object.
+    Object.assign(server, { maxHeaderSize: head.maxHeadBytes, maxHeadersCount: headCount });
     server.on('session', (s: http2.ServerHttp2Session) => {
       sessions.add(s);
       s.once('close', () => sessions.delete(s));
     });
     // HTTP/1.1 clients on the TLS port may upgrade to WebSocket too.
-    server.on('upgrade', createUpgradeHandler({ ...deps, live: o.live, scheme: 'https', ports }));
+    server.on('upgrade', upgradeFor('https', listener));
+    answerOwnErrors(server);
     // Before the PROXY protocol's hook, so that one runs first and this reads what follows the header.
     passthroughs.push(
       passThroughTls(server, {
