@@ -17,7 +17,7 @@ import type { Match } from './table/match.ts';
 function unsafe(path: string): boolean {
   for (let i = 0; i < path.length; i++) {
     const c = path.charCodeAt(i);
-    if (c < 0x20 || c === 0x7f || c === 92 /* \\ */) return true;
+    if (c < 0x20 || c === 0x7f || c === 92 /* backslash */) return true;
     if (c === 37 /* % */ && path.charCodeAt(i + 1) === 48 /* 0 */ && path.charCodeAt(i + 2) === 48) return true; // %00
   }
   return false;

@@ -1,6 +1,7 @@
 // Header and path edge cases, upgrades and conformance headers, probed side by side with nginx 1.22: each case sends
 // exact bytes on a raw socket to the real Node gateway and asserts what the client got and what a real loopback
 // backend received (or that it received nothing: a request the edge refuses never reaches an upstream).
+import http2 from 'node:http2';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { type Received, type RecordingBackend, startRecordingBackend, valuesOf } from '../support/recording-backend.ts';
 import { type RawAnswer, rawExchange } from '../support/raw-http.ts';
@@ -346,4 +347,64 @@ describe('conformance headers: Content-Length, Content-Type, Date and Server on 
     },
   ];
   for (const c of cases) it(c.name, () => run(c));
+});
+
+describe('the same rules over HTTP/2 (TLS port, ALPN h2)', () => {
+  interface H2Case {
+    name: string;
+    path: string;
+    headers: Record<string, string>;
+    status: number;
+    upstream: 'nothing' | ((r: Received) => void);
+  }
+  const h2 = async (path: string, headers: Record<string, string>): Promise<{ status: number; headers: http2.IncomingHttpHeaders }> => {
+    const session = http2.connect(`https://127.0.0.1:${gw.httpsPort}`, { rejectUnauthorized: false, servername: 'edge.test' });
+    try {
+      return await new Promise((resolve, reject) => {
+        const s = session.request({ ':method': 'GET', ':path': path, ':authority': 'edge.test', ...headers });
+        s.on('response', (h) => {
+          s.resume();
+          s.on('end', () => resolve({ status: Number(h[':status']), headers: h }));
+        });
+        s.on('error', reject);
+        s.end();
+      });
+    } finally {
+      session.close();
+    }
+  };
+  const cases: H2Case[] = [
+    {
+      name: 'h2: a client’s forwarded and x_forwarded_for are dropped; the answer gets Server and Date',
+      path: '/public/a',
+      headers: { forwarded: 'for=6.6.6.6;host=evil.test', x_forwarded_for: '6.6.6.6' },
+      status: 200,
+      upstream: (r) => {
+        expect(valuesOf(r, 'forwarded')).toEqual([]);
+        expect(valuesOf(r, 'x_forwarded_for')).toEqual([]);
+      },
+    },
+    {
+      name: 'h2: 101 fields: 431, nothing forwarded',
+      path: '/public/a',
+      headers: Object.fromEntries(Array.from({ length: 101 }, (_, i) => [`x-field-${i}`, 'v'])),
+      status: 431,
+      upstream: 'nothing',
+    },
+    { name: 'h2: %00 in the path: 400, nothing forwarded', path: '/public/a%00b', headers: {}, status: 400, upstream: 'nothing' },
+    { name: 'h2: an encoded backslash leaving /public: 400', path: '/public/..%5Csecret', headers: {}, status: 400, upstream: 'nothing' },
+  ];
+  for (const c of cases)
+    it(c.name, async () => {
+      const a = await h2(c.path, c.headers);
+      expect(a.status).toBe(c.status);
+      expect(a.headers.server).toBeDefined();
+      expect(a.headers.date).toBeDefined();
+      await new Promise((r) => setTimeout(r, 50));
+      if (c.upstream === 'nothing') expect(seen()).toEqual([]);
+      else {
+        expect(seen()).toHaveLength(1);
+        c.upstream(seen()[0]!);
+      }
+    });
 });
