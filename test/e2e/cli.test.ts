@@ -144,7 +144,11 @@ describe('bad input: one clear line and exit code 2', () => {
       ['local', '--manifests', '.', '--max-request-header-line', '8 kilobytes'],
       /--max-request-header-line: expected a size like 8k, 32k or 1m, got "8 kilobytes"/,
     ],
-    ['a head size out of range', ['local', '--manifests', '.', '--max-request-head', '2m'], /--max-request-head: must be between 1024 bytes and 1024k/],
+    [
+      'a head size out of range',
+      ['local', '--manifests', '.', '--max-request-head', '2m'],
+      /--max-request-head: must be between 1024 bytes and 1024k/,
+    ],
     [
       'a field line larger than the head',
       ['local', '--manifests', '.', '--max-request-header-line', '64k'],
