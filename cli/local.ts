@@ -260,6 +260,7 @@ export async function runWorker(): Promise<void> {
     timeouts: cfg.timeouts,
     trust: cfg.trust ?? null,
     proxyProtocol: cfg.proxyProtocol === true ? {} : null,
+    ...(cfg.headLimits === undefined ? {} : { headLimits: cfg.headLimits }),
     exclusive: false,
     onUpstreamError: (e) => log('warn', e.message, { code: e.code }),
     drain: cfg.drain,

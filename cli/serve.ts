@@ -26,6 +26,8 @@ import { DRAIN_LOG_FLAGS, DRAIN_LOG_USAGE, type DrainLogConfig, parseDrainLogFla
 import { pinoAccessSink } from '../gateway/runtime/node-access-sink.ts';
 import { sampler } from '../gateway/access-log.ts';
 import type { AccessLogging } from '../gateway/runtime/node-request-hooks.ts';
+import { HEAD_LIMIT_FLAGS, HEAD_LIMIT_USAGE, parseHeadLimits } from './head-limit-flags.ts';
+import type { RequestHeadLimits } from '../gateway/runtime/node-request-head.ts';
 
 export interface ServeConfig extends DrainLogConfig {
   http: ListenAddress | null;
@@ -44,6 +46,8 @@ export interface ServeConfig extends DrainLogConfig {
   upstreamPool?: PoolLimits;
   /** --client-header-timeout, --client-body-timeout, --client-body-buffer-size, --keepalive-timeout. */
   clientLimits?: ClientLimits;
+  /** --max-request-headers, --max-request-header-line, --max-request-head; absent: their defaults. */
+  headLimits?: RequestHeadLimits;
 }
 
 /** What serveLive needs beyond the flags: peer clusters' tables (`portico worker --peer`). */
@@ -71,12 +75,14 @@ export const SERVE_FLAGS = {
   'client-body-buffer-size': { type: 'string' },
   'keepalive-timeout': { type: 'string' },
   ...DRAIN_LOG_FLAGS,
+  ...HEAD_LIMIT_FLAGS,
 } as const;
 
 export const SERVE_USAGE = `[--http HOST:PORT|off] [--https HOST:PORT|off] [--admin HOST:PORT|off] [--connect-timeout 5s] [--read-timeout 60s]
                       [--trusted-proxies CIDR,... [--forwarded-for-header X-Forwarded-For] [--compute-full-forwarded-for] [--proxy-protocol]]
                       [--client-header-timeout 60s] [--client-body-timeout 60s] [--client-body-buffer-size 64k] [--keepalive-timeout 75s]
                       ${DRAIN_LOG_USAGE}
+                      ${HEAD_LIMIT_USAGE}
 --proxy-protocol: every connection to --http and --https must start with a PROXY protocol v1 or v2 header from one of
                   --trusted-proxies (others are closed); the client is the address it names
 ${EDGE_LIMIT_USAGE}`;
@@ -124,6 +130,9 @@ export function parseServeFlags(
     'drain-timeout'?: string;
     'access-log'?: string;
     'access-log-sample'?: string;
+    'max-request-headers'?: string;
+    'max-request-header-line'?: string;
+    'max-request-head'?: string;
   } & Parameters<typeof parseEdgeLimitFlags>[0],
 ): ServeConfig {
   const read = duration('read-timeout', v['read-timeout'] ?? '60s');
@@ -146,6 +155,7 @@ export function parseServeFlags(
     ...parseEdgeLimitFlags(v),
     ...parseDrainLogFlags(v),
     clientLimits: parseClientLimits(v),
+    headLimits: parseHeadLimits(v),
   };
 }
 
@@ -224,6 +234,7 @@ export async function serveLive(
     ...(cfg.http2 === undefined ? {} : { http2: cfg.http2 }),
     ...(cfg.upstreamPool === undefined ? {} : { upstreamPool: cfg.upstreamPool }),
     ...(cfg.clientLimits === undefined ? {} : { clientLimits: cfg.clientLimits }),
+    ...(cfg.headLimits === undefined ? {} : { headLimits: cfg.headLimits }),
     peers: o.peers ?? [],
     globalLimits: o.globalLimits ?? null,
     digestNonceKey: o.digestNonceKey ?? null,

@@ -1,6 +1,7 @@
 // What a request gets, decided from the live table alone: a redirect, one of the gateway's own status
 // answers, or a backend to forward to. Pure and shared by the Hono request path and the WebSocket
 // upgrade path, so both follow exactly the same rules.
+import { targetRefused } from './request-target.ts';
 import { type HeaderReader, picksCanary } from './canary.ts';
 import { clientCertificateOutcome, type TlsClientConnection } from './access/client-certificate.ts';
 import { needsGate, type ResponseAdditions } from './access/gate.ts';
@@ -44,6 +45,9 @@ export interface RequestFacts {
   forwardedFor?: string;
   /** X-Forwarded-Host a trusted proxy sent; absent: the Host header. */
   forwardedHost?: string;
+  /** The TCP peer is a trusted proxy whose forwarding headers are believed (not under the PROXY protocol): its
+   * `Forwarded` header reaches the upstream; anyone else's is removed. */
+  trustedForwarder?: true;
   /** The TLS connection's client certificate (HTTPS on Node); null on plain HTTP; absent where the runtime
    * cannot see client certificates. Read only for hosts that check them. */
   tlsClient?: TlsClientConnection | null;
@@ -186,6 +190,8 @@ export function decide(
   if (loaded === null) return { kind: 'status', status: 503, label: '' };
   const m = loaded.matcher.match(f.host, f.path);
   const label = routeLabel(m.route, m.host?.host ?? null, m.reason);
+  // A NUL or control character, or a path that leaves its route once decoded: refused before anything else.
+  if (targetRefused(f.path, m)) return { kind: 'status', status: 400, label };
   // from-to-www-redirect: the other name's whole server redirects, before any location is chosen.
   const hostRedirect = m.host?.redirect;
   if (hostRedirect !== undefined) {

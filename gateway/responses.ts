@@ -14,6 +14,8 @@ const TEXT: Record<number, string> = {
   305: 'Use Proxy',
   307: 'Temporary Redirect',
   400: 'Bad Request',
+  405: 'Not Allowed',
+  408: 'Request Time-out',
   // nginx's page for 401 says "Authorization Required" (ingress-nginx's auth.go e2e tests look for it).
   401: 'Authorization Required',
   403: 'Forbidden',
@@ -21,6 +23,8 @@ const TEXT: Record<number, string> = {
   // nginx's page keeps RFC 2616's name for 413.
   413: 'Request Entity Too Large',
   421: 'Misdirected Request',
+  // RFC 6585 §5; nginx answers such a request 400 "Request Header Or Cookie Too Large" (README, Edge limits).
+  431: 'Request Header Fields Too Large',
   429: 'Too Many Requests',
   500: 'Internal Server Error',
   502: 'Bad Gateway',

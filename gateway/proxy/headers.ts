@@ -5,6 +5,7 @@ import { HOP_BY_HOP } from '../shared/hop-by-hop.ts';
 import { survives } from '../header-rules.ts';
 import { ADD_HEADER_STATUSES } from '../table/header-rules.ts';
 import { TUNNEL_HEADER_PREFIX } from '../table/tunnel-protocol.ts';
+import { SERVER_NAME } from '../responses.ts';
 
 /** Headers the edge sets itself on the request it forwards. */
 const EDGE_SET = new Set([
@@ -28,6 +29,8 @@ export interface ForwardFacts {
   /** Set only behind a trusted proxy: see RequestFacts. */
   forwardedFor?: string;
   forwardedHost?: string;
+  /** The peer is a trusted proxy whose forwarding headers are believed: its `Forwarded` passes. */
+  trustedForwarder?: true;
 }
 
 /** The usual Connection values, which list no extra header (a fast path: every upstream response has one). */
@@ -54,6 +57,12 @@ export function upstreamRequestHeaders(raw: readonly string[], connection: strin
     if (name.charCodeAt(0) === 58 /* : */) continue; // HTTP/2 pseudo-headers
     const lower = name.toLowerCase();
     if (HOP_BY_HOP.has(lower) || EDGE_SET.has(lower) || listed?.has(lower)) continue;
+    // nginx's `underscores_in_headers off` with `ignore_invalid_headers on` drops names with an underscore: a CGI-style
+    // upstream reads `X_Forwarded_For` as X-Forwarded-For (both become HTTP_X_FORWARDED_FOR).
+    if (name.indexOf('_') !== -1) continue;
+    // Forwarded (RFC 7239) names the client, host and scheme like the X-Forwarded-* the edge writes: from a client
+    // it is a forgery, so only a trusted proxy's passes (gateway/access/client-address.ts).
+    if (lower === 'forwarded' && f.trustedForwarder !== true) continue;
     // portico-* headers are the tunnel's protocol (gateway/table/tunnel-protocol.ts): a client never gets to set them.
     if (lower.charCodeAt(0) === 112 /* p */ && lower.startsWith(TUNNEL_HEADER_PREFIX)) continue;
     // HTTP/2 clients split cookies into several fields; HTTP/1.1 upstreams need one (RFC 9113 8.2.3).
@@ -83,9 +92,11 @@ export function upstreamRequestHeaders(raw: readonly string[], connection: strin
 export function downstreamResponseHeaders(raw: readonly (Buffer | string)[]): string[] {
   const out: string[] = [];
   let listed: Set<string> | null = null;
+  let server = false;
   for (let i = 0; i < raw.length; i += 2) {
     const name = raw[i]!.toString('latin1');
     const lower = name.toLowerCase();
+    if (lower === 'server') server = true;
     if (HOP_BY_HOP.has(lower)) {
       if (lower === 'connection') listed = connectionListed(raw[i + 1]!.toString('latin1'));
       continue;
@@ -95,6 +106,9 @@ export function downstreamResponseHeaders(raw: readonly (Buffer | string)[]): st
     if (lower.charCodeAt(0) === 112 /* p */ && lower.startsWith(TUNNEL_HEADER_PREFIX)) continue;
     out.push(name, raw[i + 1]!.toString('latin1'));
   }
+  // The ingress-controller conformance suite expects a Server header on every answer; nginx's proxy module sends
+  // its own when the upstream's is absent. Portico's name, without a version (as server_tokens off).
+  if (!server) out.push('server', SERVER_NAME);
   if (listed === null) return out;
   const kept: string[] = [];
   for (let i = 0; i < out.length; i += 2) if (!listed.has(out[i]!.toLowerCase())) kept.push(out[i]!, out[i + 1]!);

@@ -94,6 +94,7 @@ export function nodeFacts(
     ...(f.scheme === undefined ? {} : { scheme: f.scheme }),
     ...(f.port === undefined ? {} : { localPort: f.port }),
     ...(f.host === undefined ? {} : { forwardedHost: f.host }),
+    trustedForwarder: true,
   };
 }
 

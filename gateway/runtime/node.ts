@@ -4,7 +4,9 @@ import http from 'node:http';
 import http2 from 'node:http2';
 import { constants } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
-import { getRequestListener } from '@hono/node-server';
+import type { Duplex } from 'node:stream';
+import { getRequestListener, RequestError } from '@hono/node-server';
+import { plainResponse } from '../responses.ts';
 import { AuthCache } from '../access/auth-cache.ts';
 import { type TrustConfig, trustedProxies, trustsPeer } from '../access/client-address.ts';
 import { nodeAuthClient } from '../access/auth-client-node.ts';
@@ -28,6 +30,9 @@ import { passThroughTls } from './node-passthrough.ts';
 import { DEFAULT_H2_LIMITS, guardResets, h2Settings, type H2Limits, refuseAuthorityConflict } from './node-h2-limits.ts';
 import { DEFAULT_POOL_LIMITS, type PoolLimits } from '../proxy/pool-queue.ts';
 import { type ClientLimits, DEFAULT_CLIENT_LIMITS, http1ServerOptions, limitTlsServer, tlsServerOptions } from './node-client-limits.ts';
+import { DEFAULT_HEAD_LIMITS, headRefusal, refuseHead, type RequestHeadLimits } from './node-request-head.ts';
+import { type PlainListener, serveWithoutUpgrade } from './node-plain-upgrade.ts';
+import { answerClientError, answerConnect } from './node-client-errors.ts';
 import type { TunnelAddress } from '../table/tunnel-protocol.ts';
 import { DEFAULT_DRAIN, Drain, type DrainOutcome, type DrainTimes } from './node-drain.ts';
 import { type AccessLogging, hookedListener } from './node-request-hooks.ts';
@@ -67,6 +72,8 @@ export interface NodeGatewayOptions {
   /** The HMAC key of digest-auth nonces shared by every worker of the cluster (nonceKeyFrom the table decryption
    * key, `portico worker`); absent: a random key of this process (`portico local`). */
   digestNonceKey?: Uint8Array | null;
+  /** Request-head limits (--max-request-headers, --max-request-header-line, --max-request-head); absent: the defaults. */
+  headLimits?: RequestHeadLimits;
   log?: Log;
   /** HTTP/2 limits of the HTTPS listener (node-h2-limits.ts); absent: DEFAULT_H2_LIMITS. */
   http2?: H2Limits;
@@ -153,19 +160,48 @@ export async function startNodeGateway(o: NodeGatewayOptions): Promise<NodeGatew
   // redirect Locations.
   const ports: ListenerPorts = { http: o.http?.port ?? 0, https: o.https === null ? null : (o.publicHttpsPort ?? o.https.port) };
   const drain = new Drain(o.drain ?? DEFAULT_DRAIN);
-  const listenerFor = (scheme: 'http' | 'https') =>
-    hookedListener(
+  const head = o.headLimits ?? DEFAULT_HEAD_LIMITS;
+  const listenerFor = (scheme: 'http' | 'https') => {
+    const serve = hookedListener(
       getRequestListener(
         createGatewayApp<NodeEnv>({ live: o.live, metrics: o.metrics, runtime: nodeBindings(deps, scheme, ports), ports, peers, gate })
           .fetch,
         {
           overrideGlobalObjects: false,
           autoCleanupIncoming: false,
+          // A request @hono/node-server cannot make a URL of (a backslash in the path, a Host that is no host name)
+          // gets the edge's complete 400 rather than its bare one.
+          errorHandler: (e) => plainResponse(e instanceof RequestError ? 400 : 500),
         },
       ),
       drain,
       o.accessLog ?? null,
     );
+    // The head checks (node-request-head.ts) come before the request path: a refused head reaches nothing.
+    return (req: http.IncomingMessage | http2.Http2ServerRequest, res: http.ServerResponse | http2.Http2ServerResponse) => {
+      const refused = headRefusal(req.rawHeaders, head);
+      if (refused === 0) return void serve(req, res);
+      o.metrics.request('', refused);
+      refuseHead(res, refused);
+    };
+  };
+  // Node keeps one field more than the limit, so headRefusal() can tell a request over it (it drops the rest).
+  const headOptions = { maxHeaderSize: head.maxHeadBytes };
+  const headCount = head.maxHeaders + 1;
+  const upgradeFor = (scheme: 'http' | 'https', listener: PlainListener) =>
+    createUpgradeHandler({
+      ...deps,
+      live: o.live,
+      scheme,
+      ports,
+      headLimits: head,
+      plain: (req, socket) => serveWithoutUpgrade(req, socket, listener),
+    });
+  // Node's own refusals (a head over maxHeaderSize, bytes that are not HTTP) and CONNECT get a complete answer.
+  const answerOwnErrors = (server: http.Server | http2.Http2SecureServer): void => {
+    server.on('clientError', (err: Error & { code?: string }, socket: Duplex) => answerClientError(err, socket, o.metrics));
+    server.on('connect', (_req: http.IncomingMessage, socket: Duplex) => answerConnect(socket, o.metrics));
+  };
   const exclusive = o.exclusive ?? true;
   const servers: (http.Server | http2.Http2SecureServer)[] = [];
   const sessions = new Set<http2.ServerHttp2Session>(); // HTTP/2 connections, closed on shutdown
@@ -173,8 +209,11 @@ export async function startNodeGateway(o: NodeGatewayOptions): Promise<NodeGatew
   let httpsAddr: AddressInfo | null = null;
 
   if (o.http !== null) {
-    const server = http.createServer(http1ServerOptions(limits), listenerFor('http'));
-    server.on('upgrade', createUpgradeHandler({ ...deps, live: o.live, scheme: 'http', ports }));
+    const listener = listenerFor('http');
+    const server = http.createServer({ ...http1ServerOptions(limits), ...headOptions }, listener);
+    server.maxHeadersCount = headCount;
+    server.on('upgrade', upgradeFor('http', listener));
+    answerOwnErrors(server);
     acceptProxied(server);
     servers.push(server);
     drain.track(server);
@@ -184,6 +223,7 @@ export async function startNodeGateway(o: NodeGatewayOptions): Promise<NodeGatew
   if (o.https !== null) {
     const def = o.defaultCertificate ?? generateSelfSignedCertificate({ commonName: 'portico-default.invalid', keyType: 'rsa' });
     const sni = new SniContexts(o.live, def);
+    const listener = listenerFor('https');
     const server = http2.createSecureServer(
       {
         allowHTTP1: true,
@@ -199,17 +239,22 @@ export async function startNodeGateway(o: NodeGatewayOptions): Promise<NodeGatew
         secureOptions: constants.SSL_OP_NO_TICKET,
         settings: h2Settings(h2),
         ...tlsServerOptions(limits),
+        // HTTP/2 header fields, pseudo-headers (4) and one more than the limit counted: nghttp2 resets a stream past it.
+        maxHeaderListPairs: head.maxHeaders + 5,
       },
-      refuseAuthorityConflict(listenerFor('https'), () => o.metrics.request('', 400)),
+      refuseAuthorityConflict(listener, () => o.metrics.request('', 400)),
     );
     limitTlsServer(server, limits);
+    // HTTP/1.1 on the TLS port is parsed by Node's HTTP/1 server code, which reads these from the server object.
+    Object.assign(server, { maxHeaderSize: head.maxHeadBytes, maxHeadersCount: headCount });
     server.on('session', (s: http2.ServerHttp2Session) => {
       sessions.add(s);
       s.once('close', () => sessions.delete(s));
       guardResets(s, h2, (err) => o.log?.('warn', err.message, { code: err.code }));
     });
     // HTTP/1.1 clients on the TLS port may upgrade to WebSocket too.
-    server.on('upgrade', createUpgradeHandler({ ...deps, live: o.live, scheme: 'https', ports }));
+    server.on('upgrade', upgradeFor('https', listener));
+    answerOwnErrors(server);
     // Before the PROXY protocol's hook, so that one runs first and this reads what follows the header.
     passthroughs.push(
       passThroughTls(server, {

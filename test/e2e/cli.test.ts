@@ -169,6 +169,26 @@ describe('bad input: one clear line and exit code 2', () => {
       ['local', '--manifests', '.', '--default-backend-service', 'ns/Bad_Name'],
       /--default-backend-service: "ns\/Bad_Name" is not NAMESPACE\/NAME/,
     ],
+    [
+      'a field count that is not a number',
+      ['local', '--manifests', '.', '--max-request-headers', 'lots'],
+      /--max-request-headers: expected a whole number from 1 to 10000, got "lots"/,
+    ],
+    [
+      'a field line size without a size',
+      ['local', '--manifests', '.', '--max-request-header-line', '8 kilobytes'],
+      /--max-request-header-line: expected a size like 8k, 32k or 1m, got "8 kilobytes"/,
+    ],
+    [
+      'a head size out of range',
+      ['local', '--manifests', '.', '--max-request-head', '2m'],
+      /--max-request-head: must be between 1024 bytes and 1024k/,
+    ],
+    [
+      'a field line larger than the head',
+      ['local', '--manifests', '.', '--max-request-header-line', '64k'],
+      /--max-request-header-line \(65536 bytes\) cannot be larger than --max-request-head \(32768 bytes\)/,
+    ],
     ['no manifests flag', ['local'], /--manifests DIR is required/],
     ['a missing directory', ['local', '--manifests', '/nonexistent/portico'], /cannot read directory \/nonexistent\/portico: ENOENT/],
     ['a file instead of a directory', ['local', '--manifests', 'package.json'], /is not a directory/],
