@@ -152,18 +152,20 @@ export async function runSync(cfg: SyncConfig): Promise<{ close(): Promise<void>
     log,
   });
   loop.start();
+  // What the compiler is told beside the objects, the same from manifests and from a cluster.
+  const compileOptions = {
+    annotationClass: cfg.annotationClass,
+    controller: cfg.controller,
+    serveClasses: cfg.serveClasses,
+    watchWithoutClass: cfg.watchWithoutClass,
+    allowedResponseHeaders: cfg.allowedResponseHeaders,
+    ...cfg.settings,
+  };
   let readiness: () => Readiness;
   let extraMetrics: () => MetricFamily[];
   let stopSource: () => Promise<void>;
   if (cfg.source.kind === 'manifests') {
-    const loader = new ManifestSource(cfg.source.dir, (r) => loop.offer(r), log, {
-      annotationClass: cfg.annotationClass,
-      controller: cfg.controller,
-      serveClasses: cfg.serveClasses,
-      watchWithoutClass: cfg.watchWithoutClass,
-      allowedResponseHeaders: cfg.allowedResponseHeaders,
-      ...cfg.settings,
-    });
+    const loader = new ManifestSource(cfg.source.dir, (r) => loop.offer(r), log, compileOptions);
     await loader.load();
     loader.watch();
     readiness = () => publisherReadiness(loop);
@@ -174,14 +176,7 @@ export async function runSync(cfg: SyncConfig): Promise<{ close(): Promise<void>
       kc: loadKubeConfig(cfg.source.kubeconfig),
       publish: (r) => loop.offer(r),
       withdraw: () => loop.withdraw(),
-      compile: {
-        annotationClass: cfg.annotationClass,
-        controller: cfg.controller,
-        serveClasses: cfg.serveClasses,
-        watchWithoutClass: cfg.watchWithoutClass,
-        allowedResponseHeaders: cfg.allowedResponseHeaders,
-        ...cfg.settings,
-      },
+      compile: compileOptions,
       // Unique per process even when replicas share --publisher: two holders of one identity would both lead.
       publishAddresses: cfg.publishAddresses,
       ...(cfg.publishService ? { publishService: cfg.publishService } : {}),
