@@ -14,6 +14,7 @@ import { fileURLToPath } from 'node:url';
 import { parseClientHello } from '../gateway/tls/client-hello.ts';
 import { capturedClientHello, records } from '../test/support/client-hello.ts';
 import { time } from './lib/timing.ts';
+import { becameReady, cpuSeconds } from './lib/process.ts';
 
 const ROOT = fileURLToPath(new URL('../', import.meta.url));
 const rounds = Number(process.argv[2] ?? 3);
@@ -91,22 +92,8 @@ async function startGateway(name: string, cwd: string, manifestDir: string, port
     },
   );
   children.push(proc);
-  for (let i = 0; i < 200; i++) {
-    await new Promise((r) => setTimeout(r, 100));
-    const ok = await fetch(`http://127.0.0.1:${port + 1}/readyz`).then(
-      (r) => r.status === 200,
-      () => false,
-    );
-    if (ok) return { name, port, proc };
-  }
+  if (await becameReady(`http://127.0.0.1:${port + 1}`)) return { name, port, proc };
   throw new Error(`${name} did not become ready`);
-}
-
-/** CPU seconds (user + system) a process has used so far (taskset execs node: same pid). */
-function cpuSeconds(pid: number): number {
-  const f = readFileSync(`/proc/${pid}/stat`, 'utf8');
-  const fields = f.slice(f.lastIndexOf(')') + 2).split(' ');
-  return (Number(fields[11]) + Number(fields[12])) / 100;
 }
 
 /** wrk sends the URL's host as SNI: 127.0.0.1 names no passthrough host; the Host header picks the route. */

@@ -9,6 +9,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { becameReady, cpuSeconds } from './lib/process.ts';
 
 const ROOT = fileURLToPath(new URL('../', import.meta.url));
 const rounds = Number(process.argv[2] ?? 3);
@@ -69,21 +70,8 @@ async function startGateway(name: string, cwd: string, port: number): Promise<Ga
     { cwd, stdio: ['ignore', 'ignore', 'inherit'] },
   );
   children.push(proc);
-  for (let i = 0; i < 200; i++) {
-    await new Promise((r) => setTimeout(r, 100));
-    const ok = await fetch(`http://127.0.0.1:${port + 1}/readyz`).then(
-      (r) => r.status === 200,
-      () => false,
-    );
-    if (ok) return { name, port, proc };
-  }
+  if (await becameReady(`http://127.0.0.1:${port + 1}`)) return { name, port, proc };
   throw new Error(`${name} did not become ready`);
-}
-
-function cpuSeconds(pid: number): number {
-  const f = readFileSync(`/proc/${pid}/stat`, 'utf8');
-  const fields = f.slice(f.lastIndexOf(')') + 2).split(' ');
-  return (Number(fields[11]) + Number(fields[12])) / 100;
 }
 
 function runWrk(g: Gateway, secs: number): { rps: number; cpuUs: number; errors: string } {

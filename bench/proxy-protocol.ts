@@ -6,10 +6,11 @@
 // Gateways pinned to CPU 0, wrk and the upstream to CPU 1; target order rotated every round.
 // Run: node --import tsx bench/proxy-protocol.ts [rounds=3] [seconds=5]     Needs: wrk, taskset.
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { becameReady, cpuSeconds } from './lib/process.ts';
 
 const ROOT = fileURLToPath(new URL('../', import.meta.url));
 const rounds = Number(process.argv[2] ?? 3);
@@ -66,22 +67,8 @@ async function startGateway(name: string, dir: string, port: number, extra: stri
     { cwd: dir, stdio: ['ignore', 'ignore', 'inherit'] },
   );
   children.push(proc);
-  for (let i = 0; i < 200; i++) {
-    await new Promise((r) => setTimeout(r, 100));
-    const ok = await fetch(`http://127.0.0.1:${port + 1}/readyz`).then(
-      (r) => r.status === 200,
-      () => false,
-    );
-    if (ok) return { name, port, proc };
-  }
+  if (await becameReady(`http://127.0.0.1:${port + 1}`)) return { name, port, proc };
   throw new Error(`${name} did not become ready`);
-}
-
-/** CPU seconds (user + system) a process has used so far (taskset execs node: same pid). */
-function cpuSeconds(pid: number): number {
-  const f = readFileSync(`/proc/${pid}/stat`, 'utf8');
-  const fields = f.slice(f.lastIndexOf(')') + 2).split(' ');
-  return (Number(fields[11]) + Number(fields[12])) / 100; // utime, stime in clock ticks (USER_HZ 100)
 }
 
 // wrk scripts: a new connection per request (Connection: close), with or without a PROXY header before it.

@@ -1,15 +1,9 @@
 // Certificates for TLS upstreams (proxy-ssl-* tests), made at test time with the openssl CLI (never committed): a
 // root, server certificates for `backend.internal` signed directly and through two intermediates, one for another
 // name, one from a stranger root, and a client certificate (clientAuth) the gateway presents to upstreams.
-import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { CA_EXTENSIONS, CLIENT_EXTENSIONS, type Pem, serverExtensions, withOpensslCa } from './openssl-ca.ts';
 
-export interface Pem {
-  certPem: string;
-  keyPem: string;
-}
+export type { Pem } from './openssl-ca.ts';
 
 export interface UpstreamPki {
   /** The root: what a proxy-ssl-secret's ca.crt holds. */
@@ -31,87 +25,28 @@ export interface UpstreamPki {
 }
 
 export function makeUpstreamPki(): UpstreamPki {
-  const dir = mkdtempSync(join(tmpdir(), 'portico-upki-'));
-  const run = (args: string[]): void => void execFileSync('/usr/bin/openssl', args, { cwd: dir, stdio: ['ignore', 'ignore', 'pipe'] });
-  const read = (f: string): string => readFileSync(join(dir, f), 'utf8');
-  try {
-    writeFileSync(join(dir, 'ca.ext'), 'basicConstraints=critical,CA:TRUE\nkeyUsage=critical,keyCertSign,cRLSign\n');
-    writeFileSync(join(dir, 'client.ext'), 'basicConstraints=CA:FALSE\nextendedKeyUsage=clientAuth\n');
-    const key = (name: string): void =>
-      run(['genpkey', '-algorithm', 'EC', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-out', `${name}.key`]);
-    const root = (name: string, cn: string): void => {
-      key(name);
-      run([
-        'req',
-        '-x509',
-        '-new',
-        '-key',
-        `${name}.key`,
-        '-subj',
-        `/CN=${cn}`,
-        '-days',
-        '30',
-        '-addext',
-        'basicConstraints=critical,CA:TRUE',
-        '-addext',
-        'keyUsage=critical,keyCertSign,cRLSign',
-        '-out',
-        `${name}.crt`,
-      ]);
-    };
-    let serial = 10;
-    const signed = (name: string, cn: string, issuer: string, ext: string): void => {
-      key(name);
-      run(['req', '-new', '-key', `${name}.key`, '-subj', `/CN=${cn}`, '-out', `${name}.csr`]);
-      run([
-        'x509',
-        '-req',
-        '-in',
-        `${name}.csr`,
-        '-CA',
-        `${issuer}.crt`,
-        '-CAkey',
-        `${issuer}.key`,
-        '-set_serial',
-        String(serial++),
-        '-days',
-        '30',
-        '-extfile',
-        ext,
-        '-out',
-        `${name}.crt`,
-      ]);
-    };
-    const server = (name: string, dns: string, issuer: string): void => {
-      writeFileSync(join(dir, `${name}.ext`), `basicConstraints=CA:FALSE\nextendedKeyUsage=serverAuth\nsubjectAltName=DNS:${dns}\n`);
-      signed(name, dns, issuer, `${name}.ext`);
-    };
-    root('root', 'Portico test upstream CA');
-    root('stranger', 'Stranger CA');
-    signed('int1', 'Upstream intermediate 1', 'root', 'ca.ext');
-    signed('int2', 'Upstream intermediate 2', 'int1', 'ca.ext');
+  return withOpensslCa((ca) => {
+    const server = (name: string, dns: string, issuer: string): void => ca.signed(name, `/CN=${dns}`, issuer, serverExtensions(dns));
+    ca.root('root', 'Portico test upstream CA');
+    ca.root('stranger', 'Stranger CA');
+    ca.signed('int1', '/CN=Upstream intermediate 1', 'root', CA_EXTENSIONS);
+    ca.signed('int2', '/CN=Upstream intermediate 2', 'int1', CA_EXTENSIONS);
     server('server', 'backend.internal', 'root');
     server('other', 'other.internal', 'root');
     server('deep', 'backend.internal', 'int2');
     server('strangerServer', 'backend.internal', 'stranger');
     server('serviceServer', 'secure.default.svc', 'root');
-    signed('client', 'portico-gateway', 'root', 'client.ext');
-    signed('strangerClient', 'someone', 'stranger', 'client.ext');
-    const pem = (name: string, chain: string[] = []): Pem => ({
-      certPem: [read(`${name}.crt`), ...chain.map((c) => read(`${c}.crt`))].join(''),
-      keyPem: read(`${name}.key`),
-    });
+    ca.signed('client', '/CN=portico-gateway', 'root', CLIENT_EXTENSIONS);
+    ca.signed('strangerClient', '/CN=someone', 'stranger', CLIENT_EXTENSIONS);
     return {
-      caPem: read('root.crt'),
-      server: pem('server'),
-      otherName: pem('other'),
-      deepServer: pem('deep', ['int2', 'int1']),
-      strangerServer: pem('strangerServer'),
-      serviceServer: pem('serviceServer'),
-      client: pem('client'),
-      strangerClient: pem('strangerClient'),
+      caPem: ca.cert('root'),
+      server: ca.pem('server'),
+      otherName: ca.pem('other'),
+      deepServer: ca.pem('deep', ['int2', 'int1']),
+      strangerServer: ca.pem('strangerServer'),
+      serviceServer: ca.pem('serviceServer'),
+      client: ca.pem('client'),
+      strangerClient: ca.pem('strangerClient'),
     };
-  } finally {
-    rmSync(dir, { recursive: true, force: true });
-  }
+  });
 }
