@@ -1,7 +1,7 @@
 // What a request gets, decided from the live table alone: a redirect, one of the gateway's own status
 // answers, or a backend to forward to. Pure and shared by the Hono request path and the WebSocket
 // upgrade path, so both follow exactly the same rules.
-import { targetRefused } from './request-target.ts';
+import { forwardedPath } from './request-target.ts';
 import { type HeaderReader, picksCanary } from './canary.ts';
 import { clientCertificateOutcome, type TlsClientConnection } from './access/client-certificate.ts';
 import { needsGate, type ResponseAdditions } from './access/gate.ts';
@@ -130,10 +130,13 @@ export function peerDecision(
     // backend protocol): this worker would not apply them to a relayed request.
     const filters = m.route?.policies;
     if (filters !== undefined && (hasRouteFilter(filters) || filters.headerRules !== undefined)) continue;
+    // The path the peer's own matcher routed by, checked the way a local one is (request-target.ts).
+    const path = forwardedPath(f.path, m);
+    if (path === null) continue;
     return {
       kind: 'forward',
       backend: m.backend,
-      target: m.upstreamPath + f.search,
+      target: path + f.search,
       label: `${p.cluster}:${routeLabel(m.route, m.host?.host ?? null, m.reason)}`,
       cluster: p.cluster,
     };
@@ -190,8 +193,10 @@ export function decide(
   if (loaded === null) return { kind: 'status', status: 503, label: '' };
   const m = loaded.matcher.match(f.host, f.path);
   const label = routeLabel(m.route, m.host?.host ?? null, m.reason);
-  // A NUL or control character, or a path that leaves its route once decoded: refused before anything else.
-  if (targetRefused(f.path, m)) return { kind: 'status', status: 400, label };
+  // A NUL or control character, a path whose dot segments readers resolve differently, or one that leaves its route
+  // once decoded: refused before anything else.
+  const upstreamPath = forwardedPath(f.path, m);
+  if (upstreamPath === null) return { kind: 'status', status: 400, label };
   // from-to-www-redirect: the other name's whole server redirects, before any location is chosen.
   const hostRedirect = m.host?.redirect;
   if (hostRedirect !== undefined) {
@@ -284,7 +289,7 @@ export function decide(
   const tlsPolicy = p?.upstreamTls;
   const upstreamTls = tlsPolicy === undefined ? undefined : upstreamTlsMaterial(loaded, tlsPolicy);
   if (upstreamTls === null) return { kind: 'status', status: 503, label };
-  const forward: Extract<Decision, { kind: 'forward' }> = { kind: 'forward', backend: backend!, target: m.upstreamPath + f.search, label };
+  const forward: Extract<Decision, { kind: 'forward' }> = { kind: 'forward', backend: backend!, target: upstreamPath + f.search, label };
   if (upstreamTls !== undefined) forward.upstreamTls = upstreamTls;
   if (errorPage !== undefined) forward.errorPage = errorPage;
   if (p?.rewrite?.hostname !== undefined || p?.requestHeaders !== undefined) upstreamHeaders = withRouteHeaders(upstreamHeaders, p);

@@ -1,13 +1,23 @@
-// Request targets the edge refuses (400) before routing them anywhere, on every runtime (decide() asks):
+// Request targets the edge refuses (400) before routing them anywhere, on every runtime (decide() asks), and the
+// path it forwards for the rest:
 // - a NUL, raw or as `%00`, or another raw control character (nginx answers 400 to both: ngx_http_parse_complex_uri
 //   refuses a decoded NUL, and control characters are not allowed in a request target, RFC 3986 §2 / RFC 9112 §3.2);
-// - a path under a Prefix route that leaves the route once an upstream reads it the way common servers do:
-//   every `%XX` decoded (`%2F` and `%5C` included), `\` taken for `/` (Windows servers, some frameworks), a segment's
-//   `;parameters` removed (RFC 3986 §3.3; servlet containers read `..;x` as `..`), empty segments merged and dot
-//   segments resolved (RFC 3986 §5.2.4). The matcher already routes by the decoded path (table/match.ts
-//   routingPath), so `/public/..%2Fsecret` is routed as `/secret`; this covers what it keeps: the guarantee is that
-//   the forwarded path, read that way, stays inside the prefix that chose the route (`/public/..%5Csecret` and
-//   `/public/..;/secret` would otherwise reach `/public`'s backend, which may serve its `/secret`).
+// - a path with a dot segment and an empty segment (once `%2F`, `%5C` and `\` are read as `/`): readers disagree on
+//   where its `..` lands. nginx merges slashes before it removes dot segments (`/admin//../p` is `/p` to it); RFC 3986
+//   §5.2.4 does not merge (the same path is `/admin/p`), and neither do most application servers. Whatever rule the
+//   edge chose, some backend would serve another rule's path through it. nginx answers these; browsers and curl
+//   never send them (they remove dot segments before sending);
+// - a path under a Prefix route that leaves the route once an upstream reads it the way common servers do, leniently
+//   (every `%XX` decoded, `%2F` and `%5C` included, `\` taken for `/` (Windows servers, some frameworks), a
+//   segment's `;parameters` removed (RFC 3986 §3.3; servlet containers read `..;x` as `..`), empty segments merged,
+//   dot segments resolved) or strictly (the same with empty segments kept, RFC 3986 §5.2.4). The matcher routes by
+//   the decoded path (table/match.ts routingPath), so `/public/..%2Fsecret` is routed as `/secret`; this covers
+//   what it keeps: the forwarded path, read either way, stays inside the prefix that chose the route
+//   (`/public/..%5Csecret` and `/public/..;/secret` would otherwise reach `/public`'s backend, which may serve its
+//   `/secret`). One exception is forwarded instead of refused: empty segments made by literal slashes before the
+//   prefix ends (`//p` routed by `/p`, a client joining URLs carelessly) go upstream merged (`/p`), the path the
+//   edge routed by, not as a network-path reference (RFC 3986 §4.2) a backend might build a URL from. Slashes inside
+//   or after the prefix are forwarded as sent (image proxies put whole URLs there: `/unsafe/https://...`).
 // Not covered: Regex routes (nginx matches them against the decoded path too; their forwarded path is the client's)
 // and rewritten paths (rewrite-target chooses the upstream path itself), and an upstream that decodes twice.
 import type { Match } from './table/match.ts';
@@ -22,30 +32,63 @@ function unsafe(path: string): boolean {
   }
   return false;
 }
-/** What makes a path read differently by an upstream than by the matcher (dot segments are resolved already). */
-const REINTERPRETED = /[%;]/;
+/** What makes a path read differently by an upstream than by the matcher (dot segments are resolved already),
+ * or by one upstream than another: an encoding, `;parameters`, a backslash, an empty segment. */
+const REINTERPRETED = /[%;\\]|\/\//;
 
-/** The path as a lenient upstream reads it (see above); without a trailing slash. */
-export function upstreamReading(path: string): string {
-  const decoded = path.replace(/%([0-9A-Fa-f]{2})/g, (_, h: string) => String.fromCharCode(Number.parseInt(h, 16))).replace(/\\/g, '/');
+const decodeAll = (path: string): string =>
+  path.replace(/%([0-9A-Fa-f]{2})/g, (_, h: string) => String.fromCharCode(Number.parseInt(h, 16))).replace(/\\/g, '/');
+
+/** The path as an upstream reads it (see above): `merge` drops empty segments as a lenient one does, otherwise they
+ * stay (a trailing slash too). */
+function reading(path: string, merge: boolean): string {
   const out: string[] = [];
-  for (const raw of decoded.split('/')) {
+  const segs = decodeAll(path).split('/');
+  for (let i = 1; i < segs.length; i++) {
+    const raw = segs[i]!;
     const semi = raw.indexOf(';');
     const seg = semi === -1 ? raw : raw.slice(0, semi);
-    if (seg === '' || seg === '.') continue;
+    if (seg === '.' || (seg === '' && merge)) continue;
     if (seg === '..') out.pop();
     else out.push(seg);
   }
   return `/${out.join('/')}`;
 }
 
-/** Whether the request target (`rawPath`: the path as sent, no query) is refused with 400, given what it matched. */
-export function targetRefused(rawPath: string, m: Match): boolean {
-  if (unsafe(rawPath)) return true;
+/** The path as a lenient upstream reads it; without a trailing slash. */
+export const upstreamReading = (path: string): string => reading(path, true);
+
+/** Whether the path has both a dot segment and an empty one (not counting a trailing slash), read as upstreams
+ * decode it: the order of merging and dot removal then decides which path it is. */
+function ambiguous(path: string): boolean {
+  const segs = decodeAll(path).split('/');
+  let dot = false;
+  let empty = false;
+  for (let i = 1; i < segs.length; i++) {
+    const raw = segs[i]!;
+    const semi = raw.indexOf(';');
+    const seg = semi === -1 ? raw : raw.slice(0, semi);
+    if (seg === '.' || seg === '..') dot = true;
+    else if (seg === '' && i < segs.length - 1) empty = true;
+  }
+  return dot && empty;
+}
+
+const under = (prefix: string, path: string): boolean => path === prefix || path.startsWith(`${prefix}/`);
+
+/** The path to forward for the request target (`rawPath`: the path as sent, no query) given what it matched, or null
+ * when it is refused with 400. Without an encoding, `;`, a backslash or an empty segment (nearly every request),
+ * the matched path goes upstream as it is, with no further work. */
+export function forwardedPath(rawPath: string, m: Match): string | null {
+  if (unsafe(rawPath)) return null;
+  if (!REINTERPRETED.test(rawPath)) return m.upstreamPath;
+  if (ambiguous(rawPath)) return null;
   const route = m.route;
   // An Exact route matched the whole decoded path already; Regex and rewritten routes: see above; `/` holds every path.
-  if (route === null || route.pathType !== 'Prefix' || route.path === '' || route.policies.rewrite?.path !== undefined) return false;
-  if (!REINTERPRETED.test(m.upstreamPath)) return false; // the common case: read the same way by everyone
-  const read = upstreamReading(m.upstreamPath);
-  return read !== route.path && !read.startsWith(`${route.path}/`);
+  if (route === null || route.pathType !== 'Prefix' || route.path === '' || route.policies.rewrite?.path !== undefined)
+    return m.upstreamPath;
+  if (!under(route.path, upstreamReading(m.upstreamPath))) return null;
+  if (under(route.path, reading(m.upstreamPath, false))) return m.upstreamPath;
+  const merged = m.upstreamPath.replace(/\/{2,}/g, '/');
+  return under(route.path, reading(merged, false)) ? merged : null;
 }

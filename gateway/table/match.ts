@@ -87,15 +87,18 @@ export function normalizePath(path: string): string {
   return p;
 }
 
-/** The path a rule is chosen by: `normalized` (normalizePath's form, which is what goes upstream) with encoded
- * slashes decoded and runs of slashes merged, as nginx chooses a location (it decodes the URI, and
- * merge_slashes is on). Without this, `//admin` or `/x/..%2Fadmin` would get past a guarded `/admin` rule
- * through the host's `/` rule, to a backend that merges or decodes them itself. */
-function routingPath(normalized: string): string {
+/** The path a rule is chosen by, in nginx's order (ngx_http_parse_complex_uri): the request path decoded (`%2F`
+ * included), runs of slashes merged (merge_slashes on), then dot segments removed. `normalized` (normalizePath's
+ * form: unreserved characters decoded, dots removed, `%2F` and empty segments kept) is the same thing whenever
+ * the path has neither an empty segment nor an encoded slash, which is nearly always. Without the merge,
+ * `//admin` or `/x/..%2Fadmin` would get past a guarded `/admin` rule through the host's `/` rule, to a backend
+ * that merges or decodes them itself; a path where the order matters (a dot segment beside an empty one) is
+ * refused before it is forwarded (request-target.ts). */
+function routingPath(raw: string, normalized: string): string {
   // The common path has neither: no regular expression on it.
-  if (normalized.indexOf('//') === -1 && normalized.indexOf('%') === -1) return normalized;
-  if (normalized.indexOf('//') === -1 && !/%2f/i.test(normalized)) return normalized;
-  return normalizePath(normalized.replace(/%2f/gi, '/').replace(/\/{2,}/g, '/'));
+  if (raw.indexOf('//') === -1 && raw.indexOf('%') === -1) return normalized;
+  if (raw.indexOf('//') === -1 && !/%2f/i.test(raw)) return normalized;
+  return normalizePath(raw.replace(/%2f/gi, '/').replace(/\/{2,}/g, '/'));
 }
 
 function compileHost(entry: HostRoutes, backends: Map<string, Backend>, rewrites: Map<Route, RewriteTemplate>): CompiledHost {
@@ -171,10 +174,10 @@ export function compileMatcher(table: RoutingTable): Matcher {
       if (h !== null) {
         let route: Route | null;
         let captures: readonly string[] | null = null;
-        if (h.regex === null) route = matchPath(h, routingPath(path));
+        if (h.regex === null) route = matchPath(h, routingPath(rawPath, path));
         else {
           // nginx matches regex locations against the decoded path, and rewrites it from the same captures.
-          const hit = h.regex.find(routingPath(path));
+          const hit = h.regex.find(routingPath(rawPath, path));
           route = hit === null ? null : hit.value;
           captures = hit === null ? null : hit.captures;
         }

@@ -215,6 +215,38 @@ describe('request targets that leave their route, NUL and control characters', (
       upstream: (r) => expect(r.url).toBe('/public/a%2Fb/..%2Fc'),
     },
     {
+      // nginx's order (decode, merge, remove dots) routes it by /public; a backend that removes dot segments without
+      // merging slashes reads /secret/public: through /public's route, the / route's path.
+      name: 'a dot segment beside an empty one (/secret/%2F../public): 400, readers disagree where it lands',
+      bytes: get('/secret/%2F../public', 'rooted.test'),
+      status: 400,
+      upstream: 'nothing',
+    },
+    {
+      name: 'the same with literal slashes (/x//../public): 400',
+      bytes: get('/x//../public', 'rooted.test'),
+      status: 400,
+      upstream: 'nothing',
+    },
+    {
+      name: 'empty segments before the prefix (//public/a): routed by /public, forwarded merged, not as //public/a',
+      bytes: get('//public/a'),
+      status: 200,
+      upstream: (r) => expect(r.url).toBe('/public/a'),
+    },
+    {
+      name: 'an encoded slash making an empty segment before the prefix (/%2Fpublic/a): 400',
+      bytes: get('/%2Fpublic/a'),
+      status: 400,
+      upstream: 'nothing',
+    },
+    {
+      name: 'slashes inside the prefix (a URL in the path, as image proxies take it): forwarded as sent',
+      bytes: get('/public/fit/https://img.example/a.png?w=1'),
+      status: 200,
+      upstream: (r) => expect(r.url).toBe('/public/fit/https://img.example/a.png?w=1'),
+    },
+    {
       name: 'a raw backslash anywhere in the path: 400 (nginx passes it; see README, Proxy behaviour)',
       bytes: get('/public/a\\b'),
       status: 400,
@@ -393,6 +425,7 @@ describe('the same rules over HTTP/2 (TLS port, ALPN h2)', () => {
     },
     { name: 'h2: %00 in the path: 400, nothing forwarded', path: '/public/a%00b', headers: {}, status: 400, upstream: 'nothing' },
     { name: 'h2: an encoded backslash leaving /public: 400', path: '/public/..%5Csecret', headers: {}, status: 400, upstream: 'nothing' },
+    { name: 'h2: a dot segment beside an empty one: 400', path: '/public/%2F../x', headers: {}, status: 400, upstream: 'nothing' },
   ];
   for (const c of cases)
     it(c.name, async () => {

@@ -238,16 +238,13 @@ function silentlyDropped(objs: ClusterObjects, r: CompileResult): string[] {
   for (const a of r.accepted) {
     const id = `${a.namespace}/${a.name}`;
     if (owners.has(id) || told.has(id)) continue;
-    const listed = objs.ingresses.some(
-      (i) =>
-        isRecord(i) &&
-        !isCanary(i) &&
-        isRecord(i.metadata) &&
-        i.metadata.name === a.name &&
-        (i.metadata.namespace ?? 'default') === a.namespace &&
-        pathEntries(i) > 0,
+    const same = objs.ingresses.filter(
+      (i) => isRecord(i) && isRecord(i.metadata) && i.metadata.name === a.name && (i.metadata.namespace ?? 'default') === a.namespace,
     );
-    if (listed) out.push(id);
+    // The generator can make two objects with one namespace and name, which no apiserver holds; which of them was
+    // accepted is then not this property's question (seed 922641801 found one: an empty Ingress accepted, its twin of
+    // another class listing the paths).
+    if (same.length === 1 && !isCanary(same[0] as Record<string, unknown>) && pathEntries(same[0]) > 0) out.push(id);
   }
   return out;
 }

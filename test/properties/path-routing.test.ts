@@ -75,16 +75,12 @@ function staysUnder(view: (forwarded: string) => string, through: (raw: string) 
 /** A backend that also merges slashes (as nginx does with merge_slashes on, and most routers). */
 const mergingBackendView = (forwarded: string): string => backendView(forwarded.replace(/%2f/gi, '/').replace(/\/{2,}/g, '/'));
 
-/** Counterexamples of the strict reading below (shrunk by fast-check, and the worst found). The edge chooses the
- * rule from the path with `%2F` decoded and slashes merged BEFORE dot segments are removed, but forwards the path
- * with `%2F` encoded and slashes unmerged; a backend that decodes `%2F` and removes dot segments without merging
- * slashes lets the `..` eat the empty segment instead:
- * - `/admin/%2F../p` (and `/admin/%2F%2e%2e/p`, `/admin%2F%2F..%2Fp`) is routed by `/p` and read as `/admin/p`: the
- *   `/admin` rule's guards are not applied to an `/admin` path when both rules share a backend;
- * - `//p`, `/%2Fp`, `/.%2e//p` are routed by `/p` and forwarded with an empty first element (`//p`), which is also
- *   a network-path reference (RFC 3986 §4.2) to a backend that builds URLs from it.
- * nginx routes and forwards these the same way (merge_slashes, proxy_pass without a URI sends the request URI as
- * received), so a backend that merges slashes (the next properties) is safe with both. */
+/** Paths where the rule the edge routes by and the path a backend reads used to part (shrunk by fast-check, and the
+ * worst found), kept as fixed examples. `%2F` decoded and slashes merged before dot segments are removed (nginx's
+ * order) but forwarded unmerged, a backend that removes dot segments without merging lets the `..` eat the empty
+ * segment: `/admin/%2F../p` (and `/admin/%2F%2e%2e/p`, `/admin%2F%2F..%2Fp`) routed by `/p` is read as `/admin/p`.
+ * Those are refused now (a dot segment beside an empty one). `//p`, `/%2Fp`, `/.%2e//p` routed by `/p` went up with
+ * an empty first element (`//p`): literal slashes are merged now, an encoded one is refused. */
 const STRICT_COUNTEREXAMPLES: [string][] = [
   ['/admin/%2F../p'],
   ['/admin/%2F%2e%2e/p'],
@@ -95,13 +91,11 @@ const STRICT_COUNTEREXAMPLES: [string][] = [
 ];
 
 describe('a request routed to a Prefix rule stays under it', () => {
-  // KNOWN FAILURE, left for the encoded-slash fix: see STRICT_COUNTEREXAMPLES. Flip to `it` once the edge refuses
-  // such requests or forwards the path it routed by.
-  it.fails('the path forwarded, percent-decoded and dot-segment-resolved (RFC 3986 §2.1, §5.2.4), lies under the rule', () => {
+  it('the path forwarded, percent-decoded and dot-segment-resolved (RFC 3986 §2.1, §5.2.4), lies under the rule', () => {
     fc.assert(staysUnder(backendView), { numRuns: RUNS, examples: STRICT_COUNTEREXAMPLES });
   });
 
-  it.fails('the same holds for the path a URL parser (the runtimes) hands over', () => {
+  it('the same holds for the path a URL parser (the runtimes) hands over', () => {
     fc.assert(staysUnder(backendView, parsedPath), { numRuns: RUNS, examples: STRICT_COUNTEREXAMPLES });
   });
 
@@ -221,13 +215,6 @@ function nginxRoutingPath(raw: string): string {
   return removeDotSegments(decodeSome(raw, UNRESERVED_OR_SLASH).replace(/\/{2,}/g, '/'));
 }
 
-/** How match.ts documents it: the forwarded form first (unreserved characters decoded, dot segments removed,
- * RFC 3986 §6.2.2), then `%2F` decoded, slashes merged and dot segments removed again. */
-function documentedRoutingPath(raw: string): string {
-  const forwarded = removeDotSegments(decodeSome(raw, UNRESERVED));
-  return removeDotSegments(decodeSome(forwarded, /^\/$/).replace(/\/{2,}/g, '/'));
-}
-
 const elements = (p: string): string[] => p.split('/').filter((s) => s !== '');
 
 /** Exact first (an exact hit is the longest possible match), then the Prefix rule with the most elements that are
@@ -291,16 +278,9 @@ const prefixOnly = (host: IngressSpec['host'], path: string, pathType: 'Prefix' 
 });
 
 describe('the matcher agrees with a naive reference', () => {
-  it('on arbitrary tables and requests, with the path normalised as match.ts documents (host, route, backend, reason)', () => {
-    fc.assert(agrees(documentedRoutingPath), { numRuns: 150 });
-  });
-
-  // KNOWN DIFFERENCE, left for the path-normalisation fix: match.ts removes dot segments before it decodes `%2F`
-  // and merges slashes, nginx after. Shrunk counterexamples: `/p//..` on a host with only Prefix `/p` (Portico routes
-  // it to `/p`, nginx's order gives `/`, which matches nothing there) and `/p/p%2F../%2E.` on a host with only Exact
-  // `/` (Portico `/p/`, no match; nginx `/`). Portico always ends deeper, and forwards the path it routed by, so no
-  // rule is bypassed; flip to `it` once routing follows nginx's order.
-  it.fails('on arbitrary tables and requests, with the path normalised in nginx order (decode, merge slashes, remove dots)', () => {
+  // `/p//..` on a host with only Prefix `/p` (nginx's order gives `/`, no match there; removing dots first would give
+  // `/p`) and `/p/p%2F../%2E.` on a host with only Exact `/`: shrunk counterexamples of the order match.ts once had.
+  it('on arbitrary tables and requests, with the path normalised in nginx order (decode, merge slashes, remove dots)', () => {
     fc.assert(agrees(nginxRoutingPath), {
       numRuns: 150,
       examples: [
