@@ -20,6 +20,8 @@ import { downstreamResponseHeaders, requestIdFor, upstreamRequestHeaders, withOv
 import { retryDecision } from './retry-policy.ts';
 import { upgradeHasBody } from '../runtime/node-plain-upgrade.ts';
 import { ENDPOINT_HEADER, endpointKey, tunnelErrorOf } from '../table/tunnel-protocol.ts';
+import type { AccessLogging } from '../runtime/node-request-hooks.ts';
+import { UpgradeAccessRecord } from './upgrade-access-log.ts';
 
 /** Answers the client's upgrade with the upstream's 101 (hop-by-hop headers filtered) and splices the two
  * connections together; either side closing closes the other. Shared with the node-local tunnel. */
@@ -148,6 +150,8 @@ export interface UpgradeOptions extends NodeForwarderDeps {
   /** Serves a request whose Upgrade is not WebSocket as the plain request it also is (runtime/node-plain-upgrade.ts);
    * absent: such a request is refused with 400. */
   plain?: (req: IncomingMessage, socket: Duplex) => void;
+  /** `--access-log`: upgrades get their lines here too (upgrade-access-log.ts). */
+  accessLog?: AccessLogging | null;
 }
 
 type Forward = Extract<Decision, { kind: 'forward' }>;
@@ -179,28 +183,36 @@ export function createUpgradeHandler(o: UpgradeOptions): (req: IncomingMessage, 
     );
     const refused = upgradeRefusal(req, o);
     if (refused === 'plain') return o.plain!(req, socket);
+    const log = o.accessLog?.sampled() === true ? new UpgradeAccessRecord(o.accessLog.sink, req, socket) : null;
+    log?.decided(facts);
+    // Every answer is counted in the metrics and, when logged, in the access log line.
+    const report = (route: string, status: number): void => {
+      o.metrics.request(route, status);
+      log?.answered(route, status);
+    };
     if (refused !== 0) {
-      o.metrics.request('', refused);
+      report('', refused);
       return rawAnswer(socket, refused);
     }
     const d = decide(o.live, facts, o.ports.https);
     if (d.kind === 'redirect') {
-      o.metrics.request(d.label, d.status);
+      report(d.label, d.status);
       return rawAnswer(socket, d.status, [`location: ${d.location}`]);
     }
     if (d.kind === 'status') {
-      o.metrics.request(d.label, d.status);
+      report(d.label, d.status);
       return rawAnswer(socket, d.status);
     }
     if (d.upstreamTls !== undefined) {
       // proxy-ssl-*: upgrades dial in cleartext HTTP/1.1 (relay below); 503 rather than skip the TLS the route asks for.
-      o.metrics.request(d.label, 503);
+      report(d.label, 503);
       return rawAnswer(socket, 503);
     }
     const requestId = requestIdFor(req.headers['x-request-id'] as string | undefined, randomUUID);
+    if (log !== null) log.requestId = requestId;
     const plain = upstreamRequestHeaders(req.rawHeaders, req.headers.connection, { ...facts, requestId });
     const headers = d.upstreamHeaders === undefined ? plain : withOverrides(plain, d.upstreamHeaders);
-    if (d.gate === undefined) return relay(o, socket, head, d, facts, headers);
+    if (d.gate === undefined) return relay(o, socket, head, d, facts, headers, report, log);
     // The access gate decides first, as for every request to this route.
     const asked = req.rawHeaders.flatMap((v, k, all) => (k % 2 === 0 ? [[v.toLowerCase(), all[k + 1]!] as [string, string]] : []));
     const header = (name: string): string | null => {
@@ -232,20 +244,20 @@ export function createUpgradeHandler(o: UpgradeOptions): (req: IncomingMessage, 
         }
         if (socket.destroyed) return;
         if (outcome.kind === 'respond') {
-          o.metrics.request(d.label, outcome.status);
+          report(d.label, outcome.status);
           return rawAnswer(
             socket,
             outcome.status,
             outcome.headers.map(([k, v]) => `${k}: ${v}`),
           );
         }
-        relay(o, socket, head, d, facts, withOverrides(headers, outcome.upstreamHeaders));
+        relay(o, socket, head, d, facts, withOverrides(headers, outcome.upstreamHeaders), report, log);
       },
       (_err: unknown) => {
         // A gate that failed (a broken hash in a Secret, say) refuses: the upgrade never reaches the upstream, and the
         // socket is not left hanging. The request path answers 500 the same way (Hono's error handler).
         if (socket.destroyed) return;
-        o.metrics.request(d.label, 500);
+        report(d.label, 500);
         rawAnswer(socket, 500);
       },
     );
@@ -253,7 +265,16 @@ export function createUpgradeHandler(o: UpgradeOptions): (req: IncomingMessage, 
 }
 
 /** Offers the upgrade to the route's endpoints in turn, by the shared retry policy. */
-function relay(o: UpgradeOptions, socket: Duplex, head: Buffer, d: Forward, facts: RequestFacts, headers: string[]): void {
+function relay(
+  o: UpgradeOptions,
+  socket: Duplex,
+  head: Buffer,
+  d: Forward,
+  facts: RequestFacts,
+  headers: string[],
+  report: (route: string, status: number) => void,
+  log: UpgradeAccessRecord | null,
+): void {
   const { backend } = d;
   // affinity / upstream-hash-by choose the endpoint (a cookie is honoured; none is set on the 101: README).
   const pick = d.upstream === undefined ? null : pickEndpoint(backend, d.upstream, facts, 'GET', Date.now());
@@ -261,6 +282,7 @@ function relay(o: UpgradeOptions, socket: Duplex, head: Buffer, d: Forward, fact
   const attempt = (k: number): void => {
     const endpoint = backend.endpoints[(first + k) % backend.endpoints.length]!;
     const sent = o.pools.viaTunnel ? headers.concat(ENDPOINT_HEADER, endpointKey(endpoint)) : headers;
+    if (log !== null) log.upstream = endpointKey(endpoint);
     const failed = (err: unknown): void => {
       const e = classifyUpstreamError(err, endpointKey(endpoint));
       // The same rule as every other request: an upgrade is a GET without a body, and `failed` only hears of
@@ -280,14 +302,20 @@ function relay(o: UpgradeOptions, socket: Duplex, head: Buffer, d: Forward, fact
       if (socket.destroyed) return;
       if (next.action === 'next-endpoint') return attempt(k + 1);
       const status = next.action === 'answer' ? next.status : 502;
-      o.metrics.request(d.label, status);
+      report(d.label, status);
       rawAnswer(socket, status);
     };
     o.pools.get(endpoint).dispatch(
       { path: d.target, method: 'GET', headers: sent, upgrade: 'websocket' },
       new UpgradeAttempt(socket, head, 'websocket', {
-        upgraded: (status) => o.metrics.request(d.label, status),
-        declined: (status) => o.metrics.request(d.label, status),
+        upgraded: (status) => {
+          log?.upstreamAnswered(status);
+          report(d.label, status);
+        },
+        declined: (status) => {
+          log?.upstreamAnswered(status);
+          report(d.label, status);
+        },
         // Through the tunnel a non-101 answer may be its own report (it could not dial): fail over.
         takeOver: (_status, raw) => (o.pools.viaTunnel ? tunnelErrorOf(raw) : null),
         failed,

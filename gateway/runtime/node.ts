@@ -196,6 +196,7 @@ export async function startNodeGateway(o: NodeGatewayOptions): Promise<NodeGatew
       ports,
       headLimits: head,
       plain: (req, socket) => serveWithoutUpgrade(req, socket, listener),
+      accessLog: o.accessLog ?? null,
     });
   // Node's own refusals (a head over maxHeaderSize, bytes that are not HTTP) and CONNECT get a complete answer.
   const answerOwnErrors = (server: http.Server | http2.Http2SecureServer): void => {

@@ -6,6 +6,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'no
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import WebSocket from 'ws';
 import { stringify } from 'yaml';
 import type { AccessEntry } from '../../gateway/access-log.ts';
 import { startBackend, type Backend, type EchoReply } from '../support/backends.ts';
@@ -152,6 +153,70 @@ describe('access log lines', () => {
     } finally {
       session.close();
     }
+  });
+});
+
+describe('access log lines of upgrades (WebSocket)', () => {
+  /** Opens a WebSocket through the gateway, exchanges one message and closes; resolves once the socket is closed. */
+  function webSocketRound(path: string, id: string): Promise<{ opened: boolean; status: number | null }> {
+    return new Promise((resolve) => {
+      const ws = new WebSocket(`ws://127.0.0.1:${new URL(p.http).port}${path}`, { headers: { host: 'app.test', 'x-request-id': id } });
+      let opened = false;
+      let status: number | null = null;
+      ws.on('unexpected-response', (_req, res) => {
+        status = res.statusCode ?? null;
+        res.resume();
+        ws.terminate();
+      });
+      ws.on('open', () => {
+        opened = true;
+        ws.send('hi');
+      });
+      ws.on('message', (data) => {
+        if (data.toString() === 'echo:hi') ws.close();
+      });
+      ws.on('error', () => {});
+      ws.on('close', () => resolve({ opened, status }));
+    });
+  }
+
+  it('a WebSocket: one line when the connection closes, status 101, the upstream, bytes both ways', async () => {
+    const id = 'feedfacefeedfacefeedfacefeedface';
+    expect((await webSocketRound('/chat', id)).opened).toBe(true);
+    const l = await lineFor(id);
+    expect(l).toMatchObject({
+      method: 'GET',
+      host: 'app.test',
+      path: '/chat',
+      protocol: 'HTTP/1.1',
+      status: 101,
+      upstream: `${backend.address}:${backend.port}`,
+      upstreamStatus: 101,
+      route: 'default/app app.test /',
+    });
+    // The 101 head, the backend's greeting and the echo went out; the client's message and close frame came in.
+    expect(l.bytesOut).toBeGreaterThan(100);
+    expect(l.bytesIn).toBeGreaterThan(0);
+    expect(l.durationMs).toBeGreaterThanOrEqual(l.upstreamMs!);
+  });
+
+  it('an upgrade the application refuses (401): logged with the upstream status', async () => {
+    const id = 'deadbeefdeadbeefdeadbeefdeadbeef';
+    expect(await webSocketRound('/ws-reject', id)).toEqual({ opened: false, status: 401 });
+    expect(await lineFor(id)).toMatchObject({
+      path: '/ws-reject',
+      status: 401,
+      upstreamStatus: 401,
+      upstream: `${backend.address}:${backend.port}`,
+    });
+  });
+
+  it('an upgrade the edge refuses (POST, RFC 6455 §4.1): logged as 400, no upstream', async () => {
+    const id = 'cafebabecafebabecafebabecafebabe';
+    const request = `POST /chat HTTP/1.1\r\nHost: app.test\r\nX-Request-Id: ${id}\r\nConnection: Upgrade\r\nUpgrade: websocket\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n`;
+    const got = await raw(Number(new URL(p.http).port), request);
+    expect(got.toString('latin1').startsWith('HTTP/1.1 400 ')).toBe(true);
+    expect(await lineFor(id)).toMatchObject({ method: 'POST', status: 400, upstream: null, upstreamStatus: null });
   });
 });
 
