@@ -19,13 +19,18 @@ import { log } from './log.ts';
 import { serveAdmin } from './serve.ts';
 import { CONTROL_PLANE_FLAGS, parseControlPlaneFlags, REDIS_ENV_USAGE, type ControlPlaneFlags } from './control-plane-flags.ts';
 import { followClusterTable } from './worker.ts';
+import { parseEdgeLimitFlags } from './edge-limit-flags.ts';
+import type { PoolLimits } from '../gateway/proxy/pool-queue.ts';
 import type { ListenAddress } from '../gateway/runtime/node.ts';
 
 export const TUNNEL_USAGE = `usage: portico tunnel --redis URL --cluster NAME --keys DIR [--listen unix:PATH|HOST:PORT] [--admin HOST:PORT|off]
                       [--connect-timeout 5s] [--read-timeout 60s] [--poll 2s] [--node-name NAME] [--cache-file PATH|off]
+                      [--upstream-max-connections 256] [--upstream-queue-timeout 5s]
   to peer clusters:   [--peer CLUSTER=https://HOST:PORT]... --peer-signing-key JWKFILE [--peer-ca PEMFILE]
   from peer clusters: [--peer-listen HOST:PORT --peer-cert PEMFILE --peer-key PEMFILE --trust CLUSTER=JWKFILE...]
 --listen defaults to unix:/tmp/portico-tunnel.sock; a HOST:PORT must be a loopback address (runtimes without Unix sockets)
+--upstream-max-connections: per endpoint for this tunnel, which dials for every worker on its node (0: no cap); a request
+  waits --upstream-queue-timeout (0: no limit) for one, then 503
 ${REDIS_ENV_USAGE}`;
 
 export interface TunnelConfig extends ControlPlaneFlags {
@@ -40,6 +45,7 @@ export interface TunnelConfig extends ControlPlaneFlags {
   gateway: { listen: ListenAddress; certPem: string; keyPem: string; trust: Map<string, string> } | null;
   admin: ListenAddress | null;
   timeouts: typeof DEFAULT_TIMEOUTS;
+  upstreamPool: PoolLimits;
   pollMs: number;
   node: string | undefined;
 }
@@ -61,6 +67,8 @@ export function parseTunnelFlags(argv: string[]): TunnelConfig {
     'peer-cert': { type: 'string' },
     'peer-key': { type: 'string' },
     trust: { type: 'string', multiple: true },
+    'upstream-max-connections': { type: 'string' },
+    'upstream-queue-timeout': { type: 'string' },
   });
   const read = duration('read-timeout', v['read-timeout'] ?? '60s');
   const peers = new Map<string, PeerConfig>();
@@ -101,6 +109,10 @@ export function parseTunnelFlags(argv: string[]): TunnelConfig {
       headersMs: read,
       bodyMs: read,
     },
+    upstreamPool: parseEdgeLimitFlags({
+      'upstream-max-connections': v['upstream-max-connections'],
+      'upstream-queue-timeout': v['upstream-queue-timeout'],
+    }).upstreamPool,
     pollMs: duration('poll', v.poll ?? '2s'),
     node: v['node-name'],
   };
@@ -115,7 +127,7 @@ export async function runTunnel(cfg: TunnelConfig): Promise<{ close(): Promise<v
       : new Peers(cfg.cluster, await loadJwk(cfg.peerSigningKey, 'peer-signing-key'), cfg.peers, cfg.peerCa, cfg.timeouts);
   const trust = new Map<string, CryptoKey>();
   for (const [name, file] of cfg.gateway?.trust ?? []) trust.set(name, await loadJwk(file, 'trust'));
-  const tunnel = await startTunnel({ live, listen: cfg.listen, timeouts: cfg.timeouts, log, peers, stats });
+  const tunnel = await startTunnel({ live, listen: cfg.listen, timeouts: cfg.timeouts, upstreamPool: cfg.upstreamPool, log, peers, stats });
   const gateway =
     cfg.gateway === null
       ? null
@@ -126,6 +138,7 @@ export async function runTunnel(cfg: TunnelConfig): Promise<{ close(): Promise<v
           tls: { certPem: cfg.gateway.certPem, keyPem: cfg.gateway.keyPem },
           trust,
           timeouts: cfg.timeouts,
+          upstreamPool: cfg.upstreamPool,
           stats,
           log,
         });

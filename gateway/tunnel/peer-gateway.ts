@@ -10,6 +10,7 @@ import type { CryptoKey, KeyObject } from 'jose';
 import { RoundRobin } from '../balance.ts';
 import type { LiveTable } from '../live.ts';
 import { UpstreamPools, type UpstreamTimeouts } from '../proxy/pools.ts';
+import { type PoolLimits, UNBOUNDED_POOL } from '../proxy/pool-queue.ts';
 import type { Backend } from '../table/schema.ts';
 import { PeerTokenError, verifyPeerToken } from './peer-token.ts';
 import { allowedEndpoints, BACKEND_HEADER, PEER_TOKEN_HEADER } from '../table/tunnel-protocol.ts';
@@ -25,6 +26,8 @@ export interface PeerGatewayOptions {
   /** Cluster name → its tunnel's public key. */
   trust: ReadonlyMap<string, CryptoKey | KeyObject>;
   timeouts: UpstreamTimeouts;
+  /** The bound on connections per local endpoint, shared with the tunnel's own (server.ts); absent: no cap. */
+  upstreamPool?: PoolLimits;
   stats: TunnelStats;
   log(level: 'info' | 'warn' | 'error', msg: string, fields?: Record<string, unknown>): void;
 }
@@ -39,7 +42,7 @@ const header = (v: string | string[] | undefined) => (typeof v === 'string' ? v 
 const MAX_CONNECTIONS = 4_096;
 
 export async function startPeerGateway(o: PeerGatewayOptions): Promise<PeerGateway> {
-  const pools = new UpstreamPools(o.timeouts);
+  const pools = new UpstreamPools(o.timeouts, null, o.upstreamPool ?? UNBOUNDED_POOL);
   const balancer = new RoundRobin();
   let backends = new Map<string, Backend>();
   const index = (t: { backends: Backend[] }) => new Map(t.backends.map((b) => [b.id, b]));
@@ -76,7 +79,7 @@ export async function startPeerGateway(o: PeerGatewayOptions): Promise<PeerGatew
           const n = backend.endpoints.length;
           const headers = relayedHeaders(req.rawHeaders);
           const targets = Array.from({ length: n }, (_, k) => ({ dispatcher: pools.get(backend.endpoints[(first + k) % n]!), headers }));
-          new Relay(req, res, o.stats, targets).start();
+          new Relay(req, res, o.stats, targets, pools.queueTimeoutMs).start();
         },
         (err: unknown) => {
           o.stats.refused++;

@@ -10,6 +10,8 @@ import { downstreamResponseHeaders } from '../proxy/headers.ts';
 import { hasRequestBody } from '../proxy/node-forwarder.ts';
 import { isIdempotent, retryDecision } from '../proxy/retry-policy.ts';
 import { SERVER_NAME } from '../responses.ts';
+import { UpstreamQueueTimeoutError } from '../proxy/pool-queue.ts';
+import { ClientGoneError } from '../proxy/client-state.ts';
 import { ERROR_HEADER, tunnelErrorOf } from '../table/tunnel-protocol.ts';
 
 export interface TunnelStats {
@@ -21,9 +23,11 @@ export interface TunnelStats {
   /** Refused: no or malformed target, an address outside the verified tables, a bad peer token. */
   refused: number;
   upstreamErrors: number;
+  /** Answered 503: no connection to the endpoint became free within --upstream-queue-timeout. */
+  queueTimeouts: number;
 }
 
-export const newStats = (): TunnelStats => ({ relayed: 0, upgrades: 0, streams: 0, refused: 0, upstreamErrors: 0 });
+export const newStats = (): TunnelStats => ({ relayed: 0, upgrades: 0, streams: 0, refused: 0, upstreamErrors: 0, queueTimeouts: 0 });
 
 export function answer(res: http.ServerResponse, status: number, reason: string, code: string): void {
   const body = `${status} ${reason}\n`;
@@ -52,6 +56,10 @@ export class Relay implements Dispatcher.DispatchHandler {
   private abort: ((err?: Error) => void) | null = null;
   private resume: (() => void) | null = null;
   private done = false;
+  /** Armed while the request waits for a connection of a full pool (--upstream-max-connections). */
+  private queueTimer: NodeJS.Timeout | null = null;
+  /** The queue timeout answered: the request is dropped when its turn comes, before a byte is written. */
+  private dropped = false;
   private readonly body: http.IncomingMessage | null;
 
   constructor(
@@ -59,6 +67,8 @@ export class Relay implements Dispatcher.DispatchHandler {
     private readonly res: http.ServerResponse,
     private readonly stats: TunnelStats,
     private readonly targets: readonly RelayTarget[],
+    /** --upstream-queue-timeout in ms (0: none), as in the worker (gateway/proxy/pool-queue.ts). */
+    private readonly queueTimeoutMs = 0,
   ) {
     this.body = hasRequestBody(req) ? req : null;
     res.once('close', () => {
@@ -68,7 +78,7 @@ export class Relay implements Dispatcher.DispatchHandler {
 
   start(): void {
     const t = this.targets[this.k]!;
-    t.dispatcher.dispatch(
+    const free = t.dispatcher.dispatch(
       {
         path: this.req.url ?? '/',
         method: this.req.method ?? 'GET',
@@ -78,11 +88,43 @@ export class Relay implements Dispatcher.DispatchHandler {
       },
       this,
     );
+    // undici's Pool answers false when the request had to queue behind busy connections.
+    if (!free && this.queueTimeoutMs > 0 && this.queueTimer === null)
+      this.queueTimer = setTimeout(queueTimedOut, this.queueTimeoutMs, this);
+  }
+
+  /** Still waiting when the queue timeout fired: 503 (without the tunnel's error header: the worker passes it on as
+   * the answer it is, and proxy-next-upstream http_503 may move on), and the request is dropped when its turn comes. */
+  onQueueTimeout(): void {
+    this.queueTimer = null;
+    if (this.done || this.abort !== null) return;
+    this.dropped = true;
+    this.done = true;
+    this.stats.queueTimeouts++;
+    if (this.res.destroyed) return;
+    const body = '503 no upstream connection became free in time\n';
+    this.res.writeHead(503, {
+      server: SERVER_NAME,
+      'content-type': 'text/plain; charset=utf-8',
+      'content-length': Buffer.byteLength(body),
+    });
+    this.res.end(body);
   }
 
   onConnect(abort: (err?: Error) => void): void {
+    if (this.queueTimer !== null) {
+      clearTimeout(this.queueTimer);
+      this.queueTimer = null;
+    }
+    // Answered 503 while queued, or the caller is gone: thrown, undici fails this request before writing a byte and
+    // keeps the connection (abort() would destroy it, and the request may be written anyway); onError ignores it.
+    if (this.dropped) throw new UpstreamQueueTimeoutError('', this.queueTimeoutMs);
+    if (this.res.destroyed) {
+      this.dropped = true;
+      this.done = true;
+      throw new ClientGoneError();
+    }
     this.abort = abort;
-    if (this.res.destroyed) abort();
   }
 
   onHeaders(code: number, raw: Buffer[], resume: () => void): boolean {
@@ -111,6 +153,7 @@ export class Relay implements Dispatcher.DispatchHandler {
   }
 
   onError(err: Error): void {
+    if (this.dropped) return; // answered by the queue timeout; this is its abort
     this.stats.upstreamErrors++;
     if (this.res.destroyed) {
       this.done = true;
@@ -135,4 +178,8 @@ export class Relay implements Dispatcher.DispatchHandler {
       return answer(this.res, d.status, 'upstream failed', String((err as { code?: unknown }).code ?? 'PORTICO_TUNNEL_UPSTREAM'));
     this.res.destroy(err);
   }
+}
+
+function queueTimedOut(r: Relay): void {
+  r.onQueueTimeout();
 }

@@ -12,6 +12,7 @@ import type { LiveTable } from '../live.ts';
 import { UpgradeAttempt } from '../proxy/node-upgrade.ts';
 import type { Endpoint } from '../table/schema.ts';
 import { UpstreamPools, type UpstreamTimeouts } from '../proxy/pools.ts';
+import { type PoolLimits, UNBOUNDED_POOL } from '../proxy/pool-queue.ts';
 import { answer, newStats, Relay, type TunnelStats } from './relay.ts';
 import { PEER_SERVERNAME, type Peers } from './peers.ts';
 import {
@@ -33,6 +34,9 @@ export interface TunnelOptions {
   live: LiveTable;
   listen: TunnelAddress;
   timeouts: UpstreamTimeouts;
+  /** --upstream-max-connections and --upstream-queue-timeout: the bound on connections per endpoint. Through the
+   * tunnel it is the tunnel's pools that dial, so the bound is here; absent: no cap. */
+  upstreamPool?: PoolLimits;
   /** Peer clusters this tunnel may send to (requests naming PEER_HEADER and BACKEND_HEADER). */
   peers?: Peers | null;
   stats?: TunnelStats;
@@ -46,7 +50,7 @@ export interface Tunnel {
 }
 
 export async function startTunnel(o: TunnelOptions): Promise<Tunnel> {
-  const pools = new UpstreamPools(o.timeouts);
+  const pools = new UpstreamPools(o.timeouts, null, o.upstreamPool ?? UNBOUNDED_POOL);
   const stats = o.stats ?? newStats();
   let allowed = new Set<string>();
   let previous = new Set<string>();
@@ -113,7 +117,13 @@ export async function startTunnel(o: TunnelOptions): Promise<Tunnel> {
         req.resume();
         return answer(res, t.status, t.refused, t.status === 403 ? 'PORTICO_TUNNEL_DENIED' : 'PORTICO_TUNNEL_BAD_REQUEST');
       }
-      new Relay(req, res, stats, [{ dispatcher: pools.get(t.endpoint), headers: relayedHeaders(req.rawHeaders) }]).start();
+      new Relay(
+        req,
+        res,
+        stats,
+        [{ dispatcher: pools.get(t.endpoint), headers: relayedHeaders(req.rawHeaders) }],
+        pools.queueTimeoutMs,
+      ).start();
     },
   );
 

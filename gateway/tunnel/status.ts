@@ -18,6 +18,12 @@ export function tunnelMetrics(stats: TunnelStats, redisConnected: boolean): Metr
     single('portico_tunnel_streams_total', 'counter', 'Raw TCP streams relayed to an endpoint (CONNECT, ssl-passthrough).', stats.streams),
     single('portico_tunnel_refused_total', 'counter', 'Requests refused: no endpoint, or one outside the verified table.', stats.refused),
     single('portico_tunnel_upstream_errors_total', 'counter', 'Failed upstream exchanges.', stats.upstreamErrors),
+    single(
+      'portico_tunnel_queue_timeouts_total',
+      'counter',
+      'Requests answered 503: no connection to their endpoint became free within --upstream-queue-timeout.',
+      stats.queueTimeouts,
+    ),
     single('portico_redis_connected', 'gauge', 'Whether the tunnel is connected to Redis.', redisConnected ? 1 : 0),
   ];
 }

@@ -457,6 +457,8 @@ describe('flags', () => {
   it.each([
     ['a listen address that is not loopback', ['--listen', '0.0.0.0:9000'], /--listen: expected unix:PATH or a loopback HOST:PORT/],
     ['a relative socket path', ['--listen', 'unix:tunnel.sock'], /--listen: expected unix:\/absolute\/path/],
+    ['a connection bound that is not a count', ['--upstream-max-connections', 'many'], /--upstream-max-connections/],
+    ['a queue timeout that is not a duration', ['--upstream-queue-timeout', 'soon'], /--upstream-queue-timeout/],
   ])('%s: one line, exit code 2', (_n, extra, message) => {
     const r = runPortico(['tunnel', '--redis', 'redis://127.0.0.1:1', '--cluster', 'x', '--keys', '/tmp', ...extra]);
     expect(r.status).toBe(2);
