@@ -85,12 +85,21 @@ describe('source ranges decide who reaches the backend', () => {
   }
 
   // nginx chooses a location after decoding the URI and merging slashes: none of these may reach the guarded
-  // /admin backend through the public / rule.
-  for (const path of ['/admin', '//admin', '/%2Fadmin', '/%2fadmin/x', '/x/..%2Fadmin', '/admin//users', '///admin']) {
-    it(`the path ${path} is judged by the guarded /admin rule (403)`, async () => {
+  // /admin backend through the public / rule. An encoded slash that makes an empty segment before the rule's end is
+  // refused before routing (400: a backend reads it as `//admin`, which no rule names; README, Proxy behaviour).
+  for (const [path, status] of [
+    ['/admin', 403],
+    ['//admin', 403],
+    ['/%2Fadmin', 400],
+    ['/%2fadmin/x', 400],
+    ['/x/..%2Fadmin', 403],
+    ['/admin//users', 403],
+    ['///admin', 403],
+  ] as const) {
+    it(`the path ${path} does not reach the guarded /admin backend (${status})`, async () => {
       const before = backend.requests;
       const r = await request(`${gw.httpUrl}${path}`, { host: 'mixed.test', localAddress: '127.0.0.1' });
-      expect(r.status).toBe(403);
+      expect(r.status).toBe(status);
       expect(backend.requests).toBe(before);
     });
   }

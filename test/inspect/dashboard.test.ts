@@ -110,5 +110,5 @@ describe.skipIf(!existsSync(CHROMIUM))(`dashboard in Chromium${existsSync(CHROMI
     mkdirSync(join(ROOT, 'test-artifacts'), { recursive: true });
     await page.screenshot({ path: join(ROOT, 'test-artifacts', 'dashboard.png'), fullPage: true });
     await page.close();
-  });
+  }, 90_000); // Chromium on a busy 2-core machine: the page itself is ready in ~2 s
 });
