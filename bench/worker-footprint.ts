@@ -1,0 +1,225 @@
+// What an idle `portico worker` costs: startup time to /readyz, resident memory idle, and resident memory per idle
+// keep-alive connection (N connections, each having made one proxied request, then idle), first after a short
+// warm-up ("fresh": the first N the process holds) and again after those N closed ("warm": memory the first N left
+// behind is reused or not). Not a test: numbers go to bench/RESULTS.md.
+// Targets, in the same rounds: `before` (BEFORE=DIR, a checkout of an older commit with node_modules linked, run
+// with tsx as it was), `after-tsx` (this checkout through tsx) and `after` (this checkout's compiled build, dist/,
+// as the image runs it: `npm run build` first). One real redis-server, one agent and one backend serve them all.
+// Run: npm run build && BEFORE=/tmp/footprint-before node --import tsx bench/worker-footprint.ts [rounds=3] [connections=2000]
+// Needs: redis-server.
+import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import http from 'node:http';
+import net from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const ROOT = fileURLToPath(new URL('../', import.meta.url));
+const rounds = Number(process.argv[2] ?? 3);
+const connections = Number(process.argv[3] ?? 2000);
+const REDIS_PORT = 19_531;
+const BACKEND_PORT = 19_532;
+const HTTP_PORT = 19_533;
+const ADMIN_PORT = 19_534;
+const HOST = 'footprint.test';
+const SETTLE_MS = 30_000;
+const work = mkdtempSync(join(tmpdir(), 'portico-footprint-'));
+const children: ChildProcess[] = [];
+process.on('exit', () => {
+  for (const c of children) if (c.exitCode === null) c.kill('SIGKILL');
+  rmSync(work, { recursive: true, force: true });
+});
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+const rssKiB = (pid: number): number => Number(/^VmRSS:\s+(\d+) kB/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1]);
+
+async function until(check: () => Promise<boolean>, ms: number, what: string): Promise<void> {
+  const end = Date.now() + ms;
+  while (!(await check().catch(() => false))) {
+    if (Date.now() > end) throw new Error(`timed out: ${what}`);
+    await sleep(10);
+  }
+}
+
+// The control plane and the backend, shared by every target.
+children.push(spawn('redis-server', ['--port', String(REDIS_PORT), '--save', '', '--appendonly', 'no'], { stdio: 'ignore' }));
+http.createServer((_q, s) => s.end('ok')).listen(BACKEND_PORT, '127.0.0.1');
+const keys = join(work, 'keys');
+spawnSync(process.execPath, ['--import', 'tsx', 'cli/portico.ts', 'keys', 'generate', '--out', keys], { cwd: ROOT });
+writeFileSync(
+  join(work, 'all.yaml'),
+  `apiVersion: networking.k8s.io/v1
+kind: IngressClass
+metadata: { name: portico, annotations: { ingressclass.kubernetes.io/is-default-class: "true" } }
+spec: { controller: portico.dev/ingress-controller }
+---
+apiVersion: v1
+kind: Service
+metadata: { name: web, namespace: default }
+spec: { ports: [{ port: 80, targetPort: ${BACKEND_PORT} }] }
+---
+apiVersion: discovery.k8s.io/v1
+kind: EndpointSlice
+metadata: { name: web-1, namespace: default, labels: { kubernetes.io/service-name: web } }
+addressType: IPv4
+ports: [{ port: ${BACKEND_PORT} }]
+endpoints: [{ addresses: [127.0.0.1], conditions: { ready: true } }]
+---
+apiVersion: networking.k8s.io/v1
+kind: Ingress
+metadata: { name: app, namespace: default }
+spec:
+  rules:
+    - host: ${HOST}
+      http: { paths: [{ path: /, pathType: Prefix, backend: { service: { name: web, port: { number: 80 } } } }] }
+`,
+);
+await sleep(300);
+const agent = spawn(
+  process.execPath,
+  [
+    '--import',
+    'tsx',
+    'cli/portico.ts',
+    'sync',
+    '--manifests',
+    work,
+    '--redis',
+    `redis://127.0.0.1:${REDIS_PORT}`,
+    '--cluster',
+    'fp',
+    '--keys',
+    keys,
+    '--admin',
+    '127.0.0.1:19535',
+  ],
+  { cwd: ROOT, stdio: 'ignore' },
+);
+children.push(agent);
+await until(async () => (await fetch('http://127.0.0.1:19535/readyz')).status === 200, 90_000, 'the agent');
+
+const workerArgs = [
+  'worker',
+  '--redis',
+  `redis://127.0.0.1:${REDIS_PORT}`,
+  '--cluster',
+  'fp',
+  '--keys',
+  keys,
+  '--cache-file',
+  'off',
+  '--http',
+  `127.0.0.1:${HTTP_PORT}`,
+  '--https',
+  '127.0.0.1:19536',
+  '--admin',
+  `127.0.0.1:${ADMIN_PORT}`,
+  '--drain-delay',
+  '0ms',
+];
+const targets: { name: string; cwd: string; entry: string[] }[] = [
+  ...(process.env.BEFORE ? [{ name: 'before (tsx)', cwd: process.env.BEFORE, entry: ['--import', 'tsx', 'cli/portico.ts'] }] : []),
+  { name: 'after, tsx', cwd: ROOT, entry: ['--import', 'tsx', 'cli/portico.ts'] },
+  { name: 'after, compiled', cwd: ROOT, entry: ['dist/cli/portico.js'] },
+];
+
+/** Opens n connections, sends one request on each (one at a time: the upstream pool stays one connection) and
+ * leaves them open and idle. */
+async function openIdle(n: number): Promise<net.Socket[]> {
+  const socks: net.Socket[] = [];
+  for (let i = 0; i < n; i++) {
+    const s = net.connect(HTTP_PORT, '127.0.0.1');
+    s.setNoDelay(true);
+    await new Promise<void>((resolve, reject) => {
+      let got = '';
+      s.once('error', reject);
+      s.on('data', (c: Buffer) => {
+        got += c.toString('latin1');
+        if (got.includes('\r\n\r\n') && got.endsWith('ok')) {
+          s.removeAllListeners('data');
+          resolve();
+        }
+      });
+      s.write(`GET / HTTP/1.1\r\nHost: ${HOST}\r\n\r\n`);
+    });
+    socks.push(s);
+  }
+  return socks;
+}
+const closeAll = async (socks: net.Socket[], settleMs = 1000) => {
+  for (const s of socks) s.destroy();
+  await sleep(settleMs);
+};
+
+type Row = { startupMs: number; startedMiB: number; idleMiB: number; freshKiB: number; warmKiB: number };
+const results = new Map<string, Row[]>(targets.map((t) => [t.name, []]));
+for (let r = 0; r < rounds; r++) {
+  for (const t of r % 2 === 0 ? targets : [...targets].reverse()) {
+    const t0 = performance.now();
+    const w = spawn(process.execPath, [...t.entry, ...workerArgs], { cwd: t.cwd, stdio: 'ignore' });
+    children.push(w);
+    await until(async () => (await fetch(`http://127.0.0.1:${ADMIN_PORT}/readyz`)).status === 200, 60_000, `${t.name} ready`);
+    const startupMs = performance.now() - t0;
+    await sleep(3000);
+    const started = rssKiB(w.pid!);
+    // V8's memory reducer gives back the young generation that loading the modules grew, some seconds into idleness.
+    await sleep(SETTLE_MS - 3000);
+    const idle = rssKiB(w.pid!);
+    // A warm-up first (500 requests on 10 connections), so what the first requests compile and allocate once
+    // (JIT code, the upstream pool) is not counted per connection.
+    for (let i = 0; i < 50; i++) await closeAll(await openIdle(10), 0);
+    await sleep(1000);
+    const base = rssKiB(w.pid!);
+    let socks = await openIdle(connections);
+    await sleep(2000);
+    const fresh = rssKiB(w.pid!);
+    await closeAll(socks);
+    const before = rssKiB(w.pid!);
+    socks = await openIdle(connections);
+    await sleep(2000);
+    const warm = rssKiB(w.pid!);
+    await closeAll(socks);
+    w.kill('SIGTERM');
+    await new Promise((res) => w.once('exit', res));
+    const row = {
+      startupMs,
+      startedMiB: started / 1024,
+      idleMiB: idle / 1024,
+      freshKiB: (fresh - base) / connections,
+      warmKiB: (warm - before) / connections,
+    };
+    results.get(t.name)!.push(row);
+    console.log(
+      `round ${r + 1} ${t.name.padEnd(16)} startup ${startupMs.toFixed(0)} ms, RSS at 3 s ${row.startedMiB.toFixed(1)} MiB, idle ${row.idleMiB.toFixed(1)} MiB, per connection fresh ${row.freshKiB.toFixed(2)} KiB, warm ${row.warmKiB.toFixed(2)} KiB`,
+    );
+  }
+}
+
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+const span = (xs: number[], d: number) => `${median(xs).toFixed(d)} (${Math.min(...xs).toFixed(d)}..${Math.max(...xs).toFixed(d)})`;
+console.log(`\n${connections} idle keep-alive connections, ${rounds} rounds, median (min..max):\n`);
+console.log(
+  '| worker | startup to /readyz ms | RSS 3 s after ready, MiB | RSS idle (30 s), MiB | RSS per idle connection KiB, fresh | warm |',
+);
+console.log('|---|---|---|---|---|---|');
+for (const [name, rows] of results) {
+  console.log(
+    `| ${name} | ${span(
+      rows.map((x) => x.startupMs),
+      0,
+    )} | ${span(
+      rows.map((x) => x.startedMiB),
+      1,
+    )} | ${span(
+      rows.map((x) => x.idleMiB),
+      1,
+    )} | ${span(
+      rows.map((x) => x.freshKiB),
+      2,
+    )} | ${span(
+      rows.map((x) => x.warmKiB),
+      2,
+    )} |`,
+  );
+}
+process.exit(0);
