@@ -4,7 +4,8 @@
 // behind is reused or not). Not a test: numbers go to bench/RESULTS.md.
 // Targets, in the same rounds: `before` (BEFORE=DIR, a checkout of an older commit with node_modules linked, run
 // with tsx as it was), `after-tsx` (this checkout through tsx) and `after` (this checkout's compiled build, dist/,
-// as the image runs it: `npm run build` first). One real redis-server, one agent and one backend serve them all.
+// as the image runs it: `npm run build` first), and the floor: Node's http server alone with the same listener
+// options. One real redis-server, one agent and one backend serve the workers.
 // Run: npm run build && BEFORE=/tmp/footprint-before node --import tsx bench/worker-footprint.ts [rounds=3] [connections=2000]
 // Needs: redis-server.
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
@@ -30,6 +31,7 @@ process.on('exit', () => {
   for (const c of children) if (c.exitCode === null) c.kill('SIGKILL');
   rmSync(work, { recursive: true, force: true });
 });
+for (const signal of ['SIGINT', 'SIGTERM'] as const) process.on(signal, () => process.exit(1)); // runs the 'exit' cleanup
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const rssKiB = (pid: number): number => Number(/^VmRSS:\s+(\d+) kB/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1]);
 
@@ -117,10 +119,23 @@ const workerArgs = [
   '--drain-delay',
   '0ms',
 ];
-const targets: { name: string; cwd: string; entry: string[] }[] = [
+const targets: { name: string; cwd: string; entry: string[]; args?: string[] }[] = [
   ...(process.env.BEFORE ? [{ name: 'before (tsx)', cwd: process.env.BEFORE, entry: ['--import', 'tsx', 'cli/portico.ts'] }] : []),
   { name: 'after, tsx', cwd: ROOT, entry: ['--import', 'tsx', 'cli/portico.ts'] },
   { name: 'after, compiled', cwd: ROOT, entry: ['dist/cli/portico.js'] },
+  // The floor: Node's own http server with the worker's listener options, answering `ok`, no Portico code.
+  {
+    name: 'node:http alone',
+    cwd: ROOT,
+    entry: [
+      '-e',
+      `const http = require('node:http');
+       const o = { headersTimeout: 60000, requestTimeout: 0, keepAliveTimeout: 75000, connectionsCheckingInterval: 1000, maxHeaderSize: 16384 };
+       http.createServer(o, (q, s) => s.end('ok')).setTimeout(75000).listen(process.argv.at(-3), '127.0.0.1');
+       http.createServer((q, s) => s.end('ready')).listen(process.argv.at(-1), '127.0.0.1');`,
+    ],
+    args: [String(HTTP_PORT), 'admin', String(ADMIN_PORT)],
+  },
 ];
 
 /** Opens n connections, sends one request on each (one at a time: the upstream pool stays one connection) and
@@ -156,7 +171,7 @@ const results = new Map<string, Row[]>(targets.map((t) => [t.name, []]));
 for (let r = 0; r < rounds; r++) {
   for (const t of r % 2 === 0 ? targets : [...targets].reverse()) {
     const t0 = performance.now();
-    const w = spawn(process.execPath, [...t.entry, ...workerArgs], { cwd: t.cwd, stdio: 'ignore' });
+    const w = spawn(process.execPath, [...t.entry, ...(t.args ?? workerArgs)], { cwd: t.cwd, stdio: 'ignore' });
     children.push(w);
     await until(async () => (await fetch(`http://127.0.0.1:${ADMIN_PORT}/readyz`)).status === 200, 60_000, `${t.name} ready`);
     const startupMs = performance.now() - t0;
