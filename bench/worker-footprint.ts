@@ -1,7 +1,7 @@
 // What an idle `portico worker` costs: startup time to /readyz, resident memory idle, and resident memory per idle
 // keep-alive connection (N connections, each having made one proxied request, then idle), first after a short
 // warm-up ("fresh": the first N the process holds) and again after those N closed ("warm": memory the first N left
-// behind is reused or not). Not a test: numbers go to bench/RESULTS.md.
+// behind is reused or not). Each RSS but the first is read after the process collected its garbage (GC_PRELOAD). Not a test: numbers go to bench/RESULTS.md.
 // Targets, in the same rounds: `before` (BEFORE=DIR, a checkout of an older commit with node_modules linked, run
 // with tsx as it was), `after-tsx` (this checkout through tsx) and `after` (this checkout's compiled build, dist/,
 // as the image runs it: `npm run build` first), and the floor: Node's http server alone with the same listener
@@ -24,7 +24,10 @@ const BACKEND_PORT = 19_532;
 const HTTP_PORT = 19_533;
 const ADMIN_PORT = 19_534;
 const HOST = 'footprint.test';
-const SETTLE_MS = 30_000;
+/** Every measured process runs with this preload: SIGUSR2 makes it collect its garbage, so an RSS read after it is
+ * what the process holds (V8's memory reducer would give the young generation back too, but only after an
+ * unpredictable 10-40 s of quiet). */
+const GC_PRELOAD = ['--expose-gc', '--import', join(ROOT, 'bench/lib/gc-on-signal.mjs')];
 const work = mkdtempSync(join(tmpdir(), 'portico-footprint-'));
 const children: ChildProcess[] = [];
 process.on('exit', () => {
@@ -161,6 +164,12 @@ async function openIdle(n: number): Promise<net.Socket[]> {
   }
   return socks;
 }
+/** RSS after the process collected its garbage (GC_PRELOAD). */
+async function collectedRss(w: ChildProcess): Promise<number> {
+  w.kill('SIGUSR2');
+  await sleep(1000);
+  return rssKiB(w.pid!);
+}
 const closeAll = async (socks: net.Socket[], settleMs = 1000) => {
   for (const s of socks) s.destroy();
   await sleep(settleMs);
@@ -171,28 +180,23 @@ const results = new Map<string, Row[]>(targets.map((t) => [t.name, []]));
 for (let r = 0; r < rounds; r++) {
   for (const t of r % 2 === 0 ? targets : [...targets].reverse()) {
     const t0 = performance.now();
-    const w = spawn(process.execPath, [...t.entry, ...(t.args ?? workerArgs)], { cwd: t.cwd, stdio: 'ignore' });
+    const w = spawn(process.execPath, [...GC_PRELOAD, ...t.entry, ...(t.args ?? workerArgs)], { cwd: t.cwd, stdio: 'ignore' });
     children.push(w);
     await until(async () => (await fetch(`http://127.0.0.1:${ADMIN_PORT}/readyz`)).status === 200, 60_000, `${t.name} ready`);
     const startupMs = performance.now() - t0;
     await sleep(3000);
     const started = rssKiB(w.pid!);
-    // V8's memory reducer gives back the young generation that loading the modules grew, some seconds into idleness.
-    await sleep(SETTLE_MS - 3000);
-    const idle = rssKiB(w.pid!);
+    const idle = await collectedRss(w);
     // A warm-up first (500 requests on 10 connections), so what the first requests compile and allocate once
     // (JIT code, the upstream pool) is not counted per connection.
     for (let i = 0; i < 50; i++) await closeAll(await openIdle(10), 0);
-    await sleep(1000);
-    const base = rssKiB(w.pid!);
+    const base = await collectedRss(w);
     let socks = await openIdle(connections);
-    await sleep(2000);
-    const fresh = rssKiB(w.pid!);
+    const fresh = await collectedRss(w);
     await closeAll(socks);
-    const before = rssKiB(w.pid!);
+    const before = await collectedRss(w);
     socks = await openIdle(connections);
-    await sleep(2000);
-    const warm = rssKiB(w.pid!);
+    const warm = await collectedRss(w);
     await closeAll(socks);
     w.kill('SIGTERM');
     await new Promise((res) => w.once('exit', res));
@@ -205,7 +209,7 @@ for (let r = 0; r < rounds; r++) {
     };
     results.get(t.name)!.push(row);
     console.log(
-      `round ${r + 1} ${t.name.padEnd(16)} startup ${startupMs.toFixed(0)} ms, RSS at 3 s ${row.startedMiB.toFixed(1)} MiB, idle ${row.idleMiB.toFixed(1)} MiB, per connection fresh ${row.freshKiB.toFixed(2)} KiB, warm ${row.warmKiB.toFixed(2)} KiB`,
+      `round ${r + 1} ${t.name.padEnd(16)} startup ${startupMs.toFixed(0)} ms, RSS at 3 s ${row.startedMiB.toFixed(1)} MiB, after a GC ${row.idleMiB.toFixed(1)} MiB, per connection fresh ${row.freshKiB.toFixed(2)} KiB, warm ${row.warmKiB.toFixed(2)} KiB`,
     );
   }
 }
@@ -214,7 +218,7 @@ const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.len
 const span = (xs: number[], d: number) => `${median(xs).toFixed(d)} (${Math.min(...xs).toFixed(d)}..${Math.max(...xs).toFixed(d)})`;
 console.log(`\n${connections} idle keep-alive connections, ${rounds} rounds, median (min..max):\n`);
 console.log(
-  '| worker | startup to /readyz ms | RSS 3 s after ready, MiB | RSS idle (30 s), MiB | RSS per idle connection KiB, fresh | warm |',
+  '| worker | startup to /readyz ms | RSS 3 s after ready, MiB | RSS idle after a GC, MiB | RSS per idle connection KiB, fresh | warm |',
 );
 console.log('|---|---|---|---|---|---|');
 for (const [name, rows] of results) {
