@@ -6,6 +6,6 @@ export default defineConfig({
     testTimeout: 30_000,
     hookTimeout: 30_000,
     pool: 'forks',
-    globalSetup: ['test/k8s/global-setup.ts', 'test/helm/global-setup.ts'],
+    globalSetup: ['test/k8s/global-setup.ts', 'test/helm/global-setup.ts', 'test/build/global-setup.ts'],
   },
 });

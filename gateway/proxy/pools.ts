@@ -1,6 +1,7 @@
 // One keep-alive connection pool per upstream endpoint (address:port). Pools of endpoints that left the
 // table are closed gracefully: requests in flight on them finish first.
-import { buildConnector, type Dispatcher, Pool } from 'undici';
+import type { Dispatcher } from 'undici';
+import { buildConnector, type Connector, Pool } from './undici-parts.ts';
 import { H2Upstream } from './h2-upstream.ts';
 import type { UpstreamTlsDial } from './upstream-tls.ts';
 import type { BackendProtocol, Endpoint } from '../table/schema.ts';
@@ -138,7 +139,7 @@ export class UpstreamPools {
 
 /** A connector for proxy-ssl-*: undici would otherwise send the request's Host as SNI (and check it); here the SNI is
  * proxy-ssl-server-name's choice alone and the identity check is upstream-tls.ts's. */
-function verifiedConnector(tls: UpstreamTlsDial, timeout: number): buildConnector.connector {
-  const base = buildConnector({ ...(tls.options as buildConnector.BuildOptions), timeout });
+function verifiedConnector(tls: UpstreamTlsDial, timeout: number): Connector.connector {
+  const base = buildConnector({ ...(tls.options as Connector.BuildOptions), timeout });
   return (opts, callback) => base({ ...opts, servername: tls.servername ?? undefined }, callback);
 }

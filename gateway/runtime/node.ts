@@ -24,7 +24,7 @@ import { createUpgradeHandler } from '../proxy/node-upgrade.ts';
 import { DEFAULT_TIMEOUTS, UpstreamPools, type UpstreamTimeouts } from '../proxy/pools.ts';
 import { endpointKey } from '../table/tunnel-protocol.ts';
 import { SniContexts } from '../tls/contexts.ts';
-import { generateSelfSignedCertificate } from '../tls/selfsigned.ts';
+import { generateSelfSignedCertificateOffThread } from '../tls/selfsigned.ts';
 import { ProxyProtocolConfigError, requireProxyHeader } from './node-proxy-protocol.ts';
 import { passThroughTls } from './node-passthrough.ts';
 import { DEFAULT_H2_LIMITS, guardResets, h2Settings, type H2Limits, refuseAuthorityConflict } from './node-h2-limits.ts';
@@ -222,7 +222,7 @@ export async function startNodeGateway(o: NodeGatewayOptions): Promise<NodeGatew
     ports.http = httpAddr.port;
   }
   if (o.https !== null) {
-    const def = o.defaultCertificate ?? generateSelfSignedCertificate({ commonName: 'portico-default.invalid', keyType: 'rsa' });
+    const def = o.defaultCertificate ?? (await generateSelfSignedCertificateOffThread({ commonName: 'portico-default.invalid', keyType: 'rsa' }));
     const sni = new SniContexts(o.live, def);
     const listener = listenerFor('https');
     const server = http2.createSecureServer(

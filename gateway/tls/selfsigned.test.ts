@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import tls from 'node:tls';
 import { describe, expect, it } from 'vitest';
-import { generateSelfSignedCertificate } from './selfsigned.ts';
+import { generateSelfSignedCertificate, generateSelfSignedCertificateOffThread } from './selfsigned.ts';
 
 const OPENSSL = '/usr/bin/openssl';
 const opensslText = (pem: string): string => execFileSync(OPENSSL, ['x509', '-noout', '-text'], { input: pem, encoding: 'utf8' });
@@ -186,5 +186,16 @@ describe.each([
     expect(r.error).toBeNull();
     expect(r.authorized).toBe(true);
     expect(r.fingerprint256).toBe(leafX.fingerprint256);
+  });
+});
+
+describe.each(['rsa', 'ec'] as const)('generateSelfSignedCertificateOffThread (%s): the key made on the thread pool', (keyType) => {
+  it('makes the same kind of certificate, and the key matches it', async () => {
+    const { certPem, keyPem } = await generateSelfSignedCertificateOffThread({ commonName: 'off.test', keyType });
+    const x = new X509Certificate(certPem);
+    expect(x.subject).toBe('CN=off.test');
+    expect(x.publicKey.asymmetricKeyType).toBe(keyType);
+    expect(x.checkPrivateKey(createPrivateKey(keyPem))).toBe(true);
+    expect(x.verify(x.publicKey)).toBe(true);
   });
 });

@@ -1,7 +1,7 @@
 // Self-signed (or CA-signed) X.509 v3 certificates built with node:crypto only,
 // for the gateway's default certificate (clients with no SNI or an unknown name).
 // Structure follows RFC 5280; DER rules follow X.690.
-import { createHash, createPrivateKey, generateKeyPairSync, randomBytes, sign, X509Certificate } from 'node:crypto';
+import { createHash, createPrivateKey, generateKeyPair, generateKeyPairSync, randomBytes, sign, X509Certificate } from 'node:crypto';
 import type { KeyObject } from 'node:crypto';
 
 // ---- minimal DER encoder (X.690) ----
@@ -127,10 +127,28 @@ export interface SelfSignedOptions {
   isCA?: boolean;
 }
 
+type KeyPair = { publicKey: KeyObject; privateKey: KeyObject };
+
 export function generateSelfSignedCertificate(opts: SelfSignedOptions): { certPem: string; keyPem: string } {
+  const pair =
+    (opts.keyType ?? 'rsa') === 'rsa' ? generateKeyPairSync('rsa', { modulusLength: 2048 }) : generateKeyPairSync('ec', { namedCurve: 'P-256' });
+  return certificateFor(pair, opts);
+}
+
+/** The same, with the key pair generated on libuv's thread pool: an RSA 2048 key takes 0.25 to 0.9 s of CPU on a
+ * busy 2-core machine (bench/RESULTS.md, "Worker footprint"), which generateKeyPairSync spends on the event loop,
+ * where a worker starting up is also connecting to Redis (the connect timer fired during it). */
+export async function generateSelfSignedCertificateOffThread(opts: SelfSignedOptions): Promise<{ certPem: string; keyPem: string }> {
+  const pair = await new Promise<KeyPair>((resolve, reject) => {
+    const done = (err: Error | null, publicKey: KeyObject, privateKey: KeyObject) => (err ? reject(err) : resolve({ publicKey, privateKey }));
+    if ((opts.keyType ?? 'rsa') === 'rsa') generateKeyPair('rsa', { modulusLength: 2048 }, done);
+    else generateKeyPair('ec', { namedCurve: 'P-256' }, done);
+  });
+  return certificateFor(pair, opts);
+}
+
+function certificateFor({ publicKey, privateKey }: KeyPair, opts: SelfSignedOptions): { certPem: string; keyPem: string } {
   const keyType = opts.keyType ?? 'rsa';
-  const { publicKey, privateKey } =
-    keyType === 'rsa' ? generateKeyPairSync('rsa', { modulusLength: 2048 }) : generateKeyPairSync('ec', { namedCurve: 'P-256' });
   const spki = publicKey.export({ type: 'spki', format: 'der' });
   const isCA = !opts.issuer && opts.isCA === true;
 

@@ -3,7 +3,7 @@
 // configured CA, with a peer token signed by this cluster's tunnel key and scoped to the one backend asked for.
 // Tokens are reused until 10 s before they expire: signing is per (peer, backend), not per request.
 import type { CryptoKey, KeyObject } from 'jose';
-import { buildConnector, Pool } from 'undici';
+import { buildConnector, Pool } from '../proxy/undici-parts.ts';
 import type { UpstreamTimeouts } from '../proxy/pools.ts';
 import { MAX_TTL_SECONDS, signPeerToken } from './peer-token.ts';
 

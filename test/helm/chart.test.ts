@@ -128,7 +128,15 @@ describe('security properties of every rendering', () => {
     expect(secretOf(worker(all))).not.toBe(secretOf(find(all, 'Deployment', '-sync')));
   });
 
-  it.each(VALUE_SETS)("%s: every Portico container has a writable /tmp (tsx's cache; the root filesystem is read-only)", (set) => {
+  it.each(VALUE_SETS)('%s: every Portico container runs the compiled build (dist/), not the TypeScript sources', (set) => {
+    for (const w of workloadsOf(manifests(render(bin, set)), set)) {
+      for (const c of containersOf(set, w).filter((x) => String(x.image).includes('/portico:'))) {
+        expect(c.command, `${w.metadata.name}/${c.name}`).toEqual(['/nodejs/bin/node', '/app/dist/cli/portico.js']);
+      }
+    }
+  });
+
+  it.each(VALUE_SETS)('%s: every Portico container has a writable /tmp (the table cache; the root filesystem is read-only)', (set) => {
     for (const w of workloadsOf(manifests(render(bin, set)), set)) {
       const ours = containersOf(set, w).filter((x) => String(x.image).includes('/portico:'));
       // Every container but the bundled Redis runs the Portico image (an image naming change must not empty this).

@@ -31,6 +31,9 @@ helm.sh/chart: {{ printf "%s-%s" .root.Chart.Name .root.Chart.Version }}
 {{ .Values.image.repository }}:{{ .Values.image.tag | default .Chart.AppVersion }}
 {{- end -}}
 
+{{/* The compiled entry point of the image (dist/, written by `npm run build`), named here rather than left to the
+image's ENTRYPOINT so the chart runs it whatever image it is pointed at. */}}
+{{- define "portico.command" -}}["/nodejs/bin/node", "/app/dist/cli/portico.js"]{{- end -}}
 {{- define "portico.syncName" -}}{{ include "portico.fullname" . }}-sync{{- end -}}
 {{/* What Ingress status publishes: sync.publishService, else sync.publishAddresses, else the chart's own
 worker Service when the workers are behind one (ingress-nginx's chart passes its controller Service the same way). */}}
