@@ -7,7 +7,7 @@
 // Gateways pinned to CPU 0, wrk and the upstream to CPU 1; target order rotated every round.
 // Run: node --import tsx bench/passthrough.ts [rounds=3] [seconds=5]     Needs: wrk, taskset.
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
-import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';

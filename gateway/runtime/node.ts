@@ -222,7 +222,8 @@ export async function startNodeGateway(o: NodeGatewayOptions): Promise<NodeGatew
     ports.http = httpAddr.port;
   }
   if (o.https !== null) {
-    const def = o.defaultCertificate ?? (await generateSelfSignedCertificateOffThread({ commonName: 'portico-default.invalid', keyType: 'rsa' }));
+    const def =
+      o.defaultCertificate ?? (await generateSelfSignedCertificateOffThread({ commonName: 'portico-default.invalid', keyType: 'rsa' }));
     const sni = new SniContexts(o.live, def);
     const listener = listenerFor('https');
     const server = http2.createSecureServer(

@@ -131,7 +131,9 @@ type KeyPair = { publicKey: KeyObject; privateKey: KeyObject };
 
 export function generateSelfSignedCertificate(opts: SelfSignedOptions): { certPem: string; keyPem: string } {
   const pair =
-    (opts.keyType ?? 'rsa') === 'rsa' ? generateKeyPairSync('rsa', { modulusLength: 2048 }) : generateKeyPairSync('ec', { namedCurve: 'P-256' });
+    (opts.keyType ?? 'rsa') === 'rsa'
+      ? generateKeyPairSync('rsa', { modulusLength: 2048 })
+      : generateKeyPairSync('ec', { namedCurve: 'P-256' });
   return certificateFor(pair, opts);
 }
 
@@ -140,7 +142,8 @@ export function generateSelfSignedCertificate(opts: SelfSignedOptions): { certPe
  * where a worker starting up is also connecting to Redis (the connect timer fired during it). */
 export async function generateSelfSignedCertificateOffThread(opts: SelfSignedOptions): Promise<{ certPem: string; keyPem: string }> {
   const pair = await new Promise<KeyPair>((resolve, reject) => {
-    const done = (err: Error | null, publicKey: KeyObject, privateKey: KeyObject) => (err ? reject(err) : resolve({ publicKey, privateKey }));
+    const done = (err: Error | null, publicKey: KeyObject, privateKey: KeyObject) =>
+      err ? reject(err) : resolve({ publicKey, privateKey });
     if ((opts.keyType ?? 'rsa') === 'rsa') generateKeyPair('rsa', { modulusLength: 2048 }, done);
     else generateKeyPair('ec', { namedCurve: 'P-256' }, done);
   });

@@ -206,7 +206,6 @@ const decodeSome = (raw: string, keep: RegExp): string =>
     const c = String.fromCharCode(Number.parseInt(hex, 16));
     return keep.test(c) ? c : m.toUpperCase();
   });
-const UNRESERVED = /^[A-Za-z0-9\-._~]$/;
 const UNRESERVED_OR_SLASH = /^[A-Za-z0-9\-._~/]$/;
 
 /** How nginx chooses a location: the path decoded (`/` included), slashes merged (merge_slashes on), dot segments
