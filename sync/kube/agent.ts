@@ -17,11 +17,13 @@ import { publishServiceAddresses, type ServiceRef } from './publish-service.ts';
 import { desiredStatus, planStatus, writeStatus, type LoadBalancerIngress } from './status.ts';
 import { StatusLedger } from './status-ledger.ts';
 import { ClusterWatch, type Kind } from './watch.ts';
+import { BurstCoalescer } from './burst-coalescer.ts';
+import { leaseTiming } from './lease-timing.ts';
 
 export interface AgentOptions {
   kc: KubeConfig;
-  /** Receives every new table while this replica leads (PublishLoop.offer). */
-  publish(result: CompileResult): void;
+  /** Receives every new table while this replica leads, with its lease term, the fencing token (PublishLoop.offer). */
+  publish(result: CompileResult, term: number): void;
   /** Called when this replica stops leading: nothing may be published any more (PublishLoop.withdraw). */
   withdraw(): void;
   compile?: Partial<CompileOptions>;
@@ -42,7 +44,8 @@ export interface AgentOptions {
   jwksRefreshMs?: number;
   /** Per JWK Set fetch; default 5 s. */
   jwksTimeoutMs?: number;
-  /** Quiet time before compiling after a change, and the longest a burst may delay a compile. */
+  /** A lone change compiles at once; changes closer together than debounceMs form a burst, compiled once it is
+   * quiet for debounceMs but never later than maxDelayMs after its first held change (burst-coalescer.ts). */
   debounceMs?: number;
   maxDelayMs?: number;
   log(level: 'info' | 'warn' | 'error', msg: string, fields?: Record<string, unknown>): void;
@@ -95,8 +98,8 @@ export class KubeAgent {
   /** The controller ConfigMap last seen (--nginx-configmap), kept when it is deleted. */
   private lastControllerConfigMap: ConfigMap | null = null;
   private keptDeletedConfigMap = false;
-  private quiet: NodeJS.Timeout | null = null;
-  private deadline: NodeJS.Timeout | null = null;
+  /** Lone changes compile at once, bursts are coalesced (burst-coalescer.ts). */
+  private readonly bursts: BurstCoalescer;
   /** Passes never overlap; changes during one get one more pass right after it. */
   private readonly passes = new SingleFlight(() =>
     this.pass().catch((err: unknown) => this.o.log('error', `sync pass failed: ${(err as Error).message}`)),
@@ -118,15 +121,13 @@ export class KubeAgent {
       ...(o.compile?.nginxConfigMap === undefined ? {} : { configMap: splitRef(o.compile.nginxConfigMap) ?? undefined }),
       ...(o.publishService ? { statusOfService: `${o.publishService.namespace}/${o.publishService.name}` } : {}),
     });
+    this.bursts = new BurstCoalescer(() => this.kick(false), { windowMs: o.debounceMs ?? 50, maxWaitMs: o.maxDelayMs ?? 1_000 });
     this.ledger = new StatusLedger(this.rest, o.lease.namespace, `${o.lease.name}-status`, o.log);
-    const duration = o.lease.durationSeconds ?? 15;
     this.elector = new LeaderElector(this.rest, {
       namespace: o.lease.namespace,
       name: o.lease.name,
       identity: o.identity,
-      leaseDurationSeconds: duration,
-      renewDeadlineMs: (duration * 1000 * 2) / 3,
-      retryMs: Math.max(500, (duration * 1000) / 7),
+      ...leaseTiming(o.lease.durationSeconds),
       log: o.log,
       onStartedLeading: () => {
         this.ledger.loaded = false; // a new leader reads what the previous one wrote
@@ -186,17 +187,12 @@ export class KubeAgent {
 
   private changed(kind: Kind): void {
     this.dirty.add(kind);
-    const debounce = this.o.debounceMs ?? 100;
-    if (this.quiet !== null) clearTimeout(this.quiet);
-    this.quiet = setTimeout(() => this.kick(false), debounce);
-    this.deadline ??= setTimeout(() => this.kick(false), this.o.maxDelayMs ?? 1_000);
+    this.bursts.trigger();
   }
 
   /** Runs one pass now (or right after the current one). `full`: ignore the cheap path. */
   private kick(full: boolean): void {
-    if (this.quiet !== null) clearTimeout(this.quiet);
-    if (this.deadline !== null) clearTimeout(this.deadline);
-    this.quiet = this.deadline = null;
+    this.bursts.cancel();
     if (full) this.dirty.add('Ingress');
     void this.passes.request();
   }
@@ -249,7 +245,7 @@ export class KubeAgent {
     this.last = result;
     if (!endpointsOnly) this.reportClasses(objects);
     if (!this.elector.leading) return;
-    this.o.publish(result);
+    this.o.publish(result, this.elector.term);
     this.writeApiSoon(result, objects.ingresses);
   }
 
@@ -359,8 +355,7 @@ export class KubeAgent {
   }
 
   async stop(): Promise<void> {
-    if (this.quiet !== null) clearTimeout(this.quiet);
-    if (this.deadline !== null) clearTimeout(this.deadline);
+    this.bursts.cancel();
     if (this.authRefresh !== null) clearInterval(this.authRefresh);
     if (this.jwksRefresh !== null) clearInterval(this.jwksRefresh);
     await this.elector.stop();

@@ -36,6 +36,9 @@ export const microTime = (d: Date): string => d.toISOString().replace(/\.(\d{3})
 
 export class LeaderElector {
   leading = false;
+  /** The lease term this replica holds (or last held): the Lease's leaseTransitions, which every new holder
+   * raises by one (client-go's leaderelection does the same), so it is the fencing token of its publishes. */
+  term = 0;
   /** Why the last attempt failed (for readiness), or null. */
   lastError: string | null = null;
   private timer: NodeJS.Timeout | null = null;
@@ -120,6 +123,7 @@ export class LeaderElector {
         this.path,
         { apiVersion: 'coordination.k8s.io/v1', kind: 'Lease', metadata: { name: this.o.name, namespace: this.o.namespace }, spec },
         timeoutMs,
+        spec.leaseTransitions,
       );
     }
     const s = lease.spec;
@@ -143,13 +147,15 @@ export class LeaderElector {
       `${this.path}/${encodeURIComponent(this.o.name)}`,
       { apiVersion: 'coordination.k8s.io/v1', kind: 'Lease', metadata: lease.metadata, spec },
       timeoutMs,
+      spec.leaseTransitions ?? 0,
     );
   }
 
   /** false when someone else wrote first (409 Conflict, or 422 when two creates race). */
-  private async write(method: 'POST' | 'PUT', path: string, body: unknown, timeoutMs: number): Promise<boolean> {
+  private async write(method: 'POST' | 'PUT', path: string, body: unknown, timeoutMs: number, term: number): Promise<boolean> {
     try {
       await this.rest.request(method, path, body, undefined, timeoutMs);
+      this.term = term;
       return true;
     } catch (err) {
       if (err instanceof KubeApiError && (err.status === 409 || err.status === 422)) return false;
