@@ -16,6 +16,7 @@ import { classReport, classSelectionMessage, type ClassReport } from '../compile
 import { publishServiceAddresses, type ServiceRef } from './publish-service.ts';
 import { desiredStatus, planStatus, writeStatus, type LoadBalancerIngress } from './status.ts';
 import { StatusLedger } from './status-ledger.ts';
+import { RecentStatusWrites, resourceVersions } from './status-recent.ts';
 import { ClusterWatch, type Kind } from './watch.ts';
 import { BurstCoalescer } from './burst-coalescer.ts';
 import { leaseTiming } from './lease-timing.ts';
@@ -53,6 +54,11 @@ export interface AgentOptions {
 
 /** Parallel status/event writes: enough to drain a burst quickly, few enough not to crowd the apiserver. */
 const API_CONCURRENCY = 8;
+/** Status writes go first and wider: they are what users and tools (kubectl wait, Argo CD health) wait for. */
+const STATUS_CONCURRENCY = 16;
+/** Events per round: after a bulk of new Ingresses, a thousand Sync events would otherwise hold the next round's
+ * status writes back for as long as they take; the rest follow in the next rounds. */
+const EVENTS_PER_ROUND = 100;
 
 async function runLimited(jobs: readonly (() => Promise<void>)[], limit: number): Promise<void> {
   let next = 0;
@@ -91,6 +97,8 @@ export class KubeAgent {
   private readonly emitted = new Map<string, Set<string>>();
   /** What this agent wrote into Ingress statuses, kept in a ConfigMap (status-ledger.ts); the leader loads it. */
   private readonly ledger: StatusLedger;
+  /** Status writes the view has not caught up with yet, not to be made twice (status-recent.ts). */
+  private readonly recentStatus = new RecentStatusWrites();
   /** The Ingresses not selected by class, by reason (the last full pass). */
   classes: ClassReport | null = null;
   private lastClassMessage: string | null = null;
@@ -131,6 +139,7 @@ export class KubeAgent {
       log: o.log,
       onStartedLeading: () => {
         this.ledger.loaded = false; // a new leader reads what the previous one wrote
+        this.recentStatus.clear();
         this.emitted.clear(); // a new leader re-announces; the API dedups nothing, but this happens rarely
         this.kick(true);
       },
@@ -275,19 +284,25 @@ export class KubeAgent {
       const plan = planStatus(ingresses, result.accepted, this.desiredAddresses(), this.ledger.entries);
       await this.ledger.store(plan.before);
       const after = new Map(plan.after);
+      const versions = resourceVersions(ingresses);
+      this.recentStatus.prune(versions);
+      const rv = (c: (typeof plan.changes)[number]) => versions.get(`${c.ref.namespace}/${c.ref.name}`);
       await runLimited(
-        plan.changes.map((c) => async () => {
-          try {
-            await writeStatus(this.rest, c);
-            this.stats.statusWrites++;
-          } catch (err) {
-            this.apiError('status', err as Error);
-            const key = `${c.ref.namespace}/${c.ref.name}`;
-            const before = plan.before.get(key);
-            if (before !== undefined) after.set(key, before); // retried next round, still recorded
-          }
-        }),
-        API_CONCURRENCY,
+        plan.changes
+          .filter((c) => !this.recentStatus.done(c, rv(c)))
+          .map((c) => async () => {
+            try {
+              await writeStatus(this.rest, c);
+              this.recentStatus.record(c, rv(c));
+              this.stats.statusWrites++;
+            } catch (err) {
+              this.apiError('status', err as Error);
+              const key = `${c.ref.namespace}/${c.ref.name}`;
+              const before = plan.before.get(key);
+              if (before !== undefined) after.set(key, before); // retried next round, still recorded
+            }
+          }),
+        STATUS_CONCURRENCY,
       );
       await this.ledger.store(after);
     } catch (err) {
@@ -330,20 +345,25 @@ export class KubeAgent {
         const uids = new Set(ings.map((i) => i.metadata?.uid ?? ''));
         for (const uid of this.emitted.keys()) if (!uids.has(uid)) this.emitted.delete(uid);
         const seen = new Set([...this.emitted.values()].flatMap((x) => [...x]));
-        const jobs: (() => Promise<void>)[] = [
-          () => this.statusRound(r, ings),
-          ...dueEvents(r, ings, seen, controller).map(
+        await this.statusRound(r, ings);
+        const due = dueEvents(r, ings, seen, controller);
+        let emitted = 0;
+        await runLimited(
+          due.slice(0, EVENTS_PER_ROUND).map(
             (e) => () =>
               emitEvent(this.rest, e, this.o.identity).then(
                 () => {
+                  emitted++;
                   const uid = e.ingress.metadata?.uid ?? '';
                   (this.emitted.get(uid) ?? this.emitted.set(uid, new Set()).get(uid)!).add(e.key);
                 },
                 (err: Error) => this.apiError('event', err),
               ),
           ),
-        ];
-        await runLimited(jobs, API_CONCURRENCY);
+          API_CONCURRENCY,
+        );
+        // More events are due: another round (unless none went through: failing events wait for the next change).
+        if (due.length > EVENTS_PER_ROUND && emitted > 0) this.apiPending ??= { result: r, ingresses: ings };
       }
       this.apiRunning = false;
     })();
