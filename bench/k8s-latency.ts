@@ -232,10 +232,12 @@ try {
     const ms = performance.now() - t;
     const fresh = await startAgent(); // back to two replicas
     await waitFor(
-      async () => (await fetch(`${fresh.admin}/readyz`)).status === 200,
-      60_000,
+      // Synced and taking part (standby); readiness may lag on a loaded machine (a Lease request timing out).
+      () => /"msg":"informers synced"/.test(fresh.p.logs()),
+      180_000,
       () => `replacement agent\n${fresh.p.logs()}`,
     );
+    await new Promise((r) => setTimeout(r, 2_000));
     return ms;
   };
   const leaderKillMs = await gap('SIGKILL', 'after-kill');

@@ -4,8 +4,10 @@
 //   between replicas does not matter;
 // - every write carries the resourceVersion it read, so two candidates can never both win one round;
 // - a leader steps down by timer when it has not renewed within renewDeadline (measured from the start of
-//   its last successful attempt), even while a request is still in flight, and every request is bounded
-//   by the time left, so it can never lead past the point where another replica may take over.
+//   its last successful attempt), even while a request is still in flight, so it never leads past the point
+//   where another replica may take over (renewDeadline < leaseDuration);
+// - its lease term (leaseTransitions) fences its publishes (sync/publish/redis.ts): a publish already on the
+//   wire when it stepped down is refused once the successor has published.
 import { KubeApiError, type KubeRest } from './rest.ts';
 
 export interface LeaderOptions {
@@ -62,8 +64,10 @@ export class LeaderElector {
 
   private async tick(): Promise<void> {
     const attemptAt = Date.now();
-    // A request may not outlive the point where this replica must have stepped down.
-    const budget = Math.max(500, this.o.renewDeadlineMs / 2);
+    // A request may take up to the renew deadline: a leader steps down by its own timer meanwhile (armDeadline), and
+    // every write is conditional on the resourceVersion read, so a late one cannot take a Lease someone else holds.
+    // Half of it was 1 s with the 3 s default lease: too short for a loaded apiserver, which made standbys unready.
+    const budget = Math.max(1_000, this.o.renewDeadlineMs);
     try {
       const won = await this.tryAcquireOrRenew(budget);
       this.lastError = null;
