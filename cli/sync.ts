@@ -13,6 +13,7 @@ import type { ServiceRef } from '../sync/kube/publish-service.ts';
 import type { ListenAddress } from '../gateway/runtime/node.ts';
 import { DEFAULT_COMPILE_OPTIONS } from '../sync/compile/types.ts';
 import { KubeAgent } from '../sync/kube/agent.ts';
+import { DEFAULT_LEASE_SECONDS } from '../sync/kube/lease-timing.ts';
 import { PublishLoop } from '../sync/publish/loop.ts';
 import { agentMetrics, agentReadiness, publisherMetrics, publisherReadiness } from '../sync/status.ts';
 import { duration, headerNames, listenAddress, parseFlags, positiveInt } from './args.ts';
@@ -32,7 +33,7 @@ import { CONTROL_PLANE_FLAGS, parseControlPlaneFlags, REDIS_ENV_USAGE, type Cont
 export const SYNC_USAGE = `usage: portico sync (--manifests DIR | --kubeconfig PATH | --in-cluster) --redis URL --cluster NAME --keys DIR
                     [--history 50] [--publisher NAME] [--admin HOST:PORT|off] [--global-allowed-response-headers NAME,...]
   in a cluster: [--publish-address ADDR]... | [--publish-service NAMESPACE/NAME]  [--write-status true|false]
-                [--lease-namespace NS] [--lease-name portico-sync] [--lease-duration 15s]
+                [--lease-namespace NS] [--lease-name portico-sync] [--lease-duration 3s]
                 [--ingress-class portico] [--controller portico.dev/ingress-controller] [--serve-class NAME]...
                 [--watch-ingress-without-class true|false] [--secret-selector LABELS] [--rewatch 5m]
   ${GATEWAY_SETTINGS_USAGE}
@@ -110,7 +111,7 @@ export function parseSyncFlags(argv: string[]): SyncConfig {
     lease: {
       namespace: v['lease-namespace'] ?? process.env.POD_NAMESPACE ?? 'portico-system',
       name: v['lease-name'] ?? 'portico-sync',
-      durationSeconds: Math.ceil(duration('lease-duration', v['lease-duration'] ?? '15s') / 1000),
+      durationSeconds: Math.ceil(duration('lease-duration', v['lease-duration'] ?? `${DEFAULT_LEASE_SECONDS}s`) / 1000),
     },
     annotationClass: v['ingress-class'] ?? DEFAULT_COMPILE_OPTIONS.annotationClass,
     controller: v.controller ?? DEFAULT_COMPILE_OPTIONS.controller,
@@ -174,7 +175,7 @@ export async function runSync(cfg: SyncConfig): Promise<{ close(): Promise<void>
   } else {
     const agent = new KubeAgent({
       kc: loadKubeConfig(cfg.source.kubeconfig),
-      publish: (r) => loop.offer(r),
+      publish: (r, term) => loop.offer(r, term),
       withdraw: () => loop.withdraw(),
       compile: compileOptions,
       // Unique per process even when replicas share --publisher: two holders of one identity would both lead.

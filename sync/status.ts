@@ -34,6 +34,12 @@ export function publisherMetrics(loop: PublishLoop): MetricFamily[] {
   return [
     single('portico_sync_publishes_total', 'counter', 'Tables published to Redis.', loop.publishes),
     single('portico_sync_redis_connected', 'gauge', 'Whether the agent is connected to Redis.', loop.connected ? 1 : 0),
+    single(
+      'portico_sync_publish_fenced_total',
+      'counter',
+      'Publishes Redis refused because an agent of a newer lease term published (this replica was deposed).',
+      loop.fence.refusals,
+    ),
   ];
 }
 

@@ -15,6 +15,9 @@ export interface RedisLayout {
   current: string;
   /** LIST, newest first: JSON HistoryEntry, at most N. */
   history: string;
+  /** STRING: the newest lease term (the Lease's leaseTransitions) a publish was accepted from; a publish from an
+   * older term is refused (fencing a deposed leader). Written only by the publish script, beside `current`. */
+  fence: string;
   /** HASH per version: `manifest` (JWS), `part:<name>` (bytes), `diagnostics` (JSON, informational). */
   table(version: string): string;
   /** Pub/sub channel: the new version's JSON CurrentPointer. */
@@ -36,6 +39,7 @@ export function redisLayout(cluster: string): RedisLayout {
     prefix,
     current: `${prefix}current`,
     history: `${prefix}history`,
+    fence: `${prefix}fence`,
     table: (version) => `${prefix}table:${version}`,
     channel: `${prefix}updates`,
     worker: (id) => `${prefix}worker:${id}`,

@@ -16,12 +16,15 @@ import { classReport, classSelectionMessage, type ClassReport } from '../compile
 import { publishServiceAddresses, type ServiceRef } from './publish-service.ts';
 import { desiredStatus, planStatus, writeStatus, type LoadBalancerIngress } from './status.ts';
 import { StatusLedger } from './status-ledger.ts';
+import { RecentStatusWrites, resourceVersions } from './status-recent.ts';
 import { ClusterWatch, type Kind } from './watch.ts';
+import { BurstCoalescer } from './burst-coalescer.ts';
+import { leaseTiming } from './lease-timing.ts';
 
 export interface AgentOptions {
   kc: KubeConfig;
-  /** Receives every new table while this replica leads (PublishLoop.offer). */
-  publish(result: CompileResult): void;
+  /** Receives every new table while this replica leads, with its lease term, the fencing token (PublishLoop.offer). */
+  publish(result: CompileResult, term: number): void;
   /** Called when this replica stops leading: nothing may be published any more (PublishLoop.withdraw). */
   withdraw(): void;
   compile?: Partial<CompileOptions>;
@@ -42,7 +45,8 @@ export interface AgentOptions {
   jwksRefreshMs?: number;
   /** Per JWK Set fetch; default 5 s. */
   jwksTimeoutMs?: number;
-  /** Quiet time before compiling after a change, and the longest a burst may delay a compile. */
+  /** A lone change compiles at once; changes closer together than debounceMs form a burst, compiled once it is
+   * quiet for debounceMs but never later than maxDelayMs after its first held change (burst-coalescer.ts). */
   debounceMs?: number;
   maxDelayMs?: number;
   log(level: 'info' | 'warn' | 'error', msg: string, fields?: Record<string, unknown>): void;
@@ -50,6 +54,11 @@ export interface AgentOptions {
 
 /** Parallel status/event writes: enough to drain a burst quickly, few enough not to crowd the apiserver. */
 const API_CONCURRENCY = 8;
+/** Status writes go first and wider: they are what users and tools (kubectl wait, Argo CD health) wait for. */
+const STATUS_CONCURRENCY = 16;
+/** Events per round: after a bulk of new Ingresses, a thousand Sync events would otherwise hold the next round's
+ * status writes back for as long as they take; the rest follow in the next rounds. */
+const EVENTS_PER_ROUND = 100;
 
 async function runLimited(jobs: readonly (() => Promise<void>)[], limit: number): Promise<void> {
   let next = 0;
@@ -88,6 +97,8 @@ export class KubeAgent {
   private readonly emitted = new Map<string, Set<string>>();
   /** What this agent wrote into Ingress statuses, kept in a ConfigMap (status-ledger.ts); the leader loads it. */
   private readonly ledger: StatusLedger;
+  /** Status writes the view has not caught up with yet, not to be made twice (status-recent.ts). */
+  private readonly recentStatus = new RecentStatusWrites();
   /** The Ingresses not selected by class, by reason (the last full pass). */
   classes: ClassReport | null = null;
   private lastClassMessage: string | null = null;
@@ -95,8 +106,8 @@ export class KubeAgent {
   /** The controller ConfigMap last seen (--nginx-configmap), kept when it is deleted. */
   private lastControllerConfigMap: ConfigMap | null = null;
   private keptDeletedConfigMap = false;
-  private quiet: NodeJS.Timeout | null = null;
-  private deadline: NodeJS.Timeout | null = null;
+  /** Lone changes compile at once, bursts are coalesced (burst-coalescer.ts). */
+  private readonly bursts: BurstCoalescer;
   /** Passes never overlap; changes during one get one more pass right after it. */
   private readonly passes = new SingleFlight(() =>
     this.pass().catch((err: unknown) => this.o.log('error', `sync pass failed: ${(err as Error).message}`)),
@@ -118,18 +129,17 @@ export class KubeAgent {
       ...(o.compile?.nginxConfigMap === undefined ? {} : { configMap: splitRef(o.compile.nginxConfigMap) ?? undefined }),
       ...(o.publishService ? { statusOfService: `${o.publishService.namespace}/${o.publishService.name}` } : {}),
     });
+    this.bursts = new BurstCoalescer(() => this.kick(false), { windowMs: o.debounceMs ?? 50, maxWaitMs: o.maxDelayMs ?? 1_000 });
     this.ledger = new StatusLedger(this.rest, o.lease.namespace, `${o.lease.name}-status`, o.log);
-    const duration = o.lease.durationSeconds ?? 15;
     this.elector = new LeaderElector(this.rest, {
       namespace: o.lease.namespace,
       name: o.lease.name,
       identity: o.identity,
-      leaseDurationSeconds: duration,
-      renewDeadlineMs: (duration * 1000 * 2) / 3,
-      retryMs: Math.max(500, (duration * 1000) / 7),
+      ...leaseTiming(o.lease.durationSeconds),
       log: o.log,
       onStartedLeading: () => {
         this.ledger.loaded = false; // a new leader reads what the previous one wrote
+        this.recentStatus.clear();
         this.emitted.clear(); // a new leader re-announces; the API dedups nothing, but this happens rarely
         this.kick(true);
       },
@@ -186,17 +196,12 @@ export class KubeAgent {
 
   private changed(kind: Kind): void {
     this.dirty.add(kind);
-    const debounce = this.o.debounceMs ?? 100;
-    if (this.quiet !== null) clearTimeout(this.quiet);
-    this.quiet = setTimeout(() => this.kick(false), debounce);
-    this.deadline ??= setTimeout(() => this.kick(false), this.o.maxDelayMs ?? 1_000);
+    this.bursts.trigger();
   }
 
   /** Runs one pass now (or right after the current one). `full`: ignore the cheap path. */
   private kick(full: boolean): void {
-    if (this.quiet !== null) clearTimeout(this.quiet);
-    if (this.deadline !== null) clearTimeout(this.deadline);
-    this.quiet = this.deadline = null;
+    this.bursts.cancel();
     if (full) this.dirty.add('Ingress');
     void this.passes.request();
   }
@@ -249,7 +254,7 @@ export class KubeAgent {
     this.last = result;
     if (!endpointsOnly) this.reportClasses(objects);
     if (!this.elector.leading) return;
-    this.o.publish(result);
+    this.o.publish(result, this.elector.term);
     this.writeApiSoon(result, objects.ingresses);
   }
 
@@ -279,19 +284,25 @@ export class KubeAgent {
       const plan = planStatus(ingresses, result.accepted, this.desiredAddresses(), this.ledger.entries);
       await this.ledger.store(plan.before);
       const after = new Map(plan.after);
+      const versions = resourceVersions(ingresses);
+      this.recentStatus.prune(versions);
+      const rv = (c: (typeof plan.changes)[number]) => versions.get(`${c.ref.namespace}/${c.ref.name}`);
       await runLimited(
-        plan.changes.map((c) => async () => {
-          try {
-            await writeStatus(this.rest, c);
-            this.stats.statusWrites++;
-          } catch (err) {
-            this.apiError('status', err as Error);
-            const key = `${c.ref.namespace}/${c.ref.name}`;
-            const before = plan.before.get(key);
-            if (before !== undefined) after.set(key, before); // retried next round, still recorded
-          }
-        }),
-        API_CONCURRENCY,
+        plan.changes
+          .filter((c) => !this.recentStatus.done(c, rv(c)))
+          .map((c) => async () => {
+            try {
+              await writeStatus(this.rest, c);
+              this.recentStatus.record(c, rv(c));
+              this.stats.statusWrites++;
+            } catch (err) {
+              this.apiError('status', err as Error);
+              const key = `${c.ref.namespace}/${c.ref.name}`;
+              const before = plan.before.get(key);
+              if (before !== undefined) after.set(key, before); // retried next round, still recorded
+            }
+          }),
+        STATUS_CONCURRENCY,
       );
       await this.ledger.store(after);
     } catch (err) {
@@ -334,20 +345,25 @@ export class KubeAgent {
         const uids = new Set(ings.map((i) => i.metadata?.uid ?? ''));
         for (const uid of this.emitted.keys()) if (!uids.has(uid)) this.emitted.delete(uid);
         const seen = new Set([...this.emitted.values()].flatMap((x) => [...x]));
-        const jobs: (() => Promise<void>)[] = [
-          () => this.statusRound(r, ings),
-          ...dueEvents(r, ings, seen, controller).map(
+        await this.statusRound(r, ings);
+        const due = dueEvents(r, ings, seen, controller);
+        let emitted = 0;
+        await runLimited(
+          due.slice(0, EVENTS_PER_ROUND).map(
             (e) => () =>
               emitEvent(this.rest, e, this.o.identity).then(
                 () => {
+                  emitted++;
                   const uid = e.ingress.metadata?.uid ?? '';
                   (this.emitted.get(uid) ?? this.emitted.set(uid, new Set()).get(uid)!).add(e.key);
                 },
                 (err: Error) => this.apiError('event', err),
               ),
           ),
-        ];
-        await runLimited(jobs, API_CONCURRENCY);
+          API_CONCURRENCY,
+        );
+        // More events are due: another round (unless none went through: failing events wait for the next change).
+        if (due.length > EVENTS_PER_ROUND && emitted > 0) this.apiPending ??= { result: r, ingresses: ings };
       }
       this.apiRunning = false;
     })();
@@ -359,8 +375,7 @@ export class KubeAgent {
   }
 
   async stop(): Promise<void> {
-    if (this.quiet !== null) clearTimeout(this.quiet);
-    if (this.deadline !== null) clearTimeout(this.deadline);
+    this.bursts.cancel();
     if (this.authRefresh !== null) clearInterval(this.authRefresh);
     if (this.jwksRefresh !== null) clearInterval(this.jwksRefresh);
     await this.elector.stop();

@@ -4,8 +4,10 @@
 //   between replicas does not matter;
 // - every write carries the resourceVersion it read, so two candidates can never both win one round;
 // - a leader steps down by timer when it has not renewed within renewDeadline (measured from the start of
-//   its last successful attempt), even while a request is still in flight, and every request is bounded
-//   by the time left, so it can never lead past the point where another replica may take over.
+//   its last successful attempt), even while a request is still in flight, so it never leads past the point
+//   where another replica may take over (renewDeadline < leaseDuration);
+// - its lease term (leaseTransitions) fences its publishes (sync/publish/redis.ts): a publish already on the
+//   wire when it stepped down is refused once the successor has published.
 import { KubeApiError, type KubeRest } from './rest.ts';
 
 export interface LeaderOptions {
@@ -36,6 +38,9 @@ export const microTime = (d: Date): string => d.toISOString().replace(/\.(\d{3})
 
 export class LeaderElector {
   leading = false;
+  /** The lease term this replica holds (or last held): the Lease's leaseTransitions, which every new holder
+   * raises by one (client-go's leaderelection does the same), so it is the fencing token of its publishes. */
+  term = 0;
   /** Why the last attempt failed (for readiness), or null. */
   lastError: string | null = null;
   private timer: NodeJS.Timeout | null = null;
@@ -59,8 +64,10 @@ export class LeaderElector {
 
   private async tick(): Promise<void> {
     const attemptAt = Date.now();
-    // A request may not outlive the point where this replica must have stepped down.
-    const budget = Math.max(500, this.o.renewDeadlineMs / 2);
+    // A request may take up to the renew deadline: a leader steps down by its own timer meanwhile (armDeadline), and
+    // every write is conditional on the resourceVersion read, so a late one cannot take a Lease someone else holds.
+    // Half of it was 1 s with the 3 s default lease: too short for a loaded apiserver, which made standbys unready.
+    const budget = Math.max(1_000, this.o.renewDeadlineMs);
     try {
       const won = await this.tryAcquireOrRenew(budget);
       this.lastError = null;
@@ -120,6 +127,7 @@ export class LeaderElector {
         this.path,
         { apiVersion: 'coordination.k8s.io/v1', kind: 'Lease', metadata: { name: this.o.name, namespace: this.o.namespace }, spec },
         timeoutMs,
+        spec.leaseTransitions,
       );
     }
     const s = lease.spec;
@@ -143,13 +151,15 @@ export class LeaderElector {
       `${this.path}/${encodeURIComponent(this.o.name)}`,
       { apiVersion: 'coordination.k8s.io/v1', kind: 'Lease', metadata: lease.metadata, spec },
       timeoutMs,
+      spec.leaseTransitions ?? 0,
     );
   }
 
   /** false when someone else wrote first (409 Conflict, or 422 when two creates race). */
-  private async write(method: 'POST' | 'PUT', path: string, body: unknown, timeoutMs: number): Promise<boolean> {
+  private async write(method: 'POST' | 'PUT', path: string, body: unknown, timeoutMs: number, term: number): Promise<boolean> {
     try {
       await this.rest.request(method, path, body, undefined, timeoutMs);
+      this.term = term;
       return true;
     } catch (err) {
       if (err instanceof KubeApiError && (err.status === 409 || err.status === 422)) return false;

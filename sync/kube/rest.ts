@@ -21,6 +21,11 @@ export class KubeApiError extends PorticoError {
 
 export class KubeRest {
   private readonly base: URL;
+  /** Kept-alive connections for every request. client-node's applyToHTTPSOptions makes a new https.Agent per
+   * call, i.e. a TLS handshake per request: after a bulk of new Ingresses, thousands of status and event writes
+   * spent most of their time (and the apiserver's CPU) on handshakes. Node pools sockets by the TLS options of
+   * each request (https.Agent getName: ca, cert, key, servername...), so credentials that change get new ones. */
+  private readonly agent = new https.Agent({ keepAlive: true, maxSockets: 32 });
   constructor(
     private readonly kc: KubeConfig,
     private readonly timeoutMs = 10_000,
@@ -45,6 +50,7 @@ export class KubeRest {
       headers: { accept: 'application/json', ...(body === undefined ? {} : { 'content-type': contentType }) },
     };
     await this.kc.applyToHTTPSOptions(opts);
+    if (this.kc.getCurrentCluster()?.proxyUrl === undefined) opts.agent = this.agent; // through a proxy: its agent
     const payload = body === undefined ? undefined : JSON.stringify(body);
     return new Promise<T>((resolve, reject) => {
       const req = https.request(opts, (res) => {

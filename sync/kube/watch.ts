@@ -1,6 +1,7 @@
 // The agent's view of the cluster: one informer per kind (list, then watch), a store of plain-JSON copies
 // of the objects, and a callback per change. An informer that stops on an error is restarted with backoff
-// (client-node 1.4 informers stop for good after any error but 410). I/O lives here, never in the compiler.
+// (client-node 1.4 informers stop for good after any error but 410; informer-backoff.ts says how long). I/O
+// lives here, never in the compiler.
 import {
   CoreV1Api,
   DiscoveryV1Api,
@@ -12,6 +13,7 @@ import {
   type KubernetesObject,
 } from '@kubernetes/client-node';
 import type { ClusterObjects } from '../compile/types.ts';
+import { InformerBackoff, shouldLogFailure } from './informer-backoff.ts';
 
 export type Kind = 'Ingress' | 'IngressClass' | 'Service' | 'EndpointSlice' | 'Secret' | 'ConfigMap';
 
@@ -40,8 +42,8 @@ interface Source {
   synced: boolean;
   onSynced: () => void;
   whenSynced: Promise<void>;
-  failures: number;
-  lastErrorAt: number;
+  /** Failures since the informer last listed or received an event: the wait grows with them. */
+  backoff: InformerBackoff;
   restart: NodeJS.Timeout | null;
   /** Set while this agent closes the watch itself: the abort error that follows is not a failure. */
   closing: boolean;
@@ -85,8 +87,7 @@ export class ClusterWatch {
         synced: false,
         onSynced,
         whenSynced,
-        failures: 0,
-        lastErrorAt: 0,
+        backoff: new InformerBackoff(),
         restart: null,
         closing: false,
       };
@@ -125,6 +126,7 @@ export class ClusterWatch {
     }
     for (const s of this.sources) {
       const put = (obj: KubernetesObject): void => {
+        s.backoff.reset(); // the watch works again
         const k = key(obj);
         const before = s.store.get(k);
         const after = plain(obj);
@@ -177,6 +179,8 @@ export class ClusterWatch {
    * which schedules the retry. A resource version means the list went through. */
   private async run(s: Source): Promise<void> {
     await s.informer.start().catch((err: unknown) => this.restartLater(s, err));
+    // No restart scheduled: the list went through, so the next outage starts backing off afresh.
+    if (s.restart === null && s.informer.latestResourceVersion() !== '') s.backoff.reset();
     // After a restart or re-watch, whatever changed meanwhile arrives through the add/update/delete handlers.
     if (!s.synced && s.informer.latestResourceVersion() !== '') {
       s.synced = true;
@@ -186,12 +190,13 @@ export class ClusterWatch {
 
   private restartLater(s: Source, err: unknown): void {
     if (this.stopped || s.restart !== null) return;
-    const now = Date.now();
-    if (now - s.lastErrorAt > 60_000) s.failures = 0; // a minute without errors: start backing off afresh
-    s.failures++;
-    s.lastErrorAt = now;
-    const ms = backoff(s.failures);
-    this.o.log('warn', `${s.kind} informer stopped (${(err as Error)?.message ?? String(err)}); restarting in ${ms} ms`);
+    const ms = s.backoff.next(err);
+    const failures = s.backoff.failures;
+    if (shouldLogFailure(failures))
+      this.o.log(
+        'warn',
+        `${s.kind} informer stopped (${(err as Error)?.message ?? String(err)}); restarting in ${ms} ms${failures > 1 ? ` (failure ${failures} in a row)` : ''}`,
+      );
     s.restart = setTimeout(() => {
       s.restart = null;
       this.restarts++;
@@ -225,5 +230,3 @@ export class ClusterWatch {
     }
   }
 }
-
-const backoff = (failures: number): number => Math.min(250 * 2 ** Math.min(failures - 1, 7), 30_000);

@@ -6,6 +6,7 @@ import { Redis } from 'ioredis';
 import type { SigningKeys } from '../../gateway/table/bundle.ts';
 import type { RedisCredentials } from '../../gateway/table/redis-layout.ts';
 import type { CompileResult } from '../compile/types.ts';
+import { FenceGuard } from './fence-guard.ts';
 import { PublishConflictError, RedisPublisher } from './redis.ts';
 
 const RETRY_MS = [200, 500, 1000, 2000, 5000];
@@ -26,6 +27,10 @@ export class PublishLoop {
   private readonly redis: Redis;
   private readonly publisher: RedisPublisher;
   private latest: CompileResult | null = null;
+  /** The lease term `latest` was offered under (undefined: no lease, manifests mode). */
+  private latestTerm: number | undefined = undefined;
+  /** Fencing: a term Redis refused is not published again (fence-guard.ts). */
+  readonly fence = new FenceGuard();
   /** The version this agent last saw published. */
   published: string | null = null;
   publishes = 0;
@@ -72,9 +77,11 @@ export class PublishLoop {
     this.redis.connect().catch(() => {}); // ioredis retries; 'ready' pushes
   }
 
-  /** The table Redis should hold; published as soon as possible. */
-  offer(result: CompileResult): void {
+  /** The table Redis should hold; published as soon as possible. `term`: the offering leader's lease term. */
+  offer(result: CompileResult, term?: number): void {
+    if (!this.fence.allows(term)) return;
     this.latest = result;
+    this.latestTerm = term;
     void this.push();
   }
 
@@ -92,8 +99,9 @@ export class PublishLoop {
   private async publishLatest(): Promise<void> {
     if (this.latest === null || this.redis.status !== 'ready') return; // the 'ready' event pushes again
     const offered = this.latest;
+    const term = this.latestTerm;
     try {
-      const r = await this.publisher.publish(offered);
+      const r = await this.publisher.publish(offered, term);
       if (this.latest === null) return; // withdrawn while publishing
       this.failures = 0;
       this.published = offered.table.version;
@@ -108,6 +116,12 @@ export class PublishLoop {
       }
       this.heldVersion = r.kind === 'held-by-rollback' ? r.version : null;
     } catch (err) {
+      if (this.fence.refused(err)) {
+        // Deposed: the successor's table stays; this replica publishes nothing until it leads a newer term.
+        this.o.log('error', `publish fenced: ${err.message}`, { code: err.code, term: err.term, fence: err.fence });
+        this.withdraw();
+        return;
+      }
       this.failures++;
       this.o.log(err instanceof PublishConflictError ? 'error' : 'warn', `publish failed, will retry: ${(err as Error).message}`);
       if (this.timer !== null) clearTimeout(this.timer);

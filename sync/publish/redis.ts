@@ -8,17 +8,28 @@ import { assertValidTable } from '../../gateway/table/validate.ts';
 import type { CompileResult } from '../compile/types.ts';
 import { PorticoError } from '../../gateway/table/portico-error.ts';
 
-// KEYS: current, history, table:<version>
+// KEYS: current, history, table:<version>, fence
 // ARGV: version, seq, pointer JSON, history JSON, history length, key prefix, channel, manifest, diagnostics,
-//       then part name / part bytes pairs.
+//       term ('' when the publisher holds no lease: manifests mode), then part name / part bytes pairs.
 // Returns 1 published, 0 unchanged (same version current and its table present), -1 a newer seq is already
-// current (another publisher won), -2 held: a rollback from exactly this version is in force. Every JSON read is guarded, so a malformed pointer or history entry in
-// Redis is overwritten instead of failing every publish.
+// current (another publisher won), -2 held: a rollback from exactly this version is in force, -3 fenced: a
+// publisher of a newer lease term has published (the caller was deposed). Every JSON read is guarded, so a
+// malformed pointer or history entry in Redis is overwritten instead of failing every publish.
+//
+// Fencing (Kleppmann, "How to do distributed locking": a fencing token checked by the storage itself): the
+// lease term is checked and raised in the same script that moves `current`, so a deposed leader's publish that
+// was already on the wire when it lost the Lease cannot land after its successor's first publish.
 const PUBLISH_LUA = `
 local function decode(raw)
   local ok, v = pcall(cjson.decode, raw)
   if ok and type(v) == 'table' then return v end
   return nil
+end
+local term = tonumber(ARGV[10])
+if term then
+  local fence = tonumber(redis.call('GET', KEYS[4]))
+  if fence and fence > term then return -3 end
+  if not fence or fence < term then redis.call('SET', KEYS[4], ARGV[10]) end
 end
 local cur = redis.call('GET', KEYS[1])
 local c = cur and decode(cur)
@@ -31,7 +42,7 @@ if c then
 end
 redis.call('DEL', KEYS[3])
 redis.call('HSET', KEYS[3], 'manifest', ARGV[8], 'diagnostics', ARGV[9])
-for i = 10, #ARGV, 2 do redis.call('HSET', KEYS[3], 'part:' .. ARGV[i], ARGV[i + 1]) end
+for i = 11, #ARGV, 2 do redis.call('HSET', KEYS[3], 'part:' .. ARGV[i], ARGV[i + 1]) end
 redis.call('SET', KEYS[1], ARGV[3])
 redis.call('LPUSH', KEYS[2], ARGV[4])
 local n = tonumber(ARGV[5])
@@ -52,6 +63,17 @@ redis.call('PUBLISH', ARGV[7], ARGV[3])
 return 1
 `;
 
+// KEYS: fence; ARGV: term. The fence check alone, for a publish that writes nothing (its table is current
+// already, or held by a rollback): a new leader raises the fence with its first attempt either way, so a
+// deposed leader is refused from then on even when the successor had nothing new to write.
+// Returns 1 accepted (the fence raised to the term if it was lower), -3 fenced.
+const FENCE_LUA = `
+local fence = tonumber(redis.call('GET', KEYS[1]))
+if fence and fence > tonumber(ARGV[1]) then return -3 end
+if not fence or fence < tonumber(ARGV[1]) then redis.call('SET', KEYS[1], ARGV[1]) end
+return 1
+`;
+
 export interface PublisherOptions {
   cluster: string;
   keys: SigningKeys;
@@ -69,6 +91,20 @@ export type PublishOutcome =
 
 export class PublishConflictError extends PorticoError {
   readonly code = 'PORTICO_PUBLISH_CONFLICT';
+}
+
+/** Refused by the fence: an agent of a newer lease term has published, so this one was deposed. */
+export class PublishFencedError extends PorticoError {
+  readonly code = 'PORTICO_PUBLISH_FENCED';
+  constructor(
+    readonly term: number,
+    readonly fence: number | null,
+    cluster: string,
+  ) {
+    super(
+      `refused: lease term ${term} is older than term ${fence ?? '?'} already accepted in cluster ${cluster} (another agent leads now)`,
+    );
+  }
 }
 
 export class RedisPublisher {
@@ -93,8 +129,18 @@ export class RedisPublisher {
     return (await this.redis.hexists(this.layout.table(cur.version), 'manifest')) === 1 ? cur : null;
   }
 
-  async publish(result: CompileResult): Promise<PublishOutcome> {
+  /** The newest lease term accepted, or null (never fenced yet, or published from manifests). */
+  async fence(): Promise<number | null> {
+    const raw = await this.redis.get(this.layout.fence);
+    return raw === null || !Number.isFinite(Number(raw)) ? null : Number(raw);
+  }
+
+  /** `term`: the publisher's lease term (LeaderElector.term); a publish from a term older than one already
+   * accepted is refused with PublishFencedError. Undefined: no lease (manifests mode), never fenced. */
+  async publish(result: CompileResult, term?: number): Promise<PublishOutcome> {
     const table = assertValidTable(result.table); // never publish what a worker would refuse
+    if (term !== undefined && ((await this.redis.eval(FENCE_LUA, 1, this.layout.fence, String(term))) as number) === -3)
+      throw new PublishFencedError(term, await this.fence().catch(() => null), this.o.cluster);
     const cur = await this.current();
     if (cur !== null && cur.version === table.version) return { kind: 'unchanged', version: table.version };
     if (cur?.rollback !== undefined && cur.rollback.from === table.version)
@@ -125,16 +171,19 @@ export class RedisPublisher {
       this.layout.channel,
       bundle.manifest,
       JSON.stringify(result.diagnostics),
+      term === undefined ? '' : String(term),
     ];
     for (const [name, bytes] of bundle.parts) args.push(name, Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength));
     const r = (await this.redis.eval(
       PUBLISH_LUA,
-      3,
+      4,
       this.layout.current,
       this.layout.history,
       this.layout.table(table.version),
+      this.layout.fence,
       ...args,
     )) as number;
+    if (r === -3) throw new PublishFencedError(term ?? 0, await this.fence().catch(() => null), this.o.cluster);
     if (r === 0) return { kind: 'unchanged', version: table.version };
     if (r === -2) return { kind: 'held-by-rollback', version: table.version, current: cur?.version ?? '?' };
     if (r === -1) throw new PublishConflictError(`a newer version than seq ${seq} is already current in cluster ${this.o.cluster}`);

@@ -60,10 +60,10 @@ export interface Spawned {
 const testDefaults = (args: string[]): string[] =>
   args[0] === 'local' || args[0] === 'worker' ? [args[0], '--drain-delay', '0ms', ...args.slice(1)] : args;
 
-/** Starts `portico ...args` in the background. */
-export function spawnPortico(args: string[], env: Record<string, string> = {}): Spawned {
+/** Starts `portico ...args` in the background; `root`: another checkout to run it from (a bench's "before"). */
+export function spawnPortico(args: string[], env: Record<string, string> = {}, root = ROOT): Spawned {
   const child = spawn(process.execPath, [...ENTRY, ...testDefaults(args)], {
-    cwd: ROOT,
+    cwd: root,
     stdio: ['ignore', 'pipe', 'pipe'],
     env: { ...process.env, ...env },
   });
@@ -83,9 +83,18 @@ export function spawnPortico(args: string[], env: Record<string, string> = {}): 
 }
 
 /** Starts a serving command (`local` or `worker`) on free ports and waits until /readyz answers 200. */
-export async function startServing(args: string[], readyTimeoutMs = 20_000, env: Record<string, string> = {}): Promise<Running> {
+export async function startServing(
+  args: string[],
+  readyTimeoutMs = 20_000,
+  env: Record<string, string> = {},
+  root = ROOT,
+): Promise<Running> {
   const [http, https, admin] = [await freePort(), await freePort(), await freePort()];
-  const p = spawnPortico([...args, '--http', `127.0.0.1:${http}`, '--https', `127.0.0.1:${https}`, '--admin', `127.0.0.1:${admin}`], env);
+  const p = spawnPortico(
+    [...args, '--http', `127.0.0.1:${http}`, '--https', `127.0.0.1:${https}`, '--admin', `127.0.0.1:${admin}`],
+    env,
+    root,
+  );
   const running: Running = { ...p, http: `http://127.0.0.1:${http}`, https, admin: `http://127.0.0.1:${admin}` };
   await waitFor(
     async () => (await fetch(`${running.admin}/readyz`)).status === 200,
