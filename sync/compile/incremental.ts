@@ -10,7 +10,7 @@
 //     auth-proxy-set-headers, custom-headers), a JWK Set, the --default-ssl-certificate Secret, other options; an
 //     Ingress with spec.defaultBackend, server-alias or from-to-www-redirect anywhere in the set (ingress-facts.ts);
 //     client-certificate authorities, upstream TLS Secrets or basic-auth material in either result (table-wide
-//     lists); and a change touching a quarter of the Ingresses or more (a full compile is cheaper then).
+//     lists); and a change touching more than a quarter of the Ingresses (a full compile is cheaper then).
 // Objects are compared by identity: the agent's store replaces an object when it changes, so an unchanged object is
 // the same object on the next pass (a copy with equal content only costs a recompile of its hosts).
 import { sealTable } from '../../gateway/table/canonical.ts';
@@ -118,7 +118,7 @@ export class IncrementalCompiler {
   private prev: Previous | null = null;
   readonly stats: IncrementalStats = { full: 0, partial: 0, lastFullReason: '', lastPartialIngresses: 0 };
 
-  /** `fullCompileShare`: a change touching this share of the Ingresses or more is compiled in full (default 1/4). */
+  /** `fullCompileShare`: a change touching more than this share of the Ingresses is compiled in full (default 1/4). */
   constructor(
     private readonly options: Partial<CompileOptions> = {},
     private readonly fullCompileShare = 0.25,
@@ -220,8 +220,7 @@ export class IncrementalCompiler {
         addHostsOf(ingresses.get(k));
       }
     }
-    if (dirty.size > 0 && dirty.size >= this.fullCompileShare * ingresses.size)
-      return fail(`${dirty.size} of ${ingresses.size} Ingresses touched`);
+    if (dirty.size > this.fullCompileShare * ingresses.size) return fail(`${dirty.size} of ${ingresses.size} Ingresses touched`);
 
     // compile() of those Ingresses with only the objects they can name (the rest cannot change their hosts).
     const subset = [...dirty].flatMap((k) => (ingresses.has(k) ? [ingresses.get(k)] : []));
