@@ -128,7 +128,13 @@ export class IncrementalCompiler {
   compile(objects: ClusterObjects): CompileResult {
     const why = this.fullReason(objects);
     if (why !== null) return this.full(objects, why);
-    const partial = this.partial(objects);
+    let partial: ReturnType<IncrementalCompiler['partial']>;
+    try {
+      partial = this.partial(objects);
+    } catch (e) {
+      // A splice that cannot be made (a bug, never a bad object: compile() guards those) must not stop the agent.
+      partial = fail(`incremental compile failed: ${e instanceof Error ? e.message : String(e)}`);
+    }
     return partial.result ?? this.full(objects, partial.reason);
   }
 
