@@ -4,7 +4,7 @@
 // Run: node --import tsx bench/k8s-scale.ts [ingresses=5000] [heap-snapshot-dir]   (builds the test apiserver on
 // first use). With a directory, the agent runs with --heapsnapshot-signal=SIGUSR2 and, once converged, writes a heap
 // snapshot there (V8 collects garbage before it writes one, so it holds what is retained); summarise it with
-// bench/heap-summary.ts.
+// bench/heap-summary.ts. AGENT_NODE_OPTIONS adds V8 flags to the agent alone.
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -56,7 +56,13 @@ try {
       '--publish-address',
       '203.0.113.1',
     ],
-    SNAPSHOT_DIR === undefined ? {} : { NODE_OPTIONS: `--heapsnapshot-signal=SIGUSR2 --diagnostic-dir=${SNAPSHOT_DIR}` },
+    {
+      // AGENT_NODE_OPTIONS: V8 flags for the agent alone (heap sizing experiments).
+      NODE_OPTIONS: [
+        process.env.AGENT_NODE_OPTIONS ?? '',
+        SNAPSHOT_DIR === undefined ? '' : `--heapsnapshot-signal=SIGUSR2 --diagnostic-dir=${SNAPSHOT_DIR}`,
+      ].join(' '),
+    },
   );
   await waitFor(
     async () => (await fetch(`http://127.0.0.1:${admin}/readyz`)).status === 200,
