@@ -10,7 +10,7 @@
 //     auth-proxy-set-headers, custom-headers), a JWK Set, the --default-ssl-certificate Secret, other options; an
 //     Ingress with spec.defaultBackend, server-alias or from-to-www-redirect anywhere in the set (ingress-facts.ts);
 //     client-certificate authorities, upstream TLS Secrets or basic-auth material in either result (table-wide
-//     lists); and a change touching more than a quarter of the Ingresses (a full compile is cheaper then).
+//     lists); and a change touching more than a quarter of the Ingresses, and more than 64 (a full compile is cheaper then).
 // Objects are compared by identity: the agent's store replaces an object when it changes, so an unchanged object is
 // the same object on the next pass (a copy with equal content only costs a recompile of its hosts).
 import { sealTable } from '../../gateway/table/canonical.ts';
@@ -24,6 +24,10 @@ import { compareStrings, fields, text } from './objects.ts';
 import type { ClusterObjects, CompileOptions, CompileResult, Diagnostic } from './types.ts';
 
 type Keyed = Map<string, unknown>;
+
+/** Recompiling this many Ingresses costs little whatever the cluster's size, so the share rule starts above it (and a
+ * small cluster's changes, say a Service two of its three Ingresses name, stay incremental). */
+const ALWAYS_PARTIAL_UP_TO = 64;
 
 interface Previous {
   objects: ClusterObjects;
@@ -45,6 +49,8 @@ export interface IncrementalStats {
   lastFullReason: string;
   /** Ingresses compiled again by the last partial compile. */
   lastPartialIngresses: number;
+  /** Partial compiles that threw and were replaced by a full one (a bug; the tests expect none). */
+  errors: number;
 }
 
 const keyOf = (o: unknown): string | undefined => {
@@ -116,9 +122,9 @@ const refKey = (r: ObjectRef): string => `${r.namespace}/${r.name}`;
 
 export class IncrementalCompiler {
   private prev: Previous | null = null;
-  readonly stats: IncrementalStats = { full: 0, partial: 0, lastFullReason: '', lastPartialIngresses: 0 };
+  readonly stats: IncrementalStats = { full: 0, partial: 0, lastFullReason: '', lastPartialIngresses: 0, errors: 0 };
 
-  /** `fullCompileShare`: a change touching more than this share of the Ingresses is compiled in full (default 1/4). */
+  /** `fullCompileShare`: a change touching more than this share of the Ingresses (and more than 64) is compiled in full (default 1/4). */
   constructor(
     private readonly options: Partial<CompileOptions> = {},
     private readonly fullCompileShare = 0.25,
@@ -132,6 +138,7 @@ export class IncrementalCompiler {
     try {
       partial = this.partial(objects);
     } catch (e) {
+      this.stats.errors++;
       // A splice that cannot be made (a bug, never a bad object: compile() guards those) must not stop the agent.
       partial = fail(`incremental compile failed: ${e instanceof Error ? e.message : String(e)}`);
     }
@@ -226,7 +233,8 @@ export class IncrementalCompiler {
         addHostsOf(ingresses.get(k));
       }
     }
-    if (dirty.size > this.fullCompileShare * ingresses.size) return fail(`${dirty.size} of ${ingresses.size} Ingresses touched`);
+    if (dirty.size > Math.max(this.fullCompileShare * ingresses.size, ALWAYS_PARTIAL_UP_TO))
+      return fail(`${dirty.size} of ${ingresses.size} Ingresses touched`);
 
     // compile() of those Ingresses with only the objects they can name (the rest cannot change their hosts).
     const subset = [...dirty].flatMap((k) => (ingresses.has(k) ? [ingresses.get(k)] : []));

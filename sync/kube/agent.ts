@@ -94,6 +94,7 @@ export class KubeAgent {
   private last: CompileResult | null = null;
   /** Compiles again only the hosts a change touches; always the same result as a full compile. */
   private readonly compiler: IncrementalCompiler;
+  private lastFullReason: string | null = null;
   /** The controller ConfigMap last seen (--nginx-configmap), kept when it is deleted. */
   private lastControllerConfigMap: ConfigMap | null = null;
   private keptDeletedConfigMap = false;
@@ -250,6 +251,9 @@ export class KubeAgent {
     const full = this.compiler.stats.full > fullBefore;
     if (full) this.stats.fullCompiles++;
     else this.stats.incrementalCompiles++;
+    const why = full ? this.compiler.stats.lastFullReason : null;
+    if (why !== null && why !== this.lastFullReason) this.o.log('info', `full compile: ${why}`); // said when the reason changes
+    this.lastFullReason = why;
     this.last = result;
     if (full || dirty.includes('Ingress')) this.reportClasses(objects);
     if (!this.elector.leading) return;
