@@ -1,8 +1,11 @@
 // Agent scale through a real kube-apiserver: N Ingresses (with their Services and EndpointSlices)
 // created through the API while the agent runs; reported: how long from the last write until the table in
 // Redis holds all of them, and the agent's memory (RSS) afterwards. Not a test.
-// Run: node --import tsx bench/k8s-scale.ts [ingresses=5000]   (builds the test apiserver on first use)
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+// Run: node --import tsx bench/k8s-scale.ts [ingresses=5000] [heap-snapshot-dir]   (builds the test apiserver on
+// first use). With a directory, the agent runs with --heapsnapshot-signal=SIGUSR2 and, once converged, writes a heap
+// snapshot there (V8 collects garbage before it writes one, so it holds what is retained); summarise it with
+// bench/heap-summary.ts. AGENT_NODE_OPTIONS adds V8 flags to the agent alone.
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { KubeConfig, KubernetesObjectApi, type KubernetesObject } from '@kubernetes/client-node';
@@ -14,6 +17,7 @@ import { freePort, spawnPortico, waitFor } from '../test/support/process.ts';
 import { startRedis } from '../test/support/redis.ts';
 
 const N = Number(process.argv[2] ?? 5000);
+const SNAPSHOT_DIR = process.argv[3];
 const CONCURRENCY = 16;
 const tmp = mkdtempSync(join(tmpdir(), 'portico-scale-'));
 const cluster = await startTestCluster(buildBinaries());
@@ -36,21 +40,30 @@ try {
   ])
     await api.create(o as KubernetesObject);
   const admin = await freePort();
-  const agent = spawnPortico([
-    'sync',
-    '--kubeconfig',
-    cluster.agentKubeconfig,
-    '--redis',
-    redis.url,
-    '--cluster',
-    'scale',
-    '--keys',
-    join(tmp, 'keys'),
-    '--admin',
-    `127.0.0.1:${admin}`,
-    '--publish-address',
-    '203.0.113.1',
-  ]);
+  const agent = spawnPortico(
+    [
+      'sync',
+      '--kubeconfig',
+      cluster.agentKubeconfig,
+      '--redis',
+      redis.url,
+      '--cluster',
+      'scale',
+      '--keys',
+      join(tmp, 'keys'),
+      '--admin',
+      `127.0.0.1:${admin}`,
+      '--publish-address',
+      '203.0.113.1',
+    ],
+    {
+      // AGENT_NODE_OPTIONS: V8 flags for the agent alone (heap sizing experiments).
+      NODE_OPTIONS: [
+        process.env.AGENT_NODE_OPTIONS ?? '',
+        SNAPSHOT_DIR === undefined ? '' : `--heapsnapshot-signal=SIGUSR2 --diagnostic-dir=${SNAPSHOT_DIR}`,
+      ].join(' '),
+    },
+  );
   await waitFor(
     async () => (await fetch(`http://127.0.0.1:${admin}/readyz`)).status === 200,
     60_000,
@@ -108,7 +121,20 @@ try {
     () => `a table with ${N} hosts`,
   );
   const converged = performance.now();
-  const rss = Number(/VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${agent.child.pid}/status`, 'utf8'))![1]) / 1024;
+  const rssNow = (): number => Number(/VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${agent.child.pid}/status`, 'utf8'))![1]) / 1024;
+  const rss = rssNow();
+  let rssAfterSnapshot: number | undefined;
+  if (SNAPSHOT_DIR !== undefined) {
+    const before = new Set(readdirSync(SNAPSHOT_DIR));
+    agent.child.kill('SIGUSR2');
+    await waitFor(
+      async () => readdirSync(SNAPSHOT_DIR).some((f) => !before.has(f) && f.endsWith('.heapsnapshot')),
+      300_000,
+      () => 'heap snapshot',
+    );
+    await new Promise((r) => setTimeout(r, 5_000)); // the file is written in pieces: let it finish
+    rssAfterSnapshot = Math.round(rssNow());
+  }
   const metrics = await (await fetch(`http://127.0.0.1:${admin}/metrics`)).text();
   const compiles = /^portico_sync_compiles_total\{kind="full"\} (\d+)$/m.exec(metrics)?.[1];
   const lastCompile = /^portico_sync_last_compile_seconds (\S+)$/m.exec(metrics)?.[1];
@@ -119,6 +145,7 @@ try {
       writeSeconds: +((lastWrite - t0) / 1000).toFixed(1),
       lastWriteToTableInRedisMs: Math.round(converged - lastWrite),
       agentRssMiB: Math.round(rss),
+      ...(rssAfterSnapshot === undefined ? {} : { agentRssAfterGcMiB: rssAfterSnapshot }),
       fullCompiles: Number(compiles),
       lastCompileMs: Math.round(Number(lastCompile) * 1000),
       publishes: await r.llen(l.history),

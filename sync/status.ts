@@ -49,10 +49,10 @@ export function agentMetrics(agent: KubeAgent): MetricFamily[] {
     {
       name: 'portico_sync_compiles_total',
       type: 'counter',
-      help: 'Compiles by kind (full, or endpoints only).',
+      help: 'Compiles by kind: full, or incremental (only the hosts a change touched).',
       samples: [
         { labels: { kind: 'full' }, value: agent.stats.fullCompiles },
-        { labels: { kind: 'endpoints' }, value: agent.stats.endpointCompiles },
+        { labels: { kind: 'incremental' }, value: agent.stats.incrementalCompiles },
       ],
     },
     single('portico_sync_last_compile_seconds', 'gauge', 'Duration of the last compile.', agent.stats.lastCompileMs / 1000),

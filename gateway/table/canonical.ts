@@ -5,15 +5,25 @@ import type { Backend, HostRoutes, Route, RoutePolicies, RoutingTable, SchemaVer
 
 export type TableContent = Omit<RoutingTable, 'version' | 'schema'>;
 
+/** Host entries and backends in canonical order made by sealTable(), with their canonical JSON once it is written.
+ * A sealed table is signed content and never edited, so an entry the agent carries into its next table (the
+ * incremental compiler keeps every host a change did not touch) is neither sorted nor serialised again: sealing and
+ * publishing cost what changed, not the whole table. Keyed by identity, so nothing is kept beyond the tables. */
+const sealedParts = new WeakMap<object, string | null>();
+
 /** JSON with object keys sorted at every level; arrays keep their order. */
 export function canonicalJson(value: unknown): string {
   if (value === null || typeof value !== 'object') return JSON.stringify(value);
   if (Array.isArray(value)) return `[${value.map(canonicalJson).join(',')}]`;
+  const memo = sealedParts.get(value);
+  if (typeof memo === 'string') return memo;
   const obj = value as Record<string, unknown>;
   const keys = Object.keys(obj)
     .filter((k) => obj[k] !== undefined)
     .sort();
-  return `{${keys.map((k) => `${JSON.stringify(k)}:${canonicalJson(obj[k])}`).join(',')}}`;
+  const json = `{${keys.map((k) => `${JSON.stringify(k)}:${canonicalJson(obj[k])}`).join(',')}}`;
+  if (memo === null) sealedParts.set(value, json);
+  return json;
 }
 
 const cmp = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0);
@@ -27,12 +37,18 @@ export function compareRoutes(a: Route, b: Route): number {
 }
 
 function sortBackend(b: Backend): Backend {
+  if (sealedParts.has(b)) return b;
   const endpoints = [...b.endpoints].sort((x, y) => cmp(x.address, y.address) || x.port - y.port);
-  return { ...b, endpoints };
+  const sorted = { ...b, endpoints };
+  sealedParts.set(sorted, null);
+  return sorted;
 }
 
 function sortHost(h: HostRoutes): HostRoutes {
-  return { ...h, routes: [...h.routes].sort(compareRoutes) };
+  if (sealedParts.has(h)) return h;
+  const sorted = { ...h, routes: [...h.routes].sort(compareRoutes) };
+  sealedParts.set(sorted, null);
+  return sorted;
 }
 
 /** Puts every array into canonical order. */

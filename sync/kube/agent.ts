@@ -3,8 +3,7 @@
 // once); only the Lease holder publishes and writes to the API.
 import { SingleFlight } from '../../gateway/shared/single-flight.ts';
 import type { KubeConfig } from '@kubernetes/client-node';
-import { compile } from '../compile/index.ts';
-import { refreshEndpoints } from '../compile/endpoints.ts';
+import { IncrementalCompiler } from '../compile/incremental.ts';
 import { DEFAULT_COMPILE_OPTIONS, type CompileOptions, type CompileResult, type ConfigMap, type Ingress } from '../compile/types.ts';
 import { AuthSecrets, authSecretRefs, customHeadersRefs, jwtSourceRefs, proxySetHeadersRefs } from './auth-secrets.ts';
 import { JwksUrls } from './jwks-urls.ts';
@@ -71,7 +70,8 @@ async function runLimited(jobs: readonly (() => Promise<void>)[], limit: number)
 
 export interface AgentStats {
   fullCompiles: number;
-  endpointCompiles: number;
+  /** Compiles of only the hosts a change touched (compile/incremental.ts). */
+  incrementalCompiles: number;
   lastCompileMs: number;
   apiWriteErrors: number;
   statusWrites: number;
@@ -103,6 +103,9 @@ export class KubeAgent {
   classes: ClassReport | null = null;
   private lastClassMessage: string | null = null;
   private last: CompileResult | null = null;
+  /** Compiles again only the hosts a change touches; always the same result as a full compile. */
+  private readonly compiler: IncrementalCompiler;
+  private lastFullReason: string | null = null;
   /** The controller ConfigMap last seen (--nginx-configmap), kept when it is deleted. */
   private lastControllerConfigMap: ConfigMap | null = null;
   private keptDeletedConfigMap = false;
@@ -114,10 +117,11 @@ export class KubeAgent {
   );
   private apiPending: { result: CompileResult; ingresses: readonly Ingress[] } | null = null;
   private apiRunning = false;
-  readonly stats: AgentStats = { fullCompiles: 0, endpointCompiles: 0, lastCompileMs: 0, apiWriteErrors: 0, statusWrites: 0 };
+  readonly stats: AgentStats = { fullCompiles: 0, incrementalCompiles: 0, lastCompileMs: 0, apiWriteErrors: 0, statusWrites: 0 };
 
   constructor(private readonly o: AgentOptions) {
     this.rest = new KubeRest(o.kc);
+    this.compiler = new IncrementalCompiler(o.compile);
     this.authSecrets = new AuthSecrets(this.rest, o.log);
     this.authConfigMaps = new AuthSecrets<ConfigMap>(this.rest, o.log, 'ConfigMap');
     this.jwksUrls = new JwksUrls({ log: o.log, ...(o.jwksTimeoutMs === undefined ? {} : { timeoutMs: o.jwksTimeoutMs }) });
@@ -237,22 +241,26 @@ export class KubeAgent {
       configMaps: [...this.controllerConfigMap(watched.configMaps ?? []), ...this.authConfigMaps.secrets()],
       jwks: this.jwksUrls.documents(),
     };
-    const endpointsOnly = this.last !== null && this.dirty.size === 1 && this.dirty.has('EndpointSlice');
     const dirty = [...this.dirty];
     this.dirty.clear();
     const t = performance.now();
+    const fullBefore = this.compiler.stats.full;
     let result: CompileResult;
     try {
-      result = endpointsOnly ? refreshEndpoints(this.last!, objects) : compile(objects, this.o.compile);
+      result = this.compiler.compile(objects);
     } catch (err) {
       for (const k of dirty) this.dirty.add(k); // nothing is lost: the next pass sees these changes again
       throw err;
     }
     this.stats.lastCompileMs = performance.now() - t;
-    if (endpointsOnly) this.stats.endpointCompiles++;
-    else this.stats.fullCompiles++;
+    const full = this.compiler.stats.full > fullBefore;
+    if (full) this.stats.fullCompiles++;
+    else this.stats.incrementalCompiles++;
+    const why = full ? this.compiler.stats.lastFullReason : null;
+    if (why !== null && why !== this.lastFullReason) this.o.log('info', `full compile: ${why}`); // said when the reason changes
+    this.lastFullReason = why;
     this.last = result;
-    if (!endpointsOnly) this.reportClasses(objects);
+    if (full || dirty.includes('Ingress')) this.reportClasses(objects);
     if (!this.elector.leading) return;
     this.o.publish(result, this.elector.term);
     this.writeApiSoon(result, objects.ingresses);

@@ -14,6 +14,7 @@ import {
 } from '@kubernetes/client-node';
 import type { ClusterObjects } from '../compile/types.ts';
 import { InformerBackoff, shouldLogFailure } from './informer-backoff.ts';
+import { shareWithInformer, slimCopy } from './one-copy.ts';
 
 export type Kind = 'Ingress' | 'IngressClass' | 'Service' | 'EndpointSlice' | 'Secret' | 'ConfigMap';
 
@@ -50,8 +51,6 @@ interface Source {
 }
 
 const key = (o: KubernetesObject): string => `${o.metadata?.namespace ?? ''}/${o.metadata?.name ?? ''}`;
-/** A plain-JSON copy: list results carry Date objects, watch events carry strings; the compiler reads strings. */
-const plain = (o: KubernetesObject): unknown => JSON.parse(JSON.stringify(o));
 
 /** What the compiler can see of an object: everything but status and bookkeeping. An update that changes
  * none of it (our own status write, a managedFields shuffle) needs no recompile. */
@@ -67,6 +66,8 @@ export class ClusterWatch {
   private rewatchTimer: NodeJS.Timeout | null = null;
   restarts = 0;
   rewatches = 0;
+  /** Objects whose informer cache entry is the agent's own copy (one-copy.ts); a test checks it is every one. */
+  shared = 0;
 
   constructor(
     kc: KubeConfig,
@@ -129,8 +130,10 @@ export class ClusterWatch {
         s.backoff.reset(); // the watch works again
         const k = key(obj);
         const before = s.store.get(k);
-        const after = plain(obj);
+        // One copy of each object, plain JSON, shared with the informer's cache (one-copy.ts).
+        const after = slimCopy(obj);
         s.store.set(k, after);
+        if (shareWithInformer(s.informer, obj, after)) this.shared++;
         const statusMatters = s.kind === 'Service' && k === o.statusOfService;
         const changed =
           before === undefined ||

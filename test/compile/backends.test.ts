@@ -6,7 +6,7 @@ import { describe, expect, it } from 'vitest';
 import type { RoutePolicies } from '../../gateway/table/schema.ts';
 import { validate } from '../../gateway/table/validate.ts';
 import type { CompileResult } from '../../sync/compile/types.ts';
-import { refreshEndpoints } from '../../sync/compile/endpoints.ts';
+import { IncrementalCompiler } from '../../sync/compile/incremental.ts';
 import { app, backend, cls, ingress, objects, prefix, rule, slice, svc } from '../support/builders.ts';
 import { run } from './harness.ts';
 import { runCase, type Case } from './cases.ts';
@@ -159,11 +159,14 @@ table('preserve-trailing-slash (preservetrailingslash.go)', [
 ]);
 
 describe('service-upstream and endpoint churn', () => {
-  it('refreshEndpoints keeps the ClusterIP backend (same table as a full compile)', () => {
+  it('an incremental compile after endpoint churn keeps the ClusterIP backend (same table as a full compile)', () => {
     const list = [cls(), svc('web', { clusterIP: '10.96.0.10' }), slice('web', ['10.0.0.1']), web({ [`${N}service-upstream`]: 'true' })];
-    const full = run(objects(...list));
-    const again = refreshEndpoints(full, objects(...list));
-    expect(again.table).toEqual(full.table);
+    const inc = new IncrementalCompiler({}, 1);
+    inc.compile(objects(...list));
+    list[2] = slice('web', ['10.0.0.2']);
+    const again = inc.compile(objects(...list));
+    expect(inc.stats.partial).toBe(1);
+    expect(again.table).toEqual(run(objects(...list)).table);
   });
 });
 

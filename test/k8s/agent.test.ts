@@ -291,9 +291,9 @@ describe('objects through the API → table in Redis', () => {
     );
   });
 
-  it('takes the cheap path for EndpointSlice changes alone', async () => {
+  it('compiles only the hosts an EndpointSlice change touches', async () => {
     const a = agents[0]!;
-    const before = await metric(a, 'portico_sync_compiles_total{kind="endpoints"}');
+    const before = await metric(a, 'portico_sync_compiles_total{kind="incremental"}');
     await upsert(slice('web', ['10.1.0.1', '10.1.0.3']) as KubernetesObject);
     await waitFor(
       async () =>
@@ -304,7 +304,7 @@ describe('objects through the API → table in Redis', () => {
       10_000,
       () => 'new endpoints',
     );
-    expect(await metric(a, 'portico_sync_compiles_total{kind="endpoints"}')).toBeGreaterThan(before);
+    expect(await metric(a, 'portico_sync_compiles_total{kind="incremental"}')).toBeGreaterThan(before);
   });
 
   it('puts a TLS Secret into the table and follows its rotation', async () => {
