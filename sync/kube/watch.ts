@@ -131,15 +131,20 @@ export class ClusterWatch {
         const k = key(obj);
         const before = s.store.get(k);
         // One copy of each object, plain JSON, shared with the informer's cache (one-copy.ts).
-        const after = slimCopy(obj);
-        s.store.set(k, after);
-        if (shareWithInformer(s.informer, obj, after)) this.shared++;
+        let after = slimCopy(obj);
         const statusMatters = s.kind === 'Service' && k === o.statusOfService;
         const changed =
           before === undefined ||
           relevant(before) !== relevant(after) ||
           (statusMatters &&
             JSON.stringify((before as { status?: unknown }).status) !== JSON.stringify((after as { status?: unknown }).status));
+        // Only what the compiler does not read changed (an Ingress status the agent just wrote, a resourceVersion):
+        // the stored object keeps its identity, with the new fields copied in, since identity is how the
+        // incremental compiler tells a changed object (compile/incremental.ts). A bulk of status writes would
+        // otherwise make every host look changed to the next compile.
+        if (!changed && before !== undefined) after = Object.assign(before as KubernetesObject, after);
+        s.store.set(k, after);
+        if (shareWithInformer(s.informer, obj, after)) this.shared++;
         if (s.synced && changed) o.onChange(s.kind);
       };
       s.informer.on('add', put);
