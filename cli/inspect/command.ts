@@ -2,7 +2,7 @@
 // only `rollback` writes. Exit codes: 0 ok, 2 bad usage, 3 Redis unreachable, 4 unknown cluster,
 // 5 unknown version, 6 a stored table fails verification, 1 anything else.
 import { hostname, userInfo } from 'node:os';
-import { Redis } from 'ioredis';
+import { createRedisClient, describeTarget, type RedisClient, type RedisTarget } from '../../gateway/shared/redis-client.ts';
 import { UsageError } from '../usage-error.ts';
 import type { VerifyingKeys } from '../../gateway/table/bundle.ts';
 import type { RedisCredentials } from '../../gateway/table/redis-layout.ts';
@@ -29,9 +29,8 @@ exit codes: 0 ok, 2 bad usage, 3 Redis unreachable, 4 unknown cluster, 5 unknown
 const COMMANDS = ['status', 'routes', 'explain', 'certs', 'history', 'diff', 'rollback', 'diagnostics'] as const;
 type Command = (typeof COMMANDS)[number];
 
-async function connect(url: string, credentials: RedisCredentials): Promise<Redis> {
-  const redis = new Redis(url, {
-    ...credentials,
+async function connect(target: RedisTarget, credentials: RedisCredentials): Promise<RedisClient> {
+  const redis = createRedisClient(target, credentials, {
     lazyConnect: true,
     connectTimeout: 2_000,
     maxRetriesPerRequest: 0,
@@ -42,11 +41,7 @@ async function connect(url: string, credentials: RedisCredentials): Promise<Redi
   try {
     await redis.connect();
   } catch (err) {
-    throw new InspectError(
-      'PORTICO_REDIS_UNREACHABLE',
-      `cannot reach Redis at ${url.replace(/\/\/[^@/]*@/, '//***@')}: ${(err as Error).message}`,
-      3,
-    );
+    throw new InspectError('PORTICO_REDIS_UNREACHABLE', `cannot reach Redis at ${describeTarget(target)}: ${(err as Error).message}`, 3);
   }
   return redis;
 }

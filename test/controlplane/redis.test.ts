@@ -50,7 +50,7 @@ const world = (hosts: number, tag = 0) =>
 const logs: string[] = [];
 function source(live: LiveTable, o: { cacheFile?: string | null; pollMs?: number; keys?: VerifyingKeys } = {}) {
   return new RedisTableSource({
-    url: server.url,
+    redis: server.url,
     cluster,
     keys: o.keys ?? verifying,
     live,
@@ -262,7 +262,7 @@ describe('publishing', () => {
 describe('the publish loop', () => {
   /** A loop with a fast watchdog that has published world(1, 0). */
   async function publishedLoop(publisher: string): Promise<PublishLoop> {
-    const loop = new PublishLoop({ url: server.url, cluster, keys: signing, history: 5, publisher, log: () => {}, watchdogMs: 100 });
+    const loop = new PublishLoop({ redis: server.url, cluster, keys: signing, history: 5, publisher, log: () => {}, watchdogMs: 100 });
     loop.start();
     loop.offer(world(1, 0));
     await waitFor(async () => (await redis.get(redisLayout(cluster).current)) !== null);
@@ -565,7 +565,7 @@ describe('loading', () => {
     await waitFor(() => existsSync(cacheFile));
     await s1.close();
     const down = new RedisTableSource({
-      url: 'redis://127.0.0.1:1',
+      redis: 'redis://127.0.0.1:1',
       cluster,
       keys: verifying,
       live: new LiveTable(),
@@ -598,7 +598,7 @@ describe('loading', () => {
     // A cache file is verified like Redis: with the wrong public key it is refused.
     const wrongKeys = await loadVerifyingKeys(join(dir, 'other'));
     const wrong = new RedisTableSource({
-      url: 'redis://127.0.0.1:1',
+      redis: 'redis://127.0.0.1:1',
       cluster,
       keys: wrongKeys,
       live: new LiveTable(),
