@@ -27,7 +27,7 @@ export function parseRedisAccess(
   const caFile = v['redis-ca'] ?? env.PORTICO_REDIS_CA;
   if (caFile !== undefined && caFile !== '') {
     if (typeof redis === 'string' && !redis.startsWith('rediss://'))
-      throw new UsageError('--redis-ca: only meaningful with a rediss:// URL (or with --redis-sentinels / --redis-cluster-nodes)');
+      throw new UsageError('--redis-ca: only meaningful with a rediss:// URL');
     credentials.tls = { ca: readText('redis-ca', caFile) };
   }
   return { redis, credentials };

@@ -281,6 +281,43 @@ describe('the publish loop', () => {
     }
   });
 
+  it('republishes its newest table, under a higher sequence, when a failover brought back an older one', async () => {
+    // The promoted replica's state, made exactly: `current` and the history as they were before the last publish,
+    // and the last table's key gone (the old master acknowledged that publish but never replicated it).
+    const l = redisLayout(cluster);
+    const loop = await publishedLoop('leader');
+    const live = new LiveTable();
+    const s = source(live, { pollMs: 100 });
+    try {
+      await s.start();
+      await waitFor(() => s.served !== null);
+      const before = { current: await redis.dumpBuffer(l.current), history: await redis.dumpBuffer(l.history) };
+      const newest = world(1, 1);
+      loop.offer(newest);
+      await waitFor(() => s.served?.manifest.version === newest.table.version);
+      const lost = s.served!.manifest.seq;
+      await redis.restore(l.current, 0, before.current!, 'REPLACE');
+      await redis.restore(l.history, 0, before.history!, 'REPLACE');
+      await redis.del(l.table(newest.table.version));
+      await waitFor(
+        async () => JSON.parse((await redis.get(l.current)) ?? '{}').seq > lost,
+        3_000,
+        () => 'the republish of the newest table',
+      );
+      const cur = JSON.parse((await redis.get(l.current))!) as CurrentPointer;
+      expect(cur.version).toBe(newest.table.version);
+      // The worker never went back to the older table in between (it refuses the lower sequence), and the
+      // republished one is the table it already serves.
+      await new Promise((r) => setTimeout(r, 400)); // several polls
+      expect(s.served!.manifest.version).toBe(newest.table.version);
+      expect(s.served!.manifest.seq).toBeGreaterThanOrEqual(lost);
+      expect(live.current!.matcher.table.version).toBe(newest.table.version);
+    } finally {
+      loop.close();
+      await s.close();
+    }
+  });
+
   it('republishes into an emptied Redis while it leads', async () => {
     const loop = await publishedLoop('leader');
     try {
