@@ -9,11 +9,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { generateKeySet, loadSigningKeys, loadVerifyingKeys } from '../../cli/keys.ts';
-import type { RedisTarget } from '../../gateway/shared/redis-client.ts';
 import type { SigningKeys, VerifyingKeys } from '../../gateway/table/bundle.ts';
-import { redisLayout } from '../../gateway/table/redis-layout.ts';
-import { runFailoverDrill, sequenceRegressions } from '../support/failover-drill.ts';
-import { startClusterSetup, startSentinelSetup } from '../support/redis-ha.ts';
+import { DRILL_TOPOLOGIES, runFailoverDrill, sequenceRegressions } from '../support/failover-drill.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'portico-failover-'));
 let signing: SigningKeys;
@@ -26,38 +23,8 @@ beforeAll(async () => {
 });
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-interface Topology {
-  name: string;
-  start(cluster: string): Promise<{ redis: RedisTarget; kill(): Promise<void>; stop(): Promise<void> }>;
-}
-
-const TOPOLOGIES: Topology[] = [
-  {
-    name: 'Sentinel: 1 master, 2 replicas, 3 sentinels',
-    async start() {
-      const s = await startSentinelSetup('portico');
-      return {
-        redis: { sentinels: s.sentinels, master: s.master },
-        kill: async () => (await s.currentMaster()).kill(),
-        stop: () => s.stop(),
-      };
-    },
-  },
-  {
-    name: 'Cluster: 3 masters, 3 replicas',
-    async start(cluster) {
-      const c = await startClusterSetup();
-      return {
-        redis: { clusterNodes: c.nodes },
-        kill: async () => (await c.masterOf(redisLayout(cluster).current)).kill(),
-        stop: () => c.stop(),
-      };
-    },
-  },
-];
-
 describe('a SIGKILLed Redis master, while the agent publishes and clients send traffic through two workers', () => {
-  it.each(TOPOLOGIES)(
+  it.each(DRILL_TOPOLOGIES)(
     '$name: no failed request, no older table, every worker on the newest table',
     async (t) => {
       const cluster = 'drill';

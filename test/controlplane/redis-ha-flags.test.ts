@@ -31,6 +31,18 @@ describe('accepted topologies', () => {
       target: { sentinels: [{ host: 's1', port: 26379 }], master: 'm' },
     },
     {
+      name: 'Sentinel from the environment (what the Helm chart sets)',
+      flags: {},
+      env: { PORTICO_REDIS_SENTINELS: 's1:26379', PORTICO_REDIS_SENTINEL_MASTER: 'm' },
+      target: { sentinels: [{ host: 's1', port: 26379 }], master: 'm' },
+    },
+    {
+      name: 'cluster seed nodes from the environment',
+      flags: {},
+      env: { PORTICO_REDIS_CLUSTER_NODES: 'n1:7000' },
+      target: { clusterNodes: [{ host: 'n1', port: 7000 }] },
+    },
+    {
       name: 'cluster seed nodes',
       flags: { 'redis-cluster-nodes': 'n1:7000,n2:7001' },
       target: {
@@ -96,7 +108,7 @@ describe('refused with one line and exit code 2', () => {
 });
 
 describe('malformed values, refused by the parser every command uses', () => {
-  const cases: { name: string; flags: RedisTargetFlagValues; error: RegExp }[] = [
+  const cases: { name: string; flags: RedisTargetFlagValues; env?: Record<string, string>; error: RegExp }[] = [
     {
       name: 'a port out of range',
       flags: { 'redis-sentinels': 'a:70000', 'redis-sentinel-master': 'm' },
@@ -123,11 +135,23 @@ describe('malformed values, refused by the parser every command uses', () => {
       error: /^--redis URL \(or PORTICO_REDIS_URL\), --redis-sentinels .* or --redis-cluster-nodes .* is required$/,
     },
     { name: 'a URL that is not redis://', flags: { redis: 'http://r:6379' }, error: /^--redis: expected a redis:\/\/ or rediss:\/\/ URL/ },
+    {
+      name: 'two modes in the environment',
+      flags: {},
+      env: { PORTICO_REDIS_URL: 'redis://r:1', PORTICO_REDIS_CLUSTER_NODES: 'n:1' },
+      error: /^\$PORTICO_REDIS_URL and \$PORTICO_REDIS_CLUSTER_NODES: give exactly one of/,
+    },
+    {
+      name: 'a sentinel master name in the environment beside a URL flag',
+      flags: { redis: 'redis://r:1' },
+      env: { PORTICO_REDIS_SENTINEL_MASTER: 'm' },
+      error: /^\$PORTICO_REDIS_SENTINEL_MASTER: only meaningful with --redis-sentinels$/,
+    },
   ];
-  it.each(cases)('$name', ({ flags, error }) => {
+  it.each(cases)('$name', ({ flags, env, error }) => {
     let thrown: unknown;
     try {
-      parseRedisTarget(flags, {});
+      parseRedisTarget(flags, env ?? {});
     } catch (err) {
       thrown = err;
     }

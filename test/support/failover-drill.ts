@@ -12,7 +12,9 @@ import type { SigningKeys, VerifyingKeys } from '../../gateway/table/bundle.ts';
 import { compile } from '../../sync/compile/index.ts';
 import type { CompileResult } from '../../sync/compile/types.ts';
 import { PublishLoop } from '../../sync/publish/loop.ts';
+import { redisLayout } from '../../gateway/table/redis-layout.ts';
 import { startBackend } from './backends.ts';
+import { startClusterSetup, startSentinelSetup } from './redis-ha.ts';
 import { request } from './client.ts';
 import { ingress, objects, ourClass, service } from './manifests.ts';
 import { waitFor } from './process.ts';
@@ -31,9 +33,13 @@ export interface DrillResult {
   served: Served[][];
   /** The agent's newest table when the drill ended, and what each worker served then. */
   newest: string;
+  /** The version the agent last saw published. */
+  agentPublished: string | null;
   finalVersions: (string | null)[];
-  /** From the SIGKILL to the first table a worker swapped in after it (either worker). */
+  /** From the SIGKILL to the first table published after it that a worker swapped in (either worker). */
   killToNextTableMs: number | null;
+  /** From the SIGKILL to Redis naming a new master (the sentinels, or the cluster's slot map). */
+  killToPromotionMs: number;
   /** Publishes the agent completed, and publish attempts that failed (each retried). */
   publishes: number;
   publishFailures: number;
@@ -44,8 +50,8 @@ export interface DrillOptions {
   cluster: string;
   signing: SigningKeys;
   verifying: VerifyingKeys;
-  /** Takes the master down; resolves when it is dead. */
-  kill(): Promise<void>;
+  /** Takes the master down; `promoted` resolves when Redis has promoted a replica. */
+  kill(): Promise<{ promoted: Promise<void> }>;
   publishEveryMs?: number;
   /** Traffic and publishing before the kill, and after it once the workers caught up. */
   beforeKillMs?: number;
@@ -137,14 +143,18 @@ export async function runFailoverDrill(o: DrillOptions): Promise<DrillResult> {
       );
     await new Promise((r) => setTimeout(r, o.beforeKillMs ?? 1_500));
     const killedAt = Date.now();
-    await o.kill();
-    // The next table served after the kill: a publish made through the new master (or a re-read of it).
+    const promoted = (await o.kill()).promoted.then(() => Date.now() - killedAt);
+    // The next table served that was published after the kill, i.e. through the new master: the agent's
+    // sequence numbers are at least its clock in ms (sync/publish/redis.ts), so a seq above the kill's time was
+    // sealed after it. (A table the old master published just before dying may still be swapped in after it.)
+    const afterKill = (e: Served) => e.at > killedAt && e.seq > killedAt;
     await waitFor(
-      () => served.some((s) => s.some((e) => e.at > killedAt)),
+      () => served.some((s) => s.some(afterKill)),
       30_000,
-      () => 'a table served after the kill',
+      () => 'a table published after the kill to be served',
     );
-    const next = Math.min(...served.flatMap((s) => s.filter((e) => e.at > killedAt).map((e) => e.at)));
+    const next = Math.min(...served.flatMap((s) => s.filter(afterKill).map((e) => e.at)));
+    const promotedMs = await promoted;
     await new Promise((r) => setTimeout(r, o.afterKillMs ?? 1_000));
     if (publishing !== null) clearInterval(publishing);
     publishing = null;
@@ -161,8 +171,10 @@ export async function runFailoverDrill(o: DrillOptions): Promise<DrillResult> {
       failures,
       served,
       newest,
+      agentPublished: loop.published,
       finalVersions: workers.map((w) => w.source.served?.manifest.version ?? null),
       killToNextTableMs: next - killedAt,
+      killToPromotionMs: promotedMs,
       publishes: loop.publishes,
       publishFailures,
     };
@@ -185,3 +197,43 @@ export function sequenceRegressions(served: Served[]): [Served, Served][] {
   for (let i = 1; i < served.length; i++) if (served[i]!.seq < served[i - 1]!.seq) out.push([served[i - 1]!, served[i]!]);
   return out;
 }
+
+export interface DrillTopology {
+  name: string;
+  /** Starts the topology; `kill` SIGKILLs the master that holds `cluster`'s keys. */
+  start(cluster: string): Promise<{ redis: RedisTarget; kill(): Promise<{ promoted: Promise<void> }>; stop(): Promise<void> }>;
+}
+
+export const DRILL_TOPOLOGIES: DrillTopology[] = [
+  {
+    name: 'Sentinel: 1 master, 2 replicas, 3 sentinels',
+    async start() {
+      const s = await startSentinelSetup('portico');
+      return {
+        redis: { sentinels: s.sentinels, master: s.master },
+        async kill() {
+          const m = await s.currentMaster();
+          await m.kill();
+          return { promoted: s.promotedFrom(m.port) };
+        },
+        stop: () => s.stop(),
+      };
+    },
+  },
+  {
+    name: 'Cluster: 3 masters, 3 replicas',
+    async start(cluster) {
+      const c = await startClusterSetup();
+      const key = redisLayout(cluster).current;
+      return {
+        redis: { clusterNodes: c.nodes },
+        async kill() {
+          const m = await c.masterOf(key);
+          await m.kill();
+          return { promoted: c.promotedFrom(m.port, key) };
+        },
+        stop: () => c.stop(),
+      };
+    },
+  },
+];

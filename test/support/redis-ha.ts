@@ -58,6 +58,17 @@ async function spawnServer(port: number, args: string[]): Promise<Spawned> {
   };
 }
 
+/** One client per server (polled often while waiting), never reconnecting: a killed server stays dead. */
+function clientOf(clients: Map<number, Redis>, port: number): Redis {
+  let c = clients.get(port);
+  if (c === undefined) {
+    c = new Redis(port, '127.0.0.1', { maxRetriesPerRequest: 1, retryStrategy: () => null });
+    c.on('error', () => {});
+    clients.set(port, c);
+  }
+  return c;
+}
+
 const plain = (port: number) => ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--daemonize', 'no'];
 
 export interface SentinelSetup {
@@ -66,7 +77,9 @@ export interface SentinelSetup {
   sentinels: { host: string; port: number }[];
   /** The data server the sentinels currently name as master. */
   currentMaster(): Promise<HaServer>;
-  /** A direct client of one data server (for assertions). */
+  /** Resolves when the sentinels name another master than `port` (polled every 20 ms). */
+  promotedFrom(port: number): Promise<void>;
+  /** A direct client of one data server (for assertions), the same one each time. */
   client(port: number): Redis;
   stop(): Promise<void>;
 }
@@ -75,7 +88,7 @@ export interface SentinelSetup {
 export async function startSentinelSetup(master = 'portico'): Promise<SentinelSetup> {
   const dir = mkdtempSync(join(tmpdir(), 'portico-sentinel-'));
   const procs: Spawned[] = [];
-  const clients: Redis[] = [];
+  const clients = new Map<number, Redis>();
   const masterPort = await freePort();
   procs.push(await spawnServer(masterPort, plain(masterPort)));
   for (let i = 0; i < 2; i++) {
@@ -103,12 +116,7 @@ export async function startSentinelSetup(master = 'portico'): Promise<SentinelSe
     sentinels.push({ host: '127.0.0.1', port: p });
   }
   const data = procs.slice(0, 3);
-  const client = (port: number) => {
-    const c = new Redis(port, '127.0.0.1', { maxRetriesPerRequest: 1, retryStrategy: () => null });
-    c.on('error', () => {});
-    clients.push(c);
-    return c;
-  };
+  const client = (port: number) => clientOf(clients, port);
   // Ready when the master has both replicas online and every sentinel knows the other two.
   await waitFor(
     async () => {
@@ -131,9 +139,17 @@ export async function startSentinelSetup(master = 'portico'): Promise<SentinelSe
       const [, port] = (await client(sentinels[0]!.port).call('SENTINEL', 'GET-MASTER-ADDR-BY-NAME', master)) as [string, string];
       return data.find((s) => s.port === Number(port))!;
     },
+    async promotedFrom(port: number) {
+      const c = client(sentinels[0]!.port);
+      await waitFor(
+        async () => Number(((await c.call('SENTINEL', 'GET-MASTER-ADDR-BY-NAME', master)) as [string, string])[1]) !== port,
+        30_000,
+        () => `the sentinels to promote a replica of :${port}`,
+      );
+    },
     client,
     async stop() {
-      for (const c of clients) c.disconnect();
+      for (const c of clients.values()) c.disconnect();
       await Promise.all(procs.map((p) => p.stop()));
       rmSync(dir, { recursive: true, force: true });
     },
@@ -145,6 +161,8 @@ export interface ClusterSetup {
   servers: HaServer[];
   /** The master that holds `key`'s slot now. */
   masterOf(key: string): Promise<HaServer>;
+  /** Resolves when a live node names another master than `port` for `key`'s slot (polled every 20 ms). */
+  promotedFrom(port: number, key: string): Promise<void>;
   client(port: number): Redis;
   stop(): Promise<void>;
 }
@@ -153,7 +171,7 @@ export interface ClusterSetup {
 export async function startClusterSetup(): Promise<ClusterSetup> {
   const dir = mkdtempSync(join(tmpdir(), 'portico-cluster-'));
   const procs: Spawned[] = [];
-  const clients: Redis[] = [];
+  const clients = new Map<number, Redis>();
   for (let i = 0; i < 6; i++) {
     const p = await freePort();
     // The bus port is chosen too: the default (port + 10000) may be taken by another test on this machine.
@@ -181,12 +199,7 @@ export async function startClusterSetup(): Promise<ClusterSetup> {
     { encoding: 'utf8', timeout: 30_000 },
   );
   if (create.status !== 0) throw new Error(`redis-cli --cluster create failed: ${create.stdout}${create.stderr}`);
-  const client = (port: number) => {
-    const c = new Redis(port, '127.0.0.1', { maxRetriesPerRequest: 1, retryStrategy: () => null });
-    c.on('error', () => {});
-    clients.push(c);
-    return c;
-  };
+  const client = (port: number) => clientOf(clients, port);
   await waitFor(
     async () => {
       for (const p of procs) {
@@ -199,20 +212,28 @@ export async function startClusterSetup(): Promise<ClusterSetup> {
     () => 'the cluster to be ok on every node',
   );
   const alive = () => procs.filter((p) => p.alive);
+  const masterOf = async (key: string): Promise<HaServer> => {
+    const c = client(alive()[0]!.port);
+    const slot = (await c.call('CLUSTER', 'KEYSLOT', key)) as number;
+    const ranges = (await c.call('CLUSTER', 'SLOTS')) as [number, number, [string, number, ...unknown[]], ...unknown[]][];
+    const owner = ranges.find(([from, to]) => slot >= from && slot <= to);
+    if (owner === undefined) throw new Error(`no master holds slot ${slot}`);
+    return procs.find((p) => p.port === owner[2][1])!;
+  };
   return {
     nodes: procs.map((p) => ({ host: '127.0.0.1', port: p.port })),
     servers: procs,
-    async masterOf(key: string) {
-      const c = client(alive()[0]!.port);
-      const slot = (await c.call('CLUSTER', 'KEYSLOT', key)) as number;
-      const ranges = (await c.call('CLUSTER', 'SLOTS')) as [number, number, [string, number, ...unknown[]], ...unknown[]][];
-      const owner = ranges.find(([from, to]) => slot >= from && slot <= to);
-      if (owner === undefined) throw new Error(`no master holds slot ${slot}`);
-      return procs.find((p) => p.port === owner[2][1])!;
+    masterOf,
+    async promotedFrom(port: number, key: string) {
+      await waitFor(
+        async () => (await masterOf(key)).port !== port,
+        30_000,
+        () => `the cluster to promote a replica of :${port}`,
+      );
     },
     client,
     async stop() {
-      for (const c of clients) c.disconnect();
+      for (const c of clients.values()) c.disconnect();
       await Promise.all(procs.map((p) => p.stop()));
       rmSync(dir, { recursive: true, force: true });
     },
