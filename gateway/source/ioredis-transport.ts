@@ -42,10 +42,8 @@ export class IoredisTransport implements TableTransport {
   follow(channel: string, on: { ready(): void; notify(): void }): void {
     // Every reconnection (after a failover: to another server) reads `current` again: messages published while
     // either connection was down, or sent by a master that has since been replaced, are lost to this worker.
-    onReconnected(this.redis, () => {
-      this.log('info', 'redis connected');
-      on.ready();
-    });
+    this.redis.on('ready', () => this.log('info', 'redis connected'));
+    onReconnected(this.redis, () => on.ready());
     onReconnected(this.sub, () => on.ready());
     this.sub.on('message', () => on.notify());
     this.redis.connect().catch(() => {}); // retried by ioredis; the poll reports progress

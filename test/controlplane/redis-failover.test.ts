@@ -10,7 +10,14 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { generateKeySet, loadSigningKeys, loadVerifyingKeys } from '../../cli/keys.ts';
 import type { SigningKeys, VerifyingKeys } from '../../gateway/table/bundle.ts';
+import { compile } from '../../sync/compile/index.ts';
+import { PublishLoop } from '../../sync/publish/loop.ts';
+import { request } from '../support/client.ts';
 import { DRILL_TOPOLOGIES, runFailoverDrill, sequenceRegressions } from '../support/failover-drill.ts';
+import { ingress, objects, ourClass, service } from '../support/manifests.ts';
+import { waitFor } from '../support/process.ts';
+import { startSentinelSetup } from '../support/redis-ha.ts';
+import { startDeno } from '../runtimes/launch.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'portico-failover-'));
 let signing: SigningKeys;
@@ -48,4 +55,56 @@ describe('a SIGKILLed Redis master, while the agent publishes and clients send t
     },
     90_000,
   );
+});
+
+// The Deno worker follows its table over ioredis too (gateway/source/redis.ts), so Sentinel and Cluster work there
+// the same way; this checks it under Deno's Node compatibility, through a failover.
+describe('the Deno worker over Sentinel', () => {
+  it('serves the table from the master the sentinels name, and the next table after that master is SIGKILLed', async () => {
+    const s = await startSentinelSetup('portico');
+    const cluster = 'deno-ha';
+    const loop = new PublishLoop({
+      redis: { sentinels: s.sentinels, master: s.master },
+      cluster,
+      keys: signing,
+      history: 5,
+      publisher: 't',
+      log: () => {},
+    });
+    const site = (host: string) =>
+      compile(
+        objects(
+          ourClass(),
+          service('web', [{ address: '127.0.0.1', port: 9 }]),
+          ingress('site', { host, paths: [{ path: '/', service: 'web' }] }),
+        ),
+      );
+    // No endpoint listens on port 9: a routed host answers 502 (or 503), an unknown one 404.
+    const routed = async (base: string, host: string) => (await request(`${base}/`, { host })).status !== 404;
+    loop.start();
+    loop.offer(site('before.test'));
+    const flags = ['--redis-sentinels', s.sentinels.map((x) => `${x.host}:${x.port}`).join(','), '--redis-sentinel-master', s.master];
+    const deno = await startDeno({ redisUrl: '', redisFlags: flags, cluster, keysDir: join(dir, 'keys') });
+    try {
+      await waitFor(
+        () => routed(deno.http, 'before.test'),
+        20_000,
+        () => `the first table:\n${deno.logs()}`,
+      );
+      const m = await s.currentMaster();
+      await m.kill();
+      await s.promotedFrom(m.port);
+      loop.offer(site('after.test'));
+      await waitFor(
+        () => routed(deno.http, 'after.test'),
+        20_000,
+        () => `the table published after the failover:\n${deno.logs()}`,
+      );
+      expect(await routed(deno.http, 'before.test')).toBe(false);
+    } finally {
+      await deno.stop();
+      loop.close();
+      await s.stop();
+    }
+  }, 90_000);
 });
