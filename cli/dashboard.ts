@@ -12,9 +12,10 @@ import { currentPointer, listClusters, loadVersion, workers } from '../gateway/i
 import { certRows, routeRows, statusView } from '../gateway/inspect/views.ts';
 import { loadVerifyingKeys } from './keys.ts';
 import { log } from './log.ts';
-import { parseRedisAccess, REDIS_FLAGS } from './control-plane-flags.ts';
+import { parseRedisAccess, REDIS_ENV_USAGE, REDIS_FLAGS } from './control-plane-flags.ts';
 
-export const DASHBOARD_USAGE = 'usage: portico dashboard --redis URL [--keys DIR] [--listen 127.0.0.1:9280]';
+export const DASHBOARD_USAGE = `usage: portico dashboard --redis URL [--keys DIR] [--listen 127.0.0.1:9280]
+${REDIS_ENV_USAGE}`;
 
 const esc = (v: unknown): string => String(v ?? '-').replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
 

@@ -3,8 +3,7 @@
 // topologies, all through ioredis itself:
 // - direct: one server by URL (redis:// or rediss://), as before;
 // - Sentinel: ioredis asks the sentinels which server is the master of a named group, connects there, and asks
-//   again after every disconnect; with `failoverDetector` it also listens for +switch-master on the sentinels
-//   and drops its connection to a demoted master at once (ioredis README, "Sentinel");
+//   again after every disconnect, and reconnects when a demoted master refuses a write with READONLY;
 // - Cluster: ioredis Cluster follows the slot map (MOVED/ASK, refreshed on failover). Every Portico key
 //   carries the `{cluster}` hash tag, so each script and MULTI touches one slot. Pub/sub uses classic
 //   SUBSCRIBE: Redis Cluster forwards a PUBLISH to every node (cluster-spec "Pub/Sub"), and ioredis's cluster
@@ -55,6 +54,9 @@ export interface RedisClientOptions {
 
 export type RedisClient = Redis | Cluster;
 
+/** The longest wait between reconnections through the sentinels. */
+const SENTINEL_MAX_RECONNECT_MS = 500;
+
 export function isSentinel(t: RedisTarget): t is SentinelTarget {
   return typeof t === 'object' && 'sentinels' in t;
 }
@@ -88,8 +90,16 @@ export function createRedisClient(
   const password = credentials?.password === undefined ? {} : { password: credentials.password };
   const tls = credentials?.tls === undefined ? {} : { tls: { ca: credentials.tls.ca } };
   if (isSentinel(target)) {
+    // Each reconnection asks the sentinels first, which is cheap, and a failover (down-after-milliseconds, then
+    // the election) is over within seconds: a backoff grown to several seconds would only delay the next table
+    // (bench/RESULTS.md, "Redis failover").
+    const retryStrategy = (n: number) => {
+      const ms = o.retryStrategy(n);
+      return ms === null ? null : Math.min(ms, SENTINEL_MAX_RECONNECT_MS);
+    };
     return new Redis({
       ...common,
+      retryStrategy,
       ...password,
       ...tls,
       sentinels: target.sentinels,
@@ -99,10 +109,13 @@ export function createRedisClient(
       ...(target.sentinelPassword === undefined ? {} : { sentinelPassword: target.sentinelPassword }),
       ...(target.sentinelTls === undefined ? {} : { sentinelTLS: { ca: target.sentinelTls.ca } }),
       // Until every sentinel is tried, then the data connection's own backoff applies.
-      sentinelRetryStrategy: (n: number) => o.retryStrategy(n),
-      // Subscribes to +switch-master on the sentinels: a client still connected to a demoted (but alive)
-      // master reconnects to the new one instead of writing into a replica-to-be.
-      failoverDetector: true,
+      sentinelRetryStrategy: retryStrategy,
+      // A demoted master that is still up answers writes with READONLY once the sentinels have made it a
+      // replica: reconnecting asks the sentinels again (the ioredis README's advice for failovers). ioredis's
+      // `failoverDetector` would do this earlier, on +switch-master, but it can close the client's new
+      // connection while it is being made, and ioredis then ends the client for good (status "end", no more
+      // reconnects): seen in the failover drills, so it stays off.
+      reconnectOnError: (err: Error) => err.message.startsWith('READONLY'),
     });
   }
   return new Cluster(target.clusterNodes, {

@@ -73,6 +73,11 @@ export async function runFailoverDrill(o: DrillOptions): Promise<DrillResult> {
       ),
     );
   const served: Served[][] = [[], []];
+  // What the agent and the workers logged, for the message of a drill that timed out.
+  const t0 = Date.now();
+  const trace: string[] = [];
+  const traced = (what: string) => () => `${what}; kill at ${killedAt - t0} ms; log (ms since start):\n${trace.slice(-60).join('\n')}`;
+  let killedAt = 0;
   let publishFailures = 0;
   const workers: { source: RedisTableSource; gw: NodeGateway; port: number }[] = [];
   const loop = new PublishLoop({
@@ -81,7 +86,8 @@ export async function runFailoverDrill(o: DrillOptions): Promise<DrillResult> {
     keys: o.signing,
     history: 10,
     publisher: 'drill-agent',
-    log: (_level, msg) => {
+    log: (_level, msg, fields) => {
+      trace.push(`${Date.now() - t0} agent ${msg} ${fields === undefined ? '' : JSON.stringify(fields)}`);
       if (msg.startsWith('publish failed')) publishFailures++;
     },
     watchdogMs: 250,
@@ -105,6 +111,7 @@ export async function runFailoverDrill(o: DrillOptions): Promise<DrillResult> {
         heartbeatMs: 1_000,
         node: `drill-worker-${i}`,
         log: (_level, msg, fields) => {
+          trace.push(`${Date.now() - t0} worker ${i} ${msg} ${fields === undefined ? '' : JSON.stringify(fields)}`);
           if (msg === 'table swapped in' && fields?.source === 'redis')
             served[i]!.push({ version: String(fields.version), seq: Number(fields.seq), at: Date.now() });
         },
@@ -142,17 +149,13 @@ export async function runFailoverDrill(o: DrillOptions): Promise<DrillResult> {
         })(),
       );
     await new Promise((r) => setTimeout(r, o.beforeKillMs ?? 1_500));
-    const killedAt = Date.now();
+    killedAt = Date.now();
     const promoted = (await o.kill()).promoted.then(() => Date.now() - killedAt);
     // The next table served that was published after the kill, i.e. through the new master: the agent's
     // sequence numbers are at least its clock in ms (sync/publish/redis.ts), so a seq above the kill's time was
     // sealed after it. (A table the old master published just before dying may still be swapped in after it.)
     const afterKill = (e: Served) => e.at > killedAt && e.seq > killedAt;
-    await waitFor(
-      () => served.some((s) => s.some(afterKill)),
-      30_000,
-      () => 'a table published after the kill to be served',
-    );
+    await waitFor(() => served.some((s) => s.some(afterKill)), 30_000, traced('a table published after the kill to be served'));
     const next = Math.min(...served.flatMap((s) => s.filter(afterKill).map((e) => e.at)));
     const promotedMs = await promoted;
     await new Promise((r) => setTimeout(r, o.afterKillMs ?? 1_000));
