@@ -20,7 +20,9 @@ const cluster = 'bench';
 
 const ms = (v: number) => `${v.toFixed(0)} ms`;
 try {
-  for (const { name, start } of DRILL_TOPOLOGIES.filter((t) => process.env.TOPOLOGY === undefined || t.name.startsWith(process.env.TOPOLOGY))) {
+  for (const { name, start } of DRILL_TOPOLOGIES.filter(
+    (t) => process.env.TOPOLOGY === undefined || t.name.startsWith(process.env.TOPOLOGY),
+  )) {
     const times: number[] = [];
     for (let round = 1; round <= ROUNDS; round++) {
       const ha = await start(cluster);
@@ -36,7 +38,7 @@ try {
         );
         if (!converged)
           console.log(
-            `  not converged: newest ${r.newest}, agent published ${r.agentPublished}, workers ${r.finalVersions.join(' ')}; last served ${JSON.stringify(r.served.map((s) => s.at(-1)))}`,
+            `  not converged: newest ${r.newest}, agent published ${r.agentPublished}, workers ${r.finalVersions.join(' ')}; last served ${JSON.stringify(r.served.map((s) => s.at(-1)))}\n${r.diagnostics}`,
           );
       } finally {
         await ha.stop();

@@ -1,6 +1,7 @@
 // The follower's transport on Node and Deno (ioredis runs under both): one long-lived command connection
 // and one subscriber, reconnected by ioredis with backoff, to one server, a Sentinel group's master or a
 // Redis Cluster (gateway/shared/redis-client.ts).
+import { Cluster } from 'ioredis';
 import type { RedisCredentials } from '../table/redis-layout.ts';
 import { createRedisClient, onReconnected, type RedisClient, type RedisTarget } from '../shared/redis-client.ts';
 import { RedisReplyError, TransportError, type Log, type RedisCommands, type TableTransport } from './transport.ts';
@@ -70,8 +71,16 @@ export class IoredisTransport implements TableTransport {
       const message = (err as Error).message;
       if ((err as Error).name === 'ReplyError' && this.connected) throw new RedisReplyError(message);
       if (/timed out/i.test(message)) {
-        this.log('warn', 'redis stopped answering; reconnecting');
-        this.redis.disconnect(true);
+        if (this.redis instanceof Cluster) {
+          // A Cluster reconnects node by node and re-reads the slot map itself; `disconnect(true)` on a Cluster
+          // whose node pool is already empty (mid-failover) leaves it "disconnecting" for good (ioredis
+          // Cluster.disconnect resets the pool and waits for a "drain" that never comes): seen in the drills.
+          this.log('warn', 'redis stopped answering; refreshing the cluster slot map');
+          this.redis.refreshSlotsCache();
+        } else {
+          this.log('warn', 'redis stopped answering; reconnecting');
+          this.redis.disconnect(true);
+        }
       }
       throw new TransportError(message);
     }

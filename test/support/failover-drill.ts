@@ -36,6 +36,8 @@ export interface DrillResult {
   /** The version the agent last saw published. */
   agentPublished: string | null;
   finalVersions: (string | null)[];
+  /** Whether each worker's Redis connection was up at the end, its last error, and the log's tail. */
+  diagnostics: string;
   /** From the SIGKILL to the first table published after it that a worker swapped in (either worker). */
   killToNextTableMs: number | null;
   /** From the SIGKILL to Redis naming a new master (the sentinels, or the cluster's slot map). */
@@ -176,6 +178,10 @@ export async function runFailoverDrill(o: DrillOptions): Promise<DrillResult> {
       newest,
       agentPublished: loop.published,
       finalVersions: workers.map((w) => w.source.served?.manifest.version ?? null),
+      diagnostics: [
+        ...workers.map((w, i) => `worker ${i}: connected ${w.source.connected}, last error ${w.source.lastRedisError}`),
+        traced('the end')(),
+      ].join('\n'),
       killToNextTableMs: next - killedAt,
       killToPromotionMs: promotedMs,
       publishes: loop.publishes,
