@@ -120,7 +120,10 @@ export function createRedisClient(
   }
   return new Cluster(target.clusterNodes, {
     lazyConnect: o.lazyConnect,
-    enableOfflineQueue: o.enableOfflineQueue,
+    // The Cluster's own queue, for commands sent while it learns the slot map (its readiness check among them:
+    // without the queue that check can fail and connect() never settles). Each node's connection keeps the
+    // caller's choice (redisOptions below), so a command to an unreachable node still fails fast.
+    enableOfflineQueue: true,
     clusterRetryStrategy: (n: number) => o.retryStrategy(n),
     // A command to a slot whose master just failed is retried after the slot map refreshes.
     retryDelayOnFailover: 200,

@@ -16,7 +16,9 @@ import { request } from '../support/client.ts';
 import { DRILL_TOPOLOGIES, runFailoverDrill, sequenceRegressions } from '../support/failover-drill.ts';
 import { ingress, objects, ourClass, service } from '../support/manifests.ts';
 import { waitFor } from '../support/process.ts';
-import { startSentinelSetup } from '../support/redis-ha.ts';
+import { startClusterSetup, startSentinelSetup } from '../support/redis-ha.ts';
+import { redisLayout } from '../../gateway/table/redis-layout.ts';
+import { runInspect } from '../../cli/inspect/command.ts';
 import { startDeno } from '../runtimes/launch.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'portico-failover-'));
@@ -103,4 +105,46 @@ describe('the Deno worker over Sentinel', () => {
       await s.stop();
     }
   }, 90_000);
+});
+
+// In a Redis Cluster each master holds its own slots' keys, and SCAN walks one node: inspection lists the clusters
+// of every master (gateway/inspect/read.ts).
+describe('portico inspect over --redis-cluster-nodes', () => {
+  it('lists the clusters published to every master', async () => {
+    const c = await startClusterSetup();
+    const names = ['alpha', 'beta', 'gamma', 'delta'];
+    const loops = names.map(
+      (cluster) => new PublishLoop({ redis: { clusterNodes: c.nodes }, cluster, keys: signing, history: 5, publisher: 't', log: () => {} }),
+    );
+    try {
+      const table = compile(
+        objects(
+          ourClass(),
+          service('web', [{ address: '127.0.0.1', port: 9 }]),
+          ingress('a', { host: 'a.test', paths: [{ path: '/', service: 'web' }] }),
+        ),
+      );
+      for (const loop of loops) {
+        loop.start();
+        loop.offer(table);
+      }
+      await waitFor(
+        () => loops.every((l) => l.published !== null),
+        15_000,
+        () => 'every cluster published',
+      );
+      // The case only means something when the clusters' keys live on more than one master.
+      const masters = new Set(await Promise.all(names.map(async (n) => (await c.masterOf(redisLayout(n).current)).port)));
+      expect(masters.size).toBeGreaterThan(1);
+      let printed = '';
+      await runInspect(
+        ['status', '--redis-cluster-nodes', `${c.nodes[0]!.host}:${c.nodes[0]!.port}`, '-o', 'json'],
+        (s) => void (printed += s),
+      );
+      expect((JSON.parse(printed) as { cluster: string }[]).map((v) => v.cluster).sort()).toEqual([...names].sort());
+    } finally {
+      for (const loop of loops) loop.close();
+      await c.stop();
+    }
+  }, 60_000);
 });
