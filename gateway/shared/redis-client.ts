@@ -108,7 +108,7 @@ export function createRedisClient(
       enableTLSForSentinelMode: credentials?.tls !== undefined,
       ...(target.sentinelPassword === undefined ? {} : { sentinelPassword: target.sentinelPassword }),
       ...(target.sentinelTls === undefined ? {} : { sentinelTLS: { ca: target.sentinelTls.ca } }),
-      // Until every sentinel is tried, then the data connection's own backoff applies.
+      // When every sentinel was unreachable: the same capped backoff before asking them all again.
       sentinelRetryStrategy: retryStrategy,
       // A demoted master that is still up answers writes with READONLY once the sentinels have made it a
       // replica: reconnecting asks the sentinels again (the ioredis README's advice for failovers). ioredis's
