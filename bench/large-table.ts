@@ -57,7 +57,7 @@ try {
   // The worker side: measure the longest gap between 1 ms timer ticks while the source loads.
   const live = new LiveTable();
   const source = new RedisTableSource({
-    url: server.url,
+    redis: server.url,
     cluster: 'big',
     keys: await loadVerifyingKeys(dir),
     live,

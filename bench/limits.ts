@@ -107,7 +107,7 @@ console.log(
 
 // ---- the global rate limit ----
 const redis = await startRedis();
-const shared = new RedisWindows({ url: redis.url, cluster: 'bench' });
+const shared = new RedisWindows({ redis: redis.url, cluster: 'bench' });
 while (!shared.ready) await new Promise((r) => setTimeout(r, 10));
 const N_REDIS = 100_000;
 // Below the limit of 1,000,000 per hour, warm-up included, for each limiter.

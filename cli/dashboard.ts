@@ -4,7 +4,7 @@
 import http from 'node:http';
 import { Hono } from 'hono';
 import { getRequestListener } from '@hono/node-server';
-import { Redis } from 'ioredis';
+import { createRedisClient, type RedisClient } from '../gateway/shared/redis-client.ts';
 import type { VerifyingKeys } from '../gateway/table/bundle.ts';
 import type { ListenAddress } from '../gateway/runtime/node.ts';
 import { listenAddress, parseFlags } from './args.ts';
@@ -12,9 +12,10 @@ import { currentPointer, listClusters, loadVersion, workers } from '../gateway/i
 import { certRows, routeRows, statusView } from '../gateway/inspect/views.ts';
 import { loadVerifyingKeys } from './keys.ts';
 import { log } from './log.ts';
-import { parseRedisAccess, REDIS_FLAGS } from './control-plane-flags.ts';
+import { parseRedisAccess, REDIS_ENV_USAGE, REDIS_FLAGS } from './control-plane-flags.ts';
 
-export const DASHBOARD_USAGE = 'usage: portico dashboard --redis URL [--keys DIR] [--listen 127.0.0.1:9280]';
+export const DASHBOARD_USAGE = `usage: portico dashboard --redis URL [--keys DIR] [--listen 127.0.0.1:9280]
+${REDIS_ENV_USAGE}`;
 
 const esc = (v: unknown): string => String(v ?? '-').replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
 
@@ -31,7 +32,7 @@ const STYLE = `body{font:14px system-ui,sans-serif;margin:24px;color:#1b1f24}h1{
 h3{font-size:15px}table{border-collapse:collapse;margin:8px 0}th,td{border:1px solid #d0d7de;padding:4px 8px;text-align:left;font-size:13px}
 th{background:#f6f8fa}.ok{color:#1a7f37;font-weight:600}.bad{color:#cf222e;font-weight:600}.empty{color:#57606a}code{font-size:12px}`;
 
-export async function renderDashboard(redis: Redis, keys: VerifyingKeys | null, now = new Date()): Promise<string> {
+export async function renderDashboard(redis: RedisClient, keys: VerifyingKeys | null, now = new Date()): Promise<string> {
   const sections: string[] = [];
   const clusters = await listClusters(redis);
   for (const cluster of clusters) {
@@ -48,7 +49,7 @@ export async function renderDashboard(redis: Redis, keys: VerifyingKeys | null, 
 <body><h1>Portico edge</h1><p>${esc(now.toISOString())}</p>${sections.join('\n') || '<p class="empty">No cluster has published a table to this Redis yet.</p>'}</body></html>`;
 }
 
-async function clusterSection(redis: Redis, cluster: string, keys: VerifyingKeys | null, now: Date): Promise<string> {
+async function clusterSection(redis: RedisClient, cluster: string, keys: VerifyingKeys | null, now: Date): Promise<string> {
   const ptr = await currentPointer(redis, cluster);
   const v = await loadVersion(redis, cluster, ptr.version, keys);
   const s = statusView(cluster, ptr, v, await workers(redis, cluster));
@@ -75,7 +76,7 @@ Fleet: <span class="${s.converged ? 'ok' : 'bad'}">${s.converged ? 'converged' :
   )}</section>`;
 }
 
-export function dashboardApp(redis: Redis, keys: VerifyingKeys | null): Hono {
+export function dashboardApp(redis: RedisClient, keys: VerifyingKeys | null): Hono {
   const app = new Hono();
   app.get(
     '/',
@@ -101,12 +102,13 @@ export async function runDashboard(argv: string[]): Promise<{ close(): Promise<v
   const at: ListenAddress = listenAddress('listen', v.listen ?? '127.0.0.1:9280') ?? { host: '127.0.0.1', port: 9280 };
   const keysDir = v.keys ?? process.env.PORTICO_KEYS;
   const keys = keysDir === undefined ? null : await loadVerifyingKeys(keysDir);
-  const redis = new Redis(access.redis, {
-    ...access.credentials,
+  const redis = createRedisClient(access.redis, access.credentials, {
     lazyConnect: true,
     enableOfflineQueue: false,
     maxRetriesPerRequest: 1,
     connectTimeout: 2_000,
+    // ioredis's default: reconnect forever, at most 2 s apart.
+    retryStrategy: (n: number) => Math.min(n * 50, 2_000),
   });
   redis.on('error', () => {});
   redis.connect().catch(() => {});

@@ -60,7 +60,7 @@ async function main(): Promise<void> {
   // Heartbeats name Deno, so `portico inspect status` shows which runtime each worker is.
   const keys = await loadVerifyingKeys(cp.keys);
   const source = new RedisTableSource({
-    url: cp.redis,
+    redis: cp.redis,
     credentials: cp.credentials,
     cluster: cp.cluster,
     keys,

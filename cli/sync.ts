@@ -144,7 +144,7 @@ export function loadKubeConfig(path: string | null): KubeConfig {
 export async function runSync(cfg: SyncConfig): Promise<{ close(): Promise<void> }> {
   const keys = await loadSigningKeys(cfg.keys);
   const loop = new PublishLoop({
-    url: cfg.redis,
+    redis: cfg.redis,
     credentials: cfg.credentials,
     cluster: cfg.cluster,
     keys,

@@ -83,7 +83,7 @@ export async function followClusterTable(
   if (cfg.cacheFile !== null) await prepareCacheDir(cfg.cacheFile);
   const live = new LiveTable();
   const source = new RedisTableSource({
-    url: cfg.redis,
+    redis: cfg.redis,
     credentials: cfg.credentials,
     cluster: cfg.cluster,
     keys,
@@ -107,7 +107,7 @@ export async function runWorker(cfg: WorkerConfig): Promise<{ close(): Promise<v
   for (const [cluster, dir] of cfg.peers) {
     const peerLive = new LiveTable();
     const peerSource = new RedisTableSource({
-      url: cfg.redis,
+      redis: cfg.redis,
       credentials: cfg.credentials,
       cluster,
       keys: await loadVerifyingKeys(dir),
@@ -122,7 +122,7 @@ export async function runWorker(cfg: WorkerConfig): Promise<{ close(): Promise<v
     peers.push({ cluster, live: peerLive, source: peerSource });
   }
   // Global rate limits count in this cluster's Redis, on a connection of their own.
-  const globalLimits = new RedisWindows({ url: cfg.redis, credentials: cfg.credentials, cluster: cfg.cluster });
+  const globalLimits = new RedisWindows({ redis: cfg.redis, credentials: cfg.credentials, cluster: cfg.cluster });
   const serving = await serveLive(cfg, live, {
     peers,
     globalLimits,

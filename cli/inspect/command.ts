@@ -2,14 +2,14 @@
 // only `rollback` writes. Exit codes: 0 ok, 2 bad usage, 3 Redis unreachable, 4 unknown cluster,
 // 5 unknown version, 6 a stored table fails verification, 1 anything else.
 import { hostname, userInfo } from 'node:os';
-import { Redis } from 'ioredis';
+import { createRedisClient, describeTarget, type RedisClient, type RedisTarget } from '../../gateway/shared/redis-client.ts';
 import { UsageError } from '../usage-error.ts';
 import type { VerifyingKeys } from '../../gateway/table/bundle.ts';
 import type { RedisCredentials } from '../../gateway/table/redis-layout.ts';
 import { rollback } from '../../sync/publish/redis.ts';
 import { parseFlags } from '../args.ts';
 import { loadVerifyingKeys } from '../keys.ts';
-import { parseRedisAccess, REDIS_FLAGS } from '../control-plane-flags.ts';
+import { parseRedisAccess, REDIS_ENV_USAGE, REDIS_FLAGS } from '../control-plane-flags.ts';
 import { fields, render, table, type Format } from '../../gateway/inspect/format.ts';
 import { currentPointer, history, InspectError, listClusters, loadVersion, resolveVersion, workers } from '../../gateway/inspect/read.ts';
 import { certRows, diff, explain, historyRows, routeRows, statusView } from '../../gateway/inspect/views.ts';
@@ -24,14 +24,14 @@ export const INSPECT_USAGE = `usage: portico inspect <command> --redis URL [--cl
   rollback V                  make an earlier signed version current again (nothing is re-signed)
   diagnostics                 the compiler's diagnostics of the current version
 --cluster may be left out when the Redis holds one cluster; --keys (or PORTICO_KEYS) verifies signatures.
-exit codes: 0 ok, 2 bad usage, 3 Redis unreachable, 4 unknown cluster, 5 unknown version, 6 a stored table fails verification`;
+exit codes: 0 ok, 2 bad usage, 3 Redis unreachable, 4 unknown cluster, 5 unknown version, 6 a stored table fails verification
+${REDIS_ENV_USAGE}`;
 
 const COMMANDS = ['status', 'routes', 'explain', 'certs', 'history', 'diff', 'rollback', 'diagnostics'] as const;
 type Command = (typeof COMMANDS)[number];
 
-async function connect(url: string, credentials: RedisCredentials): Promise<Redis> {
-  const redis = new Redis(url, {
-    ...credentials,
+async function connect(target: RedisTarget, credentials: RedisCredentials): Promise<RedisClient> {
+  const redis = createRedisClient(target, credentials, {
     lazyConnect: true,
     connectTimeout: 2_000,
     maxRetriesPerRequest: 0,
@@ -42,11 +42,7 @@ async function connect(url: string, credentials: RedisCredentials): Promise<Redi
   try {
     await redis.connect();
   } catch (err) {
-    throw new InspectError(
-      'PORTICO_REDIS_UNREACHABLE',
-      `cannot reach Redis at ${url.replace(/\/\/[^@/]*@/, '//***@')}: ${(err as Error).message}`,
-      3,
-    );
+    throw new InspectError('PORTICO_REDIS_UNREACHABLE', `cannot reach Redis at ${describeTarget(target)}: ${(err as Error).message}`, 3);
   }
   return redis;
 }

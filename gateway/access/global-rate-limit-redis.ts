@@ -9,10 +9,10 @@
 // (redis-layout.ts `globalLimit`): `portico:{C}:grl:<counter id>:<window>`, the counter id a hash of the
 // Ingress, window size and key value, so a key is bounded whatever a client sends; each expires two windows
 // after its first count, as lua-resty-global-throttle's counters do (`expiry = window_size * 2`).
-import { Redis } from 'ioredis';
 import { type RedisCredentials, redisLayout } from '../table/redis-layout.ts';
 import type { SharedWindows } from './global-rate-limit.ts';
 import type { WindowVerdict } from './sliding-window.ts';
+import { createRedisClient, type RedisClient, type RedisTarget } from '../shared/redis-client.ts';
 import { windowOf } from './sliding-window.ts';
 
 /** KEYS[1]: this window's counter, KEYS[2]: the previous window's. ARGV: limit, window ms, now ms.
@@ -31,14 +31,16 @@ return {1, 0}
 `;
 
 export interface RedisWindowsOptions {
-  url: string;
+  redis: RedisTarget;
   credentials?: RedisCredentials;
   cluster: string;
   /** How long a request waits for Redis at most (default 100 ms). */
   timeoutMs?: number;
 }
 
-type WithScript = Redis & { porticoGlobalLimit(k1: string, k2: string, limit: number, w: number, now: number): Promise<[number, number]> };
+type WithScript = RedisClient & {
+  porticoGlobalLimit(k1: string, k2: string, limit: number, w: number, now: number): Promise<[number, number]>;
+};
 
 export class RedisWindows implements SharedWindows {
   private readonly redis: WithScript;
@@ -46,8 +48,7 @@ export class RedisWindows implements SharedWindows {
 
   constructor(o: RedisWindowsOptions) {
     const timeout = o.timeoutMs ?? 100;
-    const redis = new Redis(o.url, {
-      ...o.credentials,
+    const redis = createRedisClient(o.redis, o.credentials, {
       lazyConnect: true,
       enableOfflineQueue: false,
       maxRetriesPerRequest: 0,

@@ -1,6 +1,7 @@
 // Reads what the control plane wrote: clusters, pointer, history, a version's table and
 // diagnostics, worker heartbeats. Read-only; the table is verified with the public key when given.
-import type { Redis } from 'ioredis';
+import { Cluster } from 'ioredis';
+import type { RedisClient } from '../shared/redis-client.ts';
 import { openBundle, readManifestUnverified, verifyManifest, type Manifest, type VerifyingKeys } from '../table/bundle.ts';
 import { redisLayout, type CurrentPointer, type Heartbeat, type HistoryEntry } from '../table/redis-layout.ts';
 import type { CertificateMaterial, RoutingTable } from '../table/schema.ts';
@@ -26,22 +27,25 @@ export interface LoadedVersion {
   verified: boolean;
 }
 
-/** Every cluster with a `current` pointer in this Redis. */
-export async function listClusters(redis: Redis): Promise<string[]> {
+/** Every cluster with a `current` pointer in this Redis. In a Redis Cluster each master holds its own slots'
+ * keys, and SCAN walks one node only: every master is scanned. */
+export async function listClusters(redis: RedisClient): Promise<string[]> {
   const out = new Set<string>();
-  let cursor = '0';
-  do {
-    const [next, keys] = await redis.scan(cursor, 'MATCH', 'portico:{*}:current', 'COUNT', 500);
-    cursor = next;
-    for (const k of keys) {
-      const m = /^portico:\{(.+)\}:current$/.exec(k);
-      if (m) out.add(m[1]!);
-    }
-  } while (cursor !== '0');
+  for (const node of redis instanceof Cluster ? redis.nodes('master') : [redis]) {
+    let cursor = '0';
+    do {
+      const [next, keys] = await node.scan(cursor, 'MATCH', 'portico:{*}:current', 'COUNT', 500);
+      cursor = next;
+      for (const k of keys) {
+        const m = /^portico:\{(.+)\}:current$/.exec(k);
+        if (m) out.add(m[1]!);
+      }
+    } while (cursor !== '0');
+  }
   return [...out].sort();
 }
 
-export async function currentPointer(redis: Redis, cluster: string): Promise<CurrentPointer> {
+export async function currentPointer(redis: RedisClient, cluster: string): Promise<CurrentPointer> {
   const raw = await redis.get(redisLayout(cluster).current);
   if (raw === null) {
     const known = await listClusters(redis);
@@ -54,12 +58,12 @@ export async function currentPointer(redis: Redis, cluster: string): Promise<Cur
   return JSON.parse(raw) as CurrentPointer;
 }
 
-export async function history(redis: Redis, cluster: string): Promise<HistoryEntry[]> {
+export async function history(redis: RedisClient, cluster: string): Promise<HistoryEntry[]> {
   return (await redis.lrange(redisLayout(cluster).history, 0, -1)).map((e) => JSON.parse(e) as HistoryEntry);
 }
 
 /** A version given in full, by a unique prefix of its hash (`sha256:ab12` or `ab12`), or the default. */
-export async function resolveVersion(redis: Redis, cluster: string, given: string): Promise<HistoryEntry> {
+export async function resolveVersion(redis: RedisClient, cluster: string, given: string): Promise<HistoryEntry> {
   const entries = await history(redis, cluster);
   const hex = given.toLowerCase().replace(/^sha256:/, '');
   if (!/^[0-9a-f]{4,64}$/.test(hex))
@@ -80,7 +84,12 @@ export async function resolveVersion(redis: Redis, cluster: string, given: strin
   throw new InspectError('PORTICO_UNKNOWN_VERSION', `no stored version ${given} in cluster ${cluster} (see: portico inspect history)`, 5);
 }
 
-export async function loadVersion(redis: Redis, cluster: string, version: string, keys: VerifyingKeys | null): Promise<LoadedVersion> {
+export async function loadVersion(
+  redis: RedisClient,
+  cluster: string,
+  version: string,
+  keys: VerifyingKeys | null,
+): Promise<LoadedVersion> {
   const key = redisLayout(cluster).table(version);
   const [jws, diags] = await redis.hmget(key, 'manifest', 'diagnostics');
   if (jws === null || jws === undefined)
@@ -101,7 +110,7 @@ export interface WorkerView extends Heartbeat {
   ageSeconds: number;
 }
 
-export async function workers(redis: Redis, cluster: string): Promise<WorkerView[]> {
+export async function workers(redis: RedisClient, cluster: string): Promise<WorkerView[]> {
   const l = redisLayout(cluster);
   const ids = await redis.zrange(l.workers, '0', '-1');
   if (ids.length === 0) return [];

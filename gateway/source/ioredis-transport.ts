@@ -1,7 +1,9 @@
 // The follower's transport on Node and Deno (ioredis runs under both): one long-lived command connection
-// and one subscriber, reconnected by ioredis with backoff.
-import { Redis } from 'ioredis';
+// and one subscriber, reconnected by ioredis with backoff, to one server, a Sentinel group's master or a
+// Redis Cluster (gateway/shared/redis-client.ts).
+import { Cluster } from 'ioredis';
 import type { RedisCredentials } from '../table/redis-layout.ts';
+import { createRedisClient, onReconnected, type RedisClient, type RedisTarget } from '../shared/redis-client.ts';
 import { RedisReplyError, TransportError, type Log, type RedisCommands, type TableTransport } from './transport.ts';
 
 // Commands fail fast while disconnected (no offline queue) and time out when a connection silently stops
@@ -16,17 +18,17 @@ const redisOptions = {
 };
 
 export class IoredisTransport implements TableTransport {
-  private readonly redis: Redis;
-  private readonly sub: Redis;
+  private readonly redis: RedisClient;
+  private readonly sub: RedisClient;
   lastError: string | null = null;
 
   constructor(
-    url: string,
+    target: RedisTarget,
     credentials: RedisCredentials | undefined,
     private readonly log: Log,
   ) {
-    this.redis = new Redis(url, { ...credentials, ...redisOptions });
-    this.sub = new Redis(url, { ...credentials, ...redisOptions, enableOfflineQueue: true, maxRetriesPerRequest: null });
+    this.redis = createRedisClient(target, credentials, redisOptions);
+    this.sub = createRedisClient(target, credentials, { ...redisOptions, enableOfflineQueue: true, maxRetriesPerRequest: null });
     this.redis.on('error', (err: Error) => {
       if (this.lastError !== err.message) log('warn', `redis: ${err.message}`);
       this.lastError = err.message;
@@ -39,10 +41,11 @@ export class IoredisTransport implements TableTransport {
   }
 
   follow(channel: string, on: { ready(): void; notify(): void }): void {
-    this.redis.on('ready', () => {
-      this.log('info', 'redis connected');
-      on.ready();
-    });
+    // Every reconnection (after a failover: to another server) reads `current` again: messages published while
+    // either connection was down, or sent by a master that has since been replaced, are lost to this worker.
+    this.redis.on('ready', () => this.log('info', 'redis connected'));
+    onReconnected(this.redis, () => on.ready());
+    onReconnected(this.sub, () => on.ready());
     this.sub.on('message', () => on.notify());
     this.redis.connect().catch(() => {}); // retried by ioredis; the poll reports progress
     this.sub.connect().catch(() => {});
@@ -68,8 +71,16 @@ export class IoredisTransport implements TableTransport {
       const message = (err as Error).message;
       if ((err as Error).name === 'ReplyError' && this.connected) throw new RedisReplyError(message);
       if (/timed out/i.test(message)) {
-        this.log('warn', 'redis stopped answering; reconnecting');
-        this.redis.disconnect(true);
+        if (this.redis instanceof Cluster) {
+          // A Cluster reconnects node by node and re-reads the slot map itself; `disconnect(true)` on a Cluster
+          // whose node pool is already empty (mid-failover) leaves it "disconnecting" for good (ioredis
+          // Cluster.disconnect resets the pool and waits for a "drain" that never comes): seen in the drills.
+          this.log('warn', 'redis stopped answering; refreshing the cluster slot map');
+          this.redis.refreshSlotsCache();
+        } else {
+          this.log('warn', 'redis stopped answering; reconnecting');
+          this.redis.disconnect(true);
+        }
       }
       throw new TransportError(message);
     }

@@ -6,13 +6,15 @@ import { hostname } from 'node:os';
 import type { LiveTable } from '../live.ts';
 import type { VerifyingKeys } from '../table/bundle.ts';
 import type { RedisCredentials } from '../table/redis-layout.ts';
+import type { RedisTarget } from '../shared/redis-client.ts';
 import { fileCache } from './cache-file.ts';
 import { TableFollower } from './follower.ts';
 import { IoredisTransport } from './ioredis-transport.ts';
 import type { Log } from './transport.ts';
 
 export interface RedisSourceOptions {
-  url: string;
+  /** A URL, a Sentinel group or a Redis Cluster. */
+  redis: RedisTarget;
   credentials?: RedisCredentials;
   cluster: string;
   keys: VerifyingKeys;
@@ -31,7 +33,7 @@ export class RedisTableSource extends TableFollower {
   constructor(o: RedisSourceOptions) {
     const node = o.node ?? hostname();
     super({
-      transport: new IoredisTransport(o.url, o.credentials, o.log),
+      transport: new IoredisTransport(o.redis, o.credentials, o.log),
       cluster: o.cluster,
       keys: o.keys,
       live: o.live,

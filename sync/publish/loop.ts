@@ -1,8 +1,9 @@
 // Keeps Redis in step with the agent's latest table: publishes each new one (never two at once; the newest
 // wins), retries with backoff while Redis is unreachable, and republishes when Redis comes back without it
-// (restarted empty, evicted). Only the leader offers tables.
+// (restarted empty, evicted) or holds an older table as current (a failover lost the last publishes). Only the
+// leader offers tables.
 import { SingleFlight } from '../../gateway/shared/single-flight.ts';
-import { Redis } from 'ioredis';
+import { createRedisClient, onReconnected, type RedisClient, type RedisTarget } from '../../gateway/shared/redis-client.ts';
 import type { SigningKeys } from '../../gateway/table/bundle.ts';
 import type { RedisCredentials } from '../../gateway/table/redis-layout.ts';
 import type { CompileResult } from '../compile/types.ts';
@@ -12,7 +13,8 @@ import { PublishConflictError, RedisPublisher } from './redis.ts';
 const RETRY_MS = [200, 500, 1000, 2000, 5000];
 
 export interface PublishLoopOptions {
-  url: string;
+  /** A URL, a Sentinel group or a Redis Cluster. */
+  redis: RedisTarget;
   credentials?: RedisCredentials;
   cluster: string;
   keys: SigningKeys;
@@ -24,7 +26,7 @@ export interface PublishLoopOptions {
 }
 
 export class PublishLoop {
-  private readonly redis: Redis;
+  private readonly redis: RedisClient;
   private readonly publisher: RedisPublisher;
   private latest: CompileResult | null = null;
   /** The lease term `latest` was offered under (undefined: no lease, manifests mode). */
@@ -43,8 +45,7 @@ export class PublishLoop {
   private heldVersion: string | null = null;
 
   constructor(private readonly o: PublishLoopOptions) {
-    this.redis = new Redis(o.url, {
-      ...o.credentials,
+    this.redis = createRedisClient(o.redis, o.credentials, {
       lazyConnect: true,
       enableOfflineQueue: false,
       maxRetriesPerRequest: 1,
@@ -56,13 +57,20 @@ export class PublishLoop {
       if (err.message !== this.lastError) o.log('warn', `redis: ${err.message}`);
       this.lastError = err.message;
     });
-    this.redis.on('ready', () => void this.push());
+    // A (re)connection, for a Cluster also a newly known node: check that Redis still holds the newest table.
+    onReconnected(this.redis, () => void this.push());
     this.publisher = new RedisPublisher(this.redis, { cluster: o.cluster, keys: o.keys, history: o.history, publisher: o.publisher });
     this.watchdog = setInterval(() => {
       if (this.redis.status !== 'ready' || this.latest === null) return;
       this.publisher.current().then(
         (cur) => {
-          if (cur === null || this.published !== this.latest?.table.version) void this.push();
+          const newest = this.latest?.table.version;
+          // Redis lost it (restarted empty, evicted) or no longer holds it as current: after a failover the
+          // promoted replica may lack the last publishes the old master acknowledged but never replicated.
+          // Republished under a new, higher sequence number, so workers that already served it take it again
+          // and none is asked to go back (docs/ARCHITECTURE.md, "Redis high availability").
+          const behind = cur === null || (cur.version !== newest && cur.rollback?.from !== newest);
+          if (behind || this.published !== newest) void this.push();
         },
         () => {},
       );

@@ -1,7 +1,7 @@
 // The only Redis writer of the agent: publishes a compiled table as a signed bundle, atomically (one Lua
 // script writes the version, moves `current`, appends to the history, trims it, deletes versions that fell
 // out of it, and notifies the channel). Publishing an unchanged table writes nothing.
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../../gateway/shared/redis-client.ts';
 import { sealBundle, type SigningKeys } from '../../gateway/table/bundle.ts';
 import { redisLayout, type CurrentPointer, type HistoryEntry, type RedisLayout } from '../../gateway/table/redis-layout.ts';
 import { assertValidTable } from '../../gateway/table/validate.ts';
@@ -110,7 +110,7 @@ export class PublishFencedError extends PorticoError {
 export class RedisPublisher {
   readonly layout: RedisLayout;
   constructor(
-    private readonly redis: Redis,
+    private readonly redis: RedisClient,
     private readonly o: PublisherOptions,
   ) {
     this.layout = redisLayout(o.cluster);
@@ -227,7 +227,7 @@ export class UnknownVersionError extends PorticoError {
  * records who and when and which version it holds back; workers accept its lower sequence number because
  * of that record, and the agent leaves it alone until the cluster's objects change. */
 export async function rollback(
-  redis: Redis,
+  redis: RedisClient,
   cluster: string,
   target: HistoryEntry,
   by: string,

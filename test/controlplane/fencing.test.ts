@@ -139,7 +139,7 @@ describe('the publish loop after a refusal', () => {
     const logs: string[] = [];
     await publisher('successor').publish(world(1), 9);
     const loop = new PublishLoop({
-      url: server.url,
+      redis: server.url,
       cluster,
       keys: signing,
       history: 5,

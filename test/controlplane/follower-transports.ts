@@ -49,7 +49,7 @@ export async function startFollower(kind: TransportName, o: FollowerSetup): Prom
     });
   }
   const s = new RedisTableSource({
-    url: `redis://127.0.0.1:${o.port}`,
+    redis: `redis://127.0.0.1:${o.port}`,
     ...(o.password === undefined ? {} : { credentials: { password: o.password } }),
     cluster: o.cluster,
     keys: o.keys,

@@ -68,7 +68,11 @@ afterAll(async () => {
 
 describe('bad flags: one line, exit code 2', () => {
   it.each([
-    ['worker without --redis', ['worker', '--cluster', 'x', '--keys', '/tmp'], /--redis URL \(or PORTICO_REDIS_URL\) is required/],
+    [
+      'worker without --redis',
+      ['worker', '--cluster', 'x', '--keys', '/tmp'],
+      /--redis URL \(or PORTICO_REDIS_URL\), --redis-sentinels .* or --redis-cluster-nodes .* is required/,
+    ],
     [
       'a malformed Redis URL',
       ['worker', '--redis', 'localhost:6379', '--cluster', 'x', '--keys', '/tmp'],

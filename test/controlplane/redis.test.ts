@@ -50,7 +50,7 @@ const world = (hosts: number, tag = 0) =>
 const logs: string[] = [];
 function source(live: LiveTable, o: { cacheFile?: string | null; pollMs?: number; keys?: VerifyingKeys } = {}) {
   return new RedisTableSource({
-    url: server.url,
+    redis: server.url,
     cluster,
     keys: o.keys ?? verifying,
     live,
@@ -262,7 +262,7 @@ describe('publishing', () => {
 describe('the publish loop', () => {
   /** A loop with a fast watchdog that has published world(1, 0). */
   async function publishedLoop(publisher: string): Promise<PublishLoop> {
-    const loop = new PublishLoop({ url: server.url, cluster, keys: signing, history: 5, publisher, log: () => {}, watchdogMs: 100 });
+    const loop = new PublishLoop({ redis: server.url, cluster, keys: signing, history: 5, publisher, log: () => {}, watchdogMs: 100 });
     loop.start();
     loop.offer(world(1, 0));
     await waitFor(async () => (await redis.get(redisLayout(cluster).current)) !== null);
@@ -278,6 +278,43 @@ describe('the publish loop', () => {
       expect(await redis.get(redisLayout(cluster).current)).toBeNull();
     } finally {
       loop.close();
+    }
+  });
+
+  it('republishes its newest table, under a higher sequence, when a failover brought back an older one', async () => {
+    // The promoted replica's state, made exactly: `current` and the history as they were before the last publish,
+    // and the last table's key gone (the old master acknowledged that publish but never replicated it).
+    const l = redisLayout(cluster);
+    const loop = await publishedLoop('leader');
+    const live = new LiveTable();
+    const s = source(live, { pollMs: 100 });
+    try {
+      await s.start();
+      await waitFor(() => s.served !== null);
+      const before = { current: await redis.dumpBuffer(l.current), history: await redis.dumpBuffer(l.history) };
+      const newest = world(1, 1);
+      loop.offer(newest);
+      await waitFor(() => s.served?.manifest.version === newest.table.version);
+      const lost = s.served!.manifest.seq;
+      await redis.restore(l.current, 0, before.current!, 'REPLACE');
+      await redis.restore(l.history, 0, before.history!, 'REPLACE');
+      await redis.del(l.table(newest.table.version));
+      await waitFor(
+        async () => JSON.parse((await redis.get(l.current)) ?? '{}').seq > lost,
+        3_000,
+        () => 'the republish of the newest table',
+      );
+      const cur = JSON.parse((await redis.get(l.current))!) as CurrentPointer;
+      expect(cur.version).toBe(newest.table.version);
+      // The worker never went back to the older table in between (it refuses the lower sequence), and the
+      // republished one is the table it already serves.
+      await new Promise((r) => setTimeout(r, 400)); // several polls
+      expect(s.served!.manifest.version).toBe(newest.table.version);
+      expect(s.served!.manifest.seq).toBeGreaterThanOrEqual(lost);
+      expect(live.current!.matcher.table.version).toBe(newest.table.version);
+    } finally {
+      loop.close();
+      await s.close();
     }
   });
 
@@ -565,7 +602,7 @@ describe('loading', () => {
     await waitFor(() => existsSync(cacheFile));
     await s1.close();
     const down = new RedisTableSource({
-      url: 'redis://127.0.0.1:1',
+      redis: 'redis://127.0.0.1:1',
       cluster,
       keys: verifying,
       live: new LiveTable(),
@@ -598,7 +635,7 @@ describe('loading', () => {
     // A cache file is verified like Redis: with the wrong public key it is refused.
     const wrongKeys = await loadVerifyingKeys(join(dir, 'other'));
     const wrong = new RedisTableSource({
-      url: 'redis://127.0.0.1:1',
+      redis: 'redis://127.0.0.1:1',
       cluster,
       keys: wrongKeys,
       live: new LiveTable(),

@@ -260,7 +260,7 @@ describe('over a real redis-server', () => {
 
   /** A worker's limiter over its own Redis connection, with its log lines and fallback count. */
   async function worker(c: { now: () => number }, timeoutMs?: number) {
-    const shared = new RedisWindows({ url: redis.url, cluster: 'edge', ...(timeoutMs === undefined ? {} : { timeoutMs }) });
+    const shared = new RedisWindows({ redis: redis.url, cluster: 'edge', ...(timeoutMs === undefined ? {} : { timeoutMs }) });
     const logs: string[] = [];
     let fallbacks = 0;
     const limiter = new GlobalRateLimiter({

@@ -231,6 +231,8 @@ describe('what operators choose', () => {
     ['external-redis-tls', { hook: true, redis: false, pdb: true, monitor: false, defaultClass: true }],
     ['existing-keys', { hook: false, redis: false, pdb: true, monitor: false, defaultClass: false }],
     ['monitoring', { hook: true, redis: false, pdb: false, monitor: true, defaultClass: null }],
+    ['redis-sentinel', { hook: true, redis: false, pdb: true, monitor: false, defaultClass: false }],
+    ['redis-cluster', { hook: true, redis: false, pdb: true, monitor: false, defaultClass: false }],
   ])('%s: which optional parts render', (set, want) => {
     const all = manifests(render(bin, set));
     const has = (kind: string, suffix = '') => all.some((m) => m.kind === kind && m.metadata.name.endsWith(suffix));
@@ -373,6 +375,28 @@ describe('bad values: one clear error, nothing rendered', () => {
       'a password Secret for the bundled Redis',
       ['redis.passwordSecret=pw'],
       /redis.passwordSecret is for an external redis.url; the bundled trial Redis gets a generated password/,
+    ],
+    [
+      'a Redis URL and sentinels',
+      ['redis.url=redis://r:6379', 'redis.sentinel.hosts={s:26379}', 'redis.sentinel.masterName=m'],
+      /redis: give exactly one of redis.url, redis.sentinel.hosts, redis.clusterNodes/,
+    ],
+    [
+      'sentinels and cluster nodes',
+      ['redis.sentinel.hosts={s:26379}', 'redis.sentinel.masterName=m', 'redis.clusterNodes={n:6379}'],
+      /redis: give exactly one of redis.url, redis.sentinel.hosts, redis.clusterNodes/,
+    ],
+    ['sentinels without a master name', ['redis.sentinel.hosts={s:26379}'], /redis.sentinel: give both hosts and masterName/],
+    [
+      'a sentinel without a port',
+      ['redis.sentinel.hosts={s}', 'redis.sentinel.masterName=m'],
+      /\/redis\/sentinel\/hosts\/0'.*does not match pattern/,
+    ],
+    ['a cluster node without a port', ['redis.clusterNodes={n}'], /\/redis\/clusterNodes\/0'.*does not match pattern/],
+    [
+      'a sentinel password Secret without sentinels',
+      ['redis.url=redis://r:6379', 'redis.sentinel.passwordSecret=sp'],
+      /redis.sentinel.passwordSecret \/ caSecret: only meaningful with redis.sentinel.hosts/,
     ],
     [
       'credentials in the Redis URL',

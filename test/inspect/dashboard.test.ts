@@ -56,7 +56,7 @@ beforeAll(async () => {
   }).publish(result);
   const live = new LiveTable();
   source = new RedisTableSource({
-    url: server.url,
+    redis: server.url,
     cluster: 'dash',
     keys: await loadVerifyingKeys(join(dir, 'keys')),
     live,

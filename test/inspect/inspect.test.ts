@@ -80,7 +80,7 @@ beforeAll(async () => {
   await generateKeySet(join(dir, 'keys'));
   await generateKeySet(join(dir, 'other'));
   loop = new PublishLoop({
-    url: server.url,
+    redis: server.url,
     cluster: 'inspect',
     keys: await loadSigningKeys(join(dir, 'keys')),
     history: 10,
@@ -94,7 +94,7 @@ beforeAll(async () => {
   loop.offer(world(2));
   await waitFor(async () => (await pointer()).version === world(2).table.version);
   source = new RedisTableSource({
-    url: server.url,
+    redis: server.url,
     cluster: 'inspect',
     keys: await loadVerifyingKeys(join(dir, 'keys')),
     live,

@@ -23,6 +23,8 @@ export interface Target {
 
 export interface ControlPlane {
   redisUrl: string;
+  /** Where Redis is as flags, instead of `--redis redisUrl` (Sentinel or Cluster, cli/redis-target-flags.ts). */
+  redisFlags?: string[];
   cluster: string;
   keysDir: string;
 }
@@ -105,8 +107,7 @@ export async function startDeno(cp: ControlPlane, o: { tunnel?: string } = {}): 
       '--allow-env',
       `--allow-read=${cp.keysDir}`,
       'cli/deno-worker.ts',
-      '--redis',
-      cp.redisUrl,
+      ...(cp.redisFlags ?? ['--redis', cp.redisUrl]),
       '--cluster',
       cp.cluster,
       '--keys',

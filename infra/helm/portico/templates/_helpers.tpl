@@ -52,6 +52,8 @@ worker Service when the workers are behind one (ingress-nginx's chart passes its
 {{- define "portico.keysJobName" -}}{{ include "portico.fullname" . }}-keys{{- end -}}
 {{- define "portico.redisName" -}}{{ include "portico.fullname" . }}-redis{{- end -}}
 {{- define "portico.agentKeysSecret" -}}{{ .Values.keys.existingSecret | default (printf "%s-sync-keys" (include "portico.fullname" .)) }}{{- end -}}
+{{/* "true" when Redis is the user's (a URL, Sentinel or Cluster), empty when the chart bundles a trial Redis. */}}
+{{- define "portico.externalRedis" -}}{{ if or .Values.redis.url .Values.redis.sentinel.hosts .Values.redis.clusterNodes }}true{{ end }}{{- end -}}
 {{- define "portico.redisPasswordSecret" -}}{{ include "portico.fullname" . }}-redis-password{{- end -}}
 {{- define "portico.workerKeysSecret" -}}{{ .Values.keys.existingWorkerSecret | default (printf "%s-worker-keys" (include "portico.fullname" .)) }}{{- end -}}
 
@@ -104,10 +106,24 @@ worker Service when the workers are behind one (ingress-nginx's chart passes its
 {{- fail (printf "multicluster.peers: %s is this cluster's own name" .cluster) -}}
 {{- end -}}
 {{- end -}}
-{{- if and .Values.redis.caSecret (not (hasPrefix "rediss://" .Values.redis.url)) -}}
+{{- $modes := 0 -}}
+{{- range (list .Values.redis.url .Values.redis.sentinel.hosts .Values.redis.clusterNodes) }}{{ if . }}{{ $modes = add1 $modes }}{{ end }}{{ end -}}
+{{- if gt $modes 1 -}}
+{{- fail "redis: give exactly one of redis.url, redis.sentinel.hosts, redis.clusterNodes" -}}
+{{- end -}}
+{{- if ne (empty .Values.redis.sentinel.hosts) (empty .Values.redis.sentinel.masterName) -}}
+{{- fail "redis.sentinel: give both hosts and masterName (the master group the sentinels monitor)" -}}
+{{- end -}}
+{{- if and (or .Values.redis.sentinel.passwordSecret .Values.redis.sentinel.caSecret) (not .Values.redis.sentinel.hosts) -}}
+{{- fail "redis.sentinel.passwordSecret / caSecret: only meaningful with redis.sentinel.hosts" -}}
+{{- end -}}
+{{- if and .Values.redis.caSecret .Values.redis.url (not (hasPrefix "rediss://" .Values.redis.url)) -}}
+{{- fail "redis.caSecret: only meaningful with a rediss:// redis.url (or with redis.sentinel / redis.clusterNodes)" -}}
+{{- end -}}
+{{- if and .Values.redis.caSecret (not (include "portico.externalRedis" .)) -}}
 {{- fail "redis.caSecret: only meaningful with a rediss:// redis.url" -}}
 {{- end -}}
-{{- if and .Values.redis.passwordSecret (not .Values.redis.url) -}}
+{{- if and .Values.redis.passwordSecret (not (include "portico.externalRedis" .)) -}}
 {{- fail "redis.passwordSecret is for an external redis.url; the bundled trial Redis gets a generated password" -}}
 {{- end -}}
 {{- if and .Values.worker.proxyProtocol (not .Values.worker.trustedProxies) -}}
@@ -129,11 +145,31 @@ redis://{{ include "portico.redisName" . }}.{{ .Release.Namespace }}.svc:6379
 {{- end -}}
 {{- end -}}
 
-{{/* Environment of every container that talks to Redis: the URL, and the password and CA from Secrets. */}}
+{{/* Environment of every container that talks to Redis: where it is (a URL, Sentinel or Cluster: the same
+settings as the --redis* flags, cli/redis-target-flags.ts), and the passwords and CAs from Secrets. */}}
 {{- define "portico.redisEnv" -}}
+{{- if .Values.redis.sentinel.hosts -}}
+- name: PORTICO_REDIS_SENTINELS
+  value: {{ join "," .Values.redis.sentinel.hosts | quote }}
+- name: PORTICO_REDIS_SENTINEL_MASTER
+  value: {{ .Values.redis.sentinel.masterName | quote }}
+{{- if .Values.redis.sentinel.passwordSecret }}
+- name: PORTICO_REDIS_SENTINEL_PASSWORD
+  valueFrom:
+    secretKeyRef: { name: {{ .Values.redis.sentinel.passwordSecret | quote }}, key: {{ .Values.redis.sentinel.passwordKey | quote }} }
+{{- end }}
+{{- if .Values.redis.sentinel.caSecret }}
+- name: PORTICO_REDIS_SENTINEL_CA
+  value: /etc/portico/redis-sentinel-ca/{{ .Values.redis.sentinel.caKey }}
+{{- end }}
+{{- else if .Values.redis.clusterNodes -}}
+- name: PORTICO_REDIS_CLUSTER_NODES
+  value: {{ join "," .Values.redis.clusterNodes | quote }}
+{{- else -}}
 - name: PORTICO_REDIS_URL
   value: {{ include "portico.redisUrl" . | quote }}
-{{- if not .Values.redis.url }}
+{{- end }}
+{{- if not (include "portico.externalRedis" .) }}
 - name: PORTICO_REDIS_PASSWORD
   valueFrom:
     secretKeyRef: { name: {{ include "portico.redisPasswordSecret" . | quote }}, key: password }
@@ -153,11 +189,18 @@ redis://{{ include "portico.redisName" . }}.{{ .Release.Namespace }}.svc:6379
 - name: redis-ca
   secret: { secretName: {{ .Values.redis.caSecret | quote }}, items: [{ key: {{ .Values.redis.caKey | quote }}, path: {{ .Values.redis.caKey | quote }} }] }
 {{- end }}
+{{- if .Values.redis.sentinel.caSecret }}
+- name: redis-sentinel-ca
+  secret: { secretName: {{ .Values.redis.sentinel.caSecret | quote }}, items: [{ key: {{ .Values.redis.sentinel.caKey | quote }}, path: {{ .Values.redis.sentinel.caKey | quote }} }] }
+{{- end }}
 {{- end -}}
 
 {{- define "portico.redisCaMount" -}}
 {{- if .Values.redis.caSecret }}
 - { name: redis-ca, mountPath: /etc/portico/redis-ca, readOnly: true }
+{{- end }}
+{{- if .Values.redis.sentinel.caSecret }}
+- { name: redis-sentinel-ca, mountPath: /etc/portico/redis-sentinel-ca, readOnly: true }
 {{- end }}
 {{- end -}}
 
