@@ -43,7 +43,8 @@ export class AccessRecord {
     this.read0 = this.socket?.bytesRead ?? 0;
     this.written0 = this.socket?.bytesWritten ?? 0;
     (res as Carrier)[RECORD] = this;
-    res.once('close', this.end.bind(this));
+    // One shared listener (`this` is the response), not a bound function and once()'s wrapper per request.
+    res.on('close', recordClosed);
   }
 
   /** What the request path knows once it has decided (app.ts: every request passes there). */
@@ -54,7 +55,7 @@ export class AccessRecord {
     this.route = route;
   }
 
-  private end(): void {
+  end(): void {
     const { req, res, socket } = this;
     const h2 = 'stream' in req;
     const tls = (socket as Partial<TLSSocket> | undefined)?.encrypted === true ? (socket as TLSSocket) : null;
@@ -90,4 +91,9 @@ export class AccessRecord {
 function stripMapped(a: string | undefined): string {
   if (a === undefined) return '';
   return a.startsWith('::ffff:') && a.includes('.') ? a.slice(7) : a;
+}
+
+/** The response's 'close' listener: writes its record (the response closes once). */
+function recordClosed(this: ServerResponse | Http2ServerResponse): void {
+  recordOf(this)?.end();
 }
