@@ -262,6 +262,7 @@ class BodyGuard {
   /** When the pending read began; -1: no read pending. */
   private since = -1;
   private error: UpstreamError | null = null;
+  private reader: ReadableStreamDefaultReader<Uint8Array> | null = null;
 
   constructor(
     private readonly deps: WebForwarderDeps,
@@ -274,9 +275,12 @@ class BodyGuard {
   /** One read under the timer; rejects with the timeout's error once it has fired. */
   async read(reader: ReadableStreamDefaultReader<Uint8Array>): ReturnType<ReadableStreamDefaultReader<Uint8Array>['read']> {
     this.since = performance.now();
+    this.reader = reader;
     this.timer ??= setTimeout(guardCheck, this.ms, this);
     try {
       const r = await reader.read();
+      // Cancelled by the timer: a pending read then ends as if the body had, which must not pass for its end.
+      if (this.error !== null) throw this.error;
       if (r.done) this.stop();
       return r;
     } catch (err) {
@@ -299,7 +303,10 @@ class BodyGuard {
     this.error = e;
     this.deps.metrics.upstreamError(this.backendId, e.code);
     this.deps.onUpstreamError?.(e);
-    this.upstream.abort(); // the pending read rejects, and read() throws `e`
+    // Aborting the fetch errors its body in Deno and workerd; the cancel ends the pending read whatever the runtime
+    // does with the abort, and read() throws `e` either way.
+    this.upstream.abort();
+    this.reader?.cancel(e).catch(() => {});
   }
 
   stop(): void {
