@@ -252,15 +252,31 @@ function endsThen(body: ReadableStream<Uint8Array>, done: () => void): ReadableS
  * reads an upstream answer into its buffers (proxy_buffers 8 4k|8k by default) before sending it. */
 export const WHOLE_BODY_MAX = 64 * 1024;
 
+/** How often the shared timer looks at the reads pending (and at most how late a silence is noticed). */
+export const SILENCE_TICK_MS = 50;
+
+/** The guards with a read pending, looked at by one shared timer while there is any: a read costs a Set entry and a
+ * time, not a timer of its own (a timer per request or per chunk was the expensive part on Deno). */
+const pendingReads = new Set<BodyGuard>();
+let sweeper: ReturnType<typeof setInterval> | undefined;
+
+function sweep(): void {
+  const now = performance.now();
+  for (const g of pendingReads) g.check(now);
+  if (pendingReads.size === 0 && sweeper !== undefined) {
+    clearInterval(sweeper);
+    sweeper = undefined;
+  }
+}
+
 /** The body-silence timer (`bodyMs`, the Node forwarder's bodyTimeout): a read from the upstream that waits longer
  * than `ms` for a chunk aborts the upstream request and errors the body the client reads (a response already begun
  * is cut off, never retried: retry-policy.ts), counted and logged as the Node forwarder counts its body timeout.
- * It times reads only (a client slow to take the body is not the upstream's silence) with one timer per silence
- * window, not one per chunk: a chunk only stores a time, and the timer re-arms itself for the remainder. */
+ * It times reads only (a client slow to take the body is not the upstream's silence), on the shared timer above:
+ * a silence is cut between `ms` and `ms` + SILENCE_TICK_MS. */
 class BodyGuard {
-  private timer: ReturnType<typeof setTimeout> | undefined;
-  /** When the pending read began; -1: no read pending. */
-  private since = -1;
+  /** When the pending read began. */
+  private since = 0;
   private error: UpstreamError | null = null;
   private reader: ReadableStreamDefaultReader<Uint8Array> | null = null;
 
@@ -276,29 +292,24 @@ class BodyGuard {
   async read(reader: ReadableStreamDefaultReader<Uint8Array>): ReturnType<ReadableStreamDefaultReader<Uint8Array>['read']> {
     this.since = performance.now();
     this.reader = reader;
-    this.timer ??= setTimeout(guardCheck, this.ms, this);
+    pendingReads.add(this);
+    sweeper ??= setInterval(sweep, SILENCE_TICK_MS);
     try {
       const r = await reader.read();
       // Cancelled by the timer: a pending read then ends as if the body had, which must not pass for its end.
       if (this.error !== null) throw this.error;
-      if (r.done) this.stop();
       return r;
     } catch (err) {
-      this.stop();
       throw this.error ?? err;
     } finally {
-      this.since = -1;
+      pendingReads.delete(this);
     }
   }
 
-  check(): void {
-    this.timer = undefined;
-    if (this.since < 0) return; // no read pending: the next one arms the timer again
-    const silent = performance.now() - this.since;
-    if (silent < this.ms) {
-      this.timer = setTimeout(guardCheck, this.ms - silent, this);
-      return;
-    }
+  /** The shared timer's look at this pending read. */
+  check(now: number): void {
+    if (now - this.since < this.ms) return;
+    pendingReads.delete(this);
     const e = new UpstreamError('PORTICO_UPSTREAM_TIMEOUT', this.endpoint, new Error(`no response body data for ${this.ms} ms`));
     this.error = e;
     this.deps.metrics.upstreamError(this.backendId, e.code);
@@ -307,11 +318,6 @@ class BodyGuard {
     // does with the abort, and read() throws `e` either way.
     this.upstream.abort();
     this.reader?.cancel(e).catch(() => {});
-  }
-
-  stop(): void {
-    if (this.timer !== undefined) clearTimeout(this.timer);
-    this.timer = undefined;
   }
 
   /** The whole body as bytes, or, when it broke off or grew past WHOLE_BODY_MAX, a stream of what was read followed
@@ -356,17 +362,9 @@ class BodyGuard {
           ctl.error(err);
         }
       },
-      cancel: (reason) => {
-        this.stop();
-        return reader.cancel(reason);
-      },
+      cancel: (reason) => reader.cancel(reason),
     });
   }
-}
-
-/** setTimeout's callback for the body guard: a plain function, so arming it allocates no closure. */
-function guardCheck(g: BodyGuard): void {
-  g.check();
 }
 
 /** The chunks read so far, then `err`: the client sees a response that breaks off, as it would have unbuffered. */
