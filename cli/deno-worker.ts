@@ -5,7 +5,7 @@
 //     [--tls-host NAME] [--read-timeout 60s] [--body-timeout DURATION|off] [--poll 2s] [--node-name NAME]
 //     [--tunnel 127.0.0.1:PORT]   (upstream requests through the node-local tunnel: --allow-net=127.0.0.1 is then enough)
 // --body-timeout (default: the read timeout) is the longest silence between response body chunks; on Deno it
-// costs a JS stream per response (bench/RESULTS.md), so it can be turned off.
+// costs reading every response body through JS (bench/RESULTS.md), so it can be turned off.
 import { createAdminApp } from '../gateway/admin.ts';
 import { UsageError } from './usage-error.ts';
 import { LiveTable } from '../gateway/live.ts';

@@ -122,8 +122,14 @@ function listenerFacts(incoming: IncomingMessage | Http2ServerRequest, scheme: '
     clientIp: clientAddress(incoming.socket?.remoteAddress),
     localPort: port,
     tlsClient: scheme === 'https' ? tlsClientOfRequest(incoming) : null,
-    header: (name) => headerValue(incoming.headers[name]),
+    header: headerReader(incoming),
   };
+}
+
+/** The request's header reader. Made by a factory so the arrow has no name of its own: under tsx (esbuild's
+ * keepNames) a named closure costs an Object.defineProperty per request. */
+function headerReader(incoming: IncomingMessage | Http2ServerRequest): (name: string) => string | undefined {
+  return (name) => headerValue(incoming.headers[name]);
 }
 
 /** The connection's client-certificate facts: HTTP/1.1 on the TLS socket itself, HTTP/2 on the session (its
@@ -162,16 +168,19 @@ function writeHeadTo(out: ServerResponse | Http2ServerResponse, status: number, 
 function addTrailersTo(out: ServerResponse | Http2ServerResponse, trailers: (Buffer | string)[] | Record<string, string | string[]>): void {
   const obj: Record<string, string | string[]> = {};
   let any = false;
-  const add = (name: string, value: string | string[]): void => {
-    const k = name.toLowerCase();
-    if (HOP_BY_HOP.has(k) || k.charCodeAt(0) === 58 /* : */) return;
-    const prev = obj[k];
-    obj[k] = prev === undefined ? value : ([] as string[]).concat(prev, value);
-    any = true;
-  };
-  if (Array.isArray(trailers)) for (let i = 0; i + 1 < trailers.length; i += 2) add(trailers[i]!.toString(), trailers[i + 1]!.toString());
-  else for (const [k, v] of Object.entries(trailers)) add(k, v);
+  if (Array.isArray(trailers))
+    for (let i = 0; i + 1 < trailers.length; i += 2) any = addTrailer(obj, trailers[i]!.toString(), trailers[i + 1]!.toString()) || any;
+  else for (const [k, v] of Object.entries(trailers)) any = addTrailer(obj, k, v) || any;
   if (any) out.addTrailers(obj);
+}
+
+/** Adds one trailer field to `obj` unless it is hop-by-hop or a pseudo-header; true when added. */
+function addTrailer(obj: Record<string, string | string[]>, name: string, value: string | string[]): boolean {
+  const k = name.toLowerCase();
+  if (HOP_BY_HOP.has(k) || k.charCodeAt(0) === 58 /* : */) return false;
+  const prev = obj[k];
+  obj[k] = prev === undefined ? value : ([] as string[]).concat(prev, value);
+  return true;
 }
 
 /** A status answer being dropped for the next endpoint (proxy-next-upstream http_NNN): ends that attempt. */
@@ -265,7 +274,10 @@ class Exchange implements Dispatcher.DispatchHandler {
     if (this.rec !== undefined) this.rec.requestId = requestId;
     // default-backend: no ready endpoint, so the error backend's page for 503 (decide() checked it can be fetched).
     if (req.errorPage !== undefined && req.backend.endpoints.length === 0) this.toErrorPage(503);
-    outgoing.once('close', this.onClientClose.bind(this));
+    // 'close' comes once per response: a plain `on` with one shared function (the exchange found under a symbol)
+    // allocates neither a bound function nor once()'s wrapper per request.
+    (outgoing as ExchangeCarrier)[EXCHANGE] = this;
+    outgoing.on('close', exchangeClientClosed);
     // The response closes once it is sent or the client is gone; a client that left while the access gate was
     // deciding closed it already, and 'close' will not come again.
     if (req.onDone !== undefined && outgoing.destroyed) req.onDone();
@@ -502,7 +514,7 @@ class Exchange implements Dispatcher.DispatchHandler {
     return true;
   }
 
-  private onClientClose(): void {
+  onClientClose(): void {
     if (!this.done && this.abort !== null) this.abort(); // the client went away: stop the upstream exchange too
     this.req.onDone?.(); // the request has ended, sent or abandoned (the access gate's completion hook)
   }
@@ -571,7 +583,9 @@ class Exchange implements Dispatcher.DispatchHandler {
     this.done = true;
     // HTTP/2 upstreams (gRPC) end with trailers (grpc-status): passed on, on HTTP/2 as trailing HEADERS, on
     // HTTP/1.1 in the last chunk of a chunked response (Node drops them from a response with a length).
-    if (trailers != null && !this.outgoing.destroyed) addTrailersTo(this.outgoing, trailers);
+    // undici passes an empty list after every HTTP/1.1 answer: nothing to add then.
+    if (trailers != null && (!Array.isArray(trailers) || trailers.length !== 0) && !this.outgoing.destroyed)
+      addTrailersTo(this.outgoing, trailers);
     this.outgoing.end();
     this.deps.metrics.request(this.req.label, this.status);
   }
@@ -641,6 +655,14 @@ class Exchange implements Dispatcher.DispatchHandler {
     this.deps.metrics.request(this.req.label, 413);
     answerError(this.outgoing, 413);
   }
+}
+
+const EXCHANGE = Symbol('portico.exchange');
+type ExchangeCarrier = { [EXCHANGE]?: Exchange };
+
+/** The response's 'close' listener (`this` is the response): its exchange hears that the client is done. */
+function exchangeClientClosed(this: ServerResponse | Http2ServerResponse): void {
+  (this as ExchangeCarrier)[EXCHANGE]?.onClientClose();
 }
 
 /** setTimeout's callback for the queue timeout: a plain function, so arming it allocates no closure. */

@@ -169,10 +169,18 @@ export async function webForward(deps: WebForwarderDeps, request: Request, req: 
           ? null
           : responseCookie(backend, up, pick, (first + k) % n, facts, request.method, Date.now());
       if (cookie !== null) head.push('set-cookie', cookie);
-      const out =
-        res.body === null || bodyMs === null ? res.body : res.body.pipeThrough(idleGuard(deps, bodyMs, backend.id, abort, endpoint));
+      let out: ReadableStream<Uint8Array> | Uint8Array | null = res.body;
+      if (res.body !== null && bodyMs !== null) {
+        const guard = new BodyGuard(deps, bodyMs, backend.id, abort, endpoint);
+        // A small body of declared length is read whole before the answer (never throws: a failure mid-body gives a
+        // stream that breaks off): the runtime then writes bytes natively instead of pulling every chunk through JS.
+        // A decoded body (gzip) may be far larger than declared, and a gated request ends only once the client has
+        // read it all: both stream.
+        const declared = encoded || req.onDone !== undefined ? Number.NaN : Number(res.headers.get('content-length') ?? Number.NaN);
+        out = declared <= WHOLE_BODY_MAX ? await guard.whole(res.body) : guard.stream(res.body.getReader(), []);
+      }
       if (out === null) req.onDone?.();
-      return new Response(req.onDone === undefined || out === null ? out : endsThen(out, req.onDone), {
+      return new Response(req.onDone === undefined || out === null || out instanceof Uint8Array ? out : endsThen(out, req.onDone), {
         status: res.status,
         headers: toHeaders(head, encoded ? DECODED_SKIP : null),
       });
@@ -240,39 +248,133 @@ function endsThen(body: ReadableStream<Uint8Array>, done: () => void): ReadableS
   });
 }
 
-/** Passes chunks through and errors the stream (and aborts the upstream request) after `deps.bodyMs` without one.
- * The failure is counted and logged as the Node forwarder counts its body timeout (a response already begun is
- * cut off, never retried: retry-policy.ts). */
-function idleGuard(
-  deps: WebForwarderDeps,
-  ms: number,
-  backendId: string,
-  upstream: AbortController,
-  endpoint: string,
-): TransformStream<Uint8Array, Uint8Array> {
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  let out: TransformStreamDefaultController<Uint8Array> | undefined;
-  const arm = (): void => {
-    timer = setTimeout(() => {
-      upstream.abort();
-      const e = new UpstreamError('PORTICO_UPSTREAM_TIMEOUT', endpoint, new Error(`no response body data for ${ms} ms`));
-      deps.metrics.upstreamError(backendId, e.code);
-      deps.onUpstreamError?.(e);
-      out?.error(e);
-    }, ms);
-  };
-  return new TransformStream<Uint8Array, Uint8Array>({
-    start(ctl) {
-      out = ctl;
-      arm();
-    },
-    transform(chunk, ctl) {
-      clearTimeout(timer);
-      ctl.enqueue(chunk);
-      arm();
-    },
-    flush() {
-      clearTimeout(timer);
+/** Declared response bodies up to this length are read whole before the answer goes out, as nginx's proxy_buffering
+ * reads an upstream answer into its buffers (proxy_buffers 8 4k|8k by default) before sending it. */
+export const WHOLE_BODY_MAX = 64 * 1024;
+
+/** How often the shared timer looks at the reads pending (and at most how late a silence is noticed). */
+export const SILENCE_TICK_MS = 50;
+
+/** The guards with a read pending, looked at by one shared timer while there is any: a read costs a Set entry and a
+ * time, not a timer of its own (a timer per request or per chunk was the expensive part on Deno). */
+const pendingReads = new Set<BodyGuard>();
+let sweeper: ReturnType<typeof setInterval> | undefined;
+
+function sweep(): void {
+  const now = performance.now();
+  for (const g of pendingReads) g.check(now);
+  if (pendingReads.size === 0 && sweeper !== undefined) {
+    clearInterval(sweeper);
+    sweeper = undefined;
+  }
+}
+
+/** The body-silence timer (`bodyMs`, the Node forwarder's bodyTimeout): a read from the upstream that waits longer
+ * than `ms` for a chunk aborts the upstream request and errors the body the client reads (a response already begun
+ * is cut off, never retried: retry-policy.ts), counted and logged as the Node forwarder counts its body timeout.
+ * It times reads only (a client slow to take the body is not the upstream's silence), on the shared timer above:
+ * a silence is cut between `ms` and `ms` + SILENCE_TICK_MS. */
+class BodyGuard {
+  /** When the pending read began. */
+  private since = 0;
+  private error: UpstreamError | null = null;
+  private reader: ReadableStreamDefaultReader<Uint8Array> | null = null;
+
+  constructor(
+    private readonly deps: WebForwarderDeps,
+    private readonly ms: number,
+    private readonly backendId: string,
+    private readonly upstream: AbortController,
+    private readonly endpoint: string,
+  ) {}
+
+  /** One read under the timer; rejects with the timeout's error once it has fired. */
+  async read(reader: ReadableStreamDefaultReader<Uint8Array>): ReturnType<ReadableStreamDefaultReader<Uint8Array>['read']> {
+    this.since = performance.now();
+    this.reader = reader;
+    pendingReads.add(this);
+    sweeper ??= setInterval(sweep, SILENCE_TICK_MS);
+    try {
+      const r = await reader.read();
+      // Cancelled by the timer: a pending read then ends as if the body had, which must not pass for its end.
+      if (this.error !== null) throw this.error;
+      return r;
+    } catch (err) {
+      throw this.error ?? err;
+    } finally {
+      pendingReads.delete(this);
+    }
+  }
+
+  /** The shared timer's look at this pending read. */
+  check(now: number): void {
+    if (now - this.since < this.ms) return;
+    pendingReads.delete(this);
+    const e = new UpstreamError('PORTICO_UPSTREAM_TIMEOUT', this.endpoint, new Error(`no response body data for ${this.ms} ms`));
+    this.error = e;
+    this.deps.metrics.upstreamError(this.backendId, e.code);
+    this.deps.onUpstreamError?.(e);
+    // Aborting the fetch errors its body in Deno and workerd; the cancel ends the pending read whatever the runtime
+    // does with the abort, and read() throws `e` either way.
+    this.upstream.abort();
+    this.reader?.cancel(e).catch(() => {});
+  }
+
+  /** The whole body as bytes, or, when it broke off or grew past WHOLE_BODY_MAX, a stream of what was read followed
+   * by the rest (or by the error). */
+  async whole(body: ReadableStream<Uint8Array>): Promise<Uint8Array | ReadableStream<Uint8Array>> {
+    const reader = body.getReader();
+    const chunks: Uint8Array[] = [];
+    let size = 0;
+    try {
+      for (;;) {
+        const r = await this.read(reader);
+        if (r.done) break;
+        chunks.push(r.value);
+        size += r.value.byteLength;
+        if (size > WHOLE_BODY_MAX) return this.stream(reader, chunks);
+      }
+    } catch (err) {
+      return brokenAfter(chunks, err);
+    }
+    if (chunks.length === 1) return chunks[0]!;
+    const all = new Uint8Array(size);
+    let at = 0;
+    for (const c of chunks) {
+      all.set(c, at);
+      at += c.byteLength;
+    }
+    return all;
+  }
+
+  /** `first`, then the rest of `reader`'s chunks, each read under the timer. */
+  stream(reader: ReadableStreamDefaultReader<Uint8Array>, first: Uint8Array[]): ReadableStream<Uint8Array> {
+    return new ReadableStream<Uint8Array>({
+      start: (ctl) => {
+        for (const c of first) ctl.enqueue(c);
+      },
+      pull: async (ctl) => {
+        try {
+          const r = await this.read(reader);
+          if (r.done) ctl.close();
+          else ctl.enqueue(r.value);
+        } catch (err) {
+          ctl.error(err);
+        }
+      },
+      cancel: (reason) => reader.cancel(reason),
+    });
+  }
+}
+
+/** The chunks read so far, then `err`: the client sees a response that breaks off, as it would have unbuffered. */
+function brokenAfter(chunks: readonly Uint8Array[], err: unknown): ReadableStream<Uint8Array> {
+  let i = 0;
+  // Errored from pull, once the chunks are taken: erroring a stream drops what is still queued in it.
+  return new ReadableStream<Uint8Array>({
+    pull(ctl) {
+      if (i < chunks.length) ctl.enqueue(chunks[i++]!);
+      else ctl.error(err);
     },
   });
 }

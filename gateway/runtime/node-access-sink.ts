@@ -1,7 +1,7 @@
-// Where a Node worker writes its access log: pino over an asynchronous destination (sonic-boom with sync: false),
-// so the request path hands a line to a buffer and never waits for the write (pino's documentation, "Asynchronous
-// logging"). The line is the entry and `"log":"access"` (pino's level slot: it tells access lines from the process's
-// own log lines when both go to one stream); no pid or hostname.
+// Where a Node worker writes its access log: pino's asynchronous destination (sonic-boom with sync: false), so the
+// request path hands a line to a buffer and never waits for the write (pino's documentation, "Asynchronous
+// logging"). The line is the entry and `"log":"access"` (the slot of pino's level: it tells access lines from the
+// process's own log lines when both go to one stream); no pid or hostname, as pino with `base: null` wrote it.
 import pino from 'pino';
 import type { AccessEntry, AccessLogSink } from '../access-log.ts';
 
@@ -27,21 +27,30 @@ export function pinoAccessSink(target: AccessLogTarget): AccessLogSink {
     }
   }, FLUSH_MS);
   timer.unref();
-  const logger = pino(
-    {
-      base: null, // no pid, no hostname
-      timestamp: false, // the entry has its own `time`
-      formatters: { level: () => ({ log: 'access' }) },
-    },
-    dest,
-  );
   return {
-    write: (e: AccessEntry) => logger.info(e),
+    // The line is built here rather than by pino's logger (one template over the fixed fields, the strings through
+    // JSON.stringify): the same JSON, in about half of the logger's time per request (bench/RESULTS.md).
+    write: (e: AccessEntry) => void dest.write(accessLine(e)),
     flush: () =>
       new Promise<void>((resolve) => {
         clearInterval(timer);
         // flush() writes what is buffered; a destination still opening its file has nothing to write yet.
-        logger.flush(() => resolve());
+        dest.flush(() => resolve());
       }),
   };
+}
+
+const str = (v: string | null): string => (v === null ? 'null' : JSON.stringify(v));
+const num = (v: number | null): string => (v !== null && Number.isFinite(v) ? String(v) : 'null');
+
+/** One access line: the entry as JSON after `"log":"access"` (which tells access lines from the process's own log
+ * lines when both go to one stream), newline-terminated. */
+export function accessLine(e: AccessEntry): string {
+  return `{"log":"access","time":${str(e.time)},"client":${str(e.client)},"method":${str(e.method)},"host":${str(e.host)},"path":${str(
+    e.path,
+  )},"protocol":${str(e.protocol)},"status":${num(e.status)},"bytesIn":${num(e.bytesIn)},"bytesOut":${num(e.bytesOut)},"durationMs":${num(
+    e.durationMs,
+  )},"upstream":${str(e.upstream)},"upstreamStatus":${num(e.upstreamStatus)},"upstreamMs":${num(e.upstreamMs)},"route":${str(
+    e.route,
+  )},"requestId":${str(e.requestId)},"tls":${str(e.tls)},"sni":${str(e.sni)}}\n`;
 }
