@@ -4,7 +4,7 @@
 // (or the URL's); the sentinels' own password is $PORTICO_REDIS_SENTINEL_PASSWORD; passwords never come from
 // a command line. Anything conflicting or malformed is one UsageError (exit 2).
 import { UsageError } from './usage-error.ts';
-import type { HostPort, RedisTarget } from '../gateway/shared/redis-client.ts';
+import { type HostPort, type RedisTarget, withoutUserinfo } from '../gateway/shared/redis-client.ts';
 import { readText } from './args.ts';
 
 export const REDIS_TARGET_FLAGS = {
@@ -93,6 +93,6 @@ export function parseRedisTarget(flags: RedisTargetFlagValues, env: NodeJS.Proce
       '--redis URL (or PORTICO_REDIS_URL), --redis-sentinels HOST:PORT,... with --redis-sentinel-master NAME, or --redis-cluster-nodes HOST:PORT,... is required',
     );
   if (!/^rediss?:\/\//.test(url))
-    throw new UsageError(`--redis: expected a redis:// or rediss:// URL, got ${JSON.stringify(url.replace(/\/\/[^@/]*@/, '//***@'))}`);
+    throw new UsageError(`--redis: expected a redis:// or rediss:// URL, got ${JSON.stringify(withoutUserinfo(url))}`);
   return url;
 }

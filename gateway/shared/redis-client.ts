@@ -65,9 +65,18 @@ export function isCluster(t: RedisTarget): t is ClusterTarget {
   return typeof t === 'object' && 'clusterNodes' in t;
 }
 
+/** A URL with its userinfo (`user:password@`) masked. The userinfo ends at the LAST `@` before the path: a password
+ * may hold `@` or `/` (RFC 3986 §3.2.1 wants them encoded; people paste them raw). */
+export function withoutUserinfo(url: string): string {
+  const scheme = url.indexOf('//');
+  if (scheme === -1) return url;
+  const at = url.lastIndexOf('@');
+  return at > scheme ? `${url.slice(0, scheme + 2)}***${url.slice(at)}` : url;
+}
+
 /** For logs and errors: never a password. */
 export function describeTarget(t: RedisTarget): string {
-  if (typeof t === 'string') return t.replace(/\/\/[^@/]*@/, '//***@');
+  if (typeof t === 'string') return withoutUserinfo(t);
   const list = (nodes: HostPort[]) => nodes.map((n) => `${n.host}:${n.port}`).join(',');
   if (isSentinel(t)) return `sentinel master ${t.master} via ${list(t.sentinels)}`;
   return `cluster via ${list(t.clusterNodes)}`;

@@ -6,7 +6,7 @@
 // - a leader steps down by timer when it has not renewed within renewDeadline (measured from the start of
 //   its last successful attempt), even while a request is still in flight, so it never leads past the point
 //   where another replica may take over (renewDeadline < leaseDuration);
-// - its lease term (leaseTransitions) fences its publishes (sync/publish/redis.ts): a publish already on the
+// - its lease term (leaseTerm(): creation time and leaseTransitions) fences its publishes (sync/publish/redis.ts): a publish already on the
 //   wire when it stepped down is refused once the successor has published.
 import { KubeApiError, type KubeRest } from './rest.ts';
 
@@ -23,7 +23,7 @@ export interface LeaderOptions {
 }
 
 interface Lease {
-  metadata: { name: string; namespace: string; resourceVersion?: string };
+  metadata: { name: string; namespace: string; resourceVersion?: string; creationTimestamp?: string };
   spec: {
     holderIdentity?: string | null;
     leaseDurationSeconds?: number;
@@ -36,10 +36,19 @@ interface Lease {
 /** MicroTime: RFC 3339 with exactly six fractional digits. */
 export const microTime = (d: Date): string => d.toISOString().replace(/\.(\d{3})Z$/, '.$1000Z');
 
+/** The fencing token of a Lease holder: the Lease's creation time (seconds) × 10⁶ + its leaseTransitions, which every
+ * new holder raises by one (client-go's leaderelection does the same). The creation time makes it grow across a Lease
+ * deleted and created again (an uninstall and reinstall against the same Redis, `kubectl delete lease`), where
+ * leaseTransitions starts again at 0 and every agent would otherwise be refused by the fence Redis keeps. Below 2⁵³
+ * (a double in Lua) until the year 2255. */
+export function leaseTerm(l: Pick<Lease, 'metadata' | 'spec'>): number {
+  const created = Date.parse(l.metadata.creationTimestamp ?? '');
+  return (Number.isFinite(created) ? Math.floor(created / 1000) * 1_000_000 : 0) + (l.spec.leaseTransitions ?? 0);
+}
+
 export class LeaderElector {
   leading = false;
-  /** The lease term this replica holds (or last held): the Lease's leaseTransitions, which every new holder
-   * raises by one (client-go's leaderelection does the same), so it is the fencing token of its publishes. */
+  /** The lease term this replica holds (or last held), the fencing token of its publishes: see leaseTerm(). */
   term = 0;
   /** Why the last attempt failed (for readiness), or null. */
   lastError: string | null = null;
@@ -127,7 +136,6 @@ export class LeaderElector {
         this.path,
         { apiVersion: 'coordination.k8s.io/v1', kind: 'Lease', metadata: { name: this.o.name, namespace: this.o.namespace }, spec },
         timeoutMs,
-        spec.leaseTransitions,
       );
     }
     const s = lease.spec;
@@ -151,15 +159,13 @@ export class LeaderElector {
       `${this.path}/${encodeURIComponent(this.o.name)}`,
       { apiVersion: 'coordination.k8s.io/v1', kind: 'Lease', metadata: lease.metadata, spec },
       timeoutMs,
-      spec.leaseTransitions ?? 0,
     );
   }
 
   /** false when someone else wrote first (409 Conflict, or 422 when two creates race). */
-  private async write(method: 'POST' | 'PUT', path: string, body: unknown, timeoutMs: number, term: number): Promise<boolean> {
+  private async write(method: 'POST' | 'PUT', path: string, body: unknown, timeoutMs: number): Promise<boolean> {
     try {
-      await this.rest.request(method, path, body, undefined, timeoutMs);
-      this.term = term;
+      this.term = leaseTerm(await this.rest.request<Lease>(method, path, body, undefined, timeoutMs));
       return true;
     } catch (err) {
       if (err instanceof KubeApiError && (err.status === 409 || err.status === 422)) return false;
