@@ -131,7 +131,8 @@ export function peerDecision(
     const filters = m.route?.policies;
     if (filters !== undefined && (hasRouteFilter(filters) || filters.headerRules !== undefined)) continue;
     // The path the peer's own matcher routed by, checked the way a local one is (request-target.ts).
-    const path = forwardedPath(f.path, m);
+    const matcher = p.live.current!.matcher;
+    const path = forwardedPath(f.path, m, (x) => matcher.match(f.host, x).route);
     if (path === null) continue;
     return {
       kind: 'forward',
@@ -195,7 +196,7 @@ export function decide(
   const label = routeLabel(m.route, m.host?.host ?? null, m.reason);
   // A NUL or control character, a path whose dot segments readers resolve differently, or one that leaves its route
   // once decoded: refused before anything else.
-  const upstreamPath = forwardedPath(f.path, m);
+  const upstreamPath = forwardedPath(f.path, m, (x) => loaded.matcher.match(f.host, x).route);
   if (upstreamPath === null) return { kind: 'status', status: 400, label };
   // from-to-www-redirect: the other name's whole server redirects, before any location is chosen.
   const hostRedirect = m.host?.redirect;

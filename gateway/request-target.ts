@@ -14,13 +14,15 @@
 //   the decoded path (table/match.ts routingPath), so `/public/..%2Fsecret` is routed as `/secret`; this covers
 //   what it keeps: the forwarded path, read either way, stays inside the prefix that chose the route
 //   (`/public/..%5Csecret` and `/public/..;/secret` would otherwise reach `/public`'s backend, which may serve its
-//   `/secret`). One exception is forwarded instead of refused: empty segments made by literal slashes before the
+//   `/secret`). Nor may any of those readings be a path the edge routes to another rule (`/admin;x` routed by `/`,
+//   read as `/admin`): that rule's access rules would be passed by. One exception is forwarded instead of refused: empty segments made by literal slashes before the
 //   prefix ends (`//p` routed by `/p`, a client joining URLs carelessly) go upstream merged (`/p`), the path the
 //   edge routed by, not as a network-path reference (RFC 3986 §4.2) a backend might build a URL from. Slashes inside
 //   or after the prefix are forwarded as sent (image proxies put whole URLs there: `/unsafe/https://...`).
 // Not covered: Regex routes (nginx matches them against the decoded path too; their forwarded path is the client's)
 // and rewritten paths (rewrite-target chooses the upstream path itself), and an upstream that decodes twice.
 import type { Match } from './table/match.ts';
+import type { Route } from './table/schema.ts';
 
 // A raw backslash too: not allowed in a URI (RFC 3986 §2), and the Node request path refuses it already
 // (@hono/node-server: "Backslash in request path"), so every path (WebSocket upgrades included) does. nginx passes it.
@@ -39,11 +41,19 @@ const REINTERPRETED = /[%;\\]|\/\//;
 const decodeAll = (path: string): string =>
   path.replace(/%([0-9A-Fa-f]{2})/g, (_, h: string) => String.fromCharCode(Number.parseInt(h, 16))).replace(/\\/g, '/');
 
+/** Every `%XX` decoded but `%2F` and `%5C`, which stay encoded the way the matcher never decodes them (`%252F`): how
+ * a server that splits the path before it decodes it (Express, many routers) sees it. */
+const decodeButSlashes = (path: string): string =>
+  path.replace(/%([0-9A-Fa-f]{2})/g, (_, h: string) => {
+    const c = Number.parseInt(h, 16);
+    return c === 0x2f || c === 0x5c ? `%25${h}` : String.fromCharCode(c);
+  });
+
 /** The path as an upstream reads it (see above): `merge` drops empty segments as a lenient one does, otherwise they
  * stay (a trailing slash too). */
-function reading(path: string, merge: boolean): string {
+function reading(path: string, merge: boolean, decode: (p: string) => string = decodeAll): string {
   const out: string[] = [];
-  const segs = decodeAll(path).split('/');
+  const segs = decode(path).split('/');
   for (let i = 1; i < segs.length; i++) {
     const raw = segs[i]!;
     const semi = raw.indexOf(';');
@@ -54,9 +64,6 @@ function reading(path: string, merge: boolean): string {
   }
   return `/${out.join('/')}`;
 }
-
-/** The path as a lenient upstream reads it; without a trailing slash. */
-export const upstreamReading = (path: string): string => reading(path, true);
 
 /** Whether the path has both a dot segment and an empty one (not counting a trailing slash), read as upstreams
  * decode it: the order of merging and dot removal then decides which path it is. */
@@ -76,19 +83,28 @@ function ambiguous(path: string): boolean {
 
 const under = (prefix: string, path: string): boolean => path === prefix || path.startsWith(`${prefix}/`);
 
+/** The route the matcher chooses for a path on the request's host (decide() passes its matcher). */
+export type RouteOf = (path: string) => Route | null;
+
 /** The path to forward for the request target (`rawPath`: the path as sent, no query) given what it matched, or null
  * when it is refused with 400. Without an encoding, `;`, a backslash or an empty segment (nearly every request),
- * the matched path goes upstream as it is, with no further work. */
-export function forwardedPath(rawPath: string, m: Match): string | null {
+ * the matched path goes upstream as it is, with no further work. Otherwise every way an upstream may read the
+ * forwarded path (leniently, strictly, splitting before decoding) must be routed by the edge to the same rule: a
+ * reading that another rule would take (`/admin;x` or `/x/..;/admin` routed by `/` and read as `/admin` by a servlet
+ * container; `/p/a%5C..%5Cq` routed by `/p` and read as `/p/q`) would pass that rule's access rules by. */
+export function forwardedPath(rawPath: string, m: Match, routeOf: RouteOf): string | null {
   if (unsafe(rawPath)) return null;
   if (!REINTERPRETED.test(rawPath)) return m.upstreamPath;
   if (ambiguous(rawPath)) return null;
+  if (m.backend === null) return m.upstreamPath; // nothing is forwarded (404)
   const route = m.route;
-  // An Exact route matched the whole decoded path already; Regex and rewritten routes: see above; `/` holds every path.
-  if (route === null || route.pathType !== 'Prefix' || route.path === '' || route.policies.rewrite?.path !== undefined)
-    return m.upstreamPath;
-  if (!under(route.path, upstreamReading(m.upstreamPath))) return null;
-  if (under(route.path, reading(m.upstreamPath, false))) return m.upstreamPath;
-  const merged = m.upstreamPath.replace(/\/{2,}/g, '/');
+  // A rewritten route chooses the upstream path itself (see above).
+  if (route?.policies.rewrite?.path !== undefined) return m.upstreamPath;
+  const up = m.upstreamPath;
+  for (const r of [reading(up, true), reading(up, false), reading(up, false, decodeButSlashes)]) if (routeOf(r) !== route) return null;
+  // An Exact route matched the whole decoded path already; `/` holds every path.
+  if (route === null || route.pathType !== 'Prefix' || route.path === '') return up;
+  if (under(route.path, reading(up, false))) return up;
+  const merged = up.replace(/\/{2,}/g, '/');
   return under(route.path, reading(merged, false)) ? merged : null;
 }

@@ -118,6 +118,38 @@ describe('a request routed to a Prefix rule stays under it', () => {
   });
 });
 
+/** A backend that splits the path on `/` before it decodes each segment (Express, most routers): `%2F` and `%5C` stay
+ * inside their segment; dot segments are resolved on what it then reads. */
+const splittingBackendView = (forwarded: string): string =>
+  removeDotSegments(forwarded.replace(/%(?!2f|5c)([0-9A-Fa-f]{2})/gi, (_, h: string) => String.fromCharCode(Number.parseInt(h, 16))));
+
+describe('no reading of a forwarded path belongs to another rule', () => {
+  // Whatever an upstream makes of the path it gets, the edge would route that reading by the same rule: otherwise a
+  // rule's access rules could be passed by through another rule that shares the backend.
+  const views: [string, (forwarded: string) => string][] = [
+    ['decodes everything, resolves dots (RFC 3986)', backendView],
+    ['also merges slashes', mergingBackendView],
+    ['splits before decoding', splittingBackendView],
+  ];
+  it.each(views)('a backend that %s', (_name, view) => {
+    fc.assert(
+      fc.property(requestPath, (raw) => {
+        const d = decide(NESTED_LIVE, facts(raw), null);
+        if (d.kind !== 'forward') return true;
+        const routed = NESTED_LIVE.current!.matcher.match('shop.example', raw).route;
+        const read = view(d.target);
+        // A read path the edge would refuse (a NUL, a backslash) reaches no rule: not this property's question.
+        if (decide(NESTED_LIVE, facts(read), null).kind === 'status') return true;
+        const other = NESTED_LIVE.current!.matcher.match('shop.example', read).route;
+        if (other !== routed)
+          throw new Error(`${raw} routed by ${routed?.path || '/'}, forwarded as ${d.target}, read as ${read}: ${other?.path || '/'}`);
+        return true;
+      }),
+      { numRuns: RUNS, examples: [['/admin;x'], ['/x/..;/admin'], ['/p/a%5C..%5Cq/s'], ['/admin/..%2Fp']] },
+    );
+  });
+});
+
 describe('removeDotSegments follows RFC 3986 §5.2.4', () => {
   // The RFC's own examples (§5.2.4 and §5.4.2), so the reference the property checks against is right itself.
   it.each([
