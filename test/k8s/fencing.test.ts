@@ -14,6 +14,7 @@ import { parseAllDocuments } from 'yaml';
 import { generateKeySet, loadVerifyingKeys } from '../../cli/keys.ts';
 import type { VerifyingKeys } from '../../gateway/table/bundle.ts';
 import { redisLayout, type CurrentPointer } from '../../gateway/table/redis-layout.ts';
+import { leaseTerm } from '../../sync/kube/leader.ts';
 import { KubeRest } from '../../sync/kube/rest.ts';
 import { request } from '../support/client.ts';
 import { freePort, spawnPortico, waitFor, type Spawned } from '../support/process.ts';
@@ -185,20 +186,25 @@ describe('fencing a deposed leader', () => {
       10_000,
       () => `A's publish refused\n${a.p.logs()}`,
     );
-    expect(a.p.logs()).toMatch(/"msg":"publish fenced: refused: lease term 0 is older than term 1 already accepted in cluster fence/);
+    // The terms are the Lease's creation time × 10⁶ + its transitions (leader.ts leaseTerm): A's first, B's the next.
+    const fenced = /"msg":"publish fenced: refused: lease term (\d+) is older than term (\d+) already accepted in cluster fence/.exec(
+      a.p.logs(),
+    );
+    expect(fenced, a.p.logs()).not.toBeNull();
+    expect(Number(fenced![2]) - Number(fenced![1])).toBe(1);
     expect(a.p.logs()).toMatch(/"code":"PORTICO_PUBLISH_FENCED"/);
     await new Promise((res) => setTimeout(res, 2_500)); // A's watchdog and retries would have fired by now
     expect(await pointer()).toEqual(bPointer);
     expect(await hosts()).toEqual(['during.test', 'first.test', 'later.test']);
     expect(await metric(a, 'portico_sync_publish_fenced_total')).toBe(1);
     expect(await metric(b, 'portico_sync_publish_fenced_total')).toBe(0);
-    // The fence is B's term: the Lease's leaseTransitions.
-    const lease = await admin.request<{ spec: { leaseTransitions?: number; holderIdentity?: string } }>(
+    // The fence is B's term: the Lease's creation time and leaseTransitions.
+    const lease = await admin.request<Parameters<typeof leaseTerm>[0] & { spec: { holderIdentity?: string } }>(
       'GET',
       '/apis/coordination.k8s.io/v1/namespaces/portico-system/leases/portico-sync',
     );
     expect(lease.spec.holderIdentity).toMatch(/^agent-b\//);
-    expect(await r.get(redisLayout('fence').fence)).toBe(String(lease.spec.leaseTransitions));
+    expect(await r.get(redisLayout('fence').fence)).toBe(String(leaseTerm(lease)));
     await redisProxy.cut();
   }, 90_000);
 });
