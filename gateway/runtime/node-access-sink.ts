@@ -8,7 +8,10 @@ import type { AccessEntry, AccessLogSink } from '../access-log.ts';
 export type AccessLogTarget = 'stdout' | 'stderr' | { path: string };
 
 /** Lines are written in batches of at least this many bytes, and at least every FLUSH_MS: nginx's `access_log ...
- * buffer=4k flush=1s`. One write per line would cost a write(2) per request on the proxy's core. */
+ * buffer=4k flush=1s`. One write per line would cost a write(2) per request on the proxy's core. The batch is joined
+ * here and handed to sonic-boom whole: sonic-boom appends each write to its last buffer and measures that buffer's
+ * byte length on every write (index.js write()), which costs up to 16 KiB of scanning per line while a file write is
+ * in flight (measured: +57 µs per request to a file, against +14 µs to /dev/null). */
 const BUFFER_BYTES = 4096;
 const FLUSH_MS = 1_000;
 
@@ -17,23 +20,31 @@ export function pinoAccessSink(target: AccessLogTarget): AccessLogSink {
     dest: target === 'stdout' ? 1 : target === 'stderr' ? 2 : target.path,
     sync: false,
     mkdir: true,
-    minLength: BUFFER_BYTES,
   });
-  const timer = setInterval(() => {
-    try {
-      if ((dest as unknown as { fd: number }).fd >= 0) dest.flush();
-    } catch {
-      // not open yet, or closed: the next tick or the shutdown flush writes it
-    }
-  }, FLUSH_MS);
+  let batch: string[] = [];
+  let batched = 0;
+  const hand = (): void => {
+    if (batch.length === 0) return;
+    const text = batch.join('');
+    batch = [];
+    batched = 0;
+    dest.write(text);
+  };
+  const timer = setInterval(hand, FLUSH_MS);
   timer.unref();
   return {
     // The line is built here rather than by pino's logger (one template over the fixed fields, the strings through
     // JSON.stringify): the same JSON, in about half of the logger's time per request (bench/RESULTS.md).
-    write: (e: AccessEntry) => void dest.write(accessLine(e)),
+    write: (e: AccessEntry) => {
+      const line = accessLine(e);
+      batch.push(line);
+      batched += line.length; // UTF-16 units: close enough to bytes for a batch size
+      if (batched >= BUFFER_BYTES) hand();
+    },
     flush: () =>
       new Promise<void>((resolve) => {
         clearInterval(timer);
+        hand();
         // flush() writes what is buffered; a destination still opening its file has nothing to write yet.
         dest.flush(() => resolve());
       }),
