@@ -6,7 +6,7 @@
 import { compile } from '../sync/compile/index.ts';
 import { IncrementalCompiler } from '../sync/compile/incremental.ts';
 import type { ClusterObjects } from '../sync/compile/types.ts';
-import { backend, cls, ingress, rule, prefix, slice, svc, type AnyObject } from '../test/support/builders.ts';
+import { backend, cls, ingress, objects, rule, prefix, slice, svc, type AnyObject } from '../test/support/builders.ts';
 
 const N = Number(process.argv[2] ?? 1000);
 const CHANGES = Number(process.argv[3] ?? 60);
@@ -20,18 +20,7 @@ for (let i = 0; i < N; i++) {
     ingress(`ing-${i}`, { namespace: ns(i), rules: [rule(`app-${i}.example.com`, prefix('/', `svc-${i}`), prefix('/api', `svc-${i}`))] }),
   );
 }
-const snapshot = (): ClusterObjects => {
-  const all = [...store.values()];
-  const of = (kind: string) => all.filter((o) => o.kind === kind) as never[];
-  return {
-    ingresses: of('Ingress'),
-    ingressClasses: [cls('portico')],
-    services: of('Service'),
-    endpointSlices: of('EndpointSlice'),
-    secrets: of('Secret'),
-    configMaps: [],
-  };
-};
+const snapshot = (): ClusterObjects => objects(cls('portico'), ...store.values());
 
 const kinds = ['Ingress path', 'Service port', 'EndpointSlice', 'new Ingress on a shared host'] as const;
 const change = (k: (typeof kinds)[number], n: number): void => {

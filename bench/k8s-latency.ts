@@ -12,14 +12,12 @@
 // Not a test. AGENT_DIR=DIR runs the agents and workers from another checkout (node_modules linked): "before".
 // Run: [AGENT_DIR=/tmp/before] node --import tsx bench/k8s-latency.ts [changes=30] [ingresses=1000] [outageSeconds=10]
 import http from 'node:http';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { KubernetesObject } from '@kubernetes/client-node';
-import { parseAllDocuments } from 'yaml';
 import { generateKeySet } from '../cli/keys.ts';
 import { KubeRest } from '../sync/kube/rest.ts';
-import { kubeconfig } from '../test/k8s/access.ts';
+import { installAgentRbac, kubeconfig } from '../test/k8s/access.ts';
 import { buildBinaries, startTestCluster } from '../test/k8s/cluster.ts';
 import { freePort, ROOT, spawnPortico, startServing, waitFor, type Running, type Spawned } from '../test/support/process.ts';
 import { startRedis } from '../test/support/redis.ts';
@@ -95,17 +93,7 @@ const leading = async (a: { admin: string }) =>
 try {
   await generateKeySet(join(tmp, 'keys'));
   const api = new KubeRest(kubeconfig(cluster.adminKubeconfig));
-  for (const doc of parseAllDocuments(readFileSync(new URL('../infra/rbac/agent.yaml', import.meta.url), 'utf8'))) {
-    const o = doc.toJSON() as KubernetesObject;
-    const ns = o.metadata?.namespace;
-    const path =
-      o.kind === 'Namespace'
-        ? '/api/v1/namespaces'
-        : o.kind === 'ServiceAccount'
-          ? `/api/v1/namespaces/${ns}/serviceaccounts`
-          : `/apis/rbac.authorization.k8s.io/v1${ns ? `/namespaces/${ns}` : ''}/${o.kind!.toLowerCase()}s`;
-    await api.request('POST', path, o);
-  }
+  await installAgentRbac(api);
   await api.request('POST', '/api/v1/namespaces', { apiVersion: 'v1', kind: 'Namespace', metadata: { name: NS } });
   await api.request('POST', '/apis/networking.k8s.io/v1/ingressclasses', {
     apiVersion: 'networking.k8s.io/v1',

@@ -49,15 +49,24 @@ const decodeButSlashes = (path: string): string =>
     return c === 0x2f || c === 0x5c ? `%25${h}` : String.fromCharCode(c);
   });
 
+/** The path's segments after the leading `/` as an upstream splits them: decoded by `decode`, each without its
+ * `;parameters` (RFC 3986 §3.3; servlet containers read `..;x` as `..`). */
+function segments(path: string, decode: (p: string) => string): string[] {
+  const segs = decode(path).split('/');
+  const out = new Array<string>(segs.length - 1);
+  for (let i = 1; i < segs.length; i++) {
+    const raw = segs[i]!;
+    const semi = raw.indexOf(';');
+    out[i - 1] = semi === -1 ? raw : raw.slice(0, semi);
+  }
+  return out;
+}
+
 /** The path as an upstream reads it (see above): `merge` drops empty segments as a lenient one does, otherwise they
  * stay (a trailing slash too). */
 function reading(path: string, merge: boolean, decode: (p: string) => string = decodeAll): string {
   const out: string[] = [];
-  const segs = decode(path).split('/');
-  for (let i = 1; i < segs.length; i++) {
-    const raw = segs[i]!;
-    const semi = raw.indexOf(';');
-    const seg = semi === -1 ? raw : raw.slice(0, semi);
+  for (const seg of segments(path, decode)) {
     if (seg === '.' || (seg === '' && merge)) continue;
     if (seg === '..') out.pop();
     else out.push(seg);
@@ -68,17 +77,9 @@ function reading(path: string, merge: boolean, decode: (p: string) => string = d
 /** Whether the path has both a dot segment and an empty one (not counting a trailing slash), read as upstreams
  * decode it: the order of merging and dot removal then decides which path it is. */
 function ambiguous(path: string): boolean {
-  const segs = decodeAll(path).split('/');
-  let dot = false;
-  let empty = false;
-  for (let i = 1; i < segs.length; i++) {
-    const raw = segs[i]!;
-    const semi = raw.indexOf(';');
-    const seg = semi === -1 ? raw : raw.slice(0, semi);
-    if (seg === '.' || seg === '..') dot = true;
-    else if (seg === '' && i < segs.length - 1) empty = true;
-  }
-  return dot && empty;
+  const segs = segments(path, decodeAll);
+  const last = segs.length - 1;
+  return segs.some((s) => s === '.' || s === '..') && segs.some((s, i) => s === '' && i < last);
 }
 
 const under = (prefix: string, path: string): boolean => path === prefix || path.startsWith(`${prefix}/`);
@@ -101,10 +102,11 @@ export function forwardedPath(rawPath: string, m: Match, routeOf: RouteOf): stri
   // A rewritten route chooses the upstream path itself (see above).
   if (route?.policies.rewrite?.path !== undefined) return m.upstreamPath;
   const up = m.upstreamPath;
-  for (const r of [reading(up, true), reading(up, false), reading(up, false, decodeButSlashes)]) if (routeOf(r) !== route) return null;
+  const strict = reading(up, false);
+  for (const r of [reading(up, true), strict, reading(up, false, decodeButSlashes)]) if (routeOf(r) !== route) return null;
   // An Exact route matched the whole decoded path already; `/` holds every path.
   if (route === null || route.pathType !== 'Prefix' || route.path === '') return up;
-  if (under(route.path, reading(up, false))) return up;
+  if (under(route.path, strict)) return up;
   const merged = up.replace(/\/{2,}/g, '/');
   return under(route.path, reading(merged, false)) ? merged : null;
 }

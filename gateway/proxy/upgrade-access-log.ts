@@ -2,14 +2,13 @@
 // 'upgrade' listener, outside the request listener that runtime/node-access-log.ts wraps, so they get their own
 // record: one line when the client's connection closes, as nginx logs a proxied WebSocket (status 101, the bytes of
 // the whole connection, the duration its lifetime), or at once for a refusal (the connection closes after it).
-import { randomUUID } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
 import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import type { TLSSocket } from 'node:tls';
 import type { AccessLogSink } from '../access-log.ts';
 import type { RequestFacts } from '../decide.ts';
-import { requestIdFor } from './headers.ts';
+import { isoNow, loggedRequestId, millis, stripMapped, tlsFields } from '../runtime/node-access-log.ts';
 
 export class UpgradeAccessRecord {
   private readonly start = performance.now();
@@ -54,11 +53,9 @@ export class UpgradeAccessRecord {
   private end(): void {
     const { req, facts } = this;
     const s = this.socket as Partial<TLSSocket>;
-    const tls = s.encrypted === true ? (this.socket as TLSSocket) : null;
-    const client = facts?.clientIp ?? req.socket.remoteAddress ?? '';
     this.sink.write({
-      time: new Date().toISOString(),
-      client: client.startsWith('::ffff:') && client.includes('.') ? client.slice(7) : client,
+      time: isoNow(),
+      client: stripMapped(facts?.clientIp ?? req.socket.remoteAddress),
       method: req.method ?? '',
       host: facts?.host ?? req.headers.host ?? '',
       path: facts?.path ?? req.url ?? '',
@@ -67,14 +64,13 @@ export class UpgradeAccessRecord {
       status: this.status === 0 ? 499 : this.status,
       bytesIn: (s.bytesRead ?? 0) - this.read0,
       bytesOut: (s.bytesWritten ?? 0) - this.written0,
-      durationMs: Math.round((performance.now() - this.start) * 1000) / 1000,
+      durationMs: millis(performance.now() - this.start),
       upstream: this.upstream,
       upstreamStatus: this.upstreamStatus,
-      upstreamMs: this.upstreamMs === null ? null : Math.round(this.upstreamMs * 1000) / 1000,
+      upstreamMs: this.upstreamMs === null ? null : millis(this.upstreamMs),
       route: this.route,
-      requestId: this.requestId || requestIdFor(req.headers['x-request-id'] as string | undefined, randomUUID),
-      tls: tls === null ? null : tls.getProtocol(),
-      sni: tls === null ? null : typeof tls.servername === 'string' ? tls.servername : null,
+      requestId: this.requestId || loggedRequestId(req),
+      ...tlsFields(this.socket),
     });
   }
 }

@@ -4,6 +4,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Http2ServerRequest, Http2ServerResponse } from 'node:http2';
 import type { Socket } from 'node:net';
+import type { Duplex } from 'node:stream';
 import type { TLSSocket } from 'node:tls';
 import { randomUUID } from 'node:crypto';
 import type { AccessLogSink } from '../access-log.ts';
@@ -58,7 +59,6 @@ export class AccessRecord {
   end(): void {
     const { req, res, socket } = this;
     const h2 = 'stream' in req;
-    const tls = (socket as Partial<TLSSocket> | undefined)?.encrypted === true ? (socket as TLSSocket) : null;
     const declaredIn = Number(req.headers['content-length'] ?? 0) || 0;
     const declaredOut = Number(res.getHeader('content-length') ?? -1);
     this.sink.write({
@@ -75,15 +75,13 @@ export class AccessRecord {
       bytesIn: h2 ? declaredIn : socket.bytesRead - this.read0,
       // HTTP/1.1: bytes written to the connection for this response (head and body); HTTP/2: the body.
       bytesOut: h2 ? (declaredOut >= 0 ? declaredOut : this.bodyOut) : socket.bytesWritten - this.written0,
-      durationMs: Math.round((performance.now() - this.start) * 1000) / 1000,
+      durationMs: millis(performance.now() - this.start),
       upstream: this.upstream,
       upstreamStatus: this.upstreamStatus,
-      upstreamMs: this.upstreamMs === null ? null : Math.round(this.upstreamMs * 1000) / 1000,
+      upstreamMs: this.upstreamMs === null ? null : millis(this.upstreamMs),
       route: this.route,
-      // The gateway's own answers: the client's well-formed X-Request-Id, else a new one (ingress-nginx's $req_id).
-      requestId: this.requestId || requestIdFor(req.headers['x-request-id'] as string | undefined, randomUUID),
-      tls: tls === null ? null : tls.getProtocol(),
-      sni: tls === null ? null : typeof tls.servername === 'string' ? tls.servername : null,
+      requestId: this.requestId || loggedRequestId(req),
+      ...tlsFields(socket),
     });
   }
 }
@@ -92,7 +90,7 @@ let isoMs = 0;
 let isoText = '';
 
 /** The time as ISO 8601 with milliseconds, made once per millisecond: a busy worker ends several requests in one. */
-function isoNow(): string {
+export function isoNow(): string {
   const ms = Date.now();
   if (ms !== isoMs) {
     isoMs = ms;
@@ -101,9 +99,24 @@ function isoNow(): string {
   return isoText;
 }
 
-function stripMapped(a: string | undefined): string {
+/** An IPv4 client as `192.0.2.1`, not as the dual-stack listener's `::ffff:192.0.2.1`. */
+export function stripMapped(a: string | undefined): string {
   if (a === undefined) return '';
   return a.startsWith('::ffff:') && a.includes('.') ? a.slice(7) : a;
+}
+
+/** Milliseconds to three decimals, as the line carries them. */
+export const millis = (ms: number): number => Math.round(ms * 1000) / 1000;
+
+/** The gateway's own answers: the client's well-formed X-Request-Id, else a new one (ingress-nginx's $req_id). */
+export const loggedRequestId = (req: IncomingMessage | Http2ServerRequest): string =>
+  requestIdFor(req.headers['x-request-id'] as string | undefined, randomUUID);
+
+/** `tls` and `sni` of the line: the protocol and server name of a TLS connection, null on plain HTTP. */
+export function tlsFields(socket: Socket | Duplex | undefined): { tls: string | null; sni: string | null } {
+  if ((socket as Partial<TLSSocket> | undefined)?.encrypted !== true) return { tls: null, sni: null };
+  const t = socket as TLSSocket;
+  return { tls: t.getProtocol(), sni: typeof t.servername === 'string' ? t.servername : null };
 }
 
 /** The response's 'close' listener: writes its record (the response closes once). */

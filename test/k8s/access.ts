@@ -1,6 +1,8 @@
 // Who may do what in the test cluster: SelfSubjectAccessReviews asked with an identity's own credentials,
 // and TokenRequest tokens for ServiceAccounts (what the kubelet would mount into their pods).
-import { KubeConfig } from '@kubernetes/client-node';
+import { readFileSync } from 'node:fs';
+import { KubeConfig, type KubernetesObject } from '@kubernetes/client-node';
+import { parseAllDocuments } from 'yaml';
 import { KubeRest } from '../../sync/kube/rest.ts';
 
 export interface Access {
@@ -40,4 +42,20 @@ export async function serviceAccountToken(admin: KubeRest, namespace: string, na
     spec: { expirationSeconds: 3600 },
   });
   return r.status.token;
+}
+
+/** Creates exactly what the chart ships for the agent (infra/rbac/agent.yaml: its namespace, ServiceAccount,
+ * ClusterRole, Role and bindings) through the admin's REST client. */
+export async function installAgentRbac(admin: KubeRest): Promise<void> {
+  for (const doc of parseAllDocuments(readFileSync(new URL('../../infra/rbac/agent.yaml', import.meta.url), 'utf8'))) {
+    const o = doc.toJSON() as KubernetesObject;
+    const ns = o.metadata?.namespace;
+    const path =
+      o.kind === 'Namespace'
+        ? '/api/v1/namespaces'
+        : o.kind === 'ServiceAccount'
+          ? `/api/v1/namespaces/${ns}/serviceaccounts`
+          : `/apis/rbac.authorization.k8s.io/v1${ns ? `/namespaces/${ns}` : ''}/${o.kind!.toLowerCase()}s`;
+    await admin.request('POST', path, o);
+  }
 }

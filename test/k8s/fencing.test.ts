@@ -7,10 +7,8 @@
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { KubernetesObject } from '@kubernetes/client-node';
 import type { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { parseAllDocuments } from 'yaml';
 import { generateKeySet, loadVerifyingKeys } from '../../cli/keys.ts';
 import type { VerifyingKeys } from '../../gateway/table/bundle.ts';
 import { redisLayout, type CurrentPointer } from '../../gateway/table/redis-layout.ts';
@@ -21,7 +19,7 @@ import { freePort, spawnPortico, waitFor, type Spawned } from '../support/proces
 import { readPublished } from '../support/published.ts';
 import { startRedis, type RedisServer } from '../support/redis.ts';
 import { startTcpProxy, type TcpProxy } from '../support/tcp-proxy.ts';
-import { kubeconfig } from './access.ts';
+import { installAgentRbac, kubeconfig } from './access.ts';
 import { startTestCluster, type TestCluster } from './cluster.ts';
 
 const NS = 'fence';
@@ -84,17 +82,7 @@ beforeAll(async () => {
   await generateKeySet(join(tmp, 'keys'));
   keys = await loadVerifyingKeys(join(tmp, 'keys'));
   admin = new KubeRest(kubeconfig(cluster.adminKubeconfig));
-  for (const doc of parseAllDocuments(readFileSync(new URL('../../infra/rbac/agent.yaml', import.meta.url), 'utf8'))) {
-    const o = doc.toJSON() as KubernetesObject;
-    const ns = o.metadata?.namespace;
-    const path =
-      o.kind === 'Namespace'
-        ? '/api/v1/namespaces'
-        : o.kind === 'ServiceAccount'
-          ? `/api/v1/namespaces/${ns}/serviceaccounts`
-          : `/apis/rbac.authorization.k8s.io/v1${ns ? `/namespaces/${ns}` : ''}/${o.kind!.toLowerCase()}s`;
-    await admin.request('POST', path, o);
-  }
+  await installAgentRbac(admin);
   await admin.request('POST', '/api/v1/namespaces', { apiVersion: 'v1', kind: 'Namespace', metadata: { name: NS } });
   await admin.request('POST', '/apis/networking.k8s.io/v1/ingressclasses', {
     apiVersion: 'networking.k8s.io/v1',

@@ -3,13 +3,11 @@
 // TLS Ingress) with the IngressClass `nginx` that ingress-nginx's chart leaves behind (controller
 // k8s.io/ingress-nginx) in place. The agent runs as its own process with the chart's RBAC (infra/rbac/agent.yaml)
 // into a real redis-server, and is restarted with other flags between the steps, as an operator would.
-import { readFileSync, rmSync, mkdtempSync } from 'node:fs';
+import { rmSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { KubernetesObject } from '@kubernetes/client-node';
 import type { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { parseAllDocuments } from 'yaml';
 import { generateKeySet, loadVerifyingKeys } from '../../cli/keys.ts';
 import type { VerifyingKeys } from '../../gateway/table/bundle.ts';
 import { generateSelfSignedCertificate } from '../../gateway/tls/selfsigned.ts';
@@ -19,7 +17,7 @@ import { request } from '../support/client.ts';
 import { freePort, spawnPortico, waitFor, type Spawned } from '../support/process.ts';
 import { readPublished } from '../support/published.ts';
 import { startRedis, type RedisServer } from '../support/redis.ts';
-import { kubeconfig } from './access.ts';
+import { installAgentRbac, kubeconfig } from './access.ts';
 import { startTestCluster, type TestCluster } from './cluster.ts';
 
 const NS = 'shop';
@@ -110,17 +108,7 @@ beforeAll(async () => {
   await generateKeySet(join(tmp, 'keys'));
   keys = await loadVerifyingKeys(join(tmp, 'keys'));
   admin = new KubeRest(kubeconfig(cluster.adminKubeconfig));
-  for (const doc of parseAllDocuments(readFileSync(new URL('../../infra/rbac/agent.yaml', import.meta.url), 'utf8'))) {
-    const o = doc.toJSON() as KubernetesObject;
-    const base =
-      o.kind === 'Namespace'
-        ? '/api/v1/namespaces'
-        : o.kind === 'ServiceAccount'
-          ? `/api/v1/namespaces/${o.metadata?.namespace}/serviceaccounts`
-          : '';
-    const rbac = `/apis/rbac.authorization.k8s.io/v1${o.metadata?.namespace ? `/namespaces/${o.metadata.namespace}` : ''}/${o.kind!.toLowerCase()}s`;
-    await post(base || rbac, o);
-  }
+  await installAgentRbac(admin);
   await post('/api/v1/namespaces', { apiVersion: 'v1', kind: 'Namespace', metadata: { name: NS } });
   // What `helm uninstall ingress-nginx` can leave behind (or what runs on beside Portico): the class `nginx`.
   await post('/apis/networking.k8s.io/v1/ingressclasses', {

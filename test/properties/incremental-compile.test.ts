@@ -11,7 +11,7 @@ import { canonicalJson } from '../../gateway/table/canonical.ts';
 import { compile } from '../../sync/compile/index.ts';
 import { IncrementalCompiler } from '../../sync/compile/incremental.ts';
 import type { ClusterObjects, CompileOptions, CompileResult } from '../../sync/compile/types.ts';
-import { backend, cls, ingress, rule, secret, slice, svc, tls, type AnyObject } from '../support/builders.ts';
+import { backend, cls, ingress, objects, rule, secret, slice, svc, tls, type AnyObject } from '../support/builders.ts';
 import { makeCert } from '../compile/certs.ts';
 
 const cert = makeCert({ cn: 'a.example', sans: ['a.example', '*.example'], key: 'ec' });
@@ -102,18 +102,7 @@ const step: fc.Arbitrary<Step> = fc.oneof(
 
 const keyOf = (o: AnyObject): string => `${o.kind}/${o.metadata?.namespace ?? ''}/${o.metadata?.name ?? ''}`;
 
-function snapshot(store: Map<string, AnyObject>): ClusterObjects {
-  const all = [...store.values()];
-  const of = (kind: string) => all.filter((o) => o.kind === kind) as never[];
-  return {
-    ingresses: of('Ingress'),
-    ingressClasses: [cls('portico')],
-    services: of('Service'),
-    endpointSlices: of('EndpointSlice'),
-    secrets: of('Secret'),
-    configMaps: [],
-  };
-}
+const snapshot = (store: Map<string, AnyObject>): ClusterObjects => objects(cls('portico'), ...store.values());
 
 const bytes = (r: CompileResult) => ({
   table: canonicalJson(r.table),

@@ -10,6 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Redis } from 'ioredis';
 import { freePort, waitFor } from './process.ts';
+import { redisServerArgs } from './redis.ts';
 
 export interface HaServer {
   port: number;
@@ -69,23 +70,6 @@ function clientOf(clients: Map<number, Redis>, port: number): Redis {
   return c;
 }
 
-/** No persistence; `dir` still matters: a replica's full sync writes an RDB file there (Redis 7's default
- * repl-diskless-load is disabled), which must not land in the working directory. */
-const plain = (port: number, dir: string) => [
-  '--port',
-  String(port),
-  '--bind',
-  '127.0.0.1',
-  '--save',
-  '',
-  '--appendonly',
-  'no',
-  '--daemonize',
-  'no',
-  '--dir',
-  dir,
-];
-
 export interface SentinelSetup {
   master: string;
   servers: HaServer[];
@@ -105,10 +89,10 @@ export async function startSentinelSetup(master = 'portico'): Promise<SentinelSe
   const procs: Spawned[] = [];
   const clients = new Map<number, Redis>();
   const masterPort = await freePort();
-  procs.push(await spawnServer(masterPort, plain(masterPort, dir)));
+  procs.push(await spawnServer(masterPort, redisServerArgs(masterPort, dir)));
   for (let i = 0; i < 2; i++) {
     const p = await freePort();
-    procs.push(await spawnServer(p, [...plain(p, dir), '--replicaof', '127.0.0.1', String(masterPort)]));
+    procs.push(await spawnServer(p, [...redisServerArgs(p, dir), '--replicaof', '127.0.0.1', String(masterPort)]));
   }
   const sentinels: { host: string; port: number }[] = [];
   for (let i = 0; i < 3; i++) {
@@ -193,7 +177,7 @@ export async function startClusterSetup(): Promise<ClusterSetup> {
     const bus = await freePort();
     procs.push(
       await spawnServer(p, [
-        ...plain(p, dir),
+        ...redisServerArgs(p, dir),
         '--cluster-enabled',
         'yes',
         '--cluster-config-file',

@@ -15,24 +15,26 @@ export interface RedisServer {
   stop(): Promise<void>;
 }
 
+/** A redis-server on loopback, in the foreground, without persistence. `dir` matters to replicas: a full sync writes
+ * an RDB file there (Redis 7's default repl-diskless-load is disabled), which must not land in the working directory. */
+export const redisServerArgs = (port: number, dir?: string): string[] => [
+  '--port',
+  String(port),
+  '--bind',
+  '127.0.0.1',
+  '--save',
+  '',
+  '--appendonly',
+  'no',
+  '--daemonize',
+  'no',
+  ...(dir === undefined ? [] : ['--dir', dir]),
+];
+
 async function launch(port: number, password: string | undefined): Promise<ChildProcess> {
-  const child = spawn(
-    'redis-server',
-    [
-      '--port',
-      String(port),
-      '--bind',
-      '127.0.0.1',
-      '--save',
-      '',
-      '--appendonly',
-      'no',
-      '--daemonize',
-      'no',
-      ...(password === undefined ? [] : ['--requirepass', password]),
-    ],
-    { stdio: 'ignore' },
-  );
+  const child = spawn('redis-server', [...redisServerArgs(port), ...(password === undefined ? [] : ['--requirepass', password])], {
+    stdio: 'ignore',
+  });
   await waitFor(
     async () => {
       const c = new Redis(port, '127.0.0.1', { lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null, password });
