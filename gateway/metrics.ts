@@ -23,7 +23,8 @@ export interface MetricsSnapshot {
 }
 
 export class Metrics {
-  private requests = new Map<string, number>();
+  /** Counts by route, then by status: the request path looks up two keys it has, never a string made per request. */
+  private requests = new Map<string, Map<number, number>>();
   private upstream = new Map<string, Histogram>();
   private upstreamErrors = new Map<string, number>();
   private globalLimitFallbacks = 0;
@@ -32,8 +33,9 @@ export class Metrics {
 
   /** `route` is the label of the matched route ("" when nothing matched). */
   request(route: string, status: number): void {
-    const key = `${route}\u0000${status}`;
-    this.requests.set(key, (this.requests.get(key) ?? 0) + 1);
+    let byStatus = this.requests.get(route);
+    if (byStatus === undefined) this.requests.set(route, (byStatus = new Map()));
+    byStatus.set(status, (byStatus.get(status) ?? 0) + 1);
   }
 
   upstreamLatency(backend: string, seconds: number): void {
@@ -71,7 +73,7 @@ export class Metrics {
   snapshot(): MetricsSnapshot {
     return {
       globalLimitFallback: this.globalLimitFallbacks,
-      requests: Object.fromEntries(this.requests),
+      requests: Object.fromEntries([...this.requests].flatMap(([route, m]) => [...m].map(([status, n]) => [`${route}\u0000${status}`, n]))),
       upstream: Object.fromEntries([...this.upstream].map(([k, h]) => [k, { ...h, counts: [...h.counts] }])),
       upstreamErrors: Object.fromEntries(this.upstreamErrors),
       proxyRefusals: Object.fromEntries(this.proxyRefusals),

@@ -8,18 +8,23 @@ import type { AccessEntry, AccessLogSink } from '../access-log.ts';
 export type AccessLogTarget = 'stdout' | 'stderr' | { path: string };
 
 /** Lines are written in batches of at least this many bytes, and at least every FLUSH_MS: nginx's `access_log ...
- * buffer=4k flush=1s`. One write per line would cost a write(2) per request on the proxy's core. The batch is joined
- * here and handed to sonic-boom whole: sonic-boom appends each write to its last buffer and measures that buffer's
- * byte length on every write (index.js write()), which costs up to 16 KiB of scanning per line while a file write is
- * in flight (measured: +57 µs per request to a file, against +14 µs to /dev/null). */
-const BUFFER_BYTES = 4096;
+ * buffer=64k flush=1s`. Each write costs the proxy's core a hand-off to libuv's thread pool and the file system's
+ * write path; measured by CPU profile of `portico local` under wrk on one core (bench/RESULTS.md, "Access log
+ * batches"): write(2) calls were 7.5 % of busy CPU with 4 KiB batches, 3.8 % with 32 KiB, 0.8 % with 64 KiB. The batch
+ * is joined here and handed to sonic-boom whole: sonic-boom appends each write to its last buffer and measures that
+ * buffer's byte length on every write (index.js write()), which cost up to 16 KiB of scanning per line. */
+const BUFFER_BYTES = 64 * 1024;
 const FLUSH_MS = 1_000;
+/** What sonic-boom may hold while its destination does not take writes (a stalled pipe reader): past it lines are
+ * dropped, not kept until the process runs out of memory. */
+const MAX_PENDING_BYTES = 16 * 1024 * 1024;
 
 export function pinoAccessSink(target: AccessLogTarget): AccessLogSink {
   const dest = pino.destination({
     dest: target === 'stdout' ? 1 : target === 'stderr' ? 2 : target.path,
     sync: false,
     mkdir: true,
+    maxLength: MAX_PENDING_BYTES,
   });
   let batch: string[] = [];
   let batched = 0;

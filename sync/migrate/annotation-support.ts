@@ -211,7 +211,7 @@ export const ANNOTATION_SUPPORT: readonly AnnotationSupport[] = [
   row(
     ['enable-access-log', 'enable-opentracing', 'opentracing-trust-incoming-span', 'enable-influxdb', 'influxdb-*'],
     'not-honoured',
-    "observability is Portico's own (metrics; access logs are not built yet)",
+    "observability is Portico's own: metrics, and access logs per process (`--access-log`), not per Ingress",
   ),
   row(['enable-modsecurity', 'enable-owasp-core-rules', 'modsecurity-transaction-id'], 'not-honoured', 'no WAF; reported as unsupported'),
   row(['mirror-request-body', 'mirror-target', 'mirror-host'], 'not-honoured', 'request mirroring is not built'),
