@@ -4,7 +4,8 @@
 // Run: node --import tsx bench/k8s-scale.ts [ingresses=5000] [heap-snapshot-dir]   (builds the test apiserver on
 // first use). With a directory, the agent runs with --heapsnapshot-signal=SIGUSR2 and, once converged, writes a heap
 // snapshot there (V8 collects garbage before it writes one, so it holds what is retained); summarise it with
-// bench/heap-summary.ts. AGENT_NODE_OPTIONS adds V8 flags to the agent alone.
+// bench/heap-summary.ts. AGENT_NODE_OPTIONS adds V8 flags to the agent alone. AGENT_ENTRY=dist runs the compiled agent
+// (`node dist/cli/portico.js sync`, what the image runs; `npm run build` first) instead of the sources under tsx.
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -13,8 +14,31 @@ import { parseAllDocuments } from 'yaml';
 import { generateKeySet } from '../cli/keys.ts';
 import { redisLayout, type HistoryEntry } from '../gateway/table/redis-layout.ts';
 import { buildBinaries, startTestCluster } from '../test/k8s/cluster.ts';
-import { freePort, spawnPortico, waitFor } from '../test/support/process.ts';
+import { spawn } from 'node:child_process';
+import { freePort, ROOT, spawnPortico, waitFor, type Spawned } from '../test/support/process.ts';
 import { startRedis } from '../test/support/redis.ts';
+
+/** `node dist/cli/portico.js ...`: the compiled build, as the image runs it. */
+function spawnCompiled(args: string[], env: Record<string, string>): Spawned {
+  const child = spawn(process.execPath, [join(ROOT, 'dist/cli/portico.js'), ...args], {
+    cwd: ROOT,
+    stdio: ['ignore', 'pipe', 'pipe'],
+    env: { ...process.env, ...env },
+  });
+  let err = '';
+  child.stderr!.on('data', (c) => (err += c));
+  child.stdout!.resume();
+  return {
+    child,
+    logs: () => err,
+    stop: () =>
+      new Promise((resolve) => {
+        if (child.exitCode !== null || child.signalCode !== null) return resolve(child.exitCode);
+        child.once('exit', (code) => resolve(code));
+        child.kill('SIGTERM');
+      }),
+  };
+}
 
 const N = Number(process.argv[2] ?? 5000);
 const SNAPSHOT_DIR = process.argv[3];
@@ -40,30 +64,29 @@ try {
   ])
     await api.create(o as KubernetesObject);
   const admin = await freePort();
-  const agent = spawnPortico(
-    [
-      'sync',
-      '--kubeconfig',
-      cluster.agentKubeconfig,
-      '--redis',
-      redis.url,
-      '--cluster',
-      'scale',
-      '--keys',
-      join(tmp, 'keys'),
-      '--admin',
-      `127.0.0.1:${admin}`,
-      '--publish-address',
-      '203.0.113.1',
-    ],
-    {
-      // AGENT_NODE_OPTIONS: V8 flags for the agent alone (heap sizing experiments).
-      NODE_OPTIONS: [
-        process.env.AGENT_NODE_OPTIONS ?? '',
-        SNAPSHOT_DIR === undefined ? '' : `--heapsnapshot-signal=SIGUSR2 --diagnostic-dir=${SNAPSHOT_DIR}`,
-      ].join(' '),
-    },
-  );
+  const agentArgs = [
+    'sync',
+    '--kubeconfig',
+    cluster.agentKubeconfig,
+    '--redis',
+    redis.url,
+    '--cluster',
+    'scale',
+    '--keys',
+    join(tmp, 'keys'),
+    '--admin',
+    `127.0.0.1:${admin}`,
+    '--publish-address',
+    '203.0.113.1',
+  ];
+  const agentEnv = {
+    // AGENT_NODE_OPTIONS: V8 flags for the agent alone (heap sizing experiments).
+    NODE_OPTIONS: [
+      process.env.AGENT_NODE_OPTIONS ?? '',
+      SNAPSHOT_DIR === undefined ? '' : `--heapsnapshot-signal=SIGUSR2 --diagnostic-dir=${SNAPSHOT_DIR}`,
+    ].join(' '),
+  };
+  const agent = process.env.AGENT_ENTRY === 'dist' ? spawnCompiled(agentArgs, agentEnv) : spawnPortico(agentArgs, agentEnv);
   await waitFor(
     async () => (await fetch(`http://127.0.0.1:${admin}/readyz`)).status === 200,
     60_000,
@@ -149,6 +172,8 @@ try {
       fullCompiles: Number(compiles),
       lastCompileMs: Math.round(Number(lastCompile) * 1000),
       publishes: await r.llen(l.history),
+      agent: process.env.AGENT_ENTRY === 'dist' ? 'dist (compiled)' : 'sources under tsx',
+      agentNodeOptions: process.env.AGENT_NODE_OPTIONS ?? '',
       node: process.version,
     }),
   );

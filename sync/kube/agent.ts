@@ -16,6 +16,7 @@ import { publishServiceAddresses, type ServiceRef } from './publish-service.ts';
 import { desiredStatus, planStatus, writeStatus, type LoadBalancerIngress } from './status.ts';
 import { StatusLedger } from './status-ledger.ts';
 import { RecentStatusWrites, resourceVersions } from './status-recent.ts';
+import { secretsOnce } from './secrets-once.ts';
 import { ClusterWatch, type Kind } from './watch.ts';
 import { BurstCoalescer } from './burst-coalescer.ts';
 import { leaseTiming } from './lease-timing.ts';
@@ -237,7 +238,7 @@ export class KubeAgent {
     if (this.last !== null && this.dirty.size === 0) return; // a scheduled re-read that changed nothing
     const objects = {
       ...watched,
-      secrets: [...watched.secrets, ...this.authSecrets.secrets()],
+      secrets: secretsOnce(watched.secrets, this.authSecrets.secrets()),
       configMaps: [...this.controllerConfigMap(watched.configMaps ?? []), ...this.authConfigMaps.secrets()],
       jwks: this.jwksUrls.documents(),
     };
