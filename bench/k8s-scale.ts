@@ -210,13 +210,17 @@ try {
     rssAfterSnapshot = Math.round(rssNow());
   }
   // Standbys compile the same changes on their own; let them finish, then collect garbage and read.
-  const standbyMemory: Record<string, { rssMiB: number; rssAfterGcMiB: number; peakMiB: number }> = {};
+  // A replica that died (a heap limit too small: V8 aborts with "JavaScript heap out of memory") says so.
+  const standbyMemory: Record<string, { rssMiB: number; rssAfterGcMiB: number; peakMiB: number } | string> = {};
   if (standbys.length > 0) {
     await new Promise((r) => setTimeout(r, 15_000));
-    const before = standbys.map((s) => memory(s.p.child.pid!));
-    for (const s of standbys) s.p.child.kill('SIGUSR2');
+    const alive = standbys.filter((s) => s.p.child.exitCode === null && s.p.child.signalCode === null);
+    for (const s of standbys)
+      if (!alive.includes(s)) standbyMemory[s.v.name] = `exited (${s.p.child.exitCode ?? s.p.child.signalCode}): ${s.p.logs().slice(-300)}`;
+    const before = alive.map((s) => memory(s.p.child.pid!));
+    for (const s of alive) s.p.child.kill('SIGUSR2');
     await new Promise((r) => setTimeout(r, 3_000));
-    standbys.forEach((s, i) => {
+    alive.forEach((s, i) => {
       const m = memory(s.p.child.pid!);
       standbyMemory[s.v.name] = { rssMiB: before[i]!.rss, rssAfterGcMiB: m.rss, peakMiB: m.peak };
     });
