@@ -61,6 +61,9 @@ const STATUS_CONCURRENCY = 16;
  * thousand Sync Events would otherwise hold the statuses back for as long as they take (at the ~100-150 writes/s an
  * apiserver on 2 cores takes, 7 s at 1,000 Ingresses: bench/RESULTS.md). */
 const EVENT_CHUNK = 50;
+/** Events are sent once the watch has been quiet this long (statuses first), or after EVENT_MAX_HOLD_MS at most. */
+const EVENT_QUIET_MS = 500;
+const EVENT_MAX_HOLD_MS = 5_000;
 /** The Event ledger is stored at the end of an Event round, and during a long one at most this often. */
 const EVENT_LEDGER_EVERY_MS = 2_000;
 
@@ -121,6 +124,10 @@ export class KubeAgent {
     this.pass().catch((err: unknown) => this.o.log('error', `sync pass failed: ${(err as Error).message}`)),
   );
   private apiPending: { result: CompileResult; ingresses: readonly Ingress[] } | null = null;
+  /** When the watch last reported a change (our own status writes included): Events wait for a quiet moment. */
+  private lastChangeAt = 0;
+  /** Since when due Events have waited for statuses or quiet (null: none waiting). */
+  private eventsHeldSince: number | null = null;
   private apiRunning = false;
   readonly stats: AgentStats = { fullCompiles: 0, incrementalCompiles: 0, lastCompileMs: 0, apiWriteErrors: 0, statusWrites: 0 };
 
@@ -205,6 +212,7 @@ export class KubeAgent {
   }
 
   private changed(kind: Kind): void {
+    this.lastChangeAt = performance.now();
     this.dirty.add(kind);
     this.bursts.trigger();
   }
@@ -357,7 +365,15 @@ export class KubeAgent {
         const { result: r, ingresses: ings } = this.apiPending;
         this.apiPending = null;
         await this.statusRound(r, ings);
-        if (this.apiPending !== null) continue; // a newer table came meanwhile: its statuses before any Event
+        // Events wait while changes still arrive (a bulk, and the status writes it causes) or a newer table's statuses
+        // are due, so they take no share of what the apiserver writes before every status is; but never longer than
+        // EVENT_MAX_HOLD_MS (constant churn, EndpointSlices in a big cluster, must not hold Events for ever).
+        this.eventsHeldSince ??= performance.now();
+        const overdue = () => performance.now() - (this.eventsHeldSince ?? 0) >= EVENT_MAX_HOLD_MS;
+        while (this.apiPending === null && this.elector.leading && performance.now() - this.lastChangeAt < EVENT_QUIET_MS && !overdue())
+          await new Promise((r) => setTimeout(r, 100));
+        if (this.apiPending !== null && !overdue()) continue;
+        this.eventsHeldSince = null;
         await this.eventRound(r, ings);
       }
       this.apiRunning = false;
@@ -365,7 +381,8 @@ export class KubeAgent {
   }
 
   /** Sends the due Events in chunks, stopping between two chunks when a newer table waits (its status round
-   * comes first, then the Events still due, computed again from it). */
+   * comes first, then the Events still due, computed again from it). The first chunk always goes: a round that
+   * waited EVENT_MAX_HOLD_MS under constant churn still makes progress. */
   private async eventRound(result: CompileResult, ingresses: readonly Ingress[]): Promise<void> {
     try {
       if (!this.events.loaded) await this.events.load();
@@ -378,7 +395,7 @@ export class KubeAgent {
     const due = dueEvents(result, ingresses, this.events, this.compileOptions.controller);
     let stored = performance.now();
     let sent = 0;
-    for (let i = 0; i < due.length && this.apiPending === null && this.elector.leading; i += EVENT_CHUNK) {
+    for (let i = 0; i < due.length && (i === 0 || this.apiPending === null) && this.elector.leading; i += EVENT_CHUNK) {
       await runLimited(
         due.slice(i, i + EVENT_CHUNK).map(
           (e) => () =>
