@@ -128,6 +128,7 @@ export class KubeAgent {
   private lastChangeAt = 0;
   /** Since when due Events have waited for statuses or quiet (null: none waiting). */
   private eventsHeldSince: number | null = null;
+  private wakeApi: (() => void) | null = null;
   private apiRunning = false;
   readonly stats: AgentStats = { fullCompiles: 0, incrementalCompiles: 0, lastCompileMs: 0, apiWriteErrors: 0, statusWrites: 0 };
 
@@ -358,6 +359,7 @@ export class KubeAgent {
    * health) wait for; Events only once no newer table's statuses are waiting. */
   private writeApiSoon(result: CompileResult, ingresses: readonly Ingress[]): void {
     this.apiPending = { result, ingresses };
+    this.wakeApi?.();
     if (this.apiRunning) return;
     this.apiRunning = true;
     void (async () => {
@@ -371,7 +373,11 @@ export class KubeAgent {
         this.eventsHeldSince ??= performance.now();
         const overdue = () => performance.now() - (this.eventsHeldSince ?? 0) >= EVENT_MAX_HOLD_MS;
         while (this.apiPending === null && this.elector.leading && performance.now() - this.lastChangeAt < EVENT_QUIET_MS && !overdue())
-          await new Promise((r) => setTimeout(r, 100));
+          await new Promise<void>((r) => {
+            this.wakeApi = r; // a newer table ends the wait at once
+            setTimeout(r, 100);
+          });
+        this.wakeApi = null;
         if (this.apiPending !== null && !overdue()) continue;
         this.eventsHeldSince = null;
         await this.eventRound(r, ings);
