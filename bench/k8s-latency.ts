@@ -7,6 +7,8 @@
 //     and until every one of them has its status (status.loadBalancer.ingress);
 //   - leaderKill / leaderTerm: the leader killed (SIGKILL, a crash) or stopped (SIGTERM, a rolling restart), then
 //     a change written as soon as it is gone: time from the signal until both workers serve the change;
+//   - syncEvents: Sync Events in the namespace before the two leader changes and at the end (a new leader that
+//     sends every Event again adds one per Ingress per change);
 //   - outage: the apiserver stopped for `outageSeconds`, started again; a change written as soon as it answers
 //     /readyz: time from then until both workers serve it (with a handful of Ingresses, and after the bulk).
 // Not a test. AGENT_DIR=DIR runs the agents and workers from another checkout (node_modules linked): "before".
@@ -228,10 +230,23 @@ try {
     await new Promise((r) => setTimeout(r, 2_000));
     return ms;
   };
+  const syncEvents = async (): Promise<number> =>
+    (await api.request<{ items: unknown[] }>('GET', `/api/v1/namespaces/${NS}/events?fieldSelector=${encodeURIComponent('reason=Sync')}`))
+      .items.length;
+  // Events follow the statuses: let them finish before counting.
+  let eventsBefore = await syncEvents();
+  for (let still = 0; still < 3; ) {
+    await new Promise((r) => setTimeout(r, 1_000));
+    const now = await syncEvents();
+    still = now === eventsBefore ? still + 1 : 0;
+    eventsBefore = now;
+  }
   const leaderKillMs = await gap('SIGKILL', 'after-kill');
   const leaderTermMs = await gap('SIGTERM', 'after-term');
 
   const outageBulkMs = await outage('after-outage-bulk');
+  await new Promise((r) => setTimeout(r, 5_000));
+  const eventsAfter = await syncEvents();
 
   console.log(
     JSON.stringify({
@@ -245,6 +260,8 @@ try {
         lastWriteToServedMs: Math.round(bulkServed),
         lastWriteToAllStatusesMs: Math.round(bulkStatuses),
       },
+      // The three Ingresses created during the changes (after-kill, after-term, after-outage-bulk) add three.
+      syncEvents: { beforeLeaderChanges: eventsBefore, atEnd: eventsAfter, ingressesCreatedMeanwhile: 3 },
       leaderKillMs: Math.round(leaderKillMs),
       leaderTermMs: Math.round(leaderTermMs),
       outage: { seconds: OUTAGE_S, readyToServedMs: { few: Math.round(outageFewMs), bulk: Math.round(outageBulkMs) } },

@@ -4,7 +4,12 @@
 // Run: node --import tsx bench/k8s-scale.ts [ingresses=5000] [heap-snapshot-dir]   (builds the test apiserver on
 // first use). With a directory, the agent runs with --heapsnapshot-signal=SIGUSR2 and, once converged, writes a heap
 // snapshot there (V8 collects garbage before it writes one, so it holds what is retained); summarise it with
-// bench/heap-summary.ts. AGENT_NODE_OPTIONS adds V8 flags to the agent alone.
+// bench/heap-summary.ts. AGENT_NODE_OPTIONS adds V8 flags to the agent alone. AGENT_ENTRY=dist runs the compiled agent
+// (`node dist/cli/portico.js sync`, what the image runs; `npm run build` first) instead of the sources under tsx.
+// AGENT_VARIANTS="name|node options|ENV=value,...;..." adds standby replicas (same Lease, restricted identity: they
+// watch and compile everything, as the chart's second replica does) run with other V8 flags or environment, so
+// memory settings are compared in ONE run on the same apiserver; each replica's RSS is read after two forced full
+// GCs (bench/lib/gc-on-signal.mjs, on SIGUSR2) and its peak (VmHWM) reported beside it.
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -13,8 +18,63 @@ import { parseAllDocuments } from 'yaml';
 import { generateKeySet } from '../cli/keys.ts';
 import { redisLayout, type HistoryEntry } from '../gateway/table/redis-layout.ts';
 import { buildBinaries, startTestCluster } from '../test/k8s/cluster.ts';
-import { freePort, spawnPortico, waitFor } from '../test/support/process.ts';
+import { spawn } from 'node:child_process';
+import { freePort, ROOT, spawnPortico, waitFor, type Spawned } from '../test/support/process.ts';
 import { startRedis } from '../test/support/redis.ts';
+
+const GC_PRELOAD = `--expose-gc --import ${join(ROOT, 'bench/lib/gc-on-signal.mjs')}`;
+
+interface Variant {
+  name: string;
+  nodeOptions: string;
+  env: Record<string, string>;
+}
+
+function variants(spec: string | undefined): Variant[] {
+  if (spec === undefined || spec.trim() === '') return [];
+  return spec.split(';').map((v) => {
+    const [name = '', nodeOptions = '', env = ''] = v.split('|');
+    return {
+      name,
+      nodeOptions,
+      env: Object.fromEntries(
+        env
+          .split(',')
+          .filter((kv) => kv.includes('='))
+          .map((kv) => [kv.slice(0, kv.indexOf('=')), kv.slice(kv.indexOf('=') + 1)]),
+      ),
+    };
+  });
+}
+
+/** VmRSS and VmHWM (peak) of a process, MiB. */
+function memory(pid: number): { rss: number; peak: number } {
+  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+  const kb = (k: string): number => Number(new RegExp(`${k}:\\s+(\\d+) kB`).exec(status)![1]);
+  return { rss: Math.round(kb('VmRSS') / 1024), peak: Math.round(kb('VmHWM') / 1024) };
+}
+
+/** `node dist/cli/portico.js ...`: the compiled build, as the image runs it. */
+function spawnCompiled(args: string[], env: Record<string, string>): Spawned {
+  const child = spawn(process.execPath, [join(ROOT, 'dist/cli/portico.js'), ...args], {
+    cwd: ROOT,
+    stdio: ['ignore', 'pipe', 'pipe'],
+    env: { ...process.env, ...env },
+  });
+  let err = '';
+  child.stderr!.on('data', (c) => (err += c));
+  child.stdout!.resume();
+  return {
+    child,
+    logs: () => err,
+    stop: () =>
+      new Promise((resolve) => {
+        if (child.exitCode !== null || child.signalCode !== null) return resolve(child.exitCode);
+        child.once('exit', (code) => resolve(code));
+        child.kill('SIGTERM');
+      }),
+  };
+}
 
 const N = Number(process.argv[2] ?? 5000);
 const SNAPSHOT_DIR = process.argv[3];
@@ -40,35 +100,49 @@ try {
   ])
     await api.create(o as KubernetesObject);
   const admin = await freePort();
-  const agent = spawnPortico(
-    [
-      'sync',
-      '--kubeconfig',
-      cluster.agentKubeconfig,
-      '--redis',
-      redis.url,
-      '--cluster',
-      'scale',
-      '--keys',
-      join(tmp, 'keys'),
-      '--admin',
-      `127.0.0.1:${admin}`,
-      '--publish-address',
-      '203.0.113.1',
-    ],
-    {
-      // AGENT_NODE_OPTIONS: V8 flags for the agent alone (heap sizing experiments).
-      NODE_OPTIONS: [
-        process.env.AGENT_NODE_OPTIONS ?? '',
-        SNAPSHOT_DIR === undefined ? '' : `--heapsnapshot-signal=SIGUSR2 --diagnostic-dir=${SNAPSHOT_DIR}`,
-      ].join(' '),
-    },
-  );
+  const agentArgs = [
+    'sync',
+    '--kubeconfig',
+    cluster.agentKubeconfig,
+    '--redis',
+    redis.url,
+    '--cluster',
+    'scale',
+    '--keys',
+    join(tmp, 'keys'),
+    '--admin',
+    `127.0.0.1:${admin}`,
+    '--publish-address',
+    '203.0.113.1',
+  ];
+  const agentEnv = {
+    // AGENT_NODE_OPTIONS: V8 flags for the agent alone (heap sizing experiments).
+    NODE_OPTIONS: [
+      process.env.AGENT_NODE_OPTIONS ?? '',
+      SNAPSHOT_DIR === undefined ? GC_PRELOAD : `--heapsnapshot-signal=SIGUSR2 --diagnostic-dir=${SNAPSHOT_DIR}`,
+    ].join(' '),
+  };
+  const start = (args: string[], env: Record<string, string>) =>
+    process.env.AGENT_ENTRY === 'dist' ? spawnCompiled(args, env) : spawnPortico(args, env);
+  const agent = start(agentArgs, agentEnv);
   await waitFor(
     async () => (await fetch(`http://127.0.0.1:${admin}/readyz`)).status === 200,
     60_000,
     () => `agent ready:\n${agent.logs()}`,
   );
+  const standbys: { v: Variant; p: Spawned; admin: number }[] = [];
+  for (const v of variants(process.env.AGENT_VARIANTS)) {
+    const port = await freePort();
+    const args = [...agentArgs];
+    args[args.indexOf('--admin') + 1] = `127.0.0.1:${port}`;
+    standbys.push({ v, p: start(args, { ...v.env, NODE_OPTIONS: `${v.nodeOptions} ${GC_PRELOAD}` }), admin: port });
+  }
+  for (const s of standbys)
+    await waitFor(
+      async () => (await fetch(`http://127.0.0.1:${s.admin}/readyz`)).status === 200,
+      60_000,
+      () => `standby ${s.v.name} ready:\n${s.p.logs()}`,
+    );
 
   const objectsFor = (i: number): KubernetesObject[] => [
     {
@@ -135,6 +209,28 @@ try {
     await new Promise((r) => setTimeout(r, 5_000)); // the file is written in pieces: let it finish
     rssAfterSnapshot = Math.round(rssNow());
   }
+  // Standbys compile the same changes on their own; let them finish, then collect garbage and read.
+  // A replica that died (a heap limit too small: V8 aborts with "JavaScript heap out of memory") says so.
+  const standbyMemory: Record<string, { rssMiB: number; rssAfterGcMiB: number; peakMiB: number } | string> = {};
+  if (standbys.length > 0) {
+    await new Promise((r) => setTimeout(r, 15_000));
+    const alive = standbys.filter((s) => s.p.child.exitCode === null && s.p.child.signalCode === null);
+    for (const s of standbys)
+      if (!alive.includes(s)) standbyMemory[s.v.name] = `exited (${s.p.child.exitCode ?? s.p.child.signalCode}): ${s.p.logs().slice(-300)}`;
+    const before = alive.map((s) => memory(s.p.child.pid!));
+    for (const s of alive) s.p.child.kill('SIGUSR2');
+    await new Promise((r) => setTimeout(r, 3_000));
+    alive.forEach((s, i) => {
+      const m = memory(s.p.child.pid!);
+      standbyMemory[s.v.name] = { rssMiB: before[i]!.rss, rssAfterGcMiB: m.rss, peakMiB: m.peak };
+    });
+  }
+  let leaderAfterGc: number | undefined;
+  if (SNAPSHOT_DIR === undefined) {
+    agent.child.kill('SIGUSR2');
+    await new Promise((r) => setTimeout(r, 3_000));
+    leaderAfterGc = memory(agent.child.pid!).rss;
+  }
   const metrics = await (await fetch(`http://127.0.0.1:${admin}/metrics`)).text();
   const compiles = /^portico_sync_compiles_total\{kind="full"\} (\d+)$/m.exec(metrics)?.[1];
   const lastCompile = /^portico_sync_last_compile_seconds (\S+)$/m.exec(metrics)?.[1];
@@ -145,15 +241,20 @@ try {
       writeSeconds: +((lastWrite - t0) / 1000).toFixed(1),
       lastWriteToTableInRedisMs: Math.round(converged - lastWrite),
       agentRssMiB: Math.round(rss),
-      ...(rssAfterSnapshot === undefined ? {} : { agentRssAfterGcMiB: rssAfterSnapshot }),
+      ...(rssAfterSnapshot === undefined ? {} : { agentRssAfterSnapshotMiB: rssAfterSnapshot }),
+      ...(leaderAfterGc === undefined ? {} : { agentRssAfterGcMiB: leaderAfterGc }),
+      agentPeakRssMiB: memory(agent.child.pid!).peak,
+      ...(standbys.length === 0 ? {} : { standbys: standbyMemory }),
       fullCompiles: Number(compiles),
       lastCompileMs: Math.round(Number(lastCompile) * 1000),
       publishes: await r.llen(l.history),
+      agent: process.env.AGENT_ENTRY === 'dist' ? 'dist (compiled)' : 'sources under tsx',
+      agentNodeOptions: process.env.AGENT_NODE_OPTIONS ?? '',
       node: process.version,
     }),
   );
   r.disconnect();
-  await agent.stop();
+  await Promise.all([agent, ...standbys.map((s) => s.p)].map((p) => p.stop()));
 } finally {
   await redis.stop();
   await cluster.stop();

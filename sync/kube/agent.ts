@@ -15,7 +15,9 @@ import { classReport, classSelectionMessage, type ClassReport } from '../compile
 import { publishServiceAddresses, type ServiceRef } from './publish-service.ts';
 import { desiredStatus, planStatus, writeStatus, type LoadBalancerIngress } from './status.ts';
 import { StatusLedger } from './status-ledger.ts';
+import { EventLedger } from './event-ledger.ts';
 import { RecentStatusWrites, resourceVersions } from './status-recent.ts';
+import { secretsOnce } from './secrets-once.ts';
 import { ClusterWatch, type Kind } from './watch.ts';
 import { BurstCoalescer } from './burst-coalescer.ts';
 import { leaseTiming } from './lease-timing.ts';
@@ -55,9 +57,15 @@ export interface AgentOptions {
 const API_CONCURRENCY = 8;
 /** Status writes go first and wider: they are what users and tools (kubectl wait, Argo CD health) wait for. */
 const STATUS_CONCURRENCY = 16;
-/** Events per round: after a bulk of new Ingresses, a thousand Sync events would otherwise hold the next round's
- * status writes back for as long as they take; the rest follow in the next rounds. */
-const EVENTS_PER_ROUND = 100;
+/** Events go in chunks of this many, and only while no newer table's statuses wait: after a bulk of new Ingresses a
+ * thousand Sync Events would otherwise hold the statuses back for as long as they take (at the ~100-150 writes/s an
+ * apiserver on 2 cores takes, 7 s at 1,000 Ingresses: bench/RESULTS.md). */
+const EVENT_CHUNK = 50;
+/** Events are sent once the watch has been quiet this long (statuses first), or after EVENT_MAX_HOLD_MS at most. */
+const EVENT_QUIET_MS = 500;
+const EVENT_MAX_HOLD_MS = 5_000;
+/** The Event ledger is stored at the end of an Event round, and during a long one at most this often. */
+const EVENT_LEDGER_EVERY_MS = 2_000;
 
 async function runLimited(jobs: readonly (() => Promise<void>)[], limit: number): Promise<void> {
   let next = 0;
@@ -93,8 +101,8 @@ export class KubeAgent {
   private authSecretsDue = false;
   private jwksUrlsDue = false;
   private readonly dirty = new Set<Kind>();
-  /** Events already emitted, by Ingress uid (pruned when the Ingress goes away). */
-  private readonly emitted = new Map<string, Set<string>>();
+  /** The Events already sent, kept in a ConfigMap (event-ledger.ts) so that a new leader does not send them again. */
+  private readonly events: EventLedger;
   /** What this agent wrote into Ingress statuses, kept in a ConfigMap (status-ledger.ts); the leader loads it. */
   private readonly ledger: StatusLedger;
   /** Status writes the view has not caught up with yet, not to be made twice (status-recent.ts). */
@@ -116,6 +124,11 @@ export class KubeAgent {
     this.pass().catch((err: unknown) => this.o.log('error', `sync pass failed: ${(err as Error).message}`)),
   );
   private apiPending: { result: CompileResult; ingresses: readonly Ingress[] } | null = null;
+  /** When the watch last reported a change (our own status writes included): Events wait for a quiet moment. */
+  private lastChangeAt = 0;
+  /** Since when due Events have waited for statuses or quiet (null: none waiting). */
+  private eventsHeldSince: number | null = null;
+  private wakeApi: (() => void) | null = null;
   private apiRunning = false;
   readonly stats: AgentStats = { fullCompiles: 0, incrementalCompiles: 0, lastCompileMs: 0, apiWriteErrors: 0, statusWrites: 0 };
 
@@ -135,6 +148,7 @@ export class KubeAgent {
     });
     this.bursts = new BurstCoalescer(() => this.kick(false), { windowMs: o.debounceMs ?? 50, maxWaitMs: o.maxDelayMs ?? 1_000 });
     this.ledger = new StatusLedger(this.rest, o.lease.namespace, `${o.lease.name}-status`, o.log);
+    this.events = new EventLedger(this.rest, o.lease.namespace, `${o.lease.name}-events`, o.log);
     this.elector = new LeaderElector(this.rest, {
       namespace: o.lease.namespace,
       name: o.lease.name,
@@ -144,7 +158,7 @@ export class KubeAgent {
       onStartedLeading: () => {
         this.ledger.loaded = false; // a new leader reads what the previous one wrote
         this.recentStatus.clear();
-        this.emitted.clear(); // a new leader re-announces; the API dedups nothing, but this happens rarely
+        this.events.loaded = false; // and what it sent: Events are not sent twice across leaders
         this.kick(true);
       },
       onStoppedLeading: () => {
@@ -199,6 +213,7 @@ export class KubeAgent {
   }
 
   private changed(kind: Kind): void {
+    this.lastChangeAt = performance.now();
     this.dirty.add(kind);
     this.bursts.trigger();
   }
@@ -237,7 +252,7 @@ export class KubeAgent {
     if (this.last !== null && this.dirty.size === 0) return; // a scheduled re-read that changed nothing
     const objects = {
       ...watched,
-      secrets: [...watched.secrets, ...this.authSecrets.secrets()],
+      secrets: secretsOnce(watched.secrets, this.authSecrets.secrets()),
       configMaps: [...this.controllerConfigMap(watched.configMaps ?? []), ...this.authConfigMaps.secrets()],
       jwks: this.jwksUrls.documents(),
     };
@@ -340,41 +355,81 @@ export class KubeAgent {
 
   /** Status and Events run beside the compile loop, never in front of the next publish: after a burst of
    * thousands of new Ingresses they are thousands of API calls. The newest state wins; writes that fail
-   * are retried by the next round, never fatal. */
+   * are retried by the next round, never fatal. Statuses go first: what users and tools (kubectl wait, Argo CD
+   * health) wait for; Events only once no newer table's statuses are waiting. */
   private writeApiSoon(result: CompileResult, ingresses: readonly Ingress[]): void {
     this.apiPending = { result, ingresses };
+    this.wakeApi?.();
     if (this.apiRunning) return;
     this.apiRunning = true;
     void (async () => {
       while (this.apiPending !== null && this.elector.leading) {
         const { result: r, ingresses: ings } = this.apiPending;
         this.apiPending = null;
-        const { controller } = this.compileOptions;
-        const uids = new Set(ings.map((i) => i.metadata?.uid ?? ''));
-        for (const uid of this.emitted.keys()) if (!uids.has(uid)) this.emitted.delete(uid);
-        const seen = new Set([...this.emitted.values()].flatMap((x) => [...x]));
         await this.statusRound(r, ings);
-        const due = dueEvents(r, ings, seen, controller);
-        let emitted = 0;
-        await runLimited(
-          due.slice(0, EVENTS_PER_ROUND).map(
-            (e) => () =>
-              emitEvent(this.rest, e, this.o.identity).then(
-                () => {
-                  emitted++;
-                  const uid = e.ingress.metadata?.uid ?? '';
-                  (this.emitted.get(uid) ?? this.emitted.set(uid, new Set()).get(uid)!).add(e.key);
-                },
-                (err: Error) => this.apiError('event', err),
-              ),
-          ),
-          API_CONCURRENCY,
-        );
-        // More events are due: another round (unless none went through: failing events wait for the next change).
-        if (due.length > EVENTS_PER_ROUND && emitted > 0) this.apiPending ??= { result: r, ingresses: ings };
+        // Events wait while changes still arrive (a bulk, and the status writes it causes) or a newer table's statuses
+        // are due, so they take no share of what the apiserver writes before every status is; but never longer than
+        // EVENT_MAX_HOLD_MS (constant churn, EndpointSlices in a big cluster, must not hold Events for ever).
+        this.eventsHeldSince ??= performance.now();
+        const overdue = () => performance.now() - (this.eventsHeldSince ?? 0) >= EVENT_MAX_HOLD_MS;
+        while (this.apiPending === null && this.elector.leading && performance.now() - this.lastChangeAt < EVENT_QUIET_MS && !overdue())
+          await new Promise<void>((r) => {
+            this.wakeApi = r; // a newer table ends the wait at once
+            setTimeout(r, 100);
+          });
+        this.wakeApi = null;
+        if (this.apiPending !== null && !overdue()) continue;
+        this.eventsHeldSince = null;
+        await this.eventRound(r, ings);
       }
       this.apiRunning = false;
     })();
+  }
+
+  /** Sends the due Events in chunks, stopping between two chunks when a newer table waits (its status round
+   * comes first, then the Events still due, computed again from it). The first chunk always goes: a round that
+   * waited EVENT_MAX_HOLD_MS under constant churn still makes progress. */
+  private async eventRound(result: CompileResult, ingresses: readonly Ingress[]): Promise<void> {
+    try {
+      if (!this.events.loaded) await this.events.load();
+    } catch (err) {
+      // Not knowing what was sent, send nothing: a storm of repeats is worse than Events that wait for the next change.
+      this.apiError(`Event ledger ${this.events.name}`, err as Error);
+      return;
+    }
+    this.events.prune(new Set(ingresses.map((i) => i.metadata?.uid ?? '')));
+    const due = dueEvents(result, ingresses, this.events, this.compileOptions.controller);
+    let stored = performance.now();
+    let sent = 0;
+    for (let i = 0; i < due.length && (i === 0 || this.apiPending === null) && this.elector.leading; i += EVENT_CHUNK) {
+      await runLimited(
+        due.slice(i, i + EVENT_CHUNK).map(
+          (e) => () =>
+            emitEvent(this.rest, e, this.o.identity).then(
+              () => {
+                sent++;
+                this.events.add(e.key);
+              },
+              (err: Error) => this.apiError('event', err),
+            ),
+        ),
+        API_CONCURRENCY,
+      );
+      if (sent === 0) break; // none went through: failing Events wait for the next change
+      if (performance.now() - stored >= EVENT_LEDGER_EVERY_MS) {
+        await this.storeEvents();
+        stored = performance.now();
+      }
+    }
+    await this.storeEvents();
+  }
+
+  private async storeEvents(): Promise<void> {
+    try {
+      await this.events.store();
+    } catch (err) {
+      this.apiError(`Event ledger ${this.events.name}`, err as Error);
+    }
   }
 
   private apiError(what: string, err: Error): void {

@@ -1,6 +1,6 @@
 // Events on Ingresses: Normal `Sync` when a generation of an Ingress of our class is accepted
 // (ingress-nginx's habit), and one Warning per diagnostic (reason = the diagnostic code), each emitted once
-// per distinct message for the life of the agent, so a recompile does not repeat them.
+// per distinct message, so a recompile does not repeat them, nor a new leader (the Event ledger, event-ledger.ts).
 import type { CompileResult, Ingress } from '../compile/types.ts';
 import type { KubeRest } from './rest.ts';
 
@@ -13,11 +13,11 @@ export interface PlannedEvent {
   key: string;
 }
 
-/** Events that are due, given what was already emitted (`seen`). Pure. */
+/** Events that are due, given what was already emitted (`seen`: a Set of keys, or the Event ledger). Pure. */
 export function dueEvents(
   result: CompileResult,
   ingresses: readonly Ingress[],
-  seen: ReadonlySet<string>,
+  seen: { has(key: string): boolean },
   controller: string,
 ): PlannedEvent[] {
   const byRef = new Map(ingresses.map((i) => [`${i.metadata?.namespace}/${i.metadata?.name}`, i] as const));

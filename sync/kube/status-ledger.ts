@@ -7,18 +7,14 @@
 // that cannot be stored stops status writes (an address that is not recorded could never be cleared), with a
 // failed-write count and a log line.
 import { PorticoError } from '../../gateway/table/portico-error.ts';
-import { KubeApiError, type KubeRest } from './rest.ts';
+import { OwnConfigMap } from './own-configmap.ts';
+import type { KubeRest } from './rest.ts';
 import type { LedgerEntry, LoadBalancerIngress } from './status.ts';
 
 const KEY = 'written.json';
 
 export class StatusLedgerError extends PorticoError {
   readonly code = 'PORTICO_STATUS_LEDGER';
-}
-
-interface ConfigMapBody {
-  metadata?: { resourceVersion?: string };
-  data?: Record<string, string>;
 }
 
 function serialise(entries: ReadonlyMap<string, LedgerEntry>): string {
@@ -44,84 +40,36 @@ export function parseLedger(text: string): Map<string, LedgerEntry> {
 }
 
 export class StatusLedger {
-  private stored: string | null = null;
-  private resourceVersion: string | null = null;
+  private readonly cm: OwnConfigMap;
   entries: Map<string, LedgerEntry> = new Map();
   loaded = false;
 
   constructor(
-    private readonly rest: KubeRest,
+    rest: KubeRest,
     private readonly namespace: string,
     readonly name: string,
     private readonly log: (level: 'info' | 'warn' | 'error', msg: string) => void,
-  ) {}
-
-  private get path(): string {
-    return `/api/v1/namespaces/${encodeURIComponent(this.namespace)}/configmaps`;
+  ) {
+    this.cm = new OwnConfigMap(rest, namespace, name, KEY);
   }
 
   /** Reads the ledger (a new leader does, before its first status write). Absent: empty. */
   async load(): Promise<void> {
+    const text = await this.cm.load();
     try {
-      const cm = await this.rest.request<ConfigMapBody>('GET', `${this.path}/${encodeURIComponent(this.name)}`);
-      this.resourceVersion = cm.metadata?.resourceVersion ?? null;
-      const text = cm.data?.[KEY] ?? '{}';
-      try {
-        this.entries = parseLedger(text);
-      } catch (err) {
-        this.log('warn', `status ledger ${this.namespace}/${this.name}: ${(err as Error).message}; starting from an empty one`);
-        this.entries = new Map();
-      }
-      this.stored = text;
+      this.entries = parseLedger(text ?? '{}');
     } catch (err) {
-      if (!(err instanceof KubeApiError && err.status === 404)) throw err;
-      this.resourceVersion = null;
+      this.log('warn', `status ledger ${this.namespace}/${this.name}: ${(err as Error).message}; starting from an empty one`);
       this.entries = new Map();
-      this.stored = null;
     }
     this.loaded = true;
   }
 
-  /** Stores `entries` unless they are what is stored already. A conflict (someone edited it) reads the
-   * resourceVersion again and stores once more: only the leader writes it, so ours is the truth. */
+  /** Stores `entries` unless they are what is stored already. */
   async store(entries: ReadonlyMap<string, LedgerEntry>): Promise<void> {
     const text = serialise(entries);
     // Nothing recorded and nothing to record (an agent that never wrote a status): no ConfigMap is made.
-    if (text === this.stored || (this.stored === null && entries.size === 0)) {
-      this.entries = new Map(entries);
-      return;
-    }
-    const body = (rv: string | null) => ({
-      apiVersion: 'v1',
-      kind: 'ConfigMap',
-      metadata: {
-        name: this.name,
-        namespace: this.namespace,
-        labels: { 'app.kubernetes.io/managed-by': 'portico-sync' },
-        ...(rv === null ? {} : { resourceVersion: rv }),
-      },
-      data: { [KEY]: text },
-    });
-    const put = async (): Promise<ConfigMapBody> =>
-      this.resourceVersion === null
-        ? this.rest.request<ConfigMapBody>('POST', this.path, body(null))
-        : this.rest.request<ConfigMapBody>('PUT', `${this.path}/${encodeURIComponent(this.name)}`, body(this.resourceVersion));
-    let saved: ConfigMapBody;
-    try {
-      saved = await put();
-    } catch (err) {
-      if (!(err instanceof KubeApiError && (err.status === 409 || err.status === 404))) throw err;
-      try {
-        const cm = await this.rest.request<ConfigMapBody>('GET', `${this.path}/${encodeURIComponent(this.name)}`);
-        this.resourceVersion = cm.metadata?.resourceVersion ?? null;
-      } catch (e) {
-        if (!(e instanceof KubeApiError && e.status === 404)) throw e;
-        this.resourceVersion = null;
-      }
-      saved = await put();
-    }
-    this.resourceVersion = saved.metadata?.resourceVersion ?? null;
-    this.stored = text;
+    if (!(this.cm.stored === null && entries.size === 0)) await this.cm.store(text);
     this.entries = new Map(entries);
   }
 }

@@ -355,7 +355,9 @@ describe('RBAC is exactly infra/rbac/agent.yaml', () => {
     all.filter((m) => m.kind === kind && !m.metadata.name.endsWith('-keys')).map((m) => m.rules);
   it.each(['ClusterRole', 'Role'])('%s rules', (kind) => {
     const chart = manifests(render(bin, 'defaults'));
-    const want = rules(reference, kind).map((r) => JSON.stringify(r).replaceAll(/"portico-sync(-status)?"/g, '"edge-portico-sync$1"'));
+    const want = rules(reference, kind).map((r) =>
+      JSON.stringify(r).replaceAll(/"portico-sync(-status|-events)?"/g, '"edge-portico-sync$1"'),
+    );
     expect(rules(chart, kind).map((r) => JSON.stringify(r))).toEqual(want);
   });
 });

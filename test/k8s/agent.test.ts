@@ -631,6 +631,7 @@ describe('least privilege', () => {
     ['create events', 'create', 'events', { namespace: NS }],
     ['update its lease', 'update', 'leases', { group: 'coordination.k8s.io', namespace: 'portico-system', name: 'portico-sync' }],
     ['update its status ledger', 'update', 'configmaps', { namespace: 'portico-system', name: 'portico-sync-status' }],
+    ['update its Event ledger', 'update', 'configmaps', { namespace: 'portico-system', name: 'portico-sync-events' }],
   ] as const)('allowed: %s', async (_n, verb, resource, o) => expect(await can(verb, resource, o)).toBe(true));
   it.each([
     ['write secrets', 'create', 'secrets', { namespace: NS }],

@@ -1,0 +1,89 @@
+// Which Events the agent has sent, kept in a ConfigMap of its own (`<lease name>-events` beside its Lease), so that a
+// new leader does not send them again: before it, every failover re-sent a Sync Event for every Ingress (a thousand
+// POSTs per failover at a thousand Ingresses, all of them repeating what the Ingress's Events already said). Events
+// are informational (kubectl describe), so a lost ledger only means they are sent once more.
+//
+// Stored: Ingress uid → digests (SHA-256, 64 bits, hex) of the Event keys sent for it (events.ts: `uid/sync/<generation>`,
+// `uid/<code>/<message>`). About 50 bytes per Ingress with one Sync Event, so 10,000 Ingresses take ~0.5 MB of the
+// ConfigMap's 1 MiB. Entries of Ingresses that are gone are dropped (by uid: a re-created Ingress is a new one).
+import { createHash } from 'node:crypto';
+import { PorticoError } from '../../gateway/table/portico-error.ts';
+import { OwnConfigMap } from './own-configmap.ts';
+import type { KubeRest } from './rest.ts';
+
+const KEY = 'sent.json';
+
+export class EventLedgerError extends PorticoError {
+  readonly code = 'PORTICO_EVENT_LEDGER';
+}
+
+/** The digest recorded for an Event key (whose first segment is the Ingress uid). */
+export const eventDigest = (key: string): string => createHash('sha256').update(key).digest('hex').slice(0, 16);
+
+const uidOf = (key: string): string => key.slice(0, Math.max(0, key.indexOf('/')));
+
+/** Strict: a malformed ledger is refused as a whole (and replaced by the next store), never half read. */
+export function parseEventLedger(text: string): Map<string, Set<string>> {
+  const raw: unknown = JSON.parse(text);
+  if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) throw new EventLedgerError('the Event ledger is not a JSON object');
+  const out = new Map<string, Set<string>>();
+  for (const [uid, v] of Object.entries(raw)) {
+    if (!Array.isArray(v) || !v.every((d) => typeof d === 'string' && /^[0-9a-f]{16}$/.test(d)))
+      throw new EventLedgerError(`the Event ledger entry ${JSON.stringify(uid)} is malformed`);
+    out.set(uid, new Set(v as string[]));
+  }
+  return out;
+}
+
+export function serialiseEventLedger(sent: ReadonlyMap<string, ReadonlySet<string>>): string {
+  const uids = [...sent.keys()].filter((u) => (sent.get(u)?.size ?? 0) > 0).sort();
+  return JSON.stringify(Object.fromEntries(uids.map((u) => [u, [...sent.get(u)!].sort()])));
+}
+
+export class EventLedger {
+  private readonly cm: OwnConfigMap;
+  /** Digests of the Event keys sent, by Ingress uid. */
+  private sent = new Map<string, Set<string>>();
+  loaded = false;
+
+  constructor(
+    rest: KubeRest,
+    private readonly namespace: string,
+    readonly name: string,
+    private readonly log: (level: 'info' | 'warn' | 'error', msg: string) => void,
+  ) {
+    this.cm = new OwnConfigMap(rest, namespace, name, KEY);
+  }
+
+  /** Reads what the previous leaders sent (a new leader does, before its first Event). Absent or malformed: none. */
+  async load(): Promise<void> {
+    const text = await this.cm.load();
+    try {
+      this.sent = parseEventLedger(text ?? '{}');
+    } catch (err) {
+      this.log('warn', `Event ledger ${this.namespace}/${this.name}: ${(err as Error).message}; starting from an empty one`);
+      this.sent = new Map();
+    }
+    this.loaded = true;
+  }
+
+  has(key: string): boolean {
+    return this.sent.get(uidOf(key))?.has(eventDigest(key)) ?? false;
+  }
+
+  add(key: string): void {
+    const uid = uidOf(key);
+    (this.sent.get(uid) ?? this.sent.set(uid, new Set()).get(uid)!).add(eventDigest(key));
+  }
+
+  /** Forgets the Ingresses whose uid is not in `uids` (they are gone). */
+  prune(uids: ReadonlySet<string>): void {
+    for (const uid of this.sent.keys()) if (!uids.has(uid)) this.sent.delete(uid);
+  }
+
+  /** Stores what was sent (one write, and none when nothing changed). Nothing sent yet: no ConfigMap is made. */
+  async store(): Promise<void> {
+    if (this.cm.stored === null && this.sent.size === 0) return;
+    await this.cm.store(serialiseEventLedger(this.sent));
+  }
+}

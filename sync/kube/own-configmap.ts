@@ -1,0 +1,77 @@
+// One JSON text under one key of a ConfigMap the agent owns beside its Lease (the status ledger, status-ledger.ts;
+// the Event ledger, event-ledger.ts). Only the leader reads and writes it. RBAC: create ConfigMaps in its namespace,
+// get and update only these by name (infra/rbac/agent.yaml). A ConfigMap holds at most 1 MiB.
+import { KubeApiError, type KubeRest } from './rest.ts';
+
+interface ConfigMapBody {
+  metadata?: { resourceVersion?: string };
+  data?: Record<string, string>;
+}
+
+export class OwnConfigMap {
+  private resourceVersion: string | null = null;
+  /** The text stored now; null: no ConfigMap (or never read). */
+  stored: string | null = null;
+
+  constructor(
+    private readonly rest: KubeRest,
+    private readonly namespace: string,
+    readonly name: string,
+    private readonly key: string,
+  ) {}
+
+  private get path(): string {
+    return `/api/v1/namespaces/${encodeURIComponent(this.namespace)}/configmaps`;
+  }
+
+  /** The stored text; null when there is no ConfigMap (404) or it has no such key. */
+  async load(): Promise<string | null> {
+    try {
+      const cm = await this.rest.request<ConfigMapBody>('GET', `${this.path}/${encodeURIComponent(this.name)}`);
+      this.resourceVersion = cm.metadata?.resourceVersion ?? null;
+      this.stored = cm.data?.[this.key] ?? null;
+    } catch (err) {
+      if (!(err instanceof KubeApiError && err.status === 404)) throw err;
+      this.resourceVersion = null;
+      this.stored = null;
+    }
+    return this.stored;
+  }
+
+  /** Stores `text` unless it is stored already. A conflict (someone edited it) reads the resourceVersion again
+   * and stores once more: only the leader writes it, so ours is the truth. */
+  async store(text: string): Promise<void> {
+    if (text === this.stored) return;
+    const body = (rv: string | null) => ({
+      apiVersion: 'v1',
+      kind: 'ConfigMap',
+      metadata: {
+        name: this.name,
+        namespace: this.namespace,
+        labels: { 'app.kubernetes.io/managed-by': 'portico-sync' },
+        ...(rv === null ? {} : { resourceVersion: rv }),
+      },
+      data: { [this.key]: text },
+    });
+    const put = async (): Promise<ConfigMapBody> =>
+      this.resourceVersion === null
+        ? this.rest.request<ConfigMapBody>('POST', this.path, body(null))
+        : this.rest.request<ConfigMapBody>('PUT', `${this.path}/${encodeURIComponent(this.name)}`, body(this.resourceVersion));
+    let saved: ConfigMapBody;
+    try {
+      saved = await put();
+    } catch (err) {
+      if (!(err instanceof KubeApiError && (err.status === 409 || err.status === 404))) throw err;
+      try {
+        const cm = await this.rest.request<ConfigMapBody>('GET', `${this.path}/${encodeURIComponent(this.name)}`);
+        this.resourceVersion = cm.metadata?.resourceVersion ?? null;
+      } catch (e) {
+        if (!(e instanceof KubeApiError && e.status === 404)) throw e;
+        this.resourceVersion = null;
+      }
+      saved = await put();
+    }
+    this.resourceVersion = saved.metadata?.resourceVersion ?? null;
+    this.stored = text;
+  }
+}
