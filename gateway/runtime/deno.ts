@@ -122,7 +122,8 @@ export function startDenoGateway(o: DenoGatewayOptions): DenoGateway {
     (app: { fetch(req: Request, info: DenoServeInfo): Response | Promise<Response> }): DenoHandler =>
     async (req, info) => {
       const res = await app.fetch(req, info);
-      if (state.draining) {
+      // (A client that asked to close gets it from Deno.serve already.)
+      if (state.draining && !/close/i.test(req.headers.get('connection') ?? '')) {
         try {
           res.headers.set('connection', 'close');
         } catch {
