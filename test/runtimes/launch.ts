@@ -131,11 +131,15 @@ export async function startDeno(
     ],
     { DENO_NO_UPDATE_CHECK: '1', NO_COLOR: '1' },
   );
+  // A worker that never became ready is stopped here: the caller gets no Target to stop.
   await waitFor(
     async () => (await request(`http://127.0.0.1:${admin}/readyz`)).status === 200,
     READY_MS,
     () => `the Deno worker to become ready:\n${p.logs()}`,
-  );
+  ).catch(async (err: unknown) => {
+    await p.stop();
+    throw err;
+  });
   return {
     runtime: 'deno',
     http: `http://127.0.0.1:${http}`,
@@ -191,6 +195,9 @@ export async function startWorkerd(cp: ControlPlane, probeHost: string, o: { tun
     async () => (await request(`${base}/`, { host: probeHost })).status === 200,
     READY_MS,
     () => `wrangler dev to serve the table:\n${p.logs()}`,
-  );
+  ).catch(async (err: unknown) => {
+    await p.stop(); // wrangler and its workerd processes, which would otherwise outlive the test
+    throw err;
+  });
   return { runtime: 'workerd', http: base, httpsPort: null, redirectPort: 443, logs: p.logs, stop: p.stop };
 }
