@@ -7,7 +7,7 @@ redis_pid=$!
 trap 'kill $redis_pid 2>/dev/null || true' EXIT
 r=redis://127.0.0.1:$redis_port
 node --import tsx "$root/cli/portico.ts" keys generate --out "$work/keys" >/dev/null
-node --import tsx "$root/cli/portico.ts" sync --manifests "$root/bench/upstream" --redis "$r" --cluster bench --keys "$work/keys" --admin off >"$work/sync.log" 2>&1 &
+node --import tsx "$root/cli/portico.ts" sync --manifests "${manifests:-$root/bench/upstream}" --redis "$r" --cluster bench --keys "$work/keys" --admin off >"$work/sync.log" 2>&1 &
 sync_pid=$!
 for _ in $(seq 200); do grep -q '"table published"' "$work/sync.log" && break; sleep 0.1; done
 grep -q '"table published"' "$work/sync.log" || { cat "$work/sync.log" >&2; exit 1; }

@@ -13,6 +13,7 @@ import { plainResponse } from '../responses.ts';
 import { ENDPOINT_HEADER, endpointKey, ERROR_HEADER, TunnelReportedError } from '../table/tunnel-protocol.ts';
 import { downstreamResponseHeaders, requestIdFor, upstreamRequestHeaders, withOverrides, withResponseAdditions } from './headers.ts';
 import { limitedStream } from './body-limit.ts';
+import { PorticoError } from '../table/portico-error.ts';
 import { type FailedAttempt, isIdempotent, retryDecision, routeRetryDecision, statusRetryDecision } from './retry-policy.ts';
 
 /** fetch() as the runtime provides it; `init` may carry runtime extras (Deno's `client`). */
@@ -28,6 +29,14 @@ export interface WebForwarderDeps {
   /** Longest silence between two response body chunks; over it the response is cut off (the client
    * sees a broken response, not a short one) and the upstream request aborted. null: no limit. */
   bodyMs: number | null;
+  /** Longest wait for the client to take the next chunk of a streamed body when the route sets no proxy-send-timeout
+   * (default CLIENT_SEND_MS, nginx's send_timeout); over it the upstream request is aborted. */
+  sendMs?: number;
+  /** Set where the runtime ends a response normally when its body stream errors (workerd sends the last chunk of a
+   * chunked body all the same): a stream that holds the response at its declared length, so a body cut off by the
+   * timers is short of it and the client sees it broken. Bodies without a declared length are then not timed (a cut
+   * would pass for their end). Absent (Deno): an errored body stream breaks the connection. */
+  keepLength?: (length: number) => TransformStream<Uint8Array, Uint8Array>;
   /** The runtime's fetch() decodes gzip/br bodies but keeps Content-Encoding (Deno 2.9): the response
    * must then go out without Content-Encoding and Content-Length, or the client would decode twice. */
   decodesBodies: boolean;
@@ -67,6 +76,19 @@ function toHeaders(list: readonly string[], skip: ReadonlySet<string> | null): H
   return h;
 }
 
+/** The upstream request's headers as a record (names lower-cased, repeated names joined with ", " as Headers.append
+ * joins them: RFC 9110 5.3). fetch() builds a Request from its init, and a record is the init it converts fastest:
+ * Deno converts a Headers object as a sequence of pairs (measured: ~45 µs against ~12 µs for a record of 11 names). */
+function toRecord(list: readonly string[]): Record<string, string> {
+  const out: Record<string, string> = Object.create(null) as Record<string, string>;
+  for (let i = 0; i < list.length; i += 2) {
+    const name = list[i]!.toLowerCase();
+    const had = out[name];
+    out[name] = had === undefined ? list[i + 1]! : `${had}, ${list[i + 1]!}`;
+  }
+  return out;
+}
+
 const DECODED_SKIP = new Set(['content-encoding', 'content-length']);
 
 export async function webForward(deps: WebForwarderDeps, request: Request, req: ForwardRequest): Promise<Response> {
@@ -75,7 +97,7 @@ export async function webForward(deps: WebForwarderDeps, request: Request, req: 
   if (req.errorPage !== undefined && backend.endpoints.length === 0) return errorPage(deps, request, req, 503);
   const requestId = req.requestId ?? requestIdFor(request.headers.get('x-request-id') ?? undefined, () => crypto.randomUUID());
   const upstream = upstreamRequestHeaders(flat(request.headers), request.headers.get('connection') ?? undefined, { ...facts, requestId });
-  const headers = toHeaders(req.upstreamHeaders === undefined ? upstream : withOverrides(upstream, req.upstreamHeaders), null);
+  const headers = toRecord(req.upstreamHeaders === undefined ? upstream : withOverrides(upstream, req.upstreamHeaders));
   const up = req.upstream;
   if (req.upstreamTls !== undefined) {
     // proxy-ssl-*: fetch() takes neither a CA of the route's own nor a client certificate, nor can it skip or narrow
@@ -130,7 +152,7 @@ export async function webForward(deps: WebForwarderDeps, request: Request, req: 
     }, headersMs);
     const started = performance.now();
     try {
-      if (deps.tunnel !== undefined) headers.set(ENDPOINT_HEADER, endpoint);
+      if (deps.tunnel !== undefined) headers[ENDPOINT_HEADER.toLowerCase()] = endpoint;
       const res = await deps.fetch(deps.tunnel === undefined ? `http://${endpoint}${req.target}` : `${deps.tunnel}${req.target}`, {
         method: request.method,
         headers,
@@ -170,14 +192,16 @@ export async function webForward(deps: WebForwarderDeps, request: Request, req: 
           : responseCookie(backend, up, pick, (first + k) % n, facts, request.method, Date.now());
       if (cookie !== null) head.push('set-cookie', cookie);
       let out: ReadableStream<Uint8Array> | Uint8Array | null = res.body;
-      if (res.body !== null && bodyMs !== null) {
-        const guard = new BodyGuard(deps, bodyMs, backend.id, abort, endpoint);
-        // A small body of declared length is read whole before the answer (never throws: a failure mid-body gives a
-        // stream that breaks off): the runtime then writes bytes natively instead of pulling every chunk through JS.
-        // A decoded body (gzip) may be far larger than declared, and a gated request ends only once the client has
-        // read it all: both stream.
-        const declared = encoded || req.onDone !== undefined ? Number.NaN : Number(res.headers.get('content-length') ?? Number.NaN);
-        out = declared <= WHOLE_BODY_MAX ? await guard.whole(res.body) : guard.stream(res.body.getReader(), []);
+      // The declared length (none for a decoded body: gzip may be far larger than declared).
+      const length = encoded ? Number.NaN : Number(res.headers.get('content-length') ?? Number.NaN);
+      // Where only a body of declared length can be cut visibly (workerd), a body without one is not timed.
+      if (res.body !== null && bodyMs !== null && (deps.keepLength === undefined || Number.isFinite(length))) {
+        const guard = new BodyGuard(deps, bodyMs, up?.timeouts?.sendMs ?? deps.sendMs ?? CLIENT_SEND_MS, backend.id, abort, endpoint);
+        // A small body of declared length is read whole before the answer (never throws: a failure gives a stream that
+        // breaks off): the runtime reads it natively in one go and writes bytes, instead of pulling every chunk
+        // through JS. A gated request ends only once the client has read it all: it streams.
+        out = length <= WHOLE_BODY_MAX && req.onDone === undefined ? await guard.whole(res) : guard.stream(res.body.getReader());
+        if (deps.keepLength !== undefined && !(out instanceof Uint8Array)) out = out.pipeThrough(deps.keepLength(length));
       }
       if (out === null) req.onDone?.();
       return new Response(req.onDone === undefined || out === null || out instanceof Uint8Array ? out : endsThen(out, req.onDone), {
@@ -252,129 +276,160 @@ function endsThen(body: ReadableStream<Uint8Array>, done: () => void): ReadableS
  * reads an upstream answer into its buffers (proxy_buffers 8 4k|8k by default) before sending it. */
 export const WHOLE_BODY_MAX = 64 * 1024;
 
-/** How often the shared timer looks at the reads pending (and at most how late a silence is noticed). */
-export const SILENCE_TICK_MS = 50;
-
-/** The guards with a read pending, looked at by one shared timer while there is any: a read costs a Set entry and a
- * time, not a timer of its own (a timer per request or per chunk was the expensive part on Deno). */
-const pendingReads = new Set<BodyGuard>();
-let sweeper: ReturnType<typeof setInterval> | undefined;
-
-function sweep(): void {
-  const now = performance.now();
-  for (const g of pendingReads) g.check(now);
-  if (pendingReads.size === 0 && sweeper !== undefined) {
-    clearInterval(sweeper);
-    sweeper = undefined;
+/** The client left a streamed response body unread longer than the send bound: the upstream request is given up. */
+export class ClientSendTimeoutError extends PorticoError {
+  readonly code = 'PORTICO_CLIENT_SEND_TIMEOUT';
+  constructor(readonly ms: number) {
+    super(`the client took no response body data for ${ms} ms`);
   }
 }
 
-/** The body-silence timer (`bodyMs`, the Node forwarder's bodyTimeout): a read from the upstream that waits longer
- * than `ms` for a chunk aborts the upstream request and errors the body the client reads (a response already begun
- * is cut off, never retried: retry-policy.ts), counted and logged as the Node forwarder counts its body timeout.
- * It times reads only (a client slow to take the body is not the upstream's silence), on the shared timer above:
- * a silence is cut between `ms` and `ms` + SILENCE_TICK_MS. */
+/** nginx's send_timeout (60 s): the longest a client may leave a streamed body unread before the gateway gives up on
+ * it, when the route sets no proxy-send-timeout. */
+export const CLIENT_SEND_MS = 60_000;
+
+/** The body timers of one streamed response: `ms` (the Node forwarder's bodyTimeout, nginx's proxy_read_timeout) for
+ * each read from the upstream, and `sendMs` (nginx's send_timeout) for each wait on the client to take the next chunk.
+ * Over either, the upstream request is aborted and the body the client reads errors (a response already begun is cut
+ * off, never retried: retry-policy.ts); an upstream silence is counted and logged as the Node forwarder counts its
+ * body timeout. A client slow to read is not the upstream's silence, and the upstream waiting on a slow client is not
+ * the client's: each wait is timed by its own bound.
+ *
+ * One timer per response, armed when its body starts and re-armed only when it fires early: a read or a pull just
+ * moves `since`. The timer belongs to this request (workerd runs a timer and the I/O it touches in the request that
+ * created them, and cancels them when that request ends: a timer shared across requests could abort one request's
+ * fetch from another's context, or die with the request that started it). */
 class BodyGuard {
-  /** When the pending read began. */
-  private since = 0;
-  private error: UpstreamError | null = null;
+  /** When the current wait began (a read from the upstream, or the client's next pull). */
+  private since = performance.now();
+  /** A read from the upstream is pending (else: the client has not pulled the next chunk yet). */
+  private reading = false;
+  private timer: ReturnType<typeof setTimeout> | undefined;
+  private error: UpstreamError | ClientSendTimeoutError | null = null;
   private reader: ReadableStreamDefaultReader<Uint8Array> | null = null;
+  private rejectCut: ((e: Error) => void) | null = null;
 
   constructor(
     private readonly deps: WebForwarderDeps,
     private readonly ms: number,
+    private readonly sendMs: number,
     private readonly backendId: string,
     private readonly upstream: AbortController,
     private readonly endpoint: string,
-  ) {}
+  ) {
+    this.timer = setTimeout(this.tick, Math.min(ms, sendMs));
+  }
+
+  private readonly tick = (): void => {
+    const limit = this.reading ? this.ms : this.sendMs;
+    const left = this.since + limit - performance.now();
+    if (left > 0) this.timer = setTimeout(this.tick, left);
+    else this.cut();
+  };
+
+  /** The body has ended, failed or been cancelled: no more timing. */
+  private done(): void {
+    clearTimeout(this.timer);
+    this.timer = undefined;
+  }
+
+  private cut(): void {
+    this.timer = undefined;
+    const e = this.reading
+      ? new UpstreamError('PORTICO_UPSTREAM_TIMEOUT', this.endpoint, new Error(`no response body data for ${this.ms} ms`))
+      : new ClientSendTimeoutError(this.sendMs);
+    this.error = e;
+    if (e instanceof UpstreamError) {
+      this.deps.metrics.upstreamError(this.backendId, e.code);
+      this.deps.onUpstreamError?.(e);
+    }
+    // Aborting the fetch errors its body in Deno and workerd; the cancel ends a pending read whatever the runtime
+    // does with the abort, and read() throws `e` either way.
+    this.upstream.abort();
+    this.reader?.cancel(e).catch(() => {});
+    this.rejectCut?.(e);
+  }
+
+  /** Rejects when the timer cuts the body. */
+  private cutOff(): Promise<never> {
+    return new Promise<never>((_, reject) => {
+      this.rejectCut = reject;
+    });
+  }
 
   /** One read under the timer; rejects with the timeout's error once it has fired. */
   async read(reader: ReadableStreamDefaultReader<Uint8Array>): ReturnType<ReadableStreamDefaultReader<Uint8Array>['read']> {
-    this.since = performance.now();
+    if (this.error !== null) throw this.error;
     this.reader = reader;
-    pendingReads.add(this);
-    sweeper ??= setInterval(sweep, SILENCE_TICK_MS);
+    this.since = performance.now();
+    this.reading = true;
     try {
       const r = await reader.read();
       // Cancelled by the timer: a pending read then ends as if the body had, which must not pass for its end.
       if (this.error !== null) throw this.error;
+      if (r.done) this.done();
       return r;
     } catch (err) {
+      this.done();
       throw this.error ?? err;
     } finally {
-      pendingReads.delete(this);
+      this.reading = false;
+      this.since = performance.now();
     }
   }
 
-  /** The shared timer's look at this pending read. */
-  check(now: number): void {
-    if (now - this.since < this.ms) return;
-    pendingReads.delete(this);
-    const e = new UpstreamError('PORTICO_UPSTREAM_TIMEOUT', this.endpoint, new Error(`no response body data for ${this.ms} ms`));
-    this.error = e;
-    this.deps.metrics.upstreamError(this.backendId, e.code);
-    this.deps.onUpstreamError?.(e);
-    // Aborting the fetch errors its body in Deno and workerd; the cancel ends the pending read whatever the runtime
-    // does with the abort, and read() throws `e` either way.
-    this.upstream.abort();
-    this.reader?.cancel(e).catch(() => {});
-  }
-
-  /** The whole body as bytes, or, when it broke off or grew past WHOLE_BODY_MAX, a stream of what was read followed
-   * by the rest (or by the error). */
-  async whole(body: ReadableStream<Uint8Array>): Promise<Uint8Array | ReadableStream<Uint8Array>> {
-    const reader = body.getReader();
-    const chunks: Uint8Array[] = [];
-    let size = 0;
+  /** The whole body of `res` (declared at most WHOLE_BODY_MAX bytes) as bytes, read by the runtime in one go (Deno and
+   * workerd collect a fetch() body natively: one promise, no chunk through JS), under one wait of the timer: such a
+   * body must arrive whole within `ms`. When it does not, or fails, a stream that breaks off at once. */
+  async whole(res: Response): Promise<Uint8Array | ReadableStream<Uint8Array>> {
+    this.since = performance.now();
+    this.reading = true;
+    const read = res.arrayBuffer();
     try {
-      for (;;) {
-        const r = await this.read(reader);
-        if (r.done) break;
-        chunks.push(r.value);
-        size += r.value.byteLength;
-        if (size > WHOLE_BODY_MAX) return this.stream(reader, chunks);
-      }
+      // The timer's cut rejects `cutOff` (a stream the runtime does not end on abort would leave `read` pending).
+      const bytes = await Promise.race([read, this.cutOff()]);
+      this.done();
+      return new Uint8Array(bytes);
     } catch (err) {
-      return brokenAfter(chunks, err);
+      this.done();
+      read.catch(() => {}); // ended by the abort, after the race
+      return brokenBody(this.error ?? err);
+    } finally {
+      this.reading = false;
     }
-    if (chunks.length === 1) return chunks[0]!;
-    const all = new Uint8Array(size);
-    let at = 0;
-    for (const c of chunks) {
-      all.set(c, at);
-      at += c.byteLength;
-    }
-    return all;
   }
 
-  /** `first`, then the rest of `reader`'s chunks, each read under the timer. */
-  stream(reader: ReadableStreamDefaultReader<Uint8Array>, first: Uint8Array[]): ReadableStream<Uint8Array> {
-    return new ReadableStream<Uint8Array>({
-      start: (ctl) => {
-        for (const c of first) ctl.enqueue(c);
+  /** `reader`'s chunks, each read under the timer. */
+  stream(reader: ReadableStreamDefaultReader<Uint8Array>): ReadableStream<Uint8Array> {
+    return new ReadableStream<Uint8Array>(
+      {
+        pull: async (ctl) => {
+          try {
+            const r = await this.read(reader);
+            if (r.done) ctl.close();
+            else ctl.enqueue(r.value);
+          } catch (err) {
+            ctl.error(err);
+          }
+        },
+        cancel: (reason) => {
+          this.done();
+          return reader.cancel(reason);
+        },
       },
-      pull: async (ctl) => {
-        try {
-          const r = await this.read(reader);
-          if (r.done) ctl.close();
-          else ctl.enqueue(r.value);
-        } catch (err) {
-          ctl.error(err);
-        }
-      },
-      cancel: (reason) => reader.cancel(reason),
-    });
+      // No chunk read ahead of the client: pull() is called when the client has taken the last one, so the time
+      // between pulls is the client's (sendMs), and a read pending is the upstream's (ms).
+      { highWaterMark: 0 },
+    );
   }
 }
 
-/** The chunks read so far, then `err`: the client sees a response that breaks off, as it would have unbuffered. */
-function brokenAfter(chunks: readonly Uint8Array[], err: unknown): ReadableStream<Uint8Array> {
-  let i = 0;
-  // Errored from pull, once the chunks are taken: erroring a stream drops what is still queued in it.
+/** A body that errors with `err` when first read: the client sees a response that breaks off (errored from pull: a
+ * stream errored before the runtime reads it may be refused as a body). */
+function brokenBody(err: unknown): ReadableStream<Uint8Array> {
   return new ReadableStream<Uint8Array>({
     pull(ctl) {
-      if (i < chunks.length) ctl.enqueue(chunks[i++]!);
-      else ctl.error(err);
+      ctl.error(err);
     },
   });
 }

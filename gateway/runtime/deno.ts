@@ -9,6 +9,7 @@ import type { LiveTable } from '../live.ts';
 import type { Metrics } from '../metrics.ts';
 import type { FetchLike } from '../proxy/web-forwarder.ts';
 import type { CertificateMaterial } from '../table/schema.ts';
+import type { DrainTimes } from './node-drain.ts';
 import { createWebGatewayApp, webFacts } from './web.ts';
 import type { WebAccessLog } from './web-access-log.ts';
 
@@ -36,6 +37,10 @@ export interface DenoApi {
   pid: number;
   version: { deno: string };
   addSignalListener(signal: 'SIGTERM' | 'SIGINT', fn: () => void): void;
+  stdout: { writeSync(bytes: Uint8Array): number };
+  stderr: { writeSync(bytes: Uint8Array): number };
+  /** A timer that does not keep the process alive (Node's timer.unref()). */
+  unrefTimer(id: ReturnType<typeof setTimeout>): void;
   exit(code: number): never;
 }
 
@@ -68,15 +73,25 @@ export interface DenoGatewayOptions {
 }
 
 export interface DenoGateway {
+  /** True from the start of a drain: /readyz fails, and every response asks its client to close the connection. */
+  readonly draining: boolean;
+  /** Graceful drain (SIGTERM), in the Node worker's order (node-drain.ts, nginx's graceful stop): responses carry
+   * `Connection: close` (RFC 9112 9.6) and readiness fails; after `delayMs` the listeners stop accepting and
+   * Deno.serve's shutdown() lets requests in flight finish and closes idle connections; after `timeoutMs` more the
+   * drain gives up waiting. Resolves with whether everything finished on its own. */
+  drain(times: DrainTimes): Promise<{ forced: boolean }>;
   close(): Promise<void>;
 }
 
-/** The certificate HTTPS serves: the one of `tlsHost`'s host entry, else the table's first. */
-function chosenCertificate(live: LiveTable, tlsHost: string | null): CertificateMaterial | null {
+/** The certificate HTTPS serves: the one of `tlsHost`'s host entry; else the table's default certificate
+ * (--default-ssl-certificate: what the Node worker serves to names without one of their own, and the one
+ * certificate here serves every name); else the table's first. */
+export function chosenCertificate(live: LiveTable, tlsHost: string | null): CertificateMaterial | null {
   const loaded = live.current;
   if (loaded === null) return null;
-  const id =
-    tlsHost === null ? loaded.matcher.table.certificates[0]?.id : (loaded.matcher.lookupHost(tlsHost)?.tls?.certificate ?? undefined);
+  const table = loaded.matcher.table;
+  const named: string | undefined = tlsHost === null ? undefined : (loaded.matcher.lookupHost(tlsHost)?.tls?.certificate ?? undefined);
+  const id = named ?? table.defaultCertificate ?? (tlsHost === null ? table.certificates[0]?.id : undefined);
   return id === undefined ? null : (loaded.certificates.get(id) ?? null);
 }
 
@@ -100,10 +115,27 @@ export function startDenoGateway(o: DenoGatewayOptions): DenoGateway {
       ...(o.digestNonceKey === undefined ? {} : { digestNonceKey: o.digestNonceKey }),
       ...(o.accessLog === undefined ? {} : { accessLog: o.accessLog }),
     });
+  const state = { draining: false };
+  /** While draining, each response asks the client to close its connection (Deno.serve then closes it once the
+   * response is sent), so keep-alive clients dial again through the load balancer. */
+  const handler =
+    (app: { fetch(req: Request, info: DenoServeInfo): Response | Promise<Response> }): DenoHandler =>
+    async (req, info) => {
+      const res = await app.fetch(req, info);
+      // (A client that asked to close gets it from Deno.serve already.)
+      if (state.draining && !/close/i.test(req.headers.get('connection') ?? '')) {
+        try {
+          res.headers.set('connection', 'close');
+        } catch {
+          // Response.redirect() and some others have immutable headers: the connection is closed at shutdown.
+        }
+      }
+      return res;
+    };
   const servers: DenoServer[] = [];
   if (o.http !== null) {
     const app = appFor('http', o.http.port);
-    servers.push(D.serve({ hostname: o.http.host, port: o.http.port, onListen: () => {} }, (req, info) => app.fetch(req, info)));
+    servers.push(D.serve({ hostname: o.http.host, port: o.http.port, onListen: () => {} }, handler(app)));
   }
   const tls: { server: DenoServer | null; cert: CertificateMaterial | null } = { server: null, cert: null };
   const https = o.https;
@@ -117,15 +149,36 @@ export function startDenoGateway(o: DenoGatewayOptions): DenoGateway {
       if (tls.server !== null) await tls.server.shutdown();
       tls.server = D.serve(
         { hostname: https.host, port: https.port, cert: cert.certPem, key: cert.keyPem, onListen: () => {} },
-        (req, info) => app.fetch(req, info),
+        handler(app),
       );
     };
     void serveTls();
-    o.live.onSwap(() => void serveTls());
+    o.live.onSwap(() => {
+      if (!state.draining) void serveTls();
+    });
   }
+  const all = (): DenoServer[] => [...servers, ...(tls.server === null ? [] : [tls.server])];
   return {
+    get draining() {
+      return state.draining;
+    },
+    async drain(times) {
+      state.draining = true;
+      await sleep(times.delayMs);
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      const forced = await Promise.race([
+        Promise.all(all().map((s) => s.shutdown())).then(() => false),
+        new Promise<boolean>((resolve) => {
+          timer = setTimeout(() => resolve(true), times.timeoutMs);
+        }),
+      ]);
+      clearTimeout(timer);
+      return { forced };
+    },
     async close() {
-      await Promise.all([...servers, ...(tls.server === null ? [] : [tls.server])].map((s) => s.shutdown()));
+      await Promise.all(all().map((s) => s.shutdown()));
     },
   };
 }
+
+const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));

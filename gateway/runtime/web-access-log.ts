@@ -32,14 +32,16 @@ export function webAccessLog(log: WebAccessLog): MiddlewareHandler {
     await next();
     const s = seen.get(req);
     seen.delete(req);
-    const u = new URL(req.url);
+    // The host and path the request path read (no second parse of the URL); a request answered before routing
+    // (no facts) has its URL parsed here.
+    const u = s?.facts == null ? new URL(req.url) : null;
     const res = c.res;
     log.write({
       time: new Date().toISOString(),
       client: s?.facts?.clientIp ?? '',
       method: req.method,
-      host: s?.facts?.host ?? u.host,
-      path: u.pathname,
+      host: s?.facts?.host ?? u?.host ?? '',
+      path: s?.facts?.path ?? u?.pathname ?? '',
       protocol: 'HTTP/1.1',
       status: res.status,
       bytesIn: Number(req.headers.get('content-length') ?? 0) || 0,

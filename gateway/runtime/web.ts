@@ -12,7 +12,7 @@ import type { UpstreamError } from '../errors.ts';
 import type { LiveTable } from '../live.ts';
 import type { Metrics } from '../metrics.ts';
 import type { RoutingTable } from '../table/schema.ts';
-import { webForward, type FetchLike } from '../proxy/web-forwarder.ts';
+import { webForward, type FetchLike, type WebForwarderDeps } from '../proxy/web-forwarder.ts';
 import { observeForLog, type WebAccessLog, webAccessLog } from './web-access-log.ts';
 
 /** Path and query as sent, read from the URL string without parsing it (a URL object would cost more
@@ -60,6 +60,10 @@ export interface WebGatewayOptions<E extends Env> {
   headersMs: number;
   /** Longest silence between response body chunks (null: none). */
   bodyMs: number | null;
+  /** Longest wait for the client to take a streamed chunk when the route sets no proxy-send-timeout (web-forwarder.ts). */
+  sendMs?: number;
+  /** workerd: how a timed body keeps its declared length (web-forwarder.ts). */
+  keepLength?: WebForwarderDeps['keepLength'];
   /** The node-local tunnel's loopback URL, when upstream requests go through it. */
   tunnel?: string;
   facts(c: Context<E>): RequestFacts;
@@ -74,14 +78,16 @@ export interface WebGatewayOptions<E extends Env> {
 export function createWebGatewayApp<E extends Env>(o: WebGatewayOptions<E>): Hono<E> {
   const balancer = new RoundRobin();
   o.live.onSwap((next) => balancer.retain(new Set(next.matcher.table.backends.map((b) => b.id))));
-  const deps = {
+  const deps: WebForwarderDeps = {
     fetch: o.fetch,
     balancer,
     metrics: o.metrics,
     headersMs: o.headersMs,
     bodyMs: o.bodyMs,
     decodesBodies: o.decodesBodies,
-    onUpstreamError: o.onUpstreamError,
+    ...(o.onUpstreamError === undefined ? {} : { onUpstreamError: o.onUpstreamError }),
+    ...(o.sendMs === undefined ? {} : { sendMs: o.sendMs }),
+    ...(o.keepLength === undefined ? {} : { keepLength: o.keepLength }),
     ...(o.tunnel === undefined ? {} : { tunnel: o.tunnel }),
   };
   const gateway = createGatewayApp<E>({

@@ -28,6 +28,9 @@ export interface WorkerEnv {
   PORTICO_DECRYPT_JWK: string;
   PORTICO_POLL_MS?: string;
   PORTICO_READ_TIMEOUT_MS?: string;
+  /** The longest silence between response body chunks of a body of declared length (default: the read timeout), or
+   * `off`. */
+  PORTICO_BODY_TIMEOUT_MS?: string;
   /** `off`, or `console` (the default): one JSON line per request through console.log (web-access-log.ts). */
   PORTICO_ACCESS_LOG?: string;
   /** The fraction of requests logged, above 0 and at most 1 (default 1). */
@@ -46,6 +49,10 @@ export interface WorkerEnv {
    * (on Cloudflare, the client address arrives in PORTICO_CLIENT_IP_HEADER instead). */
   PORTICO_PROXY_PROTOCOL?: string;
 }
+
+/** workerd's stream that passes exactly `length` bytes and keeps the response's Content-Length (Workers runtime API,
+ * "Streams: FixedLengthStream"); ending short of it breaks the response. */
+declare const FixedLengthStream: new (length: number) => TransformStream<Uint8Array, Uint8Array>;
 
 export interface ExecutionContext {
   waitUntil(p: Promise<unknown>): void;
@@ -134,10 +141,13 @@ async function create(env: WorkerEnv): Promise<Instance> {
     decodesBodies: false,
     // Every isolate holds the decryption key: each accepts the digest-auth nonces the others issued.
     ...(keys.decrypt instanceof Uint8Array ? { digestNonceKey: nonceKeyFrom(keys.decrypt) } : {}),
-    // No body timeout: workerd ends a response normally when its body stream errors, so a cut-off body
-    // would look complete to the client (seen with wrangler 4.86); a slow body is the platform's to limit.
+    // The body timers on workerd: it ends a response normally when its body stream errors (a chunked body gets its
+    // last chunk all the same, and a Content-Length of a stream is dropped), so a timed body is held at its declared
+    // length by a FixedLengthStream (a cut is then short of it: the client sees it broken), and a body without a
+    // declared length is not timed (a cut would pass for its end).
     headersMs: readMs,
-    bodyMs: null,
+    bodyMs: env.PORTICO_BODY_TIMEOUT_MS === 'off' ? null : Number(env.PORTICO_BODY_TIMEOUT_MS ?? readMs),
+    keepLength: (length) => new FixedLengthStream(length),
     ...(env.PORTICO_TUNNEL ? { tunnel: loopbackUrl(env.PORTICO_TUNNEL) } : {}),
     facts: (c) => {
       const u = c.req.raw.url;

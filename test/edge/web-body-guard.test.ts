@@ -25,18 +25,26 @@ function upstreamBody(chunks: string[], gapMs: number, stallAfter = Number.POSIT
   });
 }
 
-function gateway(answer: () => Response) {
+function gateway(
+  answer: () => Response,
+  o: { sendMs?: number; keepLength?: (length: number) => TransformStream<Uint8Array, Uint8Array> } = {},
+) {
   const live = new LiveTable();
   const r = compile(
     objects(cls(), backendObjects('web', ['10.0.0.7']), ingress('site', { rules: [rule('app.test', prefix('/', 'web'))] })),
   );
   live.swap(r.table, r.certificates, { basicAuth: r.basicAuth });
   const errors: string[] = [];
+  const signals: AbortSignal[] = [];
   const app = createWebGatewayApp({
     live,
     metrics: new Metrics(),
     ports: { http: 80, https: 443 },
-    fetch: async () => answer(),
+    fetch: async (_url, init) => {
+      if (init.signal) signals.push(init.signal);
+      return answer();
+    },
+    ...o,
     decodesBodies: false,
     headersMs: 1_000,
     bodyMs: BODY_MS,
@@ -51,7 +59,7 @@ function gateway(answer: () => Response) {
       tlsClient: null,
     }),
   });
-  return { app, errors };
+  return { app, errors, signals };
 }
 
 /** What the client reads: the whole text, or the text up to the break and the break. */
@@ -81,9 +89,9 @@ describe('Web forwarder: the body-silence timer', () => {
       broken: false,
     },
     {
-      name: 'a small declared body that stalls mid-way breaks off after what came (not a 504, not a short answer)',
+      name: 'a small declared body that stalls mid-way (read whole, so within one timer) breaks off: not a 504, not a short answer',
       answer: () => declared(upstreamBody(['ab', 'cd', 'ef'], 10, 1), 6),
-      text: 'ab',
+      text: '',
       broken: true,
     },
     {
@@ -125,5 +133,65 @@ describe('Web forwarder: the body-silence timer', () => {
     }
     expect(text).toBe('abc');
     expect(g.errors).toEqual([]);
+  });
+
+  it('a client that stops reading a streamed body is given up after the send bound: the upstream request is aborted', async () => {
+    const g = gateway(() => declared(upstreamBody(['a', 'b', 'c', 'd'], 0), null), { sendMs: 200 });
+    const res = await g.app.fetch(new Request('http://gw/', { headers: { host: 'app.test' } }));
+    const reader = res.body!.getReader();
+    expect(new TextDecoder().decode((await reader.read()).value)).toBe('a');
+    await new Promise((r) => setTimeout(r, 450)); // over the 200 ms send bound, the upstream ready all along
+    expect(g.signals[0]!.aborted).toBe(true);
+    await expect(reader.read()).rejects.toThrow(/took no response body data for 200 ms/);
+    expect(g.errors).toEqual([]); // the client's doing, not an upstream error
+  });
+
+  it('a client that reads within the send bound, however slowly in all, gets the whole body', async () => {
+    const g = gateway(() => declared(upstreamBody(['a', 'b', 'c', 'd'], 0), null), { sendMs: 300 });
+    const res = await g.app.fetch(new Request('http://gw/', { headers: { host: 'app.test' } }));
+    const reader = res.body!.getReader();
+    let text = '';
+    for (;;) {
+      await new Promise((r) => setTimeout(r, 150));
+      const r = await reader.read();
+      if (r.done) break;
+      text += new TextDecoder().decode(r.value);
+    }
+    expect(text).toBe('abcd');
+    expect(g.signals[0]!.aborted).toBe(false);
+  });
+
+  describe('where only a declared length can be cut visibly (workerd: keepLength)', () => {
+    /** A keepLength that records the lengths it held bodies at. */
+    const held: number[] = [];
+    const keepLength = (length: number) => {
+      held.push(length);
+      return new TransformStream<Uint8Array, Uint8Array>();
+    };
+
+    it('a declared body that stalls is cut, through the stream that keeps its length', async () => {
+      held.length = 0;
+      const g = gateway(() => declared(upstreamBody(['x', 'y'], 10, 1), WHOLE_BODY_MAX + 1), { keepLength });
+      const res = await g.app.fetch(new Request('http://gw/', { headers: { host: 'app.test' } }));
+      expect(await read(res)).toEqual({ text: 'x', broken: true });
+      expect(held).toEqual([WHOLE_BODY_MAX + 1]);
+      expect(g.errors).toEqual(['PORTICO_UPSTREAM_TIMEOUT']);
+    });
+
+    it('a chunked body is not timed (a cut would pass for its end): a stall longer than the timer is not cut', async () => {
+      held.length = 0;
+      const g = gateway(() => declared(upstreamBody(['a', 'b'], 10, 1), null), { keepLength });
+      const res = await g.app.fetch(new Request('http://gw/', { headers: { host: 'app.test' } }));
+      const reader = res.body!.getReader();
+      expect(new TextDecoder().decode((await reader.read()).value)).toBe('a');
+      const next = reader.read().then(
+        () => 'read',
+        () => 'broken',
+      );
+      const outcome = await Promise.race([next, new Promise((r) => setTimeout(() => r('still waiting'), BODY_MS * 3))]);
+      expect(outcome).toBe('still waiting');
+      expect([held, g.errors, g.signals[0]!.aborted]).toEqual([[], [], false]);
+      await reader.cancel();
+    });
   });
 });

@@ -3,6 +3,7 @@
 // skips it there with that reason and the README's support matrix is printed from this table
 // (`node --import tsx test/runtimes/matrix.ts`).
 import { createHash } from 'node:crypto';
+import http from 'node:http';
 import { gunzipSync } from 'node:zlib';
 import { expect } from 'vitest';
 import type { EchoReply } from '../support/backends.ts';
@@ -11,8 +12,9 @@ import type { RuntimeName, Target } from './launch.ts';
 
 /** What the published table routes (see world() in runtimes.test.ts). */
 export interface World {
-  /** Fingerprints of the certificates of secure.test and other.test. */
-  fingerprints: { secure: string; other: string };
+  /** Fingerprints of the certificates of secure.test and other.test, and of the table's default certificate
+   * (--default-ssl-certificate), which names without a certificate of their own get. */
+  fingerprints: { secure: string; other: string; fallback: string };
   /** A client certificate the authority of mtls.test (auth-tls-secret) signed. */
   clientCertificate: { certPem: string; keyPem: string };
   /** Tokens signed by the keys of jwt.test's ConfigMap: valid RS256 and ES256, and an expired one. */
@@ -555,7 +557,7 @@ export const CASES: Case[] = [
     name: 'a response body that stalls longer than the read timeout is cut off: the client sees a broken response',
     unsupported: {
       workerd:
-        'workerd ends a response normally when its body stream errors (wrangler dev 4.86), so a cut-off body would look complete: the worker sets no body timeout there',
+        'workerd ends a response normally when its body stream errors (a chunked body gets its last chunk all the same), so a cut would look complete: only bodies of declared length are timed there',
     },
     async run(t) {
       // First chunk at once, then 2.5 s of silence: over the 1 s read timeout. Without the cut the upstream
@@ -565,6 +567,69 @@ export const CASES: Case[] = [
         (err: Error) => `broken: ${err.message}`,
       );
       expect(outcome).toMatch(/^broken: /);
+    },
+  },
+  {
+    name: 'a response body of declared length that stalls longer than the read timeout is cut off: the client sees it short of its length',
+    async run(t) {
+      // 3 lines of 22 bytes declared; the first at once, then 2.5 s of silence: over the 1 s read timeout.
+      const outcome = await send(`${t.http}/stream?chunks=3&ms=2500&length=66`, { host: 'app.test' }).then(
+        (r) => `complete: ${r.text}`,
+        (err: Error) => `broken: ${err.message}`,
+      );
+      expect(outcome).toMatch(/^broken: /);
+    },
+  },
+  {
+    name: 'many requests in sequence and at once, stalled bodies among them: each stalled body is cut, every other answered whole',
+    async run(t) {
+      // Each request's timers are its own (workerd cancels a request's timers and I/O when it ends, and refuses I/O
+      // of one request from another's): a stalled body is cut whatever came before or runs beside it.
+      const stalled = () =>
+        send(`${t.http}/stream?chunks=2&ms=2500&length=44`, { host: 'app.test' }).then(
+          (r) => `complete: ${r.status} ${r.text}`,
+          () => 'broken',
+        );
+      // The plain requests on a route with a 3 s read timeout: a busy machine does not turn them into 504s.
+      const plain = async () => (await get(t, '/', 'read.test')).status;
+      for (let i = 0; i < 20; i++) expect(await plain()).toBe(200);
+      const [cut, answers] = await Promise.all([
+        Promise.all([stalled(), stalled(), stalled()]),
+        Promise.all(Array.from({ length: 12 }, plain)),
+      ]);
+      expect(cut).toEqual(['broken', 'broken', 'broken']);
+      expect(answers).toEqual(Array(12).fill(200));
+      for (let i = 0; i < 20; i++) expect(await plain()).toBe(200);
+      expect(await stalled()).toBe('broken');
+    },
+  },
+  {
+    name: 'proxy-send-timeout "2": a client that stops reading a large answer for longer is given up (the answer breaks off), one that reads gets it whole',
+    unsupported: {
+      node: 'the Node worker passes an answer on with backpressure and no timer on the client: one that stops reading holds the upstream request until the client or the kernel gives up',
+    },
+    async run(t) {
+      const MB = 32; // far more than the socket buffers between the gateway and the client hold
+      const readAll = (pauseMs: number) =>
+        new Promise<string>((resolve) => {
+          const req = http.get(`${t.http}/big?mb=${MB}`, { headers: { host: 'client-send.test' }, agent: false }, (res) => {
+            if (res.statusCode !== 200) resolve(`status ${res.statusCode}`);
+            let got = 0;
+            res.on('data', (c: Buffer) => {
+              if (got === 0 && pauseMs > 0) {
+                res.pause(); // the client stops reading
+                setTimeout(() => res.resume(), pauseMs);
+              }
+              got += c.length;
+            });
+            res.on('end', () => resolve(got === MB * 1024 * 1024 ? 'whole' : `short: ${got}`));
+            res.on('error', (e) => resolve(`broken: ${e.message} after ${got}`));
+            res.on('aborted', () => resolve(`broken: aborted after ${got}`));
+          });
+          req.on('error', (e) => resolve(`broken: ${e.message}`));
+        });
+      expect(await readAll(0)).toBe('whole');
+      expect(await readAll(5_000)).toMatch(/^broken: /);
     },
   },
   // ---- upstream filters (proxy-* annotations) ----
@@ -712,12 +777,20 @@ export const CASES: Case[] = [
   {
     name: 'HTTPS: the certificate is chosen by SNI',
     unsupported: {
-      deno: "Deno.serve takes one certificate per listener and has no SNI callback (Deno 2.9): every name gets the table's first certificate",
+      deno: "Deno.serve takes one certificate per listener and has no SNI callback (Deno 2.9): every name gets one certificate (--tls-host's, else the table's default one, else its first)",
       workerd: NO_TLS_WORKERD,
     },
     async run(t, w) {
       expect((await send(`https://127.0.0.1:${t.httpsPort}/`, { host: 'secure.test' })).peerFingerprint).toBe(w.fingerprints.secure);
       expect((await send(`https://127.0.0.1:${t.httpsPort}/`, { host: 'other.test' })).peerFingerprint).toBe(w.fingerprints.other);
+    },
+  },
+  {
+    name: 'HTTPS: a name without a certificate of its own gets the default certificate (--default-ssl-certificate)',
+    unsupported: { workerd: NO_TLS_WORKERD },
+    async run(t, w) {
+      // Deno serves one certificate to every name: the default one, when the table has it and --tls-host is not set.
+      expect((await send(`https://127.0.0.1:${t.httpsPort}/`, { host: 'app.test' })).peerFingerprint).toBe(w.fingerprints.fallback);
     },
   },
   {

@@ -96,7 +96,11 @@ export async function startNode(cp: ControlPlane): Promise<Target> {
 
 /** `tunnel`: the node-local tunnel's loopback HOST:PORT; the worker then gets network access to 127.0.0.1 only
  * (Redis, the tunnel, its own listeners), so it cannot reach a backend except through the tunnel. */
-export async function startDeno(cp: ControlPlane, o: { tunnel?: string } = {}): Promise<Target> {
+/** `args`: more worker flags. The result also has the admin listener's base URL and the process (signals, exit). */
+export async function startDeno(
+  cp: ControlPlane,
+  o: { tunnel?: string; args?: string[] } = {},
+): Promise<Target & { admin: string; child: ChildProcess }> {
   const [http, https, admin] = [await freePort(), await freePort(), await freePort()];
   const p = spawnLogged(
     join(ROOT, 'node_modules/.bin/deno'),
@@ -123,15 +127,29 @@ export async function startDeno(cp: ControlPlane, o: { tunnel?: string } = {}): 
       '--admin',
       `127.0.0.1:${admin}`,
       ...(o.tunnel === undefined ? [] : ['--tunnel', o.tunnel]),
+      ...(o.args ?? []),
     ],
     { DENO_NO_UPDATE_CHECK: '1', NO_COLOR: '1' },
   );
+  // A worker that never became ready is stopped here: the caller gets no Target to stop.
   await waitFor(
     async () => (await request(`http://127.0.0.1:${admin}/readyz`)).status === 200,
     READY_MS,
     () => `the Deno worker to become ready:\n${p.logs()}`,
-  );
-  return { runtime: 'deno', http: `http://127.0.0.1:${http}`, httpsPort: https, redirectPort: https, logs: p.logs, stop: p.stop };
+  ).catch(async (err: unknown) => {
+    await p.stop();
+    throw err;
+  });
+  return {
+    runtime: 'deno',
+    http: `http://127.0.0.1:${http}`,
+    httpsPort: https,
+    redirectPort: https,
+    logs: p.logs,
+    stop: p.stop,
+    admin: `http://127.0.0.1:${admin}`,
+    child: p.child,
+  };
 }
 
 const b64 = (file: string): string => Buffer.from(readFileSync(file)).toString('base64url');
@@ -177,6 +195,9 @@ export async function startWorkerd(cp: ControlPlane, probeHost: string, o: { tun
     async () => (await request(`${base}/`, { host: probeHost })).status === 200,
     READY_MS,
     () => `wrangler dev to serve the table:\n${p.logs()}`,
-  );
+  ).catch(async (err: unknown) => {
+    await p.stop(); // wrangler and its workerd processes, which would otherwise outlive the test
+    throw err;
+  });
   return { runtime: 'workerd', http: base, httpsPort: null, redirectPort: 443, logs: p.logs, stop: p.stop };
 }

@@ -34,6 +34,7 @@ const dir = mkdtempSync(join(tmpdir(), 'portico-runtimes-'));
 const certs = {
   secure: generateSelfSignedCertificate({ commonName: 'secure.test', dnsNames: ['secure.test'], keyType: 'ec' }),
   other: generateSelfSignedCertificate({ commonName: 'other.test', dnsNames: ['other.test'], keyType: 'ec' }),
+  fallback: generateSelfSignedCertificate({ commonName: 'fallback.test', dnsNames: ['fallback.test'], keyType: 'ec' }),
 };
 const pki = makeClientPki();
 /** JWT: an RS256 and an ES256 key made for this run; their public keys go into the table through a ConfigMap. */
@@ -57,6 +58,7 @@ const world: World = {
   fingerprints: {
     secure: new X509Certificate(certs.secure.certPem).fingerprint256,
     other: new X509Certificate(certs.other.certPem).fingerprint256,
+    fallback: new X509Certificate(certs.fallback.certPem).fingerprint256,
   },
   clientCertificate: pki.one,
   jwt: { rs256: await sign('RS256', '2h'), es256: await sign('ES256', '2h'), expired: await sign('RS256', 1) },
@@ -135,6 +137,8 @@ function cluster(updated: boolean) {
     }),
     tlsSecret('s-secure', certs.secure.certPem, certs.secure.keyPem),
     tlsSecret('s-other', certs.other.certPem, certs.other.keyPem),
+    // The agent's --default-ssl-certificate: what a name without a certificate of its own is served.
+    tlsSecret('s-fallback', certs.fallback.certPem, certs.fallback.keyPem),
     ingress('app', { host: 'app.test', paths: app }),
     ingress('wild', { host: '*.wild.test', paths: [{ path: '/', service: 'wild' }] }),
     ingress('secure', {
@@ -347,6 +351,12 @@ function cluster(updated: boolean) {
       paths: [{ path: '/', service: 'mute' }],
       annotations: { 'nginx.ingress.kubernetes.io/proxy-send-timeout': '1' },
     }),
+    // proxy-send-timeout to a backend that answers: also the bound on a client that stops reading the answer.
+    ingress('client-send', {
+      host: 'client-send.test',
+      paths: [{ path: '/', service: 'one' }],
+      annotations: { 'nginx.ingress.kubernetes.io/proxy-send-timeout': '2' },
+    }),
     ingress('upstream-body', {
       host: 'body.test',
       paths: [{ path: '/', service: 'one' }],
@@ -414,6 +424,7 @@ async function publish(updated: boolean): Promise<void> {
   const r = compile(cluster(updated), {
     allowedResponseHeaders: ALLOWED_RESPONSE_HEADERS,
     nginxConfigMap: 'ingress-nginx/ingress-nginx-controller',
+    defaultSslCertificate: 'default/s-fallback',
   });
   // Info: the 'down' service has no ready endpoint, on purpose; the Warning: the guarded Ingress fails closed, on purpose.
   expect(r.diagnostics.filter((d) => d.severity !== 'Info').map((d) => `${d.code} ${d.object.name}`)).toEqual([

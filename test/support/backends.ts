@@ -6,6 +6,7 @@
 //   /upload                 counts the request body as it streams in and answers with its size
 //   /redirect?to=URL        302 to URL (a gateway must pass it on, not follow it)
 //   /gzip                   a gzip-encoded text body (Content-Encoding: gzip)
+//   /big?mb=N               N MiB of 'x' (Content-Length declared), written as fast as the gateway takes it
 //   ?set-header=NAME:VALUE  on the echo and /status paths: adds that response header
 // and a WebSocket echo server on the same port (which refuses upgrades to /ws-reject with 401).
 import http from 'node:http';
@@ -40,7 +41,9 @@ export async function startBackend(name: string, address = '127.0.0.1', port = 0
     if (u.pathname === '/stream') {
       const n = Number(u.searchParams.get('chunks') ?? 3);
       const ms = Number(u.searchParams.get('ms') ?? 100);
-      res.writeHead(200, { 'content-type': 'text/plain', 'x-backend': name });
+      // length=N: a declared Content-Length (the caller counts the lines: `chunk I TIMESTAMP\n`, 22 bytes for I < 10).
+      const length = u.searchParams.get('length');
+      res.writeHead(200, { 'content-type': 'text/plain', 'x-backend': name, ...(length === null ? {} : { 'content-length': length }) });
       let i = 0;
       const tick = (): void => {
         res.write(`chunk ${i} ${Date.now()}\n`);
@@ -48,6 +51,20 @@ export async function startBackend(name: string, address = '127.0.0.1', port = 0
         else res.end();
       };
       tick();
+      return;
+    }
+    if (u.pathname === '/big') {
+      let left = Number(u.searchParams.get('mb') ?? 1) * 16;
+      res.writeHead(200, { 'content-type': 'text/plain', 'x-backend': name, 'content-length': String(left * 64 * 1024) });
+      const chunk = Buffer.alloc(64 * 1024, 120);
+      const more = (): void => {
+        while (left > 0 && !res.destroyed) {
+          left--;
+          if (!res.write(chunk)) return void res.once('drain', more);
+        }
+        if (left === 0) res.end();
+      };
+      more();
       return;
     }
     if (u.pathname === '/redirect') {
