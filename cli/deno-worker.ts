@@ -2,7 +2,7 @@
 // the Web request path on Deno.serve, and the same admin endpoints. Run offline from node_modules:
 //   DENO_NO_UPDATE_CHECK=1 npx deno run --cached-only --allow-net --allow-env --allow-read=KEYS \
 //     cli/deno-worker.ts --redis URL --cluster NAME --keys KEYS   (the flags and environment of `portico worker`: $PORTICO_REDIS_URL, _PASSWORD, --redis-ca) [--http H:P|off] [--https H:P|off] [--admin H:P|off]
-//     [--tls-host NAME] [--read-timeout 60s] [--body-timeout DURATION|off] [--poll 2s] [--node-name NAME]
+//     [--tls-host NAME] [--read-timeout 60s] [--body-timeout DURATION|off] [--send-timeout 60s] [--poll 2s] [--node-name NAME]
 //     [--drain-delay 5s] [--drain-timeout 30s] [--access-log stdout|stderr|off] [--access-log-sample 1.0]
 //     [--tunnel 127.0.0.1:PORT]   (upstream requests through the node-local tunnel: --allow-net=127.0.0.1 is then enough)
 // --body-timeout (default: the read timeout) is the longest silence between response body chunks; on Deno it
@@ -35,6 +35,7 @@ async function main(): Promise<void> {
     tunnel: { type: 'string' },
     'read-timeout': { type: 'string' },
     'body-timeout': { type: 'string' },
+    'send-timeout': { type: 'string' },
     poll: { type: 'string' },
     'node-name': { type: 'string' },
     'proxy-protocol': { type: 'boolean' },
@@ -86,6 +87,8 @@ async function main(): Promise<void> {
     tlsHost: v['tls-host'] ?? null,
     headersMs: readMs,
     bodyMs,
+    // As `portico worker --send-timeout` (nginx's send_timeout): a client that leaves the answer unread is given up.
+    sendMs: duration('send-timeout', v['send-timeout'] ?? '60s'),
     ...(tunnel === null ? {} : { tunnel: `http://${tunnel.host.includes(':') ? `[${tunnel.host}]` : tunnel.host}:${tunnel.port}` }),
     onUpstreamError: (e) => log('warn', e.message, { code: e.code }),
     // Digest-auth nonces under the cluster's key: Node and Deno workers accept each other's.

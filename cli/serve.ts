@@ -44,7 +44,7 @@ export interface ServeConfig extends DrainLogConfig {
   http2?: H2Limits;
   /** --upstream-max-connections, --upstream-queue-timeout (edge-limit-flags.ts). */
   upstreamPool?: PoolLimits;
-  /** --client-header-timeout, --client-body-timeout, --client-body-buffer-size, --keepalive-timeout. */
+  /** --client-header-timeout, --client-body-timeout, --client-body-buffer-size, --keepalive-timeout, --send-timeout. */
   clientLimits?: ClientLimits;
   /** --max-request-headers, --max-request-header-line, --max-request-head; absent: their defaults. */
   headLimits?: RequestHeadLimits;
@@ -74,6 +74,7 @@ export const SERVE_FLAGS = {
   'client-body-timeout': { type: 'string' },
   'client-body-buffer-size': { type: 'string' },
   'keepalive-timeout': { type: 'string' },
+  'send-timeout': { type: 'string' },
   ...DRAIN_LOG_FLAGS,
   ...HEAD_LIMIT_FLAGS,
 } as const;
@@ -81,6 +82,7 @@ export const SERVE_FLAGS = {
 export const SERVE_USAGE = `[--http HOST:PORT|off] [--https HOST:PORT|off] [--admin HOST:PORT|off] [--connect-timeout 5s] [--read-timeout 60s]
                       [--trusted-proxies CIDR,... [--forwarded-for-header X-Forwarded-For] [--compute-full-forwarded-for] [--proxy-protocol]]
                       [--client-header-timeout 60s] [--client-body-timeout 60s] [--client-body-buffer-size 64k] [--keepalive-timeout 75s]
+                      [--send-timeout 60s]
                       ${DRAIN_LOG_USAGE}
                       ${HEAD_LIMIT_USAGE}
 --proxy-protocol: every connection to --http and --https must start with a PROXY protocol v1 or v2 header from one of
@@ -126,6 +128,7 @@ export function parseServeFlags(
     'client-body-timeout'?: string;
     'client-body-buffer-size'?: string;
     'keepalive-timeout'?: string;
+    'send-timeout'?: string;
     'drain-delay'?: string;
     'drain-timeout'?: string;
     'access-log'?: string;
@@ -159,18 +162,21 @@ export function parseServeFlags(
   };
 }
 
-/** The client limits (nginx's client_header_timeout, client_body_timeout, client_body_buffer_size, keepalive_timeout). */
+/** The client limits (nginx's client_header_timeout, client_body_timeout, client_body_buffer_size, keepalive_timeout,
+ * send_timeout). */
 function parseClientLimits(v: {
   'client-header-timeout'?: string;
   'client-body-timeout'?: string;
   'client-body-buffer-size'?: string;
   'keepalive-timeout'?: string;
+  'send-timeout'?: string;
 }): ClientLimits {
   const d = DEFAULT_CLIENT_LIMITS;
   const flag = (name: keyof typeof v, ms: number): number => (v[name] === undefined ? ms : duration(name, v[name]));
   return {
     headerTimeoutMs: flag('client-header-timeout', d.headerTimeoutMs),
     keepAliveTimeoutMs: flag('keepalive-timeout', d.keepAliveTimeoutMs),
+    sendMs: flag('send-timeout', d.sendMs),
     body: {
       timeoutMs: flag('client-body-timeout', d.body.timeoutMs),
       bufferSize:

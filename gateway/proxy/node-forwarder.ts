@@ -14,6 +14,7 @@ import type { TlsClientConnection } from '../access/client-certificate.ts';
 import { forwardedFacts, proxiedFacts, type TrustedProxies } from '../access/client-address.ts';
 import type { ForwardRequest, ListenerPorts, RuntimeBindings } from '../app.ts';
 import { proxiedConnection } from '../runtime/node-proxy-protocol.ts';
+import { CLIENT_SEND_MS } from './client-send.ts';
 import { type AccessRecord, recordOf } from '../runtime/node-access-log.ts';
 import type { RoundRobin } from '../balance.ts';
 import { type EndpointPick, pickEndpoint, responseCookie } from '../affinity.ts';
@@ -56,6 +57,8 @@ export interface NodeForwarderDeps {
   proxyProtocol?: boolean;
   /** client-body-timeout and client-body-buffer-size (client-body.ts); absent: DEFAULT_CLIENT_BODY. */
   clientBody?: ClientBodyLimits;
+  /** `--send-timeout`: the longest the client may leave an answer unread (client-send.ts); absent: CLIENT_SEND_MS. */
+  sendMs?: number;
 }
 
 /** Client address without the IPv4-mapped prefix Node reports on dual-stack sockets. */
@@ -246,6 +249,8 @@ class Exchange implements Dispatcher.DispatchHandler {
   private done = false;
   private abort: ((err?: Error) => void) | null = null;
   private resume: (() => void) | null = null;
+  /** Armed while the client leaves the answer unread (back-pressure): past the send bound it is given up. */
+  private sendTimer: NodeJS.Timeout | null = null;
   /** Armed while the attempt waits for a connection of a full pool (pool-queue.ts). */
   private queueTimer: NodeJS.Timeout | null = null;
   /** Set once the request is not to be written upstream after all (queue timeout, client gone): onConnect drops it. */
@@ -515,6 +520,7 @@ class Exchange implements Dispatcher.DispatchHandler {
   }
 
   onClientClose(): void {
+    this.stopSendTimer();
     if (!this.done && this.abort !== null) this.abort(); // the client went away: stop the upstream exchange too
     this.req.onDone?.(); // the request has ended, sent or abandoned (the access gate's completion hook)
   }
@@ -574,8 +580,30 @@ class Exchange implements Dispatcher.DispatchHandler {
     if (out.destroyed) return false;
     if (this.rec !== undefined) this.rec.bodyOut += chunk.length;
     if ((out as ServerResponse).write(chunk)) return true;
-    out.once('drain', this.resume!); // back-pressure: undici pauses until the client has drained
+    // Back-pressure: undici pauses until the client has drained, for at most the send bound (client-send.ts). Only
+    // here, never per chunk: the common answer fits the socket's buffers and arms nothing.
+    out.once('drain', exchangeDrained);
+    this.sendTimer = setTimeout(exchangeSendTimedOut, this.deps.sendMs ?? CLIENT_SEND_MS, this);
     return false;
+  }
+
+  onDrained(): void {
+    this.stopSendTimer();
+    this.resume?.();
+  }
+
+  /** The client took nothing for the send bound: its response is given up. */
+  onSendTimeout(): void {
+    this.sendTimer = null;
+    if (this.outgoing.destroyed) return;
+    // As a client that left: 'close' aborts the upstream exchange (onClientClose), the access log says what was sent.
+    this.outgoing.destroy();
+  }
+
+  private stopSendTimer(): void {
+    if (this.sendTimer === null) return;
+    clearTimeout(this.sendTimer);
+    this.sendTimer = null;
   }
 
   onComplete(trailers: (Buffer | string)[] | Record<string, string | string[]> | null): void {
@@ -663,6 +691,12 @@ type ExchangeCarrier = { [EXCHANGE]?: Exchange };
 /** The response's 'close' listener (`this` is the response): its exchange hears that the client is done. */
 function exchangeClientClosed(this: ServerResponse | Http2ServerResponse): void {
   (this as ExchangeCarrier)[EXCHANGE]?.onClientClose();
+}
+function exchangeDrained(this: ServerResponse | Http2ServerResponse): void {
+  (this as ExchangeCarrier)[EXCHANGE]?.onDrained();
+}
+function exchangeSendTimedOut(exchange: Exchange): void {
+  exchange.onSendTimeout();
 }
 
 /** setTimeout's callback for the queue timeout: a plain function, so arming it allocates no closure. */

@@ -3,6 +3,7 @@
 // robin with failover as retry-policy.ts decides (the same rule as the Node forwarder and the tunnel), 502/504 as
 // the gateway's own answers, bodies streamed both ways (duplex: 'half'), redirects passed through to the client
 // (redirect: 'manual').
+import { CLIENT_SEND_MS, ClientSendTimeoutError } from './client-send.ts';
 import type { ForwardRequest } from '../app.ts';
 import type { RoundRobin } from '../balance.ts';
 import { pickEndpoint, responseCookie } from '../affinity.ts';
@@ -13,7 +14,6 @@ import { plainResponse } from '../responses.ts';
 import { ENDPOINT_HEADER, endpointKey, ERROR_HEADER, TunnelReportedError } from '../table/tunnel-protocol.ts';
 import { downstreamResponseHeaders, requestIdFor, upstreamRequestHeaders, withOverrides, withResponseAdditions } from './headers.ts';
 import { limitedStream } from './body-limit.ts';
-import { PorticoError } from '../table/portico-error.ts';
 import { type FailedAttempt, isIdempotent, retryDecision, routeRetryDecision, statusRetryDecision } from './retry-policy.ts';
 
 /** fetch() as the runtime provides it; `init` may carry runtime extras (Deno's `client`). */
@@ -29,8 +29,8 @@ export interface WebForwarderDeps {
   /** Longest silence between two response body chunks; over it the response is cut off (the client
    * sees a broken response, not a short one) and the upstream request aborted. null: no limit. */
   bodyMs: number | null;
-  /** Longest wait for the client to take the next chunk of a streamed body when the route sets no proxy-send-timeout
-   * (default CLIENT_SEND_MS, nginx's send_timeout); over it the upstream request is aborted. */
+  /** `--send-timeout`: longest wait for the client to take the next chunk of a streamed body (default CLIENT_SEND_MS,
+   * nginx's send_timeout; client-send.ts); over it the upstream request is aborted. */
   sendMs?: number;
   /** Set where the runtime ends a response normally when its body stream errors (workerd sends the last chunk of a
    * chunked body all the same): a stream that holds the response at its declared length, so a body cut off by the
@@ -196,7 +196,7 @@ export async function webForward(deps: WebForwarderDeps, request: Request, req: 
       const length = encoded ? Number.NaN : Number(res.headers.get('content-length') ?? Number.NaN);
       // Where only a body of declared length can be cut visibly (workerd), a body without one is not timed.
       if (res.body !== null && bodyMs !== null && (deps.keepLength === undefined || Number.isFinite(length))) {
-        const guard = new BodyGuard(deps, bodyMs, up?.timeouts?.sendMs ?? deps.sendMs ?? CLIENT_SEND_MS, backend.id, abort, endpoint);
+        const guard = new BodyGuard(deps, bodyMs, deps.sendMs ?? CLIENT_SEND_MS, backend.id, abort, endpoint);
         // A small body of declared length is read whole before the answer (never throws: a failure gives a stream that
         // breaks off): the runtime reads it natively in one go and writes bytes, instead of pulling every chunk
         // through JS. A gated request ends only once the client has read it all: it streams.
@@ -275,18 +275,6 @@ function endsThen(body: ReadableStream<Uint8Array>, done: () => void): ReadableS
 /** Declared response bodies up to this length are read whole before the answer goes out, as nginx's proxy_buffering
  * reads an upstream answer into its buffers (proxy_buffers 8 4k|8k by default) before sending it. */
 export const WHOLE_BODY_MAX = 64 * 1024;
-
-/** The client left a streamed response body unread longer than the send bound: the upstream request is given up. */
-export class ClientSendTimeoutError extends PorticoError {
-  readonly code = 'PORTICO_CLIENT_SEND_TIMEOUT';
-  constructor(readonly ms: number) {
-    super(`the client took no response body data for ${ms} ms`);
-  }
-}
-
-/** nginx's send_timeout (60 s): the longest a client may leave a streamed body unread before the gateway gives up on
- * it, when the route sets no proxy-send-timeout. */
-export const CLIENT_SEND_MS = 60_000;
 
 /** The body timers of one streamed response: `ms` (the Node forwarder's bodyTimeout, nginx's proxy_read_timeout) for
  * each read from the upstream, and `sendMs` (nginx's send_timeout) for each wait on the client to take the next chunk.

@@ -63,6 +63,8 @@ export interface DenoGatewayOptions {
   headersMs: number;
   /** Longest silence between response body chunks (null: none). */
   bodyMs: number | null;
+  /** `--send-timeout`: longest the client may leave the answer unread (gateway/proxy/client-send.ts). */
+  sendMs?: number;
   /** The node-local tunnel's loopback URL (http://127.0.0.1:PORT), when upstream requests go through it. */
   tunnel?: string;
   onUpstreamError?: (err: UpstreamError) => void;
@@ -109,6 +111,7 @@ export function startDenoGateway(o: DenoGatewayOptions): DenoGateway {
       decodesBodies: true,
       headersMs: o.headersMs,
       bodyMs: o.bodyMs,
+      ...(o.sendMs === undefined ? {} : { sendMs: o.sendMs }),
       ...(o.tunnel === undefined ? {} : { tunnel: o.tunnel }),
       facts: (c: Context<DenoEnv>) => webFacts(c.req.raw, scheme, c.env.remoteAddr.hostname, port),
       ...(o.onUpstreamError ? { onUpstreamError: o.onUpstreamError } : {}),

@@ -1,10 +1,11 @@
 // What a client may take of the Node listeners' time: nginx's client_header_timeout, client_body_timeout,
-// client_body_buffer_size and keepalive_timeout, as Node server settings (the body ones are applied by the
-// forwarder, gateway/proxy/client-body.ts), and no TLS renegotiation.
+// client_body_buffer_size, keepalive_timeout and send_timeout, as Node server settings (the body ones and the send
+// bound are applied by the forwarder, gateway/proxy/client-body.ts and client-send.ts), and no TLS renegotiation.
 import type http from 'node:http';
 import type http2 from 'node:http2';
 import type tls from 'node:tls';
 import { type ClientBodyLimits, DEFAULT_CLIENT_BODY } from '../proxy/client-body.ts';
+import { CLIENT_SEND_MS } from '../proxy/client-send.ts';
 
 export interface ClientLimits {
   /** client_header_timeout: the TLS handshake, and the request head of an HTTP/1.1 request (from the connection, or
@@ -12,11 +13,18 @@ export interface ClientLimits {
   headerTimeoutMs: number;
   /** keepalive_timeout: how long an idle connection is kept between requests (an HTTP/2 session: while idle). */
   keepAliveTimeoutMs: number;
+  /** send_timeout: the longest the client may leave an answer unread (gateway/proxy/client-send.ts). */
+  sendMs: number;
   body: ClientBodyLimits;
 }
 
-/** nginx's client_header_timeout 60s; ingress-nginx's keep-alive 75 (nginx's own default is 75s too). */
-export const DEFAULT_CLIENT_LIMITS: ClientLimits = { headerTimeoutMs: 60_000, keepAliveTimeoutMs: 75_000, body: DEFAULT_CLIENT_BODY };
+/** nginx's client_header_timeout 60s; ingress-nginx's keep-alive 75 (nginx's own default is 75s too); send_timeout 60s. */
+export const DEFAULT_CLIENT_LIMITS: ClientLimits = {
+  headerTimeoutMs: 60_000,
+  keepAliveTimeoutMs: 75_000,
+  sendMs: CLIENT_SEND_MS,
+  body: DEFAULT_CLIENT_BODY,
+};
 
 /** Node checks the header and request timeouts on a timer (connectionsCheckingInterval, 30 s by default): a check
  * every second, or more often for a shorter timeout, keeps the bound near the configured value. */

@@ -139,6 +139,7 @@ export async function startNodeGateway(o: NodeGatewayOptions): Promise<NodeGatew
     trust,
     proxyProtocol: pp !== null,
     clientBody: limits.body,
+    sendMs: limits.sendMs,
   };
   const pending: { closePending(): void }[] = [];
   const passthroughs: { closeAll(): void }[] = [];

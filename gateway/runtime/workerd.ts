@@ -31,6 +31,8 @@ export interface WorkerEnv {
   /** The longest silence between response body chunks of a body of declared length (default: the read timeout), or
    * `off`. */
   PORTICO_BODY_TIMEOUT_MS?: string;
+  /** The longest the client may leave an answer unread (default 60000, nginx's send_timeout). */
+  PORTICO_SEND_TIMEOUT_MS?: string;
   /** `off`, or `console` (the default): one JSON line per request through console.log (web-access-log.ts). */
   PORTICO_ACCESS_LOG?: string;
   /** The fraction of requests logged, above 0 and at most 1 (default 1). */
@@ -148,6 +150,7 @@ async function create(env: WorkerEnv): Promise<Instance> {
     headersMs: readMs,
     bodyMs: env.PORTICO_BODY_TIMEOUT_MS === 'off' ? null : Number(env.PORTICO_BODY_TIMEOUT_MS ?? readMs),
     keepLength: (length) => new FixedLengthStream(length),
+    ...(env.PORTICO_SEND_TIMEOUT_MS ? { sendMs: Number(env.PORTICO_SEND_TIMEOUT_MS) } : {}),
     ...(env.PORTICO_TUNNEL ? { tunnel: loopbackUrl(env.PORTICO_TUNNEL) } : {}),
     facts: (c) => {
       const u = c.req.raw.url;

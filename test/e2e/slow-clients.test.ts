@@ -84,7 +84,14 @@ beforeAll(async () => {
     undefined,
     undefined,
     undefined,
-    { clientLimits: { headerTimeoutMs: LIMIT_MS, keepAliveTimeoutMs: KEEPALIVE_MS, body: { timeoutMs: LIMIT_MS, bufferSize: BUFFER } } },
+    {
+      clientLimits: {
+        headerTimeoutMs: LIMIT_MS,
+        keepAliveTimeoutMs: KEEPALIVE_MS,
+        sendMs: 60_000,
+        body: { timeoutMs: LIMIT_MS, bufferSize: BUFFER },
+      },
+    },
   );
 });
 

@@ -351,11 +351,12 @@ function cluster(updated: boolean) {
       paths: [{ path: '/', service: 'mute' }],
       annotations: { 'nginx.ingress.kubernetes.io/proxy-send-timeout': '1' },
     }),
-    // proxy-send-timeout to a backend that answers: also the bound on a client that stops reading the answer.
+    // A plain route for the worker's --send-timeout (a client that stops reading the answer): proxy-send-timeout,
+    // the bound on sending the request upstream, must not cut a slow reader (route 'upstream-send' above is 1 s).
     ingress('client-send', {
       host: 'client-send.test',
       paths: [{ path: '/', service: 'one' }],
-      annotations: { 'nginx.ingress.kubernetes.io/proxy-send-timeout': '2' },
+      annotations: { 'nginx.ingress.kubernetes.io/proxy-send-timeout': '1' },
     }),
     ingress('upstream-body', {
       host: 'body.test',
