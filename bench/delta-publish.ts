@@ -12,7 +12,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { generateKeySet, loadSigningKeys, loadVerifyingKeys } from '../cli/keys.ts';
 import { LiveTable } from '../gateway/live.ts';
-import type { RedisCommands, TableTransport } from '../gateway/source/transport.ts';
+import type { TableTransport } from '../gateway/source/transport.ts';
 import type { CompileResult } from '../sync/compile/types.ts';
 import { compile } from '../sync/compile/index.ts';
 import { socketTo } from '../test/controlplane/follower-transports.ts';
@@ -146,5 +146,3 @@ try {
   await server.stop();
   rmSync(dir, { recursive: true, force: true });
 }
-// Keeps the unused-import check honest: RedisCommands is the interface both releases' transports implement.
-export type { RedisCommands };
