@@ -85,6 +85,37 @@ const changedNames = (a: Manifest, b: Manifest): string[] => {
   return b.parts.filter((p) => before.get(p.name) !== p.sha256).map((p) => p.name);
 };
 
+/** `HOSTS` Ingresses after an edit of their list. */
+const edited = (edit: (names: number[]) => number[]) =>
+  compile(
+    objects(
+      ourClass(),
+      service('web', [{ address: '127.0.0.1', port: 8080 }]),
+      ...edit(Array.from({ length: HOSTS }, (_, i) => i)).map((i) =>
+        ingress(`ing-${i}`, { host: `app-${i}.test`, paths: [{ path: '/', service: 'web' }] }),
+      ),
+    ),
+  );
+
+describe('part boundaries stay put', () => {
+  const cases: { name: string; edit: (names: number[]) => number[] }[] = [
+    { name: 'a host added', edit: (names) => [...names, 5000] },
+    { name: 'a host added before every other (by name and by age)', edit: (names) => [-1, ...names] },
+    { name: 'a host removed', edit: (names) => names.filter((i) => i !== 17) },
+  ];
+  it.each(cases)('$name changes one hosts part and the head', async ({ edit }) => {
+    const meta = { cluster, seq: 1, publishedAt: 'now', publisher: 'test' };
+    const a = world();
+    const b = edited(edit);
+    const [sa, sb] = [await sealBundle(a.table, [], meta, signing), await sealBundle(b.table, [], meta, signing)];
+    const before = new Map(sa.refs.map((r) => [r.name, r.sha256]));
+    const changed = sb.refs.filter((r) => before.get(r.name) !== r.sha256).map((r) => r.name);
+    expect(changed).toHaveLength(2);
+    expect(changed).toContain('head');
+    expect(changed.filter((name) => name.startsWith('hosts/'))).toHaveLength(1);
+  });
+});
+
 describe('a one-Ingress change', () => {
   it('writes one hosts part (and the head, which names the version), nothing else', async () => {
     const p = publisher();
