@@ -1,10 +1,10 @@
 // The one policy by which every worker (Node, Deno, workerd) follows the control plane's `current`
 // pointer: read it, refuse one that names no version, skip one already refused, read and verify the signed
 // manifest (signature, cluster, the version the pointer names), refuse a lower sequence number without a
-// rollback record, read the parts (sizes first), verify their digests, validate, decrypt, and swap the
-// table in. A version that fails any check is refused with a stable code and the last good table keeps
-// serving; Redis being unreachable is never a refusal. Written once so that the security decision cannot
-// differ between runtimes; the transport (transport.ts) only moves bytes.
+// rollback record, read the parts it does not hold from the table it serves (sizes first), verify their digests,
+// validate, decrypt, and swap the table in. A version that fails any check is refused with a stable code and the
+// last good table keeps serving; Redis being unreachable is never a refusal. Written once so that the security
+// decision cannot differ between runtimes; the transport (transport.ts) only moves bytes.
 import { SingleFlight } from '../shared/single-flight.ts';
 import type { LiveTable } from '../live.ts';
 import { openBundle, verifyManifest, type Bundle, type Manifest, type OpenMemory, type VerifyingKeys } from '../table/bundle.ts';
@@ -195,8 +195,8 @@ export class TableFollower {
 
   private async install(m: Manifest, b: Bundle, source: 'redis' | 'cache'): Promise<void> {
     const opened = await openBundle(m, async (ref) => b.parts.get(ref.name) ?? null, this.o.keys, this.memory);
-    this.memory = opened.memory;
     this.o.live.swap(opened.table, opened.certificates, { prevalidated: true, basicAuth: opened.basicAuth });
+    this.memory = opened.memory;
     this.served = { manifest: m, source };
     this.beatPending = true;
     this.o.log('info', 'table swapped in', { version: m.version, seq: m.seq, source, hosts: m.hosts, routes: m.routes });
