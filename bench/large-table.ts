@@ -51,8 +51,10 @@ try {
   await publisher.publish(result);
   const publishMs = performance.now() - t;
   const tableKey = `portico:{big}:table:${result.table.version}`;
-  const fields = await redis.hkeys(tableKey);
-  const bytes = Number(await redis.call('MEMORY', 'USAGE', tableKey));
+  // Parts live under their digests (manifest format 2): the version's hash plus every part key it lists.
+  const digests = JSON.parse((await redis.hget(tableKey, 'parts')) ?? '[]') as string[];
+  let bytes = Number(await redis.call('MEMORY', 'USAGE', tableKey));
+  for (const d of digests) bytes += Number(await redis.call('MEMORY', 'USAGE', `portico:{big}:part:${d}`));
 
   // The worker side: measure the longest gap between 1 ms timer ticks while the source loads.
   const live = new LiveTable();
@@ -85,7 +87,7 @@ try {
       ingresses: N,
       hosts: result.table.hosts.length,
       routes: result.table.hosts.reduce((n, h) => n + h.routes.length, 0),
-      parts: fields.filter((f) => f.startsWith('part:')).length,
+      parts: digests.length,
       redisBytes: bytes,
       compileMs: Math.round(compileMs),
       publishMs: Math.round(publishMs),

@@ -96,7 +96,13 @@ export async function loadVersion(
     throw new InspectError('PORTICO_UNKNOWN_VERSION', `version ${version} is not stored in cluster ${cluster}`, 5);
   const manifest =
     keys !== null ? await verifyManifest(jws, keys, { cluster, version }) : readManifestUnverified(jws, { cluster, version });
-  const opened = await openBundle(manifest, (ref) => redis.hgetBuffer(key, `part:${ref.name}`), null);
+  // Format 2: each part under its digest; format 1 (published by an agent of an earlier release): in the version's hash.
+  const l = redisLayout(cluster);
+  const opened = await openBundle(
+    manifest,
+    (ref) => (manifest.format === 2 ? redis.getBuffer(l.part(ref.sha256)) : redis.hgetBuffer(key, `part:${ref.name}`)),
+    null,
+  );
   return {
     manifest,
     table: opened.table,

@@ -1,15 +1,15 @@
 // The one policy by which every worker (Node, Deno, workerd) follows the control plane's `current`
 // pointer: read it, refuse one that names no version, skip one already refused, read and verify the signed
 // manifest (signature, cluster, the version the pointer names), refuse a lower sequence number without a
-// rollback record, read the parts (sizes first), verify their digests, validate, decrypt, and swap the
-// table in. A version that fails any check is refused with a stable code and the last good table keeps
-// serving; Redis being unreachable is never a refusal. Written once so that the security decision cannot
-// differ between runtimes; the transport (transport.ts) only moves bytes.
+// rollback record, read the parts it does not hold from the table it serves (sizes first), verify their digests,
+// validate, decrypt, and swap the table in. A version that fails any check is refused with a stable code and the
+// last good table keeps serving; Redis being unreachable is never a refusal. Written once so that the security
+// decision cannot differ between runtimes; the transport (transport.ts) only moves bytes.
 import { SingleFlight } from '../shared/single-flight.ts';
 import type { LiveTable } from '../live.ts';
-import { openBundle, verifyManifest, type Bundle, type Manifest, type VerifyingKeys } from '../table/bundle.ts';
+import { openBundle, verifyManifest, type Bundle, type Manifest, type OpenMemory, type VerifyingKeys } from '../table/bundle.ts';
 import { redisLayout, type CurrentPointer, type Heartbeat, type RedisLayout } from '../table/redis-layout.ts';
-import { parsePointer, readManifest, readParts } from './read-bundle.ts';
+import { parsePointer, readManifest, readMissingParts, readParts } from './read-bundle.ts';
 import { RefusalMemory, RefusedError, refusalCode } from './refusals.ts';
 import { TransportError, type Log, type RedisCommands, type TableTransport } from './transport.ts';
 
@@ -56,6 +56,9 @@ export class TableFollower {
   refusals = 0;
   lastRefusal: Refusal | null = null;
   private readonly refused = new RefusalMemory();
+  /** The served table's parts (verified, parsed) and decrypted keys: the next version reads from Redis, parses and
+   * decrypts only what it does not share with this one. */
+  private memory: OpenMemory | undefined = undefined;
   private readonly startedAt = new Date().toISOString();
   private timers: ReturnType<typeof setInterval>[] = [];
   /** One check at a time; a request during a check runs one more after it. */
@@ -166,7 +169,7 @@ export class TableFollower {
         this.refused.forget();
         return;
       }
-      const bundle = { manifest: jws, parts: await readParts(c, key, m) };
+      const bundle: Bundle = { manifest: jws, parts: await this.readParts(c, key, m) };
       await this.install(m, bundle, 'redis');
       this.refused.forget();
       await this.o.cache?.write(bundle).catch((err: Error) => this.o.log('warn', `cannot write cache file: ${err.message}`));
@@ -176,9 +179,24 @@ export class TableFollower {
     }
   }
 
+  /** Format 2: only the parts the served table does not hold, by digest; format 1 (an agent of an earlier
+   * release): every part from the version's hash. By part name, as the cache file keeps them. */
+  private async readParts(c: RedisCommands, key: string, m: Manifest): Promise<Map<string, Uint8Array>> {
+    if (m.format !== 2) return readParts(c, key, m);
+    const held = this.memory?.parts;
+    const fetched = await readMissingParts(c, this.layout.part, m, (d) => held?.has(d) === true);
+    const parts = new Map<string, Uint8Array>();
+    for (const ref of m.parts) {
+      const bytes = fetched.get(ref.sha256) ?? held?.get(ref.sha256)?.bytes;
+      if (bytes !== undefined) parts.set(ref.name, bytes);
+    }
+    return parts;
+  }
+
   private async install(m: Manifest, b: Bundle, source: 'redis' | 'cache'): Promise<void> {
-    const opened = await openBundle(m, async (ref) => b.parts.get(ref.name) ?? null, this.o.keys);
+    const opened = await openBundle(m, async (ref) => b.parts.get(ref.name) ?? null, this.o.keys, this.memory);
     this.o.live.swap(opened.table, opened.certificates, { prevalidated: true, basicAuth: opened.basicAuth });
+    this.memory = opened.memory;
     this.served = { manifest: m, source };
     this.beatPending = true;
     this.o.log('info', 'table swapped in', { version: m.version, seq: m.seq, source, hosts: m.hosts, routes: m.routes });

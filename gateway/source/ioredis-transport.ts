@@ -97,6 +97,16 @@ export class IoredisTransport implements TableTransport {
           return len as number;
         });
       }),
+    sizes: (keys) =>
+      this.run(async () => {
+        const replies = keys.length === 0 ? [] : ((await this.redis.pipeline(keys.map((k) => ['strlen', k])).exec()) ?? []);
+        return keys.map((_, i) => {
+          const [err, len] = replies[i] ?? [new Error('no reply'), 0];
+          if (err) throw err;
+          return len as number;
+        });
+      }),
+    values: (keys) => this.run(async () => (keys.length === 0 ? [] : this.redis.mgetBuffer(...keys))),
     fieldText: (key, field) => this.run(() => this.redis.hget(key, field)),
     fieldBytes: (key, fields) => this.run(async () => (fields.length === 0 ? [] : this.redis.hmgetBuffer(key, ...fields))),
     heartbeat: (h) =>

@@ -88,6 +88,20 @@ export class RespTransport implements TableTransport {
                 fields.map((f) => ['HSTRLEN', key, f]),
               )
             ).map(Number),
+      sizes: async (keys) =>
+        keys.length === 0
+          ? []
+          : (
+              await this.send(
+                c,
+                keys.map((k) => ['STRLEN', k]),
+              )
+            ).map(Number),
+      values: async (keys) => {
+        if (keys.length === 0) return [];
+        const values = await one('MGET', ...keys);
+        return (values as RespValue[]).map((v) => (v instanceof Uint8Array ? v : null));
+      },
       fieldText: async (key, field) => asText(await one('HGET', key, field)),
       fieldBytes: async (key, fields) => {
         if (fields.length === 0) return [];

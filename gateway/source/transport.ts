@@ -14,6 +14,10 @@ export interface RedisCommands {
   fieldText(key: string, field: string): Promise<string | null>;
   /** HMGET, values as bytes (parts are hashed exactly as stored). */
   fieldBytes(key: string, fields: readonly string[]): Promise<(Uint8Array | null)[]>;
+  /** STRLEN of each key, in one round trip (keys of one hash slot). */
+  sizes(keys: readonly string[]): Promise<number[]>;
+  /** MGET, values as bytes, in one round trip (keys of one hash slot). */
+  values(keys: readonly string[]): Promise<(Uint8Array | null)[]>;
   /** Atomically: SET key value EX ttl, ZADD index score member, and drop index members scored before `expiredBefore`. */
   heartbeat(h: {
     key: string;

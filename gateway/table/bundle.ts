@@ -43,6 +43,10 @@ export interface PartRef {
 
 export interface Manifest extends PublishMeta {
   typ: 'portico.table';
+  /** Storage layout of the parts (redis-layout.ts): absent = 1, each version's parts as fields of its own hash;
+   * 2 = each part once under a key named by its SHA-256, shared by every version that holds it. A worker refuses a
+   * format it does not know (PORTICO_BUNDLE_FORMAT) and keeps serving its last good table. */
+  format?: BundleFormat;
   schema: SchemaVersion;
   version: string;
   hosts: number;
@@ -55,17 +59,43 @@ export interface Bundle {
   parts: Map<string, Uint8Array>;
 }
 
+/** The part formats this code reads; it writes the newest. */
+export type BundleFormat = 1 | 2;
+export const BUNDLE_FORMAT: BundleFormat = 2;
+
+/** A part already verified against a signed digest and parsed: reused by the next table that lists the same digest
+ * (a worker keeps the parts of the table it serves, so a change costs the parts that changed). Parsed values are
+ * shared between tables and never edited (a table is signed content). */
+export interface OpenedPart {
+  bytes: Uint8Array;
+  value: unknown;
+}
+
+/** What a worker carries from one table to the next: parts by SHA-256, private keys decrypted by their JWE. */
+export interface OpenMemory {
+  parts: ReadonlyMap<string, OpenedPart>;
+  /** JWE (compact) → plaintext; the agent reuses the JWE of unchanged material, so the same JWE decrypts the same. */
+  decrypted: ReadonlyMap<string, string>;
+}
+
+/** Agent side: JWE by a digest of (content type, plaintext), so unchanged private keys and basic-auth material are
+ * not encrypted again with a fresh IV each publish (which would change their part every time). In memory only. */
+export type SealMemory = ReadonlyMap<string, string>;
+
 export interface OpenedBundle {
   manifest: Manifest;
   table: RoutingTable;
   certificates: CertificateMaterial[];
   /** Basic-auth material, decrypted; with `keys` null (inspection) it is left out. */
   basicAuth: BasicAuthMaterial[];
+  /** This table's parts and decrypted JWEs, to pass as `memory` when opening the next one. */
+  memory: OpenMemory;
 }
 
 export type BundleErrorCode =
   | 'PORTICO_BUNDLE_SIGNATURE'
   | 'PORTICO_BUNDLE_MANIFEST'
+  | 'PORTICO_BUNDLE_FORMAT'
   | 'PORTICO_BUNDLE_CLUSTER'
   | 'PORTICO_BUNDLE_VERSION'
   | 'PORTICO_BUNDLE_PART_MISSING'
@@ -85,12 +115,16 @@ export class BundleError extends PorticoError {
   }
 }
 
-/** Entries per part: a part of 500 hosts parses in a few milliseconds. */
-const HOSTS_PER_PART = 500;
-const BACKENDS_PER_PART = 1000;
-const CERTS_PER_PART = 100;
-/** A Secret holds at most 1 MiB, about 1.4 MiB as a JWE: ten stay under MAX_PART_BYTES. */
-const AUTH_PER_PART = 10;
+/** Average entries per part. Parts are buckets by a hash of each entry's name (host, backend id, certificate id,
+ * basic-auth revision), not slices by position: adding or changing one host changes exactly one hosts part, so a
+ * publish writes and a worker reads that part alone. The bucket count is the next power of two of n / average, so
+ * it changes only when the table doubles or halves (then every part of that kind changes once). 128 hosts parse in
+ * well under a millisecond; a smaller average would grow the manifest (a digest per part) that every change writes. */
+const HOSTS_PER_PART = 128;
+const BACKENDS_PER_PART = 128;
+const CERTS_PER_PART = 16;
+/** A Secret holds at most 1 MiB, about 1.4 MiB as a JWE: four on average stay well under MAX_PART_BYTES. */
+const AUTH_PER_PART = 4;
 export const MAX_PART_BYTES = 16 * 1024 * 1024;
 export const MAX_MANIFEST_BYTES = 4 * 1024 * 1024;
 const TYP = 'portico.table';
@@ -107,10 +141,42 @@ async function sha256Hex(bytes: Uint8Array): Promise<string> {
 
 const yieldToLoop = (): Promise<void> => new Promise((resolve) => nextTurn(resolve));
 
-function chunks<T>(xs: readonly T[], n: number): T[][] {
-  const out: T[][] = [];
-  for (let i = 0; i < xs.length; i += n) out.push(xs.slice(i, i + n));
+/** FNV-1a, 32 bits: a stable spread of names over buckets (not a security boundary: the digests are SHA-256). */
+function fnv1a(s: string): number {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < s.length; i++) {
+    h ^= s.charCodeAt(i);
+    h = Math.imul(h, 0x01000193);
+  }
+  return h >>> 0;
+}
+
+/** `xs` spread over a power-of-two number of buckets by the hash of each name, each bucket keeping the input order.
+ * Empty buckets are kept (their part is `[]`, stored once for all): part names stay contiguous. */
+export function buckets<T>(xs: readonly T[], nameOf: (x: T) => string, perBucket: number): T[][] {
+  let n = 1;
+  while (n * perBucket < xs.length) n *= 2;
+  const out: T[][] = Array.from({ length: n }, () => []);
+  for (const x of xs) out[fnv1a(nameOf(x)) & (n - 1)]!.push(x);
   return out;
+}
+
+const byString = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0);
+
+async function encryptReusing(
+  plaintext: string,
+  cty: string,
+  key: Key,
+  previous: SealMemory | undefined,
+  next: Map<string, string>,
+): Promise<string> {
+  const digest = await sha256Hex(enc.encode(`${cty}\n${plaintext}`));
+  const jwe =
+    previous?.get(digest) ??
+    next.get(digest) ??
+    (await new CompactEncrypt(enc.encode(plaintext)).setProtectedHeader({ alg: 'dir', enc: 'A256GCM', cty }).encrypt(key));
+  next.set(digest, jwe);
+  return jwe;
 }
 
 /** Every field of the table but its hosts and backends (which go in parts of their own): a table-level field added
@@ -127,41 +193,42 @@ interface SealedAuth {
   jwe: string;
 }
 
-/** Builds and signs the bundle of a (valid, sealed) table, its certificate material and its basic-auth material. */
+/** Builds and signs the bundle of a (valid, sealed) table, its certificate material and its basic-auth material.
+ * `sealed`: the JWEs of the previous publish (SealedBundle.sealed), reused for unchanged material. */
 export async function sealBundle(
   table: RoutingTable,
   certificates: readonly CertificateMaterial[],
   meta: PublishMeta,
   keys: SigningKeys,
   basicAuth: readonly BasicAuthMaterial[] = [],
-): Promise<Bundle> {
+  sealed?: SealMemory,
+): Promise<SealedBundle> {
   const parts = new Map<string, Uint8Array>();
+  const nextSealed = new Map<string, string>();
   const { hosts: _hosts, backends: _backends, ...rest } = table;
   const head: Head = rest;
   parts.set('head', enc.encode(canonicalJson(head)));
-  for (const [i, c] of chunks(table.hosts, HOSTS_PER_PART).entries()) parts.set(`hosts/${i}`, enc.encode(canonicalJson(c)));
-  for (const [i, c] of chunks(table.backends, BACKENDS_PER_PART).entries()) parts.set(`backends/${i}`, enc.encode(canonicalJson(c)));
-  const sealed: SealedKey[] = [];
-  for (const c of [...certificates].sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0))) {
-    const keyJwe = await new CompactEncrypt(enc.encode(c.keyPem))
-      .setProtectedHeader({ alg: 'dir', enc: 'A256GCM', cty: 'application/x-pem-file' })
-      .encrypt(keys.encrypt);
-    sealed.push({ id: c.id, certPem: c.certPem, keyJwe });
+  for (const [i, c] of buckets(table.hosts, (h) => h.host, HOSTS_PER_PART).entries()) parts.set(`hosts/${i}`, enc.encode(canonicalJson(c)));
+  for (const [i, c] of buckets(table.backends, (b) => b.id, BACKENDS_PER_PART).entries())
+    parts.set(`backends/${i}`, enc.encode(canonicalJson(c)));
+  const sealedKeys: SealedKey[] = [];
+  for (const c of [...certificates].sort((a, b) => byString(a.id, b.id))) {
+    const keyJwe = await encryptReusing(c.keyPem, 'application/x-pem-file', keys.encrypt, sealed, nextSealed);
+    sealedKeys.push({ id: c.id, certPem: c.certPem, keyJwe });
   }
-  for (const [i, c] of chunks(sealed, CERTS_PER_PART).entries()) parts.set(`keys/${i}`, enc.encode(JSON.stringify(c)));
+  for (const [i, c] of buckets(sealedKeys, (k) => k.id, CERTS_PER_PART).entries()) parts.set(`keys/${i}`, enc.encode(JSON.stringify(c)));
   const auth: SealedAuth[] = [];
   for (const m of basicAuth) {
-    const jwe = await new CompactEncrypt(enc.encode(canonicalJson(m)))
-      .setProtectedHeader({ alg: 'dir', enc: 'A256GCM', cty: 'application/json' })
-      .encrypt(keys.encrypt);
+    const jwe = await encryptReusing(canonicalJson(m), 'application/json', keys.encrypt, sealed, nextSealed);
     auth.push({ revision: basicAuthRevision(m), jwe });
   }
-  auth.sort((a, b) => (a.revision < b.revision ? -1 : a.revision > b.revision ? 1 : 0));
-  for (const [i, c] of chunks(auth, AUTH_PER_PART).entries()) parts.set(`auth/${i}`, enc.encode(JSON.stringify(c)));
+  auth.sort((a, b) => byString(a.revision, b.revision));
+  for (const [i, c] of buckets(auth, (a) => a.revision, AUTH_PER_PART).entries()) parts.set(`auth/${i}`, enc.encode(JSON.stringify(c)));
   const refs: PartRef[] = [];
   for (const [name, bytes] of parts) refs.push({ name, sha256: await sha256Hex(bytes), bytes: bytes.length });
   const manifest: Manifest = {
     typ: TYP,
+    format: BUNDLE_FORMAT,
     schema: table.schema,
     version: table.version,
     ...meta,
@@ -170,7 +237,14 @@ export async function sealBundle(
     parts: refs,
   };
   const jws = await new CompactSign(enc.encode(JSON.stringify(manifest))).setProtectedHeader({ alg: 'EdDSA', typ: TYP }).sign(keys.sign);
-  return { manifest: jws, parts };
+  return { manifest: jws, parts, refs, sealed: nextSealed };
+}
+
+export interface SealedBundle extends Bundle {
+  /** The manifest's part list (name, SHA-256, size), as signed. */
+  refs: PartRef[];
+  /** The JWEs used, by digest of their plaintext: pass to the next sealBundle. */
+  sealed: SealMemory;
 }
 
 export interface OpenOptions {
@@ -205,6 +279,12 @@ export function readManifestUnverified(jws: string, o: OpenOptions): Manifest {
 }
 
 function checkClaims(m: Manifest, o: OpenOptions): Manifest {
+  if (m.typ === TYP && m.format !== undefined && m.format !== 1 && m.format !== 2) {
+    throw new BundleError(
+      'PORTICO_BUNDLE_FORMAT',
+      `manifest format ${JSON.stringify(m.format)} is newer than this worker reads (1 or 2): upgrade the workers before the agent`,
+    );
+  }
   if (
     m.typ !== TYP ||
     !SUPPORTED_SCHEMAS.includes(m.schema) ||
@@ -250,19 +330,32 @@ function checkPartNames(m: Manifest): void {
   }
 }
 
-/** Fetches every part, checks its digest against the signed manifest, parses it (yielding between
- * parts), validates the table in slices, and decrypts the private keys. */
 /** Reads one part; a reader that can tell the stored size first should refuse anything over `ref.bytes`
  * before fetching it (a huge value planted in Redis must not exhaust a worker's memory). */
 export type PartReader = (ref: PartRef) => Promise<Uint8Array | null>;
 
-/** `keys` null (inspection without keys): private keys are left encrypted and `keyPem` is "". */
-export async function openBundle(m: Manifest, readPart: PartReader, keys: VerifyingKeys | null): Promise<OpenedBundle> {
+/** Fetches every part not in `memory`, checks its digest against the signed manifest, parses it (yielding between
+ * parts), validates the table in slices, and decrypts the private keys. A part in `memory` was verified against the
+ * same signed digest when it was first read, so it is neither read nor parsed again.
+ * `keys` null (inspection without keys): private keys are left encrypted and `keyPem` is "". */
+export async function openBundle(
+  m: Manifest,
+  readPart: PartReader,
+  keys: VerifyingKeys | null,
+  memory?: OpenMemory,
+): Promise<OpenedBundle> {
   checkPartNames(m);
   const parsed = new Map<string, unknown>();
+  const opened = new Map<string, OpenedPart>();
   for (const ref of m.parts) {
     if (ref.bytes > MAX_PART_BYTES)
       throw new BundleError('PORTICO_BUNDLE_TOO_LARGE', `part ${ref.name} is ${ref.bytes} bytes, over ${MAX_PART_BYTES}`);
+    const known = opened.get(ref.sha256) ?? memory?.parts.get(ref.sha256);
+    if (known !== undefined && known.bytes.length === ref.bytes) {
+      parsed.set(ref.name, known.value);
+      opened.set(ref.sha256, known);
+      continue;
+    }
     const bytes = await readPart(ref);
     if (bytes === null) throw new BundleError('PORTICO_BUNDLE_PART_MISSING', `part ${ref.name} of version ${m.version} is missing`);
     if (bytes.length !== ref.bytes || (await sha256Hex(bytes)) !== ref.sha256) {
@@ -271,21 +364,37 @@ export async function openBundle(m: Manifest, readPart: PartReader, keys: Verify
         `part ${ref.name} of version ${m.version} does not match its signed digest (edited or corrupted)`,
       );
     }
+    let value: unknown;
     try {
-      parsed.set(ref.name, JSON.parse(dec.decode(bytes)));
+      value = JSON.parse(dec.decode(bytes));
     } catch {
       throw new BundleError('PORTICO_BUNDLE_INVALID', `part ${ref.name} is not JSON`);
     }
+    parsed.set(ref.name, value);
+    opened.set(ref.sha256, { bytes, value });
     await yieldToLoop();
   }
   const head = parsed.get('head') as Head | undefined;
   if (head === undefined) throw new BundleError('PORTICO_BUNDLE_PART_MISSING', 'the manifest names no head part');
   const partsOf = <T>(prefix: string): T[] => {
     const out: T[] = [];
-    for (let i = 0; parsed.has(`${prefix}/${i}`); i++) out.push(...(parsed.get(`${prefix}/${i}`) as T[]));
+    for (let i = 0; parsed.has(`${prefix}/${i}`); i++) {
+      const v = parsed.get(`${prefix}/${i}`);
+      if (!Array.isArray(v)) throw new BundleError('PORTICO_BUNDLE_INVALID', `part ${prefix}/${i} is not a list`);
+      out.push(...(v as T[]));
+    }
     return out;
   };
-  const table: RoutingTable = { ...head, hosts: partsOf<HostRoutes>('hosts'), backends: partsOf<Backend>('backends') };
+  // Parts are buckets by a hash of the name (format 2) or slices of the canonical order (format 1): sorted back
+  // into the canonical order (canonical.ts: hosts by name, backends by id), the table is the one the agent sealed,
+  // whatever the bucketing. Matching does not depend on the order (match.ts indexes hosts by name), inspection does.
+  const hosts = partsOf<HostRoutes>('hosts');
+  const backends = partsOf<Backend>('backends');
+  if (m.format === 2) {
+    hosts.sort((a, b) => byString(String(a?.host), String(b?.host)));
+    backends.sort((a, b) => byString(String(a?.id), String(b?.id)));
+  }
+  const table: RoutingTable = { ...head, hosts, backends };
   if (table.version !== m.version)
     throw new BundleError('PORTICO_BUNDLE_VERSION', `head part says ${table.version}, manifest says ${m.version}`);
   const routes = table.hosts.reduce((n, h) => n + (Array.isArray(h.routes) ? h.routes.length : 0), 0);
@@ -307,6 +416,21 @@ export async function openBundle(m: Manifest, readPart: PartReader, keys: Verify
         .join('; ')}`,
     );
   }
+  const decrypted = new Map<string, string>();
+  const decrypt = async (jwe: string): Promise<string> => {
+    const known = decrypted.get(jwe) ?? memory?.decrypted.get(jwe);
+    if (known !== undefined) {
+      decrypted.set(jwe, known);
+      return known;
+    }
+    const { plaintext } = await compactDecrypt(jwe, keys!.decrypt, {
+      keyManagementAlgorithms: ['dir'],
+      contentEncryptionAlgorithms: ['A256GCM'],
+    });
+    const text = dec.decode(plaintext);
+    decrypted.set(jwe, text);
+    return text;
+  };
   const certificates: CertificateMaterial[] = [];
   for (const k of partsOf<SealedKey>('keys')) {
     if (keys === null) {
@@ -314,11 +438,7 @@ export async function openBundle(m: Manifest, readPart: PartReader, keys: Verify
       continue;
     }
     try {
-      const { plaintext } = await compactDecrypt(k.keyJwe, keys.decrypt, {
-        keyManagementAlgorithms: ['dir'],
-        contentEncryptionAlgorithms: ['A256GCM'],
-      });
-      certificates.push({ id: k.id, certPem: k.certPem, keyPem: dec.decode(plaintext) });
+      certificates.push({ id: k.id, certPem: k.certPem, keyPem: await decrypt(k.keyJwe) });
     } catch (err) {
       throw new BundleError(
         'PORTICO_BUNDLE_DECRYPT',
@@ -331,11 +451,7 @@ export async function openBundle(m: Manifest, readPart: PartReader, keys: Verify
     if (keys === null) break;
     let material: unknown;
     try {
-      const { plaintext } = await compactDecrypt(a.jwe, keys.decrypt, {
-        keyManagementAlgorithms: ['dir'],
-        contentEncryptionAlgorithms: ['A256GCM'],
-      });
-      material = JSON.parse(dec.decode(plaintext));
+      material = JSON.parse(await decrypt(a.jwe));
     } catch (err) {
       throw new BundleError(
         'PORTICO_BUNDLE_DECRYPT',
@@ -347,5 +463,5 @@ export async function openBundle(m: Manifest, readPart: PartReader, keys: Verify
       throw new BundleError('PORTICO_BUNDLE_INVALID', `basic-auth material ${a.revision} ${problem ?? 'does not match its revision'}`);
     basicAuth.push(material as BasicAuthMaterial);
   }
-  return { manifest: m, table, certificates, basicAuth };
+  return { manifest: m, table, certificates, basicAuth, memory: { parts: opened, decrypted } };
 }

@@ -18,8 +18,13 @@ export interface RedisLayout {
   /** STRING: the newest lease term (the Lease's leaseTransitions) a publish was accepted from; a publish from an
    * older term is refused (fencing a deposed leader). Written only by the publish script, beside `current`. */
   fence: string;
-  /** HASH per version: `manifest` (JWS), `part:<name>` (bytes), `diagnostics` (JSON, informational). */
+  /** HASH per version: `manifest` (JWS), `diagnostics` (JSON, informational), `parts` (JSON list of the SHA-256 of
+   * every part it references, read by the publish script's retention only; unsigned, so never trusted by a worker).
+   * A version of manifest format 1 (bundle.ts) holds its parts here too, as `part:<name>` fields. */
   table(version: string): string;
+  /** STRING per part of manifest format 2: its bytes, stored once whatever the number of versions that list it;
+   * deleted by the publish script when no version in history references it any more. */
+  part(sha256: string): string;
   /** Pub/sub channel: the new version's JSON CurrentPointer. */
   channel: string;
   /** STRING with TTL: JSON Heartbeat of one worker. */
@@ -41,6 +46,7 @@ export function redisLayout(cluster: string): RedisLayout {
     history: `${prefix}history`,
     fence: `${prefix}fence`,
     table: (version) => `${prefix}table:${version}`,
+    part: (sha256) => `${prefix}part:${sha256}`,
     channel: `${prefix}updates`,
     worker: (id) => `${prefix}worker:${id}`,
     workers: `${prefix}workers`,

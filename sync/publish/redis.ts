@@ -1,8 +1,9 @@
 // The only Redis writer of the agent: publishes a compiled table as a signed bundle, atomically (one Lua
-// script writes the version, moves `current`, appends to the history, trims it, deletes versions that fell
-// out of it, and notifies the channel). Publishing an unchanged table writes nothing.
+// script writes the parts Redis lacks and the version, moves `current`, appends to the history, trims it, deletes
+// versions that fell out of it and the parts no kept version references, and notifies the channel). Publishing an
+// unchanged table writes nothing; a change writes its manifest and the parts that changed.
 import type { RedisClient } from '../../gateway/shared/redis-client.ts';
-import { sealBundle, type SigningKeys } from '../../gateway/table/bundle.ts';
+import { sealBundle, type SealMemory, type SigningKeys } from '../../gateway/table/bundle.ts';
 import { redisLayout, type CurrentPointer, type HistoryEntry, type RedisLayout } from '../../gateway/table/redis-layout.ts';
 import { assertValidTable } from '../../gateway/table/validate.ts';
 import type { CompileResult } from '../compile/types.ts';
@@ -10,21 +11,37 @@ import { PorticoError } from '../../gateway/table/portico-error.ts';
 
 // KEYS: current, history, table:<version>, fence
 // ARGV: version, seq, pointer JSON, history JSON, history length, key prefix, channel, manifest, diagnostics,
-//       term ('' when the publisher holds no lease: manifests mode), then part name / part bytes pairs.
-// Returns 1 published, 0 unchanged (same version current and its table present), -1 a newer seq is already
-// current (another publisher won), -2 held: a rollback from exactly this version is in force, -3 fenced: a
-// publisher of a newer lease term has published (the caller was deposed). Every JSON read is guarded, so a
-// malformed pointer or history entry in Redis is overwritten instead of failing every publish.
+//       term ('' when the publisher holds no lease: manifests mode), the JSON list of the SHA-256 of every part the
+//       version references, then sha256 / bytes pairs of the parts Redis lacks (the agent asked first).
+// Returns 1 published, 0 unchanged (same version current, its table and every part present), -1 a newer seq is
+// already current (another publisher won), -2 held: a rollback from exactly this version is in force, -3 fenced: a
+// publisher of a newer lease term has published (the caller was deposed), -4 a part the version references is
+// neither stored nor sent (deleted since the agent asked): nothing written, the caller sends every part. Every JSON
+// read is guarded, so a malformed pointer, history entry or part list in Redis is overwritten instead of failing
+// every publish.
+//
+// Parts are content-addressed (`<prefix>part:<sha256>`, redis-layout.ts), shared by every version that lists them.
+// Retention recomputes the set of parts the versions still in history reference (their `parts` fields) when
+// history is trimmed, and deletes the dropped versions' parts outside it. Recomputed rather than reference-counted:
+// a count drifts for good when a version is deleted by hand, evicted, written by an older agent or overwritten by a
+// republish, while the recomputed set is right after any of those; it costs history × parts-per-version set
+// inserts, only on a publish that trims.
 //
 // Fencing (Kleppmann, "How to do distributed locking": a fencing token checked by the storage itself): the
 // lease term is checked and raised in the same script that moves `current`, so a deposed leader's publish that
 // was already on the wire when it lost the Lease cannot land after its successor's first publish.
 const PUBLISH_LUA = `
 local function decode(raw)
+  if type(raw) ~= 'string' then return nil end
   local ok, v = pcall(cjson.decode, raw)
   if ok and type(v) == 'table' then return v end
   return nil
 end
+local prefix = ARGV[6]
+local refs = decode(ARGV[11]) or {}
+local sent = {}
+for i = 12, #ARGV, 2 do sent[ARGV[i]] = true end
+local function stored(d) return redis.call('EXISTS', prefix .. 'part:' .. d) == 1 end
 local term = tonumber(ARGV[10])
 if term then
   local fence = tonumber(redis.call('GET', KEYS[4]))
@@ -34,15 +51,20 @@ end
 local cur = redis.call('GET', KEYS[1])
 local c = cur and decode(cur)
 if c then
-  -- unchanged only if the table itself is still there (it may have been evicted or deleted)
-  if c.version == ARGV[1] and redis.call('HEXISTS', KEYS[3], 'manifest') == 1 then return 0 end
+  -- unchanged only if the table itself is still there, every part included (one may have been evicted or deleted)
+  if c.version == ARGV[1] and redis.call('HEXISTS', KEYS[3], 'manifest') == 1 then
+    local whole = true
+    for _, d in ipairs(refs) do if not stored(d) then whole = false break end end
+    if whole then return 0 end
+  end
   -- an operator rolled back from exactly this version: held until the objects change
   if type(c.rollback) == 'table' and c.rollback.from == ARGV[1] then return -2 end
   if tonumber(c.seq) and tonumber(c.seq) >= tonumber(ARGV[2]) then return -1 end
 end
+for _, d in ipairs(refs) do if not sent[d] and not stored(d) then return -4 end end
+for i = 12, #ARGV, 2 do redis.call('SET', prefix .. 'part:' .. ARGV[i], ARGV[i + 1]) end
 redis.call('DEL', KEYS[3])
-redis.call('HSET', KEYS[3], 'manifest', ARGV[8], 'diagnostics', ARGV[9])
-for i = 11, #ARGV, 2 do redis.call('HSET', KEYS[3], 'part:' .. ARGV[i], ARGV[i + 1]) end
+redis.call('HSET', KEYS[3], 'manifest', ARGV[8], 'diagnostics', ARGV[9], 'parts', ARGV[11])
 redis.call('SET', KEYS[1], ARGV[3])
 redis.call('LPUSH', KEYS[2], ARGV[4])
 local n = tonumber(ARGV[5])
@@ -52,15 +74,56 @@ if #dropped > 0 then
   local keep = { [ARGV[1]] = true }
   for _, e in ipairs(redis.call('LRANGE', KEYS[2], 0, -1)) do
     local v = decode(e)
-    if v and v.version then keep[v.version] = true end
+    if v and type(v.version) == 'string' then keep[v.version] = true end
   end
+  local gone = {}
   for _, e in ipairs(dropped) do
     local v = decode(e)
-    if v and v.version and not keep[v.version] then redis.call('DEL', ARGV[6] .. 'table:' .. v.version) end
+    if v and type(v.version) == 'string' and not keep[v.version] then gone[v.version] = true end
+  end
+  if next(gone) then
+    local used = {}
+    for _, d in ipairs(refs) do used[d] = true end
+    local function partsOf(version)
+      return decode(redis.pcall('HGET', prefix .. 'table:' .. version, 'parts')) or {}
+    end
+    for version in pairs(keep) do
+      if version ~= ARGV[1] then for _, d in ipairs(partsOf(version)) do used[d] = true end end
+    end
+    for version in pairs(gone) do
+      for _, d in ipairs(partsOf(version)) do
+        if type(d) == 'string' and not used[d] then
+          redis.call('DEL', prefix .. 'part:' .. d)
+          used[d] = true
+        end
+      end
+      redis.call('DEL', prefix .. 'table:' .. version)
+    end
   end
 end
 redis.call('PUBLISH', ARGV[7], ARGV[3])
 return 1
+`;
+
+// KEYS: current; ARGV: key prefix. The current pointer if its table and every part it references are stored, else
+// nil: a part evicted or deleted on its own makes the agent publish again, as a deleted table does.
+const CURRENT_LUA = `
+local raw = redis.call('GET', KEYS[1])
+if not raw then return nil end
+local ok, c = pcall(cjson.decode, raw)
+if not ok or type(c) ~= 'table' or type(c.version) ~= 'string' then return nil end
+local key = ARGV[1] .. 'table:' .. c.version
+if redis.call('EXISTS', key) == 0 or redis.pcall('HEXISTS', key, 'manifest') ~= 1 then return nil end
+local p = redis.call('HGET', key, 'parts')
+if p then
+  local okp, refs = pcall(cjson.decode, p)
+  if okp and type(refs) == 'table' then
+    for _, d in ipairs(refs) do
+      if redis.call('EXISTS', ARGV[1] .. 'part:' .. d) == 0 then return nil end
+    end
+  end
+end
+return raw
 `;
 
 // KEYS: fence; ARGV: term. The fence check alone, for a publish that writes nothing (its table is current
@@ -109,6 +172,9 @@ export class PublishFencedError extends PorticoError {
 
 export class RedisPublisher {
   readonly layout: RedisLayout;
+  /** The JWEs of the last publish by digest of their plaintext, reused for unchanged private keys and basic-auth
+   * material (bundle.ts, SealMemory): in this process's memory only, never in Redis. */
+  private sealed: SealMemory | undefined = undefined;
   constructor(
     private readonly redis: RedisClient,
     private readonly o: PublisherOptions,
@@ -116,17 +182,17 @@ export class RedisPublisher {
     this.layout = redisLayout(o.cluster);
   }
 
-  /** The current pointer, or null when it is missing, malformed, or names a table that is gone. */
+  /** The current pointer, or null when it is missing, malformed, or names a table that is gone (a part included). */
   async current(): Promise<CurrentPointer | null> {
-    const raw = await this.redis.get(this.layout.current);
-    if (raw === null) return null;
-    let cur: CurrentPointer;
-    try {
-      cur = JSON.parse(raw) as CurrentPointer;
-    } catch {
-      return null;
-    }
-    return (await this.redis.hexists(this.layout.table(cur.version), 'manifest')) === 1 ? cur : null;
+    const raw = (await this.redis.eval(CURRENT_LUA, 1, this.layout.current, this.layout.prefix)) as string | null;
+    return raw === null ? null : (JSON.parse(raw) as CurrentPointer);
+  }
+
+  /** The digests among `digests` that Redis does not hold yet: one round trip (a pipeline in one slot). */
+  private async missingParts(digests: readonly string[]): Promise<Set<string>> {
+    if (digests.length === 0) return new Set();
+    const replies = (await this.redis.pipeline(digests.map((d) => ['exists', this.layout.part(d)])).exec()) ?? [];
+    return new Set(digests.filter((_, i) => replies[i]?.[0] !== null || replies[i]?.[1] !== 1));
   }
 
   /** The newest lease term accepted, or null (never fenced yet, or published from manifests). */
@@ -154,7 +220,9 @@ export class RedisPublisher {
       { cluster: this.o.cluster, seq, publishedAt: pointer.publishedAt, publisher: pointer.publisher },
       this.o.keys,
       result.basicAuth,
+      this.sealed,
     );
+    this.sealed = bundle.sealed;
     const entry: HistoryEntry = {
       ...pointer,
       hosts: table.hosts.length,
@@ -173,16 +241,29 @@ export class RedisPublisher {
       JSON.stringify(result.diagnostics),
       term === undefined ? '' : String(term),
     ];
-    for (const [name, bytes] of bundle.parts) args.push(name, Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength));
-    const r = (await this.redis.eval(
-      PUBLISH_LUA,
-      4,
-      this.layout.current,
-      this.layout.history,
-      this.layout.table(table.version),
-      this.layout.fence,
-      ...args,
-    )) as number;
+    const digests = [...new Set(bundle.refs.map((p) => p.sha256))];
+    args.push(JSON.stringify(digests));
+    const byDigest = new Map(bundle.refs.map((p) => [p.sha256, bundle.parts.get(p.name)!] as const));
+    const run = (send: Iterable<string>): Promise<number> => {
+      const pairs: (string | Buffer)[] = [];
+      for (const d of send) {
+        const bytes = byDigest.get(d)!;
+        pairs.push(d, Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength));
+      }
+      return this.redis.eval(
+        PUBLISH_LUA,
+        4,
+        this.layout.current,
+        this.layout.history,
+        this.layout.table(table.version),
+        this.layout.fence,
+        ...args,
+        ...pairs,
+      ) as Promise<number>;
+    };
+    let r = await run(await this.missingParts(digests));
+    // A part deleted between the question and the script (a trim by a publisher of another term): send them all.
+    if (r === -4) r = await run(digests);
     if (r === -3) throw new PublishFencedError(term ?? 0, await this.fence().catch(() => null), this.o.cluster);
     if (r === 0) return { kind: 'unchanged', version: table.version };
     if (r === -2) return { kind: 'held-by-rollback', version: table.version, current: cur?.version ?? '?' };

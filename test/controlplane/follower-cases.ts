@@ -8,6 +8,7 @@ import { generateSelfSignedCertificate } from '../../gateway/tls/selfsigned.ts';
 import { compile } from '../../sync/compile/index.ts';
 import { rollback } from '../../sync/publish/redis.ts';
 import { ingress, objects, ourClass, service, tlsSecret } from '../support/manifests.ts';
+import { manifestRefs, plantBundle } from '../support/plant.ts';
 
 const cert = generateSelfSignedCertificate({ commonName: 'app.test', keyType: 'ec' });
 
@@ -56,10 +57,7 @@ function seal(x: CaseContext, tag: number, o: { cluster?: string; seq?: number; 
 
 /** Writes a bundle and moves the pointer the way an attacker with Redis access could: any bytes, any pointer. */
 async function plant(x: CaseContext, b: Bundle, version: string, pointer: Partial<CurrentPointer> = {}): Promise<void> {
-  const l = redisLayout(x.cluster);
-  const fields: (string | Buffer)[] = ['manifest', b.manifest];
-  for (const [name, bytes] of b.parts) fields.push(`part:${name}`, Buffer.from(bytes));
-  await x.redis.hset(l.table(version), ...fields);
+  await plantBundle(x.redis, x.cluster, version, b);
   await setPointer(
     x,
     JSON.stringify({ version, seq: Date.now() + 1000, publishedAt: new Date().toISOString(), publisher: 'attacker', ...pointer }),
@@ -68,10 +66,11 @@ async function plant(x: CaseContext, b: Bundle, version: string, pointer: Partia
 
 const setPointer = (x: CaseContext, raw: string) => x.redis.set(redisLayout(x.cluster).current, raw);
 
-/** `edit` rewrites the canonical JSON of part hosts/0. */
+/** `edit` rewrites the canonical JSON of part backends/0: the part world(tag) does not share with the served table
+ * (a worker never reads again a part it holds, so an edit of a shared one would not reach it). */
 async function plantEdited(x: CaseContext, tag: number, edit: (json: string) => string): Promise<void> {
   const b = await seal(x, tag);
-  b.parts.set('hosts/0', enc.encode(edit(dec.decode(b.parts.get('hosts/0')!))));
+  b.parts.set('backends/0', enc.encode(edit(dec.decode(b.parts.get('backends/0')!))));
   await plant(x, b, world(tag).table.version);
 }
 
@@ -111,7 +110,7 @@ export const CASES: FollowerCase[] = [
     expect: { refused: 'PORTICO_BUNDLE_DIGEST', message: /does not match its signed digest/ },
     act: (x) =>
       plantEdited(x, 7, (json) => {
-        const edited = json.replace('"host":"app.test"', '"host":"evl.test"');
+        const edited = json.replace('"address":"127.0.0.1"', '"address":"127.0.0.9"');
         if (edited === json || edited.length !== json.length) throw new Error('the edit must change the part and keep its length');
         return edited;
       }),
@@ -123,10 +122,12 @@ export const CASES: FollowerCase[] = [
   },
   {
     name: 'a part missing from Redis',
-    expect: { refused: 'PORTICO_BUNDLE_PART_MISSING', message: /part hosts\/0 .* is missing/ },
+    expect: { refused: 'PORTICO_BUNDLE_PART_MISSING', message: /part backends\/0 .* is missing/ },
     act: async (x) => {
-      await plant(x, await seal(x, 9), world(9).table.version);
-      await x.redis.hdel(redisLayout(x.cluster).table(world(9).table.version), 'part:hosts/0');
+      const b = await seal(x, 9);
+      await plant(x, b, world(9).table.version);
+      const ref = manifestRefs(b.manifest).find((r) => r.name === 'backends/0')!;
+      await x.redis.del(redisLayout(x.cluster).part(ref.sha256));
     },
   },
   {

@@ -19,6 +19,7 @@ import { ingress, objects, ourClass, service, tlsSecret } from '../support/manif
 import { waitFor } from '../support/process.ts';
 import type { RedisServer } from '../support/redis.ts';
 import { startSignedRedis } from '../support/signed-redis.ts';
+import { manifestRefs, plantBundle } from '../support/plant.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'portico-cp-'));
 let server: RedisServer;
@@ -78,14 +79,23 @@ const publisherFor = (history = 50) => new RedisPublisher(redis, { cluster, keys
 /** Writes a bundle the way an attacker with Redis access could: any bytes, any pointer. */
 async function plant(b: Bundle, version: string, pointer: Partial<CurrentPointer>, notify = true): Promise<void> {
   const l = redisLayout(cluster);
-  const fields: (string | Buffer)[] = ['manifest', b.manifest];
-  for (const [name, bytes] of b.parts) fields.push(`part:${name}`, Buffer.from(bytes));
-  await redis.hset(l.table(version), ...fields);
+  await plantBundle(redis, cluster, version, b);
   await redis.set(
     l.current,
     JSON.stringify({ version, seq: Date.now() + 1000, publishedAt: new Date().toISOString(), publisher: 'attacker', ...pointer }),
   );
   if (notify) await redis.publish(l.channel, 'x');
+}
+
+/** Every value stored under this cluster's keys (strings and hashes), as text. */
+async function everythingStored(): Promise<string> {
+  const out: string[] = [];
+  for (const key of await redis.keys(`${redisLayout(cluster).prefix}*`)) {
+    const type = await redis.type(key);
+    if (type === 'string') out.push((await redis.getBuffer(key))!.toString());
+    if (type === 'hash') out.push(...Object.values(await redis.hgetallBuffer(key)).map((b) => b.toString()));
+  }
+  return out.join('\n');
 }
 
 describe('publishing', () => {
@@ -154,12 +164,7 @@ describe('publishing', () => {
 
   it('never stores a private key in plaintext', async () => {
     await publisherFor().publish(world(2));
-    const l = redisLayout(cluster);
-    const cur = JSON.parse((await redis.get(l.current))!) as CurrentPointer;
-    const all = await redis.hgetallBuffer(l.table(cur.version));
-    const text = Object.values(all)
-      .map((b) => b.toString())
-      .join('\n');
+    const text = await everythingStored();
     expect(text).toContain('BEGIN CERTIFICATE');
     expect(text).not.toContain('PRIVATE KEY');
     expect(text).not.toContain(cert.keyPem.split('\n')[1]!);
@@ -189,11 +194,10 @@ describe('publishing', () => {
     expect(w.basicAuth).toEqual([{ secret: 'default/htpasswd', type: 'auth-file', users: [{ user, hash }] }]);
     await publisherFor().publish(w);
     const l = redisLayout(cluster);
-    const all = await redis.hgetallBuffer(l.table(w.table.version));
-    const text = Object.values(all)
-      .map((b) => b.toString())
-      .join('\n');
-    expect(Object.keys(all)).toContain('part:auth/0');
+    const text = await everythingStored();
+    const auth = manifestRefs((await redis.hget(l.table(w.table.version), 'manifest'))!).find((r) => r.name === 'auth/0');
+    expect(auth).toBeDefined();
+    expect(await redis.exists(l.part(auth!.sha256))).toBe(1);
     for (const plain of [user, hash, hash.slice(7), 'bar']) expect(text).not.toContain(plain);
     const live = new LiveTable();
     const s = source(live);
@@ -236,10 +240,7 @@ describe('publishing', () => {
     );
     expect(w.table.schema).toBe(6);
     await publisherFor().publish(w);
-    const all = await redis.hgetallBuffer(redisLayout(cluster).table(w.table.version));
-    const text = Object.values(all)
-      .map((b) => b.toString())
-      .join('\n');
+    const text = await everythingStored();
     expect(text).toContain(client.certPem.split('\n')[1]!);
     expect(text).not.toContain('PRIVATE KEY');
     expect(text).not.toContain(client.keyPem.split('\n')[1]!);
@@ -394,7 +395,8 @@ describe('loading', () => {
     const big = world(1200, 4);
     await publisherFor().publish(big);
     const cur = JSON.parse((await redis.get(redisLayout(cluster).current))!) as CurrentPointer;
-    expect((await redis.hkeys(redisLayout(cluster).table(cur.version))).filter((k) => k.startsWith('part:hosts/')).length).toBe(3);
+    const refs = manifestRefs((await redis.hget(redisLayout(cluster).table(cur.version), 'manifest'))!);
+    expect(refs.filter((r) => r.name.startsWith('hosts/')).length).toBe(16); // 1,200 / 128 → the next power of two
     const live = new LiveTable();
     const s = source(live);
     await s.start();
@@ -476,9 +478,10 @@ describe('loading', () => {
             { cluster, seq: Date.now() + 1000, publishedAt: 'now', publisher: 'agent' },
             signing,
           );
-          const edited = JSON.parse(new TextDecoder().decode(b.parts.get('hosts/0')!)) as { host: string }[];
-          edited[0]!.host = 'evil.test';
-          b.parts.set('hosts/0', new TextEncoder().encode(JSON.stringify(edited)));
+          // backends/0: the part this version does not share with the one served (a shared part is never read again)
+          const edited = JSON.parse(new TextDecoder().decode(b.parts.get('backends/0')!)) as { id: string }[];
+          edited[0]!.id = 'evil/backend:80';
+          b.parts.set('backends/0', new TextEncoder().encode(JSON.stringify(edited)));
           await plant(b, w.table.version, {});
         },
       },

@@ -11,5 +11,9 @@ export async function readPublished(redis: Redis, cluster: string, keys: Verifyi
   const jws = await redis.hget(l.table(ptr.version), 'manifest');
   if (jws === null) return null;
   const m = await verifyManifest(jws, keys, { cluster, version: ptr.version });
-  return openBundle(m, (ref) => redis.hgetBuffer(l.table(ptr.version), `part:${ref.name}`), keys);
+  return openBundle(
+    m,
+    (ref) => (m.format === 2 ? redis.getBuffer(l.part(ref.sha256)) : redis.hgetBuffer(l.table(ptr.version), `part:${ref.name}`)),
+    keys,
+  );
 }

@@ -1,0 +1,126 @@
+// Fan-out of one change to many table followers: 4 processes × 25 followers (each follower its own RedisTableSource:
+// its own two ioredis connections, one of them subscribed to the cluster's channel, its own LiveTable), one real
+// redis-server, the real publisher in this process. Each round changes one Ingress of a 1,000-Ingress table and
+// publishes it; the time from the publish call until the last of the 100 followers has swapped the new version in
+// (each follower reports its swap with a wall-clock time over IPC) is one sample. Not a test.
+// Run: node --import tsx bench/fanout.ts [rounds=20] [ingresses=1000] [processes=4] [perProcess=25]
+import { fork } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { loadavg, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { generateKeySet, loadSigningKeys, loadVerifyingKeys } from '../cli/keys.ts';
+import { LiveTable } from '../gateway/live.ts';
+import { RedisTableSource } from '../gateway/source/redis.ts';
+import { compile } from '../sync/compile/index.ts';
+import { RedisPublisher } from '../sync/publish/redis.ts';
+import { ingress, objects, ourClass, service } from '../test/support/manifests.ts';
+import { startRedis } from '../test/support/redis.ts';
+
+interface Swap {
+  version: string;
+  at: number;
+}
+
+if (process.argv[2] === 'child') {
+  const [, , , url, keysDir, perProcess] = process.argv;
+  const keys = await loadVerifyingKeys(keysDir!);
+  const sources: RedisTableSource[] = [];
+  for (let i = 0; i < Number(perProcess); i++) {
+    const s = new RedisTableSource({
+      redis: url!,
+      cluster: 'fanout',
+      keys,
+      live: new LiveTable(),
+      cacheFile: null,
+      pollMs: 60_000, // the subscription is what is measured; a poll would only catch up a lost message
+      heartbeatMs: 0,
+      node: `fanout-${process.pid}-${i}`,
+      log: (_level, msg, fields) => {
+        if (msg === 'table swapped in') process.send?.({ version: String(fields?.version), at: Date.now() } satisfies Swap);
+      },
+    });
+    sources.push(s);
+    await s.start();
+  }
+  process.send?.('ready');
+  process.on('message', async (m) => {
+    if (m !== 'stop') return;
+    for (const s of sources) await s.close();
+    process.exit(0);
+  });
+} else {
+  const ROUNDS = Number(process.argv[2] ?? 20);
+  const N = Number(process.argv[3] ?? 1000);
+  const PROCS = Number(process.argv[4] ?? 4);
+  const PER = Number(process.argv[5] ?? 25);
+  const world = (changed: number) =>
+    compile(
+      objects(
+        ourClass(),
+        service('web', [{ address: '127.0.0.1', port: 8080 }]),
+        ...Array.from({ length: N }, (_, i) =>
+          ingress(`ing-${i}`, { host: `app-${i}.example.com`, paths: [{ path: i === changed ? `/v${changed}` : '/', service: 'web' }] }),
+        ),
+      ),
+    );
+  const dir = mkdtempSync(join(tmpdir(), 'portico-fanout-'));
+  const server = await startRedis();
+  const redis = server.client();
+  const swaps = new Map<string, number[]>();
+  const children: ReturnType<typeof fork>[] = [];
+  try {
+    await generateKeySet(dir);
+    const publisher = new RedisPublisher(redis, { cluster: 'fanout', keys: await loadSigningKeys(dir), history: 50, publisher: 'bench' });
+    await publisher.publish(world(-1));
+    const self = fileURLToPath(import.meta.url);
+    for (let p = 0; p < PROCS; p++) {
+      const child = fork(self, ['child', server.url, dir, String(PER)], { execArgv: ['--import', 'tsx'] });
+      children.push(child);
+      child.on('message', (m) => {
+        if (typeof m === 'object' && m !== null && 'version' in m) {
+          const s = m as Swap;
+          (swaps.get(s.version) ?? swaps.set(s.version, []).get(s.version)!).push(s.at);
+        }
+      });
+      await new Promise<void>((resolve) => child.on('message', (m) => m === 'ready' && resolve()));
+    }
+    const total = PROCS * PER;
+    const wait = async (version: string) => {
+      const end = Date.now() + 30_000;
+      while ((swaps.get(version)?.length ?? 0) < total) {
+        if (Date.now() > end) throw new Error(`only ${swaps.get(version)?.length ?? 0} of ${total} followers loaded ${version}`);
+        await new Promise((r) => setTimeout(r, 5));
+      }
+    };
+    await wait(world(-1).table.version);
+    console.log(
+      `${total} followers (${PROCS} processes × ${PER}) ready; load average ${loadavg()
+        .map((l) => l.toFixed(1))
+        .join(' ')}`,
+    );
+    const samples: number[] = [];
+    for (let r = 0; r < ROUNDS; r++) {
+      const w = world(r);
+      const t0 = Date.now();
+      await publisher.publish(w);
+      await wait(w.table.version);
+      samples.push(Math.max(...swaps.get(w.table.version)!) - t0);
+      await new Promise((res) => setTimeout(res, 200));
+    }
+    samples.sort((a, b) => a - b);
+    const q = (p: number) => samples[Math.min(samples.length - 1, Math.ceil(p * samples.length) - 1)]!;
+    console.log(
+      `publish → all ${total} loaded, ${ROUNDS} rounds at ${N} Ingresses: p50 ${q(0.5)} ms, p99 ${q(0.99)} ms, max ${samples.at(-1)} ms; load average ${loadavg()
+        .map((l) => l.toFixed(1))
+        .join(' ')}`,
+    );
+  } finally {
+    for (const c of children) c.send('stop');
+    await new Promise((r) => setTimeout(r, 500));
+    for (const c of children) c.kill();
+    redis.disconnect();
+    await server.stop();
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
