@@ -1,11 +1,18 @@
 // One JSON text under one key of a ConfigMap the agent owns beside its Lease (the status ledger, status-ledger.ts;
 // the Event ledger, event-ledger.ts). Only the leader reads and writes it. RBAC: create ConfigMaps in its namespace,
-// get and update only these by name (infra/rbac/agent.yaml). A ConfigMap holds at most 1 MiB.
+// get and update only these by name (infra/rbac/agent.yaml). A ConfigMap holds at most 1 MiB (etcd's request
+// limit): a text over COMPRESS_ABOVE is stored gzipped under `binaryData` (`<key>.gz`), so a ledger of ~100 bytes per
+// Ingress still fits at tens of thousands of Ingresses; a small one stays readable with kubectl.
+import { gunzipSync, gzipSync } from 'node:zlib';
 import { KubeApiError, type KubeRest } from './rest.ts';
+
+/** Texts up to this size are stored as they are, larger ones gzipped (ledgers compress about tenfold). */
+export const COMPRESS_ABOVE = 256 * 1024;
 
 interface ConfigMapBody {
   metadata?: { resourceVersion?: string };
   data?: Record<string, string>;
+  binaryData?: Record<string, string>;
 }
 
 export class OwnConfigMap {
@@ -29,7 +36,8 @@ export class OwnConfigMap {
     try {
       const cm = await this.rest.request<ConfigMapBody>('GET', `${this.path}/${encodeURIComponent(this.name)}`);
       this.resourceVersion = cm.metadata?.resourceVersion ?? null;
-      this.stored = cm.data?.[this.key] ?? null;
+      const gz = cm.binaryData?.[`${this.key}.gz`];
+      this.stored = cm.data?.[this.key] ?? (gz === undefined ? null : gunzipSync(Buffer.from(gz, 'base64')).toString('utf8'));
     } catch (err) {
       if (!(err instanceof KubeApiError && err.status === 404)) throw err;
       this.resourceVersion = null;
@@ -51,7 +59,10 @@ export class OwnConfigMap {
         labels: { 'app.kubernetes.io/managed-by': 'portico-sync' },
         ...(rv === null ? {} : { resourceVersion: rv }),
       },
-      data: { [this.key]: text },
+      // A PUT replaces the object: the form not written now is gone.
+      ...(text.length > COMPRESS_ABOVE
+        ? { binaryData: { [`${this.key}.gz`]: gzipSync(text).toString('base64') } }
+        : { data: { [this.key]: text } }),
     });
     const put = async (): Promise<ConfigMapBody> =>
       this.resourceVersion === null
