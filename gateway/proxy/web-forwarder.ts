@@ -296,6 +296,9 @@ class BodyGuard {
   private error: UpstreamError | ClientSendTimeoutError | null = null;
   private reader: ReadableStreamDefaultReader<Uint8Array> | null = null;
   private rejectCut: ((e: Error) => void) | null = null;
+  /** The stream the client reads (stream()): errored by a cut at once, not at its next pull, which a client that
+   * reads nothing never makes. */
+  private client: ReadableStreamDefaultController<Uint8Array> | null = null;
 
   constructor(
     private readonly deps: WebForwarderDeps,
@@ -336,6 +339,7 @@ class BodyGuard {
     this.upstream.abort();
     this.reader?.cancel(e).catch(() => {});
     this.rejectCut?.(e);
+    this.client?.error(e); // a no-op on a stream already closed or errored
   }
 
   /** Rejects when the timer cuts the body. */
@@ -391,6 +395,9 @@ class BodyGuard {
   stream(reader: ReadableStreamDefaultReader<Uint8Array>): ReadableStream<Uint8Array> {
     return new ReadableStream<Uint8Array>(
       {
+        start: (ctl) => {
+          this.client = ctl;
+        },
         pull: async (ctl) => {
           try {
             const r = await this.read(reader);

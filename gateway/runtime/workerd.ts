@@ -14,7 +14,8 @@ import { nonceKeyFrom } from '../access/digest-auth.ts';
 import { TableFollower } from '../source/follower.ts';
 import { RespTransport } from '../source/resp-transport.ts';
 import type { VerifyingKeys } from '../table/bundle.ts';
-import { PorticoError } from '../table/portico-error.ts';
+import { CLIENT_SEND_MS } from '../proxy/client-send.ts';
+import { millisecondsSetting, WorkerdConfigError } from './workerd-settings.ts';
 import { createWebGatewayApp, logUnrelayedPassthrough, webFacts } from './web.ts';
 import { type AccessEntry, sampler } from '../access-log.ts';
 
@@ -97,11 +98,6 @@ function loopbackUrl(value: string): string {
   return value;
 }
 
-/** Settings a worker cannot honour: refused at its first request (an isolate has no command line to exit from). */
-export class WorkerdConfigError extends PorticoError {
-  readonly code = 'PORTICO_WORKERD_CONFIG';
-}
-
 async function create(env: WorkerEnv): Promise<Instance> {
   if (env.PORTICO_PROXY_PROTOCOL !== undefined)
     throw new WorkerdConfigError(
@@ -116,7 +112,7 @@ async function create(env: WorkerEnv): Promise<Instance> {
     ...(redis.password && redis.username ? { username: decodeURIComponent(redis.username) } : {}),
     log,
   });
-  const pollMs = Number(env.PORTICO_POLL_MS ?? 2_000);
+  const pollMs = millisecondsSetting('PORTICO_POLL_MS', env.PORTICO_POLL_MS, 2_000);
   // An isolate has no pid: a random name tells isolates of one node apart in the fleet view.
   const node = env.PORTICO_NODE_NAME ?? 'workerd';
   const isolate = [...crypto.getRandomValues(new Uint8Array(4))].map((b) => b.toString(16).padStart(2, '0')).join('');
@@ -134,7 +130,7 @@ async function create(env: WorkerEnv): Promise<Instance> {
   });
   const httpsPort = Number(env.PORTICO_PUBLIC_HTTPS_PORT ?? 443);
   const clientIpHeader = env.PORTICO_CLIENT_IP_HEADER?.toLowerCase();
-  const readMs = Number(env.PORTICO_READ_TIMEOUT_MS ?? 60_000);
+  const readMs = millisecondsSetting('PORTICO_READ_TIMEOUT_MS', env.PORTICO_READ_TIMEOUT_MS, 60_000);
   const app = createWebGatewayApp<WorkerdEnv>({
     live,
     metrics,
@@ -148,9 +144,10 @@ async function create(env: WorkerEnv): Promise<Instance> {
     // length by a FixedLengthStream (a cut is then short of it: the client sees it broken), and a body without a
     // declared length is not timed (a cut would pass for its end).
     headersMs: readMs,
-    bodyMs: env.PORTICO_BODY_TIMEOUT_MS === 'off' ? null : Number(env.PORTICO_BODY_TIMEOUT_MS ?? readMs),
+    bodyMs:
+      env.PORTICO_BODY_TIMEOUT_MS === 'off' ? null : millisecondsSetting('PORTICO_BODY_TIMEOUT_MS', env.PORTICO_BODY_TIMEOUT_MS, readMs),
     keepLength: (length) => new FixedLengthStream(length),
-    ...(env.PORTICO_SEND_TIMEOUT_MS ? { sendMs: Number(env.PORTICO_SEND_TIMEOUT_MS) } : {}),
+    sendMs: millisecondsSetting('PORTICO_SEND_TIMEOUT_MS', env.PORTICO_SEND_TIMEOUT_MS, CLIENT_SEND_MS),
     ...(env.PORTICO_TUNNEL ? { tunnel: loopbackUrl(env.PORTICO_TUNNEL) } : {}),
     facts: (c) => {
       const u = c.req.raw.url;
