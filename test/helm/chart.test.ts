@@ -500,6 +500,7 @@ describe('bad values: one clear error, nothing rendered', () => {
       ],
       /\/multicluster\/peers\/0\/gateway'.*does not match pattern/,
     ],
+    ['an agent heap limit too small to hold its code', ['sync.heapLimitMiB=64'], /\/sync\/heapLimitMiB.*minimum: got 64, want 128/s],
   ])('%s', (_n, set, message) => {
     const r = helm(bin, ['template', 'edge', CHART, ...set.flatMap((s) => ['--set', s])]);
     expect(r.status).not.toBe(0);
