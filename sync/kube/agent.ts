@@ -7,7 +7,7 @@ import { IncrementalCompiler } from '../compile/incremental.ts';
 import { DEFAULT_COMPILE_OPTIONS, type CompileOptions, type CompileResult, type ConfigMap, type Ingress } from '../compile/types.ts';
 import { AuthSecrets, authSecretRefs, customHeadersRefs, jwtSourceRefs, proxySetHeadersRefs } from './auth-secrets.ts';
 import { JwksUrls } from './jwks-urls.ts';
-import { dueEvents, emitEvent } from './events.ts';
+import { currentEventKeys, dueEvents, emitEvent } from './events.ts';
 import { LeaderElector } from './leader.ts';
 import { KubeRest } from './rest.ts';
 import { splitRef } from '../compile/gateway-settings.ts';
@@ -148,7 +148,7 @@ export class KubeAgent {
     });
     this.bursts = new BurstCoalescer(() => this.kick(false), { windowMs: o.debounceMs ?? 50, maxWaitMs: o.maxDelayMs ?? 1_000 });
     this.ledger = new StatusLedger(this.rest, o.lease.namespace, `${o.lease.name}-status`, o.log);
-    this.events = new EventLedger(this.rest, o.lease.namespace, `${o.lease.name}-events`, o.log);
+    this.events = new EventLedger(this.rest, o.lease.namespace, `${o.lease.name}-events`, o.log, () => this.elector.leading);
     this.elector = new LeaderElector(this.rest, {
       namespace: o.lease.namespace,
       name: o.lease.name,
@@ -397,8 +397,11 @@ export class KubeAgent {
       this.apiError(`Event ledger ${this.events.name}`, err as Error);
       return;
     }
-    this.events.prune(new Set(ingresses.map((i) => i.metadata?.uid ?? '')));
-    const due = dueEvents(result, ingresses, this.events, this.compileOptions.controller);
+    // Deposed meanwhile: the new leader owns the ledger now (every store below is refused too, EventLedger.store).
+    if (!this.elector.leading) return;
+    const controller = this.compileOptions.controller;
+    this.events.retain(currentEventKeys(result, ingresses, controller)); // bounded by the objects, not their history
+    const due = dueEvents(result, ingresses, this.events, controller);
     let stored = performance.now();
     let sent = 0;
     for (let i = 0; i < due.length && (i === 0 || this.apiPending === null) && this.elector.leading; i += EVENT_CHUNK) {

@@ -4,8 +4,13 @@
 // are informational (kubectl describe), so a lost ledger only means they are sent once more.
 //
 // Stored: Ingress uid → digests (SHA-256, 64 bits, hex) of the Event keys sent for it (events.ts: `uid/sync/<generation>`,
-// `uid/<code>/<message>`). About 50 bytes per Ingress with one Sync Event, so 10,000 Ingresses take ~0.5 MB of the
-// ConfigMap's 1 MiB. Entries of Ingresses that are gone are dropped (by uid: a re-created Ingress is a new one).
+// `uid/<code>/<message>`). Only the digests of Events that could be due now are kept (events.ts currentEventKeys: the
+// current generation's Sync and the current Warnings), so its size follows the objects, not their history: keeping
+// every key ever sent, each edit added a Sync digest and each changed Warning message one more, and 10,000 Ingresses
+// edited 8 times passed the 1 MiB a ConfigMap holds even gzipped; every store was then refused and the next failover
+// sent everything again. One Sync digest per Ingress: ~60 bytes of JSON, ~41 stored (gzipped above 256 KiB,
+// own-configmap.ts), so 10,000 Ingresses take ~0.4 MB. An Ingress that is gone leaves nothing (by uid: a re-created
+// Ingress is a new one).
 import { createHash } from 'node:crypto';
 import { PorticoError } from '../../gateway/table/portico-error.ts';
 import { OwnConfigMap } from './own-configmap.ts';
@@ -51,6 +56,9 @@ export class EventLedger {
     private readonly namespace: string,
     readonly name: string,
     private readonly log: (level: 'info' | 'warn' | 'error', msg: string) => void,
+    /** Whether this agent still leads: a deposed one stores nothing (its store would overwrite the new leader's,
+     * OwnConfigMap.store re-reading on a conflict). */
+    private readonly leading: () => boolean = () => true,
   ) {
     this.cm = new OwnConfigMap(rest, namespace, name, KEY);
   }
@@ -76,13 +84,25 @@ export class EventLedger {
     (this.sent.get(uid) ?? this.sent.set(uid, new Set()).get(uid)!).add(eventDigest(key));
   }
 
-  /** Forgets the Ingresses whose uid is not in `uids` (they are gone). */
-  prune(uids: ReadonlySet<string>): void {
-    for (const uid of this.sent.keys()) if (!uids.has(uid)) this.sent.delete(uid);
+  /** Keeps only the digests of `keys`, the Events that could be due now (events.ts currentEventKeys): an older
+   * generation's Sync, a Warning no longer reported and every Event of an Ingress that is gone are forgotten. */
+  retain(keys: Iterable<string>): void {
+    const keep = new Map<string, Set<string>>();
+    for (const key of keys) {
+      const uid = uidOf(key);
+      (keep.get(uid) ?? keep.set(uid, new Set()).get(uid)!).add(eventDigest(key));
+    }
+    for (const [uid, digests] of this.sent) {
+      const now = keep.get(uid);
+      for (const d of digests) if (now?.has(d) !== true) digests.delete(d);
+      if (digests.size === 0) this.sent.delete(uid);
+    }
   }
 
-  /** Stores what was sent (one write, and none when nothing changed). Nothing sent yet: no ConfigMap is made. */
+  /** Stores what was sent (one write, and none when nothing changed). Nothing sent yet: no ConfigMap is made. Not
+   * leading any more: nothing is stored. */
   async store(): Promise<void> {
+    if (!this.leading()) return;
     if (this.cm.stored === null && this.sent.size === 0) return;
     await this.cm.store(serialiseEventLedger(this.sent));
   }

@@ -13,6 +13,22 @@ export interface PlannedEvent {
   key: string;
 }
 
+const generationOf = (ing: Ingress): number => (ing.metadata as { generation?: number } | undefined)?.generation ?? 0;
+
+/** The key of the Sync Event for an Ingress's current generation. */
+const syncEventKey = (ing: Ingress): string => `${ing.metadata?.uid}/sync/${generationOf(ing)}`;
+
+/** The keys of the Events that could be due now, sent or not: the current generation's Sync of every Ingress (of our
+ * class now or not, so one taken out of it and back at the same generation is not announced twice) and the current
+ * Warnings. What the Event ledger keeps (EventLedger.retain): an older generation's Sync can never be due again, and
+ * a Warning that went away is sent once more if it comes back, as the new occurrence it is. So the ledger holds at
+ * most one Sync and the current Warnings per Ingress, however often the Ingresses are edited. Pure. */
+export function currentEventKeys(result: CompileResult, ingresses: readonly Ingress[], controller: string): Set<string> {
+  const keys = new Set(dueEvents(result, ingresses, { has: () => false }, controller).map((e) => e.key));
+  for (const ing of ingresses) keys.add(syncEventKey(ing));
+  return keys;
+}
+
 /** Events that are due, given what was already emitted (`seen`: a Set of keys, or the Event ledger). Pure. */
 export function dueEvents(
   result: CompileResult,
@@ -25,8 +41,8 @@ export function dueEvents(
   for (const r of result.accepted) {
     const ing = byRef.get(`${r.namespace}/${r.name}`);
     if (ing === undefined) continue;
-    const gen = (ing.metadata as { generation?: number } | undefined)?.generation ?? 0;
-    const key = `${ing.metadata?.uid}/sync/${gen}`;
+    const gen = generationOf(ing);
+    const key = syncEventKey(ing);
     if (!seen.has(key))
       out.push({ ingress: ing, type: 'Normal', reason: 'Sync', message: `Accepted by ${controller} (generation ${gen})`, key });
   }
