@@ -115,6 +115,27 @@ export class BundleError extends PorticoError {
   }
 }
 
+/** The kinds of numbered parts (the part list is `head` plus contiguous parts of each). */
+export type PartKind = 'hosts' | 'backends' | 'keys' | 'auth';
+
+/** The agent refuses to seal a table with an entry (the head, one host with its routes, one backend, one certificate,
+ * one basic-auth Secret) larger than a part may be: every worker would refuse the bundle (PORTICO_BUNDLE_TOO_LARGE)
+ * and keep its last table, so it is stopped where it can be named. */
+export class BundleEntryTooLargeError extends PorticoError {
+  readonly code = 'PORTICO_BUNDLE_ENTRY_TOO_LARGE';
+  constructor(
+    readonly kind: PartKind | 'head',
+    /** What is too large, for people: e.g. `host "shop.example.com" (12000 routes)`, `basic-auth Secret default/users`. */
+    readonly entry: string,
+    readonly bytes: number,
+    readonly limit: number,
+  ) {
+    super(
+      `${entry} is ${bytes} bytes in the table bundle, over the ${limit}-byte limit of one part: no worker could load the table, so it is not published (make it smaller)`,
+    );
+  }
+}
+
 /** Average entries per part. Parts are buckets by a hash of each entry's name (host, backend id, certificate id,
  * basic-auth revision), not slices by position: adding or changing one host changes exactly one hosts part, so a
  * publish writes and a worker reads that part alone. The bucket count is the next power of two of n / average, so
@@ -126,6 +147,12 @@ const CERTS_PER_PART = 16;
 /** A Secret holds at most 1 MiB, about 1.4 MiB as a JWE: four on average stay well under MAX_PART_BYTES. */
 const AUTH_PER_PART = 4;
 export const MAX_PART_BYTES = 16 * 1024 * 1024;
+/** The average is no bound: a bucket holds whatever hashes into it, and FNV-1a is easy to steer. A kind with a part
+ * over MAX_PART_BYTES is spread again over twice as many buckets, at most MAX_DOUBLINGS times and never over
+ * MAX_BUCKETS parts (the manifest lists a digest per part and is itself limited); past that its entries are packed
+ * in their canonical order instead (every part under the limit, but an edit may shift the parts after it). */
+const MAX_DOUBLINGS = 8;
+const MAX_BUCKETS = 4096;
 export const MAX_MANIFEST_BYTES = 4 * 1024 * 1024;
 const TYP = 'portico.table';
 
@@ -153,12 +180,69 @@ function fnv1a(s: string): number {
 
 /** `xs` spread over a power-of-two number of buckets by the hash of each name, each bucket keeping the input order.
  * Empty buckets are kept (their part is `[]`, stored once for all): part names stay contiguous. */
-export function buckets<T>(xs: readonly T[], nameOf: (x: T) => string, perBucket: number): T[][] {
-  let n = 1;
-  while (n * perBucket < xs.length) n *= 2;
-  const out: T[][] = Array.from({ length: n }, () => []);
-  for (const x of xs) out[fnv1a(nameOf(x)) & (n - 1)]!.push(x);
+export function buckets<T>(
+  xs: readonly T[],
+  nameOf: (x: T) => string,
+  perBucket: number,
+  count = bucketCount(xs.length, perBucket),
+): T[][] {
+  const out: T[][] = Array.from({ length: count }, () => []);
+  for (const x of xs) out[fnv1a(nameOf(x)) & (count - 1)]!.push(x);
   return out;
+}
+
+/** The default number of buckets of `n` entries: the next power of two of n / perBucket. */
+function bucketCount(n: number, perBucket: number): number {
+  let count = 1;
+  while (count * perBucket < n) count *= 2;
+  return count;
+}
+
+/** One entry of a numbered part: its bucketing name, its description for an error, its JSON bytes. */
+interface PartEntry {
+  name: string;
+  label: string;
+  bytes: Uint8Array;
+}
+
+/** The bytes of a JSON list of entries: `[a,b,c]`, exactly what canonicalJson / JSON.stringify write for the list. */
+function joinEntries(entries: readonly PartEntry[]): Uint8Array {
+  const out = new Uint8Array(listBytes(entries));
+  out[0] = 0x5b; // [
+  let at = 1;
+  for (const [i, e] of entries.entries()) {
+    if (i > 0) out[at++] = 0x2c; // ,
+    out.set(e.bytes, at);
+    at += e.bytes.length;
+  }
+  out[at] = 0x5d; // ]
+  return out;
+}
+
+const listBytes = (entries: readonly PartEntry[]): number =>
+  entries.reduce((n, e) => n + e.bytes.length, 2) + Math.max(0, entries.length - 1);
+
+/** The parts of one kind, none over `limit` bytes: buckets by name hash (the default count, doubled while a bucket
+ * is over the limit, within MAX_DOUBLINGS and MAX_BUCKETS), else packed in input order. An entry over the limit on
+ * its own is refused (BundleEntryTooLargeError): no spreading helps it. */
+function partsOfKind(kind: PartKind, entries: readonly PartEntry[], perPart: number, limit: number): Uint8Array[] {
+  let count = bucketCount(entries.length, perPart);
+  for (let doublings = 0; ; doublings++) {
+    const groups = buckets(entries, (e) => e.name, perPart, count);
+    if (groups.every((g) => listBytes(g) <= limit)) return groups.map(joinEntries);
+    if (doublings === 0) {
+      for (const e of entries) if (listBytes([e]) > limit) throw new BundleEntryTooLargeError(kind, e.label, listBytes([e]), limit);
+    }
+    if (doublings === MAX_DOUBLINGS || count * 2 > MAX_BUCKETS) break;
+    count *= 2;
+  }
+  const packed: PartEntry[][] = [[]];
+  for (const e of entries) {
+    const last = packed[packed.length - 1]!;
+    if (last.length > 0 && listBytes(last) + 1 + e.bytes.length > limit) packed.push([e]);
+    else last.push(e);
+  }
+  return packed.map(joinEntries);
 }
 
 const byString = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0);
@@ -193,8 +277,14 @@ interface SealedAuth {
   jwe: string;
 }
 
+export interface SealOptions {
+  /** The largest part sealed (default and at most MAX_PART_BYTES, what a worker accepts): lower in tests only. */
+  maxPartBytes?: number;
+}
+
 /** Builds and signs the bundle of a (valid, sealed) table, its certificate material and its basic-auth material.
- * `sealed`: the JWEs of the previous publish (SealedBundle.sealed), reused for unchanged material. */
+ * `sealed`: the JWEs of the previous publish (SealedBundle.sealed), reused for unchanged material. No part is over
+ * MAX_PART_BYTES (a worker refuses one as final); an entry that cannot fit one part is BundleEntryTooLargeError. */
 export async function sealBundle(
   table: RoutingTable,
   certificates: readonly CertificateMaterial[],
@@ -202,28 +292,55 @@ export async function sealBundle(
   keys: SigningKeys,
   basicAuth: readonly BasicAuthMaterial[] = [],
   sealed?: SealMemory,
+  o: SealOptions = {},
 ): Promise<SealedBundle> {
+  const limit = Math.min(o.maxPartBytes ?? MAX_PART_BYTES, MAX_PART_BYTES);
   const parts = new Map<string, Uint8Array>();
   const nextSealed = new Map<string, string>();
   const { hosts: _hosts, backends: _backends, ...rest } = table;
   const head: Head = rest;
-  parts.set('head', enc.encode(canonicalJson(head)));
-  for (const [i, c] of buckets(table.hosts, (h) => h.host, HOSTS_PER_PART).entries()) parts.set(`hosts/${i}`, enc.encode(canonicalJson(c)));
-  for (const [i, c] of buckets(table.backends, (b) => b.id, BACKENDS_PER_PART).entries())
-    parts.set(`backends/${i}`, enc.encode(canonicalJson(c)));
-  const sealedKeys: SealedKey[] = [];
+  const headBytes = enc.encode(canonicalJson(head));
+  if (headBytes.length > limit)
+    throw new BundleEntryTooLargeError(
+      'head',
+      'the table head (certificate infos, client-certificate authorities, upstream TLS authorities, settings)',
+      headBytes.length,
+      limit,
+    );
+  parts.set('head', headBytes);
+  const add = (kind: PartKind, entries: PartEntry[], perPart: number): void => {
+    for (const [i, bytes] of partsOfKind(kind, entries, perPart, limit).entries()) parts.set(`${kind}/${i}`, bytes);
+  };
+  add(
+    'hosts',
+    table.hosts.map((h) => ({
+      name: h.host,
+      label: `host ${JSON.stringify(h.host)} (${h.routes.length} routes)`,
+      bytes: enc.encode(canonicalJson(h)),
+    })),
+    HOSTS_PER_PART,
+  );
+  add(
+    'backends',
+    table.backends.map((b) => ({ name: b.id, label: `backend ${b.id}`, bytes: enc.encode(canonicalJson(b)) })),
+    BACKENDS_PER_PART,
+  );
+  const sealedKeys: PartEntry[] = [];
   for (const c of [...certificates].sort((a, b) => byString(a.id, b.id))) {
     const keyJwe = await encryptReusing(c.keyPem, 'application/x-pem-file', keys.encrypt, sealed, nextSealed);
-    sealedKeys.push({ id: c.id, certPem: c.certPem, keyJwe });
+    const k: SealedKey = { id: c.id, certPem: c.certPem, keyJwe };
+    sealedKeys.push({ name: c.id, label: `certificate ${c.id}`, bytes: enc.encode(JSON.stringify(k)) });
   }
-  for (const [i, c] of buckets(sealedKeys, (k) => k.id, CERTS_PER_PART).entries()) parts.set(`keys/${i}`, enc.encode(JSON.stringify(c)));
-  const auth: SealedAuth[] = [];
+  add('keys', sealedKeys, CERTS_PER_PART);
+  const auth: PartEntry[] = [];
   for (const m of basicAuth) {
     const jwe = await encryptReusing(canonicalJson(m), 'application/json', keys.encrypt, sealed, nextSealed);
-    auth.push({ revision: basicAuthRevision(m), jwe });
+    const a: SealedAuth = { revision: basicAuthRevision(m), jwe };
+    const label = `${m.scheme === 'digest' ? 'digest' : 'basic'}-auth Secret ${m.secret} (${m.users.length} users)`;
+    auth.push({ name: a.revision, label, bytes: enc.encode(JSON.stringify(a)) });
   }
-  auth.sort((a, b) => byString(a.revision, b.revision));
-  for (const [i, c] of buckets(auth, (a) => a.revision, AUTH_PER_PART).entries()) parts.set(`auth/${i}`, enc.encode(JSON.stringify(c)));
+  auth.sort((a, b) => byString(a.name, b.name));
+  add('auth', auth, AUTH_PER_PART);
   const refs: PartRef[] = [];
   for (const [name, bytes] of parts) refs.push({ name, sha256: await sha256Hex(bytes), bytes: bytes.length });
   const manifest: Manifest = {

@@ -4,7 +4,7 @@
 // leader offers tables.
 import { SingleFlight } from '../../gateway/shared/single-flight.ts';
 import { createRedisClient, onReconnected, type RedisClient, type RedisTarget } from '../../gateway/shared/redis-client.ts';
-import type { SigningKeys } from '../../gateway/table/bundle.ts';
+import { BundleEntryTooLargeError, type SigningKeys } from '../../gateway/table/bundle.ts';
 import type { RedisCredentials } from '../../gateway/table/redis-layout.ts';
 import type { CompileResult } from '../compile/types.ts';
 import { FenceGuard } from './fence-guard.ts';
@@ -131,7 +131,10 @@ export class PublishLoop {
         return;
       }
       this.failures++;
-      this.o.log(err instanceof PublishConflictError ? 'error' : 'warn', `publish failed, will retry: ${(err as Error).message}`);
+      // An entry too large for a bundle part fails again until the objects change: an error naming it, not a hiccup.
+      const serious = err instanceof PublishConflictError || err instanceof BundleEntryTooLargeError;
+      const fields = err instanceof BundleEntryTooLargeError ? { code: err.code, entry: err.entry, bytes: err.bytes } : undefined;
+      this.o.log(serious ? 'error' : 'warn', `publish failed, will retry: ${(err as Error).message}`, fields);
       if (this.timer !== null) clearTimeout(this.timer);
       this.timer = setTimeout(() => void this.push(), RETRY_MS[Math.min(this.failures - 1, RETRY_MS.length - 1)]!);
     }

@@ -9,14 +9,48 @@ import { assertValidTable } from '../../gateway/table/validate.ts';
 import type { CompileResult } from '../compile/types.ts';
 import { PorticoError } from '../../gateway/table/portico-error.ts';
 
+// How many parts of a stored version are missing or damaged (not of their signed size); 0 for a version without a
+// part list (manifest format 1). `sizes` is absent for versions an earlier agent wrote: then only presence counts.
+// Shared by CURRENT_LUA and ROLLBACK_LUA.
+const UNSTORED_PARTS_LUA = `
+local function unstoredParts(tableKey, prefix)
+  local p = redis.call('HGET', tableKey, 'parts')
+  if not p then return 0 end
+  local okp, refs = pcall(cjson.decode, p)
+  if not okp or type(refs) ~= 'table' then return 0 end
+  local sizes = nil
+  local s = redis.call('HGET', tableKey, 'sizes')
+  if s then
+    local oks, v = pcall(cjson.decode, s)
+    if oks and type(v) == 'table' and #v == #refs then sizes = v end
+  end
+  local n = 0
+  for i, d in ipairs(refs) do
+    if type(d) == 'string' then
+      local key = prefix .. 'part:' .. d
+      local want = sizes and tonumber(sizes[i])
+      if want then
+        if redis.pcall('STRLEN', key) ~= want then n = n + 1 end
+      elseif redis.call('EXISTS', key) == 0 then
+        n = n + 1
+      end
+    end
+  end
+  return n
+end
+`;
+
 // KEYS: current, history, table:<version>, fence
 // ARGV: version, seq, pointer JSON, history JSON, history length, key prefix, channel, manifest, diagnostics,
 //       term ('' when the publisher holds no lease: manifests mode), the JSON list of the SHA-256 of every part the
-//       version references, then sha256 / bytes pairs of the parts Redis lacks (the agent asked first).
+//       version references, the JSON list of their signed sizes (same order), then sha256 / bytes pairs of the parts
+//       Redis lacks (the agent asked first).
 // Returns 1 published, 0 unchanged (same version current, its table and every part present), -1 a newer seq is
 // already current (another publisher won), -2 held: a rollback from exactly this version is in force, -3 fenced: a
 // publisher of a newer lease term has published (the caller was deposed), -4 a part the version references is
-// neither stored nor sent (deleted since the agent asked): nothing written, the caller sends every part. Every JSON
+// neither stored nor sent (deleted since the agent asked): nothing written, the caller sends every part. A part is
+// stored only if its key holds as many bytes as the manifest signed: a truncated, emptied or overwritten part is
+// written again (a worker would refuse it for good, PORTICO_BUNDLE_DIGEST), not taken as present. Every JSON
 // read is guarded, so a malformed pointer, history entry or part list in Redis is overwritten instead of failing
 // every publish.
 //
@@ -39,9 +73,17 @@ local function decode(raw)
 end
 local prefix = ARGV[6]
 local refs = decode(ARGV[11]) or {}
+local sizes = decode(ARGV[12]) or {}
+local size = {}
+for i, d in ipairs(refs) do size[d] = tonumber(sizes[i]) end
 local sent = {}
-for i = 12, #ARGV, 2 do sent[ARGV[i]] = true end
-local function stored(d) return redis.call('EXISTS', prefix .. 'part:' .. d) == 1 end
+for i = 13, #ARGV, 2 do sent[ARGV[i]] = true end
+-- present and of its signed size (STRLEN of a missing key is 0, and no part is empty: a list is at least '[]')
+local function stored(d)
+  local key = prefix .. 'part:' .. d
+  if size[d] then return redis.pcall('STRLEN', key) == size[d] end
+  return redis.call('EXISTS', key) == 1
+end
 local term = tonumber(ARGV[10])
 if term then
   local fence = tonumber(redis.call('GET', KEYS[4]))
@@ -62,9 +104,9 @@ if c then
   if tonumber(c.seq) and tonumber(c.seq) >= tonumber(ARGV[2]) then return -1 end
 end
 for _, d in ipairs(refs) do if not sent[d] and not stored(d) then return -4 end end
-for i = 12, #ARGV, 2 do redis.call('SET', prefix .. 'part:' .. ARGV[i], ARGV[i + 1]) end
+for i = 13, #ARGV, 2 do redis.call('SET', prefix .. 'part:' .. ARGV[i], ARGV[i + 1]) end
 redis.call('DEL', KEYS[3])
-redis.call('HSET', KEYS[3], 'manifest', ARGV[8], 'diagnostics', ARGV[9], 'parts', ARGV[11])
+redis.call('HSET', KEYS[3], 'manifest', ARGV[8], 'diagnostics', ARGV[9], 'parts', ARGV[11], 'sizes', ARGV[12])
 redis.call('SET', KEYS[1], ARGV[3])
 redis.call('LPUSH', KEYS[2], ARGV[4])
 local n = tonumber(ARGV[5])
@@ -105,24 +147,17 @@ redis.call('PUBLISH', ARGV[7], ARGV[3])
 return 1
 `;
 
-// KEYS: current; ARGV: key prefix. The current pointer if its table and every part it references are stored, else
-// nil: a part evicted or deleted on its own makes the agent publish again, as a deleted table does.
-const CURRENT_LUA = `
+// KEYS: current; ARGV: key prefix. The current pointer if its table and every part it references are stored (at
+// their signed sizes), else nil: a part evicted, deleted or truncated on its own makes the agent publish again, as a
+// deleted table does.
+const CURRENT_LUA = `${UNSTORED_PARTS_LUA}
 local raw = redis.call('GET', KEYS[1])
 if not raw then return nil end
 local ok, c = pcall(cjson.decode, raw)
 if not ok or type(c) ~= 'table' or type(c.version) ~= 'string' then return nil end
 local key = ARGV[1] .. 'table:' .. c.version
 if redis.call('EXISTS', key) == 0 or redis.pcall('HEXISTS', key, 'manifest') ~= 1 then return nil end
-local p = redis.call('HGET', key, 'parts')
-if p then
-  local okp, refs = pcall(cjson.decode, p)
-  if okp and type(refs) == 'table' then
-    for _, d in ipairs(refs) do
-      if redis.call('EXISTS', ARGV[1] .. 'part:' .. d) == 0 then return nil end
-    end
-  end
-end
+if unstoredParts(key, ARGV[1]) > 0 then return nil end
 return raw
 `;
 
@@ -188,11 +223,13 @@ export class RedisPublisher {
     return raw === null ? null : (JSON.parse(raw) as CurrentPointer);
   }
 
-  /** The digests among `digests` that Redis does not hold yet: one round trip (a pipeline in one slot). */
-  private async missingParts(digests: readonly string[]): Promise<Set<string>> {
-    if (digests.length === 0) return new Set();
-    const replies = (await this.redis.pipeline(digests.map((d) => ['exists', this.layout.part(d)])).exec()) ?? [];
-    return new Set(digests.filter((_, i) => replies[i]?.[0] !== null || replies[i]?.[1] !== 1));
+  /** The digests among `sizes` that Redis does not hold at their signed size (missing, truncated, overwritten): one
+   * round trip (a pipeline in one slot). A damaged part is sent again like a missing one. */
+  private async missingParts(sizes: ReadonlyMap<string, number>): Promise<Set<string>> {
+    if (sizes.size === 0) return new Set();
+    const digests = [...sizes.keys()];
+    const replies = (await this.redis.pipeline(digests.map((d) => ['strlen', this.layout.part(d)])).exec()) ?? [];
+    return new Set(digests.filter((d, i) => replies[i]?.[0] !== null || replies[i]?.[1] !== sizes.get(d)));
   }
 
   /** The newest lease term accepted, or null (never fenced yet, or published from manifests). */
@@ -241,8 +278,9 @@ export class RedisPublisher {
       JSON.stringify(result.diagnostics),
       term === undefined ? '' : String(term),
     ];
-    const digests = [...new Set(bundle.refs.map((p) => p.sha256))];
-    args.push(JSON.stringify(digests));
+    const sizes = new Map(bundle.refs.map((p) => [p.sha256, p.bytes] as const));
+    const digests = [...sizes.keys()];
+    args.push(JSON.stringify(digests), JSON.stringify(digests.map((d) => sizes.get(d)!)));
     const byDigest = new Map(bundle.refs.map((p) => [p.sha256, bundle.parts.get(p.name)!] as const));
     const run = (send: Iterable<string>): Promise<number> => {
       const pairs: (string | Buffer)[] = [];
@@ -261,7 +299,7 @@ export class RedisPublisher {
         ...pairs,
       ) as Promise<number>;
     };
-    let r = await run(await this.missingParts(digests));
+    let r = await run(await this.missingParts(sizes));
     // A part deleted between the question and the script (a trim by a publisher of another term): send them all.
     if (r === -4) r = await run(digests);
     if (r === -3) throw new PublishFencedError(term ?? 0, await this.fence().catch(() => null), this.o.cluster);
@@ -273,12 +311,16 @@ export class RedisPublisher {
 }
 
 // KEYS: current, history, table:<version>; ARGV: version, pointer JSON (without rollback), history JSON
-// (without rollback), channel, by, at. The rollback record is completed here, atomically with the read of
-// `current`: `from` is the version the agent would publish again, i.e. the `from` of a rollback already in
+// (without rollback), channel, by, at, key prefix. The rollback record is completed here, atomically with the read
+// of `current`: `from` is the version the agent would publish again, i.e. the `from` of a rollback already in
 // force (rolling back twice keeps holding the agent's version), else the current version.
-// Returns 1 rolled back, 0 already current, -1 unknown version (its table is gone).
-const ROLLBACK_LUA = `
+// Returns 1 rolled back, 0 already current, -1 unknown version (its table is gone), {-2, n}: n of its parts are
+// missing or damaged (as CURRENT_LUA counts them), so no worker could load it (they would retry
+// PORTICO_BUNDLE_PART_MISSING for ever): nothing written.
+const ROLLBACK_LUA = `${UNSTORED_PARTS_LUA}
 if redis.call('HEXISTS', KEYS[3], 'manifest') == 0 then return -1 end
+local unstored = unstoredParts(KEYS[3], ARGV[7])
+if unstored > 0 then return { -2, unstored } end
 local from = '(none)'
 local cur = redis.call('GET', KEYS[1])
 if cur then
@@ -302,6 +344,13 @@ return 1
 
 export class UnknownVersionError extends PorticoError {
   readonly code = 'PORTICO_UNKNOWN_VERSION';
+}
+
+/** A rollback to a version whose parts Redis no longer holds whole: refused, `current` left as it was. Exit status 6,
+ * as for a stored table that fails verification (what `inspect rollback` with the keys finds first). */
+export class IncompleteVersionError extends PorticoError {
+  readonly code = 'PORTICO_VERSION_INCOMPLETE';
+  override readonly exitCode = 6;
 }
 
 /** Makes an earlier, already signed version current again: nothing is re-signed. The pointer
@@ -328,7 +377,12 @@ export async function rollback(
     l.channel,
     by,
     new Date().toISOString(),
-  )) as number;
+    l.prefix,
+  )) as number | [number, number];
+  if (Array.isArray(r))
+    throw new IncompleteVersionError(
+      `refused to roll back to ${target.version}: ${r[1]} of its parts are missing from Redis or damaged (evicted, deleted or truncated) in cluster ${cluster}, so no worker could load it; nothing was changed`,
+    );
   if (r === -1) throw new UnknownVersionError(`version ${target.version} is no longer stored in cluster ${cluster}`);
   return r === 1 ? 'rolled-back' : 'already-current';
 }

@@ -2,6 +2,7 @@
 // changed (counted by Redis itself, INFO commandstats), parts leave Redis with the trimmed history and not before,
 // a rollback to the oldest kept version still loads, the upgrade paths between manifest formats 1 and 2, and the
 // same over a real Redis Cluster (3 masters, 3 replicas).
+import { createHash } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -25,7 +26,7 @@ import {
 } from '../../gateway/table/bundle.ts';
 import { redisLayout, type CurrentPointer, type HistoryEntry } from '../../gateway/table/redis-layout.ts';
 import { compile } from '../../sync/compile/index.ts';
-import { RedisPublisher, rollback } from '../../sync/publish/redis.ts';
+import { IncompleteVersionError, RedisPublisher, rollback } from '../../sync/publish/redis.ts';
 import { ingress, objects, ourClass, service } from '../support/manifests.ts';
 import { manifestRefs, plantBundle } from '../support/plant.ts';
 import { waitFor } from '../support/process.ts';
@@ -133,7 +134,7 @@ describe('a one-Ingress change', () => {
     expect((await partKeys()).length).toBe(keysBefore.length + 2);
     // the two changed parts and the pointer: no other SET (no part Redis already held is written again)
     expect(calls.get('set')).toBe(3);
-    expect(calls.get('exists')).toBeGreaterThan(0); // the one question: which parts are missing
+    expect(calls.get('strlen')).toBeGreaterThan(0); // the one question: which parts are missing (or not of their signed size)
   });
 
   it('keeps the private-key JWE of an unchanged certificate, so its keys part does not change', async () => {
@@ -167,6 +168,12 @@ describe('a one-Ingress change', () => {
     const p = publisher();
     const a = world();
     const b = world(11);
+    // The publisher asks for part sizes (STRLEN) too: counted on a twin cluster in the same state, without a worker.
+    const twin = new RedisPublisher(redis, { cluster: `${cluster}-twin`, keys: signing, history: 50, publisher: 'test' });
+    await twin.publish(a);
+    await redis.config('RESETSTAT');
+    await twin.publish(b);
+    const publisherStrlen = (await commandCalls()).get('strlen') ?? 0;
     await p.publish(a);
     const live = new LiveTable();
     const f = await startFollower(transport, { port: server.port, cluster, keys: verifying, live, node: `delta-${transport}` });
@@ -182,7 +189,7 @@ describe('a one-Ingress change', () => {
         () => 'the changed version to load',
       );
       const calls = await commandCalls();
-      expect(calls.get('strlen')).toBe(2); // the sizes of head and the one hosts part
+      expect((calls.get('strlen') ?? 0) - publisherStrlen).toBe(2); // the sizes of head and the one hosts part
       expect(calls.get('mget')).toBe(1); // their bytes, one round trip
       expect(calls.get('hmget')).toBeUndefined(); // no part read from the version's hash (format 1)
       // the table served is the one the agent sealed, in its canonical order
@@ -246,6 +253,84 @@ describe('retention', () => {
     const kept = await manifestOf(world(2).table.version);
     const l = redisLayout(cluster);
     expect(await partKeys()).toEqual([...new Set(kept.parts.map((r) => l.part(r.sha256)))].sort());
+  });
+});
+
+describe('damaged parts', () => {
+  const l = () => redisLayout(cluster);
+  const refsOf = async (w: ReturnType<typeof world>): Promise<PartRef[]> =>
+    (await sealBundle(w.table, [], { cluster, seq: 1, publishedAt: 'now', publisher: 'test' }, signing)).refs;
+  /** A hosts part of `a` that `b` lists too (`shared`: one the change from a to b leaves alone), or does not. */
+  const hostsPart = async (a: ReturnType<typeof world>, b: ReturnType<typeof world>, shared: boolean): Promise<PartRef> => {
+    const inB = new Set((await refsOf(b)).map((r) => r.sha256));
+    return (await refsOf(a)).find((r) => r.name.startsWith('hosts/') && inB.has(r.sha256) === shared)!;
+  };
+  const truncate = async (ref: PartRef): Promise<void> => {
+    const bytes = (await redis.getBuffer(l().part(ref.sha256)))!;
+    await redis.set(l().part(ref.sha256), bytes.subarray(0, bytes.length >> 1));
+  };
+  const intact = async (ref: PartRef): Promise<boolean> => {
+    const bytes = await redis.getBuffer(l().part(ref.sha256));
+    return bytes !== null && bytes.length === ref.bytes && createHash('sha256').update(bytes).digest('hex') === ref.sha256;
+  };
+
+  it('a truncated part the next version shares is written again by its publish, and a worker loads that version', async () => {
+    const p = publisher();
+    const a = world();
+    const b = world(7);
+    await p.publish(a);
+    const shared = await hostsPart(a, b, true);
+    await truncate(shared);
+    const live = new LiveTable();
+    const f = await startFollower('ioredis', { port: server.port, cluster, keys: verifying, live, node: 'damaged' });
+    try {
+      await f.checkOnce();
+      expect(f.lastRefusal?.code).toBe('PORTICO_BUNDLE_DIGEST'); // what every worker said, for good, before the repair
+      expect(live.table).toBeNull();
+      expect((await p.publish(b)).kind).toBe('published');
+      expect(await intact(shared)).toBe(true);
+      await f.checkOnce();
+      expect(live.table?.version).toBe(b.table.version);
+    } finally {
+      await f.close();
+    }
+  });
+
+  it('the current version with a truncated part is not current to the agent: its republish (the watchdog) repairs it', async () => {
+    const p = publisher();
+    const a = world();
+    await p.publish(a);
+    const part = (await manifestOf(a.table.version)).parts.find((r) => r.name === 'head')!;
+    await truncate(part);
+    expect(await p.current()).toBeNull();
+    expect((await p.publish(a)).kind).toBe('published');
+    expect(await intact(part)).toBe(true);
+    expect((await p.current())?.version).toBe(a.table.version);
+  });
+
+  it.each(['deleted', 'truncated'] as const)('a rollback to a version with a %s part is refused, and current stays', async (damage) => {
+    const p = publisher();
+    const a = world();
+    const b = world(9);
+    await p.publish(a);
+    await p.publish(b);
+    const part = await hostsPart(a, b, false);
+    if (damage === 'deleted') await redis.del(l().part(part.sha256));
+    else await truncate(part);
+    const before = await redis.lrange(l().history, 0, -1);
+    const entry = before.map((e) => JSON.parse(e) as HistoryEntry).find((e) => e.version === a.table.version)!;
+    const refused = await rollback(redis, cluster, entry, 'operator').catch((e: unknown) => e);
+    expect(refused).toBeInstanceOf(IncompleteVersionError);
+    expect((refused as IncompleteVersionError).code).toBe('PORTICO_VERSION_INCOMPLETE');
+    expect((refused as Error).message).toMatch(
+      /^refused to roll back to sha256:[0-9a-f]{64}: 1 of its parts are missing from Redis or damaged/,
+    );
+    expect((JSON.parse((await redis.get(l().current))!) as CurrentPointer).version).toBe(b.table.version);
+    expect(await redis.lrange(l().history, 0, -1)).toEqual(before);
+    // once a publish of a wrote the part again, the same rollback goes through
+    await p.publish(a);
+    await p.publish(b);
+    expect(await rollback(redis, cluster, entry, 'operator')).toBe('rolled-back');
   });
 });
 
