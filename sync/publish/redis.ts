@@ -56,10 +56,11 @@ end
 //
 // Parts are content-addressed (`<prefix>part:<sha256>`, redis-layout.ts), shared by every version that lists them.
 // Retention recomputes the set of parts the versions still in history reference (their `parts` fields) when
-// history is trimmed, and deletes the dropped versions' parts outside it. Recomputed rather than reference-counted:
-// a count drifts for good when a version is deleted by hand, evicted, written by an older agent or overwritten by a
-// republish, while the recomputed set is right after any of those; it costs history × parts-per-version set
-// inserts, only on a publish that trims.
+// history is trimmed or a version is published again, and deletes outside it the dropped versions' parts and the
+// parts a republished version no longer lists (its keys sealed again by a restarted agent). Recomputed rather than
+// reference-counted: a count drifts for good when a version is deleted by hand, evicted, written by an older agent
+// or overwritten by a republish, while the recomputed set is right after any of those; it costs history ×
+// parts-per-version set inserts, only on a publish that trims or that lists other parts for a version again.
 //
 // Fencing (Kleppmann, "How to do distributed locking": a fencing token checked by the storage itself): the
 // lease term is checked and raised in the same script that moves `current`, so a deposed leader's publish that
@@ -105,6 +106,9 @@ if c then
 end
 for _, d in ipairs(refs) do if not sent[d] and not stored(d) then return -4 end end
 for i = 13, #ARGV, 2 do redis.call('SET', prefix .. 'part:' .. ARGV[i], ARGV[i + 1]) end
+-- A version published again (still in history, or its hash left behind) may list other parts than before (its keys
+-- sealed again by a restarted agent): its old list is a candidate for deletion below, as a dropped version's is.
+local previous = decode(redis.pcall('HGET', KEYS[3], 'parts'))
 redis.call('DEL', KEYS[3])
 redis.call('HSET', KEYS[3], 'manifest', ARGV[8], 'diagnostics', ARGV[9], 'parts', ARGV[11], 'sizes', ARGV[12])
 redis.call('SET', KEYS[1], ARGV[3])
@@ -112,7 +116,13 @@ redis.call('LPUSH', KEYS[2], ARGV[4])
 local n = tonumber(ARGV[5])
 local dropped = redis.call('LRANGE', KEYS[2], n, -1)
 redis.call('LTRIM', KEYS[2], 0, n - 1)
-if #dropped > 0 then
+local orphans = {}
+if previous then
+  local now = {}
+  for _, d in ipairs(refs) do now[d] = true end
+  for _, d in ipairs(previous) do if type(d) == 'string' and not now[d] then orphans[d] = true end end
+end
+if #dropped > 0 or next(orphans) then
   local keep = { [ARGV[1]] = true }
   for _, e in ipairs(redis.call('LRANGE', KEYS[2], 0, -1)) do
     local v = decode(e)
@@ -123,7 +133,7 @@ if #dropped > 0 then
     local v = decode(e)
     if v and type(v.version) == 'string' and not keep[v.version] then gone[v.version] = true end
   end
-  if next(gone) then
+  if next(gone) or next(orphans) then
     local used = {}
     for _, d in ipairs(refs) do used[d] = true end
     local function partsOf(version)
@@ -134,12 +144,12 @@ if #dropped > 0 then
     end
     for version in pairs(gone) do
       for _, d in ipairs(partsOf(version)) do
-        if type(d) == 'string' and not used[d] then
-          redis.call('DEL', prefix .. 'part:' .. d)
-          used[d] = true
-        end
+        if type(d) == 'string' then orphans[d] = true end
       end
       redis.call('DEL', prefix .. 'table:' .. version)
+    end
+    for d in pairs(orphans) do
+      if not used[d] then redis.call('DEL', prefix .. 'part:' .. d) end
     end
   end
 end

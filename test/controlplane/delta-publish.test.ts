@@ -164,6 +164,36 @@ describe('a one-Ingress change', () => {
     expect(changedNames(await manifestOf(b.table.version), c)).toContain('keys/0');
   });
 
+  it('deletes the parts a version published again no longer lists (its keys sealed again by a restarted agent)', async () => {
+    const { generateSelfSignedCertificate } = await import('../../gateway/tls/selfsigned.ts');
+    const { tlsSecret } = await import('../support/manifests.ts');
+    const cert = generateSelfSignedCertificate({ commonName: 'app-0.test', keyType: 'ec' });
+    const tlsWorld = (port: number) =>
+      compile(
+        objects(
+          ourClass(),
+          service('web', [{ address: '127.0.0.1', port }]),
+          tlsSecret('tls', cert.certPem, cert.keyPem),
+          ingress('a', { host: 'app-0.test', paths: [{ path: '/', service: 'web' }], tls: [{ hosts: ['app-0.test'], secretName: 'tls' }] }),
+        ),
+      );
+    const keysOf = async (version: string) => (await manifestOf(version)).parts.find((p) => p.name === 'keys/0')!.sha256;
+    const a = tlsWorld(1);
+    const b = tlsWorld(2);
+    // Three agent processes in turn (each seals the private key again: another IV, another digest): A, B, then A again.
+    await publisher().publish(a);
+    const first = await keysOf(a.table.version);
+    await publisher().publish(b);
+    await publisher().publish(a);
+    const again = await keysOf(a.table.version);
+    expect(again).not.toBe(first);
+    const layout = redisLayout(cluster);
+    expect(await redis.exists(layout.part(first))).toBe(0); // listed by no version any more
+    // every part of both versions in history is still there
+    for (const v of [a.table.version, b.table.version])
+      for (const p of (await manifestOf(v)).parts) expect(await redis.exists(layout.part(p.sha256)), `${v} ${p.name}`).toBe(1);
+  });
+
   it.each(TRANSPORTS)('is read by a worker as only the changed parts (over %s)', async (transport) => {
     const p = publisher();
     const a = world();
