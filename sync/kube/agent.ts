@@ -327,6 +327,9 @@ export class KubeAgent {
           }),
         STATUS_CONCURRENCY,
       );
+      // Lost the lease meanwhile: no store, which would overwrite the new leader's ledger (a store re-reads on a
+      // conflict and writes again); `before`, stored above, records every address written, which is safe.
+      if (!this.elector.leading) return;
       await this.ledger.store(after);
     } catch (err) {
       this.apiError(`status ledger ${this.ledger.name}`, err as Error);
