@@ -19,7 +19,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { generateKeySet } from '../cli/keys.ts';
 import { KubeRest } from '../sync/kube/rest.ts';
-import { installAgentRbac, kubeconfig } from '../test/k8s/access.ts';
+import { installAgentRbac, kubeconfig, seedIngressNamespace } from '../test/k8s/access.ts';
 import { buildBinaries, startTestCluster } from '../test/k8s/cluster.ts';
 import { freePort, ROOT, spawnPortico, startServing, waitFor, type Running, type Spawned } from '../test/support/process.ts';
 import { startRedis } from '../test/support/redis.ts';
@@ -96,19 +96,7 @@ try {
   await generateKeySet(join(tmp, 'keys'));
   const api = new KubeRest(kubeconfig(cluster.adminKubeconfig));
   await installAgentRbac(api);
-  await api.request('POST', '/api/v1/namespaces', { apiVersion: 'v1', kind: 'Namespace', metadata: { name: NS } });
-  await api.request('POST', '/apis/networking.k8s.io/v1/ingressclasses', {
-    apiVersion: 'networking.k8s.io/v1',
-    kind: 'IngressClass',
-    metadata: { name: 'portico', annotations: { 'ingressclass.kubernetes.io/is-default-class': 'true' } },
-    spec: { controller: 'portico.dev/ingress-controller' },
-  });
-  await api.request('POST', `/api/v1/namespaces/${NS}/services`, {
-    apiVersion: 'v1',
-    kind: 'Service',
-    metadata: { name: 'web' },
-    spec: { ports: [{ name: 'http', port: 80 }] },
-  });
+  await seedIngressNamespace(api, NS, { defaultClass: true });
   const create = (name: string, host: string) =>
     api.request('POST', `/apis/networking.k8s.io/v1/namespaces/${NS}/ingresses`, {
       apiVersion: 'networking.k8s.io/v1',

@@ -18,8 +18,7 @@ import { parseAllDocuments } from 'yaml';
 import { generateKeySet } from '../cli/keys.ts';
 import { redisLayout, type HistoryEntry } from '../gateway/table/redis-layout.ts';
 import { buildBinaries, startTestCluster } from '../test/k8s/cluster.ts';
-import { spawn } from 'node:child_process';
-import { freePort, ROOT, spawnPortico, waitFor, type Spawned } from '../test/support/process.ts';
+import { COMPILED_ENTRY, freePort, ROOT, spawnPortico, waitFor, type Spawned } from '../test/support/process.ts';
 import { startRedis } from '../test/support/redis.ts';
 
 const GC_PRELOAD = `--expose-gc --import ${join(ROOT, 'bench/lib/gc-on-signal.mjs')}`;
@@ -52,28 +51,6 @@ function memory(pid: number): { rss: number; peak: number } {
   const status = readFileSync(`/proc/${pid}/status`, 'utf8');
   const kb = (k: string): number => Number(new RegExp(`${k}:\\s+(\\d+) kB`).exec(status)![1]);
   return { rss: Math.round(kb('VmRSS') / 1024), peak: Math.round(kb('VmHWM') / 1024) };
-}
-
-/** `node dist/cli/portico.js ...`: the compiled build, as the image runs it. */
-function spawnCompiled(args: string[], env: Record<string, string>): Spawned {
-  const child = spawn(process.execPath, [join(ROOT, 'dist/cli/portico.js'), ...args], {
-    cwd: ROOT,
-    stdio: ['ignore', 'pipe', 'pipe'],
-    env: { ...process.env, ...env },
-  });
-  let err = '';
-  child.stderr!.on('data', (c) => (err += c));
-  child.stdout!.resume();
-  return {
-    child,
-    logs: () => err,
-    stop: () =>
-      new Promise((resolve) => {
-        if (child.exitCode !== null || child.signalCode !== null) return resolve(child.exitCode);
-        child.once('exit', (code) => resolve(code));
-        child.kill('SIGTERM');
-      }),
-  };
 }
 
 const N = Number(process.argv[2] ?? 5000);
@@ -123,7 +100,7 @@ try {
     ].join(' '),
   };
   const start = (args: string[], env: Record<string, string>) =>
-    process.env.AGENT_ENTRY === 'dist' ? spawnCompiled(args, env) : spawnPortico(args, env);
+    spawnPortico(args, env, ROOT, process.env.AGENT_ENTRY === 'dist' ? COMPILED_ENTRY : undefined);
   const agent = start(agentArgs, agentEnv);
   await waitFor(
     async () => (await fetch(`http://127.0.0.1:${admin}/readyz`)).status === 200,

@@ -53,7 +53,7 @@ export class EventLedger {
 
   constructor(
     rest: KubeRest,
-    private readonly namespace: string,
+    namespace: string,
     readonly name: string,
     private readonly log: (level: 'info' | 'warn' | 'error', msg: string) => void,
     /** Whether this agent still leads: a deposed one stores nothing (its store would overwrite the new leader's,
@@ -65,13 +65,7 @@ export class EventLedger {
 
   /** Reads what the previous leaders sent (a new leader does, before its first Event). Absent or malformed: none. */
   async load(): Promise<void> {
-    const text = await this.cm.load();
-    try {
-      this.sent = parseEventLedger(text ?? '{}');
-    } catch (err) {
-      this.log('warn', `Event ledger ${this.namespace}/${this.name}: ${(err as Error).message}; starting from an empty one`);
-      this.sent = new Map();
-    }
+    this.sent = await this.cm.loadParsed(parseEventLedger, 'Event ledger', this.log);
     this.loaded = true;
   }
 

@@ -46,6 +46,18 @@ export class OwnConfigMap {
     return this.stored;
   }
 
+  /** The stored text through `parse` (absent: `parse('{}')`). A text `parse` refuses is logged and the ledger starts
+   * empty: the next store replaces it, never half read. */
+  async loadParsed<T>(parse: (text: string) => T, what: string, log: (level: 'warn', msg: string) => void): Promise<T> {
+    const text = await this.load();
+    try {
+      return parse(text ?? '{}');
+    } catch (err) {
+      log('warn', `${what} ${this.namespace}/${this.name}: ${(err as Error).message}; starting from an empty one`);
+      return parse('{}');
+    }
+  }
+
   /** Stores `text` unless it is stored already. A conflict (someone edited it) reads the resourceVersion again
    * and stores once more: only the leader writes it, so ours is the truth. */
   async store(text: string): Promise<void> {

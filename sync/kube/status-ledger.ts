@@ -47,7 +47,7 @@ export class StatusLedger {
 
   constructor(
     rest: KubeRest,
-    private readonly namespace: string,
+    namespace: string,
     readonly name: string,
     private readonly log: (level: 'info' | 'warn' | 'error', msg: string) => void,
   ) {
@@ -56,13 +56,7 @@ export class StatusLedger {
 
   /** Reads the ledger (a new leader does, before its first status write). Absent: empty. */
   async load(): Promise<void> {
-    const text = await this.cm.load();
-    try {
-      this.entries = parseLedger(text ?? '{}');
-    } catch (err) {
-      this.log('warn', `status ledger ${this.namespace}/${this.name}: ${(err as Error).message}; starting from an empty one`);
-      this.entries = new Map();
-    }
+    this.entries = await this.cm.loadParsed(parseLedger, 'status ledger', this.log);
     this.loaded = true;
   }
 

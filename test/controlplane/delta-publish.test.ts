@@ -27,7 +27,8 @@ import {
 import { redisLayout, type CurrentPointer, type HistoryEntry } from '../../gateway/table/redis-layout.ts';
 import { compile } from '../../sync/compile/index.ts';
 import { IncompleteVersionError, RedisPublisher, rollback } from '../../sync/publish/redis.ts';
-import { ingress, objects, ourClass, service } from '../support/manifests.ts';
+import { generateSelfSignedCertificate } from '../../gateway/tls/selfsigned.ts';
+import { ingress, objects, ourClass, service, tlsSecret } from '../support/manifests.ts';
 import { manifestRefs, plantBundle } from '../support/plant.ts';
 import { waitFor } from '../support/process.ts';
 import { startClusterSetup } from '../support/redis-ha.ts';
@@ -64,6 +65,18 @@ const world = (changed?: number) =>
       ...Array.from({ length: HOSTS }, (_, i) =>
         ingress(`ing-${i}`, { host: `app-${i}.test`, paths: [{ path: i === changed ? '/v2' : '/', service: 'web' }] }),
       ),
+    ),
+  );
+
+const cert = generateSelfSignedCertificate({ commonName: 'app-0.test', keyType: 'ec' });
+/** One TLS host whose certificate never changes; `port` changes its backend (another table version). */
+const tlsWorld = (port: number) =>
+  compile(
+    objects(
+      ourClass(),
+      service('web', [{ address: '127.0.0.1', port }]),
+      tlsSecret('tls', cert.certPem, cert.keyPem),
+      ingress('a', { host: 'app-0.test', paths: [{ path: '/', service: 'web' }], tls: [{ hosts: ['app-0.test'], secretName: 'tls' }] }),
     ),
   );
 
@@ -138,18 +151,6 @@ describe('a one-Ingress change', () => {
   });
 
   it('keeps the private-key JWE of an unchanged certificate, so its keys part does not change', async () => {
-    const { generateSelfSignedCertificate } = await import('../../gateway/tls/selfsigned.ts');
-    const { tlsSecret } = await import('../support/manifests.ts');
-    const cert = generateSelfSignedCertificate({ commonName: 'app-0.test', keyType: 'ec' });
-    const tlsWorld = (port: number) =>
-      compile(
-        objects(
-          ourClass(),
-          service('web', [{ address: '127.0.0.1', port }]),
-          tlsSecret('tls', cert.certPem, cert.keyPem),
-          ingress('a', { host: 'app-0.test', paths: [{ path: '/', service: 'web' }], tls: [{ hosts: ['app-0.test'], secretName: 'tls' }] }),
-        ),
-      );
     const p = publisher();
     const a = tlsWorld(1);
     const b = tlsWorld(2);
@@ -165,18 +166,6 @@ describe('a one-Ingress change', () => {
   });
 
   it('deletes the parts a version published again no longer lists (its keys sealed again by a restarted agent)', async () => {
-    const { generateSelfSignedCertificate } = await import('../../gateway/tls/selfsigned.ts');
-    const { tlsSecret } = await import('../support/manifests.ts');
-    const cert = generateSelfSignedCertificate({ commonName: 'app-0.test', keyType: 'ec' });
-    const tlsWorld = (port: number) =>
-      compile(
-        objects(
-          ourClass(),
-          service('web', [{ address: '127.0.0.1', port }]),
-          tlsSecret('tls', cert.certPem, cert.keyPem),
-          ingress('a', { host: 'app-0.test', paths: [{ path: '/', service: 'web' }], tls: [{ hosts: ['app-0.test'], secretName: 'tls' }] }),
-        ),
-      );
     const keysOf = async (version: string) => (await manifestOf(version)).parts.find((p) => p.name === 'keys/0')!.sha256;
     const a = tlsWorld(1);
     const b = tlsWorld(2);

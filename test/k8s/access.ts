@@ -59,3 +59,21 @@ export async function installAgentRbac(admin: KubeRest): Promise<void> {
     await admin.request('POST', path, o);
   }
 }
+
+/** What the agent tests and benches serve from: namespace `ns`, the IngressClass `portico` of our controller (the
+ * cluster's default one with `defaultClass`) and a Service `web` (port 80) the Ingresses route to. */
+export async function seedIngressNamespace(admin: KubeRest, ns: string, o: { defaultClass?: boolean } = {}): Promise<void> {
+  await admin.request('POST', '/api/v1/namespaces', { apiVersion: 'v1', kind: 'Namespace', metadata: { name: ns } });
+  await admin.request('POST', '/apis/networking.k8s.io/v1/ingressclasses', {
+    apiVersion: 'networking.k8s.io/v1',
+    kind: 'IngressClass',
+    metadata: { name: 'portico', ...(o.defaultClass ? { annotations: { 'ingressclass.kubernetes.io/is-default-class': 'true' } } : {}) },
+    spec: { controller: 'portico.dev/ingress-controller' },
+  });
+  await admin.request('POST', `/api/v1/namespaces/${ns}/services`, {
+    apiVersion: 'v1',
+    kind: 'Service',
+    metadata: { name: 'web' },
+    spec: { ports: [{ name: 'http', port: 80 }] },
+  });
+}

@@ -11,7 +11,7 @@ import { KubeRest } from '../../sync/kube/rest.ts';
 import { request } from '../support/client.ts';
 import { freePort, spawnPortico, waitFor, type Spawned } from '../support/process.ts';
 import { startRedis, type RedisServer } from '../support/redis.ts';
-import { installAgentRbac, kubeconfig } from './access.ts';
+import { installAgentRbac, kubeconfig, seedIngressNamespace } from './access.ts';
 import { startTestCluster, type TestCluster } from './cluster.ts';
 
 const NS = 'events';
@@ -78,19 +78,7 @@ beforeAll(async () => {
   await generateKeySet(join(tmp, 'keys'));
   admin = new KubeRest(kubeconfig(cluster.adminKubeconfig));
   await installAgentRbac(admin);
-  await admin.request('POST', '/api/v1/namespaces', { apiVersion: 'v1', kind: 'Namespace', metadata: { name: NS } });
-  await admin.request('POST', '/apis/networking.k8s.io/v1/ingressclasses', {
-    apiVersion: 'networking.k8s.io/v1',
-    kind: 'IngressClass',
-    metadata: { name: 'portico' },
-    spec: { controller: 'portico.dev/ingress-controller' },
-  });
-  await admin.request('POST', `/api/v1/namespaces/${NS}/services`, {
-    apiVersion: 'v1',
-    kind: 'Service',
-    metadata: { name: 'web' },
-    spec: { ports: [{ name: 'http', port: 80 }] },
-  });
+  await seedIngressNamespace(admin, NS);
   for (const name of ['one', 'two', 'three']) await createIngress(name);
 }, 120_000);
 

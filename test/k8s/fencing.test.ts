@@ -19,7 +19,7 @@ import { freePort, spawnPortico, waitFor, type Spawned } from '../support/proces
 import { readPublished } from '../support/published.ts';
 import { startRedis, type RedisServer } from '../support/redis.ts';
 import { startTcpProxy, type TcpProxy } from '../support/tcp-proxy.ts';
-import { installAgentRbac, kubeconfig } from './access.ts';
+import { installAgentRbac, kubeconfig, seedIngressNamespace } from './access.ts';
 import { startTestCluster, type TestCluster } from './cluster.ts';
 
 const NS = 'fence';
@@ -83,19 +83,7 @@ beforeAll(async () => {
   keys = await loadVerifyingKeys(join(tmp, 'keys'));
   admin = new KubeRest(kubeconfig(cluster.adminKubeconfig));
   await installAgentRbac(admin);
-  await admin.request('POST', '/api/v1/namespaces', { apiVersion: 'v1', kind: 'Namespace', metadata: { name: NS } });
-  await admin.request('POST', '/apis/networking.k8s.io/v1/ingressclasses', {
-    apiVersion: 'networking.k8s.io/v1',
-    kind: 'IngressClass',
-    metadata: { name: 'portico' },
-    spec: { controller: 'portico.dev/ingress-controller' },
-  });
-  await admin.request('POST', `/api/v1/namespaces/${NS}/services`, {
-    apiVersion: 'v1',
-    kind: 'Service',
-    metadata: { name: 'web' },
-    spec: { ports: [{ name: 'http', port: 80 }] },
-  });
+  await seedIngressNamespace(admin, NS);
   await createIngress('first');
 }, 120_000);
 

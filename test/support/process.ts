@@ -5,6 +5,8 @@ import { fileURLToPath } from 'node:url';
 
 export const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const ENTRY = ['--import', 'tsx', 'cli/portico.ts'];
+/** The compiled build (`npm run build`), as the image runs it. */
+export const COMPILED_ENTRY = ['dist/cli/portico.js'];
 
 /** Ports handed to child processes come from below the kernel's ephemeral range (Linux: 32768-60999), so a
  * port found free here is not taken by another test's `listen(0)` or outgoing connection before the child binds
@@ -60,9 +62,10 @@ export interface Spawned {
 const testDefaults = (args: string[]): string[] =>
   args[0] === 'local' || args[0] === 'worker' ? [args[0], '--drain-delay', '0ms', ...args.slice(1)] : args;
 
-/** Starts `portico ...args` in the background; `root`: another checkout to run it from (a bench's "before"). */
-export function spawnPortico(args: string[], env: Record<string, string> = {}, root = ROOT): Spawned {
-  const child = spawn(process.execPath, [...ENTRY, ...testDefaults(args)], {
+/** Starts `portico ...args` in the background; `root`: another checkout to run it from (a bench's "before");
+ * `entry`: the sources through tsx, or COMPILED_ENTRY. */
+export function spawnPortico(args: string[], env: Record<string, string> = {}, root = ROOT, entry = ENTRY): Spawned {
+  const child = spawn(process.execPath, [...entry, ...testDefaults(args)], {
     cwd: root,
     stdio: ['ignore', 'pipe', 'pipe'],
     env: { ...process.env, ...env },
