@@ -1,5 +1,6 @@
 // Where the Deno worker writes its access log: lines joined into batches, as the Node worker's sink does
-// (node-access-sink.ts, nginx's `access_log ... buffer=4k flush=1s`). console.log writes each line with its own
+// (node-access-sink.ts, 64 KiB there; here nginx's `access_log ... buffer=4k flush=1s`, each batch written with
+// writeSync on the event loop). console.log writes each line with its own
 // write(2) on the request path; one write per 4 KiB costs the proxy's core a small part of that (bench/RESULTS.md).
 // Not for workerd: a timer there belongs to the request that set it, and its console is the platform's log.
 
