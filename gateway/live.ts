@@ -3,7 +3,7 @@
 // "Data flow") and a table that fails validation never replaces the last good one.
 import type { TableGauges } from './metrics.ts';
 import { type BasicAuthMaterial, basicAuthMaterialMap } from './table/basic-auth.ts';
-import { compileMatcher, type Matcher } from './table/match.ts';
+import { type CompiledHosts, compileMatcher, type Matcher } from './table/match.ts';
 import { type CertificateMaterial, type RoutingTable, UPSTREAM_CLIENT_SUFFIX } from './table/schema.ts';
 import { assertValidTable } from './table/validate.ts';
 import { PorticoError } from './table/portico-error.ts';
@@ -25,6 +25,9 @@ export class LiveTable {
   swaps = 0;
   refusals = 0;
   private readonly listeners: SwapListener[] = [];
+  /** Host indexes of the tables swapped in so far: a table that holds the same frozen host entries (a follower's
+   * parts) rebuilds only the others. */
+  private readonly compiledHosts: CompiledHosts = new WeakMap();
 
   onSwap(listener: SwapListener): void {
     this.listeners.push(listener);
@@ -60,7 +63,12 @@ export class LiveTable {
         (previous.basicAuth?.size ?? 0) === basicAuth.size
       )
         return previous;
-      const next: LoadedTable = { matcher: compileMatcher(valid), certificates: certs, basicAuth, loadedAt: Date.now() };
+      const next: LoadedTable = {
+        matcher: compileMatcher(valid, this.compiledHosts),
+        certificates: certs,
+        basicAuth,
+        loadedAt: Date.now(),
+      };
       this.current = next;
       this.swaps++;
       for (const l of this.listeners) l(next, previous);

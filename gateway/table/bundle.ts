@@ -14,6 +14,7 @@ import type { Backend, CertificateMaterial, HostRoutes, RoutingTable } from './s
 import { PorticoError } from './portico-error.ts';
 import { SUPPORTED_SCHEMAS, type SchemaVersion } from './schema.ts';
 import { nextTurn, validateAsync } from './validate.ts';
+import { deepFreeze, ValidationMemo } from './validation-memo.ts';
 
 export type Key = CryptoKey | KeyObject | Uint8Array;
 
@@ -65,7 +66,7 @@ export const BUNDLE_FORMAT: BundleFormat = 2;
 
 /** A part already verified against a signed digest and parsed: reused by the next table that lists the same digest
  * (a worker keeps the parts of the table it serves, so a change costs the parts that changed). Parsed values are
- * shared between tables and never edited (a table is signed content). */
+ * shared between tables and frozen (a table is signed content; the validation memo relies on it). */
 export interface OpenedPart {
   bytes: Uint8Array;
   value: unknown;
@@ -76,6 +77,8 @@ export interface OpenMemory {
   parts: ReadonlyMap<string, OpenedPart>;
   /** JWE (compact) → plaintext; the agent reuses the JWE of unchanged material, so the same JWE decrypts the same. */
   decrypted: ReadonlyMap<string, string>;
+  /** The hosts and backends found clean so far: a reused part's entries are not checked again (validation-memo.ts). */
+  validation: ValidationMemo;
 }
 
 /** Agent side: JWE by a digest of (content type, plaintext), so unchanged private keys and basic-auth material are
@@ -483,7 +486,7 @@ export async function openBundle(
     }
     let value: unknown;
     try {
-      value = JSON.parse(dec.decode(bytes));
+      value = deepFreeze(JSON.parse(dec.decode(bytes)));
     } catch {
       throw new BundleError('PORTICO_BUNDLE_INVALID', `part ${ref.name} is not JSON`);
     }
@@ -523,7 +526,8 @@ export async function openBundle(
   }
   // The signature covers the digest of every byte, and the agent computed the version from the same
   // content, so the hash is not recomputed here (that alone would block the loop for large tables).
-  const problems = await validateAsync(table, { checkHash: false });
+  const validation = memory?.validation ?? new ValidationMemo();
+  const problems = await validateAsync(table, { checkHash: false, memo: validation });
   if (problems.length > 0) {
     throw new BundleError(
       'PORTICO_BUNDLE_INVALID',
@@ -580,5 +584,5 @@ export async function openBundle(
       throw new BundleError('PORTICO_BUNDLE_INVALID', `basic-auth material ${a.revision} ${problem ?? 'does not match its revision'}`);
     basicAuth.push(material as BasicAuthMaterial);
   }
-  return { manifest: m, table, certificates, basicAuth, memory: { parts: opened, decrypted } };
+  return { manifest: m, table, certificates, basicAuth, memory: { parts: opened, decrypted, validation } };
 }

@@ -96,36 +96,51 @@ export function hasRouteFilter(p: Route['policies']): boolean {
  * certificates, a global rate limit, JWT verification, digest authentication, headers for the external auth
  * subrequest or response headers from a ConfigMap (custom-headers), 3 with access policies, 2 when anything fails
  * closed, else 1. */
-export function schemaOf(c: TableContent): SchemaVersion {
-  if (
-    c.upstreamTlsSecrets !== undefined ||
-    c.hsts !== undefined ||
-    c.defaultCertificate !== undefined ||
-    c.hosts.some((h) => h.passthrough !== undefined) ||
-    c.hosts.some((h) =>
-      h.routes.some((r) => r.policies.upstreamTls !== undefined || r.policies.headerRules !== undefined || hasSchema6Status(r.policies)),
-    )
-  )
-    return 6;
-  if (c.hosts.some((h) => h.redirect !== undefined || h.routes.some((r) => r.pathType === 'Regex' || hasRouteFilter(r.policies)))) return 5;
-  if (c.backends.some((b) => b.serviceUpstream !== undefined)) return 5;
-  if (c.clientCertificateAuthorities !== undefined || c.hosts.some((h) => h.clientCertificate !== undefined)) return 4;
-  let schema: SchemaVersion = c.defaultBackendFailClosed === undefined ? 1 : 2;
+export function schemaOf(c: TableContent, ofHost: (h: HostRoutes) => SchemaVersion = hostSchema): SchemaVersion {
+  let schema: SchemaVersion =
+    c.upstreamTlsSecrets !== undefined || c.hsts !== undefined || c.defaultCertificate !== undefined
+      ? 6
+      : c.clientCertificateAuthorities !== undefined
+        ? 4
+        : c.defaultBackendFailClosed !== undefined
+          ? 2
+          : 1;
+  if (schema < 5 && c.backends.some((b) => b.serviceUpstream !== undefined)) schema = 5;
   for (const h of c.hosts) {
-    if (h.fallbackFailClosed !== undefined && schema < 2) schema = 2;
-    for (const r of h.routes) {
-      const access = r.policies.access;
-      if (
-        access?.globalRateLimit !== undefined ||
-        access?.jwt !== undefined ||
-        access?.basicAuth?.scheme !== undefined ||
-        access?.externalAuth?.proxySetHeaders !== undefined ||
-        access?.customHeaders !== undefined
-      )
-        return 4;
-      if (access !== undefined) schema = 3;
-      else if (r.policies.failClosed !== undefined && schema < 2) schema = 2;
+    if (schema === 6) break;
+    const need = ofHost(h);
+    if (need > schema) schema = need;
+  }
+  return schema;
+}
+
+/** The oldest schema that carries one host entry (its routes included), by the rules of schemaOf(). A table's schema
+ * is the highest its head, backends and hosts need, so a worker that remembers each unchanged host's need (the
+ * validation memo) works out the schema of the next table from the hosts that changed. */
+export function hostSchema(h: HostRoutes): SchemaVersion {
+  if (h.passthrough !== undefined) return 6;
+  let schema: SchemaVersion =
+    h.redirect !== undefined ? 5 : h.clientCertificate !== undefined ? 4 : h.fallbackFailClosed !== undefined ? 2 : 1;
+  for (const r of h.routes) {
+    const p = r.policies;
+    if (p.upstreamTls !== undefined || p.headerRules !== undefined || hasSchema6Status(p)) return 6;
+    if (schema === 5) continue;
+    if (r.pathType === 'Regex' || hasRouteFilter(p)) {
+      schema = 5;
+      continue;
     }
+    if (schema === 4) continue;
+    const access = p.access;
+    if (
+      access?.globalRateLimit !== undefined ||
+      access?.jwt !== undefined ||
+      access?.basicAuth?.scheme !== undefined ||
+      access?.externalAuth?.proxySetHeaders !== undefined ||
+      access?.customHeaders !== undefined
+    )
+      schema = 4;
+    else if (access !== undefined) schema = 3;
+    else if (p.failClosed !== undefined && schema < 2) schema = 2;
   }
   return schema;
 }

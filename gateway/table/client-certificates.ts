@@ -3,6 +3,7 @@
 // patterns may run, what an error page may be).
 import { isRecord } from './names.ts';
 import type { ClientCertificateAuthority, ClientCertificatePolicy, ClientCertificateVerify } from './schema.ts';
+import type { IdSet } from './validation-memo.ts';
 
 export const CLIENT_CERTIFICATE_VERIFY: readonly ClientCertificateVerify[] = ['on', 'off', 'optional', 'optional_no_ca'];
 
@@ -81,12 +82,7 @@ export function checkAuthorities(v: unknown, bad: (at: string, message: string) 
 const KNOWN = new Set(['authority', 'verify', 'depth', 'errorPage', 'passCertificate', 'matchCn', 'source']);
 
 /** A host's policy: a field this worker does not know is a rule it would not apply, so the table is refused. */
-export function checkClientCertificatePolicy(
-  v: unknown,
-  at: string,
-  authorities: ReadonlySet<string>,
-  bad: (at: string, message: string) => void,
-): void {
+export function checkClientCertificatePolicy(v: unknown, at: string, authorities: IdSet, bad: (at: string, message: string) => void): void {
   if (!isRecord(v)) return bad(at, 'must be an object');
   for (const k of Object.keys(v)) if (!KNOWN.has(k)) bad(`${at}.${k}`, 'unknown field');
   if (typeof v.authority !== 'string' || !authorities.has(v.authority))

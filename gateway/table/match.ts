@@ -24,15 +24,23 @@ export interface Match {
   failClosed: readonly string[] | null;
 }
 
-interface CompiledHost {
-  entry: HostRoutes;
-  exact: Map<string, Route>;
+/** One host entry's index. It holds nothing from outside its entry (backends are looked up by id when a request
+ * matches), so the next table that holds the same frozen entry reuses it (CompiledHosts). */
+export interface CompiledHost {
+  readonly entry: HostRoutes;
+  readonly exact: Map<string, Route>;
   /** Prefix rule path (without trailing `/`, "" for `/`) → route. */
-  prefix: Map<string, Route>;
+  readonly prefix: Map<string, Route>;
   /** The host's Regex routes (then `exact` and `prefix` are empty), or null when it has none. */
-  regex: RegexRoutes<Route> | null;
-  fallback: Backend | null;
+  readonly regex: RegexRoutes<Route> | null;
+  /** rewrite-target, parsed once per route. */
+  readonly rewrites: Map<Route, RewriteTemplate>;
 }
+
+/** The host indexes of earlier tables, by entry: a worker that follows a table one change at a time rebuilds only
+ * the indexes of the hosts that changed. Only frozen entries (parts as a worker parses them, bundle.ts) are kept,
+ * since an entry that could still change would leave its index behind. */
+export type CompiledHosts = WeakMap<HostRoutes, CompiledHost>;
 
 export interface Matcher {
   readonly table: RoutingTable;
@@ -101,7 +109,8 @@ function routingPath(raw: string, normalized: string): string {
   return normalizePath(raw.replace(/%2f/gi, '/').replace(/\/{2,}/g, '/'));
 }
 
-function compileHost(entry: HostRoutes, backends: Map<string, Backend>, rewrites: Map<Route, RewriteTemplate>): CompiledHost {
+function compileHost(entry: HostRoutes): CompiledHost {
+  const rewrites = new Map<Route, RewriteTemplate>();
   const exact = new Map<string, Route>();
   const prefix = new Map<string, Route>();
   const regex: { pattern: string; value: Route; captures: boolean }[] = [];
@@ -110,8 +119,7 @@ function compileHost(entry: HostRoutes, backends: Map<string, Backend>, rewrites
     if (r.pathType === 'Regex') regex.push({ pattern: r.path, value: r, captures: r.policies.rewrite?.path?.includes('$') === true });
     else (r.pathType === 'Exact' ? exact : prefix).set(r.path, r);
   }
-  const fallback = entry.fallbackBackend === null ? null : (backends.get(entry.fallbackBackend) ?? null);
-  return { entry, exact, prefix, regex: regex.length === 0 ? null : new RegexRoutes(regex), fallback };
+  return { entry, exact, prefix, regex: regex.length === 0 ? null : new RegexRoutes(regex), rewrites };
 }
 
 /** Longest match wins; on a tie Exact beats Prefix (the exact path is the longest possible candidate,
@@ -133,14 +141,17 @@ function matchPath(h: CompiledHost, path: string): Route | null {
   }
 }
 
-export function compileMatcher(table: RoutingTable): Matcher {
+export function compileMatcher(table: RoutingTable, reuse?: CompiledHosts): Matcher {
   const backends = new Map(table.backends.map((b) => [b.id, b] as const));
   const exactHosts = new Map<string, CompiledHost>();
   const wildcardHosts = new Map<string, CompiledHost>(); // key: the suffix after `*.`
-  const rewrites = new Map<Route, RewriteTemplate>();
   let anyHost: CompiledHost | null = null;
   for (const h of table.hosts) {
-    const c = compileHost(h, backends, rewrites);
+    let c = reuse?.get(h);
+    if (c === undefined) {
+      c = compileHost(h);
+      if (reuse !== undefined && Object.isFrozen(h)) reuse.set(h, c);
+    }
     if (h.host === '') anyHost = c;
     else if (h.host.startsWith('*.')) wildcardHosts.set(h.host.slice(2), c);
     else exactHosts.set(h.host, c);
@@ -181,7 +192,7 @@ export function compileMatcher(table: RoutingTable): Matcher {
           route = hit === null ? null : hit.value;
           captures = hit === null ? null : hit.captures;
         }
-        const template = route?.policies.rewrite?.path === undefined ? undefined : rewrites.get(route);
+        const template = route?.policies.rewrite?.path === undefined ? undefined : h.rewrites.get(route);
         const upstreamPath = template === undefined ? path : expandRewrite(template, captures);
         if (route !== null)
           return {
@@ -193,14 +204,15 @@ export function compileMatcher(table: RoutingTable): Matcher {
             backend: backends.get(route.backend) ?? null,
             failClosed: route.policies.failClosed ?? null,
           };
-        if (h.fallback !== null)
+        const fallback = h.entry.fallbackBackend === null ? undefined : backends.get(h.entry.fallbackBackend);
+        if (fallback !== undefined)
           return {
             reason: 'host-fallback',
             path,
             upstreamPath: path,
             host: h.entry,
             route: null,
-            backend: h.fallback,
+            backend: fallback,
             failClosed: h.entry.fallbackFailClosed ?? null,
           };
       }

@@ -3,6 +3,7 @@
 import { HEADER_NAME } from './header-names.ts';
 import { headerPatternProblem } from './header-pattern.ts';
 import { isRecord } from './names.ts';
+import type { IdSet } from './validation-memo.ts';
 
 /** RFC 6265 §4.1.1 cookie-name (an RFC 2616 token), lower-case: nginx's `$cookie_` lookup ignores case. */
 export const COOKIE_NAME = /^[a-z0-9!#$%&'*+.^_`|~-]{1,64}$/;
@@ -13,7 +14,7 @@ export const MAX_WEIGHT_TOTAL = 1_000_000;
 
 const FIELDS = new Set(['backend', 'header', 'headerValue', 'headerPattern', 'cookie', 'weight', 'weightTotal']);
 
-export function checkCanary(v: unknown, at: string, backendIds: ReadonlySet<string>, bad: (at: string, message: string) => void): void {
+export function checkCanary(v: unknown, at: string, backendIds: IdSet, bad: (at: string, message: string) => void): void {
   if (!isRecord(v)) return bad(at, 'must be an object');
   for (const k of Object.keys(v)) if (!FIELDS.has(k)) bad(`${at}.${k}`, 'unknown field');
   if (typeof v.backend !== 'string' || !backendIds.has(v.backend)) bad(`${at}.backend`, `unknown backend ${JSON.stringify(v.backend)}`);

@@ -3,6 +3,7 @@
 // accepts (300-599, ngx_http_core_error_page), sorted and distinct, so a worker never intercepts a status it was
 // not told to.
 import { SERVICE_UPSTREAM_SUFFIX } from './schema.ts';
+import type { IdSet } from './validation-memo.ts';
 
 type Bad = (at: string, message: string) => void;
 
@@ -10,7 +11,7 @@ type Bad = (at: string, message: string) => void;
 export const MIN_INTERCEPT_STATUS = 300;
 export const MAX_INTERCEPT_STATUS = 599;
 
-export function checkErrorPages(p: Record<string, unknown>, at: string, backendIds: ReadonlySet<string>, bad: Bad): void {
+export function checkErrorPages(p: Record<string, unknown>, at: string, backendIds: IdSet, bad: Bad): void {
   if (p.errorBackend !== undefined && (typeof p.errorBackend !== 'string' || !backendIds.has(p.errorBackend)))
     bad(`${at}.errorBackend`, `unknown backend ${JSON.stringify(p.errorBackend)}`);
   const s = p.interceptStatuses;

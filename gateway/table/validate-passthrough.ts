@@ -4,10 +4,11 @@
 // passthrough entry needs a host: the rules without one ("") can never be selected by it, and a redirect entry
 // (from-to-www-redirect) has no backend of its own.
 import { isRecord, onlyKeys } from './names.ts';
+import type { IdSet } from './validation-memo.ts';
 
 type Bad = (at: string, message: string) => void;
 
-export function checkPassthrough(h: Record<string, unknown>, at: string, backendIds: ReadonlySet<string>, bad: Bad): void {
+export function checkPassthrough(h: Record<string, unknown>, at: string, backendIds: IdSet, bad: Bad): void {
   const p = h.passthrough;
   const where = `${at}.passthrough`;
   if (!isRecord(p) || !Object.hasOwn(p, 'backend')) return bad(where, 'must be an object with a backend');

@@ -3,6 +3,7 @@
 // whose policy it cannot read rather than dial the upstream with weaker TLS than it asked for.
 import { isRecord, isWhole, onlyKeys } from './names.ts';
 import type { UpstreamTlsProtocol } from './schema.ts';
+import type { IdSet } from './validation-memo.ts';
 
 type Bad = (at: string, message: string) => void;
 
@@ -132,7 +133,7 @@ export function upstreamNameProblem(name: string): string | null {
 }
 
 /** A route's policy: a field this worker does not know is a rule it would not apply, so the table is refused. */
-export function checkUpstreamTlsPolicy(v: unknown, at: string, secrets: ReadonlySet<string>, protocol: unknown, bad: Bad): void {
+export function checkUpstreamTlsPolicy(v: unknown, at: string, secrets: IdSet, protocol: unknown, bad: Bad): void {
   if (!isRecord(v)) return bad(at, 'must be an object');
   onlyKeys(v, ['secret', 'verify', 'depth', 'name', 'serverName', 'ciphers', 'protocols'], at, bad);
   if (protocol !== 'HTTPS' && protocol !== 'GRPCS') bad(at, 'needs backendProtocol HTTPS or GRPCS');

@@ -16,6 +16,7 @@ import { checkAuthorities, checkClientCertificatePolicy } from './client-certifi
 import { checkUpstreamTlsPolicy, checkUpstreamTlsSecrets } from './validate-upstream-tls.ts';
 import { SUPPORTED_SCHEMAS, type RoutingTable, type SchemaVersion } from './schema.ts';
 import { PorticoError } from './portico-error.ts';
+import { AskedSets, type IdSet, type ValidationMemo } from './validation-memo.ts';
 
 export interface TableProblem {
   /** JSON-path-like location, e.g. `hosts[2].routes[0].backend`. */
@@ -27,6 +28,10 @@ export interface ValidateOptions {
   /** Recompute the content hash (default true). A worker that verified a signature over the exact bytes
    * of the table skips it: hashing a large table costs hundreds of milliseconds of one event loop. */
   checkHash?: boolean;
+  /** Hosts and backends found clean in an earlier version and held again unchanged (frozen, the same objects) are
+   * not checked again, only what they ask of the rest of the table (validation-memo.ts). A worker following a table
+   * one change at a time passes the same memo every time. */
+  memo?: ValidationMemo;
 }
 
 /** Checks shape, references, ordering and the content hash of an untrusted value. */
@@ -60,6 +65,7 @@ const isKeyList = (v: unknown): boolean => Array.isArray(v) && v.length > 0 && v
 const isPort = (v: unknown): boolean => Number.isInteger(v) && (v as number) >= 1 && (v as number) <= 65535;
 
 function* checkSteps(value: unknown, opts: ValidateOptions): Generator<void, TableProblem[]> {
+  const memo = opts.memo;
   const problems: TableProblem[] = [];
   const bad = (at: string, message: string): void => void problems.push({ at, message });
   if (!isRecord(value)) return [{ at: '', message: 'table is not an object' }];
@@ -73,13 +79,16 @@ function* checkSteps(value: unknown, opts: ValidateOptions): Generator<void, Tab
   for (let i = 0; i < t.backends.length; i++) {
     if (i % SLICE === SLICE - 1) yield;
     const b = t.backends[i];
-    const at = `backends[${i}]`;
     if (!isRecord(b) || typeof b.id !== 'string') {
-      bad(at, 'backend needs a string id');
+      bad(`backends[${i}]`, 'backend needs a string id');
       continue;
     }
-    if (backendIds.has(b.id)) bad(`${at}.id`, `duplicate backend id ${b.id}`);
+    if (backendIds.has(b.id)) bad(`backends[${i}].id`, `duplicate backend id ${b.id}`);
     backendIds.add(b.id);
+    // A backend's own checks ask nothing of the rest of the table.
+    if (memo?.stillClean(b, []) === true) continue;
+    const at = `backends[${i}]`;
+    const before = problems.length;
     if (!isRecord(b.service) || typeof b.service.namespace !== 'string' || typeof b.service.name !== 'string')
       bad(`${at}.service`, 'needs namespace and name');
     if (!Number.isSafeInteger(b.notReady) || b.notReady < 0) bad(`${at}.notReady`, 'must be a count');
@@ -93,6 +102,7 @@ function* checkSteps(value: unknown, opts: ValidateOptions): Generator<void, Tab
         bad(`${at}.endpoints[${j}].address`, 'must be a non-empty string');
       else if (!isPort(e.port)) bad(`${at}.endpoints[${j}].port`, `invalid port ${JSON.stringify(e.port)}`);
     });
+    if (problems.length === before) memo?.remember(b, []);
   }
   const certIds = new Set<string>();
   t.certificates.forEach((c, i) => {
@@ -103,9 +113,9 @@ function* checkSteps(value: unknown, opts: ValidateOptions): Generator<void, Tab
     if (certIds.has(c.id)) bad(`certificates[${i}].id`, `duplicate certificate id ${c.id}`);
     certIds.add(c.id);
   });
-  const refBackend = (at: string, id: unknown): void => {
+  const refBackend = (at: string, id: unknown, ids: IdSet = backendIds): void => {
     if (id === null) return;
-    if (typeof id !== 'string' || !backendIds.has(id)) bad(at, `unknown backend ${JSON.stringify(id)}`);
+    if (typeof id !== 'string' || !ids.has(id)) bad(at, `unknown backend ${JSON.stringify(id)}`);
   };
   refBackend('defaultBackend', t.defaultBackend);
   checkSettings(t, certIds, bad);
@@ -115,6 +125,11 @@ function* checkSteps(value: unknown, opts: ValidateOptions): Generator<void, Tab
   failClosed('defaultBackendFailClosed', t.defaultBackendFailClosed);
   const authorities = checkAuthorities(t.clientCertificateAuthorities, bad);
   const upstreamSecrets = checkUpstreamTlsSecrets(t.upstreamTlsSecrets, bad);
+  // What a host's checks may ask of the rest of the table, through views that write the questions down (for the memo).
+  const idSets = [backendIds, certIds, authorities, upstreamSecrets] as const;
+  const asked = memo === undefined ? null : new AskedSets(idSets);
+  const view = (i: number): IdSet => (asked === null ? idSets[i]! : asked.view(i));
+  const [backendsOf, certsOf, authoritiesOf, secretsOf] = [view(0), view(1), view(2), view(3)];
 
   const hosts = new Set<string>();
   let work = 0; // entries checked since the last yield
@@ -125,22 +140,29 @@ function* checkSteps(value: unknown, opts: ValidateOptions): Generator<void, Tab
       yield;
     }
     const h = t.hosts[i];
-    const at = `hosts[${i}]`;
     if (!isRecord(h) || typeof h.host !== 'string') {
-      bad(at, 'host entry needs a string host');
+      bad(`hosts[${i}]`, 'host entry needs a string host');
       continue;
     }
+    if (memo?.stillClean(h, idSets) === true) {
+      if (hosts.has(h.host)) bad(`hosts[${i}].host`, `duplicate host ${JSON.stringify(h.host)}`);
+      hosts.add(h.host);
+      continue;
+    }
+    const at = `hosts[${i}]`;
+    const before = problems.length; // the entry is remembered only if it adds none
+    asked?.begin();
     if (h.host !== '' && !isValidRuleHost(h.host)) bad(`${at}.host`, `invalid host ${JSON.stringify(h.host)}`);
     if (hosts.has(h.host)) bad(`${at}.host`, `duplicate host ${JSON.stringify(h.host)}`);
     hosts.add(h.host);
-    if (h.tls !== null && (!isRecord(h.tls) || (h.tls.certificate !== null && !certIds.has(h.tls.certificate as string)))) {
+    if (h.tls !== null && (!isRecord(h.tls) || (h.tls.certificate !== null && !certsOf.has(h.tls.certificate as string)))) {
       bad(`${at}.tls`, `unknown certificate ${JSON.stringify(isRecord(h.tls) ? h.tls.certificate : h.tls)}`);
     }
-    refBackend(`${at}.fallbackBackend`, h.fallbackBackend);
+    refBackend(`${at}.fallbackBackend`, h.fallbackBackend, backendsOf);
     failClosed(`${at}.fallbackFailClosed`, h.fallbackFailClosed);
     checkHostRedirect(h, at, bad);
-    if (h.passthrough !== undefined) checkPassthrough(h, at, backendIds, bad);
-    if (h.clientCertificate !== undefined) checkClientCertificatePolicy(h.clientCertificate, `${at}.clientCertificate`, authorities, bad);
+    if (h.passthrough !== undefined) checkPassthrough(h, at, backendsOf, bad);
+    if (h.clientCertificate !== undefined) checkClientCertificatePolicy(h.clientCertificate, `${at}.clientCertificate`, authoritiesOf, bad);
     if (!Array.isArray(h.routes)) {
       bad(`${at}.routes`, 'must be an array');
       continue;
@@ -173,17 +195,19 @@ function* checkSteps(value: unknown, opts: ValidateOptions): Generator<void, Tab
       const key = `${r.pathType} ${r.path}`;
       if (seen.has(key)) bad(rat, `duplicate route ${key}`);
       seen.add(key);
-      refBackend(`${rat}.backend`, r.backend);
-      checkPolicies(r.policies, `${rat}.policies`, backendIds, upstreamSecrets, bad);
+      refBackend(`${rat}.backend`, r.backend, backendsOf);
+      checkPolicies(r.policies, `${rat}.policies`, backendsOf, secretsOf, bad);
       const prev = h.routes[j - 1];
       if (j > 0 && isRecord(prev) && compareRoutes(prev, r) > 0) bad(rat, 'routes are not in precedence order');
     }
+    if (asked !== null && problems.length === before) memo?.remember(h, asked.taken());
   }
   if (problems.length === 0) {
     // A fail-closed field in a table that says schema 1 would be ignored by a schema-1 worker: refuse that here
     // too, also when the hash is not recomputed.
     const { version: _v, schema, ...content } = t;
-    if (schema !== schemaOf(content)) bad('schema', `table says schema ${schema}, its content needs schema ${schemaOf(content)}`);
+    const need = memo === undefined ? schemaOf(content) : schemaOf(content, (h) => memo.hostSchema(h));
+    if (schema !== need) bad('schema', `table says schema ${schema}, its content needs schema ${need}`);
   }
   if (problems.length === 0 && opts.checkHash !== false) {
     const { version, schema: _schema, ...content } = t;
@@ -199,8 +223,8 @@ function* checkSteps(value: unknown, opts: ValidateOptions): Generator<void, Tab
 function checkPolicies(
   p: unknown,
   at: string,
-  backendIds: ReadonlySet<string>,
-  upstreamSecrets: ReadonlySet<string>,
+  backendIds: IdSet,
+  upstreamSecrets: IdSet,
   bad: (at: string, message: string) => void,
 ): void {
   if (!isRecord(p)) {
