@@ -147,7 +147,7 @@ export class KubeAgent {
       ...(o.publishService ? { statusOfService: `${o.publishService.namespace}/${o.publishService.name}` } : {}),
     });
     this.bursts = new BurstCoalescer(() => this.kick(false), { windowMs: o.debounceMs ?? 50, maxWaitMs: o.maxDelayMs ?? 1_000 });
-    this.ledger = new StatusLedger(this.rest, o.lease.namespace, `${o.lease.name}-status`, o.log);
+    this.ledger = new StatusLedger(this.rest, o.lease.namespace, `${o.lease.name}-status`, o.log, () => this.elector.leading);
     this.events = new EventLedger(this.rest, o.lease.namespace, `${o.lease.name}-events`, o.log, () => this.elector.leading);
     this.elector = new LeaderElector(this.rest, {
       namespace: o.lease.namespace,

@@ -60,7 +60,7 @@ export class EventLedger {
      * OwnConfigMap.store re-reading on a conflict). */
     private readonly leading: () => boolean = () => true,
   ) {
-    this.cm = new OwnConfigMap(rest, namespace, name, KEY);
+    this.cm = new OwnConfigMap(rest, namespace, name, KEY, leading);
   }
 
   /** Reads what the previous leaders sent (a new leader does, before its first Event). Absent or malformed: none. */

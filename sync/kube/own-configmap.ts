@@ -25,6 +25,9 @@ export class OwnConfigMap {
     private readonly namespace: string,
     readonly name: string,
     private readonly key: string,
+    /** Whether this replica still leads. A conflict on store is, most often, the next leader's write: a replica that
+     * no longer leads does not store over it. */
+    private readonly leading: () => boolean = () => true,
   ) {}
 
   private get path(): string {
@@ -59,9 +62,10 @@ export class OwnConfigMap {
   }
 
   /** Stores `text` unless it is stored already. A conflict (someone edited it) reads the resourceVersion again
-   * and stores once more: only the leader writes it, so ours is the truth. */
-  async store(text: string): Promise<void> {
-    if (text === this.stored) return;
+   * and stores once more while this replica still leads: only the leader writes it, so then ours is the truth.
+   * Returns whether `text` was stored (false: deposed during the store, the next leader's text stays). */
+  async store(text: string): Promise<boolean> {
+    if (text === this.stored) return true;
     const body = (rv: string | null) => ({
       apiVersion: 'v1',
       kind: 'ConfigMap',
@@ -85,6 +89,7 @@ export class OwnConfigMap {
       saved = await put();
     } catch (err) {
       if (!(err instanceof KubeApiError && (err.status === 409 || err.status === 404))) throw err;
+      if (!this.leading()) return false;
       try {
         const cm = await this.rest.request<ConfigMapBody>('GET', `${this.path}/${encodeURIComponent(this.name)}`);
         this.resourceVersion = cm.metadata?.resourceVersion ?? null;
@@ -92,9 +97,11 @@ export class OwnConfigMap {
         if (!(e instanceof KubeApiError && e.status === 404)) throw e;
         this.resourceVersion = null;
       }
+      if (!this.leading()) return false;
       saved = await put();
     }
     this.resourceVersion = saved.metadata?.resourceVersion ?? null;
     this.stored = text;
+    return true;
   }
 }

@@ -50,8 +50,10 @@ export class StatusLedger {
     namespace: string,
     readonly name: string,
     private readonly log: (level: 'info' | 'warn' | 'error', msg: string) => void,
+    /** Whether this agent still leads: a deposed one does not store over the new leader's ledger on a conflict. */
+    leading: () => boolean = () => true,
   ) {
-    this.cm = new OwnConfigMap(rest, namespace, name, KEY);
+    this.cm = new OwnConfigMap(rest, namespace, name, KEY, leading);
   }
 
   /** Reads the ledger (a new leader does, before its first status write). Absent: empty. */

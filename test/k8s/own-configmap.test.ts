@@ -1,6 +1,7 @@
 // The agent's own ConfigMaps (status and Event ledgers, sync/kube/own-configmap.ts) against a real apiserver: a ledger
 // of 20,000 Ingresses (2 MB of JSON, twice what a ConfigMap may hold) is stored gzipped and read back whole, a small
 // one stays plain JSON under `data`, and the apiserver itself refuses the large one uncompressed (the reason for it).
+// A conflict is stored over while the writer leads, never once it does not.
 import { gunzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { COMPRESS_ABOVE, OwnConfigMap } from '../../sync/kube/own-configmap.ts';
@@ -60,6 +61,24 @@ describe('a ledger ConfigMap through a real apiserver', () => {
     expect(stored.data?.['written.json']).toBe(small);
     expect(stored.binaryData).toBeUndefined();
     expect(await new OwnConfigMap(admin, NS, 'big-status', 'written.json').load()).toBe(small);
+  });
+
+  it('on a conflict, a leader stores again over the edit; a replica deposed meanwhile leaves the new leader its text', async () => {
+    let leading = true;
+    const old = new OwnConfigMap(admin, NS, 'handover', 'written.json', () => leading);
+    await old.store('{"by":"old leader"}');
+    const edit = new OwnConfigMap(admin, NS, 'handover', 'written.json');
+    await edit.load();
+    await edit.store('{"by":"someone else"}'); // old's resourceVersion is stale now: its next store conflicts
+    expect(await old.store('{"by":"old leader, again"}')).toBe(true);
+    expect(await edit.load()).toBe('{"by":"old leader, again"}');
+
+    const next = new OwnConfigMap(admin, NS, 'handover', 'written.json');
+    await next.load();
+    await next.store('{"by":"new leader"}');
+    leading = false; // the Lease moved on while the old leader's store was in flight
+    expect(await old.store('{"by":"old leader, deposed"}')).toBe(false);
+    expect(await next.load()).toBe('{"by":"new leader"}');
   });
 
   it('the apiserver refuses the same 20,000-Ingress ledger uncompressed (over 1 MiB)', async () => {
