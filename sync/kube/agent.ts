@@ -24,8 +24,10 @@ import { leaseTiming } from './lease-timing.ts';
 
 export interface AgentOptions {
   kc: KubeConfig;
-  /** Receives every new table while this replica leads, with its lease term, the fencing token (PublishLoop.offer). */
-  publish(result: CompileResult, term: number): void;
+  /** Receives every new table while this replica leads, with its lease term, the fencing token (PublishLoop.offer).
+   * May return a promise that settles once that table's publish attempt has ended (published or failed): the status
+   * and Event writes of the table wait for it, so they take no CPU or API time from the publish. */
+  publish(result: CompileResult, term: number): Promise<void> | void;
   /** Called when this replica stops leading: nothing may be published any more (PublishLoop.withdraw). */
   withdraw(): void;
   compile?: Partial<CompileOptions>;
@@ -61,6 +63,9 @@ const STATUS_CONCURRENCY = 16;
  * thousand Sync Events would otherwise hold the statuses back for as long as they take (at the ~100-150 writes/s an
  * apiserver on 2 cores takes, 7 s at 1,000 Ingresses: bench/RESULTS.md). */
 const EVENT_CHUNK = 50;
+/** Status and Event writes of a table wait for its publish attempt, but never longer than this: a publish held up
+ * (Redis slow to answer) must not hold statuses up with it. */
+const API_AFTER_PUBLISH_MAX_MS = 2_000;
 /** Events are sent once the watch has been quiet this long (statuses first), or after EVENT_MAX_HOLD_MS at most. */
 const EVENT_QUIET_MS = 500;
 const EVENT_MAX_HOLD_MS = 5_000;
@@ -124,6 +129,8 @@ export class KubeAgent {
     this.pass().catch((err: unknown) => this.o.log('error', `sync pass failed: ${(err as Error).message}`)),
   );
   private apiPending: { result: CompileResult; ingresses: readonly Ingress[] } | null = null;
+  /** Counts the tables offered: only the newest one's status and Event writes start once its publish has ended. */
+  private offered = 0;
   /** When the watch last reported a change (our own status writes included): Events wait for a quiet moment. */
   private lastChangeAt = 0;
   /** Since when due Events have waited for statuses or quiet (null: none waiting). */
@@ -163,6 +170,7 @@ export class KubeAgent {
       },
       onStoppedLeading: () => {
         o.withdraw();
+        this.offered++; // a table whose publish is still under way writes no status: another replica leads now
         this.apiPending = null;
       },
     });
@@ -277,8 +285,29 @@ export class KubeAgent {
     this.last = result;
     if (full || dirty.includes('Ingress')) this.reportClasses(objects);
     if (!this.elector.leading) return;
-    this.o.publish(result, this.elector.term);
-    this.writeApiSoon(result, objects.ingresses);
+    this.afterPublish(this.o.publish(result, this.elector.term), result, objects.ingresses);
+  }
+
+  /** The status and Event writes of a table start once its publish attempt has ended (or API_AFTER_PUBLISH_MAX_MS
+   * has passed): started beside it, a status round (the ledger's JSON, the planning over every Ingress, the HTTP
+   * writes) shared the event loop with the publish and held a lone change's publish back by tens of milliseconds at
+   * 1,000 Ingresses (bench/RESULTS.md, "Control plane: one change"). Statuses say where an Ingress is served, so
+   * writing them once the table is out is the natural order anyway; a newer table offered meanwhile supersedes. */
+  private afterPublish(published: Promise<void> | void, result: CompileResult, ingresses: readonly Ingress[]): void {
+    const n = ++this.offered;
+    const start = () => {
+      if (n === this.offered && this.elector.leading) this.writeApiSoon(result, ingresses);
+    };
+    if (published === undefined) return start();
+    let timer: NodeJS.Timeout | undefined;
+    const bound = new Promise<void>((r) => {
+      timer = setTimeout(r, API_AFTER_PUBLISH_MAX_MS);
+      timer.unref();
+    });
+    void Promise.race([published.catch(() => undefined), bound]).then(() => {
+      clearTimeout(timer);
+      start();
+    });
   }
 
   /** Ingresses exist but none is of a class this agent serves: one log line naming the classes seen and the

@@ -85,12 +85,14 @@ export class PublishLoop {
     this.redis.connect().catch(() => {}); // ioredis retries; 'ready' pushes
   }
 
-  /** The table Redis should hold; published as soon as possible. `term`: the offering leader's lease term. */
-  offer(result: CompileResult, term?: number): void {
-    if (!this.fence.allows(term)) return;
+  /** The table Redis should hold; published as soon as possible. `term`: the offering leader's lease term. Settles
+   * once the publish attempt that takes this table (or a newer one offered meanwhile) has ended, whatever its outcome
+   * (a failed one is retried later, on its own); never rejects. */
+  offer(result: CompileResult, term?: number): Promise<void> {
+    if (!this.fence.allows(term)) return Promise.resolve();
     this.latest = result;
     this.latestTerm = term;
-    void this.push();
+    return this.push().catch(() => undefined);
   }
 
   /** This replica stopped leading: publish nothing more (not even a retry) until offered a table again. */
