@@ -63,6 +63,11 @@ const STATUS_CONCURRENCY = 16;
  * thousand Sync Events would otherwise hold the statuses back for as long as they take (at the ~100-150 writes/s an
  * apiserver on 2 cores takes, 7 s at 1,000 Ingresses: bench/RESULTS.md). */
 const EVENT_CHUNK = 50;
+/** A standby replica compiles each change (so that it is ready to lead) this long after it, coalescing what arrives
+ * meanwhile, not at once: nothing waits for its table, and compiling at the very moment the leader compiles and
+ * publishes, and the workers load, takes CPU from them wherever they share a node (workers run on every node). A
+ * replica that starts leading compiles at once (onStartedLeading). */
+const STANDBY_DELAY_MS = 100;
 /** Status and Event writes of a table wait for its publish attempt, but never longer than this: a publish held up
  * (Redis slow to answer) must not hold statuses up with it. */
 const API_AFTER_PUBLISH_MAX_MS = 2_000;
@@ -124,6 +129,8 @@ export class KubeAgent {
   private keptDeletedConfigMap = false;
   /** Lone changes compile at once, bursts are coalesced (burst-coalescer.ts). */
   private readonly bursts: BurstCoalescer;
+  /** While standing by: a change compiles STANDBY_DELAY_MS after it, not at once (see there). */
+  private readonly standby: BurstCoalescer;
   /** Passes never overlap; changes during one get one more pass right after it. */
   private readonly passes = new SingleFlight(() =>
     this.pass().catch((err: unknown) => this.o.log('error', `sync pass failed: ${(err as Error).message}`)),
@@ -154,6 +161,11 @@ export class KubeAgent {
       ...(o.publishService ? { statusOfService: `${o.publishService.namespace}/${o.publishService.name}` } : {}),
     });
     this.bursts = new BurstCoalescer(() => this.kick(false), { windowMs: o.debounceMs ?? 50, maxWaitMs: o.maxDelayMs ?? 1_000 });
+    this.standby = new BurstCoalescer(() => this.kick(false), {
+      windowMs: STANDBY_DELAY_MS,
+      maxWaitMs: Math.max(STANDBY_DELAY_MS, o.maxDelayMs ?? 1_000),
+      leading: false,
+    });
     this.ledger = new StatusLedger(this.rest, o.lease.namespace, `${o.lease.name}-status`, o.log);
     this.events = new EventLedger(this.rest, o.lease.namespace, `${o.lease.name}-events`, o.log, () => this.elector.leading);
     this.elector = new LeaderElector(this.rest, {
@@ -223,12 +235,13 @@ export class KubeAgent {
   private changed(kind: Kind): void {
     this.lastChangeAt = performance.now();
     this.dirty.add(kind);
-    this.bursts.trigger();
+    (this.elector.leading ? this.bursts : this.standby).trigger();
   }
 
   /** Runs one pass now (or right after the current one). `full`: ignore the cheap path. */
   private kick(full: boolean): void {
     this.bursts.cancel();
+    this.standby.cancel();
     if (full) this.dirty.add('Ingress');
     void this.passes.request();
   }
@@ -474,6 +487,7 @@ export class KubeAgent {
 
   async stop(): Promise<void> {
     this.bursts.cancel();
+    this.standby.cancel();
     if (this.authRefresh !== null) clearInterval(this.authRefresh);
     if (this.jwksRefresh !== null) clearInterval(this.jwksRefresh);
     await this.elector.stop();
