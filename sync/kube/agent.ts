@@ -136,8 +136,10 @@ export class KubeAgent {
     this.pass().catch((err: unknown) => this.o.log('error', `sync pass failed: ${(err as Error).message}`)),
   );
   private apiPending: { result: CompileResult; ingresses: readonly Ingress[] } | null = null;
-  /** Counts the tables offered: only the newest one's status and Event writes start once its publish has ended. */
+  /** Counts the tables offered, and the newest of them whose status and Event writes have started: a table whose
+   * publish ends after a newer one's writes started (its 2 s bound ran out) starts none, never going back. */
   private offered = 0;
+  private apiStarted = 0;
   /** When the watch last reported a change (our own status writes included): Events wait for a quiet moment. */
   private lastChangeAt = 0;
   /** Since when due Events have waited for statuses or quiet (null: none waiting). */
@@ -182,7 +184,7 @@ export class KubeAgent {
       },
       onStoppedLeading: () => {
         o.withdraw();
-        this.offered++; // a table whose publish is still under way writes no status: another replica leads now
+        this.apiStarted = ++this.offered; // a table whose publish is still under way writes no status: another replica leads now
         this.apiPending = null;
       },
     });
@@ -305,11 +307,15 @@ export class KubeAgent {
    * has passed): started beside it, a status round (the ledger's JSON, the planning over every Ingress, the HTTP
    * writes) shared the event loop with the publish and held a lone change's publish back by tens of milliseconds at
    * 1,000 Ingresses (bench/RESULTS.md, "Control plane: one change"). Statuses say where an Ingress is served, so
-   * writing them once the table is out is the natural order anyway; a newer table offered meanwhile supersedes. */
+   * writing them once the table is out is the natural order anyway. Each table's writes start when its own publish
+   * attempt ends (PublishLoop.offer), so under a steady stream of changes statuses still follow publish by publish
+   * (the newest table wins in writeApiSoon), instead of all at once when the stream stops. */
   private afterPublish(published: Promise<void> | void, result: CompileResult, ingresses: readonly Ingress[]): void {
     const n = ++this.offered;
     const start = () => {
-      if (n === this.offered && this.elector.leading) this.writeApiSoon(result, ingresses);
+      if (n <= this.apiStarted || !this.elector.leading) return;
+      this.apiStarted = n;
+      this.writeApiSoon(result, ingresses);
     };
     if (published === undefined) return start();
     let timer: NodeJS.Timeout | undefined;
