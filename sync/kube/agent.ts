@@ -430,17 +430,24 @@ export class KubeAgent {
           });
         this.wakeApi = null;
         if (this.apiPending !== null && !overdue()) continue;
+        const forced = overdue();
         this.eventsHeldSince = null;
-        await this.eventRound(r, ings);
+        await this.eventRound(r, ings, forced);
       }
       this.apiRunning = false;
     })();
   }
 
   /** Sends the due Events in chunks, stopping between two chunks when a newer table waits (its status round
-   * comes first, then the Events still due, computed again from it). The first chunk always goes: a round that
-   * waited EVENT_MAX_HOLD_MS under constant churn still makes progress. */
-  private async eventRound(result: CompileResult, ingresses: readonly Ingress[]): Promise<void> {
+   * comes first, then the Events still due, computed again from it). A round that started on a quiet watch stops
+   * sending as soon as the watch reports a change (the Events in flight finish): the change's compile, publish and
+   * the workers' load then share neither the apiserver nor this event loop with a chunk of Events, which after a
+   * bulk of new Ingresses held the first lone changes back by 50-200 ms (bench/RESULTS.md, "Control plane: one
+   * change"); the Events still due go in the next round. A `forced` round (it waited EVENT_MAX_HOLD_MS under
+   * constant churn) sends its first chunk whole, so it still makes progress. */
+  private async eventRound(result: CompileResult, ingresses: readonly Ingress[], forced: boolean): Promise<void> {
+    const startedAt = performance.now();
+    const yieldToChange = (chunk: number) => this.lastChangeAt > startedAt && !(forced && chunk === 0);
     try {
       if (!this.events.loaded) await this.events.load();
     } catch (err) {
@@ -456,17 +463,18 @@ export class KubeAgent {
     let stored = performance.now();
     let sent = 0;
     for (let i = 0; i < due.length && (i === 0 || this.apiPending === null) && this.elector.leading; i += EVENT_CHUNK) {
+      if (yieldToChange(i)) break;
       await runLimited(
-        due.slice(i, i + EVENT_CHUNK).map(
-          (e) => () =>
-            emitEvent(this.rest, e, this.o.identity).then(
-              () => {
-                sent++;
-                this.events.add(e.key);
-              },
-              (err: Error) => this.apiError('event', err),
-            ),
-        ),
+        due.slice(i, i + EVENT_CHUNK).map((e) => async () => {
+          if (yieldToChange(i)) return; // left due: sent by the next round
+          await emitEvent(this.rest, e, this.o.identity).then(
+            () => {
+              sent++;
+              this.events.add(e.key);
+            },
+            (err: Error) => this.apiError('event', err),
+          );
+        }),
         API_CONCURRENCY,
       );
       if (sent === 0) break; // none went through: failing Events wait for the next change
