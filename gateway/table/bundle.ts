@@ -10,7 +10,7 @@
 import { createHash } from 'node:crypto';
 import { base64url, CompactEncrypt, CompactSign, compactDecrypt, compactVerify, type CryptoKey, type KeyObject } from 'jose';
 import { type BasicAuthMaterial, basicAuthMaterialProblem, basicAuthRevision } from './basic-auth.ts';
-import { canonicalJson } from './canonical.ts';
+import { canonicalBytes, canonicalJson, isSealedEntry } from './canonical.ts';
 import type { Backend, CertificateMaterial, HostRoutes, RoutingTable } from './schema.ts';
 import { PorticoError } from './portico-error.ts';
 import { SUPPORTED_SCHEMAS, type SchemaVersion } from './schema.ts';
@@ -188,9 +188,10 @@ export function buckets<T>(
   nameOf: (x: T) => string,
   perBucket: number,
   count = bucketCount(xs.length, perBucket),
+  hashOf: (x: T) => number = (x) => fnv1a(nameOf(x)),
 ): T[][] {
   const out: T[][] = Array.from({ length: count }, () => []);
-  for (const x of xs) out[fnv1a(nameOf(x)) & (count - 1)]!.push(x);
+  for (const x of xs) out[hashOf(x) & (count - 1)]!.push(x);
   return out;
 }
 
@@ -201,11 +202,60 @@ function bucketCount(n: number, perBucket: number): number {
   return count;
 }
 
-/** One entry of a numbered part: its bucketing name, its description for an error, its JSON bytes. */
+/** One entry of a numbered part: its bucketing name, its JSON bytes, and what it is the bytes of: a host entry or
+ * backend (`sealed` when of a sealed table, see joinedParts), else the entry's description for an error. */
 interface PartEntry {
   name: string;
-  label: string;
   bytes: Uint8Array;
+  of: unknown;
+  sealed: boolean;
+}
+
+/** An entry too large for a part, described for people (made only for that error). */
+function describeEntry(kind: PartKind, e: PartEntry): string {
+  if (kind === 'hosts') {
+    const h = e.of as HostRoutes;
+    return `host ${JSON.stringify(h.host)} (${h.routes.length} routes)`;
+  }
+  return kind === 'backends' ? `backend ${(e.of as Backend).id}` : String(e.of);
+}
+
+/** FNV-1a of a sealed entry's name, by the entry: its bucket, asked again on every publish the entry is carried to. */
+const nameHashes = new WeakMap<object, number>();
+function nameHash(e: PartEntry): number {
+  if (!e.sealed) return fnv1a(e.name);
+  const of = e.of as object;
+  const memo = nameHashes.get(of);
+  if (memo !== undefined) return memo;
+  const h = fnv1a(e.name);
+  nameHashes.set(of, h);
+  return h;
+}
+
+/** The bytes of the last part joined from a list of sealed host entries or backends, by its first entry, with the
+ * whole list to check it against (identity, entry by entry: sealed entries are never edited, canonical.ts): a
+ * change leaves all but a part or two of a table as they were, and those are not joined and hashed again per publish.
+ * Weak, so a part is forgotten with its entries. */
+const joinedParts = new WeakMap<object, { sources: readonly object[]; bytes: Uint8Array }>();
+/** The SHA-256 of part bytes that joinedParts handed out again. */
+const partDigests = new WeakMap<Uint8Array, string>();
+
+function joinSealed(entries: readonly PartEntry[]): Uint8Array {
+  if (entries.length === 0 || entries.some((e) => !e.sealed)) return joinEntries(entries);
+  const first = entries[0]!.of as object;
+  const memo = joinedParts.get(first);
+  if (memo !== undefined && memo.sources.length === entries.length && entries.every((e, i) => e.of === memo.sources[i])) return memo.bytes;
+  const bytes = joinEntries(entries);
+  joinedParts.set(first, { sources: entries.map((e) => e.of as object), bytes });
+  return bytes;
+}
+
+function partDigest(bytes: Uint8Array): string {
+  const memo = partDigests.get(bytes);
+  if (memo !== undefined) return memo;
+  const digest = sha256Hex(bytes);
+  partDigests.set(bytes, digest);
+  return digest;
 }
 
 /** The bytes of a JSON list of entries: `[a,b,c]`, exactly what canonicalJson / JSON.stringify write for the list. */
@@ -231,10 +281,11 @@ const listBytes = (entries: readonly PartEntry[]): number =>
 function partsOfKind(kind: PartKind, entries: readonly PartEntry[], perPart: number, limit: number): Uint8Array[] {
   let count = bucketCount(entries.length, perPart);
   for (let doublings = 0; ; doublings++) {
-    const groups = buckets(entries, (e) => e.name, perPart, count);
-    if (groups.every((g) => listBytes(g) <= limit)) return groups.map(joinEntries);
+    const groups = buckets(entries, (e) => e.name, perPart, count, nameHash);
+    if (groups.every((g) => listBytes(g) <= limit)) return groups.map(joinSealed);
     if (doublings === 0) {
-      for (const e of entries) if (listBytes([e]) > limit) throw new BundleEntryTooLargeError(kind, e.label, listBytes([e]), limit);
+      for (const e of entries)
+        if (listBytes([e]) > limit) throw new BundleEntryTooLargeError(kind, describeEntry(kind, e), listBytes([e]), limit);
     }
     if (doublings === MAX_DOUBLINGS || count * 2 > MAX_BUCKETS) break;
     count *= 2;
@@ -316,23 +367,25 @@ export async function sealBundle(
   };
   add(
     'hosts',
-    table.hosts.map((h) => ({
-      name: h.host,
-      label: `host ${JSON.stringify(h.host)} (${h.routes.length} routes)`,
-      bytes: enc.encode(canonicalJson(h)),
-    })),
+    table.hosts.map((h) => {
+      const bytes = canonicalBytes(h);
+      return { name: h.host, bytes, of: h, sealed: isSealedEntry(h) };
+    }),
     HOSTS_PER_PART,
   );
   add(
     'backends',
-    table.backends.map((b) => ({ name: b.id, label: `backend ${b.id}`, bytes: enc.encode(canonicalJson(b)) })),
+    table.backends.map((b) => {
+      const bytes = canonicalBytes(b);
+      return { name: b.id, bytes, of: b, sealed: isSealedEntry(b) };
+    }),
     BACKENDS_PER_PART,
   );
   const sealedKeys: PartEntry[] = [];
   for (const c of [...certificates].sort((a, b) => byString(a.id, b.id))) {
     const keyJwe = await encryptReusing(c.keyPem, 'application/x-pem-file', keys.encrypt, sealed, nextSealed);
     const k: SealedKey = { id: c.id, certPem: c.certPem, keyJwe };
-    sealedKeys.push({ name: c.id, label: `certificate ${c.id}`, bytes: enc.encode(JSON.stringify(k)) });
+    sealedKeys.push({ name: c.id, bytes: enc.encode(JSON.stringify(k)), of: `certificate ${c.id}`, sealed: false });
   }
   add('keys', sealedKeys, CERTS_PER_PART);
   const auth: PartEntry[] = [];
@@ -340,12 +393,12 @@ export async function sealBundle(
     const jwe = await encryptReusing(canonicalJson(m), 'application/json', keys.encrypt, sealed, nextSealed);
     const a: SealedAuth = { revision: basicAuthRevision(m), jwe };
     const label = `${m.scheme === 'digest' ? 'digest' : 'basic'}-auth Secret ${m.secret} (${m.users.length} users)`;
-    auth.push({ name: a.revision, label, bytes: enc.encode(JSON.stringify(a)) });
+    auth.push({ name: a.revision, bytes: enc.encode(JSON.stringify(a)), of: label, sealed: false });
   }
   auth.sort((a, b) => byString(a.name, b.name));
   add('auth', auth, AUTH_PER_PART);
   const refs: PartRef[] = [];
-  for (const [name, bytes] of parts) refs.push({ name, sha256: sha256Hex(bytes), bytes: bytes.length });
+  for (const [name, bytes] of parts) refs.push({ name, sha256: partDigest(bytes), bytes: bytes.length });
   const manifest: Manifest = {
     typ: TYP,
     format: BUNDLE_FORMAT,

@@ -151,10 +151,85 @@ function hasSchema6Status(p: RoutePolicies): boolean {
   return a?.limits?.status !== undefined || a?.limits?.connectionStatus !== undefined || a?.globalRateLimit?.status !== undefined;
 }
 
+/** The UTF-8 bytes of canonicalJson(value), kept with a sealed host entry or backend (as its JSON is): the content
+ * hash and the bundle's parts (bundle.ts, sealBundle) both take them, so an entry carried into the next table is
+ * encoded once, not once per publish. Other values are encoded each time. */
+const sealedBytes = new WeakMap<object, Uint8Array>();
+const utf8 = new TextEncoder();
+const COMMA = utf8.encode(',');
+
+function concatBytes(pieces: readonly Uint8Array[]): Uint8Array {
+  const out = new Uint8Array(pieces.reduce((n, p) => n + p.length, 0));
+  let at = 0;
+  for (const p of pieces) {
+    out.set(p, at);
+    at += p.length;
+  }
+  return out;
+}
+
+export function canonicalBytes(value: unknown): Uint8Array {
+  if (value === null || typeof value !== 'object') return utf8.encode(canonicalJson(value));
+  const memo = sealedBytes.get(value);
+  if (memo !== undefined) return memo;
+  const bytes = utf8.encode(canonicalJson(value));
+  if (typeof sealedParts.get(value) === 'string') sealedBytes.set(value, bytes);
+  return bytes;
+}
+
+/** Whether `value` is a host entry or backend of a sealed table whose JSON is written: signed content, never edited,
+ * so what is derived from it may be kept by its identity. */
+export function isSealedEntry(value: unknown): boolean {
+  return typeof value === 'object' && value !== null && typeof sealedParts.get(value) === 'string';
+}
+
+/** The last content hashed for a given host list, when every host entry and backend in it is sealed (immutable, see
+ * sealedParts): the hash of a sealed table is asked for again at once, by the agent's validate() before it publishes
+ * (validate.ts recomputes it). Keyed by the list's identity and checked entry by entry (identity, as canonicalJson's
+ * memo is) and by the JSON of every other field; a table of parsed JSON (entries nobody sealed, which a caller may
+ * edit) is hashed in full every time. */
+const hashed = new WeakMap<readonly object[], { hosts: readonly object[]; backends: readonly object[]; rest: string; version: string }>();
+
+const sameEntries = (a: readonly object[], b: readonly object[]): boolean => a.length === b.length && a.every((x, i) => x === b[i]);
+
+/** `sha256:` + hex SHA-256 of canonicalJson({ schema, ...content }) (docs/ARCHITECTURE.md, "The table contract"),
+ * the same bytes, fed to the hash piece by piece: the host entries and backends, most of a table, as their kept
+ * bytes (canonicalBytes), and no string of the whole table is built. */
 export function contentHash(c: TableContent): string {
-  return `sha256:${createHash('sha256')
-    .update(canonicalJson({ schema: schemaOf(c), ...c }))
-    .digest('hex')}`;
+  const { hosts, backends, ...others } = c;
+  const schema = schemaOf(c);
+  const rest = canonicalJson({ schema, ...others });
+  const memo = Array.isArray(hosts) ? hashed.get(hosts) : undefined;
+  if (memo !== undefined && memo.rest === rest && sameEntries(memo.hosts, hosts) && sameEntries(memo.backends, backends))
+    return memo.version;
+  // canonicalJson of the whole object: its keys sorted, `backends` and `hosts` among them (both always present). The
+  // pieces are copied into one buffer and hashed in one call: thousands of small update() calls cost more than the hash.
+  const top: Record<string, unknown> = { schema, ...c };
+  let sealed = true;
+  const keys = Object.keys(top)
+    .filter((k) => top[k] !== undefined)
+    .sort();
+  const pieces: Uint8Array[] = [];
+  let text = '{';
+  for (const [i, k] of keys.entries()) {
+    text += `${i > 0 ? ',' : ''}${JSON.stringify(k)}:`;
+    const v = top[k];
+    if ((k === 'hosts' || k === 'backends') && Array.isArray(v)) {
+      pieces.push(utf8.encode(`${text}[`));
+      text = '';
+      for (const [j, entry] of v.entries()) {
+        if (j > 0) pieces.push(COMMA);
+        pieces.push(canonicalBytes(entry));
+        if (sealed && !isSealedEntry(entry)) sealed = false;
+      }
+      text = ']';
+    } else text += canonicalJson(v);
+  }
+  pieces.push(utf8.encode(`${text}}`));
+  const version = `sha256:${createHash('sha256').update(concatBytes(pieces)).digest('hex')}`;
+  if (sealed && Array.isArray(hosts) && Array.isArray(backends))
+    hashed.set(hosts, { hosts: [...hosts], backends: [...backends], rest, version });
+  return version;
 }
 
 /** Orders the content canonically and stamps it with its schema and content-hash version. */

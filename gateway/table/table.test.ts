@@ -1,6 +1,7 @@
 // The table contract on its own: hashing, validation and the matcher, on hand-written tables.
+import { createHash } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import { canonicalJson, sealTable, serializeTable, type TableContent } from './canonical.ts';
+import { canonicalJson, contentHash, schemaOf, sealTable, serializeTable, type TableContent } from './canonical.ts';
 import { compileMatcher, normalizeHost, normalizePath } from './match.ts';
 import type { Backend, PathType, Route } from './schema.ts';
 import { validate } from './validate.ts';
@@ -55,6 +56,42 @@ describe('canonical form and version', () => {
     b.backends[0]!.endpoints[0]!.port = 8081;
     expect(sealTable(a).version).not.toBe(sealTable(b).version);
     expect(sealTable(a).version).toMatch(/^sha256:[0-9a-f]{64}$/);
+  });
+  // The version's definition (docs/ARCHITECTURE.md, "The table contract"), written out here: contentHash() feeds the
+  // hash piece by piece and remembers the last sealed table's hash, and neither may change a byte of the version.
+  const definition = (c: TableContent): string =>
+    `sha256:${createHash('sha256')
+      .update(canonicalJson({ schema: schemaOf(c), ...c }))
+      .digest('hex')}`;
+  const unsealed = (t: TableContent): TableContent => JSON.parse(JSON.stringify(t)) as TableContent;
+  const withoutStamp = ({ version: _v, schema: _s, ...c }: ReturnType<typeof sealTable>): TableContent => c;
+  const contents: [string, () => TableContent][] = [
+    ['hand-written content, never sealed', content],
+    ['a sealed table', () => withoutStamp(sealTable(content()))],
+    ['a sealed table read back from JSON', () => unsealed(withoutStamp(sealTable(content())))],
+    ['optional fields, a non-ASCII value', () => ({ ...content(), defaultBackendFailClosed: ['b', 'a'], hsts: 'max-age=60; “ünïcode”' })],
+    ['an empty table', () => ({ hosts: [], defaultBackend: null, backends: [], certificates: [] })],
+  ];
+  for (const [name, make] of contents)
+    it(`the version is the SHA-256 of the canonical JSON of {schema, ...content}: ${name}`, () => {
+      const c = make();
+      expect(contentHash(c)).toBe(definition(c));
+      expect(contentHash(c)).toBe(definition(c)); // asked again (the agent's validate() before a publish)
+    });
+  it('a sealed table whose entries are carried into a new table with one changed is hashed anew', () => {
+    const first = sealTable(content());
+    const changed = { ...first.hosts[0]!, routes: first.hosts[0]!.routes.slice(1) };
+    const second = sealTable({ ...withoutStamp(first), hosts: [changed, ...first.hosts.slice(1)] });
+    expect(second.version).not.toBe(first.version);
+    expect(second.version).toBe(definition(withoutStamp(second)));
+    expect(contentHash(withoutStamp(first))).toBe(first.version);
+  });
+  it('content edited in place after hashing (parsed JSON, not sealed) is hashed anew', () => {
+    const c = unsealed(withoutStamp(sealTable(content())));
+    const before = contentHash(c);
+    c.backends[0]!.endpoints[0]!.port = 9999;
+    expect(contentHash(c)).not.toBe(before);
+    expect(contentHash(c)).toBe(definition(c));
   });
   it('sorts object keys at every level', () => {
     expect(canonicalJson({ b: 1, a: { d: [2, { z: 1, y: 2 }], c: null } })).toBe('{"a":{"c":null,"d":[2,{"y":2,"z":1}]},"b":1}');

@@ -24,8 +24,10 @@ import { leaseTiming } from './lease-timing.ts';
 
 export interface AgentOptions {
   kc: KubeConfig;
-  /** Receives every new table while this replica leads, with its lease term, the fencing token (PublishLoop.offer). */
-  publish(result: CompileResult, term: number): void;
+  /** Receives every new table while this replica leads, with its lease term, the fencing token (PublishLoop.offer).
+   * May return a promise that settles once that table's publish attempt has ended (published or failed): the status
+   * and Event writes of the table wait for it, so they take no CPU or API time from the publish. */
+  publish(result: CompileResult, term: number): Promise<void> | void;
   /** Called when this replica stops leading: nothing may be published any more (PublishLoop.withdraw). */
   withdraw(): void;
   compile?: Partial<CompileOptions>;
@@ -61,6 +63,14 @@ const STATUS_CONCURRENCY = 16;
  * thousand Sync Events would otherwise hold the statuses back for as long as they take (at the ~100-150 writes/s an
  * apiserver on 2 cores takes, 7 s at 1,000 Ingresses: bench/RESULTS.md). */
 const EVENT_CHUNK = 50;
+/** A standby replica compiles each change (so that it is ready to lead) this long after it, coalescing what arrives
+ * meanwhile, not at once: nothing waits for its table, and compiling at the very moment the leader compiles and
+ * publishes, and the workers load, takes CPU from them wherever they share a node (workers run on every node). A
+ * replica that starts leading compiles at once (onStartedLeading). */
+const STANDBY_DELAY_MS = 100;
+/** Status and Event writes of a table wait for its publish attempt, but never longer than this: a publish held up
+ * (Redis slow to answer) must not hold statuses up with it. */
+const API_AFTER_PUBLISH_MAX_MS = 2_000;
 /** Events are sent once the watch has been quiet this long (statuses first), or after EVENT_MAX_HOLD_MS at most. */
 const EVENT_QUIET_MS = 500;
 const EVENT_MAX_HOLD_MS = 5_000;
@@ -119,11 +129,17 @@ export class KubeAgent {
   private keptDeletedConfigMap = false;
   /** Lone changes compile at once, bursts are coalesced (burst-coalescer.ts). */
   private readonly bursts: BurstCoalescer;
+  /** While standing by: a change compiles STANDBY_DELAY_MS after it, not at once (see there). */
+  private readonly standby: BurstCoalescer;
   /** Passes never overlap; changes during one get one more pass right after it. */
   private readonly passes = new SingleFlight(() =>
     this.pass().catch((err: unknown) => this.o.log('error', `sync pass failed: ${(err as Error).message}`)),
   );
   private apiPending: { result: CompileResult; ingresses: readonly Ingress[] } | null = null;
+  /** Counts the tables offered, and the newest of them whose status and Event writes have started: a table whose
+   * publish ends after a newer one's writes started (its 2 s bound ran out) starts none, never going back. */
+  private offered = 0;
+  private apiStarted = 0;
   /** When the watch last reported a change (our own status writes included): Events wait for a quiet moment. */
   private lastChangeAt = 0;
   /** Since when due Events have waited for statuses or quiet (null: none waiting). */
@@ -147,6 +163,11 @@ export class KubeAgent {
       ...(o.publishService ? { statusOfService: `${o.publishService.namespace}/${o.publishService.name}` } : {}),
     });
     this.bursts = new BurstCoalescer(() => this.kick(false), { windowMs: o.debounceMs ?? 50, maxWaitMs: o.maxDelayMs ?? 1_000 });
+    this.standby = new BurstCoalescer(() => this.kick(false), {
+      windowMs: STANDBY_DELAY_MS,
+      maxWaitMs: Math.max(STANDBY_DELAY_MS, o.maxDelayMs ?? 1_000),
+      leading: false,
+    });
     this.ledger = new StatusLedger(this.rest, o.lease.namespace, `${o.lease.name}-status`, o.log, () => this.elector.leading);
     this.events = new EventLedger(this.rest, o.lease.namespace, `${o.lease.name}-events`, o.log, () => this.elector.leading);
     this.elector = new LeaderElector(this.rest, {
@@ -163,6 +184,7 @@ export class KubeAgent {
       },
       onStoppedLeading: () => {
         o.withdraw();
+        this.apiStarted = ++this.offered; // a table whose publish is still under way writes no status: another replica leads now
         this.apiPending = null;
       },
     });
@@ -215,12 +237,13 @@ export class KubeAgent {
   private changed(kind: Kind): void {
     this.lastChangeAt = performance.now();
     this.dirty.add(kind);
-    this.bursts.trigger();
+    (this.elector.leading ? this.bursts : this.standby).trigger();
   }
 
   /** Runs one pass now (or right after the current one). `full`: ignore the cheap path. */
   private kick(full: boolean): void {
     this.bursts.cancel();
+    this.standby.cancel();
     if (full) this.dirty.add('Ingress');
     void this.passes.request();
   }
@@ -277,8 +300,33 @@ export class KubeAgent {
     this.last = result;
     if (full || dirty.includes('Ingress')) this.reportClasses(objects);
     if (!this.elector.leading) return;
-    this.o.publish(result, this.elector.term);
-    this.writeApiSoon(result, objects.ingresses);
+    this.afterPublish(this.o.publish(result, this.elector.term), result, objects.ingresses);
+  }
+
+  /** The status and Event writes of a table start once its publish attempt has ended (or API_AFTER_PUBLISH_MAX_MS
+   * has passed): started beside it, a status round (the ledger's JSON, the planning over every Ingress, the HTTP
+   * writes) shared the event loop with the publish and held a lone change's publish back by tens of milliseconds at
+   * 1,000 Ingresses (bench/RESULTS.md, "Control plane: one change"). Statuses say where an Ingress is served, so
+   * writing them once the table is out is the natural order anyway. Each table's writes start when its own publish
+   * attempt ends (PublishLoop.offer), so under a steady stream of changes statuses still follow publish by publish
+   * (the newest table wins in writeApiSoon), instead of all at once when the stream stops. */
+  private afterPublish(published: Promise<void> | void, result: CompileResult, ingresses: readonly Ingress[]): void {
+    const n = ++this.offered;
+    const start = () => {
+      if (n <= this.apiStarted || !this.elector.leading) return;
+      this.apiStarted = n;
+      this.writeApiSoon(result, ingresses);
+    };
+    if (published === undefined) return start();
+    let timer: NodeJS.Timeout | undefined;
+    const bound = new Promise<void>((r) => {
+      timer = setTimeout(r, API_AFTER_PUBLISH_MAX_MS);
+      timer.unref();
+    });
+    void Promise.race([published.catch(() => undefined), bound]).then(() => {
+      clearTimeout(timer);
+      start();
+    });
   }
 
   /** Ingresses exist but none is of a class this agent serves: one log line naming the classes seen and the
@@ -382,17 +430,24 @@ export class KubeAgent {
           });
         this.wakeApi = null;
         if (this.apiPending !== null && !overdue()) continue;
+        const forced = overdue();
         this.eventsHeldSince = null;
-        await this.eventRound(r, ings);
+        await this.eventRound(r, ings, forced);
       }
       this.apiRunning = false;
     })();
   }
 
   /** Sends the due Events in chunks, stopping between two chunks when a newer table waits (its status round
-   * comes first, then the Events still due, computed again from it). The first chunk always goes: a round that
-   * waited EVENT_MAX_HOLD_MS under constant churn still makes progress. */
-  private async eventRound(result: CompileResult, ingresses: readonly Ingress[]): Promise<void> {
+   * comes first, then the Events still due, computed again from it). A round that started on a quiet watch stops
+   * sending as soon as the watch reports a change (the Events in flight finish): the change's compile, publish and
+   * the workers' load then share neither the apiserver nor this event loop with a chunk of Events, which after a
+   * bulk of new Ingresses held the first lone changes back by 50-200 ms (bench/RESULTS.md, "Control plane: one
+   * change"); the Events still due go in the next round. A `forced` round (it waited EVENT_MAX_HOLD_MS under
+   * constant churn) sends its first chunk whole, so it still makes progress. */
+  private async eventRound(result: CompileResult, ingresses: readonly Ingress[], forced: boolean): Promise<void> {
+    const startedAt = performance.now();
+    const yieldToChange = (chunk: number) => this.lastChangeAt > startedAt && !(forced && chunk === 0);
     try {
       if (!this.events.loaded) await this.events.load();
     } catch (err) {
@@ -408,17 +463,18 @@ export class KubeAgent {
     let stored = performance.now();
     let sent = 0;
     for (let i = 0; i < due.length && (i === 0 || this.apiPending === null) && this.elector.leading; i += EVENT_CHUNK) {
+      if (yieldToChange(i)) break;
       await runLimited(
-        due.slice(i, i + EVENT_CHUNK).map(
-          (e) => () =>
-            emitEvent(this.rest, e, this.o.identity).then(
-              () => {
-                sent++;
-                this.events.add(e.key);
-              },
-              (err: Error) => this.apiError('event', err),
-            ),
-        ),
+        due.slice(i, i + EVENT_CHUNK).map((e) => async () => {
+          if (yieldToChange(i)) return; // left due: sent by the next round
+          await emitEvent(this.rest, e, this.o.identity).then(
+            () => {
+              sent++;
+              this.events.add(e.key);
+            },
+            (err: Error) => this.apiError('event', err),
+          );
+        }),
         API_CONCURRENCY,
       );
       if (sent === 0) break; // none went through: failing Events wait for the next change
@@ -445,6 +501,7 @@ export class KubeAgent {
 
   async stop(): Promise<void> {
     this.bursts.cancel();
+    this.standby.cancel();
     if (this.authRefresh !== null) clearInterval(this.authRefresh);
     if (this.jwksRefresh !== null) clearInterval(this.jwksRefresh);
     await this.elector.stop();

@@ -31,6 +31,8 @@ class TestClock implements Clock {
 
 interface Case {
   name: string;
+  /** The coalescer's `leading` option (default true). */
+  leading?: boolean;
   /** Times (ms) at which a change arrives. */
   changes: number[];
   /** Times (ms) at which a compile runs. */
@@ -51,6 +53,19 @@ const cases: Case[] = [
     fires: [1000, 1220, 1420, 1620],
   },
   { name: 'after a burst has been quiet a window, the next change is lone again', changes: [1000, 1010, 1100], fires: [1000, 1060, 1100] },
+  { name: 'trailing only: a lone change waits one window', leading: false, changes: [1000], fires: [1050] },
+  {
+    name: 'trailing only: a burst compiles once, a window after its last change',
+    leading: false,
+    changes: [1000, 1010, 1020],
+    fires: [1070],
+  },
+  {
+    name: 'trailing only: a steady stream still compiles every max wait',
+    leading: false,
+    changes: Array.from({ length: 30 }, (_, i) => 1000 + i * 20),
+    fires: [1200, 1400, 1600],
+  },
 ];
 
 describe('BurstCoalescer', () => {
@@ -58,7 +73,11 @@ describe('BurstCoalescer', () => {
     it(c.name, () => {
       const clock = new TestClock();
       const fires: number[] = [];
-      const co = new BurstCoalescer(() => fires.push(clock.now()), { windowMs: WINDOW, maxWaitMs: MAX_WAIT }, clock);
+      const co = new BurstCoalescer(
+        () => fires.push(clock.now()),
+        { windowMs: WINDOW, maxWaitMs: MAX_WAIT, ...(c.leading === undefined ? {} : { leading: c.leading }) },
+        clock,
+      );
       for (const t of c.changes) {
         clock.advanceTo(t);
         co.trigger();

@@ -23,6 +23,9 @@ export interface BurstOptions {
   windowMs: number;
   /** The longest a change is held back while a burst goes on. */
   maxWaitMs: number;
+  /** false: a lone change waits `windowMs` too (trailing edge only, lodash's `leading: false`), for work nobody waits
+   * on that should stay out of the way of work somebody does (a standby agent's compile). Default true. */
+  leading?: boolean;
 }
 
 export class BurstCoalescer {
@@ -44,7 +47,7 @@ export class BurstCoalescer {
     const now = this.clock.now();
     const inBurst = this.lastChange !== null && now - this.lastChange < this.o.windowMs;
     this.lastChange = now;
-    if (this.heldSince === null && !inBurst) {
+    if (this.heldSince === null && !inBurst && this.o.leading !== false) {
       this.fire();
       return;
     }

@@ -37,6 +37,9 @@ export class PublishLoop {
   published: string | null = null;
   publishes = 0;
   failures = 0;
+  /** Offers made so far, and the promises offer() returned that have not settled yet (see ended()). */
+  private offers = 0;
+  private waiting: { n: number; resolve: () => void }[] = [];
   /** Publishes never overlap; an offer during one is published right after it. */
   private readonly flight = new SingleFlight(() => this.publishLatest());
   private timer: NodeJS.Timeout | null = null;
@@ -85,16 +88,31 @@ export class PublishLoop {
     this.redis.connect().catch(() => {}); // ioredis retries; 'ready' pushes
   }
 
-  /** The table Redis should hold; published as soon as possible. `term`: the offering leader's lease term. */
-  offer(result: CompileResult, term?: number): void {
-    if (!this.fence.allows(term)) return;
+  /** The table Redis should hold; published as soon as possible. `term`: the offering leader's lease term. Settles
+   * once the publish attempt that takes this table (or a newer one offered meanwhile) has ended, whatever its outcome
+   * (a failed one is retried later, on its own), or the loop is withdrawn; never rejects. */
+  offer(result: CompileResult, term?: number): Promise<void> {
+    if (!this.fence.allows(term)) return Promise.resolve();
     this.latest = result;
     this.latestTerm = term;
-    void this.push();
+    const n = ++this.offers;
+    const ended = new Promise<void>((resolve) => this.waiting.push({ n, resolve }));
+    void this.push().catch(() => undefined);
+    return ended;
+  }
+
+  /** Settles what waits on the offers up to `n` (an attempt that took offer `n` ended): not on the whole flight, which
+   * runs again for every offer made meanwhile and, under a steady stream of changes, would not end until it stops. */
+  private ended(n: number): void {
+    const done = this.waiting.filter((w) => w.n <= n);
+    if (done.length === 0) return;
+    this.waiting = this.waiting.filter((w) => w.n > n);
+    for (const w of done) w.resolve();
   }
 
   /** This replica stopped leading: publish nothing more (not even a retry) until offered a table again. */
   withdraw(): void {
+    this.ended(this.offers);
     this.latest = null;
     if (this.timer !== null) clearTimeout(this.timer);
     this.timer = null;
@@ -105,6 +123,15 @@ export class PublishLoop {
   }
 
   private async publishLatest(): Promise<void> {
+    const taken = this.offers;
+    try {
+      await this.publishOnce();
+    } finally {
+      this.ended(taken);
+    }
+  }
+
+  private async publishOnce(): Promise<void> {
     if (this.latest === null || this.redis.status !== 'ready') return; // the 'ready' event pushes again
     const offered = this.latest;
     const term = this.latestTerm;
@@ -141,6 +168,7 @@ export class PublishLoop {
   }
 
   close(): void {
+    this.ended(this.offers);
     clearInterval(this.watchdog);
     if (this.timer !== null) clearTimeout(this.timer);
     this.redis.disconnect();
