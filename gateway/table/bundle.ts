@@ -15,6 +15,7 @@ import type { Backend, CertificateMaterial, HostRoutes, RoutingTable } from './s
 import { PorticoError } from './portico-error.ts';
 import { SUPPORTED_SCHEMAS, type SchemaVersion } from './schema.ts';
 import { nextTurn, validateAsync } from './validate.ts';
+import { arrayElements } from './json-elements.ts';
 import { deepFreeze, ValidationMemo } from './validation-memo.ts';
 
 export type Key = CryptoKey | KeyObject | Uint8Array;
@@ -71,6 +72,9 @@ export const BUNDLE_FORMAT: BundleFormat = 2;
 export interface OpenedPart {
   bytes: Uint8Array;
   value: unknown;
+  /** A hosts or backends part: each entry's text → its parsed value (arrayElements), for the part of the same name in
+   * the next table to reuse the entries whose text it shares. */
+  entries?: ReadonlyMap<string, unknown>;
 }
 
 /** What a worker carries from one table to the next: parts by SHA-256, private keys decrypted by their JWE. */
@@ -80,6 +84,8 @@ export interface OpenMemory {
   decrypted: ReadonlyMap<string, string>;
   /** The hosts and backends found clean so far: a reused part's entries are not checked again (validation-memo.ts). */
   validation: ValidationMemo;
+  /** This table's parts by name: a changed part reuses the entries of its namesake (the same bucket). */
+  byName: ReadonlyMap<string, OpenedPart>;
 }
 
 /** Agent side: JWE by a digest of (content type, plaintext), so unchanged private keys and basic-auth material are
@@ -503,6 +509,28 @@ function checkPartNames(m: Manifest): void {
   }
 }
 
+/** A part's parsed value, frozen (the validation memo relies on it). A hosts or backends part is parsed entry by entry,
+ * reusing the parsed entries of `previous` (its namesake in the table served now) whose text is the same: the same
+ * text parses to the same value, so a changed bucket costs its changed entries. */
+function parsePart(name: string, text: string, previous: ReadonlyMap<string, unknown> | undefined): Omit<OpenedPart, 'bytes'> {
+  const elements = name === 'head' ? null : arrayElements(text);
+  if (elements !== null) {
+    try {
+      const value = elements.map((e) => previous?.get(e) ?? deepFreeze(JSON.parse(e)));
+      const entries = new Map<string, unknown>();
+      for (let i = 0; i < elements.length; i++) entries.set(elements[i]!, value[i]);
+      return { value: Object.freeze(value), entries };
+    } catch {
+      // Not what the scan took it for: parsed whole below, which says whether it is JSON at all.
+    }
+  }
+  try {
+    return { value: deepFreeze(JSON.parse(text)) };
+  } catch {
+    throw new BundleError('PORTICO_BUNDLE_INVALID', `part ${name} is not JSON`);
+  }
+}
+
 /** Reads one part; a reader that can tell the stored size first should refuse anything over `ref.bytes`
  * before fetching it (a huge value planted in Redis must not exhaust a worker's memory). */
 export type PartReader = (ref: PartRef) => Promise<Uint8Array | null>;
@@ -520,6 +548,7 @@ export async function openBundle(
   checkPartNames(m);
   const parsed = new Map<string, unknown>();
   const opened = new Map<string, OpenedPart>();
+  const byName = new Map<string, OpenedPart>();
   for (const ref of m.parts) {
     if (ref.bytes > MAX_PART_BYTES)
       throw new BundleError('PORTICO_BUNDLE_TOO_LARGE', `part ${ref.name} is ${ref.bytes} bytes, over ${MAX_PART_BYTES}`);
@@ -527,6 +556,7 @@ export async function openBundle(
     if (known !== undefined && known.bytes.length === ref.bytes) {
       parsed.set(ref.name, known.value);
       opened.set(ref.sha256, known);
+      byName.set(ref.name, known);
       continue;
     }
     const bytes = await readPart(ref);
@@ -537,14 +567,10 @@ export async function openBundle(
         `part ${ref.name} of version ${m.version} does not match its signed digest (edited or corrupted)`,
       );
     }
-    let value: unknown;
-    try {
-      value = deepFreeze(JSON.parse(dec.decode(bytes)));
-    } catch {
-      throw new BundleError('PORTICO_BUNDLE_INVALID', `part ${ref.name} is not JSON`);
-    }
-    parsed.set(ref.name, value);
-    opened.set(ref.sha256, { bytes, value });
+    const part = parsePart(ref.name, dec.decode(bytes), memory?.byName.get(ref.name)?.entries);
+    parsed.set(ref.name, part.value);
+    opened.set(ref.sha256, { bytes, ...part });
+    byName.set(ref.name, { bytes, ...part });
     await yieldToLoop();
   }
   const head = parsed.get('head') as Head | undefined;
@@ -637,5 +663,5 @@ export async function openBundle(
       throw new BundleError('PORTICO_BUNDLE_INVALID', `basic-auth material ${a.revision} ${problem ?? 'does not match its revision'}`);
     basicAuth.push(material as BasicAuthMaterial);
   }
-  return { manifest: m, table, certificates, basicAuth, memory: { parts: opened, decrypted, validation } };
+  return { manifest: m, table, certificates, basicAuth, memory: { parts: opened, decrypted, validation, byName } };
 }

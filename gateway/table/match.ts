@@ -3,6 +3,7 @@
 // with Regex routes, compiled once per table into one RE2 automaton per host (regex-paths.ts).
 import { DNS_LABEL } from './names.ts';
 import { RegexRoutes } from './regex-paths.ts';
+import { isDeepFrozen } from './validation-memo.ts';
 import { expandRewrite, parseRewrite, type RewriteTemplate } from './rewrite.ts';
 import type { Backend, HostRoutes, Route, RoutingTable } from './schema.ts';
 
@@ -38,7 +39,7 @@ export interface CompiledHost {
 }
 
 /** The host indexes of earlier tables, by entry: a worker that follows a table one change at a time rebuilds only
- * the indexes of the hosts that changed. Only frozen entries (parts as a worker parses them, bundle.ts) are kept,
+ * the indexes of the hosts that changed. Only deep-frozen entries (parts as a worker parses them, bundle.ts) are kept,
  * since an entry that could still change would leave its index behind. */
 export type CompiledHosts = WeakMap<HostRoutes, CompiledHost>;
 
@@ -150,7 +151,7 @@ export function compileMatcher(table: RoutingTable, reuse?: CompiledHosts): Matc
     let c = reuse?.get(h);
     if (c === undefined) {
       c = compileHost(h);
-      if (reuse !== undefined && Object.isFrozen(h)) reuse.set(h, c);
+      if (reuse !== undefined && isDeepFrozen(h)) reuse.set(h, c);
     }
     if (h.host === '') anyHost = c;
     else if (h.host.startsWith('*.')) wildcardHosts.set(h.host.slice(2), c);

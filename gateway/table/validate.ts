@@ -86,7 +86,7 @@ function* checkSteps(value: unknown, opts: ValidateOptions): Generator<void, Tab
     if (backendIds.has(b.id)) bad(`backends[${i}].id`, `duplicate backend id ${b.id}`);
     backendIds.add(b.id);
     // A backend's own checks ask nothing of the rest of the table.
-    if (memo?.stillClean(b, []) === true) continue;
+    if (memo?.stillClean('backend', b, []) === true) continue;
     const at = `backends[${i}]`;
     const before = problems.length;
     if (!isRecord(b.service) || typeof b.service.namespace !== 'string' || typeof b.service.name !== 'string')
@@ -102,7 +102,7 @@ function* checkSteps(value: unknown, opts: ValidateOptions): Generator<void, Tab
         bad(`${at}.endpoints[${j}].address`, 'must be a non-empty string');
       else if (!isPort(e.port)) bad(`${at}.endpoints[${j}].port`, `invalid port ${JSON.stringify(e.port)}`);
     });
-    if (problems.length === before) memo?.remember(b, []);
+    if (problems.length === before) memo?.remember('backend', b, []);
   }
   const certIds = new Set<string>();
   t.certificates.forEach((c, i) => {
@@ -144,7 +144,7 @@ function* checkSteps(value: unknown, opts: ValidateOptions): Generator<void, Tab
       bad(`hosts[${i}]`, 'host entry needs a string host');
       continue;
     }
-    if (memo?.stillClean(h, idSets) === true) {
+    if (memo?.stillClean('host', h, idSets) === true) {
       if (hosts.has(h.host)) bad(`hosts[${i}].host`, `duplicate host ${JSON.stringify(h.host)}`);
       hosts.add(h.host);
       continue;
@@ -200,7 +200,7 @@ function* checkSteps(value: unknown, opts: ValidateOptions): Generator<void, Tab
       const prev = h.routes[j - 1];
       if (j > 0 && isRecord(prev) && compareRoutes(prev, r) > 0) bad(rat, 'routes are not in precedence order');
     }
-    if (asked !== null && problems.length === before) memo?.remember(h, asked.taken());
+    if (asked !== null && problems.length === before) memo?.remember('host', h, asked.taken());
   }
   if (problems.length === 0) {
     // A fail-closed field in a table that says schema 1 would be ignored by a schema-1 worker: refuse that here

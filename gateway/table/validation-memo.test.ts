@@ -90,6 +90,35 @@ describe('validation memo: a remembered host is checked again against the new ta
     expect(messages(t, memo)).toEqual(['hosts[0].routes[0].backend: unknown backend "missing"']);
   });
 
+  it('an entry frozen only at the top is not remembered: a change below is found', () => {
+    const t = sealTable({ hosts: [host('a.example', 'web')], defaultBackend: null, backends: [backend('web')], certificates: [] });
+    Object.freeze(t.hosts[0]);
+    const memo = new ValidationMemo();
+    expect(messages(t, memo)).toEqual([]);
+    (t.hosts[0]!.routes[0] as { backend: string }).backend = 'missing';
+    expect(messages(t, memo)).toEqual(['hosts[0].routes[0].backend: unknown backend "missing"']);
+  });
+
+  it('one object listed as a backend and as a host is checked as a host', () => {
+    // A clean backend that is also a host entry with a rule this worker does not know: clean as a backend says
+    // nothing of it as a host (a signed manifest may list the same bytes as a backends and a hosts part).
+    const both = deepFreeze({
+      ...backend('web'),
+      ...host('victim.example', 'web', null, { access: { someFutureRule: true } } as Partial<Route['policies']>),
+    });
+    const t: RoutingTable = {
+      schema: 3,
+      version: `sha256:${'0'.repeat(64)}`,
+      defaultBackend: null,
+      certificates: [],
+      hosts: [both as unknown as HostRoutes],
+      backends: [both as unknown as Backend],
+    };
+    const expected = messages(t);
+    expect(expected.some((m) => m.startsWith('hosts[0].routes[0].policies.access'))).toBe(true);
+    expect(messages(t, new ValidationMemo())).toEqual(expected);
+  });
+
   it('a frozen entry cannot be changed under its memo', () => {
     const t = held({ hosts: [host('a.example', 'web')], defaultBackend: null, backends: [backend('web')], certificates: [] });
     expect(() => {
@@ -110,9 +139,10 @@ describe('validation memo: a remembered host is checked again against the new ta
       { ...backend('web'), notReady: -1 },
       { ...backend('api'), endpoints: [] },
     ]);
+    // Entries also turn up in the other list: an object is remembered per list it was checked as.
     const table = fc.record({
-      hosts: fc.subarray(pool, { minLength: 0 }),
-      backends: fc.subarray(backends),
+      hosts: fc.subarray([...pool, ...(backends as unknown as HostRoutes[])], { minLength: 0 }),
+      backends: fc.subarray([...backends, ...(pool as unknown as Backend[])]),
     });
     fc.assert(
       fc.property(fc.array(table, { minLength: 1, maxLength: 6 }), (versions) => {

@@ -18,34 +18,38 @@ export interface IdSet {
 /** One question and its answer, flat: the set it went to (index), the id, the answer. */
 type Asked = readonly (number | string | boolean)[];
 
+/** Which list an entry was checked as: the same object can stand in both (a signed manifest may list the same bytes
+ * as a hosts and a backends part, and a worker reuses parts by digest), and clean as one says nothing of the other. */
+export type EntryKind = 'host' | 'backend';
+
 /** The clean entries of the tables a worker opened, with what their checks asked. Weak: an entry no kept version
- * holds is collected with it. */
+ * holds is collected with it. Only entries deepFreeze() froze are remembered. */
 export class ValidationMemo {
-  private readonly clean = new WeakMap<object, Asked>();
+  private readonly clean: Record<EntryKind, WeakMap<object, Asked>> = { host: new WeakMap(), backend: new WeakMap() };
   private readonly schemas = new WeakMap<HostRoutes, SchemaVersion>();
 
-  /** hostSchema(), remembered for frozen entries. */
+  /** hostSchema(), remembered for deep-frozen entries. */
   hostSchema(h: HostRoutes): SchemaVersion {
     const known = this.schemas.get(h);
     if (known !== undefined) return known;
     const need = hostSchema(h);
-    if (Object.isFrozen(h)) this.schemas.set(h, need);
+    if (isDeepFrozen(h)) this.schemas.set(h, need);
     return need;
   }
 
-  /** Whether `entry` was found clean and every question it asked gets the same answer from `sets` now. */
-  stillClean(entry: object, sets: readonly IdSet[]): boolean {
-    const asked = this.clean.get(entry);
+  /** Whether `entry` was found clean as a `kind` and every question it asked gets the same answer from `sets` now. */
+  stillClean(kind: EntryKind, entry: object, sets: readonly IdSet[]): boolean {
+    const asked = this.clean[kind].get(entry);
     if (asked === undefined) return false;
     for (let i = 0; i < asked.length; i += 3) {
-      if (sets[asked[i] as number]!.has(asked[i + 1] as string) !== asked[i + 2]) return false;
+      if (sets[asked[i] as number]?.has(asked[i + 1] as string) !== asked[i + 2]) return false;
     }
     return true;
   }
 
-  /** Remembers a clean, frozen entry (an entry that could still change is not remembered). */
-  remember(entry: object, asked: Asked): void {
-    if (Object.isFrozen(entry)) this.clean.set(entry, asked);
+  /** Remembers a clean entry that cannot change (one that could is not remembered). */
+  remember(kind: EntryKind, entry: object, asked: Asked): void {
+    if (isDeepFrozen(entry)) this.clean[kind].set(entry, asked);
   }
 }
 
@@ -78,12 +82,25 @@ export class AskedSets {
   }
 }
 
+/** Every object deepFreeze() froze, with everything in it: Object.isFrozen() says nothing of an object's children. */
+const deepFrozen = new WeakSet<object>();
+
+/** Whether deepFreeze() froze `value` (so nothing in it can change). */
+export function isDeepFrozen(value: object): boolean {
+  return deepFrozen.has(value);
+}
+
 /** Freezes a parsed JSON value and everything in it, so that a remembered entry cannot change under its memo
- * (a write to it throws in strict mode instead of serving a table nobody validated). */
+ * (a write to it throws in strict mode instead of serving a table nobody validated). With a stack, not recursion:
+ * JSON nested thousands deep must not end as a RangeError. */
 export function deepFreeze<T>(value: T): T {
-  if (typeof value === 'object' && value !== null && !Object.isFrozen(value)) {
-    for (const v of Object.values(value)) deepFreeze(v);
-    Object.freeze(value);
+  const stack: unknown[] = [value];
+  while (stack.length > 0) {
+    const v = stack.pop();
+    if (typeof v !== 'object' || v === null || deepFrozen.has(v)) continue;
+    for (const child of Object.values(v)) stack.push(child);
+    Object.freeze(v);
+    deepFrozen.add(v);
   }
   return value;
 }

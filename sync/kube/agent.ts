@@ -168,8 +168,9 @@ export class KubeAgent {
       maxWaitMs: Math.max(STANDBY_DELAY_MS, o.maxDelayMs ?? 1_000),
       leading: false,
     });
-    this.ledger = new StatusLedger(this.rest, o.lease.namespace, `${o.lease.name}-status`, o.log, () => this.elector.leading);
-    this.events = new EventLedger(this.rest, o.lease.namespace, `${o.lease.name}-events`, o.log, () => this.elector.leading);
+    const leadership = () => (this.elector.leading ? this.elector.term : null);
+    this.ledger = new StatusLedger(this.rest, o.lease.namespace, `${o.lease.name}-status`, o.log, leadership);
+    this.events = new EventLedger(this.rest, o.lease.namespace, `${o.lease.name}-events`, o.log, leadership);
     this.elector = new LeaderElector(this.rest, {
       namespace: o.lease.namespace,
       name: o.lease.name,
@@ -353,7 +354,8 @@ export class KubeAgent {
     try {
       if (!this.ledger.loaded) await this.ledger.load();
       const plan = planStatus(ingresses, result.accepted, this.desiredAddresses(), this.ledger.entries);
-      await this.ledger.store(plan.before);
+      // Not stored (this replica was deposed during the store): no status is written that no ledger records.
+      if (!(await this.ledger.store(plan.before))) return;
       const after = new Map(plan.after);
       const versions = resourceVersions(ingresses);
       this.recentStatus.prune(versions);
@@ -362,6 +364,7 @@ export class KubeAgent {
         plan.changes
           .filter((c) => !this.recentStatus.done(c, rv(c)))
           .map((c) => async () => {
+            if (!this.elector.leading) return; // deposed during the round: the new leader writes statuses
             try {
               await writeStatus(this.rest, c);
               this.recentStatus.record(c, rv(c));

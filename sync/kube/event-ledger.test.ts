@@ -73,7 +73,13 @@ function fakeApi() {
 }
 
 const ledgerOn = (api: ReturnType<typeof fakeApi>, leading: () => boolean = () => true) =>
-  new EventLedger(api.rest, NS, 'sync-events', () => {}, leading);
+  new EventLedger(
+    api.rest,
+    NS,
+    'sync-events',
+    () => {},
+    () => (leading() ? 1 : null),
+  );
 
 interface Ing {
   name: string;

@@ -56,11 +56,11 @@ export class EventLedger {
     namespace: string,
     readonly name: string,
     private readonly log: (level: 'info' | 'warn' | 'error', msg: string) => void,
-    /** Whether this agent still leads: a deposed one stores nothing (its store would overwrite the new leader's,
-     * OwnConfigMap.store re-reading on a conflict). */
-    private readonly leading: () => boolean = () => true,
+    /** The lease term this agent leads in, null when it does not lead: a deposed one stores nothing (its store would
+     * overwrite the new leader's, OwnConfigMap.store re-reading on a conflict). */
+    private readonly leadership: () => number | null = () => 0,
   ) {
-    this.cm = new OwnConfigMap(rest, namespace, name, KEY, leading);
+    this.cm = new OwnConfigMap(rest, namespace, name, KEY, leadership);
   }
 
   /** Reads what the previous leaders sent (a new leader does, before its first Event). Absent or malformed: none. */
@@ -96,7 +96,7 @@ export class EventLedger {
   /** Stores what was sent (one write, and none when nothing changed). Nothing sent yet: no ConfigMap is made. Not
    * leading any more: nothing is stored. */
   async store(): Promise<void> {
-    if (!this.leading()) return;
+    if (this.leadership() === null) return;
     if (this.cm.stored === null && this.sent.size === 0) return;
     await this.cm.store(serialiseEventLedger(this.sent));
   }

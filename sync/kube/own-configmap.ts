@@ -25,9 +25,10 @@ export class OwnConfigMap {
     private readonly namespace: string,
     readonly name: string,
     private readonly key: string,
-    /** Whether this replica still leads. A conflict on store is, most often, the next leader's write: a replica that
-     * no longer leads does not store over it. */
-    private readonly leading: () => boolean = () => true,
+    /** The lease term this replica leads in, null when it does not lead. A conflict on store is, most often, the
+     * next leader's write: a replica that no longer leads in the term it started the store in (deposed, or deposed
+     * and elected again meanwhile) does not store over it. */
+    private readonly leadership: () => number | null = () => 0,
   ) {}
 
   private get path(): string {
@@ -63,9 +64,12 @@ export class OwnConfigMap {
 
   /** Stores `text` unless it is stored already. A conflict (someone edited it) reads the resourceVersion again
    * and stores once more while this replica still leads: only the leader writes it, so then ours is the truth.
-   * Returns whether `text` was stored (false: deposed during the store, the next leader's text stays). */
+   * Returns whether `text` was stored (false: not leading, or deposed during the store: the next leader's text stays). */
   async store(text: string): Promise<boolean> {
     if (text === this.stored) return true;
+    const term = this.leadership();
+    if (term === null) return false;
+    const stillLeading = () => this.leadership() === term;
     const body = (rv: string | null) => ({
       apiVersion: 'v1',
       kind: 'ConfigMap',
@@ -89,7 +93,7 @@ export class OwnConfigMap {
       saved = await put();
     } catch (err) {
       if (!(err instanceof KubeApiError && (err.status === 409 || err.status === 404))) throw err;
-      if (!this.leading()) return false;
+      if (!stillLeading()) return false;
       try {
         const cm = await this.rest.request<ConfigMapBody>('GET', `${this.path}/${encodeURIComponent(this.name)}`);
         this.resourceVersion = cm.metadata?.resourceVersion ?? null;
@@ -97,7 +101,7 @@ export class OwnConfigMap {
         if (!(e instanceof KubeApiError && e.status === 404)) throw e;
         this.resourceVersion = null;
       }
-      if (!this.leading()) return false;
+      if (!stillLeading()) return false;
       saved = await put();
     }
     this.resourceVersion = saved.metadata?.resourceVersion ?? null;

@@ -50,10 +50,10 @@ export class StatusLedger {
     namespace: string,
     readonly name: string,
     private readonly log: (level: 'info' | 'warn' | 'error', msg: string) => void,
-    /** Whether this agent still leads: a deposed one does not store over the new leader's ledger on a conflict. */
-    leading: () => boolean = () => true,
+    /** The lease term this agent leads in, null when it does not lead (OwnConfigMap). */
+    leadership?: () => number | null,
   ) {
-    this.cm = new OwnConfigMap(rest, namespace, name, KEY, leading);
+    this.cm = new OwnConfigMap(rest, namespace, name, KEY, leadership);
   }
 
   /** Reads the ledger (a new leader does, before its first status write). Absent: empty. */
@@ -62,11 +62,13 @@ export class StatusLedger {
     this.loaded = true;
   }
 
-  /** Stores `entries` unless they are what is stored already. */
-  async store(entries: ReadonlyMap<string, LedgerEntry>): Promise<void> {
+  /** Stores `entries` unless they are what is stored already. False: not stored, this agent no longer leads in the
+   * term it started the store in (`entries` stay what they were). */
+  async store(entries: ReadonlyMap<string, LedgerEntry>): Promise<boolean> {
     const text = serialise(entries);
     // Nothing recorded and nothing to record (an agent that never wrote a status): no ConfigMap is made.
-    if (!(this.cm.stored === null && entries.size === 0)) await this.cm.store(text);
+    if (!(this.cm.stored === null && entries.size === 0) && !(await this.cm.store(text))) return false;
     this.entries = new Map(entries);
+    return true;
   }
 }

@@ -64,8 +64,8 @@ describe('a ledger ConfigMap through a real apiserver', () => {
   });
 
   it('on a conflict, a leader stores again over the edit; a replica deposed meanwhile leaves the new leader its text', async () => {
-    let leading = true;
-    const old = new OwnConfigMap(admin, NS, 'handover', 'written.json', () => leading);
+    let term: number | null = 3;
+    const old = new OwnConfigMap(admin, NS, 'handover', 'written.json', () => term);
     await old.store('{"by":"old leader"}');
     const edit = new OwnConfigMap(admin, NS, 'handover', 'written.json');
     await edit.load();
@@ -76,9 +76,24 @@ describe('a ledger ConfigMap through a real apiserver', () => {
     const next = new OwnConfigMap(admin, NS, 'handover', 'written.json');
     await next.load();
     await next.store('{"by":"new leader"}');
-    leading = false; // the Lease moved on while the old leader's store was in flight
-    expect(await old.store('{"by":"old leader, deposed"}')).toBe(false);
+    // The Lease moves on while the old leader's store is in flight: its PUT conflicts, and it no longer leads.
+    const deposed = old.store('{"by":"old leader, deposed"}');
+    term = null;
+    expect(await deposed).toBe(false);
     expect(await next.load()).toBe('{"by":"new leader"}');
+    // Deposed and elected again (a later term) while a store is in flight: the store of the old term is not retried.
+    term = 5;
+    await old.load();
+    await next.load();
+    await next.store('{"by":"interim leader"}');
+    const stale = old.store('{"by":"old term"}');
+    term = 7;
+    expect(await stale).toBe(false);
+    expect(await next.load()).toBe('{"by":"interim leader"}');
+    // Not leading at all: nothing is written.
+    term = null;
+    expect(await old.store('{"by":"not leading"}')).toBe(false);
+    expect(await next.load()).toBe('{"by":"interim leader"}');
   });
 
   it('the apiserver refuses the same 20,000-Ingress ledger uncompressed (over 1 MiB)', async () => {
