@@ -16,10 +16,9 @@ import { fileURLToPath } from 'node:url';
 import { generateKeySet, loadSigningKeys, loadVerifyingKeys } from '../cli/keys.ts';
 import { LiveTable } from '../gateway/live.ts';
 import { RedisTableSource } from '../gateway/source/redis.ts';
-import { compile } from '../sync/compile/index.ts';
 import { RedisPublisher } from '../sync/publish/redis.ts';
-import { ingress, objects, ourClass, service } from '../test/support/manifests.ts';
 import { startRedis } from '../test/support/redis.ts';
+import { oneChangeWorld } from './lib/one-change-world.ts';
 
 interface Swap {
   version: string;
@@ -80,16 +79,7 @@ if (process.argv[2] === 'child') {
   const N = Number(process.argv[3] ?? 1000);
   const PROCS = Number(process.argv[4] ?? 4);
   const PER = Number(process.argv[5] ?? 25);
-  const world = (changed: number) =>
-    compile(
-      objects(
-        ourClass(),
-        service('web', [{ address: '127.0.0.1', port: 8080 }]),
-        ...Array.from({ length: N }, (_, i) =>
-          ingress(`ing-${i}`, { host: `app-${i}.example.com`, paths: [{ path: i === changed ? `/v${changed}` : '/', service: 'web' }] }),
-        ),
-      ),
-    );
+  const world = (changed: number) => oneChangeWorld(N, changed);
   const dir = mkdtempSync(join(tmpdir(), 'portico-fanout-'));
   const server = await startRedis();
   const redis = server.client();

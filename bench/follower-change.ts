@@ -11,21 +11,11 @@ import { join } from 'node:path';
 import { generateKeySet, loadSigningKeys, loadVerifyingKeys } from '../cli/keys.ts';
 import { LiveTable } from '../gateway/live.ts';
 import { type OpenMemory, openBundle, sealBundle, verifyManifest } from '../gateway/table/bundle.ts';
-import { compile } from '../sync/compile/index.ts';
-import { ingress, objects, ourClass, service } from '../test/support/manifests.ts';
+import { oneChangeWorld } from './lib/one-change-world.ts';
 
 const N = Number(process.argv[2] ?? 1000);
 const CHANGES = Number(process.argv[3] ?? 200);
-const world = (changed: number) =>
-  compile(
-    objects(
-      ourClass(),
-      service('web', [{ address: '127.0.0.1', port: 8080 }]),
-      ...Array.from({ length: N }, (_, i) =>
-        ingress(`ing-${i}`, { host: `app-${i}.example.com`, paths: [{ path: i === changed ? `/v${changed}` : '/', service: 'web' }] }),
-      ),
-    ),
-  );
+const world = (changed: number) => oneChangeWorld(N, changed);
 const dir = mkdtempSync(join(tmpdir(), 'portico-follower-change-'));
 try {
   await generateKeySet(dir);
