@@ -34,8 +34,8 @@ export interface CompiledHost {
   readonly prefix: Map<string, Route>;
   /** The host's Regex routes (then `exact` and `prefix` are empty), or null when it has none. */
   readonly regex: RegexRoutes<Route> | null;
-  /** rewrite-target, parsed once per route. */
-  readonly rewrites: Map<Route, RewriteTemplate>;
+  /** rewrite-target, parsed once per route; null when no route of the host rewrites (most hosts: no Map each). */
+  readonly rewrites: Map<Route, RewriteTemplate> | null;
 }
 
 /** The host indexes of earlier tables, by entry: a worker that follows a table one change at a time rebuilds only
@@ -111,12 +111,12 @@ function routingPath(raw: string, normalized: string): string {
 }
 
 function compileHost(entry: HostRoutes): CompiledHost {
-  const rewrites = new Map<Route, RewriteTemplate>();
+  let rewrites: Map<Route, RewriteTemplate> | null = null;
   const exact = new Map<string, Route>();
   const prefix = new Map<string, Route>();
   const regex: { pattern: string; value: Route; captures: boolean }[] = [];
   for (const r of entry.routes) {
-    if (r.policies.rewrite?.path !== undefined) rewrites.set(r, parseRewrite(r.policies.rewrite.path));
+    if (r.policies.rewrite?.path !== undefined) (rewrites ??= new Map()).set(r, parseRewrite(r.policies.rewrite.path));
     if (r.pathType === 'Regex') regex.push({ pattern: r.path, value: r, captures: r.policies.rewrite?.path?.includes('$') === true });
     else (r.pathType === 'Exact' ? exact : prefix).set(r.path, r);
   }
@@ -193,7 +193,7 @@ export function compileMatcher(table: RoutingTable, reuse?: CompiledHosts): Matc
           route = hit === null ? null : hit.value;
           captures = hit === null ? null : hit.captures;
         }
-        const template = route?.policies.rewrite?.path === undefined ? undefined : h.rewrites.get(route);
+        const template = route?.policies.rewrite?.path === undefined ? undefined : h.rewrites?.get(route);
         const upstreamPath = template === undefined ? path : expandRewrite(template, captures);
         if (route !== null)
           return {
