@@ -3,27 +3,15 @@
 // a rollback to the oldest kept version still loads, the upgrade paths between manifest formats 1 and 2, and the
 // same over a real Redis Cluster (3 masters, 3 replicas).
 import { createHash } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import type { Redis } from 'ioredis';
 import { CompactSign } from 'jose';
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { loadVersion } from '../../gateway/inspect/read.ts';
 import { LiveTable } from '../../gateway/live.ts';
 import { readManifest, readParts } from '../../gateway/source/read-bundle.ts';
 import { RedisTableSource } from '../../gateway/source/redis.ts';
 import { RespTransport } from '../../gateway/source/resp-transport.ts';
-import {
-  BundleError,
-  openBundle,
-  sealBundle,
-  verifyManifest,
-  type Manifest,
-  type PartRef,
-  type SigningKeys,
-  type VerifyingKeys,
-} from '../../gateway/table/bundle.ts';
+import { BundleError, openBundle, sealBundle, verifyManifest, type Manifest, type PartRef } from '../../gateway/table/bundle.ts';
 import { redisLayout, type CurrentPointer, type HistoryEntry } from '../../gateway/table/redis-layout.ts';
 import { compile } from '../../sync/compile/index.ts';
 import { IncompleteVersionError, RedisPublisher, rollback } from '../../sync/publish/redis.ts';
@@ -32,28 +20,10 @@ import { ingress, objects, ourClass, service, tlsSecret } from '../support/manif
 import { manifestRefs, plantBundle } from '../support/plant.ts';
 import { waitFor } from '../support/process.ts';
 import { startClusterSetup } from '../support/redis-ha.ts';
-import type { RedisServer } from '../support/redis.ts';
-import { startSignedRedis } from '../support/signed-redis.ts';
+import { useSignedRedis } from '../support/signed-redis.ts';
 import { socketTo, startFollower, TRANSPORTS } from './follower-transports.ts';
 
-const dir = mkdtempSync(join(tmpdir(), 'portico-delta-'));
-let server: RedisServer;
-let redis: Redis;
-let signing: SigningKeys;
-let verifying: VerifyingKeys;
-let cluster = 'd0';
-let n = 0;
-
-beforeAll(async () => {
-  ({ server, redis, signing, verifying } = await startSignedRedis(dir));
-});
-afterAll(async () => {
-  await server?.stop();
-  rmSync(dir, { recursive: true, force: true });
-});
-beforeEach(() => {
-  cluster = `d${++n}`; // every test gets its own cluster in the shared Redis
-});
+const sr = useSignedRedis('d');
 
 const HOSTS = 300;
 /** `HOSTS` Ingresses, one host each; Ingress `changed` (if any) routes `/v2` instead of `/`. */
@@ -80,20 +50,21 @@ const tlsWorld = (port: number) =>
     ),
   );
 
-const publisher = (history = 50, c: Redis = redis) => new RedisPublisher(c, { cluster, keys: signing, history, publisher: 'test' });
+const publisher = (history = 50, c: Redis = sr.redis) =>
+  new RedisPublisher(c, { cluster: sr.cluster, keys: sr.signing, history, publisher: 'test' });
 
-async function manifestOf(version: string, c: Redis = redis): Promise<Manifest> {
-  const jws = await c.hget(redisLayout(cluster).table(version), 'manifest');
-  return verifyManifest(jws!, verifying, { cluster, version });
+async function manifestOf(version: string, c: Redis = sr.redis): Promise<Manifest> {
+  const jws = await c.hget(redisLayout(sr.cluster).table(version), 'manifest');
+  return verifyManifest(jws!, sr.verifying, { cluster: sr.cluster, version });
 }
 
 /** Calls of each command since the last CONFIG RESETSTAT (commands run by scripts included). */
 async function commandCalls(): Promise<Map<string, number>> {
-  const info = (await redis.info('commandstats')) as string;
+  const info = (await sr.redis.info('commandstats')) as string;
   return new Map([...info.matchAll(/^cmdstat_([a-z|]+):calls=(\d+)/gm)].map((m) => [m[1]!, Number(m[2])] as const));
 }
 
-const partKeys = async (): Promise<string[]> => (await redis.keys(`${redisLayout(cluster).prefix}part:*`)).sort();
+const partKeys = async (): Promise<string[]> => (await sr.redis.keys(`${redisLayout(sr.cluster).prefix}part:*`)).sort();
 const changedNames = (a: Manifest, b: Manifest): string[] => {
   const before = new Map(a.parts.map((p) => [p.name, p.sha256]));
   return b.parts.filter((p) => before.get(p.name) !== p.sha256).map((p) => p.name);
@@ -118,10 +89,10 @@ describe('part boundaries stay put', () => {
     { name: 'a host removed', edit: (names) => names.filter((i) => i !== 17) },
   ];
   it.each(cases)('$name changes one hosts part and the head', async ({ edit }) => {
-    const meta = { cluster, seq: 1, publishedAt: 'now', publisher: 'test' };
+    const meta = { cluster: sr.cluster, seq: 1, publishedAt: 'now', publisher: 'test' };
     const a = world();
     const b = edited(edit);
-    const [sa, sb] = [await sealBundle(a.table, [], meta, signing), await sealBundle(b.table, [], meta, signing)];
+    const [sa, sb] = [await sealBundle(a.table, [], meta, sr.signing), await sealBundle(b.table, [], meta, sr.signing)];
     const before = new Map(sa.refs.map((r) => [r.name, r.sha256]));
     const changed = sb.refs.filter((r) => before.get(r.name) !== r.sha256).map((r) => r.name);
     expect(changed).toHaveLength(2);
@@ -137,7 +108,7 @@ describe('a one-Ingress change', () => {
     await p.publish(a);
     const keysBefore = await partKeys();
     const b = world(7);
-    await redis.config('RESETSTAT');
+    await sr.redis.config('RESETSTAT');
     await p.publish(b);
     const calls = await commandCalls();
     const changed = changedNames(await manifestOf(a.table.version), await manifestOf(b.table.version));
@@ -176,11 +147,11 @@ describe('a one-Ingress change', () => {
     await publisher().publish(a);
     const again = await keysOf(a.table.version);
     expect(again).not.toBe(first);
-    const layout = redisLayout(cluster);
-    expect(await redis.exists(layout.part(first))).toBe(0); // listed by no version any more
+    const layout = redisLayout(sr.cluster);
+    expect(await sr.redis.exists(layout.part(first))).toBe(0); // listed by no version any more
     // every part of both versions in history is still there
     for (const v of [a.table.version, b.table.version])
-      for (const p of (await manifestOf(v)).parts) expect(await redis.exists(layout.part(p.sha256)), `${v} ${p.name}`).toBe(1);
+      for (const p of (await manifestOf(v)).parts) expect(await sr.redis.exists(layout.part(p.sha256)), `${v} ${p.name}`).toBe(1);
   });
 
   it.each(TRANSPORTS)('is read by a worker as only the changed parts (over %s)', async (transport) => {
@@ -188,18 +159,24 @@ describe('a one-Ingress change', () => {
     const a = world();
     const b = world(11);
     // The publisher asks for part sizes (STRLEN) too: counted on a twin cluster in the same state, without a worker.
-    const twin = new RedisPublisher(redis, { cluster: `${cluster}-twin`, keys: signing, history: 50, publisher: 'test' });
+    const twin = new RedisPublisher(sr.redis, { cluster: `${sr.cluster}-twin`, keys: sr.signing, history: 50, publisher: 'test' });
     await twin.publish(a);
-    await redis.config('RESETSTAT');
+    await sr.redis.config('RESETSTAT');
     await twin.publish(b);
     const publisherStrlen = (await commandCalls()).get('strlen') ?? 0;
     await p.publish(a);
     const live = new LiveTable();
-    const f = await startFollower(transport, { port: server.port, cluster, keys: verifying, live, node: `delta-${transport}` });
+    const f = await startFollower(transport, {
+      port: sr.server.port,
+      cluster: sr.cluster,
+      keys: sr.verifying,
+      live,
+      node: `delta-${transport}`,
+    });
     try {
       await f.checkOnce();
       expect(live.table?.version).toBe(a.table.version);
-      await redis.config('RESETSTAT');
+      await sr.redis.config('RESETSTAT');
       await p.publish(b);
       await f.check(); // joined with a check the notification started (ioredis), never two loads at once
       await waitFor(
@@ -229,22 +206,22 @@ describe('retention', () => {
       await p.publish(w);
       versions.push(w.table.version);
     }
-    const l = redisLayout(cluster);
-    const kept = (await redis.lrange(l.history, 0, -1)).map((e) => (JSON.parse(e) as HistoryEntry).version);
+    const l = redisLayout(sr.cluster);
+    const kept = (await sr.redis.lrange(l.history, 0, -1)).map((e) => (JSON.parse(e) as HistoryEntry).version);
     expect(kept).toEqual(versions.slice(2).reverse());
     const referenced = new Set<string>();
     for (const v of kept) for (const ref of (await manifestOf(v)).parts) referenced.add(l.part(ref.sha256));
     expect(await partKeys()).toEqual([...referenced].sort());
-    expect(await redis.exists(l.table(versions[0]!), l.table(versions[1]!))).toBe(0);
+    expect(await sr.redis.exists(l.table(versions[0]!), l.table(versions[1]!))).toBe(0);
     // the oldest kept version, rolled back to, loads in a fresh worker and in inspection
-    const oldest = JSON.parse((await redis.lindex(l.history, -1))!) as HistoryEntry;
+    const oldest = JSON.parse((await sr.redis.lindex(l.history, -1))!) as HistoryEntry;
     expect(oldest.version).toBe(versions[2]);
-    expect(await rollback(redis, cluster, oldest, 'test')).toBe('rolled-back');
+    expect(await rollback(sr.redis, sr.cluster, oldest, 'test')).toBe('rolled-back');
     const live = new LiveTable();
     const s = new RedisTableSource({
-      redis: server.url,
-      cluster,
-      keys: verifying,
+      redis: sr.server.url,
+      cluster: sr.cluster,
+      keys: sr.verifying,
       live,
       cacheFile: null,
       pollMs: 100,
@@ -262,7 +239,7 @@ describe('retention', () => {
     } finally {
       await s.close();
     }
-    expect((await loadVersion(redis, cluster, versions[2]!, verifying)).table.hosts.length).toBe(HOSTS);
+    expect((await loadVersion(sr.redis, sr.cluster, versions[2]!, sr.verifying)).table.hosts.length).toBe(HOSTS);
   });
 
   it('keeps a part shared by a dropped and a kept version', async () => {
@@ -270,26 +247,26 @@ describe('retention', () => {
     await p.publish(world(1));
     await p.publish(world(2));
     const kept = await manifestOf(world(2).table.version);
-    const l = redisLayout(cluster);
+    const l = redisLayout(sr.cluster);
     expect(await partKeys()).toEqual([...new Set(kept.parts.map((r) => l.part(r.sha256)))].sort());
   });
 });
 
 describe('damaged parts', () => {
-  const l = () => redisLayout(cluster);
+  const l = () => redisLayout(sr.cluster);
   const refsOf = async (w: ReturnType<typeof world>): Promise<PartRef[]> =>
-    (await sealBundle(w.table, [], { cluster, seq: 1, publishedAt: 'now', publisher: 'test' }, signing)).refs;
+    (await sealBundle(w.table, [], { cluster: sr.cluster, seq: 1, publishedAt: 'now', publisher: 'test' }, sr.signing)).refs;
   /** A hosts part of `a` that `b` lists too (`shared`: one the change from a to b leaves alone), or does not. */
   const hostsPart = async (a: ReturnType<typeof world>, b: ReturnType<typeof world>, shared: boolean): Promise<PartRef> => {
     const inB = new Set((await refsOf(b)).map((r) => r.sha256));
     return (await refsOf(a)).find((r) => r.name.startsWith('hosts/') && inB.has(r.sha256) === shared)!;
   };
   const truncate = async (ref: PartRef): Promise<void> => {
-    const bytes = (await redis.getBuffer(l().part(ref.sha256)))!;
-    await redis.set(l().part(ref.sha256), bytes.subarray(0, bytes.length >> 1));
+    const bytes = (await sr.redis.getBuffer(l().part(ref.sha256)))!;
+    await sr.redis.set(l().part(ref.sha256), bytes.subarray(0, bytes.length >> 1));
   };
   const intact = async (ref: PartRef): Promise<boolean> => {
-    const bytes = await redis.getBuffer(l().part(ref.sha256));
+    const bytes = await sr.redis.getBuffer(l().part(ref.sha256));
     return bytes !== null && bytes.length === ref.bytes && createHash('sha256').update(bytes).digest('hex') === ref.sha256;
   };
 
@@ -301,7 +278,7 @@ describe('damaged parts', () => {
     const shared = await hostsPart(a, b, true);
     await truncate(shared);
     const live = new LiveTable();
-    const f = await startFollower('ioredis', { port: server.port, cluster, keys: verifying, live, node: 'damaged' });
+    const f = await startFollower('ioredis', { port: sr.server.port, cluster: sr.cluster, keys: sr.verifying, live, node: 'damaged' });
     try {
       await f.checkOnce();
       expect(f.lastRefusal?.code).toBe('PORTICO_BUNDLE_DIGEST'); // what every worker said, for good, before the repair
@@ -334,40 +311,40 @@ describe('damaged parts', () => {
     await p.publish(a);
     await p.publish(b);
     const part = await hostsPart(a, b, false);
-    if (damage === 'deleted') await redis.del(l().part(part.sha256));
+    if (damage === 'deleted') await sr.redis.del(l().part(part.sha256));
     else await truncate(part);
-    const before = await redis.lrange(l().history, 0, -1);
+    const before = await sr.redis.lrange(l().history, 0, -1);
     const entry = before.map((e) => JSON.parse(e) as HistoryEntry).find((e) => e.version === a.table.version)!;
-    const refused = await rollback(redis, cluster, entry, 'operator').catch((e: unknown) => e);
+    const refused = await rollback(sr.redis, sr.cluster, entry, 'operator').catch((e: unknown) => e);
     expect(refused).toBeInstanceOf(IncompleteVersionError);
     expect((refused as IncompleteVersionError).code).toBe('PORTICO_VERSION_INCOMPLETE');
     expect((refused as Error).message).toMatch(
       /^refused to roll back to sha256:[0-9a-f]{64}: 1 of its parts are missing from Redis or damaged/,
     );
-    expect((JSON.parse((await redis.get(l().current))!) as CurrentPointer).version).toBe(b.table.version);
-    expect(await redis.lrange(l().history, 0, -1)).toEqual(before);
+    expect((JSON.parse((await sr.redis.get(l().current))!) as CurrentPointer).version).toBe(b.table.version);
+    expect(await sr.redis.lrange(l().history, 0, -1)).toEqual(before);
     // once a publish of a wrote the part again, the same rollback goes through
     await p.publish(a);
     await p.publish(b);
-    expect(await rollback(redis, cluster, entry, 'operator')).toBe('rolled-back');
+    expect(await rollback(sr.redis, sr.cluster, entry, 'operator')).toBe('rolled-back');
   });
 });
 
 /** A manifest of format 1, as an agent of the previous release signed it: no `format`, each part a field of the
  * version's hash. The parts are this release's (their bucketing does not matter to a format-1 reader). */
 async function publishFormat1(version: ReturnType<typeof world>, seq: number): Promise<void> {
-  const sealed = await sealBundle(version.table, [], { cluster, seq, publishedAt: 'now', publisher: 'old-agent' }, signing);
-  const { format: _f, ...claims } = (await verifyManifest(sealed.manifest, verifying, { cluster })) as Manifest;
+  const sealed = await sealBundle(version.table, [], { cluster: sr.cluster, seq, publishedAt: 'now', publisher: 'old-agent' }, sr.signing);
+  const { format: _f, ...claims } = (await verifyManifest(sealed.manifest, sr.verifying, { cluster: sr.cluster })) as Manifest;
   const jws = await new CompactSign(new TextEncoder().encode(JSON.stringify(claims)))
     .setProtectedHeader({ alg: 'EdDSA', typ: 'portico.table' })
-    .sign(signing.sign);
-  const l = redisLayout(cluster);
+    .sign(sr.signing.sign);
+  const l = redisLayout(sr.cluster);
   const fields: (string | Buffer)[] = ['manifest', jws];
   for (const [name, bytes] of sealed.parts) fields.push(`part:${name}`, Buffer.from(bytes));
-  await redis.hset(l.table(version.table.version), ...fields);
+  await sr.redis.hset(l.table(version.table.version), ...fields);
   const pointer: CurrentPointer = { version: version.table.version, seq, publishedAt: 'now', publisher: 'old-agent' };
-  await redis.set(l.current, JSON.stringify(pointer));
-  await redis.lpush(l.history, JSON.stringify({ ...pointer, hosts: HOSTS, routes: HOSTS, diagnostics: 0 }));
+  await sr.redis.set(l.current, JSON.stringify(pointer));
+  await sr.redis.lpush(l.history, JSON.stringify({ ...pointer, hosts: HOSTS, routes: HOSTS, diagnostics: 0 }));
 }
 
 describe('upgrades between manifest formats', () => {
@@ -375,7 +352,13 @@ describe('upgrades between manifest formats', () => {
     const old = world(1);
     await publishFormat1(old, Date.now());
     const live = new LiveTable();
-    const f = await startFollower(transport, { port: server.port, cluster, keys: verifying, live, node: `upgrade-${transport}` });
+    const f = await startFollower(transport, {
+      port: sr.server.port,
+      cluster: sr.cluster,
+      keys: sr.verifying,
+      live,
+      node: `upgrade-${transport}`,
+    });
     try {
       await f.checkOnce();
       expect(live.table?.version).toBe(old.table.version);
@@ -384,7 +367,7 @@ describe('upgrades between manifest formats', () => {
       await publisher().publish(next);
       await f.checkOnce();
       expect(live.table?.version).toBe(next.table.version);
-      expect((await loadVersion(redis, cluster, old.table.version, verifying)).table.hosts.length).toBe(HOSTS);
+      expect((await loadVersion(sr.redis, sr.cluster, old.table.version, sr.verifying)).table.hosts.length).toBe(HOSTS);
     } finally {
       await f.close();
     }
@@ -393,14 +376,14 @@ describe('upgrades between manifest formats', () => {
   it("a worker of the previous release (its read path, named here: parts from the version's hash) refuses the new layout as a missing part", async () => {
     const w = world(3);
     await publisher().publish(w);
-    const l = redisLayout(cluster);
+    const l = redisLayout(sr.cluster);
     // readManifest and readParts (format 1) are the previous release's read path, unchanged
-    const { m, parts } = await new RespTransport({ connect: () => socketTo(server.port), log: () => {} }).session(async (c) => {
+    const { m, parts } = await new RespTransport({ connect: () => socketTo(sr.server.port), log: () => {} }).session(async (c) => {
       const jws = await readManifest(c, l.table(w.table.version), w.table.version);
-      const manifest = await verifyManifest(jws, verifying, { cluster, version: w.table.version });
+      const manifest = await verifyManifest(jws, sr.verifying, { cluster: sr.cluster, version: w.table.version });
       return { m: manifest, parts: await readParts(c, l.table(w.table.version), manifest) };
     });
-    const refused = await openBundle(m, async (ref: PartRef) => parts.get(ref.name) ?? null, verifying).catch((e: unknown) => e);
+    const refused = await openBundle(m, async (ref: PartRef) => parts.get(ref.name) ?? null, sr.verifying).catch((e: unknown) => e);
     expect(refused).toBeInstanceOf(BundleError);
     expect((refused as BundleError).code).toBe('PORTICO_BUNDLE_PART_MISSING');
   });
@@ -409,19 +392,24 @@ describe('upgrades between manifest formats', () => {
     const good = world(4);
     await publisher().publish(good);
     const live = new LiveTable();
-    const f = await startFollower('ioredis', { port: server.port, cluster, keys: verifying, live, node: 'newer-format' });
+    const f = await startFollower('ioredis', { port: sr.server.port, cluster: sr.cluster, keys: sr.verifying, live, node: 'newer-format' });
     try {
       await f.checkOnce();
       expect(live.table?.version).toBe(good.table.version);
       const w = world(5);
-      const sealed = await sealBundle(w.table, [], { cluster, seq: Date.now() + 1000, publishedAt: 'now', publisher: 'new' }, signing);
-      const claims = { ...(await verifyManifest(sealed.manifest, verifying, { cluster })), format: 3 };
+      const sealed = await sealBundle(
+        w.table,
+        [],
+        { cluster: sr.cluster, seq: Date.now() + 1000, publishedAt: 'now', publisher: 'new' },
+        sr.signing,
+      );
+      const claims = { ...(await verifyManifest(sealed.manifest, sr.verifying, { cluster: sr.cluster })), format: 3 };
       const jws = await new CompactSign(new TextEncoder().encode(JSON.stringify(claims)))
         .setProtectedHeader({ alg: 'EdDSA', typ: 'portico.table' })
-        .sign(signing.sign);
-      await plantBundle(redis, cluster, w.table.version, { manifest: jws, parts: sealed.parts });
-      await redis.set(
-        redisLayout(cluster).current,
+        .sign(sr.signing.sign);
+      await plantBundle(sr.redis, sr.cluster, w.table.version, { manifest: jws, parts: sealed.parts });
+      await sr.redis.set(
+        redisLayout(sr.cluster).current,
         JSON.stringify({ version: w.table.version, seq: claims.seq, publishedAt: 'now', publisher: 'new' }),
       );
       await f.checkOnce();
@@ -441,8 +429,8 @@ describe('over a Redis Cluster', () => {
     const live = new LiveTable();
     const s = new RedisTableSource({
       redis: { clusterNodes: c.nodes },
-      cluster,
-      keys: verifying,
+      cluster: sr.cluster,
+      keys: sr.verifying,
       live,
       cacheFile: null,
       pollMs: 100,
@@ -451,7 +439,7 @@ describe('over a Redis Cluster', () => {
       log: () => {},
     });
     try {
-      const p = new RedisPublisher(client, { cluster, keys: signing, history: 2, publisher: 'test' });
+      const p = new RedisPublisher(client, { cluster: sr.cluster, keys: sr.signing, history: 2, publisher: 'test' });
       await s.start();
       for (const changed of [undefined, 1, 2, 3]) {
         const w = world(changed);
@@ -462,12 +450,12 @@ describe('over a Redis Cluster', () => {
           () => `version ${changed} to load from the cluster`,
         );
       }
-      const master = await c.masterOf(redisLayout(cluster).current);
+      const master = await c.masterOf(redisLayout(sr.cluster).current);
       const onMaster = c.client(master.port);
-      const parts = await onMaster.keys(`${redisLayout(cluster).prefix}part:*`);
+      const parts = await onMaster.keys(`${redisLayout(sr.cluster).prefix}part:*`);
       const referenced = new Set<string>();
       for (const v of [world(3), world(2)])
-        for (const r of manifestRefs((await client.hget(redisLayout(cluster).table(v.table.version), 'manifest'))!))
+        for (const r of manifestRefs((await client.hget(redisLayout(sr.cluster).table(v.table.version), 'manifest'))!))
           referenced.add(r.sha256);
       expect(parts.length).toBe(referenced.size);
     } finally {

@@ -1,51 +1,18 @@
 // Fencing of publishes by lease term, against a real redis-server: the publish script refuses a table from a
 // term older than the newest it accepted (a deposed leader), the publish loop then stops publishing that term,
 // and an operator's rollback keeps working beside it.
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import type { Redis } from 'ioredis';
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import type { SigningKeys } from '../../gateway/table/bundle.ts';
+import { describe, expect, it } from 'vitest';
 import { redisLayout, type CurrentPointer, type HistoryEntry } from '../../gateway/table/redis-layout.ts';
-import { compile } from '../../sync/compile/index.ts';
 import { PublishLoop } from '../../sync/publish/loop.ts';
 import { PublishFencedError, RedisPublisher, rollback } from '../../sync/publish/redis.ts';
-import { ingress, objects, ourClass, service } from '../support/manifests.ts';
 import { waitFor } from '../support/process.ts';
-import type { RedisServer } from '../support/redis.ts';
-import { startSignedRedis } from '../support/signed-redis.ts';
+import { useSignedRedis } from '../support/signed-redis.ts';
+import { oneHostWorld as world } from './one-host-world.ts';
 
-const dir = mkdtempSync(join(tmpdir(), 'portico-fence-'));
-let server: RedisServer;
-let redis: Redis;
-let signing: SigningKeys;
-let cluster = 'f0';
-let n = 0;
+const r = useSignedRedis('f');
 
-/** A one-host table; `tag` changes its content (and so its version). */
-const world = (tag: number) =>
-  compile(
-    objects(
-      ourClass(),
-      service('web', [{ address: '127.0.0.1', port: 8000 + tag }]),
-      ingress('a', { host: 'a.test', paths: [{ path: '/', service: 'web' }] }),
-    ),
-  );
-
-beforeAll(async () => {
-  ({ server, redis, signing } = await startSignedRedis(dir));
-});
-afterAll(async () => {
-  await server?.stop();
-  rmSync(dir, { recursive: true, force: true });
-});
-beforeEach(() => {
-  cluster = `f${++n}`;
-});
-
-const publisher = (name: string) => new RedisPublisher(redis, { cluster, keys: signing, history: 50, publisher: name });
-const current = async () => JSON.parse((await redis.get(redisLayout(cluster).current))!) as CurrentPointer;
+const publisher = (name: string) => new RedisPublisher(r.redis, { cluster: r.cluster, keys: r.signing, history: 50, publisher: name });
+const current = async () => JSON.parse((await r.redis.get(redisLayout(r.cluster).current))!) as CurrentPointer;
 
 interface Step {
   /** Lease term of the publisher; undefined: published from manifests, no lease. */
@@ -117,15 +84,15 @@ describe('the publish script fences by lease term', () => {
           last = await current();
         }
       }
-      expect(await redis.get(redisLayout(cluster).fence)).toBe(c.fence);
+      expect(await r.redis.get(redisLayout(r.cluster).fence)).toBe(c.fence);
     });
 
   it('keeps rollback working: a rollback is not fenced, and the leader honours it until the objects change', async () => {
     const leader = publisher('leader');
     await leader.publish(world(1), 2);
     await leader.publish(world(2), 2);
-    const [, older] = (await redis.lrange(redisLayout(cluster).history, 0, -1)).map((e) => JSON.parse(e) as HistoryEntry);
-    expect(await rollback(redis, cluster, older!, 'operator')).toBe('rolled-back');
+    const [, older] = (await r.redis.lrange(redisLayout(r.cluster).history, 0, -1)).map((e) => JSON.parse(e) as HistoryEntry);
+    expect(await rollback(r.redis, r.cluster, older!, 'operator')).toBe('rolled-back');
     expect((await current()).version).toBe(world(1).table.version);
     expect((await leader.publish(world(2), 2)).kind).toBe('held-by-rollback');
     await expect(publisher('deposed').publish(world(3), 1)).rejects.toBeInstanceOf(PublishFencedError);
@@ -139,9 +106,9 @@ describe('the publish loop after a refusal', () => {
     const logs: string[] = [];
     await publisher('successor').publish(world(1), 9);
     const loop = new PublishLoop({
-      redis: server.url,
-      cluster,
-      keys: signing,
+      redis: r.server.url,
+      cluster: r.cluster,
+      keys: r.signing,
       history: 5,
       publisher: 'deposed',
       log: (level, msg) => void logs.push(`${level} ${msg}`),
@@ -176,7 +143,7 @@ describe('a successor with nothing new to write', () => {
   it('raises the fence all the same, so the deposed leader is refused afterwards', async () => {
     await publisher('deposed').publish(world(1), 1);
     expect((await publisher('successor').publish(world(1), 2)).kind).toBe('unchanged');
-    expect(await redis.get(redisLayout(cluster).fence)).toBe('2');
+    expect(await r.redis.get(redisLayout(r.cluster).fence)).toBe('2');
     await expect(publisher('deposed').publish(world(2), 1)).rejects.toBeInstanceOf(PublishFencedError);
     expect((await current()).publisher).toBe('deposed'); // its first table, published while it led
   });

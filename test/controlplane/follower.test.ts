@@ -2,43 +2,20 @@
 // (Node, Deno) and over the RESP client (workerd) must refuse the same things with the same codes, accept
 // the same rollback, keep serving the last good table, report a refusal once, and put it in the heartbeat
 // that `portico inspect status` reads. A follower that accepts what the other refuses fails here.
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import type { Redis } from 'ioredis';
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { workers } from '../../gateway/inspect/read.ts';
 import { LiveTable } from '../../gateway/live.ts';
-import type { SigningKeys, VerifyingKeys } from '../../gateway/table/bundle.ts';
 import { redisLayout, type Heartbeat } from '../../gateway/table/redis-layout.ts';
 import { RedisPublisher } from '../../sync/publish/redis.ts';
-import type { RedisServer } from '../support/redis.ts';
-import { startSignedRedis } from '../support/signed-redis.ts';
+import { useSignedRedis } from '../support/signed-redis.ts';
 import { CASES, certificateKey, world } from './follower-cases.ts';
 import { startFollower, TRANSPORTS } from './follower-transports.ts';
 
-const dir = mkdtempSync(join(tmpdir(), 'portico-follower-'));
-let server: RedisServer;
-let redis: Redis;
-let signing: SigningKeys;
-let otherSigning: SigningKeys;
-let verifying: VerifyingKeys;
-let cluster = 'f0';
-let n = 0;
+const sr = useSignedRedis('f');
 
-beforeAll(async () => {
-  ({ server, redis, signing, otherSigning, verifying } = await startSignedRedis(dir));
-});
-afterAll(async () => {
-  await server?.stop();
-  rmSync(dir, { recursive: true, force: true });
-});
-beforeEach(() => {
-  cluster = `f${++n}`; // every test gets its own cluster in the shared Redis
-});
-
-const publish = (tag: number) => new RedisPublisher(redis, { cluster, keys: signing, history: 10, publisher: 'test' }).publish(world(tag));
-const heartbeat = async (id: string) => JSON.parse((await redis.get(redisLayout(cluster).worker(id))) ?? 'null') as Heartbeat | null;
+const publish = (tag: number) =>
+  new RedisPublisher(sr.redis, { cluster: sr.cluster, keys: sr.signing, history: 10, publisher: 'test' }).publish(world(tag));
+const heartbeat = async (id: string) => JSON.parse((await sr.redis.get(redisLayout(sr.cluster).worker(id))) ?? 'null') as Heartbeat | null;
 
 describe.each(CASES)('$name', ({ act, expect: expected }) => {
   it.each(TRANSPORTS)('over %s', async (transport) => {
@@ -47,11 +24,17 @@ describe.each(CASES)('$name', ({ act, expect: expected }) => {
     await publish(100);
     await publish(0);
     const live = new LiveTable();
-    const f = await startFollower(transport, { port: server.port, cluster, keys: verifying, live, node: `case-${transport}` });
+    const f = await startFollower(transport, {
+      port: sr.server.port,
+      cluster: sr.cluster,
+      keys: sr.verifying,
+      live,
+      node: `case-${transport}`,
+    });
     try {
       await f.checkOnce();
       expect(live.table?.version).toBe(good.table.version);
-      await act({ redis, cluster, signing, otherSigning, older: older.table.version });
+      await act({ redis: sr.redis, cluster: sr.cluster, signing: sr.signing, otherSigning: sr.otherSigning, older: older.table.version });
       await f.checkOnce();
       await f.checkOnce();
       const hb = await heartbeat(f.heartbeatValue().id);
@@ -77,11 +60,17 @@ describe('heartbeats from every transport', () => {
   it.each(TRANSPORTS)('a follower over %s is listed by inspect status, and leaves it on close', async (transport) => {
     await publish(1);
     const live = new LiveTable();
-    const f = await startFollower(transport, { port: server.port, cluster, keys: verifying, live, node: `edge-${transport}` });
+    const f = await startFollower(transport, {
+      port: sr.server.port,
+      cluster: sr.cluster,
+      keys: sr.verifying,
+      live,
+      node: `edge-${transport}`,
+    });
     const id = f.heartbeatValue().id;
     try {
       await f.checkOnce();
-      const listed = await workers(redis, cluster);
+      const listed = await workers(sr.redis, sr.cluster);
       expect(listed.map((w) => w.id)).toEqual([id]);
       expect(listed[0]).toMatchObject({
         node: `edge-${transport}`,
@@ -91,10 +80,10 @@ describe('heartbeats from every transport', () => {
         redisConnected: true,
         refusals: 0,
       });
-      expect(await redis.ttl(redisLayout(cluster).worker(id))).toBeGreaterThan(0);
+      expect(await sr.redis.ttl(redisLayout(sr.cluster).worker(id))).toBeGreaterThan(0);
     } finally {
       await f.close();
     }
-    expect(await workers(redis, cluster)).toEqual([]);
+    expect(await workers(sr.redis, sr.cluster)).toEqual([]);
   });
 });

@@ -3,48 +3,20 @@
 // (sync/kube/agent.ts, afterPublish). Under a steady stream of offers it settles attempt by attempt, not when the
 // stream stops: the publish flight itself runs on while offers keep coming, and a status that waited for the whole
 // flight would wait for the whole bulk.
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import type { Redis } from 'ioredis';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { SigningKeys } from '../../gateway/table/bundle.ts';
+import { describe, expect, it } from 'vitest';
 import { type CurrentPointer, redisLayout } from '../../gateway/table/redis-layout.ts';
-import { compile } from '../../sync/compile/index.ts';
 import { PublishLoop } from '../../sync/publish/loop.ts';
-import { ingress, objects, ourClass, service } from '../support/manifests.ts';
 import { waitFor } from '../support/process.ts';
-import type { RedisServer } from '../support/redis.ts';
-import { startSignedRedis } from '../support/signed-redis.ts';
+import { useSignedRedis } from '../support/signed-redis.ts';
+import { oneHostWorld as world } from './one-host-world.ts';
 
-const dir = mkdtempSync(join(tmpdir(), 'portico-offer-'));
-let server: RedisServer;
-let redis: Redis;
-let signing: SigningKeys;
-
-/** A one-host table; `tag` changes its content (and so its version). */
-const world = (tag: number) =>
-  compile(
-    objects(
-      ourClass(),
-      service('web', [{ address: '127.0.0.1', port: 8000 + tag }]),
-      ingress('a', { host: 'a.test', paths: [{ path: '/', service: 'web' }] }),
-    ),
-  );
-
-beforeAll(async () => {
-  ({ server, redis, signing } = await startSignedRedis(dir));
-});
-afterAll(async () => {
-  await server?.stop();
-  rmSync(dir, { recursive: true, force: true });
-});
+const r = useSignedRedis('offer');
 
 function loop(cluster: string, onPublished: () => void = () => {}): PublishLoop {
   const l = new PublishLoop({
-    redis: server.url,
+    redis: r.server.url,
     cluster,
-    keys: signing,
+    keys: r.signing,
     history: 5,
     publisher: 't',
     log: (_level, msg) => {
@@ -55,7 +27,7 @@ function loop(cluster: string, onPublished: () => void = () => {}): PublishLoop 
   return l;
 }
 const currentVersion = async (cluster: string) =>
-  (JSON.parse((await redis.get(redisLayout(cluster).current)) ?? 'null') as CurrentPointer | null)?.version;
+  (JSON.parse((await r.redis.get(redisLayout(cluster).current)) ?? 'null') as CurrentPointer | null)?.version;
 
 describe('PublishLoop.offer() settles when the attempt that took its table ends', () => {
   it('a lone offer: settled, its table is current in Redis', async () => {
@@ -106,7 +78,14 @@ describe('PublishLoop.offer() settles when the attempt that took its table ends'
   });
 
   it('Redis not reachable: settled at once (statuses do not wait for a Redis that is down), nothing published', async () => {
-    const l = new PublishLoop({ redis: 'redis://127.0.0.1:1', cluster: 'gone', keys: signing, history: 5, publisher: 't', log: () => {} });
+    const l = new PublishLoop({
+      redis: 'redis://127.0.0.1:1',
+      cluster: 'gone',
+      keys: r.signing,
+      history: 5,
+      publisher: 't',
+      log: () => {},
+    });
     try {
       await l.offer(world(1));
       expect(await currentVersion('gone')).toBeUndefined();

@@ -3,49 +3,27 @@
 // hands out). What the follower refuses is the shared case table's (test/controlplane/follower.test.ts);
 // this file covers what is the RESP transport's own: a connection per check, AUTH, and Redis that is
 // unreachable or stops answering, which must never be a refusal.
-import { mkdtempSync, rmSync } from 'node:fs';
 import net from 'node:net';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import type { Redis } from 'ioredis';
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { LiveTable } from '../../gateway/live.ts';
 import { TableFollower } from '../../gateway/source/follower.ts';
 import { RespTransport } from '../../gateway/source/resp-transport.ts';
-import type { SigningKeys, VerifyingKeys } from '../../gateway/table/bundle.ts';
 import { RedisPublisher } from '../../sync/publish/redis.ts';
 import { certificateKey, world } from '../controlplane/follower-cases.ts';
 import { socketTo, startFollower } from '../controlplane/follower-transports.ts';
 import { freePort } from '../support/process.ts';
-import { startRedis, type RedisServer } from '../support/redis.ts';
-import { startSignedRedis } from '../support/signed-redis.ts';
+import { startRedis } from '../support/redis.ts';
+import { useSignedRedis } from '../support/signed-redis.ts';
 
-const dir = mkdtempSync(join(tmpdir(), 'portico-webredis-'));
-let server: RedisServer;
-let redis: Redis;
-let signing: SigningKeys;
-let verifying: VerifyingKeys;
-let cluster = 'w0';
-let n = 0;
+const r = useSignedRedis('w');
 
-beforeAll(async () => {
-  ({ server, redis, signing, verifying } = await startSignedRedis(dir));
-});
-afterAll(async () => {
-  await server?.stop();
-  rmSync(dir, { recursive: true, force: true });
-});
-beforeEach(() => {
-  cluster = `w${++n}`;
-});
-
-const publish = (tag: number, to = redis) =>
-  new RedisPublisher(to, { cluster, keys: signing, history: 10, publisher: 'test' }).publish(world(tag));
+const publish = (tag: number, to = r.redis) =>
+  new RedisPublisher(to, { cluster: r.cluster, keys: r.signing, history: 10, publisher: 'test' }).publish(world(tag));
 const follower = (live: LiveTable, port: number, o: { password?: string; commandTimeoutMs?: number } = {}) =>
   new TableFollower({
     transport: new RespTransport({ connect: () => socketTo(port), ...o, log: () => {} }),
-    cluster,
-    keys: verifying,
+    cluster: r.cluster,
+    keys: r.verifying,
     live,
     cache: null,
     pollMs: 60_000,
@@ -58,7 +36,7 @@ describe('the workerd table source', () => {
   it('loads the current version with its decrypted certificate, and follows a new one on the next check', async () => {
     await publish(1);
     const live = new LiveTable();
-    const s = await startFollower('resp', { port: server.port, cluster, keys: verifying, live, node: 'w' });
+    const s = await startFollower('resp', { port: r.server.port, cluster: r.cluster, keys: r.verifying, live, node: 'w' });
     await s.checkOnce();
     expect(live.table?.version).toBe(world(1).table.version);
     expect(live.current!.certificates.get('default/tls')!.keyPem).toBe(certificateKey);
@@ -88,7 +66,7 @@ describe('the workerd table source', () => {
   it('Redis unreachable: the check reports it, refuses nothing, and the table keeps serving', async () => {
     await publish(30);
     const live = new LiveTable();
-    await follower(live, server.port).checkOnce();
+    await follower(live, r.server.port).checkOnce();
     const closed = follower(live, await freePort()); // nothing listens there
     await closed.checkOnce();
     expect(closed.connected).toBe(false);
@@ -100,7 +78,7 @@ describe('the workerd table source', () => {
   it('Redis that accepts but never answers: the check gives up after the command timeout', async () => {
     await publish(31);
     const live = new LiveTable();
-    await follower(live, server.port).checkOnce();
+    await follower(live, r.server.port).checkOnce();
     const silent = net.createServer(() => {}); // accepts, reads nothing, answers nothing
     await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve));
     try {
