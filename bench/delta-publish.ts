@@ -16,8 +16,9 @@ import type { TableTransport } from '../gateway/source/transport.ts';
 import type { CompileResult } from '../sync/compile/types.ts';
 import { compile } from '../sync/compile/index.ts';
 import { socketTo } from '../test/controlplane/follower-transports.ts';
-import { ingress, objects, ourClass, service } from '../test/support/manifests.ts';
+import { objects } from '../test/support/manifests.ts';
 import { startRedis } from '../test/support/redis.ts';
+import { serviceWorldObjects } from './lib/one-change-world.ts';
 
 const [beforeDir, ...sizes] = process.argv.slice(2);
 if (beforeDir === undefined) {
@@ -47,24 +48,7 @@ async function release(name: 'before' | 'after', root: string): Promise<Release>
 }
 
 /** `n` Ingresses, one host and service each; Ingress `changed` routes `/v2` instead of `/api`. */
-function world(n: number, changed = -1): CompileResult {
-  const items: Parameters<typeof objects> = [ourClass()];
-  for (let i = 0; i < n; i++) {
-    const ns = `ns-${i % 50}`;
-    items.push(...service(`svc-${i}`, [{ address: `10.${(i >> 8) & 255}.${i & 255}.1`, port: 8080 }], ns));
-    items.push(
-      ingress(`ing-${i}`, {
-        namespace: ns,
-        host: `app-${i}.example.com`,
-        paths: [
-          { path: '/', service: `svc-${i}` },
-          { path: i === changed ? '/v2' : '/api', service: `svc-${i}` },
-        ],
-      }),
-    );
-  }
-  return compile(objects(...items));
-}
+const world = (n: number, changed = -1): CompileResult => compile(objects(...serviceWorldObjects(n, { changed })));
 
 const dir = mkdtempSync(join(tmpdir(), 'portico-delta-bench-'));
 const server = await startRedis();

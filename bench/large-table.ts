@@ -10,38 +10,16 @@ import { LiveTable } from '../gateway/live.ts';
 import { RedisTableSource } from '../gateway/source/redis.ts';
 import { compile } from '../sync/compile/index.ts';
 import { RedisPublisher } from '../sync/publish/redis.ts';
-import { ingress, objects, ourClass, service } from '../test/support/manifests.ts';
+import { objects } from '../test/support/manifests.ts';
 import { startRedis } from '../test/support/redis.ts';
+import { serviceWorldObjects } from './lib/one-change-world.ts';
 
 const N = Number(process.argv[2] ?? 10_000);
 const dir = mkdtempSync(join(tmpdir(), 'portico-large-'));
 const server = await startRedis();
 try {
   await generateKeySet(dir);
-  const items: Parameters<typeof objects> = [ourClass()];
-  for (let i = 0; i < N; i++) {
-    const ns = `ns-${i % 50}`;
-    items.push(
-      ...service(
-        `svc-${i}`,
-        [
-          { address: `10.${(i >> 8) & 255}.${i & 255}.1`, port: 8080 },
-          { address: `10.${(i >> 8) & 255}.${i & 255}.2`, port: 8080 },
-        ],
-        ns,
-      ),
-    );
-    items.push(
-      ingress(`ing-${i}`, {
-        namespace: ns,
-        host: `app-${i}.example.com`,
-        paths: [
-          { path: '/', service: `svc-${i}` },
-          { path: '/api', service: `svc-${i}` },
-        ],
-      }),
-    );
-  }
+  const items = serviceWorldObjects(N, { endpoints: 2 });
   let t = performance.now();
   const result = compile(objects(...items));
   const compileMs = performance.now() - t;
