@@ -513,7 +513,7 @@ function checkPartNames(m: Manifest): void {
  * reusing the parsed entries of `previous` (its namesake in the table served now) whose text is the same: the same
  * text parses to the same value, so a changed bucket costs its changed entries. */
 function parsePart(name: string, text: string, previous: ReadonlyMap<string, unknown> | undefined): Omit<OpenedPart, 'bytes'> {
-  const elements = name === 'head' ? null : arrayElements(text);
+  const elements = name.startsWith('hosts/') || name.startsWith('backends/') ? arrayElements(text) : null;
   if (elements !== null) {
     try {
       const value = elements.map((e) => previous?.get(e) ?? deepFreeze(JSON.parse(e)));
